@@ -1,0 +1,1 @@
+"""The ZVT payment-terminal simulator."""
