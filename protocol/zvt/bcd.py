@@ -1,0 +1,54 @@
+"""Packed BCD numbers and the F-nibble LLVAR/LLLVAR length prefixes of ZVT."""
+
+from __future__ import annotations
+
+from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtEncodeError
+
+
+def encode(value: int, nbytes: int) -> bytes:
+    """`value` as `nbytes` bytes of packed BCD, most significant digit first."""
+    if value < 0:
+        raise ZvtEncodeError(f"BCD value must not be negative: {value}")
+    digits = str(value)
+    if len(digits) > nbytes * 2:
+        raise ZvtEncodeError(f"{value} does not fit in {nbytes} BCD bytes")
+    return bytes.fromhex(digits.rjust(nbytes * 2, "0"))
+
+
+def encode_digits(digits: str, nbytes: int) -> bytes:
+    """A string of decimal digits as packed BCD, left-padded with zeros."""
+    if not digits.isascii() or not digits.isdigit() or len(digits) > nbytes * 2:
+        raise ZvtEncodeError(f"{digits!r} is not at most {nbytes * 2} decimal digits")
+    return bytes.fromhex(digits.rjust(nbytes * 2, "0"))
+
+
+def digits(data: bytes) -> str:
+    """The decimal digits of packed BCD bytes; any nibble above 9 is an error."""
+    text = data.hex()
+    if not text.isdigit():
+        raise ZvtDecodeError(f"not packed BCD: {text}")
+    return text
+
+
+def decode(data: bytes) -> int:
+    return int(digits(data)) if data else 0
+
+
+def encode_var_length(length: int, ndigits: int) -> bytes:
+    """The LLVAR (2 digits) or LLLVAR (3 digits) length prefix: each digit as an Fx byte."""
+    if not 0 <= length < 10**ndigits:
+        raise ZvtEncodeError(f"variable field of {length} bytes exceeds {ndigits} length digits")
+    return bytes(0xF0 | int(d) for d in str(length).rjust(ndigits, "0"))
+
+
+def decode_var_length(data: bytes, offset: int, ndigits: int) -> int:
+    """Read an LLVAR/LLLVAR length at `offset`; every byte must be F0..F9."""
+    raw = data[offset : offset + ndigits]
+    if len(raw) < ndigits:
+        raise ZvtDecodeError("truncated variable-length prefix")
+    length = 0
+    for byte in raw:
+        if byte >> 4 != 0xF or byte & 0x0F > 9:
+            raise ZvtDecodeError(f"bad variable-length digit {byte:02X}")
+        length = length * 10 + (byte & 0x0F)
+    return length
