@@ -131,7 +131,7 @@ TERMINAL_STATUS_TEXTS: dict[int, str] = {
 
 def result_text(code: int) -> str:
     if 0x01 <= code <= 0x63:
-        return f"declined by the card issuer's host (code {code:02X})"
+        return f"declined by the card issuer's host (host code {code})"
     return RESULT_TEXTS.get(code, f"result code {code:02X}")
 
 
