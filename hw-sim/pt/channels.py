@@ -181,6 +181,15 @@ class TcpChannel:
                 raise LinkDown(f"unusable stream: {exc}") from exc
         return self._ready.popleft()
 
+    def flush(self) -> None:
+        """Send what merge_writes held back (the command ended with nothing to glue to)."""
+        if self._held:
+            held, self._held = self._held, b""
+            try:
+                self._conn.sendall(held)
+            except OSError as exc:
+                raise LinkDown(str(exc)) from exc
+
     def send(self, apdu: Apdu) -> None:
         data = apdu.encode()
         if self.faults.take("corrupt_byte") and len(data) > 3:
@@ -188,12 +197,10 @@ class TcpChannel:
             out[-1] ^= 0x01
             data = bytes(out)
         try:
-            if self.faults.active("merge_writes"):
-                self._held += data
-                if apdu.code in (0x060F, 0x061E, 0x8000, 0x8400) or apdu.cls == 0x84:
-                    self._conn.sendall(self._held)
-                    self._held = b""
+            if self.faults.active("merge_writes") and apdu.code == 0x8000:
+                self._held += data  # the PT's 80 00 goes out glued to what follows it
                 return
+            data, self._held = self._held + data, b""
             if self.faults.active("split_writes") and len(data) > 1:
                 for i in range(0, len(data), 2):
                     self._conn.sendall(data[i : i + 2])

@@ -31,6 +31,8 @@ def receipt_lines(entry: Entry, config: Any, kind: int, *, duplicate: bool) -> l
     lines += [
         f"AMOUNT  {entry.amount // 100}.{entry.amount % 100:02d}",
         "APPROVED",
+        "Contactless  PIN verified",
+        "Please keep this receipt",
         copy,
     ]
     if duplicate:

@@ -69,6 +69,7 @@ class PtServer:
                     continue
                 with self._lock:
                     self.engine.handle(ch, apdu)
+                ch.flush()
         except LinkDown as exc:
             log.info("sim pt: tcp link ended: %s", exc)
         finally:

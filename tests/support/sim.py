@@ -1,0 +1,88 @@
+"""Start the simulators as real processes for tests, and read what they report."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class PtSim:
+    proc: subprocess.Popen[str]
+    ledger: Path
+    tcp_url: str | None = None
+    serial_url: str | None = None
+    control: tuple[str, int] | None = None
+    log: Path = field(default_factory=Path)
+
+    def ctl(self, **request: Any) -> dict[str, Any]:
+        assert self.control is not None
+        with socket.create_connection(self.control, timeout=10) as conn:
+            conn.sendall((json.dumps(request) + "\n").encode())
+            with conn.makefile("r") as stream:
+                reply: dict[str, Any] = json.loads(stream.readline())
+        assert reply["ok"], reply
+        return reply
+
+    def fault(self, name: str, on: bool = True) -> None:
+        self.ctl(fault=name, on=on)
+
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self.ctl(ledger=True)["ledger"]["entries"])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_pt(tmp: Path, *extra: str, pty: bool = True, tcp: bool = True) -> PtSim:
+    ledger = tmp / "ledger.db"
+    log = tmp / "pt-sim.log"
+    args = [str(BIN / "posterm-sim"), "pt", "--ledger", str(ledger)]
+    args += ["--control", "tcp://127.0.0.1:0"]
+    if tcp:
+        args += ["--listen", "tcp://127.0.0.1:0"]
+    if pty:
+        args += ["--pty", str(tmp / "pt.tty")]
+    args += list(extra)
+    stderr = log.open("w")
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    sim = PtSim(proc, ledger, log=log)
+    deadline = time.monotonic() + 30
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"pt simulator exited: {log.read_text()}")
+        if m := re.match(r"pt listening on (tcp://\S+)", line):
+            sim.tcp_url = m.group(1)
+        elif m := re.match(r"pt control on tcp://([\d.]+):(\d+)", line):
+            sim.control = (m.group(1), int(m.group(2)))
+        elif line.startswith("pt pty"):
+            sim.serial_url = f"serial://{tmp / 'pt.tty'}?baud=9600"
+        elif line.strip() == "pt ready":
+            return sim
+    proc.kill()
+    raise RuntimeError("pt simulator did not get ready")
+
+
+def env_without_notify() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("NOTIFY_SOCKET", None)
+    return env
