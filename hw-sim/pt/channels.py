@@ -59,8 +59,11 @@ class PtyChannel:
     def drop(self) -> None:
         """Unplug: the ECR's open port dies; a new pty appears under the same link."""
         log.info("sim pt: dropping the serial link")
-        self.close()
-        self._open()
+        old = (self._master, self._slave)
+        self._open()  # the link points at the new pty before the old one dies
+        for fd in old:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _write(self, data: bytes) -> None:
         if self.baud:

@@ -6,6 +6,7 @@ A PAN is always returned masked (at most first 6 / last 4 digits visible).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
@@ -149,6 +150,31 @@ def _text(raw: bytes) -> str:
     return raw.split(b"\x00", 1)[0].decode(TEXT_ENCODING)
 
 
+_VAR_DIGITS = {
+    Kind.LL_TEXT: 2,
+    Kind.LL_RAW: 2,
+    Kind.PAN: 2,
+    Kind.TRACK_LL: 2,
+    Kind.LLL_TEXT: 3,
+    Kind.LLL_RAW: 3,
+    Kind.TRACK_LLL: 3,
+}
+_DECODERS: dict[Kind, Callable[[bytes], Value | None]] = {
+    Kind.TRACK_LL: lambda raw: None,
+    Kind.TRACK_LLL: lambda raw: None,
+    Kind.BYTE: lambda raw: raw[0],
+    Kind.BCD_INT: bcd.decode,
+    Kind.BCD_STR: bcd.digits,
+    Kind.ASCII: lambda raw: _text(raw).rstrip(" "),
+    Kind.LL_TEXT: _text,
+    Kind.LLL_TEXT: _text,
+    Kind.PAN: _decode_pan,
+    Kind.RAW: bytes,
+    Kind.LL_RAW: bytes,
+    Kind.LLL_RAW: bytes,
+}
+
+
 def decode_value(spec: BmpSpec, data: bytes, offset: int) -> tuple[Value | None, int]:
     """Decode the value of `spec` at `offset` (just after the BMP byte).
 
@@ -161,64 +187,57 @@ def decode_value(spec: BmpSpec, data: bytes, offset: int) -> tuple[Value | None,
         if end > len(data):
             raise ZvtDecodeError(f"BMP 06 length {length} overruns the APDU")
         return tlv.decode(data[start:end]), end
-    if kind in (Kind.LL_TEXT, Kind.LL_RAW, Kind.PAN, Kind.TRACK_LL):
-        start = offset + 2
-        length = bcd.decode_var_length(data, offset, 2)
-    elif kind in (Kind.LLL_TEXT, Kind.LLL_RAW, Kind.TRACK_LLL):
-        start = offset + 3
-        length = bcd.decode_var_length(data, offset, 3)
-    else:
+    ndigits = _VAR_DIGITS.get(kind)
+    if ndigits is None:
         start, length = offset, spec.length
+    else:
+        start, length = offset + ndigits, bcd.decode_var_length(data, offset, ndigits)
     end = start + length
     if end > len(data):
         raise ZvtDecodeError(f"BMP {spec.number:02X} ({spec.name}) truncated")
-    raw = bytes(data[start:end])
-    if kind in (Kind.TRACK_LL, Kind.TRACK_LLL):
-        return None, end
-    if kind is Kind.BYTE:
-        return raw[0], end
-    if kind is Kind.BCD_INT:
-        return bcd.decode(raw), end
-    if kind is Kind.BCD_STR:
-        return bcd.digits(raw), end
-    if kind is Kind.ASCII:
-        return _text(raw).rstrip(" "), end
-    if kind in (Kind.LL_TEXT, Kind.LLL_TEXT):
-        return _text(raw), end
-    if kind is Kind.PAN:
-        return _decode_pan(raw), end
-    return raw, end
+    return _DECODERS[kind](data[start:end]), end
 
 
-def encode_value(spec: BmpSpec, value: Value) -> bytes:
-    kind = spec.kind
-    if kind is Kind.TLV:
-        if not isinstance(value, tuple):
-            raise ZvtEncodeError("BMP 06 takes a tuple of Tlv")
-        body = tlv.encode(value)
-        return tlv.encode_length(len(body)) + body
-    if kind is Kind.BYTE:
-        if not isinstance(value, int) or not 0 <= value <= 0xFF:
-            raise ZvtEncodeError(f"BMP {spec.number:02X} takes one byte, got {value!r}")
-        return bytes([value])
-    if kind is Kind.BCD_INT:
-        if not isinstance(value, int):
-            raise ZvtEncodeError(f"BMP {spec.number:02X} takes an int")
-        return bcd.encode(value, spec.length)
-    if kind is Kind.BCD_STR:
-        if not isinstance(value, str) or len(value) != spec.length * 2:
-            raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length * 2} digits")
-        return bcd.encode_digits(value, spec.length)
-    if kind is Kind.ASCII:
-        raw = _as_bytes(value)
-        if len(raw) > spec.length:
-            raise ZvtEncodeError(f"BMP {spec.number:02X} takes at most {spec.length} characters")
-        return raw.ljust(spec.length, b" ")
-    if kind is Kind.RAW:
-        if not isinstance(value, bytes) or len(value) != spec.length:
-            raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length} bytes")
-        return value
-    if kind is Kind.PAN:
+def _encode_byte(spec: BmpSpec, value: Value) -> bytes:
+    if not isinstance(value, int) or not 0 <= value <= 0xFF:
+        raise ZvtEncodeError(f"BMP {spec.number:02X} takes one byte, got {value!r}")
+    return bytes((value,))
+
+
+def _encode_bcd_int(spec: BmpSpec, value: Value) -> bytes:
+    if not isinstance(value, int):
+        raise ZvtEncodeError(f"BMP {spec.number:02X} takes an int")
+    return bcd.encode(value, spec.length)
+
+
+def _encode_bcd_str(spec: BmpSpec, value: Value) -> bytes:
+    if not isinstance(value, str) or len(value) != spec.length * 2:
+        raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length * 2} digits")
+    return bcd.encode_digits(value, spec.length)
+
+
+def _encode_ascii(spec: BmpSpec, value: Value) -> bytes:
+    raw = _as_bytes(value)
+    if len(raw) > spec.length:
+        raise ZvtEncodeError(f"BMP {spec.number:02X} takes at most {spec.length} characters")
+    return raw.ljust(spec.length, b" ")
+
+
+def _encode_raw(spec: BmpSpec, value: Value) -> bytes:
+    if not isinstance(value, bytes) or len(value) != spec.length:
+        raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length} bytes")
+    return value
+
+
+def _encode_tlv(spec: BmpSpec, value: Value) -> bytes:
+    if not isinstance(value, tuple):
+        raise ZvtEncodeError("BMP 06 takes a tuple of Tlv")
+    body = tlv.encode(value)
+    return tlv.encode_length(len(body)) + body
+
+
+def _encode_var(spec: BmpSpec, value: Value) -> bytes:
+    if spec.kind is Kind.PAN:
         if not isinstance(value, str):
             raise ZvtEncodeError("BMP 22 takes a str")
         raw = _encode_pan(value)
@@ -226,8 +245,21 @@ def encode_value(spec: BmpSpec, value: Value) -> bytes:
         raw = _as_bytes(value)
         if spec.number == 0x8B:
             raw += b"\x00"
-    ndigits = 2 if kind in (Kind.LL_TEXT, Kind.LL_RAW, Kind.PAN, Kind.TRACK_LL) else 3
-    return bcd.encode_var_length(len(raw), ndigits) + raw
+    return bcd.encode_var_length(len(raw), _VAR_DIGITS[spec.kind]) + raw
+
+
+_ENCODERS: dict[Kind, Callable[[BmpSpec, Value], bytes]] = {
+    Kind.TLV: _encode_tlv,
+    Kind.BYTE: _encode_byte,
+    Kind.BCD_INT: _encode_bcd_int,
+    Kind.BCD_STR: _encode_bcd_str,
+    Kind.ASCII: _encode_ascii,
+    Kind.RAW: _encode_raw,
+}
+
+
+def encode_value(spec: BmpSpec, value: Value) -> bytes:
+    return _ENCODERS.get(spec.kind, _encode_var)(spec, value)
 
 
 def _as_bytes(value: Value) -> bytes:

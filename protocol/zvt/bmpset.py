@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any, TypeVar
 
 from posterm.protocol.zvt import bmp
@@ -18,8 +19,18 @@ def bmp_field(number: int) -> Any:
     return dataclasses.field(default=None, metadata={"bmp": number})
 
 
-def _bmp_fields(cls: type) -> list[tuple[str, int]]:
-    return [(f.name, f.metadata["bmp"]) for f in dataclasses.fields(cls) if "bmp" in f.metadata]
+@functools.cache
+def _bmp_fields(cls: type) -> tuple[tuple[str, int], ...]:
+    return tuple(
+        (f.name, f.metadata["bmp"]) for f in dataclasses.fields(cls) if "bmp" in f.metadata
+    )
+
+
+@functools.cache
+def _layout(cls: type) -> tuple[dict[int, str], bool]:
+    """BMP number -> field name, and whether the class keeps unnamed BMPs in `other`."""
+    by_number = {number: name for name, number in _bmp_fields(cls)}
+    return by_number, any(f.name == "other" for f in dataclasses.fields(cls))
 
 
 def encode(message: Any) -> bytes:
@@ -41,8 +52,7 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
     A BMP the class has no field for goes to its `other` field when it has one and is
     an error otherwise; the same BMP twice is an error.
     """
-    by_number = {number: name for name, number in _bmp_fields(cls)}
-    has_other = any(f.name == "other" for f in dataclasses.fields(cls))  # type: ignore[arg-type]
+    by_number, has_other = _layout(cls)
     values: dict[str, Any] = dict(fixed)
     other: list[tuple[int, bmp.Value]] = []
     seen: set[int] = set()

@@ -162,9 +162,16 @@ class StatusEnquiry:
     @classmethod
     def from_apdu(cls, apdu: Apdu) -> StatusEnquiry:
         data = apdu.data
-        if not data or data[0] == 0x06:
+        if not data:
+            return cls()
+        # The password is optional and untagged: read it first (what ECRs send), and only
+        # when that cannot be the layout, read the data as BMPs without a password.
+        try:
+            return bmpset.decode(cls, data, 3, password=_read_password(data))
+        except ZvtDecodeError:
+            if data[0] != 0x06:
+                raise
             return bmpset.decode(cls, data)
-        return bmpset.decode(cls, data, 3, password=_read_password(data))
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,9 @@ COMMANDS = [
     st.builds(c.RepeatReceipt, password=password, service_byte=maybe(byte), tlv=maybe(tlvs)),
     st.builds(c.EndOfDay, password=password, tlv=maybe(tlvs)),
     st.builds(c.StatusEnquiry, password=password, service_byte=maybe(byte), tlv=maybe(tlvs))
-    | st.builds(c.StatusEnquiry, tlv=maybe(tlvs)),
+    # Without the password only the empty form is unambiguous: "06 LL ..." may read as a
+    # password, and the decoder prefers the password (what ECRs send).
+    | st.builds(c.StatusEnquiry),
     st.builds(c.Abort),
     st.builds(c.Diagnosis, tlv=maybe(tlvs)),
 ]
