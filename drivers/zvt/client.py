@@ -160,11 +160,7 @@ class PaymentTerminal:
         link = self._link()
         log.debug("pt: -> %s", type(command).__name__)
         link.send(messages.encode(command))
-        first = self._decode(link.receive(self.t3), command)
-        if isinstance(first, pm.NegativeAck):
-            raise refused(first.error)
-        if not isinstance(first, pm.PositiveAck):
-            raise ZvtProtocolError(f"pt: expected 80 00 to {name}, got {type(first).__name__}")
+        self._await_command_ack(link, command, name)
         builder = ResultBuilder(name)
         if isinstance(command, cmd.LogOff | cmd.Abort):
             builder.completed(pm.Completion())
@@ -235,6 +231,21 @@ class PaymentTerminal:
         ):
             raise ZvtDeclined(result)
         return result
+
+    def _await_command_ack(self, link: Transport, command: Any, name: str) -> None:
+        """Wait T3 for `80 00` or `84 xx`. Anything else is left over from a command the PT
+        ran for an ECR that went away (a restart): skipped, the PT then abandons it."""
+        deadline = time.monotonic() + self.t3
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ZvtTimeout(f"pt: no 80 00 to {name} within T3")
+            first = self._decode(link.receive(remaining), command)
+            if isinstance(first, pm.NegativeAck):
+                raise refused(first.error)
+            if isinstance(first, pm.PositiveAck):
+                return
+            log.warning("pt: skipping a stale %s while waiting for 80 00", type(first).__name__)
 
     @staticmethod
     def _decode(raw: Apdu, command: Any) -> Any:

@@ -21,6 +21,7 @@ from posterm.protocol.zvt import commands as cmd
 from posterm.protocol.zvt import messages
 from posterm.protocol.zvt import pt_messages as pm
 from posterm.protocol.zvt.apdu import Apdu
+from posterm.protocol.zvt.commands import COMMANDS
 from posterm.protocol.zvt.errors import ZvtDecodeError
 
 log = logging.getLogger("posterm.sim.pt")
@@ -38,6 +39,14 @@ class _EcrRefused(Exception):
     def __init__(self, code: int) -> None:
         super().__init__(f"ECR answered 84 {code:02X}")
         self.code = code
+
+
+class _NewCommand(Exception):
+    """A command arrived where an ack was due: the ECR restarted and lost the old one."""
+
+    def __init__(self, apdu: Apdu) -> None:
+        super().__init__(f"new command {apdu} instead of an ack")
+        self.apdu = apdu
 
 
 @dataclass
@@ -80,6 +89,8 @@ class PtEngine:
         if reply.cls == 0x84:
             raise _EcrRefused(reply.instr)
         if reply.code != 0x8000:
+            if reply.code in COMMANDS:
+                raise _NewCommand(reply)
             raise _EcrRefused(0x9A)
 
     def _tell(self, ch: Channel, message: object) -> None:
@@ -96,6 +107,9 @@ class PtEngine:
             self._tell(ch, message)
         except (TimeoutError, _EcrRefused):
             log.info("sim pt: the ECR did not acknowledge the end of the command")
+        except _NewCommand as new:
+            log.info("sim pt: the ECR moved on without acknowledging the end")
+            raise new
 
     # -- dispatch -----------------------------------------------------------------------
     def handle(self, ch: Channel, apdu: Apdu) -> None:
@@ -129,6 +143,9 @@ class PtEngine:
             handler(ch, command)  # type: ignore[operator]
         except (TimeoutError, _EcrRefused) as exc:
             log.info("sim pt: %s: %s", type(command).__name__, exc)
+        except _NewCommand as new:
+            log.info("sim pt: %s abandoned: %s", type(command).__name__, new)
+            self.handle(ch, new.apdu)
 
     def _ack_only(self, ch: Channel, command: object) -> None:
         del ch, command
@@ -265,7 +282,7 @@ class PtEngine:
                     continue
                 self._auto_reverse(ch, entry, f"ECR refused the 04 0F (84 {exc.code:02X})")
                 return
-            except (TimeoutError, LinkDown) as exc:
+            except (TimeoutError, LinkDown, _NewCommand) as exc:
                 self.ledger.set_state(entry.id, "auto_reversed")
                 log.info("sim pt: receipt %d auto-reversed: %s", entry.receipt_no, exc)
                 raise

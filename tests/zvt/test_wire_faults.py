@@ -5,9 +5,12 @@ from __future__ import annotations
 import time
 
 import pytest
+import serial
 
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.drivers.zvt.errors import ZvtLinkError
+from posterm.protocol.zvt import commands, framing
+from posterm.protocol.zvt.apdu import decode
 from tests.support.sim import PtSim
 
 
@@ -64,3 +67,36 @@ def test_nobody_listening_is_a_link_error(tmp_path: object) -> None:
 def test_missing_serial_device_is_a_link_error(tmp_path: object) -> None:
     with pytest.raises(ZvtLinkError), PaymentTerminal("serial:///nonexistent/tty") as pt:
         pt.status_enquiry()
+
+
+def test_ecr_dying_before_the_status_ack_leaves_no_debit_on_serial(sim: PtSim) -> None:
+    """GIVEN an ECR that sends a sale and dies after the 04 0F arrived, before acking it
+    WHEN a new ECR process opens the port and asks for the last receipt THEN the PT has
+    auto-reversed the payment and says so in its ledger; the stale frames are skipped."""
+    assert sim.serial_url
+    with PaymentTerminal(sim.serial_url) as pt:
+        pt.register()
+        kept = pt.authorize(500)
+    port = serial.Serial(sim.serial_url.split("://")[1].split("?")[0], 9600, timeout=0.2)
+    parser = framing.FrameParser()
+    sale = commands.Authorization(amount=777, currency=978).to_apdu().encode()
+    port.write(framing.encode_frame(sale))
+    seen = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and 0x040F not in seen:
+        for event in parser.feed(port.read(256), time.monotonic()):
+            if isinstance(event, framing.Frame):
+                port.write(b"\x06")
+                unit = decode(event.apdu)
+                seen.append(unit.code)
+                if unit.code not in (0x040F, 0x8000):  # ack what needs it, not the 04 0F
+                    port.write(framing.encode_frame(b"\x80\x00\x00"))
+    port.close()  # the ECR dies: no 80 00 for the 04 0F
+    assert 0x040F in seen
+    with PaymentTerminal(sim.serial_url) as pt:
+        last = pt.repeat_receipt()
+    assert last.receipt_no == kept.receipt_no
+    assert [(e["amount"], e["state"]) for e in sim.entries()] == [
+        (500, "booked"),
+        (777, "auto_reversed"),
+    ]
