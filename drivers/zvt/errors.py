@@ -15,6 +15,10 @@ class ZvtLinkError(ZvtError):
     """The link failed: no connection, no ACK after the resends, timeout, broken frames."""
 
 
+class ZvtNotConnected(ZvtLinkError):
+    """The link could not be opened: not a byte of the command left this machine."""
+
+
 class ZvtTimeout(ZvtLinkError):
     """A protocol timer (T2, T3, T4) ran out."""
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import serial
 
-from posterm.drivers.zvt.errors import ZvtLinkError, ZvtTimeout
+from posterm.drivers.zvt.errors import ZvtLinkError, ZvtNotConnected, ZvtTimeout
 from posterm.drivers.zvt.url import PtUrl
 from posterm.protocol.zvt import framing
 from posterm.protocol.zvt.apdu import Apdu, ApduReader
@@ -41,7 +41,7 @@ class TcpTransport:
         try:
             self._sock = socket.create_connection((host, port), timeout=connect_timeout)
         except OSError as exc:
-            raise ZvtLinkError(f"pt: cannot connect to tcp://{host}:{port}: {exc}") from exc
+            raise ZvtNotConnected(f"pt: cannot connect to tcp://{host}:{port}: {exc}") from exc
         self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._reader = ApduReader()
         self._ready: deque[Apdu] = deque()
@@ -112,7 +112,7 @@ class SerialTransport:
                 exclusive=True,
             )
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise ZvtLinkError(f"pt: cannot open {url}: {exc}") from exc
+            raise ZvtNotConnected(f"pt: cannot open {url}: {exc}") from exc
         self._parser = framing.FrameParser()
         self._frames: deque[bytes] = deque()
         self._t2 = t2

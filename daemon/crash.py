@@ -1,0 +1,31 @@
+"""Test-only crash points: `POSTERM_CRASH_AT=step[,step…]` makes postermd SIGKILL itself
+at those named steps, so tests can prove the money rules across real process deaths.
+
+Unset (production), every call is a set lookup that finds nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+log = logging.getLogger("posterm.crash")
+
+_STEPS = frozenset(s for s in os.environ.get("POSTERM_CRASH_AT", "").split(",") if s)
+
+
+def crashpoint(step: str) -> None:
+    """Die here, at once and without cleanup, if this step was named."""
+    if step in _STEPS:
+        log.critical("crash point %s: SIGKILL", step)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def crash_later(step: str, seconds: float) -> None:
+    """Die `seconds` from now if this step was named (to die in the middle of I/O)."""
+    if step in _STEPS:
+        timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGKILL))
+        timer.daemon = True
+        timer.start()
