@@ -1,6 +1,7 @@
 """`posterm`: the operator and installer command line.
 
-Each command group lives in its own module and registers itself here:
+Each command group lives in its own module and registers itself here: the operator
+commands (`sale`, `refund`, …) talk to `postermd` over its control socket;
 `posterm zvt …` talks straight to a payment terminal (installers, support),
 `posterm printer …` straight to a receipt printer.
 """
@@ -8,15 +9,23 @@ Each command group lives in its own module and registers itself here:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
-from posterm.daemon import cli_printer, cli_zvt
+from posterm.daemon import cli_control, cli_printer, cli_zvt
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posterm", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--socket",
+        default=os.environ.get("POSTERM_SOCKET", cli_control.DEFAULT_SOCKET),
+        help="postermd's control socket (default $POSTERM_SOCKET or %(default)s)",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     sub = parser.add_subparsers(dest="group", required=True)
+    cli_control.register(sub)
     cli_zvt.register(sub)
     cli_printer.register(sub)
     return parser

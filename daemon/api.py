@@ -1,0 +1,81 @@
+"""The control API: one JSON request in, one JSON reply out, for the socket and the CLI.
+
+Requests: {"cmd": "sale", "amount": "12.50", "key"?}, {"cmd": "refund", "txn", "amount",
+"reason", "text"?, "key"?}, {"cmd": "void", "txn", "key"?}, {"cmd": "reprint", "txn"},
+{"cmd": "approve"|"reject", "txn", "by"?}, {"cmd": "status"}, {"cmd": "journal",
+"limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
+Replies: {"ok": true, "result": ...} or {"ok": false, "code": ..., "error": ...}.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.states import Mode
+
+log = logging.getLogger("posterm.api")
+
+KEY_MAX = 64
+
+
+def _text(request: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    value = request.get(name)
+    if value is None:
+        if required:
+            raise TerminalError("bad_request", f"{request.get('cmd')} needs {name!r}")
+        return None
+    if not isinstance(value, str):
+        raise TerminalError("bad_request", f"{name!r} must be a string")
+    if name == "key" and not 0 < len(value) <= KEY_MAX:
+        raise TerminalError("bad_request", f"key must be 1..{KEY_MAX} characters")
+    return value
+
+
+def handle(terminal: Any, request: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return {"ok": True, "result": _dispatch(terminal, request)}
+    except TerminalError as exc:
+        log.info("api: %s refused: %s", request.get("cmd"), exc.message)
+        return exc.to_json()
+
+
+def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
+    cmd = request.get("cmd")
+    t = _text
+    if cmd == "sale":
+        return terminal.sale(t(request, "amount"), t(request, "key", required=False))
+    if cmd == "refund":
+        return terminal.refund(
+            t(request, "txn"),
+            t(request, "amount"),
+            t(request, "reason"),
+            t(request, "text", required=False),
+            t(request, "key", required=False),
+        )
+    if cmd == "void":
+        return terminal.void(t(request, "txn"), t(request, "key", required=False))
+    if cmd == "reprint":
+        return terminal.reprint(t(request, "txn"))
+    if cmd in ("approve", "reject"):
+        by = t(request, "by", required=False) or "operator"
+        return getattr(terminal, cmd)(t(request, "txn"), by)
+    if cmd == "status":
+        return terminal.status()
+    if cmd == "journal":
+        limit = request.get("limit", 50)
+        if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
+            raise TerminalError("bad_request", "limit must be 1..1000")
+        return terminal.journal_view(limit)
+    if cmd == "eod":
+        return terminal.end_of_day()
+    if cmd == "abort":
+        if terminal.mode.mode == Mode.BUSY:
+            raise TerminalError(
+                "not_allowed",
+                "the payment terminal is master during a payment: abort it on the PT's "
+                "keypad; posterm never cuts a payment off midway",
+            )
+        raise TerminalError("not_allowed", "nothing to abort")
+    raise TerminalError("bad_request", f"unknown command {cmd!r}")

@@ -1,0 +1,47 @@
+"""End of day: the PT closes its batch; the totals are journaled and printed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from posterm.daemon import receipts
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.protocol.zvt.errors import ZvtError
+
+
+def end_of_day(ctx: Any) -> dict[str, Any]:
+    ctx.require_ready()
+    batch = ctx.batch_no()
+    totals = ctx.journal.batch_totals(batch)
+    txn_id = ctx.new_txn_id()
+    with ctx.journal.transaction() as tx:
+        tx.insert_txn(
+            txn_id=txn_id,
+            kind=Kind.EOD,
+            state=TxnState.IN_DOUBT,
+            amount=max(totals["net"], 0),
+            currency=ctx.currency,
+            batch_no=batch,
+        )
+    ctx.mode.set(Mode.BUSY, f"end of day {txn_id}")
+    try:
+        result = ctx.pt.end_of_day()
+    except ZvtError as exc:  # moves no money: safe to journal as failed and retry later
+        with ctx.journal.transaction() as tx:
+            tx.update_txn(txn_id, state=TxnState.FAILED, result_text=str(exc))
+        raise TerminalError("pt_refused", f"end of day failed: {exc}", txn_id=txn_id) from exc
+    finally:
+        ctx.settle()
+    with ctx.journal.transaction() as tx:
+        tx.update_txn(
+            txn_id,
+            state=TxnState.APPROVED,
+            pt_receipt_lines=list(result.receipt("admin") or result.receipt_lines),
+            result_code=result.result_code,
+            result_text=result.result_text,
+        )
+        tx.kv_set("batch_no", str(batch + 1))
+        tx.emit("batch.closed", {"txn_id": txn_id, "batch_no": batch, **ctx.totals_json(totals)})
+    receipts.issue(ctx, txn_id, extra={"totals": ctx.totals_json(totals), "batch_no": batch})
+    return ctx.view(txn_id)

@@ -1,0 +1,83 @@
+"""The state owner: one thread runs every operation; other threads hand work over a queue.
+
+Control-socket threads, GPIO callbacks and timers never touch terminal state: they call
+`submit(fn)` (and may wait for its result); the owner thread runs `fn` and, between
+work items, `on_idle` at least every `tick` seconds (watchdog, printer, PT link).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+log = logging.getLogger("posterm.owner")
+
+
+class OwnerStopped(Exception):
+    """The owner thread is not running."""
+
+
+class Owner:
+    def __init__(self, on_idle: Callable[[], None], tick: float = 1.0) -> None:
+        self._queue: queue.Queue[tuple[Callable[[], Any], Future[Any]] | None] = queue.Queue()
+        self._on_idle = on_idle
+        self._tick = tick
+        self._thread = threading.Thread(target=self._run, name="owner", daemon=True)
+        self._running = threading.Event()
+
+    @property
+    def is_owner(self) -> bool:
+        return threading.current_thread() is self._thread
+
+    def start(self) -> None:
+        self._running.set()
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self._running.is_set():
+            self._running.clear()
+            self._queue.put(None)
+            self._thread.join(timeout)
+
+    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        if not self._running.is_set():
+            raise OwnerStopped("the terminal is shutting down")
+        future: Future[Any] = Future()
+        self._queue.put((fn, future))
+        return future
+
+    def call(self, fn: Callable[[], Any], timeout: float | None = None) -> Any:
+        """Run `fn` on the owner thread and wait for its result (or its exception)."""
+        if self.is_owner:
+            return fn()
+        return self.submit(fn).result(timeout)
+
+    def _run(self) -> None:
+        while self._running.is_set():
+            try:
+                item = self._queue.get(timeout=self._tick)
+            except queue.Empty:
+                item = None
+                self._idle()
+                continue
+            if item is None:
+                continue
+            fn, future = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(fn())
+            except BaseException as exc:  # handed to the waiting caller, never lost
+                future.set_exception(exc)
+            if self._queue.empty():
+                self._idle()
+
+    def _idle(self) -> None:
+        try:
+            self._on_idle()
+        except Exception:
+            log.exception("owner: idle work failed")

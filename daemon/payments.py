@@ -1,0 +1,131 @@
+"""Running one money operation on the PT under the money rules.
+
+The transaction row is already journaled IN_DOUBT (rule 1) before this runs. The client's
+commit hook journals the approval before the PT's 04 0F is acknowledged (rule 2); the
+completion makes it APPROVED. A broken link leaves it in doubt for recovery (rule 4).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from posterm.daemon.crash import crashpoint
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.states import Mode, TxnState
+from posterm.drivers.zvt.errors import (
+    ZvtCommitFailed,
+    ZvtDeclined,
+    ZvtNotConnected,
+    ZvtRefused,
+)
+from posterm.drivers.zvt.results import Result
+from posterm.protocol.zvt.errors import ZvtError
+
+log = logging.getLogger("posterm.terminal")
+
+PtCall = Callable[[Callable[[Result], None]], Result]
+OnCommit = Callable[[Any, Result], None]  # (tx, result): extra writes in the commit
+
+
+def pt_fields(result: Result) -> dict[str, Any]:
+    """What the journal keeps of a PT result: never more than the masked PAN."""
+    return {
+        "receipt_no": result.receipt_no,
+        "trace": result.trace,
+        "turnover_no": result.turnover_no,
+        "terminal_id": result.terminal_id,
+        "card_name": result.card_name,
+        "masked_pan": result.masked_pan,
+        "aid": result.aid,
+        "result_code": result.result_code,
+        "result_text": result.result_text,
+    }
+
+
+def run_on_pt(
+    ctx: Any,
+    txn_id: str,
+    step: str,
+    call: PtCall,
+    *,
+    approved_event: str,
+    declined_event: str | None,
+    on_commit: OnCommit | None = None,
+) -> Result:
+    """Run `call(hook)` for the IN_DOUBT transaction `txn_id`; return the PT's result once
+    it is APPROVED in the journal, or raise `TerminalError`."""
+
+    def commit(result: Result) -> None:
+        crashpoint(f"{step}.before_commit")
+        if result.approved:
+            with ctx.journal.transaction() as tx:
+                tx.update_txn(txn_id, state=TxnState.APPROVED_UNCONFIRMED, **pt_fields(result))
+                if on_commit is not None:
+                    on_commit(tx, result)
+                tx.emit(approved_event, ctx.event_data(txn_id, tx))
+                if result.receipt_no is not None:
+                    tx.kv_set("pt_last_receipt_no", str(result.receipt_no))
+        crashpoint(f"{step}.after_commit")
+
+    ctx.pt_activity()
+    try:
+        result = call(commit)
+    except ZvtDeclined as exc:
+        _end(ctx, txn_id, TxnState.DECLINED, declined_event, exc.result)
+        raise TerminalError(
+            "declined",
+            f"declined by the PT: {exc.result.result_text}",
+            result_code=exc.code,
+            txn_id=txn_id,
+        ) from exc
+    except ZvtNotConnected as exc:
+        _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc))
+        ctx.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
+        raise TerminalError("pt_down", f"payment terminal unreachable: {exc}") from exc
+    except ZvtRefused as exc:  # 84 xx to the command itself: nothing happened
+        _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc))
+        raise TerminalError("pt_refused", str(exc), txn_id=txn_id) from exc
+    except ZvtCommitFailed as exc:
+        ctx.mode.set(Mode.FAULT, f"journal write failed: {exc.__cause__}")
+        raise TerminalError("journal", f"could not journal the result: {exc.__cause__}") from exc
+    except ZvtError as exc:  # the link broke somewhere in the middle: in doubt
+        with ctx.journal.transaction() as tx:
+            tx.emit("sale.in_doubt", {**ctx.event_data(txn_id, tx), "why": str(exc)})
+        ctx.mode.set(Mode.IN_DOUBT, f"{txn_id} in doubt after a PT link failure")
+        raise TerminalError(
+            "in_doubt",
+            f"the PT link failed during {step}; {txn_id} is in doubt and will be resolved "
+            "with the PT before the next operation",
+            txn_id=txn_id,
+        ) from exc
+    crashpoint(f"{step}.completed")
+    with ctx.journal.transaction() as tx:
+        tx.update_txn(
+            txn_id,
+            state=TxnState.APPROVED,
+            pt_receipt_lines=list(result.receipt_lines),
+            **pt_fields(result),
+        )
+    return result
+
+
+def _end(
+    ctx: Any,
+    txn_id: str,
+    state: TxnState,
+    event: str | None,
+    result: Result | None,
+    *,
+    note: str = "",
+) -> None:
+    fields: dict[str, Any] = {"state": state}
+    if result is not None:
+        fields.update(result_code=result.result_code, result_text=result.result_text)
+    elif note:
+        fields.update(result_text=note)
+    with ctx.journal.transaction() as tx:
+        tx.update_txn(txn_id, **fields)
+        if event is not None:
+            tx.emit(event, ctx.event_data(txn_id, tx))

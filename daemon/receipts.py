@@ -1,0 +1,136 @@
+"""Receipts: every approved operation ends in exactly one customer receipt (money rule 3).
+
+A receipt is journaled *pending* before it is printed and *printed* only after the
+printer said it is fine after the cut. One that could not be printed is marked RECOVERED
+and printed, one at a time, once the printer is ready again; a reprint is DUPLICATE.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from posterm.daemon.crash import crash_later, crashpoint
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.printing import PrintFailed
+
+log = logging.getLogger("posterm.receipts")
+
+ORIGINAL, RECOVERED, DUPLICATE = "original", "recovered", "duplicate"
+LAYOUTS = {"sale": "sale", "refund": "refund", "void": "reversal", "eod": "eod"}
+
+
+def body_for(ctx: Any, txn: Any) -> dict[str, Any]:
+    """Everything printed, frozen at issue time: a reprint shows the same receipt."""
+    terminal = ctx.config.terminal
+    return {
+        "layout": LAYOUTS[str(txn.kind)],
+        "txn_id": txn.txn_id,
+        "amount": txn.amount,
+        "currency": txn.currency,
+        "merchant_name": terminal.merchant_name,
+        "merchant_address": list(terminal.merchant_address),
+        "footer": list(terminal.receipt_footer),
+        "pt_lines": list(txn.pt_receipt_lines or []),
+        "receipt_no": txn.receipt_no,
+        "masked_pan": txn.masked_pan,
+        "card_name": txn.card_name,
+        "ref_txn": txn.ref_txn,
+        "reason": txn.reason,
+        "reason_text": txn.reason_text,
+        "created_at": txn.created_at,
+    }
+
+
+def issue(
+    ctx: Any, txn_id: str, *, mark: str = ORIGINAL, extra: dict[str, Any] | None = None
+) -> None:
+    """Journal the receipts of an approved operation as pending, then print them."""
+    txn = ctx.journal.get_txn(txn_id)
+    body = {**body_for(ctx, txn), **(extra or {})}
+    copies = ["customer"] + (["merchant"] if ctx.config.printer.merchant_copy else [])
+    with ctx.journal.transaction() as tx:
+        for copy in copies:
+            tx.add_receipt(txn_id=txn_id, copy=copy, mark=mark, body=body)
+    crashpoint(f"{txn.kind}.receipt_journaled")
+    print_pending(ctx, txn_id=txn_id)
+
+
+def reprint(ctx: Any, txn_id: str) -> None:
+    """A later copy of the customer receipt, marked DUPLICATE."""
+    original = next(
+        (
+            r
+            for r in ctx.journal.receipts_of(txn_id)
+            if r.copy == "customer" and r.mark != DUPLICATE
+        ),
+        None,
+    )
+    if original is None:
+        raise TerminalError("not_allowed", f"{txn_id} has no receipt to reprint")
+    with ctx.journal.transaction() as tx:
+        tx.add_receipt(txn_id=txn_id, copy="customer", mark=DUPLICATE, body=original.body)
+    print_pending(ctx, txn_id=txn_id)
+
+
+def mark_all_recovered(ctx: Any) -> int:
+    """At start-up: whatever is still pending was not printed before the stop."""
+    pending = [r for r in ctx.journal.pending_receipts() if r.mark == ORIGINAL]
+    if pending:
+        with ctx.journal.transaction() as tx:
+            for receipt in pending:
+                tx.set_receipt(receipt.receipt_id, mark=RECOVERED)
+                tx.emit("receipt.pending", _event(receipt, "not printed before the restart"))
+    return len(pending)
+
+
+def print_pending(ctx: Any, txn_id: str | None = None) -> int:
+    """Print pending receipts one by one (oldest first); stop at the first failure."""
+    printed = 0
+    for receipt in ctx.journal.pending_receipts():
+        if txn_id is not None and receipt.txn_id != txn_id:
+            continue
+        try:
+            if not ctx.printer.is_ready():
+                raise PrintFailed(ctx.printer.last_status_text())
+            crashpoint("receipt.printing")
+            crash_later("receipt.mid_print", 0.05)
+            ctx.printer.print_receipt(receipt.body, copy=receipt.copy, mark=receipt.mark)
+        except PrintFailed as exc:
+            _defer(ctx, receipt, str(exc))
+            return printed
+        crashpoint("receipt.printed")
+        event = {ORIGINAL: "receipt.printed", RECOVERED: "receipt.recovered"}.get(
+            receipt.mark, "receipt.reprinted"
+        )
+        with ctx.journal.transaction() as tx:
+            tx.set_receipt(receipt.receipt_id, state="printed")
+            tx.emit(event, _event(receipt))
+        printed += 1
+    return printed
+
+
+def _defer(ctx: Any, receipt: Any, why: str) -> None:
+    log.warning(
+        "receipts: %s (%s copy of %s) pending: %s",
+        receipt.receipt_id,
+        receipt.copy,
+        receipt.txn_id,
+        why,
+    )
+    with ctx.journal.transaction() as tx:
+        if receipt.mark == ORIGINAL:
+            tx.set_receipt(receipt.receipt_id, mark=RECOVERED)
+            tx.emit("receipt.pending", _event(receipt, why))
+
+
+def _event(receipt: Any, why: str | None = None) -> dict[str, Any]:
+    data = {
+        "receipt_id": receipt.receipt_id,
+        "txn_id": receipt.txn_id,
+        "copy": receipt.copy,
+        "mark": receipt.mark,
+    }
+    if why:
+        data["why"] = why
+    return data

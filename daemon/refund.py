@@ -1,0 +1,147 @@
+"""Refunds: referenced to a sale, full or partial, never above what is left, approved by a
+supervisor key or the back office above a limit, with a voucher the customer signs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from posterm.daemon import receipts
+from posterm.daemon.crash import crashpoint
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.payments import run_on_pt
+from posterm.daemon.states import Kind, Mode, TxnState
+
+REASONS = {
+    "wrong_amount": "wrong amount",
+    "wrong_card": "wrong card",
+    "goods_returned": "goods returned",
+    "service_problem": "service problem",
+    "duplicate_charge": "duplicate charge",
+    "other": "other",
+}
+# Refunds that count against what is left of a sale: everything not definitively off.
+COUNTED = (
+    TxnState.AWAITING_APPROVAL,
+    TxnState.IN_DOUBT,
+    TxnState.APPROVED_UNCONFIRMED,
+    TxnState.APPROVED,
+)
+
+
+def request(
+    ctx: Any,
+    sale_id: str,
+    amount_text: str,
+    *,
+    reason: str,
+    text: str | None = None,
+    key: str | None = None,
+) -> dict[str, Any]:
+    cfg = ctx.config.refunds
+    amount = ctx.parse_amount(amount_text, 1, cfg.max_amount)
+    if reason not in REASONS:
+        raise TerminalError("bad_request", f"reason must be one of {', '.join(REASONS)}")
+    if reason == "other" and not (text or "").strip():
+        raise TerminalError("bad_request", "reason 'other' needs a text (--text)")
+    if key is not None:
+        known = ctx.idempotent(Kind.REFUND, key, amount)
+        if known is not None:
+            return known
+    sale = ctx.journal.get_txn(sale_id)
+    if sale is None or sale.kind != Kind.SALE:
+        raise TerminalError("unknown_txn", f"no sale {sale_id}")
+    if sale.state != TxnState.APPROVED:
+        raise TerminalError("not_allowed", f"sale {sale_id} is {sale.state}: nothing to refund")
+    created = datetime.fromisoformat(sale.created_at)
+    if datetime.now(UTC) - created > timedelta(days=cfg.window_days):
+        raise TerminalError(
+            "not_allowed", f"sale {sale_id} is older than the {cfg.window_days}-day refund window"
+        )
+    left = sale.amount - ctx.journal.refunded_total(sale_id, COUNTED)
+    if amount > left:
+        raise TerminalError(
+            "over_refund",
+            f"refund of {ctx.fmt(amount)} exceeds what is left of {sale_id}: {ctx.fmt(left)}",
+            left=ctx.fmt(left),
+        )
+    needs_approval = amount > cfg.approval_limit
+    if not needs_approval:
+        ctx.require_ready()
+    txn_id = ctx.new_txn_id()
+    with ctx.journal.transaction() as tx:
+        tx.insert_txn(
+            txn_id=txn_id,
+            kind=Kind.REFUND,
+            state=TxnState.AWAITING_APPROVAL if needs_approval else TxnState.IN_DOUBT,
+            amount=amount,
+            currency=ctx.currency,
+            idem_key=key,
+            ref_txn=sale_id,
+            reason=reason,
+            reason_text=text,
+            batch_no=ctx.batch_no(),
+        )
+        tx.emit("refund.requested", ctx.event_data(txn_id, tx))
+    if needs_approval:
+        ctx.signal("attention")
+        return ctx.view(txn_id)
+    return _execute(ctx, txn_id)
+
+
+def approve(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:
+    txn = _awaiting(ctx, txn_id)
+    ctx.require_ready()
+    with ctx.journal.transaction() as tx:
+        tx.update_txn(txn.txn_id, state=TxnState.IN_DOUBT, note=f"approved by {by}")
+        tx.emit("refund.approved", {**ctx.event_data(txn_id, tx), "by": by})
+    return _execute(ctx, txn_id)
+
+
+def reject(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:
+    txn = _awaiting(ctx, txn_id)
+    with ctx.journal.transaction() as tx:
+        tx.update_txn(txn.txn_id, state=TxnState.REJECTED, note=f"rejected by {by}")
+        tx.emit("refund.rejected", {**ctx.event_data(txn_id, tx), "by": by})
+    return ctx.view(txn_id)
+
+
+def _awaiting(ctx: Any, txn_id: str) -> Any:
+    txn = ctx.journal.get_txn(txn_id)
+    if txn is None or txn.kind != Kind.REFUND:
+        raise TerminalError("unknown_txn", f"no refund {txn_id}")
+    if txn.state != TxnState.AWAITING_APPROVAL:
+        raise TerminalError(
+            "not_awaiting", f"refund {txn_id} is {txn.state}, not awaiting approval"
+        )
+    return txn
+
+
+def _execute(ctx: Any, txn_id: str) -> dict[str, Any]:
+    txn = ctx.journal.get_txn(txn_id)
+    crashpoint("refund.journaled")
+    ctx.mode.set(Mode.BUSY, f"refund {txn_id}")
+    try:
+        run_on_pt(
+            ctx,
+            txn_id,
+            "refund",
+            lambda hook: ctx.pt.refund(txn.amount, on_result=hook),
+            approved_event="refund.completed",
+            declined_event="refund.failed",
+        )
+    except TerminalError as exc:
+        ctx.signal("decline")
+        if exc.details.get("result_code") == 0x83:
+            raise TerminalError(
+                "pt_refused",
+                "the payment terminal refuses refunds (result 83, function not possible): "
+                "ask the acquirer to enable refunds, or refund another way",
+                txn_id=txn_id,
+            ) from exc
+        raise
+    finally:
+        ctx.settle()
+    ctx.signal("approve")
+    receipts.issue(ctx, txn_id, extra={"reason_label": REASONS[txn.reason], "signature": True})
+    return ctx.view(txn_id)

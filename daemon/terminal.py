@@ -1,0 +1,252 @@
+"""The terminal: owns the journal, the PT and the printer; runs every request on the owner
+thread; resolves in-doubt operations first; keeps the mode the operator sees."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from typing import Any
+
+from posterm.daemon import batch, receipts, recovery, refund, sale, void
+from posterm.daemon.context import ModeCell, PaymentPort
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.owner import Owner
+from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.protocol import money
+from posterm.protocol.zvt.errors import ZvtError
+
+log = logging.getLogger("posterm.terminal")
+
+RETRY_PT_SECONDS = 2.0
+TXN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+class Terminal:
+    """Public methods are called from any thread; they run on the owner thread."""
+
+    def __init__(
+        self,
+        config: Any,
+        journal: Any,
+        pt: PaymentPort,
+        printer: Any,
+        *,
+        on_mode: Any = None,
+        on_signal: Any = None,
+        on_idle: Any = None,
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.pt = pt
+        self.printer = printer
+        self.currency = config.terminal.currency
+        self.mode = ModeCell(on_change=on_mode)
+        self._on_signal = on_signal
+        self._on_idle = on_idle
+        self._last_pt_try = 0.0
+        self.owner = Owner(self._idle, tick=0.5)
+
+    # -- life cycle -------------------------------------------------------------------
+    def start(self) -> None:
+        """Open for business: recover first (on the owner thread), then READY."""
+        self.owner.start()
+        self.owner.call(self._start_up)
+
+    def stop(self) -> None:
+        self.owner.stop()
+        self.pt.close()
+
+    def _start_up(self) -> None:
+        self.mode.set(Mode.RECOVERING, "start-up")
+        count = receipts.mark_all_recovered(self)
+        if count:
+            log.info("terminal: %d receipt(s) left pending by the last run", count)
+        self._reach_pt()
+
+    def _reach_pt(self) -> None:
+        """Register with the PT, resolve what is in doubt, then READY (or say why not)."""
+        self._last_pt_try = time.monotonic()
+        try:
+            self.pt.register()
+        except ZvtError as exc:
+            in_doubt = recovery.unresolved(self)
+            if in_doubt:
+                self.mode.set(Mode.IN_DOUBT, f"{len(in_doubt)} in doubt; PT unreachable: {exc}")
+            else:
+                self.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
+            return
+        if recovery.recover(self):
+            self.mode.set(Mode.READY, "ready")
+            receipts.print_pending(self)
+
+    def retry_pt(self) -> None:
+        """Operator asked (confirm button): try the payment terminal again now."""
+        if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
+            self._reach_pt()
+
+    def _idle(self) -> None:
+        if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
+            if time.monotonic() - self._last_pt_try >= RETRY_PT_SECONDS:
+                self._reach_pt()
+        elif self.mode.mode == Mode.READY and self.journal.pending_receipts():
+            receipts.print_pending(self)
+        if self._on_idle is not None:
+            self._on_idle()
+
+    # -- helpers for the flows (owner thread) -----------------------------------------
+    def require_ready(self) -> None:
+        if self.mode.mode != Mode.READY:
+            raise TerminalError(
+                "not_ready", f"not taking payments: {self.mode.reason}", state=str(self.mode.mode)
+            )
+
+    def settle(self) -> None:
+        if self.mode.mode == Mode.BUSY:
+            self.mode.set(Mode.READY, "ready")
+
+    def pt_activity(self) -> None:
+        self._last_pt_try = time.monotonic()
+
+    def signal(self, what: str) -> None:
+        if self._on_signal is not None:
+            self._on_signal(what)
+
+    def parse_amount(self, text: str, min_minor: int, max_minor: int) -> int:
+        try:
+            amount = money.parse_amount(text, self.currency)
+            money.check_limits(amount, min_minor, max_minor)
+        except ValueError as exc:
+            raise TerminalError("bad_amount", str(exc)) from exc
+        return amount
+
+    def fmt(self, minor: int) -> str:
+        return f"{money.format_amount(minor, self.currency)} {self.currency}"
+
+    def new_txn_id(self) -> str:
+        return "T" + "".join(secrets.choice(TXN_ALPHABET) for _ in range(10))
+
+    def batch_no(self) -> int:
+        return int(self.journal.kv_get("batch_no") or 1)
+
+    def idempotent(self, kind: Kind, key: str, amount: int) -> dict[str, Any] | None:
+        """Same key, same request: the first answer. Same key, other amount: an error."""
+        known = self.journal.find_by_idem_key(kind, key)
+        if known is None:
+            return None
+        if known.amount != amount:
+            raise TerminalError(
+                "key_conflict",
+                f"key {key!r} was used for {known.txn_id} with {self.fmt(known.amount)}",
+                txn_id=known.txn_id,
+            )
+        return self.view(known.txn_id)
+
+    def totals_json(self, totals: dict[str, int]) -> dict[str, Any]:
+        return {
+            k: money.format_amount(v, self.currency)
+            if k in ("sales", "refunds", "voids", "net")
+            else v
+            for k, v in totals.items()
+        } | {"currency": self.currency}
+
+    def event_data(self, txn_id: str, tx: Any) -> dict[str, Any]:
+        txn = tx.get_txn(txn_id)
+        data = {
+            "txn_id": txn.txn_id,
+            "kind": str(txn.kind),
+            "state": str(txn.state),
+            "amount": money.format_amount(txn.amount, txn.currency),
+            "currency": txn.currency,
+            "receipt_no": txn.receipt_no,
+            "trace": txn.trace,
+            "card_name": txn.card_name,
+            "masked_pan": txn.masked_pan,
+            "ref_txn": txn.ref_txn,
+            "reason": txn.reason,
+            "reason_text": txn.reason_text,
+            "batch_no": txn.batch_no,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+    def view(self, txn_id: str) -> dict[str, Any]:
+        txn = self.journal.get_txn(txn_id)
+        customer = [r for r in self.journal.receipts_of(txn_id) if r.copy == "customer"]
+        if not customer:
+            receipt_state = "none"
+        elif any(r.state == "pending" for r in customer):
+            receipt_state = "pending"
+        else:
+            receipt_state = "printed"
+        return {
+            "txn_id": txn.txn_id,
+            "kind": str(txn.kind),
+            "state": str(txn.state),
+            "amount": money.format_amount(txn.amount, txn.currency),
+            "currency": txn.currency,
+            "receipt_no": txn.receipt_no,
+            "receipt_state": receipt_state,
+            "ref_txn": txn.ref_txn,
+            "reason": txn.reason,
+            "reason_text": txn.reason_text,
+            "masked_pan": txn.masked_pan,
+            "card_name": txn.card_name,
+            "result_text": txn.result_text,
+            "batch_no": txn.batch_no,
+            "created_at": txn.created_at,
+            "updated_at": txn.updated_at,
+        }
+
+    # -- requests (any thread) ----------------------------------------------------------
+    def sale(self, amount: str, key: str | None = None) -> dict[str, Any]:
+        return self.owner.call(lambda: sale.sale(self, amount, key))  # type: ignore[no-any-return]
+
+    def refund(
+        self, txn_id: str, amount: str, reason: str, text: str | None = None, key: str | None = None
+    ) -> dict[str, Any]:
+        return self.owner.call(  # type: ignore[no-any-return]
+            lambda: refund.request(self, txn_id, amount, reason=reason, text=text, key=key)
+        )
+
+    def approve(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
+        return self.owner.call(lambda: refund.approve(self, txn_id, by))  # type: ignore[no-any-return]
+
+    def reject(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
+        return self.owner.call(lambda: refund.reject(self, txn_id, by))  # type: ignore[no-any-return]
+
+    def void(self, txn_id: str, key: str | None = None) -> dict[str, Any]:
+        return self.owner.call(lambda: void.void(self, txn_id, key))  # type: ignore[no-any-return]
+
+    def reprint(self, txn_id: str) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            if self.journal.get_txn(txn_id) is None:
+                raise TerminalError("unknown_txn", f"no transaction {txn_id}")
+            receipts.reprint(self, txn_id)
+            return self.view(txn_id)
+
+        return self.owner.call(run)  # type: ignore[no-any-return]
+
+    def end_of_day(self) -> dict[str, Any]:
+        return self.owner.call(lambda: batch.end_of_day(self))  # type: ignore[no-any-return]
+
+    def journal_view(self, limit: int = 50) -> list[dict[str, Any]]:
+        return self.owner.call(  # type: ignore[no-any-return]
+            lambda: [self.view(t.txn_id) for t in self.journal.list_txns(limit)]
+        )
+
+    def awaiting(self) -> list[str]:
+        return [t.txn_id for t in self.journal.txns_in_state(TxnState.AWAITING_APPROVAL)]
+
+    def status(self) -> dict[str, Any]:
+        """A snapshot, answered without waiting for the owner thread (it may be busy)."""
+        return {
+            "terminal": self.config.terminal.id,
+            "state": str(self.mode.mode),
+            "reason": self.mode.reason,
+            "selling": self.mode.mode == Mode.READY,
+            "printer": self.printer.last_status_text(),
+            "pending_receipts": len(self.journal.pending_receipts()),
+            "in_doubt": len(recovery.unresolved(self)),
+            "awaiting_approval": self.awaiting(),
+            "batch_no": self.batch_no(),
+        }

@@ -1,0 +1,71 @@
+"""Void: a ZVT reversal of a sale, same batch only; after end of day, refund instead."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from posterm.daemon import receipts
+from posterm.daemon.crash import crashpoint
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.payments import run_on_pt
+from posterm.daemon.refund import COUNTED
+from posterm.daemon.states import Kind, Mode, TxnState
+
+
+def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
+    sale = ctx.journal.get_txn(sale_id)
+    if sale is None or sale.kind != Kind.SALE:
+        raise TerminalError("unknown_txn", f"no sale {sale_id}")
+    if key is not None:
+        known = ctx.idempotent(Kind.VOID, key, sale.amount)
+        if known is not None:
+            return known
+    if sale.state == TxnState.VOIDED:
+        raise TerminalError("not_allowed", f"sale {sale_id} is already voided")
+    if sale.state != TxnState.APPROVED:
+        raise TerminalError("not_allowed", f"sale {sale_id} is {sale.state}: nothing to void")
+    if sale.batch_no != ctx.batch_no():
+        raise TerminalError(
+            "batch_closed",
+            f"sale {sale_id} was in batch {sale.batch_no}, closed at end of day: "
+            "a void is no longer possible, refund it instead",
+        )
+    if ctx.journal.refunded_total(sale_id, COUNTED):
+        raise TerminalError("not_allowed", f"sale {sale_id} has refunds: refund the rest instead")
+    ctx.require_ready()
+    txn_id = ctx.new_txn_id()
+    with ctx.journal.transaction() as tx:
+        tx.insert_txn(
+            txn_id=txn_id,
+            kind=Kind.VOID,
+            state=TxnState.IN_DOUBT,
+            amount=sale.amount,
+            currency=sale.currency,
+            idem_key=key,
+            ref_txn=sale_id,
+            batch_no=ctx.batch_no(),
+        )
+    crashpoint("void.journaled")
+
+    def also_void_the_sale(tx: Any, result: Any) -> None:
+        tx.update_txn(sale_id, state=TxnState.VOIDED, note=f"voided by {txn_id}")
+
+    ctx.mode.set(Mode.BUSY, f"void {txn_id}")
+    try:
+        run_on_pt(
+            ctx,
+            txn_id,
+            "void",
+            lambda hook: ctx.pt.reverse(sale.receipt_no, on_result=hook),
+            approved_event="void.completed",
+            declined_event=None,
+            on_commit=also_void_the_sale,
+        )
+    except TerminalError:
+        ctx.signal("decline")
+        raise
+    finally:
+        ctx.settle()
+    ctx.signal("approve")
+    receipts.issue(ctx, txn_id)
+    return ctx.view(txn_id)
