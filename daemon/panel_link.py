@@ -57,8 +57,11 @@ class PanelLink:
         try:
             if name == "reprint":
                 last = next(
-                    (t for t in terminal.journal.list_txns(50)
-                     if t.kind == Kind.SALE and t.state == TxnState.APPROVED),
+                    (
+                        t
+                        for t in terminal.journal.list_txns(50)
+                        if t.kind == Kind.SALE and t.state == TxnState.APPROVED
+                    ),
                     None,
                 )
                 if last is not None:

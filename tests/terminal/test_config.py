@@ -1,0 +1,79 @@
+"""postermd's config: typed, ranged, unknown keys refused with the key and the file named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from posterm.daemon.config import ConfigError, load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+MINIMAL = """
+[terminal]
+id = "pos-1"
+[payment]
+url = "tcp://127.0.0.1:20007"
+[printer]
+url = "tcp://127.0.0.1:9100"
+"""
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "posterm.toml"
+    path.write_text(text)
+    return path
+
+
+def test_example_config_loads() -> None:
+    config = load_config(ROOT / "systemd" / "posterm.toml.example")
+    assert config.terminal.currency == "EUR"
+    assert config.refunds.approval_limit == 5000
+
+
+def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
+    config = load_config(_write(tmp_path, MINIMAL))
+    assert config.printer.columns == 42 and config.sales.max_amount == 100000
+    assert config.payment.password == "000000"
+
+
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ("[printer2]\nx = 1", "printer2"),
+        ('[sales]\nmax_amout = "10.00"', "sales.max_amout"),
+        ("[sales]\nmax_amount = 10", "sales.max_amount"),
+        ('[sales]\nmax_amount = "1.234"', "sales.max_amount"),
+        ("[refunds]\nwindow_days = 0", "refunds.window_days"),
+        ("[panel]\nconfirm_pin = 40", "panel.confirm_pin"),
+        ("[panel]\nconfirm_pin = 6", "panel"),
+        ('[logging]\nlevel = "loud"', "logging.level"),
+        ("[refunds]\nunreferenced = true", "refunds.unreferenced"),
+    ],
+)
+def test_bad_values_name_the_key_and_the_file(tmp_path: Path, extra: str, key: str) -> None:
+    path = _write(tmp_path, MINIMAL + extra)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(path) in str(info.value) and f"{key}:" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('id = "pos-1"', 'id = "pos 1!"', "terminal.id"),
+        ('url = "tcp://127.0.0.1:20007"', 'url = "http://x"', "payment.url"),
+        ('url = "tcp://127.0.0.1:9100"', 'url = "lpt1"', "printer.url"),
+        ('id = "pos-1"', 'id = "pos-1"\ncurrency = "XXX"', "terminal.currency"),
+    ],
+)
+def test_bad_required_values(tmp_path: Path, old: str, new: str, key: str) -> None:
+    with pytest.raises(ConfigError, match=key):
+        load_config(_write(tmp_path, MINIMAL.replace(old, new)))
+
+
+def test_missing_section_and_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="payment: required"):
+        load_config(_write(tmp_path, '[terminal]\nid = "a"\n[printer]\nurl = "tcp://h:1"\n'))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml")
