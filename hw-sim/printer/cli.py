@@ -1,15 +1,105 @@
-"""Command registration (filled in by its issue)."""
+"""`posterm-sim printer` (the simulated ESC/POS printer) and `posterm-sim ctl` (its faults
+at run time)."""
 
 from __future__ import annotations
 
 import argparse
+import json
+import logging
+import signal
+import socket
+import sys
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+
+from posterm.hwsim.printer.device import CONTROLS, SimPrinter
+from posterm.hwsim.printer.paper import PaperOut
+from posterm.hwsim.printer.server import PrinterServer
+
+EPILOG = """Each cut writes OUT/NNNN.txt (the text; a QR code shows as [QR: content]) and
+OUT/NNNN.png (the paper at the printer's dot width), and a line in OUT/index.jsonl.
+Answers DLE EOT 1/2/3/4 like an Epson TM-T20/T88. Faults at start: --near-end,
+--paper-out-after-lines N (mid-receipt: the rest of the job is lost), --cover-open,
+--offline (answers nothing), --bytes-per-second N. At run time:
+  posterm-sim ctl --control tcp://HOST:PORT paper-out|refill|cover-open|cover-close|
+                                           offline|online|near-end|near-end-off|status"""
+
+
+def _hostport(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
+        raise argparse.ArgumentTypeError(f"{url!r}: expected tcp://HOST:PORT")
+    return parts.hostname, parts.port
 
 
 def register(sub: Any) -> None:
-    """Add this module's subcommand to `sub` (an argparse subparsers object)."""
-    del sub
+    p = sub.add_parser(
+        "printer",
+        help="simulated ESC/POS receipt printer (TCP and/or pty)",
+        description="An ESC/POS printer that answers status like an Epson TM.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--listen", type=_hostport, help="tcp://HOST:PORT (port 0: any free port)")
+    p.add_argument("--pty", type=Path, help="create a pty; LINK becomes a symlink to its slave")
+    p.add_argument("--out", type=Path, required=True, help="where printed receipts go")
+    p.add_argument("--control", type=_hostport, help="tcp://HOST:PORT control socket")
+    p.add_argument("--width-dots", type=int, default=576, choices=(384, 512, 576))
+    p.add_argument("--near-end", action="store_true")
+    p.add_argument("--paper-out-after-lines", type=int, metavar="N")
+    p.add_argument("--cover-open", action="store_true")
+    p.add_argument("--offline", action="store_true")
+    p.add_argument("--bytes-per-second", type=int, default=0, metavar="N")
+    p.set_defaults(run=run_printer)
+
+    c = sub.add_parser("ctl", help="change a running simulated printer (paper, cover, …)")
+    c.add_argument("--control", type=_hostport, required=True)
+    c.add_argument("action", choices=CONTROLS)
+    c.set_defaults(run=run_ctl)
 
 
-def _unused(args: argparse.Namespace) -> int:
-    return 2
+def run_printer(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    if not args.listen and not args.pty:
+        print("posterm-sim printer: give --listen and/or --pty", file=sys.stderr)
+        return 2
+    device = SimPrinter(
+        PaperOut(args.out, args.width_dots),
+        near_end=args.near_end,
+        paper_out_after_lines=args.paper_out_after_lines,
+        cover_open=args.cover_open,
+        offline=args.offline,
+    )
+    server = PrinterServer(device, args.bytes_per_second)
+    if args.listen:
+        port = server.listen_tcp(*args.listen)
+        print(f"printer listening on tcp://{args.listen[0]}:{port}", flush=True)
+    if args.pty:
+        print(f"printer pty {args.pty} -> {server.open_pty(args.pty)}", flush=True)
+    if args.control:
+        port = server.listen_control(*args.control)
+        print(f"printer control on tcp://{args.control[0]}:{port}", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: server.stop())
+    signal.signal(signal.SIGINT, lambda *_: server.stop())
+    print("printer ready", flush=True)
+    server.wait()
+    return 0
+
+
+def control_request(address: tuple[str, int], action: str) -> dict[str, Any]:
+    with socket.create_connection(address, timeout=10) as conn:
+        conn.sendall((json.dumps({"action": action}) + "\n").encode())
+        with conn.makefile("r", encoding="utf-8") as stream:
+            reply: dict[str, Any] = json.loads(stream.readline())
+    return reply
+
+
+def run_ctl(args: argparse.Namespace) -> int:
+    try:
+        reply = control_request(args.control, args.action)
+    except OSError as exc:
+        print(f"posterm-sim ctl: cannot reach the printer simulator: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(reply, indent=2))
+    return 0 if reply.get("ok") else 1
