@@ -1,16 +1,85 @@
 """The terminal's view of the receipt printer: ready or not, print a journaled receipt.
 
-Wraps the ESC/POS driver: turns a journaled receipt body (plain data) into the driver's
-receipt model, and every driver failure into `PrintFailed`, so the receipts module never
-depends on the driver's exception tree.
+Turns a journaled receipt body (plain data) into the driver's receipt layouts, marks it
+RECOVERED or DUPLICATE, and turns every driver failure into `PrintFailed`, so the
+receipts module never depends on the driver's exception tree.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Any
+
+from posterm.drivers.printer import Printer, PrinterError
+from posterm.drivers.printer import receipt as layouts
+from posterm.protocol import money
 
 log = logging.getLogger("posterm.printer")
 
 
 class PrintFailed(Exception):
     """The receipt is not (completely) printed; it stays pending."""
+
+
+def build(body: dict[str, Any], copy: str, mark: str) -> layouts.Receipt:
+    currency = body["currency"]
+    amount = money.format_amount(body["amount"], currency)
+    header = (body.get("merchant_name") or "", *body.get("merchant_address", ()))
+    common = {
+        "header": header,
+        "amount": amount,
+        "currency": currency,
+        "pt_lines": tuple(body.get("pt_lines") or ()),
+        "txn_id": body["txn_id"],
+    }
+    footer = tuple(body.get("footer") or ())
+    layout = body["layout"]
+    if layout == "refund":
+        reason = body.get("reason_label") or body.get("reason") or ""
+        if body.get("reason_text"):
+            reason = f"{reason}: {body['reason_text']}"
+        receipt = layouts.refund_voucher(
+            **common, sale_id=body.get("ref_txn") or "", reason=reason, footer=footer, copy=copy
+        )
+    elif layout == "reversal":
+        receipt = layouts.reversal(
+            **common, sale_id=body.get("ref_txn") or "", footer=footer, copy=copy
+        )
+    elif layout == "eod":
+        receipt = layouts.end_of_day(
+            header=header,
+            batch_no=int(body.get("batch_no") or 0),
+            totals=body.get("totals") or {},
+            currency=currency,
+            pt_lines=common["pt_lines"],
+            txn_id=body["txn_id"],
+        )
+    else:
+        receipt = layouts.sale(**common, footer=footer, copy=copy)
+    if mark == "recovered":
+        return layouts.recovered(receipt)
+    if mark == "duplicate":
+        return layouts.duplicate(receipt)
+    return receipt
+
+
+class ReceiptPrinter:
+    def __init__(self, config: Any) -> None:
+        self.printer = Printer(
+            config.url, columns=config.columns, encoding=config.encoding, timeout=config.timeout_s
+        )
+
+    def is_ready(self) -> bool:
+        return self.printer.status().ready
+
+    def last_status_text(self) -> str:
+        return self.printer.last_status.text()
+
+    def print_receipt(self, body: dict[str, Any], *, copy: str, mark: str) -> None:
+        try:
+            self.printer.print(build(body, copy, mark))
+        except PrinterError as exc:
+            raise PrintFailed(str(exc)) from exc
+
+    def close(self) -> None:
+        self.printer.close()

@@ -19,6 +19,7 @@ from posterm.protocol.zvt.errors import ZvtError
 log = logging.getLogger("posterm.terminal")
 
 RETRY_PT_SECONDS = 2.0
+PRINTER_CHECK_SECONDS = 5.0
 TXN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
@@ -45,6 +46,7 @@ class Terminal:
         self._on_signal = on_signal
         self._on_idle = on_idle
         self._last_pt_try = 0.0
+        self._last_printer_check = 0.0
         self.owner = Owner(self._idle, tick=0.5)
 
     # -- life cycle -------------------------------------------------------------------
@@ -86,6 +88,10 @@ class Terminal:
             self._reach_pt()
 
     def _idle(self) -> None:
+        now = time.monotonic()
+        if now - self._last_printer_check >= PRINTER_CHECK_SECONDS:
+            self._last_printer_check = now
+            self.printer.is_ready()  # refreshes the status `status` reports
         if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
             if time.monotonic() - self._last_pt_try >= RETRY_PT_SECONDS:
                 self._reach_pt()

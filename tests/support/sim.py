@@ -86,3 +86,60 @@ def env_without_notify() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("NOTIFY_SOCKET", None)
     return env
+
+
+@dataclass
+class PrinterSim:
+    proc: subprocess.Popen[str]
+    out: Path
+    url: str = ""
+    control: str = ""
+
+    def ctl(self, action: str) -> dict[str, Any]:
+        host, port = self.control.removeprefix("tcp://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall((json.dumps({"action": action}) + "\n").encode())
+            with conn.makefile("r") as stream:
+                reply: dict[str, Any] = json.loads(stream.readline())
+        assert reply["ok"], reply
+        return reply
+
+    def printed(self) -> list[str]:
+        """The text of every receipt cut (or cut short) so far, in order."""
+        index = self.out / "index.jsonl"
+        if not index.exists():
+            return []
+        entries = [json.loads(line) for line in index.read_text().splitlines()]
+        return [(self.out / e["txt"]).read_text(encoding="utf-8") for e in entries]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def start_printer(tmp: Path, *extra: str) -> PrinterSim:
+    out = tmp / "printed"
+    log = (tmp / "printer-sim.log").open("w")
+    args = [str(BIN / "posterm-sim"), "printer", "--listen", "tcp://127.0.0.1:0",
+            "--control", "tcp://127.0.0.1:0", "--out", str(out), *extra]  # fmt: skip
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
+    sim = PrinterSim(proc, out)
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            raise RuntimeError("printer simulator exited")
+        if m := re.match(r"printer listening on (tcp://\S+)", line):
+            sim.url = m.group(1)
+        elif m := re.match(r"printer control on (tcp://\S+)", line):
+            sim.control = m.group(1)
+        elif line.strip() == "printer ready":
+            return sim
+    proc.kill()
+    raise RuntimeError("printer simulator did not get ready")

@@ -1,0 +1,182 @@
+"""The whole terminal on simulated hardware, as real processes: the PT simulator, the
+printer simulator and `postermd`, driven through the real `posterm` CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support.sim import BIN, PrinterSim, PtSim, start_printer, start_pt
+
+CONFIG = """
+[terminal]
+id = "pos-test"
+currency = "EUR"
+merchant_name = "Test Shop"
+merchant_address = ["1 Test Street"]
+receipt_footer = ["Thank you"]
+
+[journal]
+path = "{journal}"
+
+[payment]
+url = "{pt_url}"
+timeout_s = 20
+
+[printer]
+url = "{printer_url}"
+columns = 42
+encoding = "cp858"
+timeout_s = 2
+
+[control]
+socket = "{socket}"
+
+[refunds]
+approval_limit = "50.00"
+max_amount = "1000.00"
+
+[sales]
+max_amount = "500.00"
+"""
+
+
+@dataclass
+class Rig:
+    tmp: Path
+    pt: PtSim
+    printer: PrinterSim
+    config: Path
+    socket: Path
+    journal: Path
+    daemon: subprocess.Popen[str] | None = None
+    crash_at: str = ""
+    logs: list[Path] = field(default_factory=list)
+
+    # -- daemon ----------------------------------------------------------------------------
+    def start(self, crash_at: str = "", wait: bool = True) -> None:
+        env = dict(os.environ)
+        env.pop("NOTIFY_SOCKET", None)
+        env["POSTERM_CRASH_AT"] = crash_at
+        log = self.tmp / f"postermd-{len(self.logs)}.log"
+        self.logs.append(log)
+        self.daemon = subprocess.Popen(
+            [str(BIN / "postermd"), "--config", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=log.open("w"),
+            env=env,
+            text=True,
+        )
+        if wait:
+            self.wait_up()
+
+    def wait_up(self, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.daemon is not None and self.daemon.poll() is not None:
+                raise RuntimeError(f"postermd exited: {self.logs[-1].read_text()}")
+            if self.socket.exists():
+                code, status = self.cli("status")
+                if code == 0:
+                    return status
+            time.sleep(0.05)
+        raise RuntimeError(f"postermd did not come up: {self.logs[-1].read_text()}")
+
+    def wait_state(self, state: str, timeout: float = 60) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            code, status = self.cli("status")
+            if code == 0 and status["state"] == state:
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"state never became {state}: {status}")
+
+    def wait_exit(self, timeout: float = 60) -> int:
+        assert self.daemon is not None
+        return self.daemon.wait(timeout)
+
+    def kill(self) -> None:
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGKILL)
+            self.daemon.wait(10)
+
+    def stop(self) -> None:
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def close(self) -> None:
+        self.stop()
+        self.pt.stop()
+        self.printer.stop()
+
+    # -- the operator's CLI -------------------------------------------------------------------
+    def cli(self, *args: str) -> tuple[int, Any]:
+        proc = subprocess.run(
+            [
+                str(BIN / "posterm"),
+                "--socket",
+                str(self.socket),
+                "--timeout",
+                "90",
+                *args,
+                "--json",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        out = proc.stdout.strip()
+        return proc.returncode, json.loads(out) if out else {"stderr": proc.stderr}
+
+    # -- ground truth ---------------------------------------------------------------------------
+    def ledger(self) -> list[dict[str, Any]]:
+        db = sqlite3.connect(self.pt.ledger)
+        db.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in db.execute("SELECT * FROM entries ORDER BY id")]
+        finally:
+            db.close()
+
+    def txns(self) -> list[dict[str, Any]]:
+        db = sqlite3.connect(self.journal)
+        db.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in db.execute("SELECT * FROM txns ORDER BY created_at, rowid")]
+        finally:
+            db.close()
+
+    def events(self) -> list[dict[str, Any]]:
+        db = sqlite3.connect(self.journal)
+        try:
+            return [
+                json.loads(r[0]) for r in db.execute("SELECT envelope FROM outbox ORDER BY seq")
+            ]
+        finally:
+            db.close()
+
+
+def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] = (),
+             pt_args: tuple[str, ...] = ()) -> Rig:  # fmt: skip
+    pt = start_pt(tmp, "--ack-timeout", "3", *pt_args)
+    printer = start_printer(tmp, *printer_args)
+    pt_url = pt.serial_url if link == "serial" else pt.tcp_url
+    socket_path = tmp / "control.sock"
+    journal = tmp / "journal.db"
+    config = tmp / "posterm.toml"
+    config.write_text(
+        CONFIG.format(journal=journal, pt_url=pt_url, printer_url=printer.url, socket=socket_path)
+    )
+    return Rig(tmp, pt, printer, config, socket_path, journal)
