@@ -25,8 +25,11 @@ class PrinterServer:
         self.bps = bytes_per_second
         self._stop = threading.Event()
         self._sockets: list[socket.socket] = []
+        self.bytes_in = 0
+        self.bytes_out = 0
 
     def _throttle(self, n: int) -> None:
+        self.bytes_in += n
         if self.bps:
             time.sleep(n / self.bps)
 
@@ -63,6 +66,7 @@ class PrinterServer:
                 self._throttle(len(data))
                 reply = self.device.feed(parser, data)
                 if reply:
+                    self.bytes_out += len(reply)
                     with contextlib.suppress(OSError):
                         conn.sendall(reply)
 
@@ -91,6 +95,7 @@ class PrinterServer:
             self._throttle(len(data))
             reply = self.device.feed(parser, data)
             if reply:
+                self.bytes_out += len(reply)
                 os.write(master, reply)
         del slave
 
@@ -99,7 +104,9 @@ class PrinterServer:
             for line in stream:
                 try:
                     request = json.loads(line)
-                    reply = {"ok": True, **self.device.control(str(request.get("action")))}
+                    state = self.device.control(str(request.get("action")))
+                    reply = {"ok": True, **state, "bytes_in": self.bytes_in,
+                             "bytes_out": self.bytes_out}  # fmt: skip
                 except (ValueError, AttributeError) as exc:
                     reply = {"ok": False, "error": str(exc)}
                 stream.write(json.dumps(reply) + "\n")

@@ -36,7 +36,9 @@ class PtyChannel:
     def __init__(self, link: Path, faults: Faults, baud: int = 0) -> None:
         self.link = link
         self.faults = faults
-        self.baud = baud  # 0: as fast as the pty goes; else throttle writes like 8N2 at baud
+        self.baud = baud  # 0: as fast as the pty goes; else both directions take 8N2 line time
+        self.bytes_in = 0
+        self.bytes_out = 0
         self._open()
 
     def _open(self) -> None:
@@ -65,14 +67,18 @@ class PtyChannel:
             with contextlib.suppress(OSError):
                 os.close(fd)
 
-    def _write(self, data: bytes) -> None:
+    def _line_time(self, count: int) -> None:
         if self.baud:
-            per_byte = 11.0 / self.baud  # 8 data bits, 2 stop bits, 1 start bit
-            for i in range(0, len(data), 16):
-                os.write(self._master, data[i : i + 16])
-                time.sleep(per_byte * len(data[i : i + 16]))
-        else:
+            time.sleep(count * 11.0 / self.baud)  # start bit, 8 data bits, 2 stop bits
+
+    def _write(self, data: bytes) -> None:
+        self.bytes_out += len(data)
+        if not self.baud:
             os.write(self._master, data)
+            return
+        for i in range(0, len(data), 16):  # a line delivers bytes over time, not at once
+            os.write(self._master, data[i : i + 16])
+            self._line_time(len(data[i : i + 16]))
 
     def _pump(self, until: float) -> None:
         now = time.monotonic()
@@ -90,6 +96,8 @@ class PtyChannel:
         except OSError:  # EIO: nobody has the slave open yet; not a hang-up of ours
             time.sleep(0.01)
             return
+        self.bytes_in += len(data)
+        self._line_time(len(data))
         for event in self._parser.feed(data, time.monotonic()):
             self._on_event(event)
 

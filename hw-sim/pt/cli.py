@@ -48,7 +48,12 @@ def register(sub: Any) -> None:
     pt.add_argument("--ack-timeout", type=float, default=5.0, help="wait for the ECR's acks (s)")
     pt.add_argument("--slow-seconds", type=float, default=1.0, help="slow host delay (.99)")
     pt.add_argument("--step-delay", type=float, default=0.0, help="pause between messages (s)")
-    pt.add_argument("--baud", type=int, default=0, help="throttle pty writes to this line speed")
+    pt.add_argument(
+        "--baud",
+        type=int,
+        default=0,
+        help="make the pty take 8N2 line time at this baud rate (both ways)",
+    )
     pt.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
     pt.add_argument("-v", "--verbose", action="store_true")
     pt.set_defaults(run=run_pt)

@@ -110,8 +110,15 @@ class PtServer:
                 self._drop()
             elif request.get("ledger"):
                 return {"ok": True, "ledger": self.engine.ledger.to_json()}
+            elif request.get("stats"):
+                pty = self._pty
+                return {
+                    "ok": True,
+                    "serial_bytes_in": pty.bytes_in if pty else 0,
+                    "serial_bytes_out": pty.bytes_out if pty else 0,
+                }
             elif not request.get("faults"):
-                raise ValueError("unknown request; known: fault, drop, faults, ledger")
+                raise ValueError("unknown request; known: fault, drop, faults, ledger, stats")
             return {"ok": True, "faults": self.engine.faults.snapshot(), "known": sorted(FAULTS)}
         except (ValueError, TypeError) as exc:
             return {"ok": False, "error": str(exc)}
