@@ -63,6 +63,8 @@ class Printer:
             else:
                 dev = _usb(parts.netloc, self.timeout)
             dev.open()
+            if parts.scheme == "tcp":  # a status query must not wait for Nagle's timer
+                dev.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if parts.scheme == "serial":
                 dev.device.write_timeout = self.timeout  # python-escpos sets none
         except (escpos_errors.Error, OSError, serial.SerialException, ValueError) as exc:
