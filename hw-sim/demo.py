@@ -1,107 +1,197 @@
 """`make demo`: what posterm can do today, on simulated hardware, as real processes.
 
-Today: the ZVT link. The simulated PT runs on a pty (serial ZVT, DLE/STX + CRC) and TCP;
-`posterm zvt` runs sale -> repeat receipt -> reversal -> end of day against it over the
-pty, then a sale over TCP, and the PT's ledger shows what the cards were charged.
+1. The ZVT link: `posterm zvt` straight to the simulated PT over a pty (serial ZVT).
+2. The terminal: `postermd` with the PT (pty) and the receipt printer (TCP) simulators,
+   driven by the operator CLI: sales, a declined card, paper running out mid-receipt and
+   the RECOVERED receipt after the refill, a refund over the approval limit, a void, a
+   reprint, end of day. Then the PT's ledger next to the journal, and the receipts.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 BIN = Path(sys.executable).parent
-OUT = Path("demo-out")
+OUT = Path("demo-out").resolve()
+CONFIG = """[terminal]
+id = "demo-0001"
+currency = "EUR"
+merchant_name = "Café Demo"
+merchant_address = ["Hauptstraße 1", "10115 Berlin"]
+receipt_footer = ["Thank you!"]
+[journal]
+path = "{out}/journal.db"
+[payment]
+url = "serial://{out}/pt.tty?baud=9600"
+[printer]
+url = "{printer}"
+columns = 42
+encoding = "cp858"
+timeout_s = 2
+[control]
+socket = "{out}/control.sock"
+[refunds]
+approval_limit = "50.00"
+"""
 
 
 def step(title: str) -> None:
-    print(f"\n=== {title} " + "=" * max(0, 70 - len(title)), flush=True)
+    print(f"\n=== {title} " + "=" * max(0, 72 - len(title)), flush=True)
 
 
-def posterm(*args: str) -> dict[str, object]:
-    """Run `posterm zvt … --json` once; show what came back; return the JSON."""
-    cmd = [str(BIN / "posterm"), "zvt", *args]
+def start(name: str, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start a simulator; return it and what it announced (listen/control addresses)."""
+    log = (OUT / f"{name}.log").open("w")
+    proc = subprocess.Popen([str(BIN / "posterm-sim"), *args], stdout=subprocess.PIPE,
+                            stderr=log, text=True)  # fmt: skip
+    seen: dict[str, str] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if m := re.match(r"\w+ (listening|control) on (tcp://\S+)", line):
+            seen[m.group(1)] = m.group(2)
+        if line.strip().endswith("ready"):
+            break
+    return proc, seen
+
+
+def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
+    cmd = [str(BIN / "posterm"), "--socket", str(OUT / "control.sock"), *args, "--json"]
+    print("$ posterm " + " ".join(args), flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    data = json.loads(proc.stdout) if proc.stdout.strip() else {"stderr": proc.stderr}
+    if show:
+        if isinstance(data, dict) and data.get("ok") is False:
+            print(f"  -> refused [{data['code']}]: {data['error']}")
+        elif isinstance(data, dict) and "txn_id" in data:
+            print(f"  -> {data['txn_id']} {data['kind']} {data['state']} {data['amount']} "
+                  f"{data['currency']} receipt {data['receipt_state']}")  # fmt: skip
+        else:
+            print("  -> " + json.dumps(data))
+    return proc.returncode, data
+
+
+def zvt(*args: str) -> dict[str, Any]:
+    cmd = [str(BIN / "posterm"), "zvt", "--pt", f"serial://{OUT}/pt.tty?baud=9600", "--json",
+           *args]  # fmt: skip
     print("$ posterm zvt " + " ".join(args), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    data: dict[str, object] = json.loads(proc.stdout) if proc.stdout.strip() else {}
-    verdict = "APPROVED" if data.get("approved") else "NOT APPROVED"
-    print(
-        f"  exit {proc.returncode}: {verdict} - {data.get('result_text')} {data.get('error') or ''}"
-    )
-    for key in ("amount", "currency", "receipt_no", "trace", "card_name", "masked_pan"):
-        if data.get(key) is not None:
-            print(f"    {key:11} {data[key]}")
-    lines = data.get("receipt_lines") or []
-    if isinstance(lines, list) and lines:
-        print("    receipt:  | " + "\n              | ".join(str(line) for line in lines))
+    data: dict[str, Any] = json.loads(proc.stdout)
+    print(f"  -> {'APPROVED' if data['approved'] else 'NOT APPROVED'}: {data['result_text']}"
+          f"  amount {data['amount']} {data['currency']}  receipt {data['receipt_no']}"
+          f"  card {data.get('card_name')} {data.get('masked_pan')}")  # fmt: skip
     return data
 
 
-def start_pt() -> tuple[subprocess.Popen[str], str, str]:
-    cmd = [
-        str(BIN / "posterm-sim"),
-        "pt",
-        "--pty",
-        str(OUT / "pt.tty"),
-        "--listen",
-        "tcp://127.0.0.1:0",
-        "--ledger",
-        str(OUT / "pt-ledger.db"),
-    ]
-    log = (OUT / "pt-sim.log").open("w")
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True)
-    assert proc.stdout is not None
-    tcp = ""
-    for line in proc.stdout:
-        print(f"  sim: {line.rstrip()}")
-        if line.startswith("pt listening on "):
-            tcp = line.split()[-1]
-        if line.strip() == "pt ready":
-            break
-    return proc, f"serial://{OUT / 'pt.tty'}?baud=9600", tcp
+def wait_for(predicate: Any, seconds: float = 30) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def printed() -> list[dict[str, Any]]:
+    index = OUT / "printed" / "index.jsonl"
+    return [json.loads(line) for line in index.read_text().splitlines()] if index.exists() else []
 
 
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
-    step("Simulated ZVT payment terminal (pty + TCP)")
-    pt, serial_url, tcp_url = start_pt()
+    procs: list[subprocess.Popen[str]] = []
     try:
-        step("Sale of 12.50 EUR over the serial link")
-        sale = posterm("--pt", serial_url, "--json", "sale", "12.50")
-        receipt_no = str(sale.get("receipt_no"))
-        step("Repeat receipt (what recovery asks after a lost link)")
-        posterm("--pt", serial_url, "--json", "repeat")
-        step(f"Reversal (void) of receipt {receipt_no}")
-        posterm("--pt", serial_url, "--json", "reverse", receipt_no)
-        step("A declined sale: 10.51 (insufficient funds)")
-        posterm("--pt", serial_url, "--json", "sale", "10.51")
-        step("Sale of 10.10 EUR over TCP")
-        posterm("--pt", tcp_url, "--json", "sale", "10.10")
-        step("End of day")
-        posterm("--pt", serial_url, "--json", "eod")
-        time.sleep(0.2)
-        step("The PT's ledger: what the cards were charged")
-        ledger = subprocess.run(
-            [str(BIN / "posterm-sim"), "ledger", str(OUT / "pt-ledger.db"), "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        for entry in json.loads(ledger.stdout)["entries"]:
-            amount = f"{entry['amount'] / 100:8.2f}"
-            print(
-                f"  {entry['kind']:9} {amount}  receipt {entry['receipt_no']:04d}"
-                f"  batch {entry['batch']}  {entry['state']}"
-            )
+        step("Simulated hardware: a ZVT payment terminal (pty) and an ESC/POS printer (TCP)")
+        pt, _ = start("pt-sim", "pt", "--pty", str(OUT / "pt.tty"), "--ledger",
+                      str(OUT / "pt-ledger.db"))  # fmt: skip
+        printer, addr = start(
+            "printer-sim", "printer", "--listen", "tcp://127.0.0.1:0",
+            "--control", "tcp://127.0.0.1:0", "--out", str(OUT / "printed"),
+        )  # fmt: skip
+        procs += [pt, printer]
+        print(f"  PT on {OUT / 'pt.tty'}, printer on {addr['listening']}")
+
+        step("1. The ZVT link, straight to the PT: sale, repeat receipt, reversal")
+        sale = zvt("sale", "12.50")
+        zvt("repeat")
+        zvt("reverse", str(sale["receipt_no"]))
+
+        step("2. The terminal: postermd (recovery first, then READY)")
+        (OUT / "posterm.toml").write_text(CONFIG.format(out=OUT, printer=addr["listening"]))
+        env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
+        daemon = subprocess.Popen(
+            [str(BIN / "postermd"), "--config", str(OUT / "posterm.toml")],
+            stderr=(OUT / "postermd.log").open("w"),
+            env=env,
+        )  # type: ignore[call-overload]
+        procs.append(daemon)
+        wait_for((OUT / "control.sock").exists)
+        wait_for(lambda: posterm("status", show=False)[0] == 0)
+        posterm("status")
+
+        step("Sales")
+        _, first = posterm("sale", "24.90", "--key", "order-1001")
+        posterm("sale", "24.90", "--key", "order-1001")  # same key: same answer, no 2nd debit
+        posterm("sale", "10.78")  # the simulated card is expired
+
+        step("Paper runs out in the middle of a receipt, then the roll is refilled")
+        subprocess.run([str(BIN / "posterm-sim"), "ctl", "--control", addr["control"],
+                        "near-end"], capture_output=True, check=True)  # fmt: skip
+        count = len(printed())
+        _, second = posterm("sale", "8.40")
+        subprocess.run([str(BIN / "posterm-sim"), "ctl", "--control", addr["control"],
+                        "paper-out-after:9"], capture_output=True, check=True)  # fmt: skip
+        _, third = posterm("sale", "15.00")  # the roll ends 9 lines into this receipt
+        posterm("status")
+        print("  ... refilling the paper")
+        subprocess.run([str(BIN / "posterm-sim"), "ctl", "--control", addr["control"],
+                        "refill"], capture_output=True, check=True)  # fmt: skip
+        wait_for(lambda: len(printed()) > count + 1)
+        time.sleep(1.0)
+        posterm("journal", "--limit", "3")
+
+        step("Refunds: a partial one, and one above the approval limit")
+        posterm("refund", first["txn_id"], "4.90", "--reason", "goods_returned")
+        _, big = posterm("sale", "120.00")
+        _, waiting = posterm("refund", big["txn_id"], "80.00", "--reason", "wrong_amount")
+        posterm("approve", waiting["txn_id"], "--by", "supervisor")
+        posterm("refund", big["txn_id"], "50.00", "--reason", "duplicate_charge")  # over
+
+        step("Void the same day, reprint, end of day")
+        posterm("void", second["txn_id"])
+        posterm("reprint", third["txn_id"])
+        posterm("eod")
+
+        step("What the cards were charged (the PT's ledger)")
+        ledger = subprocess.run([str(BIN / "posterm-sim"), "ledger", str(OUT / "pt-ledger.db")],
+                                capture_output=True, text=True, check=True)  # fmt: skip
+        for e in json.loads(ledger.stdout)["entries"]:
+            print(f"  {e['kind']:9} {e['amount'] / 100:8.2f}  receipt {e['receipt_no']:04d}"
+                  f"  batch {e['batch']}  {e['state']}")  # fmt: skip
+
+        step("What came out of the printer")
+        for entry in printed():
+            text = (OUT / "printed" / entry["txt"]).read_text()
+            marks = [m for m in ("RECOVERED", "DUPLICATE", "REFUND", "VOID", "END OF DAY",
+                                 "PAPER OUT") if m in text]  # fmt: skip
+            print(f"  {entry['png']}  {', '.join(marks) or 'SALE'}")
+        print(f"\nThe receipts (text and PNG) are in {OUT / 'printed'}; the journal is "
+              f"{OUT / 'journal.db'}; logs are in {OUT}.")  # fmt: skip
     finally:
-        pt.terminate()
-        pt.wait(10)
-    print(f"\nEverything the demo wrote is in {OUT.resolve()}")
+        for proc in reversed(procs):
+            proc.terminate()
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
     return 0
 
 

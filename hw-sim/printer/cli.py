@@ -22,8 +22,8 @@ OUT/NNNN.png (the paper at the printer's dot width), and a line in OUT/index.jso
 Answers DLE EOT 1/2/3/4 like an Epson TM-T20/T88. Faults at start: --near-end,
 --paper-out-after-lines N (mid-receipt: the rest of the job is lost), --cover-open,
 --offline (answers nothing), --bytes-per-second N. At run time:
-  posterm-sim ctl --control tcp://HOST:PORT paper-out|refill|cover-open|cover-close|
-                                           offline|online|near-end|near-end-off|status"""
+  posterm-sim ctl --control tcp://HOST:PORT paper-out|paper-out-after:N|refill|
+                          cover-open|cover-close|offline|online|near-end|near-end-off|status"""
 
 
 def _hostport(url: str) -> tuple[str, int]:
@@ -55,7 +55,7 @@ def register(sub: Any) -> None:
 
     c = sub.add_parser("ctl", help="change a running simulated printer (paper, cover, …)")
     c.add_argument("--control", type=_hostport, required=True)
-    c.add_argument("action", choices=CONTROLS)
+    c.add_argument("action", help=" | ".join(CONTROLS))
     c.set_defaults(run=run_ctl)
 
 

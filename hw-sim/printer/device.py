@@ -14,8 +14,8 @@ from posterm.hwsim.printer.parser import EscPosParser, Line, Page
 from posterm.protocol.escpos import status as st
 
 log = logging.getLogger("posterm.sim.printer")
-CONTROLS = ("paper-out", "refill", "cover-open", "cover-close", "offline", "online",
-            "near-end", "near-end-off", "status")  # fmt: skip
+CONTROLS = ("paper-out", "paper-out-after:N", "refill", "cover-open", "cover-close",
+            "offline", "online", "near-end", "near-end-off", "status")  # fmt: skip
 
 
 class SimPrinter:
@@ -96,6 +96,11 @@ class SimPrinter:
                 self.offline = action == "offline"
             elif action in ("near-end", "near-end-off"):
                 self.near_end = action == "near-end"
+            elif action.startswith("paper-out-after:"):
+                try:
+                    self.lines_left = max(1, int(action.split(":", 1)[1]))
+                except ValueError:
+                    raise ValueError("paper-out-after:N takes a number of lines") from None
             elif action != "status":
                 raise ValueError(f"unknown action {action!r}; known: {', '.join(CONTROLS)}")
             return {
