@@ -126,7 +126,7 @@ def mask_pan(pan: str) -> str:
 def _decode_pan(raw: bytes) -> str:
     out = []
     for nibble in raw.hex().upper():
-        if nibble == "F":
+        if nibble in "DF":  # F pads; D separates the PAN from track-style data: never kept
             break
         if nibble == "E":
             out.append("*")
