@@ -23,6 +23,31 @@ PRINTER_CHECK_SECONDS = 5.0
 TXN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
+EVENT_OMITS = frozenset({"result_text", "created_at", "updated_at"})
+
+
+def txn_fields(txn: Any) -> dict[str, Any]:
+    """A journaled transaction as the outside sees it: amounts as decimal strings."""
+    return {
+        "txn_id": txn.txn_id,
+        "kind": str(txn.kind),
+        "state": str(txn.state),
+        "amount": money.format_amount(txn.amount, txn.currency),
+        "currency": txn.currency,
+        "receipt_no": txn.receipt_no,
+        "trace": txn.trace,
+        "ref_txn": txn.ref_txn,
+        "reason": txn.reason,
+        "reason_text": txn.reason_text,
+        "masked_pan": txn.masked_pan,
+        "card_name": txn.card_name,
+        "result_text": txn.result_text,
+        "batch_no": txn.batch_no,
+        "created_at": txn.created_at,
+        "updated_at": txn.updated_at,
+    }
+
+
 class Terminal:
     """Public methods are called from any thread; they run on the owner thread."""
 
@@ -157,25 +182,12 @@ class Terminal:
         } | {"currency": self.currency}
 
     def event_data(self, txn_id: str, tx: Any) -> dict[str, Any]:
-        txn = tx.get_txn(txn_id)
-        data = {
-            "txn_id": txn.txn_id,
-            "kind": str(txn.kind),
-            "state": str(txn.state),
-            "amount": money.format_amount(txn.amount, txn.currency),
-            "currency": txn.currency,
-            "receipt_no": txn.receipt_no,
-            "trace": txn.trace,
-            "card_name": txn.card_name,
-            "masked_pan": txn.masked_pan,
-            "ref_txn": txn.ref_txn,
-            "reason": txn.reason,
-            "reason_text": txn.reason_text,
-            "batch_no": txn.batch_no,
-        }
-        return {k: v for k, v in data.items() if v is not None}
+        """What an outbox event says of a transaction (read inside the writing `tx`)."""
+        data = txn_fields(tx.get_txn(txn_id))
+        return {k: v for k, v in data.items() if v is not None and k not in EVENT_OMITS}
 
     def view(self, txn_id: str) -> dict[str, Any]:
+        """What the control API answers about a transaction."""
         txn = self.journal.get_txn(txn_id)
         customer = [r for r in self.journal.receipts_of(txn_id) if r.copy == "customer"]
         if not customer:
@@ -184,24 +196,7 @@ class Terminal:
             receipt_state = "pending"
         else:
             receipt_state = "printed"
-        return {
-            "txn_id": txn.txn_id,
-            "kind": str(txn.kind),
-            "state": str(txn.state),
-            "amount": money.format_amount(txn.amount, txn.currency),
-            "currency": txn.currency,
-            "receipt_no": txn.receipt_no,
-            "receipt_state": receipt_state,
-            "ref_txn": txn.ref_txn,
-            "reason": txn.reason,
-            "reason_text": txn.reason_text,
-            "masked_pan": txn.masked_pan,
-            "card_name": txn.card_name,
-            "result_text": txn.result_text,
-            "batch_no": txn.batch_no,
-            "created_at": txn.created_at,
-            "updated_at": txn.updated_at,
-        }
+        return {**txn_fields(txn), "receipt_state": receipt_state}
 
     # -- requests (any thread) ----------------------------------------------------------
     def sale(self, amount: str, key: str | None = None) -> dict[str, Any]:

@@ -7,12 +7,11 @@ import argparse
 import json
 import logging
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from posterm.hwsim import control
 from posterm.hwsim.printer.device import CONTROLS, SimPrinter
 from posterm.hwsim.printer.paper import PaperOut
 from posterm.hwsim.printer.server import PrinterServer
@@ -26,13 +25,6 @@ Answers DLE EOT 1/2/3/4 like an Epson TM-T20/T88. Faults at start: --near-end,
                           cover-open|cover-close|offline|online|near-end|near-end-off|status"""
 
 
-def _hostport(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
-        raise argparse.ArgumentTypeError(f"{url!r}: expected tcp://HOST:PORT")
-    return parts.hostname, parts.port
-
-
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "printer",
@@ -41,10 +33,12 @@ def register(sub: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--listen", type=_hostport, help="tcp://HOST:PORT (port 0: any free port)")
+    p.add_argument(
+        "--listen", type=control.hostport, help="tcp://HOST:PORT (port 0: any free port)"
+    )
     p.add_argument("--pty", type=Path, help="create a pty; LINK becomes a symlink to its slave")
     p.add_argument("--out", type=Path, required=True, help="where printed receipts go")
-    p.add_argument("--control", type=_hostport, help="tcp://HOST:PORT control socket")
+    p.add_argument("--control", type=control.hostport, help="tcp://HOST:PORT control socket")
     p.add_argument("--width-dots", type=int, default=576, choices=(384, 512, 576))
     p.add_argument("--near-end", action="store_true")
     p.add_argument("--paper-out-after-lines", type=int, metavar="N")
@@ -54,7 +48,7 @@ def register(sub: Any) -> None:
     p.set_defaults(run=run_printer)
 
     c = sub.add_parser("ctl", help="change a running simulated printer (paper, cover, …)")
-    c.add_argument("--control", type=_hostport, required=True)
+    c.add_argument("--control", type=control.hostport, required=True)
     c.add_argument("action", help=" | ".join(CONTROLS))
     c.set_defaults(run=run_ctl)
 
@@ -87,17 +81,9 @@ def run_printer(args: argparse.Namespace) -> int:
     return 0
 
 
-def control_request(address: tuple[str, int], action: str) -> dict[str, Any]:
-    with socket.create_connection(address, timeout=10) as conn:
-        conn.sendall((json.dumps({"action": action}) + "\n").encode())
-        with conn.makefile("r", encoding="utf-8") as stream:
-            reply: dict[str, Any] = json.loads(stream.readline())
-    return reply
-
-
 def run_ctl(args: argparse.Namespace) -> int:
     try:
-        reply = control_request(args.control, args.action)
+        reply = control.request(args.control, {"action": args.action})
     except OSError as exc:
         print(f"posterm-sim ctl: cannot reach the printer simulator: {exc}", file=sys.stderr)
         return 1

@@ -6,12 +6,11 @@ import argparse
 import json
 import logging
 import signal
-import socket
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from posterm.hwsim import control
 from posterm.hwsim.pt import ledger as ledger_mod
 from posterm.hwsim.pt.engine import PtConfig, PtEngine
 from posterm.hwsim.pt.faults import FAULTS, Faults
@@ -23,13 +22,6 @@ FAULT_HELP = "faults (--fault NAME at start, or at run time with pt-ctl):\n" + "
 )
 
 
-def _hostport(url: str) -> tuple[str, int]:
-    parts = urlsplit(url)
-    if parts.scheme != "tcp" or parts.hostname is None or parts.port is None:
-        raise argparse.ArgumentTypeError(f"{url!r}: expected tcp://HOST:PORT")
-    return parts.hostname, parts.port
-
-
 def register(sub: Any) -> None:
     pt = sub.add_parser(
         "pt",
@@ -38,10 +30,12 @@ def register(sub: Any) -> None:
         epilog=HELP + "\n\n" + FAULT_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    pt.add_argument("--listen", type=_hostport, help="tcp://HOST:PORT (port 0: any free port)")
+    pt.add_argument(
+        "--listen", type=control.hostport, help="tcp://HOST:PORT (port 0: any free port)"
+    )
     pt.add_argument("--pty", type=Path, help="create a pty; LINK becomes a symlink to its slave")
     pt.add_argument("--ledger", type=Path, required=True, help="SQLite ledger file")
-    pt.add_argument("--control", type=_hostport, help="tcp://HOST:PORT control socket")
+    pt.add_argument("--control", type=control.hostport, help="tcp://HOST:PORT control socket")
     pt.add_argument("--terminal-id", default="29001234")
     pt.add_argument("--password", default="000000")
     pt.add_argument("--card", choices=sorted(CARDS), default="visa")
@@ -59,7 +53,7 @@ def register(sub: Any) -> None:
     pt.set_defaults(run=run_pt)
 
     ctl = sub.add_parser("pt-ctl", help="set faults of a running simulated PT")
-    ctl.add_argument("--control", type=_hostport, required=True)
+    ctl.add_argument("--control", type=control.hostport, required=True)
     ctl.add_argument("action", help="FAULT-NAME[=off] | drop | faults | ledger", metavar="ACTION")
     ctl.set_defaults(run=run_ctl)
 
@@ -106,14 +100,6 @@ def run_pt(args: argparse.Namespace) -> int:
     return 0
 
 
-def control_request(address: tuple[str, int], request: dict[str, Any]) -> dict[str, Any]:
-    with socket.create_connection(address, timeout=10) as conn:
-        conn.sendall((json.dumps(request) + "\n").encode())
-        with conn.makefile("r", encoding="utf-8") as stream:
-            reply: dict[str, Any] = json.loads(stream.readline())
-            return reply
-
-
 def run_ctl(args: argparse.Namespace) -> int:
     action: str = args.action
     if action in ("drop", "faults", "ledger"):
@@ -122,7 +108,7 @@ def run_ctl(args: argparse.Namespace) -> int:
         name, _, value = action.partition("=")
         request = {"fault": name, "on": value != "off"}
     try:
-        reply = control_request(args.control, request)
+        reply = control.request(args.control, request)
     except OSError as exc:
         print(f"posterm-sim pt-ctl: cannot reach the simulator: {exc}", file=sys.stderr)
         return 1

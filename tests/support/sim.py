@@ -6,13 +6,14 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from posterm.hwsim import control
 
 BIN = Path(sys.executable).parent
 
@@ -28,10 +29,7 @@ class PtSim:
 
     def ctl(self, **request: Any) -> dict[str, Any]:
         assert self.control is not None
-        with socket.create_connection(self.control, timeout=10) as conn:
-            conn.sendall((json.dumps(request) + "\n").encode())
-            with conn.makefile("r") as stream:
-                reply: dict[str, Any] = json.loads(stream.readline())
+        reply = control.request(self.control, request)
         assert reply["ok"], reply
         return reply
 
@@ -96,11 +94,7 @@ class PrinterSim:
     control: str = ""
 
     def ctl(self, action: str) -> dict[str, Any]:
-        host, port = self.control.removeprefix("tcp://").split(":")
-        with socket.create_connection((host, int(port)), timeout=10) as conn:
-            conn.sendall((json.dumps({"action": action}) + "\n").encode())
-            with conn.makefile("r") as stream:
-                reply: dict[str, Any] = json.loads(stream.readline())
+        reply = control.request(control.hostport(self.control), {"action": action})
         assert reply["ok"], reply
         return reply
 
