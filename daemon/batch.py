@@ -14,16 +14,7 @@ def end_of_day(ctx: Any) -> dict[str, Any]:
     ctx.require_ready()
     batch = ctx.batch_no()
     totals = ctx.journal.batch_totals(batch)
-    txn_id = ctx.new_txn_id()
-    with ctx.journal.transaction() as tx:
-        tx.insert_txn(
-            txn_id=txn_id,
-            kind=Kind.EOD,
-            state=TxnState.IN_DOUBT,
-            amount=max(totals["net"], 0),
-            currency=ctx.currency,
-            batch_no=batch,
-        )
+    txn_id = ctx.begin(Kind.EOD, max(totals["net"], 0))
     ctx.mode.set(Mode.BUSY, f"end of day {txn_id}")
     try:
         result = ctx.pt.end_of_day()

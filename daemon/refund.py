@@ -68,21 +68,16 @@ def request(
     needs_approval = amount > cfg.approval_limit
     if not needs_approval:
         ctx.require_ready()
-    txn_id = ctx.new_txn_id()
-    with ctx.journal.transaction() as tx:
-        tx.insert_txn(
-            txn_id=txn_id,
-            kind=Kind.REFUND,
-            state=TxnState.AWAITING_APPROVAL if needs_approval else TxnState.IN_DOUBT,
-            amount=amount,
-            currency=ctx.currency,
-            idem_key=key,
-            ref_txn=sale_id,
-            reason=reason,
-            reason_text=text,
-            batch_no=ctx.batch_no(),
-        )
-        tx.emit("refund.requested", ctx.event_data(txn_id, tx))
+    txn_id = ctx.begin(
+        Kind.REFUND,
+        amount,
+        state=TxnState.AWAITING_APPROVAL if needs_approval else TxnState.IN_DOUBT,
+        event="refund.requested",
+        idem_key=key,
+        ref_txn=sale_id,
+        reason=reason,
+        reason_text=text,
+    )
     if needs_approval:
         ctx.signal("attention")
         return ctx.view(txn_id)

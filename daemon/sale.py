@@ -8,7 +8,7 @@ from posterm.daemon import receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.payments import run_on_pt
-from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.daemon.states import Kind, Mode
 
 
 def sale(ctx: Any, amount_text: str, key: str | None = None) -> dict[str, Any]:
@@ -18,17 +18,7 @@ def sale(ctx: Any, amount_text: str, key: str | None = None) -> dict[str, Any]:
         if known is not None:
             return known
     ctx.require_ready()
-    txn_id = ctx.new_txn_id()
-    with ctx.journal.transaction() as tx:
-        tx.insert_txn(
-            txn_id=txn_id,
-            kind=Kind.SALE,
-            state=TxnState.IN_DOUBT,
-            amount=amount,
-            currency=ctx.currency,
-            idem_key=key,
-            batch_no=ctx.batch_no(),
-        )
+    txn_id = ctx.begin(Kind.SALE, amount, idem_key=key)
     crashpoint("sale.journaled")
     ctx.mode.set(Mode.BUSY, f"sale {txn_id}")
     try:

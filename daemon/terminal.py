@@ -157,6 +157,31 @@ class Terminal:
     def new_txn_id(self) -> str:
         return "T" + "".join(secrets.choice(TXN_ALPHABET) for _ in range(10))
 
+    def begin(
+        self,
+        kind: Kind,
+        amount: int,
+        *,
+        state: TxnState = TxnState.IN_DOUBT,
+        event: str | None = None,
+        **fields: Any,
+    ) -> str:
+        """Journal a new operation (write-ahead: before any byte goes to the PT)."""
+        txn_id = self.new_txn_id()
+        with self.journal.transaction() as tx:
+            tx.insert_txn(
+                txn_id=txn_id,
+                kind=kind,
+                state=state,
+                amount=amount,
+                currency=fields.pop("currency", self.currency),
+                batch_no=self.batch_no(),
+                **fields,
+            )
+            if event is not None:
+                tx.emit(event, self.event_data(txn_id, tx))
+        return txn_id
+
     def batch_no(self) -> int:
         return int(self.journal.kv_get("batch_no") or 1)
 

@@ -33,18 +33,8 @@ def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
     if ctx.journal.refunded_total(sale_id, COUNTED):
         raise TerminalError("not_allowed", f"sale {sale_id} has refunds: refund the rest instead")
     ctx.require_ready()
-    txn_id = ctx.new_txn_id()
-    with ctx.journal.transaction() as tx:
-        tx.insert_txn(
-            txn_id=txn_id,
-            kind=Kind.VOID,
-            state=TxnState.IN_DOUBT,
-            amount=sale.amount,
-            currency=sale.currency,
-            idem_key=key,
-            ref_txn=sale_id,
-            batch_no=ctx.batch_no(),
-        )
+    txn_id = ctx.begin(Kind.VOID, sale.amount, currency=sale.currency, idem_key=key,
+                       ref_txn=sale_id)  # fmt: skip
     crashpoint("void.journaled")
 
     def also_void_the_sale(tx: Any, result: Any) -> None:
