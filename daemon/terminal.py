@@ -23,6 +23,7 @@ PRINTER_CHECK_SECONDS = 5.0
 TXN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
+FAULT_MODES = (Mode.PT_DOWN, Mode.IN_DOUBT, Mode.FAULT)
 EVENT_OMITS = frozenset({"result_text", "created_at", "updated_at"})
 
 
@@ -67,12 +68,30 @@ class Terminal:
         self.pt = pt
         self.printer = printer
         self.currency = config.terminal.currency
-        self.mode = ModeCell(on_change=on_mode)
+        self.mode = ModeCell(on_change=self._mode_changed)
+        self._on_mode = on_mode
+        self._fault: Mode | None = None
         self._on_signal = on_signal
         self._on_idle = on_idle
         self._last_pt_try = 0.0
         self._last_printer_check = 0.0
         self.owner = Owner(self._idle, tick=0.5)
+
+    def _mode_changed(self, mode: Mode, reason: str) -> None:
+        """Journal every mode transition; a fault raised or cleared is an event for the
+        fleet (a terminal is never silently unable to sell)."""
+        history = self.mode.history
+        old = history[-2][0] if len(history) > 1 else Mode.STARTING
+        with self.journal.transaction() as tx:
+            tx.record_mode(str(old), str(mode), reason)
+            if mode in FAULT_MODES and self._fault is None:
+                self._fault = mode
+                tx.emit("fault.raised", {"state": str(mode), "reason": reason})
+            elif mode == Mode.READY and self._fault is not None:
+                tx.emit("fault.cleared", {"state": str(mode), "was": str(self._fault)})
+                self._fault = None
+        if self._on_mode is not None:
+            self._on_mode(mode, reason)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:

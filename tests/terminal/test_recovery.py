@@ -72,6 +72,8 @@ def test_link_lost_after_the_debit_is_recovered_by_repeat_receipt(tmp_path: Path
         assert "** RECOVERED **" in receipt and "31.00 EUR" in receipt
         types = [e["type"] for e in rig.events()]
         assert types[:2] == ["sale.approved", "sale.in_doubt"] and "sale.recovered" in types
+        # The fleet hears that the terminal stopped selling, and that it sells again.
+        assert types.index("fault.raised") < types.index("fault.cleared")
         money_rules.check(rig)
     finally:
         rig.close()
