@@ -77,3 +77,14 @@ def test_missing_section_and_file(tmp_path: Path) -> None:
         load_config(_write(tmp_path, '[terminal]\nid = "a"\n[printer]\nurl = "tcp://h:1"\n'))
     with pytest.raises(ConfigError, match="no such file"):
         load_config(tmp_path / "missing.toml")
+
+
+def test_postermd_refuses_a_bad_config_naming_key_and_file(tmp_path: Path) -> None:
+    import subprocess  # noqa: PLC0415
+
+    from tests.support.sim import BIN  # noqa: PLC0415
+
+    path = _write(tmp_path, MINIMAL + "[printer2]\n")
+    proc = subprocess.run([str(BIN / "postermd"), "--config", str(path)],
+                          capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    assert proc.returncode == 2 and str(path) in proc.stderr and "printer2" in proc.stderr

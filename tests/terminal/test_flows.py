@@ -128,3 +128,8 @@ def test_declined_sale_prints_nothing(rig: Rig) -> None:
     assert code == 1 and error["code"] == "declined" and "expired" in error["error"]
     assert rig.ledger() == [] and rig.printer.printed() == []
     assert _types(rig) == ["sale.declined"]
+
+
+def test_control_socket_is_group_only(rig: Rig) -> None:
+    rig.start()
+    assert rig.socket.stat().st_mode & 0o777 == 0o660
