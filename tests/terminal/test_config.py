@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from posterm.daemon.config import ConfigError, load_config
+from tests.support.sim import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
 MINIMAL = """
@@ -80,10 +82,6 @@ def test_missing_section_and_file(tmp_path: Path) -> None:
 
 
 def test_postermd_refuses_a_bad_config_naming_key_and_file(tmp_path: Path) -> None:
-    import subprocess  # noqa: PLC0415
-
-    from tests.support.sim import BIN  # noqa: PLC0415
-
     path = _write(tmp_path, MINIMAL + "[printer2]\n")
     proc = subprocess.run([str(BIN / "postermd"), "--config", str(path)],
                           capture_output=True, text=True, check=False, timeout=60)  # fmt: skip

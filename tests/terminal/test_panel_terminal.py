@@ -89,6 +89,6 @@ def test_reprint_button_and_leds(setup: tuple[Rig, Terminal, MockFactory]) -> No
     assert _until(lambda: len(money_rules.receipts_for(rig, sale["txn_id"])) == 2)
     assert "** DUPLICATE **" in money_rules.receipts_for(rig, sale["txn_id"])[1]
     rig.pt.stop()  # the PT goes away: the next sale fails, the fault LED lights
-    with pytest.raises(Exception, match="in doubt|unreachable"):
+    with pytest.raises(Exception, match=r"in doubt|unreachable"):
         terminal.sale("1.00")
     assert factory.pin(pins.fault_led_pin).state and not factory.pin(pins.ready_led_pin).state
