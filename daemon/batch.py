@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from posterm.daemon import receipts
+from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol.zvt.errors import ZvtError
@@ -15,6 +16,7 @@ def end_of_day(ctx: Any) -> dict[str, Any]:
     batch = ctx.batch_no()
     totals = ctx.journal.batch_totals(batch)
     txn_id = ctx.begin(Kind.EOD, max(totals["net"], 0))
+    crashpoint("eod.journaled")
     ctx.mode.set(Mode.BUSY, f"end of day {txn_id}")
     try:
         result = ctx.pt.end_of_day()
@@ -24,6 +26,7 @@ def end_of_day(ctx: Any) -> dict[str, Any]:
         raise TerminalError("pt_refused", f"end of day failed: {exc}", txn_id=txn_id) from exc
     finally:
         ctx.settle()
+    crashpoint("eod.completed")
     with ctx.journal.transaction() as tx:
         tx.update_txn(
             txn_id,

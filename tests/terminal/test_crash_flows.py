@@ -102,3 +102,26 @@ def test_reprint_killed_while_printing(tmp_path: Path) -> None:
         money_rules.check(rig)
     finally:
         rig.close()
+
+
+@pytest.mark.parametrize("step", ["eod.journaled", "eod.completed"])
+def test_end_of_day_killed_is_run_again(tmp_path: Path, step: str) -> None:
+    """End of day moves no money: killed, it is journaled as failed and the operator runs
+    it again; the PT's second close is of an empty batch."""
+    rig, sale = _sale_then_crash_run(tmp_path, "serial", step)
+    try:
+        code, _ = rig.cli("eod")
+        assert code != 0 and rig.wait_exit() == -9
+        rig.start()
+        rig.wait_state("ready")
+        eod = rig.txns()[-1]
+        assert eod["kind"] == "eod" and eod["state"] == "failed"
+        code, again = rig.cli("eod")
+        assert code == 0 and again["state"] == "approved"
+        closed = [e for e in rig.events() if e["type"] == "batch.closed"]
+        assert closed[-1]["data"]["sales"] == "50.00"
+        code, late = rig.cli("void", sale["txn_id"])
+        assert code == 1 and late["code"] == "batch_closed"
+        money_rules.check(rig)
+    finally:
+        rig.close()
