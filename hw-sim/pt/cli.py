@@ -48,6 +48,13 @@ def register(sub: Any) -> None:
         default=0,
         help="make the pty take 8N2 line time at this baud rate (both ways)",
     )
+    pt.add_argument(
+        "--status-timeout",
+        type=int,
+        default=0,
+        metavar="MIN",
+        help="timeout byte of every 04 FF: sets the ECR's T4 in minutes (0-99; 0 = unchanged)",
+    )
     pt.add_argument("--fault", action="append", default=[], choices=sorted(FAULTS))
     pt.add_argument("-v", "--verbose", action="store_true")
     pt.set_defaults(run=run_pt)
@@ -79,6 +86,7 @@ def run_pt(args: argparse.Namespace) -> int:
         ack_timeout=args.ack_timeout,
         slow_seconds=args.slow_seconds,
         step_delay=args.step_delay,
+        status_timeout_min=args.status_timeout,
     )
     faults = Faults()
     for name in args.fault:

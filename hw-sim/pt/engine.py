@@ -59,6 +59,7 @@ class PtConfig:
     ack_timeout: float = 5.0  # how long the PT waits for the ECR's ack of what it sent
     slow_seconds: float = 1.0
     step_delay: float = 0.0  # pause between the PT's messages (a real card takes time)
+    status_timeout_min: int = 0  # the 04 FF timeout byte: the ECR's T4, in minutes (0: keep)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class PtEngine:
 
     def _progress(self, ch: Channel, status: int) -> None:
         if self.session.config_byte & cmd.CFG_PT_SENDS_INTERMEDIATE:
-            self._tell(ch, pm.IntermediateStatus(status, timeout=0))
+            self._tell(ch, pm.IntermediateStatus(status, timeout=self.config.status_timeout_min))
 
     def _finish(self, ch: Channel, message: object) -> None:
         try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from posterm.drivers.zvt.client import PaymentTerminal
@@ -13,7 +15,7 @@ from posterm.drivers.zvt.errors import (
 from posterm.drivers.zvt.results import Result
 from posterm.protocol.zvt import apdu, bmp, messages
 from posterm.protocol.zvt import pt_messages as pm
-from tests.support.sim import PtSim
+from tests.support.sim import PtSim, start_pt
 
 
 def _pt(url: str, **kw: object) -> PaymentTerminal:
@@ -184,6 +186,19 @@ def test_t4_is_reset_by_intermediate_status(tmp_path: object, sim: PtSim, link: 
     completes, because every 04 FF restarts T4."""
     with _pt(link, t4=1.2) as pt:
         assert pt.authorize(1099).approved
+
+
+def test_t4_is_set_by_the_timeout_byte_of_04ff(tmp_path: Path) -> None:
+    """GIVEN a client T4 of 0.5 s and a slow host that sends a 04 FF only every ~1 s, each
+    with timeout byte 1 (minute) THEN the sale completes: the byte set T4 to a minute.
+    (Without honouring it, T4 would expire between two 04 FFs.)"""
+    sim = start_pt(tmp_path, "--status-timeout", "1", "--slow-seconds", "3", tcp=True, pty=False)
+    try:
+        assert sim.tcp_url
+        with _pt(sim.tcp_url, t4=0.5) as pt:
+            assert pt.authorize(2099).approved
+    finally:
+        sim.stop()
 
 
 def test_track_data_is_dropped_on_arrival() -> None:
