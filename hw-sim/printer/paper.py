@@ -9,11 +9,13 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
 from posterm.hwsim.printer.parser import Line, Page
 
 CELL_W, CELL_H = 12, 24  # Font A on an Epson TM: 12 x 24 dots
+QR_HEIGHT = 8 * CELL_H
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
 LATIN_FONTS = ("DejaVuSansMono.ttf", "LiberationMono-Regular.ttf")
 CJK_FONTS = (
@@ -91,7 +93,7 @@ class PaperOut:
             if line.kind == "image" and line.image is not None:
                 self._raster(image, line, y)
             elif line.kind == "qr":
-                self._qr_box(draw, line, y)
+                self._qr(image, line, y)
             else:
                 self._text(draw, line, y)
             y += height
@@ -101,7 +103,7 @@ class PaperOut:
         if line.kind == "image" and line.image is not None:
             return line.image[1]
         if line.kind == "qr":
-            return 8 * CELL_H
+            return QR_HEIGHT + CELL_H // 2
         return CELL_H * (2 if line.double else 1)
 
     def _text(self, draw: ImageDraw.ImageDraw, line: Line, y: int) -> None:
@@ -121,11 +123,15 @@ class PaperOut:
                     draw.text((x + 1, y), ch, font=font, fill=0)
             x += w
 
-    def _qr_box(self, draw: ImageDraw.ImageDraw, line: Line, y: int) -> None:
-        side = 6 * CELL_H
-        x = (self.width - side) // 2
-        draw.rectangle([x, y, x + side, y + side], outline=0, width=3)
-        draw.text((x + 8, y + side // 2 - 10), line.text, font=self._fonts.latin, fill=0)
+    def _qr(self, image: Image.Image, line: Line, y: int) -> None:
+        """The QR code as the printer would print it (scannable), centred."""
+        content = line.text.removeprefix("[QR: ").removesuffix("]")
+        code = qrcode.QRCode(border=1, box_size=4)
+        code.add_data(content)
+        picture = code.make_image().get_image().convert("1")
+        side = min(picture.width, QR_HEIGHT)
+        picture = picture.resize((side, side))
+        image.paste(picture, ((self.width - side) // 2, y))
 
     def _raster(self, image: Image.Image, line: Line, y: int) -> None:
         assert line.image is not None
