@@ -18,6 +18,17 @@ from posterm.hwsim import control
 BIN = Path(sys.executable).parent
 
 
+def stop(proc: subprocess.Popen[str]) -> None:
+    """SIGTERM, and SIGKILL if it does not end within 10 s."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 @dataclass
 class PtSim:
     proc: subprocess.Popen[str]
@@ -40,13 +51,7 @@ class PtSim:
         return list(self.ctl(ledger=True)["ledger"]["entries"])
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def start_pt(tmp: Path, *extra: str, pty: bool = True, tcp: bool = True) -> PtSim:
@@ -107,13 +112,7 @@ class PrinterSim:
         return [(self.out / e["txt"]).read_text(encoding="utf-8") for e in entries]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
 
 
 def start_printer(tmp: Path, *extra: str) -> PrinterSim:
