@@ -1,7 +1,12 @@
 """`posterm printer`: talk straight to a receipt printer (installers and support).
 
 `posterm printer --url URL [--columns 32|42|48] [--encoding cp437|cp858|gb18030]
-status [--json] | test | receipt FILE.json` — exit code 0 only on success.
+status [--json] | test | receipt FILE.json` — exit code 0 only on success (status: the
+printer is ready), 1 when the printer failed or is not ready, 2 for bad input.
+A receipt file is the JSON form of `posterm.drivers.printer.Receipt`, e.g.
+{"title": "SALE", "header": ["Shop"], "items": [["Coffee", "2.50 EUR"]],
+ "total": ["TOTAL", "2.50 EUR"], "body": ["PT lines"], "footer": ["Thanks"],
+ "copy": "customer", "banner": null, "signature": false, "qr": "T0001"}.
 """
 
 from __future__ import annotations
@@ -13,7 +18,30 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from posterm.drivers.printer import Printer, PrinterError, Receipt
+from posterm.drivers.printer import (
+    Printer,
+    PrinterConfigError,
+    PrinterError,
+    Receipt,
+    ReceiptError,
+)
+
+TEST_RECEIPT = Receipt(
+    title="TEST PRINT",
+    header=("posterm", "printer test"),
+    items=(("Euro sign", "1.00 €"), ("Umlauts", "äöü ß")),
+    total=("TOTAL", "1.00 EUR"),
+    footer=("If you can read this,", "the printer works."),
+    qr="posterm-test",
+)
+TEST_RECEIPT_ZH = Receipt(
+    title="打印测试",
+    header=("posterm", "打印机测试"),
+    items=(("中文", "1.00 元"),),
+    total=("合计", "1.00 元"),
+    footer=("能读到这些字", "打印机就正常"),
+    qr="posterm-test",
+)
 
 
 def register(sub: Any) -> None:
@@ -24,43 +52,48 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--url", required=True, help="tcp://host:9100, serial:///dev/x?baud=N, usb://V:P"
+        "--url", required=True, help="tcp://host:9100, serial:///dev/x?baud=N, usb://VID:PID"
     )
     p.add_argument("--columns", type=int, choices=(32, 42, 48), default=42)
     p.add_argument("--encoding", choices=("cp437", "cp858", "gb18030"), default="cp858")
-    p.add_argument("--timeout", type=float, default=5.0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--timeout", type=float, default=5.0, help="seconds for each write/answer")
+    p.add_argument("--job-timeout", type=float, default=30.0, help="seconds for a job's cut")
+    p.add_argument("--json", action="store_true", help="answer in JSON")
     p.add_argument("operation", choices=("status", "test", "receipt"))
     p.add_argument("file", nargs="?", type=Path, help="receipt as JSON (for `receipt`)")
     p.set_defaults(run=run)
 
 
-def _receipt_from(path: Path) -> Receipt:
-    data = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError("a receipt is a JSON object")
-    for key in ("header", "body", "notes", "footer"):
-        if key in data:
-            data[key] = tuple(data[key])
-    if "items" in data:
-        data["items"] = tuple(tuple(item) for item in data["items"])
-    if data.get("total") is not None:
-        data["total"] = tuple(data["total"])
-    return Receipt(**data)
+def _load(path: Path) -> Receipt:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ReceiptError(f"receipt: cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # bad JSON or bad UTF-8
+        raise ReceiptError(f"receipt: {path} is not JSON: {exc}") from exc
+    return Receipt.from_dict(data)
 
 
-TEST_RECEIPT = Receipt(
-    title="TEST PRINT",
-    header=("posterm", "printer test"),
-    items=(("Euro sign", "1.00 €"), ("Umlauts", "äöü ß")),
-    total=("TOTAL", "1.00 EUR"),
-    footer=("If you can read this,", "the printer works."),
-    qr="posterm-test",
-)
+def _fail(args: argparse.Namespace, exc: Exception, code: int) -> int:
+    if args.json:
+        print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
+    else:
+        print(f"posterm printer: {exc}", file=sys.stderr)
+    return code
 
 
 def run(args: argparse.Namespace) -> int:
-    printer = Printer(args.url, columns=args.columns, encoding=args.encoding, timeout=args.timeout)
+    try:
+        printer = Printer(args.url, columns=args.columns, encoding=args.encoding,
+                          timeout=args.timeout, job_timeout=args.job_timeout)  # fmt: skip
+        if args.operation == "receipt" and args.file is None:
+            raise ReceiptError("receipt: give the receipt FILE.json")
+        if args.operation == "receipt":
+            receipt = _load(args.file)
+        else:
+            receipt = TEST_RECEIPT_ZH if args.encoding == "gb18030" else TEST_RECEIPT
+    except (PrinterConfigError, ReceiptError) as exc:
+        return _fail(args, exc, 2)
     try:
         if args.operation == "status":
             status = printer.status()
@@ -69,18 +102,10 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(f"printer: {status.text()} ({'ready' if status.ready else 'NOT ready'})")
             return 0 if status.ready else 1
-        if args.operation == "receipt" and args.file is None:
-            print("posterm printer receipt: give the receipt FILE.json", file=sys.stderr)
-            return 2
-        receipt = TEST_RECEIPT if args.operation == "test" else _receipt_from(args.file)
         printer.print(receipt)
         print(json.dumps({"ok": True}) if args.json else "printed")
         return 0
-    except (PrinterError, ValueError, OSError, TypeError) as exc:
-        if args.json:
-            print(json.dumps({"ok": False, "error": f"{type(exc).__name__}: {exc}"}))
-        else:
-            print(f"posterm printer: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except PrinterError as exc:
+        return _fail(args, exc, 1)
     finally:
         printer.close()

@@ -1,4 +1,4 @@
-"""The printer driver's exceptions: the receipt is not (completely) printed."""
+"""The printer driver's exceptions: the receipt is not (completely) printed, or bad input."""
 
 from __future__ import annotations
 
@@ -8,20 +8,28 @@ class PrinterError(Exception):
 
 
 class PrinterOffline(PrinterError):
-    """Offline, or no valid status answer (unknown is never taken for ready)."""
+    """Offline, in error, or no valid status answer (unknown is never taken for ready)."""
 
 
 class PrinterCoverOpen(PrinterError):
-    pass
+    """The cover is open."""
 
 
 class PrinterPaperOut(PrinterError):
-    pass
+    """The paper ran out (before the job, or in the middle of it)."""
 
 
 class PrinterTimeout(PrinterError):
-    """A write did not complete within the timeout."""
+    """A write, or the job as a whole, did not complete within its time limit."""
 
 
 class PrinterGone(PrinterError):
     """The device could not be opened or went away (cable, USB, connection)."""
+
+
+class PrinterConfigError(PrinterError, ValueError):
+    """A bad printer URL, width, encoding or time limit; nothing was sent."""
+
+
+class ReceiptError(PrinterError, ValueError):
+    """A receipt that cannot be printed as given (bad field, unknown key); nothing was sent."""

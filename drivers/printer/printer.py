@@ -1,158 +1,175 @@
 """`Printer`: an ESC/POS receipt printer on python-escpos, with honest status.
 
-python-escpos gives the device backends (Network, Serial, Usb); this class adds what a
-till needs: a timeout on every write, status that says UNKNOWN when the printer does not
-answer, `PrinterError`s instead of raw exceptions, a reopen after every error, and a print
-that succeeds only if the printer was ready before and is still fine after the cut.
+A job is printed only if the printer was ready before it, has processed it to the cut and
+is still fine after it. DLE EOT is answered the moment it arrives, even while the printer
+is still printing what came before, so a DLE EOT after the job proves nothing; the job
+therefore ends with GS r 1, which the printer answers in turn, after the cut, and never
+once the paper ran out. While waiting for that answer the driver asks DLE EOT every half
+second, so a printer that stopped (paper out, cover open) fails the job at once.
+
+Not thread-safe: one owner calls it (the terminal's owner thread, a CLI).
 """
 
 from __future__ import annotations
 
 import logging
-import select
-import socket
 import time
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
-
-import serial
-from escpos import exceptions as escpos_errors
-from escpos.printer import Network, Serial
 
 from posterm.drivers.printer.errors import (
+    PrinterConfigError,
     PrinterCoverOpen,
     PrinterError,
-    PrinterGone,
     PrinterOffline,
     PrinterPaperOut,
     PrinterTimeout,
 )
+from posterm.drivers.printer.link import Link, open_link
 from posterm.drivers.printer.receipt import Receipt
 from posterm.drivers.printer.render import Renderer
+from posterm.drivers.printer.url import parse_url
+from posterm.protocol.escpos import codes
 from posterm.protocol.escpos import status as st
 
 log = logging.getLogger("posterm.printer")
 
 STATUS_QUERY = st.query(st.PRINTER) + st.query(st.OFFLINE_CAUSE) + st.query(st.PAPER)
+STATUS_WAIT_MAX = 2.0  # a printer answers DLE EOT in milliseconds: 2 s is silence
+POLL_INTERVAL = 0.5  # DLE EOT while a job prints
 
 
 class Printer:
     def __init__(
-        self, url: str, *, columns: int = 42, encoding: str = "cp858", timeout: float = 5.0
+        self,
+        url: str,
+        *,
+        columns: int = 42,
+        encoding: str = "cp858",
+        timeout: float = 5.0,
+        job_timeout: float = 30.0,
     ) -> None:
+        """`timeout` bounds every write and status answer, `job_timeout` the time from
+        the end of a job's bytes to the printer's word that it has cut the receipt."""
+        if not 0 < timeout <= 600 or not 0 < job_timeout <= 3600:
+            raise PrinterConfigError("printer: timeout 0..600 s, job_timeout 0..3600 s")
         self.url = url
-        self.timeout = timeout
+        self.address = parse_url(url)
+        self.timeout = float(timeout)
+        self.job_timeout = float(job_timeout)
         self.renderer = Renderer(columns, encoding)
-        self._parts = urlsplit(url)
-        if self._parts.scheme not in ("tcp", "serial", "usb"):
-            raise ValueError(f"{url!r}: tcp://host:9100, serial:///dev/x?baud=N or usb://VID:PID")
-        self._dev: Any = None
+        self._link: Link | None = None
         self.last_status: st.PrinterStatus = st.UNKNOWN
+        self._last_error = ""
 
-    # -- device -------------------------------------------------------------------------
-    def _open(self) -> Any:
-        if self._dev is not None:
-            return self._dev
-        parts = self._parts
-        try:
-            if parts.scheme == "tcp":
-                dev = Network(parts.hostname or "", parts.port or 9100, timeout=self.timeout)
-            elif parts.scheme == "serial":
-                baud = int(parse_qs(parts.query).get("baud", ["115200"])[0])
-                dev = Serial(parts.path, baudrate=baud, timeout=self.timeout)
-            else:
-                dev = _usb(parts.netloc, self.timeout)
-            dev.open()
-            if parts.scheme == "tcp":  # a status query must not wait for Nagle's timer
-                dev.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            if parts.scheme == "serial":
-                dev.device.write_timeout = self.timeout  # python-escpos sets none
-        except (escpos_errors.Error, OSError, serial.SerialException, ValueError) as exc:
-            raise PrinterGone(f"printer: cannot open {self.url}: {exc}") from exc
-        self._dev = dev
-        return dev
+    # -- the device -----------------------------------------------------------------------
+    def _open(self) -> Link:
+        if self._link is None:
+            self._link = open_link(self.address, self.timeout)
+        return self._link
 
     def close(self) -> None:
-        dev, self._dev = self._dev, None
-        if dev is not None:
-            try:
-                dev.close()
-            except (OSError, escpos_errors.Error, serial.SerialException):
-                log.debug("printer: close failed", exc_info=True)
+        """Close the device (idempotent); the next call opens it again."""
+        link, self._link = self._link, None
+        if link is not None:
+            link.close()
 
-    def _write(self, data: bytes) -> None:
-        dev = self._open()
-        try:
-            dev._raw(data)
-        except (TimeoutError, serial.SerialTimeoutException) as exc:
-            self.close()
-            raise PrinterTimeout(f"printer: write timed out after {self.timeout} s") from exc
-        except (OSError, serial.SerialException, escpos_errors.Error) as exc:
-            self.close()
-            raise PrinterGone(f"printer: write failed: {exc}") from exc
+    def _log_once(self, message: str) -> None:
+        if message != self._last_error:
+            log.warning("%s", message)
+            self._last_error = message
 
-    def _read_status(self, count: int) -> bytes:
-        """Read up to `count` status bytes, waiting at most the timeout in all."""
-        dev = self._dev
-        deadline = time.monotonic() + min(self.timeout, 2.0)
-        got = b""
-        while len(got) < count:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            if isinstance(dev.device, socket.socket):
-                ready, _, _ = select.select([dev.device], [], [], remaining)
-                if not ready:
-                    break
-                chunk = dev.device.recv(count - len(got))
-                if not chunk:
-                    raise OSError("connection closed by the printer")
-            else:
-                dev.device.timeout = remaining
-                chunk = dev.device.read(count - len(got))
-                if not chunk:
-                    break
-            got += chunk
-        return got
-
-    def _drain(self) -> None:
-        dev = self._dev
-        if isinstance(dev.device, socket.socket):
-            while select.select([dev.device], [], [], 0)[0]:
-                if not dev.device.recv(256):
-                    raise OSError("connection closed by the printer")
-        elif hasattr(dev.device, "reset_input_buffer"):
-            dev.device.reset_input_buffer()
-
-    # -- status and printing ------------------------------------------------------------
+    # -- status -----------------------------------------------------------------------------
     def status(self) -> st.PrinterStatus:
         """DLE EOT 1, 2, 4 decoded; UNKNOWN when the printer does not answer validly."""
         try:
-            self._open()
-            self._drain()
-            self._write(STATUS_QUERY)
-            answer = self._read_status(3)
-        except (PrinterError, OSError, serial.SerialException) as exc:
-            log.info("printer: status unknown: %s", exc)
+            return self._query_status()
+        except PrinterError as exc:
+            self._log_once(f"printer: status unknown: {exc}")
             self.close()
             self.last_status = st.UNKNOWN
             return st.UNKNOWN
-        if len(answer) < 3:
-            self.close()  # a late answer would be read as the next status: start fresh
+
+    def _query_status(self) -> st.PrinterStatus:
+        """The status; `PrinterGone`/`PrinterTimeout` when the device cannot be reached."""
+        link = self._open()
+        try:
+            link.drain()
+            link.write(STATUS_QUERY)
+            answer = self._read_status(link)
+        except PrinterError:
+            self.close()
+            raise
+        if answer is None:
+            self._log_once("printer: status unknown: no valid answer to DLE EOT")
+            self.close()  # a late answer would be read as the next status: start afresh
             self.last_status = st.UNKNOWN
             return st.UNKNOWN
-        self.last_status = st.decode(answer[0], answer[1], answer[2])
+        self.last_status = st.decode(*answer)
+        self._last_error = ""
         return self.last_status
 
+    def _read_status(self, link: Link) -> tuple[int, int, int] | None:
+        """The three answers, skipping GS r answers still on their way; None if the
+        printer stays silent or sends a byte that is not a status byte."""
+        deadline = time.monotonic() + min(self.timeout, STATUS_WAIT_MAX)
+        got: list[int] = []
+        while len(got) < 3:
+            chunk = link.read(3 - len(got), deadline - time.monotonic())
+            if not chunk:
+                return None
+            for value in chunk:
+                if st.is_sensor_byte(value):
+                    continue  # a late answer to an earlier GS r
+                if not st.is_status_byte(value):
+                    return None
+                got.append(value)
+        return got[0], got[1], got[2]
+
+    # -- printing ---------------------------------------------------------------------------
     def print(self, receipt: Receipt) -> None:
-        """Print and cut; raises `PrinterError` unless the printer was ready before and is
-        still fine after the cut (the caller then knows the receipt is not printed)."""
+        """Print and cut; raises `PrinterError` unless the printer was ready before, has
+        cut the receipt and is still fine after it (the caller then knows the receipt is
+        not printed, or not completely)."""
         self.print_bytes(self.renderer.render(receipt))
 
     def print_bytes(self, data: bytes) -> None:
-        _raise_unless_ready(self.status(), "before the job")
-        self._write(data)
-        _raise_unless_ready(self.status(), "after the job")
+        """Send an ESC/POS job that ends with its cut, under the same rules as `print`."""
+        _raise_unless_ready(self._query_status(), "before the job")
+        link = self._open()
+        try:
+            link.write(data + codes.PAPER_SENSOR_QUERY)
+            self._await_cut(link)
+        except PrinterError:
+            self.close()
+            raise
+        _raise_unless_ready(self._query_status(), "after the job")
+
+    def _await_cut(self, link: Link) -> None:
+        """Wait for the answer to the job's closing GS r 1, asking DLE EOT meanwhile."""
+        start = time.monotonic()
+        deadline = start + self.job_timeout
+        next_poll = start + POLL_INTERVAL
+        answers: list[int] = []
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                raise PrinterTimeout(
+                    f"printer: the job was not cut within {self.job_timeout:g} s"
+                )
+            if now >= next_poll:
+                link.write(STATUS_QUERY)
+                answers.clear()
+                next_poll = now + POLL_INTERVAL
+            for value in link.read(16, min(next_poll, deadline) - now):
+                if st.is_sensor_byte(value):
+                    return  # processed in turn: everything before it is printed and cut
+                if not st.is_status_byte(value):
+                    continue
+                answers.append(value)
+                if len(answers) == 3:
+                    during = st.decode(*answers)
+                    answers.clear()
+                    self.last_status = during
+                    _raise_unless_ready(during, "during the job")
 
 
 def _raise_unless_ready(status: st.PrinterStatus, when: str) -> None:
@@ -165,12 +182,3 @@ def _raise_unless_ready(status: st.PrinterStatus, when: str) -> None:
     if status.cover_open:
         raise PrinterCoverOpen(f"printer: cover open {when}")
     raise PrinterOffline(f"printer: {status.text()} {when}")
-
-
-def _usb(netloc: str, timeout: float) -> Any:
-    try:
-        from escpos.printer import Usb  # noqa: PLC0415 - needs pyusb, only for USB printers
-    except ImportError as exc:
-        raise ValueError(f"USB printers need pyusb: {exc}") from exc
-    vid, _, pid = netloc.partition(":")
-    return Usb(int(vid, 16), int(pid, 16), timeout=int(timeout * 1000))

@@ -1,34 +1,143 @@
-"""Receipts as structured data, and the layouts posterm prints."""
+"""Receipts as structured data, their JSON form, and the layouts posterm prints."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from posterm.drivers.printer.errors import ReceiptError
 
 DUPLICATE, RECOVERED = "DUPLICATE", "RECOVERED"
+BANNERS = (DUPLICATE, RECOVERED)
+COPIES = ("customer", "merchant")
+MAX_LINES = 500  # per section: a receipt, not a novel
+MAX_TEXT = 1000  # characters in one field
+MAX_QR = 256  # a QR code of a transaction id, small enough for 58 mm paper
 
 
 @dataclass(frozen=True)
 class Receipt:
+    """What a receipt says; `Renderer` decides how it looks on a given printer.
+
+    Amounts are text as they should print ("12.50 EUR"): the caller formats its integer
+    minor units (posterm.protocol.money) — the receipt does no arithmetic."""
+
     title: str
     header: tuple[str, ...] = ()  # merchant name first, then address lines
     items: tuple[tuple[str, str], ...] = ()  # (label, amount text)
-    total: tuple[str, str] | None = None
+    total: tuple[str, str] | None = None  # (label, amount text), printed bold
     body: tuple[str, ...] = ()  # the PT's receipt lines, verbatim
-    notes: tuple[str, ...] = ()  # reason of a refund, batch info, …
+    notes: tuple[str, ...] = ()  # reason of a refund, batch info, ...
     footer: tuple[str, ...] = ()
     copy: str = "customer"  # customer | merchant
     banner: str | None = None  # DUPLICATE | RECOVERED
-    signature: bool = False  # a line for the customer's signature
-    qr: str | None = None  # the transaction id, as a QR code
+    signature: bool = False  # a line for the customer's signature (refund vouchers)
+    qr: str | None = None  # the transaction id, printed as a QR code
+
+    def __post_init__(self) -> None:
+        _text("title", self.title)
+        if not self.title.strip():
+            raise ReceiptError("receipt: title must not be empty")
+        for name in ("header", "body", "notes", "footer"):
+            _lines(name, getattr(self, name))
+        _pairs("items", self.items)
+        if self.total is not None:
+            _pairs("total", (self.total,))
+        if self.copy not in COPIES:
+            raise ReceiptError(f"receipt: copy is one of {COPIES}, not {self.copy!r}")
+        if self.banner is not None and self.banner not in BANNERS:
+            raise ReceiptError(f"receipt: banner is one of {BANNERS} or null, not {self.banner!r}")
+        if not isinstance(self.signature, bool):
+            raise ReceiptError("receipt: signature is true or false")
+        if self.qr is not None:
+            _text("qr", self.qr)
+            if not 0 < len(self.qr) <= MAX_QR:
+                raise ReceiptError(f"receipt: qr is 1..{MAX_QR} characters (or left out)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (`posterm printer receipt FILE.json` reads it back)."""
+        return {
+            "title": self.title,
+            "header": list(self.header),
+            "items": [list(item) for item in self.items],
+            "total": None if self.total is None else list(self.total),
+            "body": list(self.body),
+            "notes": list(self.notes),
+            "footer": list(self.footer),
+            "copy": self.copy,
+            "banner": self.banner,
+            "signature": self.signature,
+            "qr": self.qr,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Receipt:
+        """A receipt from its JSON form; `ReceiptError` naming the first bad field."""
+        if not isinstance(data, dict):
+            raise ReceiptError("receipt: a JSON object is expected")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ReceiptError(f"receipt: unknown key(s) {unknown}; known: {sorted(known)}")
+        if "title" not in data:
+            raise ReceiptError("receipt: title is required")
+        values = dict(data)
+        for name in ("header", "body", "notes", "footer"):
+            if name in values:
+                values[name] = _as_tuple(name, values[name])
+        if "items" in values:
+            items = _as_tuple("items", values["items"])
+            values["items"] = tuple(_as_tuple("items", item) for item in items)
+        if values.get("total") is not None:
+            values["total"] = _as_tuple("total", values["total"])
+        return cls(**values)
+
+
+def _as_tuple(name: str, value: Any) -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise ReceiptError(f"receipt: {name} is a list, not {type(value).__name__}")
+    return tuple(value)
+
+
+def _text(name: str, value: Any) -> None:
+    if not isinstance(value, str):
+        raise ReceiptError(f"receipt: {name} is text, not {type(value).__name__}")
+    if len(value) > MAX_TEXT:
+        raise ReceiptError(f"receipt: {name} longer than {MAX_TEXT} characters")
+
+
+def _lines(name: str, value: Any) -> None:
+    if not isinstance(value, tuple):
+        raise ReceiptError(f"receipt: {name} is a tuple of lines")
+    if len(value) > MAX_LINES:
+        raise ReceiptError(f"receipt: more than {MAX_LINES} lines in {name}")
+    for line in value:
+        _text(name, line)
+
+
+def _pairs(name: str, value: Any) -> None:
+    if not isinstance(value, tuple) or len(value) > MAX_LINES:
+        raise ReceiptError(f"receipt: {name} is a tuple of (label, amount) pairs")
+    for pair in value:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise ReceiptError(f"receipt: each of {name} is a (label, amount) pair")
+        _text(name, pair[0])
+        _text(name, pair[1])
+
+
+# -- layouts ------------------------------------------------------------------------------
 
 
 def sale(
     *, header: tuple[str, ...], amount: str, currency: str, pt_lines: tuple[str, ...],
     txn_id: str, footer: tuple[str, ...] = (), copy: str = "customer",
+    items: tuple[tuple[str, str], ...] = (),
 ) -> Receipt:  # fmt: skip
+    """A sale: the total, the PT's lines, the QR code of the transaction."""
     return Receipt(
         title="SALE",
         header=header,
+        items=items,
         total=("TOTAL", f"{amount} {currency}"),
         body=pt_lines,
         footer=footer,
@@ -42,6 +151,7 @@ def refund_voucher(
     txn_id: str, sale_id: str, reason: str, footer: tuple[str, ...] = (),
     copy: str = "customer",
 ) -> Receipt:  # fmt: skip
+    """A refund voucher: the original sale, the reason, a line for the signature."""
     return Receipt(
         title="REFUND",
         header=header,
@@ -60,6 +170,7 @@ def reversal(
     *, header: tuple[str, ...], amount: str, currency: str, pt_lines: tuple[str, ...],
     txn_id: str, sale_id: str, footer: tuple[str, ...] = (), copy: str = "customer",
 ) -> Receipt:  # fmt: skip
+    """A void (ZVT reversal) of a sale of the open batch."""
     return Receipt(
         title="VOID",
         header=header,
@@ -73,10 +184,12 @@ def reversal(
 
 
 def recovered(receipt: Receipt) -> Receipt:
+    """The receipt printed late, after the printer or the link came back."""
     return replace(receipt, banner=RECOVERED)
 
 
 def duplicate(receipt: Receipt) -> Receipt:
+    """A reprint asked for later."""
     return replace(receipt, banner=DUPLICATE)
 
 
@@ -84,8 +197,9 @@ def end_of_day(
     *, header: tuple[str, ...], batch_no: int, totals: dict[str, str], currency: str,
     pt_lines: tuple[str, ...], txn_id: str,
 ) -> Receipt:  # fmt: skip
+    """The end-of-day report: sales, refunds and voids (amount and count), the net."""
     items = tuple(
-        (label, f"{totals[key]} {currency} ({totals[key + '_count']})")
+        (label, f"{totals[key]} {currency} ({totals.get(key + '_count', '?')})")
         for label, key in (("Sales", "sales"), ("Refunds", "refunds"), ("Voids", "voids"))
         if key in totals
     )

@@ -1,123 +1,116 @@
 """A `Receipt` rendered to ESC/POS bytes for a printer's width and character set.
 
 Latin text goes out in CP437 or CP858 (ESC t selects the table; CP858 prints the euro
-sign), Chinese in GB18030 inside the printer's Chinese mode (FS & … FS .), where a Han
-character takes two columns. The QR code and the cut come from python-escpos.
+sign), Chinese in GB18030 inside the printer's Chinese mode (FS & ... FS .), where every
+double-byte character takes two columns. Characters the table lacks print as "?", control
+characters as spaces (receipt text can never become a command).
 """
 
 from __future__ import annotations
 
-import unicodedata
-
-from escpos.printer import Dummy
-
+from posterm.drivers.printer.errors import PrinterConfigError
 from posterm.drivers.printer.receipt import Receipt
 from posterm.protocol.escpos import codes
 
 ENCODINGS = ("cp437", "cp858", "gb18030")
-
-
-def width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
-
-
-def fit(text: str, columns: int) -> list[str]:
-    """Wrap `text` into lines of at most `columns` display columns."""
-    lines, line, used = [], "", 0
-    for ch in text:
-        w = width(ch)
-        if used + w > columns:
-            lines.append(line)
-            line, used = "", 0
-        line += ch
-        used += w
-    lines.append(line)
-    return lines
-
-
-def two_columns(left: str, right: str, columns: int) -> list[str]:
-    gap = columns - width(left) - width(right)
-    if gap >= 1:
-        return [left + " " * gap + right]
-    return [*fit(left, columns), " " * max(0, columns - width(right)) + right]
+COLUMNS = (32, 42, 48)  # 58 mm paper; 80 mm paper on a 512- or 576-dot printer
+_CONTROLS = {i: " " for i in [*range(0x20), 0x7F]}
 
 
 class Renderer:
     def __init__(self, columns: int = 42, encoding: str = "cp858") -> None:
-        if columns not in (32, 42, 48):
-            raise ValueError("columns: 32, 42 or 48")
+        if columns not in COLUMNS:
+            raise PrinterConfigError(f"printer: columns is one of {COLUMNS}, not {columns!r}")
         if encoding not in ENCODINGS:
-            raise ValueError(f"encoding: one of {ENCODINGS}")
+            raise PrinterConfigError(f"printer: encoding is one of {ENCODINGS}, not {encoding!r}")
         self.columns = columns
         self.encoding = encoding
+        self.wide = encoding == "gb18030"
 
-    def _encode(self, text: str) -> bytes:
-        return text.encode(self.encoding, errors="replace")
+    # -- text measured as the printer prints it --------------------------------------------
+    def encode(self, text: str) -> bytes:
+        return text.translate(_CONTROLS).encode(self.encoding, errors="replace")
 
+    def width(self, text: str) -> int:
+        """Columns on paper: in Chinese mode a multi-byte character is two columns wide,
+        in a single-byte code table every character is one."""
+        if not self.wide:
+            return len(text)
+        return sum(1 if ord(ch) < 0x80 else 2 for ch in text)
+
+    def fit(self, text: str, columns: int) -> list[str]:
+        """`text` cut into lines of at most `columns` columns."""
+        if self.width(text) <= columns:
+            return [text]
+        lines, line, used = [], "", 0
+        for ch in text:
+            w = self.width(ch)
+            if used + w > columns:
+                lines.append(line)
+                line, used = "", 0
+            line += ch
+            used += w
+        lines.append(line)
+        return lines
+
+    def two_columns(self, left: str, right: str) -> list[str]:
+        """Label on the left, amount flush right; the label wraps if both do not fit."""
+        cols = self.columns
+        gap = cols - self.width(left) - self.width(right)
+        if gap >= 1:
+            return [left + " " * gap + right]
+        right = self.fit(right, cols)[0]
+        return [*self.fit(left, cols), " " * max(0, cols - self.width(right)) + right]
+
+    # -- the receipt ----------------------------------------------------------------------
     def render(self, receipt: Receipt) -> bytes:
         cols = self.columns
         out = bytearray(codes.INIT)
-        if self.encoding == "gb18030":
-            out += codes.CHINESE_ON
-        else:
-            out += codes.select_code_page(self.encoding)
+        out += codes.CHINESE_ON if self.wide else codes.select_code_page(self.encoding)
 
-        def line(text: str = "") -> None:
-            out.extend(self._encode(text) + codes.LINE_FEED)
+        def lines(*texts: str, width: int = cols) -> None:
+            for text in texts:
+                for part in self.fit(text, width):
+                    out.extend(self.encode(part))
+                    out.extend(codes.LINE_FEED)
 
-        if receipt.banner:
+        banner = f"** {receipt.banner} **" if receipt.banner else ""
+        if banner:
             out += codes.ALIGN["center"] + codes.SIZE_DOUBLE + codes.BOLD_ON
-            for part in fit(f"** {receipt.banner} **", cols // 2):
-                line(part)
+            lines(banner, width=cols // 2)
             out += codes.SIZE_NORMAL + codes.BOLD_OFF
         out += codes.ALIGN["center"]
-        for i, text in enumerate(receipt.header):
-            if i == 0:
-                out += codes.BOLD_ON
-            for part in fit(text, cols):
-                line(part)
-            if i == 0:
-                out += codes.BOLD_OFF
-        line()
+        if receipt.header:
+            out += codes.BOLD_ON
+            lines(receipt.header[0])
+            out += codes.BOLD_OFF
+            lines(*receipt.header[1:])
+        lines("")
         out += codes.BOLD_ON + codes.SIZE_DOUBLE
-        line(receipt.title)
+        lines(receipt.title, width=cols // 2)
         out += codes.SIZE_NORMAL + codes.BOLD_OFF + codes.ALIGN["left"]
-        line("-" * cols)
+        rule = "-" * cols
+        lines(rule)
         for label, amount in receipt.items:
-            for part in two_columns(label, amount, cols):
-                line(part)
+            lines(*self.two_columns(label, amount))
         if receipt.total is not None:
             out += codes.BOLD_ON
-            for part in two_columns(*receipt.total, cols):
-                line(part)
+            lines(*self.two_columns(*receipt.total))
             out += codes.BOLD_OFF
-        for note in receipt.notes:
-            for part in fit(note, cols):
-                line(part)
+        lines(*receipt.notes)
         if receipt.body:
-            line("-" * cols)
-            for text in receipt.body:
-                for part in fit(text, cols):
-                    line(part)
+            lines(rule, *receipt.body)
         if receipt.signature:
-            line()
-            line()
-            line("X" + "_" * (cols - 1))
-            line("Customer signature")
-        line("-" * cols)
+            lines("", "", "X" + "_" * (cols - 1), "Customer signature")
+        lines(rule)
         out += codes.ALIGN["center"]
-        for text in receipt.footer:
-            for part in fit(text, cols):
-                line(part)
-        line(f"{receipt.copy.upper()} COPY")
-        if receipt.banner:
-            line(f"** {receipt.banner} **")
-        if self.encoding == "gb18030":
+        lines(*receipt.footer)
+        lines(f"{receipt.copy.upper()} COPY")
+        if banner:
+            lines(banner)
+        if self.wide:
             out += codes.CHINESE_OFF
-        tail = Dummy()
         if receipt.qr:
-            tail.qr(receipt.qr, native=True, size=4)
-            tail._raw(codes.LINE_FEED)
-        tail.cut()
-        out += tail.output
+            out += codes.qr(receipt.qr, size=4) + codes.LINE_FEED
+        out += codes.ALIGN["left"] + codes.cut()
         return bytes(out)

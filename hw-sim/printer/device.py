@@ -1,7 +1,10 @@
-"""The simulated printer's state: paper, cover, online, and what a cut produces.
+"""The simulated printer's state: paper, cover, errors, and what a cut produces.
 
-Faults: near end (prints, says so), paper out after N lines (mid-receipt: the rest of
-the job is lost, as on a real printer), cover open, offline (answers nothing)."""
+Faults: near end (prints, says so), paper out after N lines (mid-receipt: the printer
+stops and the rest of the job is lost, as the issue asks), cover open, an autocutter
+error (cleared by `recover` or DLE ENQ 1/2), offline (answers nothing, prints nothing).
+While the printer is stopped, print data that arrives is lost and GS r is not answered.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +12,15 @@ import logging
 import threading
 from typing import Any
 
+from posterm.hwsim.printer.page import Line, Page
 from posterm.hwsim.printer.paper import PaperOut
-from posterm.hwsim.printer.parser import EscPosParser, Line, Page
+from posterm.hwsim.printer.parser import EscPosParser
 from posterm.protocol.escpos import status as st
 
 log = logging.getLogger("posterm.sim.printer")
 CONTROLS = ("paper-out", "paper-out-after:N", "refill", "cover-open", "cover-close",
-            "offline", "online", "near-end", "near-end-off", "status")  # fmt: skip
+            "offline", "online", "near-end", "near-end-off", "cutter-error", "recover",
+            "status")  # fmt: skip
 
 
 class SimPrinter:
@@ -28,29 +33,59 @@ class SimPrinter:
         cover_open: bool = False,
         offline: bool = False,
     ) -> None:
+        if paper_out_after_lines is not None and paper_out_after_lines < 1:
+            raise ValueError("paper out after N lines: N >= 1")
         self.paper = paper
         self.near_end = near_end
         self.lines_left = paper_out_after_lines
         self.paper_out = False
         self.cover_open = cover_open
+        self.cutter_error = False
         self.offline = offline
         self.page = Page()
         self.lock = threading.Lock()
         self.cuts = 0
+        self.lost_bytes = 0
 
     def parser(self) -> EscPosParser:
-        return EscPosParser(self._line, self._cut, self._query)
+        return EscPosParser(self._line, self._cut, self._sensor, self.paper.width)
+
+    def stopped(self) -> bool:
+        """Not printing: paper out, cover open, cutter error or switched off."""
+        return self.paper_out or self.cover_open or self.cutter_error or self.offline
 
     def feed(self, parser: EscPosParser, data: bytes) -> bytes:
+        """Print data, processed in turn; returns the answers to GS r."""
         with self.lock:
+            if self.stopped():
+                self.lost_bytes += len(data)
+                return b""
             return parser.feed(data)
 
-    # -- parser callbacks (under the lock) ------------------------------------------------
-    def _printing(self) -> bool:
-        return not (self.paper_out or self.cover_open or self.offline)
+    def realtime(self, n: int) -> bytes | None:
+        """The answer to DLE EOT n, on arrival (None: a switched-off printer is silent)."""
+        with self.lock:
+            if self.offline:
+                return None
+            answers = st.encode(online=True, cover_open=self.cover_open, paper=self._paper(),
+                                error=self.cutter_error)  # fmt: skip
+            return bytes([answers[n]]) if n in answers else None
 
+    def request(self, n: int) -> None:
+        """DLE ENQ 1 / 2: recover from a recoverable (autocutter) error."""
+        with self.lock:
+            if not self.offline and n in (1, 2) and self.cutter_error:
+                log.info("sim printer: recovered from the cutter error (DLE ENQ %d)", n)
+                self.cutter_error = False
+
+    def _paper(self) -> st.Paper:
+        if self.paper_out:
+            return st.Paper.OUT
+        return st.Paper.NEAR_END if self.near_end else st.Paper.OK
+
+    # -- parser callbacks (under the lock) ------------------------------------------------
     def _line(self, line: Line) -> None:
-        if not self._printing():
+        if self.stopped():
             return
         self.page.lines.append(line)
         if self.lines_left is not None:
@@ -61,25 +96,27 @@ class SimPrinter:
 
     def _run_out(self) -> None:
         self.paper_out = True
+        self.lines_left = None
         if self.page.lines:
             self.paper.write(self.page, truncated=True)
         self.page = Page()
 
     def _cut(self) -> None:
-        if self._printing() and self.page.lines:
+        if self.stopped():
+            return
+        if self.page.lines:
             self.paper.write(self.page)
             self.cuts += 1
         self.page = Page()
 
-    def _query(self, n: int) -> bytes | None:
-        if self.offline:
+    def _sensor(self, n: int) -> bytes | None:
+        if self.stopped():
             return None
-        paper = (
-            st.Paper.OUT if self.paper_out else st.Paper.NEAR_END if self.near_end else st.Paper.OK
-        )
-        answers = st.encode(online=True, cover_open=self.cover_open, paper=paper)
-        value = answers.get(n)
-        return None if value is None else bytes([value])
+        if n in (1, 49):
+            return bytes([st.encode_sensor(self._paper())])
+        if n in (2, 50):
+            return b"\x00"  # drawer kick-out connector pin 3 low
+        return None
 
     # -- control --------------------------------------------------------------------------
     def control(self, action: str) -> dict[str, Any]:
@@ -96,18 +133,25 @@ class SimPrinter:
                 self.offline = action == "offline"
             elif action in ("near-end", "near-end-off"):
                 self.near_end = action == "near-end"
+            elif action in ("cutter-error", "recover"):
+                self.cutter_error = action == "cutter-error"
             elif action.startswith("paper-out-after:"):
-                try:
-                    self.lines_left = max(1, int(action.split(":", 1)[1]))
-                except ValueError:
-                    raise ValueError("paper-out-after:N takes a number of lines") from None
+                count = action.split(":", 1)[1]
+                if not count.isdigit() or int(count) < 1:
+                    raise ValueError("paper-out-after:N takes a number of lines >= 1")
+                self.lines_left = int(count)
             elif action != "status":
                 raise ValueError(f"unknown action {action!r}; known: {', '.join(CONTROLS)}")
-            return {
-                "paper_out": self.paper_out,
-                "near_end": self.near_end,
-                "cover_open": self.cover_open,
-                "offline": self.offline,
-                "lines_left": self.lines_left,
-                "cuts": self.cuts,
-            }
+            return self.state()
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "paper_out": self.paper_out,
+            "near_end": self.near_end,
+            "cover_open": self.cover_open,
+            "cutter_error": self.cutter_error,
+            "offline": self.offline,
+            "lines_left": self.lines_left,
+            "cuts": self.cuts,
+            "lost_bytes": self.lost_bytes,
+        }

@@ -1,31 +1,29 @@
-"""What comes out of the simulated printer: each cut becomes NNNN.txt and NNNN.png, plus
-a line in index.jsonl. A receipt cut short by the paper running out is written too,
-marked truncated."""
+"""What comes out of the simulated printer: each cut becomes NNNN.txt and NNNN.png (the paper
+at the printer's dot width), plus a line in index.jsonl. A receipt cut short by the paper
+running out is written too, marked truncated."""
 
 from __future__ import annotations
 
 import json
 import threading
 from datetime import UTC, datetime
+from functools import cache, lru_cache
 from pathlib import Path
 
 import qrcode
 from PIL import Image, ImageDraw, ImageFont
 
-from posterm.hwsim.printer.parser import Line, Page
+from posterm.hwsim.printer.page import CELL_H, CELL_W, FONT_B_H, FONT_B_W, Line, Page, Span
 
-CELL_W, CELL_H = 12, 24  # Font A on an Epson TM: 12 x 24 dots
-QR_HEIGHT = 8 * CELL_H
 FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
-LATIN_FONTS = ("DejaVuSansMono.ttf", "LiberationMono-Regular.ttf")
-CJK_FONTS = (
-    "wqy-microhei.ttc",
-    "wqy-zenhei.ttc",
-    "NotoSansCJK-Regular.ttc",
-    "droidsansfallback.ttf",
-)
+LATIN_FONTS = ("DejaVuSansMono.ttf", "LiberationMono-Regular.ttf", "FreeMono.ttf")
+# Debian: fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-droid-fallback
+CJK_FONTS = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc",
+             "DroidSansFallbackFull.ttf", "DroidSansFallback.ttf")  # fmt: skip
+Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
 
 
+@cache
 def _find(names: tuple[str, ...]) -> Path | None:
     for base in FONT_DIRS:
         if base.is_dir():
@@ -36,21 +34,26 @@ def _find(names: tuple[str, ...]) -> Path | None:
     return None
 
 
-class Fonts:
-    def __init__(self) -> None:
-        latin = _find(LATIN_FONTS)
-        cjk = _find(CJK_FONTS)
-        self.latin = ImageFont.truetype(str(latin), 20) if latin else ImageFont.load_default()
-        self.latin_big = ImageFont.truetype(str(latin), 40) if latin else self.latin
-        self.cjk = ImageFont.truetype(str(cjk), 22) if cjk else None
-        self.cjk_big = ImageFont.truetype(str(cjk), 44) if cjk else None
+@cache
+def _font(cjk: bool, font_b: bool) -> Font | None:
+    """The font for a cell of Font A (12 x 24) or B (9 x 17); None: no CJK font here."""
+    path = _find(CJK_FONTS if cjk else LATIN_FONTS)
+    high = FONT_B_H if font_b else CELL_H
+    if path is None:
+        return None if cjk else ImageFont.load_default()
+    # a monospaced Latin font is 0.6 em wide: 20 px fills a 12-dot cell; CJK fills 2 cells
+    return ImageFont.truetype(str(path), high - 2 if cjk else round(high * 5 / 6))
 
-    def for_char(
-        self, ch: str, double: bool
-    ) -> ImageFont.ImageFont | ImageFont.FreeTypeFont | None:
-        if ord(ch) > 0x2E7F:
-            return self.cjk_big if double else self.cjk
-        return self.latin_big if double else self.latin
+
+@lru_cache(maxsize=64)
+def _qr_image(content: str, module: int) -> Image.Image:
+    code = qrcode.QRCode(border=0, box_size=module)
+    code.add_data(content)
+    return code.make_image().get_image().convert("L")
+
+
+def cjk_font_available() -> bool:
+    return _find(CJK_FONTS) is not None
 
 
 class PaperOut:
@@ -61,7 +64,6 @@ class PaperOut:
         self.width = width_dots
         self.out.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._fonts = Fonts()
         existing = sorted(self.out.glob("[0-9][0-9][0-9][0-9].txt"))
         self._n = int(existing[-1].stem) if existing else 0
 
@@ -77,6 +79,8 @@ class PaperOut:
                 "txt": f"{n:04d}.txt",
                 "png": f"{n:04d}.png",
                 "lines": len(page.lines),
+                "width_dots": self.width,
+                "overflow": page.overflow,
                 "truncated": truncated,
                 "at": datetime.now(UTC).isoformat(timespec="milliseconds"),
             }
@@ -84,60 +88,80 @@ class PaperOut:
                 index.write(json.dumps(entry) + "\n")
             return n
 
+    # -- drawing --------------------------------------------------------------------------
     def _png(self, page: Page, path: Path) -> None:
-        heights = [self._height(line) for line in page.lines]
-        image = Image.new("1", (self.width, max(CELL_H, sum(heights) + CELL_H)), 1)
-        draw = ImageDraw.Draw(image)
-        y = CELL_H // 2
-        for line, height in zip(page.lines, heights, strict=True):
-            if line.kind == "image" and line.image is not None:
-                self._raster(image, line, y)
+        margin = CELL_H // 2
+        height = sum(self._height(line) for line in page.lines) + 2 * margin
+        image = Image.new("L", (self.width, height), 255)
+        y = margin
+        for line in page.lines:
+            if line.kind == "text":
+                self._text(image, line, y)
             elif line.kind == "qr":
                 self._qr(image, line, y)
+            elif line.kind == "image":
+                self._raster(image, line, y)
             else:
-                self._text(draw, line, y)
-            y += height
-        image.save(path)
+                self._text(image, Line((Span(line.text),), align="center"), y + CELL_H)
+            y += self._height(line)
+        image.convert("1").save(path, optimize=False)
 
     def _height(self, line: Line) -> int:
-        if line.kind == "image" and line.image is not None:
-            return line.image[1]
         if line.kind == "qr":
-            return QR_HEIGHT + CELL_H // 2
-        return CELL_H * (2 if line.double else 1)
+            return _qr_image(line.content, line.module).height + CELL_H
+        return line.height()
 
-    def _text(self, draw: ImageDraw.ImageDraw, line: Line, y: int) -> None:
-        scale = 2 if line.double else 1
-        cells = [2 if ord(ch) > 0x2E7F else 1 for ch in line.text]
-        total = sum(cells) * CELL_W * scale
-        x = {"center": (self.width - total) // 2, "right": self.width - total}.get(line.align, 0)
-        x = max(0, x)
-        for ch, cell in zip(line.text, cells, strict=True):
-            font = self._fonts.for_char(ch, line.double)
-            w = cell * CELL_W * scale
+    def _x(self, align: str, dots: int) -> int:
+        free = self.width - dots
+        return max(0, {"center": free // 2, "right": free}.get(align, 0))
+
+    def _text(self, image: Image.Image, line: Line, y: int) -> None:
+        x = self._x(line.align, line.dots())
+        base = y + line.height()
+        for span in line.spans:
+            width, high = span.dots(), span.dots_high()
+            if width:
+                cell = self._span_image(span)
+                if cell.size != (width, high):
+                    cell = cell.resize((width, high))
+                image.paste(0, (x, base - high), Image.eval(cell, lambda v: 255 - v))
+            x += width
+
+    def _span_image(self, span: Span) -> Image.Image:
+        """The span at magnification 1, black on white."""
+        cell_w = FONT_B_W if span.font_b else CELL_W
+        high = FONT_B_H if span.font_b else CELL_H
+        cells = [span.cells(ch) for ch in span.text]
+        picture = Image.new("L", (sum(cells) * cell_w, high), 0 if span.invert else 255)
+        draw = ImageDraw.Draw(picture)
+        ink = 255 if span.invert else 0
+        x = 0
+        for ch, n in zip(span.text, cells, strict=True):
+            font = _font(n == 2, span.font_b)
             if font is None:  # no CJK font installed: a box where the glyph would be
-                draw.rectangle([x + 2, y + 2, x + w - 3, y + CELL_H * scale - 3], outline=0)
+                draw.rectangle([x + 2, 2, x + n * cell_w - 3, high - 3], outline=ink)
             else:
-                draw.text((x, y), ch, font=font, fill=0)
-                if line.bold:
-                    draw.text((x + 1, y), ch, font=font, fill=0)
-            x += w
+                for dx in (0, 1) if span.bold else (0,):
+                    draw.text((x + dx, 1), ch, font=font, fill=ink)
+            x += n * cell_w
+        if span.underline:
+            draw.line([0, high - 2, picture.width, high - 2], fill=ink, width=2)
+        return picture
 
     def _qr(self, image: Image.Image, line: Line, y: int) -> None:
-        """The QR code as the printer would print it (scannable), centred."""
-        content = line.text.removeprefix("[QR: ").removesuffix("]")
-        code = qrcode.QRCode(border=1, box_size=4)
-        code.add_data(content)
-        picture = code.make_image().get_image().convert("1")
-        side = min(picture.width, QR_HEIGHT)
-        picture = picture.resize((side, side))
-        image.paste(picture, ((self.width - side) // 2, y))
+        """The QR code as the printer prints it (scannable), at its module size."""
+        picture = _qr_image(line.content, line.module)
+        if picture.width > self.width:  # a real printer would not print it at all
+            picture = picture.resize((self.width, self.width))
+        image.paste(picture, (self._x(line.align, picture.width), y + CELL_H // 2))
 
     def _raster(self, image: Image.Image, line: Line, y: int) -> None:
-        assert line.image is not None
-        xb, height, data = line.image
-        if xb == 0 or height == 0:
-            return
-        bitmap = Image.frombytes("1", (xb * 8, height), data)
-        inverted = Image.eval(bitmap.convert("L"), lambda v: 255 - v).convert("1")
-        image.paste(inverted.crop((0, 0, min(xb * 8, self.width), height)), (0, y))
+        raster = line.raster
+        assert raster is not None
+        bitmap = Image.frombytes("1", (raster.width_bytes * 8, raster.rows), raster.data)
+        picture = Image.eval(bitmap.convert("L"), lambda v: 255 - v)  # 1 bits are ink
+        if raster.scale_x > 1 or raster.scale_y > 1:
+            picture = picture.resize((picture.width * raster.scale_x,
+                                      picture.height * raster.scale_y))  # fmt: skip
+        picture = picture.crop((0, 0, min(picture.width, self.width), picture.height))
+        image.paste(picture, (self._x(line.align, picture.width), y))

@@ -1,271 +1,473 @@
-"""An incremental ESC/POS parser for the simulated printer: text, styles, alignment,
-sizes, code pages, Chinese mode, feeds, cuts, QR codes (GS ( k), raster images (GS v 0)
-and real-time status queries (DLE EOT). Unknown or malformed bytes are skipped, never
-raised: whatever arrives, the parser keeps going."""
+"""An incremental ESC/POS parser for the simulated printer.
+
+It understands what posterm and python-escpos send: text in any ESC t code table or in
+Chinese mode (FS &, GB18030), styles (ESC ! E G - M, GS ! B), alignment, feeds, cuts,
+QR codes (GS ( k), raster images (GS v 0, GS ( L, GS 8 L, ESC *), barcodes (GS k) and
+GS r (status sent in turn); every other command of the Epson set is skipped by its length.
+Real-time commands (DLE EOT, DLE ENQ) are answered on arrival by the server, so here they
+are only skipped. Unknown or malformed bytes are counted and skipped, never raised.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 
-CODE_TABLES = {0: "cp437", 2: "cp850", 16: "cp1252", 17: "cp866", 19: "cp858"}
-MAX_TEXT_LINE = 4096
+from posterm.hwsim.printer.page import Line, Raster, Span
+from posterm.protocol.escpos.codes import CODE_TABLES, size_of
+
+MAX_TEXT_LINE = 4096  # bytes of one line of text before the printer wraps it anyway
+MAX_GRAPHICS = 1 << 20  # bytes of one image: more is taken for a malformed command
+_TEXT_RUN = re.compile(rb"[^\x00-\x1f]+")
+
+# ESC, FS and GS commands of fixed length (the command byte -> length with its prefix)
+ESC_FIXED = {
+    **dict.fromkeys(b"@2<imLS\x0cv", 2),
+    **dict.fromkeys(b"!-3EGJMRTUVadet{r KA+%=?u", 3),
+    **dict.fromkeys(b"$\\Bc", 4),
+    ord("p"): 5,
+    ord("W"): 10,
+}
+FS_FIXED = {**dict.fromkeys(b"&.", 2), **dict.fromkeys(b"!-CW", 3), **dict.fromkeys(b"Sp", 4)}
+GS_FIXED = {
+    ord(":"): 2,
+    **dict.fromkeys(b"!BHfhwbraI|/EZT", 3),
+    **dict.fromkeys(b"LW$\\P", 4),
+    ord("^"): 5,
+}
 
 
 @dataclass
-class Line:
-    text: str
+class Style:
     bold: bool = False
-    double: bool = False
-    align: str = "left"
-    kind: str = "text"  # text | qr | image
-    image: tuple[int, int, bytes] | None = None  # (width bytes, height, data)
-
-
-@dataclass
-class Page:
-    lines: list[Line] = field(default_factory=list)
-
-    def text(self) -> str:
-        """The printed lines; the blank feed before the cut is not text."""
-        lines = [line.text for line in self.lines]
-        while lines and not lines[-1].strip():
-            lines.pop()
-        return "\n".join(lines)
-
-
-@dataclass
-class _Style:
-    bold: bool = False
-    double: bool = False
+    underline: bool = False
+    invert: bool = False
+    width: int = 1
+    height: int = 1
+    font_b: bool = False
     align: str = "left"
     table: str = "cp437"
     chinese: bool = False
 
 
 class EscPosParser:
-    """Feed bytes; it calls `on_line(Line)`, `on_cut()`, and `on_query(n) -> bytes | None`
-    for DLE EOT n (the answer, if any, goes back to the host)."""
+    """Feed bytes; it calls `on_line(Line)`, `on_cut()`, and `on_sensor(n) -> bytes | None`
+    for GS r n; `feed` returns the answers to send back, in turn."""
 
     def __init__(
         self,
         on_line: Callable[[Line], None],
         on_cut: Callable[[], None],
-        on_query: Callable[[int], bytes | None],
+        on_sensor: Callable[[int], bytes | None],
+        width_dots: int = 576,
     ) -> None:
         self._on_line = on_line
         self._on_cut = on_cut
-        self._on_query = on_query
+        self._on_sensor = on_sensor
+        self.width_dots = width_dots
         self._buf = bytearray()
-        self._text = bytearray()
-        self._style = _Style()
+        self._style = Style()
+        self._pending = bytearray()  # text bytes in the current style
+        self._spans: list[Span] = []
+        self._line_align: str | None = None
         self._qr = b""
-        self.replies = bytearray()
+        self._qr_module = 3
+        self._graphics: Raster | None = None
+        self._swallow_feed = False  # the LF that ends an ESC * stripe
+        self._replies = bytearray()
         self.unknown = 0
 
     def feed(self, data: bytes) -> bytes:
-        """Parse what can be parsed; return the bytes to send back (status answers)."""
+        """Parse what can be parsed; return the bytes to send back (GS r answers)."""
         self._buf += data
-        while self._buf:
-            used = self._step()
+        pos = 0
+        while pos < len(self._buf):
+            used = self._step(pos)
             if used == 0:
-                break  # incomplete command: wait for more bytes
-            del self._buf[:used]
-        out, self.replies = bytes(self.replies), bytearray()
+                break  # an incomplete command: wait for more bytes
+            pos += used
+        del self._buf[:pos]
+        out, self._replies = bytes(self._replies), bytearray()
         return out
 
+    def reset(self) -> None:
+        """ESC @ (or DLE ENQ 2): clear the line being built and the modes."""
+        self._style = Style()
+        self._pending.clear()
+        self._spans.clear()
+        self._line_align = None
+
     # -- text ---------------------------------------------------------------------------
-    def _encoding(self) -> str:
-        return "gb18030" if self._style.chinese else self._style.table
+    def _span_style(self) -> Span:
+        s = self._style
+        return Span("", s.bold, s.underline, s.invert, s.width, s.height, s.font_b, s.chinese)
+
+    def _flush(self) -> None:
+        """Close the text run: decode it in the table (or mode) it was sent in."""
+        if not self._pending:
+            return
+        codec = "gb18030" if self._style.chinese else self._style.table
+        text = bytes(self._pending).decode(codec, errors="replace")
+        self._pending.clear()
+        self._spans.append(replace(self._span_style(), text=text))
+
+    def _restyle(self) -> None:
+        """A style or code table changes: what came before keeps its own."""
+        self._flush()
 
     def _emit_line(self) -> None:
-        text = bytes(self._text).decode(self._encoding(), errors="replace")
-        self._text.clear()
-        s = self._style
-        self._on_line(Line(text, bold=s.bold, double=s.double, align=s.align))
+        self._flush()
+        align = self._line_align or self._style.align
+        spans = self._spans or [self._span_style()]
+        self._spans, self._line_align = [], None
+        for i, part in enumerate(self._wrap(spans)):
+            self._on_line(Line(tuple(part), align=align, wrapped=i > 0))
 
-    def _step(self) -> int:
-        buf = self._buf
-        b = buf[0]
-        if b == 0x0A:
+    def _wrap(self, spans: list[Span]) -> list[list[Span]]:
+        """Lines wider than the paper continue on the next line, as on a real printer."""
+        if sum(span.dots() for span in spans) <= self.width_dots:
+            return [spans]
+        lines: list[list[Span]] = [[]]
+        used = 0
+        for span in spans:
+            run = ""
+            for ch in span.text:
+                w = replace(span, text=ch).dots()
+                if used + w > self.width_dots and used:
+                    if run:
+                        lines[-1].append(replace(span, text=run))
+                    lines.append([])
+                    run, used = "", 0
+                run += ch
+                used += w
+            if run:
+                lines[-1].append(replace(span, text=run))
+        return lines
+
+    def _graphic(self, line: Line) -> None:
+        if self._pending or self._spans:
             self._emit_line()
-            return 1
-        if b == 0x0D:
+        self._on_line(replace(line, align=self._style.align))
+
+    # -- dispatch -----------------------------------------------------------------------
+    def _step(self, pos: int) -> int:
+        b = self._buf[pos]
+        if b >= 0x20:
+            run = _TEXT_RUN.match(self._buf, pos)
+            assert run is not None
+            end = min(run.end(), pos + MAX_TEXT_LINE - len(self._pending))
+            if self._line_align is None and not self._spans and not self._pending:
+                self._line_align = self._style.align
+            self._pending += self._buf[pos:end]
+            self._swallow_feed = False
+            if len(self._pending) >= MAX_TEXT_LINE:
+                self._emit_line()
+            return end - pos
+        if b == 0x0A:
+            if self._swallow_feed:
+                self._swallow_feed = False
+            else:
+                self._emit_line()
             return 1
         if b == 0x09:
-            self._text += b"    "
+            self._pending += b"    "
             return 1
         if b == 0x10:
-            return self._dle()
+            return self._dle(pos)
         if b == 0x1B:
-            return self._esc()
+            return self._esc(pos)
         if b == 0x1C:
-            return self._fs()
+            return self._fs(pos)
         if b == 0x1D:
-            return self._gs()
-        if b < 0x20:
+            return self._gs(pos)
+        if b not in (0x0D, 0x00, 0x0C):
             self.unknown += 1
-            return 1
-        self._text.append(b)
-        if len(self._text) > MAX_TEXT_LINE:
-            self._emit_line()
         return 1
 
-    def _need(self, n: int) -> bool:
-        return len(self._buf) >= n
+    def _have(self, pos: int, n: int) -> bool:
+        return len(self._buf) - pos >= n
 
-    # -- DLE ----------------------------------------------------------------------------
-    def _dle(self) -> int:
-        if not self._need(2):
+    def _dle(self, pos: int) -> int:
+        if not self._have(pos, 3):
             return 0
-        if self._buf[1] == 0x04:
-            if not self._need(3):
-                return 0
-            answer = self._on_query(self._buf[2])
-            if answer:
-                self.replies += answer
-            return 3
-        if self._buf[1] == 0x14:  # real-time request: DLE DC4 fn a b
-            return 5 if self._need(5) else 0
+        kind = self._buf[pos + 1]
+        if kind in (0x04, 0x05):
+            if kind == 0x05 and self._buf[pos + 2] == 2:
+                self.reset()  # DLE ENQ 2: recover, clearing the buffers
+            return 3  # real-time: answered by the server on arrival
+        if kind == 0x14:  # DLE DC4 fn ...: fn 8 (clear buffers) is 10 bytes long
+            if self._buf[pos + 2] == 8:
+                return 10 if self._have(pos, 10) else 0
+            return 5 if self._have(pos, 5) else 0
         self.unknown += 1
         return 1
 
     # -- ESC ----------------------------------------------------------------------------
-    def _esc(self) -> int:
-        if not self._need(2):
+    def _esc(self, pos: int) -> int:
+        buf = self._buf
+        if not self._have(pos, 2):
             return 0
-        cmd = self._buf[1]
-        if cmd == ord("@"):
-            self._style = _Style()
-            self._text.clear()
-            return 2
-        if cmd in b"2<im":
-            return 2
-        if cmd in b"!EGa-tdJM3 VRrU=e":
-            if not self._need(3):
+        cmd = buf[pos + 1]
+        size = ESC_FIXED.get(cmd)
+        if size is not None:
+            if not self._have(pos, size):
                 return 0
-            n = self._buf[2]
-            s = self._style
-            if cmd == ord("!"):
-                s.bold, s.double = bool(n & 0x08), bool(n & 0x30)
-            elif cmd == ord("E"):
-                s.bold = bool(n & 1)
-            elif cmd == ord("a"):
-                s.align = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center",
-                           50: "right"}.get(n, "left")  # fmt: skip
-            elif cmd == ord("t"):
-                s.table = CODE_TABLES.get(n, "cp437")
-            elif cmd == ord("d"):
-                if self._text:
-                    self._emit_line()
-                for _ in range(n):
-                    self._emit_line()
-            return 3
-        if cmd in b"p":
-            return 5 if self._need(5) else 0
-        if cmd in b"$\\c":
-            return 4 if self._need(4) else 0
+            self._esc_fixed(cmd, buf[pos + 2] if size > 2 else 0)
+            return size
+        if cmd == ord("*"):
+            return self._esc_bit_image(pos)
+        if cmd == ord("D"):  # tab positions up to NUL
+            end = buf.find(b"\x00", pos + 2, pos + 35)
+            if end < 0:
+                return 0 if not self._have(pos, 35) else 35
+            return end + 1 - pos
+        if cmd == ord("("):
+            return self._with_length(pos, 3, 2)
         self.unknown += 1
         return 2
 
-    # -- FS -----------------------------------------------------------------------------
-    def _fs(self) -> int:
-        if not self._need(2):
+    def _esc_fixed(self, cmd: int, n: int) -> None:
+        s = self._style
+        if cmd == ord("@"):
+            self.reset()
+        elif cmd in (ord("i"), ord("m")):  # the old partial cuts
+            if self._pending or self._spans:
+                self._emit_line()
+            self._on_cut()
+        elif cmd == ord("!"):
+            self._restyle()
+            s.font_b, s.bold = bool(n & 0x01), bool(n & 0x08)
+            s.height, s.width = (2 if n & 0x10 else 1), (2 if n & 0x20 else 1)
+            s.underline = bool(n & 0x80)
+        elif cmd in (ord("E"), ord("G")):
+            self._restyle()
+            s.bold = bool(n & 1)
+        elif cmd == ord("-"):
+            self._restyle()
+            s.underline = n in (1, 2, 49, 50)
+        elif cmd == ord("M"):
+            self._restyle()
+            s.font_b = n in (1, 49)
+        elif cmd == ord("a"):
+            s.align = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center",
+                       50: "right"}.get(n, s.align)  # fmt: skip
+            if not self._spans and not self._pending:
+                self._line_align = s.align  # ESC a counts at the start of a line
+        elif cmd == ord("t"):
+            self._restyle()
+            s.table = CODE_TABLES.get(n, "cp437")
+        elif cmd == ord("d"):
+            if self._pending or self._spans:
+                self._emit_line()
+                n -= 1
+            for _ in range(max(n, 0)):
+                self._emit_line()
+
+    def _esc_bit_image(self, pos: int) -> int:
+        """ESC * m nL nH d1..dk: one stripe of 8 or 24 dots, column by column."""
+        if not self._have(pos, 5):
             return 0
-        cmd = self._buf[1]
-        if cmd == ord("&"):
-            self._style.chinese = True
-            return 2
-        if cmd == ord("."):
-            self._style.chinese = False
-            return 2
-        if cmd in b"!C-W":
-            return 3 if self._need(3) else 0
-        if cmd == ord("p"):
-            return 4 if self._need(4) else 0
+        m, columns = self._buf[pos + 2], self._buf[pos + 3] + 256 * self._buf[pos + 4]
+        depth = 3 if m in (32, 33) else 1
+        if m not in (0, 1, 32, 33) or not 0 < columns <= 3072:
+            self.unknown += 1
+            return 5
+        size = 5 + columns * depth
+        if not self._have(pos, size):
+            return 0
+        data = self._buf[pos + 5 : pos + size]
+        width_bytes = (columns + 7) // 8
+        rows = bytearray(width_bytes * depth * 8)
+        for x in range(columns):
+            for d in range(depth):
+                byte = data[x * depth + d]
+                for bit in range(8):
+                    if byte & (0x80 >> bit):
+                        y = d * 8 + bit
+                        rows[y * width_bytes + x // 8] |= 0x80 >> (x % 8)
+        scale = 1 if m in (1, 33) else 2
+        raster = Raster(width_bytes, depth * 8, bytes(rows), scale_x=scale)
+        self._graphic(Line(kind="image", raster=raster))
+        self._swallow_feed = True
+        return size
+
+    # -- FS -----------------------------------------------------------------------------
+    def _fs(self, pos: int) -> int:
+        if not self._have(pos, 2):
+            return 0
+        cmd = self._buf[pos + 1]
+        size = FS_FIXED.get(cmd)
+        if size is not None:
+            if not self._have(pos, size):
+                return 0
+            if cmd in (ord("&"), ord(".")):
+                self._restyle()
+                self._style.chinese = cmd == ord("&")
+            return size
+        if cmd == ord("2"):  # user-defined Kanji: c1 c2 and a 24 x 24 pattern
+            return 76 if self._have(pos, 76) else 0
+        if cmd == ord("("):
+            return self._with_length(pos, 3, 2)
         self.unknown += 1
         return 2
 
     # -- GS -----------------------------------------------------------------------------
-    def _gs(self) -> int:
-        if not self._need(2):
+    def _gs(self, pos: int) -> int:
+        buf = self._buf
+        if not self._have(pos, 2):
             return 0
-        cmd = self._buf[1]
-        if cmd == ord("!"):
-            if not self._need(3):
+        cmd = buf[pos + 1]
+        size = GS_FIXED.get(cmd)
+        if size is not None:
+            if not self._have(pos, size):
                 return 0
-            self._style.double = bool(self._buf[2] & 0x77)
-            return 3
-        if cmd == ord("V"):
-            if not self._need(3):
-                return 0
-            size = 4 if self._buf[2] in (65, 66, 97, 98, 103, 104) else 3
-            if not self._need(size):
-                return 0
-            if self._text:
-                self._emit_line()
-            self._on_cut()
-            return size
-        if cmd == ord("("):
-            return self._gs_paren()
-        if cmd == ord("v"):
-            return self._raster()
-        if cmd in b"BHfhwabrILW/":
-            if cmd in b"LW":
-                return 4 if self._need(4) else 0
-            if cmd == ord("r") and self._need(3):
-                answer = self._on_query(1)  # GS r: transmit status, answered in order
+            n = buf[pos + 2] if size > 2 else 0
+            if cmd == ord("!"):
+                self._restyle()
+                self._style.width, self._style.height = size_of(n)
+            elif cmd == ord("B"):
+                self._restyle()
+                self._style.invert = bool(n & 1)
+            elif cmd == ord("r"):
+                answer = self._on_sensor(n)
                 if answer:
-                    self.replies += answer
-            return 3 if self._need(3) else 0
+                    self._replies += answer
+            return size
+        if cmd == ord("V"):
+            return self._cut(pos)
+        if cmd == ord("("):
+            return self._gs_paren(pos)
+        if cmd == ord("v"):
+            return self._raster(pos)
         if cmd == ord("k"):
-            return self._barcode()
+            return self._barcode(pos)
+        if cmd == ord("8"):
+            return self._gs8(pos)
+        if cmd == ord("*"):  # define a downloaded bit image: x * y * 8 bytes
+            if not self._have(pos, 4):
+                return 0
+            size = 4 + buf[pos + 2] * buf[pos + 3] * 8
+            return size if self._have(pos, size) else 0
         self.unknown += 1
         return 2
 
-    def _gs_paren(self) -> int:
-        if not self._need(5):
+    def _cut(self, pos: int) -> int:
+        if not self._have(pos, 3):
             return 0
-        size = 5 + self._buf[3] + 256 * self._buf[4]
-        if not self._need(size):
+        size = 4 if self._buf[pos + 2] in (65, 66, 97, 98, 103, 104) else 3
+        if not self._have(pos, size):
             return 0
-        fn_block = bytes(self._buf[5:size])
-        if self._buf[2] == ord("k") and len(fn_block) >= 2 and fn_block[0] == 0x31:
-            fn = fn_block[1]
-            if fn == 0x50 and len(fn_block) >= 3:  # store QR data (after m = 48)
-                self._qr = fn_block[3:]
-            elif fn == 0x51:  # print the stored QR code
-                if self._text:
-                    self._emit_line()
-                content = self._qr.decode("utf-8", errors="replace")
-                self._on_line(Line(f"[QR: {content}]", align=self._style.align, kind="qr"))
+        if self._pending or self._spans:
+            self._emit_line()
+        self._on_cut()
         return size
 
-    def _raster(self) -> int:
-        if not self._need(8):
+    def _with_length(self, pos: int, head: int, count: int) -> int:
+        """A command `head` bytes long followed by a little-endian length of `count`
+        bytes and that many bytes of data; returns its size (0: incomplete)."""
+        if not self._have(pos, head + count):
             return 0
-        if self._buf[2] != ord("0"):
+        length = int.from_bytes(self._buf[pos + head : pos + head + count], "little")
+        if length > MAX_GRAPHICS:
+            self.unknown += 1
+            return head + count
+        size = head + count + length
+        return size if self._have(pos, size) else 0
+
+    def _gs_paren(self, pos: int) -> int:
+        size = self._with_length(pos, 3, 2)
+        if size in (0, 5):
+            return size
+        block = bytes(self._buf[pos + 5 : pos + size])
+        kind = self._buf[pos + 2]
+        if kind == ord("k") and len(block) >= 2 and block[0] == 49:  # cn 49: QR code
+            self._qr_command(block[1], block[2:])
+        elif kind == ord("L") and len(block) >= 2:
+            self._graphics_command(block[1], block[2:])
+        return size
+
+    def _qr_command(self, fn: int, args: bytes) -> None:
+        if fn == 67 and args:  # module size
+            self._qr_module = max(1, min(args[0], 16))
+        elif fn == 80:  # store the data (after m = 48)
+            self._qr = args[1:]
+        elif fn == 81 and self._qr:  # print the stored symbol
+            content = self._qr.decode("utf-8", errors="replace")
+            self._graphic(Line(kind="qr", content=content, module=self._qr_module))
+
+    def _graphics_command(self, fn: int, args: bytes) -> None:
+        if fn == 112 and len(args) >= 8:  # store raster graphics: a bx by c xL xH yL yH d..
+            tone, bx, by = args[0], args[1], args[2]
+            width = args[4] + 256 * args[5]
+            rows = args[6] + 256 * args[7]
+            width_bytes = (width + 7) // 8
+            data = args[8 : 8 + width_bytes * rows]
+            if tone == 48 and width and rows and len(data) == width_bytes * rows:
+                self._graphics = Raster(width_bytes, rows, data, max(bx, 1), max(by, 1))
+        elif fn in (2, 50) and self._graphics is not None:  # print the stored graphics
+            self._graphic(Line(kind="image", raster=self._graphics))
+            self._graphics = None
+
+    def _gs8(self, pos: int) -> int:
+        """GS 8 L p1..p4 m fn ...: the graphics command with a 32-bit length."""
+        if not self._have(pos, 3):
+            return 0
+        if self._buf[pos + 2] != ord("L"):
             self.unknown += 1
             return 3
-        xb = self._buf[4] + 256 * self._buf[5]
-        yd = self._buf[6] + 256 * self._buf[7]
-        size = 8 + xb * yd
-        if not self._need(size):
-            return 0
-        if self._text:
-            self._emit_line()
-        data = bytes(self._buf[8:size])
-        self._on_line(Line(f"[IMAGE {xb * 8}x{yd}]", kind="image", image=(xb, yd, data)))
+        size = self._with_length(pos, 3, 4)
+        if size > 7:
+            block = bytes(self._buf[pos + 7 : pos + size])
+            if len(block) >= 2:
+                self._graphics_command(block[1], block[2:])
         return size
 
-    def _barcode(self) -> int:
-        if not self._need(3):
+    def _raster(self, pos: int) -> int:
+        """GS v 0 m xL xH yL yH d..: a raster image, m = 1/3 doubles the width, 2/3 the height."""
+        if not self._have(pos, 8):
             return 0
-        m = self._buf[2]
+        buf = self._buf
+        width_bytes = buf[pos + 4] + 256 * buf[pos + 5]
+        rows = buf[pos + 6] + 256 * buf[pos + 7]
+        m = buf[pos + 3]
+        if buf[pos + 2] != ord("0") or m not in (0, 1, 2, 3, 48, 49, 50, 51):
+            self.unknown += 1
+            return 3
+        if not (0 < width_bytes <= 255 and 0 < rows <= 4095):
+            self.unknown += 1
+            return 8
+        size = 8 + width_bytes * rows
+        if not self._have(pos, size):
+            return 0
+        raster = Raster(width_bytes, rows, bytes(buf[pos + 8 : pos + size]),
+                        scale_x=2 if m & 1 else 1, scale_y=2 if m & 2 else 1)  # fmt: skip
+        self._graphic(Line(kind="image", raster=raster))
+        return size
+
+    def _barcode(self, pos: int) -> int:
+        """GS k m d1..dk NUL (m 0..6) or GS k m n d1..dn (m 65..78)."""
+        buf = self._buf
+        if not self._have(pos, 3):
+            return 0
+        m = buf[pos + 2]
         if m <= 6:
-            end = self._buf.find(b"\x00", 3)
-            return end + 1 if end >= 0 else 0
-        if not self._need(4):
-            return 0
-        size = 4 + self._buf[3]
-        return size if self._need(size) else 0
+            end = buf.find(b"\x00", pos + 3, pos + 3 + 256)
+            if end < 0:
+                if self._have(pos, 3 + 256):
+                    self.unknown += 1
+                    return 3
+                return 0
+            data, size = bytes(buf[pos + 3 : end]), end + 1 - pos
+        elif 65 <= m <= 78:
+            if not self._have(pos, 4):
+                return 0
+            size = 4 + buf[pos + 3]
+            if not self._have(pos, size):
+                return 0
+            data = bytes(buf[pos + 4 : pos + size])
+        else:
+            self.unknown += 1
+            return 3
+        self._graphic(Line(kind="barcode", content=data.decode("ascii", errors="replace")))
+        return size

@@ -67,7 +67,7 @@ def test_png_has_the_printer_width(tmp_path: Path, dots: int, columns: int) -> N
 def test_paper_out_mid_receipt_fails_and_shows_the_truncated_receipt(tmp_path: Path) -> None:
     sim = start_printer(tmp_path, "--paper-out-after-lines", "5")
     try:
-        with pytest.raises(PrinterPaperOut, match="after the job"):
+        with pytest.raises(PrinterPaperOut, match="during the job"):
             Printer(sim.url).print(SALE)
         (text,) = sim.printed()
         assert text.rstrip().endswith("[PAPER OUT: receipt truncated]")
