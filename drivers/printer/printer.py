@@ -72,6 +72,12 @@ class Printer:
         if link is not None:
             link.close()
 
+    def __del__(self) -> None:
+        # python-escpos's own finaliser would flush a serial port, which waits for ever on
+        # a printer that stopped reading: close ours first, without waiting
+        if getattr(self, "_link", None) is not None:
+            self.close()
+
     def _log_once(self, message: str) -> None:
         if message != self._last_error:
             log.warning("%s", message)

@@ -5,6 +5,7 @@ running out is written too, marked truncated."""
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import UTC, datetime
 from functools import cache, lru_cache
@@ -15,7 +16,13 @@ from PIL import Image, ImageDraw, ImageFont
 
 from posterm.hwsim.printer.page import CELL_H, CELL_W, FONT_B_H, FONT_B_W, Line, Page, Span
 
-FONT_DIRS = (Path("/usr/share/fonts"), Path("/usr/local/share/fonts"))
+# where fonts are looked for; POSTERM_SIM_FONT_DIRS (colon-separated) replaces the list
+FONT_DIRS = tuple(
+    Path(d)
+    for d in os.environ.get("POSTERM_SIM_FONT_DIRS", "/usr/share/fonts:/usr/local/share/fonts")
+    .split(":")
+    if d
+)
 LATIN_FONTS = ("DejaVuSansMono.ttf", "LiberationMono-Regular.ttf", "FreeMono.ttf")
 # Debian: fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-droid-fallback
 CJK_FONTS = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc",

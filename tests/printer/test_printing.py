@@ -1,36 +1,55 @@
-"""Printing through the real driver into the simulator: what comes out, what fails."""
+"""Printing through the real driver into the simulator process: what comes out, what fails,
+and that `print()` returns only once the printer has cut the receipt."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import socket
-import subprocess
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from posterm.drivers.printer import Printer, PrinterCoverOpen, PrinterOffline, PrinterPaperOut
+from posterm.drivers.printer import (
+    Printer,
+    PrinterCoverOpen,
+    PrinterOffline,
+    PrinterPaperOut,
+)
 from posterm.drivers.printer import receipt as layouts
 from posterm.drivers.printer.render import Renderer
-from tests.support.sim import BIN, PrinterSim, start_printer
+from tests.support.sim import PrinterSim, start_printer
 
 SALE = layouts.sale(
     header=("Café Beispiel", "Hauptstraße 1"),
     amount="12.50",
     currency="€",
-    pt_lines=("VISA", "476173******0119", "APPROVED"),
+    pt_lines=tuple(f"PT line {i:02d}  VISA 476173******0119" for i in range(12)),
     txn_id="TQR0001",
     footer=("Danke!",),
 )
+CHINESE = layouts.refund_voucher(
+    header=("上海小吃店",), amount="5.00", currency="元", pt_lines=("银联卡",),
+    txn_id="TCN01", sale_id="TCN00", reason="退货",
+)  # fmt: skip
+
+
+def index(sim: PrinterSim) -> list[dict[str, object]]:
+    lines = (sim.out / "index.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
 
 
 def test_euro_receipt_round_trips_through_the_simulator(psim: PrinterSim) -> None:
-    Printer(psim.url, columns=42, encoding="cp858").print(SALE)
+    printer = Printer(psim.url, columns=42, encoding="cp858")
+    printer.print(SALE)
+    printer.close()
     (text,) = psim.printed()
     assert "12.50 €" in text and "Café Beispiel" in text and "Hauptstraße 1" in text
     assert "[QR: TQR0001]" in text and "CUSTOMER COPY" in text
+    (entry,) = index(psim)
+    assert entry["truncated"] is False and entry["overflow"] == 0
 
 
 def test_cp437_has_no_euro_but_keeps_umlauts(psim: PrinterSim) -> None:
@@ -40,26 +59,40 @@ def test_cp437_has_no_euro_but_keeps_umlauts(psim: PrinterSim) -> None:
 
 
 def test_chinese_receipt_round_trips_and_renders_glyphs(psim: PrinterSim) -> None:
-    receipt = layouts.refund_voucher(
-        header=("上海小吃店",), amount="5.00", currency="元", pt_lines=("银联卡",),
-        txn_id="TCN01", sale_id="TCN00", reason="退货",
-    )  # fmt: skip
-    Printer(psim.url, columns=32, encoding="gb18030").print(receipt)
+    Printer(psim.url, columns=32, encoding="gb18030").print(CHINESE)
     (text,) = psim.printed()
     assert "上海小吃店" in text and "退货" in text and "5.00 元" in text
-    image = Image.open(psim.out / "0001.png")
+    image = Image.open(psim.out / "0001.png").convert("L")
     assert image.width == 576
-    header_band = image.crop((0, 0, image.width, 40)).convert("L")
-    assert header_band.getextrema()[0] == 0  # ink where the Chinese header is
+    header = image.crop((0, 0, image.width, 40))
+    assert header.getextrema()[0] == 0  # ink where the Chinese header is
 
 
-@pytest.mark.parametrize(("dots", "columns"), [(384, 32), (576, 42), (576, 48)])
+def test_without_a_cjk_font_chinese_prints_as_boxes_of_the_same_width(tmp_path: Path) -> None:
+    """GIVEN a machine without fonts THEN the text is still right and the PNG as wide."""
+    os.environ["POSTERM_SIM_FONT_DIRS"] = str(tmp_path / "no-fonts")
+    try:
+        sim = start_printer(tmp_path, "--width-dots", "384")
+    finally:
+        del os.environ["POSTERM_SIM_FONT_DIRS"]
+    try:
+        Printer(sim.url, columns=32, encoding="gb18030").print(CHINESE)
+        assert "上海小吃店" in sim.printed()[0]
+        image = Image.open(sim.out / "0001.png").convert("L")
+        assert image.width == 384 and image.crop((0, 0, 384, 40)).getextrema()[0] == 0
+    finally:
+        sim.stop()
+
+
+@pytest.mark.parametrize(("dots", "columns"), [(384, 32), (512, 42), (576, 48)])
 def test_png_has_the_printer_width(tmp_path: Path, dots: int, columns: int) -> None:
     sim = start_printer(tmp_path, "--width-dots", str(dots))
     try:
         Printer(sim.url, columns=columns).print(SALE)
-        assert Image.open(sim.out / "0001.png").width == dots
-        assert max(len(line) for line in sim.printed()[0].splitlines()) <= columns
+        image = Image.open(sim.out / "0001.png")
+        assert image.width == dots and image.height > 400
+        assert max(len(line) for line in sim.printed()[0].splitlines()) == columns
+        assert index(sim)[0]["overflow"] == 0 and index(sim)[0]["width_dots"] == dots
     finally:
         sim.stop()
 
@@ -72,22 +105,52 @@ def test_paper_out_mid_receipt_fails_and_shows_the_truncated_receipt(tmp_path: P
         (text,) = sim.printed()
         assert text.rstrip().endswith("[PAPER OUT: receipt truncated]")
         assert "[QR: TQR0001]" not in text and len(text.splitlines()) == 6
+        assert index(sim)[0]["truncated"] is True
         with pytest.raises(PrinterPaperOut, match="before the job"):
             Printer(sim.url).print(SALE)
         sim.ctl("refill")
         Printer(sim.url).print(SALE)
-        assert "[QR: TQR0001]" in sim.printed()[-1]
+        assert "[QR: TQR0001]" in sim.printed()[-1] and len(sim.printed()) == 2
     finally:
         sim.stop()
 
 
-def test_cover_open_and_offline_refuse_the_job(psim: PrinterSim) -> None:
+def test_a_slow_printer_is_done_only_when_it_has_cut(tmp_path: Path) -> None:
+    """GIVEN a printer that prints slower than the bytes arrive (its DLE EOT answers come
+    while it is still printing) WHEN print() returns THEN the receipt is already cut."""
+    sim = start_printer(tmp_path, "--bytes-per-second", "4000")
+    try:
+        printer = Printer(sim.url)
+        printer.print(SALE)
+        assert len(sim.printed()) == 1 and "[QR: TQR0001]" in sim.printed()[0]
+        printer.close()
+    finally:
+        sim.stop()
+
+
+def test_paper_out_while_a_slow_printer_prints_fails_the_job(tmp_path: Path) -> None:
+    """GIVEN a slow printer whose paper runs out after the job's bytes were all sent and
+    a DLE EOT after them would still say 'paper OK' THEN print() fails all the same."""
+    sim = start_printer(tmp_path, "--bytes-per-second", "2000", "--paper-out-after-lines", "14")
+    try:
+        with pytest.raises(PrinterPaperOut, match="during the job"):
+            Printer(sim.url).print(SALE)
+        assert sim.printed()[0].rstrip().endswith("[PAPER OUT: receipt truncated]")
+    finally:
+        sim.stop()
+
+
+def test_cover_open_cutter_error_and_offline_refuse_the_job(psim: PrinterSim) -> None:
     psim.ctl("cover-open")
-    with pytest.raises(PrinterCoverOpen):
+    with pytest.raises(PrinterCoverOpen, match="before the job"):
         Printer(psim.url).print(SALE)
     psim.ctl("cover-close")
+    psim.ctl("cutter-error")
+    with pytest.raises(PrinterOffline, match="error before the job"):
+        Printer(psim.url).print(SALE)
+    psim.ctl("recover")
     psim.ctl("offline")
-    with pytest.raises(PrinterOffline):
+    with pytest.raises(PrinterOffline, match="no valid status answer"):
         Printer(psim.url, timeout=0.5).print(SALE)
     assert psim.printed() == []
 
@@ -95,8 +158,9 @@ def test_cover_open_and_offline_refuse_the_job(psim: PrinterSim) -> None:
 def test_near_end_still_prints(tmp_path: Path) -> None:
     sim = start_printer(tmp_path, "--near-end")
     try:
-        Printer(sim.url).print(SALE)
-        assert len(sim.printed()) == 1
+        printer = Printer(sim.url)
+        printer.print(SALE)
+        assert len(sim.printed()) == 1 and printer.last_status.paper == "near_end"
     finally:
         sim.stop()
 
@@ -107,46 +171,61 @@ def test_printer_over_a_pty(tmp_path: Path) -> None:
         printer = Printer(f"serial://{tmp_path / 'printer.tty'}?baud=115200")
         assert printer.status().ready
         printer.print(SALE)
+        printer.print(layouts.duplicate(SALE))
         printer.close()
-        assert "[QR: TQR0001]" in sim.printed()[0]
+        first, second = sim.printed()
+        assert "[QR: TQR0001]" in first and second.startswith("** DUPLICATE **")
     finally:
         sim.stop()
 
 
+def _blast(url: str, blobs: list[bytes]) -> None:
+    host, port = url.removeprefix("tcp://").split(":")
+    for blob in blobs:
+        with socket.create_connection((host, int(port)), timeout=5) as conn:
+            conn.sendall(blob)
+
+
 def test_random_bytes_never_crash_the_simulator(psim: PrinterSim) -> None:
-    host, port = psim.url.removeprefix("tcp://").split(":")
+    """GIVEN random and mutated ESC/POS over TCP THEN the simulator keeps printing right."""
     rng = random.Random(1234)
-    renderer = Renderer()
-    valid = renderer.render(SALE)
+    valid = Renderer().render(SALE)
+    blobs = []
     for i in range(60):
         if i % 2:
-            blob = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000)))
+            blobs.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 3000))))
         else:
             mutated = bytearray(valid)
             for _ in range(rng.randrange(1, 20)):
                 mutated[rng.randrange(len(mutated))] = rng.randrange(256)
-            blob = bytes(mutated)
-        with socket.create_connection((host, int(port)), timeout=5) as conn:
-            conn.sendall(blob)
-    psim.ctl("refill")
-    psim.ctl("cover-close")
-    psim.ctl("online")
+            blobs.append(bytes(mutated))
+    _blast(psim.url, blobs)
+    for action in ("refill", "cover-close", "recover", "online"):
+        psim.ctl(action)
     Printer(psim.url).print(SALE)  # still alive and printing correctly
     assert "[QR: TQR0001]" in psim.printed()[-1]
+    assert psim.proc.poll() is None
 
 
-def test_posterm_printer_cli(psim: PrinterSim, tmp_path: Path) -> None:
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "posterm"), "printer", "--url", psim.url, *args],
-                              capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
-
-    status = cli("--json", "status")
-    assert status.returncode == 0 and json.loads(status.stdout)["ready"] is True
-    assert cli("test").returncode == 0
-    receipt = tmp_path / "r.json"
-    receipt.write_text(json.dumps({"title": "HELLO", "body": ["one", "two"], "qr": "Q1"}))
-    assert cli("receipt", str(receipt)).returncode == 0
-    assert "HELLO" in psim.printed()[-1] and "[QR: Q1]" in psim.printed()[-1]
-    psim.ctl("paper-out")
-    assert cli("test").returncode == 1
-    assert cli("status").returncode == 1
+def test_random_bytes_into_the_pty(tmp_path: Path) -> None:
+    link = tmp_path / "printer.tty"
+    sim = start_printer(tmp_path, "--pty", str(link))
+    try:
+        rng = random.Random(99)
+        fd = os.open(link, os.O_RDWR | os.O_NOCTTY)
+        try:
+            for _ in range(20):
+                os.write(fd, bytes(rng.randrange(256) for _ in range(rng.randrange(1, 2000))))
+            # one parser serves the pty, as one printer does: finish whatever command the
+            # noise started (the longest takes 1 MiB of data); NUL is ignored as text
+            filler = b"\x00" * (1 << 20) + b"\n\x1b@"
+            for i in range(0, len(filler), 4096):
+                os.write(fd, filler[i : i + 4096])
+        finally:
+            os.close(fd)
+        for action in ("refill", "cover-close", "recover", "online"):
+            sim.ctl(action)
+        Printer(f"serial://{link}?baud=115200").print(SALE)
+        assert "[QR: TQR0001]" in sim.printed()[-1] and sim.proc.poll() is None
+    finally:
+        sim.stop()

@@ -1,0 +1,133 @@
+"""The command lines as an installer uses them, run as real processes: `posterm printer`,
+`posterm-sim printer` and `posterm-sim ctl`, and the demo's receipt helper."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from posterm.hwsim.printer.demo import print_demo_receipt
+from tests.support.sim import BIN, PrinterSim
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)
+
+
+def posterm_printer(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run(str(BIN / "posterm"), "printer", "--url", url, *args)
+
+
+def test_status_test_and_receipt(psim: PrinterSim, tmp_path: Path) -> None:
+    status = posterm_printer(psim.url, "status", "--json")
+    assert status.returncode == 0
+    data = json.loads(status.stdout)
+    assert (data["ready"], data["known"], data["paper"], data["text"]) == (
+        True, True, "ok", "online, paper ok",
+    )  # fmt: skip
+    assert posterm_printer(psim.url, "test").returncode == 0
+    assert "Euro sign" in psim.printed()[-1] and "1.00 €" in psim.printed()[-1]
+    assert posterm_printer(psim.url, "--encoding", "gb18030", "--columns", "32",
+                           "test").returncode == 0  # fmt: skip
+    assert "打印测试" in psim.printed()[-1]
+    receipt = tmp_path / "r.json"
+    receipt.write_text(json.dumps({"title": "HELLO", "body": ["one", "two"], "qr": "Q1",
+                                   "banner": "DUPLICATE"}))  # fmt: skip
+    assert posterm_printer(psim.url, "receipt", str(receipt)).returncode == 0
+    text = psim.printed()[-1]
+    assert "HELLO" in text and "[QR: Q1]" in text and text.startswith("** DUPLICATE **")
+
+
+def test_a_printer_that_is_not_ready_fails_with_exit_1(psim: PrinterSim) -> None:
+    psim.ctl("paper-out")
+    failed = posterm_printer(psim.url, "test")
+    assert failed.returncode == 1 and "paper out before the job" in failed.stderr
+    status = posterm_printer(psim.url, "status")
+    assert status.returncode == 1 and "paper out" in status.stdout and "NOT ready" in status.stdout
+    as_json = posterm_printer(psim.url, "--json", "test")
+    assert as_json.returncode == 1 and json.loads(as_json.stdout)["ok"] is False
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", "is not JSON"),
+        ('{"title": "X", "colour": "red"}', "unknown key"),
+        ('{"body": ["no title"]}', "title is required"),
+        ('["a list"]', "JSON object"),
+        ('{"title": "X", "copy": "both"}', "copy is one of"),
+    ],
+)
+def test_bad_receipt_files_exit_2_and_print_nothing(
+    psim: PrinterSim, tmp_path: Path, content: str, message: str
+) -> None:
+    receipt = tmp_path / "bad.json"
+    receipt.write_text(content)
+    done = posterm_printer(psim.url, "receipt", str(receipt))
+    assert done.returncode == 2 and message in done.stderr
+    assert psim.printed() == [] and psim.ctl("status")["cuts"] == 0
+
+
+def test_missing_receipt_file_and_bad_url_exit_2(psim: PrinterSim, tmp_path: Path) -> None:
+    missing = posterm_printer(psim.url, "receipt", str(tmp_path / "nope.json"))
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    no_file = posterm_printer(psim.url, "receipt")
+    assert no_file.returncode == 2 and "give the receipt" in no_file.stderr
+    bad_url = posterm_printer("lpt://1", "status")
+    assert bad_url.returncode == 2 and "printer url" in bad_url.stderr
+    bad_columns = posterm_printer(psim.url, "--columns", "40", "status")
+    assert bad_columns.returncode == 2  # argparse: not one of the choices
+    assert psim.printed() == []
+
+
+def test_simulator_control_commands(psim: PrinterSim) -> None:
+    def ctl(action: str) -> subprocess.CompletedProcess[str]:
+        return run(str(BIN / "posterm-sim"), "ctl", "--control", psim.control, action)
+
+    done = ctl("cover-open")
+    assert done.returncode == 0 and json.loads(done.stdout)["cover_open"] is True
+    assert json.loads(ctl("paper-out-after:7").stdout)["lines_left"] == 7
+    unknown = ctl("explode")
+    assert unknown.returncode == 1 and "unknown action" in unknown.stdout
+    assert ctl("paper-out-after:0").returncode == 1
+    assert json.loads(ctl("status").stdout)["cover_open"] is True  # nothing changed
+
+
+def test_ctl_without_a_simulator_fails_cleanly(tmp_path: Path) -> None:
+    done = run(str(BIN / "posterm-sim"), "ctl", "--control", "tcp://127.0.0.1:1", "status")
+    assert done.returncode == 1 and "cannot reach" in done.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--paper-out-after-lines", "0"),
+        ("--bytes-per-second", "-5"),
+        ("--width-dots", "500"),
+        ("--listen", "udp://127.0.0.1:9100"),
+    ],
+)
+def test_simulator_refuses_bad_flags(tmp_path: Path, args: tuple[str, ...]) -> None:
+    done = run(str(BIN / "posterm-sim"), "printer", "--out", str(tmp_path / "out"),
+               "--listen", "tcp://127.0.0.1:0", *args)  # fmt: skip
+    assert done.returncode == 2 and "error" in done.stderr
+
+
+def test_simulator_help_documents_flags_and_control_channel() -> None:
+    helptext = run(str(BIN / "posterm-sim"), "printer", "--help").stdout
+    for flag in ("--near-end", "--paper-out-after-lines", "--cover-open", "--offline",
+                 "--bytes-per-second", "JSON object per line", "refill"):  # fmt: skip
+        assert flag in helptext
+
+
+def test_demo_receipt_is_printed_and_its_png_returned(tmp_path: Path) -> None:
+    lines = ["POSTERM SIMULATED PT", "VISA", "PAN 476173******0119", "APPROVED"]
+    png = print_demo_receipt(tmp_path / "work", lines, "12.50", "EUR", "TDEMO0001")
+    assert png.exists() and Image.open(png).width == 576
+    text = png.with_suffix(".txt").read_text(encoding="utf-8")
+    assert "12.50 EUR" in text and "[QR: TDEMO0001]" in text
+    assert all(line in text for line in lines)
