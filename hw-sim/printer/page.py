@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 CELL_W, CELL_H = 12, 24  # Font A on an Epson TM: 12 x 24 dots
 FONT_B_W, FONT_B_H = 9, 17  # Font B
@@ -94,3 +94,25 @@ class Page:
         while lines and not lines[-1].strip():
             lines.pop()
         return "\n".join(lines)
+
+
+def wrap(spans: list[Span], width_dots: int) -> list[list[Span]]:
+    """A line wider than the paper continues on the next line, as on a real printer."""
+    if sum(span.dots() for span in spans) <= width_dots:
+        return [spans]
+    lines: list[list[Span]] = [[]]
+    used = 0
+    for span in spans:
+        run = ""
+        for ch in span.text:
+            w = replace(span, text=ch).dots()
+            if used + w > width_dots and used:
+                if run:
+                    lines[-1].append(replace(span, text=run))
+                lines.append([])
+                run, used = "", 0
+            run += ch
+            used += w
+        if run:
+            lines[-1].append(replace(span, text=run))
+    return lines

@@ -14,7 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from posterm.hwsim.printer.page import Line, Raster, Span
+from posterm.hwsim.printer import graphics
+from posterm.hwsim.printer.page import Line, Raster, Span, wrap
 from posterm.protocol.escpos.codes import CODE_TABLES, size_of
 
 MAX_TEXT_LINE = 4096  # bytes of one line of text before the printer wraps it anyway
@@ -104,7 +105,8 @@ class EscPosParser:
         return Span("", s.bold, s.underline, s.invert, s.width, s.height, s.font_b, s.chinese)
 
     def _flush(self) -> None:
-        """Close the text run: decode it in the table (or mode) it was sent in."""
+        """Close the text run (a style or code table changes, the line ends): decode it in
+        the table (or mode) it was sent in; what comes next has its own."""
         if not self._pending:
             return
         codec = "gb18030" if self._style.chinese else self._style.table
@@ -112,38 +114,13 @@ class EscPosParser:
         self._pending.clear()
         self._spans.append(replace(self._span_style(), text=text))
 
-    def _restyle(self) -> None:
-        """A style or code table changes: what came before keeps its own."""
-        self._flush()
-
     def _emit_line(self) -> None:
         self._flush()
         align = self._line_align or self._style.align
         spans = self._spans or [self._span_style()]
         self._spans, self._line_align = [], None
-        for i, part in enumerate(self._wrap(spans)):
+        for i, part in enumerate(wrap(spans, self.width_dots)):
             self._on_line(Line(tuple(part), align=align, wrapped=i > 0))
-
-    def _wrap(self, spans: list[Span]) -> list[list[Span]]:
-        """Lines wider than the paper continue on the next line, as on a real printer."""
-        if sum(span.dots() for span in spans) <= self.width_dots:
-            return [spans]
-        lines: list[list[Span]] = [[]]
-        used = 0
-        for span in spans:
-            run = ""
-            for ch in span.text:
-                w = replace(span, text=ch).dots()
-                if used + w > self.width_dots and used:
-                    if run:
-                        lines[-1].append(replace(span, text=run))
-                    lines.append([])
-                    run, used = "", 0
-                run += ch
-                used += w
-            if run:
-                lines[-1].append(replace(span, text=run))
-        return lines
 
     def _graphic(self, line: Line) -> None:
         if self._pending or self._spans:
@@ -216,7 +193,9 @@ class EscPosParser:
             self._esc_fixed(cmd, buf[pos + 2] if size > 2 else 0)
             return size
         if cmd == ord("*"):
-            return self._esc_bit_image(pos)
+            size = self._picture(graphics.bit_image(self._buf, pos))
+            self._swallow_feed = self._swallow_feed or size > 5
+            return size
         if cmd == ord("D"):  # tab positions up to NUL
             end = buf.find(b"\x00", pos + 2, pos + 35)
             if end < 0:
@@ -236,18 +215,18 @@ class EscPosParser:
                 self._emit_line()
             self._on_cut()
         elif cmd == ord("!"):
-            self._restyle()
+            self._flush()
             s.font_b, s.bold = bool(n & 0x01), bool(n & 0x08)
             s.height, s.width = (2 if n & 0x10 else 1), (2 if n & 0x20 else 1)
             s.underline = bool(n & 0x80)
         elif cmd in (ord("E"), ord("G")):
-            self._restyle()
+            self._flush()
             s.bold = bool(n & 1)
         elif cmd == ord("-"):
-            self._restyle()
+            self._flush()
             s.underline = n in (1, 2, 49, 50)
         elif cmd == ord("M"):
-            self._restyle()
+            self._flush()
             s.font_b = n in (1, 49)
         elif cmd == ord("a"):
             s.align = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center",
@@ -255,7 +234,7 @@ class EscPosParser:
             if not self._spans and not self._pending:
                 self._line_align = s.align  # ESC a counts at the start of a line
         elif cmd == ord("t"):
-            self._restyle()
+            self._flush()
             s.table = CODE_TABLES.get(n, "cp437")
         elif cmd == ord("d"):
             if self._pending or self._spans:
@@ -264,35 +243,14 @@ class EscPosParser:
             for _ in range(max(n, 0)):
                 self._emit_line()
 
-    def _esc_bit_image(self, pos: int) -> int:
-        """ESC * m nL nH d1..dk: one stripe of 8 or 24 dots, column by column."""
-        if not self._have(pos, 5):
-            return 0
-        m, columns = self._buf[pos + 2], self._buf[pos + 3] + 256 * self._buf[pos + 4]
-        depth = 3 if m in (32, 33) else 1
-        if m not in (0, 1, 32, 33) or not 0 < columns <= 3072:
+    def _picture(self, result: tuple[int, Raster | None]) -> int:
+        size, raster = result
+        if size and raster is None:
             self.unknown += 1
-            return 5
-        size = 5 + columns * depth
-        if not self._have(pos, size):
-            return 0
-        data = self._buf[pos + 5 : pos + size]
-        width_bytes = (columns + 7) // 8
-        rows = bytearray(width_bytes * depth * 8)
-        for x in range(columns):
-            for d in range(depth):
-                byte = data[x * depth + d]
-                for bit in range(8):
-                    if byte & (0x80 >> bit):
-                        y = d * 8 + bit
-                        rows[y * width_bytes + x // 8] |= 0x80 >> (x % 8)
-        scale = 1 if m in (1, 33) else 2
-        raster = Raster(width_bytes, depth * 8, bytes(rows), scale_x=scale)
-        self._graphic(Line(kind="image", raster=raster))
-        self._swallow_feed = True
+        elif raster is not None:
+            self._graphic(Line(kind="image", raster=raster))
         return size
 
-    # -- FS -----------------------------------------------------------------------------
     def _fs(self, pos: int) -> int:
         if not self._have(pos, 2):
             return 0
@@ -302,7 +260,7 @@ class EscPosParser:
             if not self._have(pos, size):
                 return 0
             if cmd in (ord("&"), ord(".")):
-                self._restyle()
+                self._flush()
                 self._style.chinese = cmd == ord("&")
             return size
         if cmd == ord("2"):  # user-defined Kanji: c1 c2 and a 24 x 24 pattern
@@ -324,10 +282,10 @@ class EscPosParser:
                 return 0
             n = buf[pos + 2] if size > 2 else 0
             if cmd == ord("!"):
-                self._restyle()
+                self._flush()
                 self._style.width, self._style.height = size_of(n)
             elif cmd == ord("B"):
-                self._restyle()
+                self._flush()
                 self._style.invert = bool(n & 1)
             elif cmd == ord("r"):
                 answer = self._on_sensor(n)
@@ -339,7 +297,7 @@ class EscPosParser:
         if cmd == ord("("):
             return self._gs_paren(pos)
         if cmd == ord("v"):
-            return self._raster(pos)
+            return self._picture(graphics.raster_image(self._buf, pos))
         if cmd == ord("k"):
             return self._barcode(pos)
         if cmd == ord("8"):
@@ -397,14 +355,8 @@ class EscPosParser:
             self._graphic(Line(kind="qr", content=content, module=self._qr_module))
 
     def _graphics_command(self, fn: int, args: bytes) -> None:
-        if fn == 112 and len(args) >= 8:  # store raster graphics: a bx by c xL xH yL yH d..
-            tone, bx, by = args[0], args[1], args[2]
-            width = args[4] + 256 * args[5]
-            rows = args[6] + 256 * args[7]
-            width_bytes = (width + 7) // 8
-            data = args[8 : 8 + width_bytes * rows]
-            if tone == 48 and width and rows and len(data) == width_bytes * rows:
-                self._graphics = Raster(width_bytes, rows, data, max(bx, 1), max(by, 1))
+        if fn == 112:  # store raster graphics
+            self._graphics = graphics.stored_graphics(args) or self._graphics
         elif fn in (2, 50) and self._graphics is not None:  # print the stored graphics
             self._graphic(Line(kind="image", raster=self._graphics))
             self._graphics = None
@@ -423,51 +375,10 @@ class EscPosParser:
                 self._graphics_command(block[1], block[2:])
         return size
 
-    def _raster(self, pos: int) -> int:
-        """GS v 0 m xL xH yL yH d..: a raster image, m = 1/3 doubles the width, 2/3 the height."""
-        if not self._have(pos, 8):
-            return 0
-        buf = self._buf
-        width_bytes = buf[pos + 4] + 256 * buf[pos + 5]
-        rows = buf[pos + 6] + 256 * buf[pos + 7]
-        m = buf[pos + 3]
-        if buf[pos + 2] != ord("0") or m not in (0, 1, 2, 3, 48, 49, 50, 51):
-            self.unknown += 1
-            return 3
-        if not (0 < width_bytes <= 255 and 0 < rows <= 4095):
-            self.unknown += 1
-            return 8
-        size = 8 + width_bytes * rows
-        if not self._have(pos, size):
-            return 0
-        raster = Raster(width_bytes, rows, bytes(buf[pos + 8 : pos + size]),
-                        scale_x=2 if m & 1 else 1, scale_y=2 if m & 2 else 1)  # fmt: skip
-        self._graphic(Line(kind="image", raster=raster))
-        return size
-
     def _barcode(self, pos: int) -> int:
-        """GS k m d1..dk NUL (m 0..6) or GS k m n d1..dn (m 65..78)."""
-        buf = self._buf
-        if not self._have(pos, 3):
-            return 0
-        m = buf[pos + 2]
-        if m <= 6:
-            end = buf.find(b"\x00", pos + 3, pos + 3 + 256)
-            if end < 0:
-                if self._have(pos, 3 + 256):
-                    self.unknown += 1
-                    return 3
-                return 0
-            data, size = bytes(buf[pos + 3 : end]), end + 1 - pos
-        elif 65 <= m <= 78:
-            if not self._have(pos, 4):
-                return 0
-            size = 4 + buf[pos + 3]
-            if not self._have(pos, size):
-                return 0
-            data = bytes(buf[pos + 4 : pos + size])
-        else:
+        size, content = graphics.barcode(self._buf, pos)
+        if size and content is None:
             self.unknown += 1
-            return 3
-        self._graphic(Line(kind="barcode", content=data.decode("ascii", errors="replace")))
+        elif content is not None:
+            self._graphic(Line(kind="barcode", content=content))
         return size
