@@ -1,14 +1,18 @@
-"""Receipts per second through posterm's printer driver (render + status before + send +
-status after) against bare python-escpos printing the same receipt with its own API, both
-into the same printer simulator in the same run; prints the ratio.
+"""Receipts per second through posterm's printer driver (render + DLE EOT before + send +
+wait for the cut (GS r 1) + DLE EOT after) against bare python-escpos printing the same
+receipt with its own API and no checks, both into the same printer simulator process in
+the same run, rounds interleaved; prints the figures and the ratio (target >= 0.8).
 
 Run: .venv/bin/python bench/bench_printer.py
 """
 
 from __future__ import annotations
 
+import socket
+import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from escpos.printer import Network  # noqa: E402
 
-from posterm.drivers.printer import Printer  # noqa: E402
+from posterm.drivers.printer import Printer, Renderer  # noqa: E402
 from posterm.drivers.printer import receipt as layouts  # noqa: E402
 from tests.support.sim import PrinterSim, start_printer  # noqa: E402
 
@@ -31,26 +35,34 @@ RECEIPT = layouts.sale(
     txn_id="TBENCH00001",
     footer=("Thank you!",),
 )
+ROUNDS, COUNT = 3, 100
 
 
 def bare(printer: Network) -> None:
-    """The same receipt the way python-escpos's own API prints it."""
+    """The same receipt the way python-escpos's own API prints it (no status checks)."""
     printer.set(align="center", bold=True)
-    for line in RECEIPT.header:
+    printer.text(RECEIPT.header[0] + "\n")
+    printer.set(bold=False)
+    for line in RECEIPT.header[1:]:
         printer.text(line + "\n")
+    printer.text("\n")
     printer.set(align="center", bold=True, double_height=True, double_width=True)
     printer.text(RECEIPT.title + "\n")
-    printer.set(align="left", normal_textsize=True)
+    printer.set(align="left", bold=False, normal_textsize=True)
     printer.text("-" * 42 + "\n")
+    printer.set(bold=True)
     printer.text(f"{'TOTAL':<30}{'12.50 EUR':>12}\n")
+    printer.set(bold=False)
     printer.text("-" * 42 + "\n")
     for line in RECEIPT.body:
         printer.text(line + "\n")
+    printer.text("-" * 42 + "\n")
     printer.set(align="center")
     for line in RECEIPT.footer:
         printer.text(line + "\n")
     printer.text("CUSTOMER COPY\n")
     printer.qr(RECEIPT.qr or "", native=True, size=4)
+    printer.text("\n")
     printer.cut()
 
 
@@ -67,7 +79,72 @@ def timed(sim: PrinterSim, job: Callable[[], None], count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def main(count: int = 150) -> None:
+class NullPrinter:
+    """Context only: a printer that answers DLE EOT and GS r 1 at once and throws the
+    print data away, so the figure is the driver's own cost, not the simulator's PNGs."""
+
+    def __init__(self) -> None:
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"tcp://127.0.0.1:{self.server.getsockname()[1]}"
+        self.cuts = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        tail = b""  # the last two bytes: a command split between two reads
+        with conn:
+            while data := conn.recv(65536):
+                seen = tail + data
+
+                def new(pattern: bytes, seen: bytes = seen, tail: bytes = tail) -> int:
+                    return seen.count(pattern) - tail.count(pattern)
+
+                self.cuts += new(b"\x1dV")
+                answer = b"\x12" * new(b"\x10\x04") + b"\x00" * new(b"\x1dr\x01")
+                tail = seen[-2:]
+                if answer:
+                    conn.sendall(answer)
+
+    def timed(self, job: Callable[[], None], count: int) -> float:
+        base = self.cuts
+        start = time.perf_counter()
+        for _ in range(count):
+            job()
+        while self.cuts < base + count:
+            time.sleep(0.0005)
+        return count / (time.perf_counter() - start)
+
+
+def null_printer_rates(count: int = 500) -> tuple[float, float]:
+    null = NullPrinter()
+    host, port = null.url.removeprefix("tcp://").split(":")
+    driver = Printer(null.url, columns=42, encoding="cp858")
+    raw = Network(host, int(port), timeout=5)
+    raw.open()
+    rates = (null.timed(lambda: driver.print(RECEIPT), count), null.timed(lambda: bare(raw), count))
+    driver.close()
+    raw.close()
+    null.server.close()
+    return rates
+
+
+def render_rate(count: int = 2000) -> float:
+    renderer = Renderer(42, "cp858")
+    start = time.perf_counter()
+    for _ in range(count):
+        renderer.render(RECEIPT)
+    return count / (time.perf_counter() - start)
+
+
+def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         sim = start_printer(Path(tmp))
         try:
@@ -77,21 +154,27 @@ def main(count: int = 150) -> None:
             raw.open()
             timed(sim, lambda: driver.print(RECEIPT), 10)  # warm up both
             timed(sim, lambda: bare(raw), 10)
-            ours = [timed(sim, lambda: driver.print(RECEIPT), count)]
-            theirs = [timed(sim, lambda: bare(raw), count)]
-            ours.append(timed(sim, lambda: driver.print(RECEIPT), count))
-            theirs.append(timed(sim, lambda: bare(raw), count))
+            ours, theirs = [], []
+            for _ in range(ROUNDS):
+                ours.append(timed(sim, lambda: driver.print(RECEIPT), COUNT))
+                theirs.append(timed(sim, lambda: bare(raw), COUNT))
             raw.close()
             driver.close()
         finally:
             sim.stop()
-    mine, bare_rate = sum(ours) / 2, sum(theirs) / 2
-    print(f"printer: driver {mine:,.1f} receipts/s (render + DLE EOT before and after + send)")
-    print(f"printer: bare python-escpos {bare_rate:,.1f} receipts/s (same receipt, no checks)")
+    mine, bare_rate = statistics.median(ours), statistics.median(theirs)
     ratio = mine / bare_rate
-    print(f"printer: ratio driver/bare = {ratio:.2f} (target >= 0.80 -> "
-          f"{'MET' if ratio >= 0.8 else 'NOT MET'})")  # fmt: skip
+    print(f"printer: render only {render_rate():,.0f} receipts/s (Receipt -> ESC/POS bytes)")
+    print(f"printer: driver {mine:,.1f} receipts/s (render, DLE EOT before, send, wait for "
+          f"the cut, DLE EOT after; median of {ROUNDS} x {COUNT})")  # fmt: skip
+    print(f"printer: bare python-escpos {bare_rate:,.1f} receipts/s (same receipt, no checks)")
+    verdict = "MET" if ratio >= 0.8 else "NOT MET"
+    print(f"printer: ratio driver/bare = {ratio:.2f} (target >= 0.80 -> {verdict})")
+    fast, fast_bare = null_printer_rates()
+    print(f"printer: context, a printer that answers at once and prints nothing: driver "
+          f"{fast:,.0f}/s, bare {fast_bare:,.0f}/s (the driver's own cost: three round trips)")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
