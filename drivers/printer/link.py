@@ -134,6 +134,7 @@ class UsbLink(Link):
 
         self._usb_timeout = usb.core.USBTimeoutError
         self._usb_error = usb.core.USBError
+        self._rx = b""  # the rest of a packet longer than asked for
 
     def write(self, data: bytes) -> None:
         ms = int((self.timeout + len(data) / 100_000) * 1000)
@@ -145,13 +146,16 @@ class UsbLink(Link):
             raise PrinterGone(f"printer: USB write failed: {exc}") from exc
 
     def read(self, size: int, wait: float) -> bytes:
-        ms = max(1, int(wait * 1000))
-        try:
-            return bytes(self.dev.device.read(self.dev.in_ep, max(size, 64), ms)[:size])
-        except self._usb_timeout:
-            return b""
-        except (self._usb_error, OSError, ValueError) as exc:
-            raise PrinterGone(f"printer: USB read failed: {exc}") from exc
+        if not self._rx:
+            ms = max(1, int(wait * 1000))
+            try:
+                self._rx = bytes(self.dev.device.read(self.dev.in_ep, 64, ms))
+            except self._usb_timeout:
+                return b""
+            except (self._usb_error, OSError, ValueError) as exc:
+                raise PrinterGone(f"printer: USB read failed: {exc}") from exc
+        chunk, self._rx = self._rx[:size], self._rx[size:]
+        return chunk
 
     def drain(self) -> None:
         deadline = time.monotonic() + self.timeout

@@ -155,6 +155,7 @@ class Printer:
         deadline = start + self.job_timeout
         next_poll = start + POLL_INTERVAL
         answers: list[int] = []
+        owed = 0  # DLE EOT answers still to come for the polls sent
         while True:
             now = time.monotonic()
             if now >= deadline:
@@ -163,19 +164,30 @@ class Printer:
                 )
             if now >= next_poll:
                 link.write(STATUS_QUERY)
-                answers.clear()
+                owed += 3
                 next_poll = now + POLL_INTERVAL
-            for value in link.read(16, min(next_poll, deadline) - now):
+            chunk = link.read(16, min(next_poll, deadline) - now)
+            for i, value in enumerate(chunk):
                 if st.is_sensor_byte(value):
+                    later = sum(st.is_status_byte(b) for b in chunk[i + 1 :])
+                    self._collect(link, owed - later)
                     return  # processed in turn: everything before it is printed and cut
                 if not st.is_status_byte(value):
                     continue
+                owed = max(0, owed - 1)
                 answers.append(value)
                 if len(answers) == 3:
                     during = st.decode(*answers)
                     answers.clear()
                     self.last_status = during
                     _raise_unless_ready(during, "during the job")
+
+    def _collect(self, link: Link, owed: int) -> None:
+        """Read the answers to polls still on their way, so that the status after the cut
+        is not mistaken for one taken while the receipt was still printing."""
+        deadline = time.monotonic() + min(self.timeout, STATUS_WAIT_MAX)
+        while owed > 0 and time.monotonic() < deadline:
+            owed -= len(link.read(owed, deadline - time.monotonic()))
 
 
 def _raise_unless_ready(status: st.PrinterStatus, when: str) -> None:

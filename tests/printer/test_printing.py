@@ -118,11 +118,13 @@ def test_paper_out_mid_receipt_fails_and_shows_the_truncated_receipt(tmp_path: P
 def test_a_slow_printer_is_done_only_when_it_has_cut(tmp_path: Path) -> None:
     """GIVEN a printer that prints slower than the bytes arrive (its DLE EOT answers come
     while it is still printing) WHEN print() returns THEN the receipt is already cut."""
-    sim = start_printer(tmp_path, "--bytes-per-second", "4000")
+    sim = start_printer(tmp_path, "--bytes-per-second", "1500")  # ~1 s a receipt: polled
     try:
         printer = Printer(sim.url)
         printer.print(SALE)
         assert len(sim.printed()) == 1 and "[QR: TQR0001]" in sim.printed()[0]
+        printer.print(layouts.duplicate(SALE))
+        assert len(sim.printed()) == 2 and printer.status().ready
         printer.close()
     finally:
         sim.stop()
