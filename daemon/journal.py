@@ -1,307 +1,387 @@
-"""The journal: SQLite (WAL, synchronous=FULL) holding transactions, receipts, the audit
-trail of transitions and the outbox. Every state change and the events it causes commit
-in one SQLite transaction (`with journal.transaction() as tx`)."""
+"""The journal: SQLite (WAL, synchronous=FULL) with transactions, receipts, the audit trail
+and the outbox; a state change and its events commit in one `journal.transaction()`."""
 
 from __future__ import annotations
 
-import json
 import re
+import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from posterm.daemon import events
-from posterm.daemon.migrations import migrate
+from posterm.daemon.migrations import (
+    COPIES,
+    KINDS,
+    MARKS,
+    RECEIPT_STATES,
+    REFUND_OFF,
+    TXN_FIELDS,
+    UPDATABLE,
+    JournalError,
+    MigrationError,
+    OutboxEvent,
+    Receipt,
+    Transition,
+    TransitionError,
+    Txn,
+    check_field,
+    check_no_card_data,
+    event_row,
+    migrate,
+    receipt_row,
+    to_json,
+    txn_row,
+)
 from posterm.daemon.states import TxnState, check_transition
 
-TXN_FIELDS = (
-    "txn_id", "kind", "state", "amount", "currency", "idem_key", "ref_txn", "receipt_no",
-    "trace", "turnover_no", "terminal_id", "card_name", "masked_pan", "aid", "result_code",
-    "result_text", "pt_receipt_lines", "reason", "reason_text", "batch_no", "created_at",
-    "updated_at",
-)  # fmt: skip
-UPDATABLE = frozenset(TXN_FIELDS) - {"txn_id", "kind", "created_at", "updated_at", "idem_key"}
-MASKED_PAN = re.compile(r"[0-9]{0,6}\*+[0-9]{0,4}")
-
-
-class JournalError(Exception):
-    """The journal cannot do what was asked (bad data, broken file, I/O error)."""
-
-
-@dataclass(frozen=True)
-class Txn:
-    txn_id: str
-    kind: str
-    state: str
-    amount: int
-    currency: str
-    idem_key: str | None
-    ref_txn: str | None
-    receipt_no: int | None
-    trace: int | None
-    turnover_no: int | None
-    terminal_id: str | None
-    card_name: str | None
-    masked_pan: str | None
-    aid: str | None
-    result_code: int | None
-    result_text: str | None
-    pt_receipt_lines: list[str] | None
-    reason: str | None
-    reason_text: str | None
-    batch_no: int | None
-    created_at: str
-    updated_at: str
-
-
-@dataclass(frozen=True)
-class Receipt:
-    receipt_id: int
-    txn_id: str
-    copy: str
-    mark: str
-    state: str
-    body: dict[str, Any]
-    created_at: str
-    printed_at: str | None
+SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
+OWNER_KEY = "terminal_id"  # the terminal this journal belongs to (seq is per terminal)
+TERMINAL_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
+ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
 def now() -> str:
+    """Journal timestamps: ISO 8601 UTC with milliseconds and an explicit offset."""
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _txn(row: sqlite3.Row | None) -> Txn | None:
-    if row is None:
-        return None
-    data = dict(row)
-    lines = data["pt_receipt_lines"]
-    data["pt_receipt_lines"] = json.loads(lines) if lines is not None else None
-    return Txn(**data)
-
-
-def _receipt(row: sqlite3.Row) -> Receipt:
-    data = dict(row)
-    data["body"] = json.loads(data["body"])
-    return Receipt(**data)
-
-
-def check_masked_pan(pan: str | None) -> None:
-    """Rule 7: only a masked PAN (at most first 6 / last 4 digits) is ever written."""
-    if pan is None:
-        return
-    if not MASKED_PAN.fullmatch(pan) or sum(c.isdigit() for c in pan) > 10:
-        raise JournalError("refusing to store a PAN that is not masked to first 6 / last 4")
+def new_txn_id() -> str:
+    """A short, readable, unique transaction id: "T" + 10 Crockford base32 characters."""
+    return "T" + "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
 
 
 class Tx:
-    """Writes inside one SQLite transaction (see `Journal.transaction`)."""
+    """The writes of one SQLite transaction; valid only inside its `with` block."""
 
     def __init__(self, journal: Journal, db: sqlite3.Connection) -> None:
         self._journal = journal
         self._db = db
+        self.open = True
+
+    def _run(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+        if not self.open:
+            raise JournalError("this transaction is over: open a new one")
+        try:
+            return self._db.execute(sql, args)
+        except sqlite3.IntegrityError as exc:
+            raise JournalError(f"refused by the journal: {exc}") from exc
+        except sqlite3.Error as exc:
+            raise JournalError(f"journal write failed: {exc}") from exc
 
     def get_txn(self, txn_id: str) -> Txn | None:
-        return _txn(self._db.execute("SELECT * FROM txns WHERE txn_id = ?", (txn_id,)).fetchone())
+        row = self._run("SELECT * FROM txns WHERE txn_id = ?", (txn_id,)).fetchone()
+        return None if row is None else txn_row(row)
 
     def insert_txn(self, **fields: Any) -> Txn:
-        state = TxnState(fields["state"])
-        check_transition(None, state)
-        check_masked_pan(fields.get("masked_pan"))
-        unknown = set(fields) - set(TXN_FIELDS)
+        """Journal a new transaction (and its first transition); returns the row."""
+        unknown = set(fields) - set(TXN_FIELDS) - {"note"}
         if unknown:
             raise JournalError(f"unknown transaction fields {sorted(unknown)}")
-        stamp = now()
-        row = {name: fields.get(name) for name in TXN_FIELDS}
-        row.update(state=str(state), kind=str(fields["kind"]), created_at=stamp, updated_at=stamp)
-        if row["pt_receipt_lines"] is not None:
-            row["pt_receipt_lines"] = json.dumps(row["pt_receipt_lines"])
+        note = fields.pop("note", None) or "created"
+        if fields.get("created_at") is not None or fields.get("updated_at") is not None:
+            raise JournalError("created_at and updated_at are set by the journal")
+        row = {name: check_field(name, fields.get(name)) for name in TXN_FIELDS if name
+               not in ("created_at", "updated_at")}  # fmt: skip
+        if row["kind"] not in KINDS:
+            raise JournalError(f"unknown transaction kind {row['kind']!r}")
+        if row["kind"] != "eod" and row["amount"] == 0:
+            raise JournalError(f"a {row['kind']} needs an amount above zero")
+        if row["kind"] == "void" and row["ref_txn"] is None:
+            raise JournalError("a void needs ref_txn (the sale it reverses)")
+        if row["ref_txn"] is not None and self.get_txn(row["ref_txn"]) is None:
+            raise JournalError(f"ref_txn {row['ref_txn']} is not in the journal")
         try:
-            self._db.execute(
-                f"INSERT INTO txns ({', '.join(TXN_FIELDS)}) VALUES "
-                f"({', '.join(':' + n for n in TXN_FIELDS)})",
-                row,
-            )
-        except sqlite3.IntegrityError as exc:
-            raise JournalError(f"cannot journal {fields.get('txn_id')}: {exc}") from exc
-        self._transition(row["txn_id"], None, str(state), "created")
-        txn = self.get_txn(row["txn_id"])
-        assert txn is not None
-        return txn
+            check_transition(None, TxnState(row["state"]))
+        except ValueError as exc:
+            raise TransitionError(str(exc)) from None
+        key = (row["kind"], row["idem_key"])
+        if (
+            key[1] is not None
+            and self._run("SELECT 1 FROM txns WHERE kind = ? AND idem_key = ?", key).fetchone()
+        ):
+            raise JournalError(f"idempotency key {row['idem_key']!r} is already used")
+        if self.get_txn(row["txn_id"]) is not None:
+            raise JournalError(f"transaction {row['txn_id']} already exists")
+        row["created_at"] = row["updated_at"] = now()
+        self._run(
+            f"INSERT INTO txns ({', '.join(row)}) VALUES ({', '.join(':' + n for n in row)})",
+            row,
+        )
+        self._transition(row["txn_id"], None, row["state"], note)
+        return txn_row(
+            self._run("SELECT * FROM txns WHERE txn_id = ?", (row["txn_id"],)).fetchone()
+        )
 
     def update_txn(self, txn_id: str, note: str | None = None, **fields: Any) -> Txn:
+        """Change fields of a transaction; a change of state is checked against the state
+        table and recorded as a transition (with `note`)."""
         old = self.get_txn(txn_id)
         if old is None:
             raise JournalError(f"no transaction {txn_id}")
         bad = set(fields) - UPDATABLE
         if bad:
             raise JournalError(f"cannot update {sorted(bad)} of a transaction")
-        check_masked_pan(fields.get("masked_pan"))
-        if "state" in fields:
-            new_state = TxnState(fields["state"])
-            if new_state != old.state:
-                check_transition(TxnState(old.state), new_state)
-                self._transition(txn_id, old.state, str(new_state), note)
-            fields["state"] = str(new_state)
-        if "pt_receipt_lines" in fields and fields["pt_receipt_lines"] is not None:
-            fields["pt_receipt_lines"] = json.dumps(fields["pt_receipt_lines"])
-        fields["updated_at"] = now()
-        assignments = ", ".join(f"{name} = :{name}" for name in fields)
-        self._db.execute(
-            f"UPDATE txns SET {assignments} WHERE txn_id = :txn_id", {**fields, "txn_id": txn_id}
-        )
+        values = {name: check_field(name, value) for name, value in fields.items()}
+        if "amount" in values and values["amount"] in (None, 0) and old.kind != "eod":
+            raise JournalError(f"a {old.kind} needs an amount above zero")
+        if values.get("ref_txn") is not None and self.get_txn(values["ref_txn"]) is None:
+            raise JournalError(f"ref_txn {values['ref_txn']} is not in the journal")
+        if "state" in values and values["state"] != old.state:
+            try:
+                check_transition(TxnState(old.state), TxnState(values["state"]))
+            except ValueError as exc:
+                raise TransitionError(f"{txn_id}: {exc}") from None
+            self._transition(txn_id, old.state, values["state"], note)
+        values["updated_at"] = now()
+        assignments = ", ".join(f"{name} = :{name}" for name in values)
+        self._run(f"UPDATE txns SET {assignments} WHERE txn_id = :txn_id",
+                  {**values, "txn_id": txn_id})  # fmt: skip
         txn = self.get_txn(txn_id)
         assert txn is not None
         return txn
 
     def _transition(self, txn_id: str | None, old: str | None, new: str, note: str | None) -> None:
-        self._db.execute(
+        if note is not None and not isinstance(note, str):
+            raise JournalError(f"a transition note is text, not {type(note).__name__}")
+        check_no_card_data("a transition note", note, operator_text=True)
+        self._run(
             "INSERT INTO transitions (txn_id, from_state, to_state, note, at) VALUES (?,?,?,?,?)",
             (txn_id, old, new, note, now()),
         )
 
-    def add_receipt(
-        self, *, txn_id: str, copy: str, mark: str, body: dict[str, Any], state: str = "pending"
-    ) -> int:
-        cur = self._db.execute(
-            "INSERT INTO receipts (txn_id, copy, mark, state, body, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (txn_id, copy, mark, state, json.dumps(body), now()),
-        )
+    def record_mode(self, old: str, new: str, reason: str) -> None:
+        """Audit a change of the terminal's mode (a transition without a transaction)."""
+        self._transition(None, str(old), str(new), reason)
+
+    def add_receipt(self, *, txn_id: str, copy: str, mark: str, body: dict[str, Any],
+                    state: str = "pending") -> int:  # fmt: skip
+        """Journal a receipt to print; returns its receipt_id."""
+        if copy not in COPIES or mark not in MARKS or state not in RECEIPT_STATES:
+            raise JournalError(f"a receipt is {COPIES} / {MARKS} / {RECEIPT_STATES}, "
+                               f"not {copy!r} / {mark!r} / {state!r}")  # fmt: skip
+        if not isinstance(body, dict):
+            raise JournalError("a receipt body is a JSON object")
+        check_no_card_data("a receipt", body)
+        if self.get_txn(txn_id) is None:
+            raise JournalError(f"no transaction {txn_id} for this receipt")
+        stamp = now()
+        cur = self._run(
+            "INSERT INTO receipts (txn_id, copy, mark, state, body, created_at, printed_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (txn_id, copy, mark, state, to_json("a receipt body", body), stamp,
+             stamp if state == "printed" else None),
+        )  # fmt: skip
         return int(cur.lastrowid or 0)
 
-    def set_receipt(
-        self, receipt_id: int, *, state: str | None = None, mark: str | None = None
-    ) -> None:
-        if state is not None:
-            printed_at = now() if state == "printed" else None
-            self._db.execute(
-                "UPDATE receipts SET state = ?, printed_at = ? WHERE receipt_id = ?",
-                (state, printed_at, receipt_id),
-            )
+    def set_receipt_state(self, receipt_id: int, state: str, *, mark: str | None = None) -> None:
+        """pending -> printed (stamps printed_at); `mark` may turn a pending original into
+        recovered. A printed receipt stays as it was printed."""
+        self.set_receipt(receipt_id, state=state, mark=mark)
+
+    def set_receipt(self, receipt_id: int, *, state: str | None = None,
+                    mark: str | None = None) -> None:  # fmt: skip
+        row = self._run("SELECT state, mark FROM receipts WHERE receipt_id = ?",
+                        (receipt_id,)).fetchone()  # fmt: skip
+        if row is None:
+            raise JournalError(f"no receipt {receipt_id}")
+        if state is not None and state not in RECEIPT_STATES:
+            raise JournalError(f"a receipt is {' or '.join(RECEIPT_STATES)}, not {state!r}")
+        if mark is not None and mark not in MARKS:
+            raise JournalError(f"a receipt mark is {', '.join(MARKS)}, not {mark!r}")
+        if row["state"] == "printed" and (state == "pending" or mark not in (None, row["mark"])):
+            raise JournalError(f"receipt {receipt_id} is printed: it cannot change")
+        if (
+            mark is not None
+            and mark != row["mark"]
+            and (row["mark"], mark) != ("original", "recovered")
+        ):
+            raise JournalError(f"receipt {receipt_id}: {row['mark']} cannot become {mark}")
         if mark is not None:
-            self._db.execute(
-                "UPDATE receipts SET mark = ? WHERE receipt_id = ?", (mark, receipt_id)
-            )
+            self._run("UPDATE receipts SET mark = ? WHERE receipt_id = ?", (mark, receipt_id))
+        if state == "printed" and row["state"] == "pending":
+            self._run("UPDATE receipts SET state = 'printed', printed_at = ? WHERE receipt_id = ?",
+                      (now(), receipt_id))  # fmt: skip
 
     def emit(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
-        """Write an outbox event in this transaction; `seq` is gapless per terminal."""
-        seq = int(self.kv_get("outbox_seq") or 0) + 1
-        envelope = events.envelope(self._journal.terminal_id, seq, type_, data)
-        self._db.execute(
+        """Queue an event in the outbox in this transaction; `seq` is gapless per terminal.
+        Returns the envelope (docs/mqtt.md)."""
+        check_no_card_data(f"a {type_} event", data)
+        seq = int(self.kv_get(SEQ_KEY) or 0) + 1
+        try:
+            envelope = events.envelope(self._journal.terminal_id, seq, type_, data)
+        except events.EventError as exc:
+            raise JournalError(str(exc)) from exc
+        self._run(
             "INSERT INTO outbox (seq, event_id, type, occurred_at, envelope) VALUES (?,?,?,?,?)",
-            (seq, envelope["event_id"], type_, envelope["occurred_at"], json.dumps(envelope)),
-        )
-        self.kv_set("outbox_seq", str(seq))
+            (seq, envelope["event_id"], type_, envelope["occurred_at"],
+             to_json("an event", envelope)),
+        )  # fmt: skip
+        self._kv_put(SEQ_KEY, str(seq))
         return envelope
 
     def kv_get(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        row = self._run("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
     def kv_set(self, key: str, value: str) -> None:
-        self._db.execute(
+        """A small durable value (batch number, last PT state), written in this transaction."""
+        if not isinstance(key, str) or not 1 <= len(key) <= 64:
+            raise JournalError("a kv key is 1-64 characters")
+        if key in (SEQ_KEY, OWNER_KEY):
+            raise JournalError(f"{key} belongs to the journal itself")
+        if not isinstance(value, str):
+            raise JournalError(f"kv {key}: a value is text, not {type(value).__name__}")
+        check_no_card_data(f"kv {key}", value, operator_text=True)
+        self._kv_put(key, value)
+
+    def _kv_put(self, key: str, value: str) -> None:
+        self._run(
             "INSERT INTO kv (key, value) VALUES (?, ?) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             (key, value),
         )
 
     def ack_event(self, event_id: str) -> int:
-        cur = self._db.execute(
-            "UPDATE outbox SET acked_at = ? WHERE event_id = ? AND acked_at IS NULL",
-            (now(), event_id),
-        )
+        cur = self._run("UPDATE outbox SET acked_at = ? WHERE event_id = ? AND acked_at IS NULL",
+                        (now(), event_id))  # fmt: skip
         return int(cur.rowcount)
-
-    def record_mode(self, old: str, new: str, reason: str) -> None:
-        self._transition(None, old, new, reason)
 
 
 class Journal:
     """One connection, serialised by a lock: the owner thread writes, others may read."""
 
     def __init__(self, path: str | Path, terminal_id: str) -> None:
+        if not isinstance(terminal_id, str) or not TERMINAL_ID.fullmatch(terminal_id):
+            raise JournalError(f"terminal id {terminal_id!r}: 1-32 of A-Z a-z 0-9 _ -")
         self.path = Path(path)
         self.terminal_id = terminal_id
         self._lock = threading.RLock()
+        self._tx: Tx | None = None
+        self._db: sqlite3.Connection | None = None
         try:
+            if self.path.is_dir():
+                raise JournalError(f"{self.path} is a directory, not a journal file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(self.path), isolation_level=None, check_same_thread=False
-            )
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self.schema_version = migrate(self._db)
-        except (sqlite3.Error, OSError) as exc:
+            db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self._db = db
+            db.row_factory = sqlite3.Row
+            db.execute("PRAGMA busy_timeout=5000")
+            mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise JournalError(f"{self.path}: SQLite refused WAL mode (got {mode})")
+            db.execute("PRAGMA synchronous=FULL")
+            db.execute("PRAGMA foreign_keys=ON")
+            self.schema_version = migrate(db)
+            self._claim(db)
+        except (sqlite3.Error, OSError, MigrationError) as exc:
+            self._abandon()
             raise JournalError(f"{self.path}: {exc}") from exc
+        except JournalError:
+            self._abandon()
+            raise
+
+    def _claim(self, db: sqlite3.Connection) -> None:
+        """A journal belongs to one terminal: its outbox seq is that terminal's."""
+        row = db.execute("SELECT value FROM kv WHERE key = ?", (OWNER_KEY,)).fetchone()
+        if row is None:
+            db.execute("INSERT INTO kv (key, value) VALUES (?, ?)", (OWNER_KEY, self.terminal_id))
+        elif row[0] != self.terminal_id:
+            raise JournalError(
+                f"{self.path} is the journal of terminal {row[0]!r}, not {self.terminal_id!r}"
+            )
+
+    def _abandon(self) -> None:
+        if self._db is not None:
+            with suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None
 
     def close(self) -> None:
+        """Close the file (idempotent)."""
         with self._lock:
-            self._db.close()
+            self._abandon()
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise JournalError(f"{self.path}: the journal is closed")
+        return self._db
 
     @contextmanager
     def transaction(self) -> Iterator[Tx]:
+        """BEGIN IMMEDIATE … COMMIT around the writes of the block; ROLLBACK on any
+        exception (re-raised; SQLite errors as JournalError). Transactions do not nest."""
         with self._lock:
+            db = self._conn()
+            if self._tx is not None:
+                raise JournalError("journal transactions do not nest")
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
                 raise JournalError(f"cannot begin a transaction: {exc}") from exc
+            tx = self._tx = Tx(self, db)
             try:
-                yield Tx(self, self._db)
-                self._db.execute("COMMIT")
+                yield tx
+                db.execute("COMMIT")
             except BaseException as exc:
-                self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise JournalError(str(exc)) from exc
+                    raise JournalError(f"journal commit failed: {exc}") from exc
                 raise
+            finally:
+                tx.open = False
+                self._tx = None
 
-    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
         with self._lock:
-            return list(self._db.execute(sql, args).fetchall())
+            try:
+                return list(self._conn().execute(sql, tuple(args)).fetchall())
+            except sqlite3.Error as exc:
+                raise JournalError(f"journal read failed: {exc}") from exc
 
-    # -- reads --------------------------------------------------------------------------
+    # -- transactions -------------------------------------------------------------------
     def get_txn(self, txn_id: str) -> Txn | None:
         rows = self._all("SELECT * FROM txns WHERE txn_id = ?", (txn_id,))
-        return _txn(rows[0]) if rows else None
+        return txn_row(rows[0]) if rows else None
 
     def find_by_idem_key(self, kind: str, key: str) -> Txn | None:
         rows = self._all("SELECT * FROM txns WHERE kind = ? AND idem_key = ?", (str(kind), key))
-        return _txn(rows[0]) if rows else None
+        return txn_row(rows[0]) if rows else None
 
     def txns_in_state(self, *states: str) -> list[Txn]:
-        marks = ", ".join("?" for _ in states)
-        rows = self._all(
-            f"SELECT * FROM txns WHERE state IN ({marks}) ORDER BY created_at, rowid",
-            tuple(str(s) for s in states),
-        )
-        return [t for t in map(_txn, rows) if t is not None]
+        """Oldest first."""
+        marks = ", ".join("?" for _ in states) or "NULL"
+        rows = self._all(f"SELECT * FROM txns WHERE state IN ({marks}) ORDER BY created_at, "
+                         "rowid", (str(s) for s in states))  # fmt: skip
+        return [txn_row(r) for r in rows]
 
     def list_txns(self, limit: int = 50) -> list[Txn]:
-        rows = self._all(
-            "SELECT * FROM txns ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
-        )
-        return [t for t in map(_txn, rows) if t is not None]
+        """Newest first."""
+        rows = self._all("SELECT * FROM txns ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                         (limit,))  # fmt: skip
+        return [txn_row(r) for r in rows]
 
-    def refunded_total(self, sale_id: str, states: tuple[str, ...]) -> int:
-        marks = ", ".join("?" for _ in states)
-        rows = self._all(
-            f"SELECT COALESCE(SUM(amount), 0) FROM txns WHERE kind = 'refund' AND ref_txn = ?"
-            f" AND state IN ({marks})",
-            (sale_id, *(str(s) for s in states)),
-        )
-        return int(rows[0][0])
+    def refunded_total(self, sale_txn_id: str, states: Iterable[str] | None = None) -> int:
+        """Minor units of the refunds of a sale that count: by default every refund not
+        declined, failed, rejected or reversed by the PT (so waiting ones count too)."""
+        sql = "SELECT COALESCE(SUM(amount), 0) FROM txns WHERE kind = 'refund' AND ref_txn = ?"
+        chosen = [str(s) for s in (REFUND_OFF if states is None else states)]
+        marks = ", ".join("?" for _ in chosen) or "NULL"
+        sql += f" AND state {'NOT ' if states is None else ''}IN ({marks})"
+        return int(self._all(sql, (sale_txn_id, *chosen))[0][0])
 
     def knows_receipt_no(self, receipt_no: int) -> bool:
         return bool(self._all("SELECT 1 FROM txns WHERE receipt_no = ? LIMIT 1", (receipt_no,)))
 
     def batch_totals(self, batch_no: int) -> dict[str, int]:
+        """Approved sales, refunds and voids of a batch (voided sales count as sales, their
+        voids take them back): amounts and counts in minor units, and the net."""
         totals = {"sales": 0, "sales_count": 0, "refunds": 0, "refunds_count": 0,
                   "voids": 0, "voids_count": 0}  # fmt: skip
         rows = self._all(
@@ -316,35 +396,61 @@ class Journal:
         totals["net"] = totals["sales"] - totals["refunds"] - totals["voids"]
         return totals
 
-    def pending_receipts(self) -> list[Receipt]:
-        rows = self._all("SELECT * FROM receipts WHERE state = 'pending' ORDER BY receipt_id")
-        return [_receipt(r) for r in rows]
-
-    def receipts_of(self, txn_id: str) -> list[Receipt]:
-        rows = self._all("SELECT * FROM receipts WHERE txn_id = ? ORDER BY receipt_id", (txn_id,))
-        return [_receipt(r) for r in rows]
-
-    def transitions(self, txn_id: str | None = None) -> list[dict[str, Any]]:
+    def transitions(self, txn_id: str | None = None) -> list[Transition]:
+        """The audit trail, oldest first: of one transaction, or everything."""
         if txn_id is None:
             rows = self._all("SELECT * FROM transitions ORDER BY id")
         else:
             rows = self._all("SELECT * FROM transitions WHERE txn_id = ? ORDER BY id", (txn_id,))
-        return [dict(r) for r in rows]
+        return [Transition(**dict(r)) for r in rows]
+
+    # -- receipts -----------------------------------------------------------------------
+    def pending_receipts(self) -> list[Receipt]:
+        rows = self._all("SELECT * FROM receipts WHERE state = 'pending' ORDER BY receipt_id")
+        return [receipt_row(r) for r in rows]
+
+    def receipts_of(self, txn_id: str) -> list[Receipt]:
+        rows = self._all("SELECT * FROM receipts WHERE txn_id = ? ORDER BY receipt_id", (txn_id,))
+        return [receipt_row(r) for r in rows]
 
     def kv_get(self, key: str) -> str | None:
         rows = self._all("SELECT value FROM kv WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
     # -- outbox -------------------------------------------------------------------------
-    def outbox(self, *, pending_only: bool = True, limit: int = 1000) -> list[dict[str, Any]]:
-        where = "WHERE acked_at IS NULL" if pending_only else ""
-        rows = self._all(f"SELECT envelope FROM outbox {where} ORDER BY seq LIMIT ?", (limit,))
-        return [json.loads(r[0]) for r in rows]
+    def outbox_pending(self, limit: int = 100) -> list[OutboxEvent]:
+        """Unacknowledged events, lowest seq first."""
+        rows = self._all("SELECT * FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?",
+                         (limit,))  # fmt: skip
+        return [event_row(r) for r in rows]
 
-    def outbox_ack(self, event_ids: list[str]) -> int:
-        """Drop acknowledged events from the outbox (kept, marked, for the audit)."""
+    def outbox_since(self, seq: int, limit: int = 100) -> list[OutboxEvent]:
+        """Events from `seq` on, acknowledged or not (the host's `resend`)."""
+        rows = self._all("SELECT * FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, limit))
+        return [event_row(r) for r in rows]
+
+    def outbox(self, *, pending_only: bool = True, limit: int = 1000) -> list[dict[str, Any]]:
+        """The envelopes themselves (pending, or all), lowest seq first."""
+        events_ = self.outbox_pending(limit) if pending_only else self.outbox_since(1, limit)
+        return [e.envelope for e in events_]
+
+    def outbox_ack(self, event_ids: Iterable[str]) -> int:
+        """Mark events the host committed; returns how many were newly acknowledged
+        (unknown or already acknowledged ids count 0). Acked rows stay for the audit."""
+        ids = list(event_ids)
+        if not all(isinstance(i, str) for i in ids):
+            raise JournalError("event ids are strings")
         with self.transaction() as tx:
-            return sum(tx.ack_event(event_id) for event_id in event_ids)
+            return sum(tx.ack_event(event_id) for event_id in ids)
 
     def outbox_depth(self) -> int:
         return int(self._all("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL")[0][0])
+
+    def oldest_unsent_age(self) -> float | None:
+        """Seconds since the oldest unacknowledged event occurred; None when none waits."""
+        rows = self._all("SELECT occurred_at FROM outbox WHERE acked_at IS NULL ORDER BY seq "
+                         "LIMIT 1")  # fmt: skip
+        if not rows:
+            return None
+        occurred = datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
+        return max(0.0, (datetime.now(UTC) - occurred).total_seconds())

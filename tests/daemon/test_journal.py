@@ -1,0 +1,538 @@
+"""The journal on real SQLite files: one transaction per step, rows as frozen dataclasses,
+masked PANs only, the audit trail, receipts, the outbox and its gapless seq, kv."""
+
+from __future__ import annotations
+
+import dataclasses
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posterm.daemon.events import UUID7
+from posterm.daemon.journal import (
+    Journal,
+    JournalError,
+    TransitionError,
+    Tx,
+    new_txn_id,
+)
+
+
+def add_sale(tx: Tx, txn_id: str = "T1", *, amount: int = 1250, key: str | None = None) -> None:
+    tx.insert_txn(txn_id=txn_id, kind="sale", state="in_doubt", amount=amount, currency="EUR",
+                  idem_key=key, batch_no=1)  # fmt: skip
+
+
+def approve(tx: Tx, txn_id: str) -> None:
+    tx.update_txn(txn_id, state="approved_unconfirmed", receipt_no=7, masked_pan="476173******0119")
+    tx.update_txn(txn_id, state="approved", note="completion seen")
+
+
+def add_refund(tx: Tx, txn_id: str, amount: int, state: str = "in_doubt") -> None:
+    tx.insert_txn(txn_id=txn_id, kind="refund", state=state, amount=amount, currency="EUR",
+                  ref_txn="T1", reason="goods_returned")  # fmt: skip
+
+
+def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, read through a separate connection."""
+    db = sqlite3.connect(path)
+    try:
+        tables = ("txns", "receipts", "transitions", "outbox", "kv", "schema_version")
+        return {t: db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall() for t in tables}
+    finally:
+        db.close()
+
+
+def test_given_a_new_file_then_it_is_wal_with_full_sync(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db", "pos-1")
+    db = sqlite3.connect(tmp_path / "j.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    assert journal._conn().execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    journal.close()
+    journal.close()  # idempotent
+    with pytest.raises(JournalError, match="closed"):
+        journal.get_txn("T1")
+
+
+def test_given_a_step_when_committed_then_row_transitions_and_event_are_there(
+    journal: Journal,
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+        approve(tx, "T1")
+        event = tx.emit("sale.approved", {"txn_id": "T1", "amount": "12.50"})
+    txn = journal.get_txn("T1")
+    assert txn is not None and txn.state == "approved" and txn.receipt_no == 7
+    assert txn.masked_pan == "476173******0119" and txn.amount == 1250
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        txn.state = "declined"  # type: ignore[misc]
+    trail = journal.transitions("T1")
+    assert [(t.from_state, t.to_state) for t in trail] == [
+        (None, "in_doubt"),
+        ("in_doubt", "approved_unconfirmed"),
+        ("approved_unconfirmed", "approved"),
+    ]
+    assert trail[-1].note == "completion seen"
+    (queued,) = journal.outbox_pending()
+    assert queued.envelope == event and queued.seq == 1 and queued.acked_at is None
+    assert event["terminal"] == "pos-1" and event["type"] == "sale.approved"
+
+
+def test_given_an_update_without_a_state_change_then_no_transition(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+        tx.update_txn("T1", state="in_doubt", trace=12)
+    assert len(journal.transitions("T1")) == 1 and journal.get_txn("T1").trace == 12  # type: ignore[union-attr]
+
+
+def test_given_an_exception_in_the_block_then_nothing_of_it_stays(
+    journal: Journal, tmp_path: Path
+) -> None:
+    before = snapshot(tmp_path / "journal.db")
+    with pytest.raises(RuntimeError, match="power"), journal.transaction() as tx:
+        add_sale(tx)
+        tx.emit("sale.in_doubt", {"txn_id": "T1"})
+        tx.kv_set("batch_no", "2")
+        raise RuntimeError("power cut")
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+def test_given_an_illegal_transition_then_refused_and_unchanged(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+    with pytest.raises(TransitionError, match="cannot go") as info, journal.transaction() as tx:
+        tx.update_txn("T1", state="voided")
+    assert isinstance(info.value, JournalError) and isinstance(info.value, ValueError)
+    assert journal.get_txn("T1").state == "in_doubt"  # type: ignore[union-attr]
+    assert len(journal.transitions("T1")) == 1
+
+
+@pytest.mark.parametrize(
+    "pan", ["476173******0119", "************0119", "476173*********", "****", "4761***0119"]
+)
+def test_given_a_masked_pan_then_it_is_stored(journal: Journal, pan: str) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+        tx.update_txn("T1", masked_pan=pan)
+    assert journal.get_txn("T1").masked_pan == pan  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "pan",
+    [
+        "4761739001010119",  # full PAN
+        "476173900101****",  # more than the first 6
+        "4761*****01190119",  # more than the last 4
+        "4761739**0119",  # first 7
+        "476173**0119",  # only 2 hidden: the Luhn digit gives the rest back
+        "476173XXXXXX0119",  # not the PT's '*' mask
+        "476173******0119 ",
+        "1234567890123456789*",  # too long
+        "",
+        1234,
+    ],
+)
+def test_given_an_unmasked_pan_then_refused_and_nothing_written(
+    journal: Journal, tmp_path: Path, pan: object
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+    before = snapshot(tmp_path / "journal.db")
+    with pytest.raises(JournalError, match=r"PAN|masked_pan"), journal.transaction() as tx:
+        tx.update_txn("T1", state="declined", masked_pan=pan)
+    with pytest.raises(JournalError, match=r"PAN|masked_pan"), journal.transaction() as tx:
+        tx.insert_txn(txn_id="T2", kind="sale", state="in_doubt", amount=1, currency="EUR",
+                      masked_pan=pan)  # fmt: skip
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("pt_receipt_lines", ["Karte", "4761739001010119=25121010000012345"], "track data"),
+        ("pt_receipt_lines", ["4761739001010119D2512"], "track data"),
+        ("reason_text", "customer card 4761 7390 0101 0119 was charged twice", "card number"),
+        ("reason_text", "see 4761-7390-0101-0119", "card number"),
+        ("result_text", "PAN 4761739001010119", "card number"),
+        ("card_name", "4761739001010119", "card number"),
+    ],
+)
+def test_given_card_data_in_text_then_refused(
+    journal: Journal, tmp_path: Path, field: str, value: object, why: str
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+    before = snapshot(tmp_path / "journal.db")
+    with pytest.raises(JournalError, match=why), journal.transaction() as tx:
+        tx.update_txn("T1", **{field: value})
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+def test_given_long_numbers_that_are_no_card_number_then_stored(journal: Journal) -> None:
+    """GIVEN an order number that fails the Luhn check and a merchant number in a PT's
+    receipt line WHEN journaled THEN they are kept (only card data is refused)."""
+    with journal.transaction() as tx:
+        add_sale(tx)
+        lines = ["VU-Nr. 123456789012345", "AID A0000000041010"]
+        tx.update_txn("T1", reason_text="order 4761739001010118", pt_receipt_lines=lines)
+    txn = journal.get_txn("T1")
+    assert txn is not None and txn.reason_text == "order 4761739001010118"
+    assert txn.pt_receipt_lines == ["VU-Nr. 123456789012345", "AID A0000000041010"]
+
+
+def test_given_card_data_in_a_receipt_event_or_kv_then_refused(
+    journal: Journal, tmp_path: Path
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+    before = snapshot(tmp_path / "journal.db")
+    attempts = [
+        lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original",
+                                  body={"lines": [";4761739001010119=2512101"]}),
+        lambda tx: tx.emit("sale.approved", {"masked_pan": "4761739001010119"}),
+        lambda tx: tx.emit("sale.approved", {"card": {"pan": "4761739001010119"}}),
+        lambda tx: tx.kv_set("last_card", "4761739001010119"),
+    ]  # fmt: skip
+    for attempt in attempts:
+        with pytest.raises(JournalError, match="refusing"), journal.transaction() as tx:
+            attempt(tx)
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+SALE = {"txn_id": "T9", "kind": "sale", "state": "in_doubt", "amount": 100, "currency": "EUR"}
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"colour": "red"}, "unknown transaction fields"),
+        ({"kind": "gift"}, "unknown transaction kind"),
+        ({"amount": 0}, "above zero"),
+        ({"amount": -5}, "negative"),
+        ({"amount": 12.5}, "whole number"),
+        ({"amount": "12.50"}, "whole number"),
+        ({"amount": True}, "whole number"),
+        ({"currency": "XXX"}, "unknown currency"),
+        ({"currency": None}, "needs currency"),
+        ({"txn_id": None}, "needs txn_id"),
+        ({"txn_id": "T 1"}, "txn_id"),
+        ({"txn_id": "T1"}, "already exists"),
+        ({"state": "flying"}, "unknown transaction state"),
+        ({"state": "approved"}, "cannot go"),
+        ({"kind": "void"}, "needs ref_txn"),
+        ({"ref_txn": "TNOSUCH"}, "not in the journal"),
+        ({"idem_key": "k1"}, "already used"),
+        ({"idem_key": ""}, "1-128"),
+        ({"trace": "12"}, "whole number"),
+        ({"pt_receipt_lines": "one line"}, "list of strings"),
+        ({"created_at": "2020-01-01T00:00:00+00:00"}, "set by the journal"),
+        ({"card_name": 5}, "must be text"),
+    ],
+)
+def test_given_a_bad_new_transaction_then_refused_and_nothing_written(
+    journal: Journal, tmp_path: Path, change: dict[str, Any], why: str
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx, key="k1")
+    before = snapshot(tmp_path / "journal.db")
+    with pytest.raises(JournalError, match=why), journal.transaction() as tx:
+        tx.insert_txn(**{**SALE, **change})
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+@pytest.mark.parametrize(
+    ("txn_id", "change", "why"),
+    [
+        ("TNOSUCH", {"trace": 1}, "no transaction"),
+        ("T1", {"kind": "refund"}, "cannot update"),
+        ("T1", {"idem_key": "other"}, "cannot update"),
+        ("T1", {"created_at": "2020-01-01T00:00:00+00:00"}, "cannot update"),
+        ("T1", {"amount": 0}, "above zero"),
+        ("T1", {"receipt_no": "7"}, "whole number"),
+        ("T1", {"ref_txn": "TNOSUCH"}, "not in the journal"),
+    ],
+)
+def test_given_a_bad_update_then_refused_and_nothing_written(
+    journal: Journal, tmp_path: Path, txn_id: str, change: dict[str, Any], why: str
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+    before = snapshot(tmp_path / "journal.db")
+    with pytest.raises(JournalError, match=why), journal.transaction() as tx:
+        tx.update_txn(txn_id, **change)
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+def test_an_idempotency_key_is_unique_per_kind_only(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx, "T1", key="order-1")
+        approve(tx, "T1")
+        tx.insert_txn(txn_id="T2", kind="refund", state="in_doubt", amount=100, currency="EUR",
+                      idem_key="order-1", ref_txn="T1")  # fmt: skip
+    assert journal.find_by_idem_key("sale", "order-1").txn_id == "T1"  # type: ignore[union-attr]
+    assert journal.find_by_idem_key("refund", "order-1").txn_id == "T2"  # type: ignore[union-attr]
+    assert journal.find_by_idem_key("void", "order-1") is None
+
+
+def test_reads_by_state_and_the_newest_first_listing(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        for n in range(1, 6):
+            add_sale(tx, f"T{n}")
+        approve(tx, "T2")
+        approve(tx, "T4")
+    assert [t.txn_id for t in journal.txns_in_state("in_doubt")] == ["T1", "T3", "T5"]
+    assert [t.txn_id for t in journal.txns_in_state("approved", "in_doubt")] == [
+        "T1", "T2", "T3", "T4", "T5"]  # fmt: skip
+    assert journal.txns_in_state() == []
+    assert [t.txn_id for t in journal.list_txns(3)] == ["T5", "T4", "T3"]
+
+
+def test_refunded_total_counts_every_refund_not_definitively_off(journal: Journal) -> None:
+    """GIVEN refunds of a sale in every state WHEN totalled THEN waiting, in-doubt and
+    approved ones count (they may still move money) and declined, failed, rejected and
+    PT-reversed ones do not."""
+    with journal.transaction() as tx:
+        add_sale(tx, amount=10000)
+        approve(tx, "T1")
+        add_refund(tx, "R1", 100)
+        tx.update_txn("R1", state="approved")
+        add_refund(tx, "R2", 200)  # in doubt
+        add_refund(tx, "R3", 400, state="awaiting_approval")
+        add_refund(tx, "R4", 800, state="awaiting_approval")
+        tx.update_txn("R4", state="rejected")
+        add_refund(tx, "R5", 1600)
+        tx.update_txn("R5", state="declined")
+        add_refund(tx, "R6", 3200)
+        tx.update_txn("R6", state="failed")
+        add_refund(tx, "R7", 50)
+        tx.update_txn("R7", state="approved_unconfirmed")
+        tx.update_txn("R7", state="not_charged")
+    assert journal.refunded_total("T1") == 100 + 200 + 400
+    assert journal.refunded_total("T1", ("approved",)) == 100
+    assert journal.refunded_total("TNOSUCH") == 0
+
+
+def test_receipts_from_pending_to_printed(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+        approve(tx, "T1")
+        first = tx.add_receipt(txn_id="T1", copy="customer", mark="original", body={"n": 1})
+        second = tx.add_receipt(txn_id="T1", copy="merchant", mark="original", body={"n": 2})
+    assert [r.receipt_id for r in journal.pending_receipts()] == [first, second]
+    with journal.transaction() as tx:
+        tx.set_receipt_state(first, "pending", mark="recovered")
+        tx.set_receipt_state(second, "printed")
+    (pending,) = journal.pending_receipts()
+    assert pending.receipt_id == first and pending.mark == "recovered" and pending.body == {"n": 1}
+    printed = journal.receipts_of("T1")[1]
+    assert printed.state == "printed" and printed.printed_at is not None
+    with journal.transaction() as tx:
+        tx.set_receipt(first, state="printed")
+    assert journal.pending_receipts() == []
+
+
+@pytest.mark.parametrize(
+    ("action", "why"),
+    [
+        (lambda tx: tx.add_receipt(txn_id="T1", copy="shop", mark="original", body={}),
+         "not 'shop'"),
+        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="copy", body={}),
+         "not 'customer' / 'copy'"),
+        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original", body={},
+                                   state="lost"), "'lost'"),
+        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original", body=[]),
+         "JSON object"),
+        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original",
+                                   body={"x": {1, 2}}), "not plain JSON"),
+        (lambda tx: tx.add_receipt(txn_id="TNOSUCH", copy="customer", mark="original", body={}),
+         "no transaction"),
+        (lambda tx: tx.set_receipt_state(999, "printed"), "no receipt 999"),
+        (lambda tx: tx.set_receipt_state(1, "burnt"), "not 'burnt'"),
+        (lambda tx: tx.set_receipt_state(1, "pending"), "printed: it cannot change"),
+        (lambda tx: tx.set_receipt_state(1, "printed", mark="recovered"), "cannot change"),
+        (lambda tx: tx.set_receipt_state(2, "pending", mark="original"),
+         "duplicate cannot become original"),
+        (lambda tx: tx.set_receipt_state(2, "pending", mark="shiny"), "'shiny'"),
+    ],
+)  # fmt: skip
+def test_given_a_bad_receipt_change_then_refused_and_nothing_written(
+    journal: Journal, tmp_path: Path, action: Any, why: str
+) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+        approve(tx, "T1")
+        tx.add_receipt(txn_id="T1", copy="customer", mark="original", body={}, state="printed")
+        tx.add_receipt(txn_id="T1", copy="customer", mark="duplicate", body={})
+    before = snapshot(tmp_path / "journal.db")
+    with pytest.raises(JournalError, match=why), journal.transaction() as tx:
+        action(tx)
+    assert snapshot(tmp_path / "journal.db") == before
+
+
+def test_an_event_envelope_follows_mqtt_md(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        event = tx.emit("fault.raised", {"state": "pt_down", "reason": "no answer"})
+    assert set(event) == {"v", "event_id", "terminal", "seq", "type", "occurred_at", "data"}
+    assert event["v"] == 1 and UUID7.fullmatch(event["event_id"])
+    assert event["occurred_at"].endswith("Z")
+    occurred = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))
+    assert occurred.utcoffset() == timedelta(0)
+    assert event["data"] == {"state": "pt_down", "reason": "no answer"}
+
+
+@pytest.mark.parametrize(
+    ("type_", "data", "why"),
+    [
+        ("sale.exploded", {}, "unknown event type"),
+        ("SALE.APPROVED", {}, "unknown event type"),
+        ("sale.approved", ["txn"], "JSON object"),
+        ("sale.approved", {"amount": float("nan")}, "not plain JSON"),
+        ("sale.approved", {"when": datetime.now(UTC)}, "not plain JSON"),
+    ],
+)
+def test_given_a_bad_event_then_refused_and_its_seq_not_spent(
+    journal: Journal, type_: str, data: Any, why: str
+) -> None:
+    """GIVEN a bad event inside a transaction WHEN the caller catches the error and goes
+    on THEN the next event still gets seq 1: no gap."""
+    with journal.transaction() as tx:
+        with pytest.raises(JournalError, match=why):
+            tx.emit(type_, data)
+        event = tx.emit("sale.declined", {})
+    assert event["seq"] == 1 and journal.outbox_depth() == 1
+
+
+def test_seq_is_gapless_across_rollbacks_and_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path, "pos-1")
+    for n in range(6):
+        if n % 2:
+            with pytest.raises(RuntimeError), journal.transaction() as tx:
+                tx.emit("fault.raised", {"n": n})
+                raise RuntimeError("rolled back")
+        else:
+            with journal.transaction() as tx:
+                tx.emit("fault.raised", {"n": n})
+        journal.close()
+        journal = Journal(path, "pos-1")
+    assert [(e.seq, e.envelope["data"]["n"]) for e in journal.outbox_pending()] == [
+        (1, 0), (2, 2), (3, 4)]  # fmt: skip
+    journal.close()
+
+
+def test_seq_is_gapless_with_writers_on_several_threads(journal: Journal) -> None:
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(40):
+                with journal.transaction() as tx:
+                    tx.emit("receipt.printed", {"writer": n, "i": i})
+        except BaseException as exc:  # reported below: a thread's error must fail the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    seqs = [e.seq for e in journal.outbox_pending(1000)]
+    assert seqs == list(range(1, 161))
+
+
+def test_the_outbox_drains_only_by_ack(journal: Journal, tmp_path: Path) -> None:
+    assert journal.outbox_depth() == 0 and journal.oldest_unsent_age() is None
+    with journal.transaction() as tx:
+        ids = [tx.emit("receipt.printed", {"i": i})["event_id"] for i in range(5)]
+    assert journal.outbox_depth() == 5
+    assert journal.outbox_ack([ids[1], ids[3], "0190b3c4-0000-7000-8000-000000000000"]) == 2
+    assert journal.outbox_ack([ids[1]]) == 0  # a duplicate ack changes nothing
+    assert [e.event_id for e in journal.outbox_pending()] == [ids[0], ids[2], ids[4]]
+    assert [e.seq for e in journal.outbox_pending(limit=2)] == [1, 3]
+    assert [e.seq for e in journal.outbox_since(2)] == [2, 3, 4, 5]  # resend: acked too
+    assert journal.outbox_since(2)[0].acked_at is not None
+    assert journal.outbox() == [e.envelope for e in journal.outbox_pending()]
+    with pytest.raises(JournalError, match="strings"):
+        journal.outbox_ack([1])  # type: ignore[list-item]
+    assert journal.outbox_depth() == 3
+
+
+def test_oldest_unsent_age_is_the_age_of_the_lowest_unacked_seq(
+    journal: Journal, tmp_path: Path
+) -> None:
+    with journal.transaction() as tx:
+        first = tx.emit("fault.raised", {})["event_id"]
+        tx.emit("fault.cleared", {})
+    hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    db = sqlite3.connect(tmp_path / "journal.db")
+    db.execute("UPDATE outbox SET occurred_at = ? WHERE seq = 1", (hour_ago,))
+    db.commit()
+    db.close()
+    age = journal.oldest_unsent_age()
+    assert age is not None and 3600 <= age < 3600 + 600
+    journal.outbox_ack([first])
+    age = journal.oldest_unsent_age()
+    assert age is not None and age < 3600
+
+
+def test_kv_values_are_durable_and_the_journal_keeps_its_own(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    journal = Journal(path, "pos-1")
+    with journal.transaction() as tx:
+        tx.kv_set("batch_no", "4")
+        tx.kv_set("batch_no", "5")
+        assert tx.kv_get("batch_no") == "5"
+    for key, value, why in [
+        ("outbox_seq", "1", "belongs to the journal"),
+        ("terminal_id", "pos-2", "belongs to the journal"),
+        ("", "x", "1-64"),
+        ("batch_no", 6, "text"),
+    ]:
+        with pytest.raises(JournalError, match=why), journal.transaction() as tx:
+            tx.kv_set(key, value)  # type: ignore[arg-type]
+    journal.close()
+    journal = Journal(path, "pos-1")
+    assert journal.kv_get("batch_no") == "5" and journal.kv_get("nothing") is None
+    journal.close()
+
+
+def test_transactions_do_not_nest_and_a_finished_tx_is_dead(journal: Journal) -> None:
+    with journal.transaction() as tx:
+        add_sale(tx)
+        with pytest.raises(JournalError, match="do not nest"), journal.transaction():
+            pass
+        tx.emit("sale.in_doubt", {"txn_id": "T1"})
+    with pytest.raises(JournalError, match="over"):
+        tx.emit("sale.declined", {})
+    assert journal.get_txn("T1") is not None and journal.outbox_depth() == 1
+
+
+def test_given_a_journal_of_another_terminal_then_refused(tmp_path: Path) -> None:
+    Journal(tmp_path / "j.db", "pos-1").close()
+    with pytest.raises(JournalError, match="journal of terminal 'pos-1', not 'pos-2'"):
+        Journal(tmp_path / "j.db", "pos-2")
+    with pytest.raises(JournalError, match="terminal id"):
+        Journal(tmp_path / "k.db", "pos 1")
+
+
+def test_given_a_file_that_is_no_journal_then_a_clear_error(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"this is not an SQLite file at all, just text" * 100)
+    with pytest.raises(JournalError, match=r"junk\.db: file is not a database"):
+        Journal(junk, "pos-1")
+    with pytest.raises(JournalError, match="is a directory"):
+        Journal(tmp_path, "pos-1")
+
+
+def test_new_txn_ids_are_short_readable_and_unique() -> None:
+    ids = {new_txn_id() for _ in range(5000)}
+    assert len(ids) == 5000
+    for txn_id in list(ids)[:50]:
+        assert len(txn_id) == 11 and txn_id[0] == "T"
+        assert not set(txn_id[1:]) & set("ILOU")
