@@ -111,7 +111,8 @@ class PaperOut:
             else:
                 self._text(image, Line((Span(line.text),), align="center"), y + CELL_H)
             y += self._height(line)
-        image.convert("1").save(path, optimize=False)
+        # thermal paper has no grey: threshold, do not dither
+        image.convert("1", dither=Image.Dither.NONE).save(path)
 
     def _height(self, line: Line) -> int:
         if line.kind == "qr":
