@@ -1,7 +1,9 @@
-"""Receipts per second through posterm's printer driver (render + DLE EOT before + send +
-wait for the cut (GS r 1) + DLE EOT after) against bare python-escpos printing the same
-receipt with its own API and no checks, both into the same printer simulator process in
-the same run, rounds interleaved; prints the figures and the ratio (target >= 0.8).
+"""Receipts per second: posterm's printer driver against bare python-escpos, same run.
+
+The driver renders, asks DLE EOT, sends, waits for the cut (GS r 1) and asks DLE EOT
+again; bare python-escpos prints the same receipt with its own API and no checks; both
+into the same printer simulator process, rounds interleaved. Prints the figures and the
+ratio (target >= 0.8).
 
 Run: .venv/bin/python bench/bench_printer.py
 """

@@ -12,6 +12,7 @@ import contextlib
 import select
 import socket
 import time
+from abc import ABC, abstractmethod
 from typing import Any
 
 import serial
@@ -24,26 +25,28 @@ from posterm.drivers.printer.url import PrinterUrl
 _OPEN_ERRORS = (escpos_errors.Error, OSError, serial.SerialException, ValueError, RuntimeError)
 
 
-class Link:
+class Link(ABC):
     """An open device: write with a time limit, read what has arrived, close."""
 
     def __init__(self, dev: Any, timeout: float) -> None:
-        self.dev = dev
+        self.dev = dev  # the python-escpos printer object
         self.timeout = timeout
 
+    @abstractmethod
     def write(self, data: bytes) -> None:
-        raise NotImplementedError
+        """All of `data`, or `PrinterTimeout` / `PrinterGone`."""
 
+    @abstractmethod
     def read(self, size: int, wait: float) -> bytes:
         """Up to `size` bytes, waiting at most `wait` seconds for the first; b"" if none."""
-        raise NotImplementedError
 
+    @abstractmethod
     def drain(self) -> None:
         """Throw away whatever the printer sent that nobody read (late answers)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def close(self) -> None:
-        raise NotImplementedError
+        """Close the device without waiting for it; never raises."""
 
 
 class TcpLink(Link):

@@ -39,18 +39,23 @@ class Renderer:
         return sum(1 if ord(ch) < 0x80 else 2 for ch in text)
 
     def fit(self, text: str, columns: int) -> list[str]:
-        """`text` cut into lines of at most `columns` columns."""
-        if self.width(text) <= columns:
-            return [text]
-        lines, line, used = [], "", 0
-        for ch in text:
-            w = self.width(ch)
-            if used + w > columns:
-                lines.append(line)
-                line, used = "", 0
-            line += ch
-            used += w
-        lines.append(line)
+        """`text` cut into lines of at most `columns` columns, at a space where it can."""
+        lines: list[str] = []
+        while self.width(text) > columns:
+            used, cut = 0, 0
+            for i, ch in enumerate(text):
+                used += self.width(ch)
+                if used > columns:
+                    cut = max(i, 1)  # at least one character a line
+                    break
+            space = text.rfind(" ", 0, cut + 1)
+            if space > 0:
+                lines.append(text[:space].rstrip())
+                text = text[space + 1 :]
+            else:
+                lines.append(text[:cut])
+                text = text[cut:]
+        lines.append(text)
         return lines
 
     def two_columns(self, left: str, right: str) -> list[str]:
@@ -59,8 +64,8 @@ class Renderer:
         gap = cols - self.width(left) - self.width(right)
         if gap >= 1:
             return [left + " " * gap + right]
-        right = self.fit(right, cols)[0]
-        return [*self.fit(left, cols), " " * max(0, cols - self.width(right)) + right]
+        rights = [" " * (cols - self.width(part)) + part for part in self.fit(right, cols)]
+        return [*self.fit(left, cols), *rights]
 
     # -- the receipt ----------------------------------------------------------------------
     def render(self, receipt: Receipt) -> bytes:

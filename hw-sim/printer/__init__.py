@@ -1,1 +1,1 @@
-"""posterm subpackage (printer)."""
+"""The simulated ESC/POS receipt printer (`posterm-sim printer`, `posterm-sim ctl`)."""

@@ -1,5 +1,4 @@
-"""`posterm-sim printer` (the simulated ESC/POS printer) and `posterm-sim ctl` (its faults
-at run time)."""
+"""`posterm-sim printer` (the simulated ESC/POS printer) and `posterm-sim ctl` (its faults)."""
 
 from __future__ import annotations
 

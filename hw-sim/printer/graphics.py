@@ -1,5 +1,7 @@
-"""Decoding the picture commands of an ESC/POS stream: bit images (ESC *), raster images
-(GS v 0), stored graphics (GS ( L / GS 8 L fn 112) and barcodes (GS k).
+"""The picture commands of an ESC/POS stream: images (ESC *, GS v 0, GS ( L) and barcodes.
+
+Bit images (ESC *), raster images (GS v 0), stored graphics (GS ( L / GS 8 L fn 112) and
+barcodes (GS k).
 
 Each reader takes the buffer and the command's offset and returns `(size, result)`:
 size 0 means the command is not complete yet; a result of None with a size means the

@@ -1,6 +1,7 @@
-"""What comes out of the simulated printer: each cut becomes NNNN.txt and NNNN.png (the paper
-at the printer's dot width), plus a line in index.jsonl. A receipt cut short by the paper
-running out is written too, marked truncated."""
+"""What comes out of the simulated printer: NNNN.txt, NNNN.png and index.jsonl per cut.
+
+The PNG is the paper at the printer's dot width. A receipt cut short by the paper running
+out is written too, marked truncated."""
 
 from __future__ import annotations
 

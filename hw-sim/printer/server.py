@@ -1,5 +1,6 @@
-"""Serves the simulated printer on TCP (like port 9100) and a pty, plus a JSON-lines
-control socket for faults at run time.
+"""The simulated printer served on TCP (like port 9100), a pty and a control socket.
+
+The control socket takes JSON lines, for faults at run time.
 
 Each link's receiver answers real-time commands (DLE EOT, DLE ENQ) the moment they arrive,
 as an Epson TM does, and hands the bytes to the print engine's receive buffer (engine.py).
