@@ -1,88 +1,220 @@
-"""postermd's configuration: TOML, typed and validated at start-up. An unknown key or a
-bad value stops the daemon with a message naming the key and the file."""
+"""postermd's configuration: TOML read once at start-up into typed, range-checked sections."""
 
 from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from posterm.drivers.printer.errors import PrinterConfigError
+from posterm.drivers.printer.url import parse_url as parse_printer_url
+from posterm.drivers.zvt.url import parse as parse_pt_url
 from posterm.protocol import money
+from posterm.protocol.zvt.errors import ZvtError
+
+SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
+DEFAULT_JOURNAL = Path("/var/lib/posterm/journal.db")
+DEFAULT_SOCKET = Path("/run/posterm/control.sock")
 
 
 class ConfigError(Exception):
     """The configuration cannot be used; the message names the file and the key."""
 
 
+class _Bad(ValueError):
+    """A value refused by a check; the loader adds the file and the key."""
+
+
+Check = Callable[[Any], Any]
+
+
+def _opt(default: Any = MISSING, check: Check | None = None) -> Any:
+    """A config key: its default (none: required) and the check that turns TOML into it."""
+    if isinstance(default, tuple | list):
+        return field(default_factory=lambda: tuple(default), metadata={"check": check})
+    return field(default=default, metadata={"check": check})
+
+
+# -- checks: each takes the raw TOML value and returns the typed one -----------------------
+def _text(pattern: str | None = None, hint: str = "", max_len: int = 200) -> Check:
+    def check(raw: Any) -> str:
+        if not isinstance(raw, str):
+            raise _Bad(f'must be a string in quotes, like "{hint or "text"}"')
+        if not raw or len(raw) > max_len or not raw.isprintable():
+            raise _Bad(f"must be 1-{max_len} printable characters")
+        if pattern is not None and not re.fullmatch(pattern, raw):
+            raise _Bad(f"{raw!r} is not {hint}")
+        return raw
+
+    return check
+
+
+def _choice(*choices: Any) -> Check:
+    def check(raw: Any) -> Any:
+        if isinstance(raw, bool) or raw not in choices:
+            raise _Bad(f"{raw!r} is not one of {', '.join(map(str, choices))}")
+        return raw
+
+    return check
+
+
+def _integer(low: int, high: int, unit: str = "") -> Check:
+    def check(raw: Any) -> int:
+        if isinstance(raw, bool) or not isinstance(raw, int):
+            raise _Bad(f"must be a whole number {low}-{high}{unit}")
+        if not low <= raw <= high:
+            raise _Bad(f"{raw} is out of range {low}-{high}{unit}")
+        return raw
+
+    return check
+
+
+def _seconds(low: float, high: float) -> Check:
+    def check(raw: Any) -> float:
+        if isinstance(raw, bool) or not isinstance(raw, int | float):
+            raise _Bad(f"must be a number of seconds {low:g}-{high:g}")
+        if not low <= raw <= high:
+            raise _Bad(f"{raw:g} is out of range {low:g}-{high:g} seconds")
+        return float(raw)
+
+    return check
+
+
+def _bool(raw: Any) -> bool:
+    if not isinstance(raw, bool):
+        raise _Bad("must be true or false (no quotes)")
+    return raw
+
+
+def _lines(max_lines: int = 8, max_len: int = 64) -> Check:
+    def check(raw: Any) -> tuple[str, ...]:
+        if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
+            raise _Bad('must be a list of strings, like ["line 1", "line 2"]')
+        if len(raw) > max_lines:
+            raise _Bad(f"at most {max_lines} lines")
+        for line in raw:
+            if len(line) > max_len or not line.isprintable():
+                raise _Bad(f"{line!r}: a line is at most {max_len} printable characters")
+        return tuple(raw)
+
+    return check
+
+
+def _abs_path(max_len: int = 4096) -> Check:
+    def check(raw: Any) -> Path:
+        if not isinstance(raw, str) or not raw.startswith("/") or "\0" in raw:
+            raise _Bad('must be an absolute path in quotes, like "/var/lib/posterm/x"')
+        if len(raw.encode()) > max_len:
+            raise _Bad(f"longer than {max_len} bytes")
+        return Path(raw)
+
+    return check
+
+
+def _pt_url(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _Bad('must be a string, like "tcp://192.168.1.50:20007"')
+    try:
+        parse_pt_url(raw)  # the driver decides what it can open
+    except (ZvtError, ValueError) as exc:
+        raise _Bad(f"{exc} (tcp://HOST:PORT or serial:///dev/DEVICE?baud=9600)") from None
+    return raw
+
+
+def _printer_url(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _Bad('must be a string, like "tcp://192.168.1.60:9100"')
+    try:
+        parse_printer_url(raw)
+    except (PrinterConfigError, ValueError) as exc:
+        raise _Bad(str(exc)) from None
+    return raw
+
+
+_pin = _integer(0, 27, " (a BCM GPIO number)")
+
+
 @dataclass(frozen=True)
 class TerminalSection:
-    id: str
-    currency: str = "EUR"
-    merchant_name: str = "posterm"
-    merchant_address: tuple[str, ...] = ()
-    receipt_footer: tuple[str, ...] = ("Thank you!",)
+    id: str = _opt(check=_text(r"[A-Za-z0-9_-]{1,32}", "1-32 of A-Z a-z 0-9 - _", 32))
+    currency: str = _opt("EUR", _choice(*sorted(money.CURRENCIES)))
+    merchant_name: str = _opt("posterm", _text(max_len=64))
+    merchant_address: tuple[str, ...] = _opt((), _lines())
+    receipt_footer: tuple[str, ...] = _opt(("Thank you!",), _lines())
 
 
 @dataclass(frozen=True)
 class JournalSection:
-    path: Path = Path("/var/lib/posterm/journal.db")
+    path: Path = field(default=DEFAULT_JOURNAL, metadata={"check": _abs_path()})
 
 
 @dataclass(frozen=True)
 class PaymentSection:
-    url: str
-    password: str = "000000"
-    timeout_s: float = 180.0
+    url: str = _opt(check=_pt_url)
+    password: str = _opt("000000", _text(r"[0-9]{6}", "six digits, like 000000", 6))
+    timeout_s: float = _opt(180.0, _seconds(5, 600))
 
 
 @dataclass(frozen=True)
 class PrinterSection:
-    url: str
-    columns: int = 42
-    encoding: str = "cp858"
-    merchant_copy: bool = False
-    timeout_s: float = 5.0
+    url: str = _opt(check=_printer_url)
+    columns: int = _opt(42, _choice(32, 42, 48))
+    encoding: str = _opt("cp858", _choice("cp437", "cp858", "gb18030"))
+    merchant_copy: bool = _opt(False, _bool)
+    timeout_s: float = _opt(5.0, _seconds(0.5, 60))
 
 
 @dataclass(frozen=True)
 class ControlSection:
-    socket: Path = Path("/run/posterm/control.sock")
-    group: str | None = None
+    socket: Path = field(default=DEFAULT_SOCKET, metadata={"check": _abs_path(SOCKET_PATH_MAX)})
+    group: str | None = _opt(None, _text(r"[a-z_][a-z0-9_-]{0,31}", "a Unix group name", 32))
 
 
 @dataclass(frozen=True)
 class PanelSection:
-    enabled: bool = False
-    confirm_pin: int = 5
-    cancel_pin: int = 6
-    reprint_pin: int = 13
-    supervisor_pin: int = 19
-    ready_led_pin: int = 17
-    busy_led_pin: int = 27
-    fault_led_pin: int = 22
-    host_led_pin: int = 23
-    buzzer_pin: int = 24
+    enabled: bool = _opt(False, _bool)
+    confirm_pin: int = _opt(5, _pin)
+    cancel_pin: int = _opt(6, _pin)
+    reprint_pin: int = _opt(13, _pin)
+    supervisor_pin: int = _opt(19, _pin)
+    ready_led_pin: int = _opt(17, _pin)
+    busy_led_pin: int = _opt(27, _pin)
+    fault_led_pin: int = _opt(22, _pin)
+    host_led_pin: int = _opt(23, _pin)
+    buzzer_pin: int = _opt(24, _pin)
 
 
+# Amounts are decimal strings in major units of [terminal] currency; the sections hold
+# minor units. Their defaults below are for 2-decimal currencies; `load_config` parses
+# AMOUNT_DEFAULTS in the configured currency instead.
 @dataclass(frozen=True)
 class RefundsSection:
-    unreferenced: bool = False
-    window_days: int = 30
-    approval_limit: int = 5000  # minor units; refunds above need approval
-    max_amount: int = 100000
+    unreferenced: bool = _opt(False, _bool)
+    window_days: int = _opt(30, _integer(1, 365, " days"))
+    approval_limit: int = _opt(5000)  # refunds above it wait for a supervisor or the host
+    max_amount: int = _opt(100000)
 
 
 @dataclass(frozen=True)
 class SalesSection:
-    min_amount: int = 1
-    max_amount: int = 100000
+    min_amount: int = _opt(1)
+    max_amount: int = _opt(100000)
 
 
 @dataclass(frozen=True)
 class LoggingSection:
-    level: str = "info"
+    level: str = _opt("info", _choice("debug", "info", "warning", "error"))
+
+
+AMOUNT_DEFAULTS = {
+    "refunds.approval_limit": "50",
+    "refunds.max_amount": "1000",
+    "sales.min_amount": None,  # one minor unit
+    "sales.max_amount": "1000",
+}
 
 
 @dataclass(frozen=True)
@@ -110,132 +242,89 @@ SECTIONS: dict[str, type] = {
     "sales": SalesSection,
     "logging": LoggingSection,
 }
-REQUIRED = ("terminal", "payment", "printer")
-AMOUNT_KEYS = {"refunds.approval_limit", "refunds.max_amount", "sales.min_amount",
-               "sales.max_amount"}  # fmt: skip
-PIN_RANGE = range(0, 28)
-
-
-class _Reader:
-    def __init__(self, path: Path) -> None:
-        self.path = path
-
-    def fail(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.path}: {key}: {message}")
-
-    def value(self, key: str, raw: Any, want: Any, currency: str) -> Any:
-        if key in AMOUNT_KEYS:
-            if not isinstance(raw, str):
-                raise self.fail(key, 'an amount is a decimal string like "50.00"')
-            try:
-                return money.parse_amount(raw, currency)
-            except money.AmountError as exc:
-                raise self.fail(key, str(exc)) from exc
-        kind = str(want)
-        if kind == "bool":
-            if not isinstance(raw, bool):
-                raise self.fail(key, "must be true or false")
-            return raw
-        if kind == "int":
-            if not isinstance(raw, int) or isinstance(raw, bool):
-                raise self.fail(key, "must be a whole number")
-            return raw
-        if kind == "float":
-            if not isinstance(raw, int | float) or isinstance(raw, bool):
-                raise self.fail(key, "must be a number")
-            return float(raw)
-        if kind == "Path":
-            if not isinstance(raw, str) or not raw:
-                raise self.fail(key, "must be a path")
-            return Path(raw)
-        if kind.startswith("tuple"):
-            if not isinstance(raw, list) or not all(isinstance(x, str) for x in raw):
-                raise self.fail(key, "must be a list of strings")
-            return tuple(raw)
-        if not isinstance(raw, str):
-            raise self.fail(key, "must be a string")
-        return raw
+REQUIRED_SECTIONS = ("terminal", "payment", "printer")
 
 
 def load_config(path: str | Path) -> Config:
+    """Read and check `path`; ConfigError names the file and the dotted key of a problem."""
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: no such file") from exc
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
-    reader = _Reader(path)
-    unknown = set(data) - set(SECTIONS)
-    if unknown:
-        raise reader.fail(sorted(unknown)[0], "unknown section")
-    for name in REQUIRED:
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+    def fail(key: str, message: str) -> ConfigError:
+        return ConfigError(f"{path}: {key}: {message}")
+
+    for name in data:
+        if name not in SECTIONS:
+            raise fail(name, f"unknown section (known: {', '.join(SECTIONS)})")
+        if not isinstance(data[name], dict):
+            raise fail(name, f"must be a table: [{name}]")
+    for name in REQUIRED_SECTIONS:
         if name not in data:
-            raise reader.fail(name, "required section missing")
-    currency = data.get("terminal", {}).get("currency", "EUR")
-    if currency not in money.CURRENCIES:
-        raise reader.fail("terminal.currency", f"unknown currency {currency!r}")
-    sections: dict[str, Any] = {}
-    for name, cls in SECTIONS.items():
-        raw = data.get(name, {})
-        if not isinstance(raw, dict):
-            raise reader.fail(name, "must be a table")
-        known = {f.name: f for f in fields(cls)}
-        for key in raw:
-            if key not in known:
-                raise reader.fail(f"{name}.{key}", "unknown key")
-        values = {}
-        for key, f in known.items():
-            if key in raw:
-                values[key] = reader.value(f"{name}.{key}", raw[key], f.type, currency)
-        try:
-            sections[name] = cls(**values)
-        except TypeError as exc:
-            missing = [k for k, f in known.items() if k not in values and _required(f)]
-            raise reader.fail(f"{name}.{missing[0] if missing else '?'}", "required") from exc
+            raise fail(name, f"required section [{name}] is missing")
+    sections = {name: _section(name, cls, data.get(name, {}), fail)
+                for name, cls in SECTIONS.items()}  # fmt: skip
+    currency = sections["terminal"].currency
+    for name in ("refunds", "sales"):
+        sections[name] = _amounts(name, sections[name], data.get(name, {}), currency, fail)
     config = Config(path=path, **sections)
-    _validate(config, reader)
+    _cross_check(config, fail)
     return config
 
 
-def _required(f: Any) -> bool:
-    return f.default is MISSING and f.default_factory is MISSING
+def _section(name: str, cls: type, raw: dict[str, Any], fail: Any) -> Any:
+    known = {f.name: f for f in fields(cls)}
+    for key in raw:
+        if key not in known:
+            raise fail(f"{name}.{key}", f"unknown key (known: {', '.join(known)})")
+    values: dict[str, Any] = {}
+    for key, spec in known.items():
+        check = spec.metadata.get("check")
+        if key in raw and check is not None:
+            try:
+                values[key] = check(raw[key])
+            except _Bad as exc:
+                raise fail(f"{name}.{key}", str(exc)) from None
+        elif spec.default is MISSING and spec.default_factory is MISSING:
+            raise fail(f"{name}.{key}", "required key is missing")
+    return cls(**values)
 
 
-def _validate(c: Config, r: _Reader) -> None:
-    if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", c.terminal.id):
-        raise r.fail("terminal.id", "1-32 letters, digits, '-' or '_'")
-    if not re.fullmatch(r"(tcp://[^/:]+(:\d+)?|serial:///\S+)", c.payment.url):
-        raise r.fail("payment.url", "tcp://host:port or serial:///dev/ttyX?baud=9600")
-    if not re.fullmatch(r"\d{6}", c.payment.password):
-        raise r.fail("payment.password", "six digits")
-    if not 5 <= c.payment.timeout_s <= 600:
-        raise r.fail("payment.timeout_s", "5 to 600 seconds")
-    if not re.fullmatch(
-        r"(tcp://[^/:]+(:\d+)?|serial:///\S+|usb://[0-9a-fA-F]{4}:[0-9a-fA-F]{4})", c.printer.url
-    ):
-        raise r.fail(
-            "printer.url", "tcp://host:9100, serial:///dev/ttyX?baud=115200 or usb://VID:PID"
-        )
-    if c.printer.columns not in (32, 42, 48):
-        raise r.fail("printer.columns", "32 (58 mm), 42 or 48 (80 mm)")
-    if c.printer.encoding not in ("cp437", "cp858", "gb18030"):
-        raise r.fail("printer.encoding", "cp437, cp858 or gb18030")
-    if not 0.5 <= c.printer.timeout_s <= 60:
-        raise r.fail("printer.timeout_s", "0.5 to 60 seconds")
-    pins = {
-        f.name: getattr(c.panel, f.name) for f in fields(PanelSection) if f.name.endswith("_pin")
-    }
-    for name, pin in pins.items():
-        if pin not in PIN_RANGE:
-            raise r.fail(f"panel.{name}", "a BCM GPIO number 0-27")
-    if len(set(pins.values())) != len(pins):
-        raise r.fail("panel", "every pin must be different")
-    if c.refunds.unreferenced:
-        raise r.fail("refunds.unreferenced", "refunds without a sale are not supported yet")
-    if not 1 <= c.refunds.window_days <= 365:
-        raise r.fail("refunds.window_days", "1 to 365 days")
+def _amounts(name: str, section: Any, raw: dict[str, Any], currency: str, fail: Any) -> Any:
+    values: dict[str, Any] = {}
+    for f in fields(section):
+        if f.metadata.get("check") is not None:
+            values[f.name] = getattr(section, f.name)
+            continue
+        key = f"{name}.{f.name}"
+        text = raw.get(f.name, AMOUNT_DEFAULTS[key])
+        if text is None:
+            values[f.name] = 1
+            continue
+        if not isinstance(text, str):
+            raise fail(key, f'an amount is a decimal string in {currency}, like "50.00"')
+        try:
+            values[f.name] = money.parse_amount(text, currency)
+        except money.AmountError as exc:
+            raise fail(key, str(exc)) from None
+    return type(section)(**values)
+
+
+def _cross_check(c: Config, fail: Any) -> None:
     if c.sales.min_amount > c.sales.max_amount:
-        raise r.fail("sales.min_amount", "above sales.max_amount")
-    if c.logging.level.lower() not in ("debug", "info", "warning", "error"):
-        raise r.fail("logging.level", "debug, info, warning or error")
+        raise fail("sales.min_amount", "is above sales.max_amount")
+    if c.refunds.unreferenced:
+        raise fail("refunds.unreferenced", "refunds without a sale are not supported yet")
+    seen: dict[int, str] = {}
+    for f in fields(PanelSection):
+        if f.name.endswith("_pin"):
+            pin = getattr(c.panel, f.name)
+            if pin in seen:
+                raise fail("panel", f"panel.{f.name} and panel.{seen[pin]} are both GPIO {pin}")
+            seen[pin] = f.name
