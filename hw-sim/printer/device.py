@@ -21,6 +21,12 @@ log = logging.getLogger("posterm.sim.printer")
 CONTROLS = ("paper-out", "paper-out-after:N", "refill", "cover-open", "cover-close",
             "offline", "online", "near-end", "near-end-off", "cutter-error", "recover",
             "status")  # fmt: skip
+SWITCHES = {
+    "cover-open": ("cover_open", True), "cover-close": ("cover_open", False),
+    "offline": ("offline", True), "online": ("offline", False),
+    "near-end": ("near_end", True), "near-end-off": ("near_end", False),
+    "cutter-error": ("cutter_error", True), "recover": ("cutter_error", False),
+}  # fmt: skip
 
 
 class SimPrinter:
@@ -46,6 +52,7 @@ class SimPrinter:
         self.lock = threading.Lock()
         self.cuts = 0
         self.lost_bytes = 0
+        self.stops = 0  # times the printer stopped: a job it was in is lost
 
     def parser(self) -> EscPosParser:
         return EscPosParser(self._line, self._cut, self._sensor, self.paper.width)
@@ -60,6 +67,9 @@ class SimPrinter:
             if self.stopped():
                 self.lost_bytes += len(data)
                 return b""
+            if parser.stop_count != self.stops:
+                parser.discard()  # whatever it was in the middle of when the printer stopped
+                parser.stop_count = self.stops
             return parser.feed(data)
 
     def realtime(self, n: int) -> bytes | None:
@@ -95,6 +105,7 @@ class SimPrinter:
                 self._run_out()
 
     def _run_out(self) -> None:
+        self.stops += 1
         self.paper_out = True
         self.lines_left = None
         if self.page.lines:
@@ -120,26 +131,22 @@ class SimPrinter:
 
     # -- control --------------------------------------------------------------------------
     def control(self, action: str) -> dict[str, Any]:
+        """Change the printer as a person would (paper, cover, power); returns its state."""
         with self.lock:
             if action == "paper-out":
                 self._run_out()
             elif action == "refill":
-                self.paper_out = False
-                self.near_end = False
-                self.lines_left = None
-            elif action in ("cover-open", "cover-close"):
-                self.cover_open = action == "cover-open"
-            elif action in ("offline", "online"):
-                self.offline = action == "offline"
-            elif action in ("near-end", "near-end-off"):
-                self.near_end = action == "near-end"
-            elif action in ("cutter-error", "recover"):
-                self.cutter_error = action == "cutter-error"
+                self.paper_out, self.near_end, self.lines_left = False, False, None
             elif action.startswith("paper-out-after:"):
                 count = action.split(":", 1)[1]
                 if not count.isdigit() or int(count) < 1:
                     raise ValueError("paper-out-after:N takes a number of lines >= 1")
                 self.lines_left = int(count)
+            elif action in SWITCHES:
+                name, value = SWITCHES[action]
+                if value and not getattr(self, name) and name != "near_end":
+                    self.stops += 1  # the printer stops: a job it was in is lost
+                setattr(self, name, value)
             elif action != "status":
                 raise ValueError(f"unknown action {action!r}; known: {', '.join(CONTROLS)}")
             return self.state()

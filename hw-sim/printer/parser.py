@@ -78,6 +78,7 @@ class EscPosParser:
         self._swallow_feed = False  # the LF that ends an ESC * stripe
         self._replies = bytearray()
         self.unknown = 0
+        self.stop_count = 0  # the device's stops this parser has caught up with
 
     def feed(self, data: bytes) -> bytes:
         """Parse what can be parsed; return the bytes to send back (GS r answers)."""
@@ -98,6 +99,12 @@ class EscPosParser:
         self._pending.clear()
         self._spans.clear()
         self._line_align = None
+
+    def discard(self) -> None:
+        """The printer stopped in the middle of a job: the rest of it, and any command
+        it was in the middle of, is lost."""
+        self._buf.clear()
+        self.reset()
 
     # -- text ---------------------------------------------------------------------------
     def _span_style(self) -> Span:

@@ -133,11 +133,19 @@ def test_a_slow_printer_is_done_only_when_it_has_cut(tmp_path: Path) -> None:
 def test_paper_out_while_a_slow_printer_prints_fails_the_job(tmp_path: Path) -> None:
     """GIVEN a slow printer whose paper runs out after the job's bytes were all sent and
     a DLE EOT after them would still say 'paper OK' THEN print() fails all the same."""
-    sim = start_printer(tmp_path, "--bytes-per-second", "2000", "--paper-out-after-lines", "14")
+    sim = start_printer(tmp_path, "--bytes-per-second", "2000", "--paper-out-after-lines", "22")
     try:
+        printer = Printer(sim.url)
         with pytest.raises(PrinterPaperOut, match="during the job"):
-            Printer(sim.url).print(SALE)
+            printer.print(SALE)
         assert sim.printed()[0].rstrip().endswith("[PAPER OUT: receipt truncated]")
+        # the printer stopped in the middle of a command: after the refill the next job
+        # prints whole, not swallowed by what was left of the lost one
+        sim.ctl("refill")
+        printer.print(layouts.recovered(SALE))
+        again = sim.printed()[1]
+        assert again.startswith("** RECOVERED **") and "[QR: TQR0001]" in again
+        printer.close()
     finally:
         sim.stop()
 
