@@ -1,6 +1,10 @@
-"""The control socket: a Unix socket speaking JSON lines (one request object per line,
-one reply object per line), mode 0660. A thread per connection hands each request to
-`handle`, which runs it on the terminal's owner thread and waits for the reply."""
+"""The control socket's transport: a Unix stream socket speaking JSON lines, mode 0660.
+
+One request object per line, one reply object per line, in order. A thread per
+connection calls `handle(request)`; `handle` hands the request to the state-owner thread
+and waits for its reply. Malformed, non-object and oversize lines are answered with
+`{"ok": false, ...}` without calling `handle`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import json
 import logging
 import os
 import socket
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,113 +22,248 @@ from typing import Any
 
 log = logging.getLogger("posterm.control")
 
-MAX_LINE = 64 * 1024
+MAX_LINE = 64 * 1024  # bytes of one request line, newline included
+MAX_REPLY = 64 * 1024 * 1024  # what the client accepts as one reply line
+SOCKET_MODE = 0o660
+PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
+JOIN_SECONDS = 10.0
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
 class ControlError(Exception):
-    """The daemon could not be reached, or answered something that is not JSON."""
+    """The control socket cannot be served or reached, or answered something unusable."""
 
 
-def _error(message: str) -> dict[str, Any]:
-    return {"ok": False, "code": "bad_request", "error": message}
+def error_reply(message: str, code: str = "bad_request") -> dict[str, Any]:
+    return {"ok": False, "code": code, "error": message}
+
+
+def _check_path(path: Path) -> None:
+    if len(os.fsencode(path)) > PATH_MAX:
+        raise ControlError(f"control socket path {path} is longer than {PATH_MAX} bytes")
 
 
 class ControlServer:
     def __init__(
         self,
         path: str | Path,
-        handle: Callable[[dict[str, Any]], dict[str, Any]],
+        handle: Handler,
         group: str | None = None,
+        *,
+        max_clients: int = 32,
     ) -> None:
         self.path = Path(path)
         self._handle = handle
         self._group = group
+        self._max_clients = max_clients
         self._sock: socket.socket | None = None
+        self._inode: tuple[int, int] | None = None
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._threads: set[threading.Thread] = set()
+        self._acceptor: threading.Thread | None = None
+
+    def __enter__(self) -> ControlServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def start(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Bind (replacing a stale socket file), set mode and group, start accepting."""
+        if self._sock is not None or self._stop.is_set():
+            raise ControlError("a control server starts once")
+        _check_path(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ControlError(f"cannot create {self.path.parent}: {exc}") from exc
+        self._remove_stale()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
+        try:
+            sock.bind(str(self.path))
+            info = os.stat(self.path)
+            self._inode = (info.st_dev, info.st_ino)
+            os.chmod(self.path, SOCKET_MODE)  # before listen(): nobody connects earlier
+            if self._group:
+                os.chown(self.path, -1, grp.getgrnam(self._group).gr_gid)
+            sock.listen(16)
+        except KeyError:
+            self._abandon(sock)
+            raise ControlError(f"control socket group {self._group!r} does not exist") from None
+        except OSError as exc:
+            self._abandon(sock)
+            raise ControlError(f"cannot serve {self.path}: {exc}") from exc
+        self._sock = sock
+        self._acceptor = threading.Thread(target=self._accept, name="control", daemon=True)
+        self._acceptor.start()
+        log.info("control: listening on %s", self.path)
+
+    def _remove_stale(self) -> None:
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISSOCK(info.st_mode):
+            raise ControlError(f"{self.path} exists and is not a socket: not removing it")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(5)
+            try:
+                probe.connect(str(self.path))
+            except OSError:
+                pass  # nobody listens: a socket left by a process that died
+            else:
+                raise ControlError(f"another process is serving {self.path}")
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.bind(str(self.path))
-        os.chmod(self.path, 0o660)
-        if self._group:
-            os.chown(self.path, -1, grp.getgrnam(self._group).gr_gid)
-        sock.listen(16)
-        self._sock = sock
-        threading.Thread(target=self._accept, name="control", daemon=True).start()
+
+    def _abandon(self, sock: socket.socket) -> None:
+        sock.close()
+        self._unlink_own()
+
+    def _unlink_own(self) -> None:
+        """Remove the socket file only if it is still the one this server made."""
+        try:
+            info = os.lstat(self.path)
+        except FileNotFoundError:
+            return
+        if (info.st_dev, info.st_ino) == self._inode:
+            with contextlib.suppress(FileNotFoundError):
+                self.path.unlink()
 
     def stop(self) -> None:
+        """Stop accepting, end open connections, remove the socket file (idempotent)."""
         self._stop.set()
-        if self._sock is not None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
             with contextlib.suppress(OSError):
-                self._sock.close()
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+                sock.shutdown(socket.SHUT_RDWR)  # wakes accept() on Linux
+            sock.close()
+            self._unlink_own()
+        with self._lock:
+            conns, threads = list(self._conns), list(self._threads)
+        for conn in conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        for thread in [self._acceptor, *threads]:
+            if thread is not None and thread is not threading.current_thread():
+                thread.join(JOIN_SECONDS)
 
     def _accept(self) -> None:
-        assert self._sock is not None
-        while not self._stop.is_set():
+        sock = self._sock
+        while sock is not None and not self._stop.is_set():
             try:
-                conn, _ = self._sock.accept()
+                conn, _ = sock.accept()
             except OSError:
                 return
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+            with self._lock:
+                busy = len(self._conns) >= self._max_clients
+                if not busy:
+                    self._conns.add(conn)
+                    thread = threading.Thread(target=self._serve, args=(conn,),
+                                              name="control-conn", daemon=True)  # fmt: skip
+                    self._threads.add(thread)
+            if busy:
+                with contextlib.suppress(OSError), conn:
+                    conn.sendall(_encode(error_reply("too many connections", "busy")))
+                continue
+            thread.start()
 
     def _serve(self, conn: socket.socket) -> None:
-        with conn, conn.makefile("rb") as reader:
-            while not self._stop.is_set():
-                line = reader.readline(MAX_LINE + 1)
-                if not line:
-                    return
-                reply = self._answer(line)
-                try:
-                    conn.sendall(json.dumps(reply).encode() + b"\n")
-                except OSError:
-                    return
-                if len(line) > MAX_LINE:
-                    return  # the rest of an oversize line is not worth reading
+        try:
+            with conn, conn.makefile("rb") as reader:
+                while not self._stop.is_set():
+                    line = reader.readline(MAX_LINE + 1)
+                    if not line:
+                        return
+                    if len(line) > MAX_LINE:
+                        reply = error_reply(f"request line longer than {MAX_LINE} bytes")
+                        self._skip_rest(reader, line)
+                    else:
+                        reply = self._answer(line)
+                    conn.sendall(_encode(reply))
+        except OSError as exc:
+            log.debug("control: connection ended: %s", exc)
+        finally:
+            with self._lock:
+                self._conns.discard(conn)
+                self._threads.discard(threading.current_thread())
+
+    @staticmethod
+    def _skip_rest(reader: Any, line: bytes) -> None:
+        while line and not line.endswith(b"\n"):
+            line = reader.readline(MAX_LINE)
 
     def _answer(self, line: bytes) -> dict[str, Any]:
-        if len(line) > MAX_LINE:
-            return _error(f"request longer than {MAX_LINE} bytes")
+        if not line.strip():
+            return error_reply("empty line: send one JSON object per line")
         try:
             request = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return _error(f"not JSON: {exc}")
+        except UnicodeDecodeError:
+            return error_reply("request is not UTF-8 text")
+        except json.JSONDecodeError as exc:
+            return error_reply(f"request is not JSON: {exc}")
         if not isinstance(request, dict):
-            return _error("a request is a JSON object")
+            return error_reply(f"a request is a JSON object, not {type(request).__name__}")
         try:
-            return self._handle(request)
-        except Exception as exc:  # the connection must get an answer, never a hang
+            reply = self._handle(request)
+            _encode(reply)
+        except Exception as exc:  # the client gets an answer, and the thread lives on
             log.exception("control: request failed")
-            return {"ok": False, "code": "internal", "error": f"{type(exc).__name__}: {exc}"}
+            return error_reply(f"{type(exc).__name__}: {exc}", "internal")
+        return reply
+
+
+def _encode(reply: Any) -> bytes:
+    if not isinstance(reply, dict):
+        raise TypeError(f"a reply is a JSON object, not {type(reply).__name__}")
+    return json.dumps(reply, allow_nan=False).encode() + b"\n"
 
 
 class ControlClient:
+    """One request per connection: `request(obj)` sends a line and reads one reply line."""
+
     def __init__(self, path: str | Path, timeout: float = 300.0) -> None:
         self.path = Path(path)
         self.timeout = timeout
 
     def request(self, request: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(request, dict):
+            raise ControlError(f"a request is a JSON object, not {type(request).__name__}")
+        try:
+            payload = json.dumps(request, allow_nan=False).encode() + b"\n"
+        except (TypeError, ValueError) as exc:
+            raise ControlError(f"the request is not plain JSON: {exc}") from exc
+        _check_path(self.path)
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.settimeout(self.timeout)
                 sock.connect(str(self.path))
-                sock.sendall(json.dumps(request).encode() + b"\n")
+                sock.sendall(payload)
                 with sock.makefile("rb") as reader:
-                    line = reader.readline()
-        except FileNotFoundError as exc:
-            raise ControlError(f"postermd is not running (no socket at {self.path})") from exc
-        except ConnectionRefusedError as exc:
-            raise ControlError(f"postermd is not running (nobody listens at {self.path})") from exc
+                    line = reader.readline(MAX_REPLY)
+        except FileNotFoundError:
+            raise ControlError(f"postermd is not running (no control socket at {self.path})"
+                               ) from None  # fmt: skip
+        except ConnectionRefusedError:
+            raise ControlError(f"postermd is not running (nothing listens at {self.path})"
+                               ) from None  # fmt: skip
+        except PermissionError:
+            raise ControlError(f"no permission to use {self.path} (is this user in the "
+                               "socket's group?)") from None  # fmt: skip
+        except TimeoutError:
+            raise ControlError(f"no answer from postermd within {self.timeout:g} s") from None
         except OSError as exc:
             raise ControlError(f"control socket {self.path}: {exc}") from exc
         if not line:
             raise ControlError("postermd closed the connection without an answer")
         try:
-            reply: dict[str, Any] = json.loads(line)
-        except json.JSONDecodeError as exc:
+            reply = json.loads(line)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ControlError(f"postermd answered something that is not JSON: {exc}") from exc
+        if not isinstance(reply, dict):
+            raise ControlError(f"postermd answered a {type(reply).__name__}, not an object")
         return reply
