@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
-import time
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -22,6 +21,7 @@ from escpos.printer import Network, Serial
 from posterm.drivers.printer.errors import PrinterGone, PrinterTimeout
 from posterm.drivers.printer.url import PrinterUrl
 
+DRAIN_MAX = 64 * 1024  # bytes of stale input thrown away before a status query
 _OPEN_ERRORS = (escpos_errors.Error, OSError, serial.SerialException, ValueError, RuntimeError)
 
 
@@ -72,8 +72,9 @@ class TcpLink(Link):
         return chunk
 
     def drain(self) -> None:
-        while self.read(256, 0.0):
-            pass
+        for _ in range(DRAIN_MAX // 256):  # a printer that chatters without end: stop
+            if not self.read(256, 0.0):
+                return
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -161,9 +162,9 @@ class UsbLink(Link):
         return chunk
 
     def drain(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        while self.read(64, 0.001) and time.monotonic() < deadline:
-            pass
+        for _ in range(DRAIN_MAX // 64):
+            if not self.read(64, 0.001):
+                return
 
     def close(self) -> None:
         with contextlib.suppress(self._usb_error, OSError, ValueError):
