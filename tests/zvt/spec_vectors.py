@@ -41,6 +41,7 @@ SPEC = "PA00P015 13.08 (bezahl-online/zvt doc/ECR-Interface_ZVT-Protocol.pdf)"
 SPEC_LAYOUT = SPEC + ", layout only: bytes assembled from the field definitions (no capture found)"
 SMART = "card complete SMART-ZVT-Praezisierungen v22 (bezahl-online/zvt doc/), Anhang B"
 EVEREST = "EVerest/zvt zvt/data (Feig cVEND, TCP capture)"
+MEMOS = "card complete support mails in bezahl-online/zvt doc/memos"
 BEZAHL = "bezahl-online/zvt command/testdata (capture from a terminal in Austria)"
 KERMIT = "CRC-16/KERMIT computed by a scratch script (independent of posterm)"
 
@@ -410,7 +411,7 @@ APDU_VECTORS: list[ApduVector] = [
             0x06: "1B 01 02",
         },
     ),
-    # --- card complete precisions (Austria), and a capture shared with EVerest ---
+    # --- card complete (Austria): precisions and support mails ---
     ApduVector(
         "end of day, password 000000",
         SMART + " (Kassenabschluss 06 50 03 00 00 00)",
@@ -452,6 +453,32 @@ APDU_VECTORS: list[ApduVector] = [
         EVEREST + "/partial_reversal.blob; " + SMART + "; " + ECRTERM,
         "06 1E 04 B8 87 FF FF",
         {},
+    ),
+    ApduVector(
+        "registration 123456, config 8E, EUR, permitted commands {06 D3} (block print on the ECR)",
+        MEMOS + "/memo21021901.txt",
+        "06 00 0E 12 34 56 8E 09 78 06 06 26 04 0A 02 06 D3",
+        {
+            0x3D: "123456",
+            0x06: "26 04 0A 02 06 D3",
+        },
+    ),
+    ApduVector(
+        "registration 123456, config BE (vending machine), EUR, permitted commands {06 D3}",
+        MEMOS + "/memo21021902.txt",
+        "06 00 0E 12 34 56 BE 09 78 06 06 26 04 0A 02 06 D3",
+        {
+            0x3D: "123456",
+            0x06: "26 04 0A 02 06 D3",
+        },
+    ),
+    ApduVector(
+        "registration 123456, config 08 (PT prints everything), EUR",
+        MEMOS + "/memo21020401.txt",
+        "06 00 06 12 34 56 08 09 78",
+        {
+            0x3D: "123456",
+        },
     ),
     # --- Portalum.Zvt unit tests (real frames) ---
     ApduVector(
