@@ -96,9 +96,9 @@ def test_a_serial_write_the_printer_never_takes_times_out(tmp_path: Path) -> Non
 
     threading.Thread(target=answer_once, daemon=True).start()
     try:
-        printer = Printer(f"serial://{link}?baud=115200", timeout=0.5)
+        printer = Printer(f"serial://{link}?baud=230400", timeout=0.5)
         with pytest.raises(PrinterTimeout, match="write timed out"):
-            printer.print_bytes(b"x" * 40_000)
+            printer.print_bytes(b"x" * 100_000)  # more than any pty buffers (20-68 KiB)
         printer.close()
     finally:
         os.close(master)
