@@ -1,4 +1,4 @@
-"""Fixtures: a real printer simulator process on TCP and on a pty."""
+"""Fixtures: a real printer simulator process on TCP, with its control channel."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from tests.support.sim import PrinterSim, start_printer
 
 @pytest.fixture
 def psim(tmp_path: Path) -> Iterator[PrinterSim]:
+    """`posterm-sim printer` on a free port; stopped after the test."""
     sim = start_printer(tmp_path)
     yield sim
     sim.stop()
