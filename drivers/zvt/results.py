@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from posterm.protocol.zvt import bmp
 from posterm.protocol.zvt import pt_messages as pm
 from posterm.protocol.zvt.codes import result_text, terminal_status_text
 
@@ -107,7 +108,7 @@ class ResultBuilder:
             result_text=result_text(code),
             amount=si.amount if si.amount is not None else self.result.amount,
             currency=si.currency if si.currency is not None else self.result.currency,
-            receipt_no=si.receipt_no if si.receipt_no not in (None, 0xFFFF) else None,
+            receipt_no=si.receipt_no if si.receipt_no not in (None, bmp.NO_NUMBER) else None,
             trace=si.trace,
             original_trace=si.original_trace,
             turnover_no=si.turnover_no,

@@ -19,6 +19,7 @@ TEXT_ENCODING = "cp437"
 class Kind(Enum):
     BYTE = "byte"  # one byte -> int
     BCD_INT = "bcd_int"  # fixed BCD -> int
+    BCD_OR_NONE = "bcd_or_none"  # fixed BCD -> int; all FF bytes ("no number") -> NO_NUMBER
     BCD_STR = "bcd_str"  # fixed BCD -> digit string (dates, times, terminal id, password)
     ASCII = "ascii"  # fixed text -> str
     RAW = "raw"  # fixed bytes -> bytes
@@ -68,7 +69,7 @@ _SPECS = [
     BmpSpec(0x3D, "password", Kind.BCD_STR, 3),
     BmpSpec(0x49, "currency", Kind.BCD_INT, 2),
     BmpSpec(0x60, "totals", Kind.LLL_RAW),
-    BmpSpec(0x87, "receipt_no", Kind.BCD_INT, 2),
+    BmpSpec(0x87, "receipt_no", Kind.BCD_OR_NONE, 2),
     BmpSpec(0x88, "turnover_no", Kind.BCD_INT, 3),
     BmpSpec(0x8A, "card_type", Kind.BYTE, 1),
     BmpSpec(0x8B, "card_name", Kind.LL_TEXT),
@@ -112,6 +113,9 @@ TRACK_BMPS = frozenset(n for n, s in SPECS.items() if s.kind in (Kind.TRACK_LL, 
 
 Value = int | str | bytes | tuple[tlv.Tlv, ...]
 
+# A receipt number of FF FF: the PT has none to give (e.g. 06 1E after an abort).
+NO_NUMBER = 0xFFFF
+
 
 def mask_pan(pan: str) -> str:
     """Keep at most the first 6 and last 4 digits; everything between becomes '*'.
@@ -121,6 +125,12 @@ def mask_pan(pan: str) -> str:
     n = len(pan)
     keep_head = 6 if n - 10 >= 3 else 0
     return "".join(ch if i < keep_head or i >= n - 4 else "*" for i, ch in enumerate(pan))
+
+
+def _decode_bcd_or_none(raw: bytes) -> int:
+    if raw and raw == b"\xff" * len(raw):
+        return NO_NUMBER
+    return bcd.decode(raw)
 
 
 def _decode_pan(raw: bytes) -> str:
@@ -164,6 +174,7 @@ _DECODERS: dict[Kind, Callable[[bytes], Value | None]] = {
     Kind.TRACK_LLL: lambda raw: None,
     Kind.BYTE: lambda raw: raw[0],
     Kind.BCD_INT: bcd.decode,
+    Kind.BCD_OR_NONE: _decode_bcd_or_none,
     Kind.BCD_STR: bcd.digits,
     Kind.ASCII: lambda raw: _text(raw).rstrip(" "),
     Kind.LL_TEXT: _text,
@@ -210,6 +221,12 @@ def _encode_bcd_int(spec: BmpSpec, value: Value) -> bytes:
     return bcd.encode(value, spec.length)
 
 
+def _encode_bcd_or_none(spec: BmpSpec, value: Value) -> bytes:
+    if value == NO_NUMBER:
+        return b"\xff" * spec.length
+    return _encode_bcd_int(spec, value)
+
+
 def _encode_bcd_str(spec: BmpSpec, value: Value) -> bytes:
     if not isinstance(value, str) or len(value) != spec.length * 2:
         raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length * 2} digits")
@@ -252,6 +269,7 @@ _ENCODERS: dict[Kind, Callable[[BmpSpec, Value], bytes]] = {
     Kind.TLV: _encode_tlv,
     Kind.BYTE: _encode_byte,
     Kind.BCD_INT: _encode_bcd_int,
+    Kind.BCD_OR_NONE: _encode_bcd_or_none,
     Kind.BCD_STR: _encode_bcd_str,
     Kind.ASCII: _encode_ascii,
     Kind.RAW: _encode_raw,

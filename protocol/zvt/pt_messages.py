@@ -206,27 +206,44 @@ class Completion:
 
 @dataclass(frozen=True)
 class StatusEnquiryCompletion:
-    """`06 0F` answering a status enquiry: LLLVAR software version, terminal status, [06]."""
+    """`06 0F` answering a status enquiry: [LLLVAR software version], terminal status, [06].
+
+    Some terminals leave the software version out (`06 0F 01 00`); then it is None.
+    """
 
     CODE: ClassVar[int] = 0x060F
-    sw_version: str = ""
+    sw_version: str | None = None
     terminal_status: int = 0
     tlv: tuple[Tlv, ...] | None = bmp_field(0x06)
 
     def to_apdu(self) -> Apdu:
-        raw = self.sw_version.encode(bmp.TEXT_ENCODING)
-        data = bcd.encode_var_length(len(raw), 3) + raw + bytes([self.terminal_status])
+        data = b""
+        if self.sw_version is not None:
+            raw = self.sw_version.encode(bmp.TEXT_ENCODING)
+            data = bcd.encode_var_length(len(raw), 3) + raw
+        data += bytes([self.terminal_status])
         return Apdu(0x06, 0x0F, data + bmpset.encode(self))
 
     @classmethod
     def from_apdu(cls, apdu: Apdu) -> StatusEnquiryCompletion:
         data = apdu.data
-        length = bcd.decode_var_length(data, 0, 3)
-        end = 3 + length
-        if len(data) < end + 1:
-            raise ZvtDecodeError("status enquiry completion truncated")
-        version = data[3:end].decode(bmp.TEXT_ENCODING)
+        if not data:
+            raise ZvtDecodeError("status enquiry completion without terminal status")
+        version, end = _optional_version(data)
         return bmpset.decode(cls, data, end + 1, sw_version=version, terminal_status=data[end])
+
+
+def _optional_version(data: bytes) -> tuple[str | None, int]:
+    """The LLLVAR software version at the start of `data` if there is one, and the offset
+    of the terminal status byte. A version is there only when the first three bytes are
+    length digits (F0..F9) and the status byte still fits after the text they announce."""
+    head = data[:3]
+    if len(head) < 3 or any(b >> 4 != 0xF or b & 0x0F > 9 for b in head):
+        return None, 0
+    end = 3 + bcd.decode_var_length(data, 0, 3)
+    if len(data) < end + 1:
+        return None, 0
+    return data[3:end].decode(bmp.TEXT_ENCODING), end
 
 
 @dataclass(frozen=True)

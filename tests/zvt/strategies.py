@@ -144,5 +144,5 @@ PT_MESSAGES = [
 ]
 
 STATUS_ENQUIRY_COMPLETION = st.builds(
-    p.StatusEnquiryCompletion, sw_version=text, terminal_status=byte, tlv=maybe(tlvs)
+    p.StatusEnquiryCompletion, sw_version=maybe(text), terminal_status=byte, tlv=maybe(tlvs)
 )
