@@ -165,6 +165,7 @@ class PrinterSection:
     encoding: str = _opt("cp858", _choice("cp437", "cp858", "gb18030"))
     merchant_copy: bool = _opt(False, _bool)
     timeout_s: float = _opt(5.0, _seconds(0.5, 60))
+    job_timeout_s: float = _opt(30.0, _seconds(1, 600))
 
 
 @dataclass(frozen=True)

@@ -19,14 +19,17 @@ from typing import Any
 
 from posterm.daemon import api
 from posterm.daemon.config import ConfigError, load_config
-from posterm.daemon.control import ControlServer
+from posterm.daemon.control import ControlError, ControlServer
 from posterm.daemon.journal import Journal, JournalError
 from posterm.daemon.notify import notify, watchdog_interval
+from posterm.daemon.panel import PanelError
 from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.printing import ReceiptPrinter
 from posterm.daemon.terminal import Terminal
+from posterm.drivers.printer import PrinterError
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.protocol import money
+from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm")
 
@@ -54,15 +57,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except JournalError as exc:
         print(f"postermd: cannot open the journal: {exc}", file=sys.stderr)
         return 1
-    pt = PaymentTerminal(
-        config.payment.url,
-        config.payment.password,
-        currency=money.currency_numeric(config.terminal.currency),
-        t4=config.payment.timeout_s,
-    )
-    printer = ReceiptPrinter(config.printer)
+    opened: list[Any] = [journal]  # closed in reverse order, whatever happens below
+    try:
+        pt = PaymentTerminal(
+            config.payment.url,
+            config.payment.password,
+            currency=money.currency_numeric(config.terminal.currency),
+            t4=config.payment.timeout_s,
+        )
+        printer = ReceiptPrinter(config.printer)
+        opened.append(printer)
+        panel = PanelLink(config.panel)
+        opened.append(panel)
+    except (ValueError, ZvtError, PrinterError, PanelError) as exc:
+        print(f"postermd: cannot start: {exc}", file=sys.stderr)
+        _close_all(opened)
+        return 1
     stopping = threading.Event()
-    panel = PanelLink(config.panel)
     wd_every = watchdog_interval()
     last_wd = [0.0]
 
@@ -86,7 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda request: api.handle(terminal, request),
         group=config.control.group,
     )
-    server.start()
+    try:
+        server.start()
+    except ControlError as exc:
+        print(f"postermd: cannot open the control socket: {exc}", file=sys.stderr)
+        terminal.stop()
+        _close_all(opened)
+        return 1
     notify(READY="1", STATUS=f"{terminal.mode.mode}: {terminal.mode.reason}")
     log.info("postermd: %s up, control socket %s", config.terminal.id, config.control.socket)
 
@@ -99,10 +116,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     notify(STOPPING="1")
     server.stop()
     terminal.stop()
-    panel.close()
-    printer.close()
-    journal.close()
+    _close_all(opened)
     return 0
+
+
+def _close_all(opened: list[Any]) -> None:
+    for part in reversed(opened):
+        try:
+            part.close()
+        except Exception:
+            log.exception("postermd: closing %s failed", type(part).__name__)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,11 @@ def build(body: dict[str, Any], copy: str, mark: str) -> layouts.Receipt:
 class ReceiptPrinter:
     def __init__(self, config: Any) -> None:
         self.printer = Printer(
-            config.url, columns=config.columns, encoding=config.encoding, timeout=config.timeout_s
+            config.url,
+            columns=config.columns,
+            encoding=config.encoding,
+            timeout=config.timeout_s,
+            job_timeout=config.job_timeout_s,
         )
 
     def is_ready(self) -> bool:

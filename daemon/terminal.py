@@ -164,8 +164,9 @@ class Terminal:
 
     def parse_amount(self, text: str, min_minor: int, max_minor: int) -> int:
         try:
-            amount = money.parse_amount(text, self.currency)
-            money.check_limits(amount, min_minor, max_minor)
+            amount = money.parse_amount(
+                text, self.currency, min_minor=min_minor, max_minor=max_minor
+            )
         except ValueError as exc:
             raise TerminalError("bad_amount", str(exc)) from exc
         return amount
