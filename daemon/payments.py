@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from posterm.daemon import receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Mode, TxnState
@@ -42,6 +43,40 @@ def pt_fields(result: Result) -> dict[str, Any]:
         "result_code": result.result_code,
         "result_text": result.result_text,
     }
+
+
+def pay_and_issue(
+    ctx: Any,
+    txn_id: str,
+    step: str,
+    call: PtCall,
+    *,
+    approved_event: str,
+    declined_event: str | None,
+    on_commit: OnCommit | None = None,
+    receipt_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The common course of a sale, refund or void once journaled: BUSY, the PT, the
+    buzzer, back to READY (or whatever the outcome left), the receipt; the final view."""
+    ctx.mode.set(Mode.BUSY, f"{step} {txn_id}")
+    try:
+        run_on_pt(
+            ctx,
+            txn_id,
+            step,
+            call,
+            approved_event=approved_event,
+            declined_event=declined_event,
+            on_commit=on_commit,
+        )
+    except TerminalError as exc:
+        ctx.signal("decline" if exc.code in ("declined", "pt_refused") else "fault")
+        raise
+    finally:
+        ctx.settle()
+    ctx.signal("approve")
+    receipts.issue(ctx, txn_id, extra=receipt_extra)
+    return ctx.view(txn_id)
 
 
 def run_on_pt(

@@ -6,11 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from posterm.daemon import receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.payments import run_on_pt
-from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.daemon.payments import pay_and_issue
+from posterm.daemon.states import Kind, TxnState
 
 REASONS = {
     "wrong_amount": "wrong amount",
@@ -115,18 +114,17 @@ def _awaiting(ctx: Any, txn_id: str) -> Any:
 def _execute(ctx: Any, txn_id: str) -> dict[str, Any]:
     txn = ctx.journal.get_txn(txn_id)
     crashpoint("refund.journaled")
-    ctx.mode.set(Mode.BUSY, f"refund {txn_id}")
     try:
-        run_on_pt(
+        return pay_and_issue(
             ctx,
             txn_id,
             "refund",
             lambda hook: ctx.pt.refund(txn.amount, on_result=hook),
             approved_event="refund.completed",
             declined_event="refund.failed",
+            receipt_extra={"reason_label": REASONS[txn.reason], "signature": True},
         )
     except TerminalError as exc:
-        ctx.signal("decline")
         if exc.details.get("result_code") == 0x83:
             raise TerminalError(
                 "pt_refused",
@@ -135,8 +133,3 @@ def _execute(ctx: Any, txn_id: str) -> dict[str, Any]:
                 txn_id=txn_id,
             ) from exc
         raise
-    finally:
-        ctx.settle()
-    ctx.signal("approve")
-    receipts.issue(ctx, txn_id, extra={"reason_label": REASONS[txn.reason], "signature": True})
-    return ctx.view(txn_id)

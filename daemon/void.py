@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from posterm.daemon import receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.payments import run_on_pt
+from posterm.daemon.payments import pay_and_issue
 from posterm.daemon.refund import COUNTED
-from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.daemon.states import Kind, TxnState
 
 
 def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
@@ -40,22 +39,12 @@ def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
     def also_void_the_sale(tx: Any, result: Any) -> None:
         tx.update_txn(sale_id, state=TxnState.VOIDED, note=f"voided by {txn_id}")
 
-    ctx.mode.set(Mode.BUSY, f"void {txn_id}")
-    try:
-        run_on_pt(
-            ctx,
-            txn_id,
-            "void",
-            lambda hook: ctx.pt.reverse(sale.receipt_no, on_result=hook),
-            approved_event="void.completed",
-            declined_event=None,
-            on_commit=also_void_the_sale,
-        )
-    except TerminalError:
-        ctx.signal("decline")
-        raise
-    finally:
-        ctx.settle()
-    ctx.signal("approve")
-    receipts.issue(ctx, txn_id)
-    return ctx.view(txn_id)
+    return pay_and_issue(
+        ctx,
+        txn_id,
+        "void",
+        lambda hook: ctx.pt.reverse(sale.receipt_no, on_result=hook),
+        approved_event="void.completed",
+        declined_event=None,
+        on_commit=also_void_the_sale,
+    )
