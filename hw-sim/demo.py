@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from posterm.hwsim.procs import stop as stop_process
+
 BIN = Path(sys.executable).parent
 OUT = Path("demo-out").resolve()
 CONFIG = """[terminal]
@@ -187,11 +189,7 @@ def main() -> int:
               f"{OUT / 'journal.db'}; logs are in {OUT}.")  # fmt: skip
     finally:
         for proc in reversed(procs):
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc, grace=15)
     return 0
 
 

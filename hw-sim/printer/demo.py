@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from posterm.hwsim import procs
 
 BIN = Path(sys.executable).parent
 START_TIMEOUT = 30.0
@@ -57,13 +58,7 @@ def _start_simulator(out: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    procs.stop(proc)
     if proc.stdout is not None:
         proc.stdout.close()
 

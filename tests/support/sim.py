@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -13,20 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posterm.hwsim import control
+from posterm.hwsim import control, procs
 
 BIN = Path(sys.executable).parent
 
 
 def stop(proc: subprocess.Popen[str]) -> None:
     """SIGTERM, and SIGKILL if it does not end within 10 s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    procs.stop(proc)
 
 
 @dataclass

@@ -8,23 +8,11 @@ from pathlib import Path
 import pytest
 
 from posterm.daemon.config import ConfigError, load_config
+from tests.daemon.test_config import MINIMAL
+from tests.daemon.test_config import write as _write
 from tests.support.sim import BIN
 
 ROOT = Path(__file__).resolve().parents[2]
-MINIMAL = """
-[terminal]
-id = "pos-1"
-[payment]
-url = "tcp://127.0.0.1:20007"
-[printer]
-url = "tcp://127.0.0.1:9100"
-"""
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "posterm.toml"
-    path.write_text(text)
-    return path
 
 
 def test_example_config_loads() -> None:
