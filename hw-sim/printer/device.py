@@ -105,12 +105,14 @@ class SimPrinter:
                 self._run_out()
 
     def _run_out(self) -> None:
-        self.stops += 1
-        self.paper_out = True
+        # The cut-short page is on disk before the sensor says "paper out": whoever sees
+        # the paper out (a host polling DLE EOT) can already read what was printed.
         self.lines_left = None
         if self.page.lines:
             self.paper.write(self.page, truncated=True)
         self.page = Page()
+        self.stops += 1
+        self.paper_out = True
 
     def _cut(self) -> None:
         if self.stopped():
