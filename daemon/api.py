@@ -1,7 +1,8 @@
 """The control API: one JSON request in, one JSON reply out, for the socket and the CLI.
 
 Requests: {"cmd": "sale", "amount": "12.50", "key"?}, {"cmd": "refund", "txn", "amount",
-"reason", "text"?, "key"?}, {"cmd": "void", "txn", "key"?}, {"cmd": "reprint", "txn"},
+"reason", "text"?, "key"?} (instead of "txn", "unreferenced": true: a refund without a
+sale, where the config allows it), {"cmd": "void", "txn", "key"?}, {"cmd": "reprint", "txn"},
 {"cmd": "approve"|"reject", "txn", "by"?}, {"cmd": "status"}, {"cmd": "journal",
 "limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
 Replies: {"ok": true, "result": ...} or {"ok": false, "code": ..., "error": ...}.
@@ -33,6 +34,18 @@ def _text(request: dict[str, Any], name: str, *, required: bool = True) -> str |
     return value
 
 
+def _refund_target(request: dict[str, Any]) -> str | None:
+    """The sale a refund is for, or None for an explicitly unreferenced refund."""
+    unreferenced = request.get("unreferenced", False)
+    if not isinstance(unreferenced, bool):
+        raise TerminalError("bad_request", "'unreferenced' must be true or false")
+    if not unreferenced:
+        return _text(request, "txn")
+    if request.get("txn") is not None:
+        raise TerminalError("bad_request", "a refund has either 'txn' or 'unreferenced', not both")
+    return None
+
+
 def handle(terminal: Any, request: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"ok": True, "result": _dispatch(terminal, request)}
@@ -48,7 +61,7 @@ def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
         return terminal.sale(t(request, "amount"), t(request, "key", required=False))
     if cmd == "refund":
         return terminal.refund(
-            t(request, "txn"),
+            _refund_target(request),
             t(request, "amount"),
             t(request, "reason"),
             t(request, "text", required=False),

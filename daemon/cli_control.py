@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
     p.add_argument("amount")
     p.add_argument("--key", help="idempotency key: the same key never charges twice")
     p = command("refund", "refund AMOUNT of sale TXN")
-    p.add_argument("txn")
+    p.add_argument("txn", help="the sale; 'none' for a refund without a sale (if configured)")
     p.add_argument("amount")
     p.add_argument("--reason", choices=REASONS, default="goods_returned")
     p.add_argument("--text", help="free text (required for --reason other)")
@@ -60,6 +60,9 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, name, None)
         if value is not None:
             request[name] = value
+    if args.group == "refund" and request.get("txn") == "none":
+        del request["txn"]
+        request["unreferenced"] = True
     return request
 
 

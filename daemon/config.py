@@ -320,8 +320,6 @@ def _amounts(name: str, section: Any, raw: dict[str, Any], currency: str, fail: 
 def _cross_check(c: Config, fail: Any) -> None:
     if c.sales.min_amount > c.sales.max_amount:
         raise fail("sales.min_amount", "is above sales.max_amount")
-    if c.refunds.unreferenced:
-        raise fail("refunds.unreferenced", "refunds without a sale are not supported yet")
     seen: dict[int, str] = {}
     for f in fields(PanelSection):
         if f.name.endswith("_pin"):

@@ -38,8 +38,9 @@ def build(body: dict[str, Any], copy: str, mark: str) -> layouts.Receipt:
         reason = body.get("reason_label") or body.get("reason") or ""
         if body.get("reason_text"):
             reason = f"{reason}: {body['reason_text']}"
+        sale_id = body.get("ref_txn") or "none (refund without a sale)"
         receipt = layouts.refund_voucher(
-            **common, sale_id=body.get("ref_txn") or "", reason=reason, footer=footer, copy=copy
+            **common, sale_id=sale_id, reason=reason, footer=footer, copy=copy
         )
     elif layout == "reversal":
         receipt = layouts.reversal(

@@ -1,5 +1,9 @@
 """Refunds: referenced to a sale, full or partial, never above what is left, approved by a
-supervisor key or the back office above a limit, with a voucher the customer signs."""
+supervisor key or the back office above a limit, with a voucher the customer signs.
+
+Refunds without a sale (`refunds.unreferenced = true`, off by default) have no sale to bound
+them: each one waits for approval whatever its amount, and is never above
+`refunds.max_amount`."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ COUNTED = (
 
 def request(
     ctx: Any,
-    sale_id: str,
+    sale_id: str | None,
     amount_text: str,
     *,
     reason: str,
@@ -47,6 +51,8 @@ def request(
         known = ctx.idempotent(Kind.REFUND, key, amount)
         if known is not None:
             return known
+    if sale_id is None:
+        return _unreferenced(ctx, amount, reason=reason, text=text, key=key)
     sale = ctx.journal.get_txn(sale_id)
     if sale is None or sale.kind != Kind.SALE:
         raise TerminalError("unknown_txn", f"no sale {sale_id}")
@@ -81,6 +87,28 @@ def request(
         ctx.signal("attention")
         return ctx.view(txn_id)
     return _execute(ctx, txn_id)
+
+
+def _unreferenced(
+    ctx: Any, amount: int, *, reason: str, text: str | None, key: str | None
+) -> dict[str, Any]:
+    if not ctx.config.refunds.unreferenced:
+        raise TerminalError(
+            "not_allowed",
+            "refunds without a sale are off on this terminal (refunds.unreferenced = false): "
+            "refund against the sale",
+        )
+    txn_id = ctx.begin(
+        Kind.REFUND,
+        amount,
+        state=TxnState.AWAITING_APPROVAL,
+        event="refund.requested",
+        idem_key=key,
+        reason=reason,
+        reason_text=text,
+    )
+    ctx.signal("attention")
+    return ctx.view(txn_id)
 
 
 def approve(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:

@@ -248,7 +248,12 @@ class Terminal:
         return self.owner.call(lambda: sale.sale(self, amount, key))  # type: ignore[no-any-return]
 
     def refund(
-        self, txn_id: str, amount: str, reason: str, text: str | None = None, key: str | None = None
+        self,
+        txn_id: str | None,
+        amount: str,
+        reason: str,
+        text: str | None = None,
+        key: str | None = None,
     ) -> dict[str, Any]:
         return self.owner.call(  # type: ignore[no-any-return]
             lambda: refund.request(self, txn_id, amount, reason=reason, text=text, key=key)

@@ -167,7 +167,6 @@ BAD = [
     ("panel", "buzzer_pin = -1", "panel.buzzer_pin", "out of range"),
     ("panel", "ready_led_pin = 17.0", "panel.ready_led_pin", "whole number"),
     ("panel", "reprint_pin = true", "panel.reprint_pin", "whole number"),
-    ("refunds", "unreferenced = true", "refunds.unreferenced", "not supported"),
     ("refunds", 'unreferenced = "no"', "refunds.unreferenced", "true or false"),
     ("refunds", "window_days = 0", "refunds.window_days", "out of range 1-365"),
     ("refunds", "window_days = 366", "refunds.window_days", "out of range"),

@@ -42,6 +42,7 @@ socket = "{socket}"
 [refunds]
 approval_limit = "50.00"
 max_amount = "1000.00"
+unreferenced = {unreferenced}
 
 [sales]
 max_amount = "500.00"
@@ -169,7 +170,7 @@ class Rig:
 
 
 def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] = (),
-             pt_args: tuple[str, ...] = ()) -> Rig:  # fmt: skip
+             pt_args: tuple[str, ...] = (), unreferenced: bool = False) -> Rig:  # fmt: skip
     pt = start_pt(tmp, "--ack-timeout", "3", *pt_args)
     printer = start_printer(tmp, *printer_args)
     pt_url = pt.serial_url if link == "serial" else pt.tcp_url
@@ -177,6 +178,12 @@ def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] =
     journal = tmp / "journal.db"
     config = tmp / "posterm.toml"
     config.write_text(
-        CONFIG.format(journal=journal, pt_url=pt_url, printer_url=printer.url, socket=socket_path)
+        CONFIG.format(
+            journal=journal,
+            pt_url=pt_url,
+            printer_url=printer.url,
+            socket=socket_path,
+            unreferenced=str(unreferenced).lower(),
+        )
     )
     return Rig(tmp, pt, printer, config, socket_path, journal)

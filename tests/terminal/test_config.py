@@ -38,7 +38,7 @@ def test_minimal_config_gets_defaults(tmp_path: Path) -> None:
         ("[panel]\nconfirm_pin = 40", "panel.confirm_pin"),
         ("[panel]\nconfirm_pin = 6", "panel"),
         ('[logging]\nlevel = "loud"', "logging.level"),
-        ("[refunds]\nunreferenced = true", "refunds.unreferenced"),
+        ("[refunds]\nunreferenced = 1", "refunds.unreferenced"),
     ],
 )
 def test_bad_values_name_the_key_and_the_file(tmp_path: Path, extra: str, key: str) -> None:
