@@ -14,26 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from posterm.daemon import events
+from posterm.daemon.journal_reads import JournalReads
 from posterm.daemon.migrations import (
     COPIES,
     KINDS,
     MARKS,
     RECEIPT_STATES,
-    REFUND_OFF,
     TXN_FIELDS,
     UPDATABLE,
     JournalError,
     MigrationError,
-    OutboxEvent,
-    Receipt,
-    Transition,
     TransitionError,
     Txn,
     check_field,
     check_no_card_data,
-    event_row,
     migrate,
-    receipt_row,
     to_json,
     txn_row,
 )
@@ -252,7 +247,7 @@ class Tx:
         return int(cur.rowcount)
 
 
-class Journal:
+class Journal(JournalReads):
     """One connection, serialised by a lock: the owner thread writes, others may read."""
 
     def __init__(self, path: str | Path, terminal_id: str) -> None:
@@ -345,95 +340,6 @@ class Journal:
             except sqlite3.Error as exc:
                 raise JournalError(f"journal read failed: {exc}") from exc
 
-    # -- transactions -------------------------------------------------------------------
-    def get_txn(self, txn_id: str) -> Txn | None:
-        rows = self._all("SELECT * FROM txns WHERE txn_id = ?", (txn_id,))
-        return txn_row(rows[0]) if rows else None
-
-    def find_by_idem_key(self, kind: str, key: str) -> Txn | None:
-        rows = self._all("SELECT * FROM txns WHERE kind = ? AND idem_key = ?", (str(kind), key))
-        return txn_row(rows[0]) if rows else None
-
-    def txns_in_state(self, *states: str) -> list[Txn]:
-        """Oldest first."""
-        marks = ", ".join("?" for _ in states) or "NULL"
-        rows = self._all(f"SELECT * FROM txns WHERE state IN ({marks}) ORDER BY created_at, "
-                         "rowid", (str(s) for s in states))  # fmt: skip
-        return [txn_row(r) for r in rows]
-
-    def list_txns(self, limit: int = 50) -> list[Txn]:
-        """Newest first."""
-        rows = self._all("SELECT * FROM txns ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                         (limit,))  # fmt: skip
-        return [txn_row(r) for r in rows]
-
-    def refunded_total(self, sale_txn_id: str, states: Iterable[str] | None = None) -> int:
-        """Minor units of the refunds of a sale that count: by default every refund not
-        declined, failed, rejected or reversed by the PT (so waiting ones count too)."""
-        sql = "SELECT COALESCE(SUM(amount), 0) FROM txns WHERE kind = 'refund' AND ref_txn = ?"
-        chosen = [str(s) for s in (REFUND_OFF if states is None else states)]
-        marks = ", ".join("?" for _ in chosen) or "NULL"
-        sql += f" AND state {'NOT ' if states is None else ''}IN ({marks})"
-        return int(self._all(sql, (sale_txn_id, *chosen))[0][0])
-
-    def knows_receipt_no(self, receipt_no: int) -> bool:
-        return bool(self._all("SELECT 1 FROM txns WHERE receipt_no = ? LIMIT 1", (receipt_no,)))
-
-    def batch_totals(self, batch_no: int) -> dict[str, int]:
-        """Approved sales, refunds and voids of a batch (voided sales count as sales, their
-        voids take them back): amounts and counts in minor units, and the net."""
-        totals = {"sales": 0, "sales_count": 0, "refunds": 0, "refunds_count": 0,
-                  "voids": 0, "voids_count": 0}  # fmt: skip
-        rows = self._all(
-            "SELECT kind, COUNT(*), COALESCE(SUM(amount), 0) FROM txns WHERE batch_no = ?"
-            " AND (state = 'approved' OR (kind = 'sale' AND state = 'voided'))"
-            " AND kind IN ('sale', 'refund', 'void') GROUP BY kind",
-            (batch_no,),
-        )
-        for kind, count, amount in rows:
-            totals[f"{kind}s"] = int(amount)
-            totals[f"{kind}s_count"] = int(count)
-        totals["net"] = totals["sales"] - totals["refunds"] - totals["voids"]
-        return totals
-
-    def transitions(self, txn_id: str | None = None) -> list[Transition]:
-        """The audit trail, oldest first: of one transaction, or everything."""
-        if txn_id is None:
-            rows = self._all("SELECT * FROM transitions ORDER BY id")
-        else:
-            rows = self._all("SELECT * FROM transitions WHERE txn_id = ? ORDER BY id", (txn_id,))
-        return [Transition(**dict(r)) for r in rows]
-
-    # -- receipts -----------------------------------------------------------------------
-    def pending_receipts(self) -> list[Receipt]:
-        rows = self._all("SELECT * FROM receipts WHERE state = 'pending' ORDER BY receipt_id")
-        return [receipt_row(r) for r in rows]
-
-    def receipts_of(self, txn_id: str) -> list[Receipt]:
-        rows = self._all("SELECT * FROM receipts WHERE txn_id = ? ORDER BY receipt_id", (txn_id,))
-        return [receipt_row(r) for r in rows]
-
-    def kv_get(self, key: str) -> str | None:
-        rows = self._all("SELECT value FROM kv WHERE key = ?", (key,))
-        return str(rows[0][0]) if rows else None
-
-    # -- outbox -------------------------------------------------------------------------
-    def outbox_pending(self, limit: int = 100) -> list[OutboxEvent]:
-        """Unacknowledged events, lowest seq first."""
-        rows = self._all("SELECT * FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?",
-                         (limit,))  # fmt: skip
-        return [event_row(r) for r in rows]
-
-    def outbox_since(self, seq: int, limit: int = 100) -> list[OutboxEvent]:
-        """Events from `seq` on, acknowledged or not (the host's `resend`)."""
-        rows = self._all("SELECT * FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, limit))
-        return [event_row(r) for r in rows]
-
-    def outbox(self, *, pending_only: bool = True, limit: int = 1000) -> list[dict[str, Any]]:
-        """The envelopes themselves (pending, or all), lowest seq first."""
-        events_ = self.outbox_pending(limit) if pending_only else self.outbox_since(1, limit)
-        return [e.envelope for e in events_]
-
     def outbox_ack(self, event_ids: Iterable[str]) -> int:
         """Mark events the host committed; returns how many were newly acknowledged
         (unknown or already acknowledged ids count 0). Acked rows stay for the audit."""
@@ -442,15 +348,3 @@ class Journal:
             raise JournalError("event ids are strings")
         with self.transaction() as tx:
             return sum(tx.ack_event(event_id) for event_id in ids)
-
-    def outbox_depth(self) -> int:
-        return int(self._all("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL")[0][0])
-
-    def oldest_unsent_age(self) -> float | None:
-        """Seconds since the oldest unacknowledged event occurred; None when none waits."""
-        rows = self._all("SELECT occurred_at FROM outbox WHERE acked_at IS NULL ORDER BY seq "
-                         "LIMIT 1")  # fmt: skip
-        if not rows:
-            return None
-        occurred = datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))
-        return max(0.0, (datetime.now(UTC) - occurred).total_seconds())
