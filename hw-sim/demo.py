@@ -3,7 +3,8 @@
 1. The ZVT link: `posterm zvt` straight to the simulated PT over a pty (serial ZVT).
 2. The terminal: `postermd` with the PT (pty) and the receipt printer (TCP) simulators,
    driven by the operator CLI: sales, a declined card, paper running out mid-receipt and
-   the RECOVERED receipt after the refill, a refund over the approval limit, a void, a
+   the RECOVERED receipt after the refill, a refund over the approval limit, a refund
+   without a sale (allowed by this demo's config, each one awaits approval), a void, a
    reprint, end of day. Then the PT's ledger next to the journal, and the receipts.
 """
 
@@ -42,6 +43,7 @@ timeout_s = 2
 socket = "{out}/control.sock"
 [refunds]
 approval_limit = "50.00"
+unreferenced = true
 """
 
 
@@ -160,12 +162,15 @@ def main() -> int:
         time.sleep(1.0)
         posterm("journal", "--limit", "3")
 
-        step("Refunds: a partial one, and one above the approval limit")
+        step("Refunds: a partial one, one above the approval limit, one without a sale")
         posterm("refund", first["txn_id"], "4.90", "--reason", "goods_returned")
         _, big = posterm("sale", "120.00")
         _, waiting = posterm("refund", big["txn_id"], "80.00", "--reason", "wrong_amount")
         posterm("approve", waiting["txn_id"], "--by", "supervisor")
         posterm("refund", big["txn_id"], "50.00", "--reason", "duplicate_charge")  # over
+        _, goodwill = posterm("refund", "none", "3.00", "--reason", "other", "--text",
+                              "goodwill, no sale")  # fmt: skip
+        posterm("approve", goodwill["txn_id"], "--by", "supervisor")  # always waits
 
         step("Void the same day, reprint, end of day")
         posterm("void", second["txn_id"])
