@@ -2,6 +2,9 @@
 
 Track data (BMPs 23, 24, 2D) is consumed and dropped on arrival: it never becomes a value.
 A PAN is always returned masked (at most first 6 / last 4 digits visible).
+
+The formats follow the BMP summary of the ZVT spec (PA00P015 rev. 13.08, chapter 13): a
+decoder must know every BMP's length, because an unknown one hides the rest of the APDU.
 """
 
 from __future__ import annotations
@@ -23,10 +26,12 @@ class Kind(Enum):
     BCD_STR = "bcd_str"  # fixed BCD -> digit string (dates, times, terminal id, password)
     ASCII = "ascii"  # fixed text -> str
     RAW = "raw"  # fixed bytes -> bytes
+    UINT = "uint"  # fixed big-endian binary integer -> int
     LL_TEXT = "ll_text"  # LLVAR text -> str (NUL-terminated allowed)
     LLL_TEXT = "lll_text"  # LLLVAR text -> str
     LL_RAW = "ll_raw"
     LLL_RAW = "lll_raw"
+    LL_BCD = "ll_bcd"  # LLVAR packed BCD -> digit string
     PAN = "pan"  # LLVAR BCD with E (masked) and F (pad) nibbles -> masked str
     TRACK_LL = "track_ll"  # dropped
     TRACK_LLL = "track_lll"  # dropped
@@ -68,7 +73,14 @@ _SPECS = [
     BmpSpec(0x3C, "additional_text", Kind.LLL_TEXT),
     BmpSpec(0x3D, "password", Kind.BCD_STR, 3),
     BmpSpec(0x49, "currency", Kind.BCD_INT, 2),
+    BmpSpec(0x4C, "blocked_goods_groups", Kind.LL_BCD),  # product codes, 3 BCD bytes each
     BmpSpec(0x60, "totals", Kind.LLL_RAW),
+    BmpSpec(0x70, "image_id", Kind.UINT, 4),
+    BmpSpec(0x71, "image_size", Kind.UINT, 4),
+    BmpSpec(0x72, "image_mime", Kind.BYTE, 1),
+    BmpSpec(0x73, "image_encoding", Kind.BYTE, 1),
+    BmpSpec(0x74, "chunk_count", Kind.BYTE, 1),
+    BmpSpec(0x75, "chunk_index", Kind.BYTE, 1),
     BmpSpec(0x87, "receipt_no", Kind.BCD_OR_NONE, 2),
     BmpSpec(0x88, "turnover_no", Kind.BCD_INT, 3),
     BmpSpec(0x8A, "card_type", Kind.BYTE, 1),
@@ -107,6 +119,10 @@ _SPECS = [
     BmpSpec(0xF7, "text1_line7", Kind.LL_TEXT),
     BmpSpec(0xF8, "text1_line8", Kind.LL_TEXT),
     BmpSpec(0xF9, "beep_tones", Kind.BYTE, 1),
+    BmpSpec(0xFA, "card_reader_activation", Kind.BYTE, 1),
+    BmpSpec(0xFB, "confirmation", Kind.BYTE, 1),
+    BmpSpec(0xFC, "dialog_control", Kind.BYTE, 1),
+    BmpSpec(0xFD, "display_device", Kind.BYTE, 1),
 ]
 SPECS: dict[int, BmpSpec] = {s.number: s for s in _SPECS}
 TRACK_BMPS = frozenset(n for n, s in SPECS.items() if s.kind in (Kind.TRACK_LL, Kind.TRACK_LLL))
@@ -168,6 +184,7 @@ _VAR_DIGITS = {
     Kind.LLL_TEXT: 3,
     Kind.LLL_RAW: 3,
     Kind.TRACK_LLL: 3,
+    Kind.LL_BCD: 2,
 }
 _DECODERS: dict[Kind, Callable[[bytes], Value | None]] = {
     Kind.TRACK_LL: lambda raw: None,
@@ -181,6 +198,8 @@ _DECODERS: dict[Kind, Callable[[bytes], Value | None]] = {
     Kind.LLL_TEXT: _text,
     Kind.PAN: _decode_pan,
     Kind.RAW: bytes,
+    Kind.UINT: lambda raw: int.from_bytes(raw, "big"),
+    Kind.LL_BCD: bcd.digits,
     Kind.LL_RAW: bytes,
     Kind.LLL_RAW: bytes,
 }
@@ -246,6 +265,12 @@ def _encode_raw(spec: BmpSpec, value: Value) -> bytes:
     return value
 
 
+def _encode_uint(spec: BmpSpec, value: Value) -> bytes:
+    if not isinstance(value, int) or not 0 <= value < 1 << (8 * spec.length):
+        raise ZvtEncodeError(f"BMP {spec.number:02X} takes a {spec.length}-byte unsigned int")
+    return value.to_bytes(spec.length, "big")
+
+
 def _encode_tlv(spec: BmpSpec, value: Value) -> bytes:
     if not isinstance(value, tuple):
         raise ZvtEncodeError("BMP 06 takes a tuple of Tlv")
@@ -258,6 +283,10 @@ def _encode_var(spec: BmpSpec, value: Value) -> bytes:
         if not isinstance(value, str):
             raise ZvtEncodeError("BMP 22 takes a str")
         raw = _encode_pan(value)
+    elif spec.kind is Kind.LL_BCD:
+        if not isinstance(value, str) or len(value) % 2 or value.strip("0123456789"):
+            raise ZvtEncodeError(f"BMP {spec.number:02X} takes an even number of digits")
+        raw = bytes.fromhex(value)
     else:
         raw = _as_bytes(value)
         if spec.number == 0x8B:
@@ -273,6 +302,7 @@ _ENCODERS: dict[Kind, Callable[[BmpSpec, Value], bytes]] = {
     Kind.BCD_STR: _encode_bcd_str,
     Kind.ASCII: _encode_ascii,
     Kind.RAW: _encode_raw,
+    Kind.UINT: _encode_uint,
 }
 
 
