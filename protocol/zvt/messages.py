@@ -15,6 +15,7 @@ from posterm.protocol.zvt.pt_messages import (
     PositiveAck,
     PrintLine,
     PrintTextBlock,
+    SetDateTime,
     StatusEnquiryCompletion,
     StatusInformation,
 )
@@ -29,6 +30,7 @@ PtMessage = (
     | Completion
     | StatusEnquiryCompletion
     | AbortFromPt
+    | SetDateTime
 )
 Message = Command | PtMessage
 
@@ -41,6 +43,7 @@ _PT: dict[int, type] = {
         PrintTextBlock,
         Completion,
         AbortFromPt,
+        SetDateTime,
     )
 }
 

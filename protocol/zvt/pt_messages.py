@@ -123,6 +123,30 @@ class StatusInformation:
 
 
 @dataclass(frozen=True)
+class SetDateTime:
+    """`04 01`: the PT asks the ECR to set its clock: exactly `AA<date> 0C<time>`.
+
+    `date` is YYMMDD and `time` HHMMSS, as BCD digit strings; both are required.
+    """
+
+    CODE: ClassVar[int] = 0x0401
+    date: str | None = bmp_field(0xAA)
+    time: str | None = bmp_field(0x0C)
+
+    def to_apdu(self) -> Apdu:
+        if self.date is None or self.time is None:
+            raise ZvtEncodeError("04 01 needs both the date and the time")
+        return Apdu(0x04, 0x01, bmpset.encode(self))
+
+    @classmethod
+    def from_apdu(cls, apdu: Apdu) -> SetDateTime:
+        found = bmpset.decode(cls, apdu.data)
+        if found.date is None or found.time is None:
+            raise ZvtDecodeError("04 01 without its date (AA) and time (0C)")
+        return found
+
+
+@dataclass(frozen=True)
 class PrintLine:
     """`06 D1`: attribute byte + text. Attribute with bit 7 set (not 80) marks the last line."""
 

@@ -140,3 +140,48 @@ def test_blocked_goods_groups_encoding() -> None:
     for bad in ("00012", "00012A"):
         with pytest.raises(ZvtEncodeError):
             bmp.encode_one(0x4C, bad)
+
+
+# -- 3.4 Set Date and Time in ECR (04 01), page 123 -----------------------------------------
+
+# Page 123: "04 01 08 AA<date> 0C<time>"; AA is "3 byte BCD, format YYMMDD" and 0C
+# "3 byte BCD, format HHMMSS" (page 190/192). Date 25.05.2018, 15:15:13.
+SET_DATE_TIME = "04 01 08 AA 18 05 25 0C 15 15 13"
+
+
+def test_set_date_time_decodes() -> None:
+    msg = _decode(SET_DATE_TIME)
+    assert msg == pm.SetDateTime(date="180525", time="151513")
+
+
+def test_set_date_time_encodes_to_the_spec_layout() -> None:
+    raw = messages.encode(pm.SetDateTime(date="180525", time="151513")).encode()
+    assert raw == _hex(SET_DATE_TIME)
+
+
+def test_set_date_time_in_any_order_reads_the_same() -> None:
+    """BMPs are tagged; a PT that sends the time first still means the same."""
+    assert _decode("04 01 08 0C 15 15 13 AA 18 05 25") == pm.SetDateTime("180525", "151513")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "04 01 07 AA 18 05 25 0C 15 15",  # time cut short
+        "04 01 04 AA 18 05 25",  # no time
+        "04 01 04 0C 15 15 13",  # no date
+        "04 01 00",  # nothing
+        "04 01 0A AA 18 05 25 0C 15 15 13 27 00",  # a BMP the spec does not put there
+        "04 01 08 AA 18 05 2F 0C 15 15 13",  # not BCD
+    ],
+)
+def test_bad_set_date_time_raises(text: str) -> None:
+    with pytest.raises(ZvtDecodeError):
+        _decode(text)
+
+
+def test_set_date_time_needs_both_to_encode() -> None:
+    with pytest.raises(ZvtEncodeError):
+        messages.encode(pm.SetDateTime(date="180525"))
+    with pytest.raises(ZvtEncodeError):
+        messages.encode(pm.SetDateTime(time="151513"))
