@@ -1,7 +1,8 @@
 """ZVT bitmaps (BMPs): the tagged fields of APDU data, decoded into Python values.
 
-Track data (BMPs 23, 24, 2D) is consumed and dropped on arrival: it never becomes a value.
-A PAN is always returned masked (at most first 6 / last 4 digits visible).
+Track data (BMPs 23, 24, 2D) and the chip's EF_ID (BMP A7, which holds the card number:
+spec page 116) are consumed and dropped on arrival: they never become a value. A PAN is
+always returned masked (at most first 6 / last 4 digits visible).
 
 The formats follow the BMP summary of the ZVT spec (PA00P015 rev. 13.08, chapter 13): a
 decoder must know every BMP's length, because an unknown one hides the rest of the APDU.
@@ -89,7 +90,7 @@ _SPECS = [
     BmpSpec(0x92, "additional_data", Kind.LLL_RAW),
     BmpSpec(0x9A, "geldkarte_data", Kind.LLL_RAW),
     BmpSpec(0xA0, "host_result_code", Kind.BYTE, 1),
-    BmpSpec(0xA7, "chip_data", Kind.LL_RAW),
+    BmpSpec(0xA7, "chip_data", Kind.TRACK_LL),  # EF_ID: bytes 5-9 are the card number
     BmpSpec(0xAA, "date_full", Kind.BCD_STR, 3),
     BmpSpec(0xAF, "emv_print_data", Kind.LLL_RAW),
     BmpSpec(0xBA, "aid_parameter", Kind.RAW, 5),

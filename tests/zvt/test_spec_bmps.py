@@ -185,3 +185,18 @@ def test_set_date_time_needs_both_to_encode() -> None:
         messages.encode(pm.SetDateTime(date="180525"))
     with pytest.raises(ZvtEncodeError):
         messages.encode(pm.SetDateTime(time="151513"))
+
+
+# -- BMP A7, EF_ID: 3.1.2 Status-Information after Read Card, page 120 ---------------------
+
+
+def test_ef_id_is_dropped_like_track_data() -> None:
+    """Page 120: A7 <EF_ID> is LLVAR; page 116: bytes 5-9 of the EF_ID are the card number,
+    so it is dropped on arrival like track data. What follows it is still read."""
+    msg = _decode("04 0F 11  A7 F1 F2 00 00 00 00 67 25 12 34 56 78 90 12  27 00")
+    assert isinstance(msg, pm.StatusInformation)
+    assert msg.result_code == 0
+    assert msg.other == ()
+    assert 0xA7 in bmp.TRACK_BMPS
+    with pytest.raises(ZvtDecodeError):
+        bmp.decode_all(_hex("A7 F1 F2 00 00 00 00 67 25"))
