@@ -3,8 +3,9 @@
 Requests: {"cmd": "sale", "amount": "12.50", "key"?}, {"cmd": "refund", "txn", "amount",
 "reason", "text"?, "key"?} (instead of "txn", "unreferenced": true: a refund without a
 sale, where the config allows it), {"cmd": "void", "txn", "key"?}, {"cmd": "reprint", "txn"},
-{"cmd": "approve"|"reject", "txn", "by"?}, {"cmd": "status"}, {"cmd": "journal",
-"limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
+{"cmd": "approve"|"reject", "txn", "by"?},
+{"cmd": "resolve", "txn", "outcome": "charged"|"not-charged", "by"}, {"cmd": "status"},
+{"cmd": "journal", "limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
 Replies: {"ok": true, "result": ...} or {"ok": false, "code": ..., "error": ...}.
 """
 
@@ -74,6 +75,8 @@ def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
     if cmd in ("approve", "reject"):
         by = t(request, "by", required=False) or "operator"
         return getattr(terminal, cmd)(t(request, "txn"), by)
+    if cmd == "resolve":
+        return terminal.resolve(t(request, "txn"), t(request, "outcome"), t(request, "by"))
     if cmd == "status":
         return terminal.status()
     if cmd == "journal":

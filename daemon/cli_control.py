@@ -1,4 +1,4 @@
-"""`posterm sale|refund|void|reprint|approve|reject|status|journal|eod|abort`: the operator
+"""`posterm sale|refund|void|reprint|approve|reject|resolve|status|journal|eod|abort`: the operator
 commands, sent to `postermd` over its control socket. `--json` prints the reply's result
 (one object, or an array for `journal`); the exit code is 0 only on success."""
 
@@ -47,6 +47,10 @@ def register(sub: Any) -> None:
         p = command(name, f"{name} refund TXN that awaits approval")
         p.add_argument("txn")
         p.add_argument("--by", default="operator", help="who decides (journaled)")
+    p = command("resolve", "decide in-doubt TXN after checking the PT's own journal")
+    p.add_argument("txn")
+    p.add_argument("outcome", choices=["charged", "not-charged"])
+    p.add_argument("--by", required=True, help="who checked the PT and decides (journaled)")
     command("status", "the terminal's state and why")
     p = command("journal", "the latest transactions")
     p.add_argument("--limit", type=int, default=20)
@@ -56,7 +60,7 @@ def register(sub: Any) -> None:
 
 def _request(args: argparse.Namespace) -> dict[str, Any]:
     request: dict[str, Any] = {"cmd": args.group}
-    for name in ("amount", "txn", "key", "reason", "text", "by", "limit"):
+    for name in ("amount", "txn", "outcome", "key", "reason", "text", "by", "limit"):
         value = getattr(args, name, None)
         if value is not None:
             request[name] = value

@@ -37,6 +37,9 @@ class ModeCell:
     def set(self, mode: Mode, reason: str) -> None:
         if (mode, reason) == (self.mode, self.reason):
             return
+        if self.mode == Mode.FAULT:  # sticky: the first reason stands until a restart
+            log.warning("terminal: stays in fault (%s), not %s (%s)", self.reason, mode, reason)
+            return
         log.info("terminal: %s -> %s (%s)", self.mode, mode, reason)
         self.mode, self.reason = mode, reason
         self.history.append((mode, reason))

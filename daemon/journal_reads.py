@@ -36,6 +36,27 @@ class JournalReads(ABC):
         rows = self._all("SELECT * FROM txns WHERE kind = ? AND idem_key = ?", (str(kind), key))
         return txn_row(rows[0]) if rows else None
 
+    def find_by_idem_key_any(self, key: str) -> Txn | None:
+        """The operation an idempotency key was first used for, whatever its kind."""
+        rows = self._all("SELECT * FROM txns WHERE idem_key = ? ORDER BY rowid LIMIT 1", (key,))
+        return txn_row(rows[0]) if rows else None
+
+    def latest_with_receipt_no(self, receipt_no: int) -> Txn | None:
+        """The newest operation the PT gave this receipt number (numbers wrap around)."""
+        rows = self._all("SELECT * FROM txns WHERE receipt_no = ? ORDER BY created_at DESC, "
+                         "rowid DESC LIMIT 1", (receipt_no,))  # fmt: skip
+        return txn_row(rows[0]) if rows else None
+
+    def approved_without_receipt(self) -> list[Txn]:
+        """Approved sales, refunds and voids with no customer receipt journaled (a stop
+        between the approval and its receipt), oldest first."""
+        rows = self._all(
+            "SELECT * FROM txns t WHERE kind IN ('sale', 'refund', 'void')"
+            " AND state IN ('approved', 'voided') AND NOT EXISTS (SELECT 1 FROM receipts r"
+            " WHERE r.txn_id = t.txn_id AND r.copy = 'customer') ORDER BY created_at, rowid"
+        )
+        return [txn_row(r) for r in rows]
+
     def txns_in_state(self, *states: str) -> list[Txn]:
         """Oldest first."""
         marks = ", ".join("?" for _ in states) or "NULL"

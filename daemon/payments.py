@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from posterm.daemon import receipts
+from posterm.daemon import outcomes, receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Mode, TxnState
@@ -76,7 +76,7 @@ def pay_and_issue(
         ctx.settle()
     ctx.signal("approve")
     receipts.issue(ctx, txn_id, extra=receipt_extra)
-    return ctx.view(txn_id)
+    return ctx.view(txn_id)  # type: ignore[no-any-return]
 
 
 def run_on_pt(
@@ -96,7 +96,13 @@ def run_on_pt(
         crashpoint(f"{step}.before_commit")
         if result.approved:
             with ctx.journal.transaction() as tx:
-                tx.update_txn(txn_id, state=TxnState.APPROVED_UNCONFIRMED, **pt_fields(result))
+                # The batch is the one the PT books it in: the open one, now.
+                tx.update_txn(
+                    txn_id,
+                    state=TxnState.APPROVED_UNCONFIRMED,
+                    batch_no=ctx.batch_no(),
+                    **pt_fields(result),
+                )
                 if on_commit is not None:
                     on_commit(tx, result)
                 tx.emit(approved_event, ctx.event_data(txn_id, tx))
@@ -108,33 +114,22 @@ def run_on_pt(
     try:
         result = call(commit)
     except ZvtDeclined as exc:
-        _end(ctx, txn_id, TxnState.DECLINED, declined_event, exc.result)
-        raise TerminalError(
-            "declined",
-            f"declined by the PT: {exc.result.result_text}",
-            result_code=exc.code,
-            txn_id=txn_id,
-        ) from exc
+        if _committed(ctx, txn_id):
+            # 06 1E after the 04 0F was acknowledged: the PT may have kept the payment
+            # (an error in the completion does not undo it). Only the PT decides.
+            raise _in_doubt(ctx, txn_id, step, f"the PT aborted after its 04 0F: {exc}") from exc
+        raise _end(ctx, txn_id, TxnState.DECLINED, declined_event, exc.result) from exc
     except ZvtNotConnected as exc:
-        _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc))
+        error = _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc))
         ctx.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
-        raise TerminalError("pt_down", f"payment terminal unreachable: {exc}") from exc
+        raise error from exc
     except ZvtRefused as exc:  # 84 xx to the command itself: nothing happened
-        _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc))
-        raise TerminalError("pt_refused", str(exc), txn_id=txn_id) from exc
+        raise _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc), code=exc.code) from exc
     except ZvtCommitFailed as exc:
-        ctx.mode.set(Mode.FAULT, f"journal write failed: {exc.__cause__}")
+        ctx.fault(f"journal write failed: {exc.__cause__}")
         raise TerminalError("journal", f"could not journal the result: {exc.__cause__}") from exc
     except ZvtError as exc:  # the link broke somewhere in the middle: in doubt
-        with ctx.journal.transaction() as tx:
-            tx.emit("sale.in_doubt", {**ctx.event_data(txn_id, tx), "why": str(exc)})
-        ctx.mode.set(Mode.IN_DOUBT, f"{txn_id} in doubt after a PT link failure")
-        raise TerminalError(
-            "in_doubt",
-            f"the PT link failed during {step}; {txn_id} is in doubt and will be resolved "
-            "with the PT before the next operation",
-            txn_id=txn_id,
-        ) from exc
+        raise _in_doubt(ctx, txn_id, step, f"the PT link failed: {exc}") from exc
     crashpoint(f"{step}.completed")
     with ctx.journal.transaction() as tx:
         tx.update_txn(
@@ -146,6 +141,27 @@ def run_on_pt(
     return result
 
 
+def _committed(ctx: Any, txn_id: str) -> bool:
+    txn = ctx.journal.get_txn(txn_id)
+    return txn is not None and txn.state == TxnState.APPROVED_UNCONFIRMED
+
+
+def _in_doubt(ctx: Any, txn_id: str, step: str, why: str) -> TerminalError:
+    """Journal that `txn_id` is in doubt (its kind's own event); stop selling until the PT
+    has been asked. Returns the error for the client."""
+    log.warning("terminal: %s in doubt during %s: %s", txn_id, step, why)
+    with ctx.journal.transaction() as tx:
+        txn = tx.get_txn(txn_id)
+        tx.emit(f"{txn.kind}.in_doubt", {**ctx.event_data(txn_id, tx), "why": why})
+    ctx.mode.set(Mode.IN_DOUBT, f"{txn_id} in doubt: {why}")
+    return TerminalError(
+        "in_doubt",
+        f"{why}; {txn_id} is in doubt and will be resolved with the PT before the next operation",
+        txn_id=txn_id,
+        state="in_doubt",
+    )
+
+
 def _end(
     ctx: Any,
     txn_id: str,
@@ -154,13 +170,19 @@ def _end(
     result: Result | None,
     *,
     note: str = "",
-) -> None:
+    code: int | None = None,
+) -> TerminalError:
+    """Journal the end of an operation that moved no money; the client's answer."""
     fields: dict[str, Any] = {"state": state}
     if result is not None:
         fields.update(result_code=result.result_code, result_text=result.result_text)
     elif note:
-        fields.update(result_text=note)
+        fields.update(result_text=note, result_code=code)
     with ctx.journal.transaction() as tx:
         tx.update_txn(txn_id, **fields)
         if event is not None:
             tx.emit(event, ctx.event_data(txn_id, tx))
+        txn = tx.get_txn(txn_id)
+    error = outcomes.error_for(txn)
+    assert error is not None
+    return error

@@ -31,7 +31,7 @@ def body_for(ctx: Any, txn: Any) -> dict[str, Any]:
         "merchant_name": terminal.merchant_name,
         "merchant_address": list(terminal.merchant_address),
         "footer": list(terminal.receipt_footer),
-        "pt_lines": list(txn.pt_receipt_lines or []),
+        "pt_lines": list(txn.pt_receipt_lines or []) or pt_lines_from_fields(txn),
         "receipt_no": txn.receipt_no,
         "masked_pan": txn.masked_pan,
         "card_name": txn.card_name,
@@ -40,6 +40,28 @@ def body_for(ctx: Any, txn: Any) -> dict[str, Any]:
         "reason_text": txn.reason_text,
         "created_at": txn.created_at,
     }
+
+
+def pt_lines_from_fields(txn: Any) -> list[str]:
+    """The PT's part of a receipt from the journaled 04 0F fields, for an operation whose
+    own print lines never arrived (recovered after a lost completion). Never the PT's
+    repeat-receipt lines: those are marked as its duplicate."""
+    if txn.kind == "eod" or txn.receipt_no is None:
+        return []
+    lines = [f"Terminal-ID   {txn.terminal_id}"] if txn.terminal_id else []
+    if txn.card_name:
+        lines.append(f"Card   {txn.card_name}")
+    if txn.masked_pan:
+        lines.append(f"PAN    {txn.masked_pan}")
+    if txn.aid:
+        lines.append(f"AID    {txn.aid}")
+    if txn.trace is not None:
+        lines.append(f"Trace-No.     {txn.trace:06d}")
+    lines.append(f"Receipt-No.   {txn.receipt_no:04d}")
+    if txn.turnover_no is not None:
+        lines.append(f"Turnover-No.  {txn.turnover_no:06d}")
+    lines.append("APPROVED")
+    return lines
 
 
 def issue(
@@ -73,6 +95,15 @@ def reprint(ctx: Any, txn_id: str) -> None:
     print_pending(ctx, txn_id=txn_id)
 
 
+def issue_missing(ctx: Any) -> int:
+    """At start-up: an approved operation without a receipt (the stop came between its
+    approval and its receipt) gets one now, marked RECOVERED."""
+    missing = ctx.journal.approved_without_receipt()
+    for txn in missing:
+        issue(ctx, txn.txn_id, mark=RECOVERED)
+    return len(missing)
+
+
 def mark_all_recovered(ctx: Any) -> int:
     """At start-up: whatever is still pending was not printed before the stop."""
     pending = [r for r in ctx.journal.pending_receipts() if r.mark == ORIGINAL]
@@ -90,6 +121,8 @@ def print_pending(ctx: Any, txn_id: str | None = None) -> int:
     for receipt in ctx.journal.pending_receipts():
         if txn_id is not None and receipt.txn_id != txn_id:
             continue
+        if receipt.receipt_id in ctx.printed_unjournaled:
+            continue  # printed once already; after a restart it comes out RECOVERED
         try:
             if not ctx.printer.is_ready():
                 raise PrintFailed(ctx.printer.last_status_text())
@@ -99,6 +132,7 @@ def print_pending(ctx: Any, txn_id: str | None = None) -> int:
         except PrintFailed as exc:
             _defer(ctx, receipt, str(exc))
             return printed
+        ctx.printed_unjournaled.add(receipt.receipt_id)
         crashpoint("receipt.printed")
         event = {ORIGINAL: "receipt.printed", RECOVERED: "receipt.recovered"}.get(
             receipt.mark, "receipt.reprinted"
@@ -106,6 +140,7 @@ def print_pending(ctx: Any, txn_id: str | None = None) -> int:
         with ctx.journal.transaction() as tx:
             tx.set_receipt(receipt.receipt_id, state="printed")
             tx.emit(event, _event(receipt))
+        ctx.printed_unjournaled.discard(receipt.receipt_id)
         printed += 1
     return printed
 

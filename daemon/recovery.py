@@ -1,28 +1,53 @@
 """Resolving in-doubt operations with the PT before anything else runs (money rule 4).
 
-For an unresolved sale, refund or void the PT is asked for its last receipt (repeat
-receipt). The operation was kept by the PT only if its approval was committed here (we
-acknowledge the 04 0F only after that commit) *and* the PT's last receipt is that very
-receipt number and amount; otherwise the PT reversed it by itself and it gets no receipt.
-Nothing is retried blindly.
+Each unresolved sale, refund or void is judged on its own, on evidence only:
+
+- *kept*: the PT's last receipt (repeat receipt) is this operation's receipt number and
+  amount;
+- *not kept*: its approval was never committed here, so its 04 0F was never acknowledged
+  and the PT reversed it by itself (rule 2); or it was committed with a receipt number and
+  the PT's last kept receipt is older than it (or the PT has none at all);
+- otherwise it stays in doubt: the terminal does not sell, and `status` tells the operator
+  to check the PT's own journal and decide with `posterm resolve TXN charged|not-charged`.
+
+A committed approval is never written off by a guess; nothing is retried blindly.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from posterm.daemon import receipts
+from posterm.daemon.errors import TerminalError
 from posterm.daemon.payments import pt_fields
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Kind, Mode, TxnState
-from posterm.drivers.zvt.errors import ZvtDeclined
+from posterm.drivers.zvt.errors import ZvtBusy, ZvtDeclined, ZvtRefused
 from posterm.drivers.zvt.results import Result
+from posterm.protocol import money
 from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm.recovery")
 
 EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.completed", Kind.VOID: "void.completed"}
 LOST_EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.failed", Kind.VOID: None}
+# 06 1E answers to Repeat Receipt. "Nothing to repeat" is what the PT says when it kept no
+# receipt at all (the simulator answers 64); a passing condition is asked again later;
+# anything else (83 function not possible, FF system error, …) means the PT will not say.
+NOTHING_TO_REPEAT = frozenset({0x64})
+PASSING = frozenset({0x6C, 0x9C, 0xA0, 0xCC, 0xDC})
+OUTCOMES = {"charged": True, "not-charged": False}
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What the PT said about its last receipt: `last` (None: it has none), or nothing
+    (`known` False, with why)."""
+
+    known: bool
+    last: Result | None = None
+    why: str = ""
 
 
 def unresolved(ctx: Any) -> list[Any]:
@@ -30,73 +55,157 @@ def unresolved(ctx: Any) -> list[Any]:
 
 
 def recover(ctx: Any) -> bool:
-    """Resolve every in-doubt operation; True when none is left."""
+    """Resolve every in-doubt operation the evidence decides; True when none is left.
+    Otherwise the mode is IN_DOUBT and its reason says what is missing."""
     for eod in ctx.journal.txns_in_state(*UNRESOLVED):
         if eod.kind == Kind.EOD:  # moves no money: the operator runs it again
             with ctx.journal.transaction() as tx:
                 tx.update_txn(eod.txn_id, state=TxnState.FAILED, result_text="interrupted")
     pending = unresolved(ctx)
     if not pending:
+        ctx.awaiting_operator = False
         return True
     ctx.mode.set(Mode.RECOVERING, f"asking the PT about {len(pending)} in-doubt operation(s)")
     try:
-        last: Result | None = ctx.pt.repeat_receipt()
-    except ZvtDeclined:
-        last = None  # the PT has no receipt at all
-    except ZvtError as exc:
+        evidence = ask_pt(ctx)
+    except ZvtError as exc:  # the link, or a passing condition: ask again later
         ctx.mode.set(Mode.IN_DOUBT, f"{len(pending)} operation(s) in doubt; PT: {exc}")
         return False
+    left = []
     for txn in pending:
-        if _kept(ctx, txn, last):
-            assert last is not None
-            _resolve_kept(ctx, txn, last)
+        verdict = judge(ctx, txn, evidence)
+        if verdict is True:
+            assert evidence.last is not None
+            resolve_kept(ctx, txn, evidence.last, note="recovered: kept by the PT")
+        elif verdict is False:
+            resolve_lost(ctx, txn, note="recovered: not kept by the PT")
         else:
-            _resolve_lost(ctx, txn)
-    return True
-
-
-def _kept(ctx: Any, txn: Any, last: Result | None) -> bool:
-    if last is None or not last.approved or last.amount != txn.amount:
-        return False
-    if txn.receipt_no is not None:
-        return bool(last.receipt_no == txn.receipt_no)
-    # Not committed here, so never acknowledged: the PT cannot have kept it. If it says
-    # otherwise (a receipt we have never seen, of this amount), believe the card was
-    # charged: the customer must get a receipt. Logged loudly.
-    if last.receipt_no is not None and not ctx.journal.knows_receipt_no(last.receipt_no):
-        log.error("recovery: PT kept %s although it was never committed here", txn.txn_id)
+            left.append(txn)
+    if not left:
+        ctx.awaiting_operator = False
         return True
+    ctx.awaiting_operator = True
+    ctx.mode.set(Mode.IN_DOUBT, operator_reason(ctx, left, evidence))
+    for txn in left:
+        log.error("recovery: %s %s stays in doubt: %s", txn.kind, txn.txn_id, evidence.why)
     return False
 
 
-def _resolve_kept(ctx: Any, txn: Any, last: Result) -> None:
-    log.info(
-        "recovery: %s %s was kept by the PT (receipt %s)", txn.kind, txn.txn_id, last.receipt_no
+def ask_pt(ctx: Any) -> Evidence:
+    """Repeat Receipt. Raises ZvtError when the answer may be different a moment later."""
+    try:
+        last: Result = ctx.pt.repeat_receipt()
+    except ZvtDeclined as exc:
+        if exc.code in NOTHING_TO_REPEAT:
+            return Evidence(True, None, "the PT has no receipt")
+        if exc.code in PASSING:
+            raise
+        return Evidence(False, why=f"the PT cannot repeat its last receipt ({exc})")
+    except ZvtBusy:
+        raise
+    except ZvtRefused as exc:  # 84 xx: the PT does not do repeat receipt
+        return Evidence(False, why=f"the PT refuses repeat receipt ({exc})")
+    return Evidence(True, last, f"the PT's last receipt is {last.receipt_no}")
+
+
+def judge(ctx: Any, txn: Any, ev: Evidence) -> bool | None:
+    """True: the PT kept it; False: it did not; None: no evidence either way."""
+    last = ev.last
+    if (
+        last is not None
+        and last.approved
+        and txn.receipt_no is not None
+        and last.receipt_no == txn.receipt_no
+        and last.amount == txn.amount
+    ):
+        return True
+    if txn.state == TxnState.IN_DOUBT:
+        # Never committed here, so its 04 0F was never acknowledged: the PT reversed it.
+        # Unless the PT shows a receipt of this amount we have never seen: then the card
+        # was charged after all, and the customer must get a receipt (logged loudly).
+        if (
+            last is not None
+            and last.approved
+            and last.amount == txn.amount
+            and last.receipt_no is not None
+            and not ctx.journal.knows_receipt_no(last.receipt_no)
+        ):
+            log.error("recovery: PT kept %s although it was never committed here", txn.txn_id)
+            return True
+        return False
+    # Committed and acknowledged: only the PT's own word decides.
+    if not ev.known:
+        return None
+    if last is None:
+        return False  # the PT kept no receipt at all
+    if last.receipt_no is None:
+        return None
+    owner = ctx.journal.latest_with_receipt_no(last.receipt_no)
+    if owner is not None and owner.txn_id != txn.txn_id and owner.created_at < txn.created_at:
+        return False  # the PT's last kept receipt is older than this operation
+    return None
+
+
+def operator_reason(ctx: Any, txns: list[Any], ev: Evidence) -> str:
+    parts = []
+    for txn in txns:
+        amount = money.format_amount(txn.amount, txn.currency)
+        receipt = "no PT receipt" if txn.receipt_no is None else f"PT receipt {txn.receipt_no:04d}"
+        parts.append(f"{txn.txn_id} ({txn.kind} {amount} {txn.currency}, {receipt})")
+    return (
+        f"in doubt: {'; '.join(parts)}; {ev.why}. Check the PT's own journal, then run "
+        "`posterm resolve TXN charged|not-charged --by NAME`"
     )
+
+
+def resolve_by_operator(ctx: Any, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
+    """The operator checked the PT's journal and decides an operation no evidence could."""
+    if outcome not in OUTCOMES:
+        raise TerminalError("bad_request", "outcome is 'charged' or 'not-charged'")
+    if not by.strip():
+        raise TerminalError("bad_request", "resolve needs who decided it (--by NAME)")
+    txn = ctx.journal.get_txn(txn_id)
+    if txn is None or txn.kind not in MONEY_KINDS:
+        raise TerminalError("unknown_txn", f"no sale, refund or void {txn_id}")
+    if txn.state not in UNRESOLVED:
+        raise TerminalError("not_in_doubt", f"{txn_id} is {txn.state}, not in doubt")
+    note = f"resolved by {by}: {outcome} (checked on the PT)"
+    log.warning("recovery: %s %s %s", txn.kind, txn_id, note)
+    if OUTCOMES[outcome]:
+        resolve_kept(ctx, txn, None, note=note, by=by)
+    else:
+        resolve_lost(ctx, txn, note=note, by=by)
+    return ctx.view(txn_id)  # type: ignore[no-any-return]
+
+
+def resolve_kept(
+    ctx: Any, txn: Any, last: Result | None, *, note: str, by: str | None = None
+) -> None:
+    log.info("recovery: %s %s was kept by the PT (receipt %s)", txn.kind, txn.txn_id,
+             txn.receipt_no if last is None else last.receipt_no)  # fmt: skip
+    fields = pt_fields(last) if last is not None else {}
     with ctx.journal.transaction() as tx:
         tx.update_txn(
-            txn.txn_id,
-            state=TxnState.APPROVED,
-            pt_receipt_lines=list(last.receipt_lines),
-            note="recovered: kept by the PT",
-            **pt_fields(last),
+            txn.txn_id, state=TxnState.APPROVED, note=note, batch_no=ctx.batch_no(), **fields
         )
         if txn.kind == Kind.VOID:
             sale = ctx.journal.get_txn(txn.ref_txn)
             if sale is not None and sale.state != TxnState.VOIDED:
                 tx.update_txn(txn.ref_txn, state=TxnState.VOIDED, note=f"voided by {txn.txn_id}")
-        tx.emit(EVENTS[txn.kind], {**ctx.event_data(txn.txn_id, tx), "outcome": "kept"})
+        data = {**ctx.event_data(txn.txn_id, tx), "outcome": "kept"}
+        tx.emit(EVENTS[txn.kind], data | ({"resolved_by": by} if by else {}))
     receipts.issue(ctx, txn.txn_id, mark=receipts.RECOVERED)
 
 
-def _resolve_lost(ctx: Any, txn: Any) -> None:
+def resolve_lost(ctx: Any, txn: Any, *, note: str, by: str | None = None) -> None:
     log.info("recovery: %s %s was not kept by the PT: no money moved", txn.kind, txn.txn_id)
     with ctx.journal.transaction() as tx:
-        tx.update_txn(txn.txn_id, state=TxnState.NOT_CHARGED, note="recovered: not kept by the PT")
+        tx.update_txn(txn.txn_id, state=TxnState.NOT_CHARGED, note=note)
         if txn.kind == Kind.VOID:
             sale = ctx.journal.get_txn(txn.ref_txn)
             if sale is not None and sale.state == TxnState.VOIDED:
                 tx.update_txn(txn.ref_txn, state=TxnState.APPROVED, note="void not kept by the PT")
         event = LOST_EVENTS[txn.kind]
         if event is not None:
-            tx.emit(event, {**ctx.event_data(txn.txn_id, tx), "outcome": "not_charged"})
+            data = {**ctx.event_data(txn.txn_id, tx), "outcome": "not_charged"}
+            tx.emit(event, data | ({"resolved_by": by} if by else {}))

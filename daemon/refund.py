@@ -48,7 +48,7 @@ def request(
     if reason == "other" and not (text or "").strip():
         raise TerminalError("bad_request", "reason 'other' needs a text (--text)")
     if key is not None:
-        known = ctx.idempotent(Kind.REFUND, key, amount)
+        known = ctx.idempotent(Kind.REFUND, key, amount, sale_id)
         if known is not None:
             return known
     if sale_id is None:
@@ -142,22 +142,12 @@ def _awaiting(ctx: Any, txn_id: str) -> Any:
 def _execute(ctx: Any, txn_id: str) -> dict[str, Any]:
     txn = ctx.journal.get_txn(txn_id)
     crashpoint("refund.journaled")
-    try:
-        return pay_and_issue(
-            ctx,
-            txn_id,
-            "refund",
-            lambda hook: ctx.pt.refund(txn.amount, on_result=hook),
-            approved_event="refund.completed",
-            declined_event="refund.failed",
-            receipt_extra={"reason_label": REASONS[txn.reason], "signature": True},
-        )
-    except TerminalError as exc:
-        if exc.details.get("result_code") == 0x83:
-            raise TerminalError(
-                "pt_refused",
-                "the payment terminal refuses refunds (result 83, function not possible): "
-                "ask the acquirer to enable refunds, or refund another way",
-                txn_id=txn_id,
-            ) from exc
-        raise
+    return pay_and_issue(  # type: ignore[no-any-return]
+        ctx,
+        txn_id,
+        "refund",
+        lambda hook: ctx.pt.refund(txn.amount, on_result=hook),
+        approved_event="refund.completed",
+        declined_event="refund.failed",
+        receipt_extra={"reason_label": REASONS[txn.reason], "signature": True},
+    )

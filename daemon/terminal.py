@@ -8,9 +8,10 @@ import secrets
 import time
 from typing import Any
 
-from posterm.daemon import batch, receipts, recovery, refund, sale, void
+from posterm.daemon import batch, outcomes, receipts, recovery, refund, sale, void
 from posterm.daemon.context import ModeCell, PaymentPort
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.migrations import JournalError
 from posterm.daemon.owner import Owner
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol import money
@@ -75,23 +76,42 @@ class Terminal:
         self._on_idle = on_idle
         self._last_pt_try = 0.0
         self._last_printer_check = 0.0
+        # Recovery found an operation no evidence decides: the operator must, so the PT is
+        # not asked again by itself (the confirm button or `resolve` goes on).
+        self.awaiting_operator = False
+        # Receipts printed whose `printed` could not be journaled: never printed again
+        # by this process (a restart marks them RECOVERED).
+        self.printed_unjournaled: set[int] = set()
         self.owner = Owner(self._idle, tick=0.5)
 
     def _mode_changed(self, mode: Mode, reason: str) -> None:
         """Journal every mode transition; a fault raised or cleared is an event for the
-        fleet (a terminal is never silently unable to sell)."""
+        fleet (a terminal is never silently unable to sell). The LEDs and systemd's STATUS
+        hear of it even when the journal cannot be written."""
         history = self.mode.history
         old = history[-2][0] if len(history) > 1 else Mode.STARTING
-        with self.journal.transaction() as tx:
-            tx.record_mode(str(old), str(mode), reason)
-            if mode in FAULT_MODES and self._fault is None:
-                self._fault = mode
-                tx.emit("fault.raised", {"state": str(mode), "reason": reason})
-            elif mode == Mode.READY and self._fault is not None:
-                tx.emit("fault.cleared", {"state": str(mode), "was": str(self._fault)})
-                self._fault = None
+        try:
+            with self.journal.transaction() as tx:
+                tx.record_mode(str(old), str(mode), reason)
+                if mode in FAULT_MODES and self._fault is None:
+                    tx.emit("fault.raised", {"state": str(mode), "reason": reason})
+                    self._fault = mode
+                elif mode == Mode.READY and self._fault is not None:
+                    tx.emit("fault.cleared", {"state": str(mode), "was": str(self._fault)})
+                    self._fault = None
+        except JournalError as exc:
+            log.error("terminal: mode %s not journaled: %s", mode, exc)
+            if mode == Mode.FAULT:
+                pass  # entering FAULT never depends on the journal
+            elif self.mode.mode != Mode.FAULT:
+                self.fault(f"journal write failed: {exc}")
+                return
         if self._on_mode is not None:
-            self._on_mode(mode, reason)
+            self._on_mode(self.mode.mode, self.mode.reason)
+
+    def fault(self, reason: str) -> None:
+        """Sticky FAULT: no selling, no printing, until an operator restarts postermd."""
+        self.mode.set(Mode.FAULT, reason)
 
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
@@ -105,10 +125,16 @@ class Terminal:
 
     def _start_up(self) -> None:
         self.mode.set(Mode.RECOVERING, "start-up")
-        count = receipts.mark_all_recovered(self)
-        if count:
-            log.info("terminal: %d receipt(s) left pending by the last run", count)
-        self._reach_pt()
+        try:
+            count = receipts.mark_all_recovered(self)
+            if count:
+                log.info("terminal: %d receipt(s) left pending by the last run", count)
+            missing = receipts.issue_missing(self)
+            if missing:
+                log.warning("terminal: %d approved operation(s) had no receipt", missing)
+            self._reach_pt()
+        except JournalError as exc:
+            self.fault(f"journal: {exc}")
 
     def _reach_pt(self) -> None:
         """Register with the PT, resolve what is in doubt, then READY (or say why not)."""
@@ -129,20 +155,29 @@ class Terminal:
     def retry_pt(self) -> None:
         """Operator asked (confirm button): try the payment terminal again now."""
         if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
-            self._reach_pt()
+            self._guarded(self._reach_pt)
 
     def _idle(self) -> None:
+        if self._on_idle is not None:
+            self._on_idle()
+        if self.mode.mode == Mode.FAULT:
+            return
         now = time.monotonic()
         if now - self._last_printer_check >= PRINTER_CHECK_SECONDS:
             self._last_printer_check = now
             self.printer.is_ready()  # refreshes the status `status` reports
-        if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
-            if time.monotonic() - self._last_pt_try >= RETRY_PT_SECONDS:
+        try:
+            if (
+                self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT)
+                and not self.awaiting_operator
+                and time.monotonic() - self._last_pt_try >= RETRY_PT_SECONDS
+            ):
                 self._reach_pt()
-        elif self.mode.mode == Mode.READY and self.journal.pending_receipts():
-            receipts.print_pending(self)
-        if self._on_idle is not None:
-            self._on_idle()
+            # A pending receipt prints when the printer is ready, whatever the PT does.
+            if self.mode.mode != Mode.FAULT and self.journal.pending_receipts():
+                receipts.print_pending(self)
+        except JournalError as exc:
+            self.fault(f"journal write failed: {exc}")
 
     # -- helpers for the flows (owner thread) -----------------------------------------
     def require_ready(self) -> None:
@@ -152,8 +187,41 @@ class Terminal:
             )
 
     def settle(self) -> None:
-        if self.mode.mode == Mode.BUSY:
+        """After an operation: READY, unless something is left in doubt."""
+        if self.mode.mode != Mode.BUSY:
+            return
+        left = recovery.unresolved(self)
+        if left:
+            self.mode.set(Mode.IN_DOUBT, f"{left[0].txn_id} in doubt")
+        else:
             self.mode.set(Mode.READY, "ready")
+
+    def _guarded(self, fn: Any) -> Any:
+        """Run a request on the owner thread. A journal failure is FAULT (code `journal`);
+        any other unexpected failure leaves IN_DOUBT (something is unresolved) or FAULT,
+        never READY."""
+        try:
+            return fn()
+        except TerminalError:
+            raise
+        except JournalError as exc:
+            log.error("terminal: journal failure: %s", exc)
+            self.fault(f"journal write failed: {exc}")
+            raise TerminalError("journal", f"the journal failed: {exc}") from exc
+        except Exception as exc:
+            log.exception("terminal: unexpected failure")
+            try:
+                left = recovery.unresolved(self)
+            except JournalError:
+                left = []
+            if left:
+                self.mode.set(Mode.IN_DOUBT, f"{left[0].txn_id} in doubt after an error: {exc}")
+            else:
+                self.fault(f"unexpected error: {type(exc).__name__}: {exc}")
+            raise TerminalError("internal", f"{type(exc).__name__}: {exc}") from exc
+
+    def call(self, fn: Any) -> Any:
+        return self.owner.call(lambda: self._guarded(fn))
 
     def pt_activity(self) -> None:
         self._last_pt_try = time.monotonic()
@@ -205,17 +273,26 @@ class Terminal:
     def batch_no(self) -> int:
         return int(self.journal.kv_get("batch_no") or 1)
 
-    def idempotent(self, kind: Kind, key: str, amount: int) -> dict[str, Any] | None:
-        """Same key, same request: the first answer. Same key, other amount: an error."""
-        known = self.journal.find_by_idem_key(kind, key)
+    def idempotent(
+        self, kind: Kind, key: str, amount: int, ref_txn: str | None = None
+    ) -> dict[str, Any] | None:
+        """Same key, same request: the first answer (or the final outcome once known).
+        A key is bound to its kind, its target transaction and its amount: any
+        difference is `key_conflict`."""
+        known = self.journal.find_by_idem_key_any(key)
         if known is None:
             return None
-        if known.amount != amount:
+        if (known.kind, known.amount, known.ref_txn) != (str(kind), amount, ref_txn):
+            target = f" of {known.ref_txn}" if known.ref_txn else ""
             raise TerminalError(
                 "key_conflict",
-                f"key {key!r} was used for {known.txn_id} with {self.fmt(known.amount)}",
+                f"key {key!r} was used for {known.kind} {known.txn_id}{target} with "
+                f"{self.fmt(known.amount)}: use a new key for a different request",
                 txn_id=known.txn_id,
             )
+        error = outcomes.error_for(known)
+        if error is not None:
+            raise error
         return self.view(known.txn_id)
 
     def totals_json(self, totals: dict[str, int]) -> dict[str, Any]:
@@ -245,7 +322,7 @@ class Terminal:
 
     # -- requests (any thread) ----------------------------------------------------------
     def sale(self, amount: str, key: str | None = None) -> dict[str, Any]:
-        return self.owner.call(lambda: sale.sale(self, amount, key))  # type: ignore[no-any-return]
+        return self.call(lambda: sale.sale(self, amount, key))  # type: ignore[no-any-return]
 
     def refund(
         self,
@@ -255,18 +332,31 @@ class Terminal:
         text: str | None = None,
         key: str | None = None,
     ) -> dict[str, Any]:
-        return self.owner.call(  # type: ignore[no-any-return]
+        return self.call(  # type: ignore[no-any-return]
             lambda: refund.request(self, txn_id, amount, reason=reason, text=text, key=key)
         )
 
     def approve(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
-        return self.owner.call(lambda: refund.approve(self, txn_id, by))  # type: ignore[no-any-return]
+        return self.call(lambda: refund.approve(self, txn_id, by))  # type: ignore[no-any-return]
 
     def reject(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
-        return self.owner.call(lambda: refund.reject(self, txn_id, by))  # type: ignore[no-any-return]
+        return self.call(lambda: refund.reject(self, txn_id, by))  # type: ignore[no-any-return]
 
     def void(self, txn_id: str, key: str | None = None) -> dict[str, Any]:
-        return self.owner.call(lambda: void.void(self, txn_id, key))  # type: ignore[no-any-return]
+        return self.call(lambda: void.void(self, txn_id, key))  # type: ignore[no-any-return]
+
+    def resolve(self, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
+        """The operator decides an in-doubt operation from the PT's own journal."""
+
+        def run() -> dict[str, Any]:
+            view = recovery.resolve_by_operator(self, txn_id, outcome, by)
+            if not recovery.unresolved(self):
+                self.awaiting_operator = False
+                if self.mode.mode in (Mode.IN_DOUBT, Mode.PT_DOWN):
+                    self._reach_pt()
+            return view
+
+        return self.call(run)  # type: ignore[no-any-return]
 
     def reprint(self, txn_id: str) -> dict[str, Any]:
         def run() -> dict[str, Any]:
@@ -275,10 +365,10 @@ class Terminal:
             receipts.reprint(self, txn_id)
             return self.view(txn_id)
 
-        return self.owner.call(run)  # type: ignore[no-any-return]
+        return self.call(run)  # type: ignore[no-any-return]
 
     def end_of_day(self) -> dict[str, Any]:
-        return self.owner.call(lambda: batch.end_of_day(self))  # type: ignore[no-any-return]
+        return self.call(lambda: batch.end_of_day(self))  # type: ignore[no-any-return]
 
     def journal_view(self, limit: int = 50) -> list[dict[str, Any]]:
         return self.owner.call(  # type: ignore[no-any-return]
@@ -290,6 +380,7 @@ class Terminal:
 
     def status(self) -> dict[str, Any]:
         """A snapshot, answered without waiting for the owner thread (it may be busy)."""
+        in_doubt = recovery.unresolved(self)
         return {
             "terminal": self.config.terminal.id,
             "state": str(self.mode.mode),
@@ -297,7 +388,18 @@ class Terminal:
             "selling": self.mode.mode == Mode.READY,
             "printer": self.printer.last_status_text(),
             "pending_receipts": len(self.journal.pending_receipts()),
-            "in_doubt": len(recovery.unresolved(self)),
+            "in_doubt": len(in_doubt),
+            "in_doubt_txns": [
+                {
+                    "txn_id": t.txn_id,
+                    "kind": str(t.kind),
+                    "amount": self.fmt(t.amount),
+                    "pt_receipt_no": t.receipt_no,
+                    "state": str(t.state),
+                }
+                for t in in_doubt
+            ],
+            "awaiting_operator": self.awaiting_operator,
             "awaiting_approval": self.awaiting(),
             "batch_no": self.batch_no(),
         }

@@ -16,7 +16,7 @@ def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
     if sale is None or sale.kind != Kind.SALE:
         raise TerminalError("unknown_txn", f"no sale {sale_id}")
     if key is not None:
-        known = ctx.idempotent(Kind.VOID, key, sale.amount)
+        known = ctx.idempotent(Kind.VOID, key, sale.amount, sale_id)
         if known is not None:
             return known
     if sale.state == TxnState.VOIDED:

@@ -135,6 +135,11 @@ class PtEngine:
         if handler is None:
             self._send(ch, pm.NegativeAck(0x83))
             return
+        if isinstance(command, cmd.RepeatReceipt) and self.faults.active(
+            "repeat_receipt_unsupported"
+        ):
+            self._send(ch, pm.NegativeAck(0x83))
+            return
         password = getattr(command, "password", None)
         if password is not None and password != self.config.password:
             self._send(ch, pm.NegativeAck(0x9A))
@@ -291,6 +296,10 @@ class PtEngine:
         if reverses is not None:
             self.ledger.set_state(reverses.id, "reversed")
         self.session.last = {"entry_id": entry.id, "card_type": card_type, "aid": aid}
+        if self.faults.take("abort_after_status"):
+            log.info("sim pt: receipt %d kept, ending with 06 1E (fault)", entry.receipt_no)
+            self._finish(ch, pm.AbortFromPt(0x66))
+            return
         self._receipts(ch, self.ledger_entry(entry.id), duplicate=False)
         if self.faults.take("drop_before_completion"):
             ch.drop()
@@ -344,6 +353,9 @@ class PtEngine:
         self._card_steps(ch, command.amount, kind="refund")
 
     def _repeat_receipt(self, ch: Channel, command: cmd.RepeatReceipt) -> None:
+        if self.faults.active("refuse_repeat_receipt"):
+            self._finish(ch, pm.AbortFromPt(0x83))
+            return
         booked = [e for e in self.ledger.entries() if e.state in ("booked", "reversed")]
         if not booked:
             self._finish(ch, pm.AbortFromPt(0x64))

@@ -14,8 +14,19 @@ FAULTS = {
     "merge_writes": "hold APDUs back and send them merged into one TCP write (sticky)",
     "refuse_refunds": "refunds end with 06 1E result 83, function not possible (sticky)",
     "no_status_ack_timeout": "wait only 1 s for the ECR's ack of the 04 0F (sticky)",
+    "abort_after_status": "after the ECR acknowledged the 04 0F (payment kept), end with "
+    "06 1E 66 instead of the receipt and completion",
+    "refuse_repeat_receipt": "repeat receipt ends with 06 1E 83, function not possible (sticky)",
+    "repeat_receipt_unsupported": "repeat receipt is refused with 84 83, not supported (sticky)",
 }
-STICKY = {"split_writes", "merge_writes", "refuse_refunds", "no_status_ack_timeout"}
+STICKY = {
+    "split_writes",
+    "merge_writes",
+    "refuse_refunds",
+    "no_status_ack_timeout",
+    "refuse_repeat_receipt",
+    "repeat_receipt_unsupported",
+}
 
 
 class Faults:
