@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from posterm.daemon import receipts
+from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.payments import pt_fields
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Kind, Mode, TxnState
@@ -194,6 +195,7 @@ def resolve_kept(
                 tx.update_txn(txn.ref_txn, state=TxnState.VOIDED, note=f"voided by {txn.txn_id}")
         data = {**ctx.event_data(txn.txn_id, tx), "outcome": "kept"}
         tx.emit(EVENTS[txn.kind], data | ({"resolved_by": by} if by else {}))
+    crashpoint("recovery.kept")  # approved, no receipt yet: the next start issues it
     receipts.issue(ctx, txn.txn_id, mark=receipts.RECOVERED)
 
 

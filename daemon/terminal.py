@@ -20,6 +20,9 @@ from posterm.protocol.zvt.errors import ZvtError
 log = logging.getLogger("posterm.terminal")
 
 RETRY_PT_SECONDS = 2.0
+# In doubt with no evidence either way: the PT is asked again now and then (it may answer
+# after a restart of its own), the operator's `resolve` being the usual way out.
+OPERATOR_RETRY_SECONDS = 60.0
 PRINTER_CHECK_SECONDS = 5.0
 TXN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
@@ -167,10 +170,10 @@ class Terminal:
             self._last_printer_check = now
             self.printer.is_ready()  # refreshes the status `status` reports
         try:
+            every = OPERATOR_RETRY_SECONDS if self.awaiting_operator else RETRY_PT_SECONDS
             if (
                 self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT)
-                and not self.awaiting_operator
-                and time.monotonic() - self._last_pt_try >= RETRY_PT_SECONDS
+                and time.monotonic() - self._last_pt_try >= every
             ):
                 self._reach_pt()
             # A pending receipt prints when the printer is ready, whatever the PT does.

@@ -16,8 +16,9 @@ from posterm.daemon.events import EVENT_TYPES, EventError, envelope, rfc3339, uu
 MQTT_MD_TYPES = {
     "sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered", "void.completed",
     "void.in_doubt", "refund.requested", "refund.approved", "refund.rejected",
-    "refund.completed", "refund.failed", "refund.in_doubt", "receipt.printed", "receipt.pending", "receipt.recovered",
-    "receipt.reprinted", "batch.closed", "fault.raised", "fault.cleared",
+    "refund.completed", "refund.failed", "refund.in_doubt", "receipt.printed",
+    "receipt.pending", "receipt.recovered", "receipt.reprinted", "batch.closed",
+    "fault.raised", "fault.cleared",
 }  # fmt: skip
 
 

@@ -100,6 +100,25 @@ class Rig:
             time.sleep(0.1)
         raise AssertionError(f"state never became {state}: {status}")
 
+    def wait_status(self, check: Any, what: str, timeout: float = 60) -> dict[str, Any]:
+        """Poll `status` until `check(status)` holds."""
+        deadline = time.monotonic() + timeout
+        status: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            code, status = self.cli("status")
+            if code == 0 and check(status):
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"never {what}: {status}")
+
+    def wait_operator(self, timeout: float = 60) -> dict[str, Any]:
+        """Until recovery has asked the PT and left the decision to the operator."""
+        return self.wait_status(
+            lambda s: s["state"] == "in_doubt" and s["awaiting_operator"],
+            "in doubt awaiting the operator",
+            timeout,
+        )
+
     def wait_exit(self, timeout: float = 60) -> int:
         assert self.daemon is not None
         return self.daemon.wait(timeout)

@@ -70,6 +70,10 @@ def test_link_lost_after_the_debit_is_recovered_by_repeat_receipt(tmp_path: Path
         assert sale["state"] == "approved"
         (receipt,) = money_rules.receipts_for(rig, sale["txn_id"])
         assert "** RECOVERED **" in receipt and "31.00 EUR" in receipt
+        # The customer's first and only receipt: its PT part comes from the journaled
+        # 04 0F, never from the PT's repeat receipt, which says DUPLICATE.
+        assert "DUPLICATE" not in receipt
+        assert f"Receipt-No.   {sale['receipt_no']:04d}" in receipt and "APPROVED" in receipt
         types = [e["type"] for e in rig.events()]
         assert types[:2] == ["sale.approved", "sale.in_doubt"] and "sale.recovered" in types
         # The fleet hears that the terminal stopped selling, and that it sells again.
@@ -110,5 +114,28 @@ def test_no_sale_while_in_doubt_and_status_says_why(tmp_path: Path) -> None:
         code, error = rig.cli("sale", "1.00")
         assert code == 1 and error["code"] == "not_ready" and "doubt" in error["error"]
         assert len(rig.txns()) == 1
+    finally:
+        rig.close()
+
+
+def test_pending_receipt_prints_while_the_pt_is_down(tmp_path: Path) -> None:
+    """GIVEN a charged sale whose receipt is pending (cover open) and a PT that is gone
+    WHEN the printer is ready again THEN the receipt prints, RECOVERED, though the PT is
+    still down."""
+    rig = make_rig(tmp_path, printer_args=("--cover-open",))
+    try:
+        rig.start()
+        code, sale = rig.cli("sale", "19.00")
+        assert code == 0 and sale["receipt_state"] == "pending"
+        rig.stop()
+        rig.pt.stop()
+        rig.start(wait=False)
+        status = rig.wait_state("pt_down")
+        assert status["pending_receipts"] == 1
+        rig.printer.ctl("cover-close")
+        rig.wait_status(lambda s: s["pending_receipts"] == 0, "printed the pending receipt")
+        (receipt,) = money_rules.receipts_for(rig, sale["txn_id"])
+        assert "** RECOVERED **" in receipt
+        assert rig.cli("status")[1]["state"] == "pt_down"
     finally:
         rig.close()
