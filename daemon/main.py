@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon import api
+from posterm.daemon import api, logsetup
 from posterm.daemon.config import ConfigError, load_config
 from posterm.daemon.control import ControlError, ControlServer
 from posterm.daemon.journal import Journal, JournalError
@@ -47,11 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"postermd: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, config.logging.level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logsetup.configure(config.logging.level)  # after python-escpos's own basicConfig
     try:
         journal = Journal(config.journal.path, config.terminal.id)
     except JournalError as exc:
