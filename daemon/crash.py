@@ -1,5 +1,7 @@
 """Test-only crash points: `POSTERM_CRASH_AT=step[,step…]` makes postermd SIGKILL itself
 at those named steps, so tests can prove the money rules across real process deaths.
+`POSTERM_HANG_AT=step[,step…]` makes the thread that reaches such a step block for ever
+instead (a deadlocked owner, for the watchdog's tests).
 
 Unset (production), every call is a set lookup that finds nothing.
 """
@@ -14,13 +16,20 @@ import threading
 log = logging.getLogger("posterm.crash")
 
 _STEPS = frozenset(s for s in os.environ.get("POSTERM_CRASH_AT", "").split(",") if s)
+_HANGS = frozenset(s for s in os.environ.get("POSTERM_HANG_AT", "").split(",") if s)
 
 
 def crashpoint(step: str) -> None:
-    """Die here, at once and without cleanup, if this step was named."""
+    """Die here, at once and without cleanup, if this step was named; or hang here."""
     if step in _STEPS:
         log.critical("crash point %s: SIGKILL", step)
         os.kill(os.getpid(), signal.SIGKILL)
+    if step in _HANGS:
+        log.critical("hang point %s: thread %s blocks for ever", step,
+                     threading.current_thread().name)  # fmt: skip
+        never = threading.Event()
+        while True:
+            never.wait(3600)
 
 
 def crash_later(step: str, seconds: float) -> None:

@@ -12,12 +12,11 @@ import logging
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon import api
+from posterm.daemon import api, logsetup
 from posterm.daemon.config import ConfigError, load_config
 from posterm.daemon.control import ControlError, ControlServer
 from posterm.daemon.journal import Journal, JournalError
@@ -26,6 +25,7 @@ from posterm.daemon.panel import PanelError
 from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.printing import ReceiptPrinter
 from posterm.daemon.terminal import Terminal
+from posterm.daemon.watchdog import Watchdog
 from posterm.drivers.printer import PrinterError
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.protocol import money
@@ -47,25 +47,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"postermd: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=getattr(logging, config.logging.level.upper()),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logsetup.configure(config.logging.level)  # after python-escpos's own basicConfig
     try:
         journal = Journal(config.journal.path, config.terminal.id)
     except JournalError as exc:
         print(f"postermd: cannot open the journal: {exc}", file=sys.stderr)
         return 1
     opened: list[Any] = [journal]  # closed in reverse order, whatever happens below
+    # WATCHDOG=1 only while the owner makes progress: its idle tick, every message of a
+    # PT operation (for as long as the client then waits, + one period), a print job.
+    watchdog = Watchdog(watchdog_interval())
+    period = 2 * watchdog.interval  # WatchdogSec
+    idle_beat = 0.75 * period  # the owner idles at least every 0.5 s
+
+    def busy_for(seconds: float) -> None:
+        watchdog.beat(seconds + period)
+
     try:
         pt = PaymentTerminal(
             config.payment.url,
             config.payment.password,
             currency=money.currency_numeric(config.terminal.currency),
             t4=config.payment.timeout_s,
+            on_activity=busy_for,
         )
-        printer = ReceiptPrinter(config.printer)
+        printer = ReceiptPrinter(config.printer, on_busy=busy_for)
         opened.append(printer)
         panel = PanelLink(config.panel)
         opened.append(panel)
@@ -74,23 +80,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         _close_all(opened)
         return 1
     stopping = threading.Event()
-    wd_every = watchdog_interval()
-    last_wd = [0.0]
 
     def on_mode(mode: Any, reason: str) -> None:
         notify(STATUS=f"{mode}: {reason}")
         panel.show_mode(mode)
 
     def on_idle() -> None:
-        now = time.monotonic()
-        if wd_every and now - last_wd[0] >= wd_every:
-            notify(WATCHDOG="1")
-            last_wd[0] = now
+        watchdog.idle(idle_beat)
 
     terminal = Terminal(
         config, journal, pt, printer, on_mode=on_mode, on_signal=panel.signal, on_idle=on_idle
     )
     panel.attach(terminal)
+    watchdog.start()
+    opened.append(watchdog)
     terminal.start()
     server = ControlServer(
         str(config.control.socket),

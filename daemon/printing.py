@@ -8,6 +8,7 @@ receipts module never depends on the driver's exception tree.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from posterm.drivers.printer import Printer, PrinterError
@@ -64,8 +65,17 @@ def build(body: dict[str, Any], copy: str, mark: str) -> layouts.Receipt:
     return receipt
 
 
+BusyHook = Callable[[float], None]
+
+
 class ReceiptPrinter:
-    def __init__(self, config: Any) -> None:
+    """The driver's printer for the terminal. `on_busy(seconds)` is called before every
+    job and status query with the most it can take (a watchdog stays fed meanwhile)."""
+
+    def __init__(self, config: Any, on_busy: BusyHook | None = None) -> None:
+        self.on_busy = on_busy
+        self._status_s = float(config.timeout_s)
+        self._job_s = float(config.job_timeout_s) + float(config.timeout_s)
         self.printer = Printer(
             config.url,
             columns=config.columns,
@@ -74,13 +84,19 @@ class ReceiptPrinter:
             job_timeout=config.job_timeout_s,
         )
 
+    def _busy(self, seconds: float) -> None:
+        if self.on_busy is not None:
+            self.on_busy(seconds)
+
     def is_ready(self) -> bool:
+        self._busy(self._status_s)
         return self.printer.status().ready
 
     def last_status_text(self) -> str:
         return self.printer.last_status.text()
 
     def print_receipt(self, body: dict[str, Any], *, copy: str, mark: str) -> None:
+        self._busy(self._job_s)
         try:
             self.printer.print(build(body, copy, mark))
         except PrinterError as exc:

@@ -35,6 +35,7 @@ log = logging.getLogger("posterm.pt")
 
 ResultHook = Callable[[Result], None]
 ProgressHook = Callable[[pm.IntermediateStatus], None]
+ActivityHook = Callable[[float], None]
 
 T3_SECONDS = 5.0
 T4_SECONDS = 180.0
@@ -66,7 +67,11 @@ class PaymentTerminal:
         t4: float = T4_SECONDS,
         connect_timeout: float = 5.0,
         on_progress: ProgressHook | None = None,
+        on_activity: ActivityHook | None = None,
     ) -> None:
+        """`on_activity(seconds)` is called whenever the exchange with the PT moves on (a
+        command goes out, a message comes in) with how long the client will now wait at
+        most for the PT: a watchdog can stay fed exactly while the PT makes progress."""
         self.url = pturl.parse(url)
         self.password = password
         self.currency = currency
@@ -74,6 +79,7 @@ class PaymentTerminal:
         self.t4 = t4
         self.connect_timeout = connect_timeout
         self.on_progress = on_progress
+        self.on_activity = on_activity
         self._transport: Transport | None = None
 
     # -- connection -------------------------------------------------------------------
@@ -156,7 +162,12 @@ class PaymentTerminal:
             self.close()  # the next command starts on a fresh link
             raise
 
+    def _activity(self, seconds: float) -> None:
+        if self.on_activity is not None:
+            self.on_activity(max(seconds, 0.0))
+
     def _flow(self, command: Any, name: str, on_result: ResultHook | None) -> Result:
+        self._activity(self.t3 + (self.connect_timeout if self._transport is None else 0.0))
         link = self._link()
         log.debug("pt: -> %s", type(command).__name__)
         link.send(messages.encode(command))
@@ -169,6 +180,7 @@ class PaymentTerminal:
         deadline = time.monotonic() + self.t4
         while not builder.ended:
             remaining = deadline - time.monotonic()
+            self._activity(remaining)  # after the ack and after every message from the PT
             try:
                 raw = link.receive(max(remaining, 0.0))
             except ZvtTimeout as exc:
