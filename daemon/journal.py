@@ -23,6 +23,7 @@ from posterm.daemon.migrations import (
     TXN_FIELDS,
     UPDATABLE,
     JournalError,
+    JournalIOError,
     MigrationError,
     TransitionError,
     Txn,
@@ -66,7 +67,7 @@ class Tx:
         except sqlite3.IntegrityError as exc:
             raise JournalError(f"refused by the journal: {exc}") from exc
         except sqlite3.Error as exc:
-            raise JournalError(f"journal write failed: {exc}") from exc
+            raise JournalIOError(f"journal write failed: {exc}") from exc
 
     def get_txn(self, txn_id: str) -> Txn | None:
         row = self._run("SELECT * FROM txns WHERE txn_id = ?", (txn_id,)).fetchone()
@@ -317,7 +318,7 @@ class Journal(JournalReads):
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                raise JournalError(f"cannot begin a transaction: {exc}") from exc
+                raise JournalIOError(f"cannot begin a transaction: {exc}") from exc
             tx = self._tx = Tx(self, db)
             try:
                 yield tx
@@ -327,7 +328,7 @@ class Journal(JournalReads):
                     with suppress(sqlite3.Error):
                         db.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise JournalError(f"journal commit failed: {exc}") from exc
+                    raise JournalIOError(f"journal commit failed: {exc}") from exc
                 raise
             finally:
                 tx.open = False
@@ -338,7 +339,7 @@ class Journal(JournalReads):
             try:
                 return list(self._conn().execute(sql, tuple(args)).fetchall())
             except sqlite3.Error as exc:
-                raise JournalError(f"journal read failed: {exc}") from exc
+                raise JournalIOError(f"journal read failed: {exc}") from exc
 
     def outbox_ack(self, event_ids: Iterable[str]) -> int:
         """Mark events the host committed; returns how many were newly acknowledged

@@ -17,6 +17,10 @@ class JournalError(Exception):
     """The journal cannot do what was asked: bad data, broken file, I/O error."""
 
 
+class JournalIOError(JournalError):
+    """The journal's storage failed (disk full, I/O error): the terminal cannot go on."""
+
+
 class TransitionError(JournalError, ValueError):
     """A transaction state change that the state table does not allow."""
 
@@ -292,8 +296,10 @@ def check_field(name: str, value: Any) -> Any:
         check_no_card_data(name, value, operator_text=True)
     elif name in ("txn_id", "ref_txn") and not TXN_ID.fullmatch(value):
         raise JournalError(f"{name} {value!r}: 1-64 of A-Z a-z 0-9 _ . : -")
-    elif name == "idem_key" and not 1 <= len(value) <= 128:
-        raise JournalError("an idempotency key is 1-128 characters")
+    elif name == "idem_key":
+        if not 1 <= len(value) <= 128:
+            raise JournalError("an idempotency key is 1-128 characters")
+        check_no_card_data(name, value, operator_text=True)
     elif name == "currency" and value not in money.CURRENCIES:
         raise JournalError(f"unknown currency {value!r}")
     return str(value)  # a StrEnum (Kind) goes in as its plain text

@@ -11,7 +11,7 @@ from typing import Any
 from posterm.daemon import batch, outcomes, receipts, recovery, refund, sale, void
 from posterm.daemon.context import ModeCell, PaymentPort
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.migrations import JournalError
+from posterm.daemon.migrations import JournalError, JournalIOError
 from posterm.daemon.owner import Owner
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol import money
@@ -93,22 +93,24 @@ class Terminal:
         hear of it even when the journal cannot be written."""
         history = self.mode.history
         old = history[-2][0] if len(history) > 1 else Mode.STARTING
+        raised = mode in FAULT_MODES and self._fault is None
+        cleared = mode == Mode.READY and self._fault is not None
         try:
             with self.journal.transaction() as tx:
                 tx.record_mode(str(old), str(mode), reason)
-                if mode in FAULT_MODES and self._fault is None:
+                if raised:
                     tx.emit("fault.raised", {"state": str(mode), "reason": reason})
-                    self._fault = mode
-                elif mode == Mode.READY and self._fault is not None:
+                elif cleared:
                     tx.emit("fault.cleared", {"state": str(mode), "was": str(self._fault)})
-                    self._fault = None
-        except JournalError as exc:
+            if raised or cleared:
+                self._fault = mode if raised else None
+        except JournalIOError as exc:
             log.error("terminal: mode %s not journaled: %s", mode, exc)
-            if mode == Mode.FAULT:
-                pass  # entering FAULT never depends on the journal
-            elif self.mode.mode != Mode.FAULT:
+            if mode != Mode.FAULT:  # entering FAULT never depends on the journal
                 self.fault(f"journal write failed: {exc}")
                 return
+        except JournalError as exc:  # a reason the journal refuses to store: say so only
+            log.error("terminal: mode %s not journaled: %s", mode, exc)
         if self._on_mode is not None:
             self._on_mode(self.mode.mode, self.mode.reason)
 
@@ -136,7 +138,7 @@ class Terminal:
             if missing:
                 log.warning("terminal: %d approved operation(s) had no receipt", missing)
             self._reach_pt()
-        except JournalError as exc:
+        except JournalIOError as exc:
             self.fault(f"journal: {exc}")
 
     def _reach_pt(self) -> None:
@@ -179,7 +181,7 @@ class Terminal:
             # A pending receipt prints when the printer is ready, whatever the PT does.
             if self.mode.mode != Mode.FAULT and self.journal.pending_receipts():
                 receipts.print_pending(self)
-        except JournalError as exc:
+        except JournalIOError as exc:
             self.fault(f"journal write failed: {exc}")
 
     # -- helpers for the flows (owner thread) -----------------------------------------
@@ -207,10 +209,12 @@ class Terminal:
             return fn()
         except TerminalError:
             raise
-        except JournalError as exc:
+        except JournalIOError as exc:
             log.error("terminal: journal failure: %s", exc)
             self.fault(f"journal write failed: {exc}")
             raise TerminalError("journal", f"the journal failed: {exc}") from exc
+        except JournalError as exc:  # refused what it was given: nothing was written
+            raise TerminalError("bad_request", f"refused by the journal: {exc}") from exc
         except Exception as exc:
             log.exception("terminal: unexpected failure")
             try:

@@ -66,9 +66,17 @@ def start(name: str, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]
     return proc, seen
 
 
+def pt_fault(control: str, action: str) -> None:
+    """Switch a fault of the simulated PT at run time."""
+    print(f"  [PT simulator: {action}]")
+    subprocess.run([str(BIN / "posterm-sim"), "pt-ctl", "--control", control, action],
+                   capture_output=True, check=True)  # fmt: skip
+
+
 def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
     cmd = [str(BIN / "posterm"), "--socket", str(OUT / "control.sock"), *args, "--json"]
-    print("$ posterm " + " ".join(args), flush=True)
+    if show:
+        print("$ posterm " + " ".join(args), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     data = json.loads(proc.stdout) if proc.stdout.strip() else {"stderr": proc.stderr}
     if show:
@@ -114,8 +122,10 @@ def main() -> int:
     procs: list[subprocess.Popen[str]] = []
     try:
         step("Simulated hardware: a ZVT payment terminal (pty) and an ESC/POS printer (TCP)")
-        pt, _ = start("pt-sim", "pt", "--pty", str(OUT / "pt.tty"), "--ledger",
-                      str(OUT / "pt-ledger.db"))  # fmt: skip
+        pt, pt_addr = start(
+            "pt-sim", "pt", "--pty", str(OUT / "pt.tty"), "--ledger", str(OUT / "pt-ledger.db"),
+            "--control", "tcp://127.0.0.1:0",
+        )  # fmt: skip
         printer, addr = start(
             "printer-sim", "printer", "--listen", "tcp://127.0.0.1:0",
             "--control", "tcp://127.0.0.1:0", "--out", str(OUT / "printed"),
@@ -171,6 +181,17 @@ def main() -> int:
         _, goodwill = posterm("refund", "none", "3.00", "--reason", "other", "--text",
                               "goodwill, no sale")  # fmt: skip
         posterm("approve", goodwill["txn_id"], "--by", "supervisor")  # always waits
+
+        step("A lost completion on a PT that will not repeat its receipt: the operator decides")
+        pt_fault(pt_addr["control"], "refuse_repeat_receipt")
+        pt_fault(pt_addr["control"], "drop_before_completion")
+        _, doubt = posterm("sale", "33.00")  # the 04 0F was acknowledged, then the link broke
+        wait_for(lambda: posterm("status", show=False)[1].get("awaiting_operator") is True)
+        print("  " + posterm("status", show=False)[1]["reason"])
+        posterm("sale", "1.00")  # nothing is sold while it is in doubt
+        print("  ... the supervisor finds the payment in the PT's own journal")
+        pt_fault(pt_addr["control"], "refuse_repeat_receipt=off")
+        posterm("resolve", doubt["txn_id"], "charged", "--by", "supervisor")
 
         step("Void the same day, reprint, end of day")
         posterm("void", second["txn_id"])

@@ -20,3 +20,4 @@ def test_the_demo_runs_and_its_receipts_are_there(tmp_path: Path) -> None:
     assert any("PAPER OUT" in t for t in texts) and any("RECOVERED" in t for t in texts)
     assert any("refund without a sale" in t for t in texts)
     assert "refused [over_refund]" in proc.stdout and "Traceback" not in proc.stderr
+    assert "refused [in_doubt]" in proc.stdout and "posterm resolve" in proc.stdout

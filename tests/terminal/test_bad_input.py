@@ -54,11 +54,20 @@ def test_every_bad_request_changes_nothing(rig: Rig) -> None:
         (("approve", sale["txn_id"]), "unknown_txn"),
         (("reject", "TNOSUCHTXN"), "unknown_txn"),
         (("abort",), "not_allowed"),
-    ]
+        (("resolve", sale["txn_id"], "charged", "--by", "alice"), "not_in_doubt"),
+        (("resolve", "TNOSUCHTXN", "not-charged", "--by", "alice"), "unknown_txn"),
+        # card data the journal refuses to store: a refusal, not a fault
+        (("refund", sale["txn_id"], "1.00", "--reason", "other", "--text",
+          "card 4761739001010119"), "bad_request"),
+        (("sale", "1.00", "--key", "4761739001010119"), "bad_request"),
+        (("refund", sale["txn_id"], "1.00", "--key", ";4761739001010119=2512101?"),
+         "bad_request"),
+    ]  # fmt: skip
     for args, want in cases:
         code, error = rig.cli(*args)
         assert (code, error.get("code")) == (1, want), (args, error)
     assert _snapshot(rig) == before
+    assert rig.cli("status")[1]["state"] == "ready"
 
 
 def test_approve_of_a_refund_that_is_not_waiting(rig: Rig) -> None:
@@ -82,6 +91,8 @@ def test_malformed_socket_requests(rig: Rig) -> None:
         b'{"cmd": "launch"}\n',
         b'{"cmd": "journal", "limit": "all"}\n',
         b'{"cmd": "sale", "amount": "1.00", "key": ""}\n',
+        b'{"cmd": "resolve", "txn": "T1", "outcome": "maybe", "by": "a"}\n',
+        b'{"cmd": "resolve", "txn": "T1", "outcome": "charged"}\n',
         b"x" * 70000 + b"\n",
     ]
     with socket.socket(socket.AF_UNIX) as sock:
