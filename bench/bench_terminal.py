@@ -16,7 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from posterm.daemon.control import ControlClient  # noqa: E402
+from posterm.daemon.control.server import ControlClient  # noqa: E402
 from posterm.drivers.zvt.client import PaymentTerminal  # noqa: E402
 from tests.support.rig import make_rig  # noqa: E402
 

@@ -16,16 +16,17 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon import api, logsetup
+from posterm.daemon import logsetup
 from posterm.daemon.config import ConfigError, load_config
-from posterm.daemon.control import ControlError, ControlServer
-from posterm.daemon.journal import Journal, JournalError
+from posterm.daemon.control import api
+from posterm.daemon.control.server import ControlError, ControlServer
+from posterm.daemon.flows.printing import ReceiptPrinter
+from posterm.daemon.journal.store import Journal, JournalError
 from posterm.daemon.notify import notify, watchdog_interval
-from posterm.daemon.panel import PanelError
 from posterm.daemon.panel_link import PanelLink
-from posterm.daemon.printing import ReceiptPrinter
 from posterm.daemon.terminal import Terminal
 from posterm.daemon.watchdog import Watchdog
+from posterm.drivers.panel.panel import PanelError
 from posterm.drivers.printer import PrinterError
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.protocol import money

@@ -12,8 +12,8 @@ import logging
 from typing import Any
 
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.panel import Panel
 from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.drivers.panel.panel import Panel
 
 log = logging.getLogger("posterm.panel")
 

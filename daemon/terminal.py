@@ -8,10 +8,11 @@ import secrets
 import time
 from typing import Any
 
-from posterm.daemon import batch, outcomes, receipts, recovery, refund, sale, void
-from posterm.daemon.context import ModeCell, PaymentPort
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.migrations import JournalError, JournalIOError
+from posterm.daemon.flows import eod as batch
+from posterm.daemon.flows import outcomes, receipts, recovery, refund, sale, void
+from posterm.daemon.flows.context import ModeCell, PaymentPort
+from posterm.daemon.journal.errors import JournalError, JournalIOError
 from posterm.daemon.owner import Owner
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol import money

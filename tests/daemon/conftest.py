@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from posterm.daemon.journal import Journal
+from posterm.daemon.journal.store import Journal
 
 
 @pytest.fixture

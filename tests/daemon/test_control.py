@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.control import MAX_LINE, ControlClient, ControlError, ControlServer
+from posterm.daemon.control.server import MAX_LINE, ControlClient, ControlError, ControlServer
 
 
 class Recorder:
@@ -191,7 +191,7 @@ def test_a_client_in_another_process_is_served(served: tuple[ControlServer, Reco
     server, _ = served
     code = (
         "import json, sys\n"
-        "from posterm.daemon.control import ControlClient\n"
+        "from posterm.daemon.control.server import ControlClient\n"
         "print(json.dumps(ControlClient(sys.argv[1], timeout=30).request({'cmd': 'status'})))"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(server.path)],

@@ -10,8 +10,15 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon import events
-from posterm.daemon.events import EVENT_TYPES, EventError, envelope, rfc3339, uuid7, uuid7_millis
+from posterm.daemon.journal import events
+from posterm.daemon.journal.events import (
+    EVENT_TYPES,
+    EventError,
+    envelope,
+    rfc3339,
+    uuid7,
+    uuid7_millis,
+)
 
 MQTT_MD_TYPES = {
     "sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered", "void.completed",

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.journal import (
+from posterm.daemon.journal.store import (
     Journal,
     JournalError,
     TransitionError,

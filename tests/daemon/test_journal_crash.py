@@ -9,11 +9,11 @@ import sys
 import textwrap
 from pathlib import Path
 
-from posterm.daemon.journal import Journal
+from posterm.daemon.journal.store import Journal
 
 MID_TRANSACTION = """
 import sys
-from posterm.daemon.journal import Journal
+from posterm.daemon.journal.store import Journal
 j = Journal(sys.argv[1], "pos-1")
 with j.transaction() as tx:
     tx.insert_txn(txn_id="T0", kind="sale", state="in_doubt", amount=100, currency="EUR")
@@ -29,7 +29,7 @@ with j.transaction() as tx:
 # Writes sale + event per transaction, forever; reports each committed sale on stdout.
 WRITER = """
 import sys
-from posterm.daemon.journal import Journal
+from posterm.daemon.journal.store import Journal
 j = Journal(sys.argv[1], "pos-1")
 n = int(sys.argv[2])
 while True:

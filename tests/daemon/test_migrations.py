@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from posterm.daemon import migrations
-from posterm.daemon.journal import Journal, JournalError
-from posterm.daemon.migrations import MIGRATIONS, MigrationError, migrate, version
+from posterm.daemon.journal import migrations
+from posterm.daemon.journal.errors import MigrationError
+from posterm.daemon.journal.migrations import MIGRATIONS, migrate, version
+from posterm.daemon.journal.store import Journal, JournalError
 
 
 def v1_file(path: Path) -> None:

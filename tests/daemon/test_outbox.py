@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.events import UUID7
-from posterm.daemon.journal import Journal, JournalError
+from posterm.daemon.journal.events import UUID7
+from posterm.daemon.journal.store import Journal, JournalError
 
 
 def test_an_event_envelope_follows_mqtt_md(journal: Journal) -> None:

@@ -12,9 +12,9 @@ import pytest
 from gpiozero import LED, Button, Device
 from gpiozero.pins.mock import MockFactory, MockPin
 
-from posterm.daemon import panel as panel_module
 from posterm.daemon.config import PanelSection
-from posterm.daemon.panel import BUTTONS, Panel, PanelError
+from posterm.drivers.panel import panel as panel_module
+from posterm.drivers.panel.panel import BUTTONS, Panel, PanelError
 
 PINS = PanelSection(enabled=True)
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from posterm.daemon import migrations
-from posterm.daemon.journal import Journal, JournalError
+from posterm.daemon.journal import migrations
+from posterm.daemon.journal.store import Journal, JournalError
 from posterm.daemon.states import TxnState
 
 
@@ -125,7 +125,7 @@ def test_sigkill_mid_transaction_leaves_nothing_half_written(tmp_path: Path) -> 
     path = tmp_path / "j.db"
     script = textwrap.dedent(f"""
         import os, signal, sys
-        from posterm.daemon.journal import Journal
+        from posterm.daemon.journal.store import Journal
         j = Journal({str(path)!r}, "pos-1")
         with j.transaction() as tx:
             tx.insert_txn(txn_id="T0", kind="sale", state="in_doubt", amount=1, currency="EUR")

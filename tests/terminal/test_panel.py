@@ -9,7 +9,7 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from posterm.daemon.config import PanelSection
-from posterm.daemon.panel import Panel
+from posterm.drivers.panel.panel import Panel
 
 
 @pytest.fixture

@@ -13,19 +13,19 @@ import os
 import sys
 from collections.abc import Sequence
 
-from posterm.daemon import cli_control, cli_printer, cli_zvt
+from posterm.daemon.control import cli_printer, cli_terminal, cli_zvt
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posterm", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--socket",
-        default=os.environ.get("POSTERM_SOCKET", cli_control.DEFAULT_SOCKET),
+        default=os.environ.get("POSTERM_SOCKET", cli_terminal.DEFAULT_SOCKET),
         help="postermd's control socket (default $POSTERM_SOCKET or %(default)s)",
     )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait")
     sub = parser.add_subparsers(dest="group", required=True)
-    cli_control.register(sub)
+    cli_terminal.register(sub)
     cli_zvt.register(sub)
     cli_printer.register(sub)
     return parser

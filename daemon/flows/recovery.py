@@ -19,10 +19,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from posterm.daemon import receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.payments import pt_fields
+from posterm.daemon.flows import receipts
+from posterm.daemon.flows.payments import pt_fields
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Kind, Mode, TxnState
 from posterm.drivers.zvt.errors import ZvtBusy, ZvtDeclined, ZvtRefused
 from posterm.drivers.zvt.results import Result

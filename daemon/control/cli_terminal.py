@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from posterm.daemon.control import ControlClient, ControlError
+from posterm.daemon.control.server import ControlClient, ControlError
 
 DEFAULT_SOCKET = "/run/posterm/control.sock"
 REASONS = [

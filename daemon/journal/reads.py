@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from posterm.daemon.migrations import (
+from posterm.daemon.journal.rows import (
     REFUND_OFF,
     OutboxEvent,
     Receipt,

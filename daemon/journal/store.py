@@ -13,23 +13,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon import events
-from posterm.daemon.journal_reads import JournalReads
-from posterm.daemon.migrations import (
+from posterm.daemon.journal import events
+from posterm.daemon.journal.errors import (
+    JournalError,
+    JournalIOError,
+    MigrationError,
+    TransitionError,
+)
+from posterm.daemon.journal.guards import check_no_card_data
+from posterm.daemon.journal.migrations import migrate
+from posterm.daemon.journal.reads import JournalReads
+from posterm.daemon.journal.rows import (
     COPIES,
     KINDS,
     MARKS,
     RECEIPT_STATES,
     TXN_FIELDS,
     UPDATABLE,
-    JournalError,
-    JournalIOError,
-    MigrationError,
-    TransitionError,
     Txn,
     check_field,
-    check_no_card_data,
-    migrate,
     to_json,
     txn_row,
 )

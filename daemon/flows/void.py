@@ -6,8 +6,8 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.payments import pay_and_issue
-from posterm.daemon.refund import COUNTED
+from posterm.daemon.flows.payments import pay_and_issue
+from posterm.daemon.flows.refund import COUNTED
 from posterm.daemon.states import Kind, TxnState
 
 

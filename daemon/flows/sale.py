@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from posterm.daemon.crash import crashpoint
-from posterm.daemon.payments import pay_and_issue
+from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.states import Kind
 
 

@@ -11,9 +11,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from posterm.daemon import outcomes, receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows import outcomes, receipts
 from posterm.daemon.states import Mode, TxnState
 from posterm.drivers.zvt.errors import (
     ZvtCommitFailed,

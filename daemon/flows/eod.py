@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from posterm.daemon import receipts
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows import receipts
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol.zvt.errors import ZvtError
 

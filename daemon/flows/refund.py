@@ -12,7 +12,7 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.payments import pay_and_issue
+from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.states import Kind, TxnState
 
 REASONS = {

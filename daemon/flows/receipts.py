@@ -12,7 +12,7 @@ from typing import Any
 
 from posterm.daemon.crash import crash_later, crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.printing import PrintFailed
+from posterm.daemon.flows.printing import PrintFailed
 
 log = logging.getLogger("posterm.receipts")
 

@@ -1,0 +1,5 @@
+"""The GPIO front panel: buttons, LEDs and a buzzer through gpiozero."""
+
+from posterm.drivers.panel.panel import BUTTONS, Panel, PanelError
+
+__all__ = ["BUTTONS", "Panel", "PanelError"]
