@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
+TYPED  := posterm.protocol posterm.drivers
 
 .PHONY: test demo lint bench clean
 
@@ -16,6 +18,7 @@ $(STAMP): pyproject.toml | $(PY)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) tools/typecheck.py $(TYPED)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
