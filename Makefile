@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
+TYPED  := posterm.protocol posterm.drivers
 
 .PHONY: test demo lint bench clean
 
@@ -11,11 +13,12 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,sim]'
 	touch $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(PY) tools/typecheck.py $(TYPED)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)

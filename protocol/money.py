@@ -89,7 +89,7 @@ def parse_amount(
         raise AmountError(f"{text!r} has more than {places} decimals for {currency}")
     if len(whole.lstrip("0")) + places > MAX_DIGITS:
         raise AmountError(f"{text!r} is too large: at most {MAX_DIGITS} digits of minor units")
-    minor = int(whole) * 10**places + int((fraction or "").ljust(places, "0") or "0")
+    minor = int(whole + (fraction or "").ljust(places, "0"))  # the digits, fraction padded
     if minor <= 0:
         raise AmountError(f"{text!r}: the amount must be more than zero")
     if min_minor is not None or max_minor is not None:

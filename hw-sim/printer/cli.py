@@ -12,8 +12,10 @@ from typing import Any
 
 from posterm.hwsim import control
 from posterm.hwsim.printer.device import CONTROLS, SimPrinter
-from posterm.hwsim.printer.paper import PaperOut, cjk_font_available
 from posterm.hwsim.printer.server import PrinterServer
+
+# what paper.py draws with, import name -> distribution: the `sim` extra
+SIM_LIBRARIES = {"PIL": "Pillow", "qrcode": "qrcode"}
 
 EPILOG = """Each cut writes OUT/NNNN.txt (the text; a QR code shows as [QR: content]) and
 OUT/NNNN.png (the paper at the printer's dot width), and a line in OUT/index.jsonl.
@@ -84,6 +86,18 @@ def run_printer(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     if not args.listen and not args.pty:
         print("posterm-sim printer: give --listen and/or --pty", file=sys.stderr)
+        return 2
+    try:
+        from posterm.hwsim.printer.paper import (  # noqa: PLC0415 - Pillow/qrcode are optional
+            PaperOut,
+            cjk_font_available,
+        )
+    except ImportError as exc:
+        missing = SIM_LIBRARIES.get((exc.name or "").partition(".")[0])
+        if missing is None:
+            raise
+        print(f"posterm-sim printer: {missing} is not installed (the simulated paper needs "
+              "Pillow and qrcode): pip install 'posterm[sim]'", file=sys.stderr)  # fmt: skip
         return 2
     try:
         paper = PaperOut(args.out, args.width_dots)

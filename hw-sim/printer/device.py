@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posterm.hwsim.printer.page import Line, Page
-from posterm.hwsim.printer.paper import PaperOut
 from posterm.hwsim.printer.parser import EscPosParser
 from posterm.protocol.escpos import status as st
+
+if TYPE_CHECKING:  # paper needs Pillow and qrcode (the `sim` extra); only its caller imports it
+    from posterm.hwsim.printer.paper import PaperOut
 
 log = logging.getLogger("posterm.sim.printer")
 CONTROLS = ("paper-out", "paper-out-after:N", "refill", "cover-open", "cover-close",

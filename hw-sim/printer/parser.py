@@ -93,6 +93,12 @@ class EscPosParser:
         out, self._replies = bytes(self._replies), bytearray()
         return out
 
+    @property
+    def mid_command(self) -> bool:
+        """Whether the bytes fed so far end inside a command that waits for the rest (a
+        torn job leaves the printer so: what comes next is read as that command's data)."""
+        return bool(self._buf)
+
     def reset(self) -> None:
         """ESC @ (or DLE ENQ 2): clear the line being built and the modes."""
         self._style = Style()

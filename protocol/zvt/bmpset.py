@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 from typing import Any, TypeVar
 
 from posterm.protocol.zvt import bmp
@@ -19,25 +18,41 @@ def bmp_field(number: int) -> Any:
     return dataclasses.field(default=None, metadata={"bmp": number})
 
 
-@functools.cache
-def _bmp_fields(cls: type) -> tuple[tuple[str, int], ...]:
-    return tuple(
-        (f.name, f.metadata["bmp"]) for f in dataclasses.fields(cls) if "bmp" in f.metadata
-    )
+@dataclasses.dataclass(frozen=True)
+class _Layout:
+    """Where a message class keeps its BMPs."""
+
+    fields: tuple[tuple[str, int], ...]  # (field name, BMP number), in declaration order
+    by_number: dict[int, str]  # BMP number -> field name
+    has_other: bool  # whether the class keeps unnamed BMPs in `other`
 
 
-@functools.cache
-def _layout(cls: type) -> tuple[dict[int, str], bool]:
-    """BMP number -> field name, and whether the class keeps unnamed BMPs in `other`."""
-    by_number = {number: name for name, number in _bmp_fields(cls)}
-    return by_number, any(f.name == "other" for f in dataclasses.fields(cls))
+_LAYOUTS: dict[type, _Layout] = {}
+
+
+def _layout(cls: type) -> _Layout:
+    """The layout of `cls`, worked out on first use (a plain dict rather than
+    functools.cache, whose stub does not accept a class as a key under mypy; two threads
+    racing on first use only compute the same layout twice)."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        fields = tuple(
+            (f.name, f.metadata["bmp"]) for f in dataclasses.fields(cls) if "bmp" in f.metadata
+        )
+        layout = _Layout(
+            fields=fields,
+            by_number={number: name for name, number in fields},
+            has_other=any(f.name == "other" for f in dataclasses.fields(cls)),
+        )
+        _LAYOUTS[cls] = layout
+    return layout
 
 
 def encode(message: Any) -> bytes:
     """The BMP-tagged fields of `message`, in declaration order, absent ones skipped;
     then its `other` BMPs (raw pass-through), if it has that field."""
     out = bytearray()
-    for name, number in _bmp_fields(type(message)):
+    for name, number in _layout(type(message)).fields:
         value = getattr(message, name)
         if value is not None:
             out += bmp.encode_one(number, value)
@@ -52,7 +67,7 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
     A BMP the class has no field for goes to its `other` field when it has one and is
     an error otherwise; the same BMP twice is an error.
     """
-    by_number, has_other = _layout(cls)
+    layout = _layout(cls)
     values: dict[str, Any] = dict(fixed)
     other: list[tuple[int, bmp.Value]] = []
     seen: set[int] = set()
@@ -60,13 +75,13 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
         if number in seen:
             raise ZvtDecodeError(f"BMP {number:02X} appears twice")
         seen.add(number)
-        name = by_number.get(number)
+        name = layout.by_number.get(number)
         if name is not None:
             values[name] = value
-        elif has_other:
+        elif layout.has_other:
             other.append((number, value))
         else:
             raise ZvtDecodeError(f"BMP {number:02X} is not allowed in {cls.__name__}")
-    if has_other:
+    if layout.has_other:
         values["other"] = tuple(other)
     return cls(**values)

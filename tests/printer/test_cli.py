@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -115,6 +116,25 @@ def test_simulator_refuses_bad_flags(tmp_path: Path, args: tuple[str, ...]) -> N
     done = run(str(BIN / "posterm-sim"), "printer", "--out", str(tmp_path / "out"),
                "--listen", "tcp://127.0.0.1:0", *args)  # fmt: skip
     assert done.returncode == 2 and "error" in done.stderr
+
+
+@pytest.mark.parametrize("blocked", ["PIL", "qrcode"])
+def test_simulator_without_the_sim_extra_fails_with_one_line(
+    tmp_path: Path, blocked: str
+) -> None:
+    """GIVEN Pillow or qrcode cannot be imported WHEN `posterm-sim printer` starts
+    THEN it exits 2 with one line naming the extra, not a traceback, and prints nothing."""
+    script = (
+        f"import sys; sys.modules[{blocked!r}] = None; "
+        "from posterm.hwsim.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    out = tmp_path / "out"
+    done = run(sys.executable, "-c", script, "printer", "--out", str(out),
+               "--listen", "tcp://127.0.0.1:0")  # fmt: skip
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "pip install 'posterm[sim]'" in done.stderr
+    assert done.stdout == "" and not out.exists()
 
 
 def test_simulator_help_documents_flags_and_control_channel() -> None:

@@ -1,14 +1,16 @@
 """The simulator's ESC/POS parser fed what python-escpos itself sends (text with code-page
 switches, styles, sizes, images in all three forms, barcodes, QR codes), split anywhere,
-and random bytes: it never raises."""
+and random bytes: it never raises, and the next receipt after them prints whole."""
 
 from __future__ import annotations
 
 from escpos.printer import Dummy
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as hs
 from PIL import Image
 
+from posterm.drivers.printer import receipt as layouts
+from posterm.drivers.printer.render import Renderer
 from posterm.hwsim.printer.page import Line
 from posterm.hwsim.printer.parser import EscPosParser
 
@@ -140,20 +142,66 @@ def test_byte_by_byte_equals_all_at_once() -> None:
     assert feed(dummy.output, 1).lines == feed(dummy.output).lines
 
 
+# A sale as posterm's driver sends it: ESC @ first, code table, styles, QR code, cut.
+RECEIPT = Renderer(42, "cp858").render(
+    layouts.sale(header=("CAFÉ AM ECK", "Hauptstr. 1"), amount="12.50", currency="€",
+                 pt_lines=("VISA", "PAN ************0119", "APPROVED"), txn_id="T42")
+)  # fmt: skip
+
+
+def test_the_receipt_prints_its_text_and_one_cut_on_a_fresh_printer() -> None:
+    """The reference for the two tests below."""
+    rec = feed(RECEIPT)
+    text = rec.text()
+    assert text[:4] == ["CAFÉ AM ECK", "Hauptstr. 1", "", "SALE"]
+    assert "TOTAL" + " " * 30 + "12.50 €" in text and "[QR: T42]" in text
+    assert "PAN ************0119" in text and rec.cuts == 1 and rec.parser.unknown == 0
+
+
+def assert_next_receipt_prints_whole(rec: Recorder, chunk: int = 0) -> None:
+    """THEN the next receipt, fed after the garbage, prints exactly as on a fresh printer
+    (text, styles, alignment, QR code) and is cut once.
+
+    Between commands, the receipt's own ESC @ is all the resynchronisation it needs: the
+    garbage's half-built line, styles, code table and Chinese mode are reset. If the
+    garbage ends inside a command (a prefix like GS ( k whose length field asks for more
+    bytes), the printer reads what follows as that command's data, as a real TM would;
+    only clearing its buffers gets it out (DLE DC4 8 or a power cycle on a real printer,
+    `discard()` here, which the simulated device does when it stops)."""
+    if rec.parser.mid_command:
+        event("garbage ends inside a command: discard, then the receipt")
+        rec.parser.discard()
+    else:
+        event("garbage ends between commands: the receipt's ESC @ only")
+    printed, cuts = len(rec.lines), rec.cuts
+    for i in range(0, len(RECEIPT), chunk or len(RECEIPT)):
+        rec.parser.feed(RECEIPT[i : i + (chunk or len(RECEIPT))])
+    assert rec.lines[printed:] == feed(RECEIPT).lines
+    assert rec.cuts == cuts + 1
+
+
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
 @given(hs.lists(hs.binary(max_size=200), max_size=8))
-def test_random_bytes_never_raise(chunks: list[bytes]) -> None:
+def test_random_bytes_never_raise_and_the_next_receipt_prints_whole(chunks: list[bytes]) -> None:
+    """GIVEN random bytes in random pieces THEN the parser never raises, and a receipt
+    after them prints whole."""
     rec = Recorder()
     for chunk in chunks:
         rec.parser.feed(chunk)
-    rec.parser.feed(b"\x1b@")
+    assert_next_receipt_prints_whole(rec)
 
 
 @settings(max_examples=100, deadline=None)
 @given(hs.binary(max_size=400), hs.integers(1, 64))
-def test_random_bytes_after_a_valid_command_prefix_never_raise(noise: bytes, chunk: int) -> None:
+def test_random_bytes_after_a_valid_command_prefix_never_raise_and_the_next_receipt_prints_whole(
+    noise: bytes, chunk: int
+) -> None:
+    """GIVEN a command prefix (QR, raster, bit image, barcode, FS, DLE, GS 8 L) followed by
+    random bytes, fed in pieces of `chunk` bytes THEN the parser never raises, and a
+    receipt after them, in the same pieces, prints whole."""
     for prefix in (b"\x1d(k", b"\x1dv0", b"\x1b*", b"\x1dk", b"\x1c", b"\x10", b"\x1d8L"):
         rec = Recorder()
         data = prefix + noise
         for i in range(0, len(data), chunk):
             rec.parser.feed(data[i : i + chunk])
+        assert_next_receipt_prints_whole(rec, chunk)
