@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
-TYPED  := posterm.protocol posterm.drivers
+TYPED  := posterm.protocol posterm.drivers posterm.daemon
 
 .PHONY: test demo lint bench clean
 

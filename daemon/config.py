@@ -189,33 +189,39 @@ class PanelSection:
 
 
 # Amounts are decimal strings in major units of [terminal] currency; the sections hold
-# minor units. Their defaults below are for 2-decimal currencies; `load_config` parses
-# AMOUNT_DEFAULTS in the configured currency instead.
-@dataclass(frozen=True)
-class RefundsSection:
-    unreferenced: bool = _opt(False, _bool)
-    window_days: int = _opt(30, _integer(1, 365, " days"))
-    approval_limit: int = _opt(5000)  # refunds above it wait for a supervisor or the host
-    max_amount: int = _opt(100000)
-
-
-@dataclass(frozen=True)
-class SalesSection:
-    min_amount: int = _opt(1)
-    max_amount: int = _opt(100000)
-
-
-@dataclass(frozen=True)
-class LoggingSection:
-    level: str = _opt("info", _choice("debug", "info", "warning", "error"))
-
-
+# minor units. AMOUNT_DEFAULTS is the one list of their defaults: `load_config` parses
+# them in the configured currency; the dataclass defaults are the same in EUR.
 AMOUNT_DEFAULTS = {
     "refunds.approval_limit": "50",
     "refunds.max_amount": "1000",
     "sales.min_amount": None,  # one minor unit
     "sales.max_amount": "1000",
 }
+
+
+def _amount_default(key: str) -> Any:
+    text = AMOUNT_DEFAULTS[key]
+    return _opt(1 if text is None else money.parse_amount(text, "EUR"))
+
+
+@dataclass(frozen=True)
+class RefundsSection:
+    unreferenced: bool = _opt(False, _bool)
+    window_days: int = _opt(30, _integer(1, 365, " days"))
+    # refunds above it wait for a supervisor or the host
+    approval_limit: int = _amount_default("refunds.approval_limit")
+    max_amount: int = _amount_default("refunds.max_amount")
+
+
+@dataclass(frozen=True)
+class SalesSection:
+    min_amount: int = _amount_default("sales.min_amount")
+    max_amount: int = _amount_default("sales.max_amount")
+
+
+@dataclass(frozen=True)
+class LoggingSection:
+    level: str = _opt("info", _choice("debug", "info", "warning", "error"))
 
 
 @dataclass(frozen=True)

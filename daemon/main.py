@@ -21,7 +21,8 @@ from posterm.daemon.config import ConfigError, load_config
 from posterm.daemon.control import api
 from posterm.daemon.control.server import ControlError, ControlServer
 from posterm.daemon.flows.printing import ReceiptPrinter
-from posterm.daemon.journal.store import Journal, JournalError
+from posterm.daemon.journal.errors import JournalError
+from posterm.daemon.journal.store import Journal
 from posterm.daemon.notify import notify, watchdog_interval
 from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.terminal import Terminal

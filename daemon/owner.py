@@ -12,9 +12,10 @@ import queue
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, TypeVar
 
 log = logging.getLogger("posterm.owner")
+T = TypeVar("T")
 
 
 class OwnerStopped(Exception):
@@ -43,14 +44,14 @@ class Owner:
             self._queue.put(None)
             self._thread.join(timeout)
 
-    def submit(self, fn: Callable[[], Any]) -> Future[Any]:
+    def submit(self, fn: Callable[[], T]) -> Future[T]:
         if not self._running.is_set():
             raise OwnerStopped("the terminal is shutting down")
-        future: Future[Any] = Future()
+        future: Future[T] = Future()
         self._queue.put((fn, future))
         return future
 
-    def call(self, fn: Callable[[], Any], timeout: float | None = None) -> Any:
+    def call(self, fn: Callable[[], T], timeout: float | None = None) -> T:
         """Run `fn` on the owner thread and wait for its result (or its exception)."""
         if self.is_owner:
             return fn()

@@ -11,21 +11,23 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from posterm.daemon.config import PanelSection
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.daemon.terminal import Terminal
 from posterm.drivers.panel.panel import Panel
 
 log = logging.getLogger("posterm.panel")
 
 
 class PanelLink:
-    def __init__(self, config: Any, pin_factory: Any = None) -> None:
-        self._terminal: Any = None
+    def __init__(self, config: PanelSection, pin_factory: Any = None) -> None:
+        self._terminal: Terminal | None = None
         self._panel: Panel | None = None
         if config.enabled:
             self._panel = Panel(config, self._pressed, pin_factory=pin_factory)
 
-    def attach(self, terminal: Any) -> None:
+    def attach(self, terminal: Terminal) -> None:
         self._terminal = terminal
 
     def show_mode(self, mode: Mode) -> None:
@@ -54,6 +56,8 @@ class PanelLink:
 
     def _act(self, name: str) -> None:
         terminal = self._terminal
+        if terminal is None:
+            return
         try:
             if name == "reprint":
                 last = next(

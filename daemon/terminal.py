@@ -4,53 +4,48 @@ thread; resolves in-doubt operations first; keeps the mode the operator sees."""
 from __future__ import annotations
 
 import logging
-import secrets
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
 
+from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows import eod as batch
-from posterm.daemon.flows import outcomes, receipts, recovery, refund, sale, void
-from posterm.daemon.flows.context import ModeCell, PaymentPort
+from posterm.daemon.flows import eod, outcomes, receipts, recovery, refund, reprint, sale, void
+from posterm.daemon.flows.context import ModeCell, PaymentPort, ReceiptPort
 from posterm.daemon.journal.errors import JournalError, JournalIOError
+from posterm.daemon.journal.rows import Txn, new_txn_id
+from posterm.daemon.journal.store import Journal, Tx
 from posterm.daemon.owner import Owner
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol import money
 from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm.terminal")
+T = TypeVar("T")
 
 RETRY_PT_SECONDS = 2.0
 # In doubt with no evidence either way: the PT is asked again now and then (it may answer
 # after a restart of its own), the operator's `resolve` being the usual way out.
 OPERATOR_RETRY_SECONDS = 60.0
 PRINTER_CHECK_SECONDS = 5.0
-TXN_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 FAULT_MODES = (Mode.PT_DOWN, Mode.IN_DOUBT, Mode.FAULT)
+INTERNAL_FIELDS = frozenset(
+    {"idem_key", "turnover_no", "terminal_id", "aid", "result_code", "pt_receipt_lines"}
+)
 EVENT_OMITS = frozenset({"result_text", "created_at", "updated_at"})
 
 
-def txn_fields(txn: Any) -> dict[str, Any]:
-    """A journaled transaction as the outside sees it: amounts as decimal strings."""
-    return {
-        "txn_id": txn.txn_id,
+def txn_fields(txn: Txn) -> dict[str, Any]:
+    """A journaled transaction as the outside sees it: amounts as decimal strings; not the
+    idempotency key, the PT's internals or its receipt lines."""
+    data = {k: v for k, v in asdict(txn).items() if k not in INTERNAL_FIELDS}
+    return data | {
         "kind": str(txn.kind),
         "state": str(txn.state),
         "amount": money.format_amount(txn.amount, txn.currency),
-        "currency": txn.currency,
-        "receipt_no": txn.receipt_no,
-        "trace": txn.trace,
-        "ref_txn": txn.ref_txn,
-        "reason": txn.reason,
-        "reason_text": txn.reason_text,
-        "masked_pan": txn.masked_pan,
-        "card_name": txn.card_name,
-        "result_text": txn.result_text,
-        "batch_no": txn.batch_no,
-        "created_at": txn.created_at,
-        "updated_at": txn.updated_at,
     }
 
 
@@ -59,14 +54,14 @@ class Terminal:
 
     def __init__(
         self,
-        config: Any,
-        journal: Any,
+        config: Config,
+        journal: Journal,
         pt: PaymentPort,
-        printer: Any,
+        printer: ReceiptPort,
         *,
-        on_mode: Any = None,
-        on_signal: Any = None,
-        on_idle: Any = None,
+        on_mode: Callable[[Mode, str], None] | None = None,
+        on_signal: Callable[[str], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.config = config
         self.journal = journal
@@ -180,7 +175,7 @@ class Terminal:
             ):
                 self._reach_pt()
             # A pending receipt prints when the printer is ready, whatever the PT does.
-            if self.mode.mode != Mode.FAULT and self.journal.pending_receipts():
+            if not self.mode.faulted and self.journal.pending_receipts():
                 receipts.print_pending(self)
         except JournalIOError as exc:
             self.fault(f"journal write failed: {exc}")
@@ -202,7 +197,7 @@ class Terminal:
         else:
             self.mode.set(Mode.READY, "ready")
 
-    def _guarded(self, fn: Any) -> Any:
+    def _guarded(self, fn: Callable[[], T]) -> T:
         """Run a request on the owner thread. A journal failure is FAULT (code `journal`);
         any other unexpected failure leaves IN_DOUBT (something is unresolved) or FAULT,
         never READY."""
@@ -228,7 +223,7 @@ class Terminal:
                 self.fault(f"unexpected error: {type(exc).__name__}: {exc}")
             raise TerminalError("internal", f"{type(exc).__name__}: {exc}") from exc
 
-    def call(self, fn: Any) -> Any:
+    def call(self, fn: Callable[[], T]) -> T:
         return self.owner.call(lambda: self._guarded(fn))
 
     def pt_activity(self) -> None:
@@ -250,9 +245,6 @@ class Terminal:
     def fmt(self, minor: int) -> str:
         return f"{money.format_amount(minor, self.currency)} {self.currency}"
 
-    def new_txn_id(self) -> str:
-        return "T" + "".join(secrets.choice(TXN_ALPHABET) for _ in range(10))
-
     def begin(
         self,
         kind: Kind,
@@ -263,7 +255,7 @@ class Terminal:
         **fields: Any,
     ) -> str:
         """Journal a new operation (write-ahead: before any byte goes to the PT)."""
-        txn_id = self.new_txn_id()
+        txn_id = new_txn_id()
         with self.journal.transaction() as tx:
             tx.insert_txn(
                 txn_id=txn_id,
@@ -311,14 +303,14 @@ class Terminal:
             for k, v in totals.items()
         } | {"currency": self.currency}
 
-    def event_data(self, txn_id: str, tx: Any) -> dict[str, Any]:
+    def event_data(self, txn_id: str, tx: Tx) -> dict[str, Any]:
         """What an outbox event says of a transaction (read inside the writing `tx`)."""
-        data = txn_fields(tx.get_txn(txn_id))
+        data = txn_fields(tx.txn(txn_id))
         return {k: v for k, v in data.items() if v is not None and k not in EVENT_OMITS}
 
     def view(self, txn_id: str) -> dict[str, Any]:
         """What the control API answers about a transaction."""
-        txn = self.journal.get_txn(txn_id)
+        txn = self.journal.txn(txn_id)
         customer = [r for r in self.journal.receipts_of(txn_id) if r.copy == "customer"]
         if not customer:
             receipt_state = "none"
@@ -330,7 +322,7 @@ class Terminal:
 
     # -- requests (any thread) ----------------------------------------------------------
     def sale(self, amount: str, key: str | None = None) -> dict[str, Any]:
-        return self.call(lambda: sale.sale(self, amount, key))  # type: ignore[no-any-return]
+        return self.call(lambda: sale.sale(self, amount, key))
 
     def refund(
         self,
@@ -340,18 +332,18 @@ class Terminal:
         text: str | None = None,
         key: str | None = None,
     ) -> dict[str, Any]:
-        return self.call(  # type: ignore[no-any-return]
+        return self.call(
             lambda: refund.request(self, txn_id, amount, reason=reason, text=text, key=key)
         )
 
     def approve(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
-        return self.call(lambda: refund.approve(self, txn_id, by))  # type: ignore[no-any-return]
+        return self.call(lambda: refund.approve(self, txn_id, by))
 
     def reject(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
-        return self.call(lambda: refund.reject(self, txn_id, by))  # type: ignore[no-any-return]
+        return self.call(lambda: refund.reject(self, txn_id, by))
 
     def void(self, txn_id: str, key: str | None = None) -> dict[str, Any]:
-        return self.call(lambda: void.void(self, txn_id, key))  # type: ignore[no-any-return]
+        return self.call(lambda: void.void(self, txn_id, key))
 
     def resolve(self, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
         """The operator decides an in-doubt operation from the PT's own journal."""
@@ -364,24 +356,16 @@ class Terminal:
                     self._reach_pt()
             return view
 
-        return self.call(run)  # type: ignore[no-any-return]
+        return self.call(run)
 
     def reprint(self, txn_id: str) -> dict[str, Any]:
-        def run() -> dict[str, Any]:
-            if self.journal.get_txn(txn_id) is None:
-                raise TerminalError("unknown_txn", f"no transaction {txn_id}")
-            receipts.reprint(self, txn_id)
-            return self.view(txn_id)
-
-        return self.call(run)  # type: ignore[no-any-return]
+        return self.call(lambda: reprint.reprint(self, txn_id))
 
     def end_of_day(self) -> dict[str, Any]:
-        return self.call(lambda: batch.end_of_day(self))  # type: ignore[no-any-return]
+        return self.call(lambda: eod.end_of_day(self))
 
     def journal_view(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self.owner.call(  # type: ignore[no-any-return]
-            lambda: [self.view(t.txn_id) for t in self.journal.list_txns(limit)]
-        )
+        return self.owner.call(lambda: [self.view(t.txn_id) for t in self.journal.list_txns(limit)])
 
     def awaiting(self) -> list[str]:
         return [t.txn_id for t in self.journal.txns_in_state(TxnState.AWAITING_APPROVAL)]

@@ -20,12 +20,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from posterm.daemon.config import SOCKET_PATH_MAX
+
 log = logging.getLogger("posterm.control")
 
 MAX_LINE = 64 * 1024  # bytes of one request line, newline included
 MAX_REPLY = 64 * 1024 * 1024  # what the client accepts as one reply line
 SOCKET_MODE = 0o660
-PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
+PATH_MAX = SOCKET_PATH_MAX
 JOIN_SECONDS = 10.0
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]

@@ -7,11 +7,12 @@ from typing import Any
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import receipts
+from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.protocol.zvt.errors import ZvtError
 
 
-def end_of_day(ctx: Any) -> dict[str, Any]:
+def end_of_day(ctx: FlowContext) -> dict[str, Any]:
     ctx.require_ready()
     batch = ctx.batch_no()
     totals = ctx.journal.batch_totals(batch)

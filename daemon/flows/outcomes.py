@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.journal.rows import Txn
 from posterm.daemon.states import Kind, TxnState
 
 SUCCESS = frozenset({TxnState.APPROVED, TxnState.VOIDED, TxnState.AWAITING_APPROVAL})
@@ -18,7 +19,7 @@ REFUNDS_OFF = (
 )
 
 
-def error_for(txn: Any) -> TerminalError | None:
+def error_for(txn: Txn) -> TerminalError | None:
     """None when the operation's answer is a success; else the error to raise."""
     state = TxnState(txn.state)
     if state in SUCCESS:

@@ -14,6 +14,8 @@ from typing import Any
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import outcomes, receipts
+from posterm.daemon.flows.context import FlowContext
+from posterm.daemon.journal.store import Tx
 from posterm.daemon.states import Mode, TxnState
 from posterm.drivers.zvt.errors import (
     ZvtCommitFailed,
@@ -27,7 +29,7 @@ from posterm.protocol.zvt.errors import ZvtError
 log = logging.getLogger("posterm.terminal")
 
 PtCall = Callable[[Callable[[Result], None]], Result]
-OnCommit = Callable[[Any, Result], None]  # (tx, result): extra writes in the commit
+OnCommit = Callable[[Tx, Result], None]  # (tx, result): extra writes in the commit
 
 
 def pt_fields(result: Result) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def pt_fields(result: Result) -> dict[str, Any]:
 
 
 def pay_and_issue(
-    ctx: Any,
+    ctx: FlowContext,
     txn_id: str,
     step: str,
     call: PtCall,
@@ -76,11 +78,11 @@ def pay_and_issue(
         ctx.settle()
     ctx.signal("approve")
     receipts.issue(ctx, txn_id, extra=receipt_extra)
-    return ctx.view(txn_id)  # type: ignore[no-any-return]
+    return ctx.view(txn_id)
 
 
 def run_on_pt(
-    ctx: Any,
+    ctx: FlowContext,
     txn_id: str,
     step: str,
     call: PtCall,
@@ -141,17 +143,17 @@ def run_on_pt(
     return result
 
 
-def _committed(ctx: Any, txn_id: str) -> bool:
+def _committed(ctx: FlowContext, txn_id: str) -> bool:
     txn = ctx.journal.get_txn(txn_id)
     return txn is not None and txn.state == TxnState.APPROVED_UNCONFIRMED
 
 
-def _in_doubt(ctx: Any, txn_id: str, step: str, why: str) -> TerminalError:
+def _in_doubt(ctx: FlowContext, txn_id: str, step: str, why: str) -> TerminalError:
     """Journal that `txn_id` is in doubt (its kind's own event); stop selling until the PT
     has been asked. Returns the error for the client."""
     log.warning("terminal: %s in doubt during %s: %s", txn_id, step, why)
     with ctx.journal.transaction() as tx:
-        txn = tx.get_txn(txn_id)
+        txn = tx.txn(txn_id)
         tx.emit(f"{txn.kind}.in_doubt", {**ctx.event_data(txn_id, tx), "why": why})
     ctx.mode.set(Mode.IN_DOUBT, f"{txn_id} in doubt: {why}")
     return TerminalError(
@@ -163,7 +165,7 @@ def _in_doubt(ctx: Any, txn_id: str, step: str, why: str) -> TerminalError:
 
 
 def _end(
-    ctx: Any,
+    ctx: FlowContext,
     txn_id: str,
     state: TxnState,
     event: str | None,
@@ -182,7 +184,7 @@ def _end(
         tx.update_txn(txn_id, **fields)
         if event is not None:
             tx.emit(event, ctx.event_data(txn_id, tx))
-        txn = tx.get_txn(txn_id)
+        txn = tx.txn(txn_id)
     error = outcomes.error_for(txn)
     assert error is not None
     return error

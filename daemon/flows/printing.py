@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from posterm.daemon.config import PrinterSection
 from posterm.drivers.printer import Printer, PrinterError
 from posterm.drivers.printer import receipt as layouts
 from posterm.protocol import money
@@ -72,7 +73,7 @@ class ReceiptPrinter:
     """The driver's printer for the terminal. `on_busy(seconds)` is called before every
     job and status query with the most it can take (a watchdog stays fed meanwhile)."""
 
-    def __init__(self, config: Any, on_busy: BusyHook | None = None) -> None:
+    def __init__(self, config: PrinterSection, on_busy: BusyHook | None = None) -> None:
         self.on_busy = on_busy
         self._status_s = float(config.timeout_s)
         self._job_s = float(config.job_timeout_s) + float(config.timeout_s)

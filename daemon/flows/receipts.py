@@ -12,7 +12,9 @@ from typing import Any
 
 from posterm.daemon.crash import crash_later, crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.printing import PrintFailed
+from posterm.daemon.journal.rows import Receipt, Txn
 
 log = logging.getLogger("posterm.receipts")
 
@@ -20,7 +22,7 @@ ORIGINAL, RECOVERED, DUPLICATE = "original", "recovered", "duplicate"
 LAYOUTS = {"sale": "sale", "refund": "refund", "void": "reversal", "eod": "eod"}
 
 
-def body_for(ctx: Any, txn: Any) -> dict[str, Any]:
+def body_for(ctx: FlowContext, txn: Any) -> dict[str, Any]:
     """Everything printed, frozen at issue time: a reprint shows the same receipt."""
     terminal = ctx.config.terminal
     return {
@@ -42,7 +44,7 @@ def body_for(ctx: Any, txn: Any) -> dict[str, Any]:
     }
 
 
-def pt_lines_from_fields(txn: Any) -> list[str]:
+def pt_lines_from_fields(txn: Txn) -> list[str]:
     """The PT's part of a receipt from the journaled 04 0F fields, for an operation whose
     own print lines never arrived (recovered after a lost completion). Never the PT's
     repeat-receipt lines: those are marked as its duplicate."""
@@ -65,10 +67,10 @@ def pt_lines_from_fields(txn: Any) -> list[str]:
 
 
 def issue(
-    ctx: Any, txn_id: str, *, mark: str = ORIGINAL, extra: dict[str, Any] | None = None
+    ctx: FlowContext, txn_id: str, *, mark: str = ORIGINAL, extra: dict[str, Any] | None = None
 ) -> None:
     """Journal the receipts of an approved operation as pending, then print them."""
-    txn = ctx.journal.get_txn(txn_id)
+    txn = ctx.journal.txn(txn_id)
     body = {**body_for(ctx, txn), **(extra or {})}
     copies = ["customer"] + (["merchant"] if ctx.config.printer.merchant_copy else [])
     with ctx.journal.transaction() as tx:
@@ -78,7 +80,7 @@ def issue(
     print_pending(ctx, txn_id=txn_id)
 
 
-def reprint(ctx: Any, txn_id: str) -> None:
+def reprint(ctx: FlowContext, txn_id: str) -> None:
     """A later copy of the customer receipt, marked DUPLICATE."""
     original = next(
         (
@@ -95,7 +97,7 @@ def reprint(ctx: Any, txn_id: str) -> None:
     print_pending(ctx, txn_id=txn_id)
 
 
-def issue_missing(ctx: Any) -> int:
+def issue_missing(ctx: FlowContext) -> int:
     """At start-up: an approved operation without a receipt (the stop came between its
     approval and its receipt) gets one now, marked RECOVERED."""
     missing = ctx.journal.approved_without_receipt()
@@ -104,7 +106,7 @@ def issue_missing(ctx: Any) -> int:
     return len(missing)
 
 
-def mark_all_recovered(ctx: Any) -> int:
+def mark_all_recovered(ctx: FlowContext) -> int:
     """At start-up: whatever is still pending was not printed before the stop."""
     pending = [r for r in ctx.journal.pending_receipts() if r.mark == ORIGINAL]
     if pending:
@@ -115,7 +117,7 @@ def mark_all_recovered(ctx: Any) -> int:
     return len(pending)
 
 
-def print_pending(ctx: Any, txn_id: str | None = None) -> int:
+def print_pending(ctx: FlowContext, txn_id: str | None = None) -> int:
     """Print pending receipts one by one (oldest first); stop at the first failure."""
     printed = 0
     for receipt in ctx.journal.pending_receipts():
@@ -145,7 +147,7 @@ def print_pending(ctx: Any, txn_id: str | None = None) -> int:
     return printed
 
 
-def _defer(ctx: Any, receipt: Any, why: str) -> None:
+def _defer(ctx: FlowContext, receipt: Receipt, why: str) -> None:
     log.warning(
         "receipts: %s (%s copy of %s) pending: %s",
         receipt.receipt_id,

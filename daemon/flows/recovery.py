@@ -22,7 +22,9 @@ from typing import Any
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import receipts
+from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pt_fields
+from posterm.daemon.journal.rows import Txn
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Kind, Mode, TxnState
 from posterm.drivers.zvt.errors import ZvtBusy, ZvtDeclined, ZvtRefused
 from posterm.drivers.zvt.results import Result
@@ -51,11 +53,11 @@ class Evidence:
     why: str = ""
 
 
-def unresolved(ctx: Any) -> list[Any]:
+def unresolved(ctx: FlowContext) -> list[Txn]:
     return [t for t in ctx.journal.txns_in_state(*UNRESOLVED) if t.kind in MONEY_KINDS]
 
 
-def recover(ctx: Any) -> bool:
+def recover(ctx: FlowContext) -> bool:
     """Resolve every in-doubt operation the evidence decides; True when none is left.
     Otherwise the mode is IN_DOUBT and its reason says what is missing."""
     for eod in ctx.journal.txns_in_state(*UNRESOLVED):
@@ -92,7 +94,7 @@ def recover(ctx: Any) -> bool:
     return False
 
 
-def ask_pt(ctx: Any) -> Evidence:
+def ask_pt(ctx: FlowContext) -> Evidence:
     """Repeat Receipt. Raises ZvtError when the answer may be different a moment later."""
     try:
         last: Result = ctx.pt.repeat_receipt()
@@ -109,7 +111,7 @@ def ask_pt(ctx: Any) -> Evidence:
     return Evidence(True, last, f"the PT's last receipt is {last.receipt_no}")
 
 
-def judge(ctx: Any, txn: Any, ev: Evidence) -> bool | None:
+def judge(ctx: FlowContext, txn: Txn, ev: Evidence) -> bool | None:
     """True: the PT kept it; False: it did not; None: no evidence either way."""
     last = ev.last
     if (
@@ -147,7 +149,7 @@ def judge(ctx: Any, txn: Any, ev: Evidence) -> bool | None:
     return None
 
 
-def operator_reason(ctx: Any, txns: list[Any], ev: Evidence) -> str:
+def operator_reason(ctx: FlowContext, txns: list[Txn], ev: Evidence) -> str:
     parts = []
     for txn in txns:
         amount = money.format_amount(txn.amount, txn.currency)
@@ -159,7 +161,7 @@ def operator_reason(ctx: Any, txns: list[Any], ev: Evidence) -> str:
     )
 
 
-def resolve_by_operator(ctx: Any, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
+def resolve_by_operator(ctx: FlowContext, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
     """The operator checked the PT's journal and decides an operation no evidence could."""
     if outcome not in OUTCOMES:
         raise TerminalError("bad_request", "outcome is 'charged' or 'not-charged'")
@@ -176,11 +178,11 @@ def resolve_by_operator(ctx: Any, txn_id: str, outcome: str, by: str) -> dict[st
         resolve_kept(ctx, txn, None, note=note, by=by)
     else:
         resolve_lost(ctx, txn, note=note, by=by)
-    return ctx.view(txn_id)  # type: ignore[no-any-return]
+    return ctx.view(txn_id)
 
 
 def resolve_kept(
-    ctx: Any, txn: Any, last: Result | None, *, note: str, by: str | None = None
+    ctx: FlowContext, txn: Txn, last: Result | None, *, note: str, by: str | None = None
 ) -> None:
     log.info("recovery: %s %s was kept by the PT (receipt %s)", txn.kind, txn.txn_id,
              txn.receipt_no if last is None else last.receipt_no)  # fmt: skip
@@ -189,24 +191,24 @@ def resolve_kept(
         tx.update_txn(
             txn.txn_id, state=TxnState.APPROVED, note=note, batch_no=ctx.batch_no(), **fields
         )
-        if txn.kind == Kind.VOID:
-            sale = ctx.journal.get_txn(txn.ref_txn)
-            if sale is not None and sale.state != TxnState.VOIDED:
-                tx.update_txn(txn.ref_txn, state=TxnState.VOIDED, note=f"voided by {txn.txn_id}")
+        if txn.kind == Kind.VOID and txn.ref_txn is not None:
+            sale = tx.txn(txn.ref_txn)
+            if sale.state != TxnState.VOIDED:
+                tx.update_txn(sale.txn_id, state=TxnState.VOIDED, note=f"voided by {txn.txn_id}")
         data = {**ctx.event_data(txn.txn_id, tx), "outcome": "kept"}
         tx.emit(EVENTS[txn.kind], data | ({"resolved_by": by} if by else {}))
     crashpoint("recovery.kept")  # approved, no receipt yet: the next start issues it
     receipts.issue(ctx, txn.txn_id, mark=receipts.RECOVERED)
 
 
-def resolve_lost(ctx: Any, txn: Any, *, note: str, by: str | None = None) -> None:
+def resolve_lost(ctx: FlowContext, txn: Txn, *, note: str, by: str | None = None) -> None:
     log.info("recovery: %s %s was not kept by the PT: no money moved", txn.kind, txn.txn_id)
     with ctx.journal.transaction() as tx:
         tx.update_txn(txn.txn_id, state=TxnState.NOT_CHARGED, note=note)
-        if txn.kind == Kind.VOID:
-            sale = ctx.journal.get_txn(txn.ref_txn)
-            if sale is not None and sale.state == TxnState.VOIDED:
-                tx.update_txn(txn.ref_txn, state=TxnState.APPROVED, note="void not kept by the PT")
+        if txn.kind == Kind.VOID and txn.ref_txn is not None:
+            sale = tx.txn(txn.ref_txn)
+            if sale.state == TxnState.VOIDED:
+                tx.update_txn(sale.txn_id, state=TxnState.APPROVED, note="void not kept by the PT")
         event = LOST_EVENTS[txn.kind]
         if event is not None:
             data = {**ctx.event_data(txn.txn_id, tx), "outcome": "not_charged"}

@@ -12,7 +12,9 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
+from posterm.daemon.journal.rows import Txn
 from posterm.daemon.states import Kind, TxnState
 
 REASONS = {
@@ -33,7 +35,7 @@ COUNTED = (
 
 
 def request(
-    ctx: Any,
+    ctx: FlowContext,
     sale_id: str | None,
     amount_text: str,
     *,
@@ -90,7 +92,7 @@ def request(
 
 
 def _unreferenced(
-    ctx: Any, amount: int, *, reason: str, text: str | None, key: str | None
+    ctx: FlowContext, amount: int, *, reason: str, text: str | None, key: str | None
 ) -> dict[str, Any]:
     if not ctx.config.refunds.unreferenced:
         raise TerminalError(
@@ -111,7 +113,7 @@ def _unreferenced(
     return ctx.view(txn_id)
 
 
-def approve(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:
+def approve(ctx: FlowContext, txn_id: str, by: str) -> dict[str, Any]:
     txn = _awaiting(ctx, txn_id)
     ctx.require_ready()
     with ctx.journal.transaction() as tx:
@@ -120,7 +122,7 @@ def approve(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:
     return _execute(ctx, txn_id)
 
 
-def reject(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:
+def reject(ctx: FlowContext, txn_id: str, by: str) -> dict[str, Any]:
     txn = _awaiting(ctx, txn_id)
     with ctx.journal.transaction() as tx:
         tx.update_txn(txn.txn_id, state=TxnState.REJECTED, note=f"rejected by {by}")
@@ -128,7 +130,7 @@ def reject(ctx: Any, txn_id: str, by: str) -> dict[str, Any]:
     return ctx.view(txn_id)
 
 
-def _awaiting(ctx: Any, txn_id: str) -> Any:
+def _awaiting(ctx: FlowContext, txn_id: str) -> Txn:
     txn = ctx.journal.get_txn(txn_id)
     if txn is None or txn.kind != Kind.REFUND:
         raise TerminalError("unknown_txn", f"no refund {txn_id}")
@@ -139,15 +141,16 @@ def _awaiting(ctx: Any, txn_id: str) -> Any:
     return txn
 
 
-def _execute(ctx: Any, txn_id: str) -> dict[str, Any]:
-    txn = ctx.journal.get_txn(txn_id)
+def _execute(ctx: FlowContext, txn_id: str) -> dict[str, Any]:
+    txn = ctx.journal.txn(txn_id)
+    reason = REASONS[txn.reason or "other"]
     crashpoint("refund.journaled")
-    return pay_and_issue(  # type: ignore[no-any-return]
+    return pay_and_issue(
         ctx,
         txn_id,
         "refund",
         lambda hook: ctx.pt.refund(txn.amount, on_result=hook),
         approved_event="refund.completed",
         declined_event="refund.failed",
-        receipt_extra={"reason_label": REASONS[txn.reason], "signature": True},
+        receipt_extra={"reason_label": reason, "signature": True},
     )

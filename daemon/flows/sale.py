@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from posterm.daemon.crash import crashpoint
+from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.states import Kind
 
 
-def sale(ctx: Any, amount_text: str, key: str | None = None) -> dict[str, Any]:
+def sale(ctx: FlowContext, amount_text: str, key: str | None = None) -> dict[str, Any]:
     amount = ctx.parse_amount(amount_text, ctx.config.sales.min_amount, ctx.config.sales.max_amount)
     if key is not None:
         known = ctx.idempotent(Kind.SALE, key, amount)

@@ -6,12 +6,15 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.flows.refund import COUNTED
+from posterm.daemon.journal.store import Tx
 from posterm.daemon.states import Kind, TxnState
+from posterm.drivers.zvt.results import Result
 
 
-def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
+def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, Any]:
     sale = ctx.journal.get_txn(sale_id)
     if sale is None or sale.kind != Kind.SALE:
         raise TerminalError("unknown_txn", f"no sale {sale_id}")
@@ -31,19 +34,24 @@ def void(ctx: Any, sale_id: str, key: str | None = None) -> dict[str, Any]:
         )
     if ctx.journal.refunded_total(sale_id, COUNTED):
         raise TerminalError("not_allowed", f"sale {sale_id} has refunds: refund the rest instead")
+    receipt_no = sale.receipt_no
+    if receipt_no is None:
+        raise TerminalError(
+            "not_allowed", f"sale {sale_id} has no PT receipt number to reverse: refund it"
+        )
     ctx.require_ready()
     txn_id = ctx.begin(Kind.VOID, sale.amount, currency=sale.currency, idem_key=key,
                        ref_txn=sale_id)  # fmt: skip
     crashpoint("void.journaled")
 
-    def also_void_the_sale(tx: Any, result: Any) -> None:
+    def also_void_the_sale(tx: Tx, result: Result) -> None:
         tx.update_txn(sale_id, state=TxnState.VOIDED, note=f"voided by {txn_id}")
 
     return pay_and_issue(
         ctx,
         txn_id,
         "void",
-        lambda hook: ctx.pt.reverse(sale.receipt_no, on_result=hook),
+        lambda hook: ctx.pt.reverse(receipt_no, on_result=hook),
         approved_event="void.completed",
         declined_event=None,
         on_commit=also_void_the_sale,

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.rows import (
     REFUND_OFF,
     OutboxEvent,
@@ -31,6 +32,13 @@ class JournalReads(ABC):
     def get_txn(self, txn_id: str) -> Txn | None:
         rows = self._all("SELECT * FROM txns WHERE txn_id = ?", (txn_id,))
         return txn_row(rows[0]) if rows else None
+
+    def txn(self, txn_id: str) -> Txn:
+        """A transaction that must exist (its id came from the journal itself)."""
+        found = self.get_txn(txn_id)
+        if found is None:
+            raise JournalError(f"no transaction {txn_id}")
+        return found
 
     def find_by_idem_key(self, kind: str, key: str) -> Txn | None:
         rows = self._all("SELECT * FROM txns WHERE kind = ? AND idem_key = ?", (str(kind), key))

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.guards import check_masked_pan, check_no_card_data
-from posterm.daemon.states import TxnState
+from posterm.daemon.states import Kind, TxnState
 from posterm.protocol import money
 
-TXN_FIELDS = (
-    "txn_id", "kind", "state", "amount", "currency", "idem_key", "ref_txn", "receipt_no",
-    "trace", "turnover_no", "terminal_id", "card_name", "masked_pan", "aid", "result_code",
-    "result_text", "pt_receipt_lines", "reason", "reason_text", "batch_no", "created_at",
-    "updated_at",
-)  # fmt: skip
 REQUIRED = ("txn_id", "kind", "state", "amount", "currency")
-UPDATABLE = frozenset(TXN_FIELDS) - {"txn_id", "kind", "currency", "idem_key", "created_at",
-                                     "updated_at"}  # fmt: skip
 INT_FIELDS = frozenset({"amount", "receipt_no", "trace", "turnover_no", "result_code", "batch_no"})
 KINDS = ("sale", "refund", "void", "eod")
 COPIES = ("customer", "merchant")
@@ -34,11 +27,19 @@ TXN_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 FREE_TEXT = ("card_name", "result_text", "reason_text")
 
 
+ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_txn_id() -> str:
+    """A short, readable, unique transaction id: "T" + 10 Crockford base32 characters."""
+    return "T" + "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
+
+
 @dataclass(frozen=True)
 class Txn:
     txn_id: str
-    kind: str
-    state: str
+    kind: Kind
+    state: TxnState
     amount: int
     currency: str
     idem_key: str | None
@@ -58,6 +59,12 @@ class Txn:
     batch_no: int | None
     created_at: str
     updated_at: str
+
+
+# The columns of `txns`, in the order of the table (a test checks it against the schema).
+TXN_FIELDS = tuple(f.name for f in fields(Txn))
+UPDATABLE = frozenset(TXN_FIELDS) - {"txn_id", "kind", "currency", "idem_key", "created_at",
+                                     "updated_at"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -147,6 +154,8 @@ def txn_row(row: sqlite3.Row) -> Txn:
     data = dict(row)
     lines = data["pt_receipt_lines"]
     data["pt_receipt_lines"] = json.loads(lines) if lines is not None else None
+    data["kind"] = Kind(data["kind"])
+    data["state"] = TxnState(data["state"])
     return Txn(**data)
 
 

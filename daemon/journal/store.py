@@ -4,12 +4,10 @@ and the outbox; a state change and its events commit in one `journal.transaction
 from __future__ import annotations
 
 import re
-import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,17 +38,11 @@ from posterm.daemon.states import TxnState, check_transition
 SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
 OWNER_KEY = "terminal_id"  # the terminal this journal belongs to (seq is per terminal)
 TERMINAL_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
-ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
 
 def now() -> str:
-    """Journal timestamps: ISO 8601 UTC with milliseconds and an explicit offset."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def new_txn_id() -> str:
-    """A short, readable, unique transaction id: "T" + 10 Crockford base32 characters."""
-    return "T" + "".join(secrets.choice(ID_ALPHABET) for _ in range(10))
+    """Journal timestamps: the one format of posterm, RFC 3339 UTC with milliseconds."""
+    return events.now_rfc3339()
 
 
 class Tx:
@@ -74,6 +66,13 @@ class Tx:
     def get_txn(self, txn_id: str) -> Txn | None:
         row = self._run("SELECT * FROM txns WHERE txn_id = ?", (txn_id,)).fetchone()
         return None if row is None else txn_row(row)
+
+    def txn(self, txn_id: str) -> Txn:
+        """A transaction that must exist."""
+        found = self.get_txn(txn_id)
+        if found is None:
+            raise JournalError(f"no transaction {txn_id}")
+        return found
 
     def insert_txn(self, **fields: Any) -> Txn:
         """Journal a new transaction (and its first transition); returns the row."""

@@ -31,15 +31,24 @@ BEEPS: dict[str, tuple[float, float, int]] = {
 class PanelPins(Protocol):
     """The BCM pin numbers the panel needs (`config.PanelSection` has them)."""
 
-    confirm_pin: int
-    cancel_pin: int
-    reprint_pin: int
-    supervisor_pin: int
-    ready_led_pin: int
-    busy_led_pin: int
-    fault_led_pin: int
-    host_led_pin: int
-    buzzer_pin: int
+    @property
+    def confirm_pin(self) -> int: ...
+    @property
+    def cancel_pin(self) -> int: ...
+    @property
+    def reprint_pin(self) -> int: ...
+    @property
+    def supervisor_pin(self) -> int: ...
+    @property
+    def ready_led_pin(self) -> int: ...
+    @property
+    def busy_led_pin(self) -> int: ...
+    @property
+    def fault_led_pin(self) -> int: ...
+    @property
+    def host_led_pin(self) -> int: ...
+    @property
+    def buzzer_pin(self) -> int: ...
 
 
 class PanelError(ValueError):

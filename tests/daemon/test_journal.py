@@ -10,13 +10,9 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.journal.store import (
-    Journal,
-    JournalError,
-    TransitionError,
-    Tx,
-    new_txn_id,
-)
+from posterm.daemon.journal.errors import JournalError, TransitionError
+from posterm.daemon.journal.rows import new_txn_id
+from posterm.daemon.journal.store import Journal, Tx
 
 
 def add_sale(tx: Tx, txn_id: str = "T1", *, amount: int = 1250, key: str | None = None) -> None:

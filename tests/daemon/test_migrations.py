@@ -11,6 +11,7 @@ import pytest
 from posterm.daemon.journal import migrations
 from posterm.daemon.journal.errors import MigrationError
 from posterm.daemon.journal.migrations import MIGRATIONS, migrate, version
+from posterm.daemon.journal.rows import TXN_FIELDS
 from posterm.daemon.journal.store import Journal, JournalError
 
 
@@ -119,3 +120,12 @@ def test_migrations_are_ordered_and_each_commits_with_its_version(tmp_path: Path
         assert migrate(db, target=number) == number
         assert version(db) == number and not db.in_transaction
     db.close()
+
+
+def test_the_txns_table_has_exactly_the_columns_of_txn(tmp_path: Path) -> None:
+    """`rows.Txn` is the one definition of a transaction's columns: the migrated schema
+    holds exactly those, in that order."""
+    db = sqlite3.connect(tmp_path / "j.db", isolation_level=None)
+    migrate(db)
+    columns = tuple(row[1] for row in db.execute("PRAGMA table_info(txns)"))
+    assert columns == TXN_FIELDS
