@@ -5,6 +5,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
 TYPED  := posterm.protocol posterm.drivers posterm.daemon
+# the tests are independent processes on their own ports and files: one worker per core
+PYTEST_ARGS ?= -n 2
 
 .PHONY: test demo lint bench clean
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any, TypeVar
 
+from posterm.daemon.backoff import Backoff
 from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import eod, outcomes, receipts, recovery, refund, reprint, sale, void
@@ -24,7 +25,8 @@ from posterm.protocol.zvt.errors import ZvtError
 log = logging.getLogger("posterm.terminal")
 T = TypeVar("T")
 
-RETRY_PT_SECONDS = 2.0
+# After a PT operation broke off, the PT gets a moment before it is asked again.
+PT_SETTLE_SECONDS = 2.0
 # In doubt with no evidence either way: the PT is asked again now and then (it may answer
 # after a restart of its own), the operator's `resolve` being the usual way out.
 OPERATOR_RETRY_SECONDS = 60.0
@@ -73,7 +75,8 @@ class Terminal:
         self._fault: Mode | None = None
         self._on_signal = on_signal
         self._on_idle = on_idle
-        self._last_pt_try = 0.0
+        self.pt_backoff = Backoff("pt")
+        self.printer_backoff = Backoff("printer")
         self._last_printer_check = 0.0
         # Recovery found an operation no evidence decides: the operator must, so the PT is
         # not asked again by itself (the confirm button or `resolve` goes on).
@@ -139,10 +142,10 @@ class Terminal:
 
     def _reach_pt(self) -> None:
         """Register with the PT, resolve what is in doubt, then READY (or say why not)."""
-        self._last_pt_try = time.monotonic()
         try:
             self.pt.register()
         except ZvtError as exc:
+            self.pt_backoff.failed(str(exc))
             in_doubt = recovery.unresolved(self)
             if in_doubt:
                 self.mode.set(Mode.IN_DOUBT, f"{len(in_doubt)} in doubt; PT unreachable: {exc}")
@@ -150,33 +153,46 @@ class Terminal:
                 self.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
             return
         if recovery.recover(self):
+            self.pt_backoff.succeeded()
             self.mode.set(Mode.READY, "ready")
             receipts.print_pending(self)
+        elif self.awaiting_operator:
+            self.pt_backoff.hold(OPERATOR_RETRY_SECONDS)
+        else:
+            self.pt_backoff.failed(self.mode.reason)
 
     def retry_pt(self) -> None:
         """Operator asked (confirm button): try the payment terminal again now."""
         if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
+            self.pt_backoff.retry_now()
             self._guarded(self._reach_pt)
 
     def _idle(self) -> None:
         if self._on_idle is not None:
             self._on_idle()
-        if self.mode.mode == Mode.FAULT:
+        if self.mode.faulted:
             return
         now = time.monotonic()
         if now - self._last_printer_check >= PRINTER_CHECK_SECONDS:
             self._last_printer_check = now
-            self.printer.is_ready()  # refreshes the status `status` reports
+            if self.printer.is_ready():  # also refreshes the status `status` reports
+                self.printer_backoff.retry_now()
         try:
-            every = OPERATOR_RETRY_SECONDS if self.awaiting_operator else RETRY_PT_SECONDS
-            if (
-                self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT)
-                and time.monotonic() - self._last_pt_try >= every
-            ):
+            if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT) and self.pt_backoff.due():
                 self._reach_pt()
             # A pending receipt prints when the printer is ready, whatever the PT does.
-            if not self.mode.faulted and self.journal.pending_receipts():
+            if (
+                not self.mode.faulted
+                and self.printer_backoff.due()
+                and self.journal.pending_receipts()
+            ):
                 receipts.print_pending(self)
+                if self.journal.pending_receipts():
+                    self.printer_backoff.failed(
+                        f"receipt pending: {self.printer.last_status_text()}"
+                    )
+                else:
+                    self.printer_backoff.succeeded()
         except JournalIOError as exc:
             self.fault(f"journal write failed: {exc}")
 
@@ -227,7 +243,7 @@ class Terminal:
         return self.owner.call(lambda: self._guarded(fn))
 
     def pt_activity(self) -> None:
-        self._last_pt_try = time.monotonic()
+        self.pt_backoff.hold(PT_SETTLE_SECONDS)
 
     def signal(self, what: str) -> None:
         if self._on_signal is not None:
@@ -394,4 +410,10 @@ class Terminal:
             "awaiting_operator": self.awaiting_operator,
             "awaiting_approval": self.awaiting(),
             "batch_no": self.batch_no(),
+            "pt_retry_in": _rounded(self.pt_backoff.retry_in()),
+            "printer_retry_in": _rounded(self.printer_backoff.retry_in()),
         }
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)

@@ -9,21 +9,18 @@ from collections.abc import Sequence
 from posterm.hwsim.printer import cli as printer_cli
 from posterm.hwsim.pt import cli as pt_cli
 
+DEVICES = (pt_cli, printer_cli)  # each registers its own subcommands
 
-def build_parser() -> argparse.ArgumentParser:
+
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="posterm-sim",
         description=__doc__.splitlines()[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    sub = parser.add_subparsers(dest="device", required=True)
-    pt_cli.register(sub)
-    printer_cli.register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    devices = parser.add_subparsers(dest="device", required=True)
+    for device in DEVICES:
+        device.register(devices)
     args = parser.parse_args(argv)
     return int(args.run(args))
 

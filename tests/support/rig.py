@@ -62,10 +62,16 @@ class Rig:
     logs: list[Path] = field(default_factory=list)
 
     # -- daemon ----------------------------------------------------------------------------
-    def start(self, crash_at: str = "", wait: bool = True) -> None:
-        env = dict(os.environ)
-        env.pop("NOTIFY_SOCKET", None)
+    def start(
+        self, crash_at: str = "", wait: bool = True, env: dict[str, str] | None = None
+    ) -> None:
+        """Start postermd (crashing at the named steps); `env` adds to its environment
+        (systemd's NOTIFY_SOCKET and WATCHDOG_USEC, say), which otherwise has neither."""
+        extra = env or {}
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}  # fmt: skip
         env["POSTERM_CRASH_AT"] = crash_at
+        env.update(extra)
         log = self.tmp / f"postermd-{len(self.logs)}.log"
         self.logs.append(log)
         self.daemon = subprocess.Popen(

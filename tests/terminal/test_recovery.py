@@ -132,6 +132,7 @@ def test_pending_receipt_prints_while_the_pt_is_down(tmp_path: Path) -> None:
         rig.start(wait=False)
         status = rig.wait_state("pt_down")
         assert status["pending_receipts"] == 1
+        assert status["pt_retry_in"] is not None  # backing off, and says when it tries again
         rig.printer.ctl("cover-close")
         rig.wait_status(lambda s: s["pending_receipts"] == 0, "printed the pending receipt")
         (receipt,) = money_rules.receipts_for(rig, sale["txn_id"])

@@ -5,7 +5,6 @@ notify socket (NOTIFY_SOCKET, WATCHDOG_USEC)."""
 from __future__ import annotations
 
 import itertools
-import os
 import socket
 import subprocess
 import threading
@@ -140,19 +139,8 @@ class NotifyListener:
 
 def start_notified(rig: Rig, listener: NotifyListener, **extra: str) -> None:
     """`Rig.start`, with systemd's notify socket and watchdog in the environment."""
-    env = dict(os.environ)
-    env.pop("WATCHDOG_PID", None)
-    env.update(NOTIFY_SOCKET=str(listener.path), WATCHDOG_USEC=str(WATCHDOG_USEC), **extra)
-    log = rig.tmp / f"postermd-{len(rig.logs)}.log"
-    rig.logs.append(log)
-    rig.daemon = subprocess.Popen(
-        [str(BIN / "postermd"), "--config", str(rig.config)],
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-        env=env,
-        text=True,
-    )
-    rig.wait_up()
+    rig.start(env={"NOTIFY_SOCKET": str(listener.path), "WATCHDOG_USEC": str(WATCHDOG_USEC),
+                   **extra})  # fmt: skip
 
 
 @pytest.fixture
