@@ -11,7 +11,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon.journal import events
+from posterm.protocol.mqtt import events
 from posterm.daemon.journal.errors import (
     JournalError,
     JournalIOError,

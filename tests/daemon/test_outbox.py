@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.journal.events import UUID7
+from posterm.protocol.mqtt.events import UUID7
 from posterm.daemon.journal.store import Journal, JournalError
 
 

@@ -1,4 +1,5 @@
-"""Outbox events: the types of docs/mqtt.md, the envelope, and RFC 9562 UUIDv7 ids."""
+"""Events terminal -> host: the types of docs/mqtt.md, the envelope, RFC 9562 UUIDv7 ids,
+and the one timestamp format (RFC 3339 UTC with milliseconds)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.journal import events
-from posterm.daemon.journal.events import (
+from posterm.protocol.mqtt import events
+from posterm.protocol.mqtt.events import (
     EVENT_TYPES,
     EventError,
     envelope,

@@ -1,0 +1,242 @@
+"""Commands host -> terminal, their replies, and the host's acks (docs/mqtt.md).
+
+A command is `{"v": 1, "cmd_id", "terminal", "name", "args", "issued_at", "expires_at",
+"sig"}`. `terminal` binds it to one terminal (a signed command replayed onto another
+terminal's topic is refused). Commands that move money (`refund.approve`,
+`refund.reject`, `batch.close`) carry an Ed25519 signature by the host key over the
+canonical JSON of the envelope without `sig` (keys sorted, no spaces, UTF-8), base64 in
+`sig`; a signature present on any other command is checked too.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from posterm.protocol.mqtt.events import UUID7, now_rfc3339, rfc3339, uuid7
+
+VERSION = 1
+COMMANDS = frozenset(
+    {"refund.approve", "refund.reject", "receipt.reprint", "batch.close", "resend", "rebirth",
+     "ping"}
+)  # fmt: skip
+SIGNED = frozenset({"refund.approve", "refund.reject", "batch.close"})
+MAX_PAYLOAD = 16 * 1024  # bytes of one command or ack message
+MAX_ACK_IDS = 1000
+CLOCK_SKEW = timedelta(minutes=5)  # how far in the future `issued_at` may be
+MAX_LIFETIME = timedelta(days=1)  # expires_at - issued_at
+CMD_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+FIELDS = frozenset({"v", "cmd_id", "terminal", "name", "args", "issued_at", "expires_at", "sig"})
+
+
+class CommandError(ValueError):
+    """A command refused before it runs; `code` goes into the reply: bad_payload,
+    bad_command, unknown_command, wrong_terminal, expired, unsigned, bad_signature."""
+
+    def __init__(self, code: str, message: str, cmd_id: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.cmd_id = cmd_id
+
+
+class AckError(ValueError):
+    """An ack message that is not `{"event_ids": [UUIDv7, ...]}`."""
+
+
+@dataclass(frozen=True)
+class Command:
+    cmd_id: str
+    terminal: str
+    name: str
+    args: dict[str, Any]
+    issued_at: datetime
+    expires_at: datetime
+    signed: bool
+
+
+def canonical(envelope: dict[str, Any]) -> bytes:
+    """What is signed: the envelope without `sig`, keys sorted, no spaces, UTF-8."""
+    body = {k: v for k, v in envelope.items() if k != "sig"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      allow_nan=False)  # fmt: skip
+    return text.encode("utf-8")
+
+
+def build(
+    terminal: str,
+    name: str,
+    args: dict[str, Any] | None = None,
+    *,
+    key: Ed25519PrivateKey | None = None,
+    cmd_id: str | None = None,
+    issued_at: datetime | None = None,
+    ttl: timedelta = timedelta(minutes=5),
+) -> dict[str, Any]:
+    """A command envelope (the host's side), signed when `key` is given."""
+    issued = issued_at or datetime.now(UTC)
+    envelope: dict[str, Any] = {
+        "v": VERSION,
+        "cmd_id": cmd_id or uuid7(),
+        "terminal": terminal,
+        "name": name,
+        "args": dict(args or {}),
+        "issued_at": rfc3339(issued),
+        "expires_at": rfc3339(issued + ttl),
+    }
+    if key is not None:
+        envelope["sig"] = base64.b64encode(key.sign(canonical(envelope))).decode("ascii")
+    return envelope
+
+
+def parse(
+    payload: bytes,
+    *,
+    terminal: str,
+    host_key: Ed25519PublicKey | None,
+    now: datetime | None = None,
+) -> Command:
+    """Check a command for this terminal; raise CommandError (with the cmd_id when it
+    could be read, so the refusal can be replied to)."""
+    if len(payload) > MAX_PAYLOAD:
+        raise CommandError("bad_payload", f"a command is at most {MAX_PAYLOAD} bytes")
+    try:
+        envelope = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CommandError("bad_payload", f"a command is a JSON object: {exc}") from None
+    if not isinstance(envelope, dict):
+        raise CommandError("bad_payload", "a command is a JSON object")
+    raw_id = envelope.get("cmd_id")
+    cmd_id = raw_id if isinstance(raw_id, str) and CMD_ID.fullmatch(raw_id) else None
+
+    def refuse(code: str, message: str) -> CommandError:
+        return CommandError(code, message, cmd_id)
+
+    if cmd_id is None:
+        raise refuse("bad_command", "cmd_id: 1-64 of A-Z a-z 0-9 _ . : -")
+    unknown = set(envelope) - FIELDS
+    if unknown:
+        raise refuse("bad_command", f"unknown fields {sorted(unknown)}")
+    if envelope.get("v") != VERSION:
+        raise refuse("bad_command", f"v must be {VERSION}")
+    name = envelope.get("name")
+    if not isinstance(name, str) or name not in COMMANDS:
+        raise refuse("unknown_command", f"unknown command {name!r}")
+    if envelope.get("terminal") != terminal:
+        raise refuse("wrong_terminal", f"this command is for {envelope.get('terminal')!r}")
+    args = envelope.get("args")
+    if not isinstance(args, dict):
+        raise refuse("bad_command", "args is a JSON object")
+    issued = _moment(envelope.get("issued_at"), "issued_at", refuse)
+    expires = _moment(envelope.get("expires_at"), "expires_at", refuse)
+    if not issued < expires <= issued + MAX_LIFETIME:
+        raise refuse("bad_command", "expires_at must follow issued_at, by at most a day")
+    moment = now or datetime.now(UTC)
+    if moment >= expires:
+        raise refuse("expired", f"expired at {envelope['expires_at']}")
+    if issued > moment + CLOCK_SKEW:
+        raise refuse("bad_command", f"issued in the future ({envelope['issued_at']})")
+    sig = envelope.get("sig")
+    if sig is None:
+        if name in SIGNED:
+            raise refuse("unsigned", f"{name} must be signed by the host")
+    elif host_key is None:
+        raise refuse("unsigned", "no host key is configured to check signatures")
+    else:
+        _verify(envelope, sig, host_key, refuse)
+    return Command(cmd_id, terminal, name, args, issued, expires, signed=sig is not None)
+
+
+def _moment(value: Any, name: str, refuse: Any) -> datetime:
+    if not isinstance(value, str):
+        raise refuse("bad_command", f"{name} is an RFC 3339 time")
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise refuse("bad_command", f"{name} is an RFC 3339 time, not {value!r}") from None
+    if moment.tzinfo is None:
+        raise refuse("bad_command", f"{name} needs a time zone")
+    return moment
+
+
+def _verify(envelope: dict[str, Any], sig: Any, key: Ed25519PublicKey, refuse: Any) -> None:
+    if not isinstance(sig, str):
+        raise refuse("bad_signature", "sig is base64 text")
+    try:
+        raw = base64.b64decode(sig, validate=True)
+        key.verify(raw, canonical(envelope))
+    except (binascii.Error, InvalidSignature, ValueError):
+        raise refuse("bad_signature", "the signature does not match the host key") from None
+
+
+def reply(cmd_id: str | None, *, result: Any = None, error: CommandError | None = None,
+          code: str | None = None, message: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """`{"cmd_id", "ok", "result"}` or `{"cmd_id", "ok": false, "code", "error"}`."""
+    if error is not None:
+        return {"cmd_id": cmd_id, "ok": False, "code": error.code, "error": error.message,
+                "at": now_rfc3339()}  # fmt: skip
+    if code is not None:
+        return {"cmd_id": cmd_id, "ok": False, "code": code, "error": message or code,
+                "at": now_rfc3339()}  # fmt: skip
+    return {"cmd_id": cmd_id, "ok": True, "result": result, "at": now_rfc3339()}
+
+
+def ack(event_ids: list[str]) -> dict[str, Any]:
+    return {"event_ids": list(event_ids)}
+
+
+def parse_ack(payload: bytes) -> list[str]:
+    if len(payload) > MAX_PAYLOAD * 8:
+        raise AckError("an ack is at most 128 KiB")
+    try:
+        message = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AckError(f"an ack is a JSON object: {exc}") from None
+    ids = message.get("event_ids") if isinstance(message, dict) else None
+    if not isinstance(ids, list) or not 0 < len(ids) <= MAX_ACK_IDS:
+        raise AckError(f'an ack is {{"event_ids": [...]}} with 1-{MAX_ACK_IDS} ids')
+    if not all(isinstance(i, str) and UUID7.fullmatch(i) for i in ids):
+        raise AckError("event ids are UUIDv7 strings")
+    return ids
+
+
+def load_public_key(pem: bytes) -> Ed25519PublicKey:
+    """The host's public key from PEM (SubjectPublicKeyInfo)."""
+    try:
+        key = serialization.load_pem_public_key(pem)
+    except ValueError as exc:
+        raise ValueError(f"not a PEM public key: {exc}") from None
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError("the host key must be an Ed25519 key")
+    return key
+
+
+def load_private_key(pem: bytes) -> Ed25519PrivateKey:
+    try:
+        key = serialization.load_pem_private_key(pem, password=None)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not an unencrypted PEM private key: {exc}") from None
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError("the host key must be an Ed25519 key")
+    return key
+
+
+def public_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def private_pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
