@@ -13,6 +13,7 @@ from posterm.drivers.printer.errors import PrinterConfigError
 from posterm.drivers.printer.url import parse_url as parse_printer_url
 from posterm.drivers.zvt.url import parse as parse_pt_url
 from posterm.protocol import money
+from posterm.protocol.mqtt.commands import load_public_key
 from posterm.protocol.zvt.errors import ZvtError
 
 SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
@@ -137,6 +138,33 @@ def _printer_url(raw: Any) -> str:
 _pin = _integer(0, 27, " (a BCM GPIO number)")
 
 
+def _mqtt_url(raw: Any) -> str:
+    if not isinstance(raw, str):
+        raise _Bad('must be a string, like "mqtts://broker.example:8883"')
+    try:
+        parse_mqtt_url(raw)
+    except ValueError as exc:
+        raise _Bad(str(exc)) from None
+    return raw
+
+
+def parse_mqtt_url(url: str) -> tuple[bool, str, int]:
+    """`mqtt://host[:1883]` or `mqtts://host[:8883]` -> (tls, host, port)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ("mqtt", "mqtts"):
+        raise ValueError(f"{url!r}: mqtt://HOST:PORT or mqtts://HOST:PORT")
+    host, _, port_text = rest.rstrip("/").rpartition(":") if ":" in rest else (rest, "", "")
+    host = host or rest.rstrip("/")
+    if not host or "/" in host:
+        raise ValueError(f"{url!r}: no host")
+    default = 8883 if scheme == "mqtts" else 1883
+    if not port_text:
+        return scheme == "mqtts", host, default
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"{url!r}: the port is 1-65535")
+    return scheme == "mqtts", host, int(port_text)
+
+
 @dataclass(frozen=True)
 class TerminalSection:
     id: str = _opt(check=_text(r"[A-Za-z0-9_-]{1,32}", "1-32 of A-Z a-z 0-9 - _", 32))
@@ -225,6 +253,26 @@ class LoggingSection:
 
 
 @dataclass(frozen=True)
+class MqttSection:
+    """The link to the host (docs/mqtt.md); without [mqtt] the terminal runs alone and
+    keeps its outbox."""
+
+    url: str = _opt(check=_mqtt_url)
+    ca_file: Path | None = field(default=None, metadata={"check": _abs_path()})
+    cert_file: Path | None = field(default=None, metadata={"check": _abs_path()})
+    key_file: Path | None = field(default=None, metadata={"check": _abs_path()})
+    username: str | None = field(
+        default=None, metadata={"check": _text(r"[!-~]{1,64}", "1-64 printable characters")}
+    )
+    password_file: Path | None = field(default=None, metadata={"check": _abs_path()})
+    keepalive_s: int = _opt(60, _integer(5, 3600, " s"))
+    telemetry_s: float = _opt(60.0, _seconds(0.5, 3600))
+    host_public_key: Path | None = field(default=None, metadata={"check": _abs_path()})
+    retention_days: int | None = field(default=None, metadata={"check": _integer(1, 3650, " days")})
+    inflight: int = _opt(20, _integer(1, 1000))
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     terminal: TerminalSection
@@ -236,6 +284,7 @@ class Config:
     refunds: RefundsSection = field(default_factory=RefundsSection)
     sales: SalesSection = field(default_factory=SalesSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    mqtt: MqttSection | None = None  # no [mqtt]: the terminal runs alone
 
 
 SECTIONS: dict[str, type] = {
@@ -248,7 +297,9 @@ SECTIONS: dict[str, type] = {
     "refunds": RefundsSection,
     "sales": SalesSection,
     "logging": LoggingSection,
+    "mqtt": MqttSection,
 }
+OPTIONAL_SECTIONS = ("mqtt",)  # absent: None, not the defaults
 REQUIRED_SECTIONS = ("terminal", "payment", "printer")
 
 
@@ -276,7 +327,8 @@ def load_config(path: str | Path) -> Config:
         if name not in data:
             raise fail(name, f"required section [{name}] is missing")
     sections = {name: _section(name, cls, data.get(name, {}), fail)
-                for name, cls in SECTIONS.items()}  # fmt: skip
+                for name, cls in SECTIONS.items()
+                if name in data or name not in OPTIONAL_SECTIONS}  # fmt: skip
     currency = sections["terminal"].currency
     for name in ("refunds", "sales"):
         sections[name] = _amounts(name, sections[name], data.get(name, {}), currency, fail)
@@ -323,7 +375,28 @@ def _amounts(name: str, section: Any, raw: dict[str, Any], currency: str, fail: 
     return type(section)(**values)
 
 
+def _check_mqtt(m: MqttSection, fail: Any) -> None:
+    tls = parse_mqtt_url(m.url)[0]
+    if (m.cert_file is None) != (m.key_file is None):
+        raise fail("mqtt.cert_file", "cert_file and key_file go together")
+    if not tls and (m.ca_file or m.cert_file):
+        raise fail("mqtt.url", "certificates need mqtts://")
+    for name in ("ca_file", "cert_file", "key_file", "password_file", "host_public_key"):
+        path = getattr(m, name)
+        if path is not None and not path.is_file():
+            raise fail(f"mqtt.{name}", f"{path}: no such file")
+    if m.password_file is not None and m.username is None:
+        raise fail("mqtt.password_file", "a password needs a username")
+    if m.host_public_key is not None:
+        try:
+            load_public_key(m.host_public_key.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise fail("mqtt.host_public_key", str(exc)) from None
+
+
 def _cross_check(c: Config, fail: Any) -> None:
+    if c.mqtt is not None:
+        _check_mqtt(c.mqtt, fail)
     if c.sales.min_amount > c.sales.max_amount:
         raise fail("sales.min_amount", "is above sales.max_amount")
     seen: dict[int, str] = {}

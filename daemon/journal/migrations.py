@@ -73,6 +73,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX receipts_pending ON receipts (state, receipt_id);
     CREATE INDEX outbox_unacked ON outbox (acked_at, seq);
     """,
+    # 3: the host link — when an event was PUBACKed, and the commands seen (a cmd_id runs
+    # once, its first reply is the answer to every copy, across restarts)
+    """
+    ALTER TABLE outbox ADD COLUMN sent_at TEXT;
+    CREATE TABLE commands (
+        cmd_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        reply TEXT
+    );
+    """,
 )
 
 

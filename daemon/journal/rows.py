@@ -102,6 +102,7 @@ class OutboxEvent:
     occurred_at: str
     envelope: dict[str, Any]
     acked_at: str | None
+    sent_at: str | None = None  # PUBACKed by the broker (not yet acknowledged by the host)
 
 
 def to_json(where: str, value: Any) -> str:

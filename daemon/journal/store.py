@@ -11,7 +11,6 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from posterm.protocol.mqtt import events
 from posterm.daemon.journal.errors import (
     JournalError,
     JournalIOError,
@@ -34,6 +33,7 @@ from posterm.daemon.journal.rows import (
     txn_row,
 )
 from posterm.daemon.states import TxnState, check_transition
+from posterm.protocol.mqtt import events
 
 SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
 OWNER_KEY = "terminal_id"  # the terminal this journal belongs to (seq is per terminal)
@@ -341,6 +341,30 @@ class Journal(JournalReads):
                 return list(self._conn().execute(sql, tuple(args)).fetchall())
             except sqlite3.Error as exc:
                 raise JournalIOError(f"journal read failed: {exc}") from exc
+
+    def outbox_mark_sent(self, event_ids: Iterable[str]) -> None:
+        """The broker PUBACKed these: sent, still in the outbox until the host acks."""
+        ids = list(event_ids)
+        with self.transaction() as tx:
+            for event_id in ids:
+                tx._run("UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE event_id = ?",
+                        (now(), event_id))  # fmt: skip
+
+    def command_seen(self, cmd_id: str) -> tuple[str, str | None] | None:
+        """(name, its reply as JSON text or None while it runs) of a command seen before."""
+        rows = self._all("SELECT name, reply FROM commands WHERE cmd_id = ?", (cmd_id,))
+        return (str(rows[0][0]), rows[0][1]) if rows else None
+
+    def command_begin(self, cmd_id: str, name: str) -> None:
+        """Journal a command before it runs: it never runs twice, across restarts."""
+        with self.transaction() as tx:
+            tx._run("INSERT INTO commands (cmd_id, name, received_at) VALUES (?, ?, ?)",
+                    (cmd_id, name, now()))  # fmt: skip
+
+    def command_done(self, cmd_id: str, reply: dict[str, Any]) -> None:
+        with self.transaction() as tx:
+            tx._run("UPDATE commands SET reply = ? WHERE cmd_id = ?",
+                    (to_json("a command reply", reply), cmd_id))  # fmt: skip
 
     def outbox_ack(self, event_ids: Iterable[str]) -> int:
         """Mark events the host committed; returns how many were newly acknowledged

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from posterm.protocol.mqtt.events import UUID7
 from posterm.daemon.journal.store import Journal, JournalError
+from posterm.protocol.mqtt.events import UUID7
 
 
 def test_an_event_envelope_follows_mqtt_md(journal: Journal) -> None:
