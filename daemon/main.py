@@ -13,11 +13,12 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from posterm.daemon import logsetup
-from posterm.daemon.config import ConfigError, load_config
+from posterm.daemon.config import Config, ConfigError, load_config
 from posterm.daemon.control import api
 from posterm.daemon.control.server import ControlError, ControlServer
 from posterm.daemon.flows.printing import ReceiptPrinter
@@ -25,15 +26,18 @@ from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.notify import notify, watchdog_interval
 from posterm.daemon.panel_link import PanelLink
+from posterm.daemon.sync.relay import Relay
 from posterm.daemon.terminal import Terminal
 from posterm.daemon.watchdog import Watchdog
 from posterm.drivers.panel.panel import PanelError
 from posterm.drivers.printer import PrinterError
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.protocol import money
+from posterm.protocol.mqtt.commands import load_public_key
 from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm")
+VERSION = metadata.version("posterm")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         terminal.stop()
         _close_all(opened)
         return 1
+    relay = _start_sync(config, journal, terminal, panel)
     notify(READY="1", STATUS=f"{terminal.mode.mode}: {terminal.mode.reason}")
     log.info("postermd: %s up, control socket %s", config.terminal.id, config.control.socket)
 
@@ -120,9 +125,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping.wait()
     notify(STOPPING="1")
     server.stop()
+    if relay is not None:
+        relay.stop()  # publishes the offline status itself
     terminal.stop()
     _close_all(opened)
     return 0
+
+
+def _start_sync(
+    config: Config, journal: Journal, terminal: Terminal, panel: PanelLink
+) -> Relay | None:
+    """The host link, if [mqtt] is configured: its own thread, owner of the connection."""
+    if config.mqtt is None:
+        log.info("postermd: no [mqtt]: running alone, events stay in the outbox")
+        return None
+    key = None
+    if config.mqtt.host_public_key is not None:
+        key = load_public_key(config.mqtt.host_public_key.read_bytes())
+
+    def on_link(online: bool) -> None:  # LEDs are the owner's: hand it over
+        terminal.owner.submit(lambda: panel.show_host(online))
+
+    relay = Relay(config.mqtt, journal, terminal, host_key=key, version=VERSION, on_link=on_link)
+    terminal.host_link = relay.snapshot
+    relay.start()
+    return relay
 
 
 def _close_all(opened: list[Any]) -> None:

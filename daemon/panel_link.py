@@ -24,6 +24,8 @@ class PanelLink:
     def __init__(self, config: PanelSection, pin_factory: Any = None) -> None:
         self._terminal: Terminal | None = None
         self._panel: Panel | None = None
+        self._mode = Mode.STARTING
+        self._host_online = False
         if config.enabled:
             self._panel = Panel(config, self._pressed, pin_factory=pin_factory)
 
@@ -31,12 +33,22 @@ class PanelLink:
         self._terminal = terminal
 
     def show_mode(self, mode: Mode) -> None:
+        self._mode = mode
+        self._show()
+
+    def show_host(self, online: bool) -> None:
+        """The host-online LED follows the MQTT connection."""
+        self._host_online = online
+        self._show()
+
+    def _show(self) -> None:
+        mode = self._mode
         if self._panel is not None:
             self._panel.show(
                 ready=mode == Mode.READY,
                 busy=mode in (Mode.BUSY, Mode.RECOVERING, Mode.STARTING),
                 fault=mode in (Mode.FAULT, Mode.PT_DOWN, Mode.IN_DOUBT),
-                host_online=False,
+                host_online=self._host_online,
             )
 
     def signal(self, what: str) -> None:

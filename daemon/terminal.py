@@ -81,6 +81,8 @@ class Terminal:
         # Recovery found an operation no evidence decides: the operator must, so the PT is
         # not asked again by itself (the confirm button or `resolve` goes on).
         self.awaiting_operator = False
+        # the host link's state for `status` (set by the sync relay; None: no [mqtt])
+        self.host_link: Callable[[], dict[str, Any]] | None = None
         # Receipts printed whose `printed` could not be journaled: never printed again
         # by this process (a restart marks them RECOVERED).
         self.printed_unjournaled: set[int] = set()
@@ -410,6 +412,7 @@ class Terminal:
             "awaiting_operator": self.awaiting_operator,
             "awaiting_approval": self.awaiting(),
             "batch_no": self.batch_no(),
+            "host": self.host_link() if self.host_link is not None else {"state": "off"},
             "pt_retry_in": _rounded(self.pt_backoff.retry_in()),
             "printer_retry_in": _rounded(self.printer_backoff.retry_in()),
         }

@@ -129,10 +129,10 @@ class JournalReads(ABC):
         return str(rows[0][0]) if rows else None
 
     # -- outbox -------------------------------------------------------------------------
-    def outbox_pending(self, limit: int = 100) -> list[OutboxEvent]:
-        """Unacknowledged events, lowest seq first."""
-        rows = self._all("SELECT * FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT ?",
-                         (limit,))  # fmt: skip
+    def outbox_pending(self, limit: int = 100, *, after_seq: int = 0) -> list[OutboxEvent]:
+        """Unacknowledged events above `after_seq`, lowest seq first."""
+        rows = self._all("SELECT * FROM outbox WHERE acked_at IS NULL AND seq > ? ORDER BY seq "
+                         "LIMIT ?", (after_seq, limit))  # fmt: skip
         return [event_row(r) for r in rows]
 
     def outbox_since(self, seq: int, limit: int = 100) -> list[OutboxEvent]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from posterm.daemon.control.server import ControlClient
 from tests.support.sim import BIN, PrinterSim, PtSim, start_printer, start_pt
 
 CONFIG = """
@@ -46,7 +47,7 @@ unreferenced = {unreferenced}
 
 [sales]
 max_amount = "500.00"
-"""
+{extra}"""
 
 
 @dataclass
@@ -167,6 +168,10 @@ class Rig:
         out = proc.stdout.strip()
         return proc.returncode, json.loads(out) if out else {"stderr": proc.stderr}
 
+    def request(self, **request: Any) -> dict[str, Any]:
+        """One control-socket request, without a CLI process (for many operations)."""
+        return ControlClient(self.socket, timeout=90).request(request)
+
     # -- ground truth ---------------------------------------------------------------------------
     def ledger(self) -> list[dict[str, Any]]:
         db = sqlite3.connect(self.pt.ledger)
@@ -195,7 +200,8 @@ class Rig:
 
 
 def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] = (),
-             pt_args: tuple[str, ...] = (), unreferenced: bool = False) -> Rig:  # fmt: skip
+             pt_args: tuple[str, ...] = (), unreferenced: bool = False,
+             extra_config: str = "") -> Rig:  # fmt: skip
     pt = start_pt(tmp, "--ack-timeout", "3", *pt_args)
     printer = start_printer(tmp, *printer_args)
     pt_url = pt.serial_url if link == "serial" else pt.tcp_url
@@ -209,6 +215,7 @@ def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] =
             printer_url=printer.url,
             socket=socket_path,
             unreferenced=str(unreferenced).lower(),
+            extra=extra_config,
         )
     )
     return Rig(tmp, pt, printer, config, socket_path, journal)

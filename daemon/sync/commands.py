@@ -1,0 +1,128 @@
+"""Commands from the host: checked (protocol.mqtt.commands), journaled before they run (a
+cmd_id runs once, its first reply answers every copy, across restarts), refused while a
+customer operation is in progress, and run on the terminal's owner thread."""
+
+from __future__ import annotations
+
+import json
+import logging
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.journal.store import Journal
+from posterm.daemon.states import Mode
+from posterm.daemon.terminal import Terminal
+from posterm.protocol.mqtt import commands as schema
+from posterm.protocol.mqtt.commands import Command, CommandError
+
+log = logging.getLogger("posterm.mqtt")
+
+ON_TERMINAL = frozenset({"refund.approve", "refund.reject", "receipt.reprint", "batch.close"})
+ON_LINK = frozenset({"ping", "rebirth", "resend"})  # the relay answers these itself
+
+
+@dataclass
+class Running:
+    """A command handed to the owner thread; its reply once `future` is done."""
+
+    cmd_id: str
+    future: Future[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Received:
+    """What to do with one command message: reply now, wait for `running`, or let the
+    relay act (`link`: ping, rebirth, resend)."""
+
+    reply: dict[str, Any] | None = None
+    running: Running | None = None
+    link: Command | None = None
+
+
+class CommandDesk:
+    def __init__(
+        self, terminal_id: str, journal: Journal, terminal: Terminal,
+        host_key: Ed25519PublicKey | None,
+    ) -> None:  # fmt: skip
+        self.terminal_id = terminal_id
+        self.journal = journal
+        self.terminal = terminal
+        self.host_key = host_key
+
+    def receive(self, payload: bytes) -> Received:
+        try:
+            cmd = schema.parse(payload, terminal=self.terminal_id, host_key=self.host_key)
+        except CommandError as exc:
+            log.warning("mqtt: command %s refused: %s (%s)", exc.cmd_id, exc.code, exc.message)
+            return Received(reply=schema.reply(exc.cmd_id, error=exc))
+        seen = self.journal.command_seen(cmd.cmd_id)
+        if seen is not None:
+            name, first = seen
+            if first is not None:
+                log.info("mqtt: %s %s seen before: its first reply again", name, cmd.cmd_id)
+                return Received(reply=json.loads(first))
+            return Received(reply=schema.reply(
+                cmd.cmd_id, code="interrupted",
+                message=f"{name} {cmd.cmd_id} was interrupted by a restart and is not run "
+                "again: the state of what it acted on tells the outcome",
+            ))  # fmt: skip
+        if cmd.name in ON_TERMINAL and self.terminal.mode.mode == Mode.BUSY:
+            return Received(reply=schema.reply(
+                cmd.cmd_id, code="busy",
+                message=f"a customer operation is in progress ({self.terminal.mode.reason}); "
+                "send it again later",
+            ))  # fmt: skip
+        try:
+            target = self._target(cmd)
+        except CommandError as exc:
+            return Received(reply=schema.reply(cmd.cmd_id, error=exc))
+        self.journal.command_begin(cmd.cmd_id, cmd.name)
+        if cmd.name in ON_LINK:
+            return Received(link=cmd)
+        log.info("mqtt: running %s %s", cmd.name, cmd.cmd_id)
+        future = self.terminal.owner.submit(lambda: self._run(cmd, target))
+        return Received(running=Running(cmd.cmd_id, future))
+
+    def done(self, cmd_id: str, reply: dict[str, Any]) -> dict[str, Any]:
+        """Journal the reply (the answer to every later copy) and return it."""
+        self.journal.command_done(cmd_id, reply)
+        return reply
+
+    def finish(self, running: Running) -> dict[str, Any]:
+        try:
+            result = running.future.result(0)
+        except TerminalError as exc:
+            reply = schema.reply(running.cmd_id, code=exc.code, message=exc.message)
+        except Exception as exc:  # the terminal said what went wrong in its own log
+            reply = schema.reply(running.cmd_id, code="internal", message=str(exc))
+        else:
+            reply = schema.reply(running.cmd_id, result=result)
+        return self.done(running.cmd_id, reply)
+
+    @staticmethod
+    def _target(cmd: Command) -> str | None:
+        if cmd.name in ("refund.approve", "refund.reject", "receipt.reprint"):
+            txn = cmd.args.get("txn")
+            if not isinstance(txn, str) or not 1 <= len(txn) <= 64:
+                raise CommandError("bad_command", f"{cmd.name} needs args.txn", cmd.cmd_id)
+            return txn
+        return None
+
+    def _run(self, cmd: Command, txn: str | None) -> dict[str, Any]:
+        """On the owner thread."""
+        by = cmd.args.get("by")
+        who = f"host ({by})" if isinstance(by, str) and by.strip() else "host"
+        t = self.terminal
+        if cmd.name == "refund.approve" and txn is not None:
+            return t.approve(txn, by=who)
+        if cmd.name == "refund.reject" and txn is not None:
+            return t.reject(txn, by=who)
+        if cmd.name == "receipt.reprint" and txn is not None:
+            return t.reprint(txn)
+        if cmd.name == "batch.close":
+            return t.end_of_day()
+        raise TerminalError("bad_request", f"{cmd.name} is not run on the terminal")

@@ -1,0 +1,142 @@
+"""One MQTT connection to the broker (paho-mqtt 2, MQTT 3.1.1): TLS, credentials, the last
+will, and paho's callbacks turned into a list of happenings for the relay thread.
+
+The relay thread drives paho itself (`step()` calls `client.loop()`), so paho's callbacks
+run on the relay thread too; they only append to `happened` and never publish.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+from dataclasses import dataclass
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from posterm.daemon.config import MqttSection, parse_mqtt_url
+
+log = logging.getLogger("posterm.mqtt")
+
+
+class LinkError(Exception):
+    """The broker cannot be reached, or refused the connection."""
+
+
+@dataclass(frozen=True)
+class Happening:
+    """What paho reported: connected / disconnected / puback / message."""
+
+    kind: str
+    ok: bool = True
+    mid: int = 0
+    topic: str = ""
+    payload: bytes = b""
+    reason: str = ""
+
+
+class Link:
+    """A fresh paho client per connection: a new will (with the new session number) each
+    time, and no in-memory paho session that could replay behind the relay's back."""
+
+    def __init__(self, config: MqttSection, client_id: str) -> None:
+        self.config = config
+        self.client_id = client_id
+        self.tls, self.host, self.port = parse_mqtt_url(config.url)
+        self.client: mqtt.Client | None = None
+        self.happened: list[Happening] = []
+
+    def open(self, will_topic: str, will: dict[str, Any]) -> None:
+        """Connect (TCP, TLS, CONNECT with the will); CONNACK arrives as a happening."""
+        self.close()
+        client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=self.client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
+        client.enable_logger(logging.getLogger("posterm.mqtt.paho"))
+        client.max_inflight_messages_set(self.config.inflight)
+        client.max_queued_messages_set(0)
+        if self.tls:
+            client.tls_set(
+                ca_certs=str(self.config.ca_file) if self.config.ca_file else None,
+                certfile=str(self.config.cert_file) if self.config.cert_file else None,
+                keyfile=str(self.config.key_file) if self.config.key_file else None,
+                tls_version=ssl.PROTOCOL_TLS_CLIENT,
+            )
+        if self.config.username is not None:
+            password = None
+            if self.config.password_file is not None:
+                password = self.config.password_file.read_text(encoding="utf-8").strip()
+            client.username_pw_set(self.config.username, password)
+        client.will_set(will_topic, json.dumps(will), qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        self.client = client
+        try:
+            client.connect(self.host, self.port, keepalive=self.config.keepalive_s)
+        except (OSError, ssl.SSLError, ValueError) as exc:
+            self.close()
+            raise LinkError(f"{self.host}:{self.port}: {exc}") from exc
+
+    def step(self, timeout: float) -> list[Happening]:
+        """Run paho for up to `timeout` s; what happened meanwhile."""
+        if self.client is not None:
+            rc = self.client.loop(timeout=timeout)
+            if rc != mqtt.MQTT_ERR_SUCCESS and not any(
+                h.kind == "disconnected" for h in self.happened
+            ):
+                self.happened.append(Happening("disconnected", ok=False,
+                                               reason=mqtt.error_string(rc)))  # fmt: skip
+        happened, self.happened = self.happened, []
+        return happened
+
+    def publish(self, topic: str, payload: dict[str, Any], *, qos: int = 1,
+                retain: bool = False) -> int | None:  # fmt: skip
+        """Hand a message to paho; its mid (for the PUBACK), or None if it was not taken."""
+        if self.client is None:
+            return None
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        info = self.client.publish(topic, data.encode("utf-8"), qos=qos, retain=retain)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            return None
+        return int(info.mid)
+
+    def subscribe(self, topics: list[str]) -> None:
+        if self.client is not None:
+            self.client.subscribe([(t, 1) for t in topics])
+
+    def disconnect(self) -> None:
+        if self.client is not None:
+            self.client.disconnect()
+
+    def close(self) -> None:
+        """Drop the socket without DISCONNECT (the broker then sends the will)."""
+        client, self.client = self.client, None
+        if client is not None:
+            sock = client.socket()
+            if sock is not None:
+                sock.close()
+
+    # -- paho callbacks (on the relay thread, inside loop()) -----------------------------
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                    properties: Any) -> None:  # fmt: skip
+        self.happened.append(Happening("connected", ok=not reason.is_failure, reason=str(reason)))
+
+    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:  # fmt: skip
+        self.happened.append(Happening("disconnected", ok=False, reason=str(reason)))
+
+    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any,
+                    properties: Any) -> None:  # fmt: skip
+        self.happened.append(Happening("puback", ok=not reason.is_failure, mid=mid,
+                                       reason=str(reason)))  # fmt: skip
+
+    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
+        self.happened.append(Happening("message", topic=message.topic,
+                                       payload=bytes(message.payload)))  # fmt: skip

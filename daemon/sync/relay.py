@@ -1,0 +1,284 @@
+"""The outbox relay: the one thread that owns the MQTT connection (money rule 6).
+
+It publishes the outbox in `seq` order (QoS 1, at most `mqtt.inflight` unacknowledged by
+the broker), marks an event sent on its PUBACK, and drops it from the outbox only when the
+host's `ack` names it. After every (re)connect — and so after a restart — every event the
+host has not acknowledged is published again, oldest first; the host drops duplicates by
+`event_id`. Birth and will carry a session number that grows with every connection, so a
+late will of an old connection never marks a newer one offline. Telemetry goes out every
+`mqtt.telemetry_s`. Nothing is published from inside a paho callback.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from posterm.daemon.backoff import Backoff
+from posterm.daemon.config import MqttSection
+from posterm.daemon.journal.errors import JournalError
+from posterm.daemon.journal.store import Journal
+from posterm.daemon.sync.commands import CommandDesk, Running
+from posterm.daemon.sync.link import Happening, Link, LinkError
+from posterm.daemon.sync.telemetry import telemetry
+from posterm.daemon.terminal import Terminal
+from posterm.protocol.mqtt import commands as schema
+from posterm.protocol.mqtt import topics
+from posterm.protocol.mqtt.events import now_rfc3339
+
+log = logging.getLogger("posterm.mqtt")
+
+SESSION_KEY = "mqtt_session"
+STEP_SECONDS = 0.05  # paho's loop per round: how quickly the relay notices new events
+CONNACK_SECONDS = 10.0
+
+
+class Relay:
+    def __init__(
+        self,
+        config: MqttSection,
+        journal: Journal,
+        terminal: Terminal,
+        *,
+        host_key: Ed25519PublicKey | None,
+        version: str,
+        on_link: Callable[[bool], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.journal = journal
+        self.terminal = terminal
+        self.tid = journal.terminal_id
+        self.version = version
+        self.on_link = on_link
+        self.link = Link(config, self.tid)
+        self.desk = CommandDesk(self.tid, journal, terminal, host_key)
+        self.backoff = Backoff("mqtt", cap=60.0)
+        self.boot_id = str(uuid.uuid4())
+        self.started = time.monotonic()
+        self.state = "disconnected"  # connecting, connected; read by `snapshot()`
+        self.since = now_rfc3339()
+        self.session = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="mqtt-relay", daemon=True)
+        self._inflight: dict[int, str] = {}  # mid -> event_id
+        self._published_up_to = 0  # highest seq published on this connection
+        self._resend_from: int | None = None
+        self._running: list[Running] = []
+        self._sent: list[str] = []
+        self._next_telemetry = 0.0
+        self._connack_by = 0.0
+
+    # -- life cycle (main thread) ------------------------------------------------------
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Publish the offline status ourselves (a DISCONNECT suppresses the will)."""
+        self._stop.set()
+        self._thread.join(timeout + 2.0)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The host link for `posterm status` (read from any thread)."""
+        return {
+            "state": self.state,
+            "since": self.since,
+            "session": self.session,
+            "retry_in": None if self.state == "connected" else _round(self.backoff.retry_in()),
+            "broker": f"{self.link.host}:{self.link.port}",
+        }
+
+    # -- the relay thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._round()
+            except JournalError as exc:  # the terminal's own FAULT handling shows it
+                log.error("mqtt: journal: %s", exc)
+                self._stop.wait(1.0)
+            except Exception:
+                log.exception("mqtt: relay round failed; reconnecting")
+                self._failed("relay error")
+                self._stop.wait(1.0)
+        self._goodbye()
+
+    def _round(self) -> None:
+        if self.state == "disconnected":
+            if not self.backoff.due():
+                self._stop.wait(min(0.5, self.backoff.retry_in() or 0.5))
+                self._finish_commands()
+                return
+            self._connect()
+            return
+        for happening in self.link.step(STEP_SECONDS):
+            self._on(happening)
+        if self.state == "connecting" and time.monotonic() > self._connack_by:
+            self._failed("no CONNACK from the broker")
+        if self.state != "connected":
+            return
+        self._finish_commands()
+        self._publish_events()
+        if self._sent:
+            self.journal.outbox_mark_sent(self._sent)
+            self._sent = []
+        if time.monotonic() >= self._next_telemetry:
+            self._next_telemetry = time.monotonic() + self.config.telemetry_s
+            status = self.terminal.status()
+            data = telemetry(status, self.journal, started=self.started, version=self.version)
+            self.link.publish(topics.terminal(self.tid, "telemetry"), data, qos=0)
+
+    def _connect(self) -> None:
+        self.session = self._next_session()
+        self._set_state("connecting")
+        try:
+            self.link.open(topics.terminal(self.tid, "status"), self._status(online=False))
+        except LinkError as exc:
+            self._failed(str(exc))
+            return
+        self._connack_by = time.monotonic() + CONNACK_SECONDS
+
+    def _on(self, happening: Happening) -> None:
+        if happening.kind == "connected":
+            if not happening.ok:
+                self._failed(f"the broker refused the connection: {happening.reason}")
+                return
+            self._connected()
+        elif happening.kind == "disconnected":
+            if self.state != "disconnected":
+                self._failed(f"connection lost: {happening.reason}")
+        elif happening.kind == "puback":
+            event_id = self._inflight.pop(happening.mid, None)
+            if event_id is not None and happening.ok:
+                self._sent.append(event_id)
+        elif happening.kind == "message":
+            self._message(happening.topic, happening.payload)
+
+    def _connected(self) -> None:
+        self.backoff.succeeded()
+        self._inflight.clear()
+        self._published_up_to = 0  # everything unacknowledged goes again, oldest first
+        self._next_telemetry = 0.0
+        self._set_state("connected")
+        self.link.subscribe([topics.terminal(self.tid, "cmd"), topics.terminal(self.tid, "ack")])
+        self.link.publish(topics.terminal(self.tid, "status"), self._status(online=True),
+                          retain=True)  # fmt: skip
+        log.info("mqtt: connected to %s:%s, session %d, %d event(s) to send", self.link.host,
+                 self.link.port, self.session, self.journal.outbox_depth())  # fmt: skip
+
+    def _failed(self, why: str) -> None:
+        self.link.close()
+        self._inflight.clear()
+        self._set_state("disconnected")
+        self.backoff.failed(why)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            was_connected = self.state == "connected"
+            self.state, self.since = state, now_rfc3339()
+            if self.on_link is not None and (was_connected or state == "connected"):
+                self.on_link(state == "connected")
+
+    def _next_session(self) -> int:
+        with self.journal.transaction() as tx:
+            session = int(tx.kv_get(SESSION_KEY) or 0) + 1
+            tx.kv_set(SESSION_KEY, str(session))
+        return session
+
+    def _status(self, *, online: bool) -> dict[str, Any]:
+        return {"online": online, "session": self.session, "boot_id": self.boot_id,
+                "version": self.version, "ts": now_rfc3339()}  # fmt: skip
+
+    # -- events ---------------------------------------------------------------------------
+    def _publish_events(self) -> None:
+        room = self.config.inflight - len(self._inflight)
+        if room <= 0:
+            return
+        if self._resend_from is not None:
+            batch = self.journal.outbox_since(self._resend_from, room)
+            self._resend_from = batch[-1].seq + 1 if len(batch) == room else None
+        else:
+            batch = self.journal.outbox_pending(room, after_seq=self._published_up_to)
+        topic = topics.terminal(self.tid, "events")
+        for event in batch:
+            mid = self.link.publish(topic, event.envelope)
+            if mid is None:
+                self._failed("paho did not take the message")
+                return
+            self._inflight[mid] = event.event_id
+            self._published_up_to = max(self._published_up_to, event.seq)
+
+    # -- messages from the host -------------------------------------------------------------
+    def _message(self, topic: str, payload: bytes) -> None:
+        try:
+            _, leaf = topics.split(topic)
+        except topics.TopicError:
+            log.warning("mqtt: message on an unexpected topic %r", topic)
+            return
+        if leaf == "ack":
+            try:
+                ids = schema.parse_ack(payload)
+            except schema.AckError as exc:
+                log.warning("mqtt: ack ignored: %s", exc)
+                return
+            done = self.journal.outbox_ack(ids)
+            log.debug("mqtt: host acknowledged %d event(s)", done)
+        elif leaf == "cmd":
+            self._command(payload)
+
+    def _command(self, payload: bytes) -> None:
+        received = self.desk.receive(payload)
+        if received.reply is not None:
+            self._reply(received.reply)
+        elif received.running is not None:
+            self._running.append(received.running)
+        elif received.link is not None:
+            cmd = received.link
+            if cmd.name == "ping":
+                result: dict[str, Any] = {"pong": True, "session": self.session}
+            elif cmd.name == "rebirth":
+                self.link.publish(topics.terminal(self.tid, "status"),
+                                  self._status(online=True), retain=True)  # fmt: skip
+                result = {"session": self.session}
+            else:  # resend
+                start = cmd.args.get("from_seq", 1)
+                if isinstance(start, bool) or not isinstance(start, int) or start < 1:
+                    self._reply(self.desk.done(cmd.cmd_id, schema.reply(
+                        cmd.cmd_id, code="bad_command", message="resend needs args.from_seq >= 1"
+                    )))  # fmt: skip
+                    return
+                self._resend_from = start
+                result = {"from_seq": start}
+            self._reply(self.desk.done(cmd.cmd_id, schema.reply(cmd.cmd_id, result=result)))
+
+    def _finish_commands(self) -> None:
+        for running in [r for r in self._running if r.future.done()]:
+            self._running.remove(running)
+            reply = self.desk.finish(running)
+            if self.state == "connected":
+                self._reply(reply)
+
+    def _reply(self, reply: dict[str, Any]) -> None:
+        self.link.publish(topics.terminal(self.tid, "reply"), reply)
+
+    # -- clean shutdown --------------------------------------------------------------------
+    def _goodbye(self) -> None:
+        if self.state == "connected":
+            mid = self.link.publish(topics.terminal(self.tid, "status"),
+                                    self._status(online=False), retain=True)  # fmt: skip
+            deadline = time.monotonic() + 3.0
+            acked = False
+            while mid is not None and not acked and time.monotonic() < deadline:
+                acked = any(h.kind == "puback" and h.mid == mid for h in self.link.step(0.05))
+            self.link.disconnect()
+            self.link.step(0.1)
+        self.link.close()
+        self._set_state("disconnected")
+
+
+def _round(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 1)

@@ -1,0 +1,63 @@
+"""What the terminal tells the fleet every `mqtt.telemetry_s` (docs/mqtt.md): the PT link,
+printer and paper, mode and why, the outbox, receipts, in-doubt operations, refunds that
+wait, journal size, disk, uptime, version, CPU temperature."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from posterm.daemon.journal.store import Journal
+from posterm.daemon.states import Mode
+from posterm.protocol.mqtt.events import now_rfc3339
+
+THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
+
+
+def journal_size(path: Path) -> int:
+    """Bytes of the journal: the file, its WAL and its shared-memory index."""
+    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
+               if p.exists())  # fmt: skip
+
+
+def cpu_temperature() -> float | None:
+    try:
+        return round(int(THERMAL.read_text().strip()) / 1000, 1)
+    except (OSError, ValueError):
+        return None
+
+
+def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
+              version: str) -> dict[str, Any]:  # fmt: skip
+    """`status` is the terminal's own snapshot (`Terminal.status()`)."""
+    age = journal.oldest_unsent_age()
+    mode = status["state"]
+    return {
+        "ts": now_rfc3339(),
+        "terminal": status["terminal"],
+        "mode": mode,
+        "reason": status["reason"],
+        "selling": status["selling"],
+        "pt_link": "down" if mode == str(Mode.PT_DOWN) else "up",
+        "printer": status["printer"],
+        "paper": _paper(status["printer"]),
+        "outbox_depth": journal.outbox_depth(),
+        "oldest_unsent_age_s": None if age is None else round(age, 1),
+        "pending_receipts": status["pending_receipts"],
+        "in_doubt": status["in_doubt"],
+        "awaiting_approval": len(status["awaiting_approval"]),
+        "journal_bytes": journal_size(journal.path),
+        "disk_free_bytes": shutil.disk_usage(journal.path.parent).free,
+        "uptime_s": round(time.monotonic() - started, 1),
+        "version": version,
+        "cpu_temp_c": cpu_temperature(),
+    }
+
+
+def _paper(printer: str) -> str:
+    """ok, near_end, out or unknown, from the printer's status text."""
+    found = re.search(r"paper (\w+)", printer)
+    return found.group(1) if found else "unknown"
