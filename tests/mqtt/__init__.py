@@ -1,1 +1,0 @@
-"""Tests against a real Mosquitto: the broker side of posterm's MQTT security."""
