@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,12 +12,12 @@ from typing import Any
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.events import rfc3339
 from posterm.daemon.journal.store import Journal, Tx
-from posterm.daemon.states import TxnState
+from posterm.daemon.states import MONEY_KINDS, Kind, TxnState
 
 log = logging.getLogger(__name__)
 
 # Final states (a voided sale goes back to approved only when its void's recovery finds the
-# PT did not keep it: a void still in doubt keeps its whole tree, see `_free`).
+# PT did not keep it: a void still in doubt keeps its whole tree, see `_may_go`).
 FINAL = (TxnState.APPROVED, TxnState.DECLINED, TxnState.FAILED, TxnState.NOT_CHARGED,
          TxnState.VOIDED, TxnState.REJECTED)  # fmt: skip
 EXTRA_DAYS = 30  # the default age: the refund window plus this
@@ -26,41 +26,33 @@ MAX_BATCH = 5000  # the ids of a batch go into one IN (...) list
 DEFAULT_RECLAIM_PAGES = 256
 
 _FINAL_SQL = ", ".join(f"'{state}'" for state in FINAL)
+_OWE_A_RECEIPT = (TxnState.APPROVED, TxnState.VOIDED)  # without a customer receipt: recovery's
 
-
-def _free(m: str) -> str:
-    """SQL: the transaction `m` may go, as far as it alone is concerned. Kept: not final,
-    touched since the cut-off, a sale a refund can still reference, a receipt still to
-    print, an approved operation whose customer receipt recovery has not journaled yet."""
-    return (
-        f"({m}.state IN ({_FINAL_SQL}) AND {m}.updated_at < :before"
-        f" AND NOT ({m}.kind = 'sale' AND {m}.created_at >= :sales_from)"
-        f" AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.txn_id = {m}.txn_id"
-        " AND r.state = 'pending')"
-        f" AND NOT ({m}.kind IN ('sale', 'refund', 'void') AND {m}.state IN ('approved', 'voided')"
-        f" AND NOT EXISTS (SELECT 1 FROM receipts r WHERE r.txn_id = {m}.txn_id"
-        " AND r.copy = 'customer')))"
-    )
-
-
-# Roots of the ref_txn forest (a refund or void points at its sale; nothing points further)
-# that may go with their direct children, oldest first, after a keyset position.
+# A page of candidate roots of the ref_txn forest (a refund or void points at its sale),
+# oldest first after a keyset position. Plain columns only: no correlated lookups, so that
+# it stays cheap without an index on receipts or transitions.
 _ROOTS = (
-    "SELECT t.txn_id, t.updated_at, t.rowid AS rid FROM txns t"
-    f" WHERE t.ref_txn IS NULL AND {_free('t')}"
-    f" AND NOT EXISTS (SELECT 1 FROM txns c WHERE c.ref_txn = t.txn_id AND NOT {_free('c')})"
-    " AND (t.updated_at, t.rowid) > (:after_at, :after_rowid)"
-    " ORDER BY t.updated_at, t.rowid LIMIT :limit"
+    "SELECT txn_id, updated_at, rowid AS rid FROM txns WHERE ref_txn IS NULL"
+    f" AND state IN ({_FINAL_SQL}) AND updated_at < :before"
+    " AND NOT (kind = 'sale' AND created_at >= :sales_from)"
+    " AND (updated_at, rowid) > (:after_at, :after_rowid)"
+    " ORDER BY updated_at, rowid LIMIT :limit"
 )
-# Every transaction of a root's tree, whether it may go, and the rows that go with it.
-_TREE = (
-    "WITH RECURSIVE tree(id) AS (SELECT :root UNION"
-    " SELECT t.txn_id FROM txns t JOIN tree ON t.ref_txn = tree.id)"
-    f" SELECT m.txn_id, {_free('m')} AS free,"
-    " (SELECT COUNT(*) FROM receipts r WHERE r.txn_id = m.txn_id) AS receipts,"
-    " (SELECT COUNT(*) FROM transitions a WHERE a.txn_id = m.txn_id) AS transitions"
-    " FROM tree JOIN txns m ON m.txn_id = tree.id"
-)
+
+
+def _marks(values: list[str]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _trees_sql(roots: list[str]) -> str:
+    """(root, member) for every transaction of the trees under `roots`."""
+    return (
+        "WITH RECURSIVE tree(root, id) AS ("
+        f"SELECT txn_id, txn_id FROM txns WHERE txn_id IN ({_marks(roots)}) UNION"
+        " SELECT tree.root, t.txn_id FROM txns t JOIN tree ON t.ref_txn = tree.id)"
+        " SELECT tree.root, m.txn_id, m.kind, m.state, m.created_at, m.updated_at"
+        " FROM tree JOIN txns m ON m.txn_id = tree.id"
+    )
 
 
 @dataclass(frozen=True)
@@ -212,42 +204,95 @@ def _prune_modes(tx: Tx, cut: _Cut, batch: int) -> int:
 def _prune_txns(tx: Tx, cut: _Cut, batch: int) -> tuple[int, int, int, bool]:
     """Deletes whole trees up to `batch` rows per table; returns the txns, receipts and
     transitions deleted and whether a bound stopped it."""
-    params: dict[str, Any] = {"before": cut.before, "sales_from": cut.sales_from}
     chosen: list[str] = []
     receipts = trail = 0
     full = False
     after: tuple[str, int] = ("", 0)
     while not full:
-        roots = tx._run(_ROOTS, {**params, "after_at": after[0], "after_rowid": after[1],
-                                 "limit": batch}).fetchall()  # fmt: skip
-        for root in roots:
-            after = (str(root["updated_at"]), int(root["rid"]))
-            tree = tx._run(_TREE, {**params, "root": root["txn_id"]}).fetchall()
-            if not all(member["free"] for member in tree):
-                continue  # something deeper in it must stay: the whole tree stays
-            ids = [str(member["txn_id"]) for member in tree]
-            more_receipts = sum(int(member["receipts"]) for member in tree)
-            more_trail = sum(int(member["transitions"]) for member in tree)
-            if chosen and max(len(chosen) + len(ids), receipts + more_receipts,
-                              trail + more_trail) > batch:  # fmt: skip
+        page = tx._run(_ROOTS, {"before": cut.before, "sales_from": cut.sales_from,
+                                "after_at": after[0], "after_rowid": after[1],
+                                "limit": batch}).fetchall()  # fmt: skip
+        if not page:
+            break
+        after = (str(page[-1]["updated_at"]), int(page[-1]["rid"]))
+        for tree in _trees(tx, [str(row["txn_id"]) for row in page]):
+            if not all(_may_go(member, cut) for member in tree.members):
+                continue  # one of it must stay: the whole tree stays (no dangling ref_txn)
+            if chosen and max(len(chosen) + len(tree.members), receipts + tree.receipts,
+                              trail + tree.trail) > batch:  # fmt: skip
                 full = True
                 break
-            chosen += ids
-            receipts += more_receipts
-            trail += more_trail
+            chosen += [member.txn_id for member in tree.members]
+            receipts += tree.receipts
+            trail += tree.trail
             if max(len(chosen), receipts, trail) >= batch:
                 full = True
                 break
-        if len(roots) < batch:
+        if len(page) < batch:
             break
     if chosen:
-        marks = ", ".join("?" for _ in chosen)
-        tx._run(f"DELETE FROM receipts WHERE txn_id IN ({marks})", chosen)
-        tx._run(f"DELETE FROM transitions WHERE txn_id IN ({marks})", chosen)
+        tx._run(f"DELETE FROM receipts WHERE txn_id IN ({_marks(chosen)})", chosen)
+        tx._run(f"DELETE FROM transitions WHERE txn_id IN ({_marks(chosen)})", chosen)
         # one statement: SQLite checks the ref_txn foreign key at its end, when the
         # refunds and voids of a sale are gone with it
-        tx._run(f"DELETE FROM txns WHERE txn_id IN ({marks})", chosen)
+        tx._run(f"DELETE FROM txns WHERE txn_id IN ({_marks(chosen)})", chosen)
     return len(chosen), receipts, trail, full
+
+
+@dataclass
+class _Member:
+    txn_id: str
+    kind: str
+    state: str
+    created_at: str
+    updated_at: str
+    receipts: list[tuple[str, str]] = field(default_factory=list)  # (state, copy)
+
+
+@dataclass
+class _Tree:
+    members: list[_Member] = field(default_factory=list)
+    receipts: int = 0
+    trail: int = 0
+
+
+def _trees(tx: Tx, roots: list[str]) -> list[_Tree]:
+    """The trees under `roots` (in their order) with their receipts and trail counts: three
+    reads for the whole page, each at most one pass over its table."""
+    trees: dict[str, _Tree] = {root: _Tree() for root in roots}
+    members: dict[str, tuple[_Tree, _Member]] = {}
+    for row in tx._run(_trees_sql(roots), roots).fetchall():
+        member = _Member(str(row["txn_id"]), str(row["kind"]), str(row["state"]),
+                         str(row["created_at"]), str(row["updated_at"]))  # fmt: skip
+        trees[str(row["root"])].members.append(member)
+        members[member.txn_id] = (trees[str(row["root"])], member)
+    ids = list(members)
+    for row in tx._run(f"SELECT txn_id, state, copy FROM receipts WHERE txn_id IN "
+                       f"({_marks(ids)})", ids).fetchall():  # fmt: skip
+        tree, member = members[str(row["txn_id"])]
+        member.receipts.append((str(row["state"]), str(row["copy"])))
+        tree.receipts += 1
+    for row in tx._run(f"SELECT txn_id, COUNT(*) AS n FROM transitions WHERE txn_id IN "
+                       f"({_marks(ids)}) GROUP BY txn_id", ids).fetchall():  # fmt: skip
+        members[str(row["txn_id"])][0].trail += int(row["n"])
+    return [trees[root] for root in roots]
+
+
+def _may_go(member: _Member, cut: _Cut) -> bool:
+    """Whether this transaction may go, as far as it alone is concerned. Kept: not final,
+    touched since the cut-off, a sale a refund can still reference, a receipt still to
+    print, an approved operation whose customer receipt recovery has not journaled yet."""
+    if member.state not in FINAL or member.updated_at >= cut.before:
+        return False
+    if member.kind == Kind.SALE and member.created_at >= cut.sales_from:
+        return False
+    if any(state == "pending" for state, _ in member.receipts):
+        return False
+    return not (
+        member.kind in MONEY_KINDS
+        and member.state in _OWE_A_RECEIPT
+        and not any(copy == "customer" for _, copy in member.receipts)
+    )
 
 
 def journal_size(path: str | Path) -> int:
