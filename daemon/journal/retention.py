@@ -7,7 +7,6 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.events import rfc3339
