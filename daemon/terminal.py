@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from posterm.daemon.backoff import Backoff
@@ -14,6 +15,7 @@ from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import eod, outcomes, receipts, recovery, refund, reprint, sale, void
 from posterm.daemon.flows.context import ModeCell, PaymentPort, ReceiptPort
+from posterm.daemon.journal import retention
 from posterm.daemon.journal.errors import JournalError, JournalIOError
 from posterm.daemon.journal.rows import Txn, new_txn_id
 from posterm.daemon.journal.store import Journal, Tx
@@ -31,6 +33,9 @@ PT_SETTLE_SECONDS = 2.0
 # after a restart of its own), the operator's `resolve` being the usual way out.
 OPERATOR_RETRY_SECONDS = 60.0
 PRINTER_CHECK_SECONDS = 5.0
+# Retention: a prune step an hour after start and every hour (one batch per idle tick
+# while more is left), so an SD card never fills.
+PRUNE_EVERY_SECONDS = 3600.0
 
 
 FAULT_MODES = (Mode.PT_DOWN, Mode.IN_DOUBT, Mode.FAULT)
@@ -78,6 +83,7 @@ class Terminal:
         self.pt_backoff = Backoff("pt")
         self.printer_backoff = Backoff("printer")
         self._last_printer_check = 0.0
+        self._next_prune = time.monotonic() + PRUNE_EVERY_SECONDS
         # Recovery found an operation no evidence decides: the operator must, so the PT is
         # not asked again by itself (the confirm button or `resolve` goes on).
         self.awaiting_operator = False
@@ -163,6 +169,17 @@ class Terminal:
         else:
             self.pt_backoff.failed(self.mode.reason)
 
+    def _prune(self) -> None:
+        """One batch of retention: acknowledged events and finished transactions older
+        than `mqtt.retention_days` (default: the refund window + 30 days)."""
+        window = self.config.refunds.window_days
+        days = self.config.mqtt.retention_days if self.config.mqtt is not None else None
+        age = timedelta(days=days) if days is not None else retention.default_age(window)
+        result = retention.prune_step(self.journal, older_than=age, refund_window_days=window)
+        if result.total:
+            log.info("terminal: retention pruned %s", result)
+        self._next_prune = time.monotonic() + (0.0 if result.more else PRUNE_EVERY_SECONDS)
+
     def retry_pt(self) -> None:
         """Operator asked (confirm button): try the payment terminal again now."""
         if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
@@ -182,6 +199,8 @@ class Terminal:
         try:
             if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT) and self.pt_backoff.due():
                 self._reach_pt()
+            if now >= self._next_prune and self.mode.mode != Mode.BUSY:
+                self._prune()
             # A pending receipt prints when the printer is ready, whatever the PT does.
             if (
                 not self.mode.faulted

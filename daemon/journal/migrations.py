@@ -83,6 +83,8 @@ MIGRATIONS: tuple[str, ...] = (
         received_at TEXT NOT NULL,
         reply TEXT
     );
+    CREATE INDEX receipts_txn ON receipts (txn_id);
+    CREATE INDEX transitions_txn ON transitions (txn_id, id);
     """,
 )
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from posterm.daemon.journal.errors import JournalError
-from posterm.daemon.journal.events import rfc3339
 from posterm.daemon.journal.store import Journal, Tx
 from posterm.daemon.states import MONEY_KINDS, Kind, TxnState
+from posterm.protocol.mqtt.events import rfc3339
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +183,7 @@ def prune(
 
 
 def _prune_outbox(tx: Tx, cut: _Cut, batch: int) -> int:
-    cur = tx._run(
+    cur = tx.execute(
         "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE acked_at IS NOT NULL"
         " AND occurred_at < :before ORDER BY seq LIMIT :batch)",
         {"before": cut.before, "batch": batch},
@@ -192,7 +192,7 @@ def _prune_outbox(tx: Tx, cut: _Cut, batch: int) -> int:
 
 
 def _prune_modes(tx: Tx, cut: _Cut, batch: int) -> int:
-    cur = tx._run(
+    cur = tx.execute(
         "DELETE FROM transitions WHERE id IN (SELECT id FROM transitions WHERE txn_id IS NULL"
         " AND at < :before ORDER BY id LIMIT :batch)",
         {"before": cut.before, "batch": batch},
@@ -208,7 +208,7 @@ def _prune_txns(tx: Tx, cut: _Cut, batch: int) -> tuple[int, int, int, bool]:
     full = False
     after: tuple[str, int] = ("", 0)
     while not full:
-        page = tx._run(_ROOTS, {"before": cut.before, "sales_from": cut.sales_from,
+        page = tx.execute(_ROOTS, {"before": cut.before, "sales_from": cut.sales_from,
                                 "after_at": after[0], "after_rowid": after[1],
                                 "limit": batch}).fetchall()  # fmt: skip
         if not page:
@@ -230,11 +230,11 @@ def _prune_txns(tx: Tx, cut: _Cut, batch: int) -> tuple[int, int, int, bool]:
         if len(page) < batch:
             break
     if chosen:
-        tx._run(f"DELETE FROM receipts WHERE txn_id IN ({_marks(chosen)})", chosen)
-        tx._run(f"DELETE FROM transitions WHERE txn_id IN ({_marks(chosen)})", chosen)
+        tx.execute(f"DELETE FROM receipts WHERE txn_id IN ({_marks(chosen)})", chosen)
+        tx.execute(f"DELETE FROM transitions WHERE txn_id IN ({_marks(chosen)})", chosen)
         # one statement: SQLite checks the ref_txn foreign key at its end, when the
         # refunds and voids of a sale are gone with it
-        tx._run(f"DELETE FROM txns WHERE txn_id IN ({_marks(chosen)})", chosen)
+        tx.execute(f"DELETE FROM txns WHERE txn_id IN ({_marks(chosen)})", chosen)
     return len(chosen), receipts, trail, full
 
 
@@ -260,18 +260,18 @@ def _trees(tx: Tx, roots: list[str]) -> list[_Tree]:
     reads for the whole page, each at most one pass over its table."""
     trees: dict[str, _Tree] = {root: _Tree() for root in roots}
     members: dict[str, tuple[_Tree, _Member]] = {}
-    for row in tx._run(_trees_sql(roots), roots).fetchall():
+    for row in tx.execute(_trees_sql(roots), roots).fetchall():
         member = _Member(str(row["txn_id"]), str(row["kind"]), str(row["state"]),
                          str(row["created_at"]), str(row["updated_at"]))  # fmt: skip
         trees[str(row["root"])].members.append(member)
         members[member.txn_id] = (trees[str(row["root"])], member)
     ids = list(members)
-    for row in tx._run(f"SELECT txn_id, state, copy FROM receipts WHERE txn_id IN "
+    for row in tx.execute(f"SELECT txn_id, state, copy FROM receipts WHERE txn_id IN "
                        f"({_marks(ids)})", ids).fetchall():  # fmt: skip
         tree, member = members[str(row["txn_id"])]
         member.receipts.append((str(row["state"]), str(row["copy"])))
         tree.receipts += 1
-    for row in tx._run(f"SELECT txn_id, COUNT(*) AS n FROM transitions WHERE txn_id IN "
+    for row in tx.execute(f"SELECT txn_id, COUNT(*) AS n FROM transitions WHERE txn_id IN "
                        f"({_marks(ids)}) GROUP BY txn_id", ids).fetchall():  # fmt: skip
         members[str(row["txn_id"])][0].trail += int(row["n"])
     return [trees[root] for root in roots]
@@ -324,9 +324,9 @@ def reclaim(journal: Journal, pages: int = DEFAULT_RECLAIM_PAGES) -> int:
         # Python's sqlite3 steps this pragma once (one page) and leaves the statement
         # running, which would make COMMIT fail: one page per call, each closed.
         for _ in range(min(pages, before)):
-            tx._run("PRAGMA incremental_vacuum(1)").close()
+            tx.execute("PRAGMA incremental_vacuum(1)").close()
         return before - _pragma(tx, "freelist_count")
 
 
 def _pragma(tx: Tx, name: str) -> int:
-    return int(tx._run(f"PRAGMA {name}").fetchall()[0][0])
+    return int(tx.execute(f"PRAGMA {name}").fetchall()[0][0])

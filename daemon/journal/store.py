@@ -63,6 +63,11 @@ class Tx:
         except sqlite3.Error as exc:
             raise JournalIOError(f"journal write failed: {exc}") from exc
 
+    def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
+        """Raw SQL inside this transaction, for the journal's own modules (retention, the
+        relay's bookkeeping); errors as JournalError."""
+        return self._run(sql, args)
+
     def get_txn(self, txn_id: str) -> Txn | None:
         row = self._run("SELECT * FROM txns WHERE txn_id = ?", (txn_id,)).fetchone()
         return None if row is None else txn_row(row)
@@ -347,7 +352,7 @@ class Journal(JournalReads):
         ids = list(event_ids)
         with self.transaction() as tx:
             for event_id in ids:
-                tx._run("UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE event_id = ?",
+                tx.execute("UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE event_id = ?",
                         (now(), event_id))  # fmt: skip
 
     def command_seen(self, cmd_id: str) -> tuple[str, str | None] | None:
@@ -358,12 +363,12 @@ class Journal(JournalReads):
     def command_begin(self, cmd_id: str, name: str) -> None:
         """Journal a command before it runs: it never runs twice, across restarts."""
         with self.transaction() as tx:
-            tx._run("INSERT INTO commands (cmd_id, name, received_at) VALUES (?, ?, ?)",
+            tx.execute("INSERT INTO commands (cmd_id, name, received_at) VALUES (?, ?, ?)",
                     (cmd_id, name, now()))  # fmt: skip
 
     def command_done(self, cmd_id: str, reply: dict[str, Any]) -> None:
         with self.transaction() as tx:
-            tx._run("UPDATE commands SET reply = ? WHERE cmd_id = ?",
+            tx.execute("UPDATE commands SET reply = ? WHERE cmd_id = ?",
                     (to_json("a command reply", reply), cmd_id))  # fmt: skip
 
     def outbox_ack(self, event_ids: Iterable[str]) -> int:

@@ -58,7 +58,7 @@ class Relay:
         self.on_link = on_link
         self.link = Link(config, self.tid)
         self.desk = CommandDesk(self.tid, journal, terminal, host_key)
-        self.backoff = Backoff("mqtt", cap=60.0)
+        self.backoff = Backoff("mqtt", cap=15.0)
         self.boot_id = str(uuid.uuid4())
         self.started = time.monotonic()
         self.state = "disconnected"  # connecting, connected; read by `snapshot()`

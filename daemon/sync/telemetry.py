@@ -5,22 +5,16 @@ wait, journal size, disk, uptime, version, CPU temperature."""
 from __future__ import annotations
 
 import re
-import shutil
 import time
 from pathlib import Path
 from typing import Any
 
+from posterm.daemon.journal.retention import disk_free, journal_size
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import Mode
 from posterm.protocol.mqtt.events import now_rfc3339
 
 THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
-
-
-def journal_size(path: Path) -> int:
-    """Bytes of the journal: the file, its WAL and its shared-memory index."""
-    return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"))
-               if p.exists())  # fmt: skip
 
 
 def cpu_temperature() -> float | None:
@@ -50,7 +44,7 @@ def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
         "in_doubt": status["in_doubt"],
         "awaiting_approval": len(status["awaiting_approval"]),
         "journal_bytes": journal_size(journal.path),
-        "disk_free_bytes": shutil.disk_usage(journal.path.parent).free,
+        "disk_free_bytes": disk_free(journal.path),
         "uptime_s": round(time.monotonic() - started, 1),
         "version": version,
         "cpu_temp_c": cpu_temperature(),

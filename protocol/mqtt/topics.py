@@ -12,9 +12,19 @@ class TopicError(ValueError):
     """Not a terminal id or topic of docs/mqtt.md."""
 
 
+RESERVED = frozenset({"host"})  # posterm/v1/host/... is the host's
+
+
 def check_tid(tid: str) -> str:
     if not isinstance(tid, str) or not TID.fullmatch(tid):
         raise TopicError(f"terminal id {tid!r}: 1-32 of A-Z a-z 0-9 _ -")
+    return tid
+
+
+def check_terminal(tid: str) -> str:
+    """A terminal id (not a host's reserved name)."""
+    if check_tid(tid) in RESERVED:
+        raise TopicError(f"{tid!r} is reserved for the host's topics")
     return tid
 
 
@@ -22,7 +32,7 @@ def terminal(tid: str, leaf: str) -> str:
     """`posterm/v1/{tid}/{leaf}` for leaf in status, telemetry, events, ack, cmd, reply."""
     if leaf not in TERMINAL_LEAVES:
         raise TopicError(f"no terminal topic {leaf!r}")
-    return f"{ROOT}/{check_tid(tid)}/{leaf}"
+    return f"{ROOT}/{check_terminal(tid)}/{leaf}"
 
 
 def host(host_id: str, leaf: str) -> str:
@@ -44,7 +54,7 @@ def split(topic: str) -> tuple[str, str]:
     parts = topic.split("/")
     if len(parts) != 4 or "/".join(parts[:2]) != ROOT or parts[3] not in TERMINAL_LEAVES:
         raise TopicError(f"not a posterm terminal topic: {topic!r}")
-    return check_tid(parts[2]), parts[3]
+    return check_terminal(parts[2]), parts[3]
 
 
 TERMINAL_LEAVES = ("status", "telemetry", "events", "ack", "cmd", "reply")

@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from posterm.daemon.journal.errors import JournalError
-from posterm.daemon.journal.events import rfc3339
 from posterm.daemon.journal.retention import (
     PruneResult,
     default_age,
@@ -25,6 +24,7 @@ from posterm.daemon.journal.retention import (
     reclaim,
 )
 from posterm.daemon.journal.store import Journal, Tx
+from posterm.protocol.mqtt.events import rfc3339
 from tests.daemon.test_journal import snapshot
 
 WINDOW = 30  # refund window, days

@@ -129,7 +129,7 @@ def test_topics() -> None:
     assert topics.split("posterm/v1/pos-1/ack") == ("pos-1", "ack")
     assert topics.all_terminals("status") == "posterm/v1/+/status"
     assert topics.host("h1", "status") == "posterm/v1/host/h1/status"
-    for bad in ("pos/1", "+", "#", "", "x" * 33):
+    for bad in ("pos/1", "+", "#", "", "x" * 33, "host"):
         with pytest.raises(topics.TopicError):
             topics.terminal(bad, "events")
     with pytest.raises(topics.TopicError):

@@ -90,9 +90,7 @@ def test_events_leave_the_outbox_only_when_the_host_acked_them(
         host.close()
 
 
-def test_sales_through_three_broker_restarts_lose_nothing(
-    tmp_path: Path, broker: Broker
-) -> None:
+def test_sales_through_three_broker_restarts_lose_nothing(tmp_path: Path, broker: Broker) -> None:
     """GIVEN 500 sales while the broker is stopped and restarted three times THEN an
     independent subscriber sees every event, seq is gapless after dedupe by event_id,
     and the outbox is empty once the host acked everything."""
@@ -128,7 +126,7 @@ def test_killed_in_the_middle_of_a_drain_loses_nothing(tmp_path: Path, broker: B
         queued = len(rig.events())
         assert unacked(rig) == queued
         broker.start()
-        wait_for(lambda: len(host.unique_events()) >= 10, "the drain under way")
+        wait_for(lambda: len(host.unique_events()) >= 10, "the drain under way", timeout=60)
         rig.kill()  # SIGKILL in the middle of the drain
         assert unacked(rig) > 0
         rig.start()
