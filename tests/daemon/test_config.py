@@ -179,7 +179,32 @@ BAD = [
     ("sales", 'max_amout = "10.00"', "sales.max_amout", "unknown key"),
     ("logging", 'level = "loud"', "logging.level", "not one of debug, info"),
     ("logging", 'level = "INFO"', "logging.level", "not one of"),
+    ("mqtt", 'url = "http://broker:1883"', "mqtt.url", "mqtt://HOST:PORT"),
+    ("mqtt", 'url = "mqtt://broker:0"', "mqtt.url", "1-65535"),
+    ("mqtt", 'url = "mqtt://"', "mqtt.url", "no host"),
+    ("mqtt", "keepalive_s = 7", "mqtt.url", "required key"),
+    ("mqtt", 'url = "mqtt://b"\nkeepalive_s = 1', "mqtt.keepalive_s", "out of range"),
+    ("mqtt", 'url = "mqtt://b"\ninflight = 0', "mqtt.inflight", "out of range"),
+    ("mqtt", 'url = "mqtt://b"\nretention_days = 0', "mqtt.retention_days", "out of range"),
+    ("mqtt", 'url = "mqtt://b"\nhost_public_key = "/no/such.pub"', "mqtt.host_public_key",
+     "no such file"),
+    ("mqtt", 'url = "mqtt://b"\nhost_public_key = "/etc/hostname"', "mqtt.host_public_key",
+     "not a PEM public key"),
+    ("mqtt", 'url = "mqtt://b"\nca_file = "/etc/hostname"', "mqtt.url", "need mqtts://"),
+    ("mqtt", 'url = "mqtts://b"\ncert_file = "/etc/hostname"', "mqtt.cert_file", "go together"),
+    ("mqtt", 'url = "mqtt://b"\npassword_file = "/etc/hostname"', "mqtt.password_file",
+     "needs a username"),
+    ("mqtt", 'url = "mqtt://b"\nbroker = "x"', "mqtt.broker", "unknown key"),
 ]  # fmt: skip
+
+
+def test_without_mqtt_the_terminal_runs_alone_and_with_it_the_defaults_hold(
+    tmp_path: Path,
+) -> None:
+    assert load_config(write(tmp_path, MINIMAL)).mqtt is None
+    mqtt = load_config(write(tmp_path, with_keys("mqtt", 'url = "mqtts://b"'))).mqtt
+    assert mqtt is not None and (mqtt.keepalive_s, mqtt.telemetry_s, mqtt.inflight) == (60, 60, 20)
+    assert mqtt.retention_days is None and mqtt.host_public_key is None
 
 
 @pytest.mark.parametrize(("section", "lines", "key", "why"), BAD)
