@@ -1,0 +1,196 @@
+"""`posterm-host --config FILE run | keygen | fleet | events | approve TXN | reject TXN |
+reprint TID TXN | eod TID | ping TID`: the back office. `--json` on every read; the exit
+code is 0 only on success (1: refused or failed, 2: bad input or config)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from posterm.host.config import HostConfig, HostConfigError, load
+from posterm.host.service import HostService, broker_address, make_client
+from posterm.host.store import Store, StoreError
+from posterm.protocol.mqtt import commands, topics
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="posterm-host", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True, type=Path)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="ingest events, ack them after the commit, track the fleet")
+    sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
+    for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true")
+        if name == "events":
+            p.add_argument("--terminal")
+            p.add_argument("--type")
+            p.add_argument("--since", help="RFC 3339 time")
+    for name in ("approve", "reject"):
+        p = sub.add_parser(name, help=f"{name} a refund awaiting approval (signed)")
+        p.add_argument("txn")
+        p.add_argument("--by", default="back office")
+        p.add_argument("--json", action="store_true")
+    p = sub.add_parser("reprint", help="reprint a receipt on a terminal (DUPLICATE)")
+    p.add_argument("tid")
+    p.add_argument("txn")
+    p.add_argument("--json", action="store_true")
+    for name in ("eod", "ping"):
+        p = sub.add_parser(name, help="close the day on a terminal (signed)" if name == "eod"
+                           else "is a terminal there?")  # fmt: skip
+        p.add_argument("tid")
+        p.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
+                        "%(message)s", stream=sys.stderr, force=True)  # fmt: skip
+    try:
+        config = load(args.config)
+    except HostConfigError as exc:
+        print(f"posterm-host: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "keygen":
+        return _keygen(config)
+    try:
+        store = Store(config.store_path)
+    except StoreError as exc:
+        print(f"posterm-host: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.command == "run":
+            return _run(config, store)
+        if args.command in ("fleet", "events"):
+            rows = store.fleet() if args.command == "fleet" else store.events(
+                terminal=args.terminal, type_=args.type, since=args.since)  # fmt: skip
+            _print(rows, args.json)
+            return 0
+        return _command(config, store, args)
+    finally:
+        store.close()
+
+
+def _run(config: HostConfig, store: Store) -> int:
+    service = HostService(config, store)
+    signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: service.stopping.set())
+    service.run()
+    return 0
+
+
+def _keygen(config: HostConfig) -> int:
+    if config.private_key is None:
+        print("posterm-host: keygen needs [keys] private_key", file=sys.stderr)
+        return 2
+    if config.private_key.exists():
+        print(f"posterm-host: {config.private_key} exists: not overwritten", file=sys.stderr)
+        return 1
+    key = Ed25519PrivateKey.generate()
+    config.private_key.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(config.private_key, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(commands.private_pem(key))
+    public = config.private_key.with_suffix(".pub")
+    public.write_bytes(commands.public_pem(key))
+    print(f"private key {config.private_key}; terminals trust {public}")
+    return 0
+
+
+def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
+    if args.command in ("approve", "reject"):
+        found = store.refund(args.txn)
+        if found is None:
+            return _fail(args.json, "unknown_txn", f"no refund {args.txn} in the events")
+        tid, name, cmd_args = found[0], f"refund.{args.command}", {"txn": args.txn, "by": args.by}
+    elif args.command == "reprint":
+        tid, name, cmd_args = args.tid, "receipt.reprint", {"txn": args.txn}
+    else:
+        tid, name, cmd_args = args.tid, "batch.close" if args.command == "eod" else "ping", {}
+    try:
+        topics.check_terminal(tid)
+    except topics.TopicError as exc:
+        return _fail(args.json, "bad_request", str(exc))
+    key = None
+    if name in commands.SIGNED:
+        if config.private_key is None or not config.private_key.exists():
+            return _fail(args.json, "no_key", "signed commands need [keys] private_key "
+                         "(posterm-host keygen)")  # fmt: skip
+        key = commands.load_private_key(config.private_key.read_bytes())
+    envelope = commands.build(tid, name, cmd_args, key=key)
+    reply = send_and_wait(config, tid, envelope)
+    if reply is None:
+        return _fail(args.json, "no_reply", f"{tid} did not answer within "
+                     f"{config.reply_timeout_s:g} s (offline? `posterm-host fleet`)")  # fmt: skip
+    _print(reply, args.json)
+    return 0 if reply.get("ok") else 1
+
+
+def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dict[str, Any] | None:
+    """Publish a command and wait for its reply (None: no reply in time)."""
+    got: list[dict[str, Any]] = []
+    done = threading.Event()
+    client = make_client(config, f"posterm-host-{config.host_id}-cli-{os.getpid()}", clean=True)
+
+    def on_connect(c: Any, u: Any, f: Any, reason: Any, p: Any) -> None:
+        c.subscribe(topics.terminal(tid, "reply"), qos=1)
+
+    def on_subscribe(c: Any, u: Any, mid: int, codes: Any, p: Any) -> None:
+        c.publish(topics.terminal(tid, "cmd"), json.dumps(envelope), qos=1)
+
+    def on_message(c: Any, u: Any, message: Any) -> None:
+        try:
+            reply = json.loads(message.payload)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return
+        if isinstance(reply, dict) and reply.get("cmd_id") == envelope["cmd_id"]:
+            got.append(reply)
+            done.set()
+
+    client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
+    host, port = broker_address(config)
+    try:
+        client.connect(host, port, keepalive=30)
+    except OSError as exc:
+        print(f"posterm-host: broker {host}:{port}: {exc}", file=sys.stderr)
+        return None
+    client.loop_start()
+    try:
+        done.wait(config.reply_timeout_s)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return got[0] if got else None
+
+
+def _fail(as_json: bool, code: str, message: str) -> int:
+    if as_json:
+        print(json.dumps({"ok": False, "code": code, "error": message}))
+    else:
+        print(f"posterm-host: {message} [{code}]", file=sys.stderr)
+    return 1
+
+
+def _print(data: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(data))
+    elif isinstance(data, list):
+        for row in data:
+            print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
+    else:
+        print("\n".join(f"{k:12} {v}" for k, v in data.items()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,106 @@
+"""`posterm-host --config FILE`: TOML, checked at start-up; an unknown key or a bad value
+stops it with the file and the dotted key named."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from posterm.protocol.mqtt.topics import TID
+
+
+class HostConfigError(Exception):
+    """The host's configuration cannot be used; names the file and the key."""
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    path: Path
+    host_id: str
+    mqtt_url: str
+    ca_file: Path | None
+    cert_file: Path | None
+    key_file: Path | None
+    store_path: Path  # sqlite:///ABSOLUTE/PATH
+    private_key: Path | None
+    reply_timeout_s: float
+    stale_after_s: float  # telemetry silent this long: the terminal is stale
+
+
+SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
+    # section -> key -> (type, required)
+    "host": {"id": (str, True), "reply_timeout_s": (float, False),
+             "stale_after_s": (float, False)},
+    "mqtt": {"url": (str, True), "ca_file": (str, False), "cert_file": (str, False),
+             "key_file": (str, False)},
+    "store": {"url": (str, False)},
+    "keys": {"private_key": (str, False)},
+}  # fmt: skip
+MQTT_URL = re.compile(r"mqtts?://[^/:\s]+(:\d{1,5})?/?")
+DEFAULT_STORE = "sqlite:///var/lib/posterm-host/host.db"
+
+
+def load(path: str | Path) -> HostConfig:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HostConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise HostConfigError(f"{path}: {exc}") from None
+
+    def fail(key: str, why: str) -> HostConfigError:
+        return HostConfigError(f"{path}: {key}: {why}")
+
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        if section not in SCHEMA:
+            raise fail(section, f"unknown section (known: {', '.join(SCHEMA)})")
+        if not isinstance(table, dict):
+            raise fail(section, f"must be a table: [{section}]")
+        for key, raw in table.items():
+            if key not in SCHEMA[section]:
+                raise fail(f"{section}.{key}", f"unknown key (known: {', '.join(SCHEMA[section])})")
+            kind = SCHEMA[section][key][0]
+            value = float(raw) if kind is float and type(raw) is int else raw
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise fail(f"{section}.{key}", f"must be a {kind.__name__}")
+            values[f"{section}.{key}"] = value
+    for section, keys in SCHEMA.items():
+        for key, (_, required) in keys.items():
+            if required and f"{section}.{key}" not in values:
+                raise fail(f"{section}.{key}", "required key is missing")
+    host_id = values["host.id"]
+    if not TID.fullmatch(host_id):
+        raise fail("host.id", "1-32 of A-Z a-z 0-9 _ -")
+    url = values["mqtt.url"]
+    if not MQTT_URL.fullmatch(url):
+        raise fail("mqtt.url", "mqtt://HOST:PORT or mqtts://HOST:PORT")
+    store = values.get("store.url", DEFAULT_STORE)
+    if not store.startswith("sqlite:///"):
+        raise fail("store.url", "sqlite:///ABSOLUTE/PATH (PostgreSQL is not built yet)")
+    files = {k: _file(values.get(k), k, fail) for k in
+             ("mqtt.ca_file", "mqtt.cert_file", "mqtt.key_file", "keys.private_key")}  # fmt: skip
+    timeouts = {}
+    for key, default in (("host.reply_timeout_s", 30.0), ("host.stale_after_s", 180.0)):
+        timeouts[key] = values.get(key, default)
+        if not 0.5 <= timeouts[key] <= 86400:
+            raise fail(key, "out of range 0.5-86400 s")
+    return HostConfig(
+        path=path, host_id=host_id, mqtt_url=url, ca_file=files["mqtt.ca_file"],
+        cert_file=files["mqtt.cert_file"], key_file=files["mqtt.key_file"],
+        store_path=Path(store.removeprefix("sqlite://")), private_key=files["keys.private_key"],
+        reply_timeout_s=timeouts["host.reply_timeout_s"],
+        stale_after_s=timeouts["host.stale_after_s"],
+    )  # fmt: skip
+
+
+def _file(value: str | None, key: str, fail: Any) -> Path | None:
+    if value is None:
+        return None
+    if not value.startswith("/"):
+        raise fail(key, "an absolute path")
+    return Path(value)
