@@ -37,6 +37,9 @@ log = logging.getLogger("posterm.mqtt")
 SESSION_KEY = "mqtt_session"
 STEP_SECONDS = 0.05  # paho's loop per round: how quickly the relay notices new events
 CONNACK_SECONDS = 10.0
+# PUBACKed events are marked sent in one fsync'ed journal transaction: at once when nothing
+# is in flight any more, and under load at most this late (not one commit per round)
+SENT_FLUSH_SECONDS = 0.5
 
 
 class Relay:
@@ -71,6 +74,7 @@ class Relay:
         self._resend_from: int | None = None
         self._running: list[Running] = []
         self._sent: list[str] = []
+        self._sent_since = 0.0  # when the oldest PUBACK in `_sent` came
         self._next_telemetry = 0.0
         self._connack_by = 0.0
 
@@ -123,9 +127,10 @@ class Relay:
             return
         self._finish_commands()
         self._publish_events()
-        if self._sent:
-            self.journal.outbox_mark_sent(self._sent)
-            self._sent = []
+        if self._sent and (
+            not self._inflight or time.monotonic() - self._sent_since >= SENT_FLUSH_SECONDS
+        ):
+            self._mark_sent()
         if time.monotonic() >= self._next_telemetry:
             self._next_telemetry = time.monotonic() + self.config.telemetry_s
             status = self.terminal.status()
@@ -154,6 +159,8 @@ class Relay:
         elif happening.kind == "puback":
             event_id = self._inflight.pop(happening.mid, None)
             if event_id is not None and happening.ok:
+                if not self._sent:
+                    self._sent_since = time.monotonic()
                 self._sent.append(event_id)
         elif happening.kind == "message":
             self._message(happening.topic, happening.payload)
@@ -212,6 +219,10 @@ class Relay:
             self._inflight[mid] = event.event_id
             self._published_up_to = max(self._published_up_to, event.seq)
 
+    def _mark_sent(self) -> None:
+        self.journal.outbox_mark_sent(self._sent)
+        self._sent = []
+
     # -- messages from the host -------------------------------------------------------------
     def _message(self, topic: str, payload: bytes) -> None:
         try:
@@ -267,6 +278,11 @@ class Relay:
 
     # -- clean shutdown --------------------------------------------------------------------
     def _goodbye(self) -> None:
+        if self._sent:
+            try:
+                self._mark_sent()
+            except JournalError as exc:
+                log.error("mqtt: journal: %s", exc)
         if self.state == "connected":
             mid = self.link.publish(topics.terminal(self.tid, "status"),
                                     self._status(online=False), retain=True)  # fmt: skip

@@ -1,0 +1,224 @@
+"""The outbox relay: a drain of 10,000 queued events to Mosquitto on loopback, until the
+last PUBACK (every event marked sent in the journal), against a bare paho QoS 1 publish
+loop with the same in-flight window on the same broker in the same run.
+
+The relay is the real `Relay` on a real journal (a copy of one file with the 10,000 events
+emitted before the clock starts), without a `Terminal`: a stand-in answers the little the
+relay reads of it (`status()` for telemetry, `mode` and `owner` for commands, which no one
+sends here). No host is subscribed: the broker PUBACKs and drops.
+
+The baseline is as fair as it gets: the same paho 2 client settings as `Link` (callback API
+v2, MQTT 3.1.1, clean_session false, `max_inflight_messages_set(window)`, unlimited queue),
+driven the same way (one thread calling `loop(STEP_SECONDS)` and publishing while fewer
+than `window` are unacknowledged), the same topic and the same payload bytes — only the
+journal (read, JSON, marking sent) and the relay's bookkeeping are missing. Both clocks run
+from CONNACK to the last PUBACK; rounds alternate between the arms; medians are printed.
+
+Run: .venv/bin/python bench/bench_sync.py
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from posterm.daemon.config import MqttSection  # noqa: E402
+from posterm.daemon.journal.store import Journal  # noqa: E402
+from posterm.daemon.states import Mode  # noqa: E402
+from posterm.daemon.sync import relay as relay_module  # noqa: E402
+from posterm.daemon.sync.relay import Relay  # noqa: E402
+from posterm.protocol.mqtt import topics  # noqa: E402
+from tests.support.broker import Broker  # noqa: E402
+
+EVENTS = 10_000
+WINDOWS = (20, 100)  # 20 is the default `mqtt.inflight`
+ROUNDS = 5  # per arm and window, alternating
+TID = "bench-pos"
+TARGET_RATE, TARGET_RATIO = 1_000.0, 0.7
+
+
+class StandInTerminal:
+    """What the relay reads of a `Terminal` (telemetry and commands) and nothing more."""
+
+    def __init__(self) -> None:
+        self.mode = SimpleNamespace(mode=Mode.READY, reason="ready")
+        self.owner = SimpleNamespace(submit=self._submit)
+
+    def _submit(self, fn: Callable[[], Any]) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn())
+        return future
+
+    def status(self) -> dict[str, Any]:
+        return {"terminal": TID, "state": str(Mode.READY), "reason": "ready", "selling": True,
+                "printer": "ready, paper ok", "pending_receipts": 0, "in_doubt": 0,
+                "awaiting_approval": []}  # fmt: skip
+
+
+def sale_data(n: int) -> dict[str, Any]:
+    """What a `sale.approved` carries (Terminal.event_data of a real sale)."""
+    cents = 100 + (n * 37) % 9_900
+    return {"txn_id": f"T{n:010d}", "kind": "sale", "state": "approved",
+            "amount": f"{cents // 100}.{cents % 100:02d}", "currency": "EUR",
+            "receipt_no": n % 10_000, "trace": n % 1_000_000, "card_name": "Mastercard",
+            "masked_pan": "544433******1234", "batch_no": 7}  # fmt: skip
+
+
+def make_journal(path: Path) -> list[bytes]:
+    """A journal with EVENTS events in its outbox; the payloads the relay will send."""
+    journal = Journal(path, TID)
+    try:
+        for first in range(1, EVENTS + 1, 500):
+            with journal.transaction() as tx:
+                for n in range(first, min(first + 500, EVENTS + 1)):
+                    tx.emit("sale.approved", sale_data(n))
+        envelopes = journal.outbox(limit=EVENTS)
+    finally:
+        journal.close()  # the last connection: WAL checkpointed into the file
+    assert len(envelopes) == EVENTS
+    return [json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode() for e in envelopes]
+
+
+def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> float:
+    """Events per second of the real relay, CONNACK to the last event marked sent."""
+    path = work / f"journal-{time.monotonic_ns()}.db"
+    shutil.copyfile(template, path)
+    journal = Journal(path, TID)
+    clock: dict[str, float] = {}
+    marked = [0]
+    done = threading.Event()
+    mark_sent = journal.outbox_mark_sent
+
+    def counting_mark_sent(event_ids: Any) -> None:  # the relay calls it after PUBACKs
+        ids = list(event_ids)
+        mark_sent(ids)
+        marked[0] += len(ids)
+        if marked[0] >= EVENTS and not done.is_set():
+            clock["end"] = time.perf_counter()
+            done.set()
+
+    def on_link(up: bool) -> None:  # called by the relay on CONNACK
+        if up and "start" not in clock:
+            clock["start"] = time.perf_counter()
+
+    journal.outbox_mark_sent = counting_mark_sent  # type: ignore[method-assign]
+    relay = Relay(MqttSection(url=broker.url, inflight=window), journal,
+                  StandInTerminal(), host_key=None, version="bench",  # type: ignore[arg-type]
+                  on_link=on_link)  # fmt: skip
+    try:
+        relay.start()
+        if not done.wait(600):
+            raise AssertionError(f"relay drained only {marked[0]} of {EVENTS} events")
+    finally:
+        relay.stop()
+    unsent = journal._all("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")[0][0]
+    journal.close()
+    path.unlink()
+    assert unsent == 0, f"{unsent} events not marked sent"
+    return EVENTS / (clock["end"] - clock["start"])
+
+
+def bare_drain(payloads: list[bytes], broker: Broker, window: int) -> float:
+    """Events per second of a bare paho QoS 1 loop, CONNACK to the last PUBACK."""
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                         client_id="bench-bare", clean_session=False,
+                         protocol=mqtt.MQTTv311)  # fmt: skip
+    client.max_inflight_messages_set(window)
+    client.max_queued_messages_set(0)
+    connected = [False]
+    inflight: set[int] = set()
+    acked = [0]
+
+    def on_connect(c: Any, u: Any, flags: Any, reason: Any, props: Any) -> None:
+        connected[0] = not reason.is_failure
+
+    def on_publish(c: Any, u: Any, mid: int, reason: Any, props: Any) -> None:
+        if mid in inflight:
+            inflight.discard(mid)
+            acked[0] += 1
+
+    client.on_connect = on_connect
+    client.on_publish = on_publish
+    client.connect("127.0.0.1", broker.port, keepalive=60)
+    deadline = time.monotonic() + 10
+    while not connected[0]:
+        client.loop(relay_module.STEP_SECONDS)
+        assert time.monotonic() < deadline, "no CONNACK"
+    start = time.perf_counter()
+    topic = topics.terminal(TID, "events")
+    sent = 0
+    while acked[0] < len(payloads):
+        while sent < len(payloads) and len(inflight) < window:
+            info = client.publish(topic, payloads[sent], qos=1)
+            assert info.rc == mqtt.MQTT_ERR_SUCCESS, info.rc
+            inflight.add(int(info.mid))
+            sent += 1
+        client.loop(relay_module.STEP_SECONDS)
+    elapsed = time.perf_counter() - start
+    client.disconnect()
+    client.loop(0.1)
+    return len(payloads) / elapsed
+
+
+def drain() -> None:
+    # the relay's clean stop calls paho's loop() once after DISCONNECT, and paho logs that
+    # at ERROR ("Client is not connected"); harmless, but it would garble the table
+    logging.getLogger("posterm.mqtt.paho").setLevel(logging.CRITICAL)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        template = work / "template.db"
+        payloads = make_journal(template)
+        broker = Broker(work / "broker")
+        broker.tmp.mkdir()
+        broker.start()
+        try:
+            bare_drain(payloads[:500], broker, WINDOWS[0])  # warm up both
+            relay_drain(template, work, broker, WINDOWS[0])
+            for window in WINDOWS:
+                ours, bare = [], []
+                for i in range(ROUNDS):
+                    for arm in ("relay", "bare") if i % 2 == 0 else ("bare", "relay"):
+                        if arm == "relay":
+                            ours.append(relay_drain(template, work, broker, window))
+                        else:
+                            bare.append(bare_drain(payloads, broker, window))
+                rows.append((window, statistics.median(ours), statistics.median(bare),
+                             ours, bare))  # fmt: skip
+        finally:
+            broker.stop()
+    size = statistics.median(len(p) for p in payloads)
+    print(f"sync: drain of {EVENTS:,} queued sale.approved events ({size:.0f} B each) to "
+          f"Mosquitto on loopback, CONNACK to the last PUBACK, median of {ROUNDS} rounds")
+    print(f"sync: {'window':>6} {'relay ev/s':>11} {'bare ev/s':>10} {'ratio':>6}   rounds "
+          "(relay | bare)")  # fmt: skip
+    for window, ours, bare, all_ours, all_bare in rows:
+        each = " ".join(f"{x:,.0f}" for x in all_ours) + " | "
+        each += " ".join(f"{x:,.0f}" for x in all_bare)
+        print(f"sync: {window:>6} {ours:>11,.0f} {bare:>10,.0f} {ours / bare:>6.2f}   {each}")
+    window, ours, bare, _, _ = rows[0]
+    print(f"sync: target >= {TARGET_RATE:,.0f} events/s at the default window {window} -> "
+          f"{'MET' if ours >= TARGET_RATE else 'NOT MET'} ({ours:,.0f}/s)")
+    print(f"sync: target >= {TARGET_RATIO} of the bare loop -> "
+          f"{'MET' if ours / bare >= TARGET_RATIO else 'NOT MET'} ({ours / bare:.2f})")
+
+
+if __name__ == "__main__":
+    drain()
