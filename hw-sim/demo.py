@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -135,6 +136,7 @@ def printed() -> list[dict[str, Any]]:
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds too
     with ExitStack() as stack:  # stops what it started, the last first, also on an error
         step("Simulated hardware: a ZVT payment terminal (pty), an ESC/POS printer (TCP), "
              "an MQTT broker")  # fmt: skip
