@@ -6,6 +6,9 @@
    the RECOVERED receipt after the refill, a refund over the approval limit, a refund
    without a sale (allowed by this demo's config, each one awaits approval), a void, a
    reprint, end of day. Then the PT's ledger next to the journal, and the receipts.
+3. The back office: postermd sends its events over MQTT to a broker (amqtt, embedded in a
+   process of its own, or the one in POSTERM_DEMO_MQTT=mqtt://HOST:PORT) and a subscriber
+   acknowledges them: what arrived, the seq check, and postermd's outbox drained.
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from posterm.hwsim import demo_host
 from posterm.hwsim.procs import stop as stop_process
 
 BIN = Path(sys.executable).parent
 OUT = Path("demo-out").resolve()
+TID = "demo-0001"
 CONFIG = """[terminal]
-id = "demo-0001"
+id = "{tid}"
 currency = "EUR"
 merchant_name = "Café Demo"
 merchant_address = ["Hauptstraße 1", "10115 Berlin"]
@@ -44,6 +51,10 @@ socket = "{out}/control.sock"
 [refunds]
 approval_limit = "50.00"
 unreferenced = true
+[mqtt]
+url = "{mqtt}"
+telemetry_s = 2
+username = "{tid}"
 """
 
 
@@ -111,6 +122,12 @@ def wait_for(predicate: Any, seconds: float = 30) -> bool:
     return False
 
 
+def host_link() -> dict[str, Any]:
+    """postermd's own view of its MQTT link (`posterm status`: state, session, broker)."""
+    data = posterm("status", show=False)[1]
+    return data.get("host", {}) if isinstance(data, dict) else {}
+
+
 def printed() -> list[dict[str, Any]]:
     index = OUT / "printed" / "index.jsonl"
     return [json.loads(line) for line in index.read_text().splitlines()] if index.exists() else []
@@ -119,19 +136,22 @@ def printed() -> list[dict[str, Any]]:
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
-    procs: list[subprocess.Popen[str]] = []
-    try:
-        step("Simulated hardware: a ZVT payment terminal (pty) and an ESC/POS printer (TCP)")
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds too
+    with ExitStack() as stack:  # stops what it started, the last first, also on an error
+        step("Simulated hardware: a ZVT payment terminal (pty), an ESC/POS printer (TCP), "
+             "an MQTT broker")  # fmt: skip
         pt, pt_addr = start(
             "pt-sim", "pt", "--pty", str(OUT / "pt.tty"), "--ledger", str(OUT / "pt-ledger.db"),
             "--control", "tcp://127.0.0.1:0",
         )  # fmt: skip
+        stack.callback(stop_process, pt, 15)
         printer, addr = start(
             "printer-sim", "printer", "--listen", "tcp://127.0.0.1:0",
             "--control", "tcp://127.0.0.1:0", "--out", str(OUT / "printed"),
         )  # fmt: skip
-        procs += [pt, printer]
+        stack.callback(stop_process, printer, 15)
         print(f"  PT on {OUT / 'pt.tty'}, printer on {addr['listening']}")
+        office = demo_host.start(stack, OUT, TID)
 
         step("1. The ZVT link, straight to the PT: sale, repeat receipt, reversal")
         sale = zvt("sale", "12.50")
@@ -139,14 +159,15 @@ def main() -> int:
         zvt("reverse", str(sale["receipt_no"]))
 
         step("2. The terminal: postermd (recovery first, then READY)")
-        (OUT / "posterm.toml").write_text(CONFIG.format(out=OUT, printer=addr["listening"]))
+        (OUT / "posterm.toml").write_text(CONFIG.format(
+            out=OUT, printer=addr["listening"], tid=TID, mqtt=office.broker.url))  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         daemon = subprocess.Popen(
             [str(BIN / "postermd"), "--config", str(OUT / "posterm.toml")],
             stderr=(OUT / "postermd.log").open("w"),
             env=env,
         )  # type: ignore[call-overload]
-        procs.append(daemon)
+        stack.callback(stop_process, daemon, 15)
         wait_for((OUT / "control.sock").exists)
         wait_for(lambda: posterm("status", show=False)[0] == 0)
         posterm("status")
@@ -211,12 +232,13 @@ def main() -> int:
             marks = [m for m in ("RECOVERED", "DUPLICATE", "REFUND", "VOID", "END OF DAY",
                                  "PAPER OUT") if m in text]  # fmt: skip
             print(f"  {entry['png']}  {', '.join(marks) or 'SALE'}")
+
+        step("3. What the back office received over MQTT")
+        ok = demo_host.show(office, OUT / "journal.db", host_link)
         print(f"\nThe receipts (text and PNG) are in {OUT / 'printed'}; the journal is "
-              f"{OUT / 'journal.db'}; logs are in {OUT}.")  # fmt: skip
-    finally:
-        for proc in reversed(procs):
-            stop_process(proc, grace=15)
-    return 0
+              f"{OUT / 'journal.db'}; the events the back office got are in "
+              f"{OUT / 'backoffice.jsonl'}; logs are in {OUT}.")  # fmt: skip
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
