@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
-TYPED  := posterm.protocol posterm.drivers posterm.daemon
+TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 

@@ -291,7 +291,6 @@ class Relay:
             while mid is not None and not acked and time.monotonic() < deadline:
                 acked = any(h.kind == "puback" and h.mid == mid for h in self.link.step(0.05))
             self.link.disconnect()
-            self.link.step(0.1)
         self.link.close()
         self._set_state("disconnected")
 
