@@ -24,15 +24,6 @@ from tests.support.sim import BIN
 TID = "pos-test"
 
 
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker")
-    b.tmp.mkdir()
-    b.start()
-    yield b
-    b.stop()
-
-
 class Host:
     """`posterm-host` as the fleet operator runs it."""
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.mqtt.peer import Peer
+from tests.support.broker import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "systemd" / "mosquitto"
@@ -108,13 +109,6 @@ def rewrite_config(text: str, values: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Broker:
     """A running Mosquitto and a way to make clients for it."""
@@ -188,7 +182,8 @@ def start_broker(tmp: Path, certs: Certs) -> Broker:
         proc.wait()
         assert proc.stderr is not None
         last = proc.stderr.read().decode(errors="replace") + (
-            log.read_text(errors="replace") if log.exists() else "")
+            log.read_text(errors="replace") if log.exists() else ""
+        )
         if "Address already in use" not in last:
             break
     pytest.fail(f"mosquitto did not start on {data / 'posterm.conf'}:\n{last}", pytrace=False)
@@ -209,4 +204,3 @@ def broker(tmp_path: Path, certs: Certs) -> Iterator[Broker]:
         except subprocess.TimeoutExpired:
             b.proc.kill()
             b.proc.wait()
-

@@ -25,15 +25,6 @@ HOST_KEY = Ed25519PrivateKey.generate()
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker")
-    b.tmp.mkdir()
-    b.start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
 def host(broker: Broker) -> Iterator[TestHost]:
     h = TestHost(broker)
     yield h
@@ -76,9 +67,7 @@ def snapshot(rig: Rig) -> tuple[object, ...]:
     return ([(t["txn_id"], t["state"]) for t in rig.txns()], rig.ledger())
 
 
-def test_bad_commands_are_refused_with_a_reply_and_change_nothing(
-    rig: Rig, host: TestHost
-) -> None:
+def test_bad_commands_are_refused_with_a_reply_and_change_nothing(rig: Rig, host: TestHost) -> None:
     refund = waiting_refund(rig)
     before = snapshot(rig)
     txn = {"txn": refund["txn_id"]}
@@ -111,9 +100,7 @@ def test_a_replayed_command_gets_its_first_reply(rig: Rig, host: TestHost) -> No
     assert again == first  # the stored reply, its timestamp too
 
 
-def test_a_command_that_would_interfere_with_a_sale_is_refused(
-    rig: Rig, host: TestHost
-) -> None:
+def test_a_command_that_would_interfere_with_a_sale_is_refused(rig: Rig, host: TestHost) -> None:
     refund = waiting_refund(rig)
     slow = subprocess.Popen([str(BIN / "posterm"), "--socket", str(rig.socket), "sale",
                              "10.99", "--json"], stdout=subprocess.PIPE, text=True)  # fmt: skip

@@ -5,25 +5,13 @@ SIGKILLs of postermd or a host that is gone; status and telemetry say how it sta
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from tests.support import money_rules
 from tests.support.broker import Broker, TestHost, wait_for
 from tests.support.rig import Rig, make_rig
 
 TID = "pos-test"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Broker]:
-    b = Broker(tmp_path / "broker")
-    b.tmp.mkdir()
-    b.start()
-    yield b
-    b.stop()
 
 
 def mqtt_rig(tmp_path: Path, broker: Broker, **extra: str) -> Rig:

@@ -1,0 +1,19 @@
+"""Fixtures shared by every suite: a real Mosquitto (plain MQTT on loopback) per test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.broker import Broker
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path / "broker")
+    b.tmp.mkdir()
+    b.start()
+    yield b
+    b.stop()
