@@ -20,7 +20,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host.config import HostConfig
-from posterm.host.store import Store
+from posterm.host.metrics import Metrics
+from posterm.host.store import Ingested, Store
 from posterm.protocol.mqtt import commands, topics
 from posterm.protocol.mqtt.events import EVENT_TYPES, UUID7, now_rfc3339
 
@@ -65,10 +66,23 @@ def valid_event(envelope: Any, tid: str) -> bool:
     )
 
 
+def new_events(events: list[dict[str, Any]], done: Ingested) -> list[dict[str, Any]]:
+    """The envelopes of a batch that the store took for the first time (an id twice in one
+    batch is new once)."""
+    fresh = {event_id for ids in done.new.values() for event_id in ids}
+    out = []
+    for env in events:
+        if env["event_id"] in fresh:
+            fresh.discard(env["event_id"])
+            out.append(env)
+    return out
+
+
 class HostService:
-    def __init__(self, config: HostConfig, store: Store) -> None:
+    def __init__(self, config: HostConfig, store: Store, metrics: Metrics | None = None) -> None:
         self.config = config
         self.store = store
+        self.metrics = metrics
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
         self.status_topic = topics.host(config.host_id, "status")
         self.client = make_client(config, f"posterm-host-{config.host_id}", clean=False)
@@ -136,6 +150,8 @@ class HostService:
                                         json.dumps(commands.ack(chunk)), qos=1)  # fmt: skip
             for tid in done.new:
                 self._check_gap(tid)
+            if self.metrics is not None:
+                self.metrics.ingested(new_events(events, done))
 
     def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]]) -> None:
         try:
@@ -152,8 +168,12 @@ class HostService:
         elif leaf == "status" and isinstance(data, dict):
             if not self.store.saw_status(tid, data):
                 log.info("host: %s: an old session's status ignored", tid)
+            elif self.metrics is not None:
+                self.metrics.status(tid, data)
         elif leaf == "telemetry" and isinstance(data, dict):
             self.store.saw_telemetry(tid, data)
+            if self.metrics is not None:
+                self.metrics.telemetry(tid, data)
         elif leaf == "reply" and isinstance(data, dict):
             self.store.saw_reply(tid, data)
 

@@ -1,0 +1,168 @@
+"""`posterm-host run --metrics HOST:PORT`: Prometheus metrics on a registry of the host's own
+(never the process-global one), served by prometheus-client's HTTP server.
+
+    posterm_terminal_up{terminal}            1/0 from the retained status the store accepted
+    posterm_events_ingested_total{type}      events newly stored (a duplicate is not counted)
+    posterm_outbox_oldest_seconds{terminal}  telemetry's oldest_unsent_age_s (0: none unsent)
+    posterm_refund_duration_seconds          refund.requested -> refund.completed (occurred_at)
+    posterm_alerts_open{kind}                terminal_offline, outbox_stale (from the fleet;
+                                             real alerting is not built yet)
+    posterm_build_info{version}              1
+
+The host's one loop thread calls the hooks; the HTTP server's thread only reads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+
+from posterm.host.store import Store
+
+log = logging.getLogger("posterm.host")
+
+OUTBOX_STALE_S = 3600.0  # an outbox whose oldest unsent event is older: alert kind outbox_stale
+ALERT_KINDS = ("terminal_offline", "outbox_stale")
+# a refund may wait hours for a back-office approval: buckets up to a day
+REFUND_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:9464`) for `--metrics`; as an argparse
+    `type` a bad one is exit 2 with the reason."""
+    host, sep, port = text.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464; a port 1-65535)"
+        )
+    return host, int(port)
+
+
+def version() -> str:
+    try:
+        return importlib.metadata.version("posterm")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def _seconds_between(start: str, end: str) -> float | None:
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):
+        return None
+
+
+class Metrics:
+    def __init__(self, store: Store, registry: CollectorRegistry | None = None) -> None:
+        self.store = store
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.terminal_up = Gauge(
+            "posterm_terminal_up",
+            "1: the terminal's retained status says online",
+            ["terminal"],
+            registry=r,
+        )
+        self.events_ingested = Counter(
+            "posterm_events_ingested",
+            "events newly stored (duplicates not counted)",
+            ["type"],
+            registry=r,
+        )
+        self.outbox_oldest = Gauge(
+            "posterm_outbox_oldest_seconds",
+            "age of the terminal's oldest unsent event (0: none)",
+            ["terminal"],
+            registry=r,
+        )
+        self.refund_duration = Histogram(
+            "posterm_refund_duration_seconds",
+            "refund.requested to refund.completed, by the terminal's occurred_at",
+            buckets=REFUND_BUCKETS,
+            registry=r,
+        )
+        self.alerts_open = Gauge(
+            "posterm_alerts_open",
+            "open alerts by kind (computed from the fleet)",
+            ["kind"],
+            registry=r,
+        )
+        self.build_info = Gauge(
+            "posterm_build_info", "posterm-host's version", ["version"], registry=r
+        )
+        self.build_info.labels(version=version()).set(1)
+        self._up: dict[str, bool] = {}
+        self._oldest: dict[str, float] = {}
+        for row in store.fleet():  # what the store knows before the first retained status
+            if row["session"] is not None:
+                self._up[row["terminal"]] = bool(row["online"])
+                self.terminal_up.labels(terminal=row["terminal"]).set(1 if row["online"] else 0)
+        self._alerts()
+
+    def serve(self, address: tuple[str, int]) -> Any:
+        """Start the HTTP server (its own daemon thread); returns the server (`shutdown()`)."""
+        server, _thread = start_http_server(address[1], address[0], registry=self.registry)
+        log.info("host: metrics on http://%s:%d/metrics", address[0], address[1])
+        return server
+
+    # -- hooks (the host's loop thread) -------------------------------------------------------
+    def ingested(self, envelopes: Iterable[dict[str, Any]]) -> None:
+        """Events the store has just committed for the first time."""
+        for env in envelopes:
+            self.events_ingested.labels(type=env["type"]).inc()
+            if env["type"] == "refund.completed":
+                self._refund_completed(env)
+
+    def status(self, tid: str, status: dict[str, Any]) -> None:
+        """A retained status the store accepted."""
+        self._up[tid] = bool(status.get("online"))
+        self.terminal_up.labels(terminal=tid).set(1 if self._up[tid] else 0)
+        self._alerts()
+
+    def telemetry(self, tid: str, telemetry: dict[str, Any]) -> None:
+        age = telemetry.get("oldest_unsent_age_s")
+        if isinstance(age, bool) or not isinstance(age, int | float):
+            age = 0.0  # None: nothing unsent
+        self._oldest[tid] = float(age)
+        self.outbox_oldest.labels(terminal=tid).set(self._oldest[tid])
+        self._alerts()
+
+    # -------------------------------------------------------------------------------------------
+    def _refund_completed(self, env: dict[str, Any]) -> None:
+        txn_id = env["data"].get("txn_id")
+        if not isinstance(txn_id, str):
+            return
+        requested = self._requested_at(env["terminal"], txn_id)
+        if requested is None:
+            log.info(
+                "host: %s: refund %s completed, its request not in the store",
+                env["terminal"],
+                txn_id,
+            )
+            return
+        seconds = _seconds_between(requested, env["occurred_at"])
+        if seconds is not None and seconds >= 0:
+            self.refund_duration.observe(seconds)
+
+    def _requested_at(self, tid: str, txn_id: str) -> str | None:
+        # TODO(store): a public Store.requested_at(txn_id); store.py is outside this change
+        rows = self.store._all(
+            "SELECT occurred_at FROM events WHERE terminal = ? AND type = 'refund.requested'"
+            " AND json_extract(envelope, '$.data.txn_id') = ? ORDER BY seq LIMIT 1",
+            (tid, txn_id),
+        )
+        return str(rows[0][0]) if rows else None
+
+    def _alerts(self) -> None:
+        offline = sum(1 for up in self._up.values() if not up)
+        stale = sum(1 for age in self._oldest.values() if age > OUTBOX_STALE_S)
+        self.alerts_open.labels(kind="terminal_offline").set(offline)
+        self.alerts_open.labels(kind="outbox_stale").set(stale)
