@@ -17,6 +17,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from posterm.host import metrics
 from posterm.host.config import HostConfig, HostConfigError, load
 from posterm.host.service import HostService, broker_address, make_client
 from posterm.host.store import Store, StoreError
@@ -27,7 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posterm-host", description=__doc__.splitlines()[0])
     parser.add_argument("--config", required=True, type=Path)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="ingest events, ack them after the commit, track the fleet")
+    p = sub.add_parser("run", help="ingest events, ack them after the commit, track the fleet")
+    p.add_argument("--metrics", metavar="ADDR", type=metrics.parse_address,
+                   help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)")
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
         p = sub.add_parser(name, help=text)
@@ -71,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.command == "run":
-            return _run(config, store)
+            return _run(config, store, args.metrics)
         if args.command in ("fleet", "events"):
             rows = store.fleet() if args.command == "fleet" else store.events(
                 terminal=args.terminal, type_=args.type, since=args.since)  # fmt: skip
@@ -82,11 +85,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
 
 
-def _run(config: HostConfig, store: Store) -> int:
-    service = HostService(config, store)
+def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None) -> int:
+    exporter, server = None, None
+    if metrics_at is not None:
+        exporter = metrics.Metrics(store)
+        try:
+            server = exporter.serve(metrics_at)
+        except OSError as exc:
+            print(f"posterm-host: --metrics {metrics_at[0]}:{metrics_at[1]}: {exc}",
+                  file=sys.stderr)  # fmt: skip
+            return 1
+    service = HostService(config, store, exporter)
     signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: service.stopping.set())
-    service.run()
+    try:
+        service.run()
+    finally:
+        if server is not None:
+            server.shutdown()
     return 0
 
 
