@@ -1,6 +1,7 @@
 """`posterm-host --config FILE run | keygen | fleet | events | approve TXN | reject TXN |
-reprint TID TXN | eod TID | ping TID`: the back office. `--json` on every read; the exit
-code is 0 only on success (1: refused or failed, 2: bad input or config)."""
+reprint TID TXN | eod TID | ping TID | refunds | receipts find|show`: the back office.
+`--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: bad
+input or config)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import metrics
+from posterm.host import lookup, metrics
 from posterm.host.config import HostConfig, HostConfigError, load
 from posterm.host.service import HostService, broker_address, make_client
 from posterm.host.store import Store, StoreError
@@ -53,7 +54,27 @@ def build_parser() -> argparse.ArgumentParser:
                            else "is a terminal there?")  # fmt: skip
         p.add_argument("tid")
         p.add_argument("--json", action="store_true")
+    add_lookup_parsers(sub)
     return parser
+
+
+def add_lookup_parsers(sub: Any) -> None:
+    p = sub.add_parser("refunds", help="refunds: reason, amount, sale, approver, timeliness")
+    p.add_argument("--pending", action="store_true", help="only those awaiting approval")
+    p.add_argument("--stats", action="store_true", help="per terminal and fleet-wide figures")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("receipts", help="transactions and their customer receipts")
+    what = p.add_subparsers(dest="receipts", required=True)
+    p = what.add_parser("find", help="a terminal's sales, refunds and voids that match")
+    p.add_argument("--terminal", required=True)
+    p.add_argument("--amount", help="decimal, e.g. 12.50")
+    p.add_argument("--last4", help="the card number's last four digits")
+    p.add_argument("--from", dest="since", metavar="ISO", help="ISO 8601 time (UTC if no zone)")
+    p.add_argument("--to", dest="until", metavar="ISO", help="ISO 8601 time (UTC if no zone)")
+    p.add_argument("--json", action="store_true")
+    p = what.add_parser("show", help="a transaction and the text of its customer receipt")
+    p.add_argument("txn")
+    p.add_argument("--json", action="store_true")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -80,6 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 terminal=args.terminal, type_=args.type, since=args.since)  # fmt: skip
             _print(rows, args.json)
             return 0
+        if args.command in ("refunds", "receipts"):
+            return _lookup(store, args)
         return _command(config, store, args)
     finally:
         store.close()
@@ -104,6 +127,42 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
         if server is not None:
             server.shutdown()
     return 0
+
+
+def _lookup(store: Store, args: argparse.Namespace) -> int:
+    try:
+        if args.command == "refunds":
+            rows = lookup.refunds(store, pending=args.pending)
+            data: Any = lookup.refund_stats(rows) if args.stats else rows
+        elif args.receipts == "find":
+            data = lookup.find(store, args.terminal, amount=args.amount, last4=args.last4,
+                               since=args.since, until=args.until)  # fmt: skip
+        else:
+            data = lookup.show(store, args.txn)
+    except lookup.LookupFailed as exc:
+        _fail(args.json, exc.code, exc.message)
+        return exc.status
+    if args.json:
+        print(json.dumps(data))
+    elif args.command == "refunds" and args.stats:
+        for name, figures in [*data["terminals"].items(), ("fleet", data["fleet"])]:
+            print(f"{name:16} " + "  ".join(f"{k}={v}" for k, v in figures.items()))
+    elif args.command == "refunds":
+        _print(rows, False)
+    else:
+        for txn in data if args.receipts == "find" else [data]:
+            _print_txn(txn)
+    return 0
+
+
+def _print_txn(txn: dict[str, Any]) -> None:
+    receipt = txn["receipt"]
+    print("  ".join(f"{k}={v}" for k, v in txn.items() if k != "receipt" and v is not None))
+    print(f"  receipt: {receipt['state']}" + (f" -- {receipt['note']}" if "note" in receipt
+                                               else ""))  # fmt: skip
+    for line in receipt["lines"]:
+        print(f"  | {line}")
+    print()
 
 
 def _keygen(config: HostConfig) -> int:

@@ -13,8 +13,10 @@ from typing import Any
 from posterm.daemon.crash import crash_later, crashpoint
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows.context import FlowContext
-from posterm.daemon.flows.printing import PrintFailed
+from posterm.daemon.flows.printing import PrintFailed, build
 from posterm.daemon.journal.rows import Receipt, Txn
+from posterm.drivers.printer import PrinterError
+from posterm.drivers.printer.render import Renderer
 
 log = logging.getLogger("posterm.receipts")
 
@@ -113,7 +115,10 @@ def mark_all_recovered(ctx: FlowContext) -> int:
         with ctx.journal.transaction() as tx:
             for receipt in pending:
                 tx.set_receipt(receipt.receipt_id, mark=RECOVERED)
-                tx.emit("receipt.pending", _event(receipt, "not printed before the restart"))
+                tx.emit(
+                    "receipt.pending",
+                    _event(ctx, receipt, "not printed before the restart", mark=RECOVERED),
+                )
     return len(pending)
 
 
@@ -141,7 +146,7 @@ def print_pending(ctx: FlowContext, txn_id: str | None = None) -> int:
         )
         with ctx.journal.transaction() as tx:
             tx.set_receipt(receipt.receipt_id, state="printed")
-            tx.emit(event, _event(receipt))
+            tx.emit(event, _event(ctx, receipt))
         ctx.printed_unjournaled.discard(receipt.receipt_id)
         printed += 1
     return printed
@@ -158,11 +163,15 @@ def _defer(ctx: FlowContext, receipt: Receipt, why: str) -> None:
     with ctx.journal.transaction() as tx:
         if receipt.mark == ORIGINAL:
             tx.set_receipt(receipt.receipt_id, mark=RECOVERED)
-            tx.emit("receipt.pending", _event(receipt, why))
+            tx.emit("receipt.pending", _event(ctx, receipt, why, mark=RECOVERED))
 
 
-def _event(receipt: Any, why: str | None = None) -> dict[str, Any]:
-    data = {
+def _event(
+    ctx: FlowContext, receipt: Any, why: str | None = None, *, mark: str | None = None
+) -> dict[str, Any]:
+    """A `receipt.*` event: which receipt, and its text lines as the customer gets them
+    (`mark`: the one it prints with, when that differs from the row's)."""
+    data: dict[str, Any] = {
         "receipt_id": receipt.receipt_id,
         "txn_id": receipt.txn_id,
         "copy": receipt.copy,
@@ -170,4 +179,29 @@ def _event(receipt: Any, why: str | None = None) -> dict[str, Any]:
     }
     if why:
         data["why"] = why
+    try:
+        layout = build(receipt.body, receipt.copy, mark or receipt.mark)
+        renderer = Renderer(ctx.config.printer.columns, ctx.config.printer.encoding)
+    except PrinterError as exc:  # it will not print either; the event still goes out
+        log.warning("receipts: no text for %s: %s", receipt.receipt_id, exc)
+        return data
+    cols = renderer.columns
+
+    def fit(*texts: str, width: int = cols, center: bool = False) -> list[str]:
+        out = [part for text in texts for part in renderer.fit(text, width)]
+        return [part.center(cols).rstrip() if center else part for part in out]
+
+    banner = [f"** {layout.banner} **"] if layout.banner else []
+    rule = "-" * cols
+    lines = [*fit(*banner, width=cols // 2, center=True), *fit(*layout.header, center=True), ""]
+    lines += [*fit(layout.title, width=cols // 2, center=True), rule]
+    for label, amount in (*layout.items, *([layout.total] if layout.total else [])):
+        lines += renderer.two_columns(label, amount)
+    lines += fit(*layout.notes)
+    if layout.body:
+        lines += [rule, *fit(*layout.body)]
+    if layout.signature:
+        lines += ["", "", "X" + "_" * (cols - 1), "Customer signature"]
+    lines += [rule, *fit(*layout.footer, f"{layout.copy.upper()} COPY", *banner, center=True)]
+    data["lines"] = lines
     return data

@@ -1,0 +1,220 @@
+"""Queries over the stored events for the back office: refunds and their timeliness
+(request -> approval -> completion, from the `refund.*` events' `occurred_at`), and
+transactions with the text of their customer receipt (the `receipt.*` events' `lines`)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import statistics
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from posterm.host.store import Store
+
+TXN_EVENTS = ("sale.approved", "sale.recovered", "void.completed", "refund.completed")
+SHOWN_RECEIPTS = ("receipt.printed", "receipt.recovered")
+NOT_PRINTED = "NOT PRINTED YET"
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]+)?")
+_LAST4 = re.compile(r"[0-9]{4}")
+
+
+class LookupFailed(Exception):
+    """A query that cannot be answered: `status` 2 for bad input, 1 for unknown things."""
+
+    def __init__(self, code: str, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+# -- input --------------------------------------------------------------------------------
+def parse_amount(text: str) -> Decimal:
+    if not _AMOUNT.fullmatch(text) or Decimal(text) <= 0:
+        raise LookupFailed("bad_request", f"--amount is a decimal like 12.50, not {text!r}", 2)
+    return Decimal(text)
+
+
+def parse_last4(text: str) -> str:
+    if not _LAST4.fullmatch(text):
+        raise LookupFailed("bad_request", f"--last4 is four digits, not {text!r}", 2)
+    return text
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """An ISO 8601 time; without a zone it is UTC."""
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise LookupFailed("bad_request", f"{option} is an ISO 8601 time, not {text!r}",
+                           2) from None  # fmt: skip
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _seconds(start: str | None, end: str | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((_at(end) - _at(start)).total_seconds(), 3)
+
+
+def _envelopes(store: Store, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+    return [json.loads(r[0]) for r in store._all(sql, args)]
+
+
+# -- refunds ------------------------------------------------------------------------------
+def refunds(store: Store, *, pending: bool = False) -> list[dict[str, Any]]:
+    """Every refund the terminals told about, oldest request first."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for env in _envelopes(store, "SELECT envelope FROM events WHERE type LIKE 'refund.%'"
+                          " ORDER BY terminal, seq"):  # fmt: skip
+        data, step = env["data"], env["type"].split(".", 1)[1]
+        txn_id = data.get("txn_id")
+        if not isinstance(txn_id, str):
+            continue
+        row = found.setdefault((env["terminal"], txn_id), {
+            "terminal": env["terminal"], "txn_id": txn_id, "state": None, "amount": None,
+            "currency": None, "sale": None, "reason": None, "reason_text": None,
+            "approved_by": None, "rejected_by": None, "requested_at": None,
+            "approved_at": None, "rejected_at": None, "completed_at": None, "failed_at": None,
+        })  # fmt: skip
+        row["state"] = step
+        for key, field in (("amount", "amount"), ("currency", "currency"), ("sale", "ref_txn"),
+                           ("reason", "reason"), ("reason_text", "reason_text")):  # fmt: skip
+            if data.get(field) is not None:
+                row[key] = data[field]
+        if step in ("requested", "approved", "rejected", "completed", "failed"):
+            row[f"{step}_at"] = row[f"{step}_at"] or env["occurred_at"]
+        if step in ("approved", "rejected"):
+            row[f"{step}_by"] = data.get("by")
+        if step == "requested":
+            row["requested_state"] = data.get("state")
+    out = []
+    for row in found.values():
+        asked = row.pop("requested_state", None)
+        row["over_limit"] = row["approved_at"] is not None
+        row["awaiting_approval"] = (
+            row["requested_at"] is not None
+            and asked in (None, "awaiting_approval")
+            and not any(row[f"{s}_at"] for s in ("approved", "rejected", "completed", "failed"))
+        )
+        row["request_to_approval_s"] = _seconds(row["requested_at"], row["approved_at"])
+        row["approval_to_completion_s"] = _seconds(row["approved_at"], row["completed_at"])
+        row["request_to_completion_s"] = _seconds(row["requested_at"], row["completed_at"])
+        if not pending or row["awaiting_approval"]:
+            out.append(row)
+    return sorted(out, key=lambda r: (r["requested_at"] or r["completed_at"] or "", r["txn_id"]))
+
+
+def _p95(values: list[float]) -> float:
+    """Nearest rank: the smallest value with at least 95 % of the values at or below it."""
+    ordered = sorted(values)
+    return ordered[max(math.ceil(0.95 * len(ordered)), 1) - 1]
+
+
+def refund_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per terminal and fleet-wide: refunds, completed, median and p95 of the seconds from
+    request to completion, and how many went over the approval limit."""
+
+    def summary(part: list[dict[str, Any]]) -> dict[str, Any]:
+        times = [r["request_to_completion_s"] for r in part
+                 if r["request_to_completion_s"] is not None]  # fmt: skip
+        return {
+            "count": len(part),
+            "completed": len(times),
+            "median_s": round(statistics.median(times), 3) if times else None,
+            "p95_s": _p95(times) if times else None,
+            "over_limit": sum(1 for r in part if r["over_limit"]),
+        }
+
+    terminals = sorted({r["terminal"] for r in rows})
+    return {
+        "terminals": {t: summary([r for r in rows if r["terminal"] == t]) for t in terminals},
+        "fleet": summary(rows),
+    }
+
+
+# -- transactions and receipts --------------------------------------------------------------
+def _known_terminal(store: Store, tid: str) -> bool:
+    sql = ("SELECT 1 FROM terminals WHERE terminal = ? UNION"
+           " SELECT 1 FROM events WHERE terminal = ? LIMIT 1")  # fmt: skip
+    return bool(store._all(sql, (tid, tid)))
+
+
+def _txn(env: dict[str, Any]) -> dict[str, Any]:
+    data = env["data"]
+    return {
+        "txn_id": data["txn_id"], "terminal": env["terminal"],
+        "kind": data.get("kind") or env["type"].split(".", 1)[0], "event": env["type"],
+        "occurred_at": env["occurred_at"], "amount": data.get("amount"),
+        "currency": data.get("currency"), "masked_pan": data.get("masked_pan"),
+        "card_name": data.get("card_name"), "receipt_no": data.get("receipt_no"),
+        "ref_txn": data.get("ref_txn"),
+    }  # fmt: skip
+
+
+def receipt_of(store: Store, txn_id: str) -> dict[str, Any]:
+    """The customer receipt of a transaction: the last printed or recovered one, else the
+    last pending one (NOT PRINTED YET), else none."""
+    events = _envelopes(store, "SELECT envelope FROM events WHERE type LIKE 'receipt.%' AND"
+                        " json_extract(envelope, '$.data.txn_id') = ? AND"
+                        " json_extract(envelope, '$.data.copy') = 'customer'"
+                        " ORDER BY terminal, seq", (txn_id,))  # fmt: skip
+    shown = [e for e in events if e["type"] in SHOWN_RECEIPTS]
+    pending = [e for e in events if e["type"] == "receipt.pending"]
+    if not shown and not pending:
+        return {"state": "none", "note": "no receipt event for this transaction", "lines": []}
+    env = (shown or pending)[-1]
+    state = env["type"].split(".", 1)[1]
+    out: dict[str, Any] = {"state": state, "mark": env["data"].get("mark"),
+                           "occurred_at": env["occurred_at"],
+                           "lines": list(env["data"].get("lines") or [])}  # fmt: skip
+    if not shown:
+        out["note"] = NOT_PRINTED + (f" ({env['data']['why']})" if env["data"].get("why") else "")
+    if "lines" not in env["data"]:
+        out["note"] = (out.get("note", "") + " the terminal sent no receipt text").strip()
+    return out
+
+
+def find(store: Store, terminal: str, *, amount: str | None = None, last4: str | None = None,
+         since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """The sales, refunds and voids of a terminal that match, with their receipts."""
+    want = parse_amount(amount) if amount is not None else None
+    digits = parse_last4(last4) if last4 is not None else None
+    start = parse_time(since, "--from") if since is not None else None
+    end = parse_time(until, "--to") if until is not None else None
+    if start and end and start > end:
+        raise LookupFailed("bad_request", "--from is after --to", 2)
+    if not _known_terminal(store, terminal):
+        raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
+    marks = ",".join("?" * len(TXN_EVENTS))
+    out = []
+    for env in _envelopes(store, f"SELECT envelope FROM events WHERE terminal = ? AND type IN"
+                          f" ({marks}) ORDER BY seq", (terminal, *TXN_EVENTS)):  # fmt: skip
+        data = env["data"]
+        if env["type"] == "sale.recovered" and data.get("state") != "approved":
+            continue  # a sale found lost after a restart: no money moved
+        if want is not None and (data.get("amount") is None or Decimal(data["amount"]) != want):
+            continue
+        if digits is not None and not str(data.get("masked_pan") or "").endswith(digits):
+            continue
+        moment = _at(env["occurred_at"])
+        if (start and moment < start) or (end and moment > end):
+            continue
+        out.append({**_txn(env), "receipt": receipt_of(store, data["txn_id"])})
+    return out
+
+
+def show(store: Store, txn_id: str) -> dict[str, Any]:
+    """One transaction and its customer receipt."""
+    marks = ",".join("?" * len(TXN_EVENTS))
+    rows = _envelopes(store, f"SELECT envelope FROM events WHERE type IN ({marks}) AND"
+                      " json_extract(envelope, '$.data.txn_id') = ? ORDER BY seq DESC LIMIT 1",
+                      (*TXN_EVENTS, txn_id))  # fmt: skip
+    if not rows:
+        raise LookupFailed("unknown_txn", f"no sale, refund or void {txn_id} in the events")
+    return {**_txn(rows[0]), "receipt": receipt_of(store, txn_id)}

@@ -1,0 +1,209 @@
+"""posterm-host's lookups: refunds with their timeliness and figures, transactions found by
+terminal, amount, card and time with the text of their customer receipt. Unit tests on a
+store filled with real envelopes; one run through a real postermd, Mosquitto and host."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posterm.host import cli, lookup
+from posterm.host.store import Store
+from posterm.protocol.mqtt.events import envelope
+from tests.host.test_host import TID, Host, host, rig, unacked  # noqa: F401 (fixtures)
+from tests.support.broker import wait_for
+from tests.support.rig import Rig
+
+PAN = "476173******0119"
+LINES = ["SHOP", "", "SALE", "-" * 32, f"PAN    {PAN}", "CUSTOMER COPY"]
+
+
+class Events:
+    """Envelopes as the terminals send them, each at its own time."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seq: dict[str, int] = {}
+
+    def __call__(self, tid: str, type_: str, at: str, **data: Any) -> None:
+        self.seq[tid] = self.seq.get(tid, 0) + 1
+        self.store.ingest([envelope(tid, self.seq[tid], type_, data,
+                                    occurred_at=f"2026-11-20T{at}.000Z")])  # fmt: skip
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "host.db")
+    ev = Events(s)
+    money = {"currency": "EUR", "masked_pan": PAN, "card_name": "VISA"}
+    # pos-a: a sale printed, a refund above the limit approved and completed, one below
+    ev("pos-a", "sale.approved", "10:00:00", txn_id="S1", kind="sale", amount="90.00", **money)
+    ev("pos-a", "receipt.printed", "10:00:05", receipt_id=1, txn_id="S1", copy="customer",
+       mark="original", lines=LINES)  # fmt: skip
+    ev("pos-a", "receipt.printed", "10:00:06", receipt_id=2, txn_id="S1", copy="merchant",
+       mark="original", lines=["MERCHANT COPY"])  # fmt: skip
+    ev("pos-a", "refund.requested", "10:05:00", txn_id="R1", kind="refund", amount="70.00",
+       currency="EUR", ref_txn="S1", reason="goods_returned",
+       state="awaiting_approval")  # fmt: skip
+    ev("pos-a", "refund.approved", "10:06:00", txn_id="R1", amount="70.00", by="alice")
+    ev("pos-a", "refund.completed", "10:06:30", txn_id="R1", kind="refund", amount="70.00",
+       ref_txn="S1", **money)  # fmt: skip
+    ev("pos-a", "refund.requested", "10:10:00", txn_id="R2", kind="refund", amount="5.00",
+       currency="EUR", ref_txn="S1", reason="wrong_amount", state="in_doubt")  # fmt: skip
+    ev("pos-a", "refund.completed", "10:10:10", txn_id="R2", kind="refund", amount="5.00",
+       ref_txn="S1", **money)  # fmt: skip
+    # pos-a: a sale whose receipt is still pending; a sale found lost after a restart
+    ev("pos-a", "sale.approved", "11:00:00", txn_id="S2", kind="sale", amount="12.50",
+       currency="EUR", masked_pan="520000******1234")  # fmt: skip
+    ev("pos-a", "receipt.pending", "11:00:02", receipt_id=3, txn_id="S2", copy="customer",
+       mark="original", why="paper out", lines=["** RECOVERED **", "SALE"])  # fmt: skip
+    ev("pos-a", "sale.recovered", "11:30:00", txn_id="S3", kind="sale", amount="12.50",
+       state="not_charged", **money)  # fmt: skip
+    # pos-b: a refund awaiting approval, one rejected, a sale recovered with its receipt
+    ev("pos-b", "sale.recovered", "09:00:00", txn_id="S9", kind="sale", amount="100.00",
+       state="approved", **money)  # fmt: skip
+    ev("pos-b", "receipt.recovered", "09:01:00", receipt_id=1, txn_id="S9", copy="customer",
+       mark="recovered", lines=["** RECOVERED **"])  # fmt: skip
+    ev("pos-b", "refund.requested", "12:00:00", txn_id="R8", amount="60.00", currency="EUR",
+       ref_txn="S9", reason="other", reason_text="broken", state="awaiting_approval")  # fmt: skip
+    ev("pos-b", "refund.requested", "12:01:00", txn_id="R9", amount="55.00", currency="EUR",
+       ref_txn="S9", reason="wrong_card", state="awaiting_approval")  # fmt: skip
+    ev("pos-b", "refund.rejected", "12:02:00", txn_id="R9", amount="55.00", by="bob")
+    return s
+
+
+def test_refunds_with_reason_sale_approver_and_timeliness(store: Store) -> None:
+    rows = {r["txn_id"]: r for r in lookup.refunds(store)}
+    assert list(rows) == ["R1", "R2", "R8", "R9"]
+    r1 = rows["R1"]
+    assert (r1["terminal"], r1["amount"], r1["currency"], r1["sale"], r1["reason"]) == (
+        "pos-a", "70.00", "EUR", "S1", "goods_returned")  # fmt: skip
+    assert r1["approved_by"] == "alice" and r1["state"] == "completed" and r1["over_limit"]
+    assert r1["request_to_approval_s"] == 60 and r1["approval_to_completion_s"] == 30
+    assert r1["request_to_completion_s"] == 90 and not r1["awaiting_approval"]
+    assert rows["R2"]["request_to_completion_s"] == 10 and not rows["R2"]["over_limit"]
+    assert rows["R2"]["approved_by"] is None and not rows["R2"]["awaiting_approval"]
+    assert rows["R8"]["reason_text"] == "broken" and rows["R8"]["awaiting_approval"]
+    assert rows["R9"]["state"] == "rejected" and rows["R9"]["rejected_by"] == "bob"
+    assert [r["txn_id"] for r in lookup.refunds(store, pending=True)] == ["R8"]
+
+
+def test_refund_stats_per_terminal_and_fleet(store: Store) -> None:
+    stats = lookup.refund_stats(lookup.refunds(store))
+    assert stats["terminals"]["pos-a"] == {"count": 2, "completed": 2, "median_s": 50,
+                                           "p95_s": 90, "over_limit": 1}  # fmt: skip
+    assert stats["terminals"]["pos-b"] == {"count": 2, "completed": 0, "median_s": None,
+                                           "p95_s": None, "over_limit": 0}  # fmt: skip
+    assert stats["fleet"]["count"] == 4 and stats["fleet"]["p95_s"] == 90
+
+
+def test_p95_is_the_nearest_rank() -> None:
+    assert lookup._p95([float(i) for i in range(1, 101)]) == 95
+    assert lookup._p95([float(i) for i in range(1, 21)]) == 19
+    assert lookup._p95([7.0]) == 7
+
+
+def test_find_by_terminal_amount_card_and_time(store: Store) -> None:
+    def ids(**kw: Any) -> list[str]:
+        return [t["txn_id"] for t in lookup.find(store, kw.pop("terminal", "pos-a"), **kw)]
+
+    assert ids() == ["S1", "R1", "R2", "S2"]  # S3: a lost sale, no money moved
+    assert ids(terminal="pos-b") == ["S9"]
+    assert ids(amount="12.5") == ["S2"] and ids(amount="90") == ["S1"]
+    assert ids(last4="0119") == ["S1", "R1", "R2"] and ids(last4="9999") == []
+    assert ids(since="2026-11-20T10:06:00Z", until="2026-11-20T11:00:00+00:00") == [
+        "R1", "R2", "S2"]  # fmt: skip
+    assert ids(since="2026-11-20T11:00:01") == []  # no zone: UTC
+    s1 = lookup.find(store, "pos-a", amount="90.00")[0]
+    assert s1["masked_pan"] == PAN and s1["kind"] == "sale" and s1["currency"] == "EUR"
+    assert s1["receipt"] == {"state": "printed", "mark": "original",
+                             "occurred_at": "2026-11-20T10:00:05.000Z", "lines": LINES}  # fmt: skip
+
+
+def test_show_the_printed_recovered_or_pending_customer_receipt(store: Store) -> None:
+    assert lookup.show(store, "S1")["receipt"]["lines"] == LINES  # not the merchant copy
+    assert lookup.show(store, "S9")["receipt"]["state"] == "recovered"
+    pending = lookup.show(store, "S2")["receipt"]
+    assert pending["state"] == "pending" and pending["lines"] == ["** RECOVERED **", "SALE"]
+    assert pending["note"] == "NOT PRINTED YET (paper out)"
+    assert lookup.show(store, "R2")["receipt"] == {
+        "state": "none", "note": "no receipt event for this transaction", "lines": []}  # fmt: skip
+
+
+@pytest.mark.parametrize(("kw", "code", "status"), [
+    ({"terminal": "pos-nobody"}, "unknown_terminal", 1),
+    ({"amount": "12,50"}, "bad_request", 2),
+    ({"amount": "-1"}, "bad_request", 2),
+    ({"amount": "0"}, "bad_request", 2),
+    ({"last4": "119"}, "bad_request", 2),
+    ({"last4": "01a9"}, "bad_request", 2),
+    ({"since": "yesterday"}, "bad_request", 2),
+    ({"until": "2026-13-01"}, "bad_request", 2),
+    ({"since": "2026-11-21", "until": "2026-11-20"}, "bad_request", 2),
+])  # fmt: skip
+def test_bad_input_and_unknown_things(store: Store, kw: dict[str, str], code: str,
+                                      status: int) -> None:  # fmt: skip
+    with pytest.raises(lookup.LookupFailed) as err:
+        lookup.find(store, kw.pop("terminal", "pos-a"), **kw)
+    assert (err.value.code, err.value.status) == (code, status)
+    with pytest.raises(lookup.LookupFailed) as err:
+        lookup.show(store, "TNOSUCH")
+    assert (err.value.code, err.value.status) == ("unknown_txn", 1)
+
+
+def test_cli_exit_codes_and_json(store: Store, tmp_path: Path,
+                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    config = tmp_path / "host.toml"
+    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+                      f'[store]\nurl = "sqlite://{store.path}"\n')  # fmt: skip
+
+    def run(*args: str) -> tuple[int, str]:
+        code = cli.main(["--config", str(config), *args])
+        return code, capsys.readouterr().out
+
+    code, out = run("receipts", "show", "TNOSUCH", "--json")
+    assert code == 1 and '"code": "unknown_txn"' in out and '"ok": false' in out
+    assert run("receipts", "find", "--terminal", "pos-nobody", "--json")[0] == 1
+    assert run("receipts", "find", "--terminal", "pos-a", "--last4", "12")[0] == 2
+    assert run("receipts", "find", "--terminal", "pos-a", "--from", "x", "--json")[0] == 2
+    code, out = run("receipts", "show", "S2")
+    assert code == 0 and "NOT PRINTED YET" in out and "| SALE" in out
+    code, out = run("refunds", "--pending")
+    assert code == 0 and "txn_id=R8" in out and "R1" not in out
+    code, out = run("refunds", "--stats")
+    assert code == 0 and out.splitlines()[-1].startswith("fleet")
+
+
+def test_a_printed_sale_and_an_approved_refund_through_the_real_host(rig: Rig,  # noqa: F811
+                                                                     host: Host) -> None:  # noqa: F811
+    code, sale = rig.cli("sale", "90.00")
+    assert code == 0
+    code, refund = rig.cli("refund", sale["txn_id"], "70.00", "--reason", "goods_returned")
+    assert refund["state"] == "awaiting_approval"
+    wait_for(lambda: unacked(rig) == 0, "the sale, its receipt and the request at the host")
+    code, reply = host.cli("approve", refund["txn_id"], "--by", "alice", "--json")
+    assert code == 0 and reply["ok"], reply
+    wait_for(lambda: unacked(rig) == 0 and any(
+        e["type"] == "receipt.printed" and e["data"]["txn_id"] == refund["txn_id"]
+        for e in rig.events()), "the refund's completion and receipt at the host")  # fmt: skip
+    code, found = host.cli("receipts", "find", "--terminal", TID, "--last4", "0119", "--json")
+    assert code == 0, found
+    by_id = {t["txn_id"]: t for t in found}
+    assert set(by_id) == {sale["txn_id"], refund["txn_id"]}
+    lines = by_id[sale["txn_id"]]["receipt"]["lines"]
+    assert by_id[sale["txn_id"]]["receipt"]["state"] == "printed"
+    assert any(line.endswith("90.00 EUR") for line in lines), lines
+    assert any("0119" in line for line in lines) and "CUSTOMER COPY" in lines[-1], lines
+    assert "Customer signature" in by_id[refund["txn_id"]]["receipt"]["lines"]
+    code, stats = host.cli("refunds", "--stats", "--json")
+    assert code == 0 and stats["terminals"][TID]["over_limit"] == 1
+    assert stats["fleet"]["completed"] == 1 and stats["fleet"]["median_s"] >= 0
+    code, refunds = host.cli("refunds", "--json")
+    (row,) = refunds
+    assert row["approved_by"] == "host (alice)"  # as the terminal records it
+    assert row["sale"] == sale["txn_id"] and row["reason"] == "goods_returned"
+    assert row["request_to_approval_s"] >= 0 and row["request_to_completion_s"] >= 0
+    code, shown = host.cli("receipts", "show", sale["txn_id"])
+    assert code == 0 and "0119" in shown
