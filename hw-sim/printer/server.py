@@ -70,6 +70,7 @@ class PrinterServer:
         self.engine = Engine(device, bytes_per_second)
         self.stopping = threading.Event()
         self._sockets: list[socket.socket] = []
+        self._links: list[tuple[Path, str]] = []
         self.bytes_in = 0
         self.bytes_out = 0
 
@@ -115,6 +116,7 @@ class PrinterServer:
             tmp.unlink()
         tmp.symlink_to(name)
         tmp.replace(link)
+        self._links.append((link, name))
         threading.Thread(target=self._serve_pty, args=(master, slave), daemon=True).start()
         return name
 
@@ -150,6 +152,10 @@ class PrinterServer:
     def stop(self) -> None:
         self.stopping.set()
         self.engine.stop()
+        for link, name in self._links:  # the kernel may give the pty's name to another
+            with contextlib.suppress(OSError):
+                if os.readlink(link) == name:
+                    link.unlink()
         for sock in self._sockets:
             with contextlib.suppress(OSError):
                 sock.close()

@@ -47,13 +47,19 @@ class PtyChannel:
         tmp = self.link.with_name(self.link.name + ".new")
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-        tmp.symlink_to(os.ttyname(self._slave))
+        self._slave_name = os.ttyname(self._slave)
+        tmp.symlink_to(self._slave_name)
         tmp.replace(self.link)
         self._parser = framing.FrameParser()
         self._frames: deque[bytes] = deque()
         self._acks: deque[framing.Event] = deque()
 
     def close(self) -> None:
+        """Unplug for good: the link goes too, so an ECR never opens a pty that the
+        kernel has meanwhile given to someone else under the same name."""
+        with contextlib.suppress(OSError):
+            if os.readlink(self.link) == self._slave_name:
+                self.link.unlink()
         for fd in (self._master, self._slave):
             with contextlib.suppress(OSError):
                 os.close(fd)
