@@ -37,6 +37,9 @@ log = logging.getLogger("posterm.mqtt")
 SESSION_KEY = "mqtt_session"
 STEP_SECONDS = 0.05  # paho's loop per round: how quickly the relay notices new events
 CONNACK_SECONDS = 10.0
+# Everything published and PUBACKed, yet some events unacknowledged this long: the host
+# may never have got them (its broker session was lost), so they go again, oldest first.
+ACK_WAIT_SECONDS = 30.0
 # PUBACKed events are marked sent in one fsync'ed journal transaction: at once when nothing
 # is in flight any more, and under load at most this late (not one commit per round)
 SENT_FLUSH_SECONDS = 0.5
@@ -71,6 +74,7 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name="mqtt-relay", daemon=True)
         self._inflight: dict[int, str] = {}  # mid -> event_id
         self._published_up_to = 0  # highest seq published on this connection
+        self._caught_up_at: float | None = None  # when the last unsent event went out
         self._resend_from: int | None = None
         self._running: list[Running] = []
         self._sent: list[str] = []
@@ -210,6 +214,10 @@ class Relay:
             self._resend_from = batch[-1].seq + 1 if len(batch) == room else None
         else:
             batch = self.journal.outbox_pending(room, after_seq=self._published_up_to)
+            if not batch and not self._inflight:
+                self._wait_for_acks()
+                return
+        self._caught_up_at = None
         topic = topics.terminal(self.tid, "events")
         for event in batch:
             mid = self.link.publish(topic, event.envelope)
@@ -218,6 +226,20 @@ class Relay:
                 return
             self._inflight[mid] = event.event_id
             self._published_up_to = max(self._published_up_to, event.seq)
+
+    def _wait_for_acks(self) -> None:
+        """All published; if the host has not acknowledged some for ACK_WAIT_SECONDS,
+        publish every unacknowledged event again (the host drops duplicates)."""
+        now = time.monotonic()
+        if self._caught_up_at is None:
+            self._caught_up_at = now
+        elif now - self._caught_up_at >= ACK_WAIT_SECONDS:
+            self._caught_up_at = None
+            waiting = self.journal.outbox_depth()
+            if waiting:
+                log.warning("mqtt: %d event(s) unacknowledged for %.0f s: sending them again",
+                            waiting, ACK_WAIT_SECONDS)  # fmt: skip
+                self._published_up_to = 0
 
     def _mark_sent(self) -> None:
         self.journal.outbox_mark_sent(self._sent)

@@ -4,6 +4,8 @@ host: a paho client that records what terminals publish and acknowledges events.
 from __future__ import annotations
 
 import json
+import os
+import pwd
 import shutil
 import socket
 import subprocess
@@ -58,6 +60,9 @@ class Broker:
         conf = self.tmp / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            # run as root, Mosquitto drops to user mosquitto and cannot save its sessions
+            # in our folder: stay who we are
+            f"user {pwd.getpwuid(os.geteuid()).pw_name}\n"
             f"persistence_location {self.tmp}/\nmax_queued_messages 100000\n"
             "max_inflight_messages 100\n"
         )
