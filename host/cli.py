@@ -30,8 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, type=Path)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="ingest events, ack them after the commit, track the fleet")
-    p.add_argument("--metrics", metavar="ADDR", type=metrics.parse_address,
-                   help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)")
+    p.add_argument(
+        "--metrics",
+        metavar="ADDR",
+        type=metrics.parse_address,
+        help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)",
+    )
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
         p = sub.add_parser(name, help=text)

@@ -4,7 +4,6 @@ transactions with the text of their customer receipt (the `receipt.*` events' `l
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import statistics
@@ -62,16 +61,11 @@ def _seconds(start: str | None, end: str | None) -> float | None:
     return round((_at(end) - _at(start)).total_seconds(), 3)
 
 
-def _envelopes(store: Store, sql: str, args: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
-    return [json.loads(r[0]) for r in store._all(sql, args)]
-
-
 # -- refunds ------------------------------------------------------------------------------
 def refunds(store: Store, *, pending: bool = False) -> list[dict[str, Any]]:
     """Every refund the terminals told about, oldest request first."""
     found: dict[tuple[str, str], dict[str, Any]] = {}
-    for env in _envelopes(store, "SELECT envelope FROM events WHERE type LIKE 'refund.%'"
-                          " ORDER BY terminal, seq"):  # fmt: skip
+    for env in store.events(kind="refund", limit=None):
         data, step = env["data"], env["type"].split(".", 1)[1]
         txn_id = data.get("txn_id")
         if not isinstance(txn_id, str):
@@ -139,12 +133,6 @@ def refund_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 # -- transactions and receipts --------------------------------------------------------------
-def _known_terminal(store: Store, tid: str) -> bool:
-    sql = ("SELECT 1 FROM terminals WHERE terminal = ? UNION"
-           " SELECT 1 FROM events WHERE terminal = ? LIMIT 1")  # fmt: skip
-    return bool(store._all(sql, (tid, tid)))
-
-
 def _txn(env: dict[str, Any]) -> dict[str, Any]:
     data = env["data"]
     return {
@@ -160,10 +148,7 @@ def _txn(env: dict[str, Any]) -> dict[str, Any]:
 def receipt_of(store: Store, txn_id: str) -> dict[str, Any]:
     """The customer receipt of a transaction: the last printed or recovered one, else the
     last pending one (NOT PRINTED YET), else none."""
-    events = _envelopes(store, "SELECT envelope FROM events WHERE type LIKE 'receipt.%' AND"
-                        " json_extract(envelope, '$.data.txn_id') = ? AND"
-                        " json_extract(envelope, '$.data.copy') = 'customer'"
-                        " ORDER BY terminal, seq", (txn_id,))  # fmt: skip
+    events = store.events(kind="receipt", txn_id=txn_id, customer_copy=True, limit=None)
     shown = [e for e in events if e["type"] in SHOWN_RECEIPTS]
     pending = [e for e in events if e["type"] == "receipt.pending"]
     if not shown and not pending:
@@ -189,12 +174,10 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
     end = parse_time(until, "--to") if until is not None else None
     if start and end and start > end:
         raise LookupFailed("bad_request", "--from is after --to", 2)
-    if not _known_terminal(store, terminal):
+    if not store.knows_terminal(terminal):
         raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
-    marks = ",".join("?" * len(TXN_EVENTS))
     out = []
-    for env in _envelopes(store, f"SELECT envelope FROM events WHERE terminal = ? AND type IN"
-                          f" ({marks}) ORDER BY seq", (terminal, *TXN_EVENTS)):  # fmt: skip
+    for env in store.events(terminal=terminal, types=TXN_EVENTS, limit=None):
         data = env["data"]
         if env["type"] == "sale.recovered" and data.get("state") != "approved":
             continue  # a sale found lost after a restart: no money moved
@@ -211,10 +194,7 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
 
 def show(store: Store, txn_id: str) -> dict[str, Any]:
     """One transaction and its customer receipt."""
-    marks = ",".join("?" * len(TXN_EVENTS))
-    rows = _envelopes(store, f"SELECT envelope FROM events WHERE type IN ({marks}) AND"
-                      " json_extract(envelope, '$.data.txn_id') = ? ORDER BY seq DESC LIMIT 1",
-                      (*TXN_EVENTS, txn_id))  # fmt: skip
+    rows = store.events(types=TXN_EVENTS, txn_id=txn_id, newest_first=True, limit=1)
     if not rows:
         raise LookupFailed("unknown_txn", f"no sale, refund or void {txn_id} in the events")
     return {**_txn(rows[0]), "receipt": receipt_of(store, txn_id)}

@@ -153,13 +153,8 @@ class Metrics:
             self.refund_duration.observe(seconds)
 
     def _requested_at(self, tid: str, txn_id: str) -> str | None:
-        # TODO(store): a public Store.requested_at(txn_id); store.py is outside this change
-        rows = self.store._all(
-            "SELECT occurred_at FROM events WHERE terminal = ? AND type = 'refund.requested'"
-            " AND json_extract(envelope, '$.data.txn_id') = ? ORDER BY seq LIMIT 1",
-            (tid, txn_id),
-        )
-        return str(rows[0][0]) if rows else None
+        found = self.store.events(terminal=tid, type_="refund.requested", txn_id=txn_id, limit=1)
+        return str(found[0]["occurred_at"]) if found else None
 
     def _alerts(self) -> None:
         offline = sum(1 for up in self._up.values() if not up)

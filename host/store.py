@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,24 +192,49 @@ class Store:
             })  # fmt: skip
         return out
 
-    def events(self, *, terminal: str | None = None, type_: str | None = None,
-               since: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:  # fmt: skip
-        sql, args = "SELECT envelope FROM events WHERE 1 = 1", []
-        for column, value in (("terminal", terminal), ("type", type_)):
+    def events(
+        self,
+        *,
+        terminal: str | None = None,
+        type_: str | None = None,
+        types: Sequence[str] = (),
+        kind: str | None = None,
+        txn_id: str | None = None,
+        customer_copy: bool = False,
+        since: str | None = None,
+        newest_first: bool = False,
+        limit: int | None = 1000,
+    ) -> list[dict[str, Any]]:
+        """Stored envelopes, by terminal then seq (or newest first): of one `type_`, of any
+        of `types`, of one `kind` (`refund` matches refund.*), about one `txn_id`, of the
+        customer copy (receipt events), since a time."""
+        where, args = ["1 = 1"], []
+        for clause, value in (("terminal = ?", terminal), ("type = ?", type_),
+                              ("type LIKE ? || '.%'", kind),
+                              ("json_extract(envelope, '$.data.txn_id') = ?", txn_id),
+                              ("occurred_at >= ?", since)):  # fmt: skip
             if value is not None:
-                sql += f" AND {column} = ?"
+                where.append(clause)
                 args.append(value)
-        if since is not None:
-            sql += " AND occurred_at >= ?"
-            args.append(since)
-        sql += " ORDER BY terminal, seq LIMIT ?"
-        return [json.loads(r[0]) for r in self._all(sql, [*args, limit])]
+        if types:
+            where.append(f"type IN ({', '.join('?' for _ in types)})")
+            args.extend(types)
+        if customer_copy:
+            where.append("json_extract(envelope, '$.data.copy') = 'customer'")
+        order = "received_at DESC, seq DESC" if newest_first else "terminal, seq"
+        sql = f"SELECT envelope FROM events WHERE {' AND '.join(where)} ORDER BY {order}"
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        return [json.loads(r[0]) for r in self._all(sql, args)]
+
+    def knows_terminal(self, tid: str) -> bool:
+        sql = ("SELECT 1 FROM terminals WHERE terminal = ? UNION"
+               " SELECT 1 FROM events WHERE terminal = ? LIMIT 1")  # fmt: skip
+        return bool(self._all(sql, (tid, tid)))
 
     def refund(self, txn_id: str) -> tuple[str, dict[str, Any]] | None:
         """(terminal, latest data) of a refund the terminals told about."""
-        rows = self._all("SELECT terminal, envelope FROM events WHERE type LIKE 'refund.%'"
-                         " AND json_extract(envelope, '$.data.txn_id') = ? ORDER BY seq DESC"
-                         " LIMIT 1", (txn_id,))  # fmt: skip
-        if not rows:
+        found = self.events(kind="refund", txn_id=txn_id, newest_first=True, limit=1)
+        if not found:
             return None
-        return str(rows[0][0]), json.loads(rows[0][1])["data"]
+        return str(found[0]["terminal"]), found[0]["data"]
