@@ -93,7 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "keygen":
         return _keygen(config)
     try:
-        store = Store(config.store_path)
+        store = Store(config.store_url)
     except StoreError as exc:
         print(f"posterm-host: {exc}", file=sys.stderr)
         return 1

@@ -24,7 +24,7 @@ class HostConfig:
     ca_file: Path | None
     cert_file: Path | None
     key_file: Path | None
-    store_path: Path  # sqlite:///ABSOLUTE/PATH
+    store_url: str  # sqlite:///ABSOLUTE/PATH or postgresql://…
     private_key: Path | None
     reply_timeout_s: float
     stale_after_s: float  # telemetry silent this long: the terminal is stale
@@ -40,6 +40,7 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "keys": {"private_key": (str, False)},
 }  # fmt: skip
 MQTT_URL = re.compile(r"mqtts?://[^/:\s]+(:\d{1,5})?/?")
+STORE_URL = re.compile(r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?")
 DEFAULT_STORE = "sqlite:///var/lib/posterm-host/host.db"
 
 
@@ -80,8 +81,8 @@ def load(path: str | Path) -> HostConfig:
     if not MQTT_URL.fullmatch(url):
         raise fail("mqtt.url", "mqtt://HOST:PORT or mqtts://HOST:PORT")
     store = values.get("store.url", DEFAULT_STORE)
-    if not store.startswith("sqlite:///"):
-        raise fail("store.url", "sqlite:///ABSOLUTE/PATH (PostgreSQL is not built yet)")
+    if not STORE_URL.fullmatch(store):
+        raise fail("store.url", "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB")
     files = {k: _file(values.get(k), k, fail) for k in
              ("mqtt.ca_file", "mqtt.cert_file", "mqtt.key_file", "keys.private_key")}  # fmt: skip
     timeouts = {}
@@ -92,7 +93,7 @@ def load(path: str | Path) -> HostConfig:
     return HostConfig(
         path=path, host_id=host_id, mqtt_url=url, ca_file=files["mqtt.ca_file"],
         cert_file=files["mqtt.cert_file"], key_file=files["mqtt.key_file"],
-        store_path=Path(store.removeprefix("sqlite://")), private_key=files["keys.private_key"],
+        store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"],
     )  # fmt: skip

@@ -112,7 +112,7 @@ class HostService:
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
         log.info("host: %s ingesting from %s:%s into %s", self.config.host_id, host, port,
-                 self.store.path)  # fmt: skip
+                 self.store.where)  # fmt: skip
         try:
             while not self.stopping.is_set():
                 self._round()

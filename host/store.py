@@ -1,47 +1,19 @@
-"""The host's store (SQLite, WAL): every event once (unique `event_id`), the highest
-contiguous `seq` per terminal, the fleet's retained status and telemetry, and the replies
-to commands."""
+"""The host's store (SQLite or PostgreSQL, `host/db.py`): every event once (unique
+`event_id`), the highest contiguous `seq` per terminal (in the database, so several host
+processes on one PostgreSQL share it), the fleet's retained status and telemetry, and
+the replies to commands."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from posterm.host import migrations
+from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    event_id TEXT PRIMARY KEY,
-    terminal TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    occurred_at TEXT NOT NULL,
-    received_at TEXT NOT NULL,
-    envelope TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_terminal_seq ON events (terminal, seq);
-CREATE TABLE IF NOT EXISTS terminals (
-    terminal TEXT PRIMARY KEY,
-    contiguous_seq INTEGER NOT NULL DEFAULT 0,
-    online INTEGER,
-    session INTEGER,
-    status TEXT,
-    telemetry TEXT,
-    last_seen TEXT
-);
-CREATE TABLE IF NOT EXISTS replies (
-    cmd_id TEXT PRIMARY KEY,
-    terminal TEXT NOT NULL,
-    reply TEXT NOT NULL,
-    received_at TEXT NOT NULL
-);
-"""
 
 
 class StoreError(Exception):
@@ -65,38 +37,35 @@ class Ingested:
 
 
 class Store:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, url: str) -> None:
+        """`sqlite:///ABSOLUTE/PATH` or `postgresql://…`; the schema is brought up to date."""
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
-            self._db.row_factory = sqlite3.Row
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(f"{path}: {exc}") from exc
-        self._lock = threading.Lock()
+            self.db: Database = connect(url)
+        except DatabaseError as exc:
+            raise StoreError(str(exc)) from exc
+        self.where = self.db.where
+        try:
+            migrations.migrate(self.db)
+        except DatabaseError as exc:
+            self.db.close()
+            raise StoreError(str(exc)) from exc
 
     def close(self) -> None:
-        self._db.close()
+        self.db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            try:
-                self._db.execute("BEGIN IMMEDIATE")
-                yield self._db
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise StoreError(f"store: {exc}") from exc
+    def _tx(self) -> Iterator[Tx]:
+        try:
+            with self.db.tx() as tx:
+                yield tx
+        except DatabaseError as exc:
+            raise StoreError(str(exc)) from exc
 
-    def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self._db.execute(sql, tuple(args)).fetchall())
+    def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        try:
+            return self.db.rows(sql, args)
+        except DatabaseError as exc:
+            raise StoreError(str(exc)) from exc
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(self, envelopes: list[dict[str, Any]]) -> Ingested:
@@ -106,35 +75,53 @@ class Store:
         known: dict[str, list[str]] = {}
         now = now_rfc3339()
         with self._tx() as db:
-            for env in envelopes:
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO events (event_id, terminal, seq, type, occurred_at,"
-                    " received_at, envelope) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            # in event_id order: two processes storing the same events lock them in one order
+            for env in sorted(envelopes, key=lambda e: str(e["event_id"])):
+                data = env["data"]
+                txn_id, copy = data.get("txn_id"), data.get("copy")
+                count = db.execute(
+                    "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
+                    " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                    " ON CONFLICT (event_id) DO NOTHING",
                     (env["event_id"], env["terminal"], env["seq"], env["type"],
-                     env["occurred_at"], now, json.dumps(env)),
+                     env["occurred_at"], now, json.dumps(env),
+                     txn_id if isinstance(txn_id, str) else None,
+                     copy if isinstance(copy, str) else None),
                 )  # fmt: skip
-                target = new if cur.rowcount else known
+                target = new if count else known
                 target.setdefault(env["terminal"], []).append(env["event_id"])
-            for tid in new:
+            for tid in sorted(new):  # one lock order for every process: no deadlock
                 self._advance(db, tid)
         return Ingested(new, known)
 
-    def _advance(self, db: sqlite3.Connection, tid: str) -> None:
-        db.execute("INSERT OR IGNORE INTO terminals (terminal) VALUES (?)", (tid,))
-        (seq,) = db.execute("SELECT contiguous_seq FROM terminals WHERE terminal = ?",
-                            (tid,)).fetchone()  # fmt: skip
-        while db.execute("SELECT 1 FROM events WHERE terminal = ? AND seq = ?",
-                         (tid, seq + 1)).fetchone():  # fmt: skip
-            seq += 1
+    def _advance(self, db: Tx, tid: str) -> None:
+        """Move the terminal's contiguous seq over what is stored, its row locked (another
+        host process advancing the same terminal waits, then sees this commit)."""
+        _known_terminal(db, tid)
+        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
+        seq = int(db.rows(f"SELECT contiguous_seq FROM terminals WHERE terminal = ?{lock}",
+                          (tid,))[0]["contiguous_seq"])  # fmt: skip
+        while True:
+            window = db.rows("SELECT DISTINCT seq FROM events WHERE terminal = ? AND seq > ?"
+                             " AND seq <= ? ORDER BY seq", (tid, seq, seq + 500))  # fmt: skip
+            moved = 0
+            for row in window:
+                if int(row["seq"]) != seq + 1:
+                    break
+                seq += 1
+                moved += 1
+            if moved < 500:
+                break
         db.execute("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", (seq, tid))
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
-        rows = self._all("SELECT t.contiguous_seq, MAX(e.seq) FROM terminals t JOIN events e"
-                         " ON e.terminal = t.terminal WHERE t.terminal = ?", (tid,))  # fmt: skip
-        if not rows or rows[0][1] is None:
+        rows = self._all("SELECT t.contiguous_seq AS c, MAX(e.seq) AS h FROM terminals t JOIN"
+                         " events e ON e.terminal = t.terminal WHERE t.terminal = ?"
+                         " GROUP BY t.contiguous_seq", (tid,))  # fmt: skip
+        if not rows or rows[0]["h"] is None:
             return None
-        contiguous, highest = int(rows[0][0]), int(rows[0][1])
+        contiguous, highest = int(rows[0]["c"]), int(rows[0]["h"])
         return contiguous + 1 if highest > contiguous else None
 
     # -- the fleet --------------------------------------------------------------------------
@@ -144,10 +131,11 @@ class Store:
         session = status.get("session")
         if not isinstance(session, int):
             return False
+        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO terminals (terminal) VALUES (?)", (tid,))
-            row = db.execute("SELECT session, online FROM terminals WHERE terminal = ?",
-                             (tid,)).fetchone()  # fmt: skip
+            _known_terminal(db, tid)
+            row = db.rows(f"SELECT session, online FROM terminals WHERE terminal = ?{lock}",
+                          (tid,))[0]  # fmt: skip
             known = row["session"]
             if known is not None and (session < known or (session == known and row["online"]
                                                           == 0)):  # fmt: skip
@@ -159,23 +147,24 @@ class Store:
         return True
 
     def saw_telemetry(self, tid: str, telemetry: dict[str, Any]) -> None:
+        now = now_rfc3339()
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO terminals (terminal) VALUES (?)", (tid,))
-            db.execute("UPDATE terminals SET telemetry = ?, last_seen = ? WHERE terminal = ?",
-                       (json.dumps(telemetry), now_rfc3339(), tid))  # fmt: skip
+            _known_terminal(db, tid)
+            db.execute("UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?"
+                       " WHERE terminal = ?", (json.dumps(telemetry), now, now, tid))  # fmt: skip
 
     def saw_reply(self, tid: str, reply: dict[str, Any]) -> None:
         cmd_id = reply.get("cmd_id")
         if not isinstance(cmd_id, str):
             return
         with self._tx() as db:
-            db.execute("INSERT OR IGNORE INTO replies (cmd_id, terminal, reply, received_at)"
-                       " VALUES (?, ?, ?, ?)",
+            db.execute("INSERT INTO replies (cmd_id, terminal, reply, received_at)"
+                       " VALUES (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
                        (cmd_id, tid, json.dumps(reply), now_rfc3339()))  # fmt: skip
 
     def reply(self, cmd_id: str) -> dict[str, Any] | None:
         rows = self._all("SELECT reply FROM replies WHERE cmd_id = ?", (cmd_id,))
-        return json.loads(rows[0][0]) if rows else None
+        return json.loads(rows[0]["reply"]) if rows else None
 
     def fleet(self) -> list[dict[str, Any]]:
         out = []
@@ -211,7 +200,7 @@ class Store:
         where, args = ["1 = 1"], []
         for clause, value in (("terminal = ?", terminal), ("type = ?", type_),
                               ("type LIKE ? || '.%'", kind),
-                              ("json_extract(envelope, '$.data.txn_id') = ?", txn_id),
+                              ("txn_id = ?", txn_id),
                               ("occurred_at >= ?", since)):  # fmt: skip
             if value is not None:
                 where.append(clause)
@@ -220,12 +209,12 @@ class Store:
             where.append(f"type IN ({', '.join('?' for _ in types)})")
             args.extend(types)
         if customer_copy:
-            where.append("json_extract(envelope, '$.data.copy') = 'customer'")
+            where.append("copy = 'customer'")
         order = "received_at DESC, seq DESC" if newest_first else "terminal, seq"
         sql = f"SELECT envelope FROM events WHERE {' AND '.join(where)} ORDER BY {order}"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [json.loads(r[0]) for r in self._all(sql, args)]
+        return [json.loads(r["envelope"]) for r in self._all(sql, args)]
 
     def knows_terminal(self, tid: str) -> bool:
         sql = ("SELECT 1 FROM terminals WHERE terminal = ? UNION"
@@ -238,3 +227,9 @@ class Store:
         if not found:
             return None
         return str(found[0]["terminal"]), found[0]["data"]
+
+
+def _known_terminal(db: Tx, tid: str) -> None:
+    db.execute("INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
+               (tid,))  # fmt: skip
+

@@ -171,7 +171,7 @@ def test_bad_host_config_names_the_key(tmp_path: Path) -> None:
                       ('[host]\nid = "hq"\nidd = 1\n[mqtt]\nurl = "mqtt://x"\n', "host.idd"),
                       ('[mqtt]\nurl = "mqtt://x"\n', "host.id"),
                       ('[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n[store]\n'
-                       'url = "postgresql://db/x"\n', "store.url")):  # fmt: skip
+                       'url = "mysql://db/x"\n', "store.url")):  # fmt: skip
         config.write_text(text)
         proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(config), "fleet"],
                               capture_output=True, text=True, check=False)  # fmt: skip

@@ -35,7 +35,7 @@ class Events:
 
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
-    s = Store(tmp_path / "host.db")
+    s = Store(f"sqlite://{tmp_path / 'host.db'}")
     ev = Events(s)
     money = {"currency": "EUR", "masked_pan": PAN, "card_name": "VISA"}
     # pos-a: a sale printed, a refund above the limit approved and completed, one below
@@ -157,7 +157,7 @@ def test_cli_exit_codes_and_json(store: Store, tmp_path: Path,
                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     config = tmp_path / "host.toml"
     config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
-                      f'[store]\nurl = "sqlite://{store.path}"\n')  # fmt: skip
+                      f'[store]\nurl = "sqlite://{store.where}"\n')  # fmt: skip
 
     def run(*args: str) -> tuple[int, str]:
         code = cli.main(["--config", str(config), *args])

@@ -87,7 +87,7 @@ def _service(tmp_path: Path) -> tuple[HostService, Metrics, CollectorRegistry]:
     config = tmp_path / "host.toml"
     config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
                       f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
-    store = Store(tmp_path / "host.db")
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
     registry = CollectorRegistry()
     metrics = Metrics(store, registry)
     return HostService(load(config), store, metrics), metrics, registry

@@ -1,0 +1,177 @@
+"""The host's database connection: SQLite (one file, WAL) or PostgreSQL (psycopg 3), one
+way to run a transaction or a query on either, so the store and its migrations are
+written once.
+
+SQL is written with `?` placeholders and the SQL both speak (`INSERT … ON CONFLICT … DO
+NOTHING`, no JSON functions); for PostgreSQL the placeholders become `%s`. Rows are dicts.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Protocol
+
+
+class DatabaseError(Exception):
+    """The host's database failed (cannot open, a statement failed, the link broke)."""
+
+
+Row = dict[str, Any]
+
+
+class Tx(Protocol):
+    """What a transaction offers: run a statement (its row count), or read rows."""
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+
+class Database(Protocol):
+    dialect: str  # "sqlite" | "postgresql"
+    where: str  # for logs: the file, or the server and database name (no password)
+
+    def tx(self) -> Any: ...  # a context manager yielding a Tx; commits on leaving it
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+    def close(self) -> None: ...
+
+
+def connect(url: str) -> Database:
+    """`sqlite:///ABSOLUTE/PATH` or `postgresql://USER@HOST:PORT/DB` (libpq's URL)."""
+    if url.startswith("sqlite:///"):
+        return SqliteDatabase(Path(url.removeprefix("sqlite://")))
+    if url.startswith(("postgresql://", "postgres://")):
+        return PostgresDatabase(url)
+    raise DatabaseError(f"{url!r}: not a sqlite:/// or postgresql:// URL")
+
+
+class _SqliteTx:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        return self._db.execute(sql, tuple(args)).rowcount
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        cur = self._db.execute(sql, tuple(args))
+        names = [d[0] for d in cur.description or ()]
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+class SqliteDatabase:
+    """One connection shared by the threads of one process under a lock; writers take
+    the file's write lock at BEGIN (IMMEDIATE), so two processes never deadlock."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.where = str(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout=5000")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+        except (sqlite3.Error, OSError) as exc:
+            raise DatabaseError(f"{path}: {exc}") from exc
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield _SqliteTx(self._db)
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise DatabaseError(f"{self.where}: {exc}") from exc
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            try:
+                return _SqliteTx(self._db).rows(sql, args)
+            except sqlite3.Error as exc:
+                raise DatabaseError(f"{self.where}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+def _pg(sql: str) -> str:
+    # the store's SQL has no literal '?' or '%': every '?' is a placeholder
+    return _PLACEHOLDER.sub("%s", sql)
+
+
+class _PgTx:
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
+        with self._conn.cursor() as cur:
+            cur.execute(_pg(sql), tuple(args))
+            return int(cur.rowcount)
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._conn.cursor() as cur:
+            cur.execute(_pg(sql), tuple(args))
+            return list(cur.fetchall())
+
+
+class PostgresDatabase:
+    """One psycopg connection per process (the host's one thread writes; readers share it
+    under a lock). Several processes share one database: the store's transactions lock
+    the rows they advance (`SELECT … FOR UPDATE`)."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str) -> None:
+        try:  # imported here: a terminal's venv has no psycopg (the posterm[host] extra)
+            import psycopg  # noqa: PLC0415
+            from psycopg.rows import dict_row  # noqa: PLC0415
+        except ImportError as exc:
+            raise DatabaseError(f"PostgreSQL needs psycopg 3 (posterm[host]): {exc}") from exc
+        self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        try:
+            self._conn = psycopg.connect(url, row_factory=dict_row, autocommit=True,
+                                         connect_timeout=10)
+        except psycopg.Error as exc:
+            raise DatabaseError(f"PostgreSQL: {exc}") from exc
+        info = self._conn.info
+        self.where = f"postgresql://{info.host}:{info.port}/{info.dbname}"
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    yield _PgTx(self._conn)
+            except self._errors as exc:
+                raise DatabaseError(f"{self.where}: {exc}") from exc
+
+    def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        with self._lock:
+            try:
+                with self._conn.transaction():
+                    return _PgTx(self._conn).rows(sql, args)
+            except self._errors as exc:
+                raise DatabaseError(f"{self.where}: {exc}") from exc
+
+    def close(self) -> None:
+        self._conn.close()
