@@ -3,7 +3,8 @@ number, and the language of the message. Personal data: a message about a bad co
 never repeats it, and nothing here logs.
 
 On the wire (the `refund.requested` event's `data.notify`):
-`{"email": "a@example.com", "lang": "de"}` or `{"phone": "+4915112345678", "lang": "en"}`.
+`{"email": "a@example.com", "lang": "de"}` or `{"phone": "+4915112345678"}` (no `lang`:
+the back office's default language).
 """
 
 from __future__ import annotations
@@ -32,20 +33,19 @@ def check(email: Any = None, phone: Any = None, lang: Any = None) -> dict[str, s
         return None
     if email is not None and phone is not None:
         raise ContactError("give one contact: notify_email or notify_phone, not both")
-    if lang is None:
-        lang = "en"
-    if not isinstance(lang, str) or lang not in LANGS:
+    if lang is not None and (not isinstance(lang, str) or lang not in LANGS):
         raise ContactError(f"notify_lang is one of {', '.join(LANGS)}")
+    chosen = {"lang": lang} if lang else {}  # else the back office's default language
     if email is not None:
         if not isinstance(email, str) or len(email) > 254 or not EMAIL.fullmatch(email):
             raise ContactError("notify_email is not a valid e-mail address (name@domain.tld)")
         if len(email.split("@", 1)[0]) > 64:
             raise ContactError("notify_email: the part before @ is longer than 64 characters")
-        return {"email": email, "lang": lang}
+        return {"email": email} | chosen
     if not isinstance(phone, str) or not E164.fullmatch(phone):
         raise ContactError("notify_phone is an E.164 number: + country code and number, digits"
                            " only (e.g. +4915112345678)")  # fmt: skip
-    return {"phone": phone, "lang": lang}
+    return {"phone": phone} | chosen
 
 
 def from_event(data: dict[str, Any]) -> dict[str, str] | None:
