@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Build the posterm Debian package with dpkg-deb: the app in a venv under /opt/posterm
+# (packaging/build-venv.sh: hash-pinned from packaging/requirements.lock), the units in
+# /lib/systemd/system, sysusers.d and tmpfiles.d entries, the udev rules and the example
+# configs under /etc as conffiles, and the maintainer scripts of packaging/debian/.
+#
+#   packaging/build-deb.sh [OUTDIR]      (default dist/; `make deb`)
+#
+# Environment: TARGET_PYTHON, TOOL_PYTHON, WHEELHOUSE (see build-venv.sh); WORKDIR, the
+# staging tree (default build/deb); DEB_COMPRESS, dpkg-deb's -Z (default zstd: dpkg 1.21.18+, as in Debian 12
+# and Raspberry Pi OS bookworm; ~6x faster to build than xz for 30% more bytes).
+# The package is for the architecture this runs on: build it on a Pi (or an arm64 Debian
+# bookworm builder) for a Pi.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="${1:-$ROOT/dist}"
+WORK="${WORKDIR:-$ROOT/build/deb}"
+TARGET_PYTHON="${TARGET_PYTHON:-/usr/bin/python3}"
+export TARGET_PYTHON
+STAGE="$WORK/root"
+
+version="$("$TARGET_PYTHON" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$ROOT/pyproject.toml")"
+pyver="$("$TARGET_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+arch="$(dpkg --print-architecture)"
+
+rm -rf "$STAGE"
+mkdir -p "$STAGE/DEBIAN" "$OUT"
+"$ROOT/packaging/build-venv.sh" "$STAGE/opt/posterm/venv" /opt/posterm/venv
+
+put() {  # put MODE SOURCE DEST (DEST under the staging root)
+    install -D -m "$1" "$ROOT/$2" "$STAGE$3"
+}
+put 0644 README.md /opt/posterm/README.md
+put 0644 systemd/posterm.service /lib/systemd/system/posterm.service
+put 0644 systemd/posterm-host.service /lib/systemd/system/posterm-host.service
+put 0644 systemd/posterm.sysusers /usr/lib/sysusers.d/posterm.conf
+put 0644 systemd/posterm.tmpfiles /usr/lib/tmpfiles.d/posterm.conf
+# conffiles: an administrator's edits survive upgrades (dpkg asks when both changed)
+put 0644 systemd/99-posterm.rules /etc/udev/rules.d/99-posterm.rules
+put 0644 systemd/posterm.toml.example /etc/posterm/posterm.toml
+put 0644 systemd/posterm-host.toml.example /etc/posterm/posterm-host.toml
+# (the configs become 0640 root:posterm / root:posterm-host through tmpfiles.d in postinst:
+# the groups do not exist when dpkg unpacks)
+for f in posterm.toml.example posterm-host.toml.example; do
+    put 0644 "systemd/$f" "/usr/share/doc/posterm/examples/$f"
+done
+for tool in posterm posterm-host; do  # the operator CLIs on PATH
+    mkdir -p "$STAGE/usr/bin"
+    ln -sf "/opt/posterm/venv/bin/$tool" "$STAGE/usr/bin/$tool"
+done
+
+cat > "$STAGE/DEBIAN/conffiles" <<EOF
+/etc/posterm/posterm.toml
+/etc/posterm/posterm-host.toml
+/etc/udev/rules.d/99-posterm.rules
+EOF
+for script in postinst prerm postrm; do
+    install -m 0755 "$ROOT/packaging/debian/$script" "$STAGE/DEBIAN/$script"
+done
+cat > "$STAGE/DEBIAN/control" <<EOF
+Package: posterm
+Version: $version
+Architecture: $arch
+Maintainer: posterm maintainers <posterm@localhost>
+Installed-Size: $(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
+Depends: python$pyver, libusb-1.0-0, systemd, init-system-helpers (>= 1.60), udev
+Section: misc
+Priority: optional
+Homepage: file:///opt/posterm/README.md
+Description: countertop payment terminal software for a Raspberry Pi
+ postermd drives a certified card terminal over ZVT (serial or TCP), prints
+ receipts on an ESC/POS printer, reads buttons and lights LEDs through GPIO,
+ and syncs its journal of payments to the back office over MQTT.
+ posterm-host is the back office: event ingest, fleet state, refund approvals.
+ The Python application and its locked dependencies live in /opt/posterm/venv.
+EOF
+(cd "$STAGE" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | sort -z \
+    | xargs -0 md5sum > DEBIAN/md5sums)
+
+deb="$OUT/posterm_${version}_${arch}.deb"
+dpkg-deb --root-owner-group -Z"${DEB_COMPRESS:-zstd}" --build "$STAGE" "$deb" >/dev/null
+echo "$deb"

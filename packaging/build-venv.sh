@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Build posterm's runtime venv in DEST, with every path in it saying FINAL (where it will
+# live: /opt/posterm/venv), from packaging/requirements.lock (hash-pinned, installed with
+# --require-hashes --no-deps) and a wheel of this checkout. Used by build-deb.sh (DEST in
+# the package's staging tree) and systemd/install.sh (DEST next to FINAL, then swapped in).
+#
+#   packaging/build-venv.sh DEST FINAL
+#
+# Environment:
+#   TARGET_PYTHON  the interpreter the venv runs on (default /usr/bin/python3: Debian's,
+#                  which is what the terminal has; the venv links to it)
+#   TOOL_PYTHON    a Python with pip, setuptools>=68 and wheel, to build the wheel and run
+#                  pip (default: the checkout's .venv, as `make` sets it up)
+#   WHEELHOUSE     cache of the locked wheels (default build/deb-cache/wheelhouse): filled
+#                  from the package index once, then every build is offline
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+LOCK="$ROOT/packaging/requirements.lock"
+DEST="${1:?usage: build-venv.sh DEST FINAL}"
+FINAL="${2:?usage: build-venv.sh DEST FINAL}"
+# the real file (python3.11): the venv links to it, and the package depends on it
+TARGET_PYTHON="$(readlink -f "${TARGET_PYTHON:-/usr/bin/python3}")"
+TOOL_PYTHON="${TOOL_PYTHON:-$ROOT/.venv/bin/python}"
+WHEELHOUSE="${WHEELHOUSE:-$ROOT/build/deb-cache/wheelhouse}"
+
+mkdir -p "$WHEELHOUSE" "$(dirname "$DEST")"
+DEST="$(cd "$(dirname "$DEST")" && pwd)/$(basename "$DEST")"
+
+# The locked wheels, for this machine's platform (build on the architecture you ship to:
+# a Pi or an arm64 builder for a Pi). Offline when the cache has them all.
+pip_tool=("$TOOL_PYTHON" -m pip --disable-pip-version-check)
+fetch=(download --quiet --require-hashes --no-deps --only-binary=:all: -r "$LOCK" -d "$WHEELHOUSE")
+if ! "${pip_tool[@]}" "${fetch[@]}" --no-index --find-links "$WHEELHOUSE" >/dev/null 2>&1; then
+    echo "build-venv: fetching the locked wheels into $WHEELHOUSE"
+    "${pip_tool[@]}" "${fetch[@]}"
+fi
+
+# posterm itself, as a wheel of this checkout (no dependencies: the lock has them)
+wheels="$(mktemp -d)"
+trap 'rm -rf "$wheels"' EXIT
+"${pip_tool[@]}" wheel --quiet --no-deps --no-build-isolation --no-index -w "$wheels" "$ROOT"
+
+rm -rf "$DEST"
+"$TARGET_PYTHON" -m venv --without-pip "$DEST"
+install=(--python "$DEST/bin/python" install --quiet --no-index --no-deps --no-compile)
+# PIP_CONFIG_FILE=/dev/null: only the wheelhouse counts, whatever this machine's pip says
+PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS="" "${pip_tool[@]}" "${install[@]}" \
+    --require-hashes --only-binary=:all: --find-links "$WHEELHOUSE" -r "$LOCK"
+PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS="" "${pip_tool[@]}" "${install[@]}" "$wheels"/posterm-*.whl
+
+# Relocate: scripts' shebangs, activate scripts and pyvenv.cfg name DEST; make them FINAL.
+# (The interpreter links point at TARGET_PYTHON, which is the same path on the target.)
+grep -rlIF "$DEST" "$DEST/bin" "$DEST/pyvenv.cfg" | xargs -r sed -i "s|$DEST|$FINAL|g"
+# pip's record of where the posterm wheel came from (a path on the build machine)
+rm -f "$DEST"/lib/python3*/site-packages/posterm-*.dist-info/direct_url.json
+# Byte-code, compiled for the paths it will have (the service cannot write __pycache__
+# under ProtectSystem=strict); checked-hash stays valid whatever mtimes the archive keeps.
+"$TARGET_PYTHON" -m compileall -q -j 0 --invalidation-mode checked-hash \
+    -s "$DEST" -p "$FINAL" "$DEST/lib" >/dev/null
+if grep -rlIF "$DEST" "$DEST" | grep -q .; then
+    echo "build-venv: $DEST is still named in:" >&2
+    grep -rlIF "$DEST" "$DEST" >&2
+    exit 1
+fi
