@@ -35,10 +35,24 @@ if ! "${pip_tool[@]}" "${fetch[@]}" --no-index --find-links "$WHEELHOUSE" >/dev/
     "${pip_tool[@]}" "${fetch[@]}"
 fi
 
-# posterm itself, as a wheel of this checkout (no dependencies: the lock has them)
-wheels="$(mktemp -d)"
-trap 'rm -rf "$wheels"' EXIT
-"${pip_tool[@]}" wheel --quiet --no-deps --no-build-isolation --no-index -w "$wheels" "$ROOT"
+# posterm itself, as a wheel of this checkout (no dependencies: the lock has them), built
+# from a copy of its sources: setuptools writes build/ and *.egg-info where it builds, and
+# other builds (tests/test_packaging.py) may be using the checkout's at the same time
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+mkdir "$tmp/src"
+"$TOOL_PYTHON" - "$ROOT" "$tmp/src" <<'PY'
+import shutil, sys, tomllib
+from pathlib import Path
+root, dest = Path(sys.argv[1]), Path(sys.argv[2])
+setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+for name in ("pyproject.toml", "README.md"):
+    shutil.copy2(root / name, dest / name)
+for folder in sorted(set(setup["package-dir"].values())):
+    shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
+PY
+"${pip_tool[@]}" wheel --quiet --no-deps --no-build-isolation --no-index -w "$tmp" "$tmp/src"
+wheels="$tmp"
 
 rm -rf "$DEST"
 "$TARGET_PYTHON" -m venv --without-pip "$DEST"
