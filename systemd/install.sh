@@ -7,7 +7,8 @@
 #
 #   sudo systemd/install.sh [--root DIR] [--uninstall]
 #
-# Idempotent: run it again to update; configs and udev rules you edited are kept (a newer
+# Idempotent: run it again to update (the venv is rebuilt only when the sources, the lock
+# or the Python changed); configs and udev rules you edited are kept (a newer
 # udev rules file is put beside yours as 99-posterm.rules.dist). postermd is enabled, not
 # started (edit /etc/posterm/posterm.toml, then `systemctl start posterm`); an update
 # restarts it if it was running. --uninstall removes what it installed but keeps
@@ -79,14 +80,29 @@ if [ -z "${TOOL_PYTHON:-}" ]; then
 fi
 export TOOL_PYTHON
 
-# the venv: built beside the old one, then swapped in (a running postermd keeps its files)
+# the venv: built beside the old one, then swapped in (a running postermd keeps its
+# files), unless the installed one was built from the same sources, lock and Python
 was_active=0
 if live_systemd && systemctl --quiet is-active posterm.service; then was_active=1; fi
-"$SRC/packaging/build-venv.sh" "$R$PREFIX/venv.new" "$PREFIX/venv"
-rm -rf "$R$PREFIX/venv.old"
-if [ -e "$R$PREFIX/venv" ]; then mv "$R$PREFIX/venv" "$R$PREFIX/venv.old"; fi
-mv "$R$PREFIX/venv.new" "$R$PREFIX/venv"
-rm -rf "$R$PREFIX/venv.old"
+fingerprint="$(cd "$SRC" && {
+    readlink -f "${TARGET_PYTHON:-/usr/bin/python3}"
+    "${TARGET_PYTHON:-/usr/bin/python3}" -V
+    sha256sum packaging/requirements.lock pyproject.toml README.md
+    # the folders of [tool.setuptools.package-dir] in pyproject.toml
+    find protocol drivers daemon hw-sim host -type f ! -name '*.pyc' -print0 | sort -z \
+        | xargs -0 sha256sum
+} | sha256sum | cut -d' ' -f1)"
+stamp="$R$PREFIX/venv/.posterm-build"
+if [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
+    echo "install.sh: $PREFIX/venv is up to date"
+else
+    "$SRC/packaging/build-venv.sh" "$R$PREFIX/venv.new" "$PREFIX/venv"
+    echo "$fingerprint" > "$R$PREFIX/venv.new/.posterm-build"
+    rm -rf "$R$PREFIX/venv.old"
+    if [ -e "$R$PREFIX/venv" ]; then mv "$R$PREFIX/venv" "$R$PREFIX/venv.old"; fi
+    mv "$R$PREFIX/venv.new" "$R$PREFIX/venv"
+    rm -rf "$R$PREFIX/venv.old"
+fi
 mkdir -p "$R/usr/local/bin"
 ln -sfn "$PREFIX/venv/bin/posterm" "$R/usr/local/bin/posterm"
 ln -sfn "$PREFIX/venv/bin/posterm-host" "$R/usr/local/bin/posterm-host"

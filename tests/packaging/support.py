@@ -8,6 +8,7 @@ import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,10 +40,22 @@ def need(*tools: str) -> None:
 def build_lock(factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One build at a time on this machine's pytest run (the xdist workers share the
     wheelhouse cache and two cores); yields a directory the workers share."""
-    shared = factory.getbasetemp().parent
+    base = factory.getbasetemp()
+    # under xdist each worker has its own base in the run's directory; without, the base
+    # is the run's directory itself (its parent holds older runs)
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
     with (shared / "posterm-packaging.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield shared
+
+
+@contextmanager
+def scratch(prefix: str) -> Iterator[Path]:
+    """A directory in memory when the machine has /dev/shm: installs unpack and remove
+    thousands of files, and unlinking them on a disk mounted with `discard` takes seconds."""
+    shm = Path("/dev/shm")
+    with tempfile.TemporaryDirectory(prefix=prefix, dir=shm if shm.is_dir() else None) as d:
+        yield Path(d)
 
 
 def unit(path: Path) -> configparser.ConfigParser:
@@ -103,4 +116,4 @@ def dpkg(root: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
     has no shell) with $DPKG_ROOT set, and touch nothing outside it; the dependencies
     (python3.11, systemd, ...) are the host's, not the root's."""
     return run("dpkg", f"--root={root}", "--force-script-chrootless", "--force-depends",
-               "--force-confold", "--log=/dev/null", *args)  # fmt: skip
+               "--force-confold", "--force-unsafe-io", "--log=/dev/null", *args)  # fmt: skip
