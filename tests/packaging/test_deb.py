@@ -23,6 +23,7 @@ from tests.packaging.support import (
     new_dpkg_root,
     run,
     scratch,
+    unit,
     verify_units,
 )
 
@@ -88,14 +89,19 @@ def test_the_package_says_what_it_is_and_keeps_the_configs(deb: Path) -> None:
 
 def test_the_package_ships_the_units_binaries_and_system_files(deb: Path) -> None:
     """GIVEN the package's listing WHEN each unit's ExecStart is looked up THEN it is an
-    executable file in the package, next to the units, sysusers.d, tmpfiles.d, udev rules."""
+    executable file in the package and its --config a conffile, next to the units,
+    sysusers.d, tmpfiles.d and the udev rules (State/Runtime/ConfigurationDirectory= are
+    made by systemd, the state directories also by tmpfiles.d: test_units.py)."""
     listing = {}
     for line in run("dpkg-deb", "--contents", deb).stdout.splitlines():
         mode, *_, path = line.split(None, 5)
         listing[path.split(" -> ")[0].removeprefix(".")] = mode
+    conffiles = run("dpkg-deb", "--info", deb, "conffiles").stdout.split()
     for name in UNITS:
         assert listing[f"/lib/systemd/system/{name}"] == "-rw-r--r--"
         assert listing[str(exec_start(SYSTEMD / name))] == "-rwxr-xr-x"
+        config = unit(SYSTEMD / name)["Service"]["ExecStart"].split("--config ")[1].split()[0]
+        assert config in conffiles, f"{name}: --config {config} is not a conffile"
     for path in ("/usr/lib/sysusers.d/posterm.conf", "/usr/lib/tmpfiles.d/posterm.conf",
                  *CONFFILES, "/opt/posterm/venv/pyvenv.cfg", "/opt/posterm/README.md"):  # fmt: skip
         assert path in listing, path

@@ -132,7 +132,6 @@ def test_the_units_users_groups_and_paths_are_all_made(name: str) -> None:
     config = service["ExecStart"].split("--config ", 1)[1].split()[0]
     assert Path(config).parent == Path("/etc") / service["ConfigurationDirectory"]
     assert tmpfiles[config] == ("z", "0640", "root", service["Group"])
-    assert unit(SYSTEMD / name)["Unit"]["ConditionPathExists"] == config
 
 
 def test_udev_names_key_on_the_adapters_serial_number() -> None:
