@@ -49,6 +49,32 @@ for tool in posterm posterm-host; do  # the operator CLIs on PATH
     ln -sf "/opt/posterm/venv/bin/$tool" "$STAGE/usr/bin/$tool"
 done
 
+# the oldest glibc every binary wheel in the venv runs on (the lowest manylinux tag of each
+# wheel, the highest of those): pip picks wheels for the build machine's glibc
+libc="$("$TARGET_PYTHON" - "$STAGE/opt/posterm/venv" <<'PY'
+import re, sys
+from pathlib import Path
+legacy = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
+need = (0, 0)
+for wheel in Path(sys.argv[1]).glob("lib/python3*/site-packages/*.dist-info/WHEEL"):
+    floors = []
+    for line in wheel.read_text().splitlines():
+        if line.startswith("Tag: "):
+            platform = line.rsplit("-", 1)[1]
+            tag = re.match(r"manylinux_(\d+)_(\d+)_", platform)
+            if tag:
+                floors.append((int(tag[1]), int(tag[2])))
+            elif platform.split("_")[0] in legacy:
+                floors.append(legacy[platform.split("_")[0]])
+    if floors:
+        need = max(need, min(floors))
+print("libc6 (>= %d.%d), " % need if need > (0, 0) else "")
+PY
+)"
+
+# The udev rules are a conffile in /etc, not a package file in /lib/udev/rules.d (where
+# Debian's own packages put theirs): every site must edit them (its adapters' serial
+# numbers), and dpkg keeps those edits across upgrades.
 cat > "$STAGE/DEBIAN/conffiles" <<EOF
 /etc/posterm/posterm.toml
 /etc/posterm/posterm-host.toml
@@ -63,10 +89,9 @@ Version: $version
 Architecture: $arch
 Maintainer: posterm maintainers <posterm@localhost>
 Installed-Size: $(du -sk --exclude=DEBIAN "$STAGE" | cut -f1)
-Depends: python$pyver, libusb-1.0-0, systemd, init-system-helpers (>= 1.60), udev
+Depends: ${libc}python$pyver, libusb-1.0-0, systemd, init-system-helpers (>= 1.60), udev
 Section: misc
 Priority: optional
-Homepage: file:///opt/posterm/README.md
 Description: countertop payment terminal software for a Raspberry Pi
  postermd drives a certified card terminal over ZVT (serial or TCP), prints
  receipts on an ESC/POS printer, reads buttons and lights LEDs through GPIO,

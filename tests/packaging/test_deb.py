@@ -76,11 +76,14 @@ def _ids(root: Path, table: str) -> dict[str, list[str]]:
 
 def test_the_package_says_what_it_is_and_keeps_the_configs(deb: Path) -> None:
     """GIVEN the built package WHEN dpkg-deb describes it THEN it is posterm for this
-    machine's architecture, on Debian's python3.X, and the configs are its conffiles."""
+    machine's architecture, on Debian's python3.X and the glibc its wheels need, and the
+    configs are its conffiles."""
     info = run("dpkg-deb", "--info", deb).stdout
     arch = run("dpkg", "--print-architecture").stdout.strip()
     assert " Package: posterm\n" in info and f" Architecture: {arch}\n" in info
-    assert f" Depends: python{sys.version_info[0]}.{sys.version_info[1]}," in info
+    depends = run("dpkg-deb", "--field", deb, "Depends").stdout.strip().split(", ")
+    assert f"python{sys.version_info[0]}.{sys.version_info[1]}" in depends
+    assert any(d.startswith("libc6 (>= 2.") for d in depends)  # the wheels' manylinux floor
     conffiles = run("dpkg-deb", "--info", deb, "conffiles").stdout.split()
     assert set(conffiles) == CONFFILES
     for script in ("postinst", "prerm", "postrm"):
