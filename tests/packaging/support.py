@@ -101,8 +101,16 @@ def verify_units(root: Path, unit_dir: Path) -> subprocess.CompletedProcess[str]
     return run("systemd-analyze", "verify", f"--root={root}", *UNITS, cwd=root)
 
 
+BASE_PASSWD = Path("/usr/share/base-passwd")
+
+
 def new_dpkg_root(path: Path) -> Path:
-    """An empty root dpkg can install into: its database and nothing else."""
+    """An empty root dpkg can install into: its database and, where the host has them,
+    Debian's static users and groups (dialout 20, lp 7, ...) as a fresh system has them."""
+    if BASE_PASSWD.is_dir():
+        (path / "etc").mkdir(parents=True)
+        for table in ("passwd", "group"):
+            shutil.copy(BASE_PASSWD / f"{table}.master", path / "etc" / table)
     info = path / "var/lib/dpkg"
     (info / "info").mkdir(parents=True)
     (info / "updates").mkdir()
