@@ -33,7 +33,8 @@ bench: $(STAMP)
 
 # the Debian package, in dist/ (packaging/build-deb.sh: venv under /opt/posterm from
 # packaging/requirements.lock, units, udev, sysusers, tmpfiles, conffiles); for the
-# architecture of the machine it runs on. Needs dpkg-deb and python3-venv.
+# architecture of the machine it runs on, or `make deb DEB_ARCH=arm64` (a Pi's, on a PC).
+# Needs dpkg-deb and python3-venv.
 deb: $(STAMP)
 	packaging/build-deb.sh dist
 

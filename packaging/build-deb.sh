@@ -9,8 +9,8 @@
 # Environment: TARGET_PYTHON, TOOL_PYTHON, WHEELHOUSE (see build-venv.sh); WORKDIR, the
 # staging tree (default build/deb); DEB_COMPRESS, dpkg-deb's -Z (default zstd: dpkg 1.21.18+, as in Debian 12
 # and Raspberry Pi OS bookworm; ~6x faster to build than xz for 30% more bytes).
-# The package is for the architecture this runs on: build it on a Pi (or an arm64 Debian
-# bookworm builder) for a Pi.
+# The package is for the architecture this runs on, or DEB_ARCH: `make deb DEB_ARCH=arm64`
+# on a PC builds the Pi's (64-bit Raspberry Pi OS) from the aarch64 wheels of the lock.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="${1:-$ROOT/dist}"
@@ -21,7 +21,8 @@ STAGE="$WORK/root"
 
 version="$("$TARGET_PYTHON" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$ROOT/pyproject.toml")"
 pyver="$("$TARGET_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
-arch="$(dpkg --print-architecture)"
+arch="${DEB_ARCH:-$(dpkg --print-architecture)}"
+export DEB_ARCH="$arch"
 
 rm -rf "$STAGE"
 mkdir -p "$STAGE/DEBIAN" "$OUT"

@@ -11,8 +11,12 @@
 #                  which is what the terminal has; the venv links to it)
 #   TOOL_PYTHON    a Python with pip, setuptools>=68 and wheel, to build the wheel and run
 #                  pip (default: the checkout's .venv, as `make` sets it up)
-#   WHEELHOUSE     cache of the locked wheels (default build/deb-cache/wheelhouse): filled
-#                  from the package index once, then every build is offline
+#   WHEELHOUSE     cache of the locked wheels (default build/deb-cache/wheelhouse/ARCH):
+#                  filled from the package index once, then every build is offline
+#   DEB_ARCH       the Debian architecture to build for (default: this machine's). Another
+#                  one (arm64 for a Pi, on a PC) takes the wheels for that platform
+#                  (manylinux up to glibc DEB_GLIBC, default 2.36: Debian 12); the venv's
+#                  Python is the same path there, and byte-code is the same on every arch.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 LOCK="$ROOT/packaging/requirements.lock"
@@ -21,15 +25,37 @@ FINAL="${2:?usage: build-venv.sh DEST FINAL}"
 # the real file (python3.11): the venv links to it, and the package depends on it
 TARGET_PYTHON="$(readlink -f "${TARGET_PYTHON:-/usr/bin/python3}")"
 TOOL_PYTHON="${TOOL_PYTHON:-$ROOT/.venv/bin/python}"
-WHEELHOUSE="${WHEELHOUSE:-$ROOT/build/deb-cache/wheelhouse}"
+NATIVE_ARCH="$(dpkg --print-architecture)"
+ARCH="${DEB_ARCH:-$NATIVE_ARCH}"
+WHEELHOUSE="${WHEELHOUSE:-$ROOT/build/deb-cache/wheelhouse/$ARCH}"
 
 mkdir -p "$WHEELHOUSE" "$(dirname "$DEST")"
 DEST="$(cd "$(dirname "$DEST")" && pwd)/$(basename "$DEST")"
+pyver="$("$TARGET_PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 
-# The locked wheels, for this machine's platform (build on the architecture you ship to:
-# a Pi or an arm64 builder for a Pi). Offline when the cache has them all.
+# Which wheels: this machine's platform, or (cross) the target's, named to pip in full
+platform=()
+if [ "$ARCH" != "$NATIVE_ARCH" ]; then
+    case "$ARCH" in
+        amd64) machine=x86_64 ;;
+        arm64) machine=aarch64 ;;
+        armhf) machine=armv7l ;;
+        *) echo "build-venv: no wheel platform known for $ARCH" >&2; exit 2 ;;
+    esac
+    glibc_minor="${DEB_GLIBC:-2.36}"
+    glibc_minor="${glibc_minor#2.}"
+    platform=(--implementation cp --python-version "$pyver" --abi "cp${pyver/./}"
+              --abi abi3 --abi none)
+    for ((minor = glibc_minor; minor >= 17; minor--)); do  # the newest first, as pip does
+        platform+=(--platform "manylinux_2_${minor}_$machine")
+    done
+    platform+=(--platform "manylinux2014_$machine" --platform any)
+fi
+
+# The locked wheels, every one checked against its hash. Offline when the cache has them.
 pip_tool=("$TOOL_PYTHON" -m pip --disable-pip-version-check)
-fetch=(download --quiet --require-hashes --no-deps --only-binary=:all: -r "$LOCK" -d "$WHEELHOUSE")
+fetch=(download --quiet --require-hashes --no-deps --only-binary=:all: "${platform[@]}"
+       -r "$LOCK" -d "$WHEELHOUSE")
 if ! "${pip_tool[@]}" "${fetch[@]}" --no-index --find-links "$WHEELHOUSE" >/dev/null 2>&1; then
     echo "build-venv: fetching the locked wheels into $WHEELHOUSE"
     "${pip_tool[@]}" "${fetch[@]}"
@@ -56,11 +82,26 @@ wheels="$tmp"
 
 rm -rf "$DEST"
 "$TARGET_PYTHON" -m venv --without-pip "$DEST"
-install=(--python "$DEST/bin/python" install --quiet --no-index --no-deps --no-compile)
-# PIP_CONFIG_FILE=/dev/null: only the wheelhouse counts, whatever this machine's pip says
-PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS="" "${pip_tool[@]}" "${install[@]}" \
-    --require-hashes --only-binary=:all: --find-links "$WHEELHOUSE" -r "$LOCK"
-PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS="" "${pip_tool[@]}" "${install[@]}" "$wheels"/posterm-*.whl
+site="$DEST/lib/python$pyver/site-packages"
+if [ ${#platform[@]} -eq 0 ]; then  # into the venv, by its own interpreter
+    install=(--python "$DEST/bin/python" install --quiet --no-index --no-deps --no-compile)
+else  # another architecture's wheels: unpacked into its site-packages
+    install=(install --quiet --no-index --no-deps --no-compile "${platform[@]}"
+             --only-binary=:all: --target "$site" --upgrade)
+fi
+pip_install() {
+    # PIP_CONFIG_FILE=/dev/null: only the wheelhouse counts, whatever this machine's pip says
+    PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS="" "${pip_tool[@]}" "${install[@]}" "$@"
+    if [ -d "$site/bin" ]; then  # --target puts console scripts there, for the tool's Python
+        for script in "$site"/bin/*; do
+            sed "1s|^#!.*|#!$FINAL/bin/python|" "$script" > "$DEST/bin/${script##*/}"
+            chmod 0755 "$DEST/bin/${script##*/}"
+        done
+        rm -rf "${site:?}/bin"
+    fi
+}
+pip_install --require-hashes --only-binary=:all: --find-links "$WHEELHOUSE" -r "$LOCK"
+pip_install "$wheels"/posterm-*.whl
 
 # Relocate: scripts' shebangs, activate scripts and pyvenv.cfg name DEST; make them FINAL.
 # (The interpreter links point at TARGET_PYTHON, which is the same path on the target.)

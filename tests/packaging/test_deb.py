@@ -5,7 +5,9 @@ scripts work on $DPKG_ROOT and touch nothing else)."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,22 +45,27 @@ def root() -> Iterator[Path]:
         yield new_dpkg_root(path)
 
 
-@pytest.fixture(scope="session")
-def deb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def _build(factory: pytest.TempPathFactory, arch: str = "") -> Path:
     """The package, built by the first worker to get here (the others wait and reuse it)."""
     need(*TOOLS)
-    with build_lock(tmp_path_factory) as shared, scratch("posterm-deb-") as work:
-        built = sorted((shared / "deb-out").glob("posterm_*.deb"))
-        if not built:
-            env = {**os.environ, "WORKDIR": str(work / "deb-work"), "TOOL_PYTHON": sys.executable}
-            started = time.monotonic()
-            proc = run(
-                ROOT / "packaging" / "build-deb.sh", shared / "deb-out", env=env, timeout=600
-            )
-            assert proc.returncode == 0, proc.stdout + proc.stderr
-            built = [Path(proc.stdout.split()[-1])]
-            print(f"deb built in {time.monotonic() - started:.1f} s")
-    yield built[0]
+    with build_lock(factory) as shared, scratch("posterm-deb-") as work:
+        out = shared / f"deb-out{arch}"
+        built = sorted(out.glob("posterm_*.deb"))
+        if built:
+            return built[0]
+        env = {**os.environ, "WORKDIR": str(work / "deb-work"), "TOOL_PYTHON": sys.executable}
+        if arch:
+            env["DEB_ARCH"] = arch
+        started = time.monotonic()
+        proc = run(ROOT / "packaging" / "build-deb.sh", out, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        print(f"deb {arch} built in {time.monotonic() - started:.1f} s")
+        return Path(proc.stdout.split()[-1])
+
+
+@pytest.fixture(scope="session")
+def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _build(tmp_path_factory)
 
 
 def _installed(deb: Path, root: Path) -> Path:
@@ -178,3 +185,30 @@ def test_remove_keeps_the_configs_and_purge_keeps_only_the_journal(deb: Path, ro
     left = run("find", root / "etc/systemd", "-name", "posterm*").stdout
     assert left == ""
     assert journal.read_bytes() == b"payments"
+
+
+ELF_MACHINE = {62: "x86_64", 183: "aarch64"}
+
+
+def test_a_pi_package_is_built_on_a_pc(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """GIVEN DEB_ARCH=arm64 on this machine WHEN the package is built THEN it is for arm64,
+    every compiled module in it is aarch64 code, and the scripts run the venv's Python."""
+    arm = _build(tmp_path_factory, "arm64")
+    assert run("dpkg-deb", "--field", arm, "Architecture").stdout.strip() == "arm64"
+    machines: dict[str, set[str]] = {}
+    postermd = b""
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(arm)], stdout=subprocess.PIPE) as p:
+        assert p.stdout is not None
+        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+            for member in tar:
+                data = tar.extractfile(member) if member.isfile() else None
+                if data is None:
+                    continue
+                if member.name.endswith(".so") or ".so." in member.name:
+                    elf = data.read(20)
+                    machine = ELF_MACHINE.get(int.from_bytes(elf[18:20], "little"), "?")
+                    machines.setdefault(machine, set()).add(member.name)
+                elif member.name == "./opt/posterm/venv/bin/postermd":
+                    postermd = data.read()
+    assert set(machines) == {"aarch64"}, {k: sorted(v)[:3] for k, v in machines.items()}
+    assert postermd.startswith(b"#!/opt/posterm/venv/bin/python\n")
