@@ -82,8 +82,10 @@ export TOOL_PYTHON
 
 # the venv: built beside the old one, then swapped in (a running postermd keeps its
 # files), unless the installed one was built from the same sources, lock and Python
-was_active=0
-if live_systemd && systemctl --quiet is-active posterm.service; then was_active=1; fi
+running=()
+for u in "${UNITS[@]}"; do
+    if live_systemd && systemctl --quiet is-active "$u"; then running+=("$u"); fi
+done
 fingerprint="$(cd "$SRC" && {
     readlink -f "${TARGET_PYTHON:-/usr/bin/python3}"
     "${TARGET_PYTHON:-/usr/bin/python3}" -V
@@ -133,8 +135,9 @@ if live_udev; then
         --subsystem-match=gpio || true
 fi
 if live_systemd; then systemctl daemon-reload; fi
-systemctl_ enable posterm.service >/dev/null 2>&1
-if [ "$was_active" = 1 ]; then systemctl restart posterm.service; fi
+systemctl_ --quiet enable posterm.service
+# what ran before runs the new files now (posterm-host is enabled by hand where it runs)
+if [ ${#running[@]} -gt 0 ]; then systemctl restart "${running[@]}"; fi
 
 echo "posterm installed${R:+ into $R}. Edit /etc/posterm/posterm.toml, then: systemctl start posterm"
 echo "Operator CLI: posterm status (as root or a member of group posterm, with [control] group = \"posterm\")"
