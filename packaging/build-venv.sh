@@ -11,8 +11,10 @@
 #                  which is what the terminal has; the venv links to it)
 #   TOOL_PYTHON    a Python with pip, setuptools>=68 and wheel, to build the wheel and run
 #                  pip (default: the checkout's .venv, as `make` sets it up)
-#   WHEELHOUSE     cache of the locked wheels (default build/deb-cache/wheelhouse/ARCH):
-#                  filled from the package index once, then every build is offline
+#   WHEELHOUSE     cache of the locked wheels (default ~/.cache/posterm/wheelhouse/ARCH,
+#                  shared by every checkout on the machine: CI's fresh clones too): filled
+#                  from the package index once, then builds are offline; every wheel is
+#                  checked against the lock's hashes whenever it is used
 #   DEB_ARCH       the Debian architecture to build for (default: this machine's). Another
 #                  one (arm64 for a Pi, on a PC) takes the wheels for that platform
 #                  (manylinux up to glibc DEB_GLIBC, default 2.36: Debian 12); the venv's
@@ -27,7 +29,7 @@ TARGET_PYTHON="$(readlink -f "${TARGET_PYTHON:-/usr/bin/python3}")"
 TOOL_PYTHON="${TOOL_PYTHON:-$ROOT/.venv/bin/python}"
 NATIVE_ARCH="$(dpkg --print-architecture)"
 ARCH="${DEB_ARCH:-$NATIVE_ARCH}"
-WHEELHOUSE="${WHEELHOUSE:-$ROOT/build/deb-cache/wheelhouse/$ARCH}"
+WHEELHOUSE="${WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/posterm/wheelhouse/$ARCH}"
 
 mkdir -p "$WHEELHOUSE" "$(dirname "$DEST")"
 DEST="$(cd "$(dirname "$DEST")" && pwd)/$(basename "$DEST")"
@@ -56,10 +58,13 @@ fi
 pip_tool=("$TOOL_PYTHON" -m pip --disable-pip-version-check)
 fetch=(download --quiet --require-hashes --no-deps --only-binary=:all: "${platform[@]}"
        -r "$LOCK" -d "$WHEELHOUSE")
+exec 9> "$WHEELHOUSE/.lock"
+flock 9  # one fetch at a time into the shared cache
 if ! "${pip_tool[@]}" "${fetch[@]}" --no-index --find-links "$WHEELHOUSE" >/dev/null 2>&1; then
     echo "build-venv: fetching the locked wheels into $WHEELHOUSE"
     "${pip_tool[@]}" "${fetch[@]}"
 fi
+flock --unlock 9
 
 # posterm itself, as a wheel of this checkout (no dependencies: the lock has them), built
 # from a copy of its sources: setuptools writes build/ and *.egg-info where it builds, and
