@@ -38,11 +38,13 @@ bench: $(STAMP)
 deb: $(STAMP)
 	packaging/build-deb.sh dist
 
-# re-pin the runtime dependencies of pyproject.toml, with hashes, after changing them
+# re-pin the runtime dependencies of pyproject.toml and packaging/pi.in, with hashes,
+# after changing them (existing pins stay; `make lock LOCK_ARGS=--upgrade` moves them all)
 lock: $(STAMP)
 	$(PY) -m pip install --quiet 'pip-tools>=7.4'
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	    --no-emit-index-url --no-emit-find-links -o packaging/requirements.lock pyproject.toml
+	    --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+	    -o packaging/requirements.lock pyproject.toml packaging/pi.in
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-out

@@ -143,6 +143,8 @@ def test_it_installs_into_a_throwaway_root(deb: Path, root: Path) -> None:
     assert (venv / "bin/postermd").read_text().startswith("#!/opt/posterm/venv/bin/python\n")
     help_text = run(venv / "bin/python", venv / "bin/postermd", "--help")
     assert help_text.returncode == 0 and "--config" in help_text.stdout, help_text.stderr
+    pins = run(venv / "bin/python", "-c", "import lgpio, gpiozero.pins.lgpio")  # the Pi 5's
+    assert pins.returncode == 0, pins.stderr
     host = run(venv / "bin/python", venv / "bin/posterm-host", "--help")
     assert host.returncode == 0, host.stderr
     leaked = run("grep", "-rlI", "deb-work", venv)

@@ -146,14 +146,17 @@ def test_udev_names_key_on_the_adapters_serial_number() -> None:
 
 
 def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
-    """GIVEN pyproject's dependencies WHEN the lock is read THEN each is pinned (==) with at
-    least one sha256, and so is every package the lock names (`make lock` rewrites it)."""
+    """GIVEN pyproject's dependencies and packaging/pi.in WHEN the lock is read THEN each is
+    pinned (==) with at least one sha256, and so is every package the lock names (`make
+    lock` rewrites it)."""
     lock = (ROOT / "packaging" / "requirements.lock").read_text()
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, re.MULTILINE))
     blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", lock, flags=re.MULTILINE)[1:]
     assert len(blocks) == len(pins) > 0
     assert all("--hash=sha256:" in block for block in blocks)
     wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pi_only = (ROOT / "packaging" / "pi.in").read_text().splitlines()
+    wanted += [line for line in pi_only if line and not line.startswith("#")]
 
     def norm(name: str) -> str:
         return re.sub(r"[-_.]+", "-", name).lower()
