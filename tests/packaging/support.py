@@ -37,14 +37,15 @@ def need(*tools: str) -> None:
 
 
 @contextmanager
-def build_lock(factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """One build at a time on this machine's pytest run (the xdist workers share the
-    wheelhouse cache and two cores); yields a directory the workers share."""
+def build_lock(factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """One build of `name` in this pytest run: the xdist worker that gets it first builds,
+    the other waits and reuses the result from the yielded directory, which the workers
+    share. (build-venv.sh guards the wheelhouse cache itself.)"""
     base = factory.getbasetemp()
     # under xdist each worker has its own base in the run's directory; without, the base
     # is the run's directory itself (its parent holds older runs)
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-    with (shared / "posterm-packaging.lock").open("w") as lock:
+    with (shared / f"posterm-{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield shared
 

@@ -48,7 +48,7 @@ def root() -> Iterator[Path]:
 def _build(factory: pytest.TempPathFactory, arch: str = "") -> Path:
     """The package, built by the first worker to get here (the others wait and reuse it)."""
     need(*TOOLS)
-    with build_lock(factory) as shared, scratch("posterm-deb-") as work:
+    with build_lock(factory, f"deb{arch}") as shared, scratch("posterm-deb-") as work:
         out = shared / f"deb-out{arch}"
         built = sorted(out.glob("posterm_*.deb"))
         if built:

@@ -8,9 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
-
-from tests.packaging.support import ROOT, build_lock, need, run, scratch, verify_units
+from tests.packaging.support import ROOT, need, run, scratch, verify_units
 
 INSTALL = ROOT / "systemd" / "install.sh"
 PLACED = [
@@ -44,14 +42,14 @@ def _digest(root: Path) -> dict[str, str]:
     return out
 
 
-def test_install_twice_then_uninstall(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_install_twice_then_uninstall() -> None:
     """GIVEN an empty root WHEN install.sh --root runs THEN the app, units, users and
     directories are there and postermd is enabled; WHEN it runs again after the
     administrator edited the config and the udev rules THEN nothing else changed and the
     edits are kept; WHEN --uninstall runs THEN what it placed is gone, the configs and the
     journal stay."""
     need("systemd-sysusers", "systemd-tmpfiles", "systemctl", "systemd-analyze")
-    with build_lock(tmp_path_factory), scratch("posterm-install-") as root:
+    with scratch("posterm-install-") as root:
         out = _install(root)
         assert "posterm installed" in out
         for rel in PLACED:
