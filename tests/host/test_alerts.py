@@ -4,17 +4,26 @@ the messages for the alerts topic handed over only after their commit."""
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host.alerting import Alerter, listing, open_counts
 from posterm.host.alerts import Limits
 from posterm.host.store import Store
+from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope, rfc3339
+from tests.host.test_host import TID as RIG_TID
+from tests.host.test_host import Host, host, rig  # noqa: F401 (fixtures)
+from tests.support.broker import Broker, wait_for
+from tests.support.rig import Rig
 
 TID = "pos-a"
 PAN = "476173******0119"
@@ -277,3 +286,38 @@ def test_a_failed_ingest_hands_over_no_alert(
                                        occurred_at=fleet.clock.iso)])  # fmt: skip
     assert fleet.alerter.take() == [] and fleet.alerts() == []
     assert [e["seq"] for e in fleet.store.events(terminal=TID)] == [1]
+
+
+def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_topic(
+    rig: Rig, host: Host, broker: Broker  # noqa: F811 (the fixtures)
+) -> None:
+    """The real postermd, Mosquitto and `posterm-host run`: the PT simulator charges the
+    same card (its masked PAN) every time, so a second sale of the same amount within
+    [alerts] double_charge_s is a likely double charge, seen by an alerts subscriber."""
+    got: list[dict[str, Any]] = []
+    subscribed = threading.Event()
+    watcher = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="watcher")
+    watcher.on_connect = lambda c, *_: c.subscribe(topics.host("hq", "alerts"), qos=1)
+    watcher.on_subscribe = lambda *_: subscribed.set()
+    watcher.on_message = lambda c, u, m: got.append(json.loads(m.payload))
+    watcher.connect("127.0.0.1", broker.port)
+    watcher.loop_start()
+    try:
+        assert subscribed.wait(30)
+        first = rig.cli("sale", "12.50")[1]
+        assert rig.cli("sale", "3.00")[0] == 0  # another amount: no alert
+        second = rig.cli("sale", "12.50")[1]
+        (alert,) = wait_for(lambda: [a for a in got if a["kind"] == "double_charge"],
+                            "the double-charge alert on the alerts topic")  # fmt: skip
+    finally:
+        watcher.loop_stop()
+        watcher.disconnect()
+    assert alert["terminal"] == RIG_TID and alert["detail"]["txns"] == [first["txn_id"],
+                                                                    second["txn_id"]]  # fmt: skip
+    assert alert["detail"]["amount"] == "12.50" and "*" in alert["detail"]["masked_pan"]
+    code, alerts = host.cli("alerts", "--open", "--json")
+    assert code == 0 and [a["alert_id"] for a in alerts] == [alert["alert_id"]]
+    code, fleet = host.cli("fleet", "--json")
+    (terminal,) = fleet
+    assert [a["kind"] for a in terminal["alerts"]] == ["double_charge"]
+    assert terminal["last_sale_at"] is not None and terminal["state"] in ("online", "unknown")
