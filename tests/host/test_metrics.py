@@ -5,6 +5,7 @@ exit 2; the example alert rules parse."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import urllib.request
 from collections.abc import Iterator
@@ -167,10 +168,25 @@ def test_the_example_alert_rules_parse() -> None:
     rules = yaml.safe_load((ROOT / "systemd/prometheus/posterm-alerts.yml").read_text())
     (group,) = rules["groups"]
     by_name = {r["alert"]: r for r in group["rules"]}
-    assert set(by_name) == {"TerminalOffline", "OutboxBacklog", "RefundsSlow"}
+    assert set(by_name) == {"TerminalOffline", "OutboxBacklog", "RefundsSlow", "PostermAlertOpen"}
+    assert "posterm_alerts_open" in by_name["PostermAlertOpen"]["expr"]
     assert by_name["TerminalOffline"]["expr"] == "posterm_terminal_up == 0"
     assert by_name["TerminalOffline"]["for"] == "5m"
     assert by_name["OutboxBacklog"]["for"] == "10m"
     assert "posterm_outbox_oldest_seconds > 900" in by_name["OutboxBacklog"]["expr"]
     assert "posterm_refund_duration_seconds_bucket[1h]" in by_name["RefundsSlow"]["expr"]
     assert by_name["RefundsSlow"]["expr"].startswith("histogram_quantile(0.95,")
+
+
+def test_the_grafana_dashboard_graphs_the_hosts_metrics(tmp_path: Path) -> None:
+    """systemd/grafana/posterm-fleet.json: every query names a metric the host serves, and
+    every metric is on it."""
+    dashboard = json.loads((ROOT / "systemd/grafana/posterm-fleet.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    served = {m.name for m in Metrics(store, CollectorRegistry()).registry.collect()}
+    store.close()
+    used = {name for e in exprs for name in re.findall(r"posterm_[a-z_]+", e)}
+    base = {re.sub(r"_(total|bucket|count|sum)$", "", name) for name in used}
+    assert base == served, (base, served)
+    assert len({p["id"] for p in dashboard["panels"]}) == len(dashboard["panels"])

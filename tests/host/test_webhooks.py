@@ -202,3 +202,15 @@ def test_alerts_and_webhooks_config_read(tmp_path: Path) -> None:
     assert first.wants("alert.double_charge") and not first.wants("alert.paper_out")
     assert second.wants("alert.paper_out") and not second.wants("sale.approved")
     assert second.timeout_s == 3 and SECRET.decode() not in repr(second)
+
+
+def test_the_example_config_documents_the_defaults() -> None:
+    """systemd/posterm-host.toml.example loads, and its [alerts] are the defaults."""
+    example = Path(__file__).resolve().parents[2] / "systemd/posterm-host.toml.example"
+    host = load(example)
+    assert host.alerts == Limits() and host.webhooks == ()
+    text = example.read_text()
+    for field in Limits.__dataclass_fields__:
+        assert f"\n{field} = " in text, field
+    for key in webhooks.KEYS:
+        assert f"\n#{key} = " in text, key
