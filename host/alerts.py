@@ -121,21 +121,6 @@ def unresolved_findings(
     return out
 
 
-def unresolved(env: dict[str, Any], later_events: Iterable[dict[str, Any]]) -> bool:
-    """Is an `*.in_doubt` or `receipt.pending` event still open, given the same
-    transaction's later events?"""
-    data = env["data"]
-    for other in later_events:
-        if other["seq"] <= env["seq"]:
-            continue
-        if env["type"] in IN_DOUBT and other["type"] in RESOLVES:
-            return False
-        if (env["type"] == "receipt.pending" and other["type"] in RECEIPT_DONE
-                and other["data"].get("receipt_id") == data.get("receipt_id")):  # fmt: skip
-            return False
-    return True
-
-
 def open_item(env: dict[str, Any], received_at: str) -> dict[str, Any]:
     """The `unresolved_findings` item of an open in-doubt or pending-receipt event."""
     data = env["data"]

@@ -33,10 +33,10 @@ def stale_limit(telemetry: dict[str, Any], stale_after_s: float) -> float:
     return stale_after_s
 
 
-def describe(row: dict[str, Any], gap_at: int | None, last_sale_at: str | None, now: str,
+def describe(row: dict[str, Any], gap_since: str | None, last_sale_at: str | None, now: str,
              stale_after_s: float) -> dict[str, Any]:  # fmt: skip
     """`state`: online, stale (online by its status, telemetry silent), offline, or unknown
-    (no status yet)."""
+    (no status yet). `gap_since`: when a seq past a missing one arrived (None: no gap)."""
     tele = json.loads(row["telemetry"]) if row.get("telemetry") else {}
     silent = seconds(row.get("telemetry_at"), now)
     limit = stale_limit(tele, stale_after_s)
@@ -54,7 +54,9 @@ def describe(row: dict[str, Any], gap_at: int | None, last_sale_at: str | None, 
         "stale": state == "stale", "session": row["session"],
         "status_since": row.get("status_at"), "last_seen": row["last_seen"],
         "telemetry_at": row.get("telemetry_at"), "stale_after_s": limit,
-        "contiguous_seq": row["contiguous_seq"], "gap_at": gap_at, "last_sale_at": last_sale_at,
+        "contiguous_seq": row["contiguous_seq"],
+        "gap_at": None if gap_since is None else int(row["contiguous_seq"]) + 1,
+        "gap_since": gap_since, "last_sale_at": last_sale_at,
     }  # fmt: skip
     for key in TELEMETRY_KEYS:
         out[key] = tele.get(key)

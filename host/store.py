@@ -87,15 +87,14 @@ class Store:
             # in event_id order: two processes storing the same events lock them in one order
             for env in sorted(envelopes, key=lambda e: str(e["event_id"])):
                 data = env["data"]
-                txn_id, copy = data.get("txn_id"), data.get("copy")
+                txn_id, copy, pan = data.get("txn_id"), data.get("copy"), data.get("masked_pan")
                 count = db.execute(
                     "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
-                    " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (event_id) DO NOTHING",
+                    " envelope, txn_id, copy, masked_pan)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                     (env["event_id"], env["terminal"], env["seq"], env["type"],
                      env["occurred_at"], now, json.dumps(env),
-                     txn_id if isinstance(txn_id, str) else None,
-                     copy if isinstance(copy, str) else None),
+                     *(v if isinstance(v, str) else None for v in (txn_id, copy, pan))),
                 )  # fmt: skip
                 target = new if count else known
                 target.setdefault(env["terminal"], []).append(env["event_id"])
@@ -183,14 +182,18 @@ class Store:
 
     def fleet(self, now: str | None = None, stale_after_s: float = 180.0) -> list[dict[str, Any]]:
         """Every terminal's state (`host/fleet.py`) as of `now`."""
-        last_sales = {r["terminal"]: r["at"] for r in self._all(
-            "SELECT terminal, MAX(occurred_at) AS at FROM events WHERE type = 'sale.approved'"
-            " GROUP BY terminal")}  # fmt: skip
+        gaps = {r["terminal"]: r["since"] for r in self._all(  # a later seq is in: since when
+            "SELECT t.terminal AS terminal, MIN(e.received_at) AS since FROM terminals t"
+            " JOIN events e ON e.terminal = t.terminal AND e.seq > t.contiguous_seq"
+            " GROUP BY t.terminal")}  # fmt: skip
         at = now or now_rfc3339()
         return [
-            fleet_state.describe(row, self.gap(row["terminal"]), last_sales.get(row["terminal"]),
-                                 at, stale_after_s)
-            for row in self._all("SELECT * FROM terminals ORDER BY terminal")
+            fleet_state.describe(row, gaps.get(row["terminal"]), row["last_sale_at"], at,
+                                 stale_after_s)
+            for row in self._all(  # the last sale: one index lookup per terminal
+                "SELECT t.*, (SELECT MAX(e.occurred_at) FROM events e WHERE e.terminal ="
+                " t.terminal AND e.type = 'sale.approved') AS last_sale_at FROM terminals t"
+                " ORDER BY t.terminal")
         ]  # fmt: skip
 
     def events(
