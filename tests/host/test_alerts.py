@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from posterm.host import webhooks
 from posterm.host.alerting import Alerter, listing, open_counts
 from posterm.host.alerts import Limits
 from posterm.host.store import Store
@@ -22,6 +24,7 @@ from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope, rfc3339
 from tests.host.test_host import TID as RIG_TID
 from tests.host.test_host import Host, host, rig  # noqa: F401 (fixtures)
+from tests.host.test_webhooks import SECRET, Receiver
 from tests.support.broker import Broker, wait_for
 from tests.support.rig import Rig
 
@@ -293,7 +296,16 @@ def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_t
 ) -> None:
     """The real postermd, Mosquitto and `posterm-host run`: the PT simulator charges the
     same card (its masked PAN) every time, so a second sale of the same amount within
-    [alerts] double_charge_s is a likely double charge, seen by an alerts subscriber."""
+    [alerts] double_charge_s is a likely double charge, seen by an alerts subscriber and
+    by a webhook receiver (signed)."""
+    receiver = Receiver(fail=0)
+    secret = host.tmp / "hook.secret"
+    secret.write_bytes(SECRET)
+    host.stop()
+    with host.config.open("a") as f:
+        f.write(f'[[webhooks]]\nurl = "{receiver.url}"\nsecret_file = "{secret}"\n'
+                'events = ["alert.*", "sale.approved"]\n')
+    host.start()
     got: list[dict[str, Any]] = []
     subscribed = threading.Event()
     watcher = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="watcher")
@@ -309,9 +321,20 @@ def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_t
         second = rig.cli("sale", "12.50")[1]
         (alert,) = wait_for(lambda: [a for a in got if a["kind"] == "double_charge"],
                             "the double-charge alert on the alerts topic")  # fmt: skip
+        def posted(type_: bytes) -> list[dict[str, Any]]:
+            return [r for r in receiver.accepted if b'"type":"' + type_ + b'"' in r["body"]]
+
+        (hooked,) = wait_for(lambda: posted(b"alert.double_charge"), "the alert's webhook")
+        sales = wait_for(lambda: len(posted(b"sale.approved")) == 3 and posted(b"sale.approved"),
+                         "the three sales at the webhook")  # fmt: skip
     finally:
         watcher.loop_stop()
         watcher.disconnect()
+        receiver.close()
+    assert json.loads(hooked["body"])["data"] == alert
+    assert all(webhooks.verify(SECRET, r["body"], r["Posterm-Signature"], time.time())
+               for r in receiver.accepted)  # fmt: skip
+    assert len({r["Posterm-Delivery"] for r in sales}) == 3
     assert alert["terminal"] == RIG_TID and alert["detail"]["txns"] == [first["txn_id"],
                                                                     second["txn_id"]]  # fmt: skip
     assert alert["detail"]["amount"] == "12.50" and "*" in alert["detail"]["masked_pan"]
