@@ -171,8 +171,8 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-    for row in rows:
-        if row["mode"] is not None and row["reason"]:
+    for row in rows:  # why a terminal is not ready, and its printer
+        if row["mode"] not in (None, "ready") or row["paper"] not in (None, "ok"):
             print(f"{row['terminal']}: {row['mode']} ({row['reason']}); printer: {row['printer']}")
 
 

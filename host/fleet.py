@@ -21,7 +21,7 @@ def seconds(start: str | None, end: str) -> float | None:
         return None
     try:
         return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
-    except ValueError:
+    except (TypeError, ValueError):  # malformed, or one with a zone and one without
         return None
 
 

@@ -243,17 +243,19 @@ class Sender:
     def run_due(self, limit: int = 20) -> int:
         """Attempt the deliveries due now; how many were attempted."""
         now = self._now()
+        urls = list(self.hooks)  # a webhook removed from the config: its queue waits for it
+        if not urls:
+            return 0
         rows = self.store.db.rows(
             "SELECT delivery_id, url, body, attempts, next_attempt_at FROM webhook_deliveries"
-            " WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at"
-            f" LIMIT {int(limit)}", (now,))  # fmt: skip
+            f" WHERE state = 'pending' AND next_attempt_at <= ? AND url IN"
+            f" ({', '.join('?' for _ in urls)}) ORDER BY next_attempt_at LIMIT {int(limit)}",
+            (now, *urls))  # fmt: skip
         done = 0
         for row in rows:
             if self.stopping.is_set():
                 break
-            hook = self.hooks.get(row["url"])
-            if hook is None:  # a webhook removed from the config: its queue waits for it
-                continue
+            hook = self.hooks[row["url"]]
             with self.store.db.tx() as tx:
                 claimed = tx.execute(
                     "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE delivery_id = ?"

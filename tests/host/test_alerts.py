@@ -291,6 +291,17 @@ def test_a_failed_ingest_hands_over_no_alert(
     assert [e["seq"] for e in fleet.store.events(terminal=TID)] == [1]
 
 
+def test_a_malformed_time_or_amount_never_stops_the_ingest(fleet: Fleet) -> None:
+    data = {"currency": "EUR", "masked_pan": PAN}
+    fleet.event("sale.approved", txn_id="T1", amount="5.00", at="2026-11-29T10:00:00", **data)
+    fleet.event("sale.approved", txn_id="T2", amount="5.00", **data)  # one naive, one UTC
+    fleet.event("sale.approved", txn_id="T3", amount="5,00", **data)
+    fleet.event("sale.approved", txn_id="T4", amount="5.00", at="yesterday", **data)
+    fleet.event("refund.completed", txn_id="R1", amount="-1", ref_txn="T1", at="x", **data)
+    assert fleet.alerter.take() == [] and fleet.tick() == []
+    assert len(fleet.store.events(terminal=TID)) == 5
+
+
 def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_topic(
     rig: Rig, host: Host, broker: Broker  # noqa: F811 (the fixtures)
 ) -> None:
