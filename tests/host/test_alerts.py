@@ -23,7 +23,7 @@ from posterm.host.store import Store
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope, rfc3339
 from tests.host.test_host import TID as RIG_TID
-from tests.host.test_host import Host, host, rig  # noqa: F401 (fixtures)
+from tests.host.test_host import Host, rig  # noqa: F401 (a fixture)
 from tests.host.test_webhooks import SECRET, Receiver
 from tests.support.broker import Broker, wait_for
 from tests.support.rig import Rig
@@ -302,21 +302,35 @@ def test_a_malformed_time_or_amount_never_stops_the_ingest(fleet: Fleet) -> None
     assert len(fleet.store.events(terminal=TID)) == 5
 
 
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    r = Receiver(fail=0)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def host(tmp_path: Path, broker: Broker, hook: Receiver) -> Iterator[Host]:
+    """`posterm-host run` with a webhook for alerts and approved sales."""
+    h = Host(tmp_path, broker)
+    secret = tmp_path / "hook.secret"
+    secret.write_bytes(SECRET)
+    with h.config.open("a") as f:
+        f.write(f'[[webhooks]]\nurl = "{hook.url}"\nsecret_file = "{secret}"\n'
+                'events = ["alert.*", "sale.approved"]\n')
+    assert h.cli("keygen")[0] == 0
+    h.start()
+    yield h
+    h.stop()
+
+
 def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_topic(
-    rig: Rig, host: Host, broker: Broker  # noqa: F811 (the fixtures)
+    rig: Rig, host: Host, broker: Broker, hook: Receiver  # noqa: F811 (the fixtures)
 ) -> None:
     """The real postermd, Mosquitto and `posterm-host run`: the PT simulator charges the
     same card (its masked PAN) every time, so a second sale of the same amount within
     [alerts] double_charge_s is a likely double charge, seen by an alerts subscriber and
     by a webhook receiver (signed)."""
-    receiver = Receiver(fail=0)
-    secret = host.tmp / "hook.secret"
-    secret.write_bytes(SECRET)
-    host.stop()
-    with host.config.open("a") as f:
-        f.write(f'[[webhooks]]\nurl = "{receiver.url}"\nsecret_file = "{secret}"\n'
-                'events = ["alert.*", "sale.approved"]\n')
-    host.start()
     got: list[dict[str, Any]] = []
     subscribed = threading.Event()
     watcher = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="watcher")
@@ -333,7 +347,7 @@ def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_t
         (alert,) = wait_for(lambda: [a for a in got if a["kind"] == "double_charge"],
                             "the double-charge alert on the alerts topic")  # fmt: skip
         def posted(type_: bytes) -> list[dict[str, Any]]:
-            return [r for r in receiver.accepted if b'"type":"' + type_ + b'"' in r["body"]]
+            return [r for r in hook.accepted if b'"type":"' + type_ + b'"' in r["body"]]
 
         (hooked,) = wait_for(lambda: posted(b"alert.double_charge"), "the alert's webhook")
         sales = wait_for(lambda: len(posted(b"sale.approved")) == 3 and posted(b"sale.approved"),
@@ -341,10 +355,9 @@ def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_t
     finally:
         watcher.loop_stop()
         watcher.disconnect()
-        receiver.close()
     assert json.loads(hooked["body"])["data"] == alert
     assert all(webhooks.verify(SECRET, r["body"], r["Posterm-Signature"], time.time())
-               for r in receiver.accepted)  # fmt: skip
+               for r in hook.accepted)  # fmt: skip
     assert len({r["Posterm-Delivery"] for r in sales}) == 3
     assert alert["terminal"] == RIG_TID and alert["detail"]["txns"] == [first["txn_id"],
                                                                     second["txn_id"]]  # fmt: skip
