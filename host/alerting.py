@@ -22,7 +22,7 @@ from posterm.host import alerts as rules
 from posterm.host.alerts import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.store import Ingested, Store, StoreError
-from posterm.host.webhooks import Webhook, enqueue
+from posterm.host.webhooks import Webhook, enqueue, shareable
 from posterm.protocol.mqtt.events import rfc3339, uuid7
 
 log = logging.getLogger("posterm.host")
@@ -71,7 +71,7 @@ class Alerter:
         now = self.now()
         for env in envelopes:
             self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],
-                                           env, at=now)  # fmt: skip
+                                           shareable(env), at=now)  # fmt: skip
             if rules.approved_sale(env):
                 found = rules.double_charge(env, self._sales_near(tx, env),
                                             self.limits.double_charge_s)  # fmt: skip

@@ -40,6 +40,7 @@ from posterm.protocol.mqtt.events import EVENT_TYPES, rfc3339
 
 log = logging.getLogger("posterm.host")
 
+PERSONAL = ("notify",)  # a customer's contact (refund.requested): never sent to a webhook
 NAMESPACE = uuid.UUID("6f1c3c1e-6c4a-4c55-9a53-2f1b8f2d7a10")  # delivery ids: uuid5 in it
 TOPICS = frozenset(EVENT_TYPES | {"alert.*"} | {f"alert.{k}" for k in KINDS})
 KEYS: dict[str, tuple[type, bool]] = {
@@ -132,6 +133,14 @@ def parse(entries: Any) -> tuple[Webhook, ...]:
                            first_retry_s=numbers["first_retry_s"],
                            max_retry_s=numbers["max_retry_s"], timeout_s=numbers["timeout_s"]))
     return tuple(out)
+
+
+def shareable(envelope: dict[str, Any]) -> dict[str, Any]:
+    """An event as a webhook gets it: without the customer's personal data."""
+    data = envelope.get("data")
+    if not isinstance(data, dict) or not any(k in data for k in PERSONAL):
+        return envelope
+    return {**envelope, "data": {k: v for k, v in data.items() if k not in PERSONAL}}
 
 
 def sign(secret: bytes, body: bytes, t: int) -> str:

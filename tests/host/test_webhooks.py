@@ -119,6 +119,21 @@ def test_a_receiver_failing_twice_gets_every_event_once_signed(
     store.close()
 
 
+def test_a_customers_contact_never_goes_to_a_webhook(tmp_path: Path) -> None:
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    hook = webhooks.Webhook("https://hooks.example/x", SECRET, frozenset({"refund.requested"}))
+    request = envelope("pos-a", 1, "refund.requested", {
+        "txn_id": "R1", "amount": "5.00", "currency": "EUR",
+        "notify": {"email": "kim@example.org", "phone": "+4915112345678", "lang": "de"},
+    })  # fmt: skip
+    Alerter(store, Limits(), webhooks=(hook,)).ingest([request])
+    (row,) = store.db.rows("SELECT body FROM webhook_deliveries")
+    body = json.loads(row["body"])
+    assert body["data"]["data"] == {"txn_id": "R1", "amount": "5.00", "currency": "EUR"}
+    assert "kim@" not in row["body"] and "4915112345678" not in row["body"]
+    store.close()
+
+
 def test_a_receiver_down_for_good_ends_failed_and_listed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
