@@ -90,6 +90,7 @@ MIGRATIONS: list[Statements] = [
             )""",
             "CREATE INDEX IF NOT EXISTS webhook_due ON webhook_deliveries (state, next_attempt_at)",
             "ALTER TABLE terminals ADD COLUMN status_at TEXT",
+            "UPDATE terminals SET status_at = last_seen",  # the best guess for those known
             "CREATE INDEX IF NOT EXISTS events_type ON events (type, received_at)",
             "CREATE INDEX IF NOT EXISTS events_terminal_type"
             " ON events (terminal, type, occurred_at)",

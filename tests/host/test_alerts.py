@@ -16,9 +16,10 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from posterm.host import webhooks
+from posterm.host import migrations, webhooks
 from posterm.host.alerting import Alerter, listing, open_counts
 from posterm.host.alerts import Limits
+from posterm.host.db import connect
 from posterm.host.store import Store
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope, rfc3339
@@ -300,6 +301,33 @@ def test_a_malformed_time_or_amount_never_stops_the_ingest(fleet: Fleet) -> None
     fleet.event("refund.completed", txn_id="R1", amount="-1", ref_txn="T1", at="x", **data)
     assert fleet.alerter.take() == [] and fleet.tick() == []
     assert len(fleet.store.events(terminal=TID)) == 5
+
+
+def test_a_schema_2_store_upgraded_keeps_its_sales_and_terminals_alerting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 3 on a store written by the previous posterm-host: the sales' masked PAN
+    (the double-charge rule reads it) and the terminals' status time are filled in."""
+    db = connect(f"sqlite://{tmp_path / 'host.db'}")
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+    assert migrations.migrate(db) == 2
+    sale = {"txn_id": "T1", "amount": "5.00", "currency": "EUR", "masked_pan": PAN}
+    env = envelope(TID, 1, "sale.approved", sale, occurred_at="2026-11-29T09:59:00.000Z")
+    with db.tx() as tx:
+        tx.execute("INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
+                   " envelope, txn_id) VALUES (?, ?, 1, 'sale.approved', ?, ?, ?, 'T1')",
+                   (env["event_id"], TID, env["occurred_at"], env["occurred_at"],
+                    json.dumps(env)))  # fmt: skip
+        tx.execute("INSERT INTO terminals (terminal, contiguous_seq, online, session, last_seen)"
+                   " VALUES (?, 1, 0, 4, '2026-11-29T09:00:00.000Z')", (TID,))  # fmt: skip
+    db.close()
+    monkeypatch.undo()
+    f = Fleet(tmp_path, Limits())
+    assert [m["kind"] for m in f.tick()] == ["terminal_offline"]  # offline since 09:00
+    f.event("sale.approved", seq=2, txn_id="T2", amount="5.00", currency="EUR", masked_pan=PAN)
+    (msg,) = f.alerter.take()
+    assert msg["detail"]["txns"] == ["T1", "T2"]
+    f.store.close()
 
 
 @pytest.fixture
