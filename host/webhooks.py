@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import threading
@@ -282,7 +283,7 @@ class Sender:
             self.post(hook, row["delivery_id"], row["body"].encode())
         except urllib.error.HTTPError as exc:
             error = f"HTTP {exc.code} {exc.reason}"
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # a bad answer too
             error = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
         attempts, now = int(row["attempts"]) + 1, self._now()
         with self.store.db.tx() as tx:

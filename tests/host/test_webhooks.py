@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import threading
 import time
@@ -161,6 +162,25 @@ def test_a_receiver_down_for_good_ends_failed_and_listed(
     (row,) = json.loads(capsys.readouterr().out)
     assert row["attempts"] == 3 and row["kind"] == "sale.approved" and row["last_error"]
     assert row["sent_at"] is None
+
+
+def test_a_garbled_answer_is_a_failed_attempt_not_a_dead_sender(tmp_path: Path) -> None:
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    hook = webhooks.Webhook("http://127.0.0.1:9/x", SECRET, frozenset({"sale.approved"}),
+                            max_attempts=2, first_retry_s=0.01)  # fmt: skip
+    Alerter(store, Limits(), webhooks=(hook,)).ingest(
+        [envelope("pos-a", 1, "sale.approved", {"txn_id": "T1"})])  # fmt: skip
+
+    def garbled(hook: webhooks.Webhook, delivery_id: str, body: bytes) -> None:
+        raise http.client.BadStatusLine("NOT HTTP")
+
+    sender = webhooks.Sender(store, (hook,), post=garbled)
+    assert sender.run_due() == 1
+    (row,) = webhooks.deliveries(store)
+    assert (row["state"], row["attempts"]) == ("pending", 1) and "NOT HTTP" in row["last_error"]
+    wait_for(sender.run_due, "the retry due")
+    assert webhooks.deliveries(store)[0]["state"] == "failed"
+    store.close()
 
 
 def test_the_back_off_doubles_up_to_its_cap() -> None:
