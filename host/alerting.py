@@ -140,6 +140,9 @@ class Alerter:
         except (DatabaseError, StoreError) as exc:
             log.warning("alerts: the time-based rules failed: %s", exc)
             return True
+        except (KeyError, TypeError, ValueError):  # a row the rules cannot read: ingest goes on
+            log.exception("alerts: the time-based rules failed")
+            return True
         finally:
             queued, self._staged, self._staged_queued = self._staged_queued, [], 0
         self.outbox.extend(staged)

@@ -243,6 +243,9 @@ class Sender:
             except DatabaseError as exc:
                 log.warning("webhooks: the queue failed: %s", exc)
                 sent = 0
+            except Exception:  # a bug: logged, and the queue is tried again, never dropped
+                log.exception("webhooks: the sender failed")
+                sent = 0
             if not sent:
                 self.wake.wait(0.5)
                 self.wake.clear()
