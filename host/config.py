@@ -11,6 +11,7 @@ from typing import Any
 
 from posterm.host import webhooks as hooks
 from posterm.host.alerts import Limits
+from posterm.host.notify import config as notify_config
 from posterm.protocol.mqtt.topics import TID
 
 
@@ -32,6 +33,7 @@ class HostConfig:
     stale_after_s: float  # telemetry silent this long: the terminal is stale
     alerts: Limits = field(default_factory=Limits)
     webhooks: tuple[hooks.Webhook, ...] = ()
+    notify: notify_config.NotifyConfig | None = None  # [notify]: refund notifications
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -67,6 +69,10 @@ def load(path: str | Path) -> HostConfig:
     try:
         webhooks = hooks.parse(data.pop("webhooks", []))
     except hooks.WebhookConfigError as exc:
+        raise fail(exc.key, exc.why) from None
+    try:
+        notify = notify_config.parse(data.pop("notify")) if "notify" in data else None
+    except notify_config.NotifyConfigError as exc:
         raise fail(exc.key, exc.why) from None
     for section, table in data.items():
         if section not in SCHEMA:
@@ -114,7 +120,7 @@ def load(path: str | Path) -> HostConfig:
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"], alerts=Limits(**limits),
-        webhooks=webhooks,
+        webhooks=webhooks, notify=notify,
     )  # fmt: skip
 
 
