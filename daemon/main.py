@@ -100,6 +100,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     panel.attach(terminal)
     watchdog.start()
     opened.append(watchdog)
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    # from here a SIGTERM lets the work in progress finish (start-up recovery included)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     terminal.start()
     server = ControlServer(
         str(config.control.socket),
@@ -117,18 +124,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     notify(READY="1", STATUS=f"{terminal.mode.mode}: {terminal.mode.reason}")
     log.info("postermd: %s up, control socket %s", config.terminal.id, config.control.socket)
 
-    def stop(signum: int, frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     stopping.wait()
-    notify(STOPPING="1")
+    # SIGTERM: the operation in progress finishes (a payment at the PT, its journal rows,
+    # its receipt) while nothing new starts; then the host hears we are offline.
+    log.info("postermd: stopping; %s (%s) finishes first, within %.0f s",
+             terminal.mode.mode, terminal.mode.reason, config.system.stop_timeout_s)  # fmt: skip
+    notify(STOPPING="1", STATUS=f"stopping: {terminal.mode.mode}: {terminal.mode.reason}")
+    finished = terminal.stop(config.system.stop_timeout_s)
     server.stop()
     if relay is not None:
         relay.stop()  # publishes the offline status itself
-    terminal.stop()
     _close_all(opened)
+    log.info("postermd: stopped%s", "" if finished else " (an operation left to the next start)")
     return 0
 
 
