@@ -26,8 +26,7 @@ def crashpoint(step: str) -> None:
     """Die here, at once and without cleanup, if this step was named; or hang here; or
     ask for a graceful stop here and carry on."""
     if step in _TERMS:
-        log.critical("term point %s: SIGTERM", step)
-        os.kill(os.getpid(), signal.SIGTERM)
+        _term(step)
     if step in _STEPS:
         log.critical("crash point %s: SIGKILL", step)
         os.kill(os.getpid(), signal.SIGKILL)
@@ -43,10 +42,15 @@ def crash_later(step: str, seconds: float) -> None:
     """Die (or get a SIGTERM) `seconds` from now if this step was named (to die in the
     middle of I/O)."""
     if step in _TERMS:
-        term = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGTERM))
+        term = threading.Timer(seconds, _term, (step,))
         term.daemon = True
         term.start()
     if step in _STEPS:
         timer = threading.Timer(seconds, os.kill, (os.getpid(), signal.SIGKILL))
         timer.daemon = True
         timer.start()
+
+
+def _term(step: str) -> None:
+    log.critical("term point %s: SIGTERM", step)
+    os.kill(os.getpid(), signal.SIGTERM)

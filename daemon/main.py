@@ -131,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
              terminal.mode.mode, terminal.mode.reason, config.system.stop_timeout_s)  # fmt: skip
     notify(STOPPING="1", STATUS=f"stopping: {terminal.mode.mode}: {terminal.mode.reason}")
     finished = terminal.stop(config.system.stop_timeout_s)
-    server.stop()
+    server.stop(grace=10.0 if finished else 1.0)  # the answers being written go out
     if relay is not None:
         relay.stop()  # publishes the offline status itself
     _close_all(opened)
