@@ -15,6 +15,7 @@ from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import eod, outcomes, receipts, recovery, refund, reprint, sale, void
 from posterm.daemon.flows.context import ModeCell, PaymentPort, ReceiptPort
+from posterm.daemon.health import Health
 from posterm.daemon.journal import retention
 from posterm.daemon.journal.errors import JournalError, JournalIOError
 from posterm.daemon.journal.rows import Txn, new_txn_id
@@ -96,6 +97,7 @@ class Terminal:
         # held by postermd for every operation and print job; an updater takes it too
         self.update_lock = UpdateLock(config.system.update_lock)
         self._started = False  # start-up recovery done (it waits while an update runs)
+        self.health = Health(config.journal.path)
         self.owner = Owner(self._idle, tick=0.5)
 
     def _mode_changed(self, mode: Mode, reason: str) -> None:
@@ -485,6 +487,7 @@ class Terminal:
             "awaiting_approval": self.awaiting(),
             "batch_no": self.batch_no(),
             "update_lock": self.update_lock.state,
+            "health": self.health.snapshot(),
             "host": self.host_link() if self.host_link is not None else {"state": "off"},
             "pt_retry_in": _rounded(self.pt_backoff.retry_in()),
             "printer_retry_in": _rounded(self.printer_backoff.retry_in()),
