@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon import logsetup
+from posterm.daemon import bootslip, logsetup
 from posterm.daemon.config import Config, ConfigError, load_config
 from posterm.daemon.control import api
 from posterm.daemon.control.server import ControlError, ControlServer
@@ -122,6 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     relay = _start_sync(config, journal, terminal, panel)
     notify(READY="1", STATUS=f"{terminal.mode.mode}: {terminal.mode.reason}")
+    bootslip.print_later(
+        config,
+        version=VERSION,
+        host=None if relay is None else relay.snapshot,
+        host_settled=lambda: relay is None or relay.state == "connected"
+        or relay.backoff.failures > 0,
+        submit=lambda fn: terminal.call(fn, "boot slip"),
+        print_slip=printer.print_slip,
+        status=lambda: {"state": str(terminal.mode.mode), "reason": terminal.mode.reason},
+    )
     log.info("postermd: %s up, control socket %s", config.terminal.id, config.control.socket)
 
     stopping.wait()
