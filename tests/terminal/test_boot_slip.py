@@ -39,7 +39,8 @@ def test_boot_slip_with_the_host_page_as_qr_code(tmp_path: Path) -> None:
         assert "Host:     disconnected 127.0.0.1:1" in page
         assert "State:    ready (ready)" in page
         assert "[QR: https://backoffice.example/terminals/pos-test]" in page
-        (entry,) = [json.loads(x) for x in (rig.printer.out / "index.jsonl").read_text().splitlines()]
+        index = (rig.printer.out / "index.jsonl").read_text().splitlines()
+        (entry,) = [json.loads(line) for line in index]
         assert (rig.printer.out / entry["png"]).stat().st_size > 0
         assert not entry["truncated"]
         # the slip is no receipt: the money rules count only the sale's
