@@ -39,8 +39,8 @@ def test_bundle_of_a_running_terminal_without_secrets(tmp_path: Path) -> None:
     mqtt = (f'\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\nusername = "{MQTT_USER}"\n'
             f'password_file = "{password_file}"\n')  # fmt: skip
     rig = make_rig(tmp_path, pt_args=("--password", PT_PASSWORD), extra_config=mqtt)
-    text = rig.config.read_text()
-    rig.config.write_text(text.replace("timeout_s = 20", f'timeout_s = 20\npassword = "{PT_PASSWORD}"'))
+    with_password = f'timeout_s = 20\npassword = "{PT_PASSWORD}"'
+    rig.config.write_text(rig.config.read_text().replace("timeout_s = 20", with_password))
     try:
         rig.start()
         code, sale = rig.cli("sale", "12.34")
