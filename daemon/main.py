@@ -144,6 +144,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     server.stop(grace=10.0 if finished else 1.0)  # the answers being written go out
     if relay is not None:
         relay.stop()  # publishes the offline status itself
+    if not finished:  # the owner still uses the journal and the printer: the exit ends it
+        opened = [part for part in opened if part is not journal and part is not printer]
     _close_all(opened)
     log.info("postermd: stopped%s", "" if finished else " (an operation left to the next start)")
     return 0
