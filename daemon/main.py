@@ -137,8 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stopping.wait()
     # SIGTERM: the operation in progress finishes (a payment at the PT, its journal rows,
     # its receipt) while nothing new starts; then the host hears we are offline.
-    log.info("postermd: stopping; %s (%s) finishes first, within %.0f s",
-             terminal.mode.mode, terminal.mode.reason, config.system.stop_timeout_s)  # fmt: skip
+    log.info("postermd: stopping; mode %s, update lock %s: what runs finishes first, "
+             "within %.0f s", terminal.mode.mode, terminal.update_lock.state,
+             config.system.stop_timeout_s)  # fmt: skip
     notify(STOPPING="1", STATUS=f"stopping: {terminal.mode.mode}: {terminal.mode.reason}")
     finished = terminal.stop(config.system.stop_timeout_s)
     server.stop(grace=10.0 if finished else 1.0)  # the answers being written go out

@@ -96,7 +96,7 @@ def test_sigterm_while_the_customer_is_at_the_pin_pad(tmp_path: Path) -> None:
         rig.wait_state("busy")
         assert rig.daemon is not None
         rig.daemon.send_signal(signal.SIGTERM)
-        wait_log(rig, r"postermd: stopping; busy")
+        wait_log(rig, r"postermd: stopping; mode busy, update lock held \(sale\)")
         code, refused = rig.cli("sale", "1.00")
         assert code == 1 and refused["code"] == "shutting_down", refused
         assert rig.daemon.poll() is None  # still finishing the sale
