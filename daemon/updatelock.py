@@ -5,6 +5,9 @@ job, from the journal's in-doubt write to the receipt's cut, and lets go when id
 An updater takes the same lock (`flock -n FILE …` fails while money moves; `flock FILE …`
 waits for the terminal to be idle, then keeps it from starting anything new). While an
 updater holds it, postermd starts no new operation: clients get code `updating`.
+
+The file must outlive postermd's restarts (an updater's lock is on the file it opened):
+the unit keeps /run/posterm with `RuntimeDirectoryPreserve=yes`, or the path is elsewhere.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ class UpdateLock:
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o660)
+            # read-only is enough for flock, and opens a file an updater (root) created
+            self._fd = os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o660)
         except OSError as exc:
             self.error = f"cannot open {self.path}: {exc.strerror or exc}"
             log.error("update lock: %s; updates are not held off while money moves", self.error)
