@@ -57,7 +57,10 @@ def test_lock_is_held_from_the_journal_write_to_the_cut(tmp_path: Path) -> None:
     try:
         rig.start()
         assert rig.update_lock.exists() and updater_can_lock(rig.update_lock)
-        assert rig.wait_state("ready")["update_lock"] == "free"
+        ready = rig.wait_state("ready")
+        assert ready["update_lock"] == "free"
+        assert set(ready["health"]) == {"clock", "disk", "throttled", "cpu_temp_c"}
+        assert ready["health"]["disk"]["free_bytes"] > 0
         rig.pt.fault("hold_at_pin")
         thread, answer = sale_in_background(rig, "12.00")
         status = rig.wait_state("busy")
