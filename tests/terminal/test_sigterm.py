@@ -157,3 +157,34 @@ def test_a_payment_longer_than_the_stop_timeout_is_settled_at_the_next_start(
         assert rig.printer.printed() == []
     finally:
         rig.close()
+
+
+@pytest.mark.parametrize(
+    ("step", "operation"),
+    [("refund.after_commit", ("refund", "{txn}", "5.00")), ("void.after_commit", ("void", "{txn}"))],
+)
+def test_sigterm_in_a_refund_or_void_finishes_it(
+    tmp_path: Path, step: str, operation: tuple[str, ...]
+) -> None:
+    """GIVEN SIGTERM between the journaled approval of a refund (void) and the PT's
+    acknowledged 04 0F THEN it completes with its voucher, and postermd exits 0."""
+    rig = make_rig(tmp_path)
+    try:
+        rig.start(env={"POSTERM_TERM_AT": step})
+        code, sale = rig.cli("sale", "23.40")
+        assert code == 0
+        args = [a.format(txn=sale["txn_id"]) for a in operation]
+        code, done = rig.cli(*args)
+        assert code == 0 and done["state"] == "approved" and done["receipt_state"] == "printed"
+        assert rig.wait_exit() == 0
+        rig.start()
+        rig.wait_state("ready")
+        found = money_rules.check(rig)
+        kinds = sorted((e["kind"], e["state"]) for e in found["ledger"])
+        if operation[0] == "refund":
+            assert kinds == [("payment", "booked"), ("refund", "booked")]
+        else:
+            assert kinds == [("payment", "reversed"), ("reversal", "booked")]
+        assert len(money_rules.receipts_for(rig, done["txn_id"])) == 1
+    finally:
+        rig.close()
