@@ -161,7 +161,10 @@ def test_a_payment_longer_than_the_stop_timeout_is_settled_at_the_next_start(
 
 @pytest.mark.parametrize(
     ("step", "operation"),
-    [("refund.after_commit", ("refund", "{txn}", "5.00")), ("void.after_commit", ("void", "{txn}"))],
+    [
+        ("refund.after_commit", ("refund", "{txn}", "5.00")),
+        ("void.after_commit", ("void", "{txn}")),
+    ],
 )
 def test_sigterm_in_a_refund_or_void_finishes_it(
     tmp_path: Path, step: str, operation: tuple[str, ...]
