@@ -18,6 +18,7 @@ from typing import Any
 from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows.printing import PrintFailed
+from posterm.drivers.printer import PrinterError
 from posterm.drivers.printer import receipt as layouts
 
 log = logging.getLogger("posterm.bootslip")
@@ -95,12 +96,11 @@ def print_later(
 
         def on_owner() -> None:
             now = status()
-            receipt = slip(config, version=version, address=address,
-                           host=None if host is None else host(), state=now["state"],
-                           reason=now["reason"])  # fmt: skip
             try:
-                print_slip(receipt)
-            except PrintFailed as exc:
+                print_slip(slip(config, version=version, address=address,
+                                host=None if host is None else host(), state=now["state"],
+                                reason=now["reason"]))  # fmt: skip
+            except (PrintFailed, PrinterError) as exc:  # PrinterError: a slip it refuses
                 log.warning("boot slip: not printed: %s", exc)
                 return
             log.info("boot slip: printed")
