@@ -204,7 +204,7 @@ class SystemSection:
 
     update_lock: Path = field(default=DEFAULT_UPDATE_LOCK, metadata={"check": _abs_path()})
     # SIGTERM: the operation in progress finishes (receipt included) within this; keep it
-    # below the unit's TimeoutStopSec (200 s) and above payment.timeout_s.
+    # ~10 s below the unit's TimeoutStopSec (200 s): the offline status and closing follow.
     stop_timeout_s: float = _opt(190.0, _seconds(5, 3600))
 
 

@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
@@ -141,8 +142,10 @@ def main(argv: Sequence[str] | None = None) -> int:
              "within %.0f s", terminal.mode.mode, terminal.update_lock.state,
              config.system.stop_timeout_s)  # fmt: skip
     notify(STOPPING="1", STATUS=f"stopping: {terminal.mode.mode}: {terminal.mode.reason}")
+    deadline = time.monotonic() + config.system.stop_timeout_s
     finished = terminal.stop(config.system.stop_timeout_s)
-    server.stop(grace=10.0 if finished else 1.0)  # the answers being written go out
+    # the answers being written go out; relay and closing take a few seconds more
+    server.stop(grace=max(1.0, min(10.0, deadline - time.monotonic())))
     if relay is not None:
         relay.stop()  # publishes the offline status itself
     if not finished:  # the owner still uses the journal and the printer: the exit ends it
