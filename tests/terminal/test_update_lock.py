@@ -94,3 +94,20 @@ def test_no_operation_starts_while_an_updater_holds_the_lock(tmp_path: Path) -> 
         money_rules.check(rig)
     finally:
         rig.close()
+
+
+def test_start_up_recovery_waits_for_the_updater(tmp_path: Path) -> None:
+    """GIVEN an updater holding the lock WHEN postermd starts THEN it answers `status`
+    but recovers (talks to the PT, prints) only once the updater let go."""
+    rig = make_rig(tmp_path)
+    try:
+        rig.update_lock.touch()
+        with updater_holds(rig.update_lock):
+            rig.start()
+            status = rig.wait_status(lambda s: "start-up waits" in s["reason"], "waiting")
+            assert status["state"] == "recovering" and not status["selling"]
+        rig.wait_state("ready")
+        code, sale = rig.cli("sale", "3.00")
+        assert code == 0 and sale["state"] == "approved"
+    finally:
+        rig.close()
