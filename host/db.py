@@ -114,8 +114,9 @@ _PLACEHOLDER = re.compile(r"\?")
 
 
 def _pg(sql: str) -> str:
-    # the store's SQL has no literal '?' or '%': every '?' is a placeholder
-    return _PLACEHOLDER.sub("%s", sql)
+    # the store's SQL has no literal '?': every '?' is a placeholder; a literal '%' (LIKE
+    # 'x.%') is doubled, psycopg would take it for one
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
 
 
 class _PgTx:
