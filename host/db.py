@@ -29,6 +29,8 @@ class Tx(Protocol):
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int: ...
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
 
 
@@ -58,6 +60,9 @@ class _SqliteTx:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self._db.execute(sql, tuple(args)).rowcount
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, [tuple(r) for r in rows])
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         cur = self._db.execute(sql, tuple(args))
@@ -128,6 +133,10 @@ class _PgTx:
             cur.execute(_pg(sql), tuple(args))
             return int(cur.rowcount)
 
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:  # psycopg pipelines the statements: one round trip
+            cur.executemany(_pg(sql), [tuple(r) for r in rows])
+
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._conn.cursor() as cur:
             cur.execute(_pg(sql), tuple(args))
@@ -148,29 +157,42 @@ class PostgresDatabase:
         except ImportError as exc:
             raise DatabaseError(f"PostgreSQL needs psycopg 3 (posterm[host]): {exc}") from exc
         self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+
+        def connect() -> Any:
+            return psycopg.connect(url, row_factory=dict_row, autocommit=True, connect_timeout=10)
+
+        self._connect = connect
         try:
-            self._conn = psycopg.connect(url, row_factory=dict_row, autocommit=True,
-                                         connect_timeout=10)
+            self._conn = self._connect()
         except psycopg.Error as exc:
             raise DatabaseError(f"PostgreSQL: {exc}") from exc
         info = self._conn.info
         self.where = f"postgresql://{info.host}:{info.port}/{info.dbname}"
         self._lock = threading.Lock()
 
+    def _live(self) -> Any:
+        """The connection; a new one when the last broke (the server restarted): the
+        statement that found it broken failed, the next one runs on a fresh link."""
+        if self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
     @contextmanager
     def tx(self) -> Iterator[Tx]:
         with self._lock:
             try:
-                with self._conn.transaction():
-                    yield _PgTx(self._conn)
+                conn = self._live()
+                with conn.transaction():
+                    yield _PgTx(conn)
             except self._errors as exc:
                 raise DatabaseError(f"{self.where}: {exc}") from exc
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
             try:
-                with self._conn.transaction():
-                    return _PgTx(self._conn).rows(sql, args)
+                conn = self._live()
+                with conn.transaction():
+                    return _PgTx(conn).rows(sql, args)
             except self._errors as exc:
                 raise DatabaseError(f"{self.where}: {exc}") from exc
 

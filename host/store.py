@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from posterm.host import migrations
@@ -20,6 +20,9 @@ class StoreError(Exception):
     """The host's store failed."""
 
 
+INSERT_ROWS = 100  # rows per INSERT statement (9 values each: under SQLite's old 999)
+
+
 @dataclass(frozen=True)
 class Ingested:
     """One committed batch: the new event ids per terminal (to ack), and the ids that were
@@ -27,6 +30,7 @@ class Ingested:
 
     new: dict[str, list[str]]
     known: dict[str, list[str]]
+    gaps: dict[str, int] = field(default_factory=dict)  # first missing seq, of `new`'s terminals
 
     def to_ack(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -70,49 +74,67 @@ class Store:
     # -- ingest ---------------------------------------------------------------------------
     def ingest(self, envelopes: list[dict[str, Any]]) -> Ingested:
         """Store a batch in one transaction; an event_id seen before is not stored again.
-        Acks go out only after this returns (the commit)."""
+        Acks go out only after this returns (the commit).
+
+        A few statements whatever the batch's size: the rows in chunks of one multi-row
+        `INSERT … ON CONFLICT DO NOTHING RETURNING event_id` (what comes back is what is
+        new), then the terminals' contiguous seq, their rows locked in terminal order."""
         new: dict[str, list[str]] = {}
         known: dict[str, list[str]] = {}
         now = now_rfc3339()
+        # once per id, in event_id order: two processes storing the same events lock them
+        # in one order
+        unique = sorted({str(e["event_id"]): e for e in reversed(envelopes)}.items())
         with self._tx() as db:
-            # in event_id order: two processes storing the same events lock them in one order
-            for env in sorted(envelopes, key=lambda e: str(e["event_id"])):
-                data = env["data"]
-                txn_id, copy = data.get("txn_id"), data.get("copy")
-                count = db.execute(
-                    "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
-                    " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (event_id) DO NOTHING",
-                    (env["event_id"], env["terminal"], env["seq"], env["type"],
-                     env["occurred_at"], now, json.dumps(env),
-                     txn_id if isinstance(txn_id, str) else None,
-                     copy if isinstance(copy, str) else None),
-                )  # fmt: skip
-                target = new if count else known
-                target.setdefault(env["terminal"], []).append(env["event_id"])
-            for tid in sorted(new):  # one lock order for every process: no deadlock
-                self._advance(db, tid)
-        return Ingested(new, known)
+            stored: set[str] = set()
+            for i in range(0, len(unique), INSERT_ROWS):
+                chunk = unique[i : i + INSERT_ROWS]
+                args: list[Any] = []
+                for event_id, env in chunk:
+                    data = env["data"]
+                    args += (event_id, env["terminal"], env["seq"], env["type"],
+                             env["occurred_at"], now, json.dumps(env),
+                             _text(data.get("txn_id")), _text(data.get("copy")))  # fmt: skip
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                stored.update(r["event_id"] for r in db.rows(
+                    "INSERT INTO events (event_id, terminal, seq, type, occurred_at,"
+                    f" received_at, envelope, txn_id, copy) VALUES {values}"
+                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", args))  # fmt: skip
+            for event_id, env in unique:
+                target = new if event_id in stored else known
+                target.setdefault(env["terminal"], []).append(event_id)
+            gaps = self._advance(db, sorted(new))
+        return Ingested(new, known, gaps)
 
-    def _advance(self, db: Tx, tid: str) -> None:
-        """Move the terminal's contiguous seq over what is stored, its row locked (another
-        host process advancing the same terminal waits, then sees this commit)."""
-        _known_terminal(db, tid)
+    def _advance(self, db: Tx, tids: list[str]) -> dict[str, int]:
+        """Move the terminals' contiguous seq over what is stored, their rows locked in
+        terminal order (another host process advancing one of them waits, then sees this
+        commit); the first missing seq of those with a later one stored."""
+        if not tids:
+            return {}
+        marks = ", ".join("?" for _ in tids)
+        db.execute(f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
+                   " ON CONFLICT (terminal) DO NOTHING", tids)  # fmt: skip
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-        seq = int(db.rows(f"SELECT contiguous_seq FROM terminals WHERE terminal = ?{lock}",
-                          (tid,))[0]["contiguous_seq"])  # fmt: skip
-        while True:
-            window = db.rows("SELECT DISTINCT seq FROM events WHERE terminal = ? AND seq > ?"
-                             " AND seq <= ? ORDER BY seq", (tid, seq, seq + 500))  # fmt: skip
-            moved = 0
-            for row in window:
-                if int(row["seq"]) != seq + 1:
-                    break
-                seq += 1
-                moved += 1
-            if moved < 500:
-                break
-        db.execute("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", (seq, tid))
+        seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
+            f"SELECT terminal, contiguous_seq FROM terminals WHERE terminal IN ({marks})"
+            f" ORDER BY terminal{lock}", tids)}  # fmt: skip
+        contiguous, gaps = dict(seqs), {}
+        beyond = db.rows("SELECT DISTINCT e.terminal, e.seq FROM events e JOIN terminals t ON"
+                         f" t.terminal = e.terminal WHERE e.terminal IN ({marks}) AND"
+                         " e.seq > t.contiguous_seq ORDER BY e.terminal, e.seq", tids)  # fmt: skip
+        for row in beyond:
+            tid, seq = row["terminal"], int(row["seq"])
+            if tid in gaps:
+                continue
+            if seq == contiguous[tid] + 1:
+                contiguous[tid] = seq
+            else:
+                gaps[tid] = contiguous[tid] + 1
+        moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != seqs[tid]]
+        if moved:
+            db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
+        return gaps
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
@@ -227,6 +249,12 @@ class Store:
         if not found:
             return None
         return str(found[0]["terminal"]), found[0]["data"]
+
+
+def _text(value: Any) -> str | None:
+    """A string column taken out of the envelope; None if it is no string or one that
+    PostgreSQL cannot store (NUL)."""
+    return value if isinstance(value, str) and "\x00" not in value else None
 
 
 def _known_terminal(db: Tx, tid: str) -> None:
