@@ -28,6 +28,7 @@ class HostConfig:
     private_key: Path | None
     reply_timeout_s: float
     stale_after_s: float  # telemetry silent this long: the terminal is stale
+    share_group: str | None = None  # several processes share $share/{group}/… subscriptions
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -35,7 +36,7 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "host": {"id": (str, True), "reply_timeout_s": (float, False),
              "stale_after_s": (float, False)},
     "mqtt": {"url": (str, True), "ca_file": (str, False), "cert_file": (str, False),
-             "key_file": (str, False)},
+             "key_file": (str, False), "share_group": (str, False)},
     "store": {"url": (str, False)},
     "keys": {"private_key": (str, False)},
 }  # fmt: skip
@@ -80,6 +81,9 @@ def load(path: str | Path) -> HostConfig:
     url = values["mqtt.url"]
     if not MQTT_URL.fullmatch(url):
         raise fail("mqtt.url", "mqtt://HOST:PORT or mqtts://HOST:PORT")
+    share_group = values.get("mqtt.share_group")
+    if share_group is not None and not TID.fullmatch(share_group):
+        raise fail("mqtt.share_group", "1-32 of A-Z a-z 0-9 _ -")
     store = values.get("store.url", DEFAULT_STORE)
     if not STORE_URL.fullmatch(store):
         raise fail("store.url", "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB")
@@ -95,7 +99,7 @@ def load(path: str | Path) -> HostConfig:
         cert_file=files["mqtt.cert_file"], key_file=files["mqtt.key_file"],
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
-        stale_after_s=timeouts["host.stale_after_s"],
+        stale_after_s=timeouts["host.stale_after_s"], share_group=share_group,
     )  # fmt: skip
 
 

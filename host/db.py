@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 
 class DatabaseError(Exception):
-    """The host's database failed (cannot open, a statement failed, the link broke)."""
+    """The host's database failed (cannot open, a statement failed, the link broke).
+    `transient`: the database could not be reached or was busy (the same work may succeed
+    later), not a statement it refused."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 Row = dict[str, Any]
@@ -98,7 +104,8 @@ class SqliteDatabase:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise DatabaseError(f"{self.where}: {exc}",
+                                    transient=isinstance(exc, sqlite3.OperationalError)) from exc
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -109,7 +116,8 @@ class SqliteDatabase:
             try:
                 return _SqliteTx(self._db).rows(sql, args)
             except sqlite3.Error as exc:
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise DatabaseError(f"{self.where}: {exc}",
+                                    transient=isinstance(exc, sqlite3.OperationalError)) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -157,6 +165,7 @@ class PostgresDatabase:
         except ImportError as exc:
             raise DatabaseError(f"PostgreSQL needs psycopg 3 (posterm[host]): {exc}") from exc
         self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        self._transient: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
 
         def connect() -> Any:
             return psycopg.connect(url, row_factory=dict_row, autocommit=True, connect_timeout=10)
@@ -185,7 +194,7 @@ class PostgresDatabase:
                 with conn.transaction():
                     yield _PgTx(conn)
             except self._errors as exc:
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise self._error(exc) from exc
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
@@ -194,7 +203,11 @@ class PostgresDatabase:
                 with conn.transaction():
                     return _PgTx(conn).rows(sql, args)
             except self._errors as exc:
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> DatabaseError:
+        transient = isinstance(exc, self._transient) or bool(self._conn.closed)
+        return DatabaseError(f"{self.where}: {exc}", transient=transient)
 
     def close(self) -> None:
         self._conn.close()

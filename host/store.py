@@ -17,7 +17,12 @@ from posterm.protocol.mqtt.events import now_rfc3339
 
 
 class StoreError(Exception):
-    """The host's store failed."""
+    """The host's store failed; `transient`: it could not reach its database (or found it
+    busy), so the same work may succeed later."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 INSERT_ROWS = 100  # rows per INSERT statement (9 values each: under SQLite's old 999)
@@ -63,13 +68,13 @@ class Store:
             with self.db.tx() as tx:
                 yield tx
         except DatabaseError as exc:
-            raise StoreError(str(exc)) from exc
+            raise StoreError(str(exc), transient=exc.transient) from exc
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         try:
             return self.db.rows(sql, args)
         except DatabaseError as exc:
-            raise StoreError(str(exc)) from exc
+            raise StoreError(str(exc), transient=exc.transient) from exc
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(self, envelopes: list[dict[str, Any]]) -> Ingested:
