@@ -19,6 +19,7 @@ not acked and is tried again with back-off until it is stored.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -42,6 +43,7 @@ from posterm.protocol.mqtt.events import EVENT_TYPES, UUID7, now_rfc3339
 log = logging.getLogger("posterm.host")
 
 BATCH = 500  # events per store transaction (and per ack message, per terminal)
+ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 throttles acks)
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
 GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
 MAX_SEQ = 2**63 - 1  # a BIGINT
@@ -124,6 +126,7 @@ class HostService:
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
+        self.client.max_inflight_messages_set(ACK_WINDOW)
         self._resend_asked: dict[str, tuple[int, float]] = {}
         self._gaps: dict[str, tuple[int, float]] = {}  # tid -> (first missing seq, seen since)
         self._grace = GAP_GRACE_S if config.share_group else 0.0
@@ -244,11 +247,14 @@ class HostService:
     def _store(self, batch: list[tuple[str, bytes]]) -> tuple[Ingested | None,
                                                              list[dict[str, Any]]]:  # fmt: skip
         events: list[dict[str, Any]] = []
-        for topic, payload in batch:
-            self._message(topic, payload, events)
-        return (self.store.ingest(events) if events else None), events
+        texts: dict[str, str] = {}
+        with self.store.batch():  # one commit for the events, statuses, telemetry, replies
+            for topic, payload in batch:
+                self._message(topic, payload, events, texts)
+            return (self.store.ingest(events, texts) if events else None), events
 
-    def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]]) -> None:
+    def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]],
+                 texts: dict[str, str]) -> None:  # fmt: skip
         try:
             tid, leaf = topics.split(topic)
             data = json.loads(payload)
@@ -258,6 +264,9 @@ class HostService:
         if leaf == "events":
             if valid_event(data, tid):
                 events.append(data)
+                if b"\x00" not in payload:  # UTF-8 (json.loads also reads UTF-16 and -32)
+                    with contextlib.suppress(UnicodeDecodeError):  # else dumped again
+                        texts[data["event_id"]] = payload.decode()
             else:
                 log.warning("host: dropped a malformed event from %s", tid)
         elif leaf == "status" and isinstance(data, dict):

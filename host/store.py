@@ -6,6 +6,7 @@ the replies to commands."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Store:
         except DatabaseError as exc:
             raise StoreError(str(exc)) from exc
         self.where = self.db.where
+        self._local = threading.local()  # the transaction of batch(), per thread
         try:
             migrations.migrate(self.db)
         except DatabaseError as exc:
@@ -63,7 +65,23 @@ class Store:
         self.db.close()
 
     @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Everything this thread asks of the store inside the block runs in one
+        transaction: one commit (one fsync) for a batch of events, statuses, telemetry and
+        replies; all of it or none."""
+        with self._tx() as tx:
+            self._local.tx = tx
+            try:
+                yield
+            finally:
+                self._local.tx = None
+
+    @contextmanager
     def _tx(self) -> Iterator[Tx]:
+        open_tx = getattr(self._local, "tx", None)
+        if open_tx is not None:  # inside batch(): its transaction
+            yield open_tx
+            return
         try:
             with self.db.tx() as tx:
                 yield tx
@@ -71,15 +89,18 @@ class Store:
             raise StoreError(str(exc), transient=exc.transient) from exc
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        open_tx = getattr(self._local, "tx", None)
         try:
-            return self.db.rows(sql, args)
+            return open_tx.rows(sql, args) if open_tx is not None else self.db.rows(sql, args)
         except DatabaseError as exc:
             raise StoreError(str(exc), transient=exc.transient) from exc
 
     # -- ingest ---------------------------------------------------------------------------
-    def ingest(self, envelopes: list[dict[str, Any]]) -> Ingested:
+    def ingest(self, envelopes: list[dict[str, Any]],
+               texts: dict[str, str] | None = None) -> Ingested:  # fmt: skip
         """Store a batch in one transaction; an event_id seen before is not stored again.
-        Acks go out only after this returns (the commit).
+        Acks go out only after this returns (the commit). `texts`: the envelopes' JSON as
+        received, by event_id (stored as it is instead of dumping the dict again).
 
         A few statements whatever the batch's size: the rows in chunks of one multi-row
         `INSERT … ON CONFLICT DO NOTHING RETURNING event_id` (what comes back is what is
@@ -87,6 +108,7 @@ class Store:
         new: dict[str, list[str]] = {}
         known: dict[str, list[str]] = {}
         now = now_rfc3339()
+        texts = texts or {}
         # once per id, in event_id order: two processes storing the same events lock them
         # in one order
         unique = sorted({str(e["event_id"]): e for e in reversed(envelopes)}.items())
@@ -98,7 +120,7 @@ class Store:
                 for event_id, env in chunk:
                     data = env["data"]
                     args += (event_id, env["terminal"], env["seq"], env["type"],
-                             env["occurred_at"], now, json.dumps(env),
+                             env["occurred_at"], now, texts.get(event_id) or json.dumps(env),
                              _text(data.get("txn_id")), _text(data.get("copy")))  # fmt: skip
                 values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
                 stored.update(r["event_id"] for r in db.rows(

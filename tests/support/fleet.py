@@ -143,11 +143,14 @@ class Fleet:
 
     def telemetry(self) -> None:
         for tid in self.tids:
-            with self.lock:
-                depth = len(self.outbox[tid])
-            tele = {"mode": "ready", "printer": "ready, paper ok", "outbox_depth": depth,
-                    "pending_receipts": 0, "in_doubt": 0, "version": "0"}  # fmt: skip
-            self._client_of[tid].publish(topics.terminal(tid, "telemetry"), json.dumps(tele))
+            self.telemetry_of(tid)
+
+    def telemetry_of(self, tid: str) -> None:
+        with self.lock:
+            depth = len(self.outbox[tid])
+        tele = {"mode": "ready", "printer": "ready, paper ok", "outbox_depth": depth,
+                "pending_receipts": 0, "in_doubt": 0, "version": "0"}  # fmt: skip
+        self._client_of[tid].publish(topics.terminal(tid, "telemetry"), json.dumps(tele))
 
     def emit(self, tid: str, count: int = 1) -> None:
         """`count` new events of one terminal, the next seqs."""

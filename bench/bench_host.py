@@ -1,0 +1,269 @@
+"""posterm-host's ingest: 1,000 terminals played from this process (`tests/support/fleet.py`:
+a few paho connections each publishing for many terminal ids; birth status, telemetry,
+bursts of events with a gapless seq per terminal, every ack consumed) against a real
+`posterm-host run` process, on a Mosquitto started here, into SQLite and into PostgreSQL
+(a throw-away cluster with fsync on, `tests/support/postgres.py`).
+
+Two phases per database:
+- throughput: events published as fast as acks allow (at most WINDOW unacked in all, as
+  terminals' outboxes would be), first publish to last ack;
+- held load: HELD_RATE events/s offered for HELD_S seconds in bursts from every terminal,
+  telemetry from every terminal every 10 s; the lag (events published - events acked)
+  sampled every 0.5 s: does it grow (its slope over the second half), and how long the
+  last events take to be acked once the load stops.
+
+Baseline, in the same run on the same kind of database (a fresh file or database, the same
+durability: SQLite WAL + synchronous=FULL, PostgreSQL fsync on): a bare loop inserting the
+same rows with the same `INSERT … ON CONFLICT DO NOTHING`, executemany, one transaction per
+batch of the host's own mean batch size in the throughput phase (events / distinct
+received_at) — what the database alone does with the same commits. For context also the
+same loop committing every event (a naive ingest).
+
+Run: .venv/bin/python bench/bench_host.py [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from posterm.host.store import Store  # noqa: E402
+from posterm.protocol.mqtt.events import envelope, now_rfc3339  # noqa: E402
+from tests.support.broker import Broker, wait_for  # noqa: E402
+from tests.support.fleet import Fleet, sale_data  # noqa: E402
+from tests.support.postgres import start_cluster  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TERMINALS = 1_000
+CONNECTIONS = 4
+BURST = 4  # events per terminal per burst
+SATURATE_EVENTS = 40_000
+WINDOW = 5_000  # unacked events at most, in the throughput phase
+HELD_RATE = 2_000  # events/s offered in the held phase
+HELD_S = 30.0
+TARGET_RATE, TARGET_RATIO = 2_000.0, 0.5
+INSERT = ("INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
+          " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          " ON CONFLICT (event_id) DO NOTHING")  # fmt: skip
+
+
+class HostProcess:
+    def __init__(self, work: Path, broker: Broker, name: str, store_url: str) -> None:
+        self.config = work / f"{name}.toml"
+        self.config.write_text(f'[host]\nid = "{name}"\n[mqtt]\nurl = "{broker.url}"\n'
+                               f'[store]\nurl = "{store_url}"\n')  # fmt: skip
+        self.log = work / f"{name}.log"
+        self.proc = subprocess.Popen([str(BIN / "posterm-host"), "--config", str(self.config),
+                                      "run"], stdout=self.log.open("w"),
+                                     stderr=subprocess.STDOUT)  # fmt: skip
+        wait_for(lambda: "ingesting" in self.log.read_text(), "posterm-host up")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def saturate(fleet: Fleet, events: int) -> tuple[float, int]:
+    """Events/s from the first publish to the last ack; the highest lag seen."""
+    start = time.perf_counter()
+    base = fleet.published
+    tids, i, top = fleet.tids, 0, 0
+    while fleet.published - base < events:
+        lag = fleet.unacked()
+        top = max(top, lag)
+        if lag >= WINDOW:
+            time.sleep(0.002)
+            continue
+        fleet.emit(tids[i % len(tids)], BURST)
+        i += 1
+    wait_for(lambda: fleet.unacked() == 0, "every event acked", 600)
+    return (fleet.published - base) / (time.perf_counter() - start), top
+
+
+def held(fleet: Fleet, rate: float, seconds: float) -> dict[str, Any]:
+    """Offer `rate` events/s for `seconds`; lag samples, the offered rate reached, the time
+    to ack the rest after the load stops."""
+    tids = fleet.tids
+    start = time.perf_counter()
+    base = fleet.published
+    samples: list[tuple[float, int]] = []
+    next_sample, next_tele, i, t = 0.0, 0.0, 0, 0
+    while (now := time.perf_counter() - start) < seconds:
+        due = int(rate * now) - (fleet.published - base)
+        while due >= BURST:
+            fleet.emit(tids[i % len(tids)], BURST)
+            i += 1
+            due -= BURST
+        if now >= next_tele:  # every terminal every 10 s: a tenth of them each second
+            for tid in tids[t % len(tids) : t % len(tids) + len(tids) // 10]:
+                fleet.telemetry_of(tid)
+            t += len(tids) // 10
+            next_tele += 1.0
+        if now >= next_sample:
+            samples.append((now, fleet.unacked()))
+            next_sample += 0.5
+        time.sleep(0.005)
+    offered = (fleet.published - base) / (time.perf_counter() - start)
+    stop = time.perf_counter()
+    wait_for(lambda: fleet.unacked() == 0, "every event acked after the load", 600)
+    half = samples[len(samples) // 2 :]
+    return {"offered": offered, "drain_s": time.perf_counter() - stop, "samples": samples,
+            "slope": _slope(half), "max_lag": max(lag for _, lag in samples),
+            "second_half_mean": statistics.mean(lag for _, lag in half)}  # fmt: skip
+
+
+def _slope(points: list[tuple[float, int]]) -> float:
+    """Least-squares slope, events per second."""
+    xs, ys = [p[0] for p in points], [float(p[1]) for p in points]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+def host_batches(store_url: str) -> tuple[int, int]:
+    """(events stored, commits): each batch has one received_at (ms)."""
+    store = Store(store_url)
+    try:
+        rows = store.db.rows("SELECT COUNT(*) AS n, COUNT(DISTINCT received_at) AS b FROM events")
+    finally:
+        store.close()
+    return int(rows[0]["n"]), int(rows[0]["b"])
+
+
+def rows_for(count: int, tag: str) -> list[tuple[Any, ...]]:
+    now = now_rfc3339()
+    out = []
+    for n in range(1, count + 1):
+        tid = f"{tag}-{n % TERMINALS:04d}"
+        env = envelope(tid, n, "sale.approved", sale_data(n))
+        out.append((env["event_id"], tid, n, env["type"], env["occurred_at"], now,
+                    json.dumps(env), env["data"]["txn_id"], None))  # fmt: skip
+    return out
+
+
+def bare_insert(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> float:
+    """Rows per second of a bare executemany loop, one transaction per `batch` rows."""
+    Store(store_url).close()  # the schema
+    start = time.perf_counter()
+    if store_url.startswith("sqlite"):
+        db = sqlite3.connect(store_url.removeprefix("sqlite://"), isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        start = time.perf_counter()
+        for i in range(0, len(rows), batch):
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(INSERT, rows[i : i + batch])
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        db.close()
+    else:
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(store_url, autocommit=True) as conn:
+            start = time.perf_counter()
+            for i in range(0, len(rows), batch):
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(INSERT.replace("?", "%s"), rows[i : i + batch])
+            elapsed = time.perf_counter() - start
+    return len(rows) / elapsed
+
+
+def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, broker: Broker,
+                 saturate_events: int, held_s: float) -> dict[str, Any]:  # fmt: skip
+    host = HostProcess(work, broker, f"bench-{kind}", store_url)
+    fleet = Fleet(broker.port, [f"pos-{i:04d}" for i in range(TERMINALS)],
+                  connections=CONNECTIONS, name=f"bench-{kind}")  # fmt: skip
+    try:
+        fleet.birth()
+        fleet.telemetry()
+        saturate(fleet, 2_000)  # warm up
+        before = host_batches(store_url)
+        rate, top = saturate(fleet, saturate_events)
+        after = host_batches(store_url)
+        hold = held(fleet, HELD_RATE, held_s)
+        alive = host.proc.poll() is None
+    finally:
+        fleet.close()
+        host.stop()
+    mean_batch = max(1, round((after[0] - before[0]) / max(1, after[1] - before[1])))
+    rows = rows_for(saturate_events, "bare")
+    bare = bare_insert(fresh_url(), rows, mean_batch)
+    naive = bare_insert(fresh_url(), rows[:2_000], 1)
+    return {"kind": kind, "rate": rate, "top_lag": top, "mean_batch": mean_batch, "bare": bare,
+            "naive": naive, "held": hold, "alive": alive}  # fmt: skip
+
+
+def report(r: dict[str, Any]) -> None:
+    k, h = f"host[{r['kind']}]", r["held"]
+    print(f"{k}: throughput {r['rate']:,.0f} events/s (1,000 terminals, bursts of {BURST}, "
+          f"<= {WINDOW:,} unacked; highest lag {r['top_lag']:,}; host's mean batch "
+          f"{r['mean_batch']} events)")
+    print(f"{k}: bare insert loop, batches of {r['mean_batch']}: {r['bare']:,.0f} rows/s -> "
+          f"ratio {r['rate'] / r['bare']:.2f}; committing every row: {r['naive']:,.0f} rows/s "
+          f"-> ratio {r['rate'] / r['naive']:.2f}")
+    lags = " ".join(str(lag) for _, lag in h["samples"][:: max(1, len(h["samples"]) // 12)])
+    grows = h["slope"] > 0.02 * HELD_RATE
+    print(f"{k}: held load {h['offered']:,.0f} events/s offered: lag max {h['max_lag']:,}, "
+          f"second half mean {h['second_half_mean']:,.0f}, slope {h['slope']:+.1f} events/s "
+          f"-> {'GROWS' if grows else 'does not grow'}; rest acked {h['drain_s']:.1f} s after "
+          f"the load stopped; lag samples: {lags}")
+    if r["kind"] == "sqlite":
+        print(f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
+              f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}")
+    ratio = r["rate"] / r["bare"]
+    print(f"{k}: target >= {TARGET_RATIO} of the bare loop (same batches) -> "
+          f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'} ({ratio:.2f})")
+    print(f"{k}: target 1,000 terminals at {HELD_RATE:,}/s held without growing lag -> "
+          f"{'MET' if not grows and h['offered'] >= 0.95 * HELD_RATE else 'NOT MET'}")
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    events, seconds = (10_000, 10.0) if quick else (SATURATE_EVENTS, HELD_S)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        broker = Broker(work / "broker")
+        broker.tmp.mkdir()
+        broker.start()
+        results = []
+        try:
+            n = [0]
+
+            def sqlite_url() -> str:
+                n[0] += 1
+                return f"sqlite://{work / f'bare-{n[0]}.db'}"
+
+            results.append(one_database("sqlite", f"sqlite://{work / 'host.db'}", sqlite_url,
+                                        work, broker, events, seconds))  # fmt: skip
+            report(results[-1])
+            try:
+                cluster = start_cluster(durable=True)
+            except BaseException as exc:  # pytest's skip outside pytest
+                print(f"host[postgresql]: skipped: {exc}")
+            else:
+                try:
+                    results.append(one_database("postgresql", cluster.create_database(),
+                                                cluster.create_database, work, broker,
+                                                events, seconds))  # fmt: skip
+                    report(results[-1])
+                finally:
+                    cluster.close()
+        finally:
+            broker.stop()
+    print(f"host: {os.cpu_count()} cores; posterm-host, Mosquitto, the fleet and the database "
+          "share them")
+
+
+if __name__ == "__main__":
+    main()
