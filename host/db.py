@@ -37,6 +37,9 @@ class Tx(Protocol):
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> None: ...  # fmt: skip
+
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
 
 
@@ -69,6 +72,11 @@ class _SqliteTx:
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._db.executemany(sql, [tuple(r) for r in rows])
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> None:  # fmt: skip
+        marks = ", ".join("?" for _ in columns)
+        self.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         cur = self._db.execute(sql, tuple(args))
@@ -144,6 +152,14 @@ class _PgTx:
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         with self._conn.cursor() as cur:  # psycopg pipelines the statements: one round trip
             cur.executemany(_pg(sql), [tuple(r) for r in rows])
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> None:  # fmt: skip
+        """COPY … FROM STDIN: many rows without a statement to parse per row."""
+        with self._conn.cursor() as cur, cur.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # fmt: skip
+            for row in rows:
+                copy.write_row(row)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._conn.cursor() as cur:

@@ -26,7 +26,9 @@ class StoreError(Exception):
         self.transient = transient
 
 
-INSERT_ROWS = 100  # rows per INSERT statement (9 values each: under SQLite's old 999)
+INSERT_ROWS = 100  # rows per SQLite INSERT statement (9 values each: under its old 999)
+EVENT_COLUMNS = ("event_id", "terminal", "seq", "type", "occurred_at", "received_at", "envelope",
+                 "txn_id", "copy")
 
 
 @dataclass(frozen=True)
@@ -102,9 +104,12 @@ class Store:
         Acks go out only after this returns (the commit). `texts`: the envelopes' JSON as
         received, by event_id (stored as it is instead of dumping the dict again).
 
-        A few statements whatever the batch's size: the rows in chunks of one multi-row
-        `INSERT … ON CONFLICT DO NOTHING RETURNING event_id` (what comes back is what is
-        new), then the terminals' contiguous seq, their rows locked in terminal order."""
+        A few statements whatever the batch's size: the rows through `INSERT … ON CONFLICT
+        DO NOTHING RETURNING event_id` (what comes back is what is new), then the
+        terminals' contiguous seq, their rows locked in terminal order. On PostgreSQL each
+        statement takes its values as arrays (`unnest`): a handful of parameters, one
+        prepared statement, where thousands of placeholders cost psycopg more to parse
+        than the server to run."""
         new: dict[str, list[str]] = {}
         known: dict[str, list[str]] = {}
         now = now_rfc3339()
@@ -112,21 +117,26 @@ class Store:
         # once per id, in event_id order: two processes storing the same events lock them
         # in one order
         unique = sorted({str(e["event_id"]): e for e in reversed(envelopes)}.items())
+        rows = [(event_id, env["terminal"], env["seq"], env["type"], env["occurred_at"], now,
+                 texts.get(event_id) or json.dumps(env), _text(env["data"].get("txn_id")),
+                 _text(env["data"].get("copy"))) for event_id, env in unique]  # fmt: skip
         with self._tx() as db:
             stored: set[str] = set()
-            for i in range(0, len(unique), INSERT_ROWS):
-                chunk = unique[i : i + INSERT_ROWS]
-                args: list[Any] = []
-                for event_id, env in chunk:
-                    data = env["data"]
-                    args += (event_id, env["terminal"], env["seq"], env["type"],
-                             env["occurred_at"], now, texts.get(event_id) or json.dumps(env),
-                             _text(data.get("txn_id")), _text(data.get("copy")))  # fmt: skip
+            if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events)"
+                           " ON COMMIT DELETE ROWS")  # fmt: skip
+                db.copy_rows("incoming_events", EVENT_COLUMNS, rows)
+                stored.update(r["event_id"] for r in db.rows(
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT"
+                    f" {', '.join(EVENT_COLUMNS)} FROM incoming_events ORDER BY event_id"
+                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"))  # fmt: skip
+            for i in range(0, len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS):
+                chunk = rows[i : i + INSERT_ROWS]
                 values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
                 stored.update(r["event_id"] for r in db.rows(
-                    "INSERT INTO events (event_id, terminal, seq, type, occurred_at,"
-                    f" received_at, envelope, txn_id, copy) VALUES {values}"
-                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id", args))  # fmt: skip
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
+                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+                    [v for row in chunk for v in row]))  # fmt: skip
             for event_id, env in unique:
                 target = new if event_id in stored else known
                 target.setdefault(env["terminal"], []).append(event_id)
@@ -136,20 +146,36 @@ class Store:
     def _advance(self, db: Tx, tids: list[str]) -> dict[str, int]:
         """Move the terminals' contiguous seq over what is stored, their rows locked in
         terminal order (another host process advancing one of them waits, then sees this
-        commit); the first missing seq of those with a later one stored."""
+        commit); the first missing seq of those with a later one stored.
+
+        The events after each terminal's contiguous seq are read as one index range per
+        terminal ((terminal, seq) > (tid, its seq)): a join on the terminals table lets
+        PostgreSQL scan the whole events table instead."""
         if not tids:
             return {}
-        marks = ", ".join("?" for _ in tids)
-        db.execute(f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
-                   " ON CONFLICT (terminal) DO NOTHING", tids)  # fmt: skip
-        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-        seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
-            f"SELECT terminal, contiguous_seq FROM terminals WHERE terminal IN ({marks})"
-            f" ORDER BY terminal{lock}", tids)}  # fmt: skip
+        if self.db.dialect == "postgresql":
+            db.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                       " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
+            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
+                "SELECT terminal, contiguous_seq FROM terminals WHERE terminal = ANY(?)"
+                " ORDER BY terminal FOR UPDATE", [tids])}  # fmt: skip
+            beyond = db.rows(
+                "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[]) AS t(terminal,"
+                " after) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events WHERE"
+                " events.terminal = t.terminal AND events.seq > t.after) e"
+                " ORDER BY t.terminal, e.seq", [tids, [seqs[t] for t in tids]])  # fmt: skip
+        else:
+            db.execute(f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
+                       " ON CONFLICT (terminal) DO NOTHING", tids)  # fmt: skip
+            marks = ", ".join("?" for _ in tids)
+            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
+                f"SELECT terminal, contiguous_seq FROM terminals WHERE terminal IN ({marks})",
+                tids)}  # fmt: skip
+            after = " OR ".join(["(terminal = ? AND seq > ?)"] * len(tids))
+            beyond = db.rows(f"SELECT DISTINCT terminal, seq FROM events WHERE {after}"
+                             " ORDER BY terminal, seq",
+                             [v for tid in tids for v in (tid, seqs[tid])])  # fmt: skip
         contiguous, gaps = dict(seqs), {}
-        beyond = db.rows("SELECT DISTINCT e.terminal, e.seq FROM events e JOIN terminals t ON"
-                         f" t.terminal = e.terminal WHERE e.terminal IN ({marks}) AND"
-                         " e.seq > t.contiguous_seq ORDER BY e.terminal, e.seq", tids)  # fmt: skip
         for row in beyond:
             tid, seq = row["terminal"], int(row["seq"])
             if tid in gaps:
@@ -159,7 +185,11 @@ class Store:
             else:
                 gaps[tid] = contiguous[tid] + 1
         moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != seqs[tid]]
-        if moved:
+        if moved and self.db.dialect == "postgresql":
+            db.execute("UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
+                       " ?::text[]) AS m(seq, terminal) WHERE terminals.terminal = m.terminal",
+                       [list(c) for c in zip(*moved, strict=True)])  # fmt: skip
+        elif moved:
             db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
         return gaps
 
