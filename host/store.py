@@ -208,7 +208,7 @@ class Store:
         """A retained birth or will; False when it is older than what is known (a late
         will of an old session never marks a newer one offline)."""
         session = status.get("session")
-        if not isinstance(session, int):
+        if not isinstance(session, int) or isinstance(session, bool) or not 0 <= session < 2**63:
             return False
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
         with self._tx() as db:

@@ -65,6 +65,7 @@ def test_a_late_will_of_an_old_session_is_ignored(store: Store) -> None:
     assert store.saw_status("pos-a", {"online": True, "session": 6})
     assert store.fleet()[0]["online"] is True and store.fleet()[0]["session"] == 6
     assert not store.saw_status("pos-a", {"online": True})  # no session: not a status
+    assert not store.saw_status("pos-a", {"online": True, "session": 2**64})  # no BIGINT
 
 
 def test_a_string_postgresql_cannot_hold_is_not_a_lookup_column(store: Store) -> None:
