@@ -52,6 +52,7 @@ SATURATE_EVENTS = 40_000
 WINDOW = 5_000  # unacked events at most, in the throughput phase
 HELD_RATE = 2_000  # events/s offered in the held phase
 HELD_S = 30.0
+WINDOW_S = 5.0  # the lag's lowest point per window: a host that keeps up comes back down
 TARGET_RATE, TARGET_RATIO = 2_000.0, 0.5
 INSERT = ("INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
           " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -72,6 +73,13 @@ class HostProcess:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(30)
+
+
+def cpu_s(pid: int, thread: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used, every thread or one."""
+    stat = Path(f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def saturate(fleet: Fleet, events: int) -> tuple[float, int]:
@@ -118,9 +126,12 @@ def held(fleet: Fleet, rate: float, seconds: float) -> dict[str, Any]:
     stop = time.perf_counter()
     wait_for(lambda: fleet.unacked() == 0, "every event acked after the load", 600)
     half = samples[len(samples) // 2 :]
+    windows = [min(lag for at, lag in samples if w <= at < w + WINDOW_S)
+               for w in range(0, int(seconds), int(WINDOW_S))]  # fmt: skip
     return {"offered": offered, "drain_s": time.perf_counter() - stop, "samples": samples,
             "slope": _slope(half), "max_lag": max(lag for _, lag in samples),
-            "second_half_mean": statistics.mean(lag for _, lag in half)}  # fmt: skip
+            "second_half_mean": statistics.mean(lag for _, lag in half),
+            "window_minima": windows, "seconds": seconds}  # fmt: skip
 
 
 def _slope(points: list[tuple[float, int]]) -> float:
@@ -179,7 +190,7 @@ def bare_insert(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> floa
     return len(rows) / elapsed
 
 
-def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, broker: Broker,
+def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, *, broker: Broker,
                  saturate_events: int, held_s: float) -> dict[str, Any]:  # fmt: skip
     host = HostProcess(work, broker, f"bench-{kind}", store_url)
     fleet = Fleet(broker.port, [f"pos-{i:04d}" for i in range(TERMINALS)],
@@ -189,7 +200,14 @@ def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, broker: 
         fleet.telemetry()
         saturate(fleet, 2_000)  # warm up
         before = host_batches(store_url)
+        pids = {"host": host.proc.pid, "mosquitto": broker.proc.pid if broker.proc else 0,
+                "fleet": os.getpid()}  # fmt: skip
+        cpu0 = {k: cpu_s(p) for k, p in pids.items()}
+        loop0 = cpu_s(host.proc.pid, host.proc.pid)  # its main thread: the ingest loop
         rate, top = saturate(fleet, saturate_events)
+        cpu = {k: (cpu_s(p) - cpu0[k]) / saturate_events * 1e6 for k, p in pids.items()}
+        cpu["host's ingest loop"] = (cpu_s(host.proc.pid, host.proc.pid) - loop0) / (
+            saturate_events / 1e6)
         after = host_batches(store_url)
         hold = held(fleet, HELD_RATE, held_s)
         alive = host.proc.poll() is None
@@ -201,7 +219,7 @@ def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, broker: 
     bare = bare_insert(fresh_url(), rows, mean_batch)
     naive = bare_insert(fresh_url(), rows[:2_000], 1)
     return {"kind": kind, "rate": rate, "top_lag": top, "mean_batch": mean_batch, "bare": bare,
-            "naive": naive, "held": hold, "alive": alive}  # fmt: skip
+            "naive": naive, "held": hold, "alive": alive, "cpu": cpu}  # fmt: skip
 
 
 def report(r: dict[str, Any]) -> None:
@@ -212,12 +230,18 @@ def report(r: dict[str, Any]) -> None:
     print(f"{k}: bare insert loop, batches of {r['mean_batch']}: {r['bare']:,.0f} rows/s -> "
           f"ratio {r['rate'] / r['bare']:.2f}; committing every row: {r['naive']:,.0f} rows/s "
           f"-> ratio {r['rate'] / r['naive']:.2f}")
-    lags = " ".join(str(lag) for _, lag in h["samples"][:: max(1, len(h["samples"]) // 12)])
-    grows = h["slope"] > 0.02 * HELD_RATE
-    print(f"{k}: held load {h['offered']:,.0f} events/s offered: lag max {h['max_lag']:,}, "
+    minima = h["window_minima"]
+    # a host too slow never catches up: the lowest lag of each window climbs by the
+    # deficit times the window (>= 1 s of load over the run); one that keeps up comes back
+    grows = minima[-1] - minima[0] > HELD_RATE and minima == sorted(minima)
+    cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
+    print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
+    print(f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
+          f"lowest lag per {WINDOW_S:.0f} s: {' '.join(f'{m:,}' for m in minima)}; "
+          f"highest {h['max_lag']:,}, "
           f"second half mean {h['second_half_mean']:,.0f}, slope {h['slope']:+.1f} events/s "
-          f"-> {'GROWS' if grows else 'does not grow'}; rest acked {h['drain_s']:.1f} s after "
-          f"the load stopped; lag samples: {lags}")
+          f"-> {'GROWS' if grows else 'does not grow'}; the rest acked {h['drain_s']:.1f} s "
+          "after the load stopped")
     if r["kind"] == "sqlite":
         print(f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
               f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}")
@@ -245,7 +269,8 @@ def main() -> None:
                 return f"sqlite://{work / f'bare-{n[0]}.db'}"
 
             results.append(one_database("sqlite", f"sqlite://{work / 'host.db'}", sqlite_url,
-                                        work, broker, events, seconds))  # fmt: skip
+                                        work, broker=broker, saturate_events=events,
+                                        held_s=seconds))  # fmt: skip
             report(results[-1])
             try:
                 cluster = start_cluster(durable=True)
@@ -254,8 +279,9 @@ def main() -> None:
             else:
                 try:
                     results.append(one_database("postgresql", cluster.create_database(),
-                                                cluster.create_database, work, broker,
-                                                events, seconds))  # fmt: skip
+                                                cluster.create_database, work, broker=broker,
+                                                saturate_events=events,
+                                                held_s=seconds))  # fmt: skip
                     report(results[-1])
                 finally:
                     cluster.close()
