@@ -102,6 +102,15 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, StoreError) and exc.transient
 
 
+def _terminals(batch: list[tuple[str, bytes]]) -> list[str]:
+    """The terminals a batch's messages come from (their topics)."""
+    tids = set()
+    for topic, _ in batch:
+        with contextlib.suppress(topics.TopicError):
+            tids.add(topics.split(topic)[0])
+    return sorted(tids)
+
+
 def process_name(host_id: str, instance: str | None) -> str:
     """The name of one `posterm-host run` process: the host id, or `{id}-{instance}`."""
     return f"{host_id}-{instance}" if instance else host_id
@@ -248,7 +257,8 @@ class HostService:
                                                              list[dict[str, Any]]]:  # fmt: skip
         events: list[dict[str, Any]] = []
         texts: dict[str, str] = {}
-        with self.store.batch():  # one commit for the events, statuses, telemetry, replies
+        # one commit for its events, statuses, telemetry and replies
+        with self.store.batch(_terminals(batch)):
             for topic, payload in batch:
                 self._message(topic, payload, events, texts)
             return (self.store.ingest(events, texts) if events else None), events

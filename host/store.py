@@ -67,13 +67,21 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, terminals: Sequence[str] = ()) -> Iterator[None]:
         """Everything this thread asks of the store inside the block runs in one
         transaction: one commit (one fsync) for a batch of events, statuses, telemetry and
-        replies; all of it or none."""
+        replies; all of it or none. `terminals`: every terminal the block touches, whose
+        rows are created and locked first, in terminal order, so two host processes never
+        wait on each other in a circle (a status here, events there)."""
         with self._tx() as tx:
             self._local.tx = tx
             try:
+                if terminals and self.db.dialect == "postgresql":
+                    tids = sorted(set(terminals))
+                    tx.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                               " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
+                    tx.rows("SELECT terminal FROM terminals WHERE terminal = ANY(?)"
+                            " ORDER BY terminal FOR UPDATE", [tids])  # fmt: skip
                 yield
             finally:
                 self._local.tx = None

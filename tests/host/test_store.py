@@ -120,3 +120,40 @@ def test_a_stopped_postgresql_fails_the_transaction_then_serves_again(
     store.ingest(ev[1:])  # the failed one found the link broken: this runs on a new one
     assert stored(store) == [("pos-a", 1), ("pos-a", 2), ("pos-a", 3)]
     store.close()
+
+
+def test_batches_of_two_processes_touching_terminals_in_any_order_never_deadlock(
+    store_url: str,
+) -> None:
+    """GIVEN two stores (two host processes) WHEN each commits batches with telemetry of
+    one terminal and events of another, in opposite orders THEN no batch fails (the
+    batch's terminals are locked first, in one order)."""
+    stores = [Store(store_url), Store(store_url)]
+    tids = [f"pos-{i}" for i in range(6)]
+    seqs = dict.fromkeys(tids, 0)
+    lock = threading.Lock()
+    errors: list[BaseException] = []
+
+    def work(store: Store, order: list[str]) -> None:
+        try:
+            for n in range(40):
+                first, second = order[n % 6], order[(n + 3) % 6]
+                with lock:
+                    seqs[second] += 1
+                    evs = events(second, [seqs[second]])
+                with store.batch([first, second]):
+                    store.saw_telemetry(first, {"n": n})
+                    store.ingest(evs)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(s, o))
+               for s, o in zip(stores, (tids, tids[::-1]), strict=True)]  # fmt: skip
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    assert len(stored(stores[0])) == 80
+    for s in stores:
+        s.close()
