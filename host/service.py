@@ -129,7 +129,8 @@ class HostService:
         # shared: a clean session, so a dead process's share of new events is not parked in
         # its session (brokers deliver to offline persistent members); what it had and did
         # not ack comes again from the terminals
-        self.client = make_client(config, f"posterm-host-{name}", clean=bool(config.share_group))
+        self.client_id = f"posterm-host-{name}"
+        self.client = make_client(config, self.client_id, clean=bool(config.share_group))
         self.client.will_set(self.status_topic, json.dumps(self._status(False)), qos=1,
                              retain=True)  # fmt: skip
         self.client.on_connect = self._on_connect
@@ -168,8 +169,9 @@ class HostService:
         host, port = broker_address(self.config)
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
-        log.info("host: %s ingesting from %s:%s into %s", self.config.host_id, host, port,
-                 self.store.where)  # fmt: skip
+        log.info("host: %s ingesting from %s:%s into %s%s", self.client_id,
+                 host, port, self.store.where, f" (shared: $share/{self.config.share_group})"
+                 if self.config.share_group else "")  # fmt: skip
         try:
             while not self.stopping.is_set():
                 self._round()
