@@ -4,19 +4,22 @@ bursts of events with a gapless seq per terminal, every ack consumed) against a 
 `posterm-host run` process, on a Mosquitto started here, into SQLite and into PostgreSQL
 (a throw-away cluster with fsync on, `tests/support/postgres.py`).
 
-Two phases per database:
+Three phases per database:
 - throughput: events published as fast as acks allow (at most WINDOW unacked in all, as
-  terminals' outboxes would be), first publish to last ack;
+  terminals' outboxes would be), first publish to last ack; the CPU each process spent
+  per event (/proc), the host's ingest loop (its main thread) apart from paho's thread;
 - held load: HELD_RATE events/s offered for HELD_S seconds in bursts from every terminal,
   telemetry from every terminal every 10 s; the lag (events published - events acked)
-  sampled every 0.5 s: does it grow (its slope over the second half), and how long the
-  last events take to be acked once the load stops.
+  sampled every 0.5 s: its lowest point in each 5 s window (a host too slow never comes
+  back down: those climb), and how long the last events take once the load stops;
+- backlog: half as many events published while the host is down (the broker keeps them in
+  its session), then the host started: its first ack to its last, the fleet only reading.
 
 Baseline, in the same run on the same kind of database (a fresh file or database, the same
 durability: SQLite WAL + synchronous=FULL, PostgreSQL fsync on): a bare loop inserting the
 same rows with the same `INSERT … ON CONFLICT DO NOTHING`, executemany, one transaction per
-batch of the host's own mean batch size in the throughput phase (events / distinct
-received_at) — what the database alone does with the same commits. For context also the
+batch of the host's own mean batch size in that phase (events / distinct received_at) —
+what the database alone does with the same commits. For context also the
 same loop committing every event (a naive ingest).
 
 Run: .venv/bin/python bench/bench_host.py [--quick]
@@ -134,6 +137,26 @@ def held(fleet: Fleet, rate: float, seconds: float) -> dict[str, Any]:
             "window_minima": windows, "seconds": seconds}  # fmt: skip
 
 
+def backlog(fleet: Fleet, events: int, restart: Any) -> float:
+    """Events/s of a host started on a backlog: `events` published while it was down (the
+    broker keeps them in its session), its first ack to its last; the fleet only reads."""
+    for i in range(events // BURST):
+        fleet.emit(fleet.tids[i % len(fleet.tids)], BURST)
+    clock: dict[str, float] = {}
+
+    def on_ack(count: int) -> None:
+        clock.setdefault("first", time.perf_counter())
+        if fleet.unacked() == 0:
+            clock["last"] = time.perf_counter()
+
+    fleet.on_ack = on_ack
+    time.sleep(1.0)  # the fleet's last PUBACKs (the broker has every event)
+    restart()
+    wait_for(lambda: "last" in clock, "the backlog acked", 600)
+    fleet.on_ack = None
+    return events / (clock["last"] - clock["first"])
+
+
 def _slope(points: list[tuple[float, int]]) -> float:
     """Least-squares slope, events per second."""
     xs, ys = [p[0] for p in points], [float(p[1]) for p in points]
@@ -211,15 +234,27 @@ def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, *, broke
         after = host_batches(store_url)
         hold = held(fleet, HELD_RATE, held_s)
         alive = host.proc.poll() is None
+        host.stop()  # its session stays at the broker (clean_session false)
+        before_drain = host_batches(store_url)
+        restarted: list[HostProcess] = []
+        drain = backlog(fleet, saturate_events // 2, lambda: restarted.append(
+            HostProcess(work, broker, f"bench-{kind}", store_url)))  # fmt: skip
+        after_drain = host_batches(store_url)
+        host = restarted[0]
     finally:
         fleet.close()
         host.stop()
+    drain_batch = max(1, round((after_drain[0] - before_drain[0])
+                               / max(1, after_drain[1] - before_drain[1])))
     mean_batch = max(1, round((after[0] - before[0]) / max(1, after[1] - before[1])))
     rows = rows_for(saturate_events, "bare")
     bare = bare_insert(fresh_url(), rows, mean_batch)
+    bare_drain = bare_insert(fresh_url(), rows, drain_batch)
     naive = bare_insert(fresh_url(), rows[:2_000], 1)
     return {"kind": kind, "rate": rate, "top_lag": top, "mean_batch": mean_batch, "bare": bare,
-            "naive": naive, "held": hold, "alive": alive, "cpu": cpu}  # fmt: skip
+            "naive": naive, "held": hold, "alive": alive, "cpu": cpu, "drain": drain,
+            "drain_batch": drain_batch, "bare_drain": bare_drain,
+            "drain_events": saturate_events // 2}  # fmt: skip
 
 
 def report(r: dict[str, Any]) -> None:
@@ -234,6 +269,10 @@ def report(r: dict[str, Any]) -> None:
     # a host too slow never catches up: the lowest lag of each window climbs by the
     # deficit times the window (>= 1 s of load over the run); one that keeps up comes back
     grows = minima[-1] - minima[0] > HELD_RATE and minima == sorted(minima)
+    print(f"{k}: backlog of {r['drain_events']:,} events queued while it was down: "
+          f"{r['drain']:,.0f} events/s, first ack to last (mean batch {r['drain_batch']}); "
+          f"bare insert loop, batches of {r['drain_batch']}: {r['bare_drain']:,.0f} rows/s -> "
+          f"ratio {r['drain'] / r['bare_drain']:.2f}")
     cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
     print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
     print(f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
