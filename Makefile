@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(PY) -m posterm.hwsim.demo
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) bench/report.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-out

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from escpos.printer import Network  # noqa: E402
 
+from bench.figures import figure  # noqa: E402
 from posterm.drivers.printer import Printer, Renderer  # noqa: E402
 from posterm.drivers.printer import receipt as layouts  # noqa: E402
 from tests.support.sim import PrinterSim, start_printer  # noqa: E402
@@ -172,6 +173,8 @@ def main() -> int:
     print(f"printer: bare python-escpos {bare_rate:,.1f} receipts/s (same receipt, no checks)")
     verdict = "MET" if ratio >= 0.8 else "NOT MET"
     print(f"printer: ratio driver/bare = {ratio:.2f} (target >= 0.80 -> {verdict})")
+    figure("printer: receipts/s", mine, "receipts/s", baseline=bare_rate,
+           baseline_name="bare python-escpos", target="ratio >= 0.80")  # fmt: skip
     fast, fast_bare = null_printer_rates()
     print(f"printer: context, a printer that answers at once and prints nothing: driver "
           f"{fast:,.0f}/s, bare {fast_bare:,.0f}/s (the driver's own cost: three round trips)")

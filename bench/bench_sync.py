@@ -39,6 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import figure  # noqa: E402
 from posterm.daemon.config import MqttSection  # noqa: E402
 from posterm.daemon.journal.store import Journal  # noqa: E402
 from posterm.daemon.states import Mode  # noqa: E402
@@ -214,6 +215,9 @@ def drain() -> None:
         each += " ".join(f"{x:,.0f}" for x in all_bare)
         print(f"sync: {window:>6} {ours:>11,.0f} {bare:>10,.0f} {ours / bare:>6.2f}   {each}")
     window, ours, bare, _, _ = rows[0]
+    figure(f"sync: outbox drain (window {window})", ours, "events/s", baseline=bare,
+           baseline_name="bare paho publish loop",
+           target=f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}")  # fmt: skip
     print(f"sync: target >= {TARGET_RATE:,.0f} events/s at the default window {window} -> "
           f"{'MET' if ours >= TARGET_RATE else 'NOT MET'} ({ours:,.0f}/s)")
     print(f"sync: target >= {TARGET_RATIO} of the bare loop -> "

@@ -16,6 +16,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import figure  # noqa: E402
 from posterm.daemon.control.server import ControlClient  # noqa: E402
 from posterm.drivers.zvt.client import PaymentTerminal  # noqa: E402
 from tests.support.rig import make_rig  # noqa: E402
@@ -50,6 +51,8 @@ def sales_per_second(count: int = 100) -> None:
     print(f"terminal: bare ZVT sales on the same PT {bare:,.1f}/s; the terminal runs at "
           f"{ours / bare:.2f} of it")  # fmt: skip
     print(f"terminal: target >= 20 sales/s -> {'MET' if ours >= 20 else 'NOT MET'}")
+    figure("terminal: sales end to end", ours, "sales/s", baseline=bare,
+           baseline_name="bare ZVT sales, same PT", target=">= 20/s")  # fmt: skip
 
 
 def line_speed_sale() -> None:
@@ -81,6 +84,8 @@ def line_speed_sale() -> None:
           f"{printer} printer bytes at 115200 8N1 need at least {bound:.3f} s")  # fmt: skip
     print(f"line speed: ratio {elapsed / bound:.3f} of the wire-time lower bound "
           f"(target <= 1.10 -> {'MET' if elapsed / bound <= 1.10 else 'NOT MET'})")  # fmt: skip
+    figure("terminal: one sale at line speed", elapsed, "s", baseline=bound,
+           baseline_name="wire-time lower bound", target="ratio <= 1.10")  # fmt: skip
 
 
 if __name__ == "__main__":

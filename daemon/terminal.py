@@ -289,9 +289,11 @@ class Terminal:
         *,
         state: TxnState = TxnState.IN_DOUBT,
         event: str | None = None,
+        event_extra: dict[str, Any] | None = None,
         **fields: Any,
     ) -> str:
-        """Journal a new operation (write-ahead: before any byte goes to the PT)."""
+        """Journal a new operation (write-ahead: before any byte goes to the PT); its
+        `event` carries the operation and `event_extra` (travels in the event only)."""
         txn_id = new_txn_id()
         with self.journal.transaction() as tx:
             tx.insert_txn(
@@ -304,7 +306,7 @@ class Terminal:
                 **fields,
             )
             if event is not None:
-                tx.emit(event, self.event_data(txn_id, tx))
+                tx.emit(event, self.event_data(txn_id, tx) | (event_extra or {}))
         return txn_id
 
     def batch_no(self) -> int:
@@ -368,9 +370,13 @@ class Terminal:
         reason: str,
         text: str | None = None,
         key: str | None = None,
+        *,
+        notify: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         return self.call(
-            lambda: refund.request(self, txn_id, amount, reason=reason, text=text, key=key)
+            lambda: refund.request(
+                self, txn_id, amount, reason=reason, text=text, key=key, notify=notify
+            )
         )
 
     def approve(self, txn_id: str, by: str = "operator") -> dict[str, Any]:

@@ -1,5 +1,6 @@
 """`posterm-host --config FILE run | keygen | fleet | events | approve TXN | reject TXN |
-reprint TID TXN | eod TID | ping TID | refunds | receipts find|show`: the back office.
+reprint TID TXN | eod TID | ping TID | refunds | receipts find|show | reconcile`: the back
+office.
 `--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: bad
 input or config)."""
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import lookup, metrics
+from posterm.host import lookup, metrics, reconcile
 from posterm.host.config import HostConfig, HostConfigError, load
 from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
@@ -92,6 +93,12 @@ def add_lookup_parsers(sub: Any) -> None:
     p = what.add_parser("show", help="a transaction and the text of its customer receipt")
     p.add_argument("txn")
     p.add_argument("--json", action="store_true")
+    p = sub.add_parser("reconcile", help="a day's batches: events, terminal and PT side by side")
+    p.add_argument("--date", help="YYYY-MM-DD (UTC; default today)")
+    p.add_argument("--terminal")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true")
+    out.add_argument("--csv", action="store_true", help="a file an accountant can open")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,6 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command in ("refunds", "receipts"):
             return _lookup(store, args)
+        if args.command == "reconcile":
+            return _reconcile(store, args)
         return _command(config, store, args)
     finally:
         store.close()
@@ -183,6 +192,34 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
         for txn in data if args.receipts == "find" else [data]:
             _print_txn(txn)
     return 0
+
+
+def _reconcile(store: Store, args: argparse.Namespace) -> int:
+    """Exit 0 when every batch of the day agrees, 1 when one differs (or there is no batch
+    to look at for a named terminal), 2 on bad input."""
+    try:
+        rows = reconcile.reconcile(store, day=reconcile.parse_day(args.date),
+                                   terminal=args.terminal)  # fmt: skip
+    except reconcile.ReconcileError as exc:
+        _fail(args.json, exc.code, exc.message)
+        return exc.status
+    if args.json:
+        print(json.dumps(rows))
+    elif args.csv:
+        sys.stdout.write(reconcile.to_csv(rows))
+    else:
+        for row in rows:
+            verdict = "agrees" if row["ok"] else "DIFFERS"
+            print(f"{row['terminal']} batch {row['batch_no']} closed {row['closed_at']}:"
+                  f" {verdict}")  # fmt: skip
+            for side in ("events", "terminal_totals"):
+                print(f"  {side:16} " + "  ".join(f"{k}={v}" for k, v in row[side].items()))
+            print(f"  {'pt_total':16} {row['pt_total']}")
+            for diff in row["differences"]:
+                print(f"  ! {diff['what']}: {diff['detail']} {' '.join(diff['txns'])}".rstrip())
+        if not rows:
+            print("no batch was closed on that day")
+    return 0 if all(row["ok"] for row in rows) else 1
 
 
 def _print_txn(txn: dict[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """The control API: one JSON request in, one JSON reply out, for the socket and the CLI.
 
 Requests: {"cmd": "sale", "amount": "12.50", "key"?}, {"cmd": "refund", "txn", "amount",
-"reason", "text"?, "key"?} (instead of "txn", "unreferenced": true: a refund without a
-sale, where the config allows it), {"cmd": "void", "txn", "key"?}, {"cmd": "reprint", "txn"},
+"reason", "text"?, "key"?, "notify_email"? | "notify_phone"?, "notify_lang"?} (instead of
+"txn", "unreferenced": true: a refund without a sale, where the config allows it),
+{"cmd": "void", "txn", "key"?}, {"cmd": "reprint", "txn"},
 {"cmd": "approve"|"reject", "txn", "by"?},
 {"cmd": "resolve", "txn", "outcome": "charged"|"not-charged", "by"}, {"cmd": "status"},
 {"cmd": "journal", "limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
@@ -16,6 +17,7 @@ from typing import Any
 
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Mode
+from posterm.protocol import contact
 
 log = logging.getLogger("posterm.api")
 
@@ -47,6 +49,16 @@ def _refund_target(request: dict[str, Any]) -> str | None:
     return None
 
 
+def _contact(request: dict[str, Any]) -> dict[str, str] | None:
+    """The customer's contact for the refund's notification (never echoed in an error)."""
+    try:
+        return contact.check(
+            request.get("notify_email"), request.get("notify_phone"), request.get("notify_lang")
+        )
+    except contact.ContactError as exc:
+        raise TerminalError("bad_request", str(exc)) from None
+
+
 def handle(terminal: Any, request: dict[str, Any]) -> dict[str, Any]:
     try:
         return {"ok": True, "result": _dispatch(terminal, request)}
@@ -67,6 +79,7 @@ def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
             t(request, "reason"),
             t(request, "text", required=False),
             t(request, "key", required=False),
+            notify=_contact(request),
         )
     if cmd == "void":
         return terminal.void(t(request, "txn"), t(request, "key", required=False))

@@ -38,6 +38,9 @@ def register(sub: Any) -> None:
     p.add_argument("--reason", choices=REASONS, default="goods_returned")
     p.add_argument("--text", help="free text (required for --reason other)")
     p.add_argument("--key", help="idempotency key")
+    p.add_argument("--notify-email", help="tell the customer the outcome by e-mail (not printed)")
+    p.add_argument("--notify-phone", help="... or by SMS: an E.164 number like +4915112345678")
+    p.add_argument("--notify-lang", choices=("en", "de", "zh"), help="the message's language")
     p = command("void", "reverse sale TXN (same day, before end of day)")
     p.add_argument("txn")
     p.add_argument("--key", help="idempotency key")
@@ -60,7 +63,8 @@ def register(sub: Any) -> None:
 
 def _request(args: argparse.Namespace) -> dict[str, Any]:
     request: dict[str, Any] = {"cmd": args.group}
-    for name in ("amount", "txn", "outcome", "key", "reason", "text", "by", "limit"):
+    for name in ("amount", "txn", "outcome", "key", "reason", "text", "by", "limit",
+                 "notify_email", "notify_phone", "notify_lang"):  # fmt: skip
         value = getattr(args, name, None)
         if value is not None:
             request[name] = value

@@ -70,6 +70,7 @@ class FlowContext(Protocol):
         *,
         state: TxnState = ...,
         event: str | None = ...,
+        event_extra: dict[str, Any] | None = ...,
         **fields: Any,
     ) -> str: ...
     def batch_no(self) -> int: ...

@@ -9,6 +9,7 @@ from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import receipts
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.protocol import money
 from posterm.protocol.zvt.errors import ZvtError
 
 
@@ -37,6 +38,18 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
             result_text=result.result_text,
         )
         tx.kv_set("batch_no", str(batch + 1))
-        tx.emit("batch.closed", {"txn_id": txn_id, "batch_no": batch, **ctx.totals_json(totals)})
+        tx.emit("batch.closed", {"txn_id": txn_id, "batch_no": batch, **ctx.totals_json(totals),
+                                 **_pt_figures(ctx, result.amount, result.trace)})
     receipts.issue(ctx, txn_id, extra={"totals": ctx.totals_json(totals), "batch_no": batch})
     return ctx.view(txn_id)
+
+
+def _pt_figures(ctx: FlowContext, amount: int | None, trace: int | None) -> dict[str, Any]:
+    """The PT's own figures of the batch it closed, for the back office's reconciliation:
+    its total (BMP 04; a PT reports no negative total) and its trace number."""
+    out: dict[str, Any] = {}
+    if amount is not None:
+        out["pt_total"] = money.format_amount(amount, ctx.config.terminal.currency)
+    if trace is not None:
+        out["pt_trace"] = trace
+    return out

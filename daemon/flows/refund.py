@@ -42,7 +42,11 @@ def request(
     reason: str,
     text: str | None = None,
     key: str | None = None,
+    notify: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """`notify`: the customer's contact (protocol/contact.py), checked by the caller; it
+    travels only in the `refund.requested` event, for the back office to tell the customer
+    the outcome, and leaves the journal once the host has acknowledged that event."""
     cfg = ctx.config.refunds
     amount = ctx.parse_amount(amount_text, 1, cfg.max_amount)
     if reason not in REASONS:
@@ -53,8 +57,9 @@ def request(
         known = ctx.idempotent(Kind.REFUND, key, amount, sale_id)
         if known is not None:
             return known
+    extra = {"notify": notify} if notify else None
     if sale_id is None:
-        return _unreferenced(ctx, amount, reason=reason, text=text, key=key)
+        return _unreferenced(ctx, amount, reason=reason, text=text, key=key, extra=extra)
     sale = ctx.journal.get_txn(sale_id)
     if sale is None or sale.kind != Kind.SALE:
         raise TerminalError("unknown_txn", f"no sale {sale_id}")
@@ -80,6 +85,7 @@ def request(
         amount,
         state=TxnState.AWAITING_APPROVAL if needs_approval else TxnState.IN_DOUBT,
         event="refund.requested",
+        event_extra=extra,
         idem_key=key,
         ref_txn=sale_id,
         reason=reason,
@@ -92,7 +98,13 @@ def request(
 
 
 def _unreferenced(
-    ctx: FlowContext, amount: int, *, reason: str, text: str | None, key: str | None
+    ctx: FlowContext,
+    amount: int,
+    *,
+    reason: str,
+    text: str | None,
+    key: str | None,
+    extra: dict[str, Any] | None,
 ) -> dict[str, Any]:
     if not ctx.config.refunds.unreferenced:
         raise TerminalError(
@@ -105,6 +117,7 @@ def _unreferenced(
         amount,
         state=TxnState.AWAITING_APPROVAL,
         event="refund.requested",
+        event_extra=extra,
         idem_key=key,
         reason=reason,
         reason_text=text,

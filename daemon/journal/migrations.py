@@ -86,6 +86,12 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX receipts_txn ON receipts (txn_id);
     CREATE INDEX transitions_txn ON transitions (txn_id, id);
     """,
+    # 4: events that carry a customer's contact (a refund's notification): it is taken
+    # out of the envelope once the host has acknowledged the event
+    """
+    ALTER TABLE outbox ADD COLUMN personal INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX outbox_personal ON outbox (personal) WHERE personal = 1;
+    """,
 )
 
 

@@ -103,6 +103,7 @@ class OutboxEvent:
     envelope: dict[str, Any]
     acked_at: str | None
     sent_at: str | None = None  # PUBACKed by the broker (not yet acknowledged by the host)
+    personal: int = 0  # 1 while the envelope holds a customer's contact (data.notify)
 
 
 def to_json(where: str, value: Any) -> str:

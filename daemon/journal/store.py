@@ -3,6 +3,8 @@ and the outbox; a state change and its events commit in one `journal.transaction
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import sqlite3
 import threading
@@ -35,8 +37,10 @@ from posterm.daemon.journal.rows import (
 from posterm.daemon.states import TxnState, check_transition
 from posterm.protocol.mqtt import events
 
+log = logging.getLogger("posterm.journal")
 SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
 OWNER_KEY = "terminal_id"  # the terminal this journal belongs to (seq is per terminal)
+PERSONAL = "notify"  # the event data key of a customer's contact (protocol/contact.py)
 TERMINAL_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
@@ -219,9 +223,10 @@ class Tx:
         except events.EventError as exc:
             raise JournalError(str(exc)) from exc
         self._run(
-            "INSERT INTO outbox (seq, event_id, type, occurred_at, envelope) VALUES (?,?,?,?,?)",
+            "INSERT INTO outbox (seq, event_id, type, occurred_at, envelope, personal)"
+            " VALUES (?,?,?,?,?,?)",
             (seq, envelope["event_id"], type_, envelope["occurred_at"],
-             to_json("an event", envelope)),
+             to_json("an event", envelope), 1 if PERSONAL in data else 0),
         )  # fmt: skip
         self._kv_put(SEQ_KEY, str(seq))
         return envelope
@@ -253,6 +258,18 @@ class Tx:
                         (now(), event_id))  # fmt: skip
         return int(cur.rowcount)
 
+    def forget_personal(self) -> int:
+        """Take the customer's contact out of every acknowledged event (the host has it);
+        with secure_delete the old bytes are overwritten in the file's pages."""
+        rows = self._run("SELECT seq, envelope FROM outbox WHERE personal = 1"
+                         " AND acked_at IS NOT NULL").fetchall()  # fmt: skip
+        for seq, text in rows:
+            envelope = json.loads(text)
+            envelope["data"].pop(PERSONAL, None)
+            self._run("UPDATE outbox SET envelope = ?, personal = 0 WHERE seq = ?",
+                      (to_json("an event", envelope), seq))  # fmt: skip
+        return len(rows)
+
 
 class Journal(JournalReads):
     """One connection, serialised by a lock: the owner thread writes, others may read."""
@@ -278,6 +295,8 @@ class Journal(JournalReads):
                 raise JournalError(f"{self.path}: SQLite refused WAL mode (got {mode})")
             db.execute("PRAGMA synchronous=FULL")
             db.execute("PRAGMA foreign_keys=ON")
+            # a refund's customer contact, once forgotten, leaves no bytes in the file's pages
+            db.execute("PRAGMA secure_delete=ON")
             self.schema_version = migrate(db)
             self._claim(db)
         except (sqlite3.Error, OSError, MigrationError) as exc:
@@ -378,4 +397,18 @@ class Journal(JournalReads):
         if not all(isinstance(i, str) for i in ids):
             raise JournalError("event ids are strings")
         with self.transaction() as tx:
-            return sum(tx.ack_event(event_id) for event_id in ids)
+            acked = sum(tx.ack_event(event_id) for event_id in ids)
+            forgot = tx.forget_personal() if acked else 0
+        if forgot:
+            self._checkpoint()
+        return acked
+
+    def _checkpoint(self) -> None:
+        """Copy the WAL into the file and truncate it: the old pages that held a customer's
+        contact leave the WAL too (what the SD card's flash keeps is beyond reach)."""
+        with self._lock:
+            if self._db is not None:
+                try:
+                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                except sqlite3.Error as exc:
+                    log.warning("journal: checkpoint after forgetting a contact: %s", exc)

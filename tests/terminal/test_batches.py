@@ -39,6 +39,7 @@ def test_refund_approved_after_end_of_day_is_in_the_next_batch(rig: Rig) -> None
                                  (2, "0.00", "60.00", 1, "-60.00")]  # fmt: skip
     pages = [p for p in rig.printer.printed() if "END OF DAY" in p]
     assert len(pages) == 2
+    assert [(c["pt_total"], c["pt_trace"]) for c in closed] == [("100.00", 1), ("0.00", 2)]
     for page, event in zip(pages, closed, strict=True):
         assert _net(page) == _pt_total(page) == event["net"]
         assert f"Refunds {event['refunds']} EUR ({event['refunds_count']})" in " ".join(

@@ -1,0 +1,31 @@
+"""One line per figure a benchmark measured, for `bench/report.py`'s table:
+`@figure {"name", "value", "unit", "baseline", "baseline_name", "target"}` on stdout. The
+benchmark still prints its own sentences; this is the machine-readable copy."""
+
+from __future__ import annotations
+
+import json
+
+PREFIX = "@figure "
+
+
+def figure(
+    name: str,
+    value: float,
+    unit: str,
+    *,
+    baseline: float | None = None,
+    baseline_name: str = "",
+    target: str = "",
+) -> None:
+    """`target` is the issue's goal in words ("ratio >= 0.5", "<= 50 MB")."""
+    data = {"name": name, "value": value, "unit": unit, "baseline": baseline,
+            "baseline_name": baseline_name, "target": target}  # fmt: skip
+    print(PREFIX + json.dumps(data), flush=True)
+
+
+def parse(line: str) -> dict[str, object] | None:
+    if not line.startswith(PREFIX):
+        return None
+    data = json.loads(line[len(PREFIX):])
+    return data if isinstance(data, dict) else None

@@ -1,0 +1,160 @@
+"""Refund notifications, durable in the host's database.
+
+At ingest (inside its transaction): a `refund.requested` event's contact is taken out of
+the stored envelope into `contacts`; when the refund's outcome arrives (`refund.completed`,
+`refund.failed`, `refund.rejected`, in either order) a row goes into `notifications` with
+the contact and the facts of the message, and the contact row goes. The sender marks each
+row sent (and forgets the contact), tries again later, or after its last attempt marks it
+failed with the reason. Contacts never delivered are forgotten after `keep_days`.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+from posterm.host.db import Row, Tx
+from posterm.protocol import contact
+from posterm.protocol.mqtt.events import rfc3339
+
+OUTCOME_EVENTS = {"refund.completed": "completed", "refund.failed": "failed",
+                  "refund.rejected": "rejected"}  # fmt: skip
+MIGRATION = [
+    """CREATE TABLE IF NOT EXISTS contacts (
+        txn_id TEXT PRIMARY KEY,
+        terminal TEXT NOT NULL,
+        contact TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS notifications (
+        notification_id TEXT PRIMARY KEY,
+        txn_id TEXT NOT NULL UNIQUE,
+        terminal TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        contact TEXT,
+        lang TEXT NOT NULL,
+        facts TEXT NOT NULL,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        next_attempt_at TEXT NOT NULL,
+        last_error TEXT,
+        sent_at TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
+]
+
+
+def take_contacts(envelopes: Iterable[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Take every contact out of the envelopes (in place): event_id -> checked contact.
+    The stored envelope never holds one; an unusable contact is dropped."""
+    found: dict[str, dict[str, str]] = {}
+    for env in envelopes:
+        data = env.get("data")
+        if not isinstance(data, dict) or "notify" not in data:
+            continue
+        checked = contact.from_event(data)
+        env["data"] = {k: v for k, v in data.items() if k != "notify"}
+        if checked is not None and env.get("type") == "refund.requested":
+            found[str(env["event_id"])] = checked
+    return found
+
+
+def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]],
+           now: str) -> int:  # fmt: skip
+    """For the newly stored events: keep contacts, queue the outcomes' notifications.
+    Returns how many notifications were queued (to wake the sender)."""
+    queued = 0
+    for env in envelopes:
+        txn_id = env["data"].get("txn_id")
+        if not isinstance(txn_id, str):
+            continue
+        if env["type"] == "refund.requested" and str(env["event_id"]) in contacts:
+            tx.execute("INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
+                       " (?, ?, ?, ?) ON CONFLICT (txn_id) DO NOTHING",
+                       (txn_id, env["terminal"], json.dumps(contacts[str(env["event_id"])]),
+                        now))  # fmt: skip
+            outcome = _stored_outcome(tx, env["terminal"], txn_id)
+            if outcome is not None:
+                queued += _queue(tx, outcome, now)
+        elif env["type"] in OUTCOME_EVENTS:
+            queued += _queue(tx, env, now)
+    return queued
+
+
+def _stored_outcome(tx: Tx, terminal: str, txn_id: str) -> dict[str, Any] | None:
+    types = ", ".join(f"'{t}'" for t in OUTCOME_EVENTS)
+    rows = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type IN"
+                   f" ({types}) ORDER BY seq DESC LIMIT 1", (terminal, txn_id))  # fmt: skip
+    return json.loads(rows[0]["envelope"]) if rows else None
+
+
+def _queue(tx: Tx, outcome: dict[str, Any], now: str) -> int:
+    data, terminal = outcome["data"], outcome["terminal"]
+    txn_id = str(data["txn_id"])
+    rows = tx.rows("SELECT contact FROM contacts WHERE txn_id = ? AND terminal = ?",
+                   (txn_id, terminal))  # fmt: skip
+    if not rows:
+        return 0  # no contact (yet): queued when the request arrives
+    who = json.loads(rows[0]["contact"])
+    request = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type ="
+                      " 'refund.requested' ORDER BY seq LIMIT 1", (terminal, txn_id))  # fmt: skip
+    asked = json.loads(request[0]["envelope"])["data"] if request else {}
+    facts = {
+        "outcome": OUTCOME_EVENTS[outcome["type"]], "at": outcome["occurred_at"],
+        "amount": data.get("amount") or asked.get("amount"),
+        "currency": data.get("currency") or asked.get("currency"),
+        "reason": data.get("reason") or asked.get("reason") or "other",
+        "card": data.get("masked_pan") or "", "reference": txn_id,
+    }  # fmt: skip
+    channel = "email" if "email" in who else "sms"
+    count = tx.execute(
+        "INSERT INTO notifications (notification_id, txn_id, terminal, channel, contact, lang,"
+        " facts, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
+        " ON CONFLICT (txn_id) DO NOTHING",
+        (str(uuid.uuid4()), txn_id, terminal, channel, who[channel if channel == "email"
+         else "phone"], who.get("lang", ""), json.dumps(facts), now, now),
+    )  # fmt: skip
+    tx.execute("DELETE FROM contacts WHERE txn_id = ? AND terminal = ?", (txn_id, terminal))
+    return count
+
+
+def due(tx: Tx, now: str, limit: int) -> list[Row]:
+    return tx.rows("SELECT * FROM notifications WHERE state = 'queued' AND next_attempt_at <= ?"
+                   " ORDER BY next_attempt_at LIMIT ?", (now, limit))  # fmt: skip
+
+
+def sent(tx: Tx, notification_id: str, now: str) -> None:
+    tx.execute("UPDATE notifications SET state = 'sent', sent_at = ?, contact = NULL,"
+               " attempts = attempts + 1, last_error = NULL WHERE notification_id = ?",
+               (now, notification_id))  # fmt: skip
+
+
+def retry(tx: Tx, notification_id: str, why: str, at: str) -> None:
+    tx.execute("UPDATE notifications SET attempts = attempts + 1, last_error = ?,"
+               " next_attempt_at = ? WHERE notification_id = ?",
+               (why, at, notification_id))  # fmt: skip
+
+
+def failed(tx: Tx, notification_id: str, why: str) -> None:
+    tx.execute("UPDATE notifications SET state = 'failed', attempts = attempts + 1,"
+               " last_error = ? WHERE notification_id = ?", (why, notification_id))  # fmt: skip
+
+
+def forget_old(tx: Tx, now: datetime, keep_days: int) -> int:
+    """Contacts older than `keep_days`: out of both tables (their rows stay, contact-less)."""
+    cutoff = rfc3339(now - timedelta(days=keep_days))
+    gone = tx.execute("DELETE FROM contacts WHERE received_at < ?", (cutoff,))
+    gone += tx.execute("UPDATE notifications SET contact = NULL WHERE contact IS NOT NULL AND"
+                       " created_at < ?", (cutoff,))  # fmt: skip
+    return gone
+
+
+def states(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
+    """txn_id -> its notification's delivery state, for the refunds listing."""
+    return {r["txn_id"]: {"channel": r["channel"], "state": r["state"],
+                          "attempts": r["attempts"], "last_error": r["last_error"],
+                          "sent_at": r["sent_at"]} for r in rows}  # fmt: skip

@@ -1,0 +1,212 @@
+"""The daily reconciliation: per terminal and batch, the sales, refunds and voids as the
+stored events tell them, side by side with the terminal's totals and the PT's own total
+from `batch.closed`, and every difference with the transactions involved.
+
+A day is a UTC calendar day: the batches whose `batch.closed` occurred on it. Amounts are
+integer minor units inside, decimal strings outside.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from posterm.host.store import Store
+from posterm.protocol import money
+
+KINDS = ("sales", "refunds", "voids")
+# the event that books each kind of operation (a sale found approved on recovery counts too)
+BOOKING = {"sale.approved": "sales", "sale.recovered": "sales", "refund.completed": "refunds",
+           "void.completed": "voids"}  # fmt: skip
+IN_DOUBT = ("sale.in_doubt", "refund.in_doubt", "void.in_doubt")
+SETTLES = {"sale.approved", "sale.recovered", "sale.declined", "refund.completed",
+           "refund.failed", "refund.rejected", "void.completed"}  # fmt: skip
+
+
+class ReconcileError(Exception):
+    """The reconciliation cannot run: `status` 2 for bad input, 1 for an unknown terminal."""
+
+    def __init__(self, code: str, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+@dataclass
+class Figures:
+    """Counts and totals (minor units) of one batch, by kind."""
+
+    amounts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    txns: dict[str, list[str]] = field(default_factory=lambda: {k: [] for k in KINDS})
+
+    @property
+    def net(self) -> int:
+        return self.amounts["sales"] - self.amounts["refunds"] - self.amounts["voids"]
+
+    def add(self, kind: str, txn_id: str, amount: int) -> None:
+        self.amounts[kind] += amount
+        self.counts[kind] += 1
+        self.txns[kind].append(txn_id)
+
+
+def minor(text: Any, currency: str) -> int:
+    """A decimal string of the events ('12.50', '0.00', '-60.00') in minor units."""
+    if not isinstance(text, str):
+        raise ReconcileError("bad_event", f"an amount is a decimal string, not {text!r}")
+    sign = -1 if text.startswith("-") else 1
+    digits = text.removeprefix("-")
+    if digits.replace("0", "").replace(".", "") == "":
+        return 0
+    return sign * money.parse_amount(digits, currency)
+
+
+def parse_day(text: str | None) -> date:
+    if text is None:
+        return datetime.now(UTC).date()
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ReconcileError("bad_request", f"--date is YYYY-MM-DD, not {text!r}", 2) from None
+
+
+def reconcile(store: Store, *, day: date, terminal: str | None = None) -> list[dict[str, Any]]:
+    """One row per terminal and batch closed on `day`."""
+    if terminal is not None and not store.knows_terminal(terminal):
+        raise ReconcileError("unknown_terminal", f"no terminal {terminal} in the store")
+    closes = [e for e in store.events(type_="batch.closed", terminal=terminal, limit=None)
+              if _day(e["occurred_at"]) == day]  # fmt: skip
+    out = []
+    for tid in sorted({str(e["terminal"]) for e in closes}):
+        history = store.events(terminal=tid, limit=None)
+        gap = store.gap(tid)
+        for close in (e for e in closes if e["terminal"] == tid):
+            out.append(_batch(tid, close, history, gap))
+    return out
+
+
+def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
+           gap: int | None) -> dict[str, Any]:  # fmt: skip
+    data = close["data"]
+    currency = str(data.get("currency", "EUR"))
+    batch = data.get("batch_no")
+    told = Figures()
+    last: dict[str, dict[str, Any]] = {}  # txn_id -> its latest event of its own
+    named: set[str] = set()  # txn_ids of the receipts printed in this batch's time span
+    since = _previous_close(history, close)
+    for env in history:
+        d = env["data"]
+        txn_id = d.get("txn_id")
+        if not isinstance(txn_id, str):
+            continue
+        if env["type"].startswith("receipt."):
+            if since < _at(env["occurred_at"]) <= _at(close["occurred_at"]):
+                named.add(txn_id)
+            continue
+        last[txn_id] = env
+        kind = BOOKING.get(env["type"])
+        if kind is None or d.get("batch_no") != batch:
+            continue
+        if env["type"] == "sale.recovered" and d.get("state") not in ("approved", "voided"):
+            continue  # found never charged on recovery
+        told.add(kind, txn_id, minor(d.get("amount"), currency))
+    terminal = Figures()
+    for kind in KINDS:
+        terminal.amounts[kind] = minor(data.get(kind, "0"), currency)
+        terminal.counts[kind] = int(data.get(f"{kind}_count", 0))
+    differences = []
+    for kind in KINDS:
+        if (told.amounts[kind], told.counts[kind]) != (terminal.amounts[kind],
+                                                       terminal.counts[kind]):  # fmt: skip
+            differences.append({
+                "what": f"{kind}_differ",
+                "detail": f"{kind}: the events tell {told.counts[kind]} for "
+                          f"{money.format_amount(told.amounts[kind], currency)}, the terminal"
+                          f" closed {terminal.counts[kind]} for "
+                          f"{money.format_amount(terminal.amounts[kind], currency)}",
+                "txns": told.txns[kind]})  # fmt: skip
+    pt_total = minor(data["pt_total"], currency) if "pt_total" in data else None
+    if pt_total is not None and pt_total != max(terminal.net, 0):
+        net = money.format_amount(terminal.net, currency)
+        differences.append({"what": "pt_differs", "txns": [str(data.get("txn_id"))],
+                            "detail": f"the PT closed {data['pt_total']}, the terminal {net}"})
+    missing = sorted(named - set(last))
+    if missing:
+        differences.append({"what": "events_missing", "txns": missing,
+                            "detail": "transactions with a receipt but no event of their own"
+                                      " in the store"})  # fmt: skip
+    doubt = sorted(t for t, env in last.items() if env["type"] in IN_DOUBT
+                   and env["data"].get("batch_no") in (batch, None))  # fmt: skip
+    if doubt:
+        differences.append({"what": "in_doubt", "txns": doubt,
+                            "detail": "operations still in doubt: the PT may have booked them"})
+    late = sorted(t for t, env in last.items() if env["type"] == "refund.completed"
+                  and isinstance(batch, int) and env["data"].get("batch_no") == batch + 1
+                  and _requested_before(history, t, close["occurred_at"]))  # fmt: skip
+    if late:
+        differences.append({"what": "refund_after_close", "txns": late,
+                            "detail": f"refunds requested before this end of day, booked in"
+                                      f" batch {batch + 1 if isinstance(batch, int) else '?'}"})
+    if gap is not None:
+        differences.append({"what": "seq_gap", "txns": [],
+                            "detail": f"events from seq {gap} are missing: totals may be short"})
+    return {
+        "terminal": tid, "batch_no": batch, "closed_at": close["occurred_at"],
+        "currency": currency,
+        "events": _show(told, currency), "terminal_totals": _show(terminal, currency),
+        "pt_total": data.get("pt_total"), "differences": differences,
+        "ok": not differences,
+    }  # fmt: skip
+
+
+def _previous_close(history: list[dict[str, Any]], close: dict[str, Any]) -> datetime:
+    before = [_at(e["occurred_at"]) for e in history
+              if e["type"] == "batch.closed" and e["seq"] < close["seq"]]  # fmt: skip
+    return max(before, default=datetime.min.replace(tzinfo=UTC))
+
+
+def _requested_before(history: list[dict[str, Any]], txn_id: str, moment: str) -> bool:
+    return any(e["type"] == "refund.requested" and e["data"].get("txn_id") == txn_id
+               and _at(e["occurred_at"]) <= _at(moment) for e in history)  # fmt: skip
+
+
+def _show(figures: Figures, currency: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind in KINDS:
+        out[kind] = money.format_amount(figures.amounts[kind], currency)
+        out[f"{kind}_count"] = figures.counts[kind]
+    out["net"] = money.format_amount(figures.net, currency)
+    return out
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def _day(text: str) -> date:
+    return _at(text).astimezone(UTC).date()
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """One line per terminal, batch and kind (plus the net and the PT), then the
+    differences: a file an accountant can open."""
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(["terminal", "batch", "closed_at", "currency", "figure", "events_count",
+                  "events_amount", "terminal_count", "terminal_amount", "difference"])  # fmt: skip
+    for row in rows:
+        head = [row["terminal"], row["batch_no"], row["closed_at"], row["currency"]]
+        ev, te = row["events"], row["terminal_totals"]
+        for kind in KINDS:
+            same = (ev[kind], ev[f"{kind}_count"]) == (te[kind], te[f"{kind}_count"])
+            out.writerow([*head, kind, ev[f"{kind}_count"], ev[kind], te[f"{kind}_count"],
+                          te[kind], "" if same else "DIFFERS"])  # fmt: skip
+        out.writerow([*head, "net", "", ev["net"], "", te["net"],
+                      "" if ev["net"] == te["net"] else "DIFFERS"])  # fmt: skip
+        out.writerow([*head, "pt_total", "", "", "", row["pt_total"] or "", ""])
+        for diff in row["differences"]:
+            out.writerow([*head, diff["what"], "", "", "", "",
+                          f"{diff['detail']}: {' '.join(diff['txns'])}".strip()])  # fmt: skip
+    return buf.getvalue()

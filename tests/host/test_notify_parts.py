@@ -1,0 +1,154 @@
+"""Refund notifications, part by part: the messages in three languages, e-mail through a
+real SMTP server (aiosmtpd), SMS through a local HTTP gateway, and the `[notify]` config."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from posterm.host.notify.channels import ChannelError, SmsGateway, Smtp
+from posterm.host.notify.config import NotifyConfigError, parse
+from posterm.host.notify.templates import Refund, render
+from tests.support.smtp import SmtpServer
+
+REFUND = Refund(outcome="completed", merchant="Café Beispiel", amount="12.50", currency="EUR",
+                at=datetime(2026, 11, 29, 14, 5, tzinfo=UTC), reason="goods_returned",
+                card="476173******0119", reference="T20261129-0007")  # fmt: skip
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("en", ["has refunded 12.50 EUR", "goods returned", "3 to 10 banking days"]),
+    ("de", ["hat 12.50 EUR", "Ware zurückgegeben", "3 bis 10 Bankarbeitstagen"]),
+    ("zh", ["已将 12.50 EUR 退还", "退货", "3 至 10 个银行工作日"]),
+])  # fmt: skip
+def test_the_message_in_each_language(lang: str, words: list[str]) -> None:
+    message = render(REFUND, lang, BERLIN)
+    for part in (message.text, message.html):
+        for word in words:
+            assert word in part
+        assert "476173******0119" in part and "T20261129-0007" in part
+        assert "2026-11-29 15:05 CET" in part  # the merchant's time zone
+    assert "Café Beispiel" in message.subject and "T20261129-0007" in message.sms
+
+
+def test_failed_and_rejected_say_no_money_moved_and_no_statement_advice() -> None:
+    for outcome in ("failed", "rejected"):
+        message = render(Refund(**{**REFUND.__dict__, "outcome": outcome}), "en", BERLIN)
+        assert "banking days" not in message.text
+    assert "No money was moved" in render(Refund(**{**REFUND.__dict__, "outcome": "failed"}),
+                                          "en", BERLIN).text  # fmt: skip
+
+
+def test_html_escapes_what_it_shows() -> None:
+    message = render(Refund(**{**REFUND.__dict__, "merchant": "<b>Shop</b>"}), "en", BERLIN)
+    assert "<b>Shop</b>" not in message.html and "&lt;b&gt;Shop&lt;/b&gt;" in message.html
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpServer]:
+    server = SmtpServer(refuse=1).start()
+    yield server
+    server.stop()
+
+
+def test_email_through_a_real_smtp_server(smtp: SmtpServer) -> None:
+    channel = Smtp(smtp.url, "refunds@shop.example")
+    message = render(REFUND, "de", BERLIN)
+    with pytest.raises(ChannelError) as refused:
+        channel.send("kunde@example.org", message, "n-1")
+    assert refused.value.temporary  # 451: try again
+    channel.send("kunde@example.org", message, "n-1")
+    (mail,) = smtp.mailbox.messages
+    assert smtp.mailbox.recipients == [["kunde@example.org"]]
+    assert mail["Subject"] == message.subject and "n-1" in mail["Message-ID"]
+    kinds = [part.get_content_type() for part in mail.walk()]
+    assert "text/plain" in kinds and "text/html" in kinds
+
+
+def test_an_smtp_server_that_is_not_there_is_a_temporary_failure() -> None:
+    from tests.support.broker import free_port  # noqa: PLC0415
+
+    with pytest.raises(ChannelError) as err:
+        Smtp(f"smtp://127.0.0.1:{free_port()}", "r@shop.example", timeout_s=2).send(
+            "k@example.org", render(REFUND, "en", BERLIN), "n-2")  # fmt: skip
+    assert err.value.temporary
+
+
+class Gateway(BaseHTTPRequestHandler):
+    answers: list[int] = []
+    got: list[tuple[dict[str, str], dict[str, Any]]] = []
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        Gateway.got.append((dict(self.headers), body))
+        self.send_response(Gateway.answers.pop(0) if Gateway.answers else 200)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def gateway() -> Iterator[str]:
+    server = HTTPServer(("127.0.0.1", 0), Gateway)
+    Gateway.answers, Gateway.got = [], []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/send"
+    server.shutdown()
+
+
+def test_sms_through_an_http_gateway(gateway: str, tmp_path: Path) -> None:
+    auth = tmp_path / "sms-auth"
+    auth.write_text("Authorization: Bearer s3cret\n")
+    channel = SmsGateway(gateway, {"to": "$to", "text": "$text", "ref": "$id", "from": "Shop"},
+                         auth)  # fmt: skip
+    Gateway.answers = [503, 400]
+    message = render(REFUND, "en", BERLIN)
+    with pytest.raises(ChannelError) as busy:
+        channel.send("+4915112345678", message, "n-3")
+    assert busy.value.temporary
+    with pytest.raises(ChannelError) as bad:
+        channel.send("+4915112345678", message, "n-3")
+    assert not bad.value.temporary  # a 4xx will not get better
+    channel.send("+4915112345678", message, "n-3")
+    headers, body = Gateway.got[-1]
+    assert body == {"to": "+4915112345678", "text": message.sms, "ref": "n-3", "from": "Shop"}
+    assert headers["Authorization"] == "Bearer s3cret" and headers["Idempotency-Key"] == "n-3"
+
+
+def test_notify_config(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("pw")
+    good = {"merchant_name": "Shop", "smtp_url": "smtp://mail:587", "from": "r@shop.example",
+            "lang": "de", "timezone": "Europe/Berlin"}  # fmt: skip
+    config = parse(good)
+    assert config.smtp is not None and config.lang == "de" and config.sms is None
+    assert config.delay(1) == 30 and config.delay(20) == 3600
+    for bad, key in (
+        ({**good, "colour": 1}, "notify.colour"),
+        ({**good, "smtp_url": "http://mail"}, "notify.smtp_url"),
+        ({**good, "from": "nobody"}, "notify.from"),
+        ({**good, "lang": "fr"}, "notify.lang"),
+        ({**good, "timezone": "Mars/Olympus"}, "notify.timezone"),
+        ({**good, "keep_days": 0}, "notify.keep_days"),
+        ({**good, "smtp_user": "u"}, "notify.smtp_user"),
+        ({**good, "smtp_user": "u", "smtp_password_file": "/nonexistent"},
+         "notify.smtp_password_file"),
+        ({"merchant_name": "Shop"}, "notify.smtp_url"),
+        ({"merchant_name": "Shop", "sms": {"url": "https://gw/x", "body": {"a": "$text"}}},
+         "notify.sms.body"),
+        ({"merchant_name": "Shop", "sms": {"url": "ftp://gw", "body": {}}}, "notify.sms.url"),
+    ):  # fmt: skip
+        with pytest.raises(NotifyConfigError) as err:
+            parse(bad)
+        assert err.value.key == key, (bad, err.value)
