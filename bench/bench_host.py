@@ -41,6 +41,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.figures import figure  # noqa: E402
 from posterm.host.store import Store  # noqa: E402
 from posterm.protocol.mqtt.events import envelope, now_rfc3339  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
@@ -281,6 +282,17 @@ def report(r: dict[str, Any]) -> None:
           f"second half mean {h['second_half_mean']:,.0f}, slope {h['slope']:+.1f} events/s "
           f"-> {'GROWS' if grows else 'does not grow'}; the rest acked {h['drain_s']:.1f} s "
           "after the load stopped")
+    target = f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}" if r["kind"] == "sqlite" else (
+        f"ratio >= {TARGET_RATIO}")
+    figure(f"{k}: ingest, 1,000 terminals live", r["rate"], "events/s", baseline=r["bare"],
+           baseline_name=f"bare insert loop, batches of {r['mean_batch']}", target=target)
+    figure(f"{k}: ingest of a backlog", r["drain"], "events/s", baseline=r["bare_drain"],
+           baseline_name=f"bare insert loop, batches of {r['drain_batch']}", target=target)
+    figure(f"{k}: ingest, 1,000 terminals live", r["rate"], "events/s", baseline=r["naive"],
+           baseline_name="bare insert loop, a commit per row", target=target)
+    figure(f"{k}: held load, lowest lag of the last {WINDOW_S:.0f} s", float(minima[-1]),
+           "events", baseline=float(minima[0]), baseline_name="lowest lag of the first 5 s",
+           target=f"{HELD_RATE:,}/s held without growing lag")  # fmt: skip
     if r["kind"] == "sqlite":
         print(f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
               f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}")
