@@ -5,6 +5,7 @@ PostgreSQL stopped and started again while events flow."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import urllib.request
@@ -37,8 +38,6 @@ class HostProc(Host):
         self.metrics_port = free_port()
 
     def start(self, instance: str | None = None, env: dict[str, str] | None = None) -> None:
-        import os  # noqa: PLC0415
-
         self.logs += 1
         self.log = self.tmp / f"host-{instance or 'hq'}-{self.logs}.log"
         args = ["--instance", instance] if instance else []
