@@ -5,6 +5,7 @@ PostgreSQL stopped and started again while events flow."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -12,7 +13,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host.store import Store
 from tests.host.test_host import Host, unacked
@@ -107,9 +110,17 @@ def test_two_hosts_share_the_fleet_and_one_killed_loses_nothing(
     """GIVEN two `run --instance` processes on one `$share` group and one PostgreSQL
     WHEN 40 terminals send events, and one host is SIGKILLed in the middle of a stream
     THEN both took a share, every event is stored once and acked, every terminal's seq is
-    contiguous, and every process saw the retained births (status is never shared)."""
+    contiguous, every process saw the retained births (status is never shared), and each
+    process has its own retained status: the killed one's will says offline, not the
+    other's."""
     a, b = shared
     wait_for(lambda: a.logged("ingesting") and b.logged("ingesting"), "both hosts up")
+    statuses: dict[str, dict[str, object]] = {}  # each process's own retained status
+    watcher = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="watch")
+    watcher.on_connect = lambda c, u, f, r, p: c.subscribe("posterm/v1/host/+/status", 1)
+    watcher.on_message = lambda c, u, m: statuses.update({m.topic: json.loads(m.payload)})
+    watcher.connect("127.0.0.1", broker.port)
+    watcher.loop_start()
     fleet = Fleet(broker.port, [f"pos-{i:03d}" for i in range(40)], resend_after_s=2.0)
     try:
         fleet.birth()
@@ -129,9 +140,14 @@ def test_two_hosts_share_the_fleet_and_one_killed_loses_nothing(
         wait_for(lambda: fleet.unacked() == 0, "every event acked by the survivor", 90)
         assert a.proc is not None and a.proc.poll() is None
         exactly_once(a, fleet)
-        print(f"republished {fleet.republished}, resends asked {fleet.resends_asked}")
+        wait_for(lambda: statuses.get("posterm/v1/host/hq-b/status", {}).get("online") is False,
+                 "the killed process's will")  # fmt: skip
+        assert statuses["posterm/v1/host/hq-a/status"]["online"] is True
+        assert statuses["posterm/v1/host/hq-a/status"]["instance"] == "a"
     finally:
         fleet.close()
+        watcher.loop_stop()
+        watcher.disconnect()
 
 
 def test_a_host_killed_between_commit_and_ack_stores_nothing_twice(
