@@ -157,3 +157,33 @@ def test_batches_of_two_processes_touching_terminals_in_any_order_never_deadlock
     assert len(stored(stores[0])) == 80
     for s in stores:
         s.close()
+
+
+def open_at_once(url: str, count: int) -> tuple[list[Store], list[BaseException]]:
+    opened: list[Store] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def open_it() -> None:
+        barrier.wait(30)
+        try:
+            opened.append(Store(url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_it) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return opened, errors
+
+
+def test_host_processes_starting_at_once_migrate_once(pg_cluster: Cluster) -> None:
+    """GIVEN a new PostgreSQL database WHEN four host processes open it at once THEN each
+    opens it (CREATE TABLE IF NOT EXISTS alone collides on PostgreSQL)."""
+    for _ in range(3):
+        opened, errors = open_at_once(pg_cluster.create_database(), 4)
+        assert errors == [] and len(opened) == 4
+        for s in opened:
+            s.close()
