@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import alerting, lookup, metrics, reconcile, webhooks
 from posterm.host.config import HostConfig, HostConfigError, load
-from posterm.host.service import HostService, broker_address, make_client
+from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
 
@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         type=metrics.parse_address,
         help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)",
+    )
+    p.add_argument(
+        "--instance",
+        metavar="N",
+        type=_instance,
+        help="this process's name among several sharing [mqtt] share_group (required with"
+        " it): MQTT client id posterm-host-{id}-{N}, status on posterm/v1/host/{id}-{N}/status",
     )
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
@@ -67,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
     add_lookup_parsers(sub)
     return parser
+
+
+def _instance(value: str) -> str:
+    if not topics.TID.fullmatch(value):
+        raise argparse.ArgumentTypeError("1-32 of A-Z a-z 0-9 _ -")
+    return value
 
 
 def add_lookup_parsers(sub: Any) -> None:
@@ -105,6 +118,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "keygen":
         return _keygen(config)
+    if args.command == "run" and (problem := _instance_problem(config, args.instance)):
+        print(f"posterm-host: {problem}", file=sys.stderr)
+        return 2
     try:
         store = Store(config.store_url)
     except StoreError as exc:
@@ -112,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.command == "run":
-            return _run(config, store, args.metrics)
+            return _run(config, store, args.metrics, args.instance)
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
@@ -134,7 +150,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
 
 
-def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None) -> int:
+def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
+    if config.share_group and not instance:
+        return (f"{config.path}: mqtt.share_group: several processes share it, each needs"
+                " its own name: run --instance N")  # fmt: skip
+    if instance and not topics.TID.fullmatch(process_name(config.host_id, instance)):
+        return f"--instance {instance}: '{config.host_id}-{instance}' is over 32 characters"
+    return None
+
+
+def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None,
+         instance: str | None = None) -> int:  # fmt: skip
     exporter, server = None, None
     if metrics_at is not None:
         exporter = metrics.Metrics(store)
@@ -144,7 +170,7 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
             print(f"posterm-host: --metrics {metrics_at[0]}:{metrics_at[1]}: {exc}",
                   file=sys.stderr)  # fmt: skip
             return 1
-    service = HostService(config, store, exporter)
+    service = HostService(config, store, exporter, instance)
     signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: service.stopping.set())
     try:
