@@ -23,9 +23,10 @@ def encode_digits(digits: str, nbytes: int) -> bytes:
 
 
 def digits(data: bytes) -> str:
-    """The decimal digits of packed BCD bytes; any nibble above 9 is an error."""
+    """The decimal digits of packed BCD bytes; any nibble above 9 is an error. No bytes
+    are no digits (an empty LLVAR BCD field, like `4C F0 F0`)."""
     text = data.hex()
-    if not text.isdigit():
+    if text and not text.isdigit():
         raise ZvtDecodeError(f"not packed BCD: {text}")
     return text
 
