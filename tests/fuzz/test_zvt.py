@@ -12,7 +12,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from posterm.protocol.zvt import apdu, bcd, bmp, framing, messages, tlv
-from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtError
+from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtEncodeError, ZvtError
 from tests.fuzz.profiles import fuzz
 from tests.zvt import spec_vectors as sv
 from tests.zvt import strategies as s
@@ -282,6 +282,25 @@ def test_every_bmp_roundtrips(case: tuple[bmp.BmpSpec, Any]) -> None:
     spec, value = case
     raw = bmp.encode_one(spec.number, value)
     assert bmp.decode_all(raw) == [(spec.number, value)]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.binary(max_size=20),
+    lambda kids: st.lists(kids, max_size=3) | st.lists(kids, max_size=3).map(tuple),
+    max_leaves=6,
+)
+
+
+@fuzz()
+@given(st.sampled_from(sorted(bmp.SPECS)), JSONISH)
+def test_bmp_encoder_refuses_wrong_values_with_its_error(number: int, value: Any) -> None:
+    """GIVEN any value for any BMP THEN the encoder writes bytes that decode back, or
+    raises ZvtEncodeError; never another exception."""
+    try:
+        raw = bmp.encode_one(number, value)
+    except ZvtEncodeError:
+        return
+    bmp.decode_all(raw)
 
 
 # -- typed messages --------------------------------------------------------------------------
