@@ -29,6 +29,7 @@ log = logging.getLogger("posterm.host")
 
 BATCH = 500  # events per store transaction (and per ack message, per terminal)
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
+MAX_SEQ = 2**63 - 1  # a seq the store's integer column holds (SQLite INTEGER, PostgreSQL BIGINT)
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
@@ -59,8 +60,9 @@ def valid_event(envelope: Any, tid: str) -> bool:
         and bool(UUID7.fullmatch(envelope["event_id"]))
         and isinstance(envelope.get("seq"), int)
         and not isinstance(envelope.get("seq"), bool)
-        and envelope["seq"] >= 1
-        and envelope.get("type") in EVENT_TYPES
+        and 1 <= envelope["seq"] <= MAX_SEQ
+        and isinstance(envelope.get("type"), str)
+        and envelope["type"] in EVENT_TYPES
         and isinstance(envelope.get("occurred_at"), str)
         and isinstance(envelope.get("data"), dict)
     )
@@ -156,8 +158,8 @@ class HostService:
     def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]]) -> None:
         try:
             tid, leaf = topics.split(topic)
-            data = json.loads(payload)
-        except (topics.TopicError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = commands.loads(payload)  # every unusable payload is a ValueError
+        except (topics.TopicError, ValueError) as exc:
             log.warning("host: dropped a message on %s: %s", topic, exc)
             return
         if leaf == "events":
