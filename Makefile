@@ -8,7 +8,7 @@ TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench fuzz clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the fuzzers of tests/fuzz with the `long` hypothesis profile (20,000+ examples per test;
+# `make test` runs them with `ci`, 150); a failure is kept in .hypothesis/ and replayed first
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/fuzz $(PYTEST_ARGS) -q
 
 demo: $(STAMP)
 	$(PY) -m posterm.hwsim.demo

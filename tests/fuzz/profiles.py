@@ -19,7 +19,7 @@ settings.register_profile(
 )
 settings.register_profile(
     "long",
-    max_examples=25_000,
+    max_examples=20_000,
     deadline=None,
     print_blob=True,  # the failing example is kept in .hypothesis/ and replayed first
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
