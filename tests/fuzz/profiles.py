@@ -38,3 +38,9 @@ def fuzz(scale: float = 1.0) -> settings:
     slow (a socket round trip each)."""
     base = settings.get_profile(active_name())
     return settings(base, max_examples=max(10, int(base.max_examples * scale)))
+
+
+def time_limit() -> float:
+    """Seconds one fuzz test may run before it counts as hung: generous (a loaded machine,
+    shrinking a failure), 2 s per example and at least 5 minutes."""
+    return max(300.0, 2.0 * settings.get_profile(active_name()).max_examples)
