@@ -78,7 +78,9 @@ def _seconds(low: float, high: float) -> Check:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise _Bad(f"must be a number of seconds {low:g}-{high:g}")
         if not low <= raw <= high:
-            raise _Bad(f"{raw:g} is out of range {low:g}-{high:g} seconds")
+            # an int may be too large for a float, and so for :g (10**400 is valid TOML)
+            shown = f"{raw:g}" if isinstance(raw, float) or abs(raw) < 10**15 else "that many"
+            raise _Bad(f"{shown} is out of range {low:g}-{high:g} seconds")
         return float(raw)
 
     return check

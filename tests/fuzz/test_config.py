@@ -206,6 +206,7 @@ def readable(text: str) -> bool:
 @example({**DAEMON_EXAMPLE, "sales": {"max_amount": Raw("9" * 4301)}})  # found: ValueError
 @example({**DAEMON_EXAMPLE, "sales": {"max_amount": Raw("[" * 2000 + "]" * 2000)}})  # found
 @example({**DAEMON_EXAMPLE, "mqtt": {"url": "mqtt://h", "host_public_key": "/" + "x" * 300}})
+@example({**DAEMON_EXAMPLE, "payment": {"url": "tcp://h", "timeout_s": 10**400}})  # found
 def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
     path = workdir / "posterm.toml"
     text = to_toml(doc)
