@@ -7,6 +7,8 @@ from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtEncodeError
 
 def encode(value: int, nbytes: int) -> bytes:
     """`value` as `nbytes` bytes of packed BCD, most significant digit first."""
+    if isinstance(value, bool) or not isinstance(value, int):  # str(True) is no digits
+        raise ZvtEncodeError(f"a BCD value is a whole number, not {value!r}")
     if value < 0:
         raise ZvtEncodeError(f"BCD value must not be negative: {value}")
     digits = str(value)

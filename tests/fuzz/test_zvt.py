@@ -293,6 +293,7 @@ JSONISH = st.recursive(
 
 @fuzz()
 @given(st.sampled_from(sorted(bmp.SPECS)), JSONISH)
+@example(number=0x37, value=False)  # found (long run): ValueError from bytes.fromhex("0False")
 def test_bmp_encoder_refuses_wrong_values_with_its_error(number: int, value: Any) -> None:
     """GIVEN any value for any BMP THEN the encoder writes bytes that decode back, or
     raises ZvtEncodeError; never another exception."""
