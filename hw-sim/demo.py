@@ -21,6 +21,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -96,14 +97,14 @@ def start(name: str, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]
 
 def sim(*args: str) -> None:
     """`posterm-sim ARGS` (a fault switched at run time), shown as the operator types it."""
-    print("$ posterm-sim " + " ".join(args), flush=True)
+    print("$ posterm-sim " + shlex.join(args), flush=True)
     subprocess.run([str(BIN / "posterm-sim"), *args], capture_output=True, check=True)
 
 
 def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
     cmd = [str(BIN / "posterm"), "--socket", str(OUT / "control.sock"), *args, "--json"]
     if show:
-        print("$ posterm " + " ".join(args), flush=True)
+        print("$ posterm " + shlex.join(args), flush=True)
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     data = json.loads(proc.stdout) if proc.stdout.strip() else {"stderr": proc.stderr}
     if show:
@@ -113,9 +114,10 @@ def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
             print(f"  -> {data['txn_id']} {data['kind']} {data['state']} {data['amount']} "
                   f"{data['currency']} receipt {data['receipt_state']}")  # fmt: skip
         elif isinstance(data, dict) and "selling" in data:
+            link = data.get("host", {}).get("state")
             print(f"  -> {data['state']}: {data.get('reason')}  (printer: {data.get('printer')}"
                   f", pending receipts {data.get('pending_receipts')}, in doubt "
-                  f"{data.get('in_doubt')}, host link {data.get('host', {}).get('state')})")  # fmt: skip
+                  f"{data.get('in_doubt')}, host link {link})")  # fmt: skip
         else:
             print("  -> " + json.dumps(data))
     return proc.returncode, data
@@ -283,6 +285,16 @@ def tour(rig: Rig) -> None:
     say("approved twice? the terminal says no: the refund ran once")
     code, again = host.cli("approve", refund["txn_id"], "--by", "back office")
     print(f"  -> {again.get('code') if isinstance(again, dict) else again}")
+
+    say("the panel's supervisor key approves a refund too (postermd's GPIO on simulated pins)")
+    _, other = posterm("sale", "90.00")
+    _, keyed = posterm("refund", other["txn_id"], "60.00", "--reason", "goods_returned")
+    sim("panel", "--control", rig.panel, "press", "supervisor")
+    must(poll(lambda: txn(keyed["txn_id"]).get("state") == "approved", 20),
+         "the supervisor key did not approve the refund")  # fmt: skip
+    shown = txn(keyed["txn_id"])
+    print(f"  -> {shown['txn_id']} {shown['kind']} {shown['state']} {shown['amount']} "
+          f"{shown['currency']} receipt {shown['receipt_state']}")  # fmt: skip
 
     step("5. A void the same day")
     _, wrong = posterm("sale", "8.40")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sqlite3
 import subprocess
@@ -177,7 +178,7 @@ class Host:
         them."""
         cmd = [str(BIN / "posterm-host"), "--config", str(self.config), *args]
         if show:
-            print("$ posterm-host " + " ".join(args), flush=True)
+            print("$ posterm-host " + shlex.join(args), flush=True)
         proc = subprocess.run([*cmd, *(["--json"] if json_out else [])], capture_output=True,
                               text=True, timeout=60, check=False)  # fmt: skip
         with self.log.open("a") as log:
