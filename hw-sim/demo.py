@@ -190,8 +190,10 @@ class Rig:
 
 
 def panel_address() -> str:
-    """`posterm-sim panel`'s default address when it is free (so `posterm-sim panel press
-    supervisor` needs no --control), else any free port."""
+    """$POSTERM_SIM_PANEL if set, else `posterm-sim panel`'s default address when it is
+    free (so `posterm-sim panel press supervisor` needs no --control), else a free port."""
+    if os.environ.get(panel_pins.ENV_ADDR):
+        return os.environ[panel_pins.ENV_ADDR]
     host, port = panel_pins.control.hostport(panel_pins.DEFAULT_ADDR)
     try:
         with socket.socket() as s:
