@@ -33,7 +33,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from posterm.hwsim import demo_host, panel_pins
+from posterm.hwsim import control, demo_host, panel_pins
 from posterm.hwsim.demo_host import poll
 from posterm.hwsim.procs import stop as stop_process
 
@@ -194,7 +194,7 @@ def panel_address() -> str:
     free (so `posterm-sim panel press supervisor` needs no --control), else a free port."""
     if os.environ.get(panel_pins.ENV_ADDR):
         return os.environ[panel_pins.ENV_ADDR]
-    host, port = panel_pins.control.hostport(panel_pins.DEFAULT_ADDR)
+    host, port = control.hostport(panel_pins.DEFAULT_ADDR)
     try:
         with socket.socket() as s:
             s.bind((host, port))
@@ -227,7 +227,7 @@ def start_rig(stack: ExitStack) -> Rig:
     daemon = subprocess.Popen(
         [str(BIN / "postermd"), "--config", str(OUT / "posterm.toml")],
         stderr=(OUT / "postermd.log").open("w"), env=env, start_new_session=True,
-    )  # type: ignore[call-overload]
+    )
     stack.callback(stop_process, daemon, 15)
     print(f"  postermd, pid {daemon.pid}, trusts {host.public_key}; its GPIO panel on "
           f"simulated pins, pressed through {panel}")  # fmt: skip
@@ -351,7 +351,7 @@ def tour(rig: Rig) -> None:
 def interactive(rig: Rig) -> None:
     host = rig.host
     sock = OUT / "control.sock"
-    control = "" if rig.panel == panel_pins.DEFAULT_ADDR else f" --control {rig.panel}"
+    panel_opt = "" if rig.panel == panel_pins.DEFAULT_ADDR else f" --control {rig.panel}"
     step("The rig keeps running: try it (Ctrl-C stops everything)")
     print(f"""
   the terminal (postermd, over its control socket):
@@ -360,8 +360,8 @@ def interactive(rig: Rig) -> None:
     {BIN}/posterm --socket {sock} refund TXN 60.00 --reason goods_returned
   the panel's buttons (supervisor approves the oldest waiting refund, cancel rejects it,
   reprint prints the last sale again, confirm retries the PT):
-    {BIN}/posterm-sim panel{control} press supervisor
-    {BIN}/posterm-sim panel{control} leds
+    {BIN}/posterm-sim panel{panel_opt} press supervisor
+    {BIN}/posterm-sim panel{panel_opt} leds
   the simulated devices:
     {BIN}/posterm-sim ctl --control {rig.printer['control']} paper-out   (then: refill)
     {BIN}/posterm-sim pt-ctl --control {rig.pt_control} drop_before_completion
