@@ -27,6 +27,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -72,8 +73,12 @@ host_public_key = "{host_key}"
 """
 
 
+STARTED = time.monotonic()
+
+
 def step(title: str) -> None:
-    print(f"\n=== {title} " + "=" * max(0, 72 - len(title)), flush=True)
+    at = f" +{time.monotonic() - STARTED:.1f} s "
+    print(f"\n=== {title} " + "=" * max(0, 72 - len(title) - len(at)) + at, flush=True)
 
 
 def say(text: str) -> None:
@@ -95,10 +100,28 @@ def start(name: str, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]
     return proc, seen
 
 
-def sim(*args: str) -> None:
-    """`posterm-sim ARGS` (a fault switched at run time), shown as the operator types it."""
+def sim(address: str, message: dict[str, Any], *args: str) -> None:
+    """A simulator's control channel at run time (a fault, the refill, a button): sends
+    `message` as `posterm-sim ARGS` would, and shows that command."""
     print("$ posterm-sim " + shlex.join(args), flush=True)
-    subprocess.run([str(BIN / "posterm-sim"), *args], capture_output=True, check=True)
+    reply = control.request(control.hostport(address), message)
+    must(reply.get("ok", True) is not False, f"posterm-sim {shlex.join(args)}: {reply}")
+
+
+def printer_ctl(rig: Rig, action: str) -> None:
+    address = rig.printer["control"]
+    sim(address, {"action": action}, "ctl", "--control", address, action)
+
+
+def pt_ctl(rig: Rig, fault: str) -> None:
+    name, _, value = fault.partition("=")
+    sim(rig.pt_control, {"fault": name, "on": value != "off"},
+        "pt-ctl", "--control", rig.pt_control, fault)  # fmt: skip
+
+
+def press(rig: Rig, button: str) -> None:
+    sim(rig.panel, {"action": "press", "button": button},
+        "panel", "--control", rig.panel, "press", button)  # fmt: skip
 
 
 def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
@@ -123,8 +146,23 @@ def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
     return proc.returncode, data
 
 
+def ask(request: dict[str, Any]) -> Any:
+    """One request to postermd's control socket (JSON lines, as `posterm` sends it), for the
+    tour's waits: no process started per poll. None when it does not answer."""
+    try:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.settimeout(30)
+            conn.connect(str(OUT / "control.sock"))
+            conn.sendall((json.dumps(request) + "\n").encode())
+            with conn.makefile("rb") as reader:
+                reply = json.loads(reader.readline())
+    except (OSError, ValueError):
+        return None
+    return reply.get("result") if isinstance(reply, dict) and reply.get("ok") else None
+
+
 def status() -> dict[str, Any]:
-    data = posterm("status", show=False)[1]
+    data = ask({"cmd": "status"})
     return data if isinstance(data, dict) else {}
 
 
@@ -144,9 +182,8 @@ def recovered_receipt(txn_id: str) -> str | None:
 
 def txn(txn_id: str) -> dict[str, Any]:
     """A transaction as the journal has it (`posterm journal`)."""
-    rows = posterm("journal", "--limit", "50", show=False)[1]
-    items = rows.get("txns", rows) if isinstance(rows, dict) else rows
-    return next((t for t in items if t.get("txn_id") == txn_id), {})
+    rows = ask({"cmd": "journal", "limit": 50}) or []
+    return next((t for t in rows if t.get("txn_id") == txn_id), {})
 
 
 def must(ok: bool, what: str) -> None:
@@ -247,20 +284,22 @@ def tour(rig: Rig) -> None:
     must(first.get("state") == "approved", "the first sale was not approved")
     say("the same idempotency key again: the first answer, no second debit")
     posterm("sale", "24.90", "--key", "order-1001")
+    say("a card the PT declines (the simulated card is expired): no debit, no receipt")
+    posterm("sale", "10.78")
 
     step("2. Paper runs out in the middle of a receipt; the roll is refilled")
-    sim("ctl", "--control", rig.printer["control"], "paper-out-after:9")
+    printer_ctl(rig, "paper-out-after:9")
     _, paper = posterm("sale", "15.00")  # the roll ends 9 lines into this receipt
     posterm("status")
     say("the customer was charged; the receipt stays pending until there is paper")
-    sim("ctl", "--control", rig.printer["control"], "refill")
+    printer_ctl(rig, "refill")
     must(poll(lambda: recovered_receipt(paper["txn_id"]) is not None, 20),
          "no RECOVERED receipt after the refill")  # fmt: skip
     print(f"  -> printed, marked RECOVERED: printed/{recovered_receipt(paper['txn_id'])}")
     posterm("journal", "--limit", "1")
 
     step("3. The PT link drops after the debit, before the completion")
-    sim("pt-ctl", "--control", rig.pt_control, "drop_before_completion")
+    pt_ctl(rig, "drop_before_completion")
     _, lost = posterm("sale", "31.00")
     say("posterm asks the PT (repeat receipt) whether it kept the payment, journals it")
     must(poll(lambda: status().get("state") == "ready", 30), "the terminal did not recover")
@@ -272,6 +311,20 @@ def tour(rig: Rig) -> None:
           " marked RECOVERED")  # fmt: skip
     must(recovered.get("state") == "approved", "the dropped sale was not recovered as approved")
     posterm("status")
+
+    step("3b. The same, on a PT that will not repeat its receipt: the operator decides")
+    pt_ctl(rig, "refuse_repeat_receipt")
+    pt_ctl(rig, "drop_before_completion")
+    posterm("sale", "33.00")  # its id is in the answer; status lists it
+    must(poll(lambda: status().get("awaiting_operator") is True, 30),
+         "the terminal did not ask the operator")  # fmt: skip
+    print("  " + str(status().get("reason")))
+    say("nothing is sold while it is in doubt")
+    posterm("sale", "1.00")
+    say("the supervisor finds the payment in the PT's own journal")
+    pt_ctl(rig, "refuse_repeat_receipt=off")
+    doubt_txn = str(status().get("in_doubt_txns", [{}])[0].get("txn_id"))
+    posterm("resolve", doubt_txn, "charged", "--by", "supervisor")
 
     step("4. A partial refund above the approval limit (50.00), approved from the back office")
     _, big = posterm("sale", "120.00")
@@ -287,11 +340,13 @@ def tour(rig: Rig) -> None:
     say("approved twice? the terminal says no: the refund ran once")
     code, again = host.cli("approve", refund["txn_id"], "--by", "back office")
     print(f"  -> {again.get('code') if isinstance(again, dict) else again}")
+    say("more than what is left of the sale: refused")
+    posterm("refund", big["txn_id"], "50.00", "--reason", "duplicate_charge")
 
     say("the panel's supervisor key approves a refund too (postermd's GPIO on simulated pins)")
     _, other = posterm("sale", "90.00")
     _, keyed = posterm("refund", other["txn_id"], "60.00", "--reason", "goods_returned")
-    sim("panel", "--control", rig.panel, "press", "supervisor")
+    press(rig, "supervisor")
     must(poll(lambda: txn(keyed["txn_id"]).get("state") == "approved", 20),
          "the supervisor key did not approve the refund")  # fmt: skip
     shown = txn(keyed["txn_id"])
@@ -301,6 +356,8 @@ def tour(rig: Rig) -> None:
     step("5. A void the same day")
     _, wrong = posterm("sale", "8.40")
     posterm("void", wrong["txn_id"])
+    say("a reprint later is marked DUPLICATE")
+    posterm("reprint", first["txn_id"])
 
     step("6. A likely double charge: the same card, the same amount, twice")
     posterm("sale", "12.50", "--key", "order-1002")
@@ -337,6 +394,12 @@ def tour(rig: Rig) -> None:
     host.cli("receipts", "show", paper["txn_id"], json_out=False)
     code, _ = host.cli("reconcile", json_out=False)
     must(code == 0, "the day's batch does not reconcile")
+    print("\n  what the cards were charged (the PT simulator's ledger):")
+    ledger = subprocess.run([str(BIN / "posterm-sim"), "ledger", str(OUT / "pt-ledger.db")],
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    for e in json.loads(ledger.stdout)["entries"]:
+        print(f"    {e['kind']:9} {e['amount'] / 100:8.2f}  receipt {e['receipt_no']:04d}"
+              f"  batch {e['batch']}  {e['state']}")  # fmt: skip
     pngs = sorted((OUT / "printed").glob("*.png"))
     print(f"\n  {len(pngs)} receipts came out of the printer, as text and PNG, in "
           f"{OUT / 'printed'}:")  # fmt: skip
