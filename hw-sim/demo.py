@@ -204,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds too
+    # Ctrl-C: KeyboardInterrupt, also when started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     with ExitStack() as stack:  # stops what it started, the last first, also on an error
         try:
             rig = start_rig(stack)
