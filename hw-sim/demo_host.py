@@ -158,10 +158,12 @@ class Host:
     def pid(self) -> int:
         return self.proc.pid if self.proc is not None else 0
 
-    def start(self) -> None:
+    def start(self, *run_args: str) -> None:
+        """`posterm-host run RUN_ARGS` in a session of its own (Ctrl-C reaches the demo,
+        which stops it in turn)."""
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
-                [str(BIN / "posterm-host"), "--config", str(self.config), "run"],
+                [str(BIN / "posterm-host"), "--config", str(self.config), "run", *run_args],
                 stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
 
