@@ -41,7 +41,7 @@ fuzz-atheris: $(STAMP)
 	done
 
 demo: $(STAMP)
-	$(PY) -m posterm.hwsim.demo
+	$(PY) -m posterm.hwsim.demo $(ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/report.py $(ARGS)

@@ -93,6 +93,7 @@ def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
     currency = str(data.get("currency", "EUR"))
     batch = data.get("batch_no")
     told = Figures()
+    booked: dict[str, tuple[str, int]] = {}  # txn_id -> (kind, amount) of its latest booking
     last: dict[str, dict[str, Any]] = {}  # txn_id -> its latest event of its own
     named: set[str] = set()  # txn_ids of the receipts printed in this batch's time span
     since = _previous_close(history, close)
@@ -109,9 +110,15 @@ def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
         kind = BOOKING.get(env["type"])
         if kind is None or d.get("batch_no") != batch:
             continue
+        # an operation is booked by its latest booking event: a sale approved, then in doubt
+        # (the link lost before the completion), then recovered counts once, or not at all
+        # when recovery found it never charged
+        booked.pop(txn_id, None)
         if env["type"] == "sale.recovered" and d.get("state") not in ("approved", "voided"):
             continue  # found never charged on recovery
-        told.add(kind, txn_id, minor(d.get("amount"), currency))
+        booked[txn_id] = (kind, minor(d.get("amount"), currency))
+    for txn_id, (kind, amount) in booked.items():
+        told.add(kind, txn_id, amount)
     terminal = Figures()
     for kind in KINDS:
         terminal.amounts[kind] = minor(data.get(kind, "0"), currency)

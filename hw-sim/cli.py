@@ -1,4 +1,4 @@
-"""`posterm-sim`: the simulated devices (ZVT payment terminal, ESC/POS printer)."""
+"""`posterm-sim`: the simulated devices (ZVT payment terminal, ESC/POS printer, panel)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from posterm.hwsim import panel_pins
 from posterm.hwsim.printer import cli as printer_cli
 from posterm.hwsim.pt import cli as pt_cli
 
-DEVICES = (pt_cli, printer_cli)  # each registers its own subcommands
+DEVICES = (pt_cli, printer_cli, panel_pins)  # each registers its own subcommands
 
 
 def main(argv: Sequence[str] | None = None) -> int:

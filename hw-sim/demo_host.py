@@ -1,33 +1,29 @@
-"""The demo's MQTT side (docs/mqtt.md): an embedded broker, amqtt in a process of its own,
-and a back office that subscribes to the demo terminal's topics, acknowledges every event
-on `posterm/v1/{tid}/ack` (so postermd's outbox drains) and reports what arrived."""
+"""The demo's back office (docs/mqtt.md): an embedded broker, amqtt in a process of its
+own (or the broker of POSTERM_DEMO_MQTT), and the real `posterm-host run` with its SQLite
+store in demo-out/ and its own Ed25519 key (`posterm-host keygen`), which postermd trusts
+through `[mqtt] host_public_key`."""
 
 from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
-
 from posterm.hwsim.procs import stop as stop_process
-from posterm.protocol.mqtt import commands, topics
 
 ENV_URL = "POSTERM_DEMO_MQTT"  # mqtt://HOST:PORT of a broker to use instead of amqtt
-LEAVES = ("events", "status", "telemetry")
+BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
@@ -55,9 +51,9 @@ def broker_from_env() -> BrokerAddr | None:
     return BrokerAddr(parts.hostname, port)
 
 
-def start(stack: ExitStack, out: Path, tid: str) -> BackOffice:
-    """The broker of POSTERM_DEMO_MQTT, else amqtt started here; then the back office,
-    subscribed. `stack` stops both when the demo ends."""
+def start(stack: ExitStack, out: Path) -> Host:
+    """The broker of POSTERM_DEMO_MQTT, else amqtt started here; then `posterm-host keygen`
+    and `posterm-host run`. `stack` stops both when the demo ends."""
     broker = broker_from_env()
     if broker is not None:
         print(f"  MQTT broker {broker.url} (from {ENV_URL})")
@@ -65,12 +61,14 @@ def start(stack: ExitStack, out: Path, tid: str) -> BackOffice:
         proc, broker = start_amqtt(out)
         stack.callback(stop_process, proc, 5)
         print(f"  MQTT broker: amqtt, embedded, pid {proc.pid}, on {broker.url}")
-    office = BackOffice(broker, tid, out / "backoffice.jsonl")
-    stack.callback(office.close)
-    office.start()
-    print(f"  back office subscribed to posterm/v1/{tid}/{{events,status,telemetry}}; it acks "
-          "every event")  # fmt: skip
-    return office
+    host = Host(out, broker)
+    code, _ = host.cli("keygen", show=False, json_out=False)
+    if code != 0:
+        raise RuntimeError(f"posterm-host keygen failed: see {host.log}")
+    host.start()
+    stack.callback(host.stop)
+    print(f"  back office: posterm-host run, pid {host.pid}, store {host.db}, key {host.key}")
+    return host
 
 
 # -- the embedded broker ---------------------------------------------------------------------
@@ -78,12 +76,14 @@ def start(stack: ExitStack, out: Path, tid: str) -> BackOffice:
 
 def amqtt_config(port: int) -> dict[str, Any]:
     """A TCP listener on 127.0.0.1:port. amqtt 0.12 keeps no session (no QoS 1 messages
-    queued while a client is away) for a client it let in anonymously, so anonymous logins
-    are off: the demo's clients give a user name, which this broker takes without password."""
+    queued while a client is away) for a client that logs in without a user name: postermd
+    gives one (its outbox must survive its reconnects); posterm-host cannot (it has no
+    MQTT user name setting), so anonymous logins are on and the host, started before
+    postermd and running until the end, gets every message while it is connected."""
     return {
         "listeners": {"default": {"type": "tcp", "bind": f"127.0.0.1:{port}"}},
         "plugins": {
-            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": False},
+            "amqtt.plugins.authentication.AnonymousAuthPlugin": {"allow_anonymous": True},
         },
     }
 
@@ -97,7 +97,7 @@ def start_amqtt(out: Path, tries: int = 3) -> tuple[subprocess.Popen[bytes], Bro
         with (out / "amqtt.log").open("a") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)],
-                stdout=log, stderr=log,
+                stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
         if wait_listening(proc, addr, seconds=20.0):
             return proc, addr
@@ -129,109 +129,109 @@ def wait_listening(proc: subprocess.Popen[bytes], addr: BrokerAddr, seconds: flo
     return False
 
 
-# -- the back office -------------------------------------------------------------------------
+
+# -- the back office: posterm-host ---------------------------------------------------------
 
 
-class BackOffice:
-    """One terminal's back office: paho 2 (callback API 2), MQTT 3.1.1, persistent session.
-    Its own paho thread records events, status and telemetry, acks each event and appends
-    it to `log` (JSON lines) as it arrives."""
+class Host:
+    """`posterm-host` as the demo runs it: `run` in the background, the rest as commands."""
 
-    CLIENT_ID = "demo-backoffice"
+    HOST_ID = "demo-office"
 
-    def __init__(self, broker: BrokerAddr, tid: str, log: Path) -> None:
+    def __init__(self, out: Path, broker: BrokerAddr) -> None:
+        self.out = out
+        self.db = out / "host.db"
+        self.key = out / "host-ed25519.pem"
+        self.public_key = self.key.with_suffix(".pub")
+        self.config = out / "posterm-host.toml"
+        self.log = out / "posterm-host.log"
+        self.config.write_text(
+            f'[host]\nid = "{self.HOST_ID}"\nreply_timeout_s = 20\n'
+            f'[mqtt]\nurl = "{broker.url}"\n[store]\nurl = "sqlite://{self.db}"\n'
+            f'[keys]\nprivate_key = "{self.key}"\n'
+            "[alerts]\ninterval_s = 0.5\n"
+        )
+        self.proc: subprocess.Popen[bytes] | None = None
         self.broker = broker
-        self.tid = tid
-        self.started = time.monotonic()
-        self.lock = threading.Lock()
-        self.events: list[dict[str, Any]] = []
-        self.lines: list[str] = []  # one per event, with the time it arrived
-        self.status: dict[str, Any] | None = None
-        self.telemetry: list[tuple[float, dict[str, Any]]] = []
-        self.subscribed = threading.Event()
-        self._log: TextIO = log.open("w", encoding="utf-8")
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id=self.CLIENT_ID, clean_session=False,
-                                  protocol=mqtt.MQTTv311)  # fmt: skip
-        self.client.username_pw_set(self.CLIENT_ID)
-        self.client.on_connect = self._on_connect
-        self.client.on_subscribe = self._on_subscribe
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(0.1, 2)
 
-    def start(self, seconds: float = 10.0) -> None:
-        """Connect and wait until the broker has confirmed the subscriptions."""
-        self.client.connect_async(self.broker.host, self.broker.port, keepalive=30)
-        self.client.loop_start()
-        if not self.subscribed.wait(seconds):
-            raise RuntimeError(f"back office: no subscription on {self.broker.url}")
+    @property
+    def pid(self) -> int:
+        return self.proc.pid if self.proc is not None else 0
 
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
-        self._log.close()
+    def start(self, *run_args: str) -> None:
+        """`posterm-host run RUN_ARGS` in a session of its own (Ctrl-C reaches the demo,
+        which stops it in turn)."""
+        with self.log.open("a") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "posterm-host"), "--config", str(self.config), "run", *run_args],
+                stdout=log, stderr=log, start_new_session=True,
+            )  # fmt: skip
 
-    # paho's thread -----------------------------------------------------------------------
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        if not rc.is_failure:
-            client.subscribe([(topics.terminal(self.tid, leaf), 1) for leaf in LEAVES])
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_process(self.proc, 10)
 
-    def _on_subscribe(self, client: Any, userdata: Any, mid: int, codes: Any, props: Any) -> None:
-        if not any(code.is_failure for code in codes):
-            self.subscribed.set()
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
-    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        try:  # an exception here would end paho's thread
-            data = json.loads(message.payload)
-            _, leaf = topics.split(message.topic)
-        except (ValueError, topics.TopicError):
-            return
-        if leaf == "events" and isinstance(data, dict) and "event_id" in data:
-            self._event(data)
-        elif leaf == "status":
-            with self.lock:
-                self.status = data
-        elif leaf == "telemetry":
-            with self.lock:
-                self.telemetry.append((time.monotonic(), data))
+    def cli(self, *args: str, show: bool = True, json_out: bool = True) -> tuple[int, Any]:
+        """Run `posterm-host ARGS` (with --json when `json_out`): its exit code and answer;
+        with `show`, the command line and its plain answer are printed as an operator sees
+        them."""
+        cmd = [str(BIN / "posterm-host"), "--config", str(self.config), *args]
+        if show:
+            print("$ posterm-host " + shlex.join(args), flush=True)
+        proc = subprocess.run([*cmd, *(["--json"] if json_out else [])], capture_output=True,
+                              text=True, timeout=60, check=False)  # fmt: skip
+        with self.log.open("a") as log:
+            log.write(proc.stderr)
+        out = proc.stdout.strip()
+        if not json_out:
+            if show:
+                for line in out.splitlines():
+                    print("  " + line)
+            return proc.returncode, out
+        try:
+            return proc.returncode, json.loads(out) if out else proc.stderr.strip()
+        except json.JSONDecodeError:
+            return proc.returncode, out
 
-    def _event(self, event: dict[str, Any]) -> None:
-        ack = json.dumps(commands.ack([event["event_id"]]))
-        self.client.publish(topics.terminal(self.tid, "ack"), ack, qos=1)
-        with self.lock:
-            self.events.append(event)
-            self.lines.append(f"+{time.monotonic() - self.started:5.1f}s  {describe(event)}")
-        self._log.write(json.dumps(event) + "\n")
-        self._log.flush()
+    # reads of the host's store (read-only, no process started): what waits poll ----------
+    def _query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        if not self.db.exists():
+            return []
+        try:
+            with closing(sqlite3.connect(self.db.as_uri() + "?mode=ro", uri=True,
+                                         timeout=5)) as db:  # fmt: skip
+                return list(db.execute(sql, params))
+        except sqlite3.OperationalError:  # the host has not made its tables yet
+            return []
 
-    # the demo's thread ---------------------------------------------------------------------
-    def unique_events(self) -> list[dict[str, Any]]:
-        """What arrived, once per event_id (QoS 1 may deliver twice), by seq."""
-        with self.lock:
-            return sorted({e["event_id"]: e for e in self.events}.values(),
-                          key=lambda e: int(e.get("seq", 0)))  # fmt: skip
+    def stored(self, tid: str) -> list[tuple[str, int, str]]:
+        """(event_id, seq, type) of every event the host stored for `tid`, by seq."""
+        rows = self._query(
+            "SELECT event_id, seq, type FROM events WHERE terminal = ? ORDER BY seq", tid
+        )
+        return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
-    def telemetry_since(self, since: float) -> dict[str, Any] | None:
-        with self.lock:
-            fresh = [data for at, data in self.telemetry if at >= since]
-        return fresh[-1] if fresh else None
+    def has_event(self, tid: str, type_: str, txn_id: str) -> bool:
+        rows = self._query("SELECT envelope FROM events WHERE terminal = ? AND type = ?",
+                           tid, type_)  # fmt: skip
+        return any(json.loads(r[0]).get("data", {}).get("txn_id") == txn_id for r in rows)
 
+    def online(self, tid: str) -> bool:
+        return bool(self._query("SELECT 1 FROM terminals WHERE terminal = ? AND online = 1", tid))
 
-def describe(event: dict[str, Any]) -> str:
-    """seq, type, and the transaction and amount where the event has them: one short line."""
-    data = event.get("data") if isinstance(event.get("data"), dict) else {}
-    parts = [f"seq {event.get('seq', '?'):>3}", f"{event.get('type', '?'):<17}"]
-    if "txn_id" in data:
-        parts.append(str(data["txn_id"]))
-    if "amount" in data:
-        parts.append(f"{data['amount']} {data.get('currency', '')}".strip())
-    elif "net" in data:
-        parts.append(f"net {data['net']} {data.get('currency', '')}".strip())
-    if "mark" in data:
-        parts.append(str(data["mark"]))
-    if str(event.get("type", "")).startswith("fault."):
-        parts.append(f"terminal {data.get('state', '?')}")
-    return "  ".join(parts)
+    def fleet_row(self, tid: str) -> dict[str, Any] | None:
+        """The terminal's last telemetry as the host stored it."""
+        rows = self._query("SELECT telemetry FROM terminals WHERE terminal = ?", tid)
+        return json.loads(rows[0][0]) if rows and rows[0][0] else None
+
+    def open_alerts(self, kind: str) -> list[dict[str, Any]]:
+        rows = self._query("SELECT alert_id, terminal, subject, detail FROM alerts "
+                           "WHERE kind = ? AND cleared_at IS NULL", kind)  # fmt: skip
+        return [{"alert_id": r[0], "terminal": r[1], "subject": r[2],
+                 "detail": json.loads(r[3])} for r in rows]  # fmt: skip
 
 
 def outbox_depth(journal: Path) -> int:
@@ -240,52 +240,17 @@ def outbox_depth(journal: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL").fetchone()[0])
 
 
-def show(office: BackOffice, journal: Path, host_link: Callable[[], dict[str, Any]]) -> bool:
-    """Once postermd's outbox has drained (or 20 s): its link, then the report, with a
-    telemetry message sent after the drain. True when all is well."""
-    poll(lambda: outbox_depth(journal) == 0, 20.0)
-    drained_at = time.monotonic()
-    poll(lambda: office.telemetry_since(drained_at) is not None, 5.0)
-    link = host_link()
-    print(f"  postermd's host link: {link.get('state')}, session {link.get('session')}, "
-          f"broker {link.get('broker')}")  # fmt: skip
-    ok = report(office, journal, drained_at)
-    if not ok:
-        print(f"  THE BACK OFFICE DID NOT GET EVERY EVENT: see postermd.log and amqtt.log in "
-              f"{journal.parent}")  # fmt: skip
-    return ok
+def outbox_seqs(journal: Path) -> list[int]:
+    with closing(sqlite3.connect(journal.as_uri() + "?mode=ro", uri=True, timeout=5)) as db:
+        return [int(r[0]) for r in db.execute("SELECT seq FROM outbox ORDER BY seq")]
 
 
-def poll(check: Callable[[], bool], seconds: float) -> bool:
+def poll(check: Callable[[], bool], seconds: float, every: float = 0.1) -> bool:
+    """True as soon as `check()` is; False after `seconds`."""
     deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    while True:
         if check():
             return True
-        time.sleep(0.1)
-    return False
-
-
-def report(office: BackOffice, journal: Path, drained_at: float) -> bool:
-    """Print what the back office received; True when every event arrived, seq is gapless
-    from 1 and postermd's outbox is empty."""
-    for line in office.lines:
-        print("  " + line)
-    events = office.unique_events()
-    seqs = [int(e.get("seq", 0)) for e in events]
-    counts = Counter(str(e.get("type")) for e in events)
-    print(f"\n  {len(events)} events: " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
-    gapless = bool(seqs) and seqs == list(range(1, len(seqs) + 1))
-    print(f"  seq 1..{max(seqs, default=0)} gapless: {'yes' if gapless else 'NO'}"
-          f"  (duplicates dropped by event_id: {len(office.events) - len(events)})")  # fmt: skip
-    depth = outbox_depth(journal)
-    print("  postermd's outbox: " + ("empty, every event acknowledged" if depth == 0 else
-                                     f"NOT empty, {depth} event(s) unacknowledged"))  # fmt: skip
-    status = office.status or {}
-    print(f"  status (retained): online {status.get('online')}, session {status.get('session')}"
-          f", version {status.get('version')}")  # fmt: skip
-    tele = office.telemetry_since(drained_at) or office.telemetry_since(0.0) or {}
-    print(f"  telemetry: mode {tele.get('mode')}, PT {tele.get('pt_link')}, paper "
-          f"{tele.get('paper')}, outbox {tele.get('outbox_depth')}, pending receipts "
-          f"{tele.get('pending_receipts')}, in doubt {tele.get('in_doubt')}, up "
-          f"{tele.get('uptime_s')} s")  # fmt: skip
-    return gapless and depth == 0
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(every)

@@ -90,3 +90,28 @@ def test_bad_input_is_refused(rig: Rig, host: Host) -> None:  # noqa: F811
 @pytest.mark.parametrize(("text", "minor"), [("0.00", 0), ("-60.00", -6000), ("12.5", 1250)])
 def test_amounts_of_the_events(text: str, minor: int) -> None:
     assert reconcile.minor(text, "EUR") == minor
+
+
+def _env(type_: str, at: str, **data: object) -> dict[str, object]:
+    return {"type": type_, "seq": int(at), "occurred_at": f"2026-11-29T10:00:{at}.000Z",
+            "data": data}  # fmt: skip
+
+
+def test_a_sale_approved_then_in_doubt_then_recovered_is_booked_once() -> None:
+    """GIVEN a sale whose approval was journaled (sale.approved) before the PT link dropped
+    (sale.in_doubt) and that recovery found kept (sale.recovered), and one recovery found
+    never charged (the PT reversed it), THEN the first counts once and the second not."""
+    sale = {"kind": "sale", "currency": "EUR", "batch_no": 1}
+    history = [
+        _env("sale.approved", "01", txn_id="T1", amount="31.00", **sale),
+        _env("sale.in_doubt", "02", txn_id="T1", amount="31.00", **sale),
+        _env("sale.recovered", "03", txn_id="T1", amount="31.00", state="approved", **sale),
+        _env("sale.approved", "04", txn_id="T2", amount="9.00", **sale),
+        _env("sale.in_doubt", "05", txn_id="T2", amount="9.00", **sale),
+        _env("sale.recovered", "06", txn_id="T2", amount="9.00", state="reversed", **sale),
+    ]
+    close = _env("batch.closed", "07", batch_no=1, currency="EUR", sales="31.00",
+                 sales_count=1, pt_total="31.00")  # fmt: skip
+    row = reconcile._batch("pos-a", close, [*history, close], None)
+    assert row["events"]["sales"] == "31.00" and row["events"]["sales_count"] == 1
+    assert row["ok"], row["differences"]
