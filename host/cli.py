@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import lookup, metrics, reconcile
-from posterm.host.config import HostConfig, HostConfigError, load
+from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.service import HostService, broker_address, make_client
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=metrics.parse_address,
         help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)",
     )
+    p.add_argument("--http", metavar="ADDR", nargs="?", const="", type=_http_address,
+                   help="serve the dashboard on HOST:PORT (no value: [web] bind)")  # fmt: skip
+    sub.add_parser("hash-password", help="an argon2 hash of the password read from stdin,"
+                   " for [[web.users]] password_hash")  # fmt: skip
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
         p = sub.add_parser(name, help=text)
@@ -99,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "keygen":
         return _keygen(config)
+    if args.command == "hash-password":
+        return _hash_password()
     try:
         store = Store(config.store_url)
     except StoreError as exc:
@@ -106,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.command == "run":
-            return _run(config, store, args.metrics)
+            return _run(config, store, args.metrics, args.http)
         if args.command in ("fleet", "events"):
             rows = store.fleet() if args.command == "fleet" else store.events(
                 terminal=args.terminal, type_=args.type, since=args.since)  # fmt: skip
@@ -121,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
 
 
-def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None) -> int:
+def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None,
+         http: str | None = None) -> int:  # fmt: skip
     exporter, server = None, None
     if metrics_at is not None:
         exporter = metrics.Metrics(store)
@@ -132,13 +139,50 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
                   file=sys.stderr)  # fmt: skip
             return 1
     service = HostService(config, store, exporter)
+    web = None
+    if http is not None:
+        from posterm.host.web.auth import WebAuthError  # noqa: PLC0415 (posterm[web])
+        from posterm.host.web.server import WebServer  # noqa: PLC0415
+
+        bind = http or config.web.bind
+        try:
+            web = WebServer(config, store, service, parse_bind(bind))
+        except (OSError, WebAuthError) as exc:
+            print(f"posterm-host: --http {bind}: {exc}", file=sys.stderr)
+            if server is not None:
+                server.shutdown()
+            return 1
+        web.start()
     signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: service.stopping.set())
     try:
         service.run()
     finally:
+        if web is not None:
+            web.stop()
         if server is not None:
             server.shutdown()
+    return 0
+
+
+def _http_address(text: str) -> str:
+    if text:
+        try:
+            parse_bind(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _hash_password() -> int:
+    """The password is the first line of stdin (never an argument: it would show in ps)."""
+    from posterm.host.web.auth import hash_password  # noqa: PLC0415 (posterm[web])
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("posterm-host: hash-password reads the password from stdin", file=sys.stderr)
+        return 2
+    print(hash_password(password))
     return 0
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,29 @@ from posterm.protocol.mqtt.topics import TID
 
 class HostConfigError(Exception):
     """The host's configuration cannot be used; names the file and the key."""
+
+
+ROLES = ("operator", "viewer")
+USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+DEFAULT_BIND = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class WebUser:
+    name: str
+    password_hash: str  # argon2 (posterm-host hash-password)
+    role: str  # operator: may approve, reprint, close the day; viewer: reads only
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """`[web]`: the dashboard of `run --http` (bound to localhost by default; TLS is the
+    reverse proxy's)."""
+
+    bind: str = DEFAULT_BIND
+    session_secret_file: Path | None = None  # None: a new secret per process
+    cookie_secure: bool = True  # false only for plain http on localhost
+    users: tuple[WebUser, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +51,7 @@ class HostConfig:
     private_key: Path | None
     reply_timeout_s: float
     stale_after_s: float  # telemetry silent this long: the terminal is stale
+    web: WebConfig = field(default_factory=WebConfig)
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -38,6 +62,8 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
              "key_file": (str, False)},
     "store": {"url": (str, False)},
     "keys": {"private_key": (str, False)},
+    "web": {"bind": (str, False), "session_secret_file": (str, False),
+            "cookie_secure": (bool, False), "users": (list, False)},
 }  # fmt: skip
 MQTT_URL = re.compile(r"mqtts?://[^/:\s]+(:\d{1,5})?/?")
 STORE_URL = re.compile(r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?")
@@ -67,7 +93,7 @@ def load(path: str | Path) -> HostConfig:
                 raise fail(f"{section}.{key}", f"unknown key (known: {', '.join(SCHEMA[section])})")
             kind = SCHEMA[section][key][0]
             value = float(raw) if kind is float and type(raw) is int else raw
-            if not isinstance(value, kind) or isinstance(value, bool):
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise fail(f"{section}.{key}", f"must be a {kind.__name__}")
             values[f"{section}.{key}"] = value
     for section, keys in SCHEMA.items():
@@ -96,7 +122,48 @@ def load(path: str | Path) -> HostConfig:
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"],
+        web=_web(values, fail),
     )  # fmt: skip
+
+
+def _web(values: dict[str, Any], fail: Any) -> WebConfig:
+    bind = values.get("web.bind", DEFAULT_BIND)
+    try:
+        parse_bind(bind)
+    except ValueError as exc:
+        raise fail("web.bind", str(exc)) from None
+    users: list[WebUser] = []
+    for n, entry in enumerate(values.get("web.users", [])):
+        key = f"web.users[{n}]"
+        if not isinstance(entry, dict):
+            raise fail(key, "must be a table: [[web.users]]")
+        for name in entry:
+            if name not in ("name", "password_hash", "role"):
+                raise fail(f"{key}.{name}", "unknown key (known: name, password_hash, role)")
+        for name in ("name", "password_hash", "role"):
+            if not isinstance(entry.get(name), str):
+                raise fail(f"{key}.{name}", "required, a string")
+        if not USER_NAME.fullmatch(entry["name"]):
+            raise fail(f"{key}.name", "1-64 of A-Z a-z 0-9 _ . @ -")
+        if any(u.name == entry["name"] for u in users):
+            raise fail(f"{key}.name", f"{entry['name']!r} twice")
+        if not entry["password_hash"].startswith("$argon2"):
+            raise fail(f"{key}.password_hash", "an argon2 hash (posterm-host hash-password)")
+        if entry["role"] not in ROLES:
+            raise fail(f"{key}.role", f"one of {', '.join(ROLES)}")
+        users.append(WebUser(entry["name"], entry["password_hash"], entry["role"]))
+    secret = _file(values.get("web.session_secret_file"), "web.session_secret_file", fail)
+    return WebConfig(bind=bind, session_secret_file=secret,
+                     cookie_secure=values.get("web.cookie_secure", True), users=tuple(users))
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets); ValueError says what is wrong."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"HOST:PORT, e.g. {DEFAULT_BIND}, not {text!r}")
+    return host, int(port)
 
 
 def _file(value: str | None, key: str, fail: Any) -> Path | None:

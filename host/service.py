@@ -29,6 +29,7 @@ log = logging.getLogger("posterm.host")
 
 BATCH = 500  # events per store transaction (and per ack message, per terminal)
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
+COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
@@ -106,6 +107,12 @@ class HostService:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         self.inbox.put((message.topic, bytes(message.payload)))
 
+    # -- any thread (the dashboard's): hand a command over to the loop, the one publisher ----
+    def send(self, tid: str, envelope: dict[str, Any]) -> None:
+        """Publish a command to a terminal from the loop's thread; its reply arrives in the
+        store's replies (`Store.reply(cmd_id)`)."""
+        self.inbox.put((COMMAND + topics.check_terminal(tid), json.dumps(envelope).encode()))
+
     # -- the host's own thread ---------------------------------------------------------------
     def run(self) -> None:
         host, port = broker_address(self.config)
@@ -139,6 +146,10 @@ class HostService:
             if topic == "$connected":
                 self.client.publish(self.status_topic, json.dumps(
                     {"online": True, "ts": now_rfc3339()}), qos=1, retain=True)  # fmt: skip
+                continue
+            if topic.startswith(COMMAND):
+                tid = topic.removeprefix(COMMAND)
+                self.client.publish(topics.terminal(tid, "cmd"), payload, qos=1)
                 continue
             self._message(topic, payload, events)
         if events:
