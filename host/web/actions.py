@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from posterm.host.config import HostConfig, WebUser
@@ -56,13 +57,17 @@ class Commander:
                     "ok": False, "code": "no_key",
                     "error": "signed commands need [keys] private_key (posterm-host keygen)"})
             key = commands.load_private_key(path.read_bytes())
-        envelope = commands.build(tid, name, args, key=key)
+        # the command expires when the dashboard stops waiting: a terminal that comes back
+        # later refuses it (`expired`) instead of running what the operator was told failed
+        envelope = commands.build(tid, name, args, key=key,
+                                  ttl=timedelta(seconds=self.config.reply_timeout_s))
         self.send(tid, envelope)
         reply = self._wait(envelope["cmd_id"])
         if reply is None:
             out = {"ok": False, "code": "no_reply", "cmd_id": envelope["cmd_id"],
                    "error": f"{tid} did not answer within {self.config.reply_timeout_s:g} s"
-                            " (offline?)"}  # fmt: skip
+                            f" (offline?); the command expired at {envelope['expires_at']}"
+                            " and a terminal that gets it later refuses it"}  # fmt: skip
         else:
             out = {"ok": bool(reply.get("ok")), "cmd_id": envelope["cmd_id"], "reply": reply}
             if not reply.get("ok"):
