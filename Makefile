@@ -26,7 +26,7 @@ test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: $(STAMP)
-	$(PY) -m posterm.hwsim.demo
+	$(PY) -m posterm.hwsim.demo $(ARGS)
 
 bench: $(STAMP)
 	$(PY) bench/report.py $(ARGS)

@@ -52,6 +52,7 @@ class HostConfig:
     reply_timeout_s: float
     stale_after_s: float  # telemetry silent this long: the terminal is stale
     web: WebConfig = field(default_factory=WebConfig)
+    mqtt_username: str | None = None  # a broker that wants one (the demo's amqtt); no password
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -59,7 +60,7 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "host": {"id": (str, True), "reply_timeout_s": (float, False),
              "stale_after_s": (float, False)},
     "mqtt": {"url": (str, True), "ca_file": (str, False), "cert_file": (str, False),
-             "key_file": (str, False)},
+             "key_file": (str, False), "username": (str, False)},
     "store": {"url": (str, False)},
     "keys": {"private_key": (str, False)},
     "web": {"bind": (str, False), "session_secret_file": (str, False),
@@ -122,7 +123,7 @@ def load(path: str | Path) -> HostConfig:
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"],
-        web=_web(values, fail),
+        web=_web(values, fail), mqtt_username=values.get("mqtt.username"),
     )  # fmt: skip
 
 

@@ -35,6 +35,8 @@ COMMAND = "$command/"  # in the inbox: a command another thread hands over (`sen
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                          clean_session=clean, protocol=mqtt.MQTTv311)  # fmt: skip
+    if config.mqtt_username is not None:
+        client.username_pw_set(config.mqtt_username)
     if config.mqtt_url.startswith("mqtts://"):
         client.tls_set(
             ca_certs=str(config.ca_file) if config.ca_file else None,

@@ -9,6 +9,9 @@
 3. The back office: postermd sends its events over MQTT to a broker (amqtt, embedded in a
    process of its own, or the one in POSTERM_DEMO_MQTT=mqtt://HOST:PORT) and a subscriber
    acknowledges them: what arrived, the seq check, and postermd's outbox drained.
+4. The fleet dashboard: `posterm-host run --http` stored the same events from the start;
+   the demo ends by printing its URL and the demo user (`--interactive`: it stays up until
+   Ctrl-C; `make demo ARGS=--interactive`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from posterm.hwsim import demo_host
+from posterm.hwsim import demo_dashboard, demo_host
 from posterm.hwsim.procs import stop as stop_process
 
 BIN = Path(sys.executable).parent
@@ -55,6 +58,7 @@ unreferenced = true
 url = "{mqtt}"
 telemetry_s = 2
 username = "{tid}"
+host_public_key = "{host_key}"
 """
 
 
@@ -133,7 +137,8 @@ def printed() -> list[dict[str, Any]]:
     return [json.loads(line) for line in index.read_text().splitlines()] if index.exists() else []
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    interactive = "--interactive" in (sys.argv[1:] if argv is None else argv)
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds too
@@ -152,6 +157,7 @@ def main() -> int:
         stack.callback(stop_process, printer, 15)
         print(f"  PT on {OUT / 'pt.tty'}, printer on {addr['listening']}")
         office = demo_host.start(stack, OUT, TID)
+        dashboard = demo_dashboard.start(stack, OUT, office.broker.url)
 
         step("1. The ZVT link, straight to the PT: sale, repeat receipt, reversal")
         sale = zvt("sale", "12.50")
@@ -160,7 +166,8 @@ def main() -> int:
 
         step("2. The terminal: postermd (recovery first, then READY)")
         (OUT / "posterm.toml").write_text(CONFIG.format(
-            out=OUT, printer=addr["listening"], tid=TID, mqtt=office.broker.url))  # fmt: skip
+            out=OUT, printer=addr["listening"], tid=TID, mqtt=office.broker.url,
+            host_key=dashboard.public_key))  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
         daemon = subprocess.Popen(
             [str(BIN / "postermd"), "--config", str(OUT / "posterm.toml")],
@@ -238,6 +245,18 @@ def main() -> int:
         print(f"\nThe receipts (text and PNG) are in {OUT / 'printed'}; the journal is "
               f"{OUT / 'journal.db'}; the events the back office got are in "
               f"{OUT / 'backoffice.jsonl'}; logs are in {OUT}.")  # fmt: skip
+
+        step("4. The fleet dashboard (posterm-host run --http)")
+        print(f"  {dashboard.url}  user {demo_dashboard.USER!r}, password "
+              f"{demo_dashboard.PASSWORD!r}")  # fmt: skip
+        if interactive:
+            print("  running until Ctrl-C", flush=True)
+            try:
+                signal.pause()
+            except KeyboardInterrupt:
+                print()
+        else:
+            print("  (stopped with the demo; `make demo ARGS=--interactive` leaves it running)")
     return 0 if ok else 1
 
 

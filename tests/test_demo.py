@@ -1,6 +1,7 @@
 """`make demo` — one of the README's two commands — runs through on simulated hardware and
 shows what it says: the ledger, the journal and the receipts agree, and every event reached
-the back office over MQTT through the embedded broker, which is gone when the demo ends."""
+the back office over MQTT through the embedded broker, which is gone when the demo ends;
+the fleet dashboard (posterm-host run --http) stored them too and its URL is printed."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ def test_the_demo_runs_and_its_receipts_are_there(tmp_path: Path) -> None:
     assert "refused [over_refund]" in proc.stdout and "Traceback" not in proc.stderr
     assert "refused [in_doubt]" in proc.stdout and "posterm resolve" in proc.stdout
     check_the_back_office(out, proc.stdout)
+    check_the_dashboard(out, proc.stdout)
 
 
 def check_the_back_office(out: Path, stdout: str) -> None:
@@ -55,3 +57,17 @@ def check_the_back_office(out: Path, stdout: str) -> None:
     assert broker, "the demo did not start its embedded broker"
     with pytest.raises(ConnectionRefusedError):  # the demo stopped amqtt
         socket.create_connection(("127.0.0.1", int(broker.group(1))), timeout=1).close()
+
+
+def check_the_dashboard(out: Path, stdout: str) -> None:
+    """posterm-host run --http stored every event from the start, and the demo ends with its
+    URL and the demo user; it is stopped with the demo."""
+    found = re.search(r"(http://127\.0\.0\.1:(\d+)/)  user 'demo', password 'demo'", stdout)
+    assert found, stdout[-2000:]
+    with closing(sqlite3.connect((out / "host.db").as_uri() + "?mode=ro", uri=True)) as db:
+        stored = sorted(row[0] for row in db.execute("SELECT seq FROM events"))
+    with closing(sqlite3.connect((out / "journal.db").as_uri() + "?mode=ro", uri=True)) as db:
+        journal = [row[0] for row in db.execute("SELECT seq FROM outbox ORDER BY seq")]
+    assert stored == journal
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", int(found.group(2))), timeout=1).close()
