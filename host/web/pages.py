@@ -10,12 +10,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from posterm.host import lookup
+from posterm.host import history, lookup
 from posterm.host.web import audit, auth, data
 from posterm.host.web.app import Web, login_required
 
 EVENTS_SHOWN = 50
-TXNS_SHOWN = 30
+TXNS_SHOWN = 30  # the newest of the last TXN_HOURS (older ones: the receipt lookup)
+TXN_HOURS = 48
 
 
 def routes(web: Web) -> list[Route]:
@@ -65,7 +66,7 @@ def routes(web: Web) -> list[Route]:
             hours = min(max(float(request.query_params.get("hours", "6")), 0.1), 48.0)
         except ValueError:
             hours = 6.0
-        txns = lookup.find(web.store, tid)[-TXNS_SHOWN:][::-1]
+        txns = lookup.find(web.store, tid, since=history.since(TXN_HOURS))[-TXNS_SHOWN:][::-1]
         events = web.store.events(terminal=tid, newest_first=True, limit=EVENTS_SHOWN)
         return web.page(request, "terminal.html", {
             "t": row, "hours": hours, "plots": data.terminal_plots(web.store, tid, hours),
