@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from posterm.host import history, lookup
+from posterm.host import history, lookup, reconcile
 from posterm.host.web import audit, data
 from posterm.host.web.app import Web, login_required
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -59,6 +59,14 @@ def routes(web: Web) -> list[Route]:
     def receipt(request: Request) -> dict[str, Any]:
         return lookup.show(web.store, request.path_params["txn"])
 
+    def reconciliation(request: Request) -> dict[str, Any]:
+        try:
+            day = reconcile.parse_day(request.query_params.get("date"))
+            return {"date": day.isoformat(), "batches": reconcile.reconcile(
+                web.store, day=day, terminal=request.query_params.get("terminal"))}  # fmt: skip
+        except reconcile.ReconcileError as exc:
+            raise lookup.LookupFailed(exc.code, exc.message, exc.status) from None
+
     def audit_log(request: Request) -> dict[str, Any]:
         return {"audit": audit.listing(web.store)}
 
@@ -103,6 +111,7 @@ def routes(web: Web) -> list[Route]:
         Route("/api/refunds", reader(refunds)),
         Route("/api/receipts", reader(receipts)),
         Route("/api/receipts/{txn}", reader(receipt)),
+        Route("/api/reconcile", reader(reconciliation)),
         Route("/api/audit", reader(audit_log)),
         Route("/api/refunds/{txn}/approve", decide("approve"), methods=["POST"]),
         Route("/api/refunds/{txn}/reject", decide("reject"), methods=["POST"]),

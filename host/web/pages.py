@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from posterm.host import history, lookup
+from posterm.host import history, lookup, reconcile
 from posterm.host.web import audit, auth, data
 from posterm.host.web.app import Web, login_required
 
@@ -102,6 +102,16 @@ def routes(web: Web) -> list[Route]:
                                                    "searched": bool(form["terminal"]
                                                                     or form["txn"])})
 
+    def reconciliation(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        day, rows, error = request.query_params.get("date") or data.today(), [], None
+        try:
+            rows = reconcile.reconcile(web.store, day=reconcile.parse_day(day))
+        except reconcile.ReconcileError as exc:
+            error = exc.message
+        return web.page(request, "reconcile.html", {"day": day, "rows": rows, "error": error})
+
     def audit_page(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
@@ -115,5 +125,6 @@ def routes(web: Web) -> list[Route]:
         Route("/terminals/{tid}", terminal),
         Route("/refunds", refunds),
         Route("/receipts", receipts),
+        Route("/reconcile", reconciliation),
         Route("/audit", audit_page),
     ]

@@ -89,9 +89,21 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     # the day close asked while the terminal was away expired unrun (it had been told so)
     assert not [e for e in rig.events() if e["type"] == "batch.closed"]
 
+    page.goto(f"/terminals/{TID}")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#eod")
+    expect(page.locator("#eod + output.result")).to_have_attribute("data-state", "ok",
+                                                                   timeout=WAIT_MS)  # fmt: skip
+    assert len([e for e in rig.events() if e["type"] == "batch.closed"]) == 1
+    wait_for(lambda: page.request.get("/api/reconcile").json()["batches"],
+             "the batch.closed event at the host")  # fmt: skip
+    page.goto("/reconcile")
+    expect(page.locator(f'section.batch[data-terminal="{TID}"]')).to_have_attribute(
+        "data-ok", "yes", timeout=WAIT_MS)
+
     page.goto("/audit")
     audit = page.locator("#audit tbody")
-    for action in ("login", "eod", "approve", "reprint"):
+    for action in ("login", "eod", "approve", "reprint"):  # each with who and the outcome
         expect(audit).to_contain_text(action)
     context.close()
     assert console.errors == []
