@@ -141,8 +141,12 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
     service = HostService(config, store, exporter)
     web = None
     if http is not None:
-        from posterm.host.web.auth import WebAuthError  # noqa: PLC0415 (posterm[web])
-        from posterm.host.web.server import WebServer  # noqa: PLC0415
+        try:  # posterm[web]: a host without the dashboard needs none of it
+            from posterm.host.web.auth import WebAuthError  # noqa: PLC0415
+            from posterm.host.web.server import WebServer  # noqa: PLC0415
+        except ImportError as exc:
+            print(f"posterm-host: --http needs posterm[web]: {exc}", file=sys.stderr)
+            return 2
 
         bind = http or config.web.bind
         try:

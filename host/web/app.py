@@ -62,6 +62,7 @@ class Web:
         self.config, self.store = config, store
         self.commander = Commander(config, store, send)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.throttle = auth.Throttle()
 
     def user(self, request: Request) -> WebUser | None:
         return auth.user_named(self.config.web, request.session.get("user"))

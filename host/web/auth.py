@@ -7,6 +7,8 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import threading
+import time
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -43,6 +45,40 @@ def authenticate(config: WebConfig, name: str, password: str) -> WebUser | None:
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     return user
+
+
+class Throttle:
+    """Failed logins per name and per client address: after `limit` within `window_s`,
+    further attempts are refused until the oldest failure leaves the window."""
+
+    def __init__(self, limit: int = 5, window_s: float = 300.0) -> None:
+        self.limit, self.window_s = limit, window_s
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        kept = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+        if kept:
+            self._failures[key] = kept
+        else:
+            self._failures.pop(key, None)
+        return kept
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._failures.setdefault(key, []).append(now)
+
+    def succeeded(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._failures.pop(key, None)
 
 
 def user_named(config: WebConfig, name: object) -> WebUser | None:

@@ -15,6 +15,7 @@ from posterm.host import history
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.host.web import plots
+from posterm.host.web.auth import Throttle
 from tests.support.sim import BIN
 
 BASE = '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
@@ -111,3 +112,15 @@ def test_plots_are_inline_svg_with_holes_and_escaped_labels() -> None:
     assert "no data" in plots.steps([], "x", start=start, end=end)
     bars = plots.bars([("pos-1", 2.0, 5.5), ("pos-2", None, None)], "timeliness")
     assert bars.count("<rect") == 3 and "no completed refund" in bars
+
+
+def test_failed_logins_are_throttled_per_name_and_client() -> None:
+    throttle = Throttle(limit=2, window_s=60)
+    throttle.failed("name:a", "client:1")
+    assert not throttle.blocked("name:a", "client:2")
+    throttle.failed("name:a", "client:2")
+    assert throttle.blocked("name:a", "client:3")  # the name, from any client
+    throttle.failed("name:b", "client:2")
+    assert throttle.blocked("name:c", "client:2")  # the client, under any name
+    throttle.succeeded("name:a")
+    assert not throttle.blocked("name:a", "client:3")
