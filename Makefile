@@ -8,7 +8,7 @@ TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test demo lint bench clean
+.PHONY: test demo lint bench clean deb lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,21 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/report.py $(ARGS)
+
+# the Debian package, in dist/ (packaging/build-deb.sh: venv under /opt/posterm from
+# packaging/requirements.lock, units, udev, sysusers, tmpfiles, conffiles); for the
+# architecture of the machine it runs on, or `make deb DEB_ARCH=arm64` (a Pi's, on a PC).
+# Needs dpkg-deb and python3-venv.
+deb: $(STAMP)
+	packaging/build-deb.sh dist
+
+# re-pin the runtime dependencies of pyproject.toml and packaging/pi.in, with hashes,
+# after changing them (existing pins stay; `make lock LOCK_ARGS=--upgrade` moves them all)
+lock: $(STAMP)
+	$(PY) -m pip install --quiet 'pip-tools>=7.4'
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	    --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+	    -o packaging/requirements.lock pyproject.toml packaging/pi.in
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-out

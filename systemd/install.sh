@@ -1,25 +1,143 @@
 #!/usr/bin/env bash
-# Install posterm on a Raspberry Pi (Raspberry Pi OS / Debian): a venv in /opt/posterm,
-# the posterm user, the systemd unit, udev rules and tmpfiles. Run as root from a
-# checkout: sudo systemd/install.sh
+# Install posterm from a checkout, as the .deb does (`make deb` is the packaged way): the
+# app in a venv in /opt/posterm (hash-pinned, packaging/build-venv.sh), the users
+# (sysusers.d), directories and config permissions (tmpfiles.d), udev rules, the units,
+# example configs in /etc/posterm. Local-admin places: units in /etc/systemd/system,
+# /etc/sysusers.d, /etc/tmpfiles.d, /etc/udev/rules.d, /usr/local/bin.
+#
+#   sudo systemd/install.sh [--root DIR] [--uninstall]
+#
+# Idempotent: run it again to update (the venv is rebuilt only when the sources, the lock
+# or the Python changed); configs and udev rules you edited are kept (a newer
+# udev rules file is put beside yours as 99-posterm.rules.dist). postermd is enabled, not
+# started (edit /etc/posterm/posterm.toml, then `systemctl start posterm`); an update
+# restarts it if it was running. --uninstall removes what it installed but keeps
+# /etc/posterm, the journal in /var/lib/posterm and the users.
+# --root DIR: a staged install into DIR (an image, a test): nothing on the running system
+# is touched, users and directories are made in DIR's /etc/passwd and /var.
+# Environment: TOOL_PYTHON (a Python with pip, setuptools>=68, wheel; default the
+# checkout's .venv, else one made in build/install-tools), TARGET_PYTHON, WHEELHOUSE.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PREFIX=/opt/posterm
+SRC="$(cd "$(dirname "$0")/.." && pwd)"
+R=""
+uninstall=0
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --root) R="${2:?--root needs a directory}"; shift 2 ;;
+        --root=*) R="${1#--root=}"; shift ;;
+        --uninstall) uninstall=1; shift ;;
+        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        *) echo "install.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+if [ -n "$R" ]; then
+    mkdir -p "$R"
+    R="$(cd "$R" && pwd)"
+    [ "$R" != / ] || R=""
+fi
+[ "$(id -u)" = 0 ] || { echo "install.sh: run as root (users, ownerships)" >&2; exit 1; }
 
-id posterm >/dev/null 2>&1 || useradd --system --home-dir /var/lib/posterm --shell /usr/sbin/nologin posterm
-getent group gpio >/dev/null || groupadd --system gpio
-python3 -m venv "$PREFIX/venv"
-"$PREFIX/venv/bin/pip" install --quiet --upgrade pip
-"$PREFIX/venv/bin/pip" install --quiet .
-install -m 0644 README.md "$PREFIX/README.md"
-install -d -m 0750 -o root -g posterm /etc/posterm
-[ -f /etc/posterm/posterm.toml ] || install -m 0640 -o root -g posterm systemd/posterm.toml.example /etc/posterm/posterm.toml
-install -m 0644 systemd/posterm.service /etc/systemd/system/posterm.service
-install -m 0644 systemd/99-posterm.rules /etc/udev/rules.d/99-posterm.rules
-install -m 0644 systemd/posterm.tmpfiles /etc/tmpfiles.d/posterm.conf
-systemd-tmpfiles --create /etc/tmpfiles.d/posterm.conf
-udevadm control --reload-rules && udevadm trigger
-systemctl daemon-reload
-systemctl enable posterm.service
-echo "posterm installed. Edit /etc/posterm/posterm.toml, then: systemctl start posterm"
-echo "Operator CLI: POSTERM_SOCKET=/run/posterm/control.sock $PREFIX/venv/bin/posterm status"
+PREFIX=/opt/posterm
+live_systemd() { [ -z "$R" ] && [ -d /run/systemd/system ]; }
+live_udev() { [ -z "$R" ] && [ -d /run/udev ] && command -v udevadm >/dev/null; }
+systemctl_() { systemctl ${R:+--root="$R"} "$@"; }
+UNITS=(posterm.service posterm-host.service)
+FILES=(  # source in the checkout -> installed path (both always replaced)
+    "systemd/posterm.service:/etc/systemd/system/posterm.service"
+    "systemd/posterm-host.service:/etc/systemd/system/posterm-host.service"
+    "systemd/posterm.sysusers:/etc/sysusers.d/posterm.conf"
+    "systemd/posterm.tmpfiles:/etc/tmpfiles.d/posterm.conf"
+    "README.md:$PREFIX/README.md"
+)
+
+if [ "$uninstall" = 1 ]; then
+    if live_systemd; then
+        systemctl disable --now "${UNITS[@]}" 2>/dev/null || true
+    else
+        systemctl_ disable "${UNITS[@]}" >/dev/null 2>&1 || true
+    fi
+    for pair in "${FILES[@]}"; do rm -f "$R${pair#*:}"; done
+    rm -f "$R/etc/udev/rules.d/99-posterm.rules" "$R/etc/udev/rules.d/99-posterm.rules.dist"
+    rm -f "$R/usr/local/bin/posterm" "$R/usr/local/bin/posterm-host"
+    rm -rf "$R$PREFIX/venv" "$R$PREFIX/venv.new" "$R$PREFIX/venv.old"
+    rmdir "$R$PREFIX" 2>/dev/null || true
+    if live_systemd; then systemctl daemon-reload; fi
+    if live_udev; then udevadm control --reload-rules || true; fi
+    echo "posterm uninstalled. Kept: /etc/posterm, /var/lib/posterm (the journal), /var/lib/posterm-host, the users."
+    exit 0
+fi
+
+# the build tools: the checkout's dev venv (`make`), else a small one of their own
+if [ -z "${TOOL_PYTHON:-}" ]; then
+    TOOL_PYTHON="$SRC/.venv/bin/python"
+    if ! "$TOOL_PYTHON" -c 'import setuptools, wheel' 2>/dev/null; then
+        TOOL_PYTHON="$SRC/build/install-tools/bin/python"
+        if ! "$TOOL_PYTHON" -c 'import setuptools, wheel' 2>/dev/null; then
+            python3 -m venv "$SRC/build/install-tools"
+            "$TOOL_PYTHON" -m pip install --quiet 'setuptools>=68' wheel
+        fi
+    fi
+fi
+export TOOL_PYTHON
+
+# the venv: built beside the old one, then swapped in (a running postermd keeps its
+# files), unless the installed one was built from the same sources, lock and Python
+running=()
+for u in "${UNITS[@]}"; do
+    if live_systemd && systemctl --quiet is-active "$u"; then running+=("$u"); fi
+done
+fingerprint="$(cd "$SRC" && {
+    readlink -f "${TARGET_PYTHON:-/usr/bin/python3}"
+    "${TARGET_PYTHON:-/usr/bin/python3}" -V
+    sha256sum packaging/requirements.lock pyproject.toml README.md
+    # the folders of [tool.setuptools.package-dir] in pyproject.toml
+    find protocol drivers daemon hw-sim host -type f ! -name '*.pyc' -print0 | sort -z \
+        | xargs -0 sha256sum
+} | sha256sum | cut -d' ' -f1)"
+stamp="$R$PREFIX/venv/.posterm-build"
+if [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
+    echo "install.sh: $PREFIX/venv is up to date"
+else
+    "$SRC/packaging/build-venv.sh" "$R$PREFIX/venv.new" "$PREFIX/venv"
+    echo "$fingerprint" > "$R$PREFIX/venv.new/.posterm-build"
+    rm -rf "$R$PREFIX/venv.old"
+    if [ -e "$R$PREFIX/venv" ]; then mv "$R$PREFIX/venv" "$R$PREFIX/venv.old"; fi
+    mv "$R$PREFIX/venv.new" "$R$PREFIX/venv"
+    rm -rf "$R$PREFIX/venv.old"
+fi
+mkdir -p "$R/usr/local/bin"
+ln -sfn "$PREFIX/venv/bin/posterm" "$R/usr/local/bin/posterm"
+ln -sfn "$PREFIX/venv/bin/posterm-host" "$R/usr/local/bin/posterm-host"
+
+for pair in "${FILES[@]}"; do
+    install -D -m 0644 "$SRC/${pair%%:*}" "$R${pair#*:}"
+done
+# what an administrator edits is never overwritten
+rules="$R/etc/udev/rules.d/99-posterm.rules"
+if [ ! -e "$rules" ]; then
+    install -D -m 0644 "$SRC/systemd/99-posterm.rules" "$rules"
+elif ! cmp -s "$SRC/systemd/99-posterm.rules" "$rules"; then
+    install -m 0644 "$SRC/systemd/99-posterm.rules" "$rules.dist"
+    echo "install.sh: kept your $rules; the current rules are in $rules.dist"
+fi
+install -d -m 0755 "$R/etc/posterm"
+for conf in posterm posterm-host; do
+    if [ ! -e "$R/etc/posterm/$conf.toml" ]; then
+        install -m 0644 "$SRC/systemd/$conf.toml.example" "$R/etc/posterm/$conf.toml"
+    fi
+done
+
+systemd-sysusers ${R:+--root="$R"} posterm.conf
+systemd-tmpfiles ${R:+--root="$R"} --create posterm.conf   # also the configs' 0640 modes
+if live_udev; then
+    udevadm control --reload-rules || true
+    udevadm trigger --action=change --subsystem-match=tty --subsystem-match=usb \
+        --subsystem-match=gpio || true
+fi
+if live_systemd; then systemctl daemon-reload; fi
+systemctl_ --quiet enable posterm.service
+# what ran before runs the new files now (posterm-host is enabled by hand where it runs)
+if [ ${#running[@]} -gt 0 ]; then systemctl restart "${running[@]}"; fi
+
+echo "posterm installed${R:+ into $R}. Edit /etc/posterm/posterm.toml, then: systemctl start posterm"
+echo "Operator CLI: posterm status (as root or a member of group posterm, with [control] group = \"posterm\")"

@@ -22,7 +22,7 @@ def test_unit_file_runs_postermd_as_notify_service() -> None:
     service = unit["Service"]
     assert service["Type"] == "notify"
     assert service["ExecStart"].endswith("postermd --config /etc/posterm/posterm.toml")
-    assert int(service["WatchdogSec"]) > 0 and service["Restart"] == "always"
+    assert int(service["WatchdogSec"]) > 0 and service["Restart"] == "on-failure"
 
 
 def test_postermd_notifies_ready_status_and_watchdog(tmp_path: Path) -> None:

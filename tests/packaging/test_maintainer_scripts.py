@@ -1,0 +1,71 @@
+"""The maintainer scripts on a live system (not $DPKG_ROOT): run in a mount namespace whose
+/run says systemd and udev are up, with recording stand-ins for systemctl, udevadm,
+deb-systemd-helper/-invoke, sysusers and tmpfiles. postermd is enabled and never started by
+a fresh install; an upgrade restarts it only if it was running."""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.packaging.support import ROOT, need, run
+
+SCRIPTS = ROOT / "packaging" / "debian"
+STANDINS = ("systemd-sysusers", "systemd-tmpfiles", "udevadm", "deb-systemd-helper",
+            "deb-systemd-invoke", "systemctl")  # fmt: skip
+
+
+def _live(tmp: Path, *steps: tuple[str, ...], active: bool) -> list[str]:
+    """Run the scripts (name, args...) in turn; return the commands they ran."""
+    need("unshare", "mount")
+    calls = tmp / "calls"
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir()
+    for name in STANDINS:
+        status = "3" if name == "systemctl" and not active else "0"
+        script = bin_dir / name
+        script.write_text(f'#!/bin/sh\necho "${{0##*/}} $*" >> {calls}\n'
+                          f'case "$*" in *is-active*) exit {status};; esac\nexit 0\n')  # fmt: skip
+        script.chmod(0o755)
+    runs = " && ".join(f"sh {SCRIPTS / step[0]} {shlex.join(step[1:])}" for step in steps)
+    shell = f"mount -t tmpfs none /run && mkdir -p /run/systemd/system /run/udev && {runs}"
+    env = {k: v for k, v in os.environ.items() if k != "DPKG_ROOT"}
+    env["PATH"] = f"{bin_dir}:{env['PATH']}"
+    proc = run("unshare", "--mount", "sh", "-c", shell, env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return calls.read_text().splitlines() if calls.exists() else []
+
+
+def test_a_fresh_install_enables_postermd_and_starts_nothing(tmp_path: Path) -> None:
+    calls = _live(tmp_path, ("postinst", "configure", ""), active=False)
+    assert "systemd-sysusers posterm.conf" in calls
+    assert "systemd-tmpfiles --create posterm.conf" in calls
+    assert "udevadm control --reload-rules" in calls
+    assert "deb-systemd-helper enable posterm.service" in calls
+    assert "systemctl --system daemon-reload" in calls
+    assert not [c for c in calls if "enable posterm-host" in c]
+    assert not [c for c in calls if c.split()[:2] in (["deb-systemd-invoke", "start"],
+                                                       ["systemctl", "start"])]  # fmt: skip
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_an_upgrade_restarts_postermd_only_if_it_ran(tmp_path: Path, active: bool) -> None:
+    calls = _live(tmp_path, ("prerm", "upgrade", "0.1.0"), ("postinst", "configure", "0.1.0"),
+                  active=active)  # fmt: skip
+    stop = calls.index("deb-systemd-invoke stop posterm.service")
+    assert "deb-systemd-invoke stop posterm-host.service" not in calls
+    starts = [i for i, c in enumerate(calls) if c == "deb-systemd-invoke start posterm.service"]
+    assert starts == ([starts[0]] if active else []) and all(i > stop for i in starts)
+
+
+def test_remove_stops_both_and_purge_forgets_them(tmp_path: Path) -> None:
+    calls = _live(tmp_path, ("prerm", "remove"), ("postrm", "remove"), ("postrm", "purge"),
+                  active=True)  # fmt: skip
+    assert calls.index("deb-systemd-invoke stop posterm.service") < calls.index(
+        "deb-systemd-helper mask posterm.service posterm-host.service"
+    )
+    assert "deb-systemd-invoke stop posterm-host.service" in calls
+    assert "deb-systemd-helper purge posterm.service posterm-host.service" in calls

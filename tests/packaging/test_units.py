@@ -1,0 +1,167 @@
+"""The systemd units, udev rules, sysusers.d and tmpfiles.d entries, and the lock: what
+systemd says of the units, and that every user, group and path a unit names is made by
+what the package installs."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.packaging.support import (
+    ROOT,
+    SYSTEMD,
+    UNITS,
+    exec_start,
+    need,
+    run,
+    unit,
+    unit_values,
+    verify_units,
+)
+
+POSTERMD = SYSTEMD / "posterm.service"
+HOST = SYSTEMD / "posterm-host.service"
+
+
+def test_systemd_analyze_verify_says_nothing(tmp_path: Path) -> None:
+    """GIVEN both units in a root with their ExecStart binaries (stand-ins here; the deb
+    test verifies the installed ones) WHEN systemd-analyze verifies them THEN not a word."""
+    need("systemd-analyze")
+    for name in UNITS:
+        unit_dir = tmp_path / "lib/systemd/system"
+        unit_dir.mkdir(parents=True, exist_ok=True)
+        (unit_dir / name).write_text((SYSTEMD / name).read_text())
+        binary = tmp_path / exec_start(SYSTEMD / name).relative_to("/")
+        binary.parent.mkdir(parents=True, exist_ok=True)
+        binary.write_text("#!/bin/sh\n")
+        binary.chmod(0o755)
+    proc = verify_units(tmp_path, Path("/lib/systemd/system"))
+    assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_security_exposure_is_2_or_better(name: str) -> None:
+    """GIVEN a unit WHEN systemd-analyze rates its sandbox offline THEN the exposure is at
+    most 2.0 (--threshold= compares the exposure in tenths: 20 = 2.0)."""
+    need("systemd-analyze")
+    path = SYSTEMD / name
+    proc = run("systemd-analyze", "security", "--offline=yes", "--threshold=20", path)
+    level = re.search(r"Overall exposure level for \S+: (\d+\.\d)", proc.stdout)
+    assert level, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and float(level[1]) <= 2.0, proc.stdout
+
+
+def test_postermd_runs_as_notify_service_with_watchdog_and_its_groups() -> None:
+    service = unit(POSTERMD)["Service"]
+    assert service["Type"] == "notify" and int(service["WatchdogSec"]) > 0
+    assert service["Restart"] == "on-failure"
+    assert service["User"] == "posterm" and service["Group"] == "posterm"
+    assert set(service["SupplementaryGroups"].split()) == {"dialout", "gpio", "lp"}
+    assert service["TimeoutStartSec"] == "240" and service["TimeoutStopSec"] == "200"
+    allowed = " ".join(unit_values(POSTERMD, "DeviceAllow"))
+    for device in ("char-ttyUSB", "char-ttyACM", "char-ttyAMA", "char-gpiochip",
+                   "char-usb_device"):  # fmt: skip
+        assert device in allowed
+
+
+def test_posterm_host_is_simple_and_needs_no_device_group() -> None:
+    """posterm-host has no sd_notify (host/ would need it for Type=notify)."""
+    service = unit(HOST)["Service"]
+    assert service["Type"] == "simple" and "WatchdogSec" not in service
+    assert service["Restart"] == "on-failure" and service["User"] == "posterm-host"
+    assert "SupplementaryGroups" not in service
+    assert service["PrivateDevices"] == "yes"
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_every_relaxation_says_why(name: str) -> None:
+    """GIVEN a unit WHEN a setting opens the sandbox up THEN a comment right above says why."""
+    lines = (SYSTEMD / name).read_text().splitlines()
+    relaxations = (
+        "PrivateDevices=no",
+        "PrivateUsers=no",
+        "DeviceAllow=",
+        "RestrictAddressFamilies=",
+        "SupplementaryGroups=",
+        "SystemCallFilter=@chown",
+    )
+    for i, line in enumerate(lines):
+        if line.startswith(relaxations):
+            above = lines[max(0, i - 4) : i]
+            assert any(a.startswith("#") for a in above), f"{name}: no reason above {line}"
+
+
+def _sysusers() -> tuple[set[str], dict[str, set[str]]]:
+    users: set[str] = set()
+    members: dict[str, set[str]] = {}
+    for line in (SYSTEMD / "posterm.sysusers").read_text().splitlines():
+        fields = line.split()
+        if fields and fields[0] == "u":
+            users.add(fields[1])
+        elif fields and fields[0] == "m":
+            members.setdefault(fields[1], set()).add(fields[2])
+    return users, members
+
+
+def _tmpfiles() -> dict[str, tuple[str, str, str, str]]:
+    entries = {}
+    for line in (SYSTEMD / "posterm.tmpfiles").read_text().splitlines():
+        if line and not line.startswith("#"):
+            kind, path, mode, user, group, *_ = line.split()
+            entries[path] = (kind, mode, user, group)
+    return entries
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_the_units_users_groups_and_paths_are_all_made(name: str) -> None:
+    """GIVEN a unit WHEN its User=, SupplementaryGroups=, StateDirectory= and --config are
+    looked up THEN sysusers.d makes the user in those groups, tmpfiles.d makes the state
+    directory with the unit's mode and owner and gives the config to the user's group."""
+    service = unit(SYSTEMD / name)["Service"]
+    users, members = _sysusers()
+    tmpfiles = _tmpfiles()
+    user = service["User"]
+    assert user in users
+    assert set(service.get("SupplementaryGroups", "").split()) == members.get(user, set())
+    state = f"/var/lib/{service['StateDirectory']}"
+    assert tmpfiles[state] == ("d", service["StateDirectoryMode"], user, service["Group"])
+    assert service["WorkingDirectory"] == state
+    config = service["ExecStart"].split("--config ", 1)[1].split()[0]
+    assert Path(config).parent == Path("/etc") / service["ConfigurationDirectory"]
+    assert tmpfiles[config] == ("z", "0640", "root", service["Group"])
+
+
+def test_udev_names_key_on_the_adapters_serial_number() -> None:
+    rules = (SYSTEMD / "99-posterm.rules").read_text()
+    active = [line for line in rules.splitlines() if line and not line.startswith("#")]
+    for name in ("posterm-pt", "posterm-printer"):
+        naming = [line for line in active if f'SYMLINK+="{name}"' in line]
+        assert naming and all(re.search(r'ATTRS?\{serial\}=="', line) for line in naming)
+    # the fallback for adapters without a serial number is documented, not active
+    assert "ENV{ID_PATH}==" in rules and "/dev/serial/by-path/" in rules
+    assert 'TAG+="systemd"' in next(line for line in active if "posterm-pt" in line)
+
+
+def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
+    """GIVEN pyproject's dependencies and packaging/pi.in WHEN the lock is read THEN each is
+    pinned (==) with at least one sha256, and so is every package the lock names (`make
+    lock` rewrites it)."""
+    lock = (ROOT / "packaging" / "requirements.lock").read_text()
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, re.MULTILINE))
+    blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", lock, flags=re.MULTILINE)[1:]
+    assert len(blocks) == len(pins) > 0
+    assert all("--hash=sha256:" in block for block in blocks)
+    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pi_only = (ROOT / "packaging" / "pi.in").read_text().splitlines()
+    wanted += [line for line in pi_only if line and not line.startswith("#")]
+
+    def norm(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pinned = {norm(name) for name in pins}
+    for requirement in wanted:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement)
+        assert name and norm(name[0]) in pinned, requirement
