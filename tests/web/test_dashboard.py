@@ -24,14 +24,13 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     rig: Rig, web_host: WebHost, browser: Any
 ) -> None:
     """GIVEN a terminal reporting to the host WHEN the operator watches the fleet screen,
-    THEN the terminal goes offline and back without a reload; an approval clicked on the
-    refunds page reaches the terminal, runs once and its reply is shown; a terminal that
+    THEN the terminal goes offline and back without a reload; a refund request appears on
+    the open refunds page by itself, and an approval clicked there reaches the terminal,
+    runs once and its reply is shown; a terminal that
     does not answer gets a clear answer; no page logs a console error."""
     console = Console()
     code, sale = rig.cli("sale", "90.00")
     assert code == 0, sale
-    code, refund = rig.cli("refund", sale["txn_id"], "70.00", "--reason", "goods_returned")
-    assert refund["state"] == "awaiting_approval", refund
     context, page = login(browser, web_host, "olga", console)
 
     row = page.locator(f'#fleet-body tr[data-terminal="{TID}"]')
@@ -49,10 +48,11 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     expect(row).to_have_attribute("data-state", "online", timeout=WAIT_MS)
     assert page.evaluate("window.notReloaded") is True  # the same page all along
 
-    wait_for(lambda: pending_at_host(page, refund["txn_id"]), "the refund request at the host")
     page.goto("/refunds")
-    pending = page.locator(f'#pending tr[data-txn="{refund["txn_id"]}"]')
-    expect(pending.locator("td").nth(2)).to_contain_text("70.00")
+    code, refund = rig.cli("refund", sale["txn_id"], "70.00", "--reason", "goods_returned")
+    assert refund["state"] == "awaiting_approval", refund
+    pending = page.locator(f'#pending tr[data-txn="{refund["txn_id"]}"]')  # appears by itself
+    expect(pending.locator("td").nth(2)).to_contain_text("70.00", timeout=WAIT_MS)
     expect(pending.locator("td").nth(3)).to_contain_text(sale["txn_id"])
     page.once("dialog", lambda dialog: dialog.accept())
     pending.locator("button.approve").click()

@@ -12,6 +12,19 @@ function cell(text) {
   return td;
 }
 
+function ago(seconds) {
+  if (seconds === null || seconds === undefined) {
+    return "?";
+  }
+  if (seconds < 120) {
+    return `${Math.round(seconds)} s ago`;
+  }
+  if (seconds < 7200) {
+    return `${Math.round(seconds / 60)} min ago`;
+  }
+  return `${Math.round(seconds / 3600)} h ago`;
+}
+
 function fleetRow(t) {
   const tr = document.createElement("tr");
   tr.dataset.terminal = t.terminal;
@@ -26,7 +39,8 @@ function fleetRow(t) {
   const state = cell(t.state);
   state.className = "state";
   tr.appendChild(state);
-  for (const key of ["last_seen", "pt_link", "printer", "paper", "pending_receipts", "in_doubt",
+  tr.appendChild(cell(t.last_seen === null ? null : `${t.last_seen} (${ago(t.last_seen_s)})`));
+  for (const key of ["pt_link", "printer", "paper", "pending_receipts", "in_doubt",
                      "outbox_depth", "oldest_unsent_age_s", "version"]) {
     tr.appendChild(cell(t[key]));
   }
@@ -97,12 +111,73 @@ async function act(button) {
   }
 }
 
+function actButton(label, cls, url, question) {
+  const button = document.createElement("button");
+  button.className = "act " + cls;
+  button.textContent = label;
+  button.dataset.url = url;
+  button.dataset.confirm = question;
+  button.addEventListener("click", () => act(button));
+  return button;
+}
+
+function refundRow(r, operator) {
+  const tr = document.createElement("tr");
+  tr.dataset.txn = r.txn_id;
+  const amount = `${r.amount} ${r.currency}`;
+  for (const text of [r.txn_id, r.terminal, amount, r.sale || "none",
+                      r.reason + (r.reason_text ? ": " + r.reason_text : ""),
+                      r.age_s === null ? DASH : `${Math.trunc(r.age_s)} s`]) {
+    tr.appendChild(cell(text));
+  }
+  const actions = document.createElement("td");
+  if (operator) {
+    const base = "/api/refunds/" + encodeURIComponent(r.txn_id);
+    actions.appendChild(actButton("Approve", "approve", base + "/approve",
+      `Approve refund ${r.txn_id} of ${amount} on ${r.terminal}?`));
+    actions.appendChild(document.createTextNode(" "));
+    actions.appendChild(actButton("Reject", "reject", base + "/reject",
+      `Reject refund ${r.txn_id} on ${r.terminal}?`));
+    actions.appendChild(document.createElement("output")).className = "result";
+  }
+  tr.appendChild(actions);
+  return tr;
+}
+
+// new refunds awaiting approval appear; those no longer waiting stay (with their reply)
+async function pollRefunds(table) {
+  try {
+    const response = await fetch("/api/refunds?pending=1", {headers: {"Accept": "application/json"}});
+    if (response.status === 401) {
+      window.location.assign("/login");
+      return;
+    }
+    if (response.ok) {
+      const body = table.querySelector("tbody");
+      const operator = document.body.dataset.role === "operator";
+      for (const r of (await response.json()).refunds) {
+        if (!body.querySelector(`tr[data-txn="${CSS.escape(r.txn_id)}"]`)) {
+          body.querySelector("tr.none")?.remove();
+          body.appendChild(refundRow(r, operator));
+        }
+      }
+    }
+  } catch (err) {
+    // the host is unreachable: the next round tries again
+  }
+  window.setTimeout(() => pollRefunds(table), POLL_MS);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button.act")) {
+    button.addEventListener("click", () => act(button));
+  }
   const table = document.getElementById("fleet");
   if (table) {
     pollFleet(table);
   }
-  for (const button of document.querySelectorAll("button.act")) {
-    button.addEventListener("click", () => act(button));
+  const pending = document.getElementById("pending");
+  if (pending) {
+    window.setTimeout(() => pollRefunds(pending), POLL_MS);
   }
 });
