@@ -40,8 +40,13 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
     out = []
     for row in store.fleet():
         item = {key: row.get(key) for key in FLEET_KEYS}
-        if item["state"] is None:
-            item["state"] = "online" if row.get("online") else "offline"
+        if "state" not in row:  # a store without the fleet's state: from the recent telemetry
+            recent = store.telemetry_history(row["terminal"], history.since(
+                config.stale_after_s / 3600))  # fmt: skip
+            item.update({k: recent[-1][k] for k in ("pt_link", "paper", "oldest_unsent_age_s")}
+                        if recent else {})  # fmt: skip
+            item["state"] = ("offline" if not row.get("online")
+                             else "online" if recent else "stale")  # fmt: skip
         item["last_seen_s"] = age_s(row.get("last_seen"), now)
         out.append(item)
     return out
