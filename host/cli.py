@@ -1,6 +1,6 @@
-"""`posterm-host --config FILE run | keygen | fleet | events | approve TXN | reject TXN |
-reprint TID TXN | eod TID | ping TID | refunds | receipts find|show | reconcile`: the back
-office.
+"""`posterm-host --config FILE run | keygen | fleet | alerts | webhooks | events | approve TXN |
+reject TXN | reprint TID TXN | eod TID | ping TID | refunds | receipts find|show | reconcile`:
+the back office.
 `--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: bad
 input or config)."""
 
@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import lookup, metrics, reconcile
+from posterm.host import alerting, lookup, metrics, reconcile, webhooks
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.service import HostService, broker_address, make_client
 from posterm.host.store import Store, StoreError
@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--terminal")
             p.add_argument("--type")
             p.add_argument("--since", help="RFC 3339 time")
+    p = sub.add_parser("alerts", help="alerts raised and cleared, newest first")
+    p.add_argument("--open", action="store_true", help="only those still open")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("webhooks", help="the webhook deliveries' queue, newest first")
+    p.add_argument("--state", choices=("pending", "sent", "failed"))
+    p.add_argument("--json", action="store_true")
     for name in ("approve", "reject"):
         p = sub.add_parser(name, help=f"{name} a refund awaiting approval (signed)")
         p.add_argument("txn")
@@ -113,9 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return _run(config, store, args.metrics, args.http)
-        if args.command in ("fleet", "events"):
-            rows = store.fleet() if args.command == "fleet" else store.events(
-                terminal=args.terminal, type_=args.type, since=args.since)  # fmt: skip
+        if args.command == "fleet":
+            _fleet(config, store, args.json)
+            return 0
+        if args.command in ("alerts", "webhooks", "events"):
+            if args.command == "alerts":
+                rows = alerting.listing(store, open_only=args.open)
+            elif args.command == "webhooks":
+                rows = webhooks.deliveries(store, args.state)
+            else:
+                rows = store.events(terminal=args.terminal, type_=args.type, since=args.since)
             _print(rows, args.json)
             return 0
         if args.command in ("refunds", "receipts"):
@@ -167,6 +180,36 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
         if server is not None:
             server.shutdown()
     return 0
+
+
+FLEET_COLUMNS = (("terminal", "TERMINAL"), ("state", "STATE"), ("pt_link", "PT"),
+                 ("paper", "PAPER"), ("mode", "MODE"), ("outbox_depth", "OUTBOX"),
+                 ("oldest_unsent_age_s", "OLDEST_S"), ("pending_receipts", "PENDING"),
+                 ("in_doubt", "IN_DOUBT"), ("awaiting_approval", "APPROVAL"),
+                 ("last_sale_at", "LAST_SALE"), ("version", "VERSION"),
+                 ("last_seen", "LAST_SEEN"))  # fmt: skip
+
+
+def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
+    """The fleet with each terminal's open alerts: a table, or JSON rows with `alerts`."""
+    rows = store.fleet(stale_after_s=config.stale_after_s)
+    open_alerts = alerting.listing(store, open_only=True)
+    for row in rows:
+        row["alerts"] = [{k: a[k] for k in ("alert_id", "kind", "raised_at", "detail")}
+                         for a in open_alerts if a["terminal"] == row["terminal"]]  # fmt: skip
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = [[title for _, title in FLEET_COLUMNS] + ["ALERTS"]]
+    for row in rows:
+        cells = ["-" if row[key] is None else str(row[key]) for key, _ in FLEET_COLUMNS]
+        table.append([*cells, ",".join(a["kind"] for a in row["alerts"]) or "-"])
+    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
+    for line in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    for row in rows:  # why a terminal is not ready, and its printer
+        if row["mode"] not in (None, "ready") or row["paper"] not in (None, "ok"):
+            print(f"{row['terminal']}: {row['mode']} ({row['reason']}); printer: {row['printer']}")
 
 
 def _http_address(text: str) -> str:

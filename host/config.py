@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from posterm.host import webhooks as hooks
+from posterm.host.alerts import Limits
 from posterm.protocol.mqtt.topics import TID
 
 
@@ -53,6 +55,8 @@ class HostConfig:
     stale_after_s: float  # telemetry silent this long: the terminal is stale
     web: WebConfig = field(default_factory=WebConfig)
     mqtt_username: str | None = None  # a broker that wants one (the demo's amqtt); no password
+    alerts: Limits = field(default_factory=Limits)
+    webhooks: tuple[hooks.Webhook, ...] = ()
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -65,7 +69,10 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "keys": {"private_key": (str, False)},
     "web": {"bind": (str, False), "session_secret_file": (str, False),
             "cookie_secure": (bool, False), "users": (list, False)},
+    "alerts": {f.name: (int if f.type == "int" else float, False) for f in fields(Limits)},
 }  # fmt: skip
+ALERT_RANGES = {"refunds_per_day": (0, 1_000_000), "refund_minor_per_day": (0, 10**15),
+                "interval_s": (0.1, 3600), "stale_s": (0, 7 * 86400)}  # else 1 s - 7 days
 MQTT_URL = re.compile(r"mqtts?://[^/:\s]+(:\d{1,5})?/?")
 STORE_URL = re.compile(r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?")
 DEFAULT_STORE = "sqlite:///var/lib/posterm-host/host.db"
@@ -84,6 +91,10 @@ def load(path: str | Path) -> HostConfig:
         return HostConfigError(f"{path}: {key}: {why}")
 
     values: dict[str, Any] = {}
+    try:
+        webhooks = hooks.parse(data.pop("webhooks", []))
+    except hooks.WebhookConfigError as exc:
+        raise fail(exc.key, exc.why) from None
     for section, table in data.items():
         if section not in SCHEMA:
             raise fail(section, f"unknown section (known: {', '.join(SCHEMA)})")
@@ -117,13 +128,20 @@ def load(path: str | Path) -> HostConfig:
         timeouts[key] = values.get(key, default)
         if not 0.5 <= timeouts[key] <= 86400:
             raise fail(key, "out of range 0.5-86400 s")
+    limits = {}
+    for key in SCHEMA["alerts"]:
+        if f"alerts.{key}" in values:
+            low, high = ALERT_RANGES.get(key, (1, 7 * 86400))
+            limits[key] = values[f"alerts.{key}"]
+            if not low <= limits[key] <= high:
+                raise fail(f"alerts.{key}", f"out of range {low}-{high}")
     return HostConfig(
         path=path, host_id=host_id, mqtt_url=url, ca_file=files["mqtt.ca_file"],
         cert_file=files["mqtt.cert_file"], key_file=files["mqtt.key_file"],
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
-        stale_after_s=timeouts["host.stale_after_s"],
-        web=_web(values, fail), mqtt_username=values.get("mqtt.username"),
+        stale_after_s=timeouts["host.stale_after_s"], alerts=Limits(**limits),
+        webhooks=webhooks, web=_web(values, fail), mqtt_username=values.get("mqtt.username"),
     )  # fmt: skip
 
 

@@ -5,8 +5,7 @@
     posterm_events_ingested_total{type}      events newly stored (a duplicate is not counted)
     posterm_outbox_oldest_seconds{terminal}  telemetry's oldest_unsent_age_s (0: none unsent)
     posterm_refund_duration_seconds          refund.requested -> refund.completed (occurred_at)
-    posterm_alerts_open{kind}                terminal_offline, outbox_stale (from the fleet;
-                                             real alerting is not built yet)
+    posterm_alerts_open{kind}                open alerts by kind (table `alerts`, host/alerts.py)
     posterm_build_info{version}              1
 
 The host's one loop thread calls the hooks; the HTTP server's thread only reads.
@@ -23,12 +22,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from posterm.host.alerting import open_counts
 from posterm.host.store import Store
 
 log = logging.getLogger("posterm.host")
 
-OUTBOX_STALE_S = 3600.0  # an outbox whose oldest unsent event is older: alert kind outbox_stale
-ALERT_KINDS = ("terminal_offline", "outbox_stale")
 # a refund may wait hours for a back-office approval: buckets up to a day
 REFUND_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200, 86400)
 
@@ -91,7 +89,7 @@ class Metrics:
         )
         self.alerts_open = Gauge(
             "posterm_alerts_open",
-            "open alerts by kind (computed from the fleet)",
+            "open alerts by kind",
             ["kind"],
             registry=r,
         )
@@ -105,7 +103,7 @@ class Metrics:
             if row["session"] is not None:
                 self._up[row["terminal"]] = bool(row["online"])
                 self.terminal_up.labels(terminal=row["terminal"]).set(1 if row["online"] else 0)
-        self._alerts()
+        self.alerts(open_counts(store))
 
     def serve(self, address: tuple[str, int]) -> Any:
         """Start the HTTP server (its own daemon thread); returns the server (`shutdown()`)."""
@@ -125,7 +123,6 @@ class Metrics:
         """A retained status the store accepted."""
         self._up[tid] = bool(status.get("online"))
         self.terminal_up.labels(terminal=tid).set(1 if self._up[tid] else 0)
-        self._alerts()
 
     def telemetry(self, tid: str, telemetry: dict[str, Any]) -> None:
         age = telemetry.get("oldest_unsent_age_s")
@@ -133,7 +130,11 @@ class Metrics:
             age = 0.0  # None: nothing unsent
         self._oldest[tid] = float(age)
         self.outbox_oldest.labels(terminal=tid).set(self._oldest[tid])
-        self._alerts()
+
+    def alerts(self, counts: dict[str, int]) -> None:
+        """Open alerts by kind, after alerts were raised or cleared."""
+        for kind, count in counts.items():
+            self.alerts_open.labels(kind=kind).set(count)
 
     # -------------------------------------------------------------------------------------------
     def _refund_completed(self, env: dict[str, Any]) -> None:
@@ -155,9 +156,3 @@ class Metrics:
     def _requested_at(self, tid: str, txn_id: str) -> str | None:
         found = self.store.events(terminal=tid, type_="refund.requested", txn_id=txn_id, limit=1)
         return str(found[0]["occurred_at"]) if found else None
-
-    def _alerts(self) -> None:
-        offline = sum(1 for up in self._up.values() if not up)
-        stale = sum(1 for age in self._oldest.values() if age > OUTBOX_STALE_S)
-        self.alerts_open.labels(kind="terminal_offline").set(offline)
-        self.alerts_open.labels(kind="outbox_stale").set(stale)

@@ -59,7 +59,53 @@ MIGRATIONS: list[Statements] = [
             "ALTER TABLE terminals ADD COLUMN telemetry_at TEXT",
         ],
     },
-    # 3: the dashboard's telemetry history (host/history.py, pruned after 48 h) and the
+    # 3: alerts (one open per kind, terminal and subject), the webhooks' durable queue,
+    # when the retained status last changed, the sale's masked PAN out of the envelope
+    # (the double-charge rule filters on it), the indexes the alert rules read by
+    {
+        dialect: [
+            """CREATE TABLE IF NOT EXISTS alerts (
+                alert_id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                terminal TEXT NOT NULL,
+                subject TEXT NOT NULL DEFAULT '',
+                raised_at TEXT NOT NULL,
+                cleared_at TEXT,
+                detail TEXT NOT NULL
+            )""",
+            "CREATE UNIQUE INDEX IF NOT EXISTS alerts_one_open ON alerts (kind, terminal, subject)"
+            " WHERE cleared_at IS NULL",
+            "CREATE INDEX IF NOT EXISTS alerts_raised ON alerts (raised_at)",
+            """CREATE TABLE IF NOT EXISTS webhook_deliveries (
+                delivery_id TEXT PRIMARY KEY,
+                url TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                body TEXT NOT NULL,
+                state TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                next_attempt_at TEXT NOT NULL,
+                last_error TEXT,
+                sent_at TEXT
+            )""",
+            "CREATE INDEX IF NOT EXISTS webhook_due ON webhook_deliveries (state, next_attempt_at)",
+            "ALTER TABLE terminals ADD COLUMN status_at TEXT",
+            "UPDATE terminals SET status_at = last_seen",  # the best guess for those known
+            "CREATE INDEX IF NOT EXISTS events_type ON events (type, received_at)",
+            "CREATE INDEX IF NOT EXISTS events_terminal_type"
+            " ON events (terminal, type, occurred_at)",
+            "ALTER TABLE events ADD COLUMN masked_pan TEXT",
+            backfill,
+            "CREATE INDEX IF NOT EXISTS events_card ON events (terminal, masked_pan, occurred_at)",
+        ]
+        for dialect, backfill in (
+            ("sqlite", "UPDATE events SET masked_pan = json_extract(envelope,"
+                       " '$.data.masked_pan') WHERE type IN ('sale.approved', 'sale.recovered')"),
+            ("postgresql", "UPDATE events SET masked_pan = envelope::jsonb -> 'data' ->>"
+                           " 'masked_pan' WHERE type IN ('sale.approved', 'sale.recovered')"),
+        )
+    },
+    # 4: the dashboard's telemetry history (host/history.py, pruned after 48 h) and the
     # audit log of what its users did (host/web/audit.py)
     [
         """CREATE TABLE IF NOT EXISTS telemetry_history (

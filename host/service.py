@@ -19,6 +19,8 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from posterm.host import webhooks
+from posterm.host.alerting import Alerter, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.metrics import Metrics
 from posterm.host.store import Ingested, Store
@@ -95,6 +97,10 @@ class HostService:
         self.client.reconnect_delay_set(1, 30)
         self._resend_asked: dict[str, tuple[int, float]] = {}
         self.stopping = threading.Event()
+        self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
+                               webhooks=config.webhooks)  # fmt: skip
+        self.sender = webhooks.Sender(store, config.webhooks)
+        self.alerts_topic = topics.host(config.host_id, "alerts")
 
     # -- paho's thread: queue only ---------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
@@ -120,12 +126,14 @@ class HostService:
         host, port = broker_address(self.config)
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
+        self.sender.start()
         log.info("host: %s ingesting from %s:%s into %s", self.config.host_id, host, port,
                  self.store.where)  # fmt: skip
         try:
             while not self.stopping.is_set():
                 self._round()
         finally:
+            self.sender.stop()
             info = self.client.publish(self.status_topic, json.dumps(
                 {"online": False, "ts": now_rfc3339()}), qos=1, retain=True)  # fmt: skip
             info.wait_for_publish(3)
@@ -133,6 +141,8 @@ class HostService:
             self.client.loop_stop()
 
     def _round(self) -> None:
+        if self.alerter.tick():  # the time-based alert rules, every [alerts] interval_s
+            self._alerts_out()
         try:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
@@ -155,7 +165,7 @@ class HostService:
                 continue
             self._message(topic, payload, events)
         if events:
-            done = self.store.ingest(events)  # committed: only now the acks
+            done = self.alerter.ingest(events)  # committed: only now the acks
             for tid, ids in done.to_ack().items():
                 for i in range(0, len(ids), commands.MAX_ACK_IDS):
                     chunk = ids[i : i + commands.MAX_ACK_IDS]
@@ -165,6 +175,19 @@ class HostService:
                 self._check_gap(tid)
             if self.metrics is not None:
                 self.metrics.ingested(new_events(events, done))
+            self._alerts_out()
+
+    def _alerts_out(self) -> None:
+        """Publish the alerts raised or cleared since the last call (committed), wake the
+        webhook sender for what was queued, update the metric."""
+        messages = self.alerter.take()
+        for message in messages:
+            self.client.publish(self.alerts_topic, json.dumps(message), qos=1)
+        if self.alerter.queued:
+            self.alerter.queued = 0
+            self.sender.wake.set()
+        if messages and self.metrics is not None:
+            self.metrics.alerts(open_counts(self.store))
 
     def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]]) -> None:
         try:

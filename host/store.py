@@ -6,11 +6,12 @@ the replies to commands."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from posterm.host import fleet as fleet_state
 from posterm.host import history, migrations
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -68,30 +69,41 @@ class Store:
             raise StoreError(str(exc)) from exc
 
     # -- ingest ---------------------------------------------------------------------------
-    def ingest(self, envelopes: list[dict[str, Any]]) -> Ingested:
+    def ingest(
+        self,
+        envelopes: list[dict[str, Any]],
+        on_new: Callable[[Tx, list[dict[str, Any]]], None] | None = None,
+        at: str | None = None,
+    ) -> Ingested:
         """Store a batch in one transaction; an event_id seen before is not stored again.
-        Acks go out only after this returns (the commit)."""
+        Acks go out only after this returns (the commit). `on_new(tx, envelopes)` writes
+        what follows from the newly stored events in the same transaction (alerts, webhook
+        deliveries); `at` is the host's receiving time (now)."""
         new: dict[str, list[str]] = {}
         known: dict[str, list[str]] = {}
-        now = now_rfc3339()
+        fresh: list[dict[str, Any]] = []
+        now = at or now_rfc3339()
         with self._tx() as db:
             # in event_id order: two processes storing the same events lock them in one order
             for env in sorted(envelopes, key=lambda e: str(e["event_id"])):
                 data = env["data"]
-                txn_id, copy = data.get("txn_id"), data.get("copy")
+                txn_id, copy, pan = data.get("txn_id"), data.get("copy"), data.get("masked_pan")
                 count = db.execute(
                     "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
-                    " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                    " ON CONFLICT (event_id) DO NOTHING",
+                    " envelope, txn_id, copy, masked_pan)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
                     (env["event_id"], env["terminal"], env["seq"], env["type"],
                      env["occurred_at"], now, json.dumps(env),
-                     txn_id if isinstance(txn_id, str) else None,
-                     copy if isinstance(copy, str) else None),
+                     *(v if isinstance(v, str) else None for v in (txn_id, copy, pan))),
                 )  # fmt: skip
                 target = new if count else known
                 target.setdefault(env["terminal"], []).append(env["event_id"])
+                if count:
+                    fresh.append(env)
             for tid in sorted(new):  # one lock order for every process: no deadlock
                 self._advance(db, tid)
+            if on_new is not None and fresh:
+                on_new(db, sorted(fresh, key=lambda e: (str(e["terminal"]), int(e["seq"]))))
         return Ingested(new, known)
 
     def _advance(self, db: Tx, tid: str) -> None:
@@ -125,7 +137,7 @@ class Store:
         return contiguous + 1 if highest > contiguous else None
 
     # -- the fleet --------------------------------------------------------------------------
-    def saw_status(self, tid: str, status: dict[str, Any]) -> bool:
+    def saw_status(self, tid: str, status: dict[str, Any], at: str | None = None) -> bool:
         """A retained birth or will; False when it is older than what is known (a late
         will of an old session never marks a newer one offline)."""
         session = status.get("session")
@@ -141,13 +153,15 @@ class Store:
                                                           == 0)):  # fmt: skip
                 return False
             online = 1 if status.get("online") else 0
-            db.execute("UPDATE terminals SET online = ?, session = ?, status = ?, last_seen = ?"
-                       " WHERE terminal = ?",
-                       (online, session, json.dumps(status), now_rfc3339(), tid))  # fmt: skip
+            now = at or now_rfc3339()
+            changed = now if row["online"] != online else None  # since when on or offline
+            db.execute("UPDATE terminals SET online = ?, session = ?, status = ?, last_seen = ?,"
+                       " status_at = COALESCE(?, status_at, ?) WHERE terminal = ?",
+                       (online, session, json.dumps(status), now, changed, now, tid))  # fmt: skip
         return True
 
-    def saw_telemetry(self, tid: str, telemetry: dict[str, Any]) -> None:
-        now = now_rfc3339()
+    def saw_telemetry(self, tid: str, telemetry: dict[str, Any], at: str | None = None) -> None:
+        now = at or now_rfc3339()
         with self._tx() as db:
             _known_terminal(db, tid)
             db.execute("UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?"
@@ -167,20 +181,21 @@ class Store:
         rows = self._all("SELECT reply FROM replies WHERE cmd_id = ?", (cmd_id,))
         return json.loads(rows[0]["reply"]) if rows else None
 
-    def fleet(self) -> list[dict[str, Any]]:
-        out = []
-        for row in self._all("SELECT * FROM terminals ORDER BY terminal"):
-            tele = json.loads(row["telemetry"]) if row["telemetry"] else {}
-            out.append({
-                "terminal": row["terminal"], "online": bool(row["online"]),
-                "session": row["session"], "last_seen": row["last_seen"],
-                "contiguous_seq": row["contiguous_seq"], "gap_at": self.gap(row["terminal"]),
-                "mode": tele.get("mode"), "printer": tele.get("printer"),
-                "outbox_depth": tele.get("outbox_depth"),
-                "pending_receipts": tele.get("pending_receipts"),
-                "in_doubt": tele.get("in_doubt"), "version": tele.get("version"),
-            })  # fmt: skip
-        return out
+    def fleet(self, now: str | None = None, stale_after_s: float = 180.0) -> list[dict[str, Any]]:
+        """Every terminal's state (`host/fleet.py`) as of `now`."""
+        gaps = {r["terminal"]: r["since"] for r in self._all(  # a later seq is in: since when
+            "SELECT t.terminal AS terminal, MIN(e.received_at) AS since FROM terminals t"
+            " JOIN events e ON e.terminal = t.terminal AND e.seq > t.contiguous_seq"
+            " GROUP BY t.terminal")}  # fmt: skip
+        at = now or now_rfc3339()
+        return [
+            fleet_state.describe(row, gaps.get(row["terminal"]), row["last_sale_at"], at,
+                                 stale_after_s)
+            for row in self._all(  # the last sale: one index lookup per terminal
+                "SELECT t.*, (SELECT MAX(e.occurred_at) FROM events e WHERE e.terminal ="
+                " t.terminal AND e.type = 'sale.approved') AS last_sale_at FROM terminals t"
+                " ORDER BY t.terminal")
+        ]  # fmt: skip
 
     def events(
         self,

@@ -138,7 +138,8 @@ class Relay:
         if time.monotonic() >= self._next_telemetry:
             self._next_telemetry = time.monotonic() + self.config.telemetry_s
             status = self.terminal.status()
-            data = telemetry(status, self.journal, started=self.started, version=self.version)
+            data = telemetry(status, self.journal, started=self.started, version=self.version,
+                             period_s=self.config.telemetry_s)
             self.link.publish(topics.terminal(self.tid, "telemetry"), data, qos=0)
 
     def _connect(self) -> None:

@@ -25,13 +25,15 @@ def cpu_temperature() -> float | None:
 
 
 def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
-              version: str) -> dict[str, Any]:  # fmt: skip
-    """`status` is the terminal's own snapshot (`Terminal.status()`)."""
+              version: str, period_s: float | None = None) -> dict[str, Any]:  # fmt: skip
+    """`status` is the terminal's own snapshot (`Terminal.status()`); `period_s` is how
+    often it is sent (the host calls a terminal stale after 3 periods of silence)."""
     age = journal.oldest_unsent_age()
     mode = status["state"]
     return {
         "ts": now_rfc3339(),
         "terminal": status["terminal"],
+        "period_s": period_s,
         "mode": mode,
         "reason": status["reason"],
         "selling": status["selling"],

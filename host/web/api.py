@@ -31,9 +31,8 @@ def routes(web: Web) -> list[Route]:
         return endpoint
 
     def fleet(request: Request) -> dict[str, Any]:
-        alerts = data.open_alerts(web.store)
         return {"now": now_rfc3339(), "terminals": data.fleet(web.store, web.config),
-                "alerts": [{**a, "severity": data.severity(a["kind"])} for a in alerts]}
+                "alerts": data.open_alerts(web.store)}
 
     def terminal(request: Request) -> dict[str, Any]:
         tid = request.path_params["tid"]

@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from posterm.host import history, lookup
+from posterm.host import alerting, history, lookup
 from posterm.host.config import HostConfig
 from posterm.host.store import Store
 from posterm.host.web import plots
@@ -38,27 +38,23 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
     """Every terminal, one row each: online / offline / stale with when it was last seen."""
     now = now_rfc3339()
     out = []
-    for row in store.fleet():
+    for row in store.fleet(now, stale_after_s=config.stale_after_s):
         item = {key: row.get(key) for key in FLEET_KEYS}
-        if "state" not in row:  # a store without the fleet's state: from the recent telemetry
-            recent = store.telemetry_history(row["terminal"], history.since(
-                config.stale_after_s / 3600))  # fmt: skip
-            item.update({k: recent[-1][k] for k in ("pt_link", "paper", "oldest_unsent_age_s")}
-                        if recent else {})  # fmt: skip
-            item["state"] = ("offline" if not row.get("online")
-                             else "online" if recent else "stale")  # fmt: skip
         item["last_seen_s"] = age_s(row.get("last_seen"), now)
         out.append(item)
     return out
 
 
 def open_alerts(store: Store) -> list[dict[str, Any]]:
-    """Open alerts, worst first, then newest first (none while alerting is not built)."""
-    return []
+    """Open alerts (`host/alerting.py`), worst first, then newest first."""
+    found = alerting.listing(store, open_only=True)  # newest first; sorted() keeps that
+    return [{**a, "severity": severity(a["kind"])}
+            for a in sorted(found, key=lambda a: SEVERITY.get(a["kind"], len(SEVERITY_NAMES)))]
 
 
 def severity(kind: str) -> str:
-    return SEVERITY_NAMES[SEVERITY.get(kind, len(SEVERITY_NAMES) - 1)]
+    return SEVERITY_NAMES[min(SEVERITY.get(kind, len(SEVERITY_NAMES) - 1),
+                              len(SEVERITY_NAMES) - 1)]
 
 
 def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:

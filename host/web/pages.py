@@ -76,9 +76,10 @@ def routes(web: Web) -> list[Route]:
             hours = 6.0
         txns = lookup.find(web.store, tid, since=history.since(TXN_HOURS))[-TXNS_SHOWN:][::-1]
         events = web.store.events(terminal=tid, newest_first=True, limit=EVENTS_SHOWN)
+        alerts = [a for a in data.open_alerts(web.store) if a["terminal"] == tid]
         return web.page(request, "terminal.html", {
             "t": row, "hours": hours, "plots": data.terminal_plots(web.store, tid, hours),
-            "events": events, "txns": txns})  # fmt: skip
+            "events": events, "txns": txns, "alerts": alerts})  # fmt: skip
 
     def refunds(request: Request) -> Response:
         if web.user(request) is None:

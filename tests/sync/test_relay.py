@@ -69,6 +69,7 @@ def test_events_leave_the_outbox_only_when_the_host_acked_them(
         tele = wait_for(lambda: [t for t in host.telemetry if t["outbox_depth"] == 0], "telemetry")
         assert tele[-1]["mode"] == "ready" and tele[-1]["journal_bytes"] > 0
         assert tele[-1]["paper"] == "ok" and tele[-1]["version"]
+        assert tele[-1]["period_s"] == 0.5  # the host calls it stale after 3 periods
         # a clean stop publishes the offline status of the same session itself
         rig.stop()
         wait_for(lambda: host.status and host.status[-1]["online"] is False, "offline status")

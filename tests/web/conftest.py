@@ -37,7 +37,7 @@ class WebHost:
         self.config.write_text(
             f'[host]\nid = "hq"\nreply_timeout_s = 8\n[mqtt]\nurl = "{broker.url}"\n'
             f'[store]\nurl = "sqlite://{tmp / "host.db"}"\n[keys]\nprivate_key = "{self.key}"\n'
-            f'[web]\ncookie_secure = false\n{users}'
+            f'[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{users}'
         )
         self.proc: subprocess.Popen[str] | None = None
 

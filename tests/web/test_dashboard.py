@@ -24,7 +24,7 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     rig: Rig, web_host: WebHost, browser: Any
 ) -> None:
     """GIVEN a terminal reporting to the host WHEN the operator watches the fleet screen,
-    THEN the terminal goes offline and back without a reload; a refund request appears on
+    THEN the terminal goes offline (its alert on top) and back without a reload; a refund request appears on
     the open refunds page by itself, and an approval clicked there reaches the terminal,
     runs once and its reply is shown; a terminal that
     does not answer gets a clear answer; no page logs a console error."""
@@ -41,11 +41,14 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
 
     rig.stop()  # a clean stop publishes the terminal's offline status
     expect(row).to_have_attribute("data-state", "offline", timeout=WAIT_MS)
+    expect(page.locator("#alerts .alert")).to_contain_text(f"terminal_offline on {TID}",
+                                                           timeout=WAIT_MS)  # fmt: skip
     offline = context.request.post(f"/api/terminals/{TID}/eod", headers={
         "X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content")})
     assert offline.status == 504 and offline.json()["code"] == "no_reply", offline.text()
     rig.start()
     expect(row).to_have_attribute("data-state", "online", timeout=WAIT_MS)
+    expect(page.locator("#alerts .alert")).to_have_count(0, timeout=WAIT_MS)  # cleared
     assert page.evaluate("window.notReloaded") is True  # the same page all along
 
     page.goto("/refunds")

@@ -1,0 +1,239 @@
+"""Alerts kept: runs the rules of `host/alerts.py` for the service's one thread, writes
+each alert raised or cleared (table `alerts`, at most one open per kind, terminal and
+subject: a unique index on the open ones) together with its webhook deliveries, and hands
+the messages for `posterm/v1/host/{host_id}/alerts` over once they are committed.
+
+- Event rules and the webhooks of new events run inside the ingest's own transaction
+  (`Store.ingest(on_new=…)`): an event is never stored without them.
+- Time-based rules run from `tick()` every `[alerts] interval_s`, reading the fleet's rows,
+  the seq gaps and the unresolved in-doubt and pending-receipt events, then one short
+  transaction raising and clearing what changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from posterm.host import alerts as rules
+from posterm.host.alerts import Finding, Limits
+from posterm.host.db import DatabaseError, Tx
+from posterm.host.store import Ingested, Store, StoreError
+from posterm.host.webhooks import Webhook, enqueue, shareable
+from posterm.protocol.mqtt.events import rfc3339, uuid7
+
+log = logging.getLogger("posterm.host")
+
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Alerter:
+    def __init__(
+        self,
+        store: Store,
+        limits: Limits,
+        *,
+        stale_after_s: float = 180.0,
+        webhooks: tuple[Webhook, ...] = (),
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.store, self.limits, self.stale_after_s = store, limits, stale_after_s
+        self.webhooks, self.clock = webhooks, clock
+        self.outbox: list[dict[str, Any]] = []  # committed alert messages, to publish
+        self.queued = 0  # webhook deliveries written since the last look (wakes the sender)
+        self._staged: list[dict[str, Any]] = []
+        self._staged_queued = 0
+        self._next_tick = ""
+
+    def now(self) -> str:
+        return rfc3339(self.clock())
+
+    # -- on ingest (inside its transaction) -------------------------------------------------
+    def ingest(self, events: list[dict[str, Any]]) -> Ingested:
+        """`Store.ingest` with the event rules and the events' webhooks in its transaction."""
+        self._staged, self._staged_queued = [], 0
+        try:
+            done = self.store.ingest(events, on_new=self._on_new, at=self.now())
+        finally:
+            staged, queued = self._staged, self._staged_queued
+            self._staged, self._staged_queued = [], 0
+        self.outbox.extend(staged)  # only after the commit
+        self.queued += queued
+        return done
+
+    def _on_new(self, tx: Tx, envelopes: list[dict[str, Any]]) -> None:
+        now = self.now()
+        for env in envelopes:
+            self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],
+                                           shareable(env), at=now)  # fmt: skip
+            if rules.approved_sale(env):
+                found = rules.double_charge(env, self._sales_near(tx, env),
+                                            self.limits.double_charge_s)  # fmt: skip
+                if found is not None:
+                    self._raise(tx, found, now)
+            if env["type"] in ("void.completed", "refund.completed"):
+                open_ = self._open(tx, "double_charge", env["terminal"])
+                subjects = rules.cleared_double_charges(env, [r["subject"] for r in open_])
+                for row in open_:
+                    if row["subject"] in subjects:
+                        self._clear(tx, row, now)
+            if env["type"] == "refund.completed":
+                day = str(env["occurred_at"])[:10]
+                rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type ="
+                               " 'refund.completed' AND occurred_at >= ? AND occurred_at < ?",
+                               (env["terminal"], day, day + "T99"))  # fmt: skip
+                done = [json.loads(r["envelope"]) for r in rows]
+                for found in rules.refund_day(env["terminal"], day, done, self.limits):
+                    self._raise(tx, found, now)
+
+    def _sales_near(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
+        at, window = str(sale["occurred_at"]), self.limits.double_charge_s
+        try:
+            low, high = rules.later(at, -window), rules.later(at, window)
+        except ValueError:
+            return []
+        pan = sale["data"].get("masked_pan")
+        if not isinstance(pan, str):
+            return []
+        rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
+                       " ('sale.approved', 'sale.recovered') AND occurred_at >= ?"
+                       " AND occurred_at <= ? AND masked_pan = ? ORDER BY occurred_at DESC",
+                       (sale["terminal"], low, high, pan))  # fmt: skip
+        return [json.loads(r["envelope"]) for r in rows]
+
+    # -- the timer --------------------------------------------------------------------------
+    def tick(self, *, force: bool = False) -> bool:
+        """Run the time-based rules if `interval_s` has passed (or `force`); True if it ran."""
+        now = self.now()
+        if not force and now < self._next_tick:
+            return False
+        self._next_tick = rules.later(now, self.limits.interval_s)
+        try:
+            fleet = self.store.fleet(now, self.stale_after_s)
+            gaps = [{"terminal": t["terminal"], "missing": t["gap_at"], "since": t["gap_since"]}
+                    for t in fleet if t["gap_at"] is not None]  # fmt: skip
+            findings = [
+                *rules.fleet_findings(fleet, self.limits, now),
+                *rules.gap_findings(gaps, self.limits, now),
+                *rules.unresolved_findings(self._open_items(), self.limits, now),
+            ]
+            wanted = {f.key: f for f in findings}
+            staged: list[dict[str, Any]] = []
+            self._staged, self._staged_queued = staged, 0
+            with self.store.db.tx() as tx:
+                for row in self._open(tx):
+                    key = (row["kind"], row["terminal"], row["subject"])
+                    level_gone = row["kind"] in rules.LEVEL_KINDS and key not in wanted
+                    day_over = row["kind"].startswith("refunds_") and rules.day_over(
+                        row["subject"], now)  # fmt: skip
+                    if level_gone or day_over:
+                        self._clear(tx, row, now)
+                    wanted.pop(key, None)
+                for found in wanted.values():
+                    self._raise(tx, found, now)
+        except (DatabaseError, StoreError) as exc:
+            log.warning("alerts: the time-based rules failed: %s", exc)
+            return True
+        except (KeyError, TypeError, ValueError):  # a row the rules cannot read: ingest goes on
+            log.exception("alerts: the time-based rules failed")
+            return True
+        finally:
+            queued, self._staged, self._staged_queued = self._staged_queued, [], 0
+        self.outbox.extend(staged)
+        self.queued += queued
+        return True
+
+    def _open_items(self) -> list[dict[str, Any]]:
+        """In-doubt operations without a later outcome of the same transaction, pending
+        receipts without a later printed, recovered or reprinted receipt of the same
+        transaction and copy (one query, on the columns taken out at ingest)."""
+        doubt = ", ".join(f"'{t}'" for t in rules.IN_DOUBT)
+        outcome = ", ".join(f"'{t}'" for t in rules.RESOLVES)
+        printed = ", ".join(f"'{t}'" for t in rules.RECEIPT_DONE)
+        select = "SELECT o.received_at AS received_at, o.envelope AS envelope FROM events o"
+        later = "SELECT 1 FROM events r WHERE r.terminal = o.terminal AND r.txn_id = o.txn_id"
+        rows = self.store.db.rows(  # each half reads the events of its types by index
+            f"{select} WHERE o.type IN ({doubt}) AND NOT EXISTS ({later} AND r.seq > o.seq"
+            f" AND r.type IN ({outcome})) UNION ALL {select} WHERE o.type = 'receipt.pending'"
+            f" AND NOT EXISTS ({later} AND r.copy = o.copy AND r.seq > o.seq"
+            f" AND r.type IN ({printed}))")  # fmt: skip
+        return [rules.open_item(json.loads(r["envelope"]), r["received_at"]) for r in rows]
+
+    # -- raising and clearing -----------------------------------------------------------------
+    def _open(self, tx: Tx, kind: str | None = None, terminal: str | None = None) -> list[Any]:
+        where, args = ["cleared_at IS NULL"], []
+        for clause, value in (("kind = ?", kind), ("terminal = ?", terminal)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+        return tx.rows(f"SELECT * FROM alerts WHERE {' AND '.join(where)}", args)
+
+    def _raise(self, tx: Tx, found: Finding, now: str) -> None:
+        alert_id = uuid7()
+        inserted = tx.execute(
+            "INSERT INTO alerts (alert_id, kind, terminal, subject, raised_at, detail)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (alert_id, found.kind, found.terminal, found.subject, now, json.dumps(found.detail)),
+        )
+        if not inserted:
+            return  # one open already
+        log.warning("alert: %s raised on %s %s %s", found.kind, found.terminal, found.subject,
+                    json.dumps(found.detail))  # fmt: skip
+        self._send(tx, {"alert_id": alert_id, "kind": found.kind, "terminal": found.terminal,
+                        "raised_at": now, "detail": found.detail}, "raised", now)  # fmt: skip
+
+    def _clear(self, tx: Tx, row: Any, now: str) -> None:
+        if not tx.execute("UPDATE alerts SET cleared_at = ? WHERE alert_id = ? AND cleared_at"
+                          " IS NULL", (now, row["alert_id"])):  # fmt: skip
+            return
+        log.info("alert: %s cleared on %s %s", row["kind"], row["terminal"], row["subject"])
+        self._send(tx, {"alert_id": row["alert_id"], "kind": row["kind"],
+                        "terminal": row["terminal"], "cleared_at": now,
+                        "detail": json.loads(row["detail"])}, "cleared", now)  # fmt: skip
+
+    def _send(self, tx: Tx, message: dict[str, Any], step: str, now: str) -> None:
+        self._staged.append(message)
+        ref = f"{message['alert_id']}/{step}"
+        self._staged_queued += enqueue(tx, self.webhooks, f"alert.{message['kind']}", ref,
+                                       message, at=now)  # fmt: skip
+
+    # -- reading ------------------------------------------------------------------------------
+    def take(self) -> list[dict[str, Any]]:
+        """The committed messages not yet published (the caller publishes them)."""
+        out, self.outbox = self.outbox, []
+        return out
+
+
+def open_counts(store: Store) -> dict[str, int]:
+    """Open alerts by kind (every kind, 0 included)."""
+    counts = dict.fromkeys(rules.KINDS, 0)
+    for row in store.db.rows("SELECT kind, COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL"
+                             " GROUP BY kind"):  # fmt: skip
+        counts[row["kind"]] = int(row["n"])
+    return counts
+
+
+def listing(store: Store, *, open_only: bool = False, terminal: str | None = None,
+            limit: int = 1000) -> list[dict[str, Any]]:  # fmt: skip
+    """Alerts newest first, for `posterm-host alerts` and `fleet`."""
+    where, args = ["1 = 1"], []
+    if open_only:
+        where.append("cleared_at IS NULL")
+    if terminal is not None:
+        where.append("terminal = ?")
+        args.append(terminal)
+    try:
+        rows = store.db.rows(
+            f"SELECT * FROM alerts WHERE {' AND '.join(where)}"
+            f" ORDER BY raised_at DESC, alert_id DESC LIMIT {int(limit)}",
+            args,
+        )
+    except DatabaseError as exc:
+        raise StoreError(str(exc)) from exc
+    return [{**r, "detail": json.loads(r["detail"])} for r in rows]

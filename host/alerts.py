@@ -1,0 +1,219 @@
+"""The alert rules, pure: what should be open now, from the fleet's state, the store's
+unresolved operations and seq gaps, or a newly stored event, and a clock (`now`, RFC 3339
+UTC). No I/O here; `host/alerting.py` stores, publishes and sends what they find.
+
+Two sorts of rule:
+- *level* rules (`LEVEL_KINDS`) say which conditions hold now; an alert of that kind is
+  raised when its condition appears and cleared when it is gone;
+- *event* rules raise on an event: `double_charge` (cleared when one of the two sales is
+  voided or refunded), `refunds_count` / `refunds_amount` (cleared when the day is over).
+
+An alert is keyed by (kind, terminal, subject): at most one is open per key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from posterm.host.fleet import seconds
+from posterm.protocol.money import AmountError, format_amount, parse_amount
+
+LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
+               "in_doubt", "receipt_pending")  # fmt: skip
+EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount")
+KINDS = LEVEL_KINDS + EVENT_KINDS
+APPROVED_SALES = ("sale.approved", "sale.recovered")  # a recovered sale only when kept
+IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
+RESOLVES = ("sale.approved", "sale.declined", "sale.recovered", "void.completed",
+            "refund.completed", "refund.failed")  # an operation's outcome  # fmt: skip
+RECEIPT_DONE = ("receipt.printed", "receipt.recovered", "receipt.reprinted")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """`[alerts]`: the defaults are those of systemd/posterm-host.toml.example."""
+
+    offline_s: float = 300.0  # offline (retained status) this long
+    stale_s: float = 0.0  # stale (telemetry silent 3 periods) this much longer
+    in_doubt_s: float = 300.0  # an operation in doubt unresolved this long
+    receipt_pending_s: float = 900.0  # a customer receipt pending this long
+    outbox_s: float = 900.0  # the terminal's oldest unsent event older than this
+    seq_gap_s: float = 120.0  # a missing seq not filled in this long (resend asked)
+    refunds_per_day: int = 20  # completed refunds per terminal per UTC day, more: alert
+    refund_minor_per_day: int = 100_000  # their sum in minor units (1000.00 EUR), more: alert
+    double_charge_s: float = 600.0  # same amount, same masked PAN, one terminal, this close
+    interval_s: float = 1.0  # how often the time-based rules run
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A condition that deserves an alert (or, from an event rule, a new one)."""
+
+    kind: str
+    terminal: str
+    subject: str = ""
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return self.kind, self.terminal, self.subject
+
+
+def later(now: str, s: float) -> str:
+    moment = datetime.fromisoformat(now) + timedelta(seconds=s)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+# -- level rules ------------------------------------------------------------------------------
+def fleet_findings(fleet: Iterable[dict[str, Any]], limits: Limits, now: str) -> list[Finding]:
+    """Offline or stale too long, paper out, an outbox that does not drain (`Store.fleet()`
+    rows as of `now`)."""
+    out = []
+    for t in fleet:
+        tid = t["terminal"]
+        if t["state"] == "offline":
+            down = seconds(t["status_since"], now)
+            if down is not None and down > limits.offline_s:
+                since = {"since": t["status_since"], "session": t["session"]}
+                out.append(Finding("terminal_offline", tid, "", since))
+        if t["state"] == "stale":
+            silent = seconds(t["telemetry_at"] or t["status_since"], now)
+            if silent is not None and silent - t["stale_after_s"] > limits.stale_s:
+                out.append(Finding("terminal_stale", tid, "",
+                                   {"telemetry_at": t["telemetry_at"],
+                                    "stale_after_s": t["stale_after_s"]}))  # fmt: skip
+        if t["paper"] == "out":
+            out.append(Finding("paper_out", tid, "", {"printer": t["printer"]}))
+        age = t["oldest_unsent_age_s"]
+        if isinstance(age, int | float) and not isinstance(age, bool) and age > limits.outbox_s:
+            out.append(Finding("outbox_stale", tid, "",
+                               {"oldest_unsent_age_s": age, "outbox_depth": t["outbox_depth"],
+                                "telemetry_at": t["telemetry_at"]}))  # fmt: skip
+    return out
+
+
+def gap_findings(gaps: Iterable[dict[str, Any]], limits: Limits, now: str) -> list[Finding]:
+    """`gaps`: {terminal, missing (the first missing seq), since (when a later seq came)}."""
+    out = []
+    for gap in gaps:
+        waited = seconds(gap["since"], now)
+        if waited is not None and waited > limits.seq_gap_s:
+            out.append(Finding("seq_gap", gap["terminal"], "",
+                               {"missing_seq": gap["missing"], "since": gap["since"]}))  # fmt: skip
+    return out
+
+
+def unresolved_findings(
+    items: Iterable[dict[str, Any]], limits: Limits, now: str
+) -> list[Finding]:
+    """`items`: unresolved operations and pending receipts, {kind (in_doubt or
+    receipt_pending), terminal, subject, since (received at the host), detail}."""
+    out = []
+    for item in items:
+        limit = limits.in_doubt_s if item["kind"] == "in_doubt" else limits.receipt_pending_s
+        waited = seconds(item["since"], now)
+        if waited is not None and waited > limit:
+            out.append(Finding(item["kind"], item["terminal"], item["subject"],
+                               {**item["detail"], "since": item["since"]}))  # fmt: skip
+    return out
+
+
+def open_item(env: dict[str, Any], received_at: str) -> dict[str, Any]:
+    """The `unresolved_findings` item of an open in-doubt or pending-receipt event."""
+    data = env["data"]
+    if env["type"] == "receipt.pending":
+        return {"kind": "receipt_pending", "terminal": env["terminal"],
+                "subject": f"{data.get('txn_id')}/{data.get('receipt_id')}", "since": received_at,
+                "detail": {"txn_id": data.get("txn_id"), "receipt_id": data.get("receipt_id"),
+                           "copy": data.get("copy"), "why": data.get("why")}}  # fmt: skip
+    return {"kind": "in_doubt", "terminal": env["terminal"], "subject": str(data.get("txn_id")),
+            "since": received_at,
+            "detail": {"txn_id": data.get("txn_id"), "type": env["type"],
+                       "amount": data.get("amount"), "currency": data.get("currency"),
+                       "why": data.get("why")}}  # fmt: skip
+
+
+# -- event rules -------------------------------------------------------------------------------
+def minor(data: dict[str, Any]) -> int | None:
+    """An event's amount in minor units (None when it has none or it is malformed)."""
+    try:
+        return parse_amount(str(data.get("amount")), str(data.get("currency")))
+    except AmountError:
+        return None
+
+
+def approved_sale(env: dict[str, Any]) -> bool:
+    if env["type"] == "sale.approved":
+        return True
+    return bool(env["type"] == "sale.recovered" and env["data"].get("state") == "approved")
+
+
+def double_charge(sale: dict[str, Any], others: Iterable[dict[str, Any]],
+                  window_s: float) -> Finding | None:  # fmt: skip
+    """A likely double charge: `sale` (just stored) and an earlier approved sale on the same
+    terminal, same amount and currency, same masked PAN, at most `window_s` apart (by the
+    terminal's `occurred_at`). Detail names both transactions."""
+    data = sale["data"]
+    amount, pan = minor(data), data.get("masked_pan")
+    if not approved_sale(sale) or amount is None or not pan:
+        return None
+    for other in others:
+        odata = other["data"]
+        if (other["event_id"] == sale["event_id"] or other["terminal"] != sale["terminal"]
+                or not approved_sale(other) or odata.get("txn_id") == data.get("txn_id")
+                or odata.get("masked_pan") != pan or odata.get("currency") != data.get("currency")
+                or minor(odata) != amount):  # fmt: skip
+            continue
+        apart = seconds(other["occurred_at"], sale["occurred_at"])
+        if apart is None or abs(apart) > window_s:
+            continue
+        first, second = sorted((other, sale), key=lambda e: (e["occurred_at"], e["seq"]))
+        txns = [str(first["data"].get("txn_id")), str(second["data"].get("txn_id"))]
+        return Finding("double_charge", sale["terminal"], "+".join(txns), {
+            "txns": txns, "amount": data.get("amount"), "currency": data.get("currency"),
+            "masked_pan": pan, "seconds_apart": abs(apart),
+            "occurred_at": [first["occurred_at"], second["occurred_at"]],
+        })  # fmt: skip
+    return None
+
+
+def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
+               limits: Limits) -> list[Finding]:  # fmt: skip
+    """The day's completed refunds of one terminal over the count or the amount limit (the
+    amount per currency, in minor units). `day` is the UTC date of their `occurred_at`."""
+    rows = [e for e in completed if e["type"] == "refund.completed"]
+    out = []
+    if len(rows) > limits.refunds_per_day:
+        count = {"day": day, "count": len(rows), "limit": limits.refunds_per_day}
+        out.append(Finding("refunds_count", terminal, day, count))
+    totals: dict[str, int] = {}
+    for env in rows:
+        amount = minor(env["data"])
+        if amount is not None:
+            currency = str(env["data"].get("currency"))
+            totals[currency] = totals.get(currency, 0) + amount
+    for currency, total in sorted(totals.items()):
+        if total > limits.refund_minor_per_day:
+            out.append(Finding("refunds_amount", terminal, f"{day}/{currency}", {
+                "day": day, "currency": currency, "total": format_amount(total, currency),
+                "total_minor": total, "limit_minor": limits.refund_minor_per_day,
+                "count": len(rows)}))  # fmt: skip
+    return out
+
+
+def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) -> list[str]:
+    """The open double-charge subjects a void or a refund of one of their sales clears."""
+    if env["type"] not in ("void.completed", "refund.completed"):
+        return []
+    ref = env["data"].get("ref_txn")
+    if not isinstance(ref, str):
+        return []
+    return [s for s in open_subjects if ref in s.split("+")]
+
+
+def day_over(subject: str, now: str) -> bool:
+    """A refunds_* alert's day (its subject starts with the date) is over by `now`."""
+    return subject[:10] < now[:10]

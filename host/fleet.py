@@ -1,0 +1,63 @@
+"""A terminal's state as the back office sees it, from its `terminals` row: online or
+offline from the retained status (the store keeps only the newest session's), stale when
+its telemetry has been silent for 3 of its periods (the telemetry's own `period_s`, else
+`[host] stale_after_s` as a whole), and what its last telemetry said."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+STALE_PERIODS = 3
+TELEMETRY_KEYS = ("mode", "reason", "selling", "pt_link", "printer", "paper", "outbox_depth",
+                  "oldest_unsent_age_s", "pending_receipts", "in_doubt", "awaiting_approval",
+                  "version")  # fmt: skip
+
+
+def seconds(start: str | None, end: str) -> float | None:
+    """Seconds from one RFC 3339 time to another (None without a start)."""
+    if start is None:
+        return None
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except (TypeError, ValueError):  # malformed, or one with a zone and one without
+        return None
+
+
+def stale_limit(telemetry: dict[str, Any], stale_after_s: float) -> float:
+    """How long telemetry may be silent: 3 periods of the terminal's own, else the default."""
+    period = telemetry.get("period_s")
+    if isinstance(period, int | float) and not isinstance(period, bool) and period > 0:
+        return STALE_PERIODS * float(period)
+    return stale_after_s
+
+
+def describe(row: dict[str, Any], gap_since: str | None, last_sale_at: str | None, now: str,
+             stale_after_s: float) -> dict[str, Any]:  # fmt: skip
+    """`state`: online, stale (online by its status, telemetry silent), offline, or unknown
+    (no status yet). `gap_since`: when a seq past a missing one arrived (None: no gap)."""
+    tele = json.loads(row["telemetry"]) if row.get("telemetry") else {}
+    silent = seconds(row.get("telemetry_at"), now)
+    limit = stale_limit(tele, stale_after_s)
+    if row.get("session") is None:
+        state = "unknown"
+    elif not row["online"]:
+        state = "offline"
+    elif silent is None:  # no telemetry since it came online: silent since its birth
+        since = seconds(row.get("status_at"), now)
+        state = "stale" if since is not None and since > limit else "online"
+    else:
+        state = "stale" if silent > limit else "online"
+    out: dict[str, Any] = {
+        "terminal": row["terminal"], "state": state, "online": bool(row["online"]),
+        "stale": state == "stale", "session": row["session"],
+        "status_since": row.get("status_at"), "last_seen": row["last_seen"],
+        "telemetry_at": row.get("telemetry_at"), "stale_after_s": limit,
+        "contiguous_seq": row["contiguous_seq"],
+        "gap_at": None if gap_since is None else int(row["contiguous_seq"]) + 1,
+        "gap_since": gap_since, "last_sale_at": last_sale_at,
+    }  # fmt: skip
+    for key in TELEMETRY_KEYS:
+        out[key] = tele.get(key)
+    return out
