@@ -61,6 +61,8 @@ def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:
     """Outbox depth, paper and PT link over the last `hours`."""
     start, end = history.since(hours), now_rfc3339()
     rows = store.telemetry_history(tid, start)
+    if rows:  # a history shorter than the window fills the plot
+        start = max(start, rows[0]["at"])
 
     def series(key: str, levels: dict[str, float] | None = None) -> list[tuple[str, float | None]]:
         out: list[tuple[str, float | None]] = []

@@ -24,10 +24,10 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     rig: Rig, web_host: WebHost, browser: Any
 ) -> None:
     """GIVEN a terminal reporting to the host WHEN the operator watches the fleet screen,
-    THEN the terminal goes offline (its alert on top) and back without a reload; a refund request appears on
-    the open refunds page by itself, and an approval clicked there reaches the terminal,
-    runs once and its reply is shown; a terminal that
-    does not answer gets a clear answer; no page logs a console error."""
+    THEN the terminal goes offline (its alert on top) and back without a reload; a refund
+    request appears on the open refunds page by itself, and an approval clicked there
+    reaches the terminal, runs once and its reply is shown; a terminal that does not answer
+    gets a clear answer; no page logs a console error."""
     console = Console()
     code, sale = rig.cli("sale", "90.00")
     assert code == 0, sale
