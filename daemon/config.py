@@ -19,6 +19,7 @@ from posterm.protocol.zvt.errors import ZvtError
 SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
 DEFAULT_JOURNAL = Path("/var/lib/posterm/journal.db")
 DEFAULT_SOCKET = Path("/run/posterm/control.sock")
+DEFAULT_UPDATE_LOCK = Path("/run/posterm/update.lock")
 
 
 class ConfigError(Exception):
@@ -194,6 +195,22 @@ class PrinterSection:
     merchant_copy: bool = _opt(False, _bool)
     timeout_s: float = _opt(5.0, _seconds(0.5, 60))
     job_timeout_s: float = _opt(30.0, _seconds(1, 600))
+    boot_slip: bool = _opt(True, _bool)  # one slip at start: id, version, address, host link
+
+
+@dataclass(frozen=True)
+class SystemSection:
+    """The process on its machine: the update-inhibit lock and how long a stop may take."""
+
+    update_lock: Path = field(default=DEFAULT_UPDATE_LOCK, metadata={"check": _abs_path()})
+    # SIGTERM: the operation in progress finishes (receipt included) within this; keep it
+    # ~10 s below the unit's TimeoutStopSec (200 s): the offline status and closing follow.
+    stop_timeout_s: float = _opt(190.0, _seconds(5, 3600))
+
+
+def _page_url(raw: Any) -> str:
+    text = _text(r"https?://[!-~]+", "an http:// or https:// URL", 200)(raw)
+    return str(text)
 
 
 @dataclass(frozen=True)
@@ -270,6 +287,9 @@ class MqttSection:
     host_public_key: Path | None = field(default=None, metadata={"check": _abs_path()})
     retention_days: int | None = field(default=None, metadata={"check": _integer(1, 3650, " days")})
     inflight: int = _opt(20, _integer(1, 1000))
+    # the back office's page of this terminal ("{terminal}" becomes its id): a QR code on
+    # the boot slip
+    page_url: str | None = _opt(None, _page_url)
 
 
 @dataclass(frozen=True)
@@ -284,6 +304,7 @@ class Config:
     refunds: RefundsSection = field(default_factory=RefundsSection)
     sales: SalesSection = field(default_factory=SalesSection)
     logging: LoggingSection = field(default_factory=LoggingSection)
+    system: SystemSection = field(default_factory=SystemSection)
     mqtt: MqttSection | None = None  # no [mqtt]: the terminal runs alone
 
 
@@ -297,6 +318,7 @@ SECTIONS: dict[str, type] = {
     "refunds": RefundsSection,
     "sales": SalesSection,
     "logging": LoggingSection,
+    "system": SystemSection,
     "mqtt": MqttSection,
 }
 OPTIONAL_SECTIONS = ("mqtt",)  # absent: None, not the defaults

@@ -8,7 +8,7 @@ class TerminalError(Exception):
 
     Codes: bad_amount, bad_request, unknown_txn, not_ready, declined, in_doubt, pt_down,
     pt_refused, over_refund, key_conflict, batch_closed, not_awaiting, not_allowed,
-    journal, printer.
+    journal, printer, updating (an updater holds the update lock), shutting_down.
     """
 
     def __init__(self, code: str, message: str, **details: object) -> None:

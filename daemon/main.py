@@ -12,12 +12,13 @@ import logging
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon import logsetup
+from posterm.daemon import bootslip, logsetup
 from posterm.daemon.config import Config, ConfigError, load_config
 from posterm.daemon.control import api
 from posterm.daemon.control.server import ControlError, ControlServer
@@ -100,6 +101,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     panel.attach(terminal)
     watchdog.start()
     opened.append(watchdog)
+
+    def stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    # from here a SIGTERM lets the work in progress finish (start-up recovery included)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     terminal.start()
     server = ControlServer(
         str(config.control.socket),
@@ -115,20 +123,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     relay = _start_sync(config, journal, terminal, panel)
     notify(READY="1", STATUS=f"{terminal.mode.mode}: {terminal.mode.reason}")
+    bootslip.print_later(
+        config,
+        version=VERSION,
+        host=None if relay is None else relay.snapshot,
+        host_settled=lambda: relay is None or relay.state == "connected"
+        or relay.backoff.failures > 0,
+        submit=lambda fn: terminal.call(fn, "boot slip"),
+        print_slip=printer.print_slip,
+        status=lambda: {"state": str(terminal.mode.mode), "reason": terminal.mode.reason},
+    )
     log.info("postermd: %s up, control socket %s", config.terminal.id, config.control.socket)
 
-    def stop(signum: int, frame: Any) -> None:
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
     stopping.wait()
-    notify(STOPPING="1")
-    server.stop()
+    # SIGTERM: the operation in progress finishes (a payment at the PT, its journal rows,
+    # its receipt) while nothing new starts; then the host hears we are offline.
+    log.info("postermd: stopping; mode %s, update lock %s: what runs finishes first, "
+             "within %.0f s", terminal.mode.mode, terminal.update_lock.state,
+             config.system.stop_timeout_s)  # fmt: skip
+    notify(STOPPING="1", STATUS=f"stopping: {terminal.mode.mode}: {terminal.mode.reason}")
+    deadline = time.monotonic() + config.system.stop_timeout_s
+    finished = terminal.stop(config.system.stop_timeout_s)
+    # the answers being written go out; relay and closing take a few seconds more
+    server.stop(grace=max(1.0, min(10.0, deadline - time.monotonic())))
     if relay is not None:
         relay.stop()  # publishes the offline status itself
-    terminal.stop()
+    if not finished:  # the owner still uses the journal and the printer: the exit ends it
+        opened = [part for part in opened if part is not journal and part is not printer]
     _close_all(opened)
+    log.info("postermd: stopped%s", "" if finished else " (an operation left to the next start)")
     return 0
 
 

@@ -29,6 +29,7 @@ class Owner:
         self._tick = tick
         self._thread = threading.Thread(target=self._run, name="owner", daemon=True)
         self._running = threading.Event()
+        self._gate = threading.Lock()  # a submit never slips in after the last drain
 
     @property
     def is_owner(self) -> bool:
@@ -38,17 +39,27 @@ class Owner:
         self._running.set()
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        if self._running.is_set():
-            self._running.clear()
-            self._queue.put(None)
+    @property
+    def accepting(self) -> bool:
+        return self._running.is_set()
+
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Take no new work; let the item in progress finish (within `timeout`); answer
+        what is still queued with OwnerStopped. True once the thread has ended."""
+        with self._gate:
+            if self._running.is_set():
+                self._running.clear()
+                self._queue.put(None)
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def submit(self, fn: Callable[[], T]) -> Future[T]:
-        if not self._running.is_set():
-            raise OwnerStopped("the terminal is shutting down")
         future: Future[T] = Future()
-        self._queue.put((fn, future))
+        with self._gate:
+            if not self._running.is_set():
+                raise OwnerStopped("the terminal is shutting down")
+            self._queue.put((fn, future))
         return future
 
     def call(self, fn: Callable[[], T], timeout: float | None = None) -> T:
@@ -74,8 +85,19 @@ class Owner:
                 future.set_result(fn())
             except BaseException as exc:  # handed to the waiting caller, never lost
                 future.set_exception(exc)
-            if self._queue.empty():
+            if self._queue.empty() and self._running.is_set():
                 self._idle()
+        self._refuse_queued()
+
+    def _refuse_queued(self) -> None:
+        """Stopping: whatever is still queued is answered, never started."""
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            if item is not None and item[1].set_running_or_notify_cancel():
+                item[1].set_exception(OwnerStopped("the terminal is shutting down"))
 
     def _idle(self) -> None:
         try:

@@ -13,6 +13,7 @@ from typing import Any
 
 from posterm.daemon.config import PanelSection
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.owner import OwnerStopped
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.daemon.terminal import Terminal
 from posterm.drivers.panel.panel import Panel
@@ -64,7 +65,10 @@ class PanelLink:
         terminal = self._terminal
         if terminal is None:
             return
-        terminal.owner.submit(lambda: self._act(name))
+        try:
+            terminal.owner.submit(lambda: self._act(name))
+        except OwnerStopped:
+            log.info("panel: %s button ignored: postermd is stopping", name)
 
     def _act(self, name: str) -> None:
         terminal = self._terminal

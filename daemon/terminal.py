@@ -15,12 +15,14 @@ from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import eod, outcomes, receipts, recovery, refund, reprint, sale, void
 from posterm.daemon.flows.context import ModeCell, PaymentPort, ReceiptPort
+from posterm.daemon.health import Health
 from posterm.daemon.journal import retention
 from posterm.daemon.journal.errors import JournalError, JournalIOError
 from posterm.daemon.journal.rows import Txn, new_txn_id
 from posterm.daemon.journal.store import Journal, Tx
-from posterm.daemon.owner import Owner
+from posterm.daemon.owner import Owner, OwnerStopped
 from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.daemon.updatelock import UpdateInProgress, UpdateLock
 from posterm.protocol import money
 from posterm.protocol.zvt.errors import ZvtError
 
@@ -92,6 +94,10 @@ class Terminal:
         # Receipts printed whose `printed` could not be journaled: never printed again
         # by this process (a restart marks them RECOVERED).
         self.printed_unjournaled: set[int] = set()
+        # held by postermd for every operation and print job; an updater takes it too
+        self.update_lock = UpdateLock(config.system.update_lock)
+        self._started = False  # start-up recovery done (it waits while an update runs)
+        self.health = Health(config.journal.path)
         self.owner = Owner(self._idle, tick=0.5)
 
     def _mode_changed(self, mode: Mode, reason: str) -> None:
@@ -128,14 +134,32 @@ class Terminal:
     # -- life cycle -------------------------------------------------------------------
     def start(self) -> None:
         """Open for business: recover first (on the owner thread), then READY."""
+        self.update_lock.open()
         self.owner.start()
         self.owner.call(self._start_up)
 
-    def stop(self) -> None:
-        self.owner.stop()
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Take no new work, let the operation in progress finish (its receipt included)
+        within `timeout`; True if it did. Otherwise it is left to the journal: in doubt or
+        pending, settled at the next start."""
+        finished = self.owner.stop(timeout)
+        if not finished:
+            log.warning("terminal: stopping with %s unfinished after %.0f s; the next start "
+                        "settles it", self.mode.reason, timeout)  # fmt: skip
         self.pt.close()
+        if finished:
+            self.update_lock.close()
+        return finished
 
     def _start_up(self) -> None:
+        try:
+            with self.update_lock.held("start-up recovery"):
+                self._started = True
+                self._recover_at_start()
+        except UpdateInProgress as exc:
+            self.mode.set(Mode.RECOVERING, f"start-up waits: {exc}")
+
+    def _recover_at_start(self) -> None:
         self.mode.set(Mode.RECOVERING, "start-up")
         try:
             count = receipts.mark_all_recovered(self)
@@ -169,6 +193,15 @@ class Terminal:
         else:
             self.pt_backoff.failed(self.mode.reason)
 
+    def _when_no_update(self, what: str, fn: Callable[[], object]) -> bool:
+        """Idle work that talks to the PT or prints: only while no updater holds the lock."""
+        try:
+            with self.update_lock.held(what):
+                fn()
+        except UpdateInProgress:
+            return False
+        return True
+
     def _prune(self) -> None:
         """One batch of retention: acknowledged events and finished transactions older
         than `mqtt.retention_days` (default: the refund window + 30 days)."""
@@ -184,12 +217,15 @@ class Terminal:
         """Operator asked (confirm button): try the payment terminal again now."""
         if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT):
             self.pt_backoff.retry_now()
-            self._guarded(self._reach_pt)
+            self._when_no_update("PT retry", lambda: self._guarded(self._reach_pt))
 
     def _idle(self) -> None:
         if self._on_idle is not None:
             self._on_idle()
         if self.mode.faulted:
+            return
+        if not self._started:
+            self._start_up()
             return
         now = time.monotonic()
         if now - self._last_printer_check >= PRINTER_CHECK_SECONDS:
@@ -198,7 +234,7 @@ class Terminal:
                 self.printer_backoff.retry_now()
         try:
             if self.mode.mode in (Mode.PT_DOWN, Mode.IN_DOUBT) and self.pt_backoff.due():
-                self._reach_pt()
+                self._when_no_update("PT recovery", self._reach_pt)
             if now >= self._next_prune and self.mode.mode != Mode.BUSY:
                 self._prune()
             # A pending receipt prints when the printer is ready, whatever the PT does.
@@ -207,7 +243,10 @@ class Terminal:
                 and self.printer_backoff.due()
                 and self.journal.pending_receipts()
             ):
-                receipts.print_pending(self)
+                if not self._when_no_update(
+                    "pending receipts", lambda: receipts.print_pending(self)
+                ):
+                    return
                 if self.journal.pending_receipts():
                     self.printer_backoff.failed(
                         f"receipt pending: {self.printer.last_status_text()}"
@@ -260,8 +299,23 @@ class Terminal:
                 self.fault(f"unexpected error: {type(exc).__name__}: {exc}")
             raise TerminalError("internal", f"{type(exc).__name__}: {exc}") from exc
 
-    def call(self, fn: Callable[[], T]) -> T:
-        return self.owner.call(lambda: self._guarded(fn))
+    def call(self, fn: Callable[[], T], what: str = "operation") -> T:
+        """Run a request on the owner thread, holding the update lock throughout."""
+
+        def locked() -> T:
+            try:
+                with self.update_lock.held(what):
+                    return self._guarded(fn)
+            except UpdateInProgress as exc:
+                raise TerminalError("updating", str(exc)) from None
+
+        return self._on_owner(locked)
+
+    def _on_owner(self, fn: Callable[[], T]) -> T:
+        try:
+            return self.owner.call(fn)
+        except OwnerStopped as exc:
+            raise TerminalError("shutting_down", f"postermd is stopping: {exc}") from None
 
     def pt_activity(self) -> None:
         self.pt_backoff.hold(PT_SETTLE_SECONDS)
@@ -361,7 +415,7 @@ class Terminal:
 
     # -- requests (any thread) ----------------------------------------------------------
     def sale(self, amount: str, key: str | None = None) -> dict[str, Any]:
-        return self.call(lambda: sale.sale(self, amount, key))
+        return self.call(lambda: sale.sale(self, amount, key), "sale")
 
     def refund(
         self,
@@ -376,17 +430,18 @@ class Terminal:
         return self.call(
             lambda: refund.request(
                 self, txn_id, amount, reason=reason, text=text, key=key, notify=notify
-            )
+            ),
+            "refund",
         )
 
     def approve(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
-        return self.call(lambda: refund.approve(self, txn_id, by))
+        return self.call(lambda: refund.approve(self, txn_id, by), "refund")
 
     def reject(self, txn_id: str, by: str = "operator") -> dict[str, Any]:
         return self.call(lambda: refund.reject(self, txn_id, by))
 
     def void(self, txn_id: str, key: str | None = None) -> dict[str, Any]:
-        return self.call(lambda: void.void(self, txn_id, key))
+        return self.call(lambda: void.void(self, txn_id, key), "void")
 
     def resolve(self, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
         """The operator decides an in-doubt operation from the PT's own journal."""
@@ -402,13 +457,13 @@ class Terminal:
         return self.call(run)
 
     def reprint(self, txn_id: str) -> dict[str, Any]:
-        return self.call(lambda: reprint.reprint(self, txn_id))
+        return self.call(lambda: reprint.reprint(self, txn_id), "reprint")
 
     def end_of_day(self) -> dict[str, Any]:
-        return self.call(lambda: eod.end_of_day(self))
+        return self.call(lambda: eod.end_of_day(self), "end of day")
 
     def journal_view(self, limit: int = 50) -> list[dict[str, Any]]:
-        return self.owner.call(lambda: [self.view(t.txn_id) for t in self.journal.list_txns(limit)])
+        return self._on_owner(lambda: [self.view(t.txn_id) for t in self.journal.list_txns(limit)])
 
     def awaiting(self) -> list[str]:
         return [t.txn_id for t in self.journal.txns_in_state(TxnState.AWAITING_APPROVAL)]
@@ -437,6 +492,8 @@ class Terminal:
             "awaiting_operator": self.awaiting_operator,
             "awaiting_approval": self.awaiting(),
             "batch_no": self.batch_no(),
+            "update_lock": self.update_lock.state,
+            "health": self.health.snapshot(),
             "host": self.host_link() if self.host_link is not None else {"state": "off"},
             "pt_retry_in": _rounded(self.pt_backoff.retry_in()),
             "printer_retry_in": _rounded(self.printer_backoff.retry_in()),

@@ -42,8 +42,12 @@ class Alerter:
         stale_after_s: float = 180.0,
         webhooks: tuple[Webhook, ...] = (),
         clock: Callable[[], datetime] = utc_now,
+        also: tuple[Callable[[Tx, list[dict[str, Any]], str], None], ...] = (),
     ) -> None:
+        """`also`: more writers of what follows from new events, in the same transaction
+        (the refund notifications' queue)."""
         self.store, self.limits, self.stale_after_s = store, limits, stale_after_s
+        self.also = also
         self.webhooks, self.clock = webhooks, clock
         self.outbox: list[dict[str, Any]] = []  # committed alert messages, to publish
         self.queued = 0  # webhook deliveries written since the last look (wakes the sender)
@@ -69,6 +73,8 @@ class Alerter:
 
     def _on_new(self, tx: Tx, envelopes: list[dict[str, Any]]) -> None:
         now = self.now()
+        for hook in self.also:
+            hook(tx, envelopes, now)
         for env in envelopes:
             self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],
                                            shareable(env), at=now)  # fmt: skip

@@ -11,6 +11,7 @@ from typing import Any
 
 from posterm.host import webhooks as hooks
 from posterm.host.alerts import Limits
+from posterm.host.notify import config as notify_config
 from posterm.protocol.mqtt.topics import TID
 
 
@@ -57,6 +58,7 @@ class HostConfig:
     mqtt_username: str | None = None  # a broker that wants one (the demo's amqtt); no password
     alerts: Limits = field(default_factory=Limits)
     webhooks: tuple[hooks.Webhook, ...] = ()
+    notify: notify_config.NotifyConfig | None = None  # [notify]: refund notifications
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -94,6 +96,10 @@ def load(path: str | Path) -> HostConfig:
     try:
         webhooks = hooks.parse(data.pop("webhooks", []))
     except hooks.WebhookConfigError as exc:
+        raise fail(exc.key, exc.why) from None
+    try:
+        notify = notify_config.parse(data.pop("notify")) if "notify" in data else None
+    except notify_config.NotifyConfigError as exc:
         raise fail(exc.key, exc.why) from None
     for section, table in data.items():
         if section not in SCHEMA:
@@ -141,7 +147,8 @@ def load(path: str | Path) -> HostConfig:
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"], alerts=Limits(**limits),
-        webhooks=webhooks, web=_web(values, fail), mqtt_username=values.get("mqtt.username"),
+        webhooks=webhooks, notify=notify, web=_web(values, fail),
+        mqtt_username=values.get("mqtt.username"),
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from posterm.host.notify import queue as notify_queue
 from posterm.host.store import Store
 
 TXN_EVENTS = ("sale.approved", "sale.recovered", "void.completed", "refund.completed")
@@ -88,7 +89,9 @@ def refunds(store: Store, *, pending: bool = False) -> list[dict[str, Any]]:
         if step == "requested":
             row["requested_state"] = data.get("state")
     out = []
+    told = notify_queue.states(store)
     for row in found.values():
+        row["notification"] = told.get((row["terminal"], row["txn_id"]))
         asked = row.pop("requested_state", None)
         row["over_limit"] = row["approved_at"] is not None
         row["awaiting_approval"] = (

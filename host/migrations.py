@@ -105,7 +105,33 @@ MIGRATIONS: list[Statements] = [
                            " 'masked_pan' WHERE type IN ('sale.approved', 'sale.recovered')"),
         )
     },
-    # 4: the dashboard's telemetry history (host/history.py, pruned after 48 h) and the
+    # 4: refund notifications: a refund's customer contact until its outcome, then the
+    # notification's durable queue (the contact goes once it is delivered)
+    [
+        """CREATE TABLE IF NOT EXISTS contacts (
+            txn_id TEXT PRIMARY KEY,
+            terminal TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+        """CREATE TABLE IF NOT EXISTS notifications (
+            notification_id TEXT PRIMARY KEY,
+            txn_id TEXT NOT NULL UNIQUE,
+            terminal TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            contact TEXT,
+            lang TEXT NOT NULL,
+            facts TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            sent_at TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
+    ],
+    # 5: the dashboard's telemetry history (host/history.py, pruned after 48 h) and the
     # audit log of what its users did (host/web/audit.py)
     [
         """CREATE TABLE IF NOT EXISTS telemetry_history (

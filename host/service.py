@@ -23,6 +23,8 @@ from posterm.host import webhooks
 from posterm.host.alerting import Alerter, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.metrics import Metrics
+from posterm.host.notify.queue import take_contacts
+from posterm.host.notify.sender import Notifier
 from posterm.host.store import Ingested, Store
 from posterm.protocol.mqtt import commands, topics
 from posterm.protocol.mqtt.events import EVENT_TYPES, UUID7, now_rfc3339
@@ -97,8 +99,10 @@ class HostService:
         self.client.reconnect_delay_set(1, 30)
         self._resend_asked: dict[str, tuple[int, float]] = {}
         self.stopping = threading.Event()
+        self.notifier = Notifier(store, config.notify) if config.notify else None
         self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
-                               webhooks=config.webhooks)  # fmt: skip
+                               webhooks=config.webhooks,
+                               also=(self.notifier.on_new,) if self.notifier else ())  # fmt: skip
         self.sender = webhooks.Sender(store, config.webhooks)
         self.alerts_topic = topics.host(config.host_id, "alerts")
 
@@ -127,6 +131,8 @@ class HostService:
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
         self.sender.start()
+        if self.notifier is not None:
+            self.notifier.start()
         log.info("host: %s ingesting from %s:%s into %s", self.config.host_id, host, port,
                  self.store.where)  # fmt: skip
         try:
@@ -134,6 +140,8 @@ class HostService:
                 self._round()
         finally:
             self.sender.stop()
+            if self.notifier is not None:
+                self.notifier.stop()
             info = self.client.publish(self.status_topic, json.dumps(
                 {"online": False, "ts": now_rfc3339()}), qos=1, retain=True)  # fmt: skip
             info.wait_for_publish(3)
@@ -165,6 +173,9 @@ class HostService:
                 continue
             self._message(topic, payload, events)
         if events:
+            contacts = take_contacts(events)  # never stored in an event, [notify] or not
+            if self.notifier is not None:
+                self.notifier.prepare(contacts)
             done = self.alerter.ingest(events)  # committed: only now the acks
             for tid, ids in done.to_ack().items():
                 for i in range(0, len(ids), commands.MAX_ACK_IDS):

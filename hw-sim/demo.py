@@ -49,6 +49,9 @@ url = "{printer}"
 columns = 42
 encoding = "cp858"
 timeout_s = 2
+boot_slip = false
+[system]
+update_lock = "{out}/update.lock"
 [control]
 socket = "{out}/control.sock"
 [refunds]

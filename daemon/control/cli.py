@@ -3,7 +3,8 @@
 Each command group lives in its own module and registers itself here: the operator
 commands (`sale`, `refund`, …) talk to `postermd` over its control socket;
 `posterm zvt …` talks straight to a payment terminal (installers, support),
-`posterm printer …` straight to a receipt printer.
+`posterm printer …` straight to a receipt printer; `posterm debug` writes a support
+bundle.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from posterm.daemon.control import cli_printer, cli_terminal, cli_zvt
+from posterm.daemon.control import cli_debug, cli_printer, cli_terminal, cli_zvt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_terminal.register(sub)
     cli_zvt.register(sub)
     cli_printer.register(sub)
+    cli_debug.register(sub)
     return parser
 
 

@@ -83,7 +83,9 @@ def _human(result: Any) -> str:
             f"{result['amount']:>10} {result['currency']}  receipt {result.get('receipt_no')}"
             f"  ({result['receipt_state']} receipt)"
         )
-    return "\n".join(f"{k:18} {v}" for k, v in result.items())
+    return "\n".join(
+        f"{k:18} {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in result.items()
+    )
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import os
 import socket
 import stat
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,8 @@ class ControlServer:
         self._conns: set[socket.socket] = set()
         self._threads: set[threading.Thread] = set()
         self._acceptor: threading.Thread | None = None
+        self._answering = 0  # requests between their line and their reply's last byte
+        self._idle = threading.Condition(self._lock)
 
     def __enter__(self) -> ControlServer:
         self.start()
@@ -136,8 +139,9 @@ class ControlServer:
             with contextlib.suppress(FileNotFoundError):
                 self.path.unlink()
 
-    def stop(self) -> None:
-        """Stop accepting, end open connections, remove the socket file (idempotent)."""
+    def stop(self, grace: float = JOIN_SECONDS) -> None:
+        """Stop accepting, let replies being written go out (within `grace` s), end open
+        connections, remove the socket file (idempotent)."""
         self._stop.set()
         sock, self._sock = self._sock, None
         if sock is not None:
@@ -145,14 +149,16 @@ class ControlServer:
                 sock.shutdown(socket.SHUT_RDWR)  # wakes accept() on Linux
             sock.close()
             self._unlink_own()
+        deadline = time.monotonic() + grace
         with self._lock:
+            self._idle.wait_for(lambda: self._answering == 0, grace)
             conns, threads = list(self._conns), list(self._threads)
         for conn in conns:
             with contextlib.suppress(OSError):
                 conn.shutdown(socket.SHUT_RDWR)
         for thread in [self._acceptor, *threads]:
             if thread is not None and thread is not threading.current_thread():
-                thread.join(JOIN_SECONDS)
+                thread.join(max(0.1, deadline - time.monotonic()))
 
     def _accept(self) -> None:
         sock = self._sock
@@ -181,12 +187,19 @@ class ControlServer:
                     line = reader.readline(MAX_LINE + 1)
                     if not line:
                         return
-                    if len(line) > MAX_LINE:
-                        reply = error_reply(f"request line longer than {MAX_LINE} bytes")
-                        self._skip_rest(reader, line)
-                    else:
-                        reply = self._answer(line)
-                    conn.sendall(_encode(reply))
+                    with self._lock:
+                        self._answering += 1
+                    try:
+                        if len(line) > MAX_LINE:
+                            reply = error_reply(f"request line longer than {MAX_LINE} bytes")
+                            self._skip_rest(reader, line)
+                        else:
+                            reply = self._answer(line)
+                        conn.sendall(_encode(reply))
+                    finally:
+                        with self._lock:
+                            self._answering -= 1
+                            self._idle.notify_all()
         except OSError as exc:
             log.debug("control: connection ended: %s", exc)
         finally:

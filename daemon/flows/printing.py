@@ -103,5 +103,13 @@ class ReceiptPrinter:
         except PrinterError as exc:
             raise PrintFailed(str(exc)) from exc
 
+    def print_slip(self, slip: layouts.Receipt) -> None:
+        """A slip that is not a receipt of an operation (the boot slip)."""
+        self._busy(self._job_s)
+        try:
+            self.printer.print(slip)
+        except PrinterError as exc:
+            raise PrintFailed(str(exc)) from exc
+
     def close(self) -> None:
         self.printer.close()

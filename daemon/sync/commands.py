@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.journal.store import Journal
+from posterm.daemon.owner import OwnerStopped
 from posterm.daemon.states import Mode
 from posterm.daemon.terminal import Terminal
 from posterm.protocol.mqtt import commands as schema
@@ -80,11 +81,16 @@ class CommandDesk:
             target = self._target(cmd)
         except CommandError as exc:
             return Received(reply=schema.reply(cmd.cmd_id, error=exc))
+        if cmd.name in ON_TERMINAL and not self.terminal.owner.accepting:
+            return Received(reply=_stopping(cmd.cmd_id))  # not journaled: a copy runs later
         self.journal.command_begin(cmd.cmd_id, cmd.name)
         if cmd.name in ON_LINK:
             return Received(link=cmd)
         log.info("mqtt: running %s %s", cmd.name, cmd.cmd_id)
-        future = self.terminal.owner.submit(lambda: self._run(cmd, target))
+        try:
+            future = self.terminal.owner.submit(lambda: self._run(cmd, target))
+        except OwnerStopped:  # stopped since the check above: journaled as begun, so a
+            return Received(reply=_stopping(cmd.cmd_id))  # copy gets `interrupted`
         return Received(running=Running(cmd.cmd_id, future))
 
     def done(self, cmd_id: str, reply: dict[str, Any]) -> dict[str, Any]:
@@ -126,3 +132,8 @@ class CommandDesk:
         if cmd.name == "batch.close":
             return t.end_of_day()
         raise TerminalError("bad_request", f"{cmd.name} is not run on the terminal")
+
+
+def _stopping(cmd_id: str) -> dict[str, Any]:
+    message = "postermd is stopping: send it again after its restart"
+    return schema.reply(cmd_id, code="shutting_down", message=message)

@@ -1,27 +1,18 @@
 """What the terminal tells the fleet every `mqtt.telemetry_s` (docs/mqtt.md): the PT link,
 printer and paper, mode and why, the outbox, receipts, in-doubt operations, refunds that
-wait, journal size, disk, uptime, version, CPU temperature."""
+wait, journal size, disk, uptime, version, and the machine's health (`daemon/health.py`):
+clock synchronised, under-voltage and throttling, CPU temperature."""
 
 from __future__ import annotations
 
 import re
 import time
-from pathlib import Path
 from typing import Any
 
 from posterm.daemon.journal.retention import disk_free, journal_size
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import Mode
 from posterm.protocol.mqtt.events import now_rfc3339
-
-THERMAL = Path("/sys/class/thermal/thermal_zone0/temp")
-
-
-def cpu_temperature() -> float | None:
-    try:
-        return round(int(THERMAL.read_text().strip()) / 1000, 1)
-    except (OSError, ValueError):
-        return None
 
 
 def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
@@ -30,6 +21,8 @@ def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
     often it is sent (the host calls a terminal stale after 3 periods of silence)."""
     age = journal.oldest_unsent_age()
     mode = status["state"]
+    health = status.get("health") or {}
+    throttled = health.get("throttled")
     return {
         "ts": now_rfc3339(),
         "terminal": status["terminal"],
@@ -49,7 +42,12 @@ def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
         "disk_free_bytes": disk_free(journal.path),
         "uptime_s": round(time.monotonic() - started, 1),
         "version": version,
-        "cpu_temp_c": cpu_temperature(),
+        "cpu_temp_c": health.get("cpu_temp_c"),
+        "clock_synchronized": (health.get("clock") or {}).get("synchronized"),
+        # None: unknown (not a Pi); else what holds now, e.g. ["under_voltage"]
+        "throttled_now": None if throttled is None else throttled["now"],
+        "throttled_since_boot": None if throttled is None else throttled["since_boot"],
+        "update_lock": status.get("update_lock"),
     }
 
 

@@ -17,35 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from posterm.host.db import Row, Tx
+from posterm.host.store import Store
 from posterm.protocol import contact
 from posterm.protocol.mqtt.events import rfc3339
 
 OUTCOME_EVENTS = {"refund.completed": "completed", "refund.failed": "failed",
                   "refund.rejected": "rejected"}  # fmt: skip
-MIGRATION = [
-    """CREATE TABLE IF NOT EXISTS contacts (
-        txn_id TEXT PRIMARY KEY,
-        terminal TEXT NOT NULL,
-        contact TEXT NOT NULL,
-        received_at TEXT NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS notifications (
-        notification_id TEXT PRIMARY KEY,
-        txn_id TEXT NOT NULL UNIQUE,
-        terminal TEXT NOT NULL,
-        channel TEXT NOT NULL,
-        contact TEXT,
-        lang TEXT NOT NULL,
-        facts TEXT NOT NULL,
-        state TEXT NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        created_at TEXT NOT NULL,
-        next_attempt_at TEXT NOT NULL,
-        last_error TEXT,
-        sent_at TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
-]
 
 
 def take_contacts(envelopes: Iterable[dict[str, Any]]) -> dict[str, dict[str, str]]:
@@ -153,8 +130,10 @@ def forget_old(tx: Tx, now: datetime, keep_days: int) -> int:
     return gone
 
 
-def states(rows: Iterable[Row]) -> dict[str, dict[str, Any]]:
-    """txn_id -> its notification's delivery state, for the refunds listing."""
-    return {r["txn_id"]: {"channel": r["channel"], "state": r["state"],
-                          "attempts": r["attempts"], "last_error": r["last_error"],
-                          "sent_at": r["sent_at"]} for r in rows}  # fmt: skip
+def states(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
+    """(terminal, txn_id) -> its notification's delivery state, for the refunds listing:
+    queued, sent or failed with the reason (never the contact)."""
+    rows = store.db.rows("SELECT terminal, txn_id, channel, state, attempts, last_error,"
+                         " sent_at FROM notifications")  # fmt: skip
+    return {(r["terminal"], r["txn_id"]): {k: r[k] for k in ("channel", "state", "attempts",
+            "last_error", "sent_at")} for r in rows}  # fmt: skip

@@ -42,9 +42,9 @@ class Notifier:
         self._contacts: dict[str, dict[str, str]] = {}
 
     # -- ingest's hooks (the ingest thread) ------------------------------------------------
-    def prepare(self, envelopes: list[dict[str, Any]]) -> None:
-        """Before the store sees them: contacts out of the envelopes."""
-        self._contacts = queue.take_contacts(envelopes)
+    def prepare(self, contacts: dict[str, dict[str, str]]) -> None:
+        """The contacts taken out of the batch before the store saw it (event_id -> it)."""
+        self._contacts = contacts
 
     def on_new(self, tx: Any, envelopes: list[dict[str, Any]], now: str) -> None:
         if queue.on_new(tx, envelopes, self._contacts, now):

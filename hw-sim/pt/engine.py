@@ -224,6 +224,12 @@ class PtEngine:
         for status in outcome.intermediate:
             self._progress(ch, status)
         self._progress(ch, 0x01)  # watch PIN pad
+        if self.faults.active("hold_at_pin"):
+            log.info("sim pt: holding at the PIN pad until hold_at_pin is cleared")
+            while self.faults.active("hold_at_pin"):
+                time.sleep(0.5)
+                self._progress(ch, 0x01)
+            log.info("sim pt: PIN entered")
         if outcome.pin_retry:
             self._progress(ch, 0x15)  # incorrect PIN
             self._progress(ch, 0x01)

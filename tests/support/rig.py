@@ -36,6 +36,11 @@ url = "{printer_url}"
 columns = 42
 encoding = "cp858"
 timeout_s = 2
+boot_slip = {boot_slip}
+
+[system]
+update_lock = "{update_lock}"
+stop_timeout_s = {stop_timeout_s}
 
 [control]
 socket = "{socket}"
@@ -58,6 +63,7 @@ class Rig:
     config: Path
     socket: Path
     journal: Path
+    update_lock: Path
     daemon: subprocess.Popen[str] | None = None
     crash_at: str = ""
     logs: list[Path] = field(default_factory=list)
@@ -72,6 +78,7 @@ class Rig:
         env = {k: v for k, v in os.environ.items()
                if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}  # fmt: skip
         env["POSTERM_CRASH_AT"] = crash_at
+        env.setdefault("POSTERM_TERM_AT", "")
         env.update(extra)
         log = self.tmp / f"postermd-{len(self.logs)}.log"
         self.logs.append(log)
@@ -201,7 +208,8 @@ class Rig:
 
 def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] = (),
              pt_args: tuple[str, ...] = (), unreferenced: bool = False,
-             extra_config: str = "") -> Rig:  # fmt: skip
+             extra_config: str = "", boot_slip: bool = False,
+             stop_timeout_s: float = 60) -> Rig:  # fmt: skip
     pt = start_pt(tmp, "--ack-timeout", "3", *pt_args)
     printer = start_printer(tmp, *printer_args)
     pt_url = pt.serial_url if link == "serial" else pt.tcp_url
@@ -216,6 +224,9 @@ def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] =
             socket=socket_path,
             unreferenced=str(unreferenced).lower(),
             extra=extra_config,
+            boot_slip=str(boot_slip).lower(),
+            update_lock=tmp / "update.lock",
+            stop_timeout_s=stop_timeout_s,
         )
     )
-    return Rig(tmp, pt, printer, config, socket_path, journal)
+    return Rig(tmp, pt, printer, config, socket_path, journal, tmp / "update.lock")

@@ -1,0 +1,105 @@
+"""Refund notifications under a burst: 10,000 refunds with a customer's e-mail complete
+within minutes (a merchant refunding a whole event). Ingest of their events into SQLite
+with the notification queue filling and its sender draining to a local SMTP server
+(aiosmtpd), against the same ingest without notifications in the same run (ratio, target
+>= 0.9); then how many notifications per second the sender delivers.
+
+Run: .venv/bin/python bench/bench_notify.py [--refunds 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.figures import figure  # noqa: E402
+from posterm.host.alerting import Alerter  # noqa: E402
+from posterm.host.alerts import Limits  # noqa: E402
+from posterm.host.notify.config import parse  # noqa: E402
+from posterm.host.notify.queue import take_contacts  # noqa: E402
+from posterm.host.notify.sender import Notifier  # noqa: E402
+from posterm.host.store import Store  # noqa: E402
+from posterm.protocol.mqtt.events import envelope  # noqa: E402
+from tests.support.smtp import SmtpServer  # noqa: E402
+
+BATCH = 500  # as posterm-host run stores them
+
+
+def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
+    out, seq = [], 0
+    for i in range(count):
+        tid = f"pos-{i % 50:04d}"
+        txn = f"R{i:06d}"
+        seq += 1
+        data: dict[str, Any] = {"txn_id": txn, "kind": "refund", "amount": "12.50",
+                                "currency": "EUR", "reason": "goods_returned",
+                                "state": "in_doubt", "ref_txn": f"S{i:06d}"}  # fmt: skip
+        if with_contact:
+            data["notify"] = {"email": f"customer{i}@example.org"}
+        out.append(envelope(tid, seq, "refund.requested", data))
+        seq += 1
+        out.append(envelope(tid, seq, "refund.completed", {
+            "txn_id": txn, "kind": "refund", "amount": "12.50", "currency": "EUR",
+            "reason": "goods_returned", "masked_pan": "476173******0119"}))  # fmt: skip
+    return out
+
+
+def ingest_rate(events: list[dict[str, Any]], notifier: Notifier | None, store: Store) -> float:
+    alerter = Alerter(store, Limits(), also=(notifier.on_new,) if notifier else ())
+    start = time.perf_counter()
+    for i in range(0, len(events), BATCH):
+        batch = events[i : i + BATCH]
+        contacts = take_contacts(batch)
+        if notifier is not None:
+            notifier.prepare(contacts)
+        alerter.ingest(batch)
+    return len(events) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--refunds", type=int, default=10_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        smtp = SmtpServer().start()
+        try:
+            bare_store = Store(f"sqlite://{tmp / 'bare.db'}")
+            bare = ingest_rate(refund_events(args.refunds, False), None, bare_store)
+            bare_store.close()
+            store = Store(f"sqlite://{tmp / 'notify.db'}")
+            config = parse({"merchant_name": "Bench", "smtp_url": smtp.url,
+                            "from": "refunds@bench.example"})  # fmt: skip
+            notifier = Notifier(store, config)
+            notifier.start()  # the sender drains while the burst is ingested
+            start = time.perf_counter()
+            ours = ingest_rate(refund_events(args.refunds, True), notifier, store)
+            while len(smtp.mailbox.messages) < args.refunds:
+                time.sleep(0.2)
+            drained = time.perf_counter() - start
+            notifier.stop()
+            store.close()
+        finally:
+            smtp.stop()
+    events = 2 * args.refunds
+    print(f"notify: {events:,} refund events ({args.refunds:,} refunds with an e-mail) into "
+          f"SQLite, batches of {BATCH}")  # fmt: skip
+    print(f"notify: ingest {ours:,.0f} events/s with the notification queue and its sender "
+          f"running; {bare:,.0f} events/s without; ratio {ours / bare:.2f} "
+          f"(target >= 0.9 -> {'MET' if ours / bare >= 0.9 else 'NOT MET'})")  # fmt: skip
+    print(f"notify: {args.refunds:,} e-mails delivered to a local SMTP server in {drained:.1f} s"
+          f" from the first event: {args.refunds / drained:,.0f} notifications/s")  # fmt: skip
+    figure("notify: ingest of a refund burst", ours, "events/s", baseline=bare,
+           baseline_name="same ingest, no notifications", target="ratio >= 0.9")  # fmt: skip
+    figure("notify: e-mails delivered", args.refunds / drained, "mails/s")
+
+
+if __name__ == "__main__":
+    main()
