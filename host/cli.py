@@ -159,8 +159,9 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
             from posterm.host.web.server import WebServer  # noqa: PLC0415
         except ImportError as exc:
             print(f"posterm-host: --http needs posterm[web]: {exc}", file=sys.stderr)
+            if server is not None:
+                server.shutdown()
             return 2
-
         bind = http or config.web.bind
         try:
             web = WebServer(config, store, service, parse_bind(bind))
