@@ -123,6 +123,11 @@ def test_a_viewer_reads_only_and_every_post_needs_the_csrf_token(
     _, refund = rig.cli("refund", sale["txn_id"], "60.00", "--reason", "wrong_amount")
     assert refund["state"] == "awaiting_approval", refund
     viewer, page = login(browser, web_host, "vic", console)
+    (cookie,) = viewer.cookies()
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
+    headers = viewer.request.get("/").headers  # cookie_secure = false here: plain http
+    assert "default-src 'self'" in headers["content-security-policy"]
+    assert headers["x-frame-options"] == "DENY"
     wait_for(lambda: pending_at_host(page, refund["txn_id"]), "the refund request at the host")
     page.goto("/refunds")
     row = page.locator(f'#pending tr[data-txn="{refund["txn_id"]}"]')

@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
+from starlette.middleware.sessions import SessionMiddleware
 
 from posterm.host import history
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.host.web import plots
+from posterm.host.web.app import create_app
 from posterm.host.web.auth import Throttle
 from tests.support.sim import BIN
 
@@ -112,6 +114,18 @@ def test_plots_are_inline_svg_with_holes_and_escaped_labels() -> None:
     assert "no data" in plots.steps([], "x", start=start, end=end)
     bars = plots.bars([("pos-1", 2.0, 5.5), ("pos-2", None, None)], "timeliness")
     assert bars.count("<rect") == 3 and "no completed refund" in bars
+
+
+def test_session_cookies_are_secure_unless_configured_otherwise(tmp_path: Path) -> None:
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    try:
+        for text, secure in (("", True), ("[web]\ncookie_secure = false\n", False)):
+            app = create_app(load(config(tmp_path, text)), store, lambda tid, env: None, "s" * 32)
+            (session,) = [m for m in app.user_middleware if m.cls is SessionMiddleware]
+            assert session.kwargs["https_only"] is secure
+            assert session.kwargs["same_site"] == "strict"
+    finally:
+        store.close()
 
 
 def test_failed_logins_are_throttled_per_name_and_client() -> None:
