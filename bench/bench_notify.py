@@ -10,6 +10,7 @@ Run: .venv/bin/python bench/bench_notify.py [--refunds 10000]
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +28,7 @@ from posterm.host.notify.queue import take_contacts  # noqa: E402
 from posterm.host.notify.sender import Notifier  # noqa: E402
 from posterm.host.store import Store  # noqa: E402
 from posterm.protocol.mqtt.events import envelope  # noqa: E402
-from tests.support.smtp import SmtpServer  # noqa: E402
+from tests.support.broker import free_port, wait_for  # noqa: E402
 
 BATCH = 500  # as posterm-host run stores them
 
@@ -52,7 +53,8 @@ def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
 
 
 def ingest_rate(events: list[dict[str, Any]], notifier: Notifier | None, store: Store) -> float:
-    alerter = Alerter(store, Limits(), also=(notifier.on_new,) if notifier else ())
+    limits = Limits(refunds_per_day=10**6, refund_minor_per_day=10**12)  # a planned burst
+    alerter = Alerter(store, limits, also=(notifier.on_new,) if notifier else ())
     start = time.perf_counter()
     for i in range(0, len(events), BATCH):
         batch = events[i : i + BATCH]
@@ -63,31 +65,47 @@ def ingest_rate(events: list[dict[str, Any]], notifier: Notifier | None, store: 
     return len(events) / (time.perf_counter() - start)
 
 
+def _listening(port: int) -> bool:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _sent(store: Store) -> int:
+    rows = store.db.rows("SELECT COUNT(*) AS n FROM notifications WHERE state = 'sent'")
+    return int(rows[0]["n"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--refunds", type=int, default=10_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        smtp = SmtpServer().start()
+        port = free_port()  # the mail server in a process of its own, as it would be
+        smtp = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l",
+                                 f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"])  # fmt: skip
         try:
+            wait_for(lambda: _listening(port), "the SMTP server")
             bare_store = Store(f"sqlite://{tmp / 'bare.db'}")
             bare = ingest_rate(refund_events(args.refunds, False), None, bare_store)
             bare_store.close()
             store = Store(f"sqlite://{tmp / 'notify.db'}")
-            config = parse({"merchant_name": "Bench", "smtp_url": smtp.url,
+            config = parse({"merchant_name": "Bench", "smtp_url": f"smtp://127.0.0.1:{port}",
                             "from": "refunds@bench.example"})  # fmt: skip
             notifier = Notifier(store, config)
             notifier.start()  # the sender drains while the burst is ingested
             start = time.perf_counter()
             ours = ingest_rate(refund_events(args.refunds, True), notifier, store)
-            while len(smtp.mailbox.messages) < args.refunds:
+            while _sent(store) < args.refunds:
                 time.sleep(0.2)
             drained = time.perf_counter() - start
             notifier.stop()
             store.close()
         finally:
-            smtp.stop()
+            smtp.terminate()
+            smtp.wait(10)
     events = 2 * args.refunds
     print(f"notify: {events:,} refund events ({args.refunds:,} refunds with an e-mail) into "
           f"SQLite, batches of {BATCH}")  # fmt: skip

@@ -127,9 +127,11 @@ MIGRATIONS: list[Statements] = [
             created_at TEXT NOT NULL,
             next_attempt_at TEXT NOT NULL,
             last_error TEXT,
-            sent_at TEXT
+            sent_at TEXT,
+            claim TEXT
         )""",
         "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS notifications_claim ON notifications (claim)",
     ],
     # 5: the dashboard's telemetry history (host/history.py, pruned after 48 h) and the
     # audit log of what its users did (host/web/audit.py)

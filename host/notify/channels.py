@@ -11,6 +11,8 @@ import ssl
 import string
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
@@ -39,16 +41,15 @@ class Smtp:
     timeout_s: float = 20.0
 
     def send(self, to: str, message: Message, message_id: str) -> None:
+        with self.session() as session:
+            session.send(to, message, message_id)
+
+    @contextmanager
+    def session(self) -> Iterator[_SmtpSession]:
+        """One connection for several messages (a burst of refunds)."""
         parts = urlsplit(self.url)
         secure = parts.scheme == "smtps"
         host, port = parts.hostname or "", parts.port or (465 if secure else 25)
-        mail = EmailMessage()
-        mail["From"], mail["To"], mail["Subject"] = self.sender, to, message.subject
-        mail["Date"] = formatdate(localtime=False)
-        # one id per notification: a server or a mailbox may drop a second copy
-        mail["Message-ID"] = make_msgid(idstring=message_id, domain=self.sender.split("@")[-1])
-        mail.set_content(message.text)
-        mail.add_alternative(message.html, subtype="html")
         context = ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
         try:
             client: smtplib.SMTP
@@ -56,14 +57,39 @@ class Smtp:
                 client = smtplib.SMTP_SSL(host, port, timeout=self.timeout_s, context=context)
             else:
                 client = smtplib.SMTP(host, port, timeout=self.timeout_s)
-            with client:
+            client.ehlo()
+            if not secure and client.has_extn("starttls"):
+                client.starttls(context=context)
                 client.ehlo()
-                if not secure and client.has_extn("starttls"):
-                    client.starttls(context=context)
-                    client.ehlo()
-                if self.user is not None and self.password_file is not None:
-                    client.login(self.user, _secret(self.password_file))
-                client.send_message(mail)
+            if self.user is not None and self.password_file is not None:
+                client.login(self.user, _secret(self.password_file))
+        except smtplib.SMTPResponseException as exc:
+            raise ChannelError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",
+                               temporary=not 500 <= exc.smtp_code < 600) from None  # fmt: skip
+        except (smtplib.SMTPException, OSError) as exc:
+            raise ChannelError(f"SMTP: {exc}", temporary=True) from None
+        try:
+            yield _SmtpSession(self, client)
+        finally:
+            with suppress(smtplib.SMTPException, OSError):
+                client.quit()
+
+
+class _SmtpSession:
+    def __init__(self, smtp: Smtp, client: smtplib.SMTP) -> None:
+        self.smtp, self.client = smtp, client
+
+    def send(self, to: str, message: Message, message_id: str) -> None:
+        sender = self.smtp.sender
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sender, to, message.subject
+        mail["Date"] = formatdate(localtime=False)
+        # one id per notification: a server or a mailbox may drop a second copy
+        mail["Message-ID"] = make_msgid(idstring=message_id, domain=sender.split("@")[-1])
+        mail.set_content(message.text)
+        mail.add_alternative(message.html, subtype="html")
+        try:
+            self.client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             raise ChannelError(f"SMTP refused the recipient ({codes})",
@@ -78,6 +104,10 @@ class Smtp:
 @dataclass(frozen=True)
 class SmsGateway:
     """`body` is a JSON object whose string values may hold `$to`, `$text`, `$id`."""
+
+    @contextmanager
+    def session(self) -> Iterator[SmsGateway]:
+        yield self  # a request per message
 
     url: str
     body: dict[str, Any]

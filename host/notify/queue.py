@@ -77,9 +77,12 @@ def _queue(tx: Tx, outcome: dict[str, Any], now: str) -> int:
     if not rows:
         return 0  # no contact (yet): queued when the request arrives
     who = json.loads(rows[0]["contact"])
-    request = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type ="
-                      " 'refund.requested' ORDER BY seq LIMIT 1", (terminal, txn_id))  # fmt: skip
-    asked = json.loads(request[0]["envelope"])["data"] if request else {}
+    asked: dict[str, Any] = {}
+    if not all(data.get(k) for k in ("amount", "currency", "reason")):  # else the request's
+        request = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
+                          " type = 'refund.requested' ORDER BY seq LIMIT 1",
+                          (terminal, txn_id))  # fmt: skip
+        asked = json.loads(request[0]["envelope"])["data"] if request else {}
     facts = {
         "outcome": OUTCOME_EVENTS[outcome["type"]], "at": outcome["occurred_at"],
         "amount": data.get("amount") or asked.get("amount"),
@@ -99,15 +102,23 @@ def _queue(tx: Tx, outcome: dict[str, Any], now: str) -> int:
     return count
 
 
-def due(tx: Tx, now: str, limit: int) -> list[Row]:
-    return tx.rows("SELECT * FROM notifications WHERE state = 'queued' AND next_attempt_at <= ?"
-                   " ORDER BY next_attempt_at LIMIT ?", (now, limit))  # fmt: skip
+def claim(tx: Tx, now: str, lease_until: str, limit: int) -> list[Row]:
+    """Take up to `limit` due rows for this sender until `lease_until` (another process
+    sees them due again only then): one statement, then their rows."""
+    token = str(uuid.uuid4())
+    tx.execute("UPDATE notifications SET claim = ?, next_attempt_at = ? WHERE notification_id"
+               " IN (SELECT notification_id FROM notifications WHERE state = 'queued' AND"
+               " next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)",
+               (token, lease_until, now, limit))  # fmt: skip
+    return tx.rows("SELECT * FROM notifications WHERE claim = ?", (token,))
 
 
-def sent(tx: Tx, notification_id: str, now: str) -> None:
+def sent(tx: Tx, claim_token: str, except_ids: list[str], now: str) -> None:
+    """Every row of a claim was delivered but `except_ids`: sent, the contact forgotten."""
+    skip = "".join(" AND notification_id <> ?" for _ in except_ids)
     tx.execute("UPDATE notifications SET state = 'sent', sent_at = ?, contact = NULL,"
-               " attempts = attempts + 1, last_error = NULL WHERE notification_id = ?",
-               (now, notification_id))  # fmt: skip
+               f" attempts = attempts + 1, last_error = NULL WHERE claim = ?{skip}",
+               (now, claim_token, *except_ids))  # fmt: skip
 
 
 def retry(tx: Tx, notification_id: str, why: str, at: str) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +27,10 @@ from posterm.protocol.mqtt.events import rfc3339
 
 log = logging.getLogger("posterm.host.notify")
 LEASE_S = 120.0  # a claimed row is another process's to send again only after this
+# ingest first: while events arrived within BUSY_S, the sender pauses PAUSE_S before each
+# message, so a burst of refunds is stored at full speed and its messages drain behind
+# (at most 1 / PAUSE_S messages a second while ingest stays busy)
+BUSY_S, PAUSE_S = 0.5, 0.05
 
 
 def utc_now() -> datetime:
@@ -40,6 +45,7 @@ class Notifier:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._contacts: dict[str, dict[str, str]] = {}
+        self._ingest_at = 0.0  # time.monotonic() of the last batch ingested
 
     # -- ingest's hooks (the ingest thread) ------------------------------------------------
     def prepare(self, contacts: dict[str, dict[str, str]]) -> None:
@@ -47,6 +53,7 @@ class Notifier:
         self._contacts = contacts
 
     def on_new(self, tx: Any, envelopes: list[dict[str, Any]], now: str) -> None:
+        self._ingest_at = time.monotonic()
         if queue.on_new(tx, envelopes, self._contacts, now):
             self._wake.set()
 
@@ -77,43 +84,69 @@ class Notifier:
                 self._wake.wait(1.0)
                 self._wake.clear()
 
-    def run_due(self, limit: int = 20) -> int:
-        """Send what is due now; how many rows were tried."""
+    def run_due(self, limit: int = 200) -> int:
+        """Send what is due now, each channel over one session; how many rows were tried."""
         now = self.clock()
         lease = rfc3339(now + timedelta(seconds=LEASE_S))
         with self.store.db.tx() as tx:
-            rows = queue.due(tx, rfc3339(now), limit)
-            mine = [r for r in rows if tx.execute(
-                "UPDATE notifications SET next_attempt_at = ? WHERE notification_id = ? AND"
-                " state = 'queued' AND next_attempt_at = ?",
-                (lease, r["notification_id"], r["next_attempt_at"]))]  # fmt: skip
-        for row in mine:
-            self._attempt(row)
+            mine = queue.claim(tx, rfc3339(now), lease, limit)
+        results: list[tuple[Row, ChannelError | None]] = []
+        for name in ("email", "sms"):
+            batch = [r for r in mine if r["channel"] == name]
+            if batch:
+                results += self._send(name, batch)
+        self._record(results)
         return len(mine)
 
-    def _attempt(self, row: Row) -> None:
-        nid = str(row["notification_id"])
-        channel = self.config.smtp if row["channel"] == "email" else self.config.sms
+    def _send(self, name: str, rows: list[Row]) -> list[tuple[Row, ChannelError | None]]:
+        channel = self.config.smtp if name == "email" else self.config.sms
+        if channel is None:
+            why = ChannelError(f"no {name} channel in [notify]", temporary=False)
+            return [(row, why) for row in rows]
+        out: list[tuple[Row, ChannelError | None]] = []
         try:
-            if row["contact"] is None:
-                raise ChannelError("the contact was forgotten (notify.keep_days)", temporary=False)
-            if channel is None:
-                raise ChannelError(f"no {row['channel']} channel in [notify]", temporary=False)
-            channel.send(str(row["contact"]), self._message(row), nid)
-        except ChannelError as exc:
-            attempts = int(row["attempts"]) + 1
-            with self.store.db.tx() as tx:
-                if exc.temporary and attempts < self.config.max_attempts:
-                    at = self.clock() + timedelta(seconds=self.config.delay(attempts))
-                    queue.retry(tx, nid, str(exc), rfc3339(at))
-                else:
-                    queue.failed(tx, nid, str(exc))
-            log.warning("notify: %s for refund %s, attempt %d: %s", row["channel"],
-                        row["txn_id"], attempts, exc)  # fmt: skip
+            with channel.session() as session:
+                for row in rows:
+                    if time.monotonic() - self._ingest_at < BUSY_S:
+                        self._stop.wait(PAUSE_S)
+                    try:
+                        if row["contact"] is None:
+                            raise ChannelError("the contact was forgotten (notify.keep_days)",
+                                               temporary=False)  # fmt: skip
+                        session.send(str(row["contact"]), self._message(row),
+                                     str(row["notification_id"]))  # fmt: skip
+                        out.append((row, None))
+                    except ChannelError as exc:
+                        out.append((row, exc))
+        except ChannelError as exc:  # the session itself: everything not sent waits
+            done = {str(r["notification_id"]) for r, _ in out}
+            out += [(r, exc) for r in rows if str(r["notification_id"]) not in done]
+        return out
+
+    def _record(self, results: list[tuple[Row, ChannelError | None]]) -> None:
+        if not results:
             return
+        now = self.clock()
+        failures = [str(row["notification_id"]) for row, error in results if error is not None]
         with self.store.db.tx() as tx:
-            queue.sent(tx, nid, rfc3339(self.clock()))
-        log.info("notify: %s sent for refund %s", row["channel"], row["txn_id"])
+            if len(failures) < len(results):
+                queue.sent(tx, str(results[0][0]["claim"]), failures, rfc3339(now))
+            for row, error in results:
+                nid = str(row["notification_id"])
+                if error is None:
+                    continue
+                attempts = int(row["attempts"]) + 1
+                if error.temporary and attempts < self.config.max_attempts:
+                    at = now + timedelta(seconds=self.config.delay(attempts))
+                    queue.retry(tx, nid, str(error), rfc3339(at))
+                else:
+                    queue.failed(tx, nid, str(error))
+        if len(failures) < len(results):
+            log.info("notify: %d sent", len(results) - len(failures))
+        for row, error in results:
+            if error is not None:
+                log.warning("notify: %s for refund %s, attempt %d: %s", row["channel"],
+                            row["txn_id"], int(row["attempts"]) + 1, error)  # fmt: skip
 
     def _message(self, row: Row) -> Any:
         facts = json.loads(row["facts"])
