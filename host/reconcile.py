@@ -111,6 +111,8 @@ def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
             continue
         if env["type"] == "sale.recovered" and d.get("state") not in ("approved", "voided"):
             continue  # found never charged on recovery
+        if txn_id in told.txns[kind]:
+            continue  # approved, then in doubt, then recovered: one sale, booked once
         told.add(kind, txn_id, minor(d.get("amount"), currency))
     terminal = Figures()
     for kind in KINDS:

@@ -253,7 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {dashboard.url}  user {demo_dashboard.USER!r}, password "
               f"{demo_dashboard.PASSWORD!r}")  # fmt: skip
         if interactive:
+            _, sale = posterm("sale", "75.00", show=False)
+            _, asked = posterm("refund", sale["txn_id"], "60.00", "--reason", "goods_returned",
+                               show=False)  # fmt: skip
+            print(f"  a refund of 60.00 EUR ({asked.get('txn_id')}) awaits approval: Refunds")
             print("  running until Ctrl-C", flush=True)
+            # Ctrl-C even when started in the background (a shell then ignores SIGINT for it)
+            signal.signal(signal.SIGINT, signal.default_int_handler)
             try:
                 signal.pause()
             except KeyboardInterrupt:

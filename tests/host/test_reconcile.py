@@ -8,10 +8,13 @@ import csv
 import io
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from posterm.host import reconcile
+from posterm.host.store import Store
+from posterm.protocol.mqtt.events import now_rfc3339, uuid7
 from tests.host.test_host import TID, Host, host, rig, unacked  # noqa: F401 (fixtures)
 from tests.support.broker import wait_for
 from tests.support.rig import Rig
@@ -90,3 +93,23 @@ def test_bad_input_is_refused(rig: Rig, host: Host) -> None:  # noqa: F811
 @pytest.mark.parametrize(("text", "minor"), [("0.00", 0), ("-60.00", -6000), ("12.5", 1250)])
 def test_amounts_of_the_events(text: str, minor: int) -> None:
     assert reconcile.minor(text, "EUR") == minor
+
+
+def test_a_sale_approved_then_recovered_counts_once(tmp_path: Path) -> None:
+    """GIVEN a sale approved, then in doubt (its completion lost), then recovered as charged
+    (three events about one sale) WHEN the day is reconciled THEN it is one sale."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    sale = {"txn_id": "TSALE1", "amount": "33.00", "currency": "EUR", "batch_no": 1}
+    steps = [("sale.approved", sale), ("sale.in_doubt", {"txn_id": "TSALE1"}),
+             ("sale.recovered", {**sale, "state": "approved"}),
+             ("batch.closed", {"txn_id": "TEOD1", "batch_no": 1, "currency": "EUR",
+                               "sales": "33.00", "sales_count": 1, "pt_total": "33.00"})]
+    try:
+        store.ingest([{"v": 1, "event_id": uuid7(), "terminal": TID, "seq": n,
+                       "type": kind, "occurred_at": now_rfc3339(), "data": data}
+                      for n, (kind, data) in enumerate(steps, start=1)])  # fmt: skip
+        (day,) = reconcile.reconcile(store, day=datetime.now(UTC).date())
+        assert day["events"]["sales_count"] == 1 and day["events"]["sales"] == "33.00"
+        assert day["ok"], day["differences"]
+    finally:
+        store.close()
