@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -127,5 +127,3 @@ def login_required(request: Request) -> Response:
         return JSONResponse({"ok": False, "code": "login", "error": "log in first"}, 401)
     return RedirectResponse("/login", 303)
 
-
-__all__ = ["Route", "Web", "create_app", "login_required"]
