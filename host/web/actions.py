@@ -66,8 +66,9 @@ class Commander:
         if reply is None:
             out = {"ok": False, "code": "no_reply", "cmd_id": envelope["cmd_id"],
                    "error": f"{tid} did not answer within {self.config.reply_timeout_s:g} s"
-                            f" (offline?); the command expired at {envelope['expires_at']}"
-                            " and a terminal that gets it later refuses it"}  # fmt: skip
+                            " (offline, or still running it: see its events); a terminal"
+                            f" that gets the command after {envelope['expires_at']} refuses"
+                            " it"}  # fmt: skip
         else:
             out = {"ok": bool(reply.get("ok")), "cmd_id": envelope["cmd_id"], "reply": reply}
             if not reply.get("ok"):
