@@ -58,7 +58,7 @@ def ingest_rate(events: list[dict[str, Any]], notifier: Notifier | None, store: 
     start = time.perf_counter()
     for i in range(0, len(events), BATCH):
         batch = events[i : i + BATCH]
-        contacts = take_contacts(batch)
+        contacts, _ = take_contacts(batch)
         if notifier is not None:
             notifier.prepare(contacts)
         alerter.ingest(batch)

@@ -59,11 +59,13 @@ class Alerter:
         return rfc3339(self.clock())
 
     # -- on ingest (inside its transaction) -------------------------------------------------
-    def ingest(self, events: list[dict[str, Any]]) -> Ingested:
-        """`Store.ingest` with the event rules and the events' webhooks in its transaction."""
+    def ingest(self, events: list[dict[str, Any]],
+               texts: dict[str, str] | None = None) -> Ingested:  # fmt: skip
+        """`Store.ingest` with the event rules and the events' webhooks in its transaction
+        (`texts`: the envelopes as received, by event_id)."""
         self._staged, self._staged_queued = [], 0
         try:
-            done = self.store.ingest(events, on_new=self._on_new, at=self.now())
+            done = self.store.ingest(events, texts, on_new=self._on_new, at=self.now())
         finally:
             staged, queued = self._staged, self._staged_queued
             self._staged, self._staged_queued = [], 0

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import alerting, lookup, metrics, reconcile, webhooks
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
-from posterm.host.service import HostService, broker_address, make_client
+from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
 
@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="serve the dashboard on HOST:PORT (no value: [web] bind)")  # fmt: skip
     sub.add_parser("hash-password", help="an argon2 hash of the password read from stdin,"
                    " for [[web.users]] password_hash")  # fmt: skip
+    p.add_argument(
+        "--instance",
+        metavar="N",
+        type=_instance,
+        help="this process's name among several sharing [mqtt] share_group (required with"
+        " it): MQTT client id posterm-host-{id}-{N}, status on posterm/v1/host/{id}-{N}/status",
+    )
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
         p = sub.add_parser(name, help=text)
@@ -71,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
     add_lookup_parsers(sub)
     return parser
+
+
+def _instance(value: str) -> str:
+    if not topics.TID.fullmatch(value):
+        raise argparse.ArgumentTypeError("1-32 of A-Z a-z 0-9 _ -")
+    return value
 
 
 def add_lookup_parsers(sub: Any) -> None:
@@ -111,6 +124,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _keygen(config)
     if args.command == "hash-password":
         return _hash_password()
+    if args.command == "run" and (problem := _instance_problem(config, args.instance)):
+        print(f"posterm-host: {problem}", file=sys.stderr)
+        return 2
     try:
         store = Store(config.store_url)
     except StoreError as exc:
@@ -118,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.command == "run":
-            return _run(config, store, args.metrics, args.http)
+            return _run(config, store, args.metrics, args.instance, args.http)
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
@@ -140,8 +156,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         store.close()
 
 
+def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
+    if config.share_group and not instance:
+        return (f"{config.path}: mqtt.share_group: several processes share it, each needs"
+                " its own name: run --instance N")  # fmt: skip
+    if instance and not topics.TID.fullmatch(process_name(config.host_id, instance)):
+        return f"--instance {instance}: '{config.host_id}-{instance}' is over 32 characters"
+    return None
+
+
 def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None,
-         http: str | None = None) -> int:  # fmt: skip
+         instance: str | None = None, http: str | None = None) -> int:  # fmt: skip
     exporter, server = None, None
     if metrics_at is not None:
         exporter = metrics.Metrics(store)
@@ -151,7 +176,7 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
             print(f"posterm-host: --metrics {metrics_at[0]}:{metrics_at[1]}: {exc}",
                   file=sys.stderr)  # fmt: skip
             return 1
-    service = HostService(config, store, exporter)
+    service = HostService(config, store, exporter, instance)
     web = None
     if http is not None:
         try:  # posterm[web]: a host without the dashboard needs none of it

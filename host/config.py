@@ -59,6 +59,7 @@ class HostConfig:
     alerts: Limits = field(default_factory=Limits)
     webhooks: tuple[hooks.Webhook, ...] = ()
     notify: notify_config.NotifyConfig | None = None  # [notify]: refund notifications
+    share_group: str | None = None  # several processes share $share/{group}/… subscriptions
 
 
 SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
@@ -66,7 +67,7 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "host": {"id": (str, True), "reply_timeout_s": (float, False),
              "stale_after_s": (float, False)},
     "mqtt": {"url": (str, True), "ca_file": (str, False), "cert_file": (str, False),
-             "key_file": (str, False), "username": (str, False)},
+             "key_file": (str, False), "share_group": (str, False), "username": (str, False)},
     "store": {"url": (str, False)},
     "keys": {"private_key": (str, False)},
     "web": {"bind": (str, False), "session_secret_file": (str, False),
@@ -124,6 +125,9 @@ def load(path: str | Path) -> HostConfig:
     url = values["mqtt.url"]
     if not MQTT_URL.fullmatch(url):
         raise fail("mqtt.url", "mqtt://HOST:PORT or mqtts://HOST:PORT")
+    share_group = values.get("mqtt.share_group")
+    if share_group is not None and not TID.fullmatch(share_group):
+        raise fail("mqtt.share_group", "1-32 of A-Z a-z 0-9 _ -")
     store = values.get("store.url", DEFAULT_STORE)
     if not STORE_URL.fullmatch(store):
         raise fail("store.url", "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB")
@@ -147,7 +151,7 @@ def load(path: str | Path) -> HostConfig:
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"], alerts=Limits(**limits),
-        webhooks=webhooks, notify=notify, web=_web(values, fail),
+        webhooks=webhooks, notify=notify, share_group=share_group, web=_web(values, fail),
         mqtt_username=values.get("mqtt.username"),
     )  # fmt: skip
 

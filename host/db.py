@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 
 class DatabaseError(Exception):
-    """The host's database failed (cannot open, a statement failed, the link broke)."""
+    """The host's database failed (cannot open, a statement failed, the link broke).
+    `transient`: the database could not be reached or was busy (the same work may succeed
+    later), not a statement it refused."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
 
 
 Row = dict[str, Any]
@@ -28,6 +34,11 @@ class Tx(Protocol):
     """What a transaction offers: run a statement (its row count), or read rows."""
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int: ...
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> None: ...  # fmt: skip
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
 
@@ -58,6 +69,14 @@ class _SqliteTx:
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self._db.execute(sql, tuple(args)).rowcount
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._db.executemany(sql, [tuple(r) for r in rows])
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> None:  # fmt: skip
+        marks = ", ".join("?" for _ in columns)
+        self.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         cur = self._db.execute(sql, tuple(args))
@@ -95,7 +114,8 @@ class SqliteDatabase:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise DatabaseError(f"{self.where}: {exc}",
+                                    transient=isinstance(exc, sqlite3.OperationalError)) from exc
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -106,7 +126,8 @@ class SqliteDatabase:
             try:
                 return _SqliteTx(self._db).rows(sql, args)
             except sqlite3.Error as exc:
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise DatabaseError(f"{self.where}: {exc}",
+                                    transient=isinstance(exc, sqlite3.OperationalError)) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -116,8 +137,9 @@ _PLACEHOLDER = re.compile(r"\?")
 
 
 def _pg(sql: str) -> str:
-    # the store's SQL has no literal '?' or '%': every '?' is a placeholder
-    return _PLACEHOLDER.sub("%s", sql)
+    # the store's SQL has no literal '?': every '?' is a placeholder; a literal '%' (LIKE
+    # 'x.%') is doubled, psycopg would take it for one
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
 
 
 class _PgTx:
@@ -128,6 +150,18 @@ class _PgTx:
         with self._conn.cursor() as cur:
             cur.execute(_pg(sql), tuple(args))
             return int(cur.rowcount)
+
+    def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        with self._conn.cursor() as cur:  # psycopg pipelines the statements: one round trip
+            cur.executemany(_pg(sql), [tuple(r) for r in rows])
+
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+                  ) -> None:  # fmt: skip
+        """COPY … FROM STDIN: many rows without a statement to parse per row."""
+        with self._conn.cursor() as cur, cur.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # fmt: skip
+            for row in rows:
+                copy.write_row(row)
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._conn.cursor() as cur:
@@ -149,31 +183,49 @@ class PostgresDatabase:
         except ImportError as exc:
             raise DatabaseError(f"PostgreSQL needs psycopg 3 (posterm[host]): {exc}") from exc
         self._errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        self._transient: tuple[type[BaseException], ...] = (psycopg.OperationalError,)
+
+        def connect() -> Any:
+            return psycopg.connect(url, row_factory=dict_row, autocommit=True, connect_timeout=10)
+
+        self._connect = connect
         try:
-            self._conn = psycopg.connect(url, row_factory=dict_row, autocommit=True,
-                                         connect_timeout=10)
+            self._conn = self._connect()
         except psycopg.Error as exc:
             raise DatabaseError(f"PostgreSQL: {exc}") from exc
         info = self._conn.info
         self.where = f"postgresql://{info.host}:{info.port}/{info.dbname}"
         self._lock = threading.Lock()
 
+    def _live(self) -> Any:
+        """The connection; a new one when the last broke (the server restarted): the
+        statement that found it broken failed, the next one runs on a fresh link."""
+        if self._conn.closed:
+            self._conn = self._connect()
+        return self._conn
+
     @contextmanager
     def tx(self) -> Iterator[Tx]:
         with self._lock:
             try:
-                with self._conn.transaction():
-                    yield _PgTx(self._conn)
+                conn = self._live()
+                with conn.transaction():
+                    yield _PgTx(conn)
             except self._errors as exc:
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise self._error(exc) from exc
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
         with self._lock:
             try:
-                with self._conn.transaction():
-                    return _PgTx(self._conn).rows(sql, args)
+                conn = self._live()
+                with conn.transaction():
+                    return _PgTx(conn).rows(sql, args)
             except self._errors as exc:
-                raise DatabaseError(f"{self.where}: {exc}") from exc
+                raise self._error(exc) from exc
+
+    def _error(self, exc: BaseException) -> DatabaseError:
+        transient = isinstance(exc, self._transient) or bool(self._conn.closed)
+        return DatabaseError(f"{self.where}: {exc}", transient=transient)
 
     def close(self) -> None:
         self._conn.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 from posterm.host.db import Database, DatabaseError, Tx
 
 Statements = list[str] | dict[str, list[str]]
+MIGRATION_LOCK = 0x706F7374  # PostgreSQL advisory lock ("post") while schema_version is made
 
 MIGRATIONS: list[Statements] = [
     # 1: events once, the fleet, command replies
@@ -167,6 +168,8 @@ MIGRATIONS: list[Statements] = [
 def migrate(db: Database) -> int:
     """Bring the schema up to date; the version it is at."""
     with db.tx() as tx:
+        if db.dialect == "postgresql":  # two processes' CREATE … IF NOT EXISTS collide
+            tx.rows("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
         tx.execute("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY,"
                    " version INTEGER NOT NULL)")  # fmt: skip
         tx.execute("INSERT INTO schema_version (id, version) VALUES (1, 0)"

@@ -4,36 +4,55 @@ terminal to `resend` when its `seq` has a gap.
 
 paho's network thread only queues what arrives; this loop (one thread) owns the store
 and publishes the acks, the resend requests and the host's own retained status.
+
+Several processes (`[mqtt] share_group`, `run --instance N`) share the terminals' events,
+telemetry and replies through `$share/{group}/…` subscriptions and one PostgreSQL
+database, which holds every terminal's contiguous seq: a gap is asked back only when it is
+still there a moment later (it may be the other process's batch, not yet committed). The
+retained `status` is subscribed by every process without `$share` (brokers do not deliver
+retained messages to shared subscriptions). Each process has its own client id, clean
+session, and retained status with a will.
+
+A store that fails (its database restarted or unreachable) kills nothing: the batch is
+not acked and is tried again with back-off until it is stored.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
+import re
 import ssl
 import threading
 import time
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import tenacity
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import webhooks
 from posterm.host.alerting import Alerter, open_counts
 from posterm.host.config import HostConfig
+from posterm.host.crash import crashpoint
 from posterm.host.metrics import Metrics
 from posterm.host.notify.queue import take_contacts
 from posterm.host.notify.sender import Notifier
-from posterm.host.store import Ingested, Store
+from posterm.host.store import Ingested, Store, StoreError
 from posterm.protocol.mqtt import commands, topics
 from posterm.protocol.mqtt.events import EVENT_TYPES, UUID7, now_rfc3339
 
 log = logging.getLogger("posterm.host")
 
 BATCH = 500  # events per store transaction (and per ack message, per terminal)
+ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 throttles acks)
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
 COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
+GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
+MAX_SEQ = 2**63 - 1  # a BIGINT
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
@@ -66,9 +85,10 @@ def valid_event(envelope: Any, tid: str) -> bool:
         and bool(UUID7.fullmatch(envelope["event_id"]))
         and isinstance(envelope.get("seq"), int)
         and not isinstance(envelope.get("seq"), bool)
-        and envelope["seq"] >= 1
+        and 1 <= envelope["seq"] <= MAX_SEQ
         and envelope.get("type") in EVENT_TYPES
         and isinstance(envelope.get("occurred_at"), str)
+        and bool(RFC3339.fullmatch(envelope["occurred_at"]))
         and isinstance(envelope.get("data"), dict)
     )
 
@@ -85,19 +105,49 @@ def new_events(events: list[dict[str, Any]], done: Ingested) -> list[dict[str, A
     return out
 
 
+def _transient(exc: BaseException) -> bool:
+    return isinstance(exc, StoreError) and exc.transient
+
+
+def _terminals(batch: list[tuple[str, bytes]]) -> list[str]:
+    """The terminals a batch's messages come from (their topics)."""
+    tids = set()
+    for topic, _ in batch:
+        with contextlib.suppress(topics.TopicError):
+            tids.add(topics.split(topic)[0])
+    return sorted(tids)
+
+
+def process_name(host_id: str, instance: str | None) -> str:
+    """The name of one `posterm-host run` process: the host id, or `{id}-{instance}`."""
+    return f"{host_id}-{instance}" if instance else host_id
+
+
 class HostService:
-    def __init__(self, config: HostConfig, store: Store, metrics: Metrics | None = None) -> None:
+    def __init__(self, config: HostConfig, store: Store, metrics: Metrics | None = None,
+                 instance: str | None = None) -> None:  # fmt: skip
         self.config = config
         self.store = store
         self.metrics = metrics
+        self.instance = instance
         self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
-        self.status_topic = topics.host(config.host_id, "status")
-        self.client = make_client(config, f"posterm-host-{config.host_id}", clean=False)
-        self.client.will_set(self.status_topic, json.dumps({"online": False}), qos=1, retain=True)
+        name = process_name(config.host_id, instance)
+        self.status_topic = topics.host(name, "status")  # one retained status per process
+        # shared: a clean session, so a dead process's share of new events is not parked in
+        # its session (brokers deliver to offline persistent members); what it had and did
+        # not ack comes again from the terminals
+        self.client_id = f"posterm-host-{name}"
+        self.client = make_client(config, self.client_id, clean=bool(config.share_group))
+        self.client.will_set(self.status_topic, json.dumps(self._status(False)), qos=1,
+                             retain=True)  # fmt: skip
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
+        self.client.max_inflight_messages_set(ACK_WINDOW)
         self._resend_asked: dict[str, tuple[int, float]] = {}
+        self._gaps: dict[str, tuple[int, float]] = {}  # tid -> (first missing seq, seen since)
+        self._grace = GAP_GRACE_S if config.share_group else 0.0
+        self._store_error: str | None = None
         self.stopping = threading.Event()
         self.notifier = Notifier(store, config.notify) if config.notify else None
         self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
@@ -106,14 +156,22 @@ class HostService:
         self.sender = webhooks.Sender(store, config.webhooks)
         self.alerts_topic = topics.host(config.host_id, "alerts")
 
+    def _status(self, online: bool) -> dict[str, Any]:
+        status: dict[str, Any] = {"online": online, "ts": now_rfc3339()}
+        if self.instance:
+            status.update(host=self.config.host_id, instance=self.instance)
+        return status
+
     # -- paho's thread: queue only ---------------------------------------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:  # fmt: skip
         if reason.is_failure:
             log.warning("host: broker refused: %s", reason)
             return
-        client.subscribe([(topics.all_terminals(leaf), 1)
-                          for leaf in ("events", "status", "telemetry", "reply")])  # fmt: skip
+        share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
+        client.subscribe([(topics.all_terminals("status"), 1)]  # retained: never shared
+                         + [(share + topics.all_terminals(leaf), 1)
+                            for leaf in ("events", "telemetry", "reply")])  # fmt: skip
         self.inbox.put(("$connected", b""))
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -133,8 +191,9 @@ class HostService:
         self.sender.start()
         if self.notifier is not None:
             self.notifier.start()
-        log.info("host: %s ingesting from %s:%s into %s", self.config.host_id, host, port,
-                 self.store.where)  # fmt: skip
+        log.info("host: %s ingesting from %s:%s into %s%s", self.client_id,
+                 host, port, self.store.where, f" (shared: $share/{self.config.share_group})"
+                 if self.config.share_group else "")  # fmt: skip
         try:
             while not self.stopping.is_set():
                 self._round()
@@ -142,8 +201,8 @@ class HostService:
             self.sender.stop()
             if self.notifier is not None:
                 self.notifier.stop()
-            info = self.client.publish(self.status_topic, json.dumps(
-                {"online": False, "ts": now_rfc3339()}), qos=1, retain=True)  # fmt: skip
+            info = self.client.publish(self.status_topic, json.dumps(self._status(False)), qos=1,
+                                       retain=True)  # fmt: skip
             info.wait_for_publish(3)
             self.client.disconnect()
             self.client.loop_stop()
@@ -154,6 +213,7 @@ class HostService:
         try:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
+            self._ask_gaps()
             return
         batch = [first]
         while len(batch) < BATCH:
@@ -161,32 +221,15 @@ class HostService:
                 batch.append(self.inbox.get_nowait())
             except queue.Empty:
                 break
-        events: list[dict[str, Any]] = []
-        for topic, payload in batch:
-            if topic == "$connected":
-                self.client.publish(self.status_topic, json.dumps(
-                    {"online": True, "ts": now_rfc3339()}), qos=1, retain=True)  # fmt: skip
-                continue
+        if any(topic == "$connected" for topic, _ in batch):
+            self.client.publish(self.status_topic, json.dumps(self._status(True)), qos=1,
+                                retain=True)  # fmt: skip
+        for topic, payload in batch:  # commands handed over by the dashboard
             if topic.startswith(COMMAND):
-                tid = topic.removeprefix(COMMAND)
-                self.client.publish(topics.terminal(tid, "cmd"), payload, qos=1)
-                continue
-            self._message(topic, payload, events)
-        if events:
-            contacts = take_contacts(events)  # never stored in an event, [notify] or not
-            if self.notifier is not None:
-                self.notifier.prepare(contacts)
-            done = self.alerter.ingest(events)  # committed: only now the acks
-            for tid, ids in done.to_ack().items():
-                for i in range(0, len(ids), commands.MAX_ACK_IDS):
-                    chunk = ids[i : i + commands.MAX_ACK_IDS]
-                    self.client.publish(topics.terminal(tid, "ack"),
-                                        json.dumps(commands.ack(chunk)), qos=1)  # fmt: skip
-            for tid in done.new:
-                self._check_gap(tid)
-            if self.metrics is not None:
-                self.metrics.ingested(new_events(events, done))
-            self._alerts_out()
+                self.client.publish(topics.terminal(topic.removeprefix(COMMAND), "cmd"),
+                                    payload, qos=1)  # fmt: skip
+        self._take([m for m in batch if m[0] != "$connected" and not m[0].startswith(COMMAND)])
+        self._alerts_out()
 
     def _alerts_out(self) -> None:
         """Publish the alerts raised or cleared since the last call (committed), wake the
@@ -200,7 +243,86 @@ class HostService:
         if messages and self.metrics is not None:
             self.metrics.alerts(open_counts(self.store))
 
-    def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]]) -> None:
+    def _take(self, batch: list[tuple[str, bytes]]) -> None:
+        """Store a batch, then ack it; while the store cannot reach its database, the same
+        batch again with back-off (nothing acked: the terminals keep the events). A batch
+        the database refuses is taken one message at a time: only what it refuses is
+        dropped (logged; not acked)."""
+        retrying = tenacity.Retrying(
+            wait=tenacity.wait_exponential(multiplier=0.2, max=10.0) + tenacity.wait_random(0, 0.5),
+            retry=tenacity.retry_if_exception(_transient),
+            stop=lambda _: self.stopping.is_set(),
+            sleep=self._pause,
+            before_sleep=self._store_failed,
+            reraise=True,
+        )
+        try:
+            done, events = retrying(self._store, batch)
+        except StoreError as exc:
+            if exc.transient:  # stopping
+                log.warning("host: %d messages not stored (%s); the terminals send them again",
+                            len(batch), exc)  # fmt: skip
+            elif len(batch) > 1:
+                for message in batch:
+                    self._take([message])
+            else:
+                log.error("host: a message on %s refused by the store: %s", batch[0][0], exc)
+            return
+        if self._store_error is not None:
+            log.info("host: the store is back (%s)", self.store.where)
+            self._store_error = None
+        if done is None:
+            return
+        crashpoint("after_commit")  # committed: only now the acks
+        for tid, ids in done.to_ack().items():
+            for i in range(0, len(ids), commands.MAX_ACK_IDS):
+                chunk = ids[i : i + commands.MAX_ACK_IDS]
+                self.client.publish(topics.terminal(tid, "ack"),
+                                    json.dumps(commands.ack(chunk)), qos=1)  # fmt: skip
+        now = time.monotonic()
+        for tid in done.new:
+            gap = done.gaps.get(tid)
+            if gap is None:
+                self._gaps.pop(tid, None)
+            elif self._gaps.get(tid, (None, 0.0))[0] != gap:
+                self._gaps[tid] = (gap, now)
+        self._ask_gaps()
+        if self.metrics is not None:
+            self.metrics.ingested(new_events(events, done))
+
+    def _pause(self, seconds: float) -> None:
+        self.stopping.wait(seconds)
+
+    def _store_failed(self, state: tenacity.RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        if str(exc) != self._store_error:  # logged when the error changes, not every try
+            log.error("host: store failed, acking nothing, trying again with back-off: %s", exc)
+            self._store_error = str(exc)
+
+    def _store(self, batch: list[tuple[str, bytes]]) -> tuple[Ingested | None,
+                                                             list[dict[str, Any]]]:  # fmt: skip
+        events: list[dict[str, Any]] = []
+        texts: dict[str, str] = {}
+        staged = len(self.alerter.outbox)
+        try:
+            # one commit for its events, statuses, telemetry and replies
+            with self.store.batch(_terminals(batch)):
+                for topic, payload in batch:
+                    self._message(topic, payload, events, texts)
+                if not events:
+                    return None, events
+                contacts, held = take_contacts(events)  # never stored, [notify] or not
+                for event_id in held:
+                    texts.pop(event_id, None)  # the text as received still holds it
+                if self.notifier is not None:
+                    self.notifier.prepare(contacts)
+                return self.alerter.ingest(events, texts), events
+        except BaseException:
+            del self.alerter.outbox[staged:]  # rolled back: nothing of it is published
+            raise
+
+    def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]],
+                 texts: dict[str, str]) -> None:  # fmt: skip
         try:
             tid, leaf = topics.split(topic)
             data = json.loads(payload)
@@ -210,6 +332,9 @@ class HostService:
         if leaf == "events":
             if valid_event(data, tid):
                 events.append(data)
+                if b"\x00" not in payload:  # UTF-8 (json.loads also reads UTF-16 and -32)
+                    with contextlib.suppress(UnicodeDecodeError):  # else dumped again
+                        texts[data["event_id"]] = payload.decode()
             else:
                 log.warning("host: dropped a malformed event from %s", tid)
         elif leaf == "status" and isinstance(data, dict):
@@ -224,14 +349,29 @@ class HostService:
         elif leaf == "reply" and isinstance(data, dict):
             self.store.saw_reply(tid, data)
 
-    def _check_gap(self, tid: str) -> None:
-        gap = self.store.gap(tid)
-        if gap is None:
-            return
-        asked = self._resend_asked.get(tid)
-        if asked is not None and asked[0] == gap and time.monotonic() - asked[1] < RESEND_AFTER_S:
-            return
-        self._resend_asked[tid] = (gap, time.monotonic())
-        log.warning("host: %s: seq %d missing, asking for a resend", tid, gap)
-        envelope = commands.build(tid, "resend", {"from_seq": gap})
-        self.client.publish(topics.terminal(tid, "cmd"), json.dumps(envelope), qos=1)
+    def _ask_gaps(self) -> None:
+        """Ask `resend` for each gap seen `_grace` ago and still there in the database
+        (shared: another process may have committed the missing events meanwhile); again
+        every RESEND_AFTER_S while it stays."""
+        now = time.monotonic()
+        for tid, (gap, since) in list(self._gaps.items()):
+            if now - since < self._grace:
+                continue
+            if self._grace:
+                try:
+                    current = self.store.gap(tid)
+                except StoreError:
+                    continue  # the store is failing: the next batch will say
+                if current != gap:
+                    if current is None:
+                        del self._gaps[tid]
+                    else:
+                        self._gaps[tid] = (current, now)
+                    continue
+            asked = self._resend_asked.get(tid)
+            if asked is not None and asked[0] == gap and now - asked[1] < RESEND_AFTER_S:
+                continue
+            self._resend_asked[tid] = (gap, now)
+            log.warning("host: %s: seq %d missing, asking for a resend", tid, gap)
+            envelope = commands.build(tid, "resend", {"from_seq": gap})
+            self.client.publish(topics.terminal(tid, "cmd"), json.dumps(envelope), qos=1)

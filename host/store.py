@@ -6,9 +6,10 @@ the replies to commands."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from posterm.host import fleet as fleet_state
@@ -18,7 +19,17 @@ from posterm.protocol.mqtt.events import now_rfc3339
 
 
 class StoreError(Exception):
-    """The host's store failed."""
+    """The host's store failed; `transient`: it could not reach its database (or found it
+    busy), so the same work may succeed later."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+INSERT_ROWS = 90  # rows per SQLite INSERT statement (10 values each: under its old 999)
+EVENT_COLUMNS = ("event_id", "terminal", "seq", "type", "occurred_at", "received_at", "envelope",
+                 "txn_id", "copy", "masked_pan")
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,7 @@ class Ingested:
 
     new: dict[str, list[str]]
     known: dict[str, list[str]]
+    gaps: dict[str, int] = field(default_factory=dict)  # first missing seq, of `new`'s terminals
 
     def to_ack(self) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {}
@@ -45,6 +57,7 @@ class Store:
         except DatabaseError as exc:
             raise StoreError(str(exc)) from exc
         self.where = self.db.where
+        self._local = threading.local()  # the transaction of batch(), per thread
         try:
             migrations.migrate(self.db)
         except DatabaseError as exc:
@@ -55,76 +68,150 @@ class Store:
         self.db.close()
 
     @contextmanager
+    def batch(self, terminals: Sequence[str] = ()) -> Iterator[None]:
+        """Everything this thread asks of the store inside the block runs in one
+        transaction: one commit (one fsync) for a batch of events, statuses, telemetry and
+        replies; all of it or none. `terminals`: every terminal the block touches, whose
+        rows are created and locked first, in terminal order, so two host processes never
+        wait on each other in a circle (a status here, events there)."""
+        with self._tx() as tx:
+            self._local.tx = tx
+            try:
+                if terminals and self.db.dialect == "postgresql":
+                    tids = sorted(set(terminals))
+                    tx.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                               " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
+                    tx.rows("SELECT terminal FROM terminals WHERE terminal = ANY(?)"
+                            " ORDER BY terminal FOR UPDATE", [tids])  # fmt: skip
+                yield
+            finally:
+                self._local.tx = None
+
+    @contextmanager
     def _tx(self) -> Iterator[Tx]:
+        open_tx = getattr(self._local, "tx", None)
+        if open_tx is not None:  # inside batch(): its transaction
+            yield open_tx
+            return
         try:
             with self.db.tx() as tx:
                 yield tx
         except DatabaseError as exc:
-            raise StoreError(str(exc)) from exc
+            raise StoreError(str(exc), transient=exc.transient) from exc
 
     def _all(self, sql: str, args: Sequence[Any] = ()) -> list[Row]:
+        open_tx = getattr(self._local, "tx", None)
         try:
-            return self.db.rows(sql, args)
+            return open_tx.rows(sql, args) if open_tx is not None else self.db.rows(sql, args)
         except DatabaseError as exc:
-            raise StoreError(str(exc)) from exc
+            raise StoreError(str(exc), transient=exc.transient) from exc
 
     # -- ingest ---------------------------------------------------------------------------
     def ingest(
         self,
         envelopes: list[dict[str, Any]],
+        texts: dict[str, str] | None = None,
         on_new: Callable[[Tx, list[dict[str, Any]]], None] | None = None,
         at: str | None = None,
     ) -> Ingested:
         """Store a batch in one transaction; an event_id seen before is not stored again.
-        Acks go out only after this returns (the commit). `on_new(tx, envelopes)` writes
-        what follows from the newly stored events in the same transaction (alerts, webhook
-        deliveries); `at` is the host's receiving time (now)."""
+        Acks go out only after this returns (the commit). `texts`: the envelopes' JSON as
+        received, by event_id (stored as it is instead of dumping the dict again).
+        `on_new(tx, envelopes)` writes what follows from the newly stored events in the
+        same transaction (alerts, webhook deliveries, notifications); `at`: now.
+
+        A few statements whatever the batch's size: the rows through `INSERT … ON CONFLICT
+        DO NOTHING RETURNING event_id` (what comes back is what is new), then the
+        terminals' contiguous seq, their rows locked in terminal order. On PostgreSQL each
+        statement takes its values as arrays (`unnest`): a handful of parameters, one
+        prepared statement, where thousands of placeholders cost psycopg more to parse
+        than the server to run."""
         new: dict[str, list[str]] = {}
         known: dict[str, list[str]] = {}
-        fresh: list[dict[str, Any]] = []
         now = at or now_rfc3339()
+        texts = texts or {}
+        # once per id, in event_id order: two processes storing the same events lock them
+        # in one order
+        unique = sorted({str(e["event_id"]): e for e in reversed(envelopes)}.items())
+        rows = [(event_id, env["terminal"], env["seq"], env["type"], env["occurred_at"], now,
+                 texts.get(event_id) or json.dumps(env), _text(env["data"].get("txn_id")),
+                 _text(env["data"].get("copy")), _text(env["data"].get("masked_pan")))
+                for event_id, env in unique]  # fmt: skip
         with self._tx() as db:
-            # in event_id order: two processes storing the same events lock them in one order
-            for env in sorted(envelopes, key=lambda e: str(e["event_id"])):
-                data = env["data"]
-                txn_id, copy, pan = data.get("txn_id"), data.get("copy"), data.get("masked_pan")
-                count = db.execute(
-                    "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
-                    " envelope, txn_id, copy, masked_pan)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
-                    (env["event_id"], env["terminal"], env["seq"], env["type"],
-                     env["occurred_at"], now, json.dumps(env),
-                     *(v if isinstance(v, str) else None for v in (txn_id, copy, pan))),
-                )  # fmt: skip
-                target = new if count else known
-                target.setdefault(env["terminal"], []).append(env["event_id"])
-                if count:
-                    fresh.append(env)
-            for tid in sorted(new):  # one lock order for every process: no deadlock
-                self._advance(db, tid)
+            stored: set[str] = set()
+            if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events)"
+                           " ON COMMIT DELETE ROWS")  # fmt: skip
+                db.copy_rows("incoming_events", EVENT_COLUMNS, rows)
+                stored.update(r["event_id"] for r in db.rows(
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT"
+                    f" {', '.join(EVENT_COLUMNS)} FROM incoming_events ORDER BY event_id"
+                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"))  # fmt: skip
+            for i in range(0, len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS):
+                chunk = rows[i : i + INSERT_ROWS]
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                stored.update(r["event_id"] for r in db.rows(
+                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
+                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+                    [v for row in chunk for v in row]))  # fmt: skip
+            for event_id, env in unique:
+                target = new if event_id in stored else known
+                target.setdefault(env["terminal"], []).append(event_id)
+            gaps = self._advance(db, sorted(new))
+            fresh = [env for event_id, env in unique if event_id in stored]
             if on_new is not None and fresh:
                 on_new(db, sorted(fresh, key=lambda e: (str(e["terminal"]), int(e["seq"]))))
-        return Ingested(new, known)
+        return Ingested(new, known, gaps)
 
-    def _advance(self, db: Tx, tid: str) -> None:
-        """Move the terminal's contiguous seq over what is stored, its row locked (another
-        host process advancing the same terminal waits, then sees this commit)."""
-        _known_terminal(db, tid)
-        lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-        seq = int(db.rows(f"SELECT contiguous_seq FROM terminals WHERE terminal = ?{lock}",
-                          (tid,))[0]["contiguous_seq"])  # fmt: skip
-        while True:
-            window = db.rows("SELECT DISTINCT seq FROM events WHERE terminal = ? AND seq > ?"
-                             " AND seq <= ? ORDER BY seq", (tid, seq, seq + 500))  # fmt: skip
-            moved = 0
-            for row in window:
-                if int(row["seq"]) != seq + 1:
-                    break
-                seq += 1
-                moved += 1
-            if moved < 500:
-                break
-        db.execute("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", (seq, tid))
+    def _advance(self, db: Tx, tids: list[str]) -> dict[str, int]:
+        """Move the terminals' contiguous seq over what is stored, their rows locked in
+        terminal order (another host process advancing one of them waits, then sees this
+        commit); the first missing seq of those with a later one stored.
+
+        The events after each terminal's contiguous seq are read as one index range per
+        terminal ((terminal, seq) > (tid, its seq)): a join on the terminals table lets
+        PostgreSQL scan the whole events table instead."""
+        if not tids:
+            return {}
+        if self.db.dialect == "postgresql":
+            db.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                       " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
+            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
+                "SELECT terminal, contiguous_seq FROM terminals WHERE terminal = ANY(?)"
+                " ORDER BY terminal FOR UPDATE", [tids])}  # fmt: skip
+            beyond = db.rows(
+                "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[]) AS t(terminal,"
+                " after) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events WHERE"
+                " events.terminal = t.terminal AND events.seq > t.after) e"
+                " ORDER BY t.terminal, e.seq", [tids, [seqs[t] for t in tids]])  # fmt: skip
+        else:
+            db.execute(f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
+                       " ON CONFLICT (terminal) DO NOTHING", tids)  # fmt: skip
+            marks = ", ".join("?" for _ in tids)
+            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
+                f"SELECT terminal, contiguous_seq FROM terminals WHERE terminal IN ({marks})",
+                tids)}  # fmt: skip
+            after = " OR ".join(["(terminal = ? AND seq > ?)"] * len(tids))
+            beyond = db.rows(f"SELECT DISTINCT terminal, seq FROM events WHERE {after}"
+                             " ORDER BY terminal, seq",
+                             [v for tid in tids for v in (tid, seqs[tid])])  # fmt: skip
+        contiguous, gaps = dict(seqs), {}
+        for row in beyond:
+            tid, seq = row["terminal"], int(row["seq"])
+            if tid in gaps:
+                continue
+            if seq == contiguous[tid] + 1:
+                contiguous[tid] = seq
+            else:
+                gaps[tid] = contiguous[tid] + 1
+        moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != seqs[tid]]
+        if moved and self.db.dialect == "postgresql":
+            db.execute("UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
+                       " ?::text[]) AS m(seq, terminal) WHERE terminals.terminal = m.terminal",
+                       [list(c) for c in zip(*moved, strict=True)])  # fmt: skip
+        elif moved:
+            db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
+        return gaps
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
@@ -141,7 +228,7 @@ class Store:
         """A retained birth or will; False when it is older than what is known (a late
         will of an old session never marks a newer one offline)."""
         session = status.get("session")
-        if not isinstance(session, int):
+        if not isinstance(session, int) or isinstance(session, bool) or not 0 <= session < 2**63:
             return False
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
         with self._tx() as db:
@@ -248,6 +335,12 @@ class Store:
         if not found:
             return None
         return str(found[0]["terminal"]), found[0]["data"]
+
+
+def _text(value: Any) -> str | None:
+    """A string column taken out of the envelope; None if it is no string or one that
+    PostgreSQL cannot store (NUL)."""
+    return value if isinstance(value, str) and "\x00" not in value else None
 
 
 def _known_terminal(db: Tx, tid: str) -> None:

@@ -25,19 +25,24 @@ OUTCOME_EVENTS = {"refund.completed": "completed", "refund.failed": "failed",
                   "refund.rejected": "rejected"}  # fmt: skip
 
 
-def take_contacts(envelopes: Iterable[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Take every contact out of the envelopes (in place): event_id -> checked contact.
-    The stored envelope never holds one; an unusable contact is dropped."""
+def take_contacts(
+    envelopes: Iterable[dict[str, Any]],
+) -> tuple[dict[str, dict[str, str]], set[str]]:
+    """Take every contact out of the envelopes (in place): (event_id -> checked contact of
+    a refund request, every event_id that held one). The stored envelope never holds one;
+    an unusable contact is dropped."""
     found: dict[str, dict[str, str]] = {}
+    held: set[str] = set()
     for env in envelopes:
         data = env.get("data")
         if not isinstance(data, dict) or "notify" not in data:
             continue
+        held.add(str(env.get("event_id")))
         checked = contact.from_event(data)
         env["data"] = {k: v for k, v in data.items() if k != "notify"}
         if checked is not None and env.get("type") == "refund.requested":
             found[str(env["event_id"])] = checked
-    return found
+    return found, held
 
 
 def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]],

@@ -1,0 +1,347 @@
+"""posterm-host's ingest: 1,000 terminals played from this process (`tests/support/fleet.py`:
+a few paho connections each publishing for many terminal ids; birth status, telemetry,
+bursts of events with a gapless seq per terminal, every ack consumed) against a real
+`posterm-host run` process, on a Mosquitto started here, into SQLite and into PostgreSQL
+(a throw-away cluster with fsync on, `tests/support/postgres.py`).
+
+Three phases per database:
+- throughput: events published as fast as acks allow (at most WINDOW unacked in all, as
+  terminals' outboxes would be), first publish to last ack; the CPU each process spent
+  per event (/proc), the host's ingest loop (its main thread) apart from paho's thread;
+- held load: HELD_RATE events/s offered for HELD_S seconds in bursts from every terminal,
+  telemetry from every terminal every 10 s; the lag (events published - events acked)
+  sampled every 0.5 s: its lowest point in each 5 s window (a host too slow never comes
+  back down: those climb), and how long the last events take once the load stops;
+- backlog: half as many events published while the host is down (the broker keeps them in
+  its session), then the host started: its first ack to its last, the fleet only reading.
+
+Baseline, in the same run on the same kind of database (a fresh file or database, the same
+durability: SQLite WAL + synchronous=FULL, PostgreSQL fsync on): a bare loop inserting the
+same rows with the same `INSERT … ON CONFLICT DO NOTHING`, executemany, one transaction per
+batch of the host's own mean batch size in that phase (events / distinct received_at) —
+what the database alone does with the same commits. For context also the
+same loop committing every event (a naive ingest).
+
+Run: .venv/bin/python bench/bench_host.py [--quick]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.figures import figure  # noqa: E402
+from posterm.host.store import Store  # noqa: E402
+from posterm.protocol.mqtt.events import envelope, now_rfc3339  # noqa: E402
+from tests.support.broker import Broker, wait_for  # noqa: E402
+from tests.support.fleet import Fleet, sale_data  # noqa: E402
+from tests.support.postgres import start_cluster  # noqa: E402
+
+BIN = Path(sys.executable).parent
+TERMINALS = 1_000
+CONNECTIONS = 4
+BURST = 4  # events per terminal per burst
+SATURATE_EVENTS = 40_000
+WINDOW = 5_000  # unacked events at most, in the throughput phase
+HELD_RATE = 2_000  # events/s offered in the held phase
+HELD_S = 30.0
+WINDOW_S = 5.0  # the lag's lowest point per window: a host that keeps up comes back down
+TARGET_RATE, TARGET_RATIO = 2_000.0, 0.5
+INSERT = ("INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
+          " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+          " ON CONFLICT (event_id) DO NOTHING")  # fmt: skip
+
+
+class HostProcess:
+    def __init__(self, work: Path, broker: Broker, name: str, store_url: str) -> None:
+        self.config = work / f"{name}.toml"
+        self.config.write_text(f'[host]\nid = "{name}"\n[mqtt]\nurl = "{broker.url}"\n'
+                               f'[store]\nurl = "{store_url}"\n')  # fmt: skip
+        self.log = work / f"{name}.log"
+        self.proc = subprocess.Popen([str(BIN / "posterm-host"), "--config", str(self.config),
+                                      "run"], stdout=self.log.open("w"),
+                                     stderr=subprocess.STDOUT)  # fmt: skip
+        wait_for(lambda: "ingesting" in self.log.read_text(), "posterm-host up")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+
+
+def cpu_s(pid: int, thread: int | None = None) -> float:
+    """CPU seconds (user + system) a process has used, every thread or one."""
+    stat = Path(f"/proc/{pid}/task/{thread}/stat" if thread else f"/proc/{pid}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def saturate(fleet: Fleet, events: int) -> tuple[float, int]:
+    """Events/s from the first publish to the last ack; the highest lag seen."""
+    start = time.perf_counter()
+    base = fleet.published
+    tids, i, top = fleet.tids, 0, 0
+    while fleet.published - base < events:
+        lag = fleet.unacked()
+        top = max(top, lag)
+        if lag >= WINDOW:
+            time.sleep(0.002)
+            continue
+        fleet.emit(tids[i % len(tids)], BURST)
+        i += 1
+    wait_for(lambda: fleet.unacked() == 0, "every event acked", 600)
+    return (fleet.published - base) / (time.perf_counter() - start), top
+
+
+def held(fleet: Fleet, rate: float, seconds: float) -> dict[str, Any]:
+    """Offer `rate` events/s for `seconds`; lag samples, the offered rate reached, the time
+    to ack the rest after the load stops."""
+    tids = fleet.tids
+    start = time.perf_counter()
+    base = fleet.published
+    samples: list[tuple[float, int]] = []
+    next_sample, next_tele, i, t = 0.0, 0.0, 0, 0
+    while (now := time.perf_counter() - start) < seconds:
+        due = int(rate * now) - (fleet.published - base)
+        while due >= BURST:
+            fleet.emit(tids[i % len(tids)], BURST)
+            i += 1
+            due -= BURST
+        if now >= next_tele:  # every terminal every 10 s: a tenth of them each second
+            for tid in tids[t % len(tids) : t % len(tids) + len(tids) // 10]:
+                fleet.telemetry_of(tid)
+            t += len(tids) // 10
+            next_tele += 1.0
+        if now >= next_sample:
+            samples.append((now, fleet.unacked()))
+            next_sample += 0.5
+        time.sleep(0.005)
+    offered = (fleet.published - base) / (time.perf_counter() - start)
+    stop = time.perf_counter()
+    wait_for(lambda: fleet.unacked() == 0, "every event acked after the load", 600)
+    half = samples[len(samples) // 2 :]
+    windows = [min(lag for at, lag in samples if w <= at < w + WINDOW_S)
+               for w in range(0, int(seconds), int(WINDOW_S))]  # fmt: skip
+    return {"offered": offered, "drain_s": time.perf_counter() - stop, "samples": samples,
+            "slope": _slope(half), "max_lag": max(lag for _, lag in samples),
+            "second_half_mean": statistics.mean(lag for _, lag in half),
+            "window_minima": windows, "seconds": seconds}  # fmt: skip
+
+
+def backlog(fleet: Fleet, events: int, restart: Any) -> float:
+    """Events/s of a host started on a backlog: `events` published while it was down (the
+    broker keeps them in its session), its first ack to its last; the fleet only reads."""
+    for i in range(events // BURST):
+        fleet.emit(fleet.tids[i % len(fleet.tids)], BURST)
+    clock: dict[str, float] = {}
+
+    def on_ack(count: int) -> None:
+        clock.setdefault("first", time.perf_counter())
+        if fleet.unacked() == 0:
+            clock["last"] = time.perf_counter()
+
+    fleet.on_ack = on_ack
+    time.sleep(1.0)  # the fleet's last PUBACKs (the broker has every event)
+    restart()
+    wait_for(lambda: "last" in clock, "the backlog acked", 600)
+    fleet.on_ack = None
+    return events / (clock["last"] - clock["first"])
+
+
+def _slope(points: list[tuple[float, int]]) -> float:
+    """Least-squares slope, events per second."""
+    xs, ys = [p[0] for p in points], [float(p[1]) for p in points]
+    mx, my = statistics.mean(xs), statistics.mean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
+
+
+def host_batches(store_url: str) -> tuple[int, int]:
+    """(events stored, commits): each batch has one received_at (ms)."""
+    store = Store(store_url)
+    try:
+        rows = store.db.rows("SELECT COUNT(*) AS n, COUNT(DISTINCT received_at) AS b FROM events")
+    finally:
+        store.close()
+    return int(rows[0]["n"]), int(rows[0]["b"])
+
+
+def rows_for(count: int, tag: str) -> list[tuple[Any, ...]]:
+    now = now_rfc3339()
+    out = []
+    for n in range(1, count + 1):
+        tid = f"{tag}-{n % TERMINALS:04d}"
+        env = envelope(tid, n, "sale.approved", sale_data(n))
+        out.append((env["event_id"], tid, n, env["type"], env["occurred_at"], now,
+                    json.dumps(env), env["data"]["txn_id"], None))  # fmt: skip
+    return out
+
+
+def bare_insert(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> float:
+    """Rows per second of a bare executemany loop, one transaction per `batch` rows."""
+    Store(store_url).close()  # the schema
+    start = time.perf_counter()
+    if store_url.startswith("sqlite"):
+        db = sqlite3.connect(store_url.removeprefix("sqlite://"), isolation_level=None)
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        start = time.perf_counter()
+        for i in range(0, len(rows), batch):
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany(INSERT, rows[i : i + batch])
+            db.execute("COMMIT")
+        elapsed = time.perf_counter() - start
+        db.close()
+    else:
+        import psycopg  # noqa: PLC0415
+
+        with psycopg.connect(store_url, autocommit=True) as conn:
+            start = time.perf_counter()
+            for i in range(0, len(rows), batch):
+                with conn.transaction(), conn.cursor() as cur:
+                    cur.executemany(INSERT.replace("?", "%s"), rows[i : i + batch])
+            elapsed = time.perf_counter() - start
+    return len(rows) / elapsed
+
+
+def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, *, broker: Broker,
+                 saturate_events: int, held_s: float) -> dict[str, Any]:  # fmt: skip
+    host = HostProcess(work, broker, f"bench-{kind}", store_url)
+    fleet = Fleet(broker.port, [f"pos-{i:04d}" for i in range(TERMINALS)],
+                  connections=CONNECTIONS, name=f"bench-{kind}")  # fmt: skip
+    try:
+        fleet.birth()
+        fleet.telemetry()
+        saturate(fleet, 2_000)  # warm up
+        before = host_batches(store_url)
+        pids = {"host": host.proc.pid, "mosquitto": broker.proc.pid if broker.proc else 0,
+                "fleet": os.getpid()}  # fmt: skip
+        cpu0 = {k: cpu_s(p) for k, p in pids.items()}
+        loop0 = cpu_s(host.proc.pid, host.proc.pid)  # its main thread: the ingest loop
+        rate, top = saturate(fleet, saturate_events)
+        cpu = {k: (cpu_s(p) - cpu0[k]) / saturate_events * 1e6 for k, p in pids.items()}
+        cpu["host's ingest loop"] = (cpu_s(host.proc.pid, host.proc.pid) - loop0) / (
+            saturate_events / 1e6)
+        after = host_batches(store_url)
+        hold = held(fleet, HELD_RATE, held_s)
+        alive = host.proc.poll() is None
+        host.stop()  # its session stays at the broker (clean_session false)
+        before_drain = host_batches(store_url)
+        restarted: list[HostProcess] = []
+        drain = backlog(fleet, saturate_events // 2, lambda: restarted.append(
+            HostProcess(work, broker, f"bench-{kind}", store_url)))  # fmt: skip
+        after_drain = host_batches(store_url)
+        host = restarted[0]
+    finally:
+        fleet.close()
+        host.stop()
+    drain_batch = max(1, round((after_drain[0] - before_drain[0])
+                               / max(1, after_drain[1] - before_drain[1])))
+    mean_batch = max(1, round((after[0] - before[0]) / max(1, after[1] - before[1])))
+    rows = rows_for(saturate_events, "bare")
+    bare = bare_insert(fresh_url(), rows, mean_batch)
+    bare_drain = bare_insert(fresh_url(), rows, drain_batch)
+    naive = bare_insert(fresh_url(), rows[:2_000], 1)
+    return {"kind": kind, "rate": rate, "top_lag": top, "mean_batch": mean_batch, "bare": bare,
+            "naive": naive, "held": hold, "alive": alive, "cpu": cpu, "drain": drain,
+            "drain_batch": drain_batch, "bare_drain": bare_drain,
+            "drain_events": saturate_events // 2}  # fmt: skip
+
+
+def report(r: dict[str, Any]) -> None:
+    k, h = f"host[{r['kind']}]", r["held"]
+    print(f"{k}: throughput {r['rate']:,.0f} events/s (1,000 terminals, bursts of {BURST}, "
+          f"<= {WINDOW:,} unacked; highest lag {r['top_lag']:,}; host's mean batch "
+          f"{r['mean_batch']} events)")
+    print(f"{k}: bare insert loop, batches of {r['mean_batch']}: {r['bare']:,.0f} rows/s -> "
+          f"ratio {r['rate'] / r['bare']:.2f}; committing every row: {r['naive']:,.0f} rows/s "
+          f"-> ratio {r['rate'] / r['naive']:.2f}")
+    minima = h["window_minima"]
+    # a host too slow never catches up: the lowest lag of each window climbs by the
+    # deficit times the window (>= 1 s of load over the run); one that keeps up comes back
+    grows = minima[-1] - minima[0] > HELD_RATE and minima == sorted(minima)
+    print(f"{k}: backlog of {r['drain_events']:,} events queued while it was down: "
+          f"{r['drain']:,.0f} events/s, first ack to last (mean batch {r['drain_batch']}); "
+          f"bare insert loop, batches of {r['drain_batch']}: {r['bare_drain']:,.0f} rows/s -> "
+          f"ratio {r['drain'] / r['bare_drain']:.2f}")
+    cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
+    print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
+    print(f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
+          f"lowest lag per {WINDOW_S:.0f} s: {' '.join(f'{m:,}' for m in minima)}; "
+          f"highest {h['max_lag']:,}, "
+          f"second half mean {h['second_half_mean']:,.0f}, slope {h['slope']:+.1f} events/s "
+          f"-> {'GROWS' if grows else 'does not grow'}; the rest acked {h['drain_s']:.1f} s "
+          "after the load stopped")
+    target = f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}" if r["kind"] == "sqlite" else (
+        f"ratio >= {TARGET_RATIO}")
+    short = f"host {'pg' if r['kind'] == 'postgresql' else r['kind']}"  # the table's 44 columns
+    figure(f"{short}: ingest, 1,000 terminals live", r["rate"], "events/s", baseline=r["bare"],
+           baseline_name=f"bare insert loop, batches of {r['mean_batch']}", target=target)
+    figure(f"{short}: ingest of a backlog", r["drain"], "events/s", baseline=r["bare_drain"],
+           baseline_name=f"bare insert loop, batches of {r['drain_batch']}", target=target)
+    figure(f"{short}: 1,000 terminals live, vs naive", r["rate"], "events/s",
+           baseline=r["naive"], baseline_name="bare insert loop, a commit per row")
+    figure(f"{short}: held {HELD_RATE:,}/s, last lowest lag", float(minima[-1]), "events",
+           baseline=float(minima[0]), baseline_name=f"the first {WINDOW_S:.0f} s's",
+           target="no growth")  # fmt: skip
+    if r["kind"] == "sqlite":
+        print(f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
+              f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}")
+    ratio = r["rate"] / r["bare"]
+    print(f"{k}: target >= {TARGET_RATIO} of the bare loop (same batches) -> "
+          f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'} ({ratio:.2f})")
+    print(f"{k}: target 1,000 terminals at {HELD_RATE:,}/s held without growing lag -> "
+          f"{'MET' if not grows and h['offered'] >= 0.95 * HELD_RATE else 'NOT MET'}")
+
+
+def main() -> None:
+    quick = "--quick" in sys.argv
+    events, seconds = (10_000, 10.0) if quick else (SATURATE_EVENTS, HELD_S)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        broker = Broker(work / "broker")
+        broker.tmp.mkdir()
+        broker.start()
+        results = []
+        try:
+            n = [0]
+
+            def sqlite_url() -> str:
+                n[0] += 1
+                return f"sqlite://{work / f'bare-{n[0]}.db'}"
+
+            results.append(one_database("sqlite", f"sqlite://{work / 'host.db'}", sqlite_url,
+                                        work, broker=broker, saturate_events=events,
+                                        held_s=seconds))  # fmt: skip
+            report(results[-1])
+            try:
+                cluster = start_cluster(durable=True)
+            except BaseException as exc:  # pytest's skip outside pytest
+                print(f"host[postgresql]: skipped: {exc}")
+            else:
+                try:
+                    results.append(one_database("postgresql", cluster.create_database(),
+                                                cluster.create_database, work, broker=broker,
+                                                saturate_events=events,
+                                                held_s=seconds))  # fmt: skip
+                    report(results[-1])
+                finally:
+                    cluster.close()
+        finally:
+            broker.stop()
+    print(f"host: {os.cpu_count()} cores; posterm-host, Mosquitto, the fleet and the database "
+          "share them")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Test-only crash points of posterm-host: `POSTERM_HOST_CRASH_AT=step[,step…]` makes
+`posterm-host run` SIGKILL itself at those named steps (`after_commit`: a batch is
+committed, its acks are not sent yet), so tests can prove exactly-once across real process
+deaths. Unset (production), every call is a set lookup that finds nothing.
+
+(The terminal's own is `posterm.daemon.crash`; the host imports only `posterm.protocol`.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+
+log = logging.getLogger("posterm.host.crash")
+
+_STEPS = frozenset(s for s in os.environ.get("POSTERM_HOST_CRASH_AT", "").split(",") if s)
+
+
+def crashpoint(step: str) -> None:
+    """Die here, at once and without cleanup, if this step was named."""
+    if step in _STEPS:
+        log.critical("crash point %s: SIGKILL", step)
+        os.kill(os.getpid(), signal.SIGKILL)
