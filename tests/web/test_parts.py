@@ -1,6 +1,7 @@
 """The dashboard's parts without a browser: the `[web]` config checked key by key,
-`posterm-host hash-password`, `run --http` refusing a bad or busy address, the telemetry
-history pruned after 48 h, the SVG plots."""
+`posterm-host hash-password`, `run --http` refusing a bad or busy address, the session
+cookie's flags, the login throttle, the SVG plots (the telemetry history and the audit
+log on both databases: tests/host/test_history.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import pytest
 from argon2 import PasswordHasher
 from starlette.middleware.sessions import SessionMiddleware
 
-from posterm.host import history
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.host.web import plots
@@ -85,25 +85,6 @@ def test_run_http_refuses_a_bad_or_busy_address(tmp_path: Path) -> None:
         port = busy.getsockname()[1]
         done = run(path, "run", "--http", f"127.0.0.1:{port}")
     assert done.returncode == 1 and f"127.0.0.1:{port}" in done.stderr, done.stderr
-
-
-def test_telemetry_history_is_kept_48_hours(tmp_path: Path) -> None:
-    store = Store(f"sqlite://{tmp_path / 'host.db'}")
-    try:
-        with store.db.tx() as tx:
-            history.record(tx, "pos-1", {"outbox_depth": 3, "paper": "ok"},
-                           "2026-11-26T10:00:00.000Z")  # fmt: skip
-            history.record(tx, "pos-1", {"outbox_depth": True, "paper": 7},
-                           "2026-11-28T09:00:00.000Z")  # fmt: skip
-            history.record(tx, "pos-1", {"outbox_depth": 5, "pt_link": "down"},
-                           "2026-11-28T11:00:00.000Z")  # fmt: skip
-        rows = store.telemetry_history("pos-1", "2000-01-01T00:00:00.000Z")
-        assert [(r["at"][:13], r["outbox_depth"], r["paper"], r["pt_link"]) for r in rows] == [
-            ("2026-11-28T09", None, None, None), ("2026-11-28T11", 5, None, "down")]
-        store.saw_telemetry("pos-1", {"outbox_depth": 1, "paper": "out", "pt_link": "up"})
-        assert [r["paper"] for r in store.telemetry_history("pos-1", history.since(1))] == ["out"]
-    finally:
-        store.close()
 
 
 def test_plots_are_inline_svg_with_holes_and_escaped_labels() -> None:
