@@ -8,7 +8,7 @@ TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test demo lint bench clean deb lock
+.PHONY: test demo lint bench fuzz fuzz-atheris clean deb lock
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,21 @@ lint: $(STAMP)
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# the fuzzers of tests/fuzz with the `long` hypothesis profile (20,000+ examples per test;
+# `make test` runs them with `ci`, 150); a failure is kept in .hypothesis/ and replayed first
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=long $(PY) -m pytest tests/fuzz $(PYTEST_ARGS) -q
+
+# coverage-guided (libFuzzer) runs of the byte decoders, FUZZ_SECONDS each; atheris has
+# wheels for x86_64 Linux only (not the Pi). Crashes land in build/atheris/.
+FUZZ_SECONDS ?= 60
+fuzz-atheris: $(STAMP)
+	$(PY) -m pip install --quiet 'atheris>=2.3'
+	for target in zvt frame escpos command control; do \
+	  $(PY) tools/fuzz_atheris.py $$target -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 \
+	    || exit 1; \
+	done
 
 demo: $(STAMP)
 	$(PY) -m posterm.hwsim.demo $(ARGS)

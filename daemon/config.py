@@ -79,7 +79,9 @@ def _seconds(low: float, high: float) -> Check:
         if isinstance(raw, bool) or not isinstance(raw, int | float):
             raise _Bad(f"must be a number of seconds {low:g}-{high:g}")
         if not low <= raw <= high:
-            raise _Bad(f"{raw:g} is out of range {low:g}-{high:g} seconds")
+            # an int may be too large for a float, and so for :g (10**400 is valid TOML)
+            shown = f"{raw:g}" if isinstance(raw, float) or abs(raw) < 10**15 else "that many"
+            raise _Bad(f"{shown} is out of range {low:g}-{high:g} seconds")
         return float(raw)
 
     return check
@@ -334,8 +336,10 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}: no such file") from None
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8 text") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # TOMLDecodeError, or an integer past int()'s limit
         raise ConfigError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply") from None
 
     def fail(key: str, message: str) -> ConfigError:
         return ConfigError(f"{path}: {key}: {message}")
@@ -405,7 +409,11 @@ def _check_mqtt(m: MqttSection, fail: Any) -> None:
         raise fail("mqtt.url", "certificates need mqtts://")
     for name in ("ca_file", "cert_file", "key_file", "password_file", "host_public_key"):
         path = getattr(m, name)
-        if path is not None and not path.is_file():
+        try:
+            present = path is None or path.is_file()
+        except OSError as exc:  # is_file() raises for a name too long, a directory we may not read
+            raise fail(f"mqtt.{name}", f"{path}: {exc.strerror}") from None
+        if not present:
             raise fail(f"mqtt.{name}", f"{path}: no such file")
     if m.password_file is not None and m.username is None:
         raise fail("mqtt.password_file", "a password needs a username")

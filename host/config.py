@@ -87,8 +87,10 @@ def load(path: str | Path) -> HostConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HostConfigError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # not UTF-8, not TOML, an integer past int()'s limit
         raise HostConfigError(f"{path}: {exc}") from None
+    except RecursionError:
+        raise HostConfigError(f"{path}: arrays or tables nested too deeply") from None
 
     def fail(key: str, why: str) -> HostConfigError:
         return HostConfigError(f"{path}: {key}: {why}")
@@ -111,7 +113,10 @@ def load(path: str | Path) -> HostConfig:
             if key not in SCHEMA[section]:
                 raise fail(f"{section}.{key}", f"unknown key (known: {', '.join(SCHEMA[section])})")
             kind = SCHEMA[section][key][0]
-            value = float(raw) if kind is float and type(raw) is int else raw
+            try:
+                value = float(raw) if kind is float and type(raw) is int else raw
+            except OverflowError:  # an integer no float holds
+                raise fail(f"{section}.{key}", "out of range") from None
             if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise fail(f"{section}.{key}", f"must be a {kind.__name__}")
             values[f"{section}.{key}"] = value

@@ -51,7 +51,7 @@ ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 t
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
 COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
 GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
-MAX_SEQ = 2**63 - 1  # a BIGINT
+MAX_SEQ = 2**63 - 1  # a seq the store's integer column holds (SQLite INTEGER, PostgreSQL BIGINT)
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 
 
@@ -86,7 +86,8 @@ def valid_event(envelope: Any, tid: str) -> bool:
         and isinstance(envelope.get("seq"), int)
         and not isinstance(envelope.get("seq"), bool)
         and 1 <= envelope["seq"] <= MAX_SEQ
-        and envelope.get("type") in EVENT_TYPES
+        and isinstance(envelope.get("type"), str)
+        and envelope["type"] in EVENT_TYPES
         and isinstance(envelope.get("occurred_at"), str)
         and bool(RFC3339.fullmatch(envelope["occurred_at"]))
         and isinstance(envelope.get("data"), dict)
@@ -325,8 +326,8 @@ class HostService:
                  texts: dict[str, str]) -> None:  # fmt: skip
         try:
             tid, leaf = topics.split(topic)
-            data = json.loads(payload)
-        except (topics.TopicError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = commands.loads(payload)  # every unusable payload is a ValueError
+        except (topics.TopicError, ValueError) as exc:
             log.warning("host: dropped a message on %s: %s", topic, exc)
             return
         if leaf == "events":

@@ -219,7 +219,7 @@ class ControlServer:
             request = json.loads(line)
         except UnicodeDecodeError:
             return error_reply("request is not UTF-8 text")
-        except json.JSONDecodeError as exc:
+        except (ValueError, RecursionError) as exc:  # also int()'s digit limit, deep nesting
             return error_reply(f"request is not JSON: {exc}")
         if not isinstance(request, dict):
             return error_reply(f"a request is a JSON object, not {type(request).__name__}")

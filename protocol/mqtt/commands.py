@@ -64,6 +64,21 @@ class Command:
     signed: bool
 
 
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads(payload: bytes) -> Any:
+    """JSON from the network; every way it can be unusable is a ValueError: not UTF-8, not
+    JSON, NaN or Infinity, nesting deeper than the parser's recursion limit, an integer
+    longer than int()'s digit limit (those two raised RecursionError and a bare ValueError
+    past the callers' `except JSONDecodeError`)."""
+    try:
+        return json.loads(payload, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def canonical(envelope: dict[str, Any]) -> bytes:
     """What is signed: the envelope without `sig`, keys sorted, no spaces, UTF-8."""
     body = {k: v for k, v in envelope.items() if k != "sig"}
@@ -110,8 +125,8 @@ def parse(
     if len(payload) > MAX_PAYLOAD:
         raise CommandError("bad_payload", f"a command is at most {MAX_PAYLOAD} bytes")
     try:
-        envelope = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        envelope = loads(payload)
+    except ValueError as exc:
         raise CommandError("bad_payload", f"a command is a JSON object: {exc}") from None
     if not isinstance(envelope, dict):
         raise CommandError("bad_payload", "a command is a JSON object")
@@ -198,8 +213,8 @@ def parse_ack(payload: bytes) -> list[str]:
     if len(payload) > MAX_PAYLOAD * 8:
         raise AckError("an ack is at most 128 KiB")
     try:
-        message = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        message = loads(payload)
+    except ValueError as exc:
         raise AckError(f"an ack is a JSON object: {exc}") from None
     ids = message.get("event_ids") if isinstance(message, dict) else None
     if not isinstance(ids, list) or not 0 < len(ids) <= MAX_ACK_IDS:

@@ -100,7 +100,7 @@ def envelope(
 ) -> dict[str, Any]:
     """The event envelope of docs/mqtt.md:
     `{"v", "event_id", "terminal", "seq", "type", "occurred_at", "data"}`."""
-    if type_ not in EVENT_TYPES:
+    if not isinstance(type_, str) or type_ not in EVENT_TYPES:
         raise EventError(f"unknown event type {type_!r} (see docs/mqtt.md)")
     if not isinstance(terminal, str) or not terminal:
         raise EventError("an event needs the terminal id")

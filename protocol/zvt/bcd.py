@@ -7,6 +7,8 @@ from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtEncodeError
 
 def encode(value: int, nbytes: int) -> bytes:
     """`value` as `nbytes` bytes of packed BCD, most significant digit first."""
+    if isinstance(value, bool) or not isinstance(value, int):  # str(True) is no digits
+        raise ZvtEncodeError(f"a BCD value is a whole number, not {value!r}")
     if value < 0:
         raise ZvtEncodeError(f"BCD value must not be negative: {value}")
     digits = str(value)
@@ -23,9 +25,10 @@ def encode_digits(digits: str, nbytes: int) -> bytes:
 
 
 def digits(data: bytes) -> str:
-    """The decimal digits of packed BCD bytes; any nibble above 9 is an error."""
+    """The decimal digits of packed BCD bytes; any nibble above 9 is an error. No bytes
+    are no digits (an empty LLVAR BCD field, like `4C F0 F0`)."""
     text = data.hex()
-    if not text.isdigit():
+    if text and not text.isdigit():
         raise ZvtDecodeError(f"not packed BCD: {text}")
     return text
 

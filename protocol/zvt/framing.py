@@ -152,6 +152,8 @@ class FrameParser:
             if byte == STX:
                 self._state = _State.DATA
                 self._buf.clear()
+            elif byte == DLE:  # a stray DLE: this one may still start a frame
+                self.junk += 1
             else:
                 self._state = _State.IDLE
                 self.junk += 2
@@ -164,6 +166,10 @@ class FrameParser:
             if byte == ETX:
                 self._state = _State.CRC1
                 return None
+            if byte == STX:  # inside a frame DLE is doubled: this is a new frame's start
+                fault = self._fault("frame cut off by the start of another")
+                self._state = _State.DATA
+                return fault
             return self._fault(f"DLE followed by {byte:02X} inside a frame")
         if state is _State.CRC1:
             self._crc_lo = byte
