@@ -168,24 +168,27 @@ def _web(values: dict[str, Any], fail: Any) -> WebConfig:
     except ValueError as exc:
         raise fail("web.bind", str(exc)) from None
     users: list[WebUser] = []
-    for n, entry in enumerate(values.get("web.users", [])):
-        key = f"web.users[{n}]"
+    for n, entry in enumerate(values.get("web.users", []), start=1):
+
+        def bad(why: str, n: int = n) -> HostConfigError:  # the key named as the loader does
+            return fail("web.users", f"user {n}: {why}")  # type: ignore[no-any-return]
+
         if not isinstance(entry, dict):
-            raise fail(key, "must be a table: [[web.users]]")
+            raise bad("must be a table: [[web.users]]")
         for name in entry:
             if name not in ("name", "password_hash", "role"):
-                raise fail(f"{key}.{name}", "unknown key (known: name, password_hash, role)")
+                raise bad(f"{name}: unknown key (known: name, password_hash, role)")
         for name in ("name", "password_hash", "role"):
             if not isinstance(entry.get(name), str):
-                raise fail(f"{key}.{name}", "required, a string")
+                raise bad(f"{name}: required, a string")
         if not USER_NAME.fullmatch(entry["name"]):
-            raise fail(f"{key}.name", "1-64 of A-Z a-z 0-9 _ . @ -")
+            raise bad("name: 1-64 of A-Z a-z 0-9 _ . @ -")
         if any(u.name == entry["name"] for u in users):
-            raise fail(f"{key}.name", f"{entry['name']!r} twice")
+            raise bad(f"name: {entry['name']!r} twice")
         if not entry["password_hash"].startswith("$argon2"):
-            raise fail(f"{key}.password_hash", "an argon2 hash (posterm-host hash-password)")
+            raise bad("password_hash: an argon2 hash (posterm-host hash-password)")
         if entry["role"] not in ROLES:
-            raise fail(f"{key}.role", f"one of {', '.join(ROLES)}")
+            raise bad(f"role: one of {', '.join(ROLES)}")
         users.append(WebUser(entry["name"], entry["password_hash"], entry["role"]))
     secret = _file(values.get("web.session_secret_file"), "web.session_secret_file", fail)
     return WebConfig(bind=bind, session_secret_file=secret,
