@@ -20,7 +20,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import alerting, lookup, metrics, reconcile, webhooks
-from posterm.host.config import HostConfig, HostConfigError, load
+from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
@@ -37,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
         type=metrics.parse_address,
         help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)",
     )
+    p.add_argument("--http", metavar="ADDR", nargs="?", const="", type=_http_address,
+                   help="serve the dashboard on HOST:PORT (no value: [web] bind)")  # fmt: skip
+    sub.add_parser("hash-password", help="an argon2 hash of the password read from stdin,"
+                   " for [[web.users]] password_hash")  # fmt: skip
     p.add_argument(
         "--instance",
         metavar="N",
@@ -118,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "keygen":
         return _keygen(config)
+    if args.command == "hash-password":
+        return _hash_password()
     if args.command == "run" and (problem := _instance_problem(config, args.instance)):
         print(f"posterm-host: {problem}", file=sys.stderr)
         return 2
@@ -128,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         if args.command == "run":
-            return _run(config, store, args.metrics, args.instance)
+            return _run(config, store, args.metrics, args.instance, args.http)
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
@@ -160,7 +166,7 @@ def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
 
 
 def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None,
-         instance: str | None = None) -> int:  # fmt: skip
+         instance: str | None = None, http: str | None = None) -> int:  # fmt: skip
     exporter, server = None, None
     if metrics_at is not None:
         exporter = metrics.Metrics(store)
@@ -171,11 +177,32 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
                   file=sys.stderr)  # fmt: skip
             return 1
     service = HostService(config, store, exporter, instance)
+    web = None
+    if http is not None:
+        try:  # posterm[web]: a host without the dashboard needs none of it
+            from posterm.host.web.auth import WebAuthError  # noqa: PLC0415
+            from posterm.host.web.server import WebServer  # noqa: PLC0415
+        except ImportError as exc:
+            print(f"posterm-host: --http needs posterm[web]: {exc}", file=sys.stderr)
+            if server is not None:
+                server.shutdown()
+            return 2
+        bind = http or config.web.bind
+        try:
+            web = WebServer(config, store, service, parse_bind(bind))
+        except (OSError, WebAuthError) as exc:
+            print(f"posterm-host: --http {bind}: {exc}", file=sys.stderr)
+            if server is not None:
+                server.shutdown()
+            return 1
+        web.start()
     signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
     signal.signal(signal.SIGINT, lambda *_: service.stopping.set())
     try:
         service.run()
     finally:
+        if web is not None:
+            web.stop()
         if server is not None:
             server.shutdown()
     return 0
@@ -209,6 +236,27 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     for row in rows:  # why a terminal is not ready, and its printer
         if row["mode"] not in (None, "ready") or row["paper"] not in (None, "ok"):
             print(f"{row['terminal']}: {row['mode']} ({row['reason']}); printer: {row['printer']}")
+
+
+def _http_address(text: str) -> str:
+    if text:
+        try:
+            parse_bind(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _hash_password() -> int:
+    """The password is the first line of stdin (never an argument: it would show in ps)."""
+    from posterm.host.web.auth import hash_password  # noqa: PLC0415 (posterm[web])
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("posterm-host: hash-password reads the password from stdin", file=sys.stderr)
+        return 2
+    print(hash_password(password))
+    return 0
 
 
 def _lookup(store: Store, args: argparse.Namespace) -> int:

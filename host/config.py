@@ -19,6 +19,29 @@ class HostConfigError(Exception):
     """The host's configuration cannot be used; names the file and the key."""
 
 
+ROLES = ("operator", "viewer")
+USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
+DEFAULT_BIND = "127.0.0.1:8080"
+
+
+@dataclass(frozen=True)
+class WebUser:
+    name: str
+    password_hash: str  # argon2 (posterm-host hash-password)
+    role: str  # operator: may approve, reprint, close the day; viewer: reads only
+
+
+@dataclass(frozen=True)
+class WebConfig:
+    """`[web]`: the dashboard of `run --http` (bound to localhost by default; TLS is the
+    reverse proxy's)."""
+
+    bind: str = DEFAULT_BIND
+    session_secret_file: Path | None = None  # None: a new secret per process
+    cookie_secure: bool = True  # false only for plain http on localhost
+    users: tuple[WebUser, ...] = ()
+
+
 @dataclass(frozen=True)
 class HostConfig:
     path: Path
@@ -31,6 +54,8 @@ class HostConfig:
     private_key: Path | None
     reply_timeout_s: float
     stale_after_s: float  # telemetry silent this long: the terminal is stale
+    web: WebConfig = field(default_factory=WebConfig)
+    mqtt_username: str | None = None  # a broker that wants one (the demo's amqtt); no password
     alerts: Limits = field(default_factory=Limits)
     webhooks: tuple[hooks.Webhook, ...] = ()
     notify: notify_config.NotifyConfig | None = None  # [notify]: refund notifications
@@ -42,9 +67,11 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "host": {"id": (str, True), "reply_timeout_s": (float, False),
              "stale_after_s": (float, False)},
     "mqtt": {"url": (str, True), "ca_file": (str, False), "cert_file": (str, False),
-             "key_file": (str, False), "share_group": (str, False)},
+             "key_file": (str, False), "share_group": (str, False), "username": (str, False)},
     "store": {"url": (str, False)},
     "keys": {"private_key": (str, False)},
+    "web": {"bind": (str, False), "session_secret_file": (str, False),
+            "cookie_secure": (bool, False), "users": (list, False)},
     "alerts": {f.name: (int if f.type == "int" else float, False) for f in fields(Limits)},
 }  # fmt: skip
 ALERT_RANGES = {"refunds_per_day": (0, 1_000_000), "refund_minor_per_day": (0, 10**15),
@@ -90,7 +117,7 @@ def load(path: str | Path) -> HostConfig:
                 value = float(raw) if kind is float and type(raw) is int else raw
             except OverflowError:  # an integer no float holds
                 raise fail(f"{section}.{key}", "out of range") from None
-            if not isinstance(value, kind) or isinstance(value, bool):
+            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
                 raise fail(f"{section}.{key}", f"must be a {kind.__name__}")
             values[f"{section}.{key}"] = value
     for section, keys in SCHEMA.items():
@@ -129,8 +156,52 @@ def load(path: str | Path) -> HostConfig:
         store_url=store, private_key=files["keys.private_key"],
         reply_timeout_s=timeouts["host.reply_timeout_s"],
         stale_after_s=timeouts["host.stale_after_s"], alerts=Limits(**limits),
-        webhooks=webhooks, notify=notify, share_group=share_group,
+        webhooks=webhooks, notify=notify, share_group=share_group, web=_web(values, fail),
+        mqtt_username=values.get("mqtt.username"),
     )  # fmt: skip
+
+
+def _web(values: dict[str, Any], fail: Any) -> WebConfig:
+    bind = values.get("web.bind", DEFAULT_BIND)
+    try:
+        parse_bind(bind)
+    except ValueError as exc:
+        raise fail("web.bind", str(exc)) from None
+    users: list[WebUser] = []
+    for n, entry in enumerate(values.get("web.users", []), start=1):
+
+        def bad(why: str, n: int = n) -> HostConfigError:  # the key named as the loader does
+            return fail("web.users", f"user {n}: {why}")  # type: ignore[no-any-return]
+
+        if not isinstance(entry, dict):
+            raise bad("must be a table: [[web.users]]")
+        for name in entry:
+            if name not in ("name", "password_hash", "role"):
+                raise bad(f"{name}: unknown key (known: name, password_hash, role)")
+        for name in ("name", "password_hash", "role"):
+            if not isinstance(entry.get(name), str):
+                raise bad(f"{name}: required, a string")
+        if not USER_NAME.fullmatch(entry["name"]):
+            raise bad("name: 1-64 of A-Z a-z 0-9 _ . @ -")
+        if any(u.name == entry["name"] for u in users):
+            raise bad(f"name: {entry['name']!r} twice")
+        if not entry["password_hash"].startswith("$argon2"):
+            raise bad("password_hash: an argon2 hash (posterm-host hash-password)")
+        if entry["role"] not in ROLES:
+            raise bad(f"role: one of {', '.join(ROLES)}")
+        users.append(WebUser(entry["name"], entry["password_hash"], entry["role"]))
+    secret = _file(values.get("web.session_secret_file"), "web.session_secret_file", fail)
+    return WebConfig(bind=bind, session_secret_file=secret,
+                     cookie_secure=values.get("web.cookie_secure", True), users=tuple(users))
+
+
+def parse_bind(text: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets); ValueError says what is wrong."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"HOST:PORT, e.g. {DEFAULT_BIND}, not {text!r}")
+    return host, int(port)
 
 
 def _file(value: str | None, key: str, fail: Any) -> Path | None:

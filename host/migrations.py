@@ -134,6 +134,34 @@ MIGRATIONS: list[Statements] = [
         "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
         "CREATE INDEX IF NOT EXISTS notifications_claim ON notifications (claim)",
     ],
+    # 5: the dashboard's telemetry history (host/history.py, pruned after 48 h) and the
+    # audit log of what its users did (host/web/audit.py)
+    [
+        """CREATE TABLE IF NOT EXISTS telemetry_history (
+            terminal TEXT NOT NULL,
+            at TEXT NOT NULL,
+            outbox_depth BIGINT,
+            oldest_unsent_age_s DOUBLE PRECISION,
+            pending_receipts BIGINT,
+            in_doubt BIGINT,
+            paper TEXT,
+            pt_link TEXT,
+            printer TEXT,
+            version TEXT
+        )""",
+        "CREATE INDEX IF NOT EXISTS telemetry_history_at ON telemetry_history (terminal, at)",
+        """CREATE TABLE IF NOT EXISTS audit_log (
+            audit_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL,
+            username TEXT NOT NULL,
+            role TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            ok INTEGER NOT NULL,
+            result TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
+    ],
 ]
 
 

@@ -49,6 +49,7 @@ log = logging.getLogger("posterm.host")
 BATCH = 500  # events per store transaction (and per ack message, per terminal)
 ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 throttles acks)
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
+COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
 GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
 MAX_SEQ = 2**63 - 1  # a seq the store's integer column holds (SQLite INTEGER, PostgreSQL BIGINT)
 RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
@@ -57,6 +58,8 @@ RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
     client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
                          clean_session=clean, protocol=mqtt.MQTTv311)  # fmt: skip
+    if config.mqtt_username is not None:
+        client.username_pw_set(config.mqtt_username)
     if config.mqtt_url.startswith("mqtts://"):
         client.tls_set(
             ca_certs=str(config.ca_file) if config.ca_file else None,
@@ -175,6 +178,12 @@ class HostService:
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         self.inbox.put((message.topic, bytes(message.payload)))
 
+    # -- any thread (the dashboard's): hand a command over to the loop, the one publisher ----
+    def send(self, tid: str, envelope: dict[str, Any]) -> None:
+        """Publish a command to a terminal from the loop's thread; its reply arrives in the
+        store's replies (`Store.reply(cmd_id)`)."""
+        self.inbox.put((COMMAND + topics.check_terminal(tid), json.dumps(envelope).encode()))
+
     # -- the host's own thread ---------------------------------------------------------------
     def run(self) -> None:
         host, port = broker_address(self.config)
@@ -216,7 +225,11 @@ class HostService:
         if any(topic == "$connected" for topic, _ in batch):
             self.client.publish(self.status_topic, json.dumps(self._status(True)), qos=1,
                                 retain=True)  # fmt: skip
-        self._take([m for m in batch if m[0] != "$connected"])
+        for topic, payload in batch:  # commands handed over by the dashboard
+            if topic.startswith(COMMAND):
+                self.client.publish(topics.terminal(topic.removeprefix(COMMAND), "cmd"),
+                                    payload, qos=1)  # fmt: skip
+        self._take([m for m in batch if m[0] != "$connected" and not m[0].startswith(COMMAND)])
         self._alerts_out()
 
     def _alerts_out(self) -> None:

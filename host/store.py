@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posterm.host import fleet as fleet_state
-from posterm.host import migrations
+from posterm.host import history, migrations
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
 
@@ -253,6 +253,7 @@ class Store:
             _known_terminal(db, tid)
             db.execute("UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?"
                        " WHERE terminal = ?", (json.dumps(telemetry), now, now, tid))  # fmt: skip
+            history.record(db, tid, telemetry, now)
 
     def saw_reply(self, tid: str, reply: dict[str, Any]) -> None:
         cmd_id = reply.get("cmd_id")
@@ -317,6 +318,11 @@ class Store:
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
         return [json.loads(r["envelope"]) for r in self._all(sql, args)]
+
+    def telemetry_history(self, tid: str, since: str) -> list[dict[str, Any]]:
+        """The terminal's telemetry rows (`host/history.py`) since a time, oldest first."""
+        return self._all(f"SELECT at, {', '.join(history.COLUMNS)} FROM telemetry_history"
+                         " WHERE terminal = ? AND at >= ? ORDER BY at", (tid, since))  # fmt: skip
 
     def knows_terminal(self, tid: str) -> bool:
         sql = ("SELECT 1 FROM terminals WHERE terminal = ? UNION"

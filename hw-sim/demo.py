@@ -411,6 +411,9 @@ def tour(rig: Rig) -> None:
                              "PAPER OUT") if m in text]  # fmt: skip
         print(f"    {entry['png']}  {', '.join(marks) or 'SALE'}")
     print(f"  The journal is {journal}, the back office's store {host.db}; logs in {OUT}.")
+    step("The fleet dashboard (posterm-host run --http)")
+    print(f"  {host.url}  user {demo_host.WEB_USER!r}, password {demo_host.WEB_PASSWORD!r}"
+          " (`make demo ARGS=--interactive` leaves it running)")  # fmt: skip
 
 
 def interactive(rig: Rig) -> None:
@@ -431,7 +434,8 @@ def interactive(rig: Rig) -> None:
     {BIN}/posterm-sim ctl --control {rig.printer['control']} paper-out   (then: refill)
     {BIN}/posterm-sim pt-ctl --control {rig.pt_control} drop_before_completion
     {BIN}/posterm-sim ledger {OUT / 'pt-ledger.db'}
-  the back office:
+  the back office: the dashboard {host.url} (user {demo_host.WEB_USER}, password
+  {demo_host.WEB_PASSWORD}), or its CLI:
     {BIN}/posterm-host --config {host.config} fleet
     {BIN}/posterm-host --config {host.config} refunds --pending
     {BIN}/posterm-host --config {host.config} approve TXN

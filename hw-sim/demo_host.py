@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from posterm.hwsim.procs import stop as stop_process
 
 ENV_URL = "POSTERM_DEMO_MQTT"  # mqtt://HOST:PORT of a broker to use instead of amqtt
+WEB_USER, WEB_PASSWORD = "demo", "demo"  # the dashboard's operator in the demo
+WEB_PORT = 8080  # when free, else any free port
 BIN = Path(sys.executable).parent
 
 
@@ -65,10 +67,43 @@ def start(stack: ExitStack, out: Path) -> Host:
     code, _ = host.cli("keygen", show=False, json_out=False)
     if code != 0:
         raise RuntimeError(f"posterm-host keygen failed: see {host.log}")
-    host.start()
+    digest = subprocess.run([str(BIN / "posterm-host"), "--config", str(host.config),
+                             "hash-password"], input=WEB_PASSWORD + "\n", capture_output=True,
+                            text=True, timeout=60, check=True).stdout.strip()  # fmt: skip
+    with host.config.open("a") as config:
+        config.write(f'[web]\ncookie_secure = false\n[[web.users]]\nname = "{WEB_USER}"\n'
+                     f'password_hash = "{digest}"\nrole = "operator"\n')  # fmt: skip
+    port = _web_port()
+    host.start("--http", f"127.0.0.1:{port}")
     stack.callback(host.stop)
-    print(f"  back office: posterm-host run, pid {host.pid}, store {host.db}, key {host.key}")
+    _wait_listening(host, port)
+    host.url = f"http://127.0.0.1:{port}/"
+    print(f"  back office: posterm-host run --http, pid {host.pid}, store {host.db}, key "
+          f"{host.key}, dashboard {host.url}")  # fmt: skip
     return host
+
+
+def _web_port() -> int:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", WEB_PORT))
+        except OSError:
+            sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_listening(host: Host, port: int, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        if not host.alive():
+            raise RuntimeError(f"posterm-host exited: see {host.log}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"posterm-host --http did not listen: see {host.log}") from None
+            time.sleep(0.05)
 
 
 # -- the embedded broker ---------------------------------------------------------------------
@@ -153,6 +188,7 @@ class Host:
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.broker = broker
+        self.url = ""  # the dashboard, once `run --http` listens
 
     @property
     def pid(self) -> int:

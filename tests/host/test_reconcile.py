@@ -8,10 +8,13 @@ import csv
 import io
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from posterm.host import reconcile
+from posterm.host.store import Store
+from posterm.protocol.mqtt.events import now_rfc3339, uuid7
 from tests.host.test_host import TID, Host, host, rig, unacked  # noqa: F401 (fixtures)
 from tests.support.broker import wait_for
 from tests.support.rig import Rig
@@ -115,3 +118,23 @@ def test_a_sale_approved_then_in_doubt_then_recovered_is_booked_once() -> None:
     row = reconcile._batch("pos-a", close, [*history, close], None)
     assert row["events"]["sales"] == "31.00" and row["events"]["sales_count"] == 1
     assert row["ok"], row["differences"]
+
+
+def test_a_sale_approved_then_recovered_counts_once(tmp_path: Path) -> None:
+    """GIVEN a sale approved, then in doubt (its completion lost), then recovered as charged
+    (three events about one sale) WHEN the day is reconciled THEN it is one sale."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    sale = {"txn_id": "TSALE1", "amount": "33.00", "currency": "EUR", "batch_no": 1}
+    steps = [("sale.approved", sale), ("sale.in_doubt", {"txn_id": "TSALE1"}),
+             ("sale.recovered", {**sale, "state": "approved"}),
+             ("batch.closed", {"txn_id": "TEOD1", "batch_no": 1, "currency": "EUR",
+                               "sales": "33.00", "sales_count": 1, "pt_total": "33.00"})]
+    try:
+        store.ingest([{"v": 1, "event_id": uuid7(), "terminal": TID, "seq": n,
+                       "type": kind, "occurred_at": now_rfc3339(), "data": data}
+                      for n, (kind, data) in enumerate(steps, start=1)])  # fmt: skip
+        (day,) = reconcile.reconcile(store, day=datetime.now(UTC).date())
+        assert day["events"]["sales_count"] == 1 and day["events"]["sales"] == "33.00"
+        assert day["ok"], day["differences"]
+    finally:
+        store.close()

@@ -34,12 +34,16 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_every_module_is_in_the_wheel(wheel: Path) -> None:
-    """GIVEN the source folders WHEN the wheel is built THEN each .py is inside, renamed."""
+    """GIVEN the source folders WHEN the wheel is built THEN each .py is inside, renamed,
+    and so are the dashboard's templates and static files."""
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = set()
     for folder, target in FOLDERS.items():
         for path in (ROOT / folder).rglob("*.py"):
             expected.add(f"{target}/{path.relative_to(ROOT / folder).as_posix()}")
+    for part in ("templates", "static"):  # the dashboard's package data
+        for path in (ROOT / "host" / "web" / part).iterdir():
+            expected.add(f"posterm/host/web/{part}/{path.name}")
     missing = sorted(expected - names)
     assert not missing, f"modules missing from the wheel: {missing}"
 

@@ -1,0 +1,1 @@
+"""`posterm-host run --http`: the fleet dashboard."""

@@ -1,0 +1,90 @@
+"""What an operator does from the dashboard: approve or reject a refund (signed by the
+host's key), reprint a receipt, close the day. Each command goes to the service's own
+thread (`HostService.send`), the one that publishes; the terminal's reply is awaited in
+the store's replies. Every action lands in the audit log with its outcome."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from posterm.host.config import HostConfig, WebUser
+from posterm.host.store import Store
+from posterm.host.web import audit
+from posterm.protocol.mqtt import commands, topics
+
+POLL_S = 0.05
+
+
+class Commander:
+    def __init__(self, config: HostConfig, store: Store,
+                 send: Callable[[str, dict[str, Any]], None]) -> None:  # fmt: skip
+        self.config, self.store, self.send = config, store, send
+
+    def refund(self, user: WebUser, txn: str, decision: str) -> dict[str, Any]:
+        """`decision`: approve or reject."""
+        found = self.store.refund(txn)
+        if found is None:
+            return self._done(user, decision, txn, {"ok": False, "code": "unknown_txn",
+                                                    "error": f"no refund {txn} in the events"})
+        return self._command(user, decision, txn, found[0], name=f"refund.{decision}",
+                             args={"txn": txn, "by": user.name})  # fmt: skip
+
+    def reprint(self, user: WebUser, tid: str, txn: str) -> dict[str, Any]:
+        return self._command(user, "reprint", f"{tid} {txn}", tid, name="receipt.reprint",
+                             args={"txn": txn})  # fmt: skip
+
+    def close_day(self, user: WebUser, tid: str) -> dict[str, Any]:
+        return self._command(user, "eod", tid, tid, name="batch.close", args={})
+
+    def _command(self, user: WebUser, action: str, target: str, tid: str, *, name: str,
+                 args: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        try:
+            topics.check_terminal(tid)
+        except topics.TopicError as exc:
+            return self._done(user, action, target, {"ok": False, "code": "bad_request",
+                                                     "error": str(exc)})  # fmt: skip
+        if not self.store.knows_terminal(tid):
+            return self._done(user, action, target, {"ok": False, "code": "unknown_terminal",
+                                                     "error": f"no terminal {tid}"})  # fmt: skip
+        key = None
+        if name in commands.SIGNED:
+            path = self.config.private_key
+            if path is None or not path.exists():
+                return self._done(user, action, target, {
+                    "ok": False, "code": "no_key",
+                    "error": "signed commands need [keys] private_key (posterm-host keygen)"})
+            key = commands.load_private_key(path.read_bytes())
+        # the command expires when the dashboard stops waiting: a terminal that comes back
+        # later refuses it (`expired`) instead of running what the operator was told failed
+        envelope = commands.build(tid, name, args, key=key,
+                                  ttl=timedelta(seconds=self.config.reply_timeout_s))
+        self.send(tid, envelope)
+        reply = self._wait(envelope["cmd_id"])
+        if reply is None:
+            out = {"ok": False, "code": "no_reply", "cmd_id": envelope["cmd_id"],
+                   "error": f"{tid} did not answer within {self.config.reply_timeout_s:g} s"
+                            " (offline, or still running it: see its events); a terminal"
+                            f" that gets the command after {envelope['expires_at']} refuses"
+                            " it"}  # fmt: skip
+        else:
+            out = {"ok": bool(reply.get("ok")), "cmd_id": envelope["cmd_id"], "reply": reply}
+            if not reply.get("ok"):
+                out["code"], out["error"] = reply.get("code"), reply.get("error")
+        return self._done(user, action, target, out)
+
+    def _wait(self, cmd_id: str) -> dict[str, Any] | None:
+        deadline = time.monotonic() + self.config.reply_timeout_s
+        while True:
+            reply = self.store.reply(cmd_id)
+            if reply is not None or time.monotonic() >= deadline:
+                return reply
+            time.sleep(POLL_S)
+
+    def _done(self, user: WebUser, action: str, target: str,
+              out: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+        audit.write(self.store, user=user.name, role=user.role, action=action, target=target,
+                    ok=bool(out["ok"]), result=out)  # fmt: skip
+        return out

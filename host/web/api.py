@@ -1,0 +1,128 @@
+"""The dashboard's JSON API: what the pages poll (`GET`) and the operator's actions
+(`POST`, CSRF token in the `X-CSRF-Token` header, operators only; a viewer gets 403)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from posterm.host import history, lookup, reconcile
+from posterm.host.web import audit, data
+from posterm.host.web.app import Web, login_required
+from posterm.protocol.mqtt.events import now_rfc3339
+
+NOT_JSON = {"ok": False, "code": "bad_request", "error": "a JSON object is expected"}
+
+
+def routes(web: Web) -> list[Route]:
+    def reader(build: Any) -> Any:
+        def endpoint(request: Request) -> Response:
+            if web.user(request) is None:
+                return login_required(request)
+            try:
+                return JSONResponse(build(request))
+            except lookup.LookupFailed as exc:
+                return JSONResponse({"ok": False, "code": exc.code, "error": exc.message},
+                                    400 if exc.status == 2 else 404)  # fmt: skip
+        return endpoint
+
+    def fleet(request: Request) -> dict[str, Any]:
+        return {"now": now_rfc3339(), "terminals": data.fleet(web.store, web.config),
+                "alerts": data.open_alerts(web.store)}
+
+    def terminal(request: Request) -> dict[str, Any]:
+        tid = request.path_params["tid"]
+        rows = [t for t in data.fleet(web.store, web.config) if t["terminal"] == tid]
+        if not rows:
+            raise lookup.LookupFailed("unknown_terminal", f"no terminal {tid}")
+        return {"terminal": rows[0],
+                "telemetry": web.store.telemetry_history(tid, history.since(6)),
+                "events": web.store.events(terminal=tid, newest_first=True, limit=50)}
+
+    def refunds(request: Request) -> dict[str, Any]:
+        rows = data.refunds(web.store, pending=request.query_params.get("pending") == "1")
+        return {"refunds": rows, "stats": lookup.refund_stats(rows)}
+
+    def receipts(request: Request) -> dict[str, Any]:
+        q = request.query_params
+        if "terminal" not in q:
+            raise lookup.LookupFailed("bad_request", "terminal is required", 2)
+        found = lookup.find(web.store, q["terminal"], amount=q.get("amount"),
+                            last4=q.get("last4"), since=q.get("from"), until=q.get("to"))
+        return {"transactions": found}
+
+    def receipt(request: Request) -> dict[str, Any]:
+        return lookup.show(web.store, request.path_params["txn"])
+
+    def reconciliation(request: Request) -> dict[str, Any]:
+        try:
+            day = reconcile.parse_day(request.query_params.get("date"))
+            return {"date": day.isoformat(), "batches": reconcile.reconcile(
+                web.store, day=day, terminal=request.query_params.get("terminal"))}  # fmt: skip
+        except reconcile.ReconcileError as exc:
+            raise lookup.LookupFailed(exc.code, exc.message, exc.status) from None
+
+    def audit_log(request: Request) -> dict[str, Any]:
+        return {"audit": audit.listing(web.store)}
+
+    async def body(request: Request) -> dict[str, Any] | None:
+        try:
+            value = await request.json()
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+    def decide(decision: str) -> Any:
+        async def endpoint(request: Request) -> Response:
+            user = await web.guard(request, operator=True)
+            if isinstance(user, Response):
+                return user
+            out = await run_in_threadpool(web.commander.refund, user,
+                                          request.path_params["txn"], decision)  # fmt: skip
+            return JSONResponse(out, _status(out))
+        return endpoint
+
+    async def reprint(request: Request) -> Response:
+        user = await web.guard(request, operator=True)
+        if isinstance(user, Response):
+            return user
+        args = await body(request)
+        if args is None or not isinstance(args.get("txn"), str):
+            return JSONResponse(NOT_JSON | {"error": 'expected {"txn": "…"}'}, 400)
+        out = await run_in_threadpool(web.commander.reprint, user, request.path_params["tid"],
+                                      args["txn"])  # fmt: skip
+        return JSONResponse(out, _status(out))
+
+    async def close_day(request: Request) -> Response:
+        user = await web.guard(request, operator=True)
+        if isinstance(user, Response):
+            return user
+        out = await run_in_threadpool(web.commander.close_day, user, request.path_params["tid"])
+        return JSONResponse(out, _status(out))
+
+    return [
+        Route("/api/fleet", reader(fleet)),
+        Route("/api/terminals/{tid}", reader(terminal)),
+        Route("/api/refunds", reader(refunds)),
+        Route("/api/receipts", reader(receipts)),
+        Route("/api/receipts/{txn}", reader(receipt)),
+        Route("/api/reconcile", reader(reconciliation)),
+        Route("/api/audit", reader(audit_log)),
+        Route("/api/refunds/{txn}/approve", decide("approve"), methods=["POST"]),
+        Route("/api/refunds/{txn}/reject", decide("reject"), methods=["POST"]),
+        Route("/api/terminals/{tid}/reprint", reprint, methods=["POST"]),
+        Route("/api/terminals/{tid}/eod", close_day, methods=["POST"]),
+    ]
+
+
+def _status(out: dict[str, Any]) -> int:
+    """200 with the terminal's answer (ok or refused); 404 unknown; 504 no reply in time."""
+    code = out.get("code")
+    if out.get("ok") or "reply" in out:
+        return 200
+    return {"unknown_txn": 404, "unknown_terminal": 404, "no_reply": 504,
+            "bad_request": 400}.get(str(code), 500)  # fmt: skip

@@ -1,0 +1,129 @@
+"""The dashboard's Starlette application: sessions (signed cookies, HttpOnly,
+SameSite=Strict, Secure unless `[web] cookie_secure = false`), login, the CSRF check on
+every POST, the roles, security headers, and the routes of `pages.py` and `api.py`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.templating import Jinja2Templates
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from posterm.host.config import HostConfig, WebUser
+from posterm.host.store import Store
+from posterm.host.web import audit, auth
+from posterm.host.web.actions import Commander
+
+HERE = Path(__file__).parent
+SESSION_MAX_AGE = 8 * 3600
+HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; "
+     b"style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cache-control", b"no-store"),
+]  # fmt: skip
+
+
+class SecurityHeaders:
+    """Adds the headers of `HEADERS` to every response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class Web:
+    """What the routes share: config, store, the commander, the templates."""
+
+    def __init__(self, config: HostConfig, store: Store,
+                 send: Callable[[str, dict[str, Any]], None]) -> None:  # fmt: skip
+        self.config, self.store = config, store
+        self.commander = Commander(config, store, send)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.throttle = auth.Throttle()
+
+    def user(self, request: Request) -> WebUser | None:
+        return auth.user_named(self.config.web, request.session.get("user"))
+
+    def csrf(self, request: Request) -> str:
+        token = request.session.get(auth.CSRF_KEY)
+        if not isinstance(token, str):
+            token = auth.new_csrf()
+            request.session[auth.CSRF_KEY] = token
+        return token
+
+    def page(self, request: Request, name: str, context: dict[str, Any],
+             status: int = 200) -> Response:  # fmt: skip
+        user = self.user(request)
+        return self.templates.TemplateResponse(request, name, {
+            "user": user, "operator": user is not None and auth.may_act(user),
+            "csrf": self.csrf(request), **context}, status_code=status)  # fmt: skip
+
+    async def guard(self, request: Request, *, operator: bool) -> WebUser | Response:
+        """Every POST: a session (401), its CSRF token in the header or the form (403),
+        and for actions the operator role (403)."""
+        user = self.user(request)
+        if user is None:
+            return JSONResponse({"ok": False, "code": "login", "error": "log in first"}, 401)
+        given = request.headers.get(auth.CSRF_HEADER)
+        if given is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")):  # fmt: skip
+            value = (await request.form()).get(auth.CSRF_FIELD)
+            given = value if isinstance(value, str) else None
+        if not auth.csrf_ok(request.session.get(auth.CSRF_KEY), given):
+            return JSONResponse({"ok": False, "code": "csrf", "error": "missing or wrong CSRF"
+                                 " token"}, 403)  # fmt: skip
+        if operator and not auth.may_act(user):
+            audit.write(self.store, user=user.name, role=user.role, action="refused",
+                        target=request.url.path, ok=False, result={"code": "forbidden"})
+            return JSONResponse({"ok": False, "code": "forbidden",
+                                 "error": f"{user.role}s read only"}, 403)  # fmt: skip
+        return user
+
+
+def create_app(config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None],
+               secret: str) -> Starlette:  # fmt: skip
+    from posterm.host.web import api, pages  # noqa: PLC0415 (they import this module)
+
+    web = Web(config, store, send)
+    routes = [
+        *pages.routes(web),
+        *api.routes(web),
+        Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+    ]
+    middleware = [
+        Middleware(SecurityHeaders),
+        Middleware(SessionMiddleware, secret_key=secret, session_cookie="posterm_session",
+                   max_age=SESSION_MAX_AGE, same_site="strict",
+                   https_only=config.web.cookie_secure),
+    ]
+    return Starlette(routes=routes, middleware=middleware)
+
+
+def login_required(request: Request) -> Response:
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"ok": False, "code": "login", "error": "log in first"}, 401)
+    return RedirectResponse("/login", 303)
+

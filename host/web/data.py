@@ -1,0 +1,101 @@
+"""What the dashboard's pages and its JSON API show, read through the store and the
+lookups: the fleet's rows, a terminal's telemetry history, refunds, receipts."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from markupsafe import Markup
+
+from posterm.host import alerting, history, lookup
+from posterm.host.config import HostConfig
+from posterm.host.store import Store
+from posterm.host.web import plots
+from posterm.protocol.mqtt.events import now_rfc3339
+
+# the open alerts at the top of the fleet screen, worst first
+SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
+            "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
+            "refunds_count": 2, "refunds_amount": 2}  # fmt: skip
+SEVERITY_NAMES = ("critical", "warning", "notice")
+FLEET_KEYS = ("terminal", "state", "last_seen", "mode", "pt_link", "printer", "paper",
+              "pending_receipts", "in_doubt", "outbox_depth", "oldest_unsent_age_s",
+              "version")  # fmt: skip
+
+
+def age_s(at: str | None, now: str) -> float | None:
+    if not at:
+        return None
+    try:
+        return round((datetime.fromisoformat(now) - datetime.fromisoformat(at)).total_seconds(),
+                     1)  # fmt: skip
+    except ValueError:
+        return None
+
+
+def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
+    """Every terminal, one row each: online / offline / stale with when it was last seen."""
+    now = now_rfc3339()
+    out = []
+    for row in store.fleet(now, stale_after_s=config.stale_after_s):
+        item = {key: row.get(key) for key in FLEET_KEYS}
+        item["last_seen_s"] = age_s(row.get("last_seen"), now)
+        out.append(item)
+    return out
+
+
+def open_alerts(store: Store) -> list[dict[str, Any]]:
+    """Open alerts (`host/alerting.py`), worst first, then newest first."""
+    found = alerting.listing(store, open_only=True)  # newest first; sorted() keeps that
+    return [{**a, "severity": severity(a["kind"])}
+            for a in sorted(found, key=lambda a: SEVERITY.get(a["kind"], len(SEVERITY_NAMES)))]
+
+
+def severity(kind: str) -> str:
+    return SEVERITY_NAMES[min(SEVERITY.get(kind, len(SEVERITY_NAMES) - 1),
+                              len(SEVERITY_NAMES) - 1)]
+
+
+def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:
+    """Outbox depth, paper and PT link over the last `hours`."""
+    start, end = history.since(hours), now_rfc3339()
+    rows = store.telemetry_history(tid, start)
+    if rows:  # a history shorter than the window fills the plot
+        start = max(start, rows[0]["at"])
+
+    def series(key: str, levels: dict[str, float] | None = None) -> list[tuple[str, float | None]]:
+        out: list[tuple[str, float | None]] = []
+        for r in rows:
+            value = r[key]
+            if levels is not None:
+                value = levels.get(value) if isinstance(value, str) else None
+            out.append((r["at"], None if value is None else float(value)))
+        return out
+
+    return {
+        "outbox": plots.steps(series("outbox_depth"), f"{tid}: outbox depth", start=start,
+                              end=end),
+        "paper": plots.steps(series("paper", plots.PAPER_LEVELS), f"{tid}: paper", start=start,
+                             end=end, top=2, ticks={"ok": 2, "near end": 1, "out": 0}),
+        "link": plots.steps(series("pt_link", plots.LINK_LEVELS), f"{tid}: PT link",
+                            start=start, end=end, top=1, ticks={"up": 1, "down": 0}),
+    }
+
+
+def refunds(store: Store, pending: bool) -> list[dict[str, Any]]:
+    now = now_rfc3339()
+    rows = lookup.refunds(store, pending=pending)
+    for row in rows:
+        row["age_s"] = age_s(row["requested_at"], now)
+    return rows
+
+
+def timeliness_plot(rows: list[dict[str, Any]]) -> Markup:
+    stats = lookup.refund_stats(rows)
+    return plots.bars([(tid, s["median_s"], s["p95_s"]) for tid, s in stats["terminals"].items()],
+                      "refund request to completion per terminal (median, p95)")  # fmt: skip
+
+
+def today() -> str:
+    return datetime.now(UTC).date().isoformat()

@@ -1,0 +1,139 @@
+"""The dashboard's pages, rendered on the server (Jinja2): login, fleet, terminal,
+refunds, receipts, audit. The fleet screen refreshes itself from `/api/fleet`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from posterm.host import history, lookup, reconcile
+from posterm.host.web import audit, auth, data
+from posterm.host.web.app import Web, login_required
+
+EVENTS_SHOWN = 50
+TXNS_SHOWN = 30  # the newest of the last TXN_HOURS (older ones: the receipt lookup)
+TXN_HOURS = 48
+
+
+def routes(web: Web) -> list[Route]:
+    def login_page(request: Request) -> Response:
+        plain = request.url.scheme == "http" and web.config.web.cookie_secure
+        return web.page(request, "login.html", {"error": None, "plain_http": plain})
+
+    async def login(request: Request) -> Response:
+        form = await request.form()
+        given = form.get(auth.CSRF_FIELD)
+        if not auth.csrf_ok(request.session.get(auth.CSRF_KEY),
+                            given if isinstance(given, str) else None):  # fmt: skip
+            return web.page(request, "login.html", {"error": "The form expired: try again.",
+                                                    "plain_http": False}, 403)  # fmt: skip
+        name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))
+        keys = (f"name:{name}", f"client:{request.client.host if request.client else '-'}")
+        if web.throttle.blocked(*keys):
+            audit.write(web.store, user=name, role="-", action="login", target="", ok=False,
+                        result={"code": "throttled"})  # fmt: skip
+            return web.page(request, "login.html", {"error": "Too many failed logins: wait a"
+                                                    " few minutes.", "plain_http": False}, 429)
+        user = await run_in_threadpool(auth.authenticate, web.config.web, name, password)
+        audit.write(web.store, user=name, role=user.role if user else "-", action="login",
+                    target="", ok=user is not None, result={})  # fmt: skip
+        if user is None:
+            web.throttle.failed(*keys)
+            return web.page(request, "login.html", {"error": "Wrong name or password.",
+                                                    "plain_http": False}, 401)  # fmt: skip
+        web.throttle.succeeded(keys[0])
+        request.session.clear()
+        request.session.update({"user": user.name, auth.CSRF_KEY: auth.new_csrf()})
+        return RedirectResponse("/", 303)
+
+    async def logout(request: Request) -> Response:
+        checked = await web.guard(request, operator=False)
+        if isinstance(checked, Response):
+            return checked
+        request.session.clear()
+        return RedirectResponse("/login", 303)
+
+    def fleet(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        return web.page(request, "fleet.html", {"terminals": data.fleet(web.store, web.config),
+                                                "alerts": data.open_alerts(web.store)})
+
+    def terminal(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        tid = request.path_params["tid"]
+        row = next((t for t in data.fleet(web.store, web.config) if t["terminal"] == tid), None)
+        if row is None:
+            return web.page(request, "error.html", {"error": f"no terminal {tid}"}, 404)
+        try:
+            hours = min(max(float(request.query_params.get("hours", "6")), 0.1), 48.0)
+        except ValueError:
+            hours = 6.0
+        txns = lookup.find(web.store, tid, since=history.since(TXN_HOURS))[-TXNS_SHOWN:][::-1]
+        events = web.store.events(terminal=tid, newest_first=True, limit=EVENTS_SHOWN)
+        alerts = [a for a in data.open_alerts(web.store) if a["terminal"] == tid]
+        return web.page(request, "terminal.html", {
+            "t": row, "hours": hours, "plots": data.terminal_plots(web.store, tid, hours),
+            "events": events, "txns": txns, "alerts": alerts})  # fmt: skip
+
+    def refunds(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        rows = data.refunds(web.store, pending=False)
+        return web.page(request, "refunds.html", {
+            "pending": [r for r in rows if r["awaiting_approval"]],
+            "recent": rows[::-1][:50], "plot": data.timeliness_plot(rows)})  # fmt: skip
+
+    def receipts(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        q = request.query_params
+        form = {k: q.get(k, "") for k in ("terminal", "from", "to", "amount", "last4", "txn")}
+        found: list[dict[str, Any]] = []
+        error = None
+        try:
+            if form["txn"]:
+                found = [lookup.show(web.store, form["txn"])]
+            elif form["terminal"]:
+                found = lookup.find(web.store, form["terminal"], amount=form["amount"] or None,
+                                    last4=form["last4"] or None, since=form["from"] or None,
+                                    until=form["to"] or None)[::-1]  # fmt: skip
+        except lookup.LookupFailed as exc:
+            error = exc.message
+        terminals = [t["terminal"] for t in data.fleet(web.store, web.config)]
+        return web.page(request, "receipts.html", {"form": form, "found": found,
+                                                   "error": error, "terminals": terminals,
+                                                   "searched": bool(form["terminal"]
+                                                                    or form["txn"])})
+
+    def reconciliation(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        day, rows, error = request.query_params.get("date") or data.today(), [], None
+        try:
+            rows = reconcile.reconcile(web.store, day=reconcile.parse_day(day))
+        except reconcile.ReconcileError as exc:
+            error = exc.message
+        return web.page(request, "reconcile.html", {"day": day, "rows": rows, "error": error})
+
+    def audit_page(request: Request) -> Response:
+        if web.user(request) is None:
+            return login_required(request)
+        return web.page(request, "audit.html", {"rows": audit.listing(web.store)})
+
+    return [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        Route("/", fleet),
+        Route("/terminals/{tid}", terminal),
+        Route("/refunds", refunds),
+        Route("/receipts", receipts),
+        Route("/reconcile", reconciliation),
+        Route("/audit", audit_page),
+    ]

@@ -1,0 +1,183 @@
+// posterm fleet dashboard: the fleet screen refreshes itself from /api/fleet, and the
+// operator's buttons post to the JSON API with the session's CSRF token, after a confirmation.
+"use strict";
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+const POLL_MS = 1500;
+const DASH = "\u2013";
+
+function cell(text) {
+  const td = document.createElement("td");
+  td.textContent = text === null || text === undefined ? DASH : String(text);
+  return td;
+}
+
+function ago(seconds) {
+  if (seconds === null || seconds === undefined) {
+    return "?";
+  }
+  if (seconds < 120) {
+    return `${Math.round(seconds)} s ago`;
+  }
+  if (seconds < 7200) {
+    return `${Math.round(seconds / 60)} min ago`;
+  }
+  return `${Math.round(seconds / 3600)} h ago`;
+}
+
+function fleetRow(t) {
+  const tr = document.createElement("tr");
+  tr.dataset.terminal = t.terminal;
+  tr.dataset.state = t.state;
+  tr.className = "state-" + t.state;
+  const name = document.createElement("td");
+  const link = document.createElement("a");
+  link.href = "/terminals/" + encodeURIComponent(t.terminal);
+  link.textContent = t.terminal;
+  name.appendChild(link);
+  tr.appendChild(name);
+  const state = cell(t.state);
+  state.className = "state";
+  tr.appendChild(state);
+  tr.appendChild(cell(t.last_seen === null ? null : `${t.last_seen} (${ago(t.last_seen_s)})`));
+  for (const key of ["pt_link", "printer", "paper", "pending_receipts", "in_doubt",
+                     "outbox_depth", "oldest_unsent_age_s", "version"]) {
+    tr.appendChild(cell(t[key]));
+  }
+  return tr;
+}
+
+function alertBox(a) {
+  const div = document.createElement("div");
+  div.className = "alert sev-" + a.severity;
+  div.textContent = `${a.severity}: ${a.kind} on ${a.terminal}` +
+    (a.subject ? ` (${a.subject})` : "") + ` since ${a.raised_at}`;
+  return div;
+}
+
+async function pollFleet(table) {
+  try {
+    const response = await fetch(table.dataset.poll, {headers: {"Accept": "application/json"}});
+    if (response.status === 401) {
+      window.location.assign("/login");
+      return;
+    }
+    if (response.ok) {
+      const data = await response.json();
+      const body = document.getElementById("fleet-body");
+      body.replaceChildren(...data.terminals.map(fleetRow));
+      const alerts = document.getElementById("alerts");
+      alerts.replaceChildren(...data.alerts.map(alertBox));
+      alerts.dataset.count = String(data.alerts.length);
+      document.getElementById("updated").textContent = data.now;
+      table.dataset.polled = String(Number(table.dataset.polled || "0") + 1);
+    }
+  } catch (err) {
+    document.getElementById("updated").textContent = "(host unreachable)";
+  }
+  window.setTimeout(() => pollFleet(table), POLL_MS);
+}
+
+function describe(result) {
+  if (result.ok) {
+    const r = result.reply && result.reply.result;
+    return "done: " + (r && typeof r === "object" ? JSON.stringify(r) : "ok");
+  }
+  return `refused (${result.code}): ${result.error}`;
+}
+
+async function act(button) {
+  if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
+    return;
+  }
+  const out = button.parentElement.querySelector("output.result");
+  button.disabled = true;
+  out.textContent = "sent, waiting for the terminal\u2026";
+  out.dataset.state = "waiting";
+  try {
+    const response = await fetch(button.dataset.url, {
+      method: "POST",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
+      body: button.dataset.body || "{}",
+    });
+    const result = await response.json();
+    out.textContent = describe(result);
+    out.dataset.state = result.ok ? "ok" : "refused";
+  } catch (err) {
+    out.textContent = "failed: " + err;
+    out.dataset.state = "refused";
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function actButton(label, cls, url, question) {
+  const button = document.createElement("button");
+  button.className = "act " + cls;
+  button.textContent = label;
+  button.dataset.url = url;
+  button.dataset.confirm = question;
+  button.addEventListener("click", () => act(button));
+  return button;
+}
+
+function refundRow(r, operator) {
+  const tr = document.createElement("tr");
+  tr.dataset.txn = r.txn_id;
+  const amount = `${r.amount} ${r.currency}`;
+  for (const text of [r.txn_id, r.terminal, amount, r.sale || "none",
+                      r.reason + (r.reason_text ? ": " + r.reason_text : ""),
+                      r.age_s === null ? DASH : `${Math.trunc(r.age_s)} s`]) {
+    tr.appendChild(cell(text));
+  }
+  const actions = document.createElement("td");
+  if (operator) {
+    const base = "/api/refunds/" + encodeURIComponent(r.txn_id);
+    actions.appendChild(actButton("Approve", "approve", base + "/approve",
+      `Approve refund ${r.txn_id} of ${amount} on ${r.terminal}?`));
+    actions.appendChild(document.createTextNode(" "));
+    actions.appendChild(actButton("Reject", "reject", base + "/reject",
+      `Reject refund ${r.txn_id} on ${r.terminal}?`));
+    actions.appendChild(document.createElement("output")).className = "result";
+  }
+  tr.appendChild(actions);
+  return tr;
+}
+
+// new refunds awaiting approval appear; those no longer waiting stay (with their reply)
+async function pollRefunds(table) {
+  try {
+    const response = await fetch("/api/refunds?pending=1", {headers: {"Accept": "application/json"}});
+    if (response.status === 401) {
+      window.location.assign("/login");
+      return;
+    }
+    if (response.ok) {
+      const body = table.querySelector("tbody");
+      const operator = document.body.dataset.role === "operator";
+      for (const r of (await response.json()).refunds) {
+        if (!body.querySelector(`tr[data-txn="${CSS.escape(r.txn_id)}"]`)) {
+          body.querySelector("tr.none")?.remove();
+          body.appendChild(refundRow(r, operator));
+        }
+      }
+    }
+  } catch (err) {
+    // the host is unreachable: the next round tries again
+  }
+  window.setTimeout(() => pollRefunds(table), POLL_MS);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  for (const button of document.querySelectorAll("button.act")) {
+    button.addEventListener("click", () => act(button));
+  }
+  const table = document.getElementById("fleet");
+  if (table) {
+    pollFleet(table);
+  }
+  const pending = document.getElementById("pending");
+  if (pending) {
+    window.setTimeout(() => pollRefunds(pending), POLL_MS);
+  }
+});

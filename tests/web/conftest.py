@@ -1,0 +1,126 @@
+"""The dashboard's fixtures: a real `posterm-host run --http` fed by the real postermd
+through Mosquitto, users of both roles, and Debian's chromium driven by Playwright (no
+browser download; under CI a missing chromium fails, elsewhere it skips)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posterm.host.web.auth import hash_password
+from tests.support.broker import Broker, free_port, wait_for
+from tests.support.rig import Rig, make_rig
+from tests.support.sim import BIN
+
+CHROMIUM = os.environ.get("POSTERM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "web"
+USERS = {"olga": ("operator", "olga-secret-pw"), "vic": ("viewer", "vic-secret-pw")}
+
+
+class WebHost:
+    """`posterm-host run --http` as a fleet operator runs it."""
+
+    def __init__(self, tmp: Path, broker: Broker) -> None:
+        self.tmp, self.port = tmp, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.key = tmp / "keys" / "host.key"
+        self.config = tmp / "host.toml"
+        users = "".join(f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(pw)}"\n'
+                        f'role = "{role}"\n' for name, (role, pw) in USERS.items())  # fmt: skip
+        self.config.write_text(
+            f'[host]\nid = "hq"\nreply_timeout_s = 8\n[mqtt]\nurl = "{broker.url}"\n'
+            f'[store]\nurl = "sqlite://{tmp / "host.db"}"\n[keys]\nprivate_key = "{self.key}"\n'
+            f'[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{users}'
+        )
+        self.proc: subprocess.Popen[str] | None = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(BIN / "posterm-host"), "--config", str(self.config), *args],
+                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+
+    def start(self) -> None:
+        log = (self.tmp / "host.log").open("w")
+        self.proc = subprocess.Popen([str(BIN / "posterm-host"), "--config", str(self.config),
+                                      "run", "--http", f"127.0.0.1:{self.port}"],
+                                     stdout=log, stderr=log, text=True)  # fmt: skip
+        wait_for(self._listens, "the dashboard to listen")
+
+    def _listens(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"posterm-host exited: {(self.tmp / 'host.log').read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+        except OSError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+
+
+@pytest.fixture
+def web_host(tmp_path: Path, broker: Broker) -> Iterator[WebHost]:
+    h = WebHost(tmp_path, broker)
+    assert h.cli("keygen").returncode == 0
+    h.start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def rig(tmp_path: Path, broker: Broker, web_host: WebHost) -> Iterator[Rig]:
+    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
+             f'host_public_key = "{web_host.key.with_suffix(".pub")}"\n')  # fmt: skip
+    r = make_rig(tmp_path, link="tcp", extra_config=extra)
+    r.start()
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        message = f"chromium not found at {CHROMIUM} (Debian's chromium; .ci/run installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Console:
+    """Every console error and uncaught page error of the pages it watches."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def watch(self, page: Any) -> Any:
+        page.on("console", lambda m: self.errors.append(f"{page.url}: {m.text}")
+                if m.type == "error" else None)  # fmt: skip
+        page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
+        return page
+
+
+def login(browser: Any, host: WebHost, name: str, console: Console) -> tuple[Any, Any]:
+    """A browser context of its own (its own cookies) logged in as `name`."""
+    context = browser.new_context(base_url=host.url)
+    page = console.watch(context.new_page())
+    page.goto("/login")
+    page.fill('input[name="name"]', name)
+    page.fill('input[name="password"]', USERS[name][1])
+    page.click('button[type="submit"]')
+    page.wait_for_url(f"{host.url}/")
+    return context, page

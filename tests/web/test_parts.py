@@ -1,0 +1,121 @@
+"""The dashboard's parts without a browser: the `[web]` config checked key by key,
+`posterm-host hash-password`, `run --http` refusing a bad or busy address, the session
+cookie's flags, the login throttle, the SVG plots (the telemetry history and the audit
+log on both databases: tests/host/test_history.py)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from starlette.middleware.sessions import SessionMiddleware
+
+from posterm.host.config import HostConfigError, load
+from posterm.host.store import Store
+from posterm.host.web import plots
+from posterm.host.web.app import create_app
+from posterm.host.web.auth import Throttle
+from tests.support.sim import BIN
+
+BASE = '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+HASH = PasswordHasher().hash("pw")
+
+
+def config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "host.toml"
+    path.write_text(BASE + f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n' + text)
+    return path
+
+
+def test_web_users_and_settings_are_read(tmp_path: Path) -> None:
+    web = load(config(tmp_path, f'[web]\nbind = "127.0.0.1:9000"\ncookie_secure = false\n'
+                      f'[[web.users]]\nname = "olga"\npassword_hash = "{HASH}"\n'
+                      f'role = "operator"\n')).web  # fmt: skip
+    assert web.bind == "127.0.0.1:9000" and web.cookie_secure is False
+    assert [(u.name, u.role) for u in web.users] == [("olga", "operator")]
+    assert load(config(tmp_path, "")).web.bind == "127.0.0.1:8080"  # localhost by default
+    assert load(config(tmp_path, "")).web.cookie_secure is True
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ('[web]\nport = 1\n', "web.port"),
+    ('[web]\nbind = "localhost"\n', "web.bind"),
+    ('[web]\ncookie_secure = "no"\n', "web.cookie_secure"),
+    ('[web]\nsession_secret_file = "relative"\n', "web.session_secret_file"),
+    (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "admin"\n',
+     "web.users: user 1: role"),
+    ('[[web.users]]\nname = "a"\npassword_hash = "plain"\nrole = "viewer"\n',
+     "web.users: user 1: password_hash"),
+    (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\nemail = "x"\n',
+     "web.users: user 1: email"),
+    (f'[[web.users]]\nname = "a b"\npassword_hash = "{HASH}"\nrole = "viewer"\n',
+     "web.users: user 1: name"),
+    (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\n'
+     f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "operator"\n',
+     "web.users: user 2: name"),
+])  # fmt: skip
+def test_bad_web_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
+    with pytest.raises(HostConfigError, match=f": {key}"):
+        load(config(tmp_path, text))
+
+
+def run(path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(BIN / "posterm-host"), "--config", str(path), *args],
+                          input=stdin, capture_output=True, text=True, timeout=60,
+                          check=False)  # fmt: skip
+
+
+def test_hash_password_reads_stdin(tmp_path: Path) -> None:
+    path = config(tmp_path, "")
+    done = run(path, "hash-password", stdin="correct horse\n")
+    assert done.returncode == 0 and "correct horse" not in done.stdout
+    assert PasswordHasher().verify(done.stdout.strip(), "correct horse")
+    assert run(path, "hash-password").returncode == 2
+
+
+def test_run_http_refuses_a_bad_or_busy_address(tmp_path: Path) -> None:
+    path = config(tmp_path, "")
+    assert run(path, "run", "--http", "nowhere").returncode == 2
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run(path, "run", "--http", f"127.0.0.1:{port}")
+    assert done.returncode == 1 and f"127.0.0.1:{port}" in done.stderr, done.stderr
+
+
+def test_plots_are_inline_svg_with_holes_and_escaped_labels() -> None:
+    start, end = "2026-11-29T10:00:00.000Z", "2026-11-29T11:00:00.000Z"
+    svg = plots.steps([("2026-11-29T10:00:00.000Z", 1.0), ("2026-11-29T10:30:00.000Z", None),
+                       ("2026-11-29T10:40:00.000Z", 4.0)], "<depth>", start=start, end=end)
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "&lt;depth&gt;" in svg
+    assert "no data" in plots.steps([], "x", start=start, end=end)
+    bars = plots.bars([("pos-1", 2.0, 5.5), ("pos-2", None, None)], "timeliness")
+    assert bars.count("<rect") == 3 and "no completed refund" in bars
+
+
+def test_session_cookies_are_secure_unless_configured_otherwise(tmp_path: Path) -> None:
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    try:
+        for text, secure in (("", True), ("[web]\ncookie_secure = false\n", False)):
+            app = create_app(load(config(tmp_path, text)), store, lambda tid, env: None, "s" * 32)
+            (session,) = [m for m in app.user_middleware if m.cls is SessionMiddleware]
+            assert session.kwargs["https_only"] is secure
+            assert session.kwargs["same_site"] == "strict"
+    finally:
+        store.close()
+
+
+def test_failed_logins_are_throttled_per_name_and_client() -> None:
+    throttle = Throttle(limit=2, window_s=60)
+    throttle.failed("name:a", "client:1")
+    assert not throttle.blocked("name:a", "client:2")
+    throttle.failed("name:a", "client:2")
+    assert throttle.blocked("name:a", "client:3")  # the name, from any client
+    throttle.failed("name:b", "client:2")
+    assert throttle.blocked("name:c", "client:2")  # the client, under any name
+    throttle.succeeded("name:a")
+    assert not throttle.blocked("name:a", "client:3")
