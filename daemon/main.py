@@ -8,6 +8,7 @@ socket opens and systemd hears READY=1.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -26,6 +27,7 @@ from posterm.daemon.flows.printing import ReceiptPrinter
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.notify import notify, watchdog_interval
+from posterm.daemon.owner import OwnerStopped
 from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.sync.relay import Relay
 from posterm.daemon.terminal import Terminal
@@ -167,7 +169,8 @@ def _start_sync(
         key = load_public_key(config.mqtt.host_public_key.read_bytes())
 
     def on_link(online: bool) -> None:  # LEDs are the owner's: hand it over
-        terminal.owner.submit(lambda: panel.show_host(online))
+        with contextlib.suppress(OwnerStopped):  # its last word at shutdown: LEDs are off
+            terminal.owner.submit(lambda: panel.show_host(online))
 
     relay = Relay(config.mqtt, journal, terminal, host_key=key, version=VERSION, on_link=on_link)
     terminal.host_link = relay.snapshot

@@ -85,8 +85,9 @@ def test_completed_and_failed_refunds_tell_the_customer_once(
                            "--notify-phone", PHONE)  # fmt: skip
     assert code != 0, failed
     (failed_id,) = [e["data"]["txn_id"] for e in rig.events() if e["type"] == "refund.failed"]
-    wait_for(lambda: len(smtp.mailbox.messages) >= 1 and Gateway.got,
-             "the e-mail (after two refusals) and the SMS", timeout=60)  # fmt: skip
+    wait_for(lambda: _host_rows(host, "SELECT state FROM notifications") == [("sent",)] * 2,
+             "the e-mail (after two refusals) and the SMS sent and marked so",
+             timeout=60)  # fmt: skip
     wait_for(lambda: unacked(rig) == 0, "every event at the host")
 
     (mail,) = smtp.mailbox.messages  # refused twice, then one: exactly one
