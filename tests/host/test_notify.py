@@ -6,11 +6,8 @@ from the host's store once delivered."""
 
 from __future__ import annotations
 
-import json
 import sqlite3
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +16,7 @@ import pytest
 from tests.host.test_host import Host, host, rig, unacked  # noqa: F401 (fixtures)
 from tests.support.broker import wait_for
 from tests.support.rig import Rig
+from tests.support.sms import Gateway, sms_gateway
 from tests.support.smtp import SmtpServer
 
 ADDRESS = "kunde.mueller@example.org"
@@ -32,25 +30,10 @@ def smtp() -> Iterator[SmtpServer]:
     server.stop()
 
 
-class Gateway(BaseHTTPRequestHandler):
-    got: list[dict[str, Any]] = []
-
-    def do_POST(self) -> None:
-        Gateway.got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-        self.send_response(202)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def gateway() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), Gateway)
-    Gateway.got = []
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}/sms"
-    server.shutdown()
+    with sms_gateway() as url:
+        yield url
 
 
 def _with_notify(host: Host, smtp: SmtpServer, gateway: str) -> None:  # noqa: F811
@@ -98,7 +81,7 @@ def test_completed_and_failed_refunds_tell_the_customer_once(
     assert masked in text and "******" in masked
     for personal in (PHONE, sale["txn_id"]):  # nothing else: not the other contact or the sale
         assert personal not in mail.as_string()
-    (sms,) = Gateway.got
+    ((_, sms),) = Gateway.got
     assert sms["to"] == PHONE and "could not complete" in sms["text"] and "3.00 EUR" in sms["text"]
 
     rows = {r[0]: r for r in _host_rows(

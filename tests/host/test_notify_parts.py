@@ -3,13 +3,9 @@ real SMTP server (aiosmtpd), SMS through a local HTTP gateway, and the `[notify]
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +13,7 @@ import pytest
 from posterm.host.notify.channels import ChannelError, SmsGateway, Smtp
 from posterm.host.notify.config import NotifyConfigError, parse
 from posterm.host.notify.templates import Refund, render
+from tests.support.sms import Gateway, sms_gateway
 from tests.support.smtp import SmtpServer
 
 REFUND = Refund(outcome="completed", merchant="Café Beispiel", amount="12.50", currency="EUR",
@@ -83,28 +80,10 @@ def test_an_smtp_server_that_is_not_there_is_a_temporary_failure() -> None:
     assert err.value.temporary
 
 
-class Gateway(BaseHTTPRequestHandler):
-    answers: list[int] = []
-    got: list[tuple[dict[str, str], dict[str, Any]]] = []
-
-    def do_POST(self) -> None:
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        Gateway.got.append((dict(self.headers), body))
-        self.send_response(Gateway.answers.pop(0) if Gateway.answers else 200)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
 def gateway() -> Iterator[str]:
-    server = HTTPServer(("127.0.0.1", 0), Gateway)
-    Gateway.answers, Gateway.got = [], []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/send"
-    server.shutdown()
+    with sms_gateway() as url:
+        yield url
 
 
 def test_sms_through_an_http_gateway(gateway: str, tmp_path: Path) -> None:

@@ -31,6 +31,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def accepts(proc: subprocess.Popen[Any] | None, port: int, log: Path) -> bool:
+    """Whether a server process listens on 127.0.0.1:`port`; its log if it exited."""
+    if proc is not None and proc.poll() is not None:
+        raise AssertionError(f"{Path(str(proc.args[0])).name} exited: {log.read_text()}")
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+    except OSError:
+        return False
+    return True
+
+
 def wait_for(check: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
     """Poll `check` until it returns something true (the event a test waits on)."""
     deadline = time.monotonic() + timeout
@@ -71,13 +82,7 @@ class Broker:
         wait_for(self._accepts, "mosquitto to listen")
 
     def _accepts(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"mosquitto exited: {(self.tmp / 'mosquitto.log').read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-        except OSError:
-            return False
-        return True
+        return accepts(self.proc, self.port, self.tmp / "mosquitto.log")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any
 import pytest
 
 from posterm.host.web.auth import hash_password
-from tests.support.broker import Broker, free_port, wait_for
+from tests.support.broker import Broker, accepts, free_port, wait_for
 from tests.support.rig import Rig, make_rig
 from tests.support.sim import BIN
 
@@ -53,13 +52,7 @@ class WebHost:
         wait_for(self._listens, "the dashboard to listen")
 
     def _listens(self) -> bool:
-        if self.proc is not None and self.proc.poll() is not None:
-            raise AssertionError(f"posterm-host exited: {(self.tmp / 'host.log').read_text()}")
-        try:
-            socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-        except OSError:
-            return False
-        return True
+        return accepts(self.proc, self.port, self.tmp / "host.log")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
