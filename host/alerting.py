@@ -211,6 +211,25 @@ class Alerter:
         self._staged_queued += enqueue(tx, self.webhooks, f"alert.{message['kind']}", ref,
                                        message, at=now)  # fmt: skip
 
+    # -- the day's reconciliation ---------------------------------------------------------------
+    def reconciled(self, rows: list[dict[str, Any]]) -> None:
+        """`posterm-host reconcile`'s rows: a batch that differs raises `reconcile_mismatch`
+        (one per terminal and batch, naming what differs); one that agrees clears it."""
+        now = self.now()
+        with self.store.db.tx() as tx:
+            for row in rows:
+                subject = f"batch {row['batch_no']}"
+                if row["ok"]:
+                    for open_ in self._open(tx, "reconcile_mismatch", row["terminal"]):
+                        if open_["subject"] == subject:
+                            self._clear(tx, open_, now)
+                    continue
+                detail = {"batch_no": row["batch_no"], "closed_at": row["closed_at"],
+                          "differences": [{"what": d["what"], "txns": d["txns"]}
+                                          for d in row["differences"]]}  # fmt: skip
+                self._raise(tx, Finding("reconcile_mismatch", row["terminal"], subject, detail),
+                            now)  # fmt: skip
+
     # -- reading ------------------------------------------------------------------------------
     def take(self) -> list[dict[str, Any]]:
         """The committed messages not yet published (the caller publishes them)."""

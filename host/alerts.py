@@ -23,7 +23,7 @@ from posterm.protocol.money import AmountError, format_amount, parse_amount
 
 LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
                "in_doubt", "receipt_pending")  # fmt: skip
-EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount")
+EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount", "reconcile_mismatch")
 KINDS = LEVEL_KINDS + EVENT_KINDS
 APPROVED_SALES = ("sale.approved", "sale.recovered")  # a recovered sale only when kept
 IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")

@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("refunds", "receipts"):
             return _lookup(store, args)
         if args.command == "reconcile":
-            return _reconcile(store, args)
+            return _reconcile(config, store, args)
         return _command(config, store, args)
     finally:
         store.close()
@@ -285,15 +285,17 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
     return 0
 
 
-def _reconcile(store: Store, args: argparse.Namespace) -> int:
+def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
     """Exit 0 when every batch of the day agrees, 1 when one differs (or there is no batch
-    to look at for a named terminal), 2 on bad input."""
+    to look at for a named terminal), 2 on bad input. A batch that differs raises the
+    `reconcile_mismatch` alert (stored, to the webhooks); one that agrees clears it."""
     try:
         rows = reconcile.reconcile(store, day=reconcile.parse_day(args.date),
                                    terminal=args.terminal)  # fmt: skip
     except reconcile.ReconcileError as exc:
         _fail(args.json, exc.code, exc.message)
         return exc.status
+    alerting.Alerter(store, config.alerts, webhooks=config.webhooks).reconciled(rows)
     if args.json:
         print(json.dumps(rows))
     elif args.csv:

@@ -17,7 +17,7 @@ from posterm.protocol.mqtt.events import now_rfc3339
 # the open alerts at the top of the fleet screen, worst first
 SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
             "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
-            "refunds_count": 2, "refunds_amount": 2}  # fmt: skip
+            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1}  # fmt: skip
 SEVERITY_NAMES = ("critical", "warning", "notice")
 FLEET_KEYS = ("terminal", "state", "last_seen", "mode", "pt_link", "printer", "paper",
               "pending_receipts", "in_doubt", "outbox_depth", "oldest_unsent_age_s",

@@ -63,6 +63,10 @@ def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
     (diff,) = second["differences"]
     assert diff["what"] == "refund_after_close" and diff["txns"] == [refund["txn_id"]]
     assert next(r for r in rows if r["batch_no"] == 3)["ok"]  # where it was booked, it agrees
+    code, alerts = host.cli("alerts", "--open", "--json")
+    (mismatch,) = [a for a in alerts if a["kind"] == "reconcile_mismatch"]
+    assert mismatch["terminal"] == TID and mismatch["subject"] == "batch 2"
+    assert mismatch["detail"]["differences"][0]["txns"] == [refund["txn_id"]]
 
     # WHEN a sale's event is deleted from the host's store by hand
     db = sqlite3.connect(host.db)
@@ -79,6 +83,9 @@ def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
         "2", "3", "DIFFERS")  # fmt: skip
     missing = next(r for r in first if r["figure"] == "events_missing")
     assert sale["txn_id"] in missing["difference"]
+    code, alerts = host.cli("alerts", "--open", "--json")
+    assert {a["subject"] for a in alerts if a["kind"] == "reconcile_mismatch"} == {
+        "batch 1", "batch 2"}  # fmt: skip
 
 
 def test_bad_input_is_refused(rig: Rig, host: Host) -> None:  # noqa: F811
