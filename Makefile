@@ -58,7 +58,7 @@ deb: $(STAMP)
 lock: $(STAMP)
 	$(PY) -m pip install --quiet 'pip-tools>=7.4'
 	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	    --no-emit-index-url --no-emit-find-links $(LOCK_ARGS) \
+	    --no-emit-index-url --no-emit-find-links --extra host --extra web $(LOCK_ARGS) \
 	    -o packaging/requirements.lock pyproject.toml packaging/pi.in
 
 clean:
