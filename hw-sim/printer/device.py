@@ -63,6 +63,11 @@ class SimPrinter:
         """Not printing: paper out, cover open, cutter error or switched off."""
         return self.paper_out or self.cover_open or self.cutter_error or self.offline
 
+    def lose(self, count: int) -> None:
+        """Bytes the stopped printer will never print."""
+        with self.lock:
+            self.lost_bytes += count
+
     def feed(self, parser: EscPosParser, data: bytes) -> bytes:
         """Print data, processed in turn; returns the answers to GS r."""
         with self.lock:

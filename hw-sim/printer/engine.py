@@ -49,12 +49,17 @@ class Engine:
         return Link(send, self.device.parser())
 
     def submit(self, link: Link, data: bytes) -> bool:
-        """Buffer `data` (blocks while the link's buffer is full); False once stopping."""
+        """Buffer `data` (blocks while the link's buffer is full); False once stopping.
+        What arrives while the printer is stopped (paper out, cover open) is lost, as what
+        it had buffered when it stopped: after the refill only new jobs print."""
         with self._cond:
             while link.buffered >= BUFFER_BYTES and not self._stopping:
                 self._cond.wait(0.5)
             if self._stopping:
                 return False
+            if self.device.stopped():
+                self.device.lose(len(data))
+                return True
             link.chunks.append(data)
             link.buffered += len(data)
             link.last_data = time.monotonic()
@@ -102,9 +107,20 @@ class Engine:
                 return
             link, data = item
             pieces = [data[i : i + SLICE] for i in range(0, len(data), SLICE)] if bps else [data]
-            for piece in pieces:
+            for i, piece in enumerate(pieces):
                 if bps:
                     time.sleep(len(piece) / bps)
                 answer = self.device.feed(link.parser, piece)
                 if answer:
                     link.send(answer)
+                if self.device.stopped():  # the rest of this job is lost, not kept for later
+                    self._drop(link, sum(len(p) for p in pieces[i + 1 :]))
+                    break
+
+    def _drop(self, link: Link, unprinted: int) -> None:
+        with self._cond:
+            unprinted += link.buffered
+            link.chunks.clear()
+            link.buffered = 0
+            self._cond.notify_all()
+        self.device.lose(unprinted)
