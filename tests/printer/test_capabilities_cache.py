@@ -28,3 +28,22 @@ def test_a_start_reuses_the_cache_and_leaves_nothing_in_tmp(tmp_path: Path) -> N
     assert list(scratch.iterdir()) == []
     cached = list((tmp_path / "home" / ".cache" / "posterm").glob("*.capabilities.pickle"))
     assert len(cached) == 1
+
+
+def test_processes_starting_together_and_a_broken_pickle_are_fine(tmp_path: Path) -> None:
+    """GIVEN a half-written shared pickle (as python-escpos's in-place write leaves it to a
+    reader) and four processes starting at once THEN each imports, and one whole pickle
+    stays."""
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    version = sys.version.split()[0]
+    (cache / f"{version}.capabilities.pickle").write_bytes(b"\x80\x04\x95")  # cut short
+    env = {k: v for k, v in os.environ.items() if k != "ESCPOS_CAPABILITIES_PICKLE_DIR"}
+    env |= {"CACHE_DIRECTORY": str(cache), "TMPDIR": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", "import posterm.daemon.main"], env=env,
+                              stderr=subprocess.PIPE) for _ in range(4)]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    assert [p.name for p in cache.iterdir()] == [f"{version}.capabilities.pickle"]
+    assert (cache / f"{version}.capabilities.pickle").stat().st_size > 1000
