@@ -1,11 +1,13 @@
 """`Printer`: an ESC/POS receipt printer on python-escpos, with honest status.
 
-A job is printed only if the printer was ready before it, has processed it to the cut and
-is still fine after it. DLE EOT is answered the moment it arrives, even while the printer
-is still printing what came before, so a DLE EOT after the job proves nothing; the job
-therefore ends with GS r 1, which the printer answers in turn, after the cut, and never
-once the paper ran out. While waiting for that answer the driver asks DLE EOT every half
-second, so a printer that stopped (paper out, cover open) fails the job at once.
+A job is printed only if the printer was ready before it and has processed it to the cut.
+A paper-out or an open cover right after the cut does not un-print it: the status after
+the job is kept (`last_status`) and the next job's check before it stops that one.
+DLE EOT is answered the moment it arrives, even while the printer is still printing what
+came before, so a DLE EOT after the job proves nothing; the job therefore ends with
+GS r 1, which the printer answers in turn, after the cut, and never once the paper ran
+out. While waiting for that answer the driver asks DLE EOT every half second, so a
+printer that stopped (paper out, cover open) fails the job at once.
 
 Not thread-safe: one owner calls it (the terminal's owner thread, a CLI).
 """
@@ -147,7 +149,13 @@ class Printer:
         except PrinterError:
             self.close()
             raise
-        _raise_unless_ready(self._query_status(), "after the job")
+        try:  # printed and cut: a fault from now on is the next job's to meet
+            after = self._query_status()
+        except PrinterError as exc:
+            log.warning("printer: the job was cut; no status after it: %s", exc)
+            return
+        if not after.ready:
+            log.warning("printer: the job was cut; the printer is not ready after it")
 
     def _await_cut(self, link: Link) -> None:
         """Wait for the answer to the job's closing GS r 1, asking DLE EOT meanwhile."""
