@@ -229,6 +229,10 @@ class Soak:
             sale.refunded += amount
             request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
                        "reason": "goods_returned", "key": self.key()}  # fmt: skip
+        elif roll < 0.88:
+            sale = self.rng.choice(self.sales or open_sales)  # asked to refund more than paid
+            request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(sale.amount + 1),
+                       "reason": "goods_returned", "key": self.key(), "over": True}  # fmt: skip
         else:
             fresh = [s for s in open_sales if s.refunded == 0]
             if not fresh:
@@ -237,7 +241,9 @@ class Soak:
                 request = {"cmd": "void", "txn": self.rng.choice(fresh).txn_id,
                            "key": self.key()}  # fmt: skip
         kind = request["cmd"]
-        if kind == "refund" and minor(request["amount"]) > APPROVAL_LIMIT:
+        if request.pop("over", False):
+            kind = "refund (more than the sale)"
+        elif kind == "refund" and minor(request["amount"]) > APPROVAL_LIMIT:
             kind = "refund (host approval)"
         self.note(request, self.ask(kind, request))
 
@@ -467,16 +473,16 @@ def report(soak: Soak, seconds: float, problems: list[str]) -> tuple[str, dict[s
              f"{sum(soak.faults.values())} faults, {len(rig.events())} events, "
              f"{soak.recorder.count()} MQTT messages recorded"]  # fmt: skip
     lines.append("operations by kind")
-    lines += [f"  {k:<44} {n:>6}" for k, n in sorted(soak.ops.items())]
+    lines += [f"  {k:<50} {n:>6}" for k, n in sorted(soak.ops.items())]
     lines.append("outcomes")
-    lines += [f"  {k:<44} {n:>6}" for k, n in sorted(soak.outcomes.items())]
+    lines += [f"  {k:<50} {n:>6}" for k, n in sorted(soak.outcomes.items())]
     lines.append("faults injected by kind")
-    lines += [f"  {k:<44} {soak.faults[k]:>6}" for k in FAULT_KINDS]
+    lines += [f"  {k:<50} {soak.faults[k]:>6}" for k in FAULT_KINDS]
     lines.append("must be 0")
     figures: dict[str, int] = {}
     for name, found in {**checks, **scans}.items():
         figures[name] = len(found)
-        lines.append(f"  {name:<44} {len(found):>6}")
+        lines.append(f"  {name:<50} {len(found):>6}")
     for name, found in {**checks, **scans}.items():
         for item in found[:10]:
             lines.append(f"  ! {name}: {item}")
