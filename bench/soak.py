@@ -160,6 +160,7 @@ class Soak:
     awaiting: set[str] = field(default_factory=set)
     open_printer: dict[str, float] = field(default_factory=dict)  # fault -> clear at
     replies: dict[str, dict[str, Any]] = field(default_factory=dict)  # idem key -> result
+    bag: list[str] = field(default_factory=list)
     replay_mismatch: int = 0
     keys: int = 0
 
@@ -310,7 +311,9 @@ class Soak:
             now = time.monotonic()
             self.clear_printer(now)
             if now >= next_fault:
-                self.inject(self.rng.choice(FAULT_KINDS))
+                if not self.bag:  # a shuffled bag: every kind as often, in a seeded order
+                    self.bag = self.rng.sample(FAULT_KINDS, len(FAULT_KINDS))
+                self.inject(self.bag.pop())
                 next_fault = time.monotonic() + self.rng.expovariate(1 / fault_every)
             self.one_operation()
             if self.awaiting and self.rng.random() < 0.5:
