@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from posterm.daemon.control.server import ControlError  # noqa: E402
 from tests.host.test_host import Host  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
 from tests.support.money_rules import KIND_OF, receipts_for  # noqa: E402
@@ -174,7 +175,7 @@ class Soak:
         self.ops[kind] += 1
         try:
             reply = self.rig.request(**request)
-        except (OSError, ValueError, RuntimeError) as exc:
+        except (OSError, ValueError, RuntimeError, ControlError) as exc:
             self.outcomes[f"{kind}: no answer ({type(exc).__name__})"] += 1
             return None
         if not reply.get("ok"):
@@ -252,8 +253,8 @@ class Soak:
         """`posterm-host approve` every refund awaiting it (retried while the link is down)."""
         for txn in sorted(self.awaiting):
             code, reply = self.host.cli("approve", txn, "--by", "soak", "--json")
-            if code == 0 or (isinstance(reply, dict) and reply.get("code") in
-                             ("not_awaiting", "unknown_txn")):  # fmt: skip
+            # unknown_txn: the request has not reached the host yet (ask again later)
+            if code == 0 or (isinstance(reply, dict) and reply.get("code") == "not_awaiting"):
                 self.awaiting.discard(txn)
                 self.outcomes[f"host approve: {'ok' if code == 0 else reply.get('code')}"] += 1
 
