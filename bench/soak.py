@@ -93,8 +93,22 @@ def scan_files(paths: Iterable[Path]) -> list[str]:
     return found
 
 
-def with_wal(db: Path) -> list[Path]:
-    return [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-journal")]
+def scan_db(db: Path) -> list[str]:
+    """`card_data` over every cell of every table of an SQLite database (its WAL
+    included), one cell at a time: a raw scan of the file would join neighbouring cells
+    into false numbers (an idempotency key's digits run into the next column's)."""
+    if not db.exists():
+        return []
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        cells: list[str] = []
+        for table in tables:
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                cells += [v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row]
+        return card_data("\n".join(cells))
+    finally:
+        conn.close()
 
 
 # -- the MQTT recorder ----------------------------------------------------------------------
@@ -447,10 +461,10 @@ def event_figures(rig: Rig, host: Host) -> tuple[list[str], list[str], list[str]
 def scan_places(soak: Soak) -> dict[str, list[str]]:
     tmp = soak.tmp
     return {
-        "journal": scan_files(with_wal(soak.rig.journal)),
+        "journal": scan_db(soak.rig.journal),
         "postermd logs": scan_files(soak.rig.logs),
         "posterm-host logs": scan_files(sorted(tmp.glob("host-*.log"))),
-        "host database": scan_files(with_wal(soak.host.db)),
+        "host database": scan_db(soak.host.db),
         "receipts": card_data("\n".join(soak.rig.printer.printed())),
         "MQTT payloads": card_data(soak.recorder.text()),
     }

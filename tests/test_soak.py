@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bench.soak import FAULT_KINDS, card_data, luhn_ok, soak
+from bench.soak import FAULT_KINDS, card_data, luhn_ok, scan_db, soak
 
 
 def test_the_card_data_scan_finds_card_numbers_track_2_and_pin_blocks() -> None:
@@ -18,6 +19,18 @@ def test_the_card_data_scan_finds_card_numbers_track_2_and_pin_blocks() -> None:
     assert card_data("VISA 476173******0010 trace 000123") == []
     assert card_data("041234FFFFFFFFFF" + " " * 60 + "no such word") == []
     assert card_data("at 1796000000018 seq 1234567890123") == []
+
+
+def test_the_database_scan_reads_cells_one_by_one(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "x.db")
+    db.execute("CREATE TABLE t (a TEXT, b TEXT)")
+    db.execute("INSERT INTO t VALUES ('soak-68', '00029001234')")  # not one number
+    db.commit()
+    assert scan_db(tmp_path / "x.db") == []
+    db.execute("INSERT INTO t VALUES (?, ?)", ('{"pan": "4761739001010010"}', ""))
+    db.commit()
+    db.close()
+    assert scan_db(tmp_path / "x.db") == ["4761739001010010"]
 
 
 @pytest.mark.slow
