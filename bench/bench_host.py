@@ -151,7 +151,7 @@ def backlog(fleet: Fleet, events: int, restart: Any) -> float:
             clock["last"] = time.perf_counter()
 
     fleet.on_ack = on_ack
-    time.sleep(1.0)  # the fleet's last PUBACKs (the broker has every event)
+    fleet.flush()  # the broker has every event (their PUBACKs)
     restart()
     wait_for(lambda: "last" in clock, "the backlog acked", 600)
     fleet.on_ack = None

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.needs import unavailable
+
 ROOT = Path(__file__).resolve().parents[2]
 SYSTEMD = ROOT / "systemd"
 UNITS = ("posterm.service", "posterm-host.service")
@@ -30,10 +32,7 @@ def need(*tools: str) -> None:
         missing.append("root")
     if not missing:
         return
-    why = f"needs {', '.join(missing)} (.ci/run installs the Debian packages)"
-    if os.environ.get("CI"):
-        pytest.fail(why)
-    pytest.skip(why)
+    unavailable(f"needs {', '.join(missing)} (.ci/run installs the Debian packages)")
 
 
 @contextmanager

@@ -51,6 +51,7 @@ class Fleet:
         self._stop = threading.Event()
         self._clients: list[mqtt.Client] = []
         self._client_of: dict[str, mqtt.Client] = {}
+        self._last: dict[int, mqtt.MQTTMessageInfo] = {}  # per connection: its last publish
         ready = []
         for i in range(connections):
             mine = tids[i::connections]
@@ -162,7 +163,17 @@ class Fleet:
                 payload = json.dumps(env).encode()
                 self.outbox[tid][env["event_id"]] = (seq, payload, time.monotonic())
                 self.published += 1
-            self._client_of[tid].publish(topics.terminal(tid, "events"), payload, qos=1)
+            client = self._client_of[tid]
+            info = client.publish(topics.terminal(tid, "events"), payload, qos=1)
+            with self.lock:
+                self._last[id(client)] = info
+
+    def flush(self, timeout: float = 60) -> None:
+        """Wait for the broker's PUBACK of each connection's last event (it acks in order)."""
+        with self.lock:
+            last = list(self._last.values())
+        for info in last:
+            info.wait_for_publish(timeout)
 
     def unacked(self) -> int:
         with self.lock:

@@ -20,7 +20,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-import pytest
+from tests.support.needs import unavailable
 
 USER = "posterm"
 
@@ -50,9 +50,7 @@ def _version(name: str) -> tuple[int, ...]:
 
 def missing(why: str) -> None:
     """No PostgreSQL here: a failure under CI, else a skip that says why."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{why} (CI: install Debian's postgresql; .ci/run does)")
-    pytest.skip(f"{why}: install Debian's postgresql to run the PostgreSQL tests")
+    unavailable(f"{why}: install Debian's postgresql to run the PostgreSQL tests")
 
 
 class Cluster:

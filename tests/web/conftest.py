@@ -15,6 +15,7 @@ import pytest
 
 from posterm.host.web.auth import hash_password
 from tests.support.broker import Broker, accepts, free_port, wait_for
+from tests.support.needs import unavailable
 from tests.support.rig import Rig, make_rig
 from tests.support.sim import BIN
 
@@ -82,10 +83,7 @@ def rig(tmp_path: Path, broker: Broker, web_host: WebHost) -> Iterator[Rig]:
 @pytest.fixture
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        message = f"chromium not found at {CHROMIUM} (Debian's chromium; .ci/run installs it)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+        unavailable(f"chromium not found at {CHROMIUM} (Debian's chromium; .ci/run installs it)")
     from playwright.sync_api import sync_playwright  # noqa: PLC0415
 
     with sync_playwright() as p:
