@@ -20,6 +20,7 @@ from typing import Any
 
 from posterm.host.fleet import seconds
 from posterm.protocol.money import AmountError, format_amount, parse_amount
+from posterm.protocol.mqtt.events import not_charged
 
 LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
                "in_doubt", "receipt_pending")  # fmt: skip
@@ -206,7 +207,7 @@ def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
 
 def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) -> list[str]:
     """The open double-charge subjects a void or a refund of one of their sales clears."""
-    if env["type"] not in ("void.completed", "refund.completed"):
+    if env["type"] not in ("void.completed", "refund.completed") or not_charged(env["data"]):
         return []
     ref = env["data"].get("ref_txn")
     if not isinstance(ref, str):

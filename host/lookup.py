@@ -13,6 +13,7 @@ from typing import Any
 
 from posterm.host.notify import queue as notify_queue
 from posterm.host.store import Store
+from posterm.protocol.mqtt.events import not_charged
 
 TXN_EVENTS = ("sale.approved", "sale.recovered", "void.completed", "refund.completed")
 SHOWN_RECEIPTS = ("receipt.printed", "receipt.recovered")
@@ -182,8 +183,9 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
     out = []
     for env in store.events(terminal=terminal, types=TXN_EVENTS, limit=None):
         data = env["data"]
-        if env["type"] == "sale.recovered" and data.get("state") != "approved":
-            continue  # a sale found lost after a restart: no money moved
+        lost = env["type"] == "sale.recovered" and data.get("state") != "approved"
+        if lost or not_charged(data):
+            continue  # a sale or void found lost after a restart: no money moved
         if want is not None and (data.get("amount") is None or Decimal(data["amount"]) != want):
             continue
         if digits is not None and not str(data.get("masked_pan") or "").endswith(digits):

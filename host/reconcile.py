@@ -16,6 +16,7 @@ from typing import Any
 
 from posterm.host.store import Store
 from posterm.protocol import money
+from posterm.protocol.mqtt.events import not_charged
 
 KINDS = ("sales", "refunds", "voids")
 # the event that books each kind of operation (a sale found approved on recovery counts too)
@@ -114,7 +115,9 @@ def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
         # (the link lost before the completion), then recovered counts once, or not at all
         # when recovery found it never charged
         booked.pop(txn_id, None)
-        if env["type"] == "sale.recovered" and d.get("state") not in ("approved", "voided"):
+        if not_charged(d) or (
+            env["type"] == "sale.recovered" and d.get("state") not in ("approved", "voided")
+        ):
             continue  # found never charged on recovery
         booked[txn_id] = (kind, minor(d.get("amount"), currency))
     for txn_id, (kind, amount) in booked.items():

@@ -34,7 +34,11 @@ from posterm.protocol.zvt.errors import ZvtError
 log = logging.getLogger("posterm.recovery")
 
 EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.completed", Kind.VOID: "void.completed"}
-LOST_EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.failed", Kind.VOID: None}
+# a void the PT did not keep is told as void.completed with state and outcome not_charged
+# (docs/mqtt.md has no void.failed; sale.recovered tells a lost sale the same way): without
+# it the host kept the void.in_doubt open for ever
+LOST_EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.failed",
+               Kind.VOID: "void.completed"}  # fmt: skip
 # 06 1E answers to Repeat Receipt. "Nothing to repeat" is what the PT says when it kept no
 # receipt at all (the simulator answers 64); a passing condition is asked again later;
 # anything else (83 function not possible, FF system error, …) means the PT will not say.
@@ -209,7 +213,5 @@ def resolve_lost(ctx: FlowContext, txn: Txn, *, note: str, by: str | None = None
             sale = tx.txn(txn.ref_txn)
             if sale.state == TxnState.VOIDED:
                 tx.update_txn(sale.txn_id, state=TxnState.APPROVED, note="void not kept by the PT")
-        event = LOST_EVENTS[txn.kind]
-        if event is not None:
-            data = {**ctx.event_data(txn.txn_id, tx), "outcome": "not_charged"}
-            tx.emit(event, data | ({"resolved_by": by} if by else {}))
+        data = {**ctx.event_data(txn.txn_id, tx), "outcome": "not_charged"}
+        tx.emit(LOST_EVENTS[txn.kind], data | ({"resolved_by": by} if by else {}))

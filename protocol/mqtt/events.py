@@ -48,6 +48,12 @@ class EventError(ValueError):
     """An event that cannot be built: unknown type, bad sequence number, data not JSON."""
 
 
+def not_charged(data: dict[str, Any]) -> bool:
+    """An outcome event (`sale.recovered`, `void.completed`) that says the PT did not keep
+    the operation: recovery found that no money moved."""
+    return data.get("outcome") == "not_charged" or data.get("state") == "not_charged"
+
+
 def uuid7() -> str:
     """A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, version 7, a 12-bit counter in
     rand_a, variant 0b10, 62 random bits. Strictly increasing within this process, also

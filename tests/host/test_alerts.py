@@ -254,6 +254,10 @@ def test_a_likely_double_charge_raised_when_the_second_sale_arrives(fleet: Fleet
     fleet.event("sale.approved", txn_id="T7", amount="12.50", masked_pan=PAN,
                 at="2026-11-29T10:13:01.000Z", **sale)  # fmt: skip
     assert fleet.alerter.take() == []
+    # a void of it the PT did not keep (found on recovery): still open
+    fleet.event("void.completed", txn_id="V0", ref_txn="T6", amount="12.50", masked_pan=PAN,
+                currency="EUR", state="not_charged", outcome="not_charged")  # fmt: skip
+    assert fleet.alerter.take() == [] and open_counts(fleet.store)["double_charge"] == 1
     # the wrong one voided: cleared
     fleet.event("void.completed", txn_id="V1", ref_txn="T6", amount="12.50", masked_pan=PAN,
                 currency="EUR")  # fmt: skip

@@ -145,3 +145,22 @@ def test_a_sale_approved_then_recovered_counts_once(tmp_path: Path) -> None:
         assert day["ok"], day["differences"]
     finally:
         store.close()
+
+
+def test_a_void_recovery_found_not_kept_settles_its_doubt_and_books_nothing() -> None:
+    """GIVEN a void that went in doubt (the PT link dropped) and that recovery found not
+    kept by the PT (void.completed with state not_charged) THEN the day has the sale, no
+    void, and nothing in doubt."""
+    sale = {"currency": "EUR", "batch_no": 1}
+    history = [
+        _env("sale.approved", "01", txn_id="T1", kind="sale", amount="40.00", **sale),
+        _env("void.in_doubt", "02", txn_id="V1", kind="void", amount="40.00", ref_txn="T1",
+             state="in_doubt", **sale),
+        _env("void.completed", "03", txn_id="V1", kind="void", amount="40.00", ref_txn="T1",
+             state="not_charged", outcome="not_charged", **sale),
+    ]  # fmt: skip
+    close = _env("batch.closed", "04", batch_no=1, currency="EUR", sales="40.00",
+                 sales_count=1, pt_total="40.00")  # fmt: skip
+    row = reconcile._batch("pos-a", close, [*history, close], None)
+    assert (row["events"]["voids_count"], row["events"]["sales"]) == (0, "40.00")
+    assert row["ok"], row["differences"]

@@ -82,6 +82,11 @@ def test_void_killed_at_each_step(tmp_path: Path, step: str, link: str) -> None:
         else:
             assert states == {"sale": "approved", "void": "not_charged"}
             assert payment["state"] == "booked"
+            # the host hears the void's outcome, not only that it was in doubt
+            void_id = next(t["txn_id"] for t in found["txns"] if t["kind"] == "void")
+            told = [(e["type"], e["data"].get("state")) for e in rig.events()
+                    if e["data"].get("txn_id") == void_id]  # fmt: skip
+            assert told[-1] == ("void.completed", "not_charged"), told
             code, again = rig.cli("void", sale["txn_id"])  # and it can be voided now
             assert code == 0 and again["state"] == "approved"
             money_rules.check(rig)
