@@ -20,134 +20,40 @@ import argparse
 import contextlib
 import json
 import random
-import re
-import sqlite3
 import sys
 import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.mqtt_recorder import Recorder  # noqa: E402
+from bench.soak_checks import TID, host_events, unacked  # noqa: E402
+from bench.soak_report import report  # noqa: E402
 from posterm.daemon.control.server import ControlError  # noqa: E402
 from tests.host.test_host import Host  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
-from tests.support.money_rules import KIND_OF  # noqa: E402
 from tests.support.rig import Rig, make_rig  # noqa: E402
 
-TID = "pos-test"
 APPROVAL_LIMIT = 5000  # minor units; the rig's [refunds] approval_limit = "50.00"
-PT_FAULTS = ("drop_before_status", "drop_before_completion", "corrupt_byte")
-FAULT_KINDS = ("kill_postermd", "kill_host", "broker_restart", "paper_out", "cover_open",
-               *PT_FAULTS)  # fmt: skip
-
-# -- the card-data scan ---------------------------------------------------------------------
-
-_DIGITS = re.compile(r"(?<![0-9])[0-9]{13,19}(?![0-9])")
-_TRACK2 = re.compile(r"(?<![0-9])[0-9]{12,19}[=D][0-9]{4}", re.IGNORECASE)
-_PIN_BLOCK = re.compile(r"(?<![0-9A-F])0[4-9A-C][0-9A-F]{14}(?![0-9A-F])", re.IGNORECASE)
-_PIN_WORD = re.compile(r"PIN", re.IGNORECASE)
-
-
-def luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def card_data(text: str) -> list[str]:
-    """Card data found in `text`: Luhn-valid 13-19 digit numbers whose first digit is a
-    card issuer's (ISO/IEC 7812 major industry 2-6: timestamps and ids starting with 1 are
-    not cards), track-2 patterns, and ISO 9564 format-0 PIN blocks within 40 characters of
-    the word PIN. A masked PAN (6 + ****** + 4) is not a match."""
-    found = [m.group() for m in _DIGITS.finditer(text)
-             if m.group()[0] in "23456" and luhn_ok(m.group())]  # fmt: skip
-    found += [m.group() for m in _TRACK2.finditer(text)]
-    for m in _PIN_BLOCK.finditer(text):
-        near = text[max(0, m.start() - 40) : m.end() + 40]
-        if _PIN_WORD.search(near):
-            found.append(m.group())
-    return found
-
-
-def scan_files(paths: Iterable[Path]) -> list[str]:
-    """`card_data` over files read as bytes (SQLite databases and their WALs too)."""
-    found: list[str] = []
-    for path in paths:
-        if path.exists():
-            found += card_data(path.read_bytes().decode("latin-1"))
-    return found
-
-
-def scan_db(db: Path) -> list[str]:
-    """`card_data` over every cell of every table of an SQLite database (its WAL
-    included), one cell at a time: a raw scan of the file would join neighbouring cells
-    into false numbers (an idempotency key's digits run into the next column's)."""
-    if not db.exists():
-        return []
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        cells: list[str] = []
-        for table in tables:
-            for row in conn.execute(f'SELECT * FROM "{table}"'):
-                cells += [v.decode("latin-1") if isinstance(v, bytes) else str(v) for v in row]
-        return card_data("\n".join(cells))
-    finally:
-        conn.close()
-
-
-# -- the MQTT recorder ----------------------------------------------------------------------
-
-
-class Recorder:
-    """A paho subscriber on `#` that keeps every payload published during the soak."""
-
-    def __init__(self, broker: Broker) -> None:
-        self.payloads: list[tuple[str, bytes]] = []
-        self.lock = threading.Lock()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id="soak-recorder", clean_session=False,
-                                  protocol=mqtt.MQTTv311)  # fmt: skip
-        self.client.on_connect = self._on_connect
-        self.client.on_message = self._on_message
-        self.client.reconnect_delay_set(1, 2)
-        self.client.connect_async("127.0.0.1", broker.port, keepalive=10)
-        self.client.loop_start()
-
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        client.subscribe("#", qos=1)
-
-    def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        with self.lock:
-            self.payloads.append((message.topic, bytes(message.payload)))
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.payloads)
-
-    def text(self) -> str:
-        with self.lock:
-            return "\n".join(f"{t} {p.decode('latin-1')}" for t, p in self.payloads)
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
-
+PT_FAULTS = ("drop_before_status", "drop_before_completion", "corrupt_byte", "nak_first",
+             "withhold_acks")  # fmt: skip
+FAULT_KINDS = ("kill_postermd", "kill_at_step", "kill_host", "broker_restart", "paper_out",
+               "cover_open", "hold_at_pin", *PT_FAULTS)  # fmt: skip
+# postermd's crash points (daemon/crash.py) the soak kills it at, with the operation that
+# passes there: every step of a payment, its receipt and the print job
+CRASH_STEPS = {
+    **{f"{kind}.{step}": kind for kind in ("sale", "refund", "void")
+       for step in ("journaled", "before_commit", "after_commit", "completed",
+                    "receipt_journaled")},
+    **dict.fromkeys(("receipt.printing", "receipt.mid_print", "receipt.printed"), "sale"),
+}  # fmt: skip
 
 # -- the soak -------------------------------------------------------------------------------
 
@@ -176,6 +82,9 @@ class Soak:
     open_printer: dict[str, float] = field(default_factory=dict)  # fault -> clear at
     replies: dict[str, dict[str, Any]] = field(default_factory=dict)  # idem key -> result
     bag: list[str] = field(default_factory=list)
+    steps: Counter[str] = field(default_factory=Counter)  # kill_at_step's steps
+    timers: list[threading.Timer] = field(default_factory=list)
+    kills: list[float] = field(default_factory=list)  # when postermd was SIGKILLed (wall)
     replay_mismatch: int = 0
     keys: int = 0
 
@@ -226,42 +135,47 @@ class Soak:
             for s in self.sales:
                 s.voided = s.voided or s.txn_id == request["txn"]
 
+    def refund_request(self, sale: Sale, low: int, high: int) -> dict[str, Any]:
+        amount = self.amount(low, high)
+        sale.refunded += amount
+        return {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
+                "reason": "goods_returned", "key": self.key()}  # fmt: skip
+
+    def request_of(self, kind: str) -> dict[str, Any] | None:
+        """A request of `kind` (sale, refund, large refund, over refund, void) that makes
+        sense for what has been sold so far; None when nothing fits."""
+        open_sales = [s for s in self.sales if not s.voided and s.refunded < s.amount]
+        large = [s for s in open_sales if s.amount - s.refunded > APPROVAL_LIMIT]
+        fresh = [s for s in open_sales if s.refunded == 0]
+        if kind == "sale":
+            return self.sale_request()
+        if kind == "refund" and open_sales:
+            sale = self.rng.choice(open_sales)
+            return self.refund_request(sale, 1, min(APPROVAL_LIMIT, sale.amount - sale.refunded))
+        if kind == "large refund" and large:
+            sale = self.rng.choice(large)
+            return self.refund_request(sale, APPROVAL_LIMIT + 1, sale.amount - sale.refunded)
+        if kind == "over refund" and self.sales:
+            sale = self.rng.choice(self.sales)  # asked to refund more than was paid
+            return {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(sale.amount + 1),
+                    "reason": "goods_returned", "key": self.key(), "over": True}  # fmt: skip
+        if kind == "void" and fresh:
+            return {"cmd": "void", "txn": self.rng.choice(fresh).txn_id, "key": self.key()}
+        return None
+
+    def kind_of(self, request: dict[str, Any]) -> str:
+        if request.pop("over", False):
+            return "refund (more than the sale)"
+        if request["cmd"] == "refund" and minor(request["amount"]) > APPROVAL_LIMIT:
+            return "refund (host approval)"
+        return str(request["cmd"])
+
     def one_operation(self) -> None:
         roll = self.rng.random()
-        open_sales = [s for s in self.sales if not s.voided and s.refunded < s.amount]
-        request: dict[str, Any]
-        if roll < 0.55 or not open_sales:
-            request = self.sale_request()
-        elif roll < 0.75:
-            sale = self.rng.choice(open_sales)
-            amount = self.amount(1, min(APPROVAL_LIMIT, sale.amount - sale.refunded))
-            sale.refunded += amount
-            request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
-                       "reason": "goods_returned", "key": self.key()}  # fmt: skip
-        elif roll < 0.85 and any(s.amount - s.refunded > APPROVAL_LIMIT for s in open_sales):
-            sale = self.rng.choice([s for s in open_sales
-                                    if s.amount - s.refunded > APPROVAL_LIMIT])  # fmt: skip
-            amount = self.amount(APPROVAL_LIMIT + 1, sale.amount - sale.refunded)
-            sale.refunded += amount
-            request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
-                       "reason": "goods_returned", "key": self.key()}  # fmt: skip
-        elif roll < 0.88:
-            sale = self.rng.choice(self.sales or open_sales)  # asked to refund more than paid
-            request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(sale.amount + 1),
-                       "reason": "goods_returned", "key": self.key(), "over": True}  # fmt: skip
-        else:
-            fresh = [s for s in open_sales if s.refunded == 0]
-            if not fresh:
-                request = self.sale_request()
-            else:
-                request = {"cmd": "void", "txn": self.rng.choice(fresh).txn_id,
-                           "key": self.key()}  # fmt: skip
-        kind = request["cmd"]
-        if request.pop("over", False):
-            kind = "refund (more than the sale)"
-        elif kind == "refund" and minor(request["amount"]) > APPROVAL_LIMIT:
-            kind = "refund (host approval)"
-        self.note(request, self.ask(kind, request))
+        kind = ("sale" if roll < 0.55 else "refund" if roll < 0.75 else "large refund"
+                if roll < 0.85 else "over refund" if roll < 0.88 else "void")  # fmt: skip
+        request = self.request_of(kind) or self.sale_request()
+        self.note(request, self.ask(self.kind_of(request), request))
 
     def approve_pending(self) -> None:
         """`posterm-host approve` every refund awaiting it (retried while the link is down)."""
@@ -277,6 +191,10 @@ class Soak:
         self.faults[kind] += 1
         if kind == "kill_postermd":
             self.kill_mid_operation()
+        elif kind == "kill_at_step":
+            self.kill_at_step()
+        elif kind == "hold_at_pin":
+            self.hold_at_pin()
         elif kind == "kill_host":
             self.host.kill()
             self.host.start()
@@ -299,9 +217,43 @@ class Soak:
         thread.start()
         time.sleep(self.rng.uniform(0.0, 1.5))  # deliberate: the kill lands at a random step
         self.rig.kill()
+        self.kills.append(time.time())
         thread.join(30)
         self.rig.start()
         self.note(request, self.ask("sale (same key again)", request))
+
+    def kill_at_step(self) -> None:
+        """Restart postermd to SIGKILL itself at a named step (POSTERM_CRASH_AT), run an
+        operation that passes there, restart it clean and ask again with the same key."""
+        step = self.rng.choice(sorted(CRASH_STEPS))
+        request = self.request_of(CRASH_STEPS[step])
+        if request is None:  # nothing to refund or void yet: a sale's step instead
+            step = self.rng.choice([s for s, k in CRASH_STEPS.items() if k == "sale"])
+            request = self.sale_request()
+        self.steps[step] += 1
+        kind = self.kind_of(request)
+        self.rig.stop()
+        self.rig.start(crash_at=step)
+        self.ask(kind, request)
+        if self.rig.daemon is not None and self.rig.daemon.poll() == -9:
+            self.kills.append(time.time())
+        if self.rig.daemon is not None and self.rig.daemon.poll() is None:
+            self.rig.stop()  # the operation never reached the step (refused, or held)
+        self.rig.start()
+        self.note(request, self.ask(f"{kind} (same key again)", request))
+
+    def hold_at_pin(self) -> None:
+        """The customer takes a while at the PIN pad: the PT holds payments there for 1-8 s
+        (released by a timer, the driver's request is waiting meanwhile)."""
+        self.rig.pt.fault("hold_at_pin", True)
+        timer = threading.Timer(self.rng.uniform(1.0, 8.0), self.release_pin)
+        timer.daemon = True
+        timer.start()
+        self.timers.append(timer)
+
+    def release_pin(self) -> None:
+        with contextlib.suppress(OSError, AssertionError):
+            self.rig.pt.fault("hold_at_pin", False)
 
     def clear_printer(self, now: float | None = None) -> None:
         for kind, at in list(self.open_printer.items()):
@@ -311,6 +263,9 @@ class Soak:
 
     def clear_all(self) -> None:
         self.clear_printer()
+        for timer in self.timers:
+            timer.cancel()
+        self.release_pin()
         for name in PT_FAULTS:
             self.rig.pt.fault(name, False)
         if self.broker.proc is None:
@@ -358,11 +313,34 @@ class Soak:
                      "the outbox drained at the host", timeout)  # fmt: skip
         except AssertionError as exc:
             problems.append(str(exc))
+        problems += self.close_day(timeout)
         # what the terminal published last (status, telemetry) reaches the recorder
         seen = self.recorder.count()
         with contextlib.suppress(AssertionError):
             wait_for(lambda: self.recorder.count() > seen, "one more MQTT message", 10)
         return problems
+
+    def close_day(self, timeout: float) -> list[str]:
+        """End of day on the settled terminal, then `posterm-host reconcile` of its batch:
+        the events the host stored must add up to the terminal's and the PT's totals."""
+        reply = self.ask("end of day", {"cmd": "eod"})
+        if reply is None or not reply.get("ok"):
+            return [f"end of day failed: {reply}"]
+        try:
+            wait_for(lambda: unacked(self.rig) == 0
+                     and len(host_events(self.host)) >= len(self.rig.events()),
+                     "the batch's close drained at the host", timeout)  # fmt: skip
+        except AssertionError as exc:
+            return [str(exc)]
+        closes = [e for e in self.rig.events() if e["type"] == "batch.closed"]
+        if not closes:
+            return ["no batch.closed event after the end of day"]
+        day = str(closes[-1]["occurred_at"])[:10]
+        code, batches = self.host.cli("reconcile", "--terminal", TID, "--date", day, "--json")
+        if code != 0 or not isinstance(batches, list) or not batches:
+            return [f"posterm-host reconcile --date {day}: {code} {batches}"]
+        return [f"reconcile batch {b.get('batch_no')}: {d.get('detail') or d.get('what')}"
+                for b in batches for d in b.get("differences") or []]  # fmt: skip
 
 
 def fmt(cents: int) -> str:
@@ -372,157 +350,6 @@ def fmt(cents: int) -> str:
 def minor(amount: str) -> int:
     units, _, cents = amount.partition(".")
     return int(units) * 100 + int(cents or 0)
-
-
-def unacked(rig: Rig) -> int:
-    db = sqlite3.connect(rig.journal)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL").fetchone()[0])
-    finally:
-        db.close()
-
-
-def host_events(host: Host) -> list[tuple[str, int]]:
-    if not host.db.exists():
-        return []
-    db = sqlite3.connect(host.db)
-    try:
-        rows = db.execute("SELECT event_id, seq FROM events WHERE terminal = ?", (TID,))
-        return [(r[0], int(r[1])) for r in rows]
-    finally:
-        db.close()
-
-
-# -- the checks -----------------------------------------------------------------------------
-
-
-_QR = re.compile(r"\[QR: ([^\]]+)\]")
-
-
-def customer_receipts(rig: Rig) -> dict[str, list[str]]:
-    """money_rules.receipts_for for every transaction at once (the printer's pages are
-    read once: a soak prints thousands)."""
-    out: dict[str, list[str]] = {}
-    for page in rig.printer.printed():
-        for txn_id in set(_QR.findall(page)):
-            blocks = page.split(f"[QR: {txn_id}]")
-            out.setdefault(txn_id, []).extend(
-                b for b in blocks[:-1] if "CUSTOMER COPY" in b.rsplit("Test Shop", 1)[-1]
-            )
-    return out
-
-
-def money_rule_violations(rig: Rig) -> list[str]:
-    """tests/support/money_rules.check's rules, counted instead of asserted."""
-    txns, ledger = rig.txns(), rig.ledger()
-    out = [f"unresolved {t['txn_id']} {t['state']}" for t in txns
-           if t["state"] in ("in_doubt", "approved_unconfirmed")]  # fmt: skip
-    kept = Counter((e["receipt_no"], e["amount"], KIND_OF[e["kind"]]) for e in ledger
-                   if e["state"] in ("booked", "reversed"))  # fmt: skip
-    journaled = Counter((t["receipt_no"], t["amount"], t["kind"]) for t in txns
-                        if t["kind"] != "eod" and t["state"] in ("approved", "voided"))  # fmt: skip
-    out += [f"PT kept {k} x{n}, journal has it x{journaled[k]}" for k, n in kept.items()
-            if journaled[k] != n]  # fmt: skip
-    out += [f"journal has {k} x{n}, PT kept it x{kept[k]}" for k, n in journaled.items()
-            if kept[k] != n]  # fmt: skip
-    receipts = customer_receipts(rig)
-    for txn in txns:
-        got = receipts.get(txn["txn_id"], [])
-        if (txn["kind"] == "eod" or txn["state"] not in ("approved", "voided")) and got:
-            out.append(f"receipt printed for {txn['state']} {txn['txn_id']}")
-        unmarked = [r for r in got if "RECOVERED" not in r and "DUPLICATE" not in r]
-        if len(unmarked) > 1:
-            out.append(f"{txn['txn_id']} printed unmarked {len(unmarked)} times")
-    return out
-
-
-def debits_without_one_receipt(rig: Rig) -> list[str]:
-    """Approved operations without exactly one customer receipt that is the original or
-    marked RECOVERED (DUPLICATE reprints aside)."""
-    out = []
-    receipts = customer_receipts(rig)
-    for txn in rig.txns():
-        if txn["kind"] == "eod" or txn["state"] not in ("approved", "voided"):
-            continue
-        got = [r for r in receipts.get(txn["txn_id"], []) if "DUPLICATE" not in r]
-        if len(got) != 1:
-            out.append(f"{txn['kind']} {txn['txn_id']}: {len(got)} customer receipts")
-    return out
-
-
-def refunds_over_sale(rig: Rig) -> list[str]:
-    txns = rig.txns()
-    refunded: Counter[str] = Counter()
-    for t in txns:
-        if t["kind"] == "refund" and t["state"] == "approved" and t["ref_txn"]:
-            refunded[t["ref_txn"]] += t["amount"]
-    sales = {t["txn_id"]: t for t in txns if t["kind"] == "sale"}
-    return [f"{ref}: refunded {n} of {sales[ref]['amount'] if ref in sales else '?'}"
-            for ref, n in refunded.items()
-            if ref not in sales or n > sales[ref]["amount"]]  # fmt: skip
-
-
-def event_figures(rig: Rig, host: Host) -> tuple[list[str], list[str], list[str]]:
-    """(lost, stored twice, unknown at the host): outbox seqs missing at the host, seqs or
-    event ids the host stored more than once, events the host has that the outbox never had."""
-    outbox = {(e["event_id"], int(e["seq"])) for e in rig.events()}
-    stored = host_events(host)
-    seqs = Counter(seq for _, seq in stored)
-    ids = Counter(eid for eid, _ in stored)
-    lost = [f"seq {seq}" for _, seq in sorted(outbox, key=lambda x: x[1]) if seqs[seq] == 0]
-    twice = [f"seq {s} x{n}" for s, n in seqs.items() if n > 1]
-    twice += [f"event {e} x{n}" for e, n in ids.items() if n > 1]
-    unknown = [f"{e} seq {s}" for e, s in stored if (e, s) not in outbox]
-    return lost, twice, unknown
-
-
-def scan_places(soak: Soak) -> dict[str, list[str]]:
-    tmp = soak.tmp
-    return {
-        "journal": scan_db(soak.rig.journal),
-        "postermd logs": scan_files(soak.rig.logs),
-        "posterm-host logs": scan_files(sorted(tmp.glob("host-*.log"))),
-        "host database": scan_db(soak.host.db),
-        "receipts": card_data("\n".join(soak.rig.printer.printed())),
-        "MQTT payloads": card_data(soak.recorder.text()),
-    }
-
-
-# -- the table ------------------------------------------------------------------------------
-
-
-def report(soak: Soak, seconds: float, problems: list[str]) -> tuple[str, dict[str, int]]:
-    rig = soak.rig
-    lost, twice, unknown = event_figures(rig, soak.host)
-    violations = money_rule_violations(rig) + problems + unknown
-    if soak.replay_mismatch:
-        violations.append(f"{soak.replay_mismatch} idempotency keys answered differently")
-    checks: dict[str, list[str]] = {
-        "money-rule violations": violations,
-        "events lost (outbox seq missing at the host)": lost,
-        "events stored twice at the host": twice,
-        "debits without exactly one customer receipt": debits_without_one_receipt(rig),
-        "refunds over their sale": refunds_over_sale(rig),
-    }
-    scans = {f"card data in {k}": v for k, v in scan_places(soak).items()}
-    lines = [f"chaos soak: {seconds / 60:.1f} min, {sum(soak.ops.values())} operations, "
-             f"{sum(soak.faults.values())} faults, {len(rig.events())} events, "
-             f"{soak.recorder.count()} MQTT messages recorded"]  # fmt: skip
-    lines.append("operations by kind")
-    lines += [f"  {k:<50} {n:>6}" for k, n in sorted(soak.ops.items())]
-    lines.append("outcomes")
-    lines += [f"  {k:<50} {n:>6}" for k, n in sorted(soak.outcomes.items())]
-    lines.append("faults injected by kind")
-    lines += [f"  {k:<50} {soak.faults[k]:>6}" for k in FAULT_KINDS]
-    lines.append("must be 0")
-    figures: dict[str, int] = {}
-    for name, found in {**checks, **scans}.items():
-        figures[name] = len(found)
-        lines.append(f"  {name:<50} {len(found):>6}")
-    for name, found in {**checks, **scans}.items():
-        for item in found[:10]:
-            lines.append(f"  ! {name}: {item}")
-    return "\n".join(lines), figures
 
 
 def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
@@ -544,7 +371,7 @@ def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
         started = time.monotonic()
         state.run(minutes * 60, fault_every)
         problems = state.settle(settle_timeout)
-        table, figures = report(state, time.monotonic() - started, problems)
+        table, figures = report(state, time.monotonic() - started, problems, FAULT_KINDS)
     finally:
         recorder.close()
         rig.close()

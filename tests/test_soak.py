@@ -1,13 +1,17 @@
-"""The chaos soak (bench/soak.py) for about a minute, and its card-data scan on its own."""
+"""The chaos soak (bench/soak.py) for two minutes, and its checks on their own."""
 
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bench.soak import FAULT_KINDS, card_data, luhn_ok, scan_db, soak
+from bench.card_scan import card_data, luhn_ok, scan_db
+from bench.soak import FAULT_KINDS, soak
+from bench.soak_checks import debits_without_one_receipt, host_views
 
 
 def test_the_card_data_scan_finds_card_numbers_track_2_and_pin_blocks() -> None:
@@ -33,14 +37,100 @@ def test_the_database_scan_reads_cells_one_by_one(tmp_path: Path) -> None:
     assert scan_db(tmp_path / "x.db") == ["4761739001010010"]
 
 
+class Journal:
+    """The two reads host_views makes of a rig: its journal's transactions."""
+
+    def __init__(self, txns: list[dict[str, Any]]) -> None:
+        self._txns = txns
+
+    def txns(self) -> list[dict[str, Any]]:
+        return self._txns
+
+
+class HostViews:
+    """posterm-host's `receipts find` and `refunds`, as their JSON."""
+
+    def __init__(self, found: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> None:
+        self.found, self.refunds = found, refunds
+
+    def cli(self, *args: str) -> tuple[int, Any]:
+        return 0, self.found if args[0] == "receipts" else self.refunds
+
+
+def _txn(txn_id: str, kind: str, state: str, amount: int, ref: str | None = None) -> dict[str, Any]:
+    return {"txn_id": txn_id, "kind": kind, "state": state, "amount": amount, "ref_txn": ref}
+
+
+def _shown(txn_id: str, kind: str, amount: str, ref: str | None = None,
+           receipt: str = "printed") -> dict[str, Any]:  # fmt: skip
+    return {"txn_id": txn_id, "kind": kind, "event": f"{kind}.approved", "amount": amount,
+            "ref_txn": ref, "receipt": {"state": receipt}}  # fmt: skip
+
+
+def test_the_host_views_check_finds_what_the_back_office_would_see_wrong() -> None:
+    journal = Journal([_txn("S1", "sale", "approved", 1250), _txn("S2", "sale", "voided", 900),
+                       _txn("V1", "void", "approved", 900, "S2"),
+                       _txn("R1", "refund", "approved", 250, "S1"),
+                       _txn("R2", "refund", "declined", 100, "S1")])  # fmt: skip
+    found = [_shown("S1", "sale", "12.50"), _shown("S2", "sale", "9.00"),
+             _shown("V1", "void", "9.00", "S2"), _shown("R1", "refund", "2.50", "S1")]  # fmt: skip
+    refunds = [{"txn_id": "R1", "state": "completed", "amount": "2.50", "sale": "S1"},
+               {"txn_id": "R2", "state": "failed", "amount": "1.00", "sale": "S1"}]  # fmt: skip
+    assert host_views(journal, HostViews(found, refunds)) == []  # type: ignore[arg-type]
+
+    def wrong(found: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> list[str]:
+        return host_views(journal, HostViews(found, refunds))  # type: ignore[arg-type]
+
+    assert wrong(found[1:], refunds) == ["journal booked sale S1; the host does not show it"]
+    assert "as ('sale', 1251, None)" in wrong([_shown("S1", "sale", "12.51"), *found[1:]],
+                                             refunds)[0]  # fmt: skip
+    assert wrong([*found, _shown("X", "sale", "1.00")], refunds) == [
+        "host shows sale.approved X; the journal booked none"]  # fmt: skip
+    assert wrong([_shown("S1", "sale", "12.50", receipt="pending"), *found[1:]], refunds) == [
+        "host shows S1's receipt pending"]  # fmt: skip
+    assert wrong(found, refunds[1:]) == [
+        "refund R1 approved in the journal, not completed at the host"]  # fmt: skip
+    assert wrong(found, [refunds[0], {**refunds[1], "state": "completed"}]) == [
+        "refund R2 completed at the host, declined in the journal"]  # fmt: skip
+
+
 @pytest.mark.slow
-def test_a_minute_of_chaos_breaks_no_money_rule_and_leaks_no_card_data(tmp_path: Path) -> None:
+def test_two_minutes_of_chaos_break_no_money_rule_and_leak_no_card_data(tmp_path: Path) -> None:
     """GIVEN the whole rig and faults about every 4 s WHEN the driver sells, refunds and
-    voids for a minute THEN every figure of the table is 0 after the rig settles."""
-    state, table, figures = soak(1.0, seed=13, workdir=tmp_path, fault_every=4.0)
+    voids for two minutes THEN every figure of the table is 0 after the rig settles (the
+    day closed and reconciled at the host)."""
+    state, table, figures = soak(2.0, seed=13, workdir=tmp_path, fault_every=4.0)
     print(table)
     assert figures and not any(figures.values()), table
-    assert state.ops["sale"] >= 10 and state.ops["refund"] >= 1, table
+    assert state.ops["sale"] >= 20 and state.ops["refund"] >= 2, table
     kinds = [k for k in FAULT_KINDS if state.faults[k]]
-    assert len(kinds) >= 4, table
-    assert state.outcomes["sale: approved"] >= 5, table
+    assert len(kinds) >= 8, table
+    assert state.outcomes["sale: approved"] >= 10, table
+    assert state.outcomes["end of day: approved"] == 1, table
+
+
+def test_a_second_receipt_counts_apart_only_when_recovered_after_a_kill(tmp_path: Path) -> None:
+    """GIVEN a sale whose receipt was cut twice THEN it is a finding, unless the second copy
+    is marked RECOVERED and postermd was killed between the two cuts."""
+    out = tmp_path / "printed"
+    out.mkdir()
+    page = "Test Shop\nSALE\nCUSTOMER COPY\n{mark}[QR: S1]\n"
+    index = []
+    for n, (mark, at) in enumerate([("", "10:00:01"), ("** RECOVERED **\n", "10:00:05")]):
+        (out / f"{n}.txt").write_text(page.format(mark=mark))
+        index.append(f'{{"txt": "{n}.txt", "at": "2026-11-29T{at}.000+00:00"}}')
+    (out / "index.jsonl").write_text("\n".join(index) + "\n")
+
+    class Printer:
+        def __init__(self) -> None:
+            self.out = out
+
+    class Rig(Journal):
+        printer = Printer()
+
+    rig = Rig([_txn("S1", "sale", "approved", 1250)])
+    kill = datetime(2026, 11, 29, 10, 0, 3, tzinfo=UTC).timestamp()
+    assert debits_without_one_receipt(rig, []) == (["sale S1: 2 customer receipts"], [])  # type: ignore[arg-type]
+    assert debits_without_one_receipt(rig, [kill]) == ([], ["sale S1"])  # type: ignore[arg-type]
+    late = datetime(2026, 11, 29, 10, 0, 6, tzinfo=UTC).timestamp()
+    assert debits_without_one_receipt(rig, [late])[0] != []  # type: ignore[arg-type]
