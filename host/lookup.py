@@ -181,8 +181,13 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
     if not store.knows_terminal(terminal):
         raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
     out = []
+    # a refund told completed at its commit whose PT did not keep it (recovery): no money
+    failed = {e["data"].get("txn_id") for e in store.events(terminal=terminal,
+                                                            types=("refund.failed",), limit=None)}
     for env in store.events(terminal=terminal, types=TXN_EVENTS, limit=None):
         data = env["data"]
+        if data.get("txn_id") in failed:
+            continue
         lost = env["type"] == "sale.recovered" and data.get("state") != "approved"
         if lost or not_charged(data):
             continue  # a sale or void found lost after a restart: no money moved

@@ -108,6 +108,8 @@ def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
                 named.add(txn_id)
             continue
         last[txn_id] = env
+        if env["type"] == "refund.failed":  # told completed at its commit, then not kept
+            booked.pop(txn_id, None)
         kind = BOOKING.get(env["type"])
         if kind is None or d.get("batch_no") != batch:
             continue

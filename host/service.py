@@ -150,7 +150,7 @@ class HostService:
         self._grace = GAP_GRACE_S if config.share_group else 0.0
         self._store_error: str | None = None
         self.stopping = threading.Event()
-        self.notifier = Notifier(store, config.notify) if config.notify else None
+        self.notifier = Notifier(store, config.notify, owner=name) if config.notify else None
         self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
                                webhooks=config.webhooks,
                                also=(self.notifier.on_new,) if self.notifier else ())  # fmt: skip

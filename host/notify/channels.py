@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -84,8 +84,9 @@ class _SmtpSession:
         mail = EmailMessage()
         mail["From"], mail["To"], mail["Subject"] = sender, to, message.subject
         mail["Date"] = formatdate(localtime=False)
-        # one id per notification: a server or a mailbox may drop a second copy
-        mail["Message-ID"] = make_msgid(idstring=message_id, domain=sender.split("@")[-1])
+        # one id per notification, the same at every attempt (make_msgid's has the time and
+        # the pid in it): a server or a mailbox may drop a second copy
+        mail["Message-ID"] = f"<{message_id}@{sender.split('@')[-1]}>"
         mail.set_content(message.text)
         mail.add_alternative(message.html, subtype="html")
         try:

@@ -1,9 +1,10 @@
 """Refund notifications, durable in the host's database.
 
 At ingest (inside its transaction): a `refund.requested` event's contact is taken out of
-the stored envelope into `contacts`; when the refund's outcome arrives (`refund.completed`,
-`refund.failed`, `refund.rejected`, in either order) a row goes into `notifications` with
-the contact and the facts of the message, and the contact row goes. The sender marks each
+the stored envelope into `contacts`; when the refund's outcome is final (`refund.failed`,
+`refund.rejected`, or `refund.completed` confirmed: see `final_outcome`; request and
+outcome in either order) a row goes into `notifications` with the contact and the facts of
+the message, and the contact row goes. The sender marks each
 row sent (and forgets the contact), tries again later, or after its last attempt marks it
 failed with the reason. Contacts never delivered are forgotten after `keep_days`.
 """
@@ -23,6 +24,7 @@ from posterm.protocol.mqtt.events import rfc3339
 
 OUTCOME_EVENTS = {"refund.completed": "completed", "refund.failed": "failed",
                   "refund.rejected": "rejected"}  # fmt: skip
+RECEIPTS = ("receipt.printed", "receipt.pending", "receipt.recovered")
 
 
 def take_contacts(
@@ -47,8 +49,8 @@ def take_contacts(
 
 def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]],
            now: str) -> int:  # fmt: skip
-    """For the newly stored events: keep contacts, queue the outcomes' notifications.
-    Returns how many notifications were queued (to wake the sender)."""
+    """For the newly stored events: keep contacts, queue the notifications of the refunds
+    whose outcome is now final. Returns how many were queued (to wake the sender)."""
     queued = 0
     for env in envelopes:
         txn_id = env["data"].get("txn_id")
@@ -59,28 +61,45 @@ def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str
                        " (?, ?, ?, ?) ON CONFLICT (txn_id) DO NOTHING",
                        (txn_id, env["terminal"], json.dumps(contacts[str(env["event_id"])]),
                         now))  # fmt: skip
-            outcome = _stored_outcome(tx, env["terminal"], txn_id)
-            if outcome is not None:
-                queued += _queue(tx, outcome, now)
-        elif env["type"] in OUTCOME_EVENTS:
-            queued += _queue(tx, env, now)
+        elif env["type"] not in OUTCOME_EVENTS and env["type"] not in RECEIPTS:
+            continue
+        queued += _queue(tx, env["terminal"], txn_id, now)
     return queued
 
 
-def _stored_outcome(tx: Tx, terminal: str, txn_id: str) -> dict[str, Any] | None:
-    types = ", ".join(f"'{t}'" for t in OUTCOME_EVENTS)
+def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, Any]] | None:
+    """The refund's outcome once it is final, with the event that tells it; None before.
+
+    `refund.failed` and `refund.rejected` are final. `refund.completed` is sent when the
+    PT's approval is committed, before its completion (state `approved_unconfirmed`): a
+    crash in between may end with the PT not keeping it, told by a `refund.failed` after
+    the `refund.completed`. So it is final when recovery found it kept (state `approved`)
+    or once one of its receipts is told (the terminal issues them only after the PT's
+    completion): the customer never hears "refunded" of money that did not move."""
+    types = ", ".join(f"'{t}'" for t in (*OUTCOME_EVENTS, *RECEIPTS))
     rows = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type IN"
-                   f" ({types}) ORDER BY seq DESC LIMIT 1", (terminal, txn_id))  # fmt: skip
-    return json.loads(rows[0]["envelope"]) if rows else None
+                   f" ({types}) ORDER BY seq", (terminal, txn_id))  # fmt: skip
+    told = [json.loads(r["envelope"]) for r in rows]
+    ends = [e for e in told if e["type"] in ("refund.failed", "refund.rejected")]
+    if ends:
+        return OUTCOME_EVENTS[ends[-1]["type"]], ends[-1]
+    done = [e for e in told if e["type"] == "refund.completed"]
+    confirmed = any(e["data"].get("state") == "approved" for e in done) or any(
+        e["type"] in RECEIPTS for e in told
+    )
+    return ("completed", done[-1]) if done and confirmed else None
 
 
-def _queue(tx: Tx, outcome: dict[str, Any], now: str) -> int:
-    data, terminal = outcome["data"], outcome["terminal"]
-    txn_id = str(data["txn_id"])
+def _queue(tx: Tx, terminal: str, txn_id: str, now: str) -> int:
     rows = tx.rows("SELECT contact FROM contacts WHERE txn_id = ? AND terminal = ?",
                    (txn_id, terminal))  # fmt: skip
     if not rows:
-        return 0  # no contact (yet): queued when the request arrives
+        return 0  # no contact (yet, or any more): queued when the request arrives
+    final = final_outcome(tx, terminal, txn_id)
+    if final is None:
+        return 0  # queued when the outcome is final
+    name, outcome = final
+    data = outcome["data"]
     who = json.loads(rows[0]["contact"])
     asked: dict[str, Any] = {}
     if not all(data.get(k) for k in ("amount", "currency", "reason")):  # else the request's
@@ -89,7 +108,7 @@ def _queue(tx: Tx, outcome: dict[str, Any], now: str) -> int:
                           (terminal, txn_id))  # fmt: skip
         asked = json.loads(request[0]["envelope"])["data"] if request else {}
     facts = {
-        "outcome": OUTCOME_EVENTS[outcome["type"]], "at": outcome["occurred_at"],
+        "outcome": name, "at": outcome["occurred_at"],
         "amount": data.get("amount") or asked.get("amount"),
         "currency": data.get("currency") or asked.get("currency"),
         "reason": data.get("reason") or asked.get("reason") or "other",
@@ -107,15 +126,24 @@ def _queue(tx: Tx, outcome: dict[str, Any], now: str) -> int:
     return count
 
 
-def claim(tx: Tx, now: str, lease_until: str, limit: int) -> list[Row]:
-    """Take up to `limit` due rows for this sender until `lease_until` (another process
-    sees them due again only then): one statement, then their rows."""
-    token = str(uuid.uuid4())
+def claim(tx: Tx, now: str, lease_until: str, limit: int, owner: str = "") -> list[Row]:
+    """Take up to `limit` due rows for the sender of process `owner` until `lease_until`
+    (another process sees them due again only then): one statement, then their rows."""
+    token = f"{owner}:{uuid.uuid4()}"
     tx.execute("UPDATE notifications SET claim = ?, next_attempt_at = ? WHERE notification_id"
                " IN (SELECT notification_id FROM notifications WHERE state = 'queued' AND"
                " next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)",
                (token, lease_until, now, limit))  # fmt: skip
     return tx.rows("SELECT * FROM notifications WHERE claim = ?", (token,))
+
+
+def release(tx: Tx, owner: str, now: str) -> int:
+    """The rows still claimed by an earlier life of process `owner` (killed between the
+    claim and the record) are due again now, not when their lease runs out; how many."""
+    mark = f"{owner}:"
+    return tx.execute("UPDATE notifications SET claim = NULL, next_attempt_at = ? WHERE"
+                      " state = 'queued' AND substr(claim, 1, ?) = ?",
+                      (now, len(mark), mark))  # fmt: skip
 
 
 def sent(tx: Tx, claim_token: str, except_ids: list[str], now: str) -> None:

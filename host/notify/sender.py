@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from posterm.host.crash import crashpoint
 from posterm.host.db import Row
 from posterm.host.notify import queue
 from posterm.host.notify.channels import ChannelError
@@ -39,8 +40,10 @@ def utc_now() -> datetime:
 
 class Notifier:
     def __init__(self, store: Store, config: NotifyConfig,
-                 clock: Callable[[], datetime] = utc_now) -> None:  # fmt: skip
-        self.store, self.config, self.clock = store, config, clock
+                 clock: Callable[[], datetime] = utc_now, owner: str = "") -> None:  # fmt: skip
+        """`owner`: this process's name (`{host id}-{instance}`), unique among the running
+        host processes, as their MQTT client ids are."""
+        self.store, self.config, self.clock, self.owner = store, config, clock, owner
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -59,6 +62,11 @@ class Notifier:
 
     # -- the sender's thread -----------------------------------------------------------------
     def start(self) -> None:
+        with self.store.db.tx() as tx:
+            taken_back = queue.release(tx, self.owner, rfc3339(self.clock()))
+        if taken_back:
+            log.warning("notify: %d message(s) this process was sending when it stopped are"
+                        " sent again (a customer may get one twice)", taken_back)  # fmt: skip
         self._thread = threading.Thread(target=self._loop, name="notify", daemon=True)
         self._thread.start()
 
@@ -89,12 +97,14 @@ class Notifier:
         now = self.clock()
         lease = rfc3339(now + timedelta(seconds=LEASE_S))
         with self.store.db.tx() as tx:
-            mine = queue.claim(tx, rfc3339(now), lease, limit)
+            mine = queue.claim(tx, rfc3339(now), lease, limit, self.owner)
         results: list[tuple[Row, ChannelError | None]] = []
         for name in ("email", "sms"):
             batch = [r for r in mine if r["channel"] == name]
             if batch:
                 results += self._send(name, batch)
+        if results:
+            crashpoint("notify.sent")  # handed to the server, not yet recorded as sent
         self._record(results)
         return len(mine)
 

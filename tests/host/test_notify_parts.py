@@ -3,16 +3,21 @@ real SMTP server (aiosmtpd), SMS through a local HTTP gateway, and the `[notify]
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from posterm.host.notify import queue
 from posterm.host.notify.channels import ChannelError, SmsGateway, Smtp
 from posterm.host.notify.config import NotifyConfigError, parse
 from posterm.host.notify.templates import Refund, render
+from posterm.host.store import Store
+from posterm.protocol.mqtt.events import envelope, now_rfc3339
 from tests.support.sms import Gateway, sms_gateway
 from tests.support.smtp import SmtpServer
 
@@ -131,3 +136,42 @@ def test_notify_config(tmp_path: Path) -> None:
         with pytest.raises(NotifyConfigError) as err:
             parse(bad)
         assert err.value.key == key, (bad, err.value)
+
+
+@pytest.mark.parametrize(("after", "outcome"), [
+    # told completed at its commit, then recovery found the PT did not keep it
+    ([("refund.failed", {"state": "not_charged", "outcome": "not_charged"})], "failed"),
+    # its receipt: the terminal issues it only after the PT's completion
+    ([("receipt.printed", {"copy": "customer"})], "completed"),
+    # recovery found it kept
+    ([("refund.completed", {"state": "approved", "outcome": "kept"})], "completed"),
+])  # fmt: skip
+def test_the_customer_hears_the_refund_s_final_outcome_only(
+    tmp_path: Path, after: list[tuple[str, dict[str, str]]], outcome: str
+) -> None:
+    """GIVEN a refund with a contact told `refund.completed` at its commit (state
+    approved_unconfirmed: the PT may still not keep it) THEN nothing is queued yet; AND
+    WHEN the event that makes the outcome final arrives THEN one message of that outcome."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    refund = {"txn_id": "R1", "amount": "12.00", "currency": "EUR", "reason": "goods_returned"}
+    request = envelope("pos-a", 1, "refund.requested", {**refund, "state": "in_doubt"})
+    contacts = {str(request["event_id"]): {"email": "kunde@example.org"}}
+
+    def arrive(env: dict[str, Any]) -> int:
+        store.ingest([env])
+        with store.db.tx() as tx:
+            return queue.on_new(tx, [env], contacts, now_rfc3339())
+
+    try:
+        assert arrive(request) == 0
+        assert arrive(envelope("pos-a", 2, "refund.completed",
+                               {**refund, "state": "approved_unconfirmed"})) == 0  # fmt: skip
+        seq = 3
+        for kind, data in after:
+            assert arrive(envelope("pos-a", seq, kind, {"txn_id": "R1", **data})) == 1
+        (row,) = store.db.rows("SELECT facts, contact FROM notifications")
+        facts = json.loads(row["facts"])
+        assert (facts["outcome"], facts["amount"]) == (outcome, "12.00")
+        assert store.db.rows("SELECT COUNT(*) AS n FROM contacts")[0]["n"] == 0
+    finally:
+        store.close()

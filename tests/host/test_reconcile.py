@@ -164,3 +164,21 @@ def test_a_void_recovery_found_not_kept_settles_its_doubt_and_books_nothing() ->
     row = reconcile._batch("pos-a", close, [*history, close], None)
     assert (row["events"]["voids_count"], row["events"]["sales"]) == (0, "40.00")
     assert row["ok"], row["differences"]
+
+
+def test_a_refund_told_completed_then_found_not_kept_is_not_booked() -> None:
+    """GIVEN a refund told completed at its commit (approved_unconfirmed) that recovery then
+    found not kept by the PT (refund.failed) THEN the day books no refund."""
+    data = {"txn_id": "R1", "kind": "refund", "amount": "12.00", "currency": "EUR",
+            "batch_no": 1, "ref_txn": "T1"}  # fmt: skip
+    history = [
+        _env("sale.approved", "01", txn_id="T1", kind="sale", amount="40.00", currency="EUR",
+             batch_no=1),
+        _env("refund.completed", "02", **{**data, "state": "approved_unconfirmed"}),
+        _env("refund.failed", "03", **{**data, "state": "not_charged", "outcome": "not_charged"}),
+    ]  # fmt: skip
+    close = _env("batch.closed", "04", batch_no=1, currency="EUR", sales="40.00",
+                 sales_count=1, pt_total="40.00")  # fmt: skip
+    row = reconcile._batch("pos-a", close, [*history, close], None)
+    assert row["events"]["refunds_count"] == 0
+    assert row["ok"], row["differences"]
