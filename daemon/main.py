@@ -56,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"postermd: {exc}", file=sys.stderr)
         return 2
-    logsetup.configure(config.logging.level)  # after python-escpos's own basicConfig
+    logsetup.configure(config.logging.level)  # replaces any handlers a library set up
     try:
         journal = Journal(config.journal.path, config.terminal.id)
     except JournalError as exc:

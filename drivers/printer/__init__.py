@@ -1,11 +1,5 @@
 """The ESC/POS receipt printer: `Printer`, the `Receipt` model and layouts, errors."""
 
-from posterm.drivers.printer import capabilities_cache
-
-capabilities_cache.configure()  # before python-escpos is first imported (link.py)
-
-# ruff: noqa: E402  (the imports below come after python-escpos's cache is set)
-
 from posterm.drivers.printer.errors import (
     PrinterConfigError,
     PrinterCoverOpen,

@@ -1,35 +1,42 @@
-"""The byte link to a printer, on python-escpos's backends (Network, Serial, Usb).
+"""The byte link to a printer: a TCP socket, a pyserial port or a pyusb device.
 
-python-escpos opens the device; this module adds what it lacks for a till: a time limit
-on every write and read (its `Serial` has no write timeout, its `Usb` defaults to none),
-a drain of stale input, a close that never waits for a stuck printer, and `PrinterGone` /
-`PrinterTimeout` instead of the backends' own exceptions.
+It opens the devices the way python-escpos's `Network`, `Serial` and `Usb` do (the same
+socket, port settings, kernel-driver detach and endpoints) without importing python-escpos:
+every backend of it is an `Escpos` subclass, whose module imports Pillow, qrcode and
+python-barcode and loads its capabilities database: megabytes of an idle postermd's
+memory for features posterm does not use (it renders its own ESC/POS, the QR code
+included: posterm.protocol.escpos.codes, GS ( k). And it adds what those backends lack
+for a till: a time limit on every write and read (python-escpos's `Serial` has no write
+timeout, its `Usb` defaults to none), a drain of stale input, a close that never waits for
+a stuck printer, and `PrinterGone` / `PrinterTimeout` instead of the devices' own
+exceptions.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import select
 import socket
 from abc import ABC, abstractmethod
 from typing import Any
 
 import serial
-from escpos import exceptions as escpos_errors
-from escpos.printer import Network, Serial
 
 from posterm.drivers.printer.errors import PrinterGone, PrinterTimeout
 from posterm.drivers.printer.url import PrinterUrl
 
+log = logging.getLogger("posterm.printer")
+
 DRAIN_MAX = 64 * 1024  # bytes of stale input thrown away before a status query
-_OPEN_ERRORS = (escpos_errors.Error, OSError, serial.SerialException, ValueError, RuntimeError)
+USB_IN_EP, USB_OUT_EP = 0x82, 0x01  # python-escpos's `Usb` defaults: most receipt printers
+_OPEN_ERRORS = (OSError, serial.SerialException, ValueError, RuntimeError, ImportError)
 
 
 class Link(ABC):
     """An open device: write with a time limit, read what has arrived, close."""
 
-    def __init__(self, dev: Any, timeout: float) -> None:
-        self.dev = dev  # the python-escpos printer object
+    def __init__(self, timeout: float) -> None:
         self.timeout = timeout
 
     @abstractmethod
@@ -50,8 +57,12 @@ class Link(ABC):
 
 
 class TcpLink(Link):
+    def __init__(self, sock: socket.socket, timeout: float) -> None:
+        super().__init__(timeout)
+        self.sock = sock
+
     def write(self, data: bytes) -> None:
-        sock: socket.socket = self.dev.device
+        sock = self.sock
         try:
             sock.sendall(data)  # the socket timeout bounds the whole sendall
         except TimeoutError as exc:
@@ -60,7 +71,7 @@ class TcpLink(Link):
             raise PrinterGone(f"printer: write failed: {exc}") from exc
 
     def read(self, size: int, wait: float) -> bytes:
-        sock: socket.socket = self.dev.device
+        sock = self.sock
         try:
             if not select.select([sock], [], [], max(wait, 0.0))[0]:
                 return b""
@@ -78,16 +89,19 @@ class TcpLink(Link):
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
-            self.dev.close()
+            self.sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self.sock.close()
 
 
 class SerialLink(Link):
-    def __init__(self, dev: Any, timeout: float, baud: int) -> None:
-        super().__init__(dev, timeout)
+    def __init__(self, port: serial.Serial, timeout: float, baud: int) -> None:
+        super().__init__(timeout)
+        self.port = port
         self.bytes_per_second = baud / 10  # 8N1: ten bits a byte
 
     def write(self, data: bytes) -> None:
-        port: serial.Serial = self.dev.device
+        port = self.port
         # the time the bytes need on the line, plus the timeout for the printer's flow control
         port.write_timeout = self.timeout + len(data) / self.bytes_per_second
         try:
@@ -101,7 +115,7 @@ class SerialLink(Link):
             raise PrinterTimeout(f"printer: wrote {written} of {len(data)} bytes")
 
     def read(self, size: int, wait: float) -> bytes:
-        port: serial.Serial = self.dev.device
+        port = self.port
         try:
             waiting = port.in_waiting
             if waiting:
@@ -116,26 +130,25 @@ class SerialLink(Link):
 
     def drain(self) -> None:
         try:
-            self.dev.device.reset_input_buffer()
+            self.port.reset_input_buffer()
         except (serial.SerialException, OSError) as exc:
             raise PrinterGone(f"printer: {exc}") from exc
 
     def close(self) -> None:
-        # python-escpos's Serial.close() flushes first: with a printer that stopped
-        # reading, that waits for ever. Throw the unsent bytes away, then close.
-        port = self.dev.device
+        # a flush before the close (python-escpos's Serial.close() does one) waits for ever
+        # on a printer that stopped reading: throw the unsent bytes away, then close
         with contextlib.suppress(serial.SerialException, OSError):
-            port.reset_output_buffer()
+            self.port.reset_output_buffer()
         with contextlib.suppress(serial.SerialException, OSError):
-            port.close()
-        self.dev.device = False
+            self.port.close()
 
 
 class UsbLink(Link):
-    def __init__(self, dev: Any, timeout: float) -> None:
-        super().__init__(dev, timeout)
+    def __init__(self, device: Any, timeout: float) -> None:
+        super().__init__(timeout)
         import usb.core  # noqa: PLC0415 - pyusb is only needed for USB printers
 
+        self.device = device  # a usb.core.Device, opened by open_usb
         self._usb_timeout = usb.core.USBTimeoutError
         self._usb_error = usb.core.USBError
         self._rx = b""  # the rest of a packet longer than asked for
@@ -143,7 +156,7 @@ class UsbLink(Link):
     def write(self, data: bytes) -> None:
         ms = int((self.timeout + len(data) / 100_000) * 1000)
         try:
-            self.dev.device.write(self.dev.out_ep, data, ms)
+            self.device.write(USB_OUT_EP, data, ms)
         except self._usb_timeout as exc:
             raise PrinterTimeout(f"printer: USB write timed out after {ms} ms") from exc
         except (self._usb_error, OSError, ValueError) as exc:
@@ -153,7 +166,7 @@ class UsbLink(Link):
         if not self._rx:
             ms = max(1, int(wait * 1000))
             try:
-                self._rx = bytes(self.dev.device.read(self.dev.in_ep, 64, ms))
+                self._rx = bytes(self.device.read(USB_IN_EP, 64, ms))
             except self._usb_timeout:
                 return b""
             except (self._usb_error, OSError, ValueError) as exc:
@@ -167,28 +180,62 @@ class UsbLink(Link):
                 return
 
     def close(self) -> None:
+        import usb.util  # noqa: PLC0415
+
         with contextlib.suppress(self._usb_error, OSError, ValueError):
-            self.dev.close()
+            usb.util.dispose_resources(self.device)
 
 
 def open_link(address: PrinterUrl, timeout: float) -> Link:
-    """Open the device through python-escpos; `PrinterGone` if it cannot be opened."""
-    dev: Any = None
+    """Open the device; `PrinterGone` if it cannot be opened."""
     try:
         if address.scheme == "tcp":
-            dev = Network(address.host, address.port, timeout=timeout)
-            dev.open()
-            dev.device.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return TcpLink(dev, timeout)
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.settimeout(timeout)
+                sock.connect((address.host, address.port))
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                sock.close()
+                raise
+            return TcpLink(sock, timeout)
         if address.scheme == "serial":
-            dev = Serial(address.path, baudrate=address.baud, timeout=timeout)
-            dev.open()
-            return SerialLink(dev, timeout, address.baud)
-        from escpos.printer import Usb  # noqa: PLC0415 - imports pyusb
-
-        dev = Usb(address.vid, address.pid, timeout=int(timeout * 1000))
-        dev.open()
-        return UsbLink(dev, timeout)
+            # python-escpos's `Serial` settings: 8N1, DSR/DTR flow control
+            port = serial.Serial(address.path, baudrate=address.baud, timeout=timeout,
+                                 dsrdtr=True)  # fmt: skip
+            return SerialLink(port, timeout, address.baud)
+        return UsbLink(open_usb(address.vid, address.pid), timeout)
     except _OPEN_ERRORS as exc:
         where = address.host or address.path or f"usb {address.vid:04x}:{address.pid:04x}"
         raise PrinterGone(f"printer: cannot open {where}: {exc}") from exc
+
+
+def open_usb(vid: int, pid: int) -> Any:
+    """The printer's usb.core.Device, claimed from the kernel's usblp driver and configured,
+    as python-escpos's `Usb.open` does; `OSError` if it is not there."""
+    import usb.core  # noqa: PLC0415 - pyusb is only needed for USB printers
+
+    try:
+        device = usb.core.find(idVendor=vid, idProduct=pid)
+        if device is None:
+            raise OSError("not found or cable not plugged in")
+        if device.backend.__module__.endswith("libusb1"):  # the others cannot detach
+            active: bool | None = None
+            with contextlib.suppress(NotImplementedError):
+                active = device.is_kernel_driver_active(0)
+            if active is None or active:
+                try:
+                    device.detach_kernel_driver(0)
+                except NotImplementedError:
+                    pass
+                except usb.core.USBError as exc:
+                    if active is not None:
+                        log.error("printer: cannot detach the kernel driver: %s", exc)
+    except usb.core.USBError as exc:
+        raise OSError(str(exc)) from exc
+    try:
+        device.set_configuration()
+        device.reset()
+    except usb.core.USBError as exc:
+        log.error("printer: cannot set the USB configuration: %s", exc)
+    return device

@@ -1,4 +1,4 @@
-"""`Printer`: an ESC/POS receipt printer on python-escpos, with honest status.
+"""`Printer`: an ESC/POS receipt printer, with honest status.
 
 A job is printed only if the printer was ready before it and has processed it to the cut.
 A paper-out or an open cover right after the cut does not un-print it: the status after
@@ -75,8 +75,8 @@ class Printer:
             link.close()
 
     def __del__(self) -> None:
-        # python-escpos's own finaliser would flush a serial port, which waits for ever on
-        # a printer that stopped reading: close ours first, without waiting
+        # a serial port that is flushed on close waits for ever on a printer that stopped
+        # reading: close it here, throwing unsent bytes away, without waiting
         if getattr(self, "_link", None) is not None:
             self.close()
 

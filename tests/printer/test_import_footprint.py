@@ -1,0 +1,32 @@
+"""postermd prints without python-escpos (posterm renders its own ESC/POS and opens the
+devices itself), so neither it nor the Pillow, qrcode, python-barcode and YAML it would
+bring sit in an idle terminal's memory, and a start leaves nothing in /tmp (python-escpos
+put a fresh directory there at every import for its capabilities pickle)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+UNUSED = ("escpos", "PIL", "qrcode", "barcode", "yaml")
+PROBE = f"""
+import sys
+import posterm.daemon.main
+import posterm.daemon.control.cli
+print(sorted(m for m in sys.modules if m.split(".")[0] in {UNUSED!r}))
+"""
+
+
+def test_the_daemon_and_cli_import_no_python_escpos_and_leave_nothing_in_tmp(
+    tmp_path: Path,
+) -> None:
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "CACHE_DIRECTORY"}
+    env |= {"HOME": str(tmp_path / "home"), "TMPDIR": str(scratch)}
+    out = subprocess.run([sys.executable, "-c", PROBE], env=env, check=True,
+                         capture_output=True, text=True).stdout  # fmt: skip
+    assert out.strip() == "[]"
+    assert list(scratch.iterdir()) == []
