@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.protocol.mqtt import topics
 from tests.support.broker import Broker, wait_for
-from tests.support.rig import Rig, make_rig
+from tests.support.rig import Rig, trusting_rig
 from tests.support.sim import BIN
 
 TID = "pos-test"
@@ -85,12 +85,8 @@ def host(tmp_path: Path, broker: Broker) -> Iterator[Host]:
 
 @pytest.fixture
 def rig(tmp_path: Path, broker: Broker, host: Host) -> Iterator[Rig]:
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
-             f'host_public_key = "{host.key.with_suffix(".pub")}"\n')  # fmt: skip
-    r = make_rig(tmp_path, link="tcp", extra_config=extra)
-    r.start()
-    yield r
-    r.close()
+    with trusting_rig(tmp_path, broker, host.key.with_suffix(".pub")) as r:
+        yield r
 
 
 def unacked(rig: Rig) -> int:

@@ -22,7 +22,7 @@ from tests.host.test_host import Host, unacked
 from tests.support.broker import Broker, free_port, wait_for
 from tests.support.fleet import Fleet
 from tests.support.postgres import Cluster
-from tests.support.rig import Rig, make_rig
+from tests.support.rig import Rig, make_rig, mqtt_section
 from tests.support.sim import BIN
 
 
@@ -159,8 +159,7 @@ def test_a_host_killed_between_commit_and_ack_stores_nothing_twice(
     host = HostProc(tmp_path, broker, store_url)
     assert host.cli("keygen")[0] == 0
     host.start(env={"POSTERM_HOST_CRASH_AT": "after_commit"})
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
-             f'host_public_key = "{host.key.with_suffix(".pub")}"\n')  # fmt: skip
+    extra = mqtt_section(broker, host.key.with_suffix(".pub"))
     rig: Rig = make_rig(tmp_path, link="tcp", extra_config=extra)
     rig.start()
     try:

@@ -1,5 +1,6 @@
 """The whole terminal on simulated hardware, as real processes: the PT simulator, the
-printer simulator and `postermd`, driven through the real `posterm` CLI."""
+printer simulator and `postermd`, driven through the real `posterm` CLI; and the same
+reporting to a broker and trusting a back office's key (`trusting_rig`)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ import signal
 import sqlite3
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from posterm.daemon.control.server import ControlClient
+from tests.support.broker import Broker
 from tests.support.sim import BIN, PrinterSim, PtSim, start_printer, start_pt
 
 CONFIG = """
@@ -230,3 +234,22 @@ def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] =
         )
     )
     return Rig(tmp, pt, printer, config, socket_path, journal, tmp / "update.lock")
+
+
+def mqtt_section(broker: Broker, host_public_key: Path, telemetry_s: int = 1) -> str:
+    """postermd's [mqtt]: report to `broker`, run only commands signed by the host whose
+    public key is `host_public_key`."""
+    return (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = {telemetry_s}\nkeepalive_s = 5\n'
+            f'host_public_key = "{host_public_key}"\n')  # fmt: skip
+
+
+@contextmanager
+def trusting_rig(tmp: Path, broker: Broker, host_public_key: Path) -> Iterator[Rig]:
+    """A started rig (the PT over TCP) whose postermd reports to `broker` and trusts the
+    back office's `host_public_key`; closed on the way out."""
+    rig = make_rig(tmp, link="tcp", extra_config=mqtt_section(broker, host_public_key))
+    rig.start()
+    try:
+        yield rig
+    finally:
+        rig.close()

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from posterm.protocol.mqtt import commands
 from tests.support import money_rules
 from tests.support.broker import Broker, TestHost, wait_for
-from tests.support.rig import Rig, make_rig
+from tests.support.rig import Rig, make_rig, mqtt_section
 from tests.support.sim import BIN
 
 TID = "pos-test"
@@ -35,8 +35,7 @@ def host(broker: Broker) -> Iterator[TestHost]:
 def rig(tmp_path: Path, broker: Broker) -> Iterator[Rig]:
     key = tmp_path / "host.pub"
     key.write_bytes(commands.public_pem(HOST_KEY))
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 5\nkeepalive_s = 5\n'
-             f'host_public_key = "{key}"\n')  # fmt: skip
+    extra = mqtt_section(broker, key, telemetry_s=5)
     r = make_rig(tmp_path, link="tcp", extra_config=extra, pt_args=("--slow-seconds", "4"))
     r.start()
     r.wait_status(lambda s: s["host"]["state"] == "connected", "connected to the broker")
@@ -141,8 +140,7 @@ def test_approve_killed_while_it_runs_is_not_run_again(
 ) -> None:
     key = tmp_path / "host.pub"
     key.write_bytes(commands.public_pem(HOST_KEY))
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 5\nkeepalive_s = 5\n'
-             f'host_public_key = "{key}"\n')  # fmt: skip
+    extra = mqtt_section(broker, key, telemetry_s=5)
     rig = make_rig(tmp_path, link="tcp", extra_config=extra)
     try:
         rig.start()

@@ -16,7 +16,7 @@ import pytest
 from posterm.host.web.auth import hash_password
 from tests.support.broker import Broker, accepts, free_port, wait_for
 from tests.support.needs import unavailable
-from tests.support.rig import Rig, make_rig
+from tests.support.rig import Rig, trusting_rig
 from tests.support.sim import BIN
 
 CHROMIUM = os.environ.get("POSTERM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -72,12 +72,8 @@ def web_host(tmp_path: Path, broker: Broker) -> Iterator[WebHost]:
 
 @pytest.fixture
 def rig(tmp_path: Path, broker: Broker, web_host: WebHost) -> Iterator[Rig]:
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
-             f'host_public_key = "{web_host.key.with_suffix(".pub")}"\n')  # fmt: skip
-    r = make_rig(tmp_path, link="tcp", extra_config=extra)
-    r.start()
-    yield r
-    r.close()
+    with trusting_rig(tmp_path, broker, web_host.key.with_suffix(".pub")) as r:
+        yield r
 
 
 @pytest.fixture
