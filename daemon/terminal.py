@@ -230,6 +230,7 @@ class Terminal(Requests):
             self._start_up()
             return
         now = time.monotonic()
+        self.journal.finish_scrub()
         if now - self._last_printer_check >= PRINTER_CHECK_SECONDS:
             self._last_printer_check = now
             if self.printer.is_ready():  # also refreshes the status `status` reports

@@ -8,6 +8,7 @@ import logging
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -40,6 +41,7 @@ from posterm.protocol.mqtt import events
 log = logging.getLogger("posterm.journal")
 SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
 OWNER_KEY = "terminal_id"  # the terminal this journal belongs to (seq is per terminal)
+BUSY_TIMEOUT_MS = 5000
 PERSONAL = "notify"  # the event data key of a customer's contact (protocol/contact.py)
 TERMINAL_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -282,6 +284,10 @@ class Journal(JournalReads):
         self._lock = threading.RLock()
         self._tx: Tx | None = None
         self._db: sqlite3.Connection | None = None
+        # a forgotten contact's old pages are still in the WAL: a reader kept the checkpoint
+        # from truncating it; `finish_scrub` (the owner's idle time) and the next ack try again
+        self.scrub_due = False
+        self._scrub_at = 0.0
         try:
             if self.path.is_dir():
                 raise JournalError(f"{self.path} is a directory, not a journal file")
@@ -289,7 +295,7 @@ class Journal(JournalReads):
             db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
             self._db = db
             db.row_factory = sqlite3.Row
-            db.execute("PRAGMA busy_timeout=5000")
+            db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             mode = db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise JournalError(f"{self.path}: SQLite refused WAL mode (got {mode})")
@@ -399,16 +405,33 @@ class Journal(JournalReads):
         with self.transaction() as tx:
             acked = sum(tx.ack_event(event_id) for event_id in ids)
             forgot = tx.forget_personal() if acked else 0
-        if forgot:
-            self._checkpoint()
+        if forgot or self.scrub_due:
+            self.scrub_due = not self._checkpoint()
         return acked
 
-    def _checkpoint(self) -> None:
+    def finish_scrub(self, every_s: float = 5.0) -> None:
+        """Try the checkpoint again if the last one could not truncate the WAL (at most
+        every `every_s` seconds)."""
+        if self.scrub_due and time.monotonic() >= self._scrub_at:
+            self.scrub_due = not self._checkpoint()
+            self._scrub_at = time.monotonic() + every_s
+
+    def _checkpoint(self) -> bool:
         """Copy the WAL into the file and truncate it: the old pages that held a customer's
-        contact leave the WAL too (what the SD card's flash keeps is beyond reach)."""
+        contact leave the WAL too (what the SD card's flash keeps is beyond reach). False
+        when a reader (a debug bundle, sqlite3 at the shell) kept it from truncating."""
         with self._lock:
-            if self._db is not None:
-                try:
-                    self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                except sqlite3.Error as exc:
-                    log.warning("journal: checkpoint after forgetting a contact: %s", exc)
+            if self._db is None:
+                return True
+            try:  # without waiting for readers: the caller's thread has other work
+                self._db.execute("PRAGMA busy_timeout=0")
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                log.warning("journal: checkpoint after forgetting a contact: %s", exc)
+                return False
+            finally:
+                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if busy:
+                log.warning("journal: a reader kept the WAL from being truncated after a"
+                            " contact was forgotten; trying again")  # fmt: skip
+            return not busy

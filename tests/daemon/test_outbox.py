@@ -120,3 +120,32 @@ def test_oldest_unsent_age_is_the_age_of_the_lowest_unacked_seq(
     journal.outbox_ack([first])
     age = journal.oldest_unsent_age()
     assert age is not None and age < 3600
+
+
+def test_a_contact_kept_in_the_wal_by_a_reader_leaves_it_once_the_reader_is_gone(
+    journal: Journal,
+) -> None:
+    """GIVEN a refund request with the customer's e-mail address in the outbox and another
+    reader of the journal file in a read transaction WHEN the host acks it THEN the address
+    is gone from the table but the checkpoint cannot truncate the WAL (scrub_due); AND WHEN
+    the reader is gone THEN the next try leaves no byte of it in the file or the WAL."""
+    address = b"kunde.mueller@example.org"
+    with journal.transaction() as tx:
+        event = tx.emit("refund.requested", {"txn_id": "R1", "notify": {
+            "email": address.decode()}})  # fmt: skip
+    wal = Path(f"{journal.path}-wal")
+
+    def on_disk() -> bool:
+        return any(p.exists() and address in p.read_bytes() for p in (journal.path, wal))
+
+    reader = sqlite3.connect(journal.path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT COUNT(*) FROM outbox").fetchone()
+    assert journal.outbox_ack([event["event_id"]]) == 1
+    assert journal.scrub_due and on_disk()
+    journal.finish_scrub(every_s=0)  # the reader still there: still due
+    assert journal.scrub_due
+    reader.execute("COMMIT")
+    reader.close()
+    journal.finish_scrub(every_s=0)
+    assert not journal.scrub_due and not on_disk()
