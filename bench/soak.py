@@ -34,10 +34,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.mqtt_recorder import Recorder  # noqa: E402
-from bench.soak_checks import TID, host_events, unacked  # noqa: E402
+from bench.soak_checks import TID, host_events  # noqa: E402
 from bench.soak_report import report  # noqa: E402
 from posterm.daemon.control.server import ControlError  # noqa: E402
-from tests.host.test_host import Host  # noqa: E402
+from tests.host.test_host import Host, unacked  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
 from tests.support.rig import Rig, make_rig  # noqa: E402
 

@@ -20,14 +20,6 @@ from tests.support.rig import Rig
 TID = "pos-test"
 
 
-def unacked(rig: Rig) -> int:
-    db = sqlite3.connect(rig.journal)
-    try:
-        return int(db.execute("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL").fetchone()[0])
-    finally:
-        db.close()
-
-
 def host_events(host: Host) -> list[tuple[str, int]]:
     if not host.db.exists():
         return []

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from tests.host.test_host import unacked
 from tests.host.test_scale import HostProc
 from tests.support import money_rules
 from tests.support.broker import Broker, wait_for
@@ -48,10 +49,6 @@ def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
         return list(conn.execute(sql))
     finally:
         conn.close()
-
-
-def _unacked(rig: Rig) -> int:
-    return int(_rows(rig.journal, "SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL")[0][0])
 
 
 def _on_disk(path: Path) -> bool:
@@ -90,7 +87,7 @@ def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
         assert refund["state"] == ("approved" if REFUND_KEPT[step] else "not_charged")
         wait_for(lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
                  "one notification sent and marked so", timeout=60)  # fmt: skip
-        wait_for(lambda: _unacked(rig) == 0, "every event at the host")
+        wait_for(lambda: unacked(rig) == 0, "every event at the host")
         (mail,) = smtp.mailbox.messages
         text = _text(mail)
         assert refund["txn_id"] in text and "12.00 EUR" in text
