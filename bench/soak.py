@@ -34,12 +34,18 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench.mqtt_recorder import Recorder  # noqa: E402
-from bench.soak_checks import TID, host_events  # noqa: E402
+from bench.soak_checks import (  # noqa: E402
+    TID,
+    contacts_left,
+    host_events,
+    queued_notifications,
+)
 from bench.soak_report import report  # noqa: E402
 from posterm.daemon.control.server import ControlError  # noqa: E402
 from tests.host.test_host import Host, unacked  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
 from tests.support.rig import Rig, make_rig  # noqa: E402
+from tests.support.smtp import SmtpServer  # noqa: E402
 
 APPROVAL_LIMIT = 5000  # minor units; the rig's [refunds] approval_limit = "50.00"
 PT_FAULTS = ("drop_before_status", "drop_before_completion", "corrupt_byte", "nak_first",
@@ -74,6 +80,7 @@ class Soak:
     host: Host
     rig: Rig
     recorder: Recorder
+    smtp: SmtpServer
     ops: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     faults: Counter[str] = field(default_factory=Counter)
@@ -85,6 +92,7 @@ class Soak:
     steps: Counter[str] = field(default_factory=Counter)  # kill_at_step's steps
     timers: list[threading.Timer] = field(default_factory=list)
     kills: list[float] = field(default_factory=list)  # when postermd was SIGKILLed (wall)
+    contacts: dict[str, str] = field(default_factory=dict)  # idempotency key -> e-mail
     replay_mismatch: int = 0
     keys: int = 0
 
@@ -138,8 +146,12 @@ class Soak:
     def refund_request(self, sale: Sale, low: int, high: int) -> dict[str, Any]:
         amount = self.amount(low, high)
         sale.refunded += amount
-        return {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
-                "reason": "goods_returned", "key": self.key()}  # fmt: skip
+        request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
+                   "reason": "goods_returned", "key": self.key()}  # fmt: skip
+        if self.rng.random() < 0.3:  # the customer wants to hear how it ends
+            address = self.contacts[request["key"]] = f"{request['key']}@example.org"
+            request["notify_email"] = address
+        return request
 
     def request_of(self, kind: str) -> dict[str, Any] | None:
         """A request of `kind` (sale, refund, large refund, over refund, void) that makes
@@ -314,6 +326,14 @@ class Soak:
         except AssertionError as exc:
             problems.append(str(exc))
         problems += self.close_day(timeout)
+        try:
+            wait_for(lambda: queued_notifications(self.host) == 0,
+                     "every refund notification sent", timeout)  # fmt: skip
+        except AssertionError as exc:
+            problems.append(str(exc))
+        with contextlib.suppress(AssertionError):  # else the table counts what is left
+            wait_for(lambda: not contacts_left(self.rig, self.host),
+                     "the contacts forgotten on disk", 30)  # fmt: skip
         # what the terminal published last (status, telemetry) reaches the recorder
         seen = self.recorder.count()
         with contextlib.suppress(AssertionError):
@@ -360,12 +380,16 @@ def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
     host = Host(workdir, broker)
     if host.cli("keygen")[0] != 0:
         raise RuntimeError("posterm-host keygen failed")
+    smtp = SmtpServer().start()
+    host.config.write_text(host.config.read_text() + (
+        f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
+        f'from = "refunds@shop.example"\nfirst_retry_s = 0.5\nmax_retry_s = 2\n'))  # fmt: skip
     host.start()
     recorder = Recorder(broker)
     extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
              f'host_public_key = "{host.key.with_suffix(".pub")}"\n')  # fmt: skip
     rig = make_rig(workdir, extra_config=extra)
-    state = Soak(workdir, random.Random(seed), broker, host, rig, recorder)
+    state = Soak(workdir, random.Random(seed), broker, host, rig, recorder, smtp)
     try:
         rig.start()
         started = time.monotonic()
@@ -374,6 +398,7 @@ def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
         table, figures = report(state, time.monotonic() - started, problems, FAULT_KINDS)
     finally:
         recorder.close()
+        smtp.stop()
         rig.close()
         host.stop()
         broker.stop()

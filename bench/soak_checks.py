@@ -12,12 +12,14 @@ import re
 import sqlite3
 from collections import Counter
 from datetime import datetime
+from email.message import EmailMessage
 
 from tests.host.test_host import Host
 from tests.support.money_rules import KIND_OF
 from tests.support.rig import Rig
 
 TID = "pos-test"
+PRINT_LAG_S = 10.0  # a receipt sent before a kill may be cut this much later
 
 
 def host_events(host: Host) -> list[tuple[str, int]]:
@@ -86,7 +88,8 @@ def debits_without_one_receipt(rig: Rig, kills: list[float]) -> tuple[list[str],
     was cut (DESIGN.md's rule 3 prefers that to a debit without a receipt; the crash
     matrix pins it at `receipt.printed`). So a second copy counts apart, as printed again
     after a kill, when it is marked RECOVERED and one of the `kills` (wall-clock times)
-    fell between the two cuts; any other second copy is a finding."""
+    fell between the two cuts, or up to PRINT_LAG_S before the first (the printer was
+    still printing what postermd had sent before it died); any other is a finding."""
     out: list[str] = []
     again: list[str] = []
     receipts = customer_receipts(rig)
@@ -95,7 +98,7 @@ def debits_without_one_receipt(rig: Rig, kills: list[float]) -> tuple[list[str],
             continue
         got = sorted(r for r in receipts.get(txn["txn_id"], []) if "DUPLICATE" not in r[1])
         pairs = list(itertools.pairwise(got))
-        if not got or not all("RECOVERED" in text and any(a < k < b for k in kills)
+        if not got or not all("RECOVERED" in text and any(a - PRINT_LAG_S < k < b for k in kills)
                               for (a, _), (b, text) in pairs):  # fmt: skip
             out.append(f"{txn['kind']} {txn['txn_id']}: {len(got)} customer receipts")
         elif pairs:
@@ -180,4 +183,68 @@ def host_views(rig: Rig, host: Host) -> list[str]:
         told = (_minor(row["amount"]), row["sale"])
         if txn is not None and told != (txn["amount"], txn["ref_txn"]):
             out.append(f"refund {row['txn_id']} at the host: {row['amount']} of {row['sale']}")
+    return out
+
+
+def queued_notifications(host: Host) -> int:
+    """Refund notifications the host has not sent (or given up) yet."""
+    if not host.db.exists():
+        return 0
+    db = sqlite3.connect(host.db)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM notifications WHERE state = 'queued'")
+                   .fetchone()[0])  # fmt: skip
+    except sqlite3.OperationalError:  # not migrated yet
+        return 0
+    finally:
+        db.close()
+
+
+_REFERENCE = re.compile(r"\bT[0-9A-Z]{10}\b")
+
+
+def refund_messages(rig: Rig, messages: list[EmailMessage], contacts: dict[str, str]) -> list[str]:
+    """Every refund asked with an e-mail address (`contacts`: idempotency key -> address)
+    got one message, to that address, saying what the journal says (refunded when
+    approved, no money moved otherwise); copies sent again after a host kill share its
+    Message-ID; no message about any other transaction."""
+    by_txn: dict[str, list[EmailMessage]] = {}
+    for mail in messages:
+        text = str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        for ref in set(_REFERENCE.findall(text)):
+            by_txn.setdefault(ref, []).append(mail)
+    refunds = {t["idem_key"]: t for t in rig.txns() if t["kind"] == "refund"}
+    out: list[str] = []
+    told: set[str] = set()
+    for key, address in contacts.items():
+        txn = refunds.get(key)
+        if txn is None:
+            continue  # refused before it was journaled: no refund, nothing to tell
+        told.add(txn["txn_id"])
+        got = by_txn.get(txn["txn_id"], [])
+        if len({m["Message-ID"] for m in got}) != 1:
+            out.append(f"refund {txn['txn_id']} ({txn['state']}): {len(got)} messages")
+            continue
+        text = str(got[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
+        says = ("has refunded" if "has refunded" in text
+                else "no money moved" if "No money was moved" in text else "neither")  # fmt: skip
+        means = "has refunded" if txn["state"] == "approved" else "no money moved"
+        if says != means:
+            out.append(f"refund {txn['txn_id']} is {txn['state']}, the customer read {says!r}")
+        if any(m["To"] != address for m in got):
+            out.append(f"refund {txn['txn_id']}: a message not to {address}")
+    out += [f"a message about {ref}, asked without an address" for ref in by_txn
+            if ref not in told]  # fmt: skip
+    return out
+
+
+def contacts_left(rig: Rig, host: Host) -> list[str]:
+    """Customer e-mail addresses still in the journal or the host's database (files and
+    WALs, freed pages included) once every refund is told: both must have forgotten them."""
+    out = []
+    for db in (rig.journal, host.db):
+        for path in (db, db.with_name(db.name + "-wal")):
+            if path.exists():
+                found = re.findall(rb"soak-[0-9]+@example\.org", path.read_bytes())
+                out += [f"{path.name}: {a.decode()}" for a in sorted(set(found))]
     return out

@@ -7,10 +7,12 @@ from typing import TYPE_CHECKING
 
 from bench.card_scan import card_data, scan_db, scan_files
 from bench.soak_checks import (
+    contacts_left,
     debits_without_one_receipt,
     event_figures,
     host_views,
     money_rule_violations,
+    refund_messages,
     refunds_over_sale,
 )
 
@@ -48,6 +50,10 @@ def report(soak: Soak, seconds: float, problems: list[str],
         "debits without exactly one customer receipt": debits,
         "refunds over their sale": refunds_over_sale(rig),
         "host views disagreeing with the journal": host_views(rig, soak.host),
+        "refund e-mails not one, of the outcome": refund_messages(
+            rig, soak.smtp.mailbox.messages, soak.contacts
+        ),
+        "customer contacts left on disk": contacts_left(rig, soak.host),
     }
     scans = {f"card data in {k}": v for k, v in scan_places(soak).items()}
     lines = [f"chaos soak: {seconds / 60:.1f} min, {sum(soak.ops.values())} operations, "
@@ -58,6 +64,8 @@ def report(soak: Soak, seconds: float, problems: list[str],
     lines.append("outcomes")
     lines += [f"  {k:<50} {n:>6}" for k, n in sorted(soak.outcomes.items())]
     lines.append(f"  {'receipt cut just before a kill, again RECOVERED':<50} {len(again):>6}")
+    lines.append(f"  {'refunds asked with an e-mail address':<50} {len(soak.contacts):>6}")
+    lines.append(f"  {'e-mails the customers received':<50} {len(soak.smtp.mailbox.messages):>6}")
     lines += [f"    {item}" for item in again[:10]]
     lines.append("faults injected by kind")
     lines += [f"  {k:<50} {soak.faults[k]:>6}" for k in fault_kinds]

@@ -8,6 +8,7 @@ NOTHING`, no JSON functions); for PostgreSQL the placeholders become `%s`. Rows 
 
 from __future__ import annotations
 
+import logging
 import re
 import sqlite3
 import threading
@@ -28,6 +29,7 @@ class DatabaseError(Exception):
 
 
 Row = dict[str, Any]
+log = logging.getLogger("posterm.host.db")
 
 
 class Tx(Protocol):
@@ -50,6 +52,8 @@ class Database(Protocol):
     def tx(self) -> Any: ...  # a context manager yielding a Tx; commits on leaving it
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
+
+    def scrub(self) -> bool: ...  # see SqliteDatabase.scrub
 
     def close(self) -> None: ...
 
@@ -128,6 +132,21 @@ class SqliteDatabase:
             except sqlite3.Error as exc:
                 raise DatabaseError(f"{self.where}: {exc}",
                                     transient=isinstance(exc, sqlite3.OperationalError)) from exc
+
+    def scrub(self) -> bool:
+        """Truncate the WAL, so the old pages of rows deleted or overwritten (a customer's
+        contact, once told) leave it: secure_delete already zeroes them in the file. Does
+        not wait for readers; False when one kept it (try again later)."""
+        with self._lock:
+            try:
+                self._db.execute("PRAGMA busy_timeout=0")
+                busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            except sqlite3.Error as exc:
+                log.warning("store: checkpoint to forget contacts: %s", exc)
+                return False
+            finally:
+                self._db.execute("PRAGMA busy_timeout=5000")
+            return not busy
 
     def close(self) -> None:
         self._db.close()
@@ -226,6 +245,11 @@ class PostgresDatabase:
     def _error(self, exc: BaseException) -> DatabaseError:
         transient = isinstance(exc, self._transient) or bool(self._conn.closed)
         return DatabaseError(f"{self.where}: {exc}", transient=transient)
+
+    def scrub(self) -> bool:
+        """Nothing to do here: PostgreSQL's dead rows go with (auto)vacuum, its WAL with
+        its checkpoints and archive policy (the operator's)."""
+        return True
 
     def close(self) -> None:
         self._conn.close()

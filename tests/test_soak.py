@@ -132,5 +132,5 @@ def test_a_second_receipt_counts_apart_only_when_recovered_after_a_kill(tmp_path
     kill = datetime(2026, 11, 29, 10, 0, 3, tzinfo=UTC).timestamp()
     assert debits_without_one_receipt(rig, []) == (["sale S1: 2 customer receipts"], [])  # type: ignore[arg-type]
     assert debits_without_one_receipt(rig, [kill]) == ([], ["sale S1"])  # type: ignore[arg-type]
-    late = datetime(2026, 11, 29, 10, 0, 6, tzinfo=UTC).timestamp()
+    late = datetime(2026, 11, 29, 10, 0, 6, tzinfo=UTC).timestamp()  # after both cuts
     assert debits_without_one_receipt(rig, [late])[0] != []  # type: ignore[arg-type]

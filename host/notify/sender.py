@@ -49,6 +49,7 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._contacts: dict[str, dict[str, str]] = {}
         self._ingest_at = 0.0  # time.monotonic() of the last batch ingested
+        self._scrub_due = False  # contacts forgotten, their old pages maybe still in a WAL
 
     # -- ingest's hooks (the ingest thread) ------------------------------------------------
     def prepare(self, contacts: dict[str, dict[str, str]]) -> None:
@@ -82,9 +83,12 @@ class Notifier:
             try:
                 if self.clock().timestamp() >= next_forget:
                     with self.store.db.tx() as tx:
-                        queue.forget_old(tx, self.clock(), self.config.keep_days)
+                        if queue.forget_old(tx, self.clock(), self.config.keep_days):
+                            self._scrub_due = True
                     next_forget = self.clock().timestamp() + 3600
                 sent = self.run_due()
+                if self._scrub_due:
+                    self._scrub_due = not self.store.db.scrub()
             except Exception:
                 log.exception("notify: a round failed; trying again")
                 sent = 0
@@ -152,6 +156,7 @@ class Notifier:
                 else:
                     queue.failed(tx, nid, str(error))
         if len(failures) < len(results):
+            self._scrub_due = True  # their contacts are forgotten
             log.info("notify: %d sent", len(results) - len(failures))
         for row, error in results:
             if error is not None:

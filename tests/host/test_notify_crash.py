@@ -68,7 +68,7 @@ def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
     """GIVEN postermd, Mosquitto and posterm-host with [notify] WHEN postermd is SIGKILLed
     at `step` of a refund with --notify-email and started again THEN the customer gets
     exactly one e-mail, saying what the PT really did, and the address is gone from the
-    journal and the host's store."""
+    journal and the host's store, their files and WALs."""
     rig, host = _rig_and_host(tmp_path, broker, smtp)
     host.start()
     rig.start()
@@ -97,6 +97,7 @@ def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
             assert "could not complete" in text and "No money was moved" in text
         assert smtp.mailbox.recipients == [[ADDRESS]]
         wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal")
+        wait_for(lambda: not _on_disk(host.db), "the address gone from the host's file and WAL")
         assert _rows(host.db, "SELECT COUNT(*) FROM contacts") == [(0,)]
         assert _rows(host.db, "SELECT contact FROM notifications") == [(None,)]
     finally:
