@@ -107,6 +107,7 @@ def test_two_minutes_of_chaos_break_no_money_rule_and_leak_no_card_data(tmp_path
     assert len(kinds) >= 8, table
     assert state.outcomes["sale: approved"] >= 10, table
     assert state.outcomes["end of day: approved"] == 1, table
+    assert state.contacts and state.smtp.mailbox.messages, table  # refunds told by e-mail
 
 
 def test_a_second_receipt_counts_apart_only_when_recovered_after_a_kill(tmp_path: Path) -> None:
