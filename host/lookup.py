@@ -180,17 +180,20 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
         raise LookupFailed("bad_request", "--from is after --to", 2)
     if not store.knows_terminal(terminal):
         raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
+    # one row per transaction, as its latest outcome event tells it: an approval is told
+    # at its commit, and a crash before the PT's completion is followed by recovery's word
+    # (kept, or not charged: `sale.recovered`, `refund.failed`, `void.completed`)
+    latest: dict[str, dict[str, Any]] = {}
+    for env in store.events(terminal=terminal, types=(*TXN_EVENTS, "refund.failed"),
+                            limit=None):  # fmt: skip
+        if isinstance(env["data"].get("txn_id"), str):
+            latest[env["data"]["txn_id"]] = env  # in the order first told
     out = []
-    # a refund told completed at its commit whose PT did not keep it (recovery): no money
-    failed = {e["data"].get("txn_id") for e in store.events(terminal=terminal,
-                                                            types=("refund.failed",), limit=None)}
-    for env in store.events(terminal=terminal, types=TXN_EVENTS, limit=None):
+    for env in latest.values():
         data = env["data"]
-        if data.get("txn_id") in failed:
-            continue
         lost = env["type"] == "sale.recovered" and data.get("state") != "approved"
-        if lost or not_charged(data):
-            continue  # a sale or void found lost after a restart: no money moved
+        if lost or not_charged(data) or env["type"] == "refund.failed":
+            continue  # no money moved
         if want is not None and (data.get("amount") is None or Decimal(data["amount"]) != want):
             continue
         if digits is not None and not str(data.get("masked_pan") or "").endswith(digits):

@@ -125,6 +125,32 @@ def test_find_by_terminal_amount_card_and_time(store: Store) -> None:
                              "occurred_at": "2026-11-20T10:00:05.000Z", "lines": LINES}  # fmt: skip
 
 
+def test_find_shows_a_transaction_once_as_its_latest_outcome_tells_it(tmp_path: Path) -> None:
+    """GIVEN approvals told at their commit (approved_unconfirmed) and then recovery's word:
+    a sale and a void kept, a sale, a refund and a void not kept by the PT THEN `find` shows
+    each kept one once and none of the others."""
+    s = Store(f"sqlite://{tmp_path / 'host.db'}")
+    ev = Events(s)
+    money = {"currency": "EUR", "masked_pan": PAN, "card_name": "VISA"}
+    try:
+        for txn, kind, first, then, state in [
+            ("S1", "sale", "sale.approved", "sale.recovered", "approved"),
+            ("S2", "sale", "sale.approved", "sale.recovered", "not_charged"),
+            ("R1", "refund", "refund.completed", "refund.failed", "not_charged"),
+            ("V1", "void", "void.completed", "void.completed", "not_charged"),
+            ("V2", "void", "void.completed", "void.completed", "approved"),
+        ]:
+            ev("pos-a", first, "10:00:00", txn_id=txn, kind=kind, amount="5.00",
+               state="approved_unconfirmed", **money)
+            ev("pos-a", then, "10:00:05", txn_id=txn, kind=kind, amount="5.00", state=state,
+               outcome="kept" if state == "approved" else "not_charged", **money)
+        found = lookup.find(s, "pos-a")
+        assert [(t["txn_id"], t["event"]) for t in found] == [
+            ("S1", "sale.recovered"), ("V2", "void.completed")]
+    finally:
+        s.close()
+
+
 def test_show_the_printed_recovered_or_pending_customer_receipt(store: Store) -> None:
     assert lookup.show(store, "S1")["receipt"]["lines"] == LINES  # not the merchant copy
     assert lookup.show(store, "S9")["receipt"]["state"] == "recovered"
