@@ -23,7 +23,7 @@ from posterm.host.alerts import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.store import Ingested, Store, StoreError
 from posterm.host.webhooks import Webhook, enqueue, shareable
-from posterm.protocol.mqtt.events import rfc3339, uuid7
+from posterm.protocol.mqtt.events import not_charged, rfc3339, uuid7
 
 log = logging.getLogger("posterm.host")
 
@@ -85,7 +85,7 @@ class Alerter:
                                             self.limits.double_charge_s)  # fmt: skip
                 if found is not None:
                     self._raise(tx, found, now)
-            if env["type"] in ("void.completed", "refund.completed"):
+            if env["type"] in ("void.completed", "refund.completed", "sale.recovered"):
                 open_ = self._open(tx, "double_charge", env["terminal"])
                 subjects = rules.cleared_double_charges(env, [r["subject"] for r in open_])
                 for row in open_:
@@ -93,10 +93,11 @@ class Alerter:
                         self._clear(tx, row, now)
             if env["type"] == "refund.completed":
                 day = str(env["occurred_at"])[:10]
-                rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type ="
-                               " 'refund.completed' AND occurred_at >= ? AND occurred_at < ?",
+                rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
+                               " ('refund.completed', 'refund.failed') AND occurred_at >= ?"
+                               " AND occurred_at < ? ORDER BY seq",
                                (env["terminal"], day, day + "T99"))  # fmt: skip
-                done = [json.loads(r["envelope"]) for r in rows]
+                done = rules.refunds_done([json.loads(r["envelope"]) for r in rows])
                 for found in rules.refund_day(env["terminal"], day, done, self.limits):
                     self._raise(tx, found, now)
 
@@ -113,7 +114,15 @@ class Alerter:
                        " ('sale.approved', 'sale.recovered') AND occurred_at >= ?"
                        " AND occurred_at <= ? AND masked_pan = ? ORDER BY occurred_at DESC",
                        (sale["terminal"], low, high, pan))  # fmt: skip
-        return [json.loads(r["envelope"]) for r in rows]
+        near = [json.loads(r["envelope"]) for r in rows]
+        # a sale recovery found not kept by the PT moved no money (its event has no PAN)
+        txns = sorted({str(e["data"].get("txn_id")) for e in near})
+        marks = ", ".join("?" for _ in txns) or "NULL"
+        lost = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND type ="
+                       f" 'sale.recovered' AND txn_id IN ({marks})", (sale["terminal"], *txns))
+        gone = {e["data"].get("txn_id") for e in map(json.loads, (r["envelope"] for r in lost))
+                if not_charged(e["data"])}  # fmt: skip
+        return [e for e in near if e["data"].get("txn_id") not in gone]
 
     # -- the timer --------------------------------------------------------------------------
     def tick(self, *, force: bool = False) -> bool:

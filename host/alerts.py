@@ -181,6 +181,15 @@ def double_charge(sale: dict[str, Any], others: Iterable[dict[str, Any]],
     return None
 
 
+def refunds_done(told: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each refund once, by its latest `refund.completed` (told at its commit, maybe again
+    by recovery), leaving out those a later `refund.failed` says the PT did not keep."""
+    latest: dict[Any, dict[str, Any]] = {}
+    for env in told:
+        latest[env["data"].get("txn_id")] = env
+    return [e for e in latest.values() if e["type"] == "refund.completed"]
+
+
 def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
                limits: Limits) -> list[Finding]:  # fmt: skip
     """The day's completed refunds of one terminal over the count or the amount limit (the
@@ -206,7 +215,11 @@ def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
 
 
 def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) -> list[str]:
-    """The open double-charge subjects a void or a refund of one of their sales clears."""
+    """The open double-charge subjects a void or a refund of one of their sales clears, or
+    recovery finding one of their sales not kept by the PT."""
+    if env["type"] == "sale.recovered" and not_charged(env["data"]):
+        ref = env["data"].get("txn_id")
+        return [s for s in open_subjects if isinstance(ref, str) and ref in s.split("+")]
     if env["type"] not in ("void.completed", "refund.completed") or not_charged(env["data"]):
         return []
     ref = env["data"].get("ref_txn")

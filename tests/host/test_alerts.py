@@ -229,6 +229,50 @@ def test_refunds_per_day_over_the_count_or_the_amount(tmp_path: Path) -> None:
     f.store.close()
 
 
+def test_refunds_per_day_count_each_refund_once_and_not_those_the_pt_did_not_keep(
+    tmp_path: Path,
+) -> None:
+    """GIVEN refunds told completed at their commit, one told again by recovery (kept) and
+    one followed by refund.failed (the PT did not keep it) THEN the day counts two."""
+    f = Fleet(tmp_path, Limits(refunds_per_day=2, refund_minor_per_day=10_000))
+    refund = {"kind": "refund", "currency": "EUR", "masked_pan": PAN}
+    f.event("refund.completed", txn_id="R1", amount="30.00", state="approved_unconfirmed",
+            **refund)  # fmt: skip
+    f.event("refund.completed", txn_id="R1", amount="30.00", state="approved", **refund)
+    f.event("refund.completed", txn_id="R2", amount="60.00", state="approved_unconfirmed",
+            **refund)  # fmt: skip
+    f.event("refund.failed", txn_id="R2", amount="60.00", state="not_charged", **refund)
+    f.event("refund.completed", txn_id="R3", amount="40.00", state="approved_unconfirmed",
+            **refund)  # fmt: skip
+    assert f.alerter.take() == []  # two refunds, 70.00: under both limits
+    f.event("refund.completed", txn_id="R4", amount="1.00", state="approved_unconfirmed",
+            **refund)  # fmt: skip
+    (count,) = f.alerter.take()
+    assert count["kind"] == "refunds_count" and count["detail"]["count"] == 3
+    f.store.close()
+
+
+def test_a_sale_the_pt_did_not_keep_is_no_double_charge(fleet: Fleet) -> None:
+    """GIVEN a sale told approved at its commit that recovery found not kept by the PT (the
+    customer paid again) THEN the second sale raises nothing; AND GIVEN two kept sales
+    raised as a double charge WHEN recovery finds one not kept THEN the alert clears."""
+    sale = {"kind": "sale", "currency": "EUR", "masked_pan": PAN}
+    fleet.event("sale.approved", txn_id="T1", amount="20.00", state="approved_unconfirmed",
+                **sale)  # fmt: skip
+    fleet.event("sale.recovered", txn_id="T1", amount="20.00", currency="EUR",
+                state="not_charged", outcome="not_charged")  # fmt: skip
+    fleet.event("sale.approved", txn_id="T2", amount="20.00", **sale)
+    assert fleet.alerter.take() == []
+    fleet.event("sale.approved", txn_id="T3", amount="7.00", **sale)
+    fleet.event("sale.approved", txn_id="T4", amount="7.00", **sale)
+    (raised,) = fleet.alerter.take()
+    assert raised["detail"]["txns"] == ["T3", "T4"]
+    fleet.event("sale.recovered", txn_id="T4", amount="7.00", currency="EUR",
+                state="not_charged", outcome="not_charged")  # fmt: skip
+    (cleared,) = fleet.alerter.take()
+    assert cleared["alert_id"] == raised["alert_id"] and cleared["cleared_at"]
+
+
 def test_a_likely_double_charge_raised_when_the_second_sale_arrives(fleet: Fleet) -> None:
     sale = {"kind": "sale", "currency": "EUR", "card_name": "VISA"}
     fleet.event("sale.approved", txn_id="T1", amount="12.50", masked_pan=PAN,
