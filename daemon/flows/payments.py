@@ -121,12 +121,15 @@ def run_on_pt(
             # (an error in the completion does not undo it). Only the PT decides.
             raise _in_doubt(ctx, txn_id, step, f"the PT aborted after its 04 0F: {exc}") from exc
         raise _end(ctx, txn_id, TxnState.DECLINED, declined_event, exc.result) from exc
+    # the end is told like a decline (refund.failed, sale.declined): a refund's requester
+    # and the back office hear that it did not go through
     except ZvtNotConnected as exc:
-        error = _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc))
+        error = _end(ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc))
         ctx.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
         raise error from exc
     except ZvtRefused as exc:  # 84 xx to the command itself: nothing happened
-        raise _end(ctx, txn_id, TxnState.FAILED, None, None, note=str(exc), code=exc.code) from exc
+        raise _end(ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc),
+                   code=exc.code) from exc  # fmt: skip
     except ZvtCommitFailed as exc:
         ctx.fault(f"journal write failed: {exc.__cause__}")
         raise TerminalError("journal", f"could not journal the result: {exc.__cause__}") from exc

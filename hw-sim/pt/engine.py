@@ -135,9 +135,10 @@ class PtEngine:
         if handler is None:
             self._send(ch, pm.NegativeAck(0x83))
             return
-        if isinstance(command, cmd.RepeatReceipt) and self.faults.active(
-            "repeat_receipt_unsupported"
-        ):
+        if (
+            isinstance(command, cmd.RepeatReceipt)
+            and self.faults.active("repeat_receipt_unsupported")
+        ) or (isinstance(command, cmd.Refund) and self.faults.active("refund_unsupported")):
             self._send(ch, pm.NegativeAck(0x83))
             return
         password = getattr(command, "password", None)

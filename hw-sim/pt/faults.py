@@ -18,6 +18,7 @@ FAULTS = {
     "06 1E 66 instead of the receipt and completion",
     "refuse_repeat_receipt": "repeat receipt ends with 06 1E 83, function not possible (sticky)",
     "repeat_receipt_unsupported": "repeat receipt is refused with 84 83, not supported (sticky)",
+    "refund_unsupported": "the refund command is refused with 84 83, not supported (sticky)",
     "hold_at_pin": "payments and refunds wait at the PIN pad (04 FF 01 every 0.5 s) until "
     "this is cleared (sticky)",
 }
@@ -28,6 +29,7 @@ STICKY = {
     "no_status_ack_timeout",
     "refuse_repeat_receipt",
     "repeat_receipt_unsupported",
+    "refund_unsupported",
     "hold_at_pin",
 }
 

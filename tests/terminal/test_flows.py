@@ -122,6 +122,24 @@ def test_pt_refusing_refunds_is_reported_as_such(rig: Rig) -> None:
     money_rules.check(rig)
 
 
+def test_a_refund_the_pt_refuses_to_start_is_told_failed(rig: Rig) -> None:
+    """GIVEN a PT that answers the refund command itself with 84 83 (not supported: nothing
+    happened) WHEN a refund is asked THEN it ends failed in the journal AND the host is
+    told (refund.failed), so a customer who left an address hears that it did not go
+    through, instead of nothing."""
+    rig.start()
+    sale = _sale(rig, "10.00")
+    rig.pt.fault("refund_unsupported")
+    code, error = rig.cli("refund", sale["txn_id"], "5.00", "--reason", "goods_returned")
+    assert code != 0, error
+    refund = rig.txns()[-1]
+    assert refund["kind"] == "refund" and refund["state"] == "failed", refund
+    told = [(e["type"], e["data"].get("state")) for e in rig.events()
+            if e["data"].get("txn_id") == refund["txn_id"]]  # fmt: skip
+    assert told[-1] == ("refund.failed", "failed"), told
+    money_rules.check(rig)
+
+
 def test_declined_sale_prints_nothing(rig: Rig) -> None:
     rig.start()
     code, error = rig.cli("sale", "10.78")
