@@ -91,7 +91,8 @@ class Soak:
     bag: list[str] = field(default_factory=list)
     steps: Counter[str] = field(default_factory=Counter)  # kill_at_step's steps
     timers: list[threading.Timer] = field(default_factory=list)
-    kills: list[float] = field(default_factory=list)  # when postermd was SIGKILLed (wall)
+    # (when postermd was SIGKILLed, when its successor was started), wall-clock times
+    kills: list[tuple[float, float]] = field(default_factory=list)
     contacts: dict[str, str] = field(default_factory=dict)  # idempotency key -> e-mail
     replay_mismatch: int = 0
     keys: int = 0
@@ -229,8 +230,9 @@ class Soak:
         thread.start()
         time.sleep(self.rng.uniform(0.0, 1.5))  # deliberate: the kill lands at a random step
         self.rig.kill()
-        self.kills.append(time.time())
+        killed = time.time()
         thread.join(30)
+        self.kills.append((killed, time.time()))
         self.rig.start()
         self.note(request, self.ask("sale (same key again)", request))
 
@@ -248,13 +250,15 @@ class Soak:
         try:
             self.rig.start(crash_at=step)
         except RuntimeError:  # died at start-up: recovery passed the step (printing, say)
-            pass
+            if self.rig.daemon is None or self.rig.daemon.poll() != -9:
+                raise  # not our crash point: a real failure to start
         else:
             self.ask(kind, request)
-        if self.rig.daemon is not None and self.rig.daemon.poll() == -9:
-            self.kills.append(time.time())
+        killed = time.time()  # noticed now: it died before
         if self.rig.daemon is not None and self.rig.daemon.poll() is None:
             self.rig.stop()  # the operation never reached the step (refused, or held)
+        elif self.rig.daemon is not None and self.rig.daemon.poll() == -9:
+            self.kills.append((killed, time.time()))
         self.rig.start()
         self.note(request, self.ask(f"{kind} (same key again)", request))
 

@@ -79,7 +79,9 @@ def money_rule_violations(rig: Rig) -> list[str]:
     return out
 
 
-def debits_without_one_receipt(rig: Rig, kills: list[float]) -> tuple[list[str], list[str]]:
+def debits_without_one_receipt(
+    rig: Rig, kills: list[tuple[float, float]]
+) -> tuple[list[str], list[str]]:
     """(approved operations without exactly one customer receipt that is the original or
     marked RECOVERED, DUPLICATE reprints aside; those printed again after a kill).
 
@@ -87,9 +89,11 @@ def debits_without_one_receipt(rig: Rig, kills: list[float]) -> tuple[list[str],
     so, comes out once more marked RECOVERED at the restart: the restart cannot know it
     was cut (DESIGN.md's rule 3 prefers that to a debit without a receipt; the crash
     matrix pins it at `receipt.printed`). So a second copy counts apart, as printed again
-    after a kill, when it is marked RECOVERED and one of the `kills` (wall-clock times)
-    fell between the two cuts, or up to PRINT_LAG_S before the first (the printer was
-    still printing what postermd had sent before it died); any other is a finding."""
+    after a kill, when it is marked RECOVERED and one of the `kills` (wall-clock times of
+    the kill and of the successor's start) fits: the first copy cut after the kill less
+    PRINT_LAG_S (the printer still printing what postermd had sent before it died) and
+    before the successor started (so the dead process printed it), the second after; any
+    other is a finding."""
     out: list[str] = []
     again: list[str] = []
     receipts = customer_receipts(rig)
@@ -98,7 +102,8 @@ def debits_without_one_receipt(rig: Rig, kills: list[float]) -> tuple[list[str],
             continue
         got = sorted(r for r in receipts.get(txn["txn_id"], []) if "DUPLICATE" not in r[1])
         pairs = list(itertools.pairwise(got))
-        if not got or not all("RECOVERED" in text and any(a - PRINT_LAG_S < k < b for k in kills)
+        if not got or not all("RECOVERED" in text and any(a - PRINT_LAG_S < k and a < s < b
+                                                           for k, s in kills)
                               for (a, _), (b, text) in pairs):  # fmt: skip
             out.append(f"{txn['kind']} {txn['txn_id']}: {len(got)} customer receipts")
         elif pairs:
@@ -225,12 +230,16 @@ def refund_messages(rig: Rig, messages: list[EmailMessage], contacts: dict[str, 
         if len({m["Message-ID"] for m in got}) != 1:
             out.append(f"refund {txn['txn_id']} ({txn['state']}): {len(got)} messages")
             continue
-        text = str(got[0].get_body(("plain",)).get_content())  # type: ignore[union-attr]
-        says = ("has refunded" if "has refunded" in text
-                else "no money moved" if "No money was moved" in text else "neither")  # fmt: skip
         means = "has refunded" if txn["state"] == "approved" else "no money moved"
-        if says != means:
-            out.append(f"refund {txn['txn_id']} is {txn['state']}, the customer read {says!r}")
+        for mail in got:
+            text = str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+            says = "neither"
+            if "has refunded" in text:
+                says = "has refunded"
+            elif "No money was moved" in text:
+                says = "no money moved"
+            if says != means:
+                out.append(f"refund {txn['txn_id']} is {txn['state']}, the customer read {says!r}")
         if any(m["To"] != address for m in got):
             out.append(f"refund {txn['txn_id']}: a message not to {address}")
     out += [f"a message about {ref}, asked without an address" for ref in by_txn

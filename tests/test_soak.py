@@ -130,8 +130,14 @@ def test_a_second_receipt_counts_apart_only_when_recovered_after_a_kill(tmp_path
         printer = Printer()
 
     rig = Rig([_txn("S1", "sale", "approved", 1250)])
-    kill = datetime(2026, 11, 29, 10, 0, 3, tzinfo=UTC).timestamp()
-    assert debits_without_one_receipt(rig, []) == (["sale S1: 2 customer receipts"], [])  # type: ignore[arg-type]
-    assert debits_without_one_receipt(rig, [kill]) == ([], ["sale S1"])  # type: ignore[arg-type]
-    late = datetime(2026, 11, 29, 10, 0, 6, tzinfo=UTC).timestamp()  # after both cuts
-    assert debits_without_one_receipt(rig, [late])[0] != []  # type: ignore[arg-type]
+
+    def at(second: float) -> float:
+        return datetime(2026, 11, 29, 10, 0, 0, tzinfo=UTC).timestamp() + second
+
+    def check(kills: list[tuple[float, float]]) -> tuple[list[str], list[str]]:
+        return debits_without_one_receipt(rig, kills)  # type: ignore[arg-type]
+
+    assert check([]) == (["sale S1: 2 customer receipts"], [])
+    assert check([(at(3), at(3.5))]) == ([], ["sale S1"])  # cut at 1, killed at 3, again at 5
+    assert check([(at(6), at(6.5))])[0] != []  # killed after both cuts
+    assert check([(at(0.2), at(0.5))])[0] != []  # the first cut by the successor, at 1

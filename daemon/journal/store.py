@@ -3,6 +3,7 @@ and the outbox; a state change and its events commit in one `journal.transaction
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -405,33 +406,38 @@ class Journal(JournalReads):
         with self.transaction() as tx:
             acked = sum(tx.ack_event(event_id) for event_id in ids)
             forgot = tx.forget_personal() if acked else 0
-        if forgot or self.scrub_due:
-            self.scrub_due = not self._checkpoint()
+        if forgot:
+            self._checkpoint(every_s=5.0)
+        else:
+            self.finish_scrub()
         return acked
 
-    def finish_scrub(self, every_s: float = 5.0) -> None:
-        """Try the checkpoint again if the last one could not truncate the WAL (at most
-        every `every_s` seconds)."""
-        if self.scrub_due and time.monotonic() >= self._scrub_at:
-            self.scrub_due = not self._checkpoint()
-            self._scrub_at = time.monotonic() + every_s
+    def finish_scrub(self, *, now: bool = False) -> None:
+        """Try the checkpoint again if the last one could not truncate the WAL: at most
+        every 5 s, or `now`."""
+        with self._lock:
+            if self.scrub_due and (now or time.monotonic() >= self._scrub_at):
+                self._checkpoint(every_s=5.0)
 
-    def _checkpoint(self) -> bool:
+    def _checkpoint(self, every_s: float) -> None:
         """Copy the WAL into the file and truncate it: the old pages that held a customer's
-        contact leave the WAL too (what the SD card's flash keeps is beyond reach). False
-        when a reader (a debug bundle, sqlite3 at the shell) kept it from truncating."""
+        contact leave the WAL too (what the SD card's flash keeps is beyond reach). When a
+        reader (a debug bundle, sqlite3 at the shell) keeps it from truncating, `scrub_due`
+        stays set and `finish_scrub` tries again after `every_s`."""
         with self._lock:
             if self._db is None:
-                return True
+                return
+            busy = 1
             try:  # without waiting for readers: the caller's thread has other work
                 self._db.execute("PRAGMA busy_timeout=0")
                 busy = self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
             except sqlite3.Error as exc:
                 log.warning("journal: checkpoint after forgetting a contact: %s", exc)
-                return False
             finally:
-                self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if busy:
                 log.warning("journal: a reader kept the WAL from being truncated after a"
                             " contact was forgotten; trying again")  # fmt: skip
-            return not busy
+            self.scrub_due = bool(busy)
+            self._scrub_at = time.monotonic() + every_s

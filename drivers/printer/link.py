@@ -156,11 +156,13 @@ class UsbLink(Link):
     def write(self, data: bytes) -> None:
         ms = int((self.timeout + len(data) / 100_000) * 1000)
         try:
-            self.device.write(USB_OUT_EP, data, ms)
+            written = self.device.write(USB_OUT_EP, data, ms)
         except self._usb_timeout as exc:
             raise PrinterTimeout(f"printer: USB write timed out after {ms} ms") from exc
         except (self._usb_error, OSError, ValueError) as exc:
             raise PrinterGone(f"printer: USB write failed: {exc}") from exc
+        if written != len(data):
+            raise PrinterTimeout(f"printer: wrote {written} of {len(data)} bytes over USB")
 
     def read(self, size: int, wait: float) -> bytes:
         if not self._rx:
@@ -214,7 +216,9 @@ def open_usb(vid: int, pid: int) -> Any:
     """The printer's usb.core.Device, claimed from the kernel's usblp driver and configured,
     as python-escpos's `Usb.open` does; `OSError` if it is not there."""
     import usb.core  # noqa: PLC0415 - pyusb is only needed for USB printers
+    import usb.util  # noqa: PLC0415
 
+    device = None
     try:
         device = usb.core.find(idVendor=vid, idProduct=pid)
         if device is None:
@@ -232,6 +236,9 @@ def open_usb(vid: int, pid: int) -> Any:
                     if active is not None:
                         log.error("printer: cannot detach the kernel driver: %s", exc)
     except usb.core.USBError as exc:
+        if device is not None:  # the handle is_kernel_driver_active opened goes too
+            with contextlib.suppress(usb.core.USBError, OSError, ValueError):
+                usb.util.dispose_resources(device)
         raise OSError(str(exc)) from exc
     try:
         device.set_configuration()

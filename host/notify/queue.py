@@ -140,6 +140,8 @@ def claim(tx: Tx, now: str, lease_until: str, limit: int, owner: str = "") -> li
 def release(tx: Tx, owner: str, now: str) -> int:
     """The rows still claimed by an earlier life of process `owner` (killed between the
     claim and the record) are due again now, not when their lease runs out; how many."""
+    if not owner:  # a nameless sender cannot tell its claims from another's
+        return 0
     mark = f"{owner}:"
     return tx.execute("UPDATE notifications SET claim = NULL, next_attempt_at = ? WHERE"
                       " state = 'queued' AND substr(claim, 1, ?) = ?",

@@ -143,9 +143,9 @@ def test_a_contact_kept_in_the_wal_by_a_reader_leaves_it_once_the_reader_is_gone
     reader.execute("SELECT COUNT(*) FROM outbox").fetchone()
     assert journal.outbox_ack([event["event_id"]]) == 1
     assert journal.scrub_due and on_disk()
-    journal.finish_scrub(every_s=0)  # the reader still there: still due
+    journal.finish_scrub(now=True)  # the reader still there: still due
     assert journal.scrub_due
     reader.execute("COMMIT")
     reader.close()
-    journal.finish_scrub(every_s=0)
+    journal.finish_scrub(now=True)
     assert not journal.scrub_due and not on_disk()
