@@ -183,31 +183,49 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
     # one row per transaction, as its latest outcome event tells it: an approval is told
     # at its commit, and a crash before the PT's completion is followed by recovery's word
     # (kept, or not charged: `sale.recovered`, `refund.failed`, `void.completed`)
-    latest: dict[str, dict[str, Any]] = {}
-    for env in store.events(terminal=terminal, types=(*TXN_EVENTS, "refund.failed"),
-                            limit=None):  # fmt: skip
-        if isinstance(env["data"].get("txn_id"), str):
-            latest[env["data"]["txn_id"]] = env  # in the order first told
     out = []
-    for env in latest.values():
-        data = env["data"]
-        lost = env["type"] == "sale.recovered" and data.get("state") != "approved"
-        if lost or not_charged(data) or env["type"] == "refund.failed":
+    for first, last in _outcomes(store, terminal=terminal).values():
+        if not _charged(last):
             continue  # no money moved
+        data = first["data"]  # what was asked, when: the time the customer knows
         if want is not None and (data.get("amount") is None or Decimal(data["amount"]) != want):
             continue
         if digits is not None and not str(data.get("masked_pan") or "").endswith(digits):
             continue
-        moment = _at(env["occurred_at"])
+        moment = _at(first["occurred_at"])
         if (start and moment < start) or (end and moment > end):
             continue
-        out.append({**_txn(env), "receipt": receipt_of(store, data["txn_id"])})
+        out.append({**_txn(first), "event": last["type"],
+                    "receipt": receipt_of(store, data["txn_id"])})  # fmt: skip
     return out
 
 
+def _outcomes(store: Store, **where: Any) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """txn_id -> (its first, its latest) outcome event, in seq order, in the order first
+    told: an approval is told at its commit, and a crash before the PT's completion is
+    followed by recovery's word (kept, or not charged: `sale.recovered`, `refund.failed`,
+    `void.completed`)."""
+    found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for env in store.events(types=(*TXN_EVENTS, "refund.failed"), limit=None, **where):
+        txn_id = env["data"].get("txn_id")
+        if isinstance(txn_id, str):
+            found[txn_id] = (found[txn_id][0] if txn_id in found else env, env)
+    return found
+
+
+def _charged(last: dict[str, Any]) -> bool:
+    """Whether a transaction's latest outcome event says money moved."""
+    data = last["data"]
+    lost = last["type"] == "sale.recovered" and data.get("state") != "approved"
+    return not (lost or not_charged(data) or last["type"] == "refund.failed")
+
+
 def show(store: Store, txn_id: str) -> dict[str, Any]:
-    """One transaction and its customer receipt."""
-    rows = store.events(types=TXN_EVENTS, txn_id=txn_id, newest_first=True, limit=1)
-    if not rows:
+    """One transaction as its latest outcome tells it (`charged` false when the PT did
+    not keep it), and its customer receipt."""
+    found = _outcomes(store, txn_id=txn_id).get(txn_id)
+    if found is None:
         raise LookupFailed("unknown_txn", f"no sale, refund or void {txn_id} in the events")
-    return {**_txn(rows[0]), "receipt": receipt_of(store, txn_id)}
+    first, last = found
+    return {**_txn(first), "event": last["type"], "charged": _charged(last),
+            "receipt": receipt_of(store, txn_id)}  # fmt: skip

@@ -147,6 +147,13 @@ def test_find_shows_a_transaction_once_as_its_latest_outcome_tells_it(tmp_path: 
         found = lookup.find(s, "pos-a")
         assert [(t["txn_id"], t["event"]) for t in found] == [
             ("S1", "sale.recovered"), ("V2", "void.completed")]
+        # when it happened is when it was first told (recovery told it again 5 s later)
+        early = lookup.find(s, "pos-a", until="2026-11-20T10:00:02Z")
+        assert [t["txn_id"] for t in early] == ["S1", "V2"]
+        assert early[0]["occurred_at"] == "2026-11-20T10:00:00.000Z"
+        assert lookup.show(s, "R1")["charged"] is False and lookup.show(s, "R1")["event"] == (
+            "refund.failed")  # fmt: skip
+        assert lookup.show(s, "S1")["charged"] is True
     finally:
         s.close()
 
