@@ -85,12 +85,8 @@ class Alerter:
                                             self.limits.double_charge_s)  # fmt: skip
                 if found is not None:
                     self._raise(tx, found, now)
-            if env["type"] in ("void.completed", "refund.completed", "sale.recovered"):
-                open_ = self._open(tx, "double_charge", env["terminal"])
-                subjects = rules.cleared_double_charges(env, [r["subject"] for r in open_])
-                for row in open_:
-                    if row["subject"] in subjects:
-                        self._clear(tx, row, now)
+            if env["type"] in rules.CLEARS_DOUBLE_CHARGE:
+                self._clear_double_charges(tx, env, now)
             if env["type"] == "refund.completed":
                 day = str(env["occurred_at"])[:10]
                 rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
@@ -100,6 +96,26 @@ class Alerter:
                 done = rules.refunds_done([json.loads(r["envelope"]) for r in rows])
                 for found in rules.refund_day(env["terminal"], day, done, self.limits):
                     self._raise(tx, found, now)
+
+    def _clear_double_charges(self, tx: Tx, env: dict[str, Any], now: str) -> None:
+        """A void or refund of a sale of an open double charge clears it once confirmed:
+        the PT's completion (its receipt is told) or recovery found it kept; so does a
+        sale of it that recovery found not kept."""
+        open_ = self._open(tx, "double_charge", env["terminal"])
+        if not open_:
+            return
+        if env["type"].startswith("receipt."):  # of which operation, and how it ended
+            rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
+                           " type IN ('void.completed', 'refund.completed', 'refund.failed')"
+                           " ORDER BY seq",
+                           (env["terminal"], env["data"].get("txn_id")))  # fmt: skip
+            if not rows:
+                return
+            env = {**json.loads(rows[-1]["envelope"]), "confirmed": True}
+        subjects = rules.cleared_double_charges(env, [r["subject"] for r in open_])
+        for row in open_:
+            if row["subject"] in subjects:
+                self._clear(tx, row, now)
 
     def _sales_near(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
         at, window = str(sale["occurred_at"]), self.limits.double_charge_s

@@ -214,13 +214,22 @@ def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
     return out
 
 
+CLEARS_DOUBLE_CHARGE = ("void.completed", "refund.completed", "sale.recovered",
+                        "receipt.printed", "receipt.pending", "receipt.recovered")  # fmt: skip
+
+
 def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) -> list[str]:
-    """The open double-charge subjects a void or a refund of one of their sales clears, or
-    recovery finding one of their sales not kept by the PT."""
+    """The open double-charge subjects a confirmed void or refund of one of their sales
+    clears, or recovery finding one of their sales not kept by the PT. A void or refund is
+    told completed at its commit, before the PT's completion: confirmed once recovery found
+    it kept (state approved) or its receipt is told (`env["confirmed"]`, set by the caller
+    on the completion event it found for the receipt)."""
     if env["type"] == "sale.recovered" and not_charged(env["data"]):
         ref = env["data"].get("txn_id")
         return [s for s in open_subjects if isinstance(ref, str) and ref in s.split("+")]
     if env["type"] not in ("void.completed", "refund.completed") or not_charged(env["data"]):
+        return []
+    if not env.get("confirmed") and env["data"].get("state") != "approved":
         return []
     ref = env["data"].get("ref_txn")
     if not isinstance(ref, str):
