@@ -87,15 +87,23 @@ class Alerter:
                     self._raise(tx, found, now)
             if env["type"] in rules.CLEARS_DOUBLE_CHARGE:
                 self._clear_double_charges(tx, env, now)
-            if env["type"] == "refund.completed":
+            if env["type"] in ("refund.completed", "refund.failed"):
                 day = str(env["occurred_at"])[:10]
                 rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
                                " ('refund.completed', 'refund.failed') AND occurred_at >= ?"
                                " AND occurred_at < ? ORDER BY seq",
                                (env["terminal"], day, day + "T99"))  # fmt: skip
                 done = rules.refunds_done([json.loads(r["envelope"]) for r in rows])
-                for found in rules.refund_day(env["terminal"], day, done, self.limits):
+                findings = rules.refund_day(env["terminal"], day, done, self.limits)
+                for found in findings:
                     self._raise(tx, found, now)
+                if env["type"] == "refund.failed":  # back under a limit: its alert clears
+                    still = {(f.kind, f.subject) for f in findings}
+                    for kind in ("refunds_count", "refunds_amount"):
+                        for row in self._open(tx, kind, env["terminal"]):
+                            if (str(row["subject"]).startswith(day)
+                                    and (kind, row["subject"]) not in still):  # fmt: skip
+                                self._clear(tx, row, now)
 
     def _clear_double_charges(self, tx: Tx, env: dict[str, Any], now: str) -> None:
         """A void or refund of a sale of an open double charge clears it once confirmed:

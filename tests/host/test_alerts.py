@@ -233,7 +233,8 @@ def test_refunds_per_day_count_each_refund_once_and_not_those_the_pt_did_not_kee
     tmp_path: Path,
 ) -> None:
     """GIVEN refunds told completed at their commit, one told again by recovery (kept) and
-    one followed by refund.failed (the PT did not keep it) THEN the day counts two."""
+    one followed by refund.failed (the PT did not keep it) THEN the day counts two; AND
+    WHEN a refund over the limit then fails THEN its alert clears."""
     f = Fleet(tmp_path, Limits(refunds_per_day=2, refund_minor_per_day=10_000))
     refund = {"kind": "refund", "currency": "EUR", "masked_pan": PAN}
     f.event("refund.completed", txn_id="R1", amount="30.00", state="approved_unconfirmed",
@@ -249,6 +250,10 @@ def test_refunds_per_day_count_each_refund_once_and_not_those_the_pt_did_not_kee
             **refund)  # fmt: skip
     (count,) = f.alerter.take()
     assert count["kind"] == "refunds_count" and count["detail"]["count"] == 3
+    # R4 then not kept by the PT: back to two, the alert clears
+    f.event("refund.failed", txn_id="R4", amount="1.00", state="not_charged", **refund)
+    (cleared,) = f.alerter.take()
+    assert cleared["alert_id"] == count["alert_id"] and cleared["cleared_at"]
     f.store.close()
 
 
