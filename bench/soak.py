@@ -20,6 +20,7 @@ import argparse
 import contextlib
 import json
 import random
+import subprocess
 import sys
 import tempfile
 import threading
@@ -255,9 +256,14 @@ class Soak:
         else:
             self.ask(kind, request)
         killed = time.time()  # noticed now: it died before
-        if self.rig.daemon is not None and self.rig.daemon.poll() is None:
+        code = None
+        if self.rig.daemon is not None:
+            # the answer's socket closes as the process dies; poll() may not see it yet
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self.rig.daemon.wait(3)
+        if code is None:
             self.rig.stop()  # the operation never reached the step (refused, or held)
-        elif self.rig.daemon is not None and self.rig.daemon.poll() == -9:
+        elif code == -9:
             self.kills.append((killed, time.time()))
         self.rig.start()
         self.note(request, self.ask(f"{kind} (same key again)", request))
