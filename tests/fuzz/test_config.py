@@ -208,13 +208,8 @@ def readable(text: str) -> bool:
 @example({**DAEMON_EXAMPLE, "mqtt": {"url": "mqtt://h", "host_public_key": "/" + "x" * 300}})
 @example({**DAEMON_EXAMPLE, "payment": {"url": "tcp://h", "timeout_s": 10**400}})  # found
 def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
-    path = workdir / "posterm.toml"
-    text = to_toml(doc)
-    message = load_or_refuse(daemon_config.load_config, daemon_config.ConfigError, text, path)
-    if message is not None:
-        assert _names_a_key(message, path, doc, DAEMON_SCHEMA) or (
-            not readable(text) and message.startswith(f"{path}: ")
-        ), message
+    _loads_or_names_the_key(daemon_config.load_config, daemon_config.ConfigError,
+                            DAEMON_SCHEMA, doc, workdir / "posterm.toml")  # fmt: skip
 
 
 @fuzz(scale=0.7)
@@ -223,11 +218,18 @@ def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, An
 @example({**HOST_EXAMPLE, "store": {"url": Raw("[" * 2000 + "]" * 2000)}})  # found
 @example({**HOST_EXAMPLE, "host": {"id": "h", "reply_timeout_s": 10**400}})  # OverflowError
 def test_posterm_host_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
-    path = workdir / "posterm-host.toml"
+    _loads_or_names_the_key(host_config.load, host_config.HostConfigError, HOST_SCHEMA, doc,
+                            workdir / "posterm-host.toml")  # fmt: skip
+
+
+def _loads_or_names_the_key(load: Any, error: type[Exception], schema: Any,
+                            doc: dict[str, Any], path: Path) -> None:  # fmt: skip
+    """The config loads, or its error names the key at fault (or, for a file that is not
+    TOML, the file)."""
     text = to_toml(doc)
-    message = load_or_refuse(host_config.load, host_config.HostConfigError, text, path)
+    message = load_or_refuse(load, error, text, path)
     if message is not None:
-        assert _names_a_key(message, path, doc, HOST_SCHEMA) or (
+        assert _names_a_key(message, path, doc, schema) or (
             not readable(text) and message.startswith(f"{path}: ")
         ), message
 
