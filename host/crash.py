@@ -1,7 +1,8 @@
 """Test-only crash points of posterm-host: `POSTERM_HOST_CRASH_AT=step[,step…]` makes
 `posterm-host run` SIGKILL itself at those named steps (`after_commit`: a batch is
 committed, its acks are not sent yet; `notify.sent`: refund messages handed to the mail
-server or SMS gateway, not yet recorded as sent), so tests can prove exactly-once (and the
+server or SMS gateway, not yet recorded as sent; `notify.recorded`: recorded sent and the
+contacts deleted, their old pages not yet out of the WAL), so tests can prove exactly-once (and the
 documented at-least-once) across real process deaths. Unset (production), every call is a
 set lookup that finds nothing.
 

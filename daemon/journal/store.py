@@ -15,6 +15,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from posterm.daemon.crash import crashpoint
 from posterm.daemon.journal.errors import (
     JournalError,
     JournalIOError,
@@ -286,8 +287,10 @@ class Journal(JournalReads):
         self._tx: Tx | None = None
         self._db: sqlite3.Connection | None = None
         # a forgotten contact's old pages are still in the WAL: a reader kept the checkpoint
-        # from truncating it; `finish_scrub` (the owner's idle time) and the next ack try again
-        self.scrub_due = False
+        # from truncating it, or the last process died between forgetting and truncating;
+        # `finish_scrub` (the owner's idle time, at once after start-up) and the next ack
+        # try again
+        self.scrub_due = True
         self._scrub_at = 0.0
         try:
             if self.path.is_dir():
@@ -407,6 +410,7 @@ class Journal(JournalReads):
             acked = sum(tx.ack_event(event_id) for event_id in ids)
             forgot = tx.forget_personal() if acked else 0
         if forgot:
+            crashpoint("journal.forgot")  # committed, the old pages still in the WAL
             self._checkpoint(every_s=5.0)
         else:
             self.finish_scrub()

@@ -49,7 +49,9 @@ class Notifier:
         self._thread: threading.Thread | None = None
         self._contacts: dict[str, dict[str, str]] = {}
         self._ingest_at = 0.0  # time.monotonic() of the last batch ingested
-        self._scrub_due = False  # contacts forgotten, their old pages maybe still in a WAL
+        # contacts forgotten, their old pages maybe still in a WAL (at start: a process
+        # killed between forgetting and truncating left them there)
+        self._scrub_due = True
 
     # -- ingest's hooks (the ingest thread) ------------------------------------------------
     def prepare(self, contacts: dict[str, dict[str, str]]) -> None:
@@ -156,7 +158,8 @@ class Notifier:
                 else:
                     queue.failed(tx, nid, str(error))
         if len(failures) < len(results):
-            self._scrub_due = True  # their contacts are forgotten
+            crashpoint("notify.recorded")  # contacts forgotten, their pages still in the WAL
+            self._scrub_due = True
             log.info("notify: %d sent", len(results) - len(failures))
         for row, error in results:
             if error is not None:

@@ -61,6 +61,26 @@ def _text(mail: EmailMessage) -> str:
     return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
 
 
+def _told_once(rig: Rig, host: HostProc, smtp: SmtpServer) -> dict[str, Any]:
+    """The money rules hold, and the customer got exactly one e-mail, of what the PT
+    really did with the refund (returned)."""
+    found = money_rules.check(rig)
+    (refund,) = [t for t in found["txns"] if t["kind"] == "refund"]
+    wait_for(lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
+             "one notification sent and marked so", timeout=60)  # fmt: skip
+    wait_for(lambda: unacked(rig) == 0, "every event at the host")
+    (mail,) = smtp.mailbox.messages
+    text = _text(mail)
+    assert refund["txn_id"] in text and "12.00 EUR" in text
+    if refund["state"] == "approved":
+        assert "has refunded" in text
+    else:
+        assert refund["state"] == "not_charged"
+        assert "could not complete" in text and "No money was moved" in text
+    assert smtp.mailbox.recipients == [[ADDRESS]]
+    return refund
+
+
 @pytest.mark.parametrize("step", list(REFUND_KEPT))
 def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
     tmp_path: Path, broker: Broker, smtp: SmtpServer, step: str
@@ -82,20 +102,8 @@ def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
         assert code != 0 and rig.wait_exit() == -9
         rig.start()
         rig.wait_state("ready")
-        found = money_rules.check(rig)
-        (refund,) = [t for t in found["txns"] if t["kind"] == "refund"]
+        refund = _told_once(rig, host, smtp)
         assert refund["state"] == ("approved" if REFUND_KEPT[step] else "not_charged")
-        wait_for(lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
-                 "one notification sent and marked so", timeout=60)  # fmt: skip
-        wait_for(lambda: unacked(rig) == 0, "every event at the host")
-        (mail,) = smtp.mailbox.messages
-        text = _text(mail)
-        assert refund["txn_id"] in text and "12.00 EUR" in text
-        if REFUND_KEPT[step]:
-            assert "has refunded" in text
-        else:
-            assert "could not complete" in text and "No money was moved" in text
-        assert smtp.mailbox.recipients == [[ADDRESS]]
         wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal")
         wait_for(lambda: not _on_disk(host.db), "the address gone from the host's file and WAL")
         assert _rows(host.db, "SELECT COUNT(*) FROM contacts") == [(0,)]
@@ -130,6 +138,62 @@ def test_a_host_killed_after_the_mail_server_took_the_message_sends_it_again_at_
         first, again = smtp.mailbox.messages
         assert first["Message-ID"] == again["Message-ID"] and _text(first) == _text(again)
         assert host.logged("sent again")
+        assert _rows(host.db, "SELECT COUNT(*) FROM contacts") == [(0,)]
+    finally:
+        rig.close()
+        host.stop()
+
+
+def _refund_with_address(rig: Rig) -> None:
+    code, sale = rig.cli("sale", "30.00")
+    assert code == 0
+    rig.cli("refund", sale["txn_id"], "12.00", "--reason", "goods_returned",
+            "--notify-email", ADDRESS)  # fmt: skip
+
+
+def test_postermd_killed_between_forgetting_the_address_and_truncating_the_wal(
+    tmp_path: Path, broker: Broker, smtp: SmtpServer
+) -> None:
+    """GIVEN postermd SIGKILLed right after it took the address out of the acknowledged
+    `refund.requested` (POSTERM_CRASH_AT=journal.forgot), its old pages still in the
+    journal's WAL WHEN it is started again THEN the restarted postermd truncates the WAL
+    (nothing is left to forget, so no acknowledgement would): the address is gone."""
+    rig, host = _rig_and_host(tmp_path, broker, smtp)
+    host.start()
+    rig.start(crash_at="journal.forgot")
+    try:
+        _refund_with_address(rig)
+        assert rig.wait_exit() == -9
+        assert _on_disk(rig.journal), "the kill left the address in the WAL"
+        rig.start()
+        rig.wait_state("ready")
+        _told_once(rig, host, smtp)
+        wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal")
+    finally:
+        rig.close()
+        host.stop()
+
+
+def test_a_host_killed_between_forgetting_the_address_and_truncating_the_wal(
+    tmp_path: Path, broker: Broker, smtp: SmtpServer
+) -> None:
+    """GIVEN posterm-host SIGKILLed right after it recorded the e-mail sent and deleted the
+    contact (POSTERM_HOST_CRASH_AT=notify.recorded), its old pages still in the WAL WHEN
+    it is started again THEN it truncates the WAL at once: the address is gone, and the
+    customer was told once."""
+    rig, host = _rig_and_host(tmp_path, broker, smtp)
+    host.start(env={"POSTERM_HOST_CRASH_AT": "notify.recorded"})
+    rig.start()
+    try:
+        _refund_with_address(rig)
+        assert host.proc is not None and host.proc.wait(60) == -9
+        assert host.logged("crash point notify.recorded")
+        assert _on_disk(host.db), "the kill left the address in the WAL"
+        rig.stop()  # nothing to ingest: no new writes overwrite the WAL's old frames
+        host.start()
+        wait_for(lambda: not _on_disk(host.db), "the address gone from the host's file and WAL")
+        rig.start()
+        _told_once(rig, host, smtp)
         assert _rows(host.db, "SELECT COUNT(*) FROM contacts") == [(0,)]
     finally:
         rig.close()
