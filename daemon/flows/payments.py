@@ -128,6 +128,7 @@ def run_on_pt(
         ctx.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
         raise error from exc
     except ZvtRefused as exc:  # 84 xx to the command itself: nothing happened
+        crashpoint(f"{step}.refused")
         raise _end(ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc),
                    code=exc.code) from exc  # fmt: skip
     except ZvtCommitFailed as exc:

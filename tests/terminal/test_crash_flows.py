@@ -64,6 +64,33 @@ def test_refund_killed_at_each_step(tmp_path: Path, step: str, link: str) -> Non
         rig.close()
 
 
+def test_a_refund_the_pt_refused_killed_before_it_was_journaled_failed(tmp_path: Path) -> None:
+    """GIVEN a PT that refuses the refund command (84 83) WHEN postermd is SIGKILLed after
+    the refusal, before the refund is journaled failed (refund.refused), and started again
+    THEN recovery asks the PT, finds no refund, ends it not charged and tells the host
+    (refund.failed): no money moved, no voucher, the whole sale still refundable."""
+    rig, sale = _sale_then_crash_run(tmp_path, "serial", "refund.refused")
+    try:
+        rig.pt.fault("refund_unsupported")
+        code, _ = rig.cli("refund", sale["txn_id"], "20.00", "--reason", "goods_returned")
+        assert code != 0 and rig.wait_exit() == -9
+        assert rig.txns()[-1]["state"] == "in_doubt"
+        rig.start()
+        rig.wait_state("ready")
+        found = money_rules.check(rig)
+        refund = found["txns"][-1]
+        assert refund["kind"] == "refund" and refund["state"] == "not_charged"
+        assert [e for e in found["ledger"] if e["kind"] == "refund"] == []
+        assert money_rules.receipts_for(rig, refund["txn_id"]) == []
+        told = [(e["type"], e["data"].get("state")) for e in rig.events()
+                if e["data"].get("txn_id") == refund["txn_id"]]  # fmt: skip
+        assert told[-1] == ("refund.failed", "not_charged"), told
+        code, error = rig.cli("refund", sale["txn_id"], "50.01", "--reason", "other", "--text", "t")
+        assert error["code"] == "over_refund" and error["left"] == "50.00 EUR"
+    finally:
+        rig.close()
+
+
 @pytest.mark.parametrize("link", ["serial", "tcp"])
 @pytest.mark.parametrize("step", list(VOID_KEPT))
 def test_void_killed_at_each_step(tmp_path: Path, step: str, link: str) -> None:
