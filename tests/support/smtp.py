@@ -4,6 +4,7 @@ it accepts and can refuse the first N messages with a temporary error (451)."""
 from __future__ import annotations
 
 import email
+import logging
 from email import policy
 from email.message import EmailMessage
 from typing import Any
@@ -11,6 +12,10 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 from tests.support.broker import free_port
+
+# aiosmtpd logs every SMTP line at INFO from its own thread, into whatever stream pytest
+# captured when the server started (closed by the next test: "Logging error" noise)
+logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 class Mailbox:
