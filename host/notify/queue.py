@@ -50,8 +50,12 @@ def take_contacts(
 def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]],
            now: str) -> int:  # fmt: skip
     """For the newly stored events: keep contacts, queue the notifications of the refunds
-    whose outcome is now final. Returns how many were queued (to wake the sender)."""
-    queued = 0
+    whose outcome is now final. Returns how many were queued (to wake the sender).
+
+    Each refund the batch tells of is looked at once, after the whole batch is stored (its
+    request, outcome and voucher often come in one batch), and only those with a contact:
+    one query finds them for the batch (most receipts are a sale's, with none)."""
+    touched: dict[tuple[str, str], None] = {}  # (txn_id, terminal), in the batch's order
     for env in envelopes:
         txn_id = env["data"].get("txn_id")
         if not isinstance(txn_id, str):
@@ -63,8 +67,26 @@ def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str
                         now))  # fmt: skip
         elif env["type"] not in OUTCOME_EVENTS and env["type"] not in RECEIPTS:
             continue
-        queued += _queue(tx, env["terminal"], txn_id, now)
+        touched[(txn_id, str(env["terminal"]))] = None
+    known = _contacts_of(tx, sorted({txn_id for txn_id, _ in touched}))
+    queued = 0
+    for txn_id, terminal in touched:
+        who = known.get((txn_id, terminal))
+        if who is not None:  # else no contact (yet, or any more): queued when it arrives
+            queued += _queue(tx, terminal, txn_id, who, now)
     return queued
+
+
+def _contacts_of(tx: Tx, txn_ids: list[str], chunk: int = 500) -> dict[tuple[str, str], str]:
+    """(txn_id, terminal) -> the stored contact, for those of `txn_ids` that have one."""
+    found: dict[tuple[str, str], str] = {}
+    for i in range(0, len(txn_ids), chunk):
+        part = txn_ids[i : i + chunk]
+        marks = ", ".join("?" for _ in part)
+        for row in tx.rows(f"SELECT txn_id, terminal, contact FROM contacts WHERE txn_id IN"
+                           f" ({marks})", part):  # fmt: skip
+            found[(str(row["txn_id"]), str(row["terminal"]))] = str(row["contact"])
+    return found
 
 
 def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, Any]] | None:
@@ -90,17 +112,13 @@ def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, An
     return ("completed", done[-1]) if done and confirmed else None
 
 
-def _queue(tx: Tx, terminal: str, txn_id: str, now: str) -> int:
-    rows = tx.rows("SELECT contact FROM contacts WHERE txn_id = ? AND terminal = ?",
-                   (txn_id, terminal))  # fmt: skip
-    if not rows:
-        return 0  # no contact (yet, or any more): queued when the request arrives
+def _queue(tx: Tx, terminal: str, txn_id: str, contact_json: str, now: str) -> int:
     final = final_outcome(tx, terminal, txn_id)
     if final is None:
         return 0  # queued when the outcome is final
     name, outcome = final
     data = outcome["data"]
-    who = json.loads(rows[0]["contact"])
+    who = json.loads(contact_json)
     asked: dict[str, Any] = {}
     if not all(data.get(k) for k in ("amount", "currency", "reason")):  # else the request's
         request = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
