@@ -131,14 +131,17 @@ class Alerter:
             low, high = rules.later(at, -window), rules.later(at, window)
         except ValueError:
             return []
-        pan = sale["data"].get("masked_pan")
-        if not isinstance(pan, str):
+        pan, amount = sale["data"].get("masked_pan"), rules.minor(sale["data"])
+        if not isinstance(pan, str) or amount is None:
             return []
         rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
                        " ('sale.approved', 'sale.recovered') AND occurred_at >= ?"
-                       " AND occurred_at <= ? AND masked_pan = ? ORDER BY occurred_at DESC",
-                       (sale["terminal"], low, high, pan))  # fmt: skip
-        near = [json.loads(r["envelope"]) for r in rows]
+                       " AND occurred_at <= ? AND masked_pan = ? AND (amount_minor = ? OR"
+                       " amount_minor IS NULL) ORDER BY occurred_at DESC",
+                       (sale["terminal"], low, high, pan, amount))  # fmt: skip
+        near = [e for e in map(json.loads, (r["envelope"] for r in rows)) if rules.alike(sale, e)]
+        if not near:  # most sales: no other of that card and amount near it
+            return []
         # a sale recovery found not kept by the PT moved no money (its event has no PAN)
         txns = sorted({str(e["data"].get("txn_id")) for e in near})
         marks = ", ".join("?" for _ in txns) or "NULL"

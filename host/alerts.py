@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from posterm.host.fleet import seconds
@@ -140,8 +141,13 @@ def open_item(env: dict[str, Any], received_at: str) -> dict[str, Any]:
 # -- event rules -------------------------------------------------------------------------------
 def minor(data: dict[str, Any]) -> int | None:
     """An event's amount in minor units (None when it has none or it is malformed)."""
+    return _minor(str(data.get("amount")), str(data.get("currency")))
+
+
+@lru_cache(maxsize=4096)  # ingest compares each sale with its card's recent ones
+def _minor(amount: str, currency: str) -> int | None:
     try:
-        return parse_amount(str(data.get("amount")), str(data.get("currency")))
+        return parse_amount(amount, currency)
     except AmountError:
         return None
 
@@ -158,15 +164,8 @@ def double_charge(sale: dict[str, Any], others: Iterable[dict[str, Any]],
     terminal, same amount and currency, same masked PAN, at most `window_s` apart (by the
     terminal's `occurred_at`). Detail names both transactions."""
     data = sale["data"]
-    amount, pan = minor(data), data.get("masked_pan")
-    if not approved_sale(sale) or amount is None or not pan:
-        return None
     for other in others:
-        odata = other["data"]
-        if (other["event_id"] == sale["event_id"] or other["terminal"] != sale["terminal"]
-                or not approved_sale(other) or odata.get("txn_id") == data.get("txn_id")
-                or odata.get("masked_pan") != pan or odata.get("currency") != data.get("currency")
-                or minor(odata) != amount):  # fmt: skip
+        if not alike(sale, other):
             continue
         apart = seconds(other["occurred_at"], sale["occurred_at"])
         if apart is None or abs(apart) > window_s:
@@ -175,10 +174,23 @@ def double_charge(sale: dict[str, Any], others: Iterable[dict[str, Any]],
         txns = [str(first["data"].get("txn_id")), str(second["data"].get("txn_id"))]
         return Finding("double_charge", sale["terminal"], "+".join(txns), {
             "txns": txns, "amount": data.get("amount"), "currency": data.get("currency"),
-            "masked_pan": pan, "seconds_apart": abs(apart),
+            "masked_pan": data.get("masked_pan"), "seconds_apart": abs(apart),
             "occurred_at": [first["occurred_at"], second["occurred_at"]],
         })  # fmt: skip
     return None
+
+
+def alike(sale: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Two approved sales of different transactions on the same terminal, with the same
+    amount, currency and masked PAN (not yet: how far apart)."""
+    data, odata = sale["data"], other["data"]
+    pan = data.get("masked_pan")
+    if not pan or not approved_sale(sale) or not approved_sale(other):
+        return False
+    return bool(other["event_id"] != sale["event_id"] and other["terminal"] == sale["terminal"]
+                and odata.get("txn_id") != data.get("txn_id") and odata.get("masked_pan") == pan
+                and odata.get("currency") == data.get("currency")
+                and minor(data) is not None and minor(odata) == minor(data))  # fmt: skip
 
 
 def refunds_done(told: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

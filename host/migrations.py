@@ -162,6 +162,9 @@ MIGRATIONS: list[Statements] = [
         )""",
         "CREATE INDEX IF NOT EXISTS audit_log_at ON audit_log (at)",
     ],
+    # 6: an event's amount in minor units, so the double-charge rule reads only the card's
+    # sales of the same amount (NULL in rows stored before: those are read as before)
+    ["ALTER TABLE events ADD COLUMN amount_minor BIGINT"],
 ]
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from posterm.host import fleet as fleet_state
 from posterm.host import history, migrations
+from posterm.host.alerts import minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
 
@@ -27,9 +28,9 @@ class StoreError(Exception):
         self.transient = transient
 
 
-INSERT_ROWS = 90  # rows per SQLite INSERT statement (10 values each: under its old 999)
+INSERT_ROWS = 90  # rows per SQLite INSERT statement (11 values each: under its old 999)
 EVENT_COLUMNS = ("event_id", "terminal", "seq", "type", "occurred_at", "received_at", "envelope",
-                 "txn_id", "copy", "masked_pan")
+                 "txn_id", "copy", "masked_pan", "amount_minor")
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,8 @@ class Store:
         unique = sorted({str(e["event_id"]): e for e in reversed(envelopes)}.items())
         rows = [(event_id, env["terminal"], env["seq"], env["type"], env["occurred_at"], now,
                  texts.get(event_id) or json.dumps(env), _text(env["data"].get("txn_id")),
-                 _text(env["data"].get("copy")), _text(env["data"].get("masked_pan")))
+                 _text(env["data"].get("copy")), _text(env["data"].get("masked_pan")),
+                 minor(env["data"]) if "amount" in env["data"] else None)
                 for event_id, env in unique]  # fmt: skip
         with self._tx() as db:
             stored: set[str] = set()
@@ -149,7 +151,7 @@ class Store:
                     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"))  # fmt: skip
             for i in range(0, len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS):
                 chunk = rows[i : i + INSERT_ROWS]
-                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+                values = ", ".join([f"({', '.join('?' for _ in EVENT_COLUMNS)})"] * len(chunk))
                 stored.update(r["event_id"] for r in db.rows(
                     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
                     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",

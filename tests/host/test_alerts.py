@@ -243,7 +243,8 @@ def test_a_schema_2_store_upgraded_keeps_its_sales_and_terminals_alerting(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Migration 3 on a store written by the previous posterm-host: the sales' masked PAN
-    (the double-charge rule reads it) and the terminals' status time are filled in."""
+    (the double-charge rule reads it) and the terminals' status time are filled in; the
+    old sale has no amount_minor (migration 6) and is still read."""
     db = connect(f"sqlite://{tmp_path / 'host.db'}")
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
     assert migrations.migrate(db) == 2

@@ -85,6 +85,20 @@ def test_a_sale_the_pt_did_not_keep_is_no_double_charge(fleet: Fleet) -> None:  
     assert cleared["alert_id"] == raised["alert_id"] and cleared["cleared_at"]
 
 
+def test_the_same_amount_written_another_way_is_the_same_charge(
+    fleet: Fleet,  # noqa: F811
+) -> None:
+    """The rule reads only the card's sales of the same amount (the stored amount_minor):
+    '12.5' and '12.50' are one amount."""
+    sale = {"kind": "sale", "currency": "EUR", "card_name": "VISA", "masked_pan": PAN}
+    fleet.event("sale.approved", txn_id="T1", amount="12.5", at="2026-11-29T10:00:00.000Z",
+                **sale)  # fmt: skip
+    fleet.event("sale.approved", txn_id="T2", amount="12.50", at="2026-11-29T10:00:30.000Z",
+                **sale)  # fmt: skip
+    (msg,) = fleet.alerter.take()
+    assert msg["kind"] == "double_charge" and msg["detail"]["txns"] == ["T1", "T2"]
+
+
 def test_a_likely_double_charge_raised_when_the_second_sale_arrives(
     fleet: Fleet,  # noqa: F811
 ) -> None:
