@@ -441,7 +441,7 @@ class Journal(JournalReads):
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if busy:
-                log.warning("journal: a reader kept the WAL from being truncated after a"
-                            " contact was forgotten; trying again")  # fmt: skip
+                log.warning("journal: a reader kept the WAL from being truncated (a forgotten"
+                            " contact may still be in it); trying again")  # fmt: skip
             self.scrub_due = bool(busy)
             self._scrub_at = time.monotonic() + every_s
