@@ -68,7 +68,7 @@ def _told_once(rig: Rig, host: HostProc, smtp: SmtpServer) -> dict[str, Any]:
     (refund,) = [t for t in found["txns"] if t["kind"] == "refund"]
     wait_for(lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
              "one notification sent and marked so", timeout=60)  # fmt: skip
-    wait_for(lambda: unacked(rig) == 0, "every event at the host")
+    wait_for(lambda: unacked(rig) == 0, "every event at the host", timeout=60)
     (mail,) = smtp.mailbox.messages
     text = _text(mail)
     assert refund["txn_id"] in text and "12.00 EUR" in text
@@ -104,8 +104,8 @@ def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
         rig.wait_state("ready")
         refund = _told_once(rig, host, smtp)
         assert refund["state"] == ("approved" if REFUND_KEPT[step] else "not_charged")
-        wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal")
-        wait_for(lambda: not _on_disk(host.db), "the address gone from the host's file and WAL")
+        wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal", timeout=60)
+        wait_for(lambda: not _on_disk(host.db), "the address gone from the host's WAL", timeout=60)
         assert _rows(host.db, "SELECT COUNT(*) FROM contacts") == [(0,)]
         assert _rows(host.db, "SELECT contact FROM notifications") == [(None,)]
     finally:
@@ -168,7 +168,7 @@ def test_postermd_killed_between_forgetting_the_address_and_truncating_the_wal(
         rig.start()
         rig.wait_state("ready")
         _told_once(rig, host, smtp)
-        wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal")
+        wait_for(lambda: not _on_disk(rig.journal), "the address gone from the journal", timeout=60)
     finally:
         rig.close()
         host.stop()
@@ -191,7 +191,7 @@ def test_a_host_killed_between_forgetting_the_address_and_truncating_the_wal(
         assert _on_disk(host.db), "the kill left the address in the WAL"
         rig.stop()  # nothing to ingest: no new writes overwrite the WAL's old frames
         host.start()
-        wait_for(lambda: not _on_disk(host.db), "the address gone from the host's file and WAL")
+        wait_for(lambda: not _on_disk(host.db), "the address gone from the host's WAL", timeout=60)
         rig.start()
         _told_once(rig, host, smtp)
         assert _rows(host.db, "SELECT COUNT(*) FROM contacts") == [(0,)]
