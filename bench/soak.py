@@ -92,8 +92,6 @@ class Soak:
     bag: list[str] = field(default_factory=list)
     steps: Counter[str] = field(default_factory=Counter)  # kill_at_step's steps
     timers: list[threading.Timer] = field(default_factory=list)
-    # (when postermd was SIGKILLed, when its successor was started), wall-clock times
-    kills: list[tuple[float, float]] = field(default_factory=list)
     contacts: dict[str, str] = field(default_factory=dict)  # idempotency key -> e-mail
     replay_mismatch: int = 0
     keys: int = 0
@@ -231,9 +229,7 @@ class Soak:
         thread.start()
         time.sleep(self.rng.uniform(0.0, 1.5))  # deliberate: the kill lands at a random step
         self.rig.kill()
-        killed = time.time()
         thread.join(30)
-        self.kills.append((killed, time.time()))
         self.rig.start()
         self.note(request, self.ask("sale (same key again)", request))
 
@@ -255,7 +251,6 @@ class Soak:
                 raise  # not our crash point: a real failure to start
         else:
             self.ask(kind, request)
-        killed = time.time()  # noticed now: it died before
         code = None
         if self.rig.daemon is not None:
             # the answer's socket closes as the process dies; poll() may not see it yet
@@ -263,8 +258,6 @@ class Soak:
                 code = self.rig.daemon.wait(3)
         if code is None:
             self.rig.stop()  # the operation never reached the step (refused, or held)
-        elif code == -9:
-            self.kills.append((killed, time.time()))
         self.rig.start()
         self.note(request, self.ask(f"{kind} (same key again)", request))
 

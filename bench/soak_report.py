@@ -39,7 +39,7 @@ def report(soak: Soak, seconds: float, problems: list[str],
            fault_kinds: tuple[str, ...]) -> tuple[str, dict[str, int]]:  # fmt: skip
     rig = soak.rig
     lost, twice, unknown = event_figures(rig, soak.host)
-    debits, again = debits_without_one_receipt(rig, soak.kills)
+    debits, again = debits_without_one_receipt(rig)
     violations = money_rule_violations(rig) + problems + unknown
     if soak.replay_mismatch:
         violations.append(f"{soak.replay_mismatch} idempotency keys answered differently")
