@@ -19,8 +19,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host import alerts as rules
+from posterm.host import quarantine
 from posterm.host.alerts import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
+from posterm.host.quarantine import Bad
 from posterm.host.store import Ingested, Store, StoreError
 from posterm.host.webhooks import Webhook, enqueue, shareable
 from posterm.protocol.mqtt.events import not_charged, rfc3339, uuid7
@@ -151,6 +153,32 @@ class Alerter:
                 if not_charged(e["data"])}  # fmt: skip
         return [e for e in near if e["data"].get("txn_id") not in gone]
 
+    # -- messages refused at ingest (inside its transaction) -----------------------------------
+    def quarantined(self, refused: list[Bad]) -> None:
+        """Keep each refused message (host/quarantine.py) and raise `bad_message` for its
+        terminal, one a day; published once the caller's transaction commits (a rollback
+        takes them back out of `outbox`, as `_store` does)."""
+        now = self.now()
+        staged, queued = self._staged, self._staged_queued
+        self._staged, self._staged_queued = [], 0
+        try:
+            with self.store.transaction() as tx:
+                for bad in refused:
+                    new = quarantine.record(tx, bad, now)
+                    log.warning("host: quarantined a message on %s (%d bytes): %s%s",
+                                quarantine.shown(bad.topic.encode("utf-8", "surrogateescape")),
+                                len(bad.payload), bad.reason,
+                                "" if new else " (seen before)")  # fmt: skip
+                    if bad.terminal is not None:
+                        detail = {"topic": quarantine.shown(bad.topic.encode(
+                            "utf-8", "surrogateescape")), "reason": bad.reason}
+                        self._raise(tx, Finding("bad_message", bad.terminal, now[:10], detail),
+                                    now)  # fmt: skip
+        finally:
+            self.outbox.extend(self._staged)
+            self.queued += self._staged_queued
+            self._staged, self._staged_queued = staged, queued
+
     # -- the timer --------------------------------------------------------------------------
     def tick(self, *, force: bool = False) -> bool:
         """Run the time-based rules if `interval_s` has passed (or `force`); True if it ran."""
@@ -174,7 +202,7 @@ class Alerter:
                 for row in self._open(tx):
                     key = (row["kind"], row["terminal"], row["subject"])
                     level_gone = row["kind"] in rules.LEVEL_KINDS and key not in wanted
-                    day_over = row["kind"].startswith("refunds_") and rules.day_over(
+                    day_over = row["kind"] in rules.DAILY_KINDS and rules.day_over(
                         row["subject"], now)  # fmt: skip
                     if level_gone or day_over:
                         self._clear(tx, row, now)

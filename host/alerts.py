@@ -25,7 +25,9 @@ from posterm.protocol.mqtt.events import not_charged
 
 LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
                "in_doubt", "receipt_pending")  # fmt: skip
-EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount", "reconcile_mismatch")
+EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount", "reconcile_mismatch",
+               "bad_message")  # fmt: skip
+DAILY_KINDS = ("refunds_count", "refunds_amount", "bad_message")  # cleared when the day ends
 KINDS = LEVEL_KINDS + EVENT_KINDS
 APPROVED_SALES = ("sale.approved", "sale.recovered")  # a recovered sale only when kept
 IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
@@ -250,5 +252,5 @@ def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) ->
 
 
 def day_over(subject: str, now: str) -> bool:
-    """A refunds_* alert's day (its subject starts with the date) is over by `now`."""
+    """A daily alert's day (its subject starts with the date) is over by `now`."""
     return subject[:10] < now[:10]

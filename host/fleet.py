@@ -25,12 +25,22 @@ def seconds(start: str | None, end: str) -> float | None:
         return None
 
 
+def finite(value: Any, default: float, most: float = 1e12) -> float:
+    """A number from a stored message as a float in [0, most], else `default`: rows stored
+    before the wire schemas may hold a 400-digit integer, NaN or a string."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return default
+    try:
+        number = float(value)
+    except OverflowError:
+        return default
+    return number if 0 <= number <= most else default
+
+
 def stale_limit(telemetry: dict[str, Any], stale_after_s: float) -> float:
     """How long telemetry may be silent: 3 periods of the terminal's own, else the default."""
-    period = telemetry.get("period_s")
-    if isinstance(period, int | float) and not isinstance(period, bool) and period > 0:
-        return STALE_PERIODS * float(period)
-    return stale_after_s
+    period = finite(telemetry.get("period_s"), 0.0, 86_400.0)
+    return STALE_PERIODS * period if period > 0 else stale_after_s
 
 
 def describe(row: dict[str, Any], gap_since: str | None, last_sale_at: str | None, now: str,

@@ -23,6 +23,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from posterm.host.alerting import open_counts
+from posterm.host.fleet import finite
 from posterm.host.store import Store
 
 log = logging.getLogger("posterm.host")
@@ -126,9 +127,7 @@ class Metrics:
 
     def telemetry(self, tid: str, telemetry: dict[str, Any]) -> None:
         age = telemetry.get("oldest_unsent_age_s")
-        if isinstance(age, bool) or not isinstance(age, int | float):
-            age = 0.0  # None: nothing unsent
-        self._oldest[tid] = float(age)
+        self._oldest[tid] = finite(age, 0.0)  # None: nothing unsent
         self.outbox_oldest.labels(terminal=tid).set(self._oldest[tid])
 
     def alerts(self, counts: dict[str, int]) -> None:

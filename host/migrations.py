@@ -165,6 +165,22 @@ MIGRATIONS: list[Statements] = [
     # 6: an event's amount in minor units, so the double-charge rule reads only the card's
     # sales of the same amount (NULL in rows stored before: those are read as before)
     ["ALTER TABLE events ADD COLUMN amount_minor BIGINT"],
+    # 7: messages that did not fit their wire schema (host/quarantine.py): never parsed
+    # again; the same bytes again count in their row instead of a new one
+    [
+        """CREATE TABLE IF NOT EXISTS quarantine (
+            digest TEXT PRIMARY KEY,
+            terminal TEXT,
+            topic TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            size BIGINT NOT NULL,
+            prefix TEXT NOT NULL,
+            seen BIGINT NOT NULL DEFAULT 1,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS quarantine_last ON quarantine (last_at)",
+    ],
 ]
 
 

@@ -23,7 +23,6 @@ import contextlib
 import json
 import logging
 import queue
-import re
 import ssl
 import threading
 import time
@@ -33,7 +32,7 @@ import paho.mqtt.client as mqtt
 import tenacity
 from paho.mqtt.enums import CallbackAPIVersion
 
-from posterm.host import webhooks
+from posterm.host import quarantine, webhooks
 from posterm.host.alerting import Alerter, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.crash import crashpoint
@@ -41,8 +40,8 @@ from posterm.host.metrics import Metrics
 from posterm.host.notify.queue import take_contacts
 from posterm.host.notify.sender import Notifier
 from posterm.host.store import Ingested, Store, StoreError
-from posterm.protocol.mqtt import commands, topics
-from posterm.protocol.mqtt.events import EVENT_TYPES, UUID7, now_rfc3339
+from posterm.protocol.mqtt import commands, topics, wire
+from posterm.protocol.mqtt.events import now_rfc3339
 
 log = logging.getLogger("posterm.host")
 
@@ -51,8 +50,6 @@ ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 t
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
 COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
 GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
-MAX_SEQ = 2**63 - 1  # a seq the store's integer column holds (SQLite INTEGER, PostgreSQL BIGINT)
-RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)")
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
@@ -74,24 +71,6 @@ def broker_address(config: HostConfig) -> tuple[str, int]:
     rest = config.mqtt_url.split("://", 1)[1].rstrip("/")
     host, _, port = rest.partition(":")
     return host, int(port) if port else (8883 if config.mqtt_url.startswith("mqtts") else 1883)
-
-
-def valid_event(envelope: Any, tid: str) -> bool:
-    return (
-        isinstance(envelope, dict)
-        and envelope.get("v") == 1
-        and envelope.get("terminal") == tid
-        and isinstance(envelope.get("event_id"), str)
-        and bool(UUID7.fullmatch(envelope["event_id"]))
-        and isinstance(envelope.get("seq"), int)
-        and not isinstance(envelope.get("seq"), bool)
-        and 1 <= envelope["seq"] <= MAX_SEQ
-        and isinstance(envelope.get("type"), str)
-        and envelope["type"] in EVENT_TYPES
-        and isinstance(envelope.get("occurred_at"), str)
-        and bool(RFC3339.fullmatch(envelope["occurred_at"]))
-        and isinstance(envelope.get("data"), dict)
-    )
 
 
 def new_events(events: list[dict[str, Any]], done: Ingested) -> list[dict[str, Any]]:
@@ -263,11 +242,11 @@ class HostService:
             if exc.transient:  # stopping
                 log.warning("host: %d messages not stored (%s); the terminals send them again",
                             len(batch), exc)  # fmt: skip
-            elif len(batch) > 1:
-                for message in batch:
-                    self._take([message])
             else:
-                log.error("host: a message on %s refused by the store: %s", batch[0][0], exc)
+                self._one_by_one(batch, exc)
+            return
+        except Exception as exc:
+            self._one_by_one(batch, exc)
             return
         if self._store_error is not None:
             log.info("host: the store is back (%s)", self.store.where)
@@ -291,6 +270,38 @@ class HostService:
         if self.metrics is not None:
             self.metrics.ingested(new_events(events, done))
 
+    def _one_by_one(self, batch: list[tuple[str, bytes]], exc: BaseException) -> None:
+        """A batch that failed for something other than the store being away: each message
+        on its own, so only the one that fails is kept out; that one is quarantined (and
+        acked when it is an event whose id can be read), and ingest goes on."""
+        if len(batch) > 1:
+            for message in batch:
+                self._take([message])
+            return
+        topic, payload = batch[0]
+        log.error("host: handling a message on %s failed (%s: %s); quarantined",
+                  quarantine.shown(topic.encode("utf-8", "surrogateescape")),
+                  type(exc).__name__, exc)  # fmt: skip
+        tid = _terminals(batch)
+        bad = quarantine.refused(tid[0] if tid else None, topic,
+                                 f"handling failed: {type(exc).__name__}", payload)  # fmt: skip
+        try:
+            with self.store.batch(tid):
+                self.alerter.quarantined([bad])
+        except Exception as again:
+            self.alerter.outbox.clear()
+            log.error("host: could not quarantine it either: %s", again)
+            return
+        self._ack_refused([bad])
+
+    def _ack_refused(self, refused: list[quarantine.Bad]) -> None:
+        """Ack the refused events whose id can be read: they never block the terminal."""
+        for bad in refused:
+            event_id = bad.event_id() if bad.topic.endswith("/events") else None
+            if event_id is not None and bad.terminal is not None:
+                self.client.publish(topics.terminal(bad.terminal, "ack"),
+                                    json.dumps(commands.ack([event_id])), qos=1)  # fmt: skip
+
     def _pause(self, seconds: float) -> None:
         self.stopping.wait(seconds)
 
@@ -304,50 +315,58 @@ class HostService:
                                                              list[dict[str, Any]]]:  # fmt: skip
         events: list[dict[str, Any]] = []
         texts: dict[str, str] = {}
+        refused: list[quarantine.Bad] = []
         staged = len(self.alerter.outbox)
         try:
-            # one commit for its events, statuses, telemetry and replies
+            # one commit for its events, statuses, telemetry, replies and refused messages
             with self.store.batch(_terminals(batch)):
                 for topic, payload in batch:
-                    self._message(topic, payload, events, texts)
+                    self._message(topic, payload, events, texts, refused)
+                if refused:
+                    self.alerter.quarantined(refused)
                 if not events:
-                    return None, events
-                contacts, held = take_contacts(events)  # never stored, [notify] or not
-                for event_id in held:
-                    texts.pop(event_id, None)  # the text as received still holds it
-                if self.notifier is not None:
-                    self.notifier.prepare(contacts)
-                return self.alerter.ingest(events, texts), events
+                    done = None
+                else:
+                    contacts, held = take_contacts(events)  # never stored, [notify] or not
+                    for event_id in held:
+                        texts.pop(event_id, None)  # the text as received still holds it
+                    if self.notifier is not None:
+                        self.notifier.prepare(contacts)
+                    done = self.alerter.ingest(events, texts)
         except BaseException:
             del self.alerter.outbox[staged:]  # rolled back: nothing of it is published
             raise
+        self._ack_refused(refused)
+        return done, events
 
     def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]],
-                 texts: dict[str, str]) -> None:  # fmt: skip
+                 texts: dict[str, str], refused: list[quarantine.Bad]) -> None:  # fmt: skip
+        """Decode one message against its wire schema (protocol/mqtt/wire.py) and hand it
+        to the store; one that does not fit goes to `refused` (quarantined)."""
         try:
             tid, leaf = topics.split(topic)
-            data = commands.loads(payload)  # every unusable payload is a ValueError
-        except (topics.TopicError, ValueError) as exc:
-            log.warning("host: dropped a message on %s: %s", topic, exc)
+        except topics.TopicError as exc:
+            refused.append(quarantine.refused(None, topic, str(exc), payload))
+            return
+        try:
+            data = wire.decode_event(payload, tid) if leaf == "events" else wire.decode(payload,
+                                                                                        leaf)
+        except (wire.WireError, KeyError) as exc:  # KeyError: a leaf terminals never send
+            refused.append(quarantine.refused(tid, topic, str(exc), payload))
             return
         if leaf == "events":
-            if valid_event(data, tid):
-                events.append(data)
-                if b"\x00" not in payload:  # UTF-8 (json.loads also reads UTF-16 and -32)
-                    with contextlib.suppress(UnicodeDecodeError):  # else dumped again
-                        texts[data["event_id"]] = payload.decode()
-            else:
-                log.warning("host: dropped a malformed event from %s", tid)
-        elif leaf == "status" and isinstance(data, dict):
+            events.append(data)
+            texts[data["event_id"]] = payload.decode()  # UTF-8 without a BOM: checked
+        elif leaf == "status":
             if not self.store.saw_status(tid, data):
                 log.info("host: %s: an old session's status ignored", tid)
             elif self.metrics is not None:
                 self.metrics.status(tid, data)
-        elif leaf == "telemetry" and isinstance(data, dict):
+        elif leaf == "telemetry":
             self.store.saw_telemetry(tid, data)
             if self.metrics is not None:
                 self.metrics.telemetry(tid, data)
-        elif leaf == "reply" and isinstance(data, dict):
+        elif leaf == "reply":
             self.store.saw_reply(tid, data)
 
     def _ask_gaps(self) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,6 +87,10 @@ class Store:
                 yield
             finally:
                 self._local.tx = None
+
+    def transaction(self) -> AbstractContextManager[Tx]:
+        """The transaction of batch() when inside one, else a transaction of its own."""
+        return self._tx()
 
     @contextmanager
     def _tx(self) -> Iterator[Tx]:

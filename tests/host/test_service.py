@@ -17,6 +17,7 @@ from posterm.host.service import HostService
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope
+from tests.support.fleet import txn_data
 
 TID = "pos-a"
 EVENTS = topics.terminal(TID, "events")
@@ -58,7 +59,7 @@ def test_a_store_that_cannot_reach_its_database_is_tried_again_and_acks_after(
         return ingest(*args, **kw)
 
     svc.store.ingest = flaky  # type: ignore[method-assign]
-    evs = [envelope(TID, n, "sale.approved", {"txn_id": f"T{n}"}) for n in (1, 2)]
+    evs = [envelope(TID, n, "sale.approved", txn_data(f"T{n}")) for n in (1, 2)]
     for env in evs:
         svc.inbox.put((EVENTS, json.dumps(env).encode()))
     with caplog.at_level(logging.INFO, logger="posterm.host"):
@@ -82,7 +83,7 @@ def test_a_message_the_database_refuses_costs_only_itself(
         saw_reply(tid, reply)
 
     svc.store.saw_reply = refusing  # type: ignore[method-assign]
-    evs = [envelope(TID, n, "sale.approved", {"txn_id": f"T{n}"}) for n in (1, 2)]
+    evs = [envelope(TID, n, "sale.approved", txn_data(f"T{n}")) for n in (1, 2)]
     svc.inbox.put((EVENTS, json.dumps(evs[0]).encode()))
     svc.inbox.put((topics.terminal(TID, "reply"), b'{"cmd_id": "poison", "ok": true}'))
     svc.inbox.put((topics.terminal(TID, "reply"), b'{"cmd_id": "fine", "ok": true}'))
@@ -91,14 +92,14 @@ def test_a_message_the_database_refuses_costs_only_itself(
         svc._round()
     assert sorted(acked(svc)) == sorted(e["event_id"] for e in evs)
     assert svc.store.reply("fine") is not None and svc.store.reply("poison") is None
-    assert any("refused by the store" in r.getMessage() for r in caplog.records)
+    assert any("quarantined" in r.getMessage() for r in caplog.records)
     svc.store.close()
 
 
 def test_a_shared_process_asks_a_gap_back_only_if_it_stays(tmp_path: Path,
                                                            store_url: str) -> None:  # fmt: skip
     svc = service(tmp_path, store_url, share_group="posterm")
-    evs = [envelope(TID, n, "sale.approved", {"txn_id": f"T{n}"}) for n in range(1, 6)]
+    evs = [envelope(TID, n, "sale.approved", txn_data(f"T{n}")) for n in range(1, 6)]
     for n in (0, 2):  # seq 1 and 3 here; seq 2 went to the other process
         svc.inbox.put((EVENTS, json.dumps(evs[n]).encode()))
     svc._round()

@@ -29,7 +29,15 @@ def sale_data(n: int) -> dict[str, Any]:
     return {"txn_id": f"T{n:010d}", "kind": "sale", "state": "approved",
             "amount": f"{cents // 100}.{cents % 100:02d}", "currency": "EUR",
             "receipt_no": n % 10_000, "trace": n % 1_000_000, "card_name": "Mastercard",
-            "masked_pan": "520000******1234", "auth_code": f"{n % 1_000_000:06d}"}  # fmt: skip
+            "masked_pan": "520000******1234"}  # fmt: skip
+
+
+def txn_data(txn_id: str, kind: str = "sale", state: str = "approved", amount: str = "1.00",
+             **more: Any) -> dict[str, Any]:  # fmt: skip
+    """The data of a payment event as postermd sends it (protocol/mqtt/wire.py's TxnData):
+    what a test needs of it, and the fields every such event has."""
+    return {"txn_id": txn_id, "kind": kind, "state": state, "amount": amount,
+            "currency": "EUR", **more}  # fmt: skip
 
 
 class Fleet:

@@ -1,0 +1,292 @@
+"""The declared wire schemas of docs/mqtt.md, one per message: the event envelope and each
+event type's data, telemetry, status, command replies. msgspec Structs decode and check
+them in one pass in C: allowed fields only, types, string lengths and character sets,
+integer and float bounds, real RFC 3339 times in a sane range, and a size cap per topic.
+
+postermd checks an event's data against its type's schema before it journals it; the host
+checks every message before anything of it is stored. What does not fit raises
+`WireError` with a reason that names the field, never a value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+MAX_EVENT = 64 * 1024  # bytes of one event message (a receipt event carries its lines)
+MAX_TELEMETRY = 8 * 1024
+MAX_STATUS = 2 * 1024
+MAX_REPLY = 64 * 1024
+MAX_SIZES = {"events": MAX_EVENT, "telemetry": MAX_TELEMETRY, "status": MAX_STATUS,
+             "reply": MAX_REPLY}  # fmt: skip
+MAX_SEQ = 2**63 - 1  # what the store's integer columns hold (SQLite INTEGER, PG BIGINT)
+MAX_COUNT = 2**53  # counters and byte sizes: exact in a JSON number everywhere
+YEARS = (2000, 2199)  # a timestamp outside these is a broken clock or a forged message
+
+# No control characters (tab and newline aside in free text), no lone surrogates.
+_TEXT = r"^[^\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]*$"
+_LINE = r"^[^\x00-\x1f\x7f\ud800-\udfff]*$"
+RFC3339 = r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$"
+UUID7 = r"^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+
+Tid = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+TxnId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+CmdId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+EventId = Annotated[str, Meta(pattern=UUID7)]
+Stamp = Annotated[str, Meta(pattern=RFC3339)]
+Word = Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_.]{0,63}$")]
+Text = Annotated[str, Meta(max_length=500, pattern=_TEXT)]
+Name = Annotated[str, Meta(max_length=100, pattern=_LINE)]
+Line = Annotated[str, Meta(max_length=200, pattern=_LINE)]
+# "12.50": major units, at most 3 decimals (the currency's exponent is checked by the host
+# where it needs the minor units); a batch's net may be negative
+Amount = Annotated[str, Meta(pattern=r"^[0-9]{1,15}(\.[0-9]{1,3})?$")]
+SignedAmount = Annotated[str, Meta(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,3})?$")]
+Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
+# the PT's masked PAN: at most the first 6 and the last 4 digits, '*' between (rule 7)
+MaskedPan = Annotated[str, Meta(pattern=r"^[0-9]{0,6}\*{0,15}[0-9]{0,4}$", min_length=4,
+                                max_length=19)]  # fmt: skip
+Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
+Number = Annotated[int, Meta(ge=0, le=999_999_999)]  # PT receipt, trace and batch numbers
+Seconds = Annotated[float, Meta(ge=0, le=10**10)]
+
+EventType = Literal[
+    "sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered", "void.completed",
+    "void.in_doubt", "refund.requested", "refund.approved", "refund.rejected",
+    "refund.completed", "refund.failed", "refund.in_doubt", "receipt.printed",
+    "receipt.pending", "receipt.recovered", "receipt.reprinted", "batch.closed",
+    "fault.raised", "fault.cleared",
+]  # fmt: skip
+TxnState = Literal["awaiting_approval", "rejected", "in_doubt", "approved_unconfirmed",
+                   "approved", "declined", "failed", "not_charged", "voided"]  # fmt: skip
+
+
+class WireError(ValueError):
+    """A message that does not fit its declared schema; `reason` names what (never the
+    value: it may be anything a broken or hostile sender wrote)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class Notify(_Strict):
+    """A refund's customer contact (protocol/contact.py checks it in full)."""
+
+    email: Annotated[str, Meta(max_length=254, pattern=r"^[^\s\x00-\x1f\x7f<>\"]+@[^\s@]+$")] \
+        | None = None
+    phone: Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = None
+    lang: Literal["en", "de", "zh"] | None = None
+
+
+class TxnData(_Strict):
+    """A payment operation's events (sale.*, void.*, refund.*): the transaction as the
+    terminal journaled it, and what the event adds."""
+
+    txn_id: TxnId
+    kind: Literal["sale", "refund", "void", "eod"]
+    state: TxnState
+    amount: Amount
+    currency: Currency
+    ref_txn: TxnId | None = None
+    receipt_no: Number | None = None
+    trace: Number | None = None
+    card_name: Name | None = None
+    masked_pan: MaskedPan | None = None
+    reason: Word | None = None
+    reason_text: Text | None = None
+    batch_no: Number | None = None
+    outcome: Literal["kept", "not_charged"] | None = None
+    resolved_by: Text | None = None
+    why: Text | None = None
+    by: Text | None = None
+    notify: Notify | None = None
+
+
+class ReceiptData(_Strict):
+    """receipt.*: which receipt, and its text lines as the customer gets them."""
+
+    receipt_id: Count
+    txn_id: TxnId
+    copy: Literal["customer", "merchant"]
+    mark: Literal["original", "recovered", "duplicate"]
+    why: Text | None = None
+    lines: Annotated[list[Line], Meta(max_length=400)] | None = None
+
+
+class BatchData(_Strict):
+    """batch.closed: the day's totals as the terminal journaled them, and the PT's own."""
+
+    txn_id: TxnId
+    batch_no: Number
+    currency: Currency
+    sales: SignedAmount
+    refunds: SignedAmount
+    voids: SignedAmount
+    net: SignedAmount
+    sales_count: Count = 0
+    refunds_count: Count = 0
+    voids_count: Count = 0
+    pt_total: Amount | None = None
+    pt_trace: Number | None = None
+
+
+class FaultData(_Strict):
+    """fault.raised / fault.cleared: the terminal's mode and why."""
+
+    state: Word
+    reason: Text | None = None
+    was: Text | None = None
+
+
+# fmt: off
+DATA: dict[str, type[Struct]] = {
+    **dict.fromkeys(("sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered",
+                     "void.completed", "void.in_doubt", "refund.requested", "refund.approved",
+                     "refund.rejected", "refund.completed", "refund.failed",
+                     "refund.in_doubt"), TxnData),
+    **dict.fromkeys(("receipt.printed", "receipt.pending", "receipt.recovered",
+                     "receipt.reprinted"), ReceiptData),
+    "batch.closed": BatchData,
+    "fault.raised": FaultData,
+    "fault.cleared": FaultData,
+}
+# fmt: on
+
+
+class Envelope(_Strict):
+    v: Literal[1]
+    event_id: EventId
+    terminal: Tid
+    seq: Annotated[int, Meta(ge=1, le=MAX_SEQ)]
+    type: EventType
+    occurred_at: Stamp
+    data: msgspec.Raw
+
+
+class Telemetry(_Strict):
+    """What a terminal reports every `telemetry_s` (daemon/sync/telemetry.py)."""
+
+    ts: Stamp | None = None
+    terminal: Tid | None = None
+    period_s: Annotated[float, Meta(gt=0, le=86_400)] | None = None
+    mode: Word | None = None
+    reason: Text | None = None
+    selling: bool | None = None
+    pt_link: Literal["up", "down"] | None = None
+    printer: Text | None = None
+    paper: Word | None = None
+    outbox_depth: Count | None = None
+    oldest_unsent_age_s: Seconds | None = None
+    pending_receipts: Count | None = None
+    in_doubt: Count | None = None
+    awaiting_approval: Count | None = None
+    journal_bytes: Count | None = None
+    disk_free_bytes: Count | None = None
+    uptime_s: Seconds | None = None
+    version: Name | None = None
+    cpu_temp_c: Annotated[float, Meta(ge=-100, le=200)] | None = None
+    clock_synchronized: bool | None = None
+    throttled_now: Annotated[list[Word], Meta(max_length=32)] | None = None
+    throttled_since_boot: Annotated[list[Word], Meta(max_length=32)] | None = None
+    update_lock: Text | None = None
+
+
+class Status(_Strict):
+    """A terminal's retained birth or last will."""
+
+    online: bool
+    session: Annotated[int, Meta(ge=0, le=MAX_SEQ)]
+    boot_id: Name | None = None
+    version: Name | None = None
+    ts: Stamp | None = None
+
+
+class Reply(_Strict):
+    """A terminal's answer to a command; `result` is the command's own JSON (bounded by
+    the message's size)."""
+
+    cmd_id: CmdId | None
+    ok: bool
+    result: Any = None
+    code: Word | None = None
+    error: Text | None = None
+    at: Stamp | None = None
+
+
+_ENVELOPE = msgspec.json.Decoder(Envelope)
+Decoders = dict[str, msgspec.json.Decoder[Any]]
+_DATA: Decoders = {name: msgspec.json.Decoder(kind) for name, kind in DATA.items()}
+_LEAVES: Decoders = {"telemetry": msgspec.json.Decoder(Telemetry),
+                     "status": msgspec.json.Decoder(Status),
+                     "reply": msgspec.json.Decoder(Reply)}  # fmt: skip
+_ANY = msgspec.json.Decoder()
+
+
+def check_time(value: str, name: str) -> None:
+    """A timestamp the pattern let through must also be a real moment in a sane range:
+    no 30 February, month 13, second 60 or offset +25:00."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise WireError(f"{name}: not a real RFC 3339 time") from None
+    if not YEARS[0] <= moment.year <= YEARS[1]:
+        raise WireError(f"{name}: year outside {YEARS[0]}-{YEARS[1]}")
+
+
+def _size(payload: bytes, leaf: str) -> None:
+    if len(payload) > MAX_SIZES[leaf]:
+        raise WireError(f"{leaf}: {len(payload)} bytes, over the {MAX_SIZES[leaf]} allowed")
+
+
+def _why(exc: msgspec.MsgspecError) -> str:
+    return f"does not fit its schema: {exc}"[:300]
+
+
+def decode_event(payload: bytes, terminal: str) -> dict[str, Any]:
+    """An event message as plain JSON (dicts), checked against the envelope and its
+    type's data schema; the envelope's terminal must be the topic's."""
+    _size(payload, "events")
+    try:
+        env = _ENVELOPE.decode(payload)
+        _DATA[env.type].decode(env.data)
+    except msgspec.MsgspecError as exc:
+        raise WireError(f"event {_why(exc)}") from None
+    if env.terminal != terminal:
+        raise WireError("event: its terminal is not the topic's")
+    check_time(env.occurred_at, "occurred_at")
+    out: dict[str, Any] = _ANY.decode(payload)
+    return out
+
+
+def decode(payload: bytes, leaf: str) -> dict[str, Any]:
+    """A telemetry, status or reply message as plain JSON, checked against its schema."""
+    _size(payload, leaf)
+    try:
+        message = _LEAVES[leaf].decode(payload)
+    except msgspec.MsgspecError as exc:
+        raise WireError(f"{leaf} {_why(exc)}") from None
+    stamp = getattr(message, "ts", None) or getattr(message, "at", None)
+    if stamp is not None:
+        check_time(stamp, "ts")
+    out: dict[str, Any] = _ANY.decode(payload)
+    return out
+
+
+def check_event_data(type_: str, data: dict[str, Any]) -> None:
+    """postermd, before it journals an event: its data fits the type's schema (a bug that
+    would put something else in the outbox fails here, not at the host)."""
+    kind = DATA.get(type_)
+    if kind is None:
+        raise WireError(f"unknown event type {type_!r}")
+    try:
+        msgspec.convert(data, kind, strict=True)
+    except msgspec.MsgspecError as exc:
+        raise WireError(f"{type_} data {_why(exc)}") from None
