@@ -176,7 +176,11 @@ class HostService:
                  if self.config.share_group else "")  # fmt: skip
         try:
             while not self.stopping.is_set():
-                self._round()
+                try:
+                    self._round()
+                except Exception:  # a bug must not take the fleet's ingest down
+                    log.exception("host: a round of the loop failed; going on")
+                    self.stopping.wait(1.0)
         finally:
             self.sender.stop()
             if self.notifier is not None:
@@ -245,7 +249,7 @@ class HostService:
             else:
                 self._one_by_one(batch, exc)
             return
-        except Exception as exc:
+        except Exception as exc:  # one message never stops ingest: found and quarantined
             self._one_by_one(batch, exc)
             return
         if self._store_error is not None:
@@ -285,11 +289,12 @@ class HostService:
         tid = _terminals(batch)
         bad = quarantine.refused(tid[0] if tid else None, topic,
                                  f"handling failed: {type(exc).__name__}", payload)  # fmt: skip
+        staged = len(self.alerter.outbox)
         try:
             with self.store.batch(tid):
                 self.alerter.quarantined([bad])
-        except Exception as again:
-            self.alerter.outbox.clear()
+        except Exception as again:  # not even that: logged, not acked (sent again)
+            del self.alerter.outbox[staged:]  # rolled back
             log.error("host: could not quarantine it either: %s", again)
             return
         self._ack_refused([bad])

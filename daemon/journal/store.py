@@ -38,7 +38,7 @@ from posterm.daemon.journal.rows import (
     txn_row,
 )
 from posterm.daemon.states import TxnState, check_transition
-from posterm.protocol.mqtt import events
+from posterm.protocol.mqtt import events, wire
 
 log = logging.getLogger("posterm.journal")
 SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
@@ -224,7 +224,9 @@ class Tx:
         seq = int(self.kv_get(SEQ_KEY) or 0) + 1
         try:
             envelope = events.envelope(self._journal.terminal_id, seq, type_, data)
-        except events.EventError as exc:
+            # the host refuses what does not fit its schema: it never enters the outbox
+            wire.check_event_data(type_, data)
+        except (events.EventError, wire.WireError) as exc:
             raise JournalError(str(exc)) from exc
         self._run(
             "INSERT INTO outbox (seq, event_id, type, occurred_at, envelope, personal)"

@@ -13,6 +13,7 @@ import pytest
 from posterm.daemon.journal.errors import JournalError, TransitionError
 from posterm.daemon.journal.rows import new_txn_id
 from posterm.daemon.journal.store import Journal, Tx
+from tests.support.fleet import txn_data
 
 
 def add_sale(tx: Tx, txn_id: str = "T1", *, amount: int = 1250, key: str | None = None) -> None:
@@ -58,7 +59,7 @@ def test_given_a_step_when_committed_then_row_transitions_and_event_are_there(
     with journal.transaction() as tx:
         add_sale(tx)
         approve(tx, "T1")
-        event = tx.emit("sale.approved", {"txn_id": "T1", "amount": "12.50"})
+        event = tx.emit("sale.approved", txn_data("T1", amount="12.50"))
     txn = journal.get_txn("T1")
     assert txn is not None and txn.state == "approved" and txn.receipt_no == 7
     assert txn.masked_pan == "476173******0119" and txn.amount == 1250
@@ -89,7 +90,7 @@ def test_given_an_exception_in_the_block_then_nothing_of_it_stays(
     before = snapshot(tmp_path / "journal.db")
     with pytest.raises(RuntimeError, match="power"), journal.transaction() as tx:
         add_sale(tx)
-        tx.emit("sale.in_doubt", {"txn_id": "T1"})
+        tx.emit("sale.in_doubt", txn_data("T1", state="in_doubt"))
         tx.kv_set("batch_no", "2")
         raise RuntimeError("power cut")
     assert snapshot(tmp_path / "journal.db") == before
@@ -393,9 +394,9 @@ def test_transactions_do_not_nest_and_a_finished_tx_is_dead(journal: Journal) ->
         add_sale(tx)
         with pytest.raises(JournalError, match="do not nest"), journal.transaction():
             pass
-        tx.emit("sale.in_doubt", {"txn_id": "T1"})
+        tx.emit("sale.in_doubt", txn_data("T1", state="in_doubt"))
     with pytest.raises(JournalError, match="over"):
-        tx.emit("sale.declined", {})
+        tx.emit("sale.declined", txn_data("T0", state="declined"))
     assert journal.get_txn("T1") is not None and journal.outbox_depth() == 1
 
 

@@ -10,17 +10,19 @@ import textwrap
 from pathlib import Path
 
 from posterm.daemon.journal.store import Journal
+from tests.support.fleet import fault_data, txn_data
 
 MID_TRANSACTION = """
 import sys
 from posterm.daemon.journal.store import Journal
+from tests.support.fleet import txn_data
 j = Journal(sys.argv[1], "pos-1")
 with j.transaction() as tx:
     tx.insert_txn(txn_id="T0", kind="sale", state="in_doubt", amount=100, currency="EUR")
-    tx.emit("sale.in_doubt", {"txn_id": "T0"})
+    tx.emit("sale.in_doubt", txn_data("T0", state="in_doubt"))
 with j.transaction() as tx:
     tx.insert_txn(txn_id="T1", kind="sale", state="in_doubt", amount=200, currency="EUR")
-    tx.emit("sale.in_doubt", {"txn_id": "T1"})
+    tx.emit("sale.in_doubt", txn_data("T1", state="in_doubt"))
     tx.kv_set("batch_no", "9")
     print("inside", flush=True)
     sys.stdin.readline()  # held open until the parent kills us
@@ -30,13 +32,14 @@ with j.transaction() as tx:
 WRITER = """
 import sys
 from posterm.daemon.journal.store import Journal
+from tests.support.fleet import txn_data
 j = Journal(sys.argv[1], "pos-1")
 n = int(sys.argv[2])
 while True:
     n += 1
     with j.transaction() as tx:
         tx.insert_txn(txn_id=f"T{n}", kind="sale", state="in_doubt", amount=n, currency="EUR")
-        event = tx.emit("sale.in_doubt", {"txn_id": f"T{n}"})
+        event = tx.emit("sale.in_doubt", txn_data(f"T{n}", state="in_doubt"))
     print(n, event["seq"], flush=True)
 """
 
@@ -69,9 +72,10 @@ def test_given_a_process_killed_mid_transaction_then_neither_row_nor_event(
     journal = Journal(path, "pos-1")
     assert journal.get_txn("T0") is not None
     assert journal.get_txn("T1") is None and journal.kv_get("batch_no") is None
-    assert [e.envelope["data"] for e in journal.outbox_pending()] == [{"txn_id": "T0"}]
+    pending = [e.envelope["data"] for e in journal.outbox_pending()]
+    assert pending == [txn_data("T0", state="in_doubt")]
     with journal.transaction() as tx:  # the next event follows without a gap
-        assert tx.emit("fault.raised", {})["seq"] == 2
+        assert tx.emit("fault.raised", fault_data())["seq"] == 2
     journal.close()
 
 

@@ -10,12 +10,13 @@ from pathlib import Path
 from posterm.daemon.journal.retention import disk_free, journal_size, reclaim
 from posterm.daemon.journal.store import Journal
 from tests.daemon.test_retention import ago, run, sql
+from tests.support.fleet import receipt_data
 
 
 def test_journal_size_counts_the_file_its_wal_and_shm(journal: Journal, tmp_path: Path) -> None:
     path = tmp_path / "journal.db"
     with journal.transaction() as tx:
-        tx.emit("fault.raised", {"reason": "x" * 1000})
+        tx.emit("receipt.printed", receipt_data(1, lines=["x" * 200] * 5))
     parts = [path, tmp_path / "journal.db-wal", tmp_path / "journal.db-shm"]
     assert all(p.exists() for p in parts)
     assert journal_size(path) == sum(p.stat().st_size for p in parts) > path.stat().st_size
@@ -37,7 +38,7 @@ def test_given_an_incremental_file_when_pruned_then_reclaim_frees_pages(tmp_path
     db.close()
     journal = Journal(path, "pos-1")
     with journal.transaction() as tx:
-        events = [tx.emit("fault.raised", {"pad": "x" * 2000, "i": i})["event_id"]
+        events = [tx.emit("receipt.printed", receipt_data(i, lines=["x" * 200] * 10))["event_id"]
                   for i in range(200)]  # fmt: skip
     journal.outbox_ack(events)
     sql(path, "UPDATE outbox SET occurred_at = ?", (ago(3650),))

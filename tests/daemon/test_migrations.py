@@ -13,6 +13,7 @@ from posterm.daemon.journal.errors import MigrationError
 from posterm.daemon.journal.migrations import MIGRATIONS, migrate, version
 from posterm.daemon.journal.rows import TXN_FIELDS
 from posterm.daemon.journal.store import Journal, JournalError
+from tests.support.fleet import batch_data
 
 
 def v1_file(path: Path) -> None:
@@ -57,7 +58,7 @@ def test_given_a_v1_file_when_opened_then_migrated_with_its_data(tmp_path: Path)
     assert [r.txn_id for r in journal.pending_receipts()] == ["T1"]
     assert journal.kv_get("batch_no") == "4" and journal.outbox_depth() == 1
     with journal.transaction() as tx:  # the seq goes on from the old file's
-        assert tx.emit("batch.closed", {})["seq"] == 2
+        assert tx.emit("batch.closed", batch_data())["seq"] == 2
     journal.close()
     db = sqlite3.connect(path)
     assert [r[0] for r in db.execute("SELECT version FROM schema_version ORDER BY version")] == [

@@ -13,6 +13,7 @@ import pytest
 
 from posterm.daemon.journal.store import Journal, JournalError
 from posterm.protocol.mqtt.events import UUID7
+from tests.support.fleet import fault_data, receipt_data, txn_data
 
 
 def test_an_event_envelope_follows_mqtt_md(journal: Journal) -> None:
@@ -44,7 +45,7 @@ def test_given_a_bad_event_then_refused_and_its_seq_not_spent(
     with journal.transaction() as tx:
         with pytest.raises(JournalError, match=why):
             tx.emit(type_, data)
-        event = tx.emit("sale.declined", {})
+        event = tx.emit("sale.declined", txn_data("T0", state="declined"))
     assert event["seq"] == 1 and journal.outbox_depth() == 1
 
 
@@ -54,15 +55,15 @@ def test_seq_is_gapless_across_rollbacks_and_reopen(tmp_path: Path) -> None:
     for n in range(6):
         if n % 2:
             with pytest.raises(RuntimeError), journal.transaction() as tx:
-                tx.emit("fault.raised", {"n": n})
+                tx.emit("fault.raised", fault_data(n))
                 raise RuntimeError("rolled back")
         else:
             with journal.transaction() as tx:
-                tx.emit("fault.raised", {"n": n})
+                tx.emit("fault.raised", fault_data(n))
         journal.close()
         journal = Journal(path, "pos-1")
-    assert [(e.seq, e.envelope["data"]["n"]) for e in journal.outbox_pending()] == [
-        (1, 0), (2, 2), (3, 4)]  # fmt: skip
+    assert [(e.seq, e.envelope["data"]) for e in journal.outbox_pending()] == [
+        (1, fault_data(0)), (2, fault_data(2)), (3, fault_data(4))]  # fmt: skip
     journal.close()
 
 
@@ -73,7 +74,7 @@ def test_seq_is_gapless_with_writers_on_several_threads(journal: Journal) -> Non
         try:
             for i in range(40):
                 with journal.transaction() as tx:
-                    tx.emit("receipt.printed", {"writer": n, "i": i})
+                    tx.emit("receipt.printed", receipt_data(n * 1000 + i))
         except BaseException as exc:  # reported below: a thread's error must fail the test
             errors.append(exc)
 
@@ -90,7 +91,7 @@ def test_seq_is_gapless_with_writers_on_several_threads(journal: Journal) -> Non
 def test_the_outbox_drains_only_by_ack(journal: Journal, tmp_path: Path) -> None:
     assert journal.outbox_depth() == 0 and journal.oldest_unsent_age() is None
     with journal.transaction() as tx:
-        ids = [tx.emit("receipt.printed", {"i": i})["event_id"] for i in range(5)]
+        ids = [tx.emit("receipt.printed", receipt_data(i))["event_id"] for i in range(5)]
     assert journal.outbox_depth() == 5
     assert journal.outbox_ack([ids[1], ids[3], "0190b3c4-0000-7000-8000-000000000000"]) == 2
     assert journal.outbox_ack([ids[1]]) == 0  # a duplicate ack changes nothing
@@ -108,8 +109,8 @@ def test_oldest_unsent_age_is_the_age_of_the_lowest_unacked_seq(
     journal: Journal, tmp_path: Path
 ) -> None:
     with journal.transaction() as tx:
-        first = tx.emit("fault.raised", {})["event_id"]
-        tx.emit("fault.cleared", {})
+        first = tx.emit("fault.raised", fault_data())["event_id"]
+        tx.emit("fault.cleared", fault_data())
     hour_ago = (datetime.now(UTC) - timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     db = sqlite3.connect(tmp_path / "journal.db")
     db.execute("UPDATE outbox SET occurred_at = ? WHERE seq = 1", (hour_ago,))
@@ -131,8 +132,8 @@ def test_a_contact_kept_in_the_wal_by_a_reader_leaves_it_once_the_reader_is_gone
     the reader is gone THEN the next try leaves no byte of it in the file or the WAL."""
     address = b"kunde.mueller@example.org"
     with journal.transaction() as tx:
-        event = tx.emit("refund.requested", {"txn_id": "R1", "notify": {
-            "email": address.decode()}})  # fmt: skip
+        event = tx.emit("refund.requested", txn_data("R1", "refund", "in_doubt", notify={
+            "email": address.decode()}))  # fmt: skip
     wal = Path(f"{journal.path}-wal")
 
     def on_disk() -> bool:

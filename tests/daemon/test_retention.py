@@ -22,6 +22,7 @@ from posterm.daemon.journal.retention import (
 from posterm.daemon.journal.store import Journal, Tx
 from posterm.protocol.mqtt.events import rfc3339
 from tests.daemon.test_journal import snapshot
+from tests.support.fleet import fault_data, receipt_data
 
 WINDOW = 30  # refund window, days
 BODY = {"lines": ["posterm", "12.50 EUR"]}
@@ -88,7 +89,7 @@ def test_given_unacked_events_of_any_age_when_pruned_then_every_one_stays(
 ) -> None:
     with journal.transaction() as tx:
         for i in range(5):
-            tx.emit("fault.raised", {"i": i})
+            tx.emit("fault.raised", fault_data(i))
     sql(tmp_path / "journal.db", "UPDATE outbox SET occurred_at = ?", (ago(3650),))
     far = datetime.now(UTC) + timedelta(days=3650)
     result = run(journal, older_than=timedelta(0), now=far)
@@ -100,7 +101,7 @@ def test_given_acked_events_when_pruned_then_old_ones_go_and_recent_ones_stay(
     journal: Journal, tmp_path: Path
 ) -> None:
     with journal.transaction() as tx:
-        events = [tx.emit("receipt.printed", {"i": i})["event_id"] for i in range(6)]
+        events = [tx.emit("receipt.printed", receipt_data(i))["event_id"] for i in range(6)]
     journal.outbox_ack(events[:4])
     sql(tmp_path / "journal.db", "UPDATE outbox SET occurred_at = ? WHERE seq IN (1, 2, 5)",
         (ago(WINDOW + 31),))  # fmt: skip
@@ -267,7 +268,7 @@ def test_given_a_batch_of_10_then_each_step_deletes_at_most_10_rows_per_table(
             sale(tx, f"S{n:02}")
         refund(tx, "R00", "S00")
         refund(tx, "R01", "S01")
-        events = [tx.emit("receipt.printed", {"i": i})["event_id"] for i in range(35)]
+        events = [tx.emit("receipt.printed", receipt_data(i))["event_id"] for i in range(35)]
         for n in range(12):
             tx.record_mode("ready", "busy", f"n{n}")
     journal.outbox_ack(events)
@@ -317,7 +318,7 @@ def test_given_a_prune_then_kv_is_untouched_and_the_next_seq_follows(
     """GIVEN every event acked and old WHEN all are pruned THEN the seq counter in kv is as
     it was and the next event gets the seq after the last one: gapless for the host."""
     with journal.transaction() as tx:
-        events = [tx.emit("receipt.printed", {"i": i})["event_id"] for i in range(4)]
+        events = [tx.emit("receipt.printed", receipt_data(i))["event_id"] for i in range(4)]
     journal.outbox_ack(events)
     path = tmp_path / "journal.db"
     sql(path, "UPDATE outbox SET occurred_at = ?", (ago(3650),))
@@ -325,11 +326,11 @@ def test_given_a_prune_then_kv_is_untouched_and_the_next_seq_follows(
     assert run(journal).outbox == 4 and journal.outbox_since(1) == []
     assert snapshot(path)["kv"] == kv_before
     with journal.transaction() as tx:
-        assert tx.emit("receipt.printed", {"i": 4})["seq"] == 5
+        assert tx.emit("receipt.printed", receipt_data(4))["seq"] == 5
     journal.close()
     reopened = Journal(path, "pos-1")
     with reopened.transaction() as tx:
-        assert tx.emit("receipt.printed", {"i": 5})["seq"] == 6
+        assert tx.emit("receipt.printed", receipt_data(5))["seq"] == 6
     reopened.close()
 
 
@@ -348,7 +349,7 @@ def test_given_a_writer_thread_emitting_while_pruning_then_no_unacked_event_is_l
         try:
             for i in range(300):
                 with journal.transaction() as tx:
-                    event = tx.emit("receipt.printed", {"i": i})
+                    event = tx.emit("receipt.printed", receipt_data(i))
                 emitted.append((event["seq"], event["event_id"]))
                 if i % 2:
                     journal.outbox_ack([event["event_id"]])

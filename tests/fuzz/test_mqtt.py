@@ -1,6 +1,6 @@
 """Fuzzing what arrives over MQTT: commands and acks on the terminal (the schema in
 protocol/mqtt and the command desk that journals and runs them), events on the host
-(`valid_event`, then the store), topics and the event envelope. A bad message is refused
+(the wire schemas of protocol/mqtt/wire.py, then the store), topics and the event envelope. A bad message is refused
 with the protocol's own error or a reply; a mutated signed command never runs."""
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import Mode
 from posterm.daemon.sync.commands import CommandDesk
 from posterm.host import config as host_config
-from posterm.host.service import HostService, valid_event
+from posterm.host.quarantine import Bad
+from posterm.host.service import HostService
 from posterm.host.store import Store
-from posterm.protocol.mqtt import commands, events, topics
+from posterm.protocol.mqtt import commands, events, topics, wire
 from posterm.protocol.mqtt.commands import AckError, CommandError
 from tests.fuzz.profiles import fuzz
+from tests.support.fleet import txn_data
 
 TID = "pos-fuzz"
 KEY = Ed25519PrivateKey.generate()
@@ -216,14 +218,18 @@ def test_ack_roundtrip(ids: list[str]) -> None:
 )
 @example(type_=[], terminal=None, seq=1, data={})  # found: TypeError (unhashable) for a list
 def test_event_envelope_is_built_or_refused(type_: Any, terminal: Any, seq: Any, data: Any) -> None:
-    """GIVEN any values THEN an envelope the host accepts, or EventError."""
+    """GIVEN any values THEN an envelope, or EventError; the host's schema takes the
+    envelope or refuses it with WireError (its data is arbitrary), and takes it with a
+    payment's data in place of the arbitrary one."""
     tid = terminal if isinstance(terminal, str) and topics.TID.fullmatch(terminal) else TID
     try:
         env = events.envelope(tid, seq, type_, data)
     except events.EventError:
         return
-    wire = json.loads(json.dumps(env, allow_nan=False))
-    assert valid_event(wire, tid)
+    with contextlib.suppress(wire.WireError):
+        wire.decode_event(json_bytes(env), tid)
+    if env["type"] in wire.DATA and wire.DATA[env["type"]] is wire.TxnData and seq < 2**63:
+        assert wire.decode_event(json_bytes({**env, "data": txn_data(TXN)}), tid)["seq"] == seq
     assert events.uuid7_millis(env["event_id"]) > 0
 
 
@@ -277,11 +283,18 @@ def host_store() -> Iterator[Store]:
 
 @st.composite
 def event_like(draw: st.DrawFn) -> dict[str, Any]:
-    """An event envelope with some fields replaced by arbitrary JSON."""
-    env = events.envelope(TID, draw(st.integers(1, 100)), "sale.approved", {"txn_id": TXN})
+    """An event envelope with some fields, of it or of its data, replaced by arbitrary
+    JSON: what a broken or hostile terminal sends, near the schema."""
+    env = events.envelope(TID, draw(st.integers(1, 100)), "sale.approved", txn_data(TXN))
     for name in sorted(env):
         if draw(st.integers(0, 4)) == 0:
             env[name] = draw(JSON)
+    if isinstance(env["data"], dict):
+        for name in sorted(env["data"]):
+            if draw(st.integers(0, 5)) == 0:
+                env["data"][name] = draw(JSON)
+        if draw(st.integers(0, 5)) == 0:
+            env["data"][draw(st.text(max_size=8))] = draw(JSON)
     if draw(st.integers(0, 3)) == 0:
         env["seq"] = draw(st.integers(2**62, 2**70))
     return env
@@ -291,16 +304,15 @@ def event_like(draw: st.DrawFn) -> dict[str, Any]:
 @given(JSON | event_like())
 @example(event_like={**events.envelope(TID, 1, "sale.approved", {}), "seq": 2**63})  # found
 @example(event_like={**events.envelope(TID, 1, "sale.approved", {}), "type": []})  # found
-def test_valid_event_is_a_bool_and_what_it_passes_is_stored(
-    host_store: Store, event_like: Any
-) -> None:
-    """GIVEN any JSON value on a terminal's events topic THEN valid_event says yes or no,
-    and whatever it lets through the store can ingest (an oversized seq once killed the
-    ingest loop with sqlite3's OverflowError)."""
-    ok = valid_event(event_like, TID)
-    assert ok in (True, False)
-    if ok:
-        host_store.ingest([event_like])
+def test_what_the_schema_passes_is_stored(host_store: Store, event_like: Any) -> None:
+    """GIVEN any JSON value on a terminal's events topic THEN the schema takes it or
+    raises WireError, and whatever it lets through the store can ingest (an oversized seq
+    once killed the ingest loop with sqlite3's OverflowError)."""
+    try:
+        env = wire.decode_event(json_bytes(event_like), TID)
+    except wire.WireError:
+        return
+    host_store.ingest([env])
 
 
 @fuzz()
@@ -310,13 +322,18 @@ def test_valid_event_is_a_bool_and_what_it_passes_is_stored(
 @example(
     payload=json_bytes({**events.envelope(TID, 1, "sale.approved", {}), "type": []}), leaf="events"
 )  # found: TypeError (unhashable) in valid_event
+@example(payload=b"\xef\xbb\xbf" + json_bytes(events.envelope(TID, 1, "sale.approved",
+                                                            txn_data(TXN))), leaf="events")
 def test_host_message_handler_never_raises(host_store: Store, payload: bytes, leaf: str) -> None:
-    """GIVEN any payload on any topic the host subscribes to THEN it is used or dropped."""
+    """GIVEN any payload on any topic the host subscribes to THEN it is used or refused
+    (quarantined), never both, and what is used fits its schema."""
     service = _service(host_store)
     found: list[dict[str, Any]] = []
-    service._message(f"posterm/v1/{TID}/{leaf}", payload, found, {})
+    refused: list[Bad] = []
+    service._message(f"posterm/v1/{TID}/{leaf}", payload, found, {}, refused)
+    assert len(refused) <= 1 and not (refused and found)
     for env in found:
-        assert valid_event(env, TID)
+        assert wire.decode_event(json_bytes(env), TID) == env
 
 
 _SERVICES: dict[int, HostService] = {}

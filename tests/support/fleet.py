@@ -32,6 +32,23 @@ def sale_data(n: int) -> dict[str, Any]:
             "masked_pan": "520000******1234"}  # fmt: skip
 
 
+def fault_data(note: object = "test") -> dict[str, Any]:
+    """A `fault.raised` / `fault.cleared` event's data."""
+    return {"state": "pt_down", "reason": f"no answer ({note})"}
+
+
+def receipt_data(receipt_id: int, txn_id: str = "T1", **more: Any) -> dict[str, Any]:
+    """A `receipt.*` event's data."""
+    return {"receipt_id": receipt_id, "txn_id": txn_id, "copy": "customer",
+            "mark": "original", **more}  # fmt: skip
+
+
+def batch_data(batch_no: int = 1) -> dict[str, Any]:
+    """A `batch.closed` event's data: an empty day."""
+    return {"txn_id": f"E{batch_no}", "batch_no": batch_no, "currency": "EUR", "sales": "0.00",
+            "refunds": "0.00", "voids": "0.00", "net": "0.00"}  # fmt: skip
+
+
 def txn_data(txn_id: str, kind: str = "sale", state: str = "approved", amount: str = "1.00",
              **more: Any) -> dict[str, Any]:  # fmt: skip
     """The data of a payment event as postermd sends it (protocol/mqtt/wire.py's TxnData):

@@ -1,0 +1,151 @@
+"""The hostile-terminal fuzzer (issue 19): hypothesis draws what a broken or hostile
+terminal sends (arbitrary bytes, schema-near JSON, hand-written attacks, events that reuse
+the honest terminal's transaction ids) and a rogue MQTT client publishes it on every topic
+of its own through the real Mosquitto into the real `posterm-host run --http`, while the
+real postermd sells. Afterwards the honest terminal's events are all stored once, the
+host process never exited, every CLI read and every dashboard page and API answers, and
+the rogue's messages are in the quarantine, not in the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion
+
+from posterm.protocol.mqtt import topics
+from posterm.protocol.mqtt.events import envelope
+from tests.host.test_hostile import HOSTILE
+from tests.support.broker import Broker, wait_for
+from tests.support.fleet import receipt_data, txn_data
+from tests.support.rig import Rig
+from tests.web.conftest import Console, WebHost, login
+
+TID, EVIL = "pos-test", "pos-evil"
+# fmt: off
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids,
+                                                             max_size=3),
+    max_leaves=8,
+)
+# fmt: on
+
+
+@st.composite
+def near_event(draw: st.DrawFn) -> bytes:
+    """An event of the rogue's that fits the schema, or nearly: some field, of the
+    envelope or of its data, replaced by arbitrary JSON, or a field added."""
+    kind = draw(st.sampled_from(["sale.approved", "refund.requested", "receipt.printed"]))
+    data = receipt_data(1, "T1") if kind.startswith("receipt") else txn_data(
+        draw(st.sampled_from(["T1", "T2", "TX"])), kind.split(".")[0])  # fmt: skip
+    env: dict[str, Any] = envelope(EVIL, draw(st.integers(1, 50)), kind, data)
+    where = env if draw(st.booleans()) else env["data"]
+    if draw(st.booleans()):
+        where[draw(st.sampled_from(sorted(where)))] = draw(JSON)
+    else:
+        where[draw(st.text(min_size=1, max_size=8))] = draw(JSON)
+    return json.dumps(env).encode()
+
+
+# fmt: off
+ROGUE = st.tuples(
+    st.sampled_from(["events", "telemetry", "status", "reply"]),
+    st.one_of(
+        st.binary(max_size=200),
+        near_event(),
+        st.sampled_from(sorted(HOSTILE)).map(lambda case: HOSTILE[case][1]),
+        st.dictionaries(st.sampled_from(["period_s", "printer", "online", "session", "cmd_id",
+                                         "ok", "ts", "paper"]), JSON, max_size=4)
+        .map(lambda d: json.dumps(d).encode()),
+    ),
+)
+# fmt: on
+
+
+class Rogue:
+    """A terminal's MQTT client that publishes whatever it is given on its own topics."""
+
+    def __init__(self, broker: Broker) -> None:
+        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
+                                  client_id=EVIL, protocol=mqtt.MQTTv311)  # fmt: skip
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+
+    def send(self, messages: list[tuple[str, bytes]]) -> None:
+        infos = [self.client.publish(topics.terminal(EVIL, leaf), payload, qos=1)
+                 for leaf, payload in messages]  # fmt: skip
+        for info in infos:
+            info.wait_for_publish(30)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+def _quarantined(web_host: WebHost) -> int:
+    db = sqlite3.connect(web_host.tmp / "host.db")
+    try:
+        return int(db.execute("SELECT COALESCE(SUM(seen), 0) FROM quarantine").fetchone()[0])
+    finally:
+        db.close()
+
+
+@settings(max_examples=1, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                 HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@given(rogue=st.lists(ROGUE, min_size=150, max_size=150))
+def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
+    rogue: list[tuple[str, bytes]], rig: Rig, web_host: WebHost, broker: Broker,
+    browser: Any,
+) -> None:  # fmt: skip
+    """GIVEN 150 hostile messages from a rogue terminal WHEN the honest terminal sells
+    at the same time THEN its events are all stored once and acked, the host is still
+    running, its reads and pages all answer, and nothing of the rogue's was stored."""
+    evil = Rogue(broker)
+    sender = threading.Thread(target=evil.send, args=(rogue,), daemon=True)
+    sender.start()
+    for amount in ("3.00", "4.00", "5.00", "6.00"):
+        assert rig.cli("sale", amount)[0] == 0
+    sender.join(60)
+    evil.close()
+    assert not sender.is_alive()
+
+    def drained() -> bool:
+        db = sqlite3.connect(rig.journal)
+        try:
+            unacked = db.execute("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL")
+            return bool(unacked.fetchone()[0] == 0)
+        finally:
+            db.close()
+
+    wait_for(drained, "the honest terminal's outbox drained by the host's acks", 60)
+    honest = {e["event_id"] for e in rig.events()}
+    listed = web_host.cli("events", "--terminal", TID, "--json")
+    assert listed.returncode == 0, listed.stderr
+    stored = [e["event_id"] for e in json.loads(listed.stdout)]
+    assert sorted(stored) == sorted(honest)  # each once
+    rogue_events = web_host.cli("events", "--terminal", EVIL, "--json")
+    stored_rogue = json.loads(rogue_events.stdout) if rogue_events.returncode == 0 else []
+    bad = [m for m in rogue if m[0] == "events"]
+    assert len(stored_rogue) <= len(bad)  # only what fit its schema, nothing else
+    wait_for(lambda: _quarantined(web_host) > 0, "the rogue's messages quarantined")
+    assert web_host.proc is not None and web_host.proc.poll() is None  # never exited
+
+    for command in (["fleet", "--json"], ["refunds", "--json"], ["reconcile", "--json"],
+                    ["alerts", "--json"], ["receipts", "find", "--terminal", TID, "--json"],
+                    ["events", "--json"]):  # fmt: skip
+        done = web_host.cli(*command)
+        assert done.returncode in (0, 1) and "Traceback" not in done.stderr, (command, done)
+    console = Console()
+    _, page = login(browser, web_host, "olga", console)
+    for path in ("/", f"/terminals/{TID}", f"/terminals/{EVIL}", "/refunds", "/receipts",
+                 "/reconcile", "/audit", "/api/fleet", f"/api/terminals/{EVIL}", "/api/refunds",
+                 "/api/receipts", "/api/reconcile", "/api/audit"):  # fmt: skip
+        assert page.request.get(path).status == 200, path
+    assert web_host.proc.poll() is None and console.errors == []
