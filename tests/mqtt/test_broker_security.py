@@ -17,6 +17,7 @@ from collections import Counter
 
 from paho.mqtt.reasoncodes import ReasonCode
 
+from posterm.protocol.mqtt import commands
 from tests.mqtt.conftest import HOST_CN, Broker, Certs
 from tests.mqtt.peer import SUBACK_FAILURE, Message
 
@@ -190,3 +191,39 @@ def test_shared_subscription_splits_events_between_host_processes(broker: Broker
     assert Counter(payload for _, payload in got) == Counter(sent)
     shares = Counter(cid for cid, _ in got)
     assert set(shares) == {h.client_id for h in hosts}, shares
+
+
+def test_oversized_publish_is_refused_and_never_reaches_the_host(broker: Broker) -> None:
+    """GIVEN the host subscribed to every terminal's events
+    WHEN terminal A publishes a 1 MB event, then (connected again) a normal one
+    THEN the broker disconnects A at the 1 MB packet (max_packet_size) and the host's first
+         event is the normal one
+    """
+    host = broker.connect(HOST_CN)
+    assert host.subscribe("posterm/v1/+/events") == 1
+    big = broker.connect(A, client_id=f"{A}-big")
+
+    big.client.publish(t(A, "events"), b"x" * 1_000_000, qos=1)
+    big.wait_disconnected()
+    big.close()  # before paho reconnects and sends it again
+    broker.connect(A).publish(t(A, "events"), b"A's event")
+
+    assert host.receive_until(t(A, "events"), b"A's event") == []
+
+
+def test_largest_legitimate_messages_pass_the_size_limit(broker: Broker) -> None:
+    """GIVEN the host and terminal A subscribed to what they read
+    WHEN the host sends A an ack as large as the protocol allows (8 x MAX_PAYLOAD) and A
+         publishes an event as large
+    THEN both arrive whole
+    """
+    host, a = broker.connect(HOST_CN), broker.connect(A)
+    assert host.subscribe("posterm/v1/+/events") == 1
+    assert a.subscribe(t(A, "ack")) == 1
+    largest = b"x" * (commands.MAX_PAYLOAD * 8)
+
+    host.publish(t(A, "ack"), largest)
+    a.publish(t(A, "events"), largest)
+
+    assert a.receive_until(t(A, "ack"), largest) == []
+    assert host.receive_until(t(A, "events"), largest) == []
