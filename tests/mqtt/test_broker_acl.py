@@ -8,15 +8,20 @@ when denied — so a terminal in the host's group would swallow its share of eve
 
 from __future__ import annotations
 
+import json
 import queue
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from posterm.protocol.mqtt.events import envelope
 from tests.mqtt.conftest import HOST_CN, MAKE_DYNSEC, UNLISTED, Broker
-from tests.mqtt.peer import SUBACK_FAILURE, Message
+from tests.mqtt.peer import SUBACK_FAILURE, Message, Peer
+from tests.support.fleet import sale_data
+from tests.support.sim import BIN
 
 A, B = "pos-a", "pos-b"
 GROUP = "$share/posterm/posterm/v1/+/events"  # host/config.py share_group "posterm"
@@ -61,6 +66,75 @@ def test_terminal_cannot_join_the_hosts_share_group(broker: Broker) -> None:
     hosts[0].publish(t(B, "cmd"), b"sentinel B")
     assert rogue.receive_until(t(B, "cmd"), b"sentinel B") == []
     assert subacks == dict.fromkeys(stolen, SUBACK_FAILURE)
+
+
+@pytest.fixture
+def real_host(tmp_path: Path, broker: Broker) -> Iterator[Path]:
+    """`posterm-host run --instance a` on the share group "posterm", over TLS with the host
+    certificate; its log file."""
+    c = broker.certs
+    config, log = tmp_path / "host.toml", tmp_path / "host.log"
+    config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtts://127.0.0.1:{broker.port}"\n'
+        f'ca_file = "{c.ca}"\ncert_file = "{c.cert(HOST_CN)}"\nkey_file = "{c.key(HOST_CN)}"\n'
+        f'share_group = "posterm"\n[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+        f'[keys]\nprivate_key = "{tmp_path / "keys" / "host.key"}"\n'
+    )
+    cli = [str(BIN / "posterm-host"), "--config", str(config)]
+    subprocess.run([*cli, "keygen"], capture_output=True, timeout=60, check=True)
+    with log.open("w") as out:
+        proc = subprocess.Popen([*cli, "run", "--instance", "a"], stdout=out,
+                                stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        yield log
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _wait_online(peer: Peer, log: Path) -> None:
+    """The host's retained status says online: it subscribed before publishing it."""
+    while True:
+        try:
+            msg = peer.messages.get(timeout=30)
+        except queue.Empty:
+            raise AssertionError(f"the host never came online: {log.read_text()}") from None
+        if msg.topic.startswith("posterm/v1/host/") and json.loads(msg.payload)["online"]:
+            return
+
+
+def test_the_real_host_acks_every_event_while_a_terminal_tries_its_share_group(
+    broker: Broker, real_host: Path
+) -> None:
+    """GIVEN `posterm-host run` on the share group "posterm" and terminal B subscribed
+         (or refused) to the same group
+    WHEN terminal A publishes 20 events
+    THEN the host acks all 20 (on the old acl_file B took half and 10 were acked) and B
+         receives none of them
+    """
+    a, rogue = broker.connect(A), broker.connect(B)
+    assert a.subscribe(t(A, "ack")) == 1
+    assert a.subscribe("posterm/v1/host/+/status") == 1
+    _wait_online(a, real_host)
+    assert rogue.subscribe(t(B, "cmd")) == 1
+    subacks = [rogue.subscribe(f) for f in (GROUP, "posterm/v1/+/events")]
+
+    sent = [envelope(A, seq, "sale.approved", sale_data(seq)) for seq in range(1, N + 1)]
+    for env in sent:
+        a.publish(t(A, "events"), json.dumps(env).encode())
+
+    acked: set[str] = set()
+    want = {env["event_id"] for env in sent}
+    while not want <= acked:
+        try:
+            msg = a.messages.get(timeout=15)
+        except queue.Empty:
+            raise AssertionError(f"the host acked {len(acked & want)} of {N}") from None
+        if msg.topic == t(A, "ack"):
+            acked |= set(json.loads(msg.payload)["event_ids"])
+    broker.connect(HOST_CN, client_id="sentinel").publish(t(B, "cmd"), b"sentinel B")
+    assert rogue.receive_until(t(B, "cmd"), b"sentinel B") == []
+    assert subacks == [SUBACK_FAILURE, SUBACK_FAILURE]
 
 
 def test_terminal_cannot_read_host_alerts_but_reads_host_status(broker: Broker) -> None:
