@@ -20,6 +20,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from posterm.protocol.mqtt import commands
 from tests.mqtt.conftest import HOST_CN, Broker, Certs
 from tests.mqtt.peer import SUBACK_FAILURE, Message
+from tests.support.broker import wait_for
 
 A, B = "pos-a", "pos-b"
 
@@ -196,8 +197,8 @@ def test_shared_subscription_splits_events_between_host_processes(broker: Broker
 def test_oversized_publish_is_refused_and_never_reaches_the_host(broker: Broker) -> None:
     """GIVEN the host subscribed to every terminal's events
     WHEN terminal A publishes a 1 MB event, then (connected again) a normal one
-    THEN the broker disconnects A at the 1 MB packet (max_packet_size) and the host's first
-         event is the normal one
+    THEN the broker disconnects A at the 1 MB packet (max_packet_size; its log says so) and
+         the host's first event is the normal one
     """
     host = broker.connect(HOST_CN)
     assert host.subscribe("posterm/v1/+/events") == 1
@@ -206,6 +207,8 @@ def test_oversized_publish_is_refused_and_never_reaches_the_host(broker: Broker)
     big.client.publish(t(A, "events"), b"x" * 1_000_000, qos=1)
     big.wait_disconnected()
     big.close()  # before paho reconnects and sends it again
+    wait_for(lambda: f"Client {A}-big disconnected due to oversize packet." in broker.log_text(),
+             "the broker's log of the disconnect", timeout=5)  # fmt: skip
     broker.connect(A).publish(t(A, "events"), b"A's event")
 
     assert host.receive_until(t(A, "events"), b"A's event") == []
