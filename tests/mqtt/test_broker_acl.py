@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope
 from tests.mqtt.conftest import HOST_CN, MAKE_DYNSEC, UNLISTED, Broker
 from tests.mqtt.peer import SUBACK_FAILURE, Message, Peer
@@ -225,3 +226,46 @@ def test_make_dynsec_refuses_bad_ids_and_keeps_the_file(tmp_path: Path, args: li
 
     assert (proc.returncode, error in proc.stderr) == (2, True), proc.stderr
     assert rules.read_bytes() == before
+
+
+def test_the_host_identity_may_subscribe_what_posterm_host_subscribes(broker: Broker) -> None:
+    """GIVEN the host identity
+    WHEN it subscribes what `posterm-host run` (plain and shared) and its CLI subscribe,
+         and the terminals' cmd and ack it only writes
+    THEN the first are granted, cmd and ack refused
+    """
+    host = broker.connect(HOST_CN)
+    wanted = [topics.all_terminals("status"), topics.terminal(A, "reply"),
+              "posterm/v1/host/+/status", "posterm/v1/host/+/alerts"]  # fmt: skip
+    for leaf in ("events", "telemetry", "reply"):
+        wanted += [topics.all_terminals(leaf), f"$share/posterm/{topics.all_terminals(leaf)}"]
+    refused = [topics.all_terminals("cmd"), topics.all_terminals("ack"), "#"]
+
+    got = {f: host.subscribe(f) for f in wanted + refused}
+
+    assert got == {**dict.fromkeys(wanted, 1), **dict.fromkeys(refused, SUBACK_FAILURE)}
+
+
+def test_make_dynsec_reads_a_terminals_file(tmp_path: Path) -> None:
+    """GIVEN a file of terminal ids with a comment and a blank line
+    WHEN make-dynsec.py is given it (and one more --terminal), then a file that is missing
+    THEN the rules name the host and the three terminals, each with its own role and in
+         group terminals; the missing file exits 2 naming it
+    """
+    ids = tmp_path / "terminals.txt"
+    ids.write_text("# the shop floor\npos-0001\n\n  pos-0002  \n")
+    rules = tmp_path / "rules.json"
+
+    assert _make_dynsec(str(rules), "--terminals-file", str(ids), "--terminal", "pos-0003"
+                        ).returncode == 0  # fmt: skip
+    missing = _make_dynsec(str(tmp_path / "other.json"), "--terminals-file",
+                           str(tmp_path / "nope.txt"))  # fmt: skip
+
+    doc = json.loads(rules.read_text())
+    tids = ["pos-0003", "pos-0001", "pos-0002"]  # --terminal first, then the file
+    assert [c["username"] for c in doc["clients"]] == [HOST_CN, *tids]
+    assert [c["roles"] for c in doc["clients"][1:]] == [[{"rolename": f"terminal-{t}"}]
+                                                          for t in tids]  # fmt: skip
+    assert doc["groups"][0]["clients"] == [{"username": t} for t in tids]
+    assert (missing.returncode, "nope.txt" in missing.stderr) == (2, True), missing.stderr
+    assert not (tmp_path / "other.json").exists()
