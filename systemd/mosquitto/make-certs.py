@@ -10,7 +10,7 @@ writes PEM files into OUT_DIR (created, mode 0700):
 - ``server.crt`` / ``server.key``: the broker (``certfile``/``keyfile``), with the
   ``--server-name`` values as subjectAltName (DNS names or IP addresses);
 - ``ID.crt`` / ``ID.key`` for the host identity (``--host``, CN posterm-host by default,
-  as in posterm.acl) and for each ``--terminal ID``: client certificates whose CN is the
+  as in make-dynsec.py) and for each ``--terminal ID``: client certificates whose CN is the
   MQTT username Mosquitto sees (``use_identity_as_username``).
 
 Idempotent-ish: an existing ``ca.crt``/``ca.key`` is reused, so a terminal can be added to
@@ -183,7 +183,7 @@ def _general_name(name: str) -> x509.GeneralName:
 
 
 def check_ids(host: str | None, terminals: Sequence[str]) -> None:
-    """Refuse CNs that would break the ACL's %u patterns or collide with each other."""
+    """Refuse CNs that are not topic-safe (make-dynsec.py names topics by them) or collide."""
     for cn in [*terminals, *([host] if host else [])]:
         if not ID_RE.fullmatch(cn):
             raise CertError(f"{cn!r}: an id is 1-32 of A-Z a-z 0-9 - _")

@@ -1,8 +1,9 @@
 """A real Mosquitto started with systemd/mosquitto/posterm.conf, and certificates for it.
 
-The broker runs as a subprocess in tmp_path on a free port, with the example config and
-ACL: only paths, the port and the log destination are rewritten, so the tests prove the
-files an operator installs. make-certs.py (run as its CLI) makes the certificates.
+The broker runs as a subprocess in tmp_path on a free port, with the example config: only
+paths, the port and the log destination are rewritten, so the tests prove the files an
+operator installs. make-certs.py makes the certificates and make-dynsec.py the access
+rules (both run as their CLI, as an operator runs them).
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ from tests.support.broker import free_port
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "systemd" / "mosquitto"
 MAKE_CERTS = EXAMPLE / "make-certs.py"
+MAKE_DYNSEC = EXAMPLE / "make-dynsec.py"
+DYNSEC_PLUGIN = "mosquitto_dynamic_security.so"
 HOST_CN = "posterm-host"
 TERMINALS = ("pos-a", "pos-b")
+UNLISTED = "pos-unlisted"  # a valid certificate, but not in make-dynsec.py's rules
 START_TIMEOUT = 10.0
 
 
@@ -42,6 +46,29 @@ def mosquitto_binary() -> str:
         pytest.fail("mosquitto is not installed: install Debian's mosquitto (.ci/run does: "
                     "apt-get install mosquitto)", pytrace=False)  # fmt: skip
     return found
+
+
+def dynsec_plugin() -> str:
+    """The dynamic-security plugin: posterm.conf's path (Debian's), or another build's."""
+    m = re.search(r"^plugin (\S+)$", (EXAMPLE / "posterm.conf").read_text(), re.MULTILINE)
+    candidates = [m.group(1)] if m else []
+    candidates += [f"/usr/lib/{DYNSEC_PLUGIN}", f"/usr/local/lib/{DYNSEC_PLUGIN}"]
+    found = next((p for p in candidates if os.path.exists(p)), None)
+    if found is None:
+        pytest.fail(f"no {DYNSEC_PLUGIN} in {candidates}: Debian's mosquitto package has it",
+                    pytrace=False)  # fmt: skip
+    return found
+
+
+def make_dynsec(out: Path, host: str, terminals: tuple[str, ...]) -> Path:
+    args = [sys.executable, str(MAKE_DYNSEC), str(out), "--host", host]
+    for tid in terminals:
+        args += ["--terminal", tid]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"make-dynsec.py failed ({proc.returncode}): {proc.stderr.strip()}",
+                    pytrace=False)  # fmt: skip
+    return out
 
 
 @dataclass(frozen=True)
@@ -72,10 +99,11 @@ def make_certs(out: Path, *args: str) -> Certs:
 
 @pytest.fixture(scope="session")
 def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
-    """The test CA, the broker's certificate, the host identity and terminals pos-a, pos-b."""
+    """The test CA, the broker's certificate, the host identity, terminals pos-a, pos-b,
+    and UNLISTED."""
     out = tmp_path_factory.mktemp("certs") / "pki"
     args = ["--server-name", "localhost", "--server-name", "127.0.0.1", "--host", HOST_CN]
-    for tid in TERMINALS:
+    for tid in (*TERMINALS, UNLISTED):
         args += ["--terminal", tid]
     return make_certs(out, *args)
 
@@ -151,7 +179,8 @@ def start_broker(tmp: Path, certs: Certs) -> Broker:
     binary = mosquitto_binary()
     data = tmp / "mosquitto"
     data.mkdir()
-    shutil.copy(EXAMPLE / "posterm.acl", data / "posterm.acl")
+    rules = make_dynsec(data / "posterm-dynsec.json", HOST_CN, TERMINALS)
+    plugin = dynsec_plugin()
     log = data / "mosquitto.log"
     last = ""
     for _attempt in range(3):  # another process may take the free port before Mosquitto
@@ -161,7 +190,8 @@ def start_broker(tmp: Path, certs: Certs) -> Broker:
             "cafile": str(certs.ca),
             "certfile": str(certs.cert("server")),
             "keyfile": str(certs.key("server")),
-            "acl_file": str(data / "posterm.acl"),
+            "plugin": plugin,
+            "plugin_opt_config_file": str(rules),
             "persistence_location": f"{data}/",
             "log_dest": f"file {log}",
         })  # fmt: skip
@@ -191,7 +221,8 @@ def start_broker(tmp: Path, certs: Certs) -> Broker:
 
 @pytest.fixture
 def broker(tmp_path: Path, certs: Certs) -> Iterator[Broker]:
-    """A fresh Mosquitto with posterm.conf and posterm.acl, accepting TLS connections."""
+    """A fresh Mosquitto with posterm.conf and make-dynsec.py's rules for the host and
+    TERMINALS, accepting TLS connections."""
     b = start_broker(tmp_path, certs)
     try:
         yield b

@@ -114,6 +114,16 @@ class Peer:
         if not info.is_published():
             raise PeerError(f"{self.client_id}: no PUBACK for {topic}")
 
+    def wait_disconnected(self) -> str:
+        """Wait until the broker drops the connection; how paho reported it."""
+        try:
+            outcome = self._outcome.get(timeout=TIMEOUT)
+        except queue.Empty:
+            raise PeerError(f"{self.client_id}: still connected after {TIMEOUT}s") from None
+        if not str(outcome).startswith("disconnected"):
+            raise PeerError(f"{self.client_id}: {outcome} instead of a disconnect")
+        return str(outcome)
+
     def receive_until(self, topic: str, payload: bytes) -> list[Message]:
         """Wait for the message (topic, payload); return the messages that came before it.
 

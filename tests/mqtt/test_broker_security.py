@@ -1,10 +1,11 @@
-"""posterm's Mosquitto config and ACL, proven against a real Mosquitto (docs/mqtt.md, Security).
+"""posterm's Mosquitto config and access rules, proven against a real Mosquitto (docs/mqtt.md,
+Security).
 
-Mosquitto's acl_file checks no SUBSCRIBE at all (mosquitto 2.0 security_default.c:
-"FIXME - implement ACL subscription strings"): every subscription is granted, and `read`
-is checked on each message as it is delivered. Under MQTT 3.1.1 a denied publish is
-dropped silently (the PUBACK still comes). So both denials are proven by absence: the
-client that would get the message waits for a later, allowed message (a sentinel) and
+The rules are the dynamic-security plugin's (make-dynsec.py): it refuses a SUBSCRIBE
+outside a client's topics (SUBACK 0x80; tests/mqtt/test_broker_acl.py) and checks `read`
+on each message as it is delivered, `write` on each PUBLISH. Under MQTT 3.1.1 a denied
+publish is dropped silently (the PUBACK still comes). So denials are proven by absence:
+the client that would get the message waits for a later, allowed message (a sentinel) and
 must have received nothing before it. The sentinel is sent after the PUBACK of the
 forbidden message (the broker has processed it), and one client's messages arrive in order.
 """
@@ -16,8 +17,10 @@ from collections import Counter
 
 from paho.mqtt.reasoncodes import ReasonCode
 
+from posterm.protocol.mqtt import commands
 from tests.mqtt.conftest import HOST_CN, Broker, Certs
 from tests.mqtt.peer import SUBACK_FAILURE, Message
+from tests.support.broker import wait_for
 
 A, B = "pos-a", "pos-b"
 
@@ -55,7 +58,7 @@ def test_terminal_cannot_read_another_terminals_cmd(broker: Broker) -> None:
     WHEN A subscribes B's cmd (directly, by wildcard, by shared subscription) and the host
          sends B a command
     THEN B receives the command, and A receives nothing before its own command, which the
-         host sent afterwards (the subscriptions themselves are granted: see the module)
+         host sent afterwards (whether or not the broker refused the subscriptions)
     """
     host, a, b = broker.connect(HOST_CN), broker.connect(A), broker.connect(B)
     assert b.subscribe(t(B, "cmd")) == 1
@@ -98,12 +101,13 @@ def test_terminal_cannot_publish_commands_acks_or_foreign_topics(broker: Broker)
          the host (and the host's own sentinels reach A and B)
     """
     host, a, b = broker.connect(HOST_CN), broker.connect(A), broker.connect(B)
-    for topic in ("posterm/v1/+/events", "posterm/v1/+/status", "posterm/v1/+/reply"):
+    for topic in ("posterm/v1/+/events", "posterm/v1/+/status", "posterm/v1/+/reply",
+                  "posterm/v1/host/+/status", "posterm/v1/host/+/alerts"):  # fmt: skip
         assert host.subscribe(topic) == 1, topic
     for peer, tid in ((a, A), (b, B)):
         assert peer.subscribe(t(tid, "cmd")) == 1
         assert peer.subscribe(t(tid, "ack")) == 1
-        assert peer.subscribe("posterm/v1/host/#") == 1
+        assert peer.subscribe("posterm/v1/host/+/status") == 1
 
     forged = [t(A, "cmd"), t(A, "ack"), t(B, "cmd"), t(B, "ack"), t(B, "events"),
               t(B, "status"), t(B, "reply"), "posterm/v1/host/h1/status",
@@ -188,3 +192,41 @@ def test_shared_subscription_splits_events_between_host_processes(broker: Broker
     assert Counter(payload for _, payload in got) == Counter(sent)
     shares = Counter(cid for cid, _ in got)
     assert set(shares) == {h.client_id for h in hosts}, shares
+
+
+def test_oversized_publish_is_refused_and_never_reaches_the_host(broker: Broker) -> None:
+    """GIVEN the host subscribed to every terminal's events
+    WHEN terminal A publishes a 1 MB event, then (connected again) a normal one
+    THEN the broker disconnects A at the 1 MB packet (max_packet_size; its log says so) and
+         the host's first event is the normal one
+    """
+    host = broker.connect(HOST_CN)
+    assert host.subscribe("posterm/v1/+/events") == 1
+    big = broker.connect(A, client_id=f"{A}-big")
+
+    big.client.publish(t(A, "events"), b"x" * 1_000_000, qos=1)
+    big.wait_disconnected()
+    big.close()  # before paho reconnects and sends it again
+    wait_for(lambda: f"Client {A}-big disconnected due to oversize packet." in broker.log_text(),
+             "the broker's log of the disconnect", timeout=5)  # fmt: skip
+    broker.connect(A).publish(t(A, "events"), b"A's event")
+
+    assert host.receive_until(t(A, "events"), b"A's event") == []
+
+
+def test_largest_legitimate_messages_pass_the_size_limit(broker: Broker) -> None:
+    """GIVEN the host and terminal A subscribed to what they read
+    WHEN the host sends A an ack as large as the protocol allows (8 x MAX_PAYLOAD) and A
+         publishes an event as large
+    THEN both arrive whole
+    """
+    host, a = broker.connect(HOST_CN), broker.connect(A)
+    assert host.subscribe("posterm/v1/+/events") == 1
+    assert a.subscribe(t(A, "ack")) == 1
+    largest = b"x" * (commands.MAX_PAYLOAD * 8)
+
+    host.publish(t(A, "ack"), largest)
+    a.publish(t(A, "events"), largest)
+
+    assert a.receive_until(t(A, "ack"), largest) == []
+    assert host.receive_until(t(A, "events"), largest) == []
