@@ -1,6 +1,8 @@
-"""`posterm-host --config FILE run | keygen | fleet | alerts | webhooks | events | approve TXN |
-reject TXN | reprint TID TXN | eod TID | ping TID | refunds | receipts find|show | reconcile`:
-the back office.
+"""`posterm-host --config FILE run | keygen | fleet | alerts | webhooks | events | approve TXN
+[--terminal TID] | reject TXN [--terminal TID] | reprint TID TXN | eod TID | ping TID | refunds |
+receipts find|show | reconcile`: the back office.
+A transaction is named by its terminal and its id (an id is unique only per terminal): an id
+that several terminals used is refused without `--terminal` (exit 1, naming them).
 `--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: bad
 input or config)."""
 
@@ -65,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("approve", "reject"):
         p = sub.add_parser(name, help=f"{name} a refund awaiting approval (signed)")
         p.add_argument("txn")
+        p.add_argument("--terminal", help="the terminal of the refund (required when several"
+                       " terminals used the id)")  # fmt: skip
         p.add_argument("--by", default="back office")
         p.add_argument("--json", action="store_true")
     p = sub.add_parser("reprint", help="reprint a receipt on a terminal (DUPLICATE)")
@@ -102,6 +106,8 @@ def add_lookup_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p = what.add_parser("show", help="a transaction and the text of its customer receipt")
     p.add_argument("txn")
+    p.add_argument("--terminal", help="the terminal of the transaction (required when several"
+                   " terminals used the id)")  # fmt: skip
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reconcile", help="a day's batches: events, terminal and PT side by side")
     p.add_argument("--date", help="YYYY-MM-DD (UTC; default today)")
@@ -268,7 +274,7 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
             data = lookup.find(store, args.terminal, amount=args.amount, last4=args.last4,
                                since=args.since, until=args.until)  # fmt: skip
         else:
-            data = lookup.show(store, args.txn)
+            data = lookup.show(store, args.txn, args.terminal)
     except lookup.LookupFailed as exc:
         _fail(args.json, exc.code, exc.message)
         return exc.status
@@ -345,10 +351,11 @@ def _keygen(config: HostConfig) -> int:
 
 def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
     if args.command in ("approve", "reject"):
-        found = store.refund(args.txn)
-        if found is None:
-            return _fail(args.json, "unknown_txn", f"no refund {args.txn} in the events")
-        tid, name, cmd_args = found[0], f"refund.{args.command}", {"txn": args.txn, "by": args.by}
+        try:
+            tid = lookup.refund_terminal(store, args.txn, args.terminal)
+        except lookup.LookupFailed as exc:
+            return _fail(args.json, exc.code, exc.message)
+        name, cmd_args = f"refund.{args.command}", {"txn": args.txn, "by": args.by}
     elif args.command == "reprint":
         tid, name, cmd_args = args.tid, "receipt.reprint", {"txn": args.txn}
     else:
@@ -364,6 +371,7 @@ def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
                          "(posterm-host keygen)")  # fmt: skip
         key = commands.load_private_key(config.private_key.read_bytes())
     envelope = commands.build(tid, name, cmd_args, key=key)
+    store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
     reply = send_and_wait(config, tid, envelope)
     if reply is None:
         return _fail(args.json, "no_reply", f"{tid} did not answer within "
@@ -373,7 +381,8 @@ def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
 
 
 def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dict[str, Any] | None:
-    """Publish a command and wait for its reply (None: no reply in time)."""
+    """Publish a command and wait for its reply on `tid`'s reply topic (None: no reply in
+    time); another terminal's reply to it does not count."""
     got: list[dict[str, Any]] = []
     done = threading.Event()
     client = make_client(config, f"posterm-host-{config.host_id}-cli-{os.getpid()}", clean=True)
@@ -389,7 +398,8 @@ def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dic
             reply = json.loads(message.payload)
         except (UnicodeDecodeError, json.JSONDecodeError):
             return
-        if isinstance(reply, dict) and reply.get("cmd_id") == envelope["cmd_id"]:
+        if (message.topic == topics.terminal(tid, "reply") and isinstance(reply, dict)
+                and reply.get("cmd_id") == envelope["cmd_id"]):  # fmt: skip
             got.append(reply)
             done.set()
 

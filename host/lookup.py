@@ -149,10 +149,12 @@ def _txn(env: dict[str, Any]) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def receipt_of(store: Store, txn_id: str) -> dict[str, Any]:
-    """The customer receipt of a transaction: the last printed or recovered one, else the
-    last pending one (NOT PRINTED YET), else none."""
-    events = store.events(kind="receipt", txn_id=txn_id, customer_copy=True, limit=None)
+def receipt_of(store: Store, terminal: str, txn_id: str) -> dict[str, Any]:
+    """The customer receipt of a terminal's transaction: the last printed or recovered
+    one, else the last pending one (NOT PRINTED YET), else none. Only that terminal's
+    receipt events count (another may have used the same txn_id)."""
+    events = store.events(terminal=terminal, kind="receipt", txn_id=txn_id, customer_copy=True,
+                          limit=None)  # fmt: skip
     shown = [e for e in events if e["type"] in SHOWN_RECEIPTS]
     pending = [e for e in events if e["type"] == "receipt.pending"]
     if not shown and not pending:
@@ -180,9 +182,6 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
         raise LookupFailed("bad_request", "--from is after --to", 2)
     if not store.knows_terminal(terminal):
         raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
-    # one row per transaction, as its latest outcome event tells it: an approval is told
-    # at its commit, and a crash before the PT's completion is followed by recovery's word
-    # (kept, or not charged: `sale.recovered`, `refund.failed`, `void.completed`)
     out = []
     for first, last in _outcomes(store, terminal=terminal).values():
         if not _charged(last):
@@ -196,20 +195,22 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
         if (start and moment < start) or (end and moment > end):
             continue
         out.append({**_txn(first), "event": last["type"],
-                    "receipt": receipt_of(store, data["txn_id"])})  # fmt: skip
+                    "receipt": receipt_of(store, terminal, data["txn_id"])})  # fmt: skip
     return out
 
 
-def _outcomes(store: Store, **where: Any) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """txn_id -> (its first, its latest) outcome event, in seq order, in the order first
-    told: an approval is told at its commit, and a crash before the PT's completion is
-    followed by recovery's word (kept, or not charged: `sale.recovered`, `refund.failed`,
-    `void.completed`)."""
-    found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+def _outcomes(store: Store, **where: Any
+              ) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]:  # fmt: skip
+    """(terminal, txn_id) -> (its first, its latest) outcome event, in seq order, in the
+    order first told: an approval is told at its commit, and a crash before the PT's
+    completion is followed by recovery's word (kept, or not charged: `sale.recovered`,
+    `refund.failed`, `void.completed`)."""
+    found: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
     for env in store.events(types=(*TXN_EVENTS, "refund.failed"), limit=None, **where):
         txn_id = env["data"].get("txn_id")
         if isinstance(txn_id, str):
-            found[txn_id] = (found[txn_id][0] if txn_id in found else env, env)
+            key = (str(env["terminal"]), txn_id)
+            found[key] = (found[key][0] if key in found else env, env)
     return found
 
 
@@ -220,12 +221,34 @@ def _charged(last: dict[str, Any]) -> bool:
     return not (lost or not_charged(data) or last["type"] == "refund.failed")
 
 
-def show(store: Store, txn_id: str) -> dict[str, Any]:
-    """One transaction as its latest outcome tells it (`charged` false when the PT did
-    not keep it), and its customer receipt."""
-    found = _outcomes(store, txn_id=txn_id).get(txn_id)
-    if found is None:
-        raise LookupFailed("unknown_txn", f"no sale, refund or void {txn_id} in the events")
-    first, last = found
+def one_terminal(txn_id: str, terminals: list[str], terminal: str | None, what: str) -> str:
+    """The terminal a transaction id names: `terminal` when it used the id, else the one
+    terminal that did; none, or several without `terminal`: refused (status 1)."""
+    if terminal is not None:
+        if terminal not in terminals:
+            raise LookupFailed("unknown_txn", f"no {what} {txn_id} of terminal {terminal} in"
+                               " the events")  # fmt: skip
+        return terminal
+    if not terminals:
+        raise LookupFailed("unknown_txn", f"no {what} {txn_id} in the events")
+    if len(terminals) > 1:
+        raise LookupFailed("ambiguous_txn", f"{txn_id} names a {what} of several terminals"
+                           f" ({', '.join(terminals)}): name the terminal (--terminal)")
+    return terminals[0]
+
+
+def refund_terminal(store: Store, txn_id: str, terminal: str | None = None) -> str:
+    """The terminal whose refund `txn_id` is (`one_terminal`)."""
+    return one_terminal(txn_id, store.refund_terminals(txn_id), terminal, "refund")
+
+
+def show(store: Store, txn_id: str, terminal: str | None = None) -> dict[str, Any]:
+    """One transaction of a terminal as its latest outcome tells it (`charged` false when
+    the PT did not keep it), and its customer receipt. Without `terminal`: the one terminal
+    that used the id (several: refused, `ambiguous_txn`)."""
+    found = _outcomes(store, txn_id=txn_id)
+    tid = one_terminal(txn_id, sorted({t for t, _ in found}), terminal,
+                       "sale, refund or void")  # fmt: skip
+    first, last = found[(tid, txn_id)]
     return {**_txn(first), "event": last["type"], "charged": _charged(last),
-            "receipt": receipt_of(store, txn_id)}  # fmt: skip
+            "receipt": receipt_of(store, tid, txn_id)}  # fmt: skip

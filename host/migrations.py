@@ -181,6 +181,55 @@ MIGRATIONS: list[Statements] = [
         )""",
         "CREATE INDEX IF NOT EXISTS quarantine_last ON quarantine (last_at)",
     ],
+    # 8: (issue 19) a transaction is named by (terminal, txn_id) everywhere: contacts and
+    # notifications become unique per terminal and txn_id (two terminals may use one id;
+    # the tables are made again, SQLite cannot drop a key), and every command sent is kept
+    # with the terminal it went to, so only that terminal's reply counts
+    [
+        """CREATE TABLE contacts_by_terminal (
+            terminal TEXT NOT NULL,
+            txn_id TEXT NOT NULL,
+            contact TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (terminal, txn_id)
+        )""",
+        "INSERT INTO contacts_by_terminal (terminal, txn_id, contact, received_at)"
+        " SELECT terminal, txn_id, contact, received_at FROM contacts",
+        "DROP TABLE contacts",
+        "ALTER TABLE contacts_by_terminal RENAME TO contacts",
+        """CREATE TABLE notifications_by_terminal (
+            notification_id TEXT PRIMARY KEY,
+            txn_id TEXT NOT NULL,
+            terminal TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            contact TEXT,
+            lang TEXT NOT NULL,
+            facts TEXT NOT NULL,
+            state TEXT NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL,
+            last_error TEXT,
+            sent_at TEXT,
+            claim TEXT,
+            UNIQUE (terminal, txn_id)
+        )""",
+        "INSERT INTO notifications_by_terminal (notification_id, txn_id, terminal, channel,"
+        " contact, lang, facts, state, attempts, created_at, next_attempt_at, last_error,"
+        " sent_at, claim) SELECT notification_id, txn_id, terminal, channel, contact, lang,"
+        " facts, state, attempts, created_at, next_attempt_at, last_error, sent_at, claim"
+        " FROM notifications",
+        "DROP TABLE notifications",
+        "ALTER TABLE notifications_by_terminal RENAME TO notifications",
+        "CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at)",
+        "CREATE INDEX IF NOT EXISTS notifications_claim ON notifications (claim)",
+        """CREATE TABLE IF NOT EXISTS commands (
+            cmd_id TEXT PRIMARY KEY,
+            terminal TEXT NOT NULL,
+            name TEXT NOT NULL,
+            sent_at TEXT NOT NULL
+        )""",
+    ],
 ]
 
 

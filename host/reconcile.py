@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -201,11 +202,35 @@ def _day(text: str) -> date:
     return _at(text).astimezone(UTC).date()
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads these as a formula
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def csv_cell(value: Any) -> str:
+    """A cell a spreadsheet shows as text, never runs (OWASP CSV injection): one that starts
+    with = + - @ tab or CR gets a leading ' (a plain number such as -5.00 stays one)."""
+    text = "" if value is None else str(value)
+    if text.startswith(FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+class _SafeWriter:
+    """csv.writer whose every cell goes through `csv_cell` (terminal-supplied text:
+    batch numbers, totals, transaction ids)."""
+
+    def __init__(self, buf: io.StringIO) -> None:
+        self._out = csv.writer(buf)
+
+    def writerow(self, row: list[Any]) -> None:
+        self._out.writerow([csv_cell(v) for v in row])
+
+
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """One line per terminal, batch and kind (plus the net and the PT), then the
-    differences: a file an accountant can open."""
+    differences: a file an accountant can open, every cell escaped (`csv_cell`)."""
     buf = io.StringIO()
-    out = csv.writer(buf)
+    out = _SafeWriter(buf)
     out.writerow(["terminal", "batch", "closed_at", "currency", "figure", "events_count",
                   "events_amount", "terminal_count", "terminal_amount", "difference"])  # fmt: skip
     for row in rows:

@@ -6,6 +6,7 @@ the replies to commands."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -17,6 +18,8 @@ from posterm.host import history, migrations
 from posterm.host.alerts import minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
+
+log = logging.getLogger("posterm.host")
 
 
 class StoreError(Exception):
@@ -261,17 +264,43 @@ class Store:
                        " WHERE terminal = ?", (json.dumps(telemetry), now, now, tid))  # fmt: skip
             history.record(db, tid, telemetry, now)
 
-    def saw_reply(self, tid: str, reply: dict[str, Any]) -> None:
-        cmd_id = reply.get("cmd_id")
-        if not isinstance(cmd_id, str):
-            return
+    def sent_command(self, cmd_id: str, tid: str, name: str) -> None:
+        """Keep the terminal a command goes to, before it is published: only that
+        terminal's reply to it counts (`saw_reply`)."""
         with self._tx() as db:
+            db.execute("INSERT INTO commands (cmd_id, terminal, name, sent_at) VALUES"
+                       " (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
+                       (cmd_id, tid, name, now_rfc3339()))  # fmt: skip
+
+    def saw_reply(self, tid: str, reply: dict[str, Any]) -> bool:
+        """Store a terminal's reply to a command the host sent to that terminal; a reply
+        to a command sent to another terminal, or to one the host never sent, is not
+        stored (logged); False then."""
+        cmd_id = reply.get("cmd_id")
+        if not isinstance(cmd_id, str) or "\x00" in cmd_id:
+            return False
+        with self._tx() as db:
+            sent = db.rows("SELECT terminal FROM commands WHERE cmd_id = ?", (cmd_id,))
+            if not sent:
+                log.info("host: %s: a reply to command %r, which the host did not send:"
+                         " ignored", tid, cmd_id[:64])  # fmt: skip
+                return False
+            if sent[0]["terminal"] != tid:
+                log.warning("host: %s replied to command %s, which went to %s: ignored",
+                            tid, cmd_id, sent[0]["terminal"])  # fmt: skip
+                return False
             db.execute("INSERT INTO replies (cmd_id, terminal, reply, received_at)"
                        " VALUES (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
                        (cmd_id, tid, json.dumps(reply), now_rfc3339()))  # fmt: skip
+        return True
 
-    def reply(self, cmd_id: str) -> dict[str, Any] | None:
-        rows = self._all("SELECT reply FROM replies WHERE cmd_id = ?", (cmd_id,))
+    def reply(self, cmd_id: str, tid: str | None = None) -> dict[str, Any] | None:
+        """The reply to a command (from `tid` only, when given)."""
+        sql, args = "SELECT reply FROM replies WHERE cmd_id = ?", [cmd_id]
+        if tid is not None:
+            sql += " AND terminal = ?"
+            args.append(tid)
+        rows = self._all(sql, args)
         return json.loads(rows[0]["reply"]) if rows else None
 
     def fleet(self, now: str | None = None, stale_after_s: float = 180.0) -> list[dict[str, Any]]:
@@ -335,12 +364,12 @@ class Store:
                " SELECT 1 FROM events WHERE terminal = ? LIMIT 1")  # fmt: skip
         return bool(self._all(sql, (tid, tid)))
 
-    def refund(self, txn_id: str) -> tuple[str, dict[str, Any]] | None:
-        """(terminal, latest data) of a refund the terminals told about."""
-        found = self.events(kind="refund", txn_id=txn_id, newest_first=True, limit=1)
-        if not found:
-            return None
-        return str(found[0]["terminal"]), found[0]["data"]
+    def refund_terminals(self, txn_id: str) -> list[str]:
+        """The terminals that told of a refund with this id (an id is unique only per
+        terminal: two may have used it)."""
+        rows = self._all("SELECT DISTINCT terminal FROM events WHERE txn_id = ? AND type LIKE"
+                         " 'refund.%' ORDER BY terminal", (txn_id,))  # fmt: skip
+        return [str(r["terminal"]) for r in rows]
 
 
 def _text(value: Any) -> str | None:

@@ -62,7 +62,7 @@ def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str
             continue
         if env["type"] == "refund.requested" and str(env["event_id"]) in contacts:
             tx.execute("INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
-                       " (?, ?, ?, ?) ON CONFLICT (txn_id) DO NOTHING",
+                       " (?, ?, ?, ?) ON CONFLICT (terminal, txn_id) DO NOTHING",
                        (txn_id, env["terminal"], json.dumps(contacts[str(env["event_id"])]),
                         now))  # fmt: skip
         elif env["type"] not in OUTCOME_EVENTS and env["type"] not in RECEIPTS:
@@ -136,7 +136,7 @@ def _queue(tx: Tx, terminal: str, txn_id: str, contact_json: str, now: str) -> i
     count = tx.execute(
         "INSERT INTO notifications (notification_id, txn_id, terminal, channel, contact, lang,"
         " facts, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
-        " ON CONFLICT (txn_id) DO NOTHING",
+        " ON CONFLICT (terminal, txn_id) DO NOTHING",
         (str(uuid.uuid4()), txn_id, terminal, channel, who[channel if channel == "email"
          else "phone"], who.get("lang", ""), json.dumps(facts), now, now),
     )  # fmt: skip

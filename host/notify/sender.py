@@ -22,7 +22,7 @@ from posterm.host.db import Row
 from posterm.host.notify import queue
 from posterm.host.notify.channels import ChannelError
 from posterm.host.notify.config import NotifyConfig
-from posterm.host.notify.templates import Refund, render
+from posterm.host.notify.templates import FactsError, Refund, render
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import rfc3339
 
@@ -134,6 +134,8 @@ class Notifier:
                         out.append((row, None))
                     except ChannelError as exc:
                         out.append((row, exc))
+                    except FactsError as exc:  # a terminal's text that does not fit: never sent
+                        out.append((row, ChannelError(f"not sent: {exc}", temporary=False)))
         except ChannelError as exc:  # the session itself: everything not sent waits
             done = {str(r["notification_id"]) for r, _ in out}
             out += [(r, exc) for r in rows if str(r["notification_id"]) not in done]

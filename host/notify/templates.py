@@ -1,17 +1,26 @@
 """The customer's message about their refund, per language (`en`, `de`, `zh`), as plain
 text and HTML: merchant, amount and currency, date and time, reason, masked card, the
 refund's reference, and what to do when it does not show on the statement. Nothing else
-about the customer goes in."""
+about the customer goes in.
+
+What comes from a terminal is checked before it goes into a message (`Refund` refuses,
+`FactsError`, what does not fit its type): the amount is a decimal with the currency's
+digits, the currency an ISO 4217 code this host knows, the card a masked PAN (digits and
+`*`, at most 19, at most the first 6 and the last 4 digits shown), the reason one of
+`REASONS`, the reference a transaction id. A refund that does not fit is never told."""
 
 # ruff: noqa: RUF001  (the Chinese text uses Chinese punctuation on purpose)
 
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from posterm.protocol import money
 
 OUTCOMES = ("completed", "failed", "rejected")
 
@@ -74,18 +83,56 @@ TEXT: dict[str, dict[str, Any]] = {
 }  # fmt: skip
 
 
+CURRENCY = re.compile(r"[A-Z]{3}")
+MASKED_PAN = re.compile(r"[0-9]{0,6}\*+[0-9]{0,4}")  # at most the first 6 and the last 4
+MAX_PAN = 19
+REFERENCE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # a terminal's txn id (daemon/journal)
+
+
+class FactsError(ValueError):
+    """A refund's facts that cannot go into a customer's message: what a terminal sent does
+    not fit its type. The message says which fact, never its value."""
+
+
 @dataclass(frozen=True)
 class Refund:
-    """What the message says: all of it from the refund's events and the host's config."""
+    """What the message says: all of it from the refund's events and the host's config,
+    checked when made (`FactsError`)."""
 
     outcome: str  # completed | failed | rejected
     merchant: str
-    amount: str  # decimal string, as in the events
-    currency: str
+    amount: str  # decimal string with the currency's digits ("12.50", JPY "1250")
+    currency: str  # ISO 4217, one of protocol/money's
     at: datetime  # when it completed, failed or was rejected (aware)
-    reason: str
+    reason: str  # a key of REASONS
     card: str  # the masked PAN, or "" when the PT never read a card
     reference: str  # the refund's txn id
+
+    def __post_init__(self) -> None:
+        if self.outcome not in OUTCOMES:
+            raise FactsError(f"outcome is one of {', '.join(OUTCOMES)}")
+        if not isinstance(self.currency, str) or not CURRENCY.fullmatch(self.currency):
+            raise FactsError("the currency is not three capital letters")
+        if self.currency not in money.CURRENCIES:
+            raise FactsError("the currency is not one this host knows")
+        places = money.decimals(self.currency)
+        try:
+            minor = money.parse_amount(self.amount, self.currency)
+        except money.AmountError:
+            minor = None
+        if minor is None or money.format_amount(minor, self.currency) != self.amount:
+            raise FactsError(f"the amount is not a decimal with {places} decimals for"
+                             f" {self.currency}")  # fmt: skip
+        if not isinstance(self.card, str) or (self.card and not (
+                len(self.card) <= MAX_PAN and MASKED_PAN.fullmatch(self.card))):  # fmt: skip
+            raise FactsError("the card is not a masked PAN (digits and *, at most the first 6"
+                             " and the last 4 digits)")  # fmt: skip
+        if self.reason not in REASONS["en"]:
+            raise FactsError("the reason is not a known one")
+        if not isinstance(self.reference, str) or not REFERENCE.fullmatch(self.reference):
+            raise FactsError("the reference is not a transaction id")
+        if not isinstance(self.at, datetime) or self.at.tzinfo is None:
+            raise FactsError("the time has no zone")
 
 
 @dataclass(frozen=True)
@@ -102,7 +149,7 @@ def render(refund: Refund, lang: str, zone: ZoneInfo) -> Message:
     card = refund.card or "—"
     fill = {"merchant": refund.merchant, "amount": f"{refund.amount} {refund.currency}",
             "card": card}  # fmt: skip
-    reason = REASONS[lang].get(refund.reason, refund.reason)
+    reason = REASONS[lang][refund.reason]
     rows = list(zip(words["labels"], (fill["amount"], when, reason, card, refund.reference),
                     strict=True))  # fmt: skip
     subject = words["subject"][refund.outcome].format(**fill)

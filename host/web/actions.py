@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
+from posterm.host import lookup
 from posterm.host.config import HostConfig, WebUser
 from posterm.host.store import Store
 from posterm.host.web import audit
@@ -23,13 +24,15 @@ class Commander:
                  send: Callable[[str, dict[str, Any]], None]) -> None:  # fmt: skip
         self.config, self.store, self.send = config, store, send
 
-    def refund(self, user: WebUser, txn: str, decision: str) -> dict[str, Any]:
-        """`decision`: approve or reject."""
-        found = self.store.refund(txn)
-        if found is None:
-            return self._done(user, decision, txn, {"ok": False, "code": "unknown_txn",
-                                                    "error": f"no refund {txn} in the events"})
-        return self._command(user, decision, txn, found[0], name=f"refund.{decision}",
+    def refund(self, user: WebUser, tid: str, txn: str, decision: str) -> dict[str, Any]:
+        """`decision`: approve or reject the refund `txn` of terminal `tid` (only if that
+        terminal told of it)."""
+        try:
+            lookup.refund_terminal(self.store, txn, tid)
+        except lookup.LookupFailed as exc:
+            return self._done(user, decision, f"{tid} {txn}", {"ok": False, "code": exc.code,
+                                                               "error": exc.message})
+        return self._command(user, decision, f"{tid} {txn}", tid, name=f"refund.{decision}",
                              args={"txn": txn, "by": user.name})  # fmt: skip
 
     def reprint(self, user: WebUser, tid: str, txn: str) -> dict[str, Any]:
@@ -61,8 +64,9 @@ class Commander:
         # later refuses it (`expired`) instead of running what the operator was told failed
         envelope = commands.build(tid, name, args, key=key,
                                   ttl=timedelta(seconds=self.config.reply_timeout_s))
+        self.store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
         self.send(tid, envelope)
-        reply = self._wait(envelope["cmd_id"])
+        reply = self._wait(envelope["cmd_id"], tid)
         if reply is None:
             out = {"ok": False, "code": "no_reply", "cmd_id": envelope["cmd_id"],
                    "error": f"{tid} did not answer within {self.config.reply_timeout_s:g} s"
@@ -75,10 +79,10 @@ class Commander:
                 out["code"], out["error"] = reply.get("code"), reply.get("error")
         return self._done(user, action, target, out)
 
-    def _wait(self, cmd_id: str) -> dict[str, Any] | None:
+    def _wait(self, cmd_id: str, tid: str) -> dict[str, Any] | None:
         deadline = time.monotonic() + self.config.reply_timeout_s
         while True:
-            reply = self.store.reply(cmd_id)
+            reply = self.store.reply(cmd_id, tid)
             if reply is not None or time.monotonic() >= deadline:
                 return reply
             time.sleep(POLL_S)

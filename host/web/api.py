@@ -1,8 +1,14 @@
 """The dashboard's JSON API: what the pages poll (`GET`) and the operator's actions
-(`POST`, CSRF token in the `X-CSRF-Token` header, operators only; a viewer gets 403)."""
+(`POST`, CSRF token in the `X-CSRF-Token` header, operators only; a viewer gets 403).
+
+A transaction is named by its terminal and its id in every URL
+(`/api/terminals/{tid}/refunds/{txn}/approve`). An action's JSON body names it again
+(`{"action": "approve", "terminal": …, "txn": …}`) and must agree with the URL: a URL a
+terminal-chosen id bent into another one (`../eod`) runs nothing."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -56,7 +62,7 @@ def routes(web: Web) -> list[Route]:
         return {"transactions": found}
 
     def receipt(request: Request) -> dict[str, Any]:
-        return lookup.show(web.store, request.path_params["txn"])
+        return lookup.show(web.store, request.path_params["txn"], request.path_params["tid"])
 
     def reconciliation(request: Request) -> dict[str, Any]:
         try:
@@ -76,13 +82,25 @@ def routes(web: Web) -> list[Route]:
             return None
         return value if isinstance(value, dict) else None
 
+    async def checked(request: Request, action: str) -> Response | None:
+        """The action's body names the action and what the URL names: None when it does."""
+        want = {"action": action, **{k: request.path_params[p] for k, p in (
+            ("terminal", "tid"), ("txn", "txn")) if p in request.path_params}}  # fmt: skip
+        if await body(request) == want:
+            return None
+        return JSONResponse(NOT_JSON | {"error": f"the body must be {json.dumps(want)}: it"
+                                        " names the action and the target of the URL"}, 400)
+
     def decide(decision: str) -> Any:
         async def endpoint(request: Request) -> Response:
             user = await web.guard(request, operator=True)
             if isinstance(user, Response):
                 return user
-            out = await run_in_threadpool(web.commander.refund, user,
-                                          request.path_params["txn"], decision)  # fmt: skip
+            if (refused := await checked(request, decision)) is not None:
+                return refused
+            p = request.path_params
+            out = await run_in_threadpool(web.commander.refund, user, p["tid"], p["txn"],
+                                          decision)  # fmt: skip
             return JSONResponse(out, _status(out))
         return endpoint
 
@@ -90,17 +108,18 @@ def routes(web: Web) -> list[Route]:
         user = await web.guard(request, operator=True)
         if isinstance(user, Response):
             return user
-        args = await body(request)
-        if args is None or not isinstance(args.get("txn"), str):
-            return JSONResponse(NOT_JSON | {"error": 'expected {"txn": "…"}'}, 400)
-        out = await run_in_threadpool(web.commander.reprint, user, request.path_params["tid"],
-                                      args["txn"])  # fmt: skip
+        if (refused := await checked(request, "reprint")) is not None:
+            return refused
+        p = request.path_params
+        out = await run_in_threadpool(web.commander.reprint, user, p["tid"], p["txn"])
         return JSONResponse(out, _status(out))
 
     async def close_day(request: Request) -> Response:
         user = await web.guard(request, operator=True)
         if isinstance(user, Response):
             return user
+        if (refused := await checked(request, "eod")) is not None:
+            return refused
         out = await run_in_threadpool(web.commander.close_day, user, request.path_params["tid"])
         return JSONResponse(out, _status(out))
 
@@ -109,12 +128,14 @@ def routes(web: Web) -> list[Route]:
         Route("/api/terminals/{tid}", reader(terminal)),
         Route("/api/refunds", reader(refunds)),
         Route("/api/receipts", reader(receipts)),
-        Route("/api/receipts/{txn}", reader(receipt)),
+        Route("/api/terminals/{tid}/receipts/{txn:path}", reader(receipt)),
         Route("/api/reconcile", reader(reconciliation)),
         Route("/api/audit", reader(audit_log)),
-        Route("/api/refunds/{txn}/approve", decide("approve"), methods=["POST"]),
-        Route("/api/refunds/{txn}/reject", decide("reject"), methods=["POST"]),
-        Route("/api/terminals/{tid}/reprint", reprint, methods=["POST"]),
+        Route("/api/terminals/{tid}/refunds/{txn:path}/approve", decide("approve"),
+              methods=["POST"]),
+        Route("/api/terminals/{tid}/refunds/{txn:path}/reject", decide("reject"),
+              methods=["POST"]),
+        Route("/api/terminals/{tid}/receipts/{txn:path}/reprint", reprint, methods=["POST"]),
         Route("/api/terminals/{tid}/eod", close_day, methods=["POST"]),
     ]
 
@@ -125,4 +146,4 @@ def _status(out: dict[str, Any]) -> int:
     if out.get("ok") or "reply" in out:
         return 200
     return {"unknown_txn": 404, "unknown_terminal": 404, "no_reply": 504,
-            "bad_request": 400}.get(str(code), 500)  # fmt: skip
+            "bad_request": 400, "ambiguous_txn": 409}.get(str(code), 500)  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -54,6 +55,12 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
+def urlpart(value: Any) -> str:
+    """One part of a URL's path or query, every character but the unreserved ones
+    percent-encoded (Jinja's `urlencode` leaves '/' as it is)."""
+    return quote(str(value), safe="")
+
+
 class Web:
     """What the routes share: config, store, the commander, the templates."""
 
@@ -62,6 +69,7 @@ class Web:
         self.config, self.store = config, store
         self.commander = Commander(config, store, send)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        self.templates.env.filters["urlpart"] = urlpart
         self.throttle = auth.Throttle()
 
     def user(self, request: Request) -> WebUser | None:

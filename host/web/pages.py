@@ -98,7 +98,7 @@ def routes(web: Web) -> list[Route]:
         error = None
         try:
             if form["txn"]:
-                found = [lookup.show(web.store, form["txn"])]
+                found = [lookup.show(web.store, form["txn"], form["terminal"] or None)]
             elif form["terminal"]:
                 found = lookup.find(web.store, form["terminal"], amount=form["amount"] or None,
                                     last4=form["last4"] or None, since=form["from"] or None,

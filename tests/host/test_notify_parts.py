@@ -15,7 +15,8 @@ import pytest
 from posterm.host.notify import queue
 from posterm.host.notify.channels import ChannelError, SmsGateway, Smtp
 from posterm.host.notify.config import NotifyConfigError, parse
-from posterm.host.notify.templates import Refund, render
+from posterm.host.notify.sender import Notifier
+from posterm.host.notify.templates import FactsError, Refund, render
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope, now_rfc3339
 from tests.support.sms import Gateway, sms_gateway
@@ -175,3 +176,70 @@ def test_the_customer_hears_the_refund_s_final_outcome_only(
         assert store.db.rows("SELECT COUNT(*) AS n FROM contacts")[0]["n"] == 0
     finally:
         store.close()
+
+
+@pytest.mark.parametrize(("field", "value", "why"), [
+    ("amount", "12.5", "amount"),  # EUR has two decimals
+    ("amount", "12.50 EUR <a href='http://evil.example'>claim</a>", "amount"),
+    ("amount", "-12.50", "amount"),
+    ("amount", "1e3", "amount"),
+    ("amount", "\u0661\u0662.\u0665\u0660", "amount"),  # Arabic-Indic digits
+    ("currency", "eur", "currency"),
+    ("currency", "EURO", "currency"),
+    ("currency", "XAU", "currency"),  # three capitals, not one this host knows
+    ("card", "4761731234560119", "card"),  # a full card number
+    ("card", "4761734*****0119", "card"),  # seven first digits
+    ("card", "476173*****10119", "card"),  # five last digits
+    ("card", "476173******0119 call +49 555", "card"),
+    ("card", "*" * 20, "card"),
+    ("reason", "call +49 555 0100 for your bonus", "reason"),
+    ("reference", "R1 https://evil.example", "reference"),
+])  # fmt: skip
+def test_a_terminal_s_text_that_does_not_fit_never_makes_a_message(field: str, value: str,
+                                                                   why: str) -> None:  # fmt: skip
+    """GIVEN a refund's facts, one of them a terminal's text that does not fit its type WHEN
+    the message would be made THEN it is refused, naming the fact but not its value."""
+    with pytest.raises(FactsError) as err:
+        Refund(**{**REFUND.__dict__, field: value})
+    assert why in str(err.value) and value not in str(err.value)
+
+
+def test_facts_that_fit_make_a_message() -> None:
+    """GIVEN a yen amount (no decimals), a card shown only by its last four, no card WHEN the
+    message is made THEN it shows them as they are."""
+    yen = Refund(**{**REFUND.__dict__, "amount": "1250", "currency": "JPY",
+                    "card": "************0119"})  # fmt: skip
+    assert "1250 JPY" in render(yen, "en", BERLIN).text
+    assert "—" in render(Refund(**{**REFUND.__dict__, "card": ""}), "en", BERLIN).text
+
+
+def test_a_refund_whose_facts_do_not_fit_is_marked_failed_and_not_sent(tmp_path: Path) -> None:
+    """GIVEN two completed refunds with a contact each, pos-b's with a full card number and
+    an amount carrying a link WHEN the sender runs THEN pos-a's customer gets one e-mail;
+    pos-b's refund is marked failed with the reason and nothing of it is sent."""
+    server = SmtpServer().start()
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    config = parse({"merchant_name": "Shop", "smtp_url": server.url, "from": "r@shop.example"})
+    facts = {"pos-a": ("12.50", "476173******0119"),
+             "pos-b": ("12.50 <a href='http://evil.example'>bonus</a>", "4761731234560119")}
+    try:
+        for tid, (amount, pan) in facts.items():
+            refund = {"txn_id": "R1", "amount": amount, "currency": "EUR",
+                      "reason": "goods_returned"}  # fmt: skip
+            request = envelope(tid, 1, "refund.requested", {**refund, "state": "in_doubt"})
+            done = envelope(tid, 2, "refund.completed", {**refund, "state": "approved",
+                                                         "masked_pan": pan})  # fmt: skip
+            contacts = {str(request["event_id"]): {"email": f"{tid}@example.org"}}
+            store.ingest([request, done], on_new=lambda tx, envs, c=contacts: queue.on_new(  # type: ignore[misc]
+                tx, envs, c, now_rfc3339()))  # fmt: skip
+        assert Notifier(store, config).run_due() == 2
+        rows = {r["terminal"]: r for r in store.db.rows("SELECT * FROM notifications")}
+        assert rows["pos-a"]["state"] == "sent"
+        assert rows["pos-b"]["state"] == "failed"
+        assert rows["pos-b"]["last_error"] == ("not sent: the amount is not a decimal with 2"
+                                               " decimals for EUR")  # fmt: skip
+        assert server.mailbox.recipients == [["pos-a@example.org"]]
+        assert "evil.example" not in server.mailbox.messages[0].as_string()
+    finally:
+        store.close()
+        server.stop()

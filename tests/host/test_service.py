@@ -83,6 +83,7 @@ def test_a_message_the_database_refuses_costs_only_itself(
         saw_reply(tid, reply)
 
     svc.store.saw_reply = refusing  # type: ignore[method-assign]
+    svc.store.sent_command("fine", TID, "ping")  # only replies to commands sent are kept
     evs = [envelope(TID, n, "sale.approved", txn_data(f"T{n}")) for n in (1, 2)]
     svc.inbox.put((EVENTS, json.dumps(evs[0]).encode()))
     svc.inbox.put((topics.terminal(TID, "reply"), b'{"cmd_id": "poison", "ok": true}'))

@@ -44,7 +44,8 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     expect(page.locator("#alerts .alert")).to_contain_text(f"terminal_offline on {TID}",
                                                            timeout=WAIT_MS)  # fmt: skip
     offline = context.request.post(f"/api/terminals/{TID}/eod", headers={
-        "X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content")})
+        "X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content")},
+        data={"action": "eod", "terminal": TID})
     assert offline.status == 504 and offline.json()["code"] == "no_reply", offline.text()
     rig.start()
     expect(row).to_have_attribute("data-state", "online", timeout=WAIT_MS)
@@ -134,16 +135,16 @@ def test_a_viewer_reads_only_and_every_post_needs_the_csrf_token(
     expect(row).to_be_visible()
     expect(row.locator("button")).to_have_count(0)
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    refused = viewer.request.post(f"/api/refunds/{refund['txn_id']}/approve",
+    refused = viewer.request.post(f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve",
                                   headers={"X-CSRF-Token": token})  # fmt: skip
     assert refused.status == 403 and refused.json()["code"] == "forbidden"
     page.goto(f"/terminals/{TID}")
     expect(page.locator("#eod")).to_have_count(0)
 
     operator, _ = login(browser, web_host, "olga", console)
-    bare = operator.request.post(f"/api/refunds/{refund['txn_id']}/approve")
+    bare = operator.request.post(f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve")
     assert bare.status == 403 and bare.json()["code"] == "csrf"
-    wrong = operator.request.post(f"/api/refunds/{refund['txn_id']}/approve",
+    wrong = operator.request.post(f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve",
                                   headers={"X-CSRF-Token": token})  # the viewer's token
     assert wrong.status == 403 and wrong.json()["code"] == "csrf"
     form = operator.request.post("/logout", form={"csrf_token": "nope"}, max_redirects=0)

@@ -111,11 +111,12 @@ async function act(button) {
   }
 }
 
-function actButton(label, cls, url, question) {
+function actButton(label, cls, url, body, question) {
   const button = document.createElement("button");
   button.className = "act " + cls;
   button.textContent = label;
   button.dataset.url = url;
+  button.dataset.body = JSON.stringify(body);
   button.dataset.confirm = question;
   button.addEventListener("click", () => act(button));
   return button;
@@ -124,6 +125,7 @@ function actButton(label, cls, url, question) {
 function refundRow(r, operator) {
   const tr = document.createElement("tr");
   tr.dataset.txn = r.txn_id;
+  tr.dataset.terminal = r.terminal;
   const amount = `${r.amount} ${r.currency}`;
   for (const text of [r.txn_id, r.terminal, amount, r.sale || "none",
                       r.reason + (r.reason_text ? ": " + r.reason_text : ""),
@@ -132,12 +134,16 @@ function refundRow(r, operator) {
   }
   const actions = document.createElement("td");
   if (operator) {
-    const base = "/api/refunds/" + encodeURIComponent(r.txn_id);
+    // a refund is its terminal's: both in the URL, each part encoded, and in the body,
+    // which the host checks against the URL
+    const base = "/api/terminals/" + encodeURIComponent(r.terminal) + "/refunds/" +
+      encodeURIComponent(r.txn_id);
+    const target = {terminal: r.terminal, txn: r.txn_id};
     actions.appendChild(actButton("Approve", "approve", base + "/approve",
-      `Approve refund ${r.txn_id} of ${amount} on ${r.terminal}?`));
+      {action: "approve", ...target}, `Approve refund ${r.txn_id} of ${amount} on ${r.terminal}?`));
     actions.appendChild(document.createTextNode(" "));
     actions.appendChild(actButton("Reject", "reject", base + "/reject",
-      `Reject refund ${r.txn_id} on ${r.terminal}?`));
+      {action: "reject", ...target}, `Reject refund ${r.txn_id} on ${r.terminal}?`));
     actions.appendChild(document.createElement("output")).className = "result";
   }
   tr.appendChild(actions);
@@ -156,7 +162,8 @@ async function pollRefunds(table) {
       const body = table.querySelector("tbody");
       const operator = document.body.dataset.role === "operator";
       for (const r of (await response.json()).refunds) {
-        if (!body.querySelector(`tr[data-txn="${CSS.escape(r.txn_id)}"]`)) {
+        if (!body.querySelector(`tr[data-terminal="${CSS.escape(r.terminal)}"]` +
+                                `[data-txn="${CSS.escape(r.txn_id)}"]`)) {
           body.querySelector("tr.none")?.remove();
           body.appendChild(refundRow(r, operator));
         }
