@@ -32,20 +32,20 @@ def routes(web: Web) -> list[Route]:
             return web.page(request, "login.html", {"error": "The form expired: try again.",
                                                     "plain_http": False}, 403)  # fmt: skip
         name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))
-        keys = (f"name:{name}", f"client:{request.client.host if request.client else '-'}")
-        if web.throttle.blocked(*keys):
+        client = request.client.host if request.client else "-"
+        stamp = web.throttle.attempt(client, name)  # counted before the hash
+        if stamp is None:
             audit.write(web.store, user=name, role="-", action="login", target="", ok=False,
-                        result={"code": "throttled"})  # fmt: skip
+                        result={"code": "throttled", "client": client})  # fmt: skip
             return web.page(request, "login.html", {"error": "Too many failed logins: wait a"
                                                     " few minutes.", "plain_http": False}, 429)
         user = await run_in_threadpool(auth.authenticate, web.config.web, name, password)
         audit.write(web.store, user=name, role=user.role if user else "-", action="login",
-                    target="", ok=user is not None, result={})  # fmt: skip
+                    target="", ok=user is not None, result={"client": client})  # fmt: skip
         if user is None:
-            web.throttle.failed(*keys)
             return web.page(request, "login.html", {"error": "Wrong name or password.",
                                                     "plain_http": False}, 401)  # fmt: skip
-        web.throttle.succeeded(keys[0])
+        web.throttle.succeeded(client, name, stamp)
         request.session.clear()
         request.session.update({"user": user.name, auth.CSRF_KEY: auth.new_csrf()})
         return RedirectResponse("/", 303)
