@@ -111,8 +111,8 @@ def may_act(user: WebUser) -> bool:
 
 
 def session_secret(path: Path | None) -> str:
-    """The secret that signs session cookies: the file's contents, else a new one for this
-    process (sessions then end with it)."""
+    """The secret that keys the session ids (sessions.py): the file's contents, else a new
+    one for this process (sessions then end with it)."""
     if path is None:
         log.info("web: no [web] session_secret_file: sessions last as long as this process")
         return secrets.token_hex(32)

@@ -6,6 +6,7 @@ audit log that throttled attempts do not flood."""
 from __future__ import annotations
 
 import http.client
+import json
 import re
 import threading
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from posterm.host.web.auth import hash_password
 from tests.support.broker import Broker
 from tests.web.conftest import USERS, WebHost
 
@@ -27,6 +29,7 @@ class Visitor:
     def __init__(self, host: WebHost, forwarded_for: str | None = None) -> None:
         self.port, self.forwarded_for = host.port, forwarded_for
         self.cookie: str | None = None
+        self.set_cookie = ""  # the last Set-Cookie header, with its flags
         self.csrf = ""
 
     def request(self, method: str, path: str, form: dict[str, str] | None = None,
@@ -46,7 +49,7 @@ class Visitor:
             answer = conn.getresponse()
             text = answer.read().decode()
             for value in answer.headers.get_all("set-cookie") or []:
-                self.cookie = value.split(";", 1)[0]
+                self.cookie, self.set_cookie = value.split(";", 1)[0], value
             found = re.search(r'name="csrf_token" value="([^"]+)"', text)
             if found:
                 self.csrf = found.group(1)
@@ -113,3 +116,74 @@ def test_failures_from_one_client_do_not_lock_out_another(proxied_host: WebHost)
     other = Visitor(proxied_host, "203.0.113.8").login_form()
     assert [other.post_login("olga", "guess") for _ in range(6)] == [401] * 5 + [429]
     Visitor(proxied_host, "198.51.100.2").login("olga")
+
+
+def test_logout_ends_the_session_for_a_copied_cookie_too(web_host: WebHost) -> None:
+    """GIVEN olga logged in and her cookie copied into another browser (the cookie holds
+    only a random id) WHEN she logs out THEN the copy reads nothing (401) and cannot close
+    a day (401), though it carries her CSRF token."""
+    olga = Visitor(web_host)
+    olga.login("olga")
+    assert olga.cookie is not None and re.fullmatch(r"posterm_session=[\w-]{43}", olga.cookie)
+    assert "HttpOnly; SameSite=Strict" in olga.set_cookie  # not Secure: cookie_secure = false
+    thief = Visitor(web_host)
+    thief.cookie, thief.csrf = olga.cookie, olga.csrf
+    assert thief.request("GET", "/api/audit")[0] == 200
+    assert olga.request("POST", "/logout", {"csrf_token": olga.csrf})[0] == 303
+    assert thief.request("GET", "/api/audit")[0] == 401
+    status, _ = thief.request("POST", "/api/terminals/pos-1/eod",
+                              headers={"X-CSRF-Token": thief.csrf})  # fmt: skip
+    assert status == 401
+
+
+def test_a_changed_password_ends_that_user_s_sessions(tmp_path: Path, broker: Broker) -> None:
+    """GIVEN olga and vic logged in, sessions kept across restarts (session_secret_file)
+    WHEN olga's password hash is changed in the config and the host restarts THEN olga's
+    session is over (401) and vic's goes on (200)."""
+    secret = tmp_path / "web.secret"
+    secret.write_text("x" * 40)
+    host = WebHost(tmp_path, broker, web_extra=f'session_secret_file = "{secret}"\n')
+    host.start()
+    try:
+        olga, vic = Visitor(host), Visitor(host)
+        olga.login("olga")
+        vic.login("vic")
+        host.stop()
+        text = host.config.read_text()
+        old = re.search(r'name = "olga"\npassword_hash = "([^"]+)"', text)
+        assert old is not None
+        host.config.write_text(text.replace(old.group(1), hash_password("a-new-password")))
+        host.start()
+        assert vic.request("GET", "/api/audit")[0] == 200
+        assert olga.request("GET", "/api/audit")[0] == 401
+    finally:
+        host.stop()
+
+
+def test_a_flood_of_throttled_logins_does_not_push_the_operator_out_of_the_audit(
+    proxied_host: WebHost,
+) -> None:
+    """GIVEN olga closed a day (refused: no such terminal), in the audit log
+    WHEN one client then fails 220 logins (20 checked, 200 throttled) THEN the log's first
+    page still shows olga's action; the 200 refusals are one row counting 200; and the
+    log filters by user and action and says a bad page is one (400)."""
+    olga = Visitor(proxied_host, "198.51.100.2")
+    olga.login("olga")
+    status, _ = olga.request("POST", "/api/terminals/pos-9/eod", headers={"X-CSRF-Token":
+                                                                          olga.csrf})
+    assert status == 404
+    attacker = Visitor(proxied_host, "203.0.113.7").login_form()
+    statuses = [attacker.post_login(f"admin{i % 5}", "guess") for i in range(220)]
+    assert statuses.count(429) == 200
+    status, body = olga.request("GET", "/api/audit")
+    log = json.loads(body)
+    assert status == 200 and log["total"] == 23, log["total"]  # 20 + 1 + olga's login, eod
+    assert any(r["action"] == "eod" and r["username"] == "olga" for r in log["audit"])
+    (counted,) = [r for r in log["audit"] if r["result"].get("code") == "throttled"]
+    assert (counted["repeats"], counted["target"]) == (200, "203.0.113.7")
+    mine = json.loads(olga.request("GET", "/api/audit?user=olga&action=eod")[1])
+    assert [(r["username"], r["action"], r["target"]) for r in mine["audit"]] == [
+        ("olga", "eod", "pos-9")]
+    assert olga.request("GET", "/api/audit?page=0")[0] == 400
+    status, page = olga.request("GET", "/audit?action=eod")
+    assert status == 200 and "pos-9" in page and "203.0.113.7" not in page

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from starlette.middleware.sessions import SessionMiddleware
 
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.host.web import plots
 from posterm.host.web.app import create_app
 from posterm.host.web.auth import Throttle
+from posterm.host.web.sessions import ServerSessions
 from tests.support.sim import BIN
 
 BASE = '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
@@ -110,9 +110,8 @@ def test_session_cookies_are_secure_unless_configured_otherwise(tmp_path: Path) 
     try:
         for text, secure in (("", True), ("[web]\ncookie_secure = false\n", False)):
             app = create_app(load(config(tmp_path, text)), store, lambda tid, env: None, "s" * 32)
-            (session,) = [m for m in app.user_middleware if m.cls is SessionMiddleware]
-            assert session.kwargs["https_only"] is secure
-            assert session.kwargs["same_site"] == "strict"
+            (session,) = [m for m in app.user_middleware if m.cls is ServerSessions]
+            assert session.kwargs["secure"] is secure
     finally:
         store.close()
 
