@@ -97,7 +97,7 @@ def main() -> None:
             bare_store.close()
             store = Store(f"sqlite://{tmp / 'notify.db'}")
             config = parse({"merchant_name": "Bench", "smtp_url": f"smtp://127.0.0.1:{port}",
-                            "from": "refunds@bench.example"})  # fmt: skip
+                            "from": "refunds@bench.example", "smtp_security": "none"})  # fmt: skip
             notifier = Notifier(store, config)
             notifier.start()  # the sender drains while the burst is ingested
             start = time.perf_counter()

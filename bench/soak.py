@@ -390,7 +390,8 @@ def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
     smtp = SmtpServer().start()
     host.config.write_text(host.config.read_text() + (
         f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
-        f'from = "refunds@shop.example"\nfirst_retry_s = 0.5\nmax_retry_s = 2\n'))  # fmt: skip
+        f'smtp_security = "none"\nfrom = "refunds@shop.example"\n'
+        f'first_retry_s = 0.5\nmax_retry_s = 2\n'))  # fmt: skip
     host.start()
     recorder = Recorder(broker)
     extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'

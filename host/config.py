@@ -3,6 +3,7 @@ stops it with the file and the dotted key named."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -40,6 +41,9 @@ class WebConfig:
     session_secret_file: Path | None = None  # None: a new secret per process
     cookie_secure: bool = True  # false only for plain http on localhost
     users: tuple[WebUser, ...] = ()
+    # the reverse proxies whose X-Forwarded-For names the client (addresses or networks);
+    # none: the header is ignored and the connection's address is the client
+    forwarded_allow_ips: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
     "store": {"url": (str, False)},
     "keys": {"private_key": (str, False)},
     "web": {"bind": (str, False), "session_secret_file": (str, False),
-            "cookie_secure": (bool, False), "users": (list, False)},
+            "cookie_secure": (bool, False), "users": (list, False),
+            "forwarded_allow_ips": (list, False)},
     "alerts": {f.name: (int if f.type == "int" else float, False) for f in fields(Limits)},
 }  # fmt: skip
 ALERT_RANGES = {"refunds_per_day": (0, 1_000_000), "refund_minor_per_day": (0, 10**15),
@@ -191,8 +196,18 @@ def _web(values: dict[str, Any], fail: Any) -> WebConfig:
             raise bad(f"role: one of {', '.join(ROLES)}")
         users.append(WebUser(entry["name"], entry["password_hash"], entry["role"]))
     secret = _file(values.get("web.session_secret_file"), "web.session_secret_file", fail)
+    proxies = []
+    for entry in values.get("web.forwarded_allow_ips", []):
+        try:
+            if not isinstance(entry, str):
+                raise TypeError(entry)
+            proxies.append(str(ipaddress.ip_network(entry)))
+        except (TypeError, ValueError):
+            raise fail("web.forwarded_allow_ips", f"{entry!r}: an IP address or network like"
+                       " 127.0.0.1 or 10.0.0.0/24 (the reverse proxy's)") from None
     return WebConfig(bind=bind, session_secret_file=secret,
-                     cookie_secure=values.get("web.cookie_secure", True), users=tuple(users))
+                     cookie_secure=values.get("web.cookie_secure", True), users=tuple(users),
+                     forwarded_allow_ips=tuple(proxies))  # fmt: skip
 
 
 def parse_bind(text: str) -> tuple[str, int]:

@@ -230,6 +230,25 @@ MIGRATIONS: list[Statements] = [
             sent_at TEXT NOT NULL
         )""",
     ],
+    # 9: the dashboard's sessions, kept at the host (host/web/sessions.py): the cookie holds
+    # a random id whose HMAC is the key; logout deletes the row, a changed password
+    # (another password_tag) ends it. The audit log counts the logins the throttle refused
+    # (one row per client and window: repeats, last_at) and is filtered by user and action
+    [
+        "ALTER TABLE audit_log ADD COLUMN repeats INTEGER NOT NULL DEFAULT 1",
+        "ALTER TABLE audit_log ADD COLUMN last_at TEXT",
+        "CREATE INDEX IF NOT EXISTS audit_log_user ON audit_log (username, at)",
+        "CREATE INDEX IF NOT EXISTS audit_log_action ON audit_log (action, at)",
+        """CREATE TABLE IF NOT EXISTS web_sessions (
+            session_key TEXT PRIMARY KEY,
+            username TEXT NOT NULL,
+            password_tag TEXT NOT NULL,
+            csrf TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS web_sessions_expiry ON web_sessions (expires_at)",
+    ],
 ]
 
 

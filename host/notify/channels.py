@@ -1,5 +1,6 @@
 """The two ways a refund's message reaches the customer: e-mail over SMTP (`smtp://` with
-STARTTLS when the server offers it, or `smtps://`), and SMS through an HTTP gateway
+STARTTLS, or `smtps://`; the certificate verified; plain text only when the config says
+`smtp_security = "none"`), and SMS through an HTTP gateway
 described in the config (URL, an auth header read from a file, a JSON body template),
 since SMS providers differ. A failure says whether trying again may help."""
 
@@ -22,6 +23,8 @@ from urllib.parse import urlsplit
 
 from posterm.host.notify.templates import Message
 
+SECURITY = ("tls", "none")  # tls: STARTTLS on smtp://, implicit TLS on smtps://
+
 
 class ChannelError(Exception):
     """A message not delivered; `temporary`: a later attempt may succeed."""
@@ -39,6 +42,7 @@ class Smtp:
     password_file: Path | None = None
     ca_file: Path | None = None
     timeout_s: float = 20.0
+    security: str = "tls"  # "none": a plain connection, the password and mail in clear
 
     def send(self, to: str, message: Message, message_id: str) -> None:
         with self.session() as session:
@@ -58,7 +62,14 @@ class Smtp:
             else:
                 client = smtplib.SMTP(host, port, timeout=self.timeout_s)
             client.ehlo()
-            if not secure and client.has_extn("starttls"):
+            if not secure and self.security != "none":
+                if not client.has_extn("starttls"):
+                    client.close()
+                    # a server that does not offer it, or someone in between who removed it
+                    # from the reply: neither the password nor the customer's mail go in clear
+                    raise ChannelError(f"SMTP {host}:{port} offers no STARTTLS: nothing sent"
+                                       " in clear (smtps:// for implicit TLS, or"
+                                       ' [notify] smtp_security = "none")', temporary=False)
                 client.starttls(context=context)
                 client.ehlo()
             if self.user is not None and self.password_file is not None:
@@ -66,6 +77,10 @@ class Smtp:
         except smtplib.SMTPResponseException as exc:
             raise ChannelError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",
                                temporary=not 500 <= exc.smtp_code < 600) from None  # fmt: skip
+        except ssl.SSLCertVerificationError as exc:
+            raise ChannelError(f"SMTP {host}:{port}: certificate not trusted"
+                               f" ({exc.verify_message}; [notify] smtp_ca_file for a private"
+                               " CA)", temporary=True) from None  # fmt: skip
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"SMTP: {exc}", temporary=True) from None
         try:

@@ -8,7 +8,11 @@
     max_attempts = 8                     # then the notification is `failed`, with the reason
     first_retry_s = 30                   # back-off: doubles from this ...
     max_retry_s = 3600                   # ... up to this
-    smtp_url = "smtp://mail.example.net:587"   # or smtps://HOST:465; STARTTLS when offered
+    smtp_url = "smtp://mail.example.net:587"   # STARTTLS required; or smtps://HOST:465
+    smtp_security = "tls"                # the default: STARTTLS or implicit TLS, the server's
+                                         # certificate verified; "none" (smtp:// only): a plain
+                                         # connection, password and mail in clear (a relay on
+                                         # localhost)
     from = "refunds@example.net"
     smtp_user = "refunds"                # optional, with smtp_password_file
     smtp_password_file = "/etc/posterm/smtp-password"
@@ -27,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from posterm.host.notify.channels import SmsGateway, Smtp
+from posterm.host.notify.channels import SECURITY, SmsGateway, Smtp
 from posterm.protocol.contact import EMAIL, LANGS
 
 
@@ -57,7 +61,8 @@ class NotifyConfig:
 KEYS: dict[str, type] = {
     "merchant_name": str, "lang": str, "timezone": str, "keep_days": int, "max_attempts": int,
     "first_retry_s": float, "max_retry_s": float, "smtp_url": str, "from": str,
-    "smtp_user": str, "smtp_password_file": str, "smtp_ca_file": str, "sms": dict,
+    "smtp_user": str, "smtp_password_file": str, "smtp_ca_file": str, "smtp_security": str,
+    "sms": dict,
 }  # fmt: skip
 SMS_KEYS: dict[str, type] = {"url": str, "auth_header_file": str, "body": dict,
                              "timeout_s": float}  # fmt: skip
@@ -123,7 +128,7 @@ def _file(values: dict[str, Any], key: str, where: str) -> Path | None:
 
 def _smtp(values: dict[str, Any]) -> Smtp | None:
     if "smtp_url" not in values:
-        for key in ("from", "smtp_user", "smtp_password_file", "smtp_ca_file"):
+        for key in ("from", "smtp_user", "smtp_password_file", "smtp_ca_file", "smtp_security"):
             if key in values:
                 raise NotifyConfigError(f"notify.{key}", "needs notify.smtp_url")
         return None
@@ -134,9 +139,14 @@ def _smtp(values: dict[str, Any]) -> Smtp | None:
         raise NotifyConfigError("notify.from", "required with smtp_url: an e-mail address")
     if ("smtp_user" in values) != ("smtp_password_file" in values):
         raise NotifyConfigError("notify.smtp_user", "smtp_user and smtp_password_file go together")
+    security = values.get("smtp_security", "tls")
+    if security not in SECURITY:
+        raise NotifyConfigError("notify.smtp_security", f"one of {', '.join(SECURITY)}")
+    if security == "none" and values["smtp_url"].startswith("smtps:"):
+        raise NotifyConfigError("notify.smtp_security", '"none" with smtps:// (implicit TLS)')
     return Smtp(values["smtp_url"], sender, values.get("smtp_user"),
                 _file(values, "smtp_password_file", "notify"),
-                _file(values, "smtp_ca_file", "notify"))  # fmt: skip
+                _file(values, "smtp_ca_file", "notify"), security=security)  # fmt: skip
 
 
 def _sms(table: dict[str, Any]) -> SmsGateway:

@@ -73,7 +73,11 @@ def routes(web: Web) -> list[Route]:
             raise lookup.LookupFailed(exc.code, exc.message, exc.status) from None
 
     def audit_log(request: Request) -> dict[str, Any]:
-        return {"audit": audit.listing(web.store)}
+        """`?user=&action=&page=&per_page=`: a page of the log, newest first."""
+        try:
+            return audit.page(web.store, **audit.parse_query(request.query_params)).json()
+        except audit.AuditQueryError as exc:
+            raise lookup.LookupFailed("bad_request", str(exc), 2) from None
 
     async def body(request: Request) -> dict[str, Any] | None:
         try:

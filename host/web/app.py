@@ -1,6 +1,7 @@
-"""The dashboard's Starlette application: sessions (signed cookies, HttpOnly,
-SameSite=Strict, Secure unless `[web] cookie_secure = false`), login, the CSRF check on
-every POST, the roles, security headers, and the routes of `pages.py` and `api.py`."""
+"""The dashboard's Starlette application: sessions (kept at the host, `sessions.py`; the
+cookie HttpOnly, SameSite=Strict, Secure unless `[web] cookie_secure = false`), login,
+the CSRF check on every POST, the roles, security headers, and the routes of `pages.py`
+and `api.py`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from urllib.parse import quote
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount
@@ -23,9 +23,9 @@ from posterm.host.config import HostConfig, WebUser
 from posterm.host.store import Store
 from posterm.host.web import audit, auth
 from posterm.host.web.actions import Commander
+from posterm.host.web.sessions import ServerSessions, Sessions
 
 HERE = Path(__file__).parent
-SESSION_MAX_AGE = 8 * 3600
 HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; "
      b"style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
@@ -123,9 +123,8 @@ def create_app(config: HostConfig, store: Store, send: Callable[[str, dict[str, 
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(SessionMiddleware, secret_key=secret, session_cookie="posterm_session",
-                   max_age=SESSION_MAX_AGE, same_site="strict",
-                   https_only=config.web.cookie_secure),
+        Middleware(ServerSessions, secure=config.web.cookie_secure,
+                   sessions=Sessions(store, lambda n: auth.user_named(config.web, n), secret)),
     ]
     return Starlette(routes=routes, middleware=middleware)
 

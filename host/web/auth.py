@@ -23,6 +23,7 @@ CSRF_KEY = "csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 MIN_SECRET = 32  # bytes of a session secret file
+PRUNE_AT = 10_000  # throttle keys kept before the expired ones are dropped
 
 _hasher = PasswordHasher()
 # verified against when the name is unknown, so a wrong name takes as long as a wrong password
@@ -48,37 +49,56 @@ def authenticate(config: WebConfig, name: str, password: str) -> WebUser | None:
 
 
 class Throttle:
-    """Failed logins per name and per client address: after `limit` within `window_s`,
-    further attempts are refused until the oldest failure leaves the window."""
+    """Login attempts, counted before the password is hashed: `attempt()` takes a slot
+    under a lock and counts it as failed at once, so sixty wrong passwords sent at the same
+    moment get `per_name` argon2 checks, not sixty; a right one refused the same way.
 
-    def __init__(self, limit: int = 5, window_s: float = 300.0) -> None:
-        self.limit, self.window_s = limit, window_s
-        self._failures: dict[str, list[float]] = {}
+    What an operator expects, and what is counted (in a sliding window of `window_s`):
+    - per (client, name) `per_name` attempts: a guesser gets a few tries at a name;
+    - per client `per_client` attempts under any names: nor can it spray many names;
+    - nothing per name alone: failures under a name (known or unknown) from one client never
+      lock the operator out of her own browser elsewhere. A lockout per name would let anyone
+      who knows it keep her out; a guesser spread over many addresses is slowed by argon2.
+    A success clears its (client, name) failures and takes its own attempt off the client's
+    count. The client is the connection's address, or X-Forwarded-For's from a proxy in
+    `[web] forwarded_allow_ips` (uvicorn's proxy headers): behind a proxy without it,
+    every user is the proxy's one client."""
+
+    def __init__(self, per_name: int = 5, per_client: int = 20, window_s: float = 300.0) -> None:
+        self.per_name, self.per_client, self.window_s = per_name, per_client, window_s
+        self._stamps: dict[tuple[str, ...], list[float]] = {}
         self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> list[float]:
-        kept = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+    def _recent(self, key: tuple[str, ...], now: float) -> list[float]:
+        kept = [t for t in self._stamps.get(key, []) if now - t < self.window_s]
         if kept:
-            self._failures[key] = kept
+            self._stamps[key] = kept
         else:
-            self._failures.pop(key, None)
+            self._stamps.pop(key, None)
         return kept
 
-    def blocked(self, *keys: str) -> bool:
+    def attempt(self, client: str, name: str) -> float | None:
+        """The attempt's stamp (for `succeeded`), counted as a failure from now on; None
+        when a limit is reached: then the password must not be checked."""
         now = time.monotonic()
+        pair, alone = (client, name), (client,)
         with self._lock:
-            return any(len(self._recent(k, now)) >= self.limit for k in keys)
+            if len(self._stamps) > PRUNE_AT:  # many clients and names: drop the old ones
+                for key in list(self._stamps):
+                    self._recent(key, now)
+            if (len(self._recent(pair, now)) >= self.per_name
+                    or len(self._recent(alone, now)) >= self.per_client):  # fmt: skip
+                return None
+            for key in (pair, alone):
+                self._stamps.setdefault(key, []).append(now)
+            return now
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
+    def succeeded(self, client: str, name: str, stamp: float) -> None:
         with self._lock:
-            for key in keys:
-                self._failures.setdefault(key, []).append(now)
-
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+            self._stamps.pop((client, name), None)
+            mine = self._stamps.get((client,), [])
+            if stamp in mine:
+                mine.remove(stamp)
 
 
 def user_named(config: WebConfig, name: object) -> WebUser | None:
@@ -91,8 +111,8 @@ def may_act(user: WebUser) -> bool:
 
 
 def session_secret(path: Path | None) -> str:
-    """The secret that signs session cookies: the file's contents, else a new one for this
-    process (sessions then end with it)."""
+    """The secret that keys the session ids (sessions.py): the file's contents, else a new
+    one for this process (sessions then end with it)."""
     if path is None:
         log.info("web: no [web] session_secret_file: sessions last as long as this process")
         return secrets.token_hex(32)

@@ -32,20 +32,19 @@ def routes(web: Web) -> list[Route]:
             return web.page(request, "login.html", {"error": "The form expired: try again.",
                                                     "plain_http": False}, 403)  # fmt: skip
         name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))
-        keys = (f"name:{name}", f"client:{request.client.host if request.client else '-'}")
-        if web.throttle.blocked(*keys):
-            audit.write(web.store, user=name, role="-", action="login", target="", ok=False,
-                        result={"code": "throttled"})  # fmt: skip
+        client = request.client.host if request.client else "-"
+        stamp = web.throttle.attempt(client, name)  # counted before the hash
+        if stamp is None:  # counted in the client's row of the window, not a row each
+            audit.throttled(web.store, client=client, user=name)
             return web.page(request, "login.html", {"error": "Too many failed logins: wait a"
                                                     " few minutes.", "plain_http": False}, 429)
         user = await run_in_threadpool(auth.authenticate, web.config.web, name, password)
         audit.write(web.store, user=name, role=user.role if user else "-", action="login",
-                    target="", ok=user is not None, result={})  # fmt: skip
+                    target="", ok=user is not None, result={"client": client})  # fmt: skip
         if user is None:
-            web.throttle.failed(*keys)
             return web.page(request, "login.html", {"error": "Wrong name or password.",
                                                     "plain_http": False}, 401)  # fmt: skip
-        web.throttle.succeeded(keys[0])
+        web.throttle.succeeded(client, name, stamp)
         request.session.clear()
         request.session.update({"user": user.name, auth.CSRF_KEY: auth.new_csrf()})
         return RedirectResponse("/", 303)
@@ -124,7 +123,15 @@ def routes(web: Web) -> list[Route]:
     def audit_page(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
-        return web.page(request, "audit.html", {"rows": audit.listing(web.store)})
+        q = request.query_params
+        shown = {"user": q.get("user", "")[:64], "action": q.get("action", "")[:64]}
+        try:
+            found = audit.page(web.store, **audit.parse_query(q))
+        except audit.AuditQueryError as exc:
+            return web.page(request, "audit.html", {"found": None, "error": str(exc),
+                                                    "filters": shown}, 400)  # fmt: skip
+        return web.page(request, "audit.html", {"found": found, "error": None,
+                                                "filters": shown})  # fmt: skip
 
     return [
         Route("/login", login_page, methods=["GET"]),

@@ -35,9 +35,11 @@ class WebServer:
             self.sock.close()
             raise
         self.address = self.sock.getsockname()[:2]
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                                    proxy_headers=False,
-                                                    timeout_graceful_shutdown=3))  # fmt: skip
+        # X-Forwarded-For (the login throttle's client) only from the configured proxies
+        proxies = list(config.web.forwarded_allow_ips)
+        self.server = uvicorn.Server(uvicorn.Config(
+            app, log_level="warning", access_log=False, proxy_headers=bool(proxies),
+            forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=3))  # fmt: skip
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
         if not config.web.users:
             log.warning("web: no [[web.users]]: nobody can log in")

@@ -3,6 +3,8 @@ telemetry message and pruned after 48 h, and the audit log."""
 
 from __future__ import annotations
 
+import pytest
+
 from posterm.host import history
 from posterm.host.store import Store
 from posterm.host.web import audit
@@ -40,5 +42,33 @@ def test_the_audit_log_keeps_who_what_and_the_outcome(store_url: str) -> None:
         assert [(r["username"], r["action"], r["ok"]) for r in rows] == [
             ("vic", "refused", False), ("olga", "approve", True)]
         assert rows[1]["result"]["reply"]["state"] == "approved" and rows[0]["at"]
+    finally:
+        store.close()
+
+
+def test_throttled_logins_are_counted_and_the_log_is_read_by_page(store_url: str) -> None:
+    """GIVEN an operator's action, 200 throttled logins from one client in one window and
+    3 from another WHEN the log is read THEN each client has one row with its count; the
+    action is on the first page; pages and the user and action filters hold."""
+    store = Store(store_url)
+    try:
+        audit.write(store, user="olga", role="operator", action="eod", target="pos-1", ok=True,
+                    result={"ok": True})  # fmt: skip
+        now = 1_800_000_000.0
+        for i in range(200):
+            audit.throttled(store, client="203.0.113.7", user=f"admin{i % 3}", now=now + i / 10)
+        for _ in range(3):
+            audit.throttled(store, client="203.0.113.8", user="olga", now=now)
+        audit.throttled(store, client="203.0.113.7", user="x", now=now + audit.THROTTLE_WINDOW_S)
+        first = audit.page(store, per_page=2)
+        assert (first.total, first.pages, len(first.rows)) == (4, 2, 2)
+        rows = first.rows + audit.page(store, per_page=2, number=2).rows
+        counts = sorted((r["target"], r["repeats"]) for r in rows if r["action"] == "login")
+        assert counts == [("203.0.113.7", 1), ("203.0.113.7", 200), ("203.0.113.8", 3)]
+        assert [r["action"] for r in audit.page(store, user="olga").rows] == ["login", "eod"]
+        assert [r["target"] for r in audit.page(store, action="eod").rows] == ["pos-1"]
+        for bad in ({"number": 0}, {"per_page": 0}, {"user": "u" * 65}):
+            with pytest.raises(audit.AuditQueryError):
+                audit.page(store, **bad)  # type: ignore[arg-type]
     finally:
         store.close()

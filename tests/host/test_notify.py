@@ -40,7 +40,8 @@ def _with_notify(host: Host, smtp: SmtpServer, gateway: str) -> None:  # noqa: F
     host.stop()
     host.config.write_text(host.config.read_text() + (
         f'\n[notify]\nmerchant_name = "Café Beispiel"\ntimezone = "Europe/Berlin"\n'
-        f'smtp_url = "{smtp.url}"\nfrom = "refunds@cafe.example"\nfirst_retry_s = 0.2\n'
+        f'smtp_url = "{smtp.url}"\nsmtp_security = "none"\nfrom = "refunds@cafe.example"\n'
+        f'first_retry_s = 0.2\n'
         f'max_retry_s = 0.5\n[notify.sms]\nurl = "{gateway}"\n'
         f'body = {{ to = "$to", text = "$text", ref = "$id" }}\n'))  # fmt: skip
     host.start()

@@ -37,7 +37,8 @@ def _rig_and_host(tmp_path: Path, broker: Broker, smtp: SmtpServer) -> tuple[Rig
     assert host.cli("keygen")[0] == 0
     host.config.write_text(host.config.read_text() + (
         f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
-        f'from = "refunds@shop.example"\nfirst_retry_s = 0.2\nmax_retry_s = 0.5\n'))  # fmt: skip
+        f'smtp_security = "none"\nfrom = "refunds@shop.example"\n'
+        f'first_retry_s = 0.2\nmax_retry_s = 0.5\n'))  # fmt: skip
     extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
              f'host_public_key = "{host.key.with_suffix(".pub")}"\n')  # fmt: skip
     return make_rig(tmp_path, extra_config=extra), host

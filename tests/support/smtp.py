@@ -1,15 +1,22 @@
 """A real SMTP server for the tests (aiosmtpd on 127.0.0.1, a free port): it keeps what
-it accepts and can refuse the first N messages with a temporary error (451)."""
+it accepts and can refuse the first N messages with a temporary error (451). With `tls`
+it offers STARTTLS (and requires it); with `auth` it offers AUTH (also in clear when there
+is no TLS, as a careless server does) and keeps the logins it was given."""
 
 from __future__ import annotations
 
 import email
 import logging
+import ssl
+import subprocess
+import sys
 from email import policy
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.support.broker import free_port
 
@@ -38,11 +45,38 @@ class Mailbox:
         return "250 OK"
 
 
+MAKE_CERTS = Path(__file__).resolve().parents[2] / "systemd" / "mosquitto" / "make-certs.py"
+
+
+def private_ca(out: Path) -> ssl.SSLContext:
+    """A private CA in `out` (`ca.crt`) and the server context of a certificate it signed
+    for 127.0.0.1 (made by systemd/mosquitto/make-certs.py)."""
+    subprocess.run([sys.executable, str(MAKE_CERTS), str(out), "--server-name", "127.0.0.1"],
+                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(out / "server.crt", out / "server.key")
+    return context
+
+
 class SmtpServer:
-    def __init__(self, refuse: int = 0) -> None:
+    def __init__(self, refuse: int = 0, *, tls: ssl.SSLContext | None = None,
+                 auth: bool = False) -> None:  # fmt: skip
         self.mailbox = Mailbox(refuse)
         self.port = free_port()
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self.logins: list[tuple[str, str]] = []  # (user, password) the server was given
+        extra: dict[str, Any] = {}
+        if tls is not None:
+            extra.update(tls_context=tls, require_starttls=True)
+        if auth:
+            extra.update(authenticator=self._authenticate, auth_require_tls=tls is not None)
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
+                                     **extra)  # fmt: skip
+
+    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                      data: Any) -> AuthResult:  # fmt: skip
+        if isinstance(data, LoginPassword):
+            self.logins.append((data.login.decode(), data.password.decode()))
+        return AuthResult(success=True)
 
     @property
     def url(self) -> str:

@@ -27,7 +27,8 @@ USERS = {"olga": ("operator", "olga-secret-pw"), "vic": ("viewer", "vic-secret-p
 class WebHost:
     """`posterm-host run --http` as a fleet operator runs it."""
 
-    def __init__(self, tmp: Path, broker: Broker) -> None:
+    def __init__(self, tmp: Path, broker: Broker, web_extra: str = "") -> None:
+        """`web_extra`: more `[web]` keys, one per line."""
         self.tmp, self.port = tmp, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = tmp / "keys" / "host.key"
@@ -37,7 +38,7 @@ class WebHost:
         self.config.write_text(
             f'[host]\nid = "hq"\nreply_timeout_s = 8\n[mqtt]\nurl = "{broker.url}"\n'
             f'[store]\nurl = "sqlite://{tmp / "host.db"}"\n[keys]\nprivate_key = "{self.key}"\n'
-            f'[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{users}'
+            f'[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{web_extra}{users}'
         )
         self.proc: subprocess.Popen[str] | None = None
 

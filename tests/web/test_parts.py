@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
-from starlette.middleware.sessions import SessionMiddleware
 
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.host.web import plots
 from posterm.host.web.app import create_app
 from posterm.host.web.auth import Throttle
+from posterm.host.web.sessions import ServerSessions
 from tests.support.sim import BIN
 
 BASE = '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
@@ -38,6 +38,10 @@ def test_web_users_and_settings_are_read(tmp_path: Path) -> None:
     assert [(u.name, u.role) for u in web.users] == [("olga", "operator")]
     assert load(config(tmp_path, "")).web.bind == "127.0.0.1:8080"  # localhost by default
     assert load(config(tmp_path, "")).web.cookie_secure is True
+    assert load(config(tmp_path, "")).web.forwarded_allow_ips == ()  # X-Forwarded-For ignored
+    proxies = '[web]\nforwarded_allow_ips = ["127.0.0.1", "fd00::/64"]\n'
+    assert load(config(tmp_path, proxies)).web.forwarded_allow_ips == ("127.0.0.1/32",
+                                                                      "fd00::/64")
 
 
 @pytest.mark.parametrize(("text", "key"), [
@@ -56,6 +60,10 @@ def test_web_users_and_settings_are_read(tmp_path: Path) -> None:
     (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\n'
      f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "operator"\n',
      "web.users: user 2: name"),
+    ('[web]\nforwarded_allow_ips = "127.0.0.1"\n', "web.forwarded_allow_ips"),
+    ('[web]\nforwarded_allow_ips = ["*"]\n', "web.forwarded_allow_ips"),
+    ('[web]\nforwarded_allow_ips = ["10.0.0.1/24"]\n', "web.forwarded_allow_ips"),
+    ('[web]\nforwarded_allow_ips = [1]\n', "web.forwarded_allow_ips"),
 ])  # fmt: skip
 def test_bad_web_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(HostConfigError, match=f": {key}"):
@@ -102,20 +110,25 @@ def test_session_cookies_are_secure_unless_configured_otherwise(tmp_path: Path) 
     try:
         for text, secure in (("", True), ("[web]\ncookie_secure = false\n", False)):
             app = create_app(load(config(tmp_path, text)), store, lambda tid, env: None, "s" * 32)
-            (session,) = [m for m in app.user_middleware if m.cls is SessionMiddleware]
-            assert session.kwargs["https_only"] is secure
-            assert session.kwargs["same_site"] == "strict"
+            (session,) = [m for m in app.user_middleware if m.cls is ServerSessions]
+            assert session.kwargs["secure"] is secure
     finally:
         store.close()
 
 
-def test_failed_logins_are_throttled_per_name_and_client() -> None:
-    throttle = Throttle(limit=2, window_s=60)
-    throttle.failed("name:a", "client:1")
-    assert not throttle.blocked("name:a", "client:2")
-    throttle.failed("name:a", "client:2")
-    assert throttle.blocked("name:a", "client:3")  # the name, from any client
-    throttle.failed("name:b", "client:2")
-    assert throttle.blocked("name:c", "client:2")  # the client, under any name
-    throttle.succeeded("name:a")
-    assert not throttle.blocked("name:a", "client:3")
+def test_login_attempts_are_counted_per_client_and_per_client_and_name() -> None:
+    """GIVEN limits of 2 per (client, name) and 3 per client WHEN attempts are taken
+    THEN each is counted at once; another client is never blocked by them; a success clears
+    its pair and takes itself off the client's count."""
+    throttle = Throttle(per_name=2, per_client=3, window_s=60)
+    assert throttle.attempt("c1", "olga") is not None
+    assert throttle.attempt("c1", "olga") is not None
+    assert throttle.attempt("c1", "olga") is None  # the pair's limit, before any hash
+    assert throttle.attempt("c2", "olga") is not None  # olga elsewhere: not locked out
+    assert throttle.attempt("c1", "nobody") is not None
+    assert throttle.attempt("c1", "vic") is None  # the client's limit under any name
+    ok = throttle.attempt("c2", "vic")
+    assert ok is not None
+    throttle.succeeded("c2", "vic", ok)
+    taken = [throttle.attempt("c2", n) is not None for n in ("vic", "x", "y")]
+    assert taken == [True, True, False]  # c2: olga's, vic's and x's; the success not counted
