@@ -1,7 +1,8 @@
 """Fuzzing what arrives over MQTT: commands and acks on the terminal (the schema in
-protocol/mqtt and the command desk that journals and runs them), events on the host
-(the wire schemas of protocol/mqtt/wire.py, then the store), topics and the event envelope. A bad message is refused
-with the protocol's own error or a reply; a mutated signed command never runs."""
+protocol/mqtt and the command desk that journals and runs them), events on the host (the
+wire schemas of protocol/mqtt/wire.py, then the store), topics and the event envelope. A
+bad message is refused with the protocol's own error or a reply; a mutated signed command
+never runs."""
 
 from __future__ import annotations
 
