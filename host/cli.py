@@ -19,7 +19,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import alerting, lookup, metrics, reconcile, webhooks
+from posterm.host import alerting, expiry, lookup, metrics, reconcile, webhooks
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
@@ -363,12 +363,23 @@ def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
             return _fail(args.json, "no_key", "signed commands need [keys] private_key "
                          "(posterm-host keygen)")  # fmt: skip
         key = commands.load_private_key(config.private_key.read_bytes())
-    envelope = commands.build(tid, name, cmd_args, key=key)
+    return _send_command(config, tid, name, cmd_args, key=key, as_json=args.json)
+
+
+def _send_command(config: HostConfig, tid: str, name: str, cmd_args: dict[str, Any],
+                  *, key: Ed25519PrivateKey | None, as_json: bool) -> int:  # fmt: skip
+    """Send a command that expires when the wait for its reply ends (a terminal that gets
+    it later refuses it), and print the reply; exit 1 when there was none or it refused."""
+    envelope = expiry.build(tid, name, cmd_args, key=key, wait_s=config.reply_timeout_s)
     reply = send_and_wait(config, tid, envelope)
     if reply is None:
-        return _fail(args.json, "no_reply", f"{tid} did not answer within "
-                     f"{config.reply_timeout_s:g} s (offline? `posterm-host fleet`)")  # fmt: skip
-    _print(reply, args.json)
+        why = expiry.unanswered(tid, envelope, config.reply_timeout_s)
+        if not as_json:
+            return _fail(as_json, "no_reply", why)
+        print(json.dumps({"ok": False, "code": "no_reply", "error": why,
+                          "cmd_id": envelope["cmd_id"], "expires_at": envelope["expires_at"]}))
+        return 1
+    _print(reply, as_json)
     return 0 if reply.get("ok") else 1
 
 
