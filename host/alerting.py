@@ -81,7 +81,7 @@ class Alerter:
             self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],
                                            shareable(env), at=now)  # fmt: skip
             if rules.approved_sale(env):
-                found = rules.double_charge(env, self._sales_near(tx, env),
+                found = rules.double_charge(env, self._charged_twice(tx, env),
                                             self.limits.double_charge_s)  # fmt: skip
                 if found is not None:
                     self._raise(tx, found, now)
@@ -106,24 +106,55 @@ class Alerter:
                                 self._clear(tx, row, now)
 
     def _clear_double_charges(self, tx: Tx, env: dict[str, Any], now: str) -> None:
-        """A void or refund of a sale of an open double charge clears it once confirmed:
-        the PT's completion (its receipt is told) or recovery found it kept; so does a
-        sale of it that recovery found not kept."""
-        open_ = self._open(tx, "double_charge", env["terminal"])
-        if not open_:
-            return
-        if env["type"].startswith("receipt."):  # of which operation, and how it ended
-            rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
-                           " type IN ('void.completed', 'refund.completed', 'refund.failed')"
-                           " ORDER BY seq",
-                           (env["terminal"], env["data"].get("txn_id")))  # fmt: skip
-            if not rows:
-                return
-            env = {**json.loads(rows[-1]["envelope"]), "confirmed": True}
-        subjects = rules.cleared_double_charges(env, [r["subject"] for r in open_])
-        for row in open_:
-            if row["subject"] in subjects:
+        """The terminal's open double charges whose card is no longer charged more than one
+        sale, net (a confirmed void or refund of one of the sales, in full or in parts, or
+        recovery finding one not kept), clear."""
+        for row in self._open(tx, "double_charge", env["terminal"]):
+            detail = json.loads(row["detail"])
+            amount = rules.minor(detail)
+            if amount is None or not isinstance(detail.get("txns"), list):
+                continue
+            since = min(str(at) for at in detail.get("occurred_at") or [now])
+            if self._net(tx, env["terminal"], detail["txns"], amount, since) <= amount:
                 self._clear(tx, row, now)
+
+    def _charged_twice(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
+        """The approved sales near `sale` (same card and amount) with which the card is
+        still charged more than once, net: a sale voided or refunded before the second one
+        came is no double charge."""
+        amount = rules.minor(sale["data"])
+        if amount is None:
+            return []
+        out = []
+        for other in self._sales_near(tx, sale):
+            since = min(str(other["occurred_at"]), str(sale["occurred_at"]))
+            txns = [str(other["data"].get("txn_id")), str(sale["data"].get("txn_id"))]
+            if self._net(tx, sale["terminal"], txns, amount, since) > amount:
+                out.append(other)
+        return out
+
+    def _net(self, tx: Tx, terminal: str, txns: list[str], amount: int, since: str) -> int:
+        """`rules.net_charged` of the terminal's sales `txns` (told since `since`, minus
+        the double-charge window for a terminal clock that moved)."""
+        try:
+            low = rules.later(since, -self.limits.double_charge_s)
+        except ValueError:
+            low = ""
+        kinds = ", ".join(f"'{t}'" for t in rules.NET_EVENTS)
+        rows = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND type IN ({kinds})"
+                       " AND occurred_at >= ? ORDER BY seq", (terminal, low))  # fmt: skip
+        envs = [json.loads(r["envelope"]) for r in rows]
+        backs = {e["data"].get("txn_id") for e in envs if e["data"].get("ref_txn") in txns}
+        told = [e for e in envs if e["data"].get("txn_id") in (*txns, *backs)]
+        receipted: list[str] = []
+        ids = sorted(str(b) for b in backs if isinstance(b, str))
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            receipted = [str(r["txn_id"]) for r in tx.rows(
+                f"SELECT DISTINCT txn_id FROM events WHERE terminal = ? AND txn_id IN ({marks})"
+                " AND type IN ('receipt.printed', 'receipt.pending', 'receipt.recovered')",
+                (terminal, *ids))]  # fmt: skip
+        return rules.net_charged(amount, txns, told, receipted)
 
     def _sales_near(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
         at, window = str(sale["occurred_at"]), self.limits.double_charge_s

@@ -5,8 +5,9 @@ UTC). No I/O here; `host/alerting.py` stores, publishes and sends what they find
 Two sorts of rule:
 - *level* rules (`LEVEL_KINDS`) say which conditions hold now; an alert of that kind is
   raised when its condition appears and cleared when it is gone;
-- *event* rules raise on an event: `double_charge` (cleared when one of the two sales is
-  voided or refunded), `refunds_count` / `refunds_amount` (cleared when the day is over).
+- *event* rules raise on an event: `double_charge` (open while the card's two sales,
+  less their confirmed voids and refunds, still charge more than one sale: `net_charged`),
+  `refunds_count` / `refunds_amount` (cleared when the day is over).
 
 An alert is keyed by (kind, terminal, subject): at most one is open per key.
 """
@@ -228,25 +229,48 @@ def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
 
 CLEARS_DOUBLE_CHARGE = ("void.completed", "refund.completed", "sale.recovered",
                         "receipt.printed", "receipt.pending", "receipt.recovered")  # fmt: skip
+# the events that tell what stays charged of a sale: recovery's word on it, its voids and
+# refunds (each by its latest outcome)
+NET_EVENTS = ("sale.recovered", "void.completed", "refund.completed", "refund.failed")
 
 
-def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) -> list[str]:
-    """The open double-charge subjects a confirmed void or refund of one of their sales
-    clears, or recovery finding one of their sales not kept by the PT. A void or refund is
-    told completed at its commit, before the PT's completion: confirmed once recovery found
-    it kept (state approved) or its receipt is told (`env["confirmed"]`, set by the caller
-    on the completion event it found for the receipt)."""
-    if env["type"] == "sale.recovered" and not_charged(env["data"]):
-        ref = env["data"].get("txn_id")
-        return [s for s in open_subjects if isinstance(ref, str) and ref in s.split("+")]
-    if env["type"] not in ("void.completed", "refund.completed") or not_charged(env["data"]):
-        return []
-    if not env.get("confirmed") and env["data"].get("state") != "approved":
-        return []
-    ref = env["data"].get("ref_txn")
-    if not isinstance(ref, str):
-        return []
-    return [s for s in open_subjects if ref in s.split("+")]
+def net_charged(amount: int, sales: Iterable[str], told: Iterable[dict[str, Any]],
+                receipted: Iterable[str]) -> int:  # fmt: skip
+    """What a card is still charged, net, by `sales` (txn ids of approved sales of `amount`
+    minor units each), whatever order the events came in: each sale less its confirmed
+    voids (the whole sale) and refunds (their amount), nothing of one recovery found not
+    kept. `told`: the `NET_EVENTS` of those sales and of their voids and refunds, in seq
+    order; `receipted`: the txn ids among those voids and refunds with a receipt told.
+
+    A void or refund is told completed at its commit, before the PT's completion: it counts
+    once confirmed, by its receipt (issued only after the completion) or by recovery
+    finding it kept (state approved); not when its latest outcome says the PT did not keep
+    it. A double charge is open while this is more than one sale's `amount`."""
+    net = dict.fromkeys(sales, amount)
+    latest: dict[str, dict[str, Any]] = {}
+    kept: set[str] = set()
+    for env in told:
+        txn = env["data"].get("txn_id")
+        if isinstance(txn, str):
+            latest[txn] = env
+            if env["data"].get("state") == "approved":
+                kept.add(txn)
+    confirmed = kept | set(receipted)
+    for txn, env in latest.items():
+        data = env["data"]
+        if txn in net:  # one of the sales: recovery's word on it
+            if env["type"] == "sale.recovered" and (
+                not_charged(data) or data.get("state") not in ("approved", None)
+            ):
+                net[txn] = 0
+            continue
+        ref = data.get("ref_txn")
+        if (ref not in net or env["type"] not in ("void.completed", "refund.completed")
+                or not_charged(data) or txn not in confirmed):  # fmt: skip
+            continue
+        back = amount if env["type"] == "void.completed" else (minor(data) or 0)
+        net[str(ref)] -= back
+    return sum(max(left, 0) for left in net.values())
 
 
 def day_over(subject: str, now: str) -> bool:
