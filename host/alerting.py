@@ -285,6 +285,8 @@ class Alerter:
         now = self.now()
         with self.store.db.tx() as tx:
             for row in rows:
+                if row["closed_at"] is None:  # sold, never closed: no batch to name
+                    continue
                 subject = f"batch {row['batch_no']}"
                 if row["ok"]:
                     for open_ in self._open(tx, "reconcile_mismatch", row["terminal"]):
@@ -313,21 +315,46 @@ def open_counts(store: Store) -> dict[str, int]:
     return counts
 
 
-def listing(store: Store, *, open_only: bool = False, terminal: str | None = None,
-            limit: int = 1000) -> list[dict[str, Any]]:  # fmt: skip
-    """Alerts newest first, for `posterm-host alerts` and `fleet`."""
+def _where(open_only: bool, terminal: str | None) -> tuple[str, list[Any]]:
     where, args = ["1 = 1"], []
     if open_only:
         where.append("cleared_at IS NULL")
     if terminal is not None:
         where.append("terminal = ?")
         args.append(terminal)
+    return " AND ".join(where), args
+
+
+def listing(store: Store, *, open_only: bool = False, terminal: str | None = None,
+            limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """Alerts worst first (`alerts.SEVERITY`, named in `severity`), then newest first, for
+    `posterm-host alerts`, `fleet` and the dashboard: all of them, or a page of `limit`
+    from `offset` (`count` says how many there are in all)."""
+    where, args = _where(open_only, terminal)
+    rank = " ".join(f"WHEN '{kind}' THEN {n}" for kind, n in rules.SEVERITY.items())
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
     try:
         rows = store.db.rows(
-            f"SELECT * FROM alerts WHERE {' AND '.join(where)}"
-            f" ORDER BY raised_at DESC, alert_id DESC LIMIT {int(limit)}",
+            f"SELECT * FROM alerts WHERE {where} ORDER BY CASE kind {rank} ELSE"
+            f" {len(rules.SEVERITY_NAMES) - 1} END, raised_at DESC, alert_id DESC{page}",
             args,
         )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return [{**r, "detail": json.loads(r["detail"])} for r in rows]
+    return [{**r, "severity": severity(r["kind"]), "detail": json.loads(r["detail"])}
+            for r in rows]  # fmt: skip
+
+
+def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:
+    """How many alerts `listing` has in all (to say how many more than a page shows)."""
+    where, args = _where(open_only, terminal)
+    try:
+        rows = store.db.rows(f"SELECT COUNT(*) AS n FROM alerts WHERE {where}", args)
+    except DatabaseError as exc:
+        raise StoreError(str(exc)) from exc
+    return int(rows[0]["n"])
+
+
+def severity(kind: str) -> str:
+    names = rules.SEVERITY_NAMES
+    return names[min(rules.SEVERITY.get(kind, len(names) - 1), len(names) - 1)]

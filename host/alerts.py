@@ -33,6 +33,11 @@ IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
 RESOLVES = ("sale.approved", "sale.declined", "sale.recovered", "void.completed",
             "refund.completed", "refund.failed")  # an operation's outcome  # fmt: skip
 RECEIPT_DONE = ("receipt.printed", "receipt.recovered", "receipt.reprinted")
+# how bad each kind is (0 worst): listings show the worst first, then the newest
+SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
+            "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
+            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1}  # fmt: skip
+SEVERITY_NAMES = ("critical", "warning", "notice")
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--terminal")
             p.add_argument("--type")
             p.add_argument("--since", help="RFC 3339 time")
-    p = sub.add_parser("alerts", help="alerts raised and cleared, newest first")
+    p = sub.add_parser("alerts", help="alerts raised and cleared, worst first, then newest")
     p.add_argument("--open", action="store_true", help="only those still open")
+    p.add_argument("--limit", type=_count, help="at most N (all when not given)")
+    p.add_argument("--offset", type=_count, default=0, help="skip the first N")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("webhooks", help="the webhook deliveries' queue, newest first")
     p.add_argument("--state", choices=("pending", "sent", "failed"))
@@ -138,10 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
-        if args.command in ("alerts", "webhooks", "events"):
-            if args.command == "alerts":
-                rows = alerting.listing(store, open_only=args.open)
-            elif args.command == "webhooks":
+        if args.command == "alerts":
+            return _alerts(store, args)
+        if args.command in ("webhooks", "events"):
+            if args.command == "webhooks":
                 rows = webhooks.deliveries(store, args.state)
             else:
                 rows = store.events(terminal=args.terminal, type_=args.type, since=args.since)
@@ -154,6 +156,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _command(config, store, args)
     finally:
         store.close()
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number >= 0, not {text!r}")
+    return int(text)
+
+
+def _alerts(store: Store, args: argparse.Namespace) -> int:
+    """The alerts, worst first; a page (`--limit`, `--offset`) says how many more there
+    are (on stderr with --json, whose stdout stays the list)."""
+    rows = alerting.listing(store, open_only=args.open, limit=args.limit, offset=args.offset)
+    _print(rows, args.json)
+    if args.limit is not None:
+        more = alerting.count(store, open_only=args.open) - args.offset - len(rows)
+        if more > 0:
+            print(f"... {more} more: posterm-host alerts --offset {args.offset + len(rows)}",
+                  file=sys.stderr if args.json else sys.stdout)  # fmt: skip
+    return 0
 
 
 def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
@@ -219,7 +240,7 @@ FLEET_COLUMNS = (("terminal", "TERMINAL"), ("state", "STATE"), ("pt_link", "PT")
 def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     """The fleet with each terminal's open alerts: a table, or JSON rows with `alerts`."""
     rows = store.fleet(stale_after_s=config.stale_after_s)
-    open_alerts = alerting.listing(store, open_only=True)
+    open_alerts = alerting.listing(store, open_only=True)  # all of them, worst first
     for row in rows:
         row["alerts"] = [{k: a[k] for k in ("alert_id", "kind", "raised_at", "detail")}
                          for a in open_alerts if a["terminal"] == row["terminal"]]  # fmt: skip
@@ -286,8 +307,9 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
 
 
 def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
-    """Exit 0 when every batch of the day agrees, 1 when one differs (or there is no batch
-    to look at for a named terminal), 2 on bad input. A batch that differs raises the
+    """Exit 0 when every batch of the day agrees, 1 when one differs, a terminal sold and
+    never closed the day, or there is no batch to look at for a named terminal; 2 on bad
+    input. A batch that differs raises the
     `reconcile_mismatch` alert (stored, to the webhooks); one that agrees clears it."""
     try:
         rows = reconcile.reconcile(store, day=reconcile.parse_day(args.date),
@@ -302,6 +324,9 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
         sys.stdout.write(reconcile.to_csv(rows))
     else:
         for row in rows:
+            if row["closed_at"] is None:  # sold, never closed
+                print(f"{row['terminal']} NEVER CLOSED: {row['differences'][0]['detail']}")
+                continue
             verdict = "agrees" if row["ok"] else "DIFFERS"
             print(f"{row['terminal']} batch {row['batch_no']} closed {row['closed_at']}:"
                   f" {verdict}")  # fmt: skip
@@ -312,6 +337,8 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
                 print(f"  ! {diff['what']}: {diff['detail']} {' '.join(diff['txns'])}".rstrip())
         if not rows:
             print("no batch was closed on that day")
+    if args.terminal is not None and not rows:
+        return 1  # nothing to reconcile for that terminal is no agreement
     return 0 if all(row["ok"] for row in rows) else 1
 
 

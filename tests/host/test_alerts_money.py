@@ -5,9 +5,14 @@ followed by recovery's word that the PT did not keep it)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from posterm.host import cli
 from posterm.host.alerting import open_counts
 from posterm.host.alerts import Limits
 from posterm.protocol.mqtt.events import envelope
@@ -202,3 +207,45 @@ def test_a_double_charge_clears_only_when_refunds_bring_the_card_back_to_one_cha
                 outcome="kept", **refund)  # fmt: skip
     (cleared,) = fleet.alerter.take()
     assert cleared["alert_id"] == raised["alert_id"] and cleared["cleared_at"]
+
+
+def test_an_open_double_charge_is_listed_first_among_a_thousand_offline_terminals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN an open double charge, then 1,001 terminals offline past the limit (each raised
+    later, so newer)
+    WHEN the open alerts are listed (`posterm-host alerts --open`), whole and by pages
+    THEN the double charge comes first, none is left out, and a page says how many more."""
+    f = Fleet(tmp_path, Limits())
+    sale = {"kind": "sale", "currency": "EUR", "masked_pan": PAN}
+    f.event("sale.approved", txn_id="T1", amount="20.00", **sale)
+    f.event("sale.approved", txn_id="T2", amount="20.00", **sale)
+    assert [m["kind"] for m in f.alerter.take()] == ["double_charge"]
+    for n in range(1001):
+        f.status(False, 1, tid=f"pos-{n:04}")
+    f.clock.advance(Limits().offline_s + 1)
+    assert len(f.tick()) == 1001
+    f.store.close()
+    config = tmp_path / "host.toml"
+    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+                      f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
+
+    def run(*args: str) -> tuple[int, Any, str]:
+        code = cli.main(["--config", str(config), "alerts", "--open", *args])
+        out = capsys.readouterr()
+        return code, json.loads(out.out) if "--json" in args else out.out, out.err
+
+    code, rows, _ = run("--json")
+    assert code == 0 and len(rows) == 1002
+    assert (rows[0]["kind"], rows[0]["severity"]) == ("double_charge", "critical")
+    code, page, more = run("--json", "--limit", "10")
+    assert [r["alert_id"] for r in page] == [r["alert_id"] for r in rows[:10]]
+    assert "992 more: posterm-host alerts --offset 10" in more
+    code, page, more = run("--json", "--limit", "10", "--offset", "995")
+    assert len(page) == 7 and "more" not in more
+    code, text, _ = run("--limit", "1")
+    assert text.splitlines()[0].startswith("alert_id=") and "kind=double_charge" in text
+    assert text.splitlines()[-1] == "... 1001 more: posterm-host alerts --offset 1"
+    with pytest.raises(SystemExit) as bad:  # bad input: argparse's usage error
+        cli.main(["--config", str(config), "alerts", "--limit", "-1"])
+    assert bad.value.code == 2
