@@ -25,7 +25,7 @@ from posterm.protocol.money import AmountError, format_amount, parse_amount
 from posterm.protocol.mqtt.events import not_charged
 
 LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
-               "in_doubt", "receipt_pending")  # fmt: skip
+               "in_doubt", "receipt_pending", "terminal_reset")  # fmt: skip
 EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount", "reconcile_mismatch")
 KINDS = LEVEL_KINDS + EVENT_KINDS
 APPROVED_SALES = ("sale.approved", "sale.recovered")  # a recovered sale only when kept
@@ -36,7 +36,8 @@ RECEIPT_DONE = ("receipt.printed", "receipt.recovered", "receipt.reprinted")
 # how bad each kind is (0 worst): listings show the worst first, then the newest
 SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
             "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
-            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1}  # fmt: skip
+            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1,
+            "terminal_reset": 1}  # fmt: skip
 SEVERITY_NAMES = ("critical", "warning", "notice")
 
 
@@ -53,6 +54,7 @@ class Limits:
     refunds_per_day: int = 20  # completed refunds per terminal per UTC day, more: alert
     refund_minor_per_day: int = 100_000  # their sum in minor units (1000.00 EUR), more: alert
     double_charge_s: float = 600.0  # same amount, same masked PAN, one terminal, this close
+    reset_s: float = 86400.0  # a terminal re-flashed (a new journal, host/lives.py): this long
     interval_s: float = 1.0  # how often the time-based rules run
 
 
@@ -77,8 +79,8 @@ def later(now: str, s: float) -> str:
 
 # -- level rules ------------------------------------------------------------------------------
 def fleet_findings(fleet: Iterable[dict[str, Any]], limits: Limits, now: str) -> list[Finding]:
-    """Offline or stale too long, paper out, an outbox that does not drain (`Store.fleet()`
-    rows as of `now`)."""
+    """Offline or stale too long, paper out, an outbox that does not drain, re-flashed lately
+    (`Store.fleet()` rows as of `now`)."""
     out = []
     for t in fleet:
         tid = t["terminal"]
@@ -95,6 +97,10 @@ def fleet_findings(fleet: Iterable[dict[str, Any]], limits: Limits, now: str) ->
                                     "stale_after_s": t["stale_after_s"]}))  # fmt: skip
         if t["paper"] == "out":
             out.append(Finding("paper_out", tid, "", {"printer": t["printer"]}))
+        reset = seconds(t.get("reset_at"), now)
+        if reset is not None and reset < limits.reset_s:  # what the old journal held is lost
+            out.append(Finding("terminal_reset", tid, f"life {t['life']}",
+                               {"reset_at": t["reset_at"], "life": t["life"]}))  # fmt: skip
         age = t["oldest_unsent_age_s"]
         if isinstance(age, int | float) and not isinstance(age, bool) and age > limits.outbox_s:
             out.append(Finding("outbox_stale", tid, "",

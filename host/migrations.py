@@ -165,6 +165,21 @@ MIGRATIONS: list[Statements] = [
     # 6: an event's amount in minor units, so the double-charge rule reads only the card's
     # sales of the same amount (NULL in rows stored before: those are read as before)
     ["ALTER TABLE events ADD COLUMN amount_minor BIGINT"],
+    # a terminal's lives (host/lives.py): a re-flashed terminal (new journal_id in its
+    # status) starts a new life; its events are stored with the life they belong to
+    [
+        "ALTER TABLE terminals ADD COLUMN journal_id TEXT",
+        "ALTER TABLE terminals ADD COLUMN life INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE terminals ADD COLUMN reset_at TEXT",
+        "ALTER TABLE events ADD COLUMN life INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE IF NOT EXISTS terminal_lives (
+            terminal TEXT NOT NULL,
+            journal_id TEXT NOT NULL,
+            life INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            PRIMARY KEY (terminal, journal_id)
+        )""",
+    ],
 ]
 
 

@@ -216,3 +216,33 @@ def test_an_approval_the_cli_reported_unanswered_never_runs_when_the_terminal_re
     assert [e for e in rig.ledger() if e["kind"] == "refund"] == []
     assert [t["state"] for t in rig.txns() if t["txn_id"] == refund["txn_id"]] == [
         "awaiting_approval"]
+
+
+def test_a_re_flashed_terminal_is_followed_in_a_new_life(rig: Rig, host: Host) -> None:
+    """GIVEN a terminal that sold (its events acked, the host at its seq) and stops
+    WHEN it is re-flashed (its journal gone: seq and session start from 1 again), comes
+    back and sells
+    THEN the host shows it online in life 1, counts its new seqs from 1, and raises
+    `terminal_reset`."""
+    for amount in ("3.00", "4.00"):
+        assert rig.cli("sale", amount)[0] == 0
+    wait_for(lambda: unacked(rig) == 0, "the first life's events acked")
+    (before,) = host.cli("fleet", "--json")[1]
+    assert before["life"] == 0 and before["contiguous_seq"] == len(rig.events())
+    rig.stop()
+    for path in rig.journal.parent.glob(rig.journal.name + "*"):  # the db, its -wal, -shm
+        path.unlink()
+    rig.start()
+    assert rig.cli("sale", "5.00")[0] == 0
+    wait_for(lambda: unacked(rig) == 0, "the new life's events acked")
+
+    def followed() -> dict[str, Any] | None:
+        (now,) = host.cli("fleet", "--json")[1]
+        return now if now["online"] and now["life"] == 1 else None
+
+    now = wait_for(followed, "the terminal online in its new life")
+    assert now["contiguous_seq"] == len(rig.events()) and now["gap_at"] is None
+    assert now["session"] == 1  # its sessions start again too
+    reset = wait_for(lambda: [a for a in host.cli("alerts", "--open", "--json")[1]
+                              if a["kind"] == "terminal_reset"], "terminal_reset raised")
+    assert reset[0]["terminal"] == TID and reset[0]["detail"]["life"] == 1
