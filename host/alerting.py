@@ -83,7 +83,7 @@ class Alerter:
             self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],
                                            shareable(env), at=now)  # fmt: skip
             if rules.approved_sale(env):
-                found = rules.double_charge(env, self._sales_near(tx, env),
+                found = rules.double_charge(env, self._charged_twice(tx, env),
                                             self.limits.double_charge_s)  # fmt: skip
                 if found is not None:
                     self._raise(tx, found, now)
@@ -108,24 +108,55 @@ class Alerter:
                                 self._clear(tx, row, now)
 
     def _clear_double_charges(self, tx: Tx, env: dict[str, Any], now: str) -> None:
-        """A void or refund of a sale of an open double charge clears it once confirmed:
-        the PT's completion (its receipt is told) or recovery found it kept; so does a
-        sale of it that recovery found not kept."""
-        open_ = self._open(tx, "double_charge", env["terminal"])
-        if not open_:
-            return
-        if env["type"].startswith("receipt."):  # of which operation, and how it ended
-            rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
-                           " type IN ('void.completed', 'refund.completed', 'refund.failed')"
-                           " ORDER BY seq",
-                           (env["terminal"], env["data"].get("txn_id")))  # fmt: skip
-            if not rows:
-                return
-            env = {**json.loads(rows[-1]["envelope"]), "confirmed": True}
-        subjects = rules.cleared_double_charges(env, [r["subject"] for r in open_])
-        for row in open_:
-            if row["subject"] in subjects:
+        """The terminal's open double charges whose card is no longer charged more than one
+        sale, net (a confirmed void or refund of one of the sales, in full or in parts, or
+        recovery finding one not kept), clear."""
+        for row in self._open(tx, "double_charge", env["terminal"]):
+            detail = json.loads(row["detail"])
+            amount = rules.minor(detail)
+            if amount is None or not isinstance(detail.get("txns"), list):
+                continue
+            since = min(str(at) for at in detail.get("occurred_at") or [now])
+            if self._net(tx, env["terminal"], detail["txns"], amount, since) <= amount:
                 self._clear(tx, row, now)
+
+    def _charged_twice(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
+        """The approved sales near `sale` (same card and amount) with which the card is
+        still charged more than once, net: a sale voided or refunded before the second one
+        came is no double charge."""
+        amount = rules.minor(sale["data"])
+        if amount is None:
+            return []
+        out = []
+        for other in self._sales_near(tx, sale):
+            since = min(str(other["occurred_at"]), str(sale["occurred_at"]))
+            txns = [str(other["data"].get("txn_id")), str(sale["data"].get("txn_id"))]
+            if self._net(tx, sale["terminal"], txns, amount, since) > amount:
+                out.append(other)
+        return out
+
+    def _net(self, tx: Tx, terminal: str, txns: list[str], amount: int, since: str) -> int:
+        """`rules.net_charged` of the terminal's sales `txns` (told since `since`, minus
+        the double-charge window for a terminal clock that moved)."""
+        try:
+            low = rules.later(since, -self.limits.double_charge_s)
+        except ValueError:
+            low = ""
+        kinds = ", ".join(f"'{t}'" for t in rules.NET_EVENTS)
+        rows = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND type IN ({kinds})"
+                       " AND occurred_at >= ? ORDER BY seq", (terminal, low))  # fmt: skip
+        envs = [json.loads(r["envelope"]) for r in rows]
+        backs = {e["data"].get("txn_id") for e in envs if e["data"].get("ref_txn") in txns}
+        told = [e for e in envs if e["data"].get("txn_id") in (*txns, *backs)]
+        receipted: list[str] = []
+        ids = sorted(str(b) for b in backs if isinstance(b, str))
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            receipted = [str(r["txn_id"]) for r in tx.rows(
+                f"SELECT DISTINCT txn_id FROM events WHERE terminal = ? AND txn_id IN ({marks})"
+                " AND type IN ('receipt.printed', 'receipt.pending', 'receipt.recovered')",
+                (terminal, *ids))]  # fmt: skip
+        return rules.net_charged(amount, txns, told, receipted)
 
     def _sales_near(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
         at, window = str(sale["occurred_at"]), self.limits.double_charge_s
@@ -282,6 +313,8 @@ class Alerter:
         now = self.now()
         with self.store.db.tx() as tx:
             for row in rows:
+                if row["closed_at"] is None:  # sold, never closed: no batch to name
+                    continue
                 subject = f"batch {row['batch_no']}"
                 if row["ok"]:
                     for open_ in self._open(tx, "reconcile_mismatch", row["terminal"]):
@@ -310,21 +343,46 @@ def open_counts(store: Store) -> dict[str, int]:
     return counts
 
 
-def listing(store: Store, *, open_only: bool = False, terminal: str | None = None,
-            limit: int = 1000) -> list[dict[str, Any]]:  # fmt: skip
-    """Alerts newest first, for `posterm-host alerts` and `fleet`."""
+def _where(open_only: bool, terminal: str | None) -> tuple[str, list[Any]]:
     where, args = ["1 = 1"], []
     if open_only:
         where.append("cleared_at IS NULL")
     if terminal is not None:
         where.append("terminal = ?")
         args.append(terminal)
+    return " AND ".join(where), args
+
+
+def listing(store: Store, *, open_only: bool = False, terminal: str | None = None,
+            limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+    """Alerts worst first (`alerts.SEVERITY`, named in `severity`), then newest first, for
+    `posterm-host alerts`, `fleet` and the dashboard: all of them, or a page of `limit`
+    from `offset` (`count` says how many there are in all)."""
+    where, args = _where(open_only, terminal)
+    rank = " ".join(f"WHEN '{kind}' THEN {n}" for kind, n in rules.SEVERITY.items())
+    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
     try:
         rows = store.db.rows(
-            f"SELECT * FROM alerts WHERE {' AND '.join(where)}"
-            f" ORDER BY raised_at DESC, alert_id DESC LIMIT {int(limit)}",
+            f"SELECT * FROM alerts WHERE {where} ORDER BY CASE kind {rank} ELSE"
+            f" {len(rules.SEVERITY_NAMES) - 1} END, raised_at DESC, alert_id DESC{page}",
             args,
         )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return [{**r, "detail": json.loads(r["detail"])} for r in rows]
+    return [{**r, "severity": severity(r["kind"]), "detail": json.loads(r["detail"])}
+            for r in rows]  # fmt: skip
+
+
+def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:
+    """How many alerts `listing` has in all (to say how many more than a page shows)."""
+    where, args = _where(open_only, terminal)
+    try:
+        rows = store.db.rows(f"SELECT COUNT(*) AS n FROM alerts WHERE {where}", args)
+    except DatabaseError as exc:
+        raise StoreError(str(exc)) from exc
+    return int(rows[0]["n"])
+
+
+def severity(kind: str) -> str:
+    names = rules.SEVERITY_NAMES
+    return names[min(rules.SEVERITY.get(kind, len(names) - 1), len(names) - 1)]

@@ -5,8 +5,9 @@ UTC). No I/O here; `host/alerting.py` stores, publishes and sends what they find
 Two sorts of rule:
 - *level* rules (`LEVEL_KINDS`) say which conditions hold now; an alert of that kind is
   raised when its condition appears and cleared when it is gone;
-- *event* rules raise on an event: `double_charge` (cleared when one of the two sales is
-  voided or refunded), `refunds_count` / `refunds_amount` (cleared when the day is over).
+- *event* rules raise on an event: `double_charge` (open while the card's two sales,
+  less their confirmed voids and refunds, still charge more than one sale: `net_charged`),
+  `refunds_count` / `refunds_amount` (cleared when the day is over).
 
 An alert is keyed by (kind, terminal, subject): at most one is open per key.
 """
@@ -24,7 +25,7 @@ from posterm.protocol.money import AmountError, format_amount, parse_amount
 from posterm.protocol.mqtt.events import not_charged
 
 LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
-               "in_doubt", "receipt_pending")  # fmt: skip
+               "in_doubt", "receipt_pending", "terminal_reset")  # fmt: skip
 EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount", "reconcile_mismatch",
                "bad_message")  # fmt: skip
 DAILY_KINDS = ("refunds_count", "refunds_amount", "bad_message")  # cleared when the day ends
@@ -34,6 +35,12 @@ IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
 RESOLVES = ("sale.approved", "sale.declined", "sale.recovered", "void.completed",
             "refund.completed", "refund.failed")  # an operation's outcome  # fmt: skip
 RECEIPT_DONE = ("receipt.printed", "receipt.recovered", "receipt.reprinted")
+# how bad each kind is (0 worst): listings show the worst first, then the newest
+SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
+            "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
+            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1,
+            "terminal_reset": 1}  # fmt: skip
+SEVERITY_NAMES = ("critical", "warning", "notice")
 
 
 @dataclass(frozen=True)
@@ -49,6 +56,7 @@ class Limits:
     refunds_per_day: int = 20  # completed refunds per terminal per UTC day, more: alert
     refund_minor_per_day: int = 100_000  # their sum in minor units (1000.00 EUR), more: alert
     double_charge_s: float = 600.0  # same amount, same masked PAN, one terminal, this close
+    reset_s: float = 86400.0  # a terminal re-flashed (a new journal, host/lives.py): this long
     interval_s: float = 1.0  # how often the time-based rules run
 
 
@@ -73,8 +81,8 @@ def later(now: str, s: float) -> str:
 
 # -- level rules ------------------------------------------------------------------------------
 def fleet_findings(fleet: Iterable[dict[str, Any]], limits: Limits, now: str) -> list[Finding]:
-    """Offline or stale too long, paper out, an outbox that does not drain (`Store.fleet()`
-    rows as of `now`)."""
+    """Offline or stale too long, paper out, an outbox that does not drain, re-flashed lately
+    (`Store.fleet()` rows as of `now`)."""
     out = []
     for t in fleet:
         tid = t["terminal"]
@@ -91,6 +99,10 @@ def fleet_findings(fleet: Iterable[dict[str, Any]], limits: Limits, now: str) ->
                                     "stale_after_s": t["stale_after_s"]}))  # fmt: skip
         if t["paper"] == "out":
             out.append(Finding("paper_out", tid, "", {"printer": t["printer"]}))
+        reset = seconds(t.get("reset_at"), now)
+        if reset is not None and reset < limits.reset_s:  # what the old journal held is lost
+            out.append(Finding("terminal_reset", tid, f"life {t['life']}",
+                               {"reset_at": t["reset_at"], "life": t["life"]}))  # fmt: skip
         age = t["oldest_unsent_age_s"]
         if isinstance(age, int | float) and not isinstance(age, bool) and age > limits.outbox_s:
             out.append(Finding("outbox_stale", tid, "",
@@ -230,25 +242,48 @@ def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
 
 CLEARS_DOUBLE_CHARGE = ("void.completed", "refund.completed", "sale.recovered",
                         "receipt.printed", "receipt.pending", "receipt.recovered")  # fmt: skip
+# the events that tell what stays charged of a sale: recovery's word on it, its voids and
+# refunds (each by its latest outcome)
+NET_EVENTS = ("sale.recovered", "void.completed", "refund.completed", "refund.failed")
 
 
-def cleared_double_charges(env: dict[str, Any], open_subjects: Iterable[str]) -> list[str]:
-    """The open double-charge subjects a confirmed void or refund of one of their sales
-    clears, or recovery finding one of their sales not kept by the PT. A void or refund is
-    told completed at its commit, before the PT's completion: confirmed once recovery found
-    it kept (state approved) or its receipt is told (`env["confirmed"]`, set by the caller
-    on the completion event it found for the receipt)."""
-    if env["type"] == "sale.recovered" and not_charged(env["data"]):
-        ref = env["data"].get("txn_id")
-        return [s for s in open_subjects if isinstance(ref, str) and ref in s.split("+")]
-    if env["type"] not in ("void.completed", "refund.completed") or not_charged(env["data"]):
-        return []
-    if not env.get("confirmed") and env["data"].get("state") != "approved":
-        return []
-    ref = env["data"].get("ref_txn")
-    if not isinstance(ref, str):
-        return []
-    return [s for s in open_subjects if ref in s.split("+")]
+def net_charged(amount: int, sales: Iterable[str], told: Iterable[dict[str, Any]],
+                receipted: Iterable[str]) -> int:  # fmt: skip
+    """What a card is still charged, net, by `sales` (txn ids of approved sales of `amount`
+    minor units each), whatever order the events came in: each sale less its confirmed
+    voids (the whole sale) and refunds (their amount), nothing of one recovery found not
+    kept. `told`: the `NET_EVENTS` of those sales and of their voids and refunds, in seq
+    order; `receipted`: the txn ids among those voids and refunds with a receipt told.
+
+    A void or refund is told completed at its commit, before the PT's completion: it counts
+    once confirmed, by its receipt (issued only after the completion) or by recovery
+    finding it kept (state approved); not when its latest outcome says the PT did not keep
+    it. A double charge is open while this is more than one sale's `amount`."""
+    net = dict.fromkeys(sales, amount)
+    latest: dict[str, dict[str, Any]] = {}
+    kept: set[str] = set()
+    for env in told:
+        txn = env["data"].get("txn_id")
+        if isinstance(txn, str):
+            latest[txn] = env
+            if env["data"].get("state") == "approved":
+                kept.add(txn)
+    confirmed = kept | set(receipted)
+    for txn, env in latest.items():
+        data = env["data"]
+        if txn in net:  # one of the sales: recovery's word on it
+            if env["type"] == "sale.recovered" and (
+                not_charged(data) or data.get("state") not in ("approved", None)
+            ):
+                net[txn] = 0
+            continue
+        ref = data.get("ref_txn")
+        if (ref not in net or env["type"] not in ("void.completed", "refund.completed")
+                or not_charged(data) or txn not in confirmed):  # fmt: skip
+            continue
+        back = amount if env["type"] == "void.completed" else (minor(data) or 0)
+        net[str(ref)] -= back
+    return sum(max(left, 0) for left in net.values())
 
 
 def day_over(subject: str, now: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import alerting, lookup, metrics, reconcile, webhooks
+from posterm.host import alerting, expiry, lookup, metrics, reconcile, webhooks
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
@@ -58,8 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--terminal")
             p.add_argument("--type")
             p.add_argument("--since", help="RFC 3339 time")
-    p = sub.add_parser("alerts", help="alerts raised and cleared, newest first")
+    p = sub.add_parser("alerts", help="alerts raised and cleared, worst first, then newest")
     p.add_argument("--open", action="store_true", help="only those still open")
+    p.add_argument("--limit", type=_count, help="at most N (all when not given)")
+    p.add_argument("--offset", type=_count, default=0, help="skip the first N")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("webhooks", help="the webhook deliveries' queue, newest first")
     p.add_argument("--state", choices=("pending", "sent", "failed"))
@@ -144,10 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
-        if args.command in ("alerts", "webhooks", "events"):
-            if args.command == "alerts":
-                rows = alerting.listing(store, open_only=args.open)
-            elif args.command == "webhooks":
+        if args.command == "alerts":
+            return _alerts(store, args)
+        if args.command in ("webhooks", "events"):
+            if args.command == "webhooks":
                 rows = webhooks.deliveries(store, args.state)
             else:
                 rows = store.events(terminal=args.terminal, type_=args.type, since=args.since)
@@ -160,6 +162,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _command(config, store, args)
     finally:
         store.close()
+
+
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"a whole number >= 0, not {text!r}")
+    return int(text)
+
+
+def _alerts(store: Store, args: argparse.Namespace) -> int:
+    """The alerts, worst first; a page (`--limit`, `--offset`) says how many more there
+    are (on stderr with --json, whose stdout stays the list)."""
+    rows = alerting.listing(store, open_only=args.open, limit=args.limit, offset=args.offset)
+    _print(rows, args.json)
+    if args.limit is not None:
+        more = alerting.count(store, open_only=args.open) - args.offset - len(rows)
+        if more > 0:
+            print(f"... {more} more: posterm-host alerts --offset {args.offset + len(rows)}",
+                  file=sys.stderr if args.json else sys.stdout)  # fmt: skip
+    return 0
 
 
 def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
@@ -225,7 +246,7 @@ FLEET_COLUMNS = (("terminal", "TERMINAL"), ("state", "STATE"), ("pt_link", "PT")
 def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     """The fleet with each terminal's open alerts: a table, or JSON rows with `alerts`."""
     rows = store.fleet(stale_after_s=config.stale_after_s)
-    open_alerts = alerting.listing(store, open_only=True)
+    open_alerts = alerting.listing(store, open_only=True)  # all of them, worst first
     for row in rows:
         row["alerts"] = [{k: a[k] for k in ("alert_id", "kind", "raised_at", "detail")}
                          for a in open_alerts if a["terminal"] == row["terminal"]]  # fmt: skip
@@ -292,8 +313,9 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
 
 
 def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
-    """Exit 0 when every batch of the day agrees, 1 when one differs (or there is no batch
-    to look at for a named terminal), 2 on bad input. A batch that differs raises the
+    """Exit 0 when every batch of the day agrees, 1 when one differs, a terminal sold and
+    never closed the day, or there is no batch to look at for a named terminal; 2 on bad
+    input. A batch that differs raises the
     `reconcile_mismatch` alert (stored, to the webhooks); one that agrees clears it."""
     try:
         rows = reconcile.reconcile(store, day=reconcile.parse_day(args.date),
@@ -308,6 +330,9 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
         sys.stdout.write(reconcile.to_csv(rows))
     else:
         for row in rows:
+            if row["closed_at"] is None:  # sold, never closed
+                print(f"{row['terminal']} NEVER CLOSED: {row['differences'][0]['detail']}")
+                continue
             verdict = "agrees" if row["ok"] else "DIFFERS"
             print(f"{row['terminal']} batch {row['batch_no']} closed {row['closed_at']}:"
                   f" {verdict}")  # fmt: skip
@@ -318,6 +343,8 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
                 print(f"  ! {diff['what']}: {diff['detail']} {' '.join(diff['txns'])}".rstrip())
         if not rows:
             print("no batch was closed on that day")
+    if args.terminal is not None and not rows:
+        return 1  # nothing to reconcile for that terminal is no agreement
     return 0 if all(row["ok"] for row in rows) else 1
 
 
@@ -370,13 +397,25 @@ def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
             return _fail(args.json, "no_key", "signed commands need [keys] private_key "
                          "(posterm-host keygen)")  # fmt: skip
         key = commands.load_private_key(config.private_key.read_bytes())
-    envelope = commands.build(tid, name, cmd_args, key=key)
+    return _send_command(config, store, tid, name, cmd_args, key=key, as_json=args.json)
+
+
+def _send_command(config: HostConfig, store: Store, tid: str, name: str,
+                  cmd_args: dict[str, Any], *, key: Ed25519PrivateKey | None,
+                  as_json: bool) -> int:  # fmt: skip
+    """Send a command that expires when the wait for its reply ends (a terminal that gets
+    it later refuses it), and print the reply; exit 1 when there was none or it refused."""
+    envelope = expiry.build(tid, name, cmd_args, key=key, wait_s=config.reply_timeout_s)
     store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
     reply = send_and_wait(config, tid, envelope)
     if reply is None:
-        return _fail(args.json, "no_reply", f"{tid} did not answer within "
-                     f"{config.reply_timeout_s:g} s (offline? `posterm-host fleet`)")  # fmt: skip
-    _print(reply, args.json)
+        why = expiry.unanswered(tid, envelope, config.reply_timeout_s)
+        if not as_json:
+            return _fail(as_json, "no_reply", why)
+        print(json.dumps({"ok": False, "code": "no_reply", "error": why,
+                          "cmd_id": envelope["cmd_id"], "expires_at": envelope["expires_at"]}))
+        return 1
+    _print(reply, as_json)
     return 0 if reply.get("ok") else 1
 
 

@@ -67,6 +67,7 @@ def describe(row: dict[str, Any], gap_since: str | None, last_sale_at: str | Non
         "contiguous_seq": row["contiguous_seq"],
         "gap_at": None if gap_since is None else int(row["contiguous_seq"]) + 1,
         "gap_since": gap_since, "last_sale_at": last_sale_at,
+        "life": row.get("life") or 0, "reset_at": row.get("reset_at"),
     }  # fmt: skip
     for key in TELEMETRY_KEYS:
         out[key] = tele.get(key)

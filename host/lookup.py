@@ -183,6 +183,9 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
     if not store.knows_terminal(terminal):
         raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
     out = []
+    voids = _voids(store, terminal)
+    doubts = {e["data"].get("txn_id"): e["seq"]
+              for e in store.events(types=IN_DOUBT, terminal=terminal, limit=None)}  # fmt: skip
     for first, last in _outcomes(store, terminal=terminal).values():
         if not _charged(last):
             continue  # no money moved
@@ -195,6 +198,7 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
         if (start and moment < start) or (end and moment > end):
             continue
         out.append({**_txn(first), "event": last["type"],
+                    **_standing(last, doubts.get(data["txn_id"]), voids.get(data["txn_id"], [])),
                     "receipt": receipt_of(store, terminal, data["txn_id"])})  # fmt: skip
     return out
 
@@ -243,12 +247,56 @@ def refund_terminal(store: Store, txn_id: str, terminal: str | None = None) -> s
 
 
 def show(store: Store, txn_id: str, terminal: str | None = None) -> dict[str, Any]:
-    """One transaction of a terminal as its latest outcome tells it (`charged` false when
-    the PT did not keep it), and its customer receipt. Without `terminal`: the one terminal
-    that used the id (several: refused, `ambiguous_txn`)."""
+    """One transaction of a terminal as its latest outcome tells it, and its customer
+    receipt. Without `terminal`: the one terminal that used the id (several: refused,
+    `ambiguous_txn`). `charged` is true only when money moved and stayed moved: false when
+    the PT did not keep it or a void of it was kept (`voided` true), null while it or its
+    void is in doubt (`state` says which: charged, not_charged, in_doubt, voided or
+    void_in_doubt)."""
     found = _outcomes(store, txn_id=txn_id)
-    tid = one_terminal(txn_id, sorted({t for t, _ in found}), terminal,
-                       "sale, refund or void")  # fmt: skip
-    first, last = found[(tid, txn_id)]
-    return {**_txn(first), "event": last["type"], "charged": _charged(last),
+    doubts = store.events(types=IN_DOUBT, txn_id=txn_id, limit=None)
+    terminals = sorted({t for t, _ in found} | {str(e["terminal"]) for e in doubts})
+    tid = one_terminal(txn_id, terminals, terminal, "sale, refund or void")
+    mine = [e for e in doubts if e["terminal"] == tid]
+    first, last = found.get((tid, txn_id)) or (mine[0], None)
+    doubt = max((e["seq"] for e in mine), default=None)
+    return {**_txn(first), "event": (last or mine[-1])["type"],
+            **_standing(last, doubt, _voids(store, tid).get(txn_id, [])),
             "receipt": receipt_of(store, tid, txn_id)}  # fmt: skip
+
+
+IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
+
+
+def _voids(store: Store, terminal: str) -> dict[str, list[dict[str, Any]]]:
+    """ref_txn -> the latest event of each void of it (`void.completed` or `.in_doubt`)."""
+    latest: dict[str, dict[str, Any]] = {}
+    for env in store.events(types=("void.completed", "void.in_doubt"), terminal=terminal,
+                            limit=None):  # fmt: skip
+        if isinstance(env["data"].get("txn_id"), str):
+            latest[env["data"]["txn_id"]] = env
+    out: dict[str, list[dict[str, Any]]] = {}
+    for env in latest.values():
+        ref = env["data"].get("ref_txn")
+        if isinstance(ref, str):
+            out.setdefault(ref, []).append(env)
+    return out
+
+
+def _standing(last: dict[str, Any] | None, doubt_seq: int | None,
+              voids: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+    """`charged`, `state` and `voided` of a transaction: its latest outcome event (None:
+    none yet), the seq of its latest in-doubt event, the latest events of its voids."""
+    kept = [v for v in voids if v["type"] == "void.completed" and not not_charged(v["data"])]
+    doubtful = [v for v in voids if v["type"] == "void.in_doubt"]
+    voided = True if kept else None if doubtful else False
+    out: dict[str, Any] = {"voided": voided}
+    if kept:
+        out["voided_by"] = kept[-1]["data"]["txn_id"]
+    if last is None or (doubt_seq is not None and doubt_seq > last["seq"]):
+        return {**out, "charged": None, "state": "in_doubt"}
+    if not _charged(last):
+        return {**out, "charged": False, "state": "not_charged"}
+    if voided is None:
+        return {**out, "charged": None, "state": "void_in_doubt"}
+    return {**out, "charged": not voided, "state": "voided" if voided else "charged"}

@@ -249,6 +249,21 @@ MIGRATIONS: list[Statements] = [
         )""",
         "CREATE INDEX IF NOT EXISTS web_sessions_expiry ON web_sessions (expires_at)",
     ],
+    # 10: a terminal's lives (host/lives.py): a re-flashed terminal (new journal_id in its
+    # status) starts a new life; its events are stored with the life they belong to
+    [
+        "ALTER TABLE terminals ADD COLUMN journal_id TEXT",
+        "ALTER TABLE terminals ADD COLUMN life INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE terminals ADD COLUMN reset_at TEXT",
+        "ALTER TABLE events ADD COLUMN life INTEGER NOT NULL DEFAULT 0",
+        """CREATE TABLE IF NOT EXISTS terminal_lives (
+            terminal TEXT NOT NULL,
+            journal_id TEXT NOT NULL,
+            life INTEGER NOT NULL,
+            started_at TEXT NOT NULL,
+            PRIMARY KEY (terminal, journal_id)
+        )""",
+    ],
 ]
 
 

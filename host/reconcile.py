@@ -75,18 +75,63 @@ def parse_day(text: str | None) -> date:
 
 
 def reconcile(store: Store, *, day: date, terminal: str | None = None) -> list[dict[str, Any]]:
-    """One row per terminal and batch closed on `day`."""
+    """One row per terminal and batch closed on `day`, and one per terminal that booked
+    operations on `day` with no end of day after them (`_never_closed`)."""
     if terminal is not None and not store.knows_terminal(terminal):
         raise ReconcileError("unknown_terminal", f"no terminal {terminal} in the store")
     closes = [e for e in store.events(type_="batch.closed", terminal=terminal, limit=None)
               if _day(e["occurred_at"]) == day]  # fmt: skip
+    sold = {str(e["terminal"]) for e in store.events(types=tuple(BOOKING), terminal=terminal,
+                                                      since=day.isoformat(), limit=None)
+            if _day(e["occurred_at"]) == day}  # fmt: skip
     out = []
-    for tid in sorted({str(e["terminal"]) for e in closes}):
+    for tid in sorted({str(e["terminal"]) for e in closes} | sold):
         history = store.events(terminal=tid, limit=None)
         gap = store.gap(tid)
         for close in (e for e in closes if e["terminal"] == tid):
             out.append(_batch(tid, close, history, gap))
+        if tid in sold and (open_ := _never_closed(tid, day, history)) is not None:
+            out.append(open_)
     return out
+
+
+def _never_closed(tid: str, day: date, history: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The row of the terminal's operations booked on `day` with no `batch.closed` after
+    them (by seq): money in no batch, that no reconciliation has seen (None: there are
+    none). Its `batch_no` and `closed_at` are null, and it is never ok."""
+    closed = max((e["seq"] for e in history if e["type"] == "batch.closed"), default=0)
+    booked: dict[str, tuple[str, dict[str, Any]]] = {}  # txn_id -> (kind, latest booking)
+    for env in history:
+        txn_id = env["data"].get("txn_id")
+        if env["seq"] <= closed or not isinstance(txn_id, str):
+            continue
+        if env["type"] == "refund.failed":
+            booked.pop(txn_id, None)
+        kind = BOOKING.get(env["type"])
+        if kind is None:
+            continue
+        booked.pop(txn_id, None)
+        if not_charged(env["data"]) or (env["type"] == "sale.recovered"
+                                        and env["data"].get("state") not in ("approved", "voided")):
+            continue  # found never charged on recovery
+        booked[txn_id] = (kind, env)
+    today = {t: b for t, b in booked.items() if _day(b[1]["occurred_at"]) == day}
+    if not today:
+        return None
+    currency = str(next(iter(today.values()))[1]["data"].get("currency", "EUR"))
+    told = Figures()
+    for txn_id, (kind, env) in today.items():
+        told.add(kind, txn_id, minor(env["data"].get("amount"), currency))
+    shown = _show(told, currency)
+    detail = (f"{shown['sales_count']} sales ({shown['sales']}), {shown['refunds_count']}"
+              f" refunds ({shown['refunds']}), {shown['voids_count']} voids ({shown['voids']})"
+              f" on {day.isoformat()} and no end of day after them: in no batch")
+    return {
+        "terminal": tid, "batch_no": None, "closed_at": None, "currency": currency,
+        "events": shown, "terminal_totals": _show(Figures(), currency), "pt_total": None,
+        "differences": [{"what": "never_closed", "detail": detail, "txns": sorted(today)}],
+        "ok": False,
+    }  # fmt: skip
 
 
 def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],

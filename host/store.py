@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from posterm.host import fleet as fleet_state
-from posterm.host import history, migrations
+from posterm.host import history, lives, migrations
 from posterm.host.alerts import minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -31,9 +31,9 @@ class StoreError(Exception):
         self.transient = transient
 
 
-INSERT_ROWS = 90  # rows per SQLite INSERT statement (11 values each: under its old 999)
+INSERT_ROWS = 80  # rows per SQLite INSERT statement (12 values each: under its old 999)
 EVENT_COLUMNS = ("event_id", "terminal", "seq", "type", "occurred_at", "received_at", "envelope",
-                 "txn_id", "copy", "masked_pan", "amount_minor")
+                 "txn_id", "copy", "masked_pan", "amount_minor", "life")
 
 
 @dataclass(frozen=True)
@@ -147,17 +147,19 @@ class Store:
                  minor(env["data"]) if "amount" in env["data"] else None)
                 for event_id, env in unique]  # fmt: skip
         with self._tx() as db:
+            life = lives.current(db, sorted({str(row[1]) for row in rows}))
+            rows_life = [(*row, life[str(row[1])]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events)"
                            " ON COMMIT DELETE ROWS")  # fmt: skip
-                db.copy_rows("incoming_events", EVENT_COLUMNS, rows)
+                db.copy_rows("incoming_events", EVENT_COLUMNS, rows_life)
                 stored.update(r["event_id"] for r in db.rows(
                     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT"
                     f" {', '.join(EVENT_COLUMNS)} FROM incoming_events ORDER BY event_id"
                     " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"))  # fmt: skip
             for i in range(0, len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS):
-                chunk = rows[i : i + INSERT_ROWS]
+                chunk = rows_life[i : i + INSERT_ROWS]
                 values = ", ".join([f"({', '.join('?' for _ in EVENT_COLUMNS)})"] * len(chunk))
                 stored.update(r["event_id"] for r in db.rows(
                     f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
@@ -185,25 +187,28 @@ class Store:
         if self.db.dialect == "postgresql":
             db.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
                        " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
-            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
-                "SELECT terminal, contiguous_seq FROM terminals WHERE terminal = ANY(?)"
-                " ORDER BY terminal FOR UPDATE", [tids])}  # fmt: skip
+            found = db.rows("SELECT terminal, contiguous_seq, life FROM terminals WHERE"
+                            " terminal = ANY(?) ORDER BY terminal FOR UPDATE", [tids])  # fmt: skip
+            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
+            life = {r["terminal"]: int(r["life"]) for r in found}
             beyond = db.rows(
-                "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[]) AS t(terminal,"
-                " after) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events WHERE"
-                " events.terminal = t.terminal AND events.seq > t.after) e"
-                " ORDER BY t.terminal, e.seq", [tids, [seqs[t] for t in tids]])  # fmt: skip
+                "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[], ?::int[]) AS"
+                " t(terminal, after, life) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events"
+                " WHERE events.terminal = t.terminal AND events.seq > t.after AND events.life"
+                " = t.life) e ORDER BY t.terminal, e.seq",
+                [tids, [seqs[t] for t in tids], [life[t] for t in tids]])  # fmt: skip
         else:
             db.execute(f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
                        " ON CONFLICT (terminal) DO NOTHING", tids)  # fmt: skip
             marks = ", ".join("?" for _ in tids)
-            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in db.rows(
-                f"SELECT terminal, contiguous_seq FROM terminals WHERE terminal IN ({marks})",
-                tids)}  # fmt: skip
-            after = " OR ".join(["(terminal = ? AND seq > ?)"] * len(tids))
+            found = db.rows(f"SELECT terminal, contiguous_seq, life FROM terminals WHERE"
+                            f" terminal IN ({marks})", tids)  # fmt: skip
+            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
+            life = {r["terminal"]: int(r["life"]) for r in found}
+            after = " OR ".join(["(terminal = ? AND seq > ? AND life = ?)"] * len(tids))
             beyond = db.rows(f"SELECT DISTINCT terminal, seq FROM events WHERE {after}"
                              " ORDER BY terminal, seq",
-                             [v for tid in tids for v in (tid, seqs[tid])])  # fmt: skip
+                             [v for tid in tids for v in (tid, seqs[tid], life[tid])])  # fmt: skip
         contiguous, gaps = dict(seqs), {}
         for row in beyond:
             tid, seq = row["terminal"], int(row["seq"])
@@ -225,7 +230,8 @@ class Store:
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
         rows = self._all("SELECT t.contiguous_seq AS c, MAX(e.seq) AS h FROM terminals t JOIN"
-                         " events e ON e.terminal = t.terminal WHERE t.terminal = ?"
+                         " events e ON e.terminal = t.terminal AND e.life = t.life WHERE"
+                         " t.terminal = ?"
                          " GROUP BY t.contiguous_seq", (tid,))  # fmt: skip
         if not rows or rows[0]["h"] is None:
             return None
@@ -242,14 +248,17 @@ class Store:
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
         with self._tx() as db:
             _known_terminal(db, tid)
-            row = db.rows(f"SELECT session, online FROM terminals WHERE terminal = ?{lock}",
-                          (tid,))[0]  # fmt: skip
-            known = row["session"]
+            row = db.rows(f"SELECT session, online, journal_id, life FROM terminals WHERE"
+                          f" terminal = ?{lock}", (tid,))[0]  # fmt: skip
+            now = at or now_rfc3339()
+            life = lives.follow(db, tid, status, row, now)  # a re-flashed terminal: a new life
+            if life == "old":
+                return False
+            known = None if life == "new" else row["session"]
             if known is not None and (session < known or (session == known and row["online"]
                                                           == 0)):  # fmt: skip
                 return False
             online = 1 if status.get("online") else 0
-            now = at or now_rfc3339()
             changed = now if row["online"] != online else None  # since when on or offline
             db.execute("UPDATE terminals SET online = ?, session = ?, status = ?, last_seen = ?,"
                        " status_at = COALESCE(?, status_at, ?) WHERE terminal = ?",
@@ -307,7 +316,8 @@ class Store:
         """Every terminal's state (`host/fleet.py`) as of `now`."""
         gaps = {r["terminal"]: r["since"] for r in self._all(  # a later seq is in: since when
             "SELECT t.terminal AS terminal, MIN(e.received_at) AS since FROM terminals t"
-            " JOIN events e ON e.terminal = t.terminal AND e.seq > t.contiguous_seq"
+            " JOIN events e ON e.terminal = t.terminal AND e.life = t.life"
+            " AND e.seq > t.contiguous_seq"
             " GROUP BY t.terminal")}  # fmt: skip
         at = now or now_rfc3339()
         return [

@@ -35,6 +35,7 @@ from posterm.protocol.mqtt.events import now_rfc3339
 log = logging.getLogger("posterm.mqtt")
 
 SESSION_KEY = "mqtt_session"
+JOURNAL_ID_KEY = "journal_id"  # made with the journal's first relay: a re-flash makes anew
 STEP_SECONDS = 0.05  # paho's loop per round: how quickly the relay notices new events
 CONNACK_SECONDS = 10.0
 # Everything published and PUBACKed, yet some events unacknowledged this long: the host
@@ -66,6 +67,7 @@ class Relay:
         self.desk = CommandDesk(self.tid, journal, terminal, host_key)
         self.backoff = Backoff("mqtt", cap=15.0)
         self.boot_id = str(uuid.uuid4())
+        self.journal_id = _journal_id(journal)
         self.started = time.monotonic()
         self.state = "disconnected"  # connecting, connected; read by `snapshot()`
         self.since = now_rfc3339()
@@ -203,7 +205,8 @@ class Relay:
 
     def _status(self, *, online: bool) -> dict[str, Any]:
         return {"online": online, "session": self.session, "boot_id": self.boot_id,
-                "version": self.version, "ts": now_rfc3339()}  # fmt: skip
+                "journal_id": self.journal_id, "version": self.version,
+                "ts": now_rfc3339()}  # fmt: skip
 
     # -- events ---------------------------------------------------------------------------
     def _publish_events(self) -> None:
@@ -320,3 +323,15 @@ class Relay:
 
 def _round(seconds: float | None) -> float | None:
     return None if seconds is None else round(seconds, 1)
+
+
+def _journal_id(journal: Journal) -> str:
+    """This journal's id, made once: the host tells a re-flashed terminal (a new, empty
+    journal whose seq and session start from 1 again) by a new one."""
+    with journal.transaction() as tx:
+        known = tx.kv_get(JOURNAL_ID_KEY)
+        if known:
+            return str(known)
+        made = str(uuid.uuid4())
+        tx.kv_set(JOURNAL_ID_KEY, made)
+    return made

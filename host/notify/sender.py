@@ -28,6 +28,7 @@ from posterm.protocol.mqtt.events import rfc3339
 
 log = logging.getLogger("posterm.host.notify")
 LEASE_S = 120.0  # a claimed row is another process's to send again only after this
+RENEW_S = LEASE_S / 4  # while sending, the claim's lease is renewed this often
 # ingest first: while events arrived within BUSY_S, the sender pauses PAUSE_S before each
 # message, so a burst of refunds is stored at full speed and its messages drain behind
 # (at most 1 / PAUSE_S messages a second while ingest stays busy)
@@ -52,6 +53,8 @@ class Notifier:
         # contacts forgotten, their old pages maybe still in a WAL (at start: a process
         # killed between forgetting and truncating left them there)
         self._scrub_due = True
+        self._held: set[str] = set()  # the ids of the rows the current claim still holds
+        self._renewed = clock()  # when the current claim's lease was last renewed
 
     # -- ingest's hooks (the ingest thread) ------------------------------------------------
     def prepare(self, contacts: dict[str, dict[str, str]]) -> None:
@@ -99,56 +102,80 @@ class Notifier:
                 self._wake.clear()
 
     def run_due(self, limit: int = 200) -> int:
-        """Send what is due now, each channel over one session; how many rows were tried."""
+        """Send what is due now, each channel over one session; how many rows were tried.
+        The claim's lease is renewed while it sends (`RENEW_S`), so another process never
+        takes rows this one is still sending; what was tried is recorded even when a round
+        breaks off."""
         now = self.clock()
         lease = rfc3339(now + timedelta(seconds=LEASE_S))
         with self.store.db.tx() as tx:
-            mine = queue.claim(tx, rfc3339(now), lease, limit, self.owner)
+            mine = queue.claim(tx, rfc3339(now), lease, limit, self.owner,
+                               skip_locked=self.store.db.dialect == "postgresql")  # fmt: skip
+        if not mine:
+            return 0
+        self._held = {str(r["notification_id"]) for r in mine}
+        self._renewed = now
         results: list[tuple[Row, ChannelError | None]] = []
-        for name in ("email", "sms"):
-            batch = [r for r in mine if r["channel"] == name]
-            if batch:
-                results += self._send(name, batch)
-        if results:
-            crashpoint("notify.sent")  # handed to the server, not yet recorded as sent
-        self._record(results)
+        try:
+            for name in ("email", "sms"):
+                batch = [r for r in mine if r["channel"] == name]
+                if batch:
+                    self._send(name, batch, results)
+            if results:
+                crashpoint("notify.sent")  # handed to the server, not yet recorded as sent
+        finally:
+            self._record(results)
         return len(mine)
 
-    def _send(self, name: str, rows: list[Row]) -> list[tuple[Row, ChannelError | None]]:
+    def _still_mine(self, row: Row) -> bool:
+        """Renew the claim's lease when `RENEW_S` has passed since the last time; whether
+        the row is still this claim's (not taken by another process after a lapse)."""
+        now = self.clock()
+        if (now - self._renewed).total_seconds() >= RENEW_S:
+            with self.store.db.tx() as tx:
+                self._held = queue.renew(tx, str(row["claim"]),
+                                         rfc3339(now + timedelta(seconds=LEASE_S)))  # fmt: skip
+            self._renewed = now
+        return str(row["notification_id"]) in self._held
+
+    def _send(self, name: str, rows: list[Row],
+              out: list[tuple[Row, ChannelError | None]]) -> None:  # fmt: skip
+        """Send `rows` over one session of the channel, appending each one's outcome to
+        `out` (rows another process took meanwhile are left out: theirs to record)."""
         channel = self.config.smtp if name == "email" else self.config.sms
         if channel is None:
             why = ChannelError(f"no {name} channel in [notify]", temporary=False)
-            return [(row, why) for row in rows]
-        out: list[tuple[Row, ChannelError | None]] = []
+            out += [(row, why) for row in rows]
+            return
+        done: set[str] = set()
         try:
             with channel.session() as session:
                 for row in rows:
                     if time.monotonic() - self._ingest_at < BUSY_S:
                         self._stop.wait(PAUSE_S)
+                    nid = str(row["notification_id"])
+                    if not self._still_mine(row):
+                        done.add(nid)
+                        continue
                     try:
-                        if row["contact"] is None:
-                            raise ChannelError("the contact was forgotten (notify.keep_days)",
-                                               temporary=False)  # fmt: skip
-                        session.send(str(row["contact"]), self._message(row),
-                                     str(row["notification_id"]))  # fmt: skip
+                        session.send(self._contact(row), self._message(row), nid)
                         out.append((row, None))
                     except ChannelError as exc:
                         out.append((row, exc))
                     except FactsError as exc:  # a terminal's text that does not fit: never sent
                         out.append((row, ChannelError(f"not sent: {exc}", temporary=False)))
+                    done.add(nid)
         except ChannelError as exc:  # the session itself: everything not sent waits
-            done = {str(r["notification_id"]) for r, _ in out}
             out += [(r, exc) for r in rows if str(r["notification_id"]) not in done]
-        return out
 
     def _record(self, results: list[tuple[Row, ChannelError | None]]) -> None:
         if not results:
             return
         now = self.clock()
-        failures = [str(row["notification_id"]) for row, error in results if error is not None]
+        delivered = [str(row["notification_id"]) for row, error in results if error is None]
         with self.store.db.tx() as tx:
-            if len(failures) < len(results):
-                queue.sent(tx, str(results[0][0]["claim"]), failures, rfc3339(now))
+            if delivered:
+                queue.sent(tx, str(results[0][0]["claim"]), delivered, rfc3339(now))
             for row, error in results:
                 nid = str(row["notification_id"])
                 if error is None:
@@ -156,23 +183,35 @@ class Notifier:
                 attempts = int(row["attempts"]) + 1
                 if error.temporary and attempts < self.config.max_attempts:
                     at = now + timedelta(seconds=self.config.delay(attempts))
-                    queue.retry(tx, nid, str(error), rfc3339(at))
+                    queue.retry(tx, nid, str(row["claim"]), str(error), rfc3339(at))
                 else:
-                    queue.failed(tx, nid, str(error))
-        if len(failures) < len(results):
+                    queue.failed(tx, nid, str(row["claim"]), str(error))
+        if delivered:
             crashpoint("notify.recorded")  # contacts forgotten, their pages still in the WAL
             self._scrub_due = True
-            log.info("notify: %d sent", len(results) - len(failures))
+            log.info("notify: %d sent", len(delivered))
         for row, error in results:
             if error is not None:
                 log.warning("notify: %s for refund %s, attempt %d: %s", row["channel"],
                             row["txn_id"], int(row["attempts"]) + 1, error)  # fmt: skip
 
+    @staticmethod
+    def _contact(row: Row) -> str:
+        if row["contact"] is None:
+            raise ChannelError("the contact was forgotten (notify.keep_days)", temporary=False)
+        return str(row["contact"])
+
     def _message(self, row: Row) -> Any:
-        facts = json.loads(row["facts"])
-        lang = row["lang"] if row["lang"] else self.config.lang
-        refund = Refund(outcome=facts["outcome"], merchant=self.config.merchant_name,
-                        amount=str(facts["amount"]), currency=str(facts["currency"]),
-                        at=datetime.fromisoformat(facts["at"]), reason=str(facts["reason"]),
-                        card=str(facts["card"]), reference=str(facts["reference"]))  # fmt: skip
-        return render(refund, lang, self.config.zone)
+        """The rendered message; a row whose facts cannot be rendered fails alone (a later
+        attempt would not render it either)."""
+        try:
+            facts = json.loads(row["facts"])
+            lang = row["lang"] if row["lang"] else self.config.lang
+            refund = Refund(outcome=facts["outcome"], merchant=self.config.merchant_name,
+                            amount=str(facts["amount"]), currency=str(facts["currency"]),
+                            at=datetime.fromisoformat(facts["at"]), reason=str(facts["reason"]),
+                            card=str(facts["card"]), reference=str(facts["reference"]))  # fmt: skip
+            return render(refund, lang, self.config.zone)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ChannelError(f"the message cannot be rendered: {type(exc).__name__}: {exc}",
+                               temporary=False) from exc  # fmt: skip

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-from posterm.host import lookup
+from posterm.host import expiry, lookup
 from posterm.host.config import HostConfig, WebUser
 from posterm.host.store import Store
 from posterm.host.web import audit
@@ -62,17 +61,13 @@ class Commander:
             key = commands.load_private_key(path.read_bytes())
         # the command expires when the dashboard stops waiting: a terminal that comes back
         # later refuses it (`expired`) instead of running what the operator was told failed
-        envelope = commands.build(tid, name, args, key=key,
-                                  ttl=timedelta(seconds=self.config.reply_timeout_s))
+        envelope = expiry.build(tid, name, args, key=key, wait_s=self.config.reply_timeout_s)
         self.store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
         self.send(tid, envelope)
         reply = self._wait(envelope["cmd_id"], tid)
         if reply is None:
             out = {"ok": False, "code": "no_reply", "cmd_id": envelope["cmd_id"],
-                   "error": f"{tid} did not answer within {self.config.reply_timeout_s:g} s"
-                            " (offline, or still running it: see its events); a terminal"
-                            f" that gets the command after {envelope['expires_at']} refuses"
-                            " it"}  # fmt: skip
+                   "error": expiry.unanswered(tid, envelope, self.config.reply_timeout_s)}
         else:
             out = {"ok": bool(reply.get("ok")), "cmd_id": envelope["cmd_id"], "reply": reply}
             if not reply.get("ok"):

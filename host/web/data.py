@@ -15,10 +15,6 @@ from posterm.host.web import plots
 from posterm.protocol.mqtt.events import now_rfc3339
 
 # the open alerts at the top of the fleet screen, worst first
-SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
-            "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
-            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1}  # fmt: skip
-SEVERITY_NAMES = ("critical", "warning", "notice")
 FLEET_KEYS = ("terminal", "state", "last_seen", "mode", "pt_link", "printer", "paper",
               "pending_receipts", "in_doubt", "outbox_depth", "oldest_unsent_age_s",
               "version")  # fmt: skip
@@ -47,14 +43,9 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
 
 def open_alerts(store: Store) -> list[dict[str, Any]]:
     """Open alerts (`host/alerting.py`), worst first, then newest first."""
-    found = alerting.listing(store, open_only=True)  # newest first; sorted() keeps that
-    return [{**a, "severity": severity(a["kind"])}
-            for a in sorted(found, key=lambda a: SEVERITY.get(a["kind"], len(SEVERITY_NAMES)))]
+    return alerting.listing(store, open_only=True)  # all of them, worst first
 
 
-def severity(kind: str) -> str:
-    return SEVERITY_NAMES[min(SEVERITY.get(kind, len(SEVERITY_NAMES) - 1),
-                              len(SEVERITY_NAMES) - 1)]
 
 
 def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:

@@ -205,6 +205,7 @@ class Status(_Strict):
     online: bool
     session: Annotated[int, Meta(ge=0, le=MAX_SEQ)]
     boot_id: Name | None = None
+    journal_id: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
     version: Name | None = None
     ts: Stamp | None = None
 

@@ -5,9 +5,14 @@ followed by recovery's word that the PT did not keep it)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from posterm.host import cli
 from posterm.host.alerting import open_counts
 from posterm.host.alerts import Limits
 from posterm.protocol.mqtt.events import envelope
@@ -148,3 +153,99 @@ def test_both_sales_in_one_batch_give_one_alert(fleet: Fleet) -> None:  # noqa: 
     (msg,) = fleet.alerter.take()
     assert msg["detail"]["txns"] == ["T1", "T2"]
     assert [a["kind"] for a in fleet.alerts()] == ["double_charge"]
+
+
+def test_a_sale_voided_before_the_same_amount_again_is_no_double_charge(
+    fleet: Fleet,  # noqa: F811
+) -> None:
+    """GIVEN a 20.00 sale and its void, confirmed (its receipt told)
+    WHEN the customer pays 20.00 again with the same card
+    THEN no double charge: the card is charged once, net. AND GIVEN a sale whose void is
+    told only at its commit (the PT may not keep it) WHEN the same amount comes again THEN
+    the alert is raised, and it clears when the void's receipt confirms it."""
+    sale = {"kind": "sale", "currency": "EUR", "masked_pan": PAN}
+    fleet.event("sale.approved", txn_id="T1", amount="20.00", **sale)
+    fleet.event("void.completed", txn_id="V1", ref_txn="T1", amount="20.00", currency="EUR",
+                masked_pan=PAN, state="approved_unconfirmed")  # fmt: skip
+    fleet.event("receipt.printed", txn_id="V1", copy="customer", mark="original", lines=[])
+    fleet.event("sale.approved", txn_id="T2", amount="20.00", **sale)
+    assert fleet.alerter.take() == [] and open_counts(fleet.store)["double_charge"] == 0
+
+    fleet.event("sale.approved", txn_id="T3", amount="9.00", **sale)
+    fleet.event("void.completed", txn_id="V3", ref_txn="T3", amount="9.00", currency="EUR",
+                masked_pan=PAN, state="approved_unconfirmed")  # fmt: skip
+    fleet.event("sale.approved", txn_id="T4", amount="9.00", **sale)
+    (raised,) = fleet.alerter.take()
+    assert raised["kind"] == "double_charge" and raised["detail"]["txns"] == ["T3", "T4"]
+    fleet.event("receipt.printed", txn_id="V3", copy="customer", mark="original", lines=[])
+    (cleared,) = fleet.alerter.take()
+    assert cleared["alert_id"] == raised["alert_id"] and cleared["cleared_at"]
+
+
+def test_a_double_charge_clears_only_when_refunds_bring_the_card_back_to_one_charge(
+    fleet: Fleet,  # noqa: F811
+) -> None:
+    """GIVEN a 20.00 double charge
+    WHEN 1.00 of one sale is refunded (confirmed) THEN it stays open; WHEN 9.00 more of
+    each is refunded (19.00 back in all: 21.00 still charged) THEN still open; WHEN 1.00
+    more comes back (recovery found that refund kept) THEN it clears: 20.00, one sale."""
+    sale = {"kind": "sale", "currency": "EUR", "masked_pan": PAN}
+    refund = {"kind": "refund", "currency": "EUR", "masked_pan": PAN}
+    fleet.event("sale.approved", txn_id="T1", amount="20.00", **sale)
+    fleet.event("sale.approved", txn_id="T2", amount="20.00", **sale)
+    (raised,) = fleet.alerter.take()
+    for txn, ref, amount in (("R1", "T2", "1.00"), ("R2", "T1", "9.00"), ("R3", "T2", "9.00")):
+        fleet.event("refund.completed", txn_id=txn, ref_txn=ref, amount=amount,
+                    state="approved_unconfirmed", **refund)  # fmt: skip
+        fleet.event("receipt.printed", txn_id=txn, copy="customer", mark="original", lines=[])
+        assert fleet.alerter.take() == [], txn
+    assert open_counts(fleet.store)["double_charge"] == 1
+    fleet.event("refund.completed", txn_id="R4", ref_txn="T1", amount="1.00",
+                state="approved_unconfirmed", **refund)  # fmt: skip
+    assert fleet.alerter.take() == []  # told at its commit only: not yet
+    fleet.event("refund.completed", txn_id="R4", ref_txn="T1", amount="1.00", state="approved",
+                outcome="kept", **refund)  # fmt: skip
+    (cleared,) = fleet.alerter.take()
+    assert cleared["alert_id"] == raised["alert_id"] and cleared["cleared_at"]
+
+
+def test_an_open_double_charge_is_listed_first_among_a_thousand_offline_terminals(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN an open double charge, then 1,001 terminals offline past the limit (each raised
+    later, so newer)
+    WHEN the open alerts are listed (`posterm-host alerts --open`), whole and by pages
+    THEN the double charge comes first, none is left out, and a page says how many more."""
+    f = Fleet(tmp_path, Limits())
+    sale = {"kind": "sale", "currency": "EUR", "masked_pan": PAN}
+    f.event("sale.approved", txn_id="T1", amount="20.00", **sale)
+    f.event("sale.approved", txn_id="T2", amount="20.00", **sale)
+    assert [m["kind"] for m in f.alerter.take()] == ["double_charge"]
+    for n in range(1001):
+        f.status(False, 1, tid=f"pos-{n:04}")
+    f.clock.advance(Limits().offline_s + 1)
+    assert len(f.tick()) == 1001
+    f.store.close()
+    config = tmp_path / "host.toml"
+    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+                      f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
+
+    def run(*args: str) -> tuple[int, Any, str]:
+        code = cli.main(["--config", str(config), "alerts", "--open", *args])
+        out = capsys.readouterr()
+        return code, json.loads(out.out) if "--json" in args else out.out, out.err
+
+    code, rows, _ = run("--json")
+    assert code == 0 and len(rows) == 1002
+    assert (rows[0]["kind"], rows[0]["severity"]) == ("double_charge", "critical")
+    code, page, more = run("--json", "--limit", "10")
+    assert [r["alert_id"] for r in page] == [r["alert_id"] for r in rows[:10]]
+    assert "992 more: posterm-host alerts --offset 10" in more
+    code, page, more = run("--json", "--limit", "10", "--offset", "995")
+    assert len(page) == 7 and "more" not in more
+    code, text, _ = run("--limit", "1")
+    assert text.splitlines()[0].startswith("alert_id=") and "kind=double_charge" in text
+    assert text.splitlines()[-1] == "... 1001 more: posterm-host alerts --offset 1"
+    with pytest.raises(SystemExit) as bad:  # bad input: argparse's usage error
+        cli.main(["--config", str(config), "alerts", "--limit", "-1"])
+    assert bad.value.code == 2

@@ -6,6 +6,7 @@ and an approval from the CLI reaching the terminal and running once."""
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -172,3 +173,76 @@ def test_bad_host_config_names_the_key(tmp_path: Path) -> None:
         proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(config), "fleet"],
                               capture_output=True, text=True, check=False)  # fmt: skip
         assert proc.returncode == 2 and key in proc.stderr, proc.stderr
+
+
+def replies(host: Host, *cmd_ids: str) -> dict[str, dict[str, Any]]:
+    """The terminal's replies the running host stored, by cmd_id."""
+    db = sqlite3.connect(host.db)
+    try:
+        rows = db.execute(f"SELECT cmd_id, reply FROM replies WHERE cmd_id IN"
+                          f" ({', '.join('?' for _ in cmd_ids)})", cmd_ids).fetchall()
+    finally:
+        db.close()
+    return {r[0]: json.loads(r[1]) for r in rows}
+
+
+def test_an_approval_the_cli_reported_unanswered_never_runs_when_the_terminal_returns(
+    rig: Rig, host: Host
+) -> None:
+    """GIVEN a 70.00 refund awaiting approval and its terminal stopped (its MQTT session,
+    and so the commands sent to it, kept by the broker)
+    WHEN the operator approves it (no reply: exit 1), then rejects it (also no reply), and
+    the terminal comes back
+    THEN the CLI said when each expired unanswered and that the terminal will refuse it;
+    the terminal refuses both (`expired`) and the PT never booked the refund."""
+    code, sale = rig.cli("sale", "90.00")
+    code, refund = rig.cli("refund", sale["txn_id"], "70.00", "--reason", "goods_returned")
+    assert refund["state"] == "awaiting_approval"
+    wait_for(lambda: unacked(rig) == 0, "the refund request at the host")
+    rig.stop()
+    host.config.write_text(host.config.read_text().replace("reply_timeout_s = 20",
+                                                           "reply_timeout_s = 2"))  # fmt: skip
+    code, approve = host.cli("approve", refund["txn_id"], "--json")
+    assert code == 1 and approve["code"] == "no_reply", approve
+    said = re.search(r"expired unanswered at (\d\d:\d\d:\d\d) UTC: the terminal will refuse it",
+                     approve["error"])  # fmt: skip
+    assert said and approve["expires_at"][11:19] == said[1], approve
+    code, reject = host.cli("reject", refund["txn_id"], "--json")
+    assert code == 1 and reject["code"] == "no_reply", reject
+    rig.start()
+    sent = (approve["cmd_id"], reject["cmd_id"])
+    wait_for(lambda: len(replies(host, *sent)) == 2, "the terminal's replies to both")
+    assert [r["code"] for r in replies(host, *sent).values()] == ["expired", "expired"]
+    assert [e for e in rig.ledger() if e["kind"] == "refund"] == []
+    assert [t["state"] for t in rig.txns() if t["txn_id"] == refund["txn_id"]] == [
+        "awaiting_approval"]
+
+
+def test_a_re_flashed_terminal_is_followed_in_a_new_life(rig: Rig, host: Host) -> None:
+    """GIVEN a terminal that sold (its events acked, the host at its seq) and stops
+    WHEN it is re-flashed (its journal gone: seq and session start from 1 again), comes
+    back and sells
+    THEN the host shows it online in life 1, counts its new seqs from 1, and raises
+    `terminal_reset`."""
+    for amount in ("3.00", "4.00"):
+        assert rig.cli("sale", amount)[0] == 0
+    wait_for(lambda: unacked(rig) == 0, "the first life's events acked")
+    (before,) = host.cli("fleet", "--json")[1]
+    assert before["life"] == 0 and before["contiguous_seq"] == len(rig.events())
+    rig.stop()
+    for path in rig.journal.parent.glob(rig.journal.name + "*"):  # the db, its -wal, -shm
+        path.unlink()
+    rig.start()
+    assert rig.cli("sale", "5.00")[0] == 0
+    wait_for(lambda: unacked(rig) == 0, "the new life's events acked")
+
+    def followed() -> dict[str, Any] | None:
+        (now,) = host.cli("fleet", "--json")[1]
+        return now if now["online"] and now["life"] == 1 else None
+
+    now = wait_for(followed, "the terminal online in its new life")
+    assert now["contiguous_seq"] == len(rig.events()) and now["gap_at"] is None
+    assert now["session"] == 1  # its sessions start again too
+    reset = wait_for(lambda: [a for a in host.cli("alerts", "--open", "--json")[1]
+                              if a["kind"] == "terminal_reset"], "terminal_reset raised")
+    assert reset[0]["terminal"] == TID and reset[0]["detail"]["life"] == 1

@@ -158,6 +158,46 @@ def test_find_shows_a_transaction_once_as_its_latest_outcome_tells_it(tmp_path: 
         s.close()
 
 
+def test_a_sale_in_doubt_or_voided_is_not_shown_charged(store_url: str) -> None:
+    """GIVEN sales: one approved then in doubt (the link lost before the PT's completion),
+    one only in doubt, one in doubt then found kept, one voided (the void kept), one whose
+    void is in doubt, one whose void the PT did not keep
+    WHEN `receipts show` and `find` look at them
+    THEN each says whether it is charged (null while in doubt), its state, and the void."""
+    s = Store(store_url)
+    ev = Events(s)
+    money = {"kind": "sale", "amount": "20.00", "currency": "EUR", "masked_pan": PAN}
+    unconfirmed = {**money, "state": "approved_unconfirmed"}
+    try:
+        ev("pos-a", "sale.approved", "10:00:00", txn_id="D1", **unconfirmed)
+        ev("pos-a", "sale.in_doubt", "10:00:01", txn_id="D1", why="PT link lost", **unconfirmed)
+        ev("pos-a", "sale.in_doubt", "10:01:00", txn_id="D2", why="crash", **money)
+        ev("pos-a", "sale.approved", "10:02:00", txn_id="D3", **unconfirmed)
+        ev("pos-a", "sale.in_doubt", "10:02:01", txn_id="D3", why="PT link lost", **unconfirmed)
+        ev("pos-a", "sale.recovered", "10:02:30", txn_id="D3", outcome="kept",
+           **{**money, "state": "approved"})  # fmt: skip
+        for sale, void, how in (("V1", "X1", "void.completed"), ("V2", "X2", "void.in_doubt"),
+                                ("V3", "X3", "not kept")):  # fmt: skip
+            ev("pos-a", "sale.approved", "11:00:00", txn_id=sale, **money)
+            void_data = {**money, "kind": "void", "txn_id": void, "ref_txn": sale}
+            if how == "not kept":
+                ev("pos-a", "void.completed", "11:00:05", **{**void_data, "state": "not_charged",
+                                                             "outcome": "not_charged"})
+            else:
+                ev("pos-a", how, "11:00:05", **{**void_data, "state": "approved"})
+        seen = {t: lookup.show(s, t) for t in ("D1", "D2", "D3", "V1", "V2", "V3")}
+        assert {t: (v["charged"], v["state"], v["voided"]) for t, v in seen.items()} == {
+            "D1": (None, "in_doubt", False), "D2": (None, "in_doubt", False),
+            "D3": (True, "charged", False), "V1": (False, "voided", True),
+            "V2": (None, "void_in_doubt", None), "V3": (True, "charged", False)}  # fmt: skip
+        assert seen["V1"]["voided_by"] == "X1" and seen["D2"]["event"] == "sale.in_doubt"
+        found = {t["txn_id"]: (t["charged"], t["state"]) for t in lookup.find(s, "pos-a")}
+        assert found["D1"] == (None, "in_doubt") and found["V1"] == (False, "voided")
+        assert found["X1"] == (True, "charged")  # the void itself moved the money back
+    finally:
+        s.close()
+
+
 def test_show_the_printed_recovered_or_pending_customer_receipt(store: Store) -> None:
     assert lookup.show(store, "S1")["receipt"]["lines"] == LINES  # not the merchant copy
     assert lookup.show(store, "S9")["receipt"]["state"] == "recovered"

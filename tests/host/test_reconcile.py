@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from posterm.host import reconcile
+from posterm.host import cli, reconcile
 from posterm.host.store import Store
-from posterm.protocol.mqtt.events import now_rfc3339, uuid7
+from posterm.protocol.mqtt.events import envelope, now_rfc3339, uuid7
 from tests.host.test_host import TID, Host, host, rig, unacked  # noqa: F401 (fixtures)
 from tests.support.broker import wait_for
 from tests.support.rig import Rig
@@ -212,3 +213,57 @@ def test_the_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     assert all(e in detail for e in evil[2:]), detail
     assert reconcile.csv_cell("-12.50") == "-12.50" and reconcile.csv_cell("12") == "12"
     assert reconcile.csv_cell("-1-1") == "'-1-1" and reconcile.csv_cell(None) == ""
+
+
+def test_a_terminal_that_sold_and_never_closed_the_day_is_no_agreement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN pos-a with 750.00 of sales on a day and no batch.closed, pos-b with a day that
+    closed and agrees, pos-c with nothing that day
+    WHEN the day is reconciled for pos-a, for pos-b, for pos-c and fleet-wide
+    THEN pos-a exits 1 and says it never closed, with its sales; pos-b exits 0; pos-c (no
+    batch to look at) exits 1; the fleet-wide view lists pos-a as never closed and exits 1."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    sale = {"kind": "sale", "currency": "EUR", "batch_no": 1}
+    seq: dict[str, int] = {}
+
+    def ev(tid: str, type_: str, at: str, **data: object) -> None:
+        seq[tid] = seq.get(tid, 0) + 1
+        store.ingest([envelope(tid, seq[tid], type_, data, occurred_at=f"2026-11-20T{at}Z")])
+
+    try:
+        ev("pos-c", "sale.approved", "08:00:00", txn_id="C0", amount="1.00", **sale)
+        ev("pos-c", "batch.closed", "08:10:00", txn_id="CE", batch_no=1, currency="EUR",
+           sales="1.00", sales_count=1, pt_total="1.00")  # fmt: skip
+        for n, amount in enumerate(("300.00", "250.00", "200.00")):
+            ev("pos-a", "sale.approved", f"1{n}:00:00", txn_id=f"A{n}", amount=amount, **sale)
+        ev("pos-b", "sale.approved", "10:00:00", txn_id="B1", amount="5.00", **sale)
+        ev("pos-b", "batch.closed", "18:00:00", txn_id="BE", batch_no=1, currency="EUR",
+           sales="5.00", sales_count=1, pt_total="5.00")  # fmt: skip
+    finally:
+        store.close()
+    config = tmp_path / "host.toml"
+    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+                      f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
+
+    def run(*args: str) -> tuple[int, str]:
+        code = cli.main(["--config", str(config), "reconcile", "--date", "2026-11-20", *args])
+        return code, capsys.readouterr().out
+
+    code, out = run("--terminal", "pos-a", "--json")
+    (row,) = json.loads(out)
+    assert code == 1 and not row["ok"] and row["batch_no"] is None
+    assert (row["events"]["sales"], row["events"]["sales_count"]) == ("750.00", 3)
+    (diff,) = row["differences"]
+    assert diff["what"] == "never_closed" and diff["txns"] == ["A0", "A1", "A2"]
+    code, out = run("--terminal", "pos-a")
+    assert code == 1 and "pos-a NEVER CLOSED: 3 sales (750.00)" in out, out
+    assert run("--terminal", "pos-b")[0] == 0
+    code, out = run("--terminal", "pos-c", "--date", "2026-11-21")
+    assert code == 1 and "no batch was closed on that day" in out
+    code, out = run("--json")
+    assert code == 1
+    assert [(r["terminal"], r["batch_no"], r["ok"]) for r in json.loads(out)] == [
+        ("pos-a", None, False), ("pos-b", 1, True), ("pos-c", 1, True)]  # fmt: skip
+    code, out = run("--csv")
+    assert code == 1 and "never_closed" in out

@@ -147,8 +147,8 @@ def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
     console = Console()
     _, page = login(browser, web_host, "olga", console)
     for path in ("/", f"/terminals/{TID}", "/refunds", "/receipts", "/reconcile", "/audit",
-                 "/api/fleet", f"/api/terminals/{TID}", "/api/refunds", f"/api/receipts?terminal={TID}",
-                 "/api/reconcile", "/api/audit"):  # fmt: skip
+                 "/api/fleet", f"/api/terminals/{TID}", "/api/refunds",
+                 f"/api/receipts?terminal={TID}", "/api/reconcile", "/api/audit"):  # fmt: skip
         assert page.request.get(path).status == 200, path
     for path in (f"/terminals/{EVIL}", f"/api/terminals/{EVIL}"):  # known, or not at all
         assert page.request.get(path).status in (200, 404), path
