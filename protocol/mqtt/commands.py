@@ -22,7 +22,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from posterm.protocol.mqtt.events import UUID7, now_rfc3339, rfc3339, uuid7
+from posterm.protocol.mqtt import wire
+from posterm.protocol.mqtt.events import now_rfc3339, rfc3339, uuid7
 
 VERSION = 1
 COMMANDS = frozenset(
@@ -155,6 +156,10 @@ def parse(
     expires = _moment(envelope.get("expires_at"), "expires_at", refuse)
     if not issued < expires <= issued + MAX_LIFETIME:
         raise refuse("bad_command", "expires_at must follow issued_at, by at most a day")
+    try:  # the signature is _verify's (a bad one is bad_signature)
+        wire.check_command({k: v for k, v in envelope.items() if k != "sig"})
+    except wire.WireError as exc:
+        raise refuse("bad_command", exc.reason) from None
     moment = now or datetime.now(UTC)
     if moment >= expires:
         raise refuse("expired", f"expired at {envelope['expires_at']}")
@@ -213,15 +218,10 @@ def parse_ack(payload: bytes) -> list[str]:
     if len(payload) > MAX_PAYLOAD * 8:
         raise AckError("an ack is at most 128 KiB")
     try:
-        message = loads(payload)
-    except ValueError as exc:
-        raise AckError(f"an ack is a JSON object: {exc}") from None
-    ids = message.get("event_ids") if isinstance(message, dict) else None
-    if not isinstance(ids, list) or not 0 < len(ids) <= MAX_ACK_IDS:
-        raise AckError(f'an ack is {{"event_ids": [...]}} with 1-{MAX_ACK_IDS} ids')
-    if not all(isinstance(i, str) and UUID7.fullmatch(i) for i in ids):
-        raise AckError("event ids are UUIDv7 strings")
-    return ids
+        return wire.decode_ack(payload)
+    except wire.WireError as exc:
+        raise AckError(f'an ack is {{"event_ids": [...]}} with 1-{MAX_ACK_IDS} UUIDv7 ids:'
+                       f" {exc.reason}") from None
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:

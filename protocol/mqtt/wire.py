@@ -222,7 +222,37 @@ class Reply(_Strict):
     at: Stamp | None = None
 
 
+class Args(_Strict):
+    """A command's arguments (docs/mqtt.md): the transaction it is about, who decided, where
+    a resend starts."""
+
+    txn: TxnId | None = None
+    by: Name | None = None
+    from_seq: Annotated[int, Meta(ge=1, le=MAX_SEQ)] | None = None
+
+
+class Command(_Strict):
+    """A command host -> terminal (protocol/mqtt/commands.py checks expiry and signature)."""
+
+    v: Literal[1]
+    cmd_id: CmdId
+    terminal: Tid
+    name: Literal["refund.approve", "refund.reject", "receipt.reprint", "batch.close",
+                  "resend", "rebirth", "ping"]  # fmt: skip
+    args: Args
+    issued_at: Stamp
+    expires_at: Stamp
+    sig: Annotated[str, Meta(max_length=512)] | None = None  # checked by its verification
+
+
+class Ack(_Strict):
+    """The host's ack of stored events."""
+
+    event_ids: Annotated[list[EventId], Meta(min_length=1, max_length=1000)]
+
+
 _ENVELOPE = msgspec.json.Decoder(Envelope)
+_ACK = msgspec.json.Decoder(Ack)
 Decoders = dict[str, msgspec.json.Decoder[Any]]
 _DATA: Decoders = {name: msgspec.json.Decoder(kind) for name, kind in DATA.items()}
 _LEAVES: Decoders = {"telemetry": msgspec.json.Decoder(Telemetry),
@@ -291,3 +321,21 @@ def check_event_data(type_: str, data: dict[str, Any]) -> None:
         msgspec.convert(data, kind, strict=True)
     except msgspec.MsgspecError as exc:
         raise WireError(f"{type_} data {_why(exc)}") from None
+
+
+def check_command(envelope: dict[str, Any]) -> None:
+    """A command's envelope, already read as JSON, against its schema."""
+    try:
+        msgspec.convert(envelope, Command, strict=True)
+    except msgspec.MsgspecError as exc:
+        raise WireError(f"command {_why(exc)}") from None
+    for name in ("issued_at", "expires_at"):
+        check_time(envelope[name], name)
+
+
+def decode_ack(payload: bytes) -> list[str]:
+    """The event ids of an ack message."""
+    try:
+        return list(_ACK.decode(payload).event_ids)
+    except msgspec.MsgspecError as exc:
+        raise WireError(f"ack {_why(exc)}") from None

@@ -106,11 +106,26 @@ def test_unknown_names_fields_and_versions() -> None:
     _refused(base | {"cmd_id": "a/b"}, "bad_command")
 
 
+def test_arguments_fit_their_schema() -> None:
+    """GIVEN a command whose args hold an unknown key, a txn that is no transaction id, a
+    `by` with control characters, or a resend from seq 0 THEN it is refused (bad_command)
+    before its signature or anything else is looked at; its own args pass."""
+    base = commands.build("pos-1", "ping", issued_at=NOW)
+    for args in ({"rm": "-rf"}, {"txn": "../pos-2/eod"}, {"txn": "T" * 65}, {"txn": 7},
+                 {"by": "olga\r\nX-Evil: 1"}, {"from_seq": 0}, {"from_seq": 2**63}):  # fmt: skip
+        _refused(base | {"args": args}, "bad_command")
+    _refused(base | {"issued_at": "2026-02-30T10:00:00Z"}, "bad_command")
+    for args in ({"txn": "T1", "by": "olga"}, {"txn": "T1", "by": None}, {"from_seq": 5}):
+        assert _parse(base | {"args": args}).args == args
+
+
 def test_acks() -> None:
     ids = [uuid7(), uuid7()]
     assert commands.parse_ack(json.dumps(commands.ack(ids)).encode()) == ids
     for bad in (b"{", b"[]", b'{"event_ids": []}', b'{"event_ids": ["x"]}',
-                json.dumps({"event_ids": [uuid7()] * 1001}).encode()):  # fmt: skip
+                json.dumps({"event_ids": [uuid7()] * 1001}).encode(),
+                json.dumps({"event_ids": ids, "more": 1}).encode(),
+                b"\xef\xbb\xbf" + json.dumps(commands.ack(ids)).encode()):  # fmt: skip
         with pytest.raises(AckError):
             commands.parse_ack(bad)
 
