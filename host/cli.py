@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import alerting, expiry, lookup, metrics, reconcile, webhooks
+from posterm.host import alerting, expiry, lookup, metrics, quarantine, reconcile, webhooks
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.service import HostService, broker_address, make_client, process_name
 from posterm.host.store import Store, StoreError
@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--open", action="store_true", help="only those still open")
     p.add_argument("--limit", type=_count, help="at most N (all when not given)")
     p.add_argument("--offset", type=_count, default=0, help="skip the first N")
+    p.add_argument("--json", action="store_true")
+    p = sub.add_parser("quarantine", help="messages refused by the wire schemas, newest first")
+    p.add_argument("--terminal")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("webhooks", help="the webhook deliveries' queue, newest first")
     p.add_argument("--state", choices=("pending", "sent", "failed"))
@@ -148,6 +151,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if args.command == "alerts":
             return _alerts(store, args)
+        if args.command == "quarantine":
+            _print(quarantine.listing(store.db, args.terminal), args.json)
+            return 0
         if args.command in ("webhooks", "events"):
             if args.command == "webhooks":
                 rows = webhooks.deliveries(store, args.state)

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import Any
 
-from posterm.host.db import Tx
+from posterm.host.db import Database, Tx
 
 PREFIX = 512  # bytes of a quarantined message kept (escaped)
 # the event id of an event that does not fit (read without parsing it): acked, so the
@@ -64,3 +65,12 @@ def record(tx: Tx, bad: Bad, now: str) -> bool:
         tx.execute("UPDATE quarantine SET seen = seen + 1, last_at = ? WHERE digest = ?",
                    (now, bad.digest))  # fmt: skip
     return bool(new)
+
+
+def listing(db: Database, terminal: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """The quarantine, newest first (`posterm-host quarantine`)."""
+    where, args = ("WHERE terminal = ?", [terminal]) if terminal else ("", [])
+    rows = db.rows(f"SELECT terminal, topic, reason, size, seen, first_at, last_at, prefix"
+                   f" FROM quarantine {where} ORDER BY last_at DESC LIMIT {int(limit)}",
+                   args)  # fmt: skip
+    return [dict(r) for r in rows]

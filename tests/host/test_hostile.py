@@ -212,3 +212,24 @@ def test_an_honest_terminal_s_messages_all_fit_their_schemas(tmp_path: Path,
     assert _rows(svc, "SELECT reason FROM quarantine") == []
     assert len(_rows(svc, "SELECT seq FROM events")) == len(messages)
     svc.store.close()
+
+
+def test_the_operator_reads_the_quarantine(tmp_path: Path, store_url: str,
+                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    """GIVEN a refused event WHEN the operator runs `posterm-host quarantine` THEN it lists
+    the terminal, the topic, the reason and the escaped start of the bytes, newest first,
+    and `--terminal` filters."""
+    svc = service(tmp_path, store_url)
+    svc.inbox.put((topics.terminal(EVIL, "events"), HOSTILE["a BOM before an event"][1]))
+    svc.inbox.put((topics.terminal(TID, "telemetry"), HOSTILE["NaN in telemetry"][1]))
+    svc._round()
+    svc.store.close()
+    config = str(tmp_path / "host.toml")
+    assert cli.main(["--config", config, "quarantine", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["terminal"] for r in rows) == [TID, EVIL]
+    evil = next(r for r in rows if r["terminal"] == EVIL)
+    assert evil["topic"] == "posterm/v1/pos-evil/events" and evil["seen"] == 1
+    assert evil["prefix"].startswith("\\xef\\xbb\\xbf{") and "schema" in evil["reason"]
+    assert cli.main(["--config", config, "quarantine", "--terminal", TID, "--json"]) == 0
+    assert [r["terminal"] for r in json.loads(capsys.readouterr().out)] == [TID]
