@@ -36,7 +36,7 @@ def test_an_event_envelope_follows_mqtt_md(journal: Journal) -> None:
         ("sale.approved", {"amount": float("nan")}, "not plain JSON"),
         # what the host's wire schema would refuse never enters the outbox
         ("sale.approved", txn_data("T1", amount="https://x.example/"), "does not fit"),
-        ("sale.approved", txn_data("T1", card_name="Visa\x1b[2J"), "does not fit"),
+        ("sale.approved", txn_data("T1", card_name="Visa\x1b[2J"), "control character"),
         ("sale.approved", txn_data("T1", pan_hint="x"), "unknown field"),
         ("receipt.printed", {"receipt_id": 1, "txn_id": "T1"}, "missing required field"),
         ("fault.raised", {"state": "pt_down", "reason": "x" * 501}, "does not fit"),
