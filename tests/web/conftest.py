@@ -27,17 +27,19 @@ USERS = {"olga": ("operator", "olga-secret-pw"), "vic": ("viewer", "vic-secret-p
 class WebHost:
     """`posterm-host run --http` as a fleet operator runs it."""
 
-    def __init__(self, tmp: Path, broker: Broker, web_extra: str = "") -> None:
-        """`web_extra`: more `[web]` keys, one per line."""
+    def __init__(self, tmp: Path, broker: Broker, web_extra: str = "",
+                 store_url: str | None = None) -> None:  # fmt: skip
+        """`web_extra`: more `[web]` keys, one per line; `store_url`: else SQLite in tmp."""
         self.tmp, self.port = tmp, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = tmp / "keys" / "host.key"
         self.config = tmp / "host.toml"
         users = "".join(f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(pw)}"\n'
                         f'role = "{role}"\n' for name, (role, pw) in USERS.items())  # fmt: skip
+        store = store_url or f"sqlite://{tmp / 'host.db'}"
         self.config.write_text(
             f'[host]\nid = "hq"\nreply_timeout_s = 8\n[mqtt]\nurl = "{broker.url}"\n'
-            f'[store]\nurl = "sqlite://{tmp / "host.db"}"\n[keys]\nprivate_key = "{self.key}"\n'
+            f'[store]\nurl = "{store}"\n[keys]\nprivate_key = "{self.key}"\n'
             f'[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{web_extra}{users}'
         )
         self.proc: subprocess.Popen[str] | None = None

@@ -11,19 +11,23 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope
+from tests.host.conftest import pg_cluster, pg_url  # noqa: F401 (fixtures)
 from tests.host.test_hostile import HOSTILE
 from tests.support.broker import Broker, wait_for
 from tests.support.fleet import receipt_data, txn_data
-from tests.support.rig import Rig
+from tests.support.rig import Rig, trusting_rig
 from tests.web.conftest import Console, WebHost, login
 
 TID, EVIL = "pos-test", "pos-evil"
@@ -89,11 +93,26 @@ class Rogue:
 
 
 def _quarantined(web_host: WebHost) -> int:
-    db = sqlite3.connect(web_host.tmp / "host.db")
-    try:
-        return int(db.execute("SELECT COALESCE(SUM(seen), 0) FROM quarantine").fetchone()[0])
-    finally:
-        db.close()
+    done = web_host.cli("quarantine", "--json")
+    return sum(row["seen"] for row in json.loads(done.stdout)) if done.returncode == 0 else 0
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def hostile_host(request: pytest.FixtureRequest, tmp_path: Path,
+                 broker: Broker) -> Iterator[WebHost]:  # fmt: skip
+    """The dashboard's host on SQLite, then on PostgreSQL."""
+    url = None if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
+    h = WebHost(tmp_path, broker, store_url=url)
+    assert h.cli("keygen").returncode == 0
+    h.start()
+    yield h
+    h.stop()
+
+
+@pytest.fixture
+def honest(tmp_path: Path, broker: Broker, hostile_host: WebHost) -> Iterator[Rig]:
+    with trusting_rig(tmp_path, broker, hostile_host.key.with_suffix(".pub")) as r:
+        yield r
 
 
 # one drawn example against the real processes; no shrinking (each try is a whole rig):
@@ -103,7 +122,7 @@ def _quarantined(web_host: WebHost) -> int:
                                  HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
 @given(rogue=st.lists(ROGUE, min_size=150, max_size=150))
 def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
-    rogue: list[tuple[str, bytes]], rig: Rig, web_host: WebHost, broker: Broker,
+    rogue: list[tuple[str, bytes]], honest: Rig, hostile_host: WebHost, broker: Broker,
     browser: Any,
 ) -> None:  # fmt: skip
     """GIVEN 150 hostile messages from a rogue terminal WHEN the honest terminal sells
@@ -113,13 +132,13 @@ def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
     sender = threading.Thread(target=evil.send, args=(rogue,), daemon=True)
     sender.start()
     for amount in ("3.00", "4.00", "5.00", "6.00"):
-        assert rig.cli("sale", amount)[0] == 0
+        assert honest.cli("sale", amount)[0] == 0
     sender.join(60)
     evil.close()
     assert not sender.is_alive()
 
     def drained() -> bool:
-        db = sqlite3.connect(rig.journal)
+        db = sqlite3.connect(honest.journal)
         try:
             unacked = db.execute("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL")
             return bool(unacked.fetchone()[0] == 0)
@@ -127,29 +146,29 @@ def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
             db.close()
 
     wait_for(drained, "the honest terminal's outbox drained by the host's acks", 60)
-    honest = {e["event_id"] for e in rig.events()}
-    listed = web_host.cli("events", "--terminal", TID, "--json")
+    sent = {e["event_id"] for e in honest.events()}
+    listed = hostile_host.cli("events", "--terminal", TID, "--json")
     assert listed.returncode == 0, listed.stderr
     stored = [e["event_id"] for e in json.loads(listed.stdout)]
-    assert sorted(stored) == sorted(honest)  # each once
-    rogue_events = web_host.cli("events", "--terminal", EVIL, "--json")
+    assert sorted(stored) == sorted(sent)  # each once
+    rogue_events = hostile_host.cli("events", "--terminal", EVIL, "--json")
     stored_rogue = json.loads(rogue_events.stdout) if rogue_events.returncode == 0 else []
     bad = [m for m in rogue if m[0] == "events"]
     assert len(stored_rogue) <= len(bad)  # only what fit its schema, nothing else
-    wait_for(lambda: _quarantined(web_host) > 0, "the rogue's messages quarantined")
-    assert web_host.proc is not None and web_host.proc.poll() is None  # never exited
+    wait_for(lambda: _quarantined(hostile_host) > 0, "the rogue's messages quarantined")
+    assert hostile_host.proc is not None and hostile_host.proc.poll() is None  # never exited
 
     for command in (["fleet", "--json"], ["refunds", "--json"], ["reconcile", "--json"],
                     ["alerts", "--json"], ["receipts", "find", "--terminal", TID, "--json"],
                     ["events", "--json"]):  # fmt: skip
-        done = web_host.cli(*command)
+        done = hostile_host.cli(*command)
         assert done.returncode in (0, 1) and "Traceback" not in done.stderr, (command, done)
     console = Console()
-    _, page = login(browser, web_host, "olga", console)
+    _, page = login(browser, hostile_host, "olga", console)
     for path in ("/", f"/terminals/{TID}", "/refunds", "/receipts", "/reconcile", "/audit",
                  "/api/fleet", f"/api/terminals/{TID}", "/api/refunds",
                  f"/api/receipts?terminal={TID}", "/api/reconcile", "/api/audit"):  # fmt: skip
         assert page.request.get(path).status == 200, path
     for path in (f"/terminals/{EVIL}", f"/api/terminals/{EVIL}"):  # known, or not at all
         assert page.request.get(path).status in (200, 404), path
-    assert web_host.proc.poll() is None and console.errors == []
+    assert hostile_host.proc.poll() is None and console.errors == []
