@@ -1,5 +1,6 @@
-"""The generated pages of the docs site: the changelog (from CHANGELOG.md), and later the
-references built from the code itself.
+"""The generated pages of the docs site: the changelog (from CHANGELOG.md), the
+configuration reference (tools/docs_config.py, from the config schemas) and the MQTT wire
+reference (tools/docs_wire.py, from protocol/mqtt/wire.py).
 
 As an mkdocs hook (`hooks:` in mkdocs.yml) `on_files` adds each page to the site at build
 time, so nothing generated is committed; `python tools/docs_reference.py OUTDIR` writes
@@ -8,16 +9,16 @@ them as files to read or diff.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import msgspec
 from mkdocs.structure.files import File
 
-from posterm.protocol.mqtt import wire
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # its sibling modules, as a hook too
+import docs_config
+import docs_wire
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,28 +28,10 @@ def changelog() -> str:
     return (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
 
 
-def configuration() -> str:
-    """The annotated example configs (systemd/*.toml.example)."""
-    parts = ["# Configuration reference\n"]
-    for name in ("posterm.toml.example", "posterm-host.toml.example"):
-        text = (ROOT / "systemd" / name).read_text(encoding="utf-8")
-        parts.append(f"## `systemd/{name}`\n\n```toml\n{text}```\n")
-    return "\n".join(parts)
-
-
-def mqtt() -> str:
-    """The wire schemas as JSON Schema."""
-    kinds = [wire.Envelope, *dict.fromkeys(wire.DATA.values()), wire.Telemetry, wire.Status,
-             wire.Reply, wire.Command, wire.Ack]
-    schema = msgspec.json.schema_components(kinds)[1]
-    return ("# MQTT wire reference\n\n```json\n" + json.dumps(schema, indent=2)
-            + "\n```\n")
-
-
 PAGES: dict[str, Callable[[], str]] = {
     "changelog.md": changelog,
-    "reference/configuration.md": configuration,
-    "reference/mqtt.md": mqtt,
+    "reference/configuration.md": docs_config.page,
+    "reference/mqtt.md": docs_wire.page,
 }
 
 
