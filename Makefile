@@ -8,7 +8,7 @@ TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test demo lint bench fuzz fuzz-atheris clean deb lock
+.PHONY: test demo lint bench fuzz fuzz-atheris clean deb lock docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,12 @@ $(STAMP): pyproject.toml | $(PY)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(PY) tools/typecheck.py $(TYPED)
+	$(VENV)/bin/mkdocs build --strict --quiet   # a broken link or anchor fails
+
+# the documentation site (mkdocs.yml), into build/site/; the reference pages are generated
+# from the code at build time (tools/docs_reference.py)
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict
 
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)

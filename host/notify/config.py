@@ -13,14 +13,15 @@
                                          # certificate verified; "none" (smtp:// only): a plain
                                          # connection, password and mail in clear (a relay on
                                          # localhost)
-    from = "refunds@example.net"
+    from = "refunds@example.net"         # the e-mail sender (required with smtp_url)
     smtp_user = "refunds"                # optional, with smtp_password_file
-    smtp_password_file = "/etc/posterm/smtp-password"
+    smtp_password_file = "/etc/posterm/smtp-password"  # its password, in a file
     smtp_ca_file = "/etc/posterm/smtp-ca.crt"  # optional: a private CA
     [notify.sms]                         # optional: an HTTP SMS gateway
-    url = "https://sms.example.net/v1/messages"
+    url = "https://sms.example.net/v1/messages"  # required: the gateway's POST URL
     auth_header_file = "/etc/posterm/sms-auth"  # one line: "Authorization: Bearer …"
-    body = { to = "$to", text = "$text", reference = "$id" }
+    body = { to = "$to", text = "$text", reference = "$id" }  # the JSON body: $to, $text
+    timeout_s = 20                       # one request's time limit, seconds
 """
 
 from __future__ import annotations
