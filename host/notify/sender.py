@@ -162,8 +162,6 @@ class Notifier:
                         out.append((row, None))
                     except ChannelError as exc:
                         out.append((row, exc))
-                    except FactsError as exc:  # a terminal's text that does not fit: never sent
-                        out.append((row, ChannelError(f"not sent: {exc}", temporary=False)))
                     done.add(nid)
         except ChannelError as exc:  # the session itself: everything not sent waits
             out += [(r, exc) for r in rows if str(r["notification_id"]) not in done]
@@ -212,6 +210,8 @@ class Notifier:
                             at=datetime.fromisoformat(facts["at"]), reason=str(facts["reason"]),
                             card=str(facts["card"]), reference=str(facts["reference"]))  # fmt: skip
             return render(refund, lang, self.config.zone)
+        except FactsError as exc:  # a terminal's text that does not fit: never sent
+            raise ChannelError(f"not sent: {exc}", temporary=False) from exc
         except (KeyError, TypeError, ValueError) as exc:
             raise ChannelError(f"the message cannot be rendered: {type(exc).__name__}: {exc}",
                                temporary=False) from exc  # fmt: skip
