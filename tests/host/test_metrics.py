@@ -23,6 +23,7 @@ from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope
 from tests.host.test_host import TID, Host
 from tests.support.broker import Broker, free_port, wait_for
+from tests.support.fleet import txn_data
 from tests.support.rig import Rig, make_rig
 from tests.support.sim import BIN
 
@@ -96,10 +97,10 @@ def _service(tmp_path: Path) -> tuple[HostService, Metrics, CollectorRegistry]:
 
 def test_metric_updates_through_the_hosts_loop(tmp_path: Path) -> None:
     service, _, reg = _service(tmp_path)
-    sale = envelope(TID, 1, "sale.approved", {"txn_id": "T1"})
-    requested = envelope(TID, 2, "refund.requested", {"txn_id": "T2"},
+    sale = envelope(TID, 1, "sale.approved", txn_data("T1"))
+    requested = envelope(TID, 2, "refund.requested", txn_data("T2", "refund", "in_doubt"),
                          occurred_at="2026-11-22T12:00:00.000Z")  # fmt: skip
-    completed = envelope(TID, 3, "refund.completed", {"txn_id": "T2"},
+    completed = envelope(TID, 3, "refund.completed", txn_data("T2", "refund"),
                          occurred_at="2026-11-22T12:07:30.000Z")  # fmt: skip
     events = topics.terminal(TID, "events")
     for env in (sale, sale, requested):  # a duplicate in the same batch
