@@ -23,12 +23,12 @@ from posterm.daemon import bootslip, logsetup
 from posterm.daemon.config import Config, ConfigError, load_config
 from posterm.daemon.control import api
 from posterm.daemon.control.server import ControlError, ControlServer
-from posterm.daemon.flows.printing import ReceiptPrinter
+from posterm.daemon.devices.panel import PanelLink
+from posterm.daemon.devices.printer import ReceiptPrinter
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.notify import notify, watchdog_interval
 from posterm.daemon.owner import OwnerStopped
-from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.sync.relay import Relay
 from posterm.daemon.terminal import Terminal
 from posterm.daemon.watchdog import Watchdog

@@ -17,7 +17,7 @@ log = logging.getLogger("posterm.terminal")
 
 
 class ReceiptPort(Protocol):
-    """The terminal's view of the receipt printer (`printing.ReceiptPrinter`)."""
+    """The terminal's view of the receipt printer (`devices.printer.ReceiptPrinter`)."""
 
     def is_ready(self) -> bool: ...
     def last_status_text(self) -> str: ...

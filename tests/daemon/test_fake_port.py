@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from posterm.daemon.config import load_config
+from posterm.daemon.devices.printer import ReceiptPrinter
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows.printing import ReceiptPrinter
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.main import payment_options
 from posterm.daemon.terminal import Terminal

@@ -12,9 +12,9 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from posterm.daemon.config import PanelSection, load_config
-from posterm.daemon.flows.printing import ReceiptPrinter
+from posterm.daemon.devices.panel import PanelLink
+from posterm.daemon.devices.printer import ReceiptPrinter
 from posterm.daemon.journal.store import Journal
-from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.terminal import Terminal
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.drivers.zvt.port import ZvtPort
