@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.daemon.config import Config
+from posterm.daemon.devices.printer import PrintFailed
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows.printing import PrintFailed
 from posterm.drivers.printer import PrinterError
 from posterm.drivers.printer import receipt as layouts
 

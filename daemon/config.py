@@ -9,12 +9,12 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from posterm.drivers.payment import registry as payment_registry
+from posterm.drivers.payment.errors import PaymentConfigError
 from posterm.drivers.printer.errors import PrinterConfigError
 from posterm.drivers.printer.url import parse_url as parse_printer_url
-from posterm.drivers.zvt.url import parse as parse_pt_url
 from posterm.protocol import money
 from posterm.protocol.mqtt.commands import load_public_key
-from posterm.protocol.zvt.errors import ZvtError
 
 SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
 DEFAULT_JOURNAL = Path("/var/lib/posterm/journal.db")
@@ -119,12 +119,9 @@ def _abs_path(max_len: int = 4096) -> Check:
 
 
 def _pt_url(raw: Any) -> str:
+    """A string; its adapter (payment.protocol) decides in `_cross_check` what it opens."""
     if not isinstance(raw, str):
         raise _Bad('must be a string, like "tcp://192.168.1.50:20007"')
-    try:
-        parse_pt_url(raw)  # the driver decides what it can open
-    except (ZvtError, ValueError) as exc:
-        raise _Bad(f"{exc} (tcp://HOST:PORT or serial:///dev/DEVICE?baud=9600)") from None
     return raw
 
 
@@ -187,6 +184,10 @@ class PaymentSection:
     url: str = _opt(check=_pt_url)
     password: str = _opt("000000", _text(r"[0-9]{6}", "six digits, like 000000", 6))
     timeout_s: float = _opt(180.0, _seconds(5, 600))
+    # which adapter talks to the PT (drivers/payment/registry.py)
+    protocol: str = _opt(
+        payment_registry.DEFAULT_PROTOCOL, _choice(*payment_registry.protocols())
+    )
 
 
 @dataclass(frozen=True)
@@ -425,6 +426,10 @@ def _check_mqtt(m: MqttSection, fail: Any) -> None:
 
 
 def _cross_check(c: Config, fail: Any) -> None:
+    try:
+        payment_registry.check_url(c.payment.protocol, c.payment.url)  # the adapter decides
+    except (PaymentConfigError, ValueError) as exc:
+        raise fail("payment.url", str(exc)) from None
     if c.mqtt is not None:
         _check_mqtt(c.mqtt, fail)
     if c.sales.min_amount > c.sales.max_amount:

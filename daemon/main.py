@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,21 +23,21 @@ from posterm.daemon import bootslip, logsetup
 from posterm.daemon.config import Config, ConfigError, load_config
 from posterm.daemon.control import api
 from posterm.daemon.control.server import ControlError, ControlServer
-from posterm.daemon.flows.printing import ReceiptPrinter
+from posterm.daemon.devices.panel import PanelLink
+from posterm.daemon.devices.printer import ReceiptPrinter
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.notify import notify, watchdog_interval
 from posterm.daemon.owner import OwnerStopped
-from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.sync.relay import Relay
 from posterm.daemon.terminal import Terminal
 from posterm.daemon.watchdog import Watchdog
 from posterm.drivers.panel.panel import PanelError
+from posterm.drivers.payment import registry as payment_registry
+from posterm.drivers.payment.errors import PaymentError
+from posterm.drivers.payment.port import PortOptions
 from posterm.drivers.printer import PrinterError
-from posterm.drivers.zvt.client import PaymentTerminal
-from posterm.protocol import money
 from posterm.protocol.mqtt.commands import load_public_key
-from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm")
 VERSION = metadata.version("posterm")
@@ -73,18 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         watchdog.beat(seconds + period)
 
     try:
-        pt = PaymentTerminal(
-            config.payment.url,
-            config.payment.password,
-            currency=money.currency_numeric(config.terminal.currency),
-            t4=config.payment.timeout_s,
-            on_activity=busy_for,
-        )
+        pt = payment_registry.open_port(config.payment.protocol, payment_options(config, busy_for))
         printer = ReceiptPrinter(config.printer, on_busy=busy_for)
         opened.append(printer)
         panel = PanelLink(config.panel)
         opened.append(panel)
-    except (ValueError, ZvtError, PrinterError, PanelError) as exc:
+    except (ValueError, PaymentError, PrinterError, PanelError) as exc:
         print(f"postermd: cannot start: {exc}", file=sys.stderr)
         _close_all(opened)
         return 1
@@ -155,6 +149,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     _close_all(opened)
     log.info("postermd: stopped%s", "" if finished else " (an operation left to the next start)")
     return 0
+
+
+def payment_options(
+    config: Config, on_activity: Callable[[float], None] | None = None
+) -> PortOptions:
+    """The `[payment]` section as its adapter is opened with."""
+    return PortOptions(
+        url=config.payment.url,
+        password=config.payment.password,
+        timeout_s=config.payment.timeout_s,
+        currency=config.terminal.currency,
+        on_activity=on_activity,
+    )
 
 
 def _start_sync(

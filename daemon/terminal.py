@@ -14,7 +14,7 @@ from posterm.daemon.backoff import Backoff
 from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import outcomes, receipts, recovery
-from posterm.daemon.flows.context import ModeCell, PaymentPort, ReceiptPort
+from posterm.daemon.flows.context import ModeCell, ReceiptPort
 from posterm.daemon.health import Health
 from posterm.daemon.journal import retention
 from posterm.daemon.journal.errors import JournalError, JournalIOError
@@ -24,8 +24,9 @@ from posterm.daemon.owner import Owner
 from posterm.daemon.requests import Requests
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.daemon.updatelock import UpdateInProgress, UpdateLock
+from posterm.drivers.payment.errors import PaymentError
+from posterm.drivers.payment.port import PaymentPort
 from posterm.protocol import money
-from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm.terminal")
 
@@ -177,8 +178,8 @@ class Terminal(Requests):
     def _reach_pt(self) -> None:
         """Register with the PT, resolve what is in doubt, then READY (or say why not)."""
         try:
-            self.pt.register()
-        except ZvtError as exc:
+            self.pt.connect()
+        except PaymentError as exc:
             self.pt_backoff.failed(str(exc))
             in_doubt = recovery.unresolved(self)
             if in_doubt:

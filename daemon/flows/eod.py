@@ -9,8 +9,8 @@ from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows import receipts
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.drivers.payment.errors import PaymentError
 from posterm.protocol import money
-from posterm.protocol.zvt.errors import ZvtError
 
 
 def end_of_day(ctx: FlowContext) -> dict[str, Any]:
@@ -22,7 +22,7 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
     ctx.mode.set(Mode.BUSY, f"end of day {txn_id}")
     try:
         result = ctx.pt.end_of_day()
-    except ZvtError as exc:  # moves no money: safe to journal as failed and retry later
+    except PaymentError as exc:  # moves no money: safe to journal as failed and retry later
         with ctx.journal.transaction() as tx:
             tx.update_txn(txn_id, state=TxnState.FAILED, result_text=str(exc))
         raise TerminalError("pt_refused", f"end of day failed: {exc}", txn_id=txn_id) from exc
@@ -33,7 +33,7 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
         tx.update_txn(
             txn_id,
             state=TxnState.APPROVED,
-            pt_receipt_lines=list(result.receipt("admin") or result.receipt_lines),
+            pt_receipt_lines=list(result.receipt_lines),
             result_code=result.result_code,
             result_text=result.result_text,
         )
@@ -46,7 +46,7 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
 
 def _pt_figures(ctx: FlowContext, amount: int | None, trace: int | None) -> dict[str, Any]:
     """The PT's own figures of the batch it closed, for the back office's reconciliation:
-    its total (BMP 04; a PT reports no negative total) and its trace number."""
+    its total (ZVT: BMP 04; a PT reports no negative total) and its trace number."""
     out: dict[str, Any] = {}
     if amount is not None:
         out["pt_total"] = money.format_amount(amount, ctx.config.terminal.currency)

@@ -1,7 +1,7 @@
 """Running one money operation on the PT under the money rules.
 
-The transaction row is already journaled IN_DOUBT (rule 1) before this runs. The client's
-commit hook journals the approval before the PT's 04 0F is acknowledged (rule 2); the
+The transaction row is already journaled IN_DOUBT (rule 1) before this runs. The port's
+commit hook journals the approval before the PT is told the payment may stand (rule 2); the
 completion makes it APPROVED. A broken link leaves it in doubt for recovery (rule 4).
 """
 
@@ -17,22 +17,22 @@ from posterm.daemon.flows import outcomes, receipts
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.journal.store import Tx
 from posterm.daemon.states import Mode, TxnState
-from posterm.drivers.zvt.errors import (
-    ZvtCommitFailed,
-    ZvtDeclined,
-    ZvtNotConnected,
-    ZvtRefused,
+from posterm.drivers.payment.errors import (
+    PaymentCommitFailed,
+    PaymentDeclined,
+    PaymentError,
+    PaymentRefused,
+    PaymentUnreachable,
 )
-from posterm.drivers.zvt.results import Result
-from posterm.protocol.zvt.errors import ZvtError
+from posterm.drivers.payment.port import PaymentResult
 
 log = logging.getLogger("posterm.terminal")
 
-PtCall = Callable[[Callable[[Result], None]], Result]
-OnCommit = Callable[[Tx, Result], None]  # (tx, result): extra writes in the commit
+PtCall = Callable[[Callable[[PaymentResult], None]], PaymentResult]
+OnCommit = Callable[[Tx, PaymentResult], None]  # (tx, result): extra writes in the commit
 
 
-def pt_fields(result: Result) -> dict[str, Any]:
+def pt_fields(result: PaymentResult) -> dict[str, Any]:
     """What the journal keeps of a PT result: never more than the masked PAN."""
     return {
         "receipt_no": result.receipt_no,
@@ -90,11 +90,11 @@ def run_on_pt(
     approved_event: str,
     declined_event: str | None,
     on_commit: OnCommit | None = None,
-) -> Result:
+) -> PaymentResult:
     """Run `call(hook)` for the IN_DOUBT transaction `txn_id`; return the PT's result once
     it is APPROVED in the journal, or raise `TerminalError`."""
 
-    def commit(result: Result) -> None:
+    def commit(result: PaymentResult) -> None:
         crashpoint(f"{step}.before_commit")
         if result.approved:
             with ctx.journal.transaction() as tx:
@@ -115,26 +115,26 @@ def run_on_pt(
     ctx.pt_activity()
     try:
         result = call(commit)
-    except ZvtDeclined as exc:
+    except PaymentDeclined as exc:
         if _committed(ctx, txn_id):
-            # 06 1E after the 04 0F was acknowledged: the PT may have kept the payment
+            # ZVT: 06 1E after the 04 0F was acknowledged: the PT may have kept the payment
             # (an error in the completion does not undo it). Only the PT decides.
-            raise _in_doubt(ctx, txn_id, step, f"the PT aborted after its 04 0F: {exc}") from exc
+            raise _in_doubt(ctx, txn_id, step, f"the PT aborted after its approval: {exc}") from exc
         raise _end(ctx, txn_id, TxnState.DECLINED, declined_event, exc.result) from exc
     # the end is told like a decline (refund.failed, sale.declined): a refund's requester
     # and the back office hear that it did not go through
-    except ZvtNotConnected as exc:
+    except PaymentUnreachable as exc:
         error = _end(ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc))
         ctx.mode.set(Mode.PT_DOWN, f"payment terminal unreachable: {exc}")
         raise error from exc
-    except ZvtRefused as exc:  # 84 xx to the command itself: nothing happened
+    except PaymentRefused as exc:  # to the command itself: nothing happened
         crashpoint(f"{step}.refused")
         raise _end(ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc),
                    code=exc.code) from exc  # fmt: skip
-    except ZvtCommitFailed as exc:
+    except PaymentCommitFailed as exc:
         ctx.fault(f"journal write failed: {exc.__cause__}")
         raise TerminalError("journal", f"could not journal the result: {exc.__cause__}") from exc
-    except ZvtError as exc:  # the link broke somewhere in the middle: in doubt
+    except PaymentError as exc:  # the link broke somewhere in the middle: in doubt
         raise _in_doubt(ctx, txn_id, step, f"the PT link failed: {exc}") from exc
     crashpoint(f"{step}.completed")
     with ctx.journal.transaction() as tx:
@@ -173,7 +173,7 @@ def _end(
     txn_id: str,
     state: TxnState,
     event: str | None,
-    result: Result | None,
+    result: PaymentResult | None,
     *,
     note: str = "",
     code: int | None = None,

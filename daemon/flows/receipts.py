@@ -11,9 +11,9 @@ import logging
 from typing import Any
 
 from posterm.daemon.crash import crash_later, crashpoint
+from posterm.daemon.devices.printer import PrintFailed, build
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows.context import FlowContext
-from posterm.daemon.flows.printing import PrintFailed, build
 from posterm.daemon.journal.rows import Receipt, Txn
 from posterm.drivers.printer import PrinterError
 from posterm.drivers.printer.render import Renderer

@@ -2,8 +2,8 @@
 
 Each unresolved sale, refund or void is judged on its own, on evidence only:
 
-- *kept*: the PT's last receipt (repeat receipt) is this operation's receipt number and
-  amount;
+- *kept*: the PT's last receipt (its last result; ZVT: repeat receipt) is this
+  operation's receipt number and amount;
 - *not kept*: its approval was never committed here, so its 04 0F was never acknowledged
   and the PT reversed it by itself (rule 2); or it was committed with a receipt number and
   the PT's last kept receipt is older than it (or the PT has none at all);
@@ -26,10 +26,14 @@ from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pt_fields
 from posterm.daemon.journal.rows import Txn
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Kind, Mode, TxnState
-from posterm.drivers.zvt.errors import ZvtBusy, ZvtDeclined, ZvtRefused
-from posterm.drivers.zvt.results import Result
+from posterm.drivers.payment.errors import (
+    PaymentBusy,
+    PaymentDeclined,
+    PaymentError,
+    PaymentRefused,
+)
+from posterm.drivers.payment.port import PaymentResult
 from posterm.protocol import money
-from posterm.protocol.zvt.errors import ZvtError
 
 log = logging.getLogger("posterm.recovery")
 
@@ -39,11 +43,6 @@ EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.completed", Kind.VOI
 # it the host kept the void.in_doubt open for ever
 LOST_EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.failed",
                Kind.VOID: "void.completed"}  # fmt: skip
-# 06 1E answers to Repeat Receipt. "Nothing to repeat" is what the PT says when it kept no
-# receipt at all (the simulator answers 64); a passing condition is asked again later;
-# anything else (83 function not possible, FF system error, …) means the PT will not say.
-NOTHING_TO_REPEAT = frozenset({0x64})
-PASSING = frozenset({0x6C, 0x9C, 0xA0, 0xCC, 0xDC})
 OUTCOMES = {"charged": True, "not-charged": False}
 
 
@@ -53,7 +52,7 @@ class Evidence:
     (`known` False, with why)."""
 
     known: bool
-    last: Result | None = None
+    last: PaymentResult | None = None
     why: str = ""
 
 
@@ -75,7 +74,7 @@ def recover(ctx: FlowContext) -> bool:
     ctx.mode.set(Mode.RECOVERING, f"asking the PT about {len(pending)} in-doubt operation(s)")
     try:
         evidence = ask_pt(ctx)
-    except ZvtError as exc:  # the link, or a passing condition: ask again later
+    except PaymentError as exc:  # the link, or a passing condition: ask again later
         ctx.mode.set(Mode.IN_DOUBT, f"{len(pending)} operation(s) in doubt; PT: {exc}")
         return False
     left = []
@@ -99,19 +98,18 @@ def recover(ctx: FlowContext) -> bool:
 
 
 def ask_pt(ctx: FlowContext) -> Evidence:
-    """Repeat Receipt. Raises ZvtError when the answer may be different a moment later."""
+    """The PT's last result. Raises PaymentError when the answer may be different a
+    moment later (the link, a passing condition)."""
     try:
-        last: Result = ctx.pt.repeat_receipt()
-    except ZvtDeclined as exc:
-        if exc.code in NOTHING_TO_REPEAT:
-            return Evidence(True, None, "the PT has no receipt")
-        if exc.code in PASSING:
-            raise
+        last = ctx.pt.last_result()
+    except PaymentDeclined as exc:
         return Evidence(False, why=f"the PT cannot repeat its last receipt ({exc})")
-    except ZvtBusy:
+    except PaymentBusy:
         raise
-    except ZvtRefused as exc:  # 84 xx: the PT does not do repeat receipt
+    except PaymentRefused as exc:  # the PT does not do repeat receipt
         return Evidence(False, why=f"the PT refuses repeat receipt ({exc})")
+    if last is None:
+        return Evidence(True, None, "the PT has no receipt")
     return Evidence(True, last, f"the PT's last receipt is {last.receipt_no}")
 
 
@@ -186,7 +184,7 @@ def resolve_by_operator(ctx: FlowContext, txn_id: str, outcome: str, by: str) ->
 
 
 def resolve_kept(
-    ctx: FlowContext, txn: Txn, last: Result | None, *, note: str, by: str | None = None
+    ctx: FlowContext, txn: Txn, last: PaymentResult | None, *, note: str, by: str | None = None
 ) -> None:
     log.info("recovery: %s %s was kept by the PT (receipt %s)", txn.kind, txn.txn_id,
              txn.receipt_no if last is None else last.receipt_no)  # fmt: skip

@@ -162,7 +162,7 @@ def _execute(ctx: FlowContext, txn_id: str) -> dict[str, Any]:
         ctx,
         txn_id,
         "refund",
-        lambda hook: ctx.pt.refund(txn.amount, on_result=hook),
+        lambda hook: ctx.pt.refund(txn.amount, on_commit=hook),
         approved_event="refund.completed",
         declined_event="refund.failed",
         receipt_extra={"reason_label": reason, "signature": True},

@@ -23,7 +23,7 @@ def sale(ctx: FlowContext, amount_text: str, key: str | None = None) -> dict[str
         ctx,
         txn_id,
         "sale",
-        lambda hook: ctx.pt.authorize(amount, on_result=hook),
+        lambda hook: ctx.pt.sale(amount, on_commit=hook),
         approved_event="sale.approved",
         declined_event="sale.declined",
     )

@@ -1,4 +1,4 @@
-"""Void: a ZVT reversal of a sale, same batch only; after end of day, refund instead."""
+"""Void: a reversal of a sale on the PT, same batch only; after end of day, refund instead."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.flows.refund import COUNTED
 from posterm.daemon.journal.store import Tx
 from posterm.daemon.states import Kind, TxnState
-from posterm.drivers.zvt.results import Result
+from posterm.drivers.payment.port import PaymentResult
 
 
 def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, Any]:
@@ -44,14 +44,14 @@ def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, An
                        ref_txn=sale_id)  # fmt: skip
     crashpoint("void.journaled")
 
-    def also_void_the_sale(tx: Tx, result: Result) -> None:
+    def also_void_the_sale(tx: Tx, result: PaymentResult) -> None:
         tx.update_txn(sale_id, state=TxnState.VOIDED, note=f"voided by {txn_id}")
 
     return pay_and_issue(
         ctx,
         txn_id,
         "void",
-        lambda hook: ctx.pt.reverse(receipt_no, on_result=hook),
+        lambda hook: ctx.pt.reversal(receipt_no, on_commit=hook),
         approved_event="void.completed",
         declined_event=None,
         on_commit=also_void_the_sale,

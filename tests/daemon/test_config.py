@@ -76,6 +76,7 @@ def test_given_the_required_keys_only_then_defaults_a_pi_engineer_expects(
     assert config.terminal.currency == "EUR" and config.terminal.receipt_footer == ("Thank you!",)
     assert config.journal.path == Path("/var/lib/posterm/journal.db")
     assert config.payment.password == "000000" and config.payment.timeout_s == 180.0
+    assert config.payment.protocol == "zvt"  # a config written before the key still works
     assert (config.printer.columns, config.printer.encoding) == (42, "cp858")
     assert config.printer.merchant_copy is False
     assert config.control.socket == Path("/run/posterm/control.sock")
@@ -151,6 +152,10 @@ BAD = [
     ("payment", "timeout_s = 601", "payment.timeout_s", "out of range"),
     ("payment", 'timeout_s = "60"', "payment.timeout_s", "number of seconds"),
     ("payment", "timeout_s = nan", "payment.timeout_s", "out of range"),
+    ("payment", 'protocol = "zvt2"', "payment.protocol", "'zvt2' is not one of fake, zvt"),
+    ("payment", "protocol = 1", "payment.protocol", "not one of"),
+    ("payment", 'url = "fake://"', "payment.url", "tcp://HOST:PORT"),  # protocol zvt
+    ("payment", 'protocol = "fake"\nurl = "tcp://127.0.0.1:20007"', "payment.url", "fake://"),
     ("printer", 'url = "lpt1"', "printer.url", "printer url"),
     ("printer", 'url = "usb://04b8"', "printer.url", "VID:PID"),
     ("printer", "columns = 40", "printer.columns", "40 is not one of 32, 42, 48"),

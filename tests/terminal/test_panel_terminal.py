@@ -12,11 +12,12 @@ import pytest
 from gpiozero.pins.mock import MockFactory, MockPWMPin
 
 from posterm.daemon.config import PanelSection, load_config
-from posterm.daemon.flows.printing import ReceiptPrinter
+from posterm.daemon.devices.panel import PanelLink
+from posterm.daemon.devices.printer import ReceiptPrinter
 from posterm.daemon.journal.store import Journal
-from posterm.daemon.panel_link import PanelLink
 from posterm.daemon.terminal import Terminal
 from posterm.drivers.zvt.client import PaymentTerminal
+from posterm.drivers.zvt.port import ZvtPort
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 
@@ -30,7 +31,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Rig, Terminal, MockFactory]]:
     terminal = Terminal(
         config,
         Journal(config.journal.path, config.terminal.id),
-        PaymentTerminal(config.payment.url, t4=20),
+        ZvtPort(PaymentTerminal(config.payment.url, t4=20)),
         ReceiptPrinter(config.printer),
         on_mode=lambda mode, reason: panel.show_mode(mode),
         on_signal=panel.signal,

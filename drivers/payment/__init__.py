@@ -1,0 +1,1 @@
+"""The payment terminal behind a neutral port: results, errors, the adapters' registry."""
