@@ -14,6 +14,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
+import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from paho.mqtt.enums import CallbackAPIVersion
@@ -25,6 +26,8 @@ from tests.support.broker import Broker, wait_for
 from tests.support.fleet import receipt_data, txn_data
 from tests.support.rig import Rig
 from tests.web.conftest import Console, WebHost, login
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 TID, EVIL = "pos-test", "pos-evil"
 # fmt: off
