@@ -10,7 +10,7 @@ import pytest
 
 from tests.support.broker import Broker
 
-pytest_plugins = ["tests.support.tiers"]
+pytest_plugins = ["pytester", "tests.support.tiers"]
 
 
 @pytest.fixture

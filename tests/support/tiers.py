@@ -27,7 +27,7 @@ HINT = ("mark it slow (`@pytest.mark.slow`, or `pytestmark = pytest.mark.slow` f
         "`make check` runs `pytest -m \"not slow\"`, the in-process tier")  # fmt: skip
 
 
-class ProcessInFastTier(pytest.fail.Exception):
+class ProcessInFastTier(pytest.fail.Exception):  # type: ignore[name-defined,misc]
     """Raised where a test of the fast tier starts a process: pytest's own failure (a
     BaseException), so code under test that catches OSError or Exception around its
     subprocess call cannot hide it, and a failing fixture fails the tests that share it."""
@@ -37,7 +37,7 @@ def _describe(name: str, args: tuple[Any, ...]) -> str:
     if name == "subprocess" and len(args) > 1:
         argv = args[1]  # Popen._execute_child(self, args, executable, ...)
         return " ".join(map(str, argv)) if isinstance(argv, list | tuple) else str(argv)
-    return f"os.{name}{args[:2]!r}" if args else f"os.{name}()"
+    return f"os.{name}({', '.join(map(repr, args[:2]))})"
 
 
 @contextmanager
