@@ -1,4 +1,5 @@
-# posterm — the two set-up commands are `make test` and `make demo`.
+# posterm — the two set-up commands are `make test` and `make demo`; `make check` is the
+# fast tier (lint and the tests that start no process) to run on every change.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python

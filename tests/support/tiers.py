@@ -22,9 +22,11 @@ from typing import Any
 
 import pytest
 
-HINT = ("mark it slow (`@pytest.mark.slow`, or `pytestmark = pytest.mark.slow` for a module "
-        "of process tests) or give the code under test a fake instead of the process: "
-        "`make check` runs `pytest -m \"not slow\"`, the in-process tier")  # fmt: skip
+HINT = (
+    "mark it slow (`@pytest.mark.slow`, or `pytestmark = pytest.mark.slow` for a module "
+    "of process tests) or give the code under test a fake instead of the process: "
+    '`make check` runs `pytest -m "not slow"`, the in-process tier'
+)
 
 
 class ProcessInFastTier(pytest.fail.Exception):  # type: ignore[name-defined,misc]
@@ -53,8 +55,9 @@ def no_processes(nodeid: str, spawned: list[str]) -> Iterator[None]:
         def refuse(*args: Any, **kwargs: Any) -> Any:
             what = _describe(name, args)
             spawned.append(what)
-            raise ProcessInFastTier(f"{nodeid} started a process ({what}) but is not marked "
-                                    f"slow: {HINT}")  # fmt: skip
+            raise ProcessInFastTier(
+                f"{nodeid} started a process ({what}) but is not marked slow: {HINT}"
+            )
 
         saved.append((owner, attr, original))
         setattr(owner, attr, refuse)
@@ -76,8 +79,10 @@ def _run_guarded(item: pytest.Item) -> Generator[None, Any, Any]:
     with no_processes(item.nodeid, spawned):
         result = yield
     if spawned:  # the code under test caught ProcessInFastTier (an `except BaseException`)
-        pytest.fail(f"{item.nodeid} started a process ({spawned[0]}) but is not marked slow: "
-                    f"{HINT}", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"{item.nodeid} started a process ({spawned[0]}) but is not marked slow: {HINT}",
+            pytrace=False,
+        )
     return result
 
 
