@@ -1,4 +1,5 @@
-# posterm — the two set-up commands are `make test` and `make demo`.
+# posterm — the two set-up commands are `make test` and `make demo`; `make check` is the
+# fast tier (lint and the tests that start no process) to run on every change.
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
@@ -8,7 +9,7 @@ TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 
-.PHONY: test demo lint bench fuzz fuzz-atheris clean deb lock docs
+.PHONY: check test demo lint bench fuzz fuzz-atheris clean deb lock docs
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +29,17 @@ lint: $(STAMP)
 docs: $(STAMP)
 	$(VENV)/bin/mkdocs build --strict
 
+# the fast tier, for every change (under a minute on 2 cores): lint, the import-linter
+# contracts of pyproject.toml on the source tree (the symlink tree build/mypy/ that
+# tools/typecheck.py builds in `lint`), and the tests that start no process. A test that
+# starts one (postermd, a simulator, Mosquitto, PostgreSQL, chromium, a CLI, a build) is
+# marked `slow`; tests/support/tiers.py fails one that is not.
+check: $(STAMP) lint
+	cd build/mypy && PYTHONPATH=. $(CURDIR)/$(VENV)/bin/lint-imports --config $(CURDIR)/pyproject.toml
+	HYPOTHESIS_PROFILE=check $(PY) -m pytest -m "not slow" $(PYTEST_ARGS) -q
+
+# the full suite: the fast tier and the slow one (real processes, Mosquitto, PostgreSQL,
+# chromium, the wheel and the .deb)
 test: $(STAMP) lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 

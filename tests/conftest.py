@@ -1,4 +1,5 @@
-"""Fixtures shared by every suite: a real Mosquitto (plain MQTT on loopback) per test."""
+"""Fixtures shared by every suite: a real Mosquitto (plain MQTT on loopback) per test; and
+the tier guard (tests/support/tiers.py): a test not marked `slow` may not start a process."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from tests.support.broker import Broker
+
+pytest_plugins = ["pytester", "tests.support.tiers"]
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 BIN = Path(sys.executable).parent
 TID = "demo-0001"
 

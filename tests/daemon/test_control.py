@@ -187,6 +187,7 @@ def test_many_clients_at_once_each_get_their_own_replies(
     assert wrong == [] and len(recorder.requests) == 160
 
 
+@pytest.mark.slow
 def test_a_client_in_another_process_is_served(served: tuple[ControlServer, Recorder]) -> None:
     server, _ = served
     code = (

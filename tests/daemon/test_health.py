@@ -7,6 +7,8 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import pytest
+
 from posterm.daemon.health import Health, Probes, check, decode_throttled
 
 
@@ -17,6 +19,7 @@ def script(tmp: Path, name: str, out: str, code: int = 0) -> tuple[str, ...]:
     return (str(path),)
 
 
+@pytest.mark.slow
 def test_a_pi_with_ntp_and_an_under_voltage_since_boot(tmp_path: Path) -> None:
     thermal = tmp_path / "temp"
     thermal.write_text("48312\n")
@@ -36,6 +39,7 @@ def test_a_pi_with_ntp_and_an_under_voltage_since_boot(tmp_path: Path) -> None:
     assert health["disk"]["free_bytes"] > 0 and health["disk"]["total_bytes"] > 0
 
 
+@pytest.mark.slow
 def test_clock_not_synchronised_and_a_healthy_supply(tmp_path: Path) -> None:
     probes = Probes(
         timedatectl=script(tmp_path, "timedatectl", "no"),
@@ -47,6 +51,7 @@ def test_clock_not_synchronised_and_a_healthy_supply(tmp_path: Path) -> None:
     assert health["throttled"] == {"raw": "0x0", "now": [], "since_boot": []}
 
 
+@pytest.mark.slow
 def test_without_timedatectl_the_kernel_is_asked(tmp_path: Path) -> None:
     """GIVEN no systemd (timedatectl fails, as in a container) THEN adjtimex answers."""
     probes = Probes(
@@ -59,6 +64,7 @@ def test_without_timedatectl_the_kernel_is_asked(tmp_path: Path) -> None:
     assert isinstance(health["clock"]["synchronized"], bool)
 
 
+@pytest.mark.slow
 def test_a_machine_that_cannot_tell_says_unknown(tmp_path: Path) -> None:
     probes = Probes(
         timedatectl=(str(tmp_path / "missing-timedatectl"),),
@@ -80,6 +86,7 @@ def test_garbage_from_vcgencmd_is_unknown() -> None:
     assert decode_throttled("throttled=0x80008")["now"] == ["soft_temperature_limit"]  # type: ignore[index]
 
 
+@pytest.mark.slow
 def test_snapshots_are_cached(tmp_path: Path) -> None:
     thermal = tmp_path / "temp"
     thermal.write_text("40000")

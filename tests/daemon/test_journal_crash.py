@@ -9,8 +9,12 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 from posterm.daemon.journal.store import Journal
 from tests.support.fleet import fault_data, txn_data
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 MID_TRANSACTION = """
 import sys

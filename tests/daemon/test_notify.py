@@ -115,6 +115,7 @@ def test_watchdog_interval_is_half_of_watchdog_usec(
     assert watchdog_interval() == seconds
 
 
+@pytest.mark.slow
 def test_a_child_process_notifies_like_a_service_would(listener: socket.socket) -> None:
     """GIVEN NOTIFY_SOCKET in the environment of a separate process (as systemd sets it)
     WHEN that process notifies THEN the datagram arrives."""

@@ -1,6 +1,7 @@
-"""The fuzzers' hypothesis profiles: `ci` (short, reproducible, in every test run) and
-`long` (`make fuzz`). They apply to the tests under tests/fuzz only: the other suites keep
-their own settings whichever profile is loaded."""
+"""The fuzzers' hypothesis profiles: `check` (a smoke run in `make check`, the fast tier),
+`ci` (short, reproducible, in `make test`) and `long` (`make fuzz`). They apply to the
+tests under tests/fuzz only: the other suites keep their own settings whichever profile is
+loaded."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+settings.register_profile("check", settings.get_profile("ci"), max_examples=25)
 settings.register_profile(
     "long",
     max_examples=20_000,
@@ -24,7 +26,7 @@ settings.register_profile(
     print_blob=True,  # the failing example is kept in .hypothesis/ and replayed first
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-PROFILES = ("ci", "long")
+PROFILES = ("check", "ci", "long")
 
 
 def active_name() -> str:

@@ -27,9 +27,10 @@ def pg_url(pg_cluster: Cluster) -> str:
     return pg_cluster.create_database()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """The store's URL, once on SQLite and once on PostgreSQL."""
+    """The store's URL, once on SQLite and once on PostgreSQL (a server process: the
+    PostgreSQL half is in the slow tier, the SQLite half in the fast one)."""
     if request.param == "sqlite":
         return f"sqlite://{tmp_path / 'host.db'}"
     return str(request.getfixturevalue("pg_url"))

@@ -289,6 +289,7 @@ def host(tmp_path: Path, broker: Broker, hook: Receiver) -> Iterator[Host]:
     h.stop()
 
 
+@pytest.mark.slow
 def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_topic(
     rig: Rig, host: Host, broker: Broker, hook: Receiver  # noqa: F811 (the fixtures)
 ) -> None:

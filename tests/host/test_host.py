@@ -22,6 +22,8 @@ from tests.support.broker import Broker, wait_for
 from tests.support.rig import Rig, trusting_rig
 from tests.support.sim import BIN
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 TID = "pos-test"
 
 

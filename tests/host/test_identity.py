@@ -207,6 +207,7 @@ class FakeTerminals:
         self.client.disconnect()
 
 
+@pytest.mark.slow
 def test_the_cli_approval_goes_to_the_named_terminal_and_only_its_reply_counts(
     tmp_path: Path, broker: Broker, capsys: pytest.CaptureFixture[str]
 ) -> None:

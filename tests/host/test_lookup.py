@@ -253,6 +253,7 @@ def test_cli_exit_codes_and_json(store: Store, store_url: str, tmp_path: Path,
     assert code == 0 and out.splitlines()[-1].startswith("fleet")
 
 
+@pytest.mark.slow
 def test_a_printed_sale_and_an_approved_refund_through_the_real_host(rig: Rig,  # noqa: F811
                                                                      host: Host) -> None:  # noqa: F811
     code, sale = rig.cli("sale", "90.00")

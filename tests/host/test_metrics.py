@@ -72,6 +72,7 @@ def rig(tmp_path: Path, broker: Broker, host: MetricsHost) -> Iterator[Rig]:
     r.close()
 
 
+@pytest.mark.slow
 def test_metrics_page_counts_stored_sales_and_the_terminal_up(rig: Rig, host: MetricsHost) -> None:
     for amount in ("3.00", "4.00"):
         assert rig.cli("sale", amount)[0] == 0
@@ -95,6 +96,7 @@ def _service(tmp_path: Path) -> tuple[HostService, Metrics, CollectorRegistry]:
     return HostService(load(config), store, metrics), metrics, registry
 
 
+@pytest.mark.slow
 def test_metric_updates_through_the_hosts_loop(tmp_path: Path) -> None:
     service, _, reg = _service(tmp_path)
     sale = envelope(TID, 1, "sale.approved", txn_data("T1"))
@@ -154,6 +156,7 @@ def test_metric_updates_through_the_hosts_loop(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("addr", ["9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x",
                                   ":9464", "127.0.0.1:70000", "127.0.0.1:0"])  # fmt: skip
+@pytest.mark.slow
 def test_a_bad_metrics_address_is_exit_2(tmp_path: Path, addr: str) -> None:
     config = tmp_path / "host.toml"
     config.write_text('[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'

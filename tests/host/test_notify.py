@@ -19,6 +19,8 @@ from tests.support.rig import Rig
 from tests.support.sms import Gateway, sms_gateway
 from tests.support.smtp import SmtpServer
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 ADDRESS = "kunde.mueller@example.org"
 PHONE = "+4915112345678"
 

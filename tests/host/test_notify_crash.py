@@ -22,6 +22,8 @@ from tests.support.rig import Rig, make_rig
 from tests.support.smtp import SmtpServer
 from tests.terminal.test_crash_flows import REFUND_KEPT
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 ADDRESS = "kunde.mueller@example.org"
 
 

@@ -213,6 +213,7 @@ def test_facts_that_fit_make_a_message() -> None:
     assert "—" in render(Refund(**{**REFUND.__dict__, "card": ""}), "en", BERLIN).text
 
 
+@pytest.mark.slow
 def test_a_refund_whose_facts_do_not_fit_is_marked_failed_and_not_sent(tmp_path: Path) -> None:
     """GIVEN two completed refunds with a contact each, pos-b's with a full card number and
     an amount carrying a link WHEN the sender runs THEN pos-a's customer gets one e-mail;

@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from posterm.host.notify import queue
 from posterm.host.notify.config import NotifyConfig, parse
 from posterm.host.notify.sender import Notifier
@@ -128,6 +130,7 @@ def test_a_message_that_cannot_be_rendered_fails_alone(store_url: str) -> None:
         store.close()
 
 
+@pytest.mark.slow
 def test_two_claims_at_once_on_postgresql_never_take_the_same_row(pg_url: str) -> None:
     """GIVEN three due messages on PostgreSQL
     WHEN one process's claim (of two) is still in its transaction and a second process

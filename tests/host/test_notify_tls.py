@@ -89,6 +89,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[SmtpServer, Path]]:
     server.stop()
 
 
+@pytest.mark.slow
 def test_starttls_with_a_private_ca_sends(
     tls_server: tuple[SmtpServer, Path], store: Store, tmp_path: Path
 ) -> None:
@@ -104,6 +105,7 @@ def test_starttls_with_a_private_ca_sends(
     assert mail["To"] == ADDRESS
 
 
+@pytest.mark.slow
 def test_the_certificate_is_verified(tls_server: tuple[SmtpServer, Path], tmp_path: Path) -> None:
     """GIVEN the same server WHEN the config names no CA (the system's do not know it)
     THEN nothing is sent and the error says the certificate is not trusted."""

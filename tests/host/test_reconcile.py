@@ -29,6 +29,7 @@ def _today() -> str:
     return datetime.now(UTC).date().isoformat()
 
 
+@pytest.mark.slow
 def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:  # noqa: F811
     # GIVEN a day of sales, a refund, a void and the end of day
     code, sale = rig.cli("sale", "40.00")
@@ -89,6 +90,7 @@ def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
         "batch 1", "batch 2"}  # fmt: skip
 
 
+@pytest.mark.slow
 def test_bad_input_is_refused(rig: Rig, host: Host) -> None:  # noqa: F811
     code, out = host.cli("reconcile", "--date", "29.11.2026", "--json")
     assert code == 2 and out["code"] == "bad_request"

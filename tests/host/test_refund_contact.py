@@ -26,6 +26,7 @@ def _journal_bytes(rig: Rig) -> bytes:  # noqa: F811
     return out
 
 
+@pytest.mark.slow
 def test_the_contact_travels_in_the_event_and_leaves_after_the_ack(rig: Rig,  # noqa: F811
                                                                    host: Host) -> None:  # noqa: F811
     host.kill()  # nothing is acknowledged until the host is back
@@ -64,6 +65,7 @@ def test_the_contact_travels_in_the_event_and_leaves_after_the_ack(rig: Rig,  # 
         ({"notify_email": 42}, "notify_email"),
     ],
 )
+@pytest.mark.slow
 def test_a_bad_contact_is_refused_and_changes_nothing(rig: Rig, fields: dict[str, object],  # noqa: F811
                                                       why: str) -> None:  # fmt: skip
     code, sale = rig.cli("sale", "20.00")

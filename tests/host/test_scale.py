@@ -25,6 +25,8 @@ from tests.support.postgres import Cluster
 from tests.support.rig import Rig, make_rig, mqtt_section
 from tests.support.sim import BIN
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 
 class HostProc(Host):
     """`posterm-host run` on a given store, maybe one of several (`--instance`)."""

@@ -105,6 +105,7 @@ def test_two_processes_ingesting_one_fleet_store_each_event_once(store_url: str)
     two.close()
 
 
+@pytest.mark.slow
 def test_a_stopped_postgresql_fails_the_transaction_then_serves_again(
     pg_cluster: Cluster, pg_url: str
 ) -> None:
@@ -179,6 +180,7 @@ def open_at_once(url: str, count: int) -> tuple[list[Store], list[BaseException]
     return opened, errors
 
 
+@pytest.mark.slow
 def test_host_processes_starting_at_once_migrate_once(pg_cluster: Cluster) -> None:
     """GIVEN a new PostgreSQL database WHEN four host processes open it at once THEN each
     opens it (CREATE TABLE IF NOT EXISTS alone collides on PostgreSQL)."""

@@ -24,6 +24,8 @@ from tests.mqtt.peer import SUBACK_FAILURE, Message, Peer
 from tests.support.fleet import sale_data
 from tests.support.sim import BIN
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 A, B = "pos-a", "pos-b"
 GROUP = "$share/posterm/posterm/v1/+/events"  # host/config.py share_group "posterm"
 N = 20

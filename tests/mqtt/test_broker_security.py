@@ -15,12 +15,15 @@ from __future__ import annotations
 import queue
 from collections import Counter
 
+import pytest
 from paho.mqtt.reasoncodes import ReasonCode
 
 from posterm.protocol.mqtt import commands
 from tests.mqtt.conftest import HOST_CN, Broker, Certs
 from tests.mqtt.peer import SUBACK_FAILURE, Message
 from tests.support.broker import wait_for
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 A, B = "pos-a", "pos-b"
 

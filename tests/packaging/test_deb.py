@@ -29,6 +29,8 @@ from tests.packaging.support import (
     verify_units,
 )
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 TOOLS = ("dpkg-deb", "dpkg", "systemd-sysusers", "systemd-tmpfiles", "systemd-analyze",
          "deb-systemd-helper")  # fmt: skip
 CONFFILES = {

@@ -8,7 +8,11 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.packaging.support import ROOT, need, run, scratch, verify_units
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 INSTALL = ROOT / "systemd" / "install.sh"
 PLACED = [

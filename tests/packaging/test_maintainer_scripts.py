@@ -13,6 +13,8 @@ import pytest
 
 from tests.packaging.support import ROOT, need, run
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 SCRIPTS = ROOT / "packaging" / "debian"
 STANDINS = ("systemd-sysusers", "systemd-tmpfiles", "udevadm", "deb-systemd-helper",
             "deb-systemd-invoke", "systemctl")  # fmt: skip

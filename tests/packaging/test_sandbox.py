@@ -16,6 +16,8 @@ import pytest
 from tests.support.needs import unavailable
 from tests.support.rig import Rig, make_rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 WRAPPER = """
 import ctypes, os, runpy, sys
 libc = ctypes.CDLL(None, use_errno=True)

@@ -26,6 +26,7 @@ POSTERMD = SYSTEMD / "posterm.service"
 HOST = SYSTEMD / "posterm-host.service"
 
 
+@pytest.mark.slow
 def test_systemd_analyze_verify_says_nothing(tmp_path: Path) -> None:
     """GIVEN both units in a root with their ExecStart binaries (stand-ins here; the deb
     test verifies the installed ones) WHEN systemd-analyze verifies them THEN not a word."""
@@ -43,6 +44,7 @@ def test_systemd_analyze_verify_says_nothing(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", UNITS)
+@pytest.mark.slow
 def test_security_exposure_is_2_or_better(name: str) -> None:
     """GIVEN a unit WHEN systemd-analyze rates its sandbox offline THEN the exposure is at
     most 2.0 (--threshold= compares the exposure in tenths: 20 = 2.0)."""

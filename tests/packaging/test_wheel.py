@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 ROOT = Path(__file__).resolve().parents[2]
 FOLDERS = {
     "protocol": "posterm/protocol",

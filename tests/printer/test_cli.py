@@ -14,6 +14,8 @@ from PIL import Image
 from posterm.hwsim.printer.demo import print_demo_receipt
 from tests.support.sim import BIN, PrinterSim
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, capture_output=True, text=True, check=False, timeout=120)

@@ -119,6 +119,7 @@ def test_a_serial_printer_that_never_answers_is_unknown(tmp_path: Path) -> None:
         os.close(slave)
 
 
+@pytest.mark.slow
 def test_the_printer_goes_away_and_comes_back(tmp_path: Path) -> None:
     """GIVEN a printer that was printing WHEN it disappears THEN print() fails with
     PrinterGone, and WHEN it is back on the same address the same Printer prints again."""
@@ -142,7 +143,11 @@ def test_the_printer_goes_away_and_comes_back(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["serial:///dev/posterm-no-such-port?baud=9600", "usb://04b8:0e15"]
+    "url",
+    [
+        "serial:///dev/posterm-no-such-port?baud=9600",
+        pytest.param("usb://04b8:0e15", marks=pytest.mark.slow),  # pyusb runs ldconfig
+    ],
 )
 def test_a_device_that_is_not_there_is_gone(url: str) -> None:
     with pytest.raises(PrinterGone, match="cannot open"):

@@ -10,6 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 UNUSED = ("escpos", "PIL", "qrcode", "barcode", "yaml")
 PROBE = f"""
 import sys

@@ -22,6 +22,8 @@ from posterm.drivers.printer import receipt as layouts
 from posterm.drivers.printer.render import Renderer
 from tests.support.sim import PrinterSim, start_printer
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 SALE = layouts.sale(
     header=("Café Beispiel", "Hauptstraße 1"),
     amount="12.50",

@@ -28,6 +28,7 @@ def bare(url: str) -> Network:
 
 
 @pytest.mark.parametrize(("paper", "cover", "error"), CASES)
+@pytest.mark.slow
 def test_every_status_combination(psim: PrinterSim, paper: str, cover: bool, error: bool) -> None:
     """GIVEN the simulator in one of 12 conditions WHEN the driver and python-escpos ask
     THEN the driver decodes exactly that, and python-escpos reads the same bytes alike."""
@@ -51,6 +52,7 @@ def test_every_status_combination(psim: PrinterSim, paper: str, cover: bool, err
         raw.close()
 
 
+@pytest.mark.slow
 def test_refill_cover_close_and_recover_make_it_ready_again(psim: PrinterSim) -> None:
     for action in ("paper-out", "cover-open", "cutter-error"):
         psim.ctl(action)
@@ -62,6 +64,7 @@ def test_refill_cover_close_and_recover_make_it_ready_again(psim: PrinterSim) ->
     printer.close()
 
 
+@pytest.mark.slow
 def test_dle_enq_recovers_from_the_cutter_error(psim: PrinterSim) -> None:
     """GIVEN an autocutter error WHEN the host sends DLE ENQ 1 THEN the error is cleared."""
     psim.ctl("cutter-error")
@@ -75,6 +78,7 @@ def test_dle_enq_recovers_from_the_cutter_error(psim: PrinterSim) -> None:
     assert not psim.ctl("status")["cutter_error"]
 
 
+@pytest.mark.slow
 def test_offline_printer_is_unknown_not_ok(psim: PrinterSim) -> None:
     """GIVEN a printer that answers nothing THEN the driver says UNKNOWN, where bare
     python-escpos 3.1 would say 'paper OK' (its paper_status() is 2 on no answer)."""

@@ -20,6 +20,8 @@ from tests.support.broker import Broker, TestHost, wait_for
 from tests.support.rig import Rig, make_rig, mqtt_section
 from tests.support.sim import BIN
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 TID = "pos-test"
 HOST_KEY = Ed25519PrivateKey.generate()
 

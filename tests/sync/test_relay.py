@@ -7,9 +7,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.broker import Broker, TestHost, wait_for
 from tests.support.rig import Rig, make_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 TID = "pos-test"
 

@@ -11,9 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.broker import Broker, TestHost, wait_for
 from tests.sync.test_relay import assert_gapless, mqtt_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def test_sigterm_mid_sale_finishes_it_then_says_offline(tmp_path: Path, broker: Broker) -> None:

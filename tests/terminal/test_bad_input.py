@@ -10,6 +10,8 @@ import pytest
 
 from tests.support.rig import Rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 
 def _snapshot(rig: Rig) -> tuple[object, ...]:
     return (rig.txns(), rig.ledger(), rig.events(), rig.printer.printed())

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.support.rig import Rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def _pt_total(receipt: str) -> str:

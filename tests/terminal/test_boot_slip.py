@@ -8,8 +8,12 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 # a broker nobody listens on: the host link fails at once, the terminal sells alone
 MQTT = """

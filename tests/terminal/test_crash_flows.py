@@ -10,6 +10,8 @@ import pytest
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 REFUND_KEPT = {
     "refund.journaled": False,
     "refund.before_commit": False,

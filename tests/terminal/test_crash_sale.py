@@ -10,6 +10,8 @@ import pytest
 from tests.support import money_rules
 from tests.support.rig import make_rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 CHARGED = {
     "sale.journaled": False,  # before the first byte to the PT
     "sale.before_commit": False,  # 04 0F arrived, not journaled: the PT reverses

@@ -8,7 +8,11 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from tests.support.rig import BIN, Rig, make_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 PT_PASSWORD = "482916"
 MQTT_USER = "pos-user-7731"

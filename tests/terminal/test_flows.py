@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.rig import Rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def _sale(rig: Rig, amount: str) -> dict:  # type: ignore[type-arg]

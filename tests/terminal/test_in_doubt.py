@@ -12,6 +12,8 @@ import pytest
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 
 def _resolve_hint(status: dict) -> None:  # type: ignore[type-arg]
     assert status["state"] == "in_doubt" and status["selling"] is False

@@ -10,8 +10,12 @@ from __future__ import annotations
 import resource
 from pathlib import Path
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def _fill_the_disk(rig: Rig) -> None:

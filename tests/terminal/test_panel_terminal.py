@@ -21,6 +21,8 @@ from posterm.drivers.zvt.port import ZvtPort
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 
 @pytest.fixture
 def setup(tmp_path: Path) -> Iterator[tuple[Rig, Terminal, MockFactory]]:

@@ -6,8 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.rig import make_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def test_paper_out_mid_receipt_then_refill_prints_one_recovered(tmp_path: Path) -> None:

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def test_declined_sale_retried_is_declined_again(rig: Rig) -> None:

@@ -18,6 +18,8 @@ import pytest
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 STEPS = [
     "sale.journaled",  # before the first byte to the PT
     "sale.before_commit",  # 04 0F arrived, not yet journaled

@@ -7,9 +7,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.daemon.test_config import MINIMAL
 from tests.daemon.test_config import write as _write
 from tests.support.sim import BIN
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def test_postermd_refuses_a_bad_config_naming_key_and_file(tmp_path: Path) -> None:

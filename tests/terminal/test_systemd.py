@@ -10,6 +10,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.rig import BIN, make_rig
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +27,7 @@ def test_unit_file_runs_postermd_as_notify_service() -> None:
     assert int(service["WatchdogSec"]) > 0 and service["Restart"] == "on-failure"
 
 
+@pytest.mark.slow
 def test_postermd_notifies_ready_status_and_watchdog(tmp_path: Path) -> None:
     rig = make_rig(tmp_path)
     notify_path = tmp_path / "notify.sock"

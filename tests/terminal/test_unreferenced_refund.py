@@ -14,6 +14,8 @@ from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 from tests.terminal.test_crash_flows import REFUND_KEPT
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 
 def _counts(rig: Rig) -> tuple[int, int, int]:
     with sqlite3.connect(rig.journal) as db:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.support.broker import wait_for
 from tests.support.rig import Rig
 from tests.web.conftest import ARTIFACTS, Console, WebHost, login
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 TID = "pos-test"
 WAIT_MS = 30_000

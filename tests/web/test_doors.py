@@ -19,6 +19,8 @@ from posterm.host.web.auth import hash_password
 from tests.support.broker import Broker
 from tests.web.conftest import USERS, WebHost
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 PROXY = 'forwarded_allow_ips = ["127.0.0.1"]\n'
 
 

@@ -30,6 +30,8 @@ from tests.support.fleet import receipt_data, txn_data
 from tests.support.rig import Rig, trusting_rig
 from tests.web.conftest import Console, WebHost, login
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 TID, EVIL = "pos-test", "pos-evil"
 # fmt: off
 JSON = st.recursive(

@@ -18,6 +18,8 @@ from tests.host.test_identity import Events, FakeTerminals
 from tests.support.broker import Broker
 from tests.web.conftest import Console, WebHost, login
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 HOSTILE = "../terminals/pos-a/eod#"  # a refund id chosen to make Approve a day close
 WAIT_MS = 30_000
 

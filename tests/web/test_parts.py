@@ -76,6 +76,7 @@ def run(path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[
                           check=False)  # fmt: skip
 
 
+@pytest.mark.slow
 def test_hash_password_reads_stdin(tmp_path: Path) -> None:
     path = config(tmp_path, "")
     done = run(path, "hash-password", stdin="correct horse\n")
@@ -84,6 +85,7 @@ def test_hash_password_reads_stdin(tmp_path: Path) -> None:
     assert run(path, "hash-password").returncode == 2
 
 
+@pytest.mark.slow
 def test_run_http_refuses_a_bad_or_busy_address(tmp_path: Path) -> None:
     path = config(tmp_path, "")
     assert run(path, "run", "--http", "nowhere").returncode == 2

@@ -5,9 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.protocol.zvt.apdu import Apdu
 from tests.support.sim import BIN, PtSim
+
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 
 def _zvt(url: str, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]

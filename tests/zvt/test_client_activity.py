@@ -13,6 +13,8 @@ from posterm.drivers.zvt.client import PaymentTerminal
 from posterm.protocol.zvt.apdu import Apdu
 from tests.support.sim import PtSim, start_pt
 
+pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+
 Event = tuple[str, Any]
 
 

@@ -24,6 +24,7 @@ def _pt(url: str, **kw: object) -> PaymentTerminal:
     return pt
 
 
+@pytest.mark.slow
 def test_sale_is_booked_with_full_result(link: str, sim: PtSim) -> None:
     """GIVEN a registered PT WHEN a sale of 12.50 runs THEN the result carries every field,
     the commit hook saw it before the end, and the ledger books one payment."""
@@ -44,6 +45,7 @@ def test_sale_is_booked_with_full_result(link: str, sim: PtSim) -> None:
     assert entry["receipt_no"] == result.receipt_no
 
 
+@pytest.mark.slow
 def test_amount_10_10_whose_bcd_holds_dle(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         result = pt.authorize(1010)
@@ -54,6 +56,7 @@ def test_amount_10_10_whose_bcd_holds_dle(link: str, sim: PtSim) -> None:
 @pytest.mark.parametrize(
     ("amount", "code"), [(1051, 0x33), (1064, 0x64), (1078, 0x78), (1033, 0x7A)]
 )
+@pytest.mark.slow
 def test_declined_sale_charges_nothing(link: str, sim: PtSim, amount: int, code: int) -> None:
     with _pt(link) as pt, pytest.raises(ZvtDeclined) as info:
         pt.authorize(amount)
@@ -61,6 +64,7 @@ def test_declined_sale_charges_nothing(link: str, sim: PtSim, amount: int, code:
     assert sim.entries() == []
 
 
+@pytest.mark.slow
 def test_pin_retry_then_approved(link: str, sim: PtSim) -> None:
     statuses: list[int] = []
     with _pt(link, on_progress=lambda m: statuses.append(m.status)) as pt:
@@ -68,6 +72,7 @@ def test_pin_retry_then_approved(link: str, sim: PtSim) -> None:
     assert 0x15 in statuses
 
 
+@pytest.mark.slow
 def test_reversal_of_the_sale(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         sale = pt.authorize(2000)
@@ -81,6 +86,7 @@ def test_reversal_of_the_sale(link: str, sim: PtSim) -> None:
     assert states == {("payment", "reversed"), ("reversal", "booked")}
 
 
+@pytest.mark.slow
 def test_refund(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         result = pt.refund(700)
@@ -88,6 +94,7 @@ def test_refund(link: str, sim: PtSim) -> None:
     assert [(e["kind"], e["state"]) for e in sim.entries()] == [("refund", "booked")]
 
 
+@pytest.mark.slow
 def test_repeat_receipt_returns_the_last_booked(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         sale = pt.authorize(1500)
@@ -97,6 +104,7 @@ def test_repeat_receipt_returns_the_last_booked(link: str, sim: PtSim) -> None:
     assert len(sim.entries()) == 1
 
 
+@pytest.mark.slow
 def test_end_of_day_closes_the_batch_and_ends_reversal(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         sale = pt.authorize(1000)
@@ -109,6 +117,7 @@ def test_end_of_day_closes_the_batch_and_ends_reversal(link: str, sim: PtSim) ->
     assert info.value.code == 0xB5
 
 
+@pytest.mark.slow
 def test_status_enquiry_and_diagnosis(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         status = pt.status_enquiry()
@@ -117,6 +126,7 @@ def test_status_enquiry_and_diagnosis(link: str, sim: PtSim) -> None:
         assert pt.log_off().approved
 
 
+@pytest.mark.slow
 def test_print_lines_without_text_blocks(link: str, sim: PtSim) -> None:
     """GIVEN registration without TLV 26 (no 06 D3) THEN the receipt comes as 06 D1 lines."""
     with PaymentTerminal(link) as pt:
@@ -126,12 +136,14 @@ def test_print_lines_without_text_blocks(link: str, sim: PtSim) -> None:
     assert result.receipts[1].lines[-1] == "CUSTOMER COPY"
 
 
+@pytest.mark.slow
 def test_pt_prints_itself_when_config_says_so(link: str, sim: PtSim) -> None:
     with PaymentTerminal(link) as pt:
         pt.register(config_byte=0x08)
         assert pt.authorize(300).receipts == ()
 
 
+@pytest.mark.slow
 def test_text_block_over_255_bytes_arrives_whole(link: str, sim: PtSim) -> None:
     with _pt(link) as pt:
         result = pt.authorize(1200)
@@ -141,6 +153,7 @@ def test_text_block_over_255_bytes_arrives_whole(link: str, sim: PtSim) -> None:
     assert customer[0] == "POSTERM SIMULATED PT" and customer[-1] == "CUSTOMER COPY"
 
 
+@pytest.mark.slow
 def test_commit_hook_failure_makes_the_pt_reverse(link: str, sim: PtSim) -> None:
     """Money rule 2: the caller cannot commit -> negative ack -> the PT auto-reverses."""
 
@@ -152,6 +165,7 @@ def test_commit_hook_failure_makes_the_pt_reverse(link: str, sim: PtSim) -> None
     assert [(e["amount"], e["state"]) for e in sim.entries()] == [(990, "auto_reversed")]
 
 
+@pytest.mark.slow
 def test_link_drop_before_status_leaves_no_debit(link: str, sim: PtSim) -> None:
     with _pt(link, t4=10.0) as pt:
         sim.fault("drop_before_status")
@@ -160,6 +174,7 @@ def test_link_drop_before_status_leaves_no_debit(link: str, sim: PtSim) -> None:
     assert [(e["amount"], e["state"]) for e in sim.entries()] == [(4200, "auto_reversed")]
 
 
+@pytest.mark.slow
 def test_link_drop_before_completion_is_recovered_by_repeat_receipt(link: str, sim: PtSim) -> None:
     seen: list[Result] = []
     with _pt(link, t4=10.0) as pt:
@@ -173,6 +188,7 @@ def test_link_drop_before_completion_is_recovered_by_repeat_receipt(link: str, s
     assert [(e["amount"], e["state"]) for e in sim.entries()] == [(4300, "booked")]
 
 
+@pytest.mark.slow
 def test_pt_refusing_refunds_says_83(link: str, sim: PtSim) -> None:
     sim.fault("refuse_refunds")
     with _pt(link) as pt, pytest.raises(ZvtDeclined) as info:
@@ -181,6 +197,7 @@ def test_pt_refusing_refunds_says_83(link: str, sim: PtSim) -> None:
     assert sim.entries() == []
 
 
+@pytest.mark.slow
 def test_t4_is_reset_by_intermediate_status(tmp_path: object, sim: PtSim, link: str) -> None:
     """GIVEN T4 = 1.2 s and a slow host taking ~3 s with a 04 FF each second THEN the sale
     completes, because every 04 FF restarts T4."""
@@ -188,6 +205,7 @@ def test_t4_is_reset_by_intermediate_status(tmp_path: object, sim: PtSim, link: 
         assert pt.authorize(1099).approved
 
 
+@pytest.mark.slow
 def test_t4_is_set_by_the_timeout_byte_of_04ff(tmp_path: Path) -> None:
     """GIVEN a client T4 of 0.5 s and a slow host that sends a 04 FF only every ~1 s, each
     with timeout byte 1 (minute) THEN the sale completes: the byte set T4 to a minute.

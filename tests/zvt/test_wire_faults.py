@@ -22,6 +22,7 @@ def _sale(url: str, amount: int = 1000) -> int:
         return result.receipt_no or 0
 
 
+@pytest.mark.slow
 def test_serial_corrupt_byte_is_naked_and_resent(sim: PtSim) -> None:
     """GIVEN the PT corrupts one byte of its next frame THEN the CRC fails, the client
     NAKs, the PT resends and the sale completes once."""
@@ -32,6 +33,7 @@ def test_serial_corrupt_byte_is_naked_and_resent(sim: PtSim) -> None:
     assert "corrupt_byte" not in sim.ctl(faults=True)["faults"]
 
 
+@pytest.mark.slow
 def test_serial_nak_on_first_try_makes_the_client_resend(sim: PtSim) -> None:
     assert sim.serial_url
     sim.fault("nak_first")
@@ -39,6 +41,7 @@ def test_serial_nak_on_first_try_makes_the_client_resend(sim: PtSim) -> None:
     assert len(sim.entries()) == 1
 
 
+@pytest.mark.slow
 def test_serial_withheld_ack_is_resent_after_t2(sim: PtSim) -> None:
     """GIVEN the PT does not ACK the first try THEN the client waits T2 and sends again."""
     assert sim.serial_url
@@ -50,6 +53,7 @@ def test_serial_withheld_ack_is_resent_after_t2(sim: PtSim) -> None:
 
 
 @pytest.mark.parametrize("fault", ["split_writes", "merge_writes"])
+@pytest.mark.slow
 def test_tcp_split_and_merged_writes_are_reassembled(sim: PtSim, fault: str) -> None:
     assert sim.tcp_url
     sim.fault(fault)
@@ -69,6 +73,7 @@ def test_missing_serial_device_is_a_link_error(tmp_path: object) -> None:
         pt.status_enquiry()
 
 
+@pytest.mark.slow
 def test_ecr_dying_before_the_status_ack_leaves_no_debit_on_serial(sim: PtSim) -> None:
     """GIVEN an ECR that sends a sale and dies after the 04 0F arrived, before acking it
     WHEN a new ECR process opens the port and asks for the last receipt THEN the PT has
