@@ -1,7 +1,7 @@
 """The fuzzers' hypothesis profiles: `check` (a smoke run in `make check`, the fast tier),
-`ci` (short, reproducible, in `make test`) and `long` (`make fuzz`). They apply to the
-tests under tests/fuzz only: the other suites keep their own settings whichever profile is
-loaded."""
+`ci` (short, reproducible, in `make test`) and `long` (`make fuzz`). The tests under
+tests/fuzz, and the property tests elsewhere that take `fuzz(scale)` (the ZVT codec and
+the printer simulator's parser), follow the active one; the rest keep their own settings."""
 
 from __future__ import annotations
 

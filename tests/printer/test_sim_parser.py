@@ -5,7 +5,7 @@ and random bytes: it never raises, and the next receipt after them prints whole.
 from __future__ import annotations
 
 from escpos.printer import Dummy
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as hs
 from PIL import Image
 
@@ -13,6 +13,7 @@ from posterm.drivers.printer import receipt as layouts
 from posterm.drivers.printer.render import Renderer
 from posterm.hwsim.printer.page import Line
 from posterm.hwsim.printer.parser import EscPosParser
+from tests.fuzz.profiles import fuzz
 
 
 class Recorder:
@@ -180,7 +181,7 @@ def assert_next_receipt_prints_whole(rec: Recorder, chunk: int = 0) -> None:
     assert rec.cuts == cuts + 1
 
 
-@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@fuzz(2)
 @given(hs.lists(hs.binary(max_size=200), max_size=8))
 def test_random_bytes_never_raise_and_the_next_receipt_prints_whole(chunks: list[bytes]) -> None:
     """GIVEN random bytes in random pieces THEN the parser never raises, and a receipt
@@ -191,7 +192,7 @@ def test_random_bytes_never_raise_and_the_next_receipt_prints_whole(chunks: list
     assert_next_receipt_prints_whole(rec)
 
 
-@settings(max_examples=100, deadline=None)
+@fuzz(2 / 3)
 @given(hs.binary(max_size=400), hs.integers(1, 64))
 def test_random_bytes_after_a_valid_command_prefix_never_raise_and_the_next_receipt_prints_whole(
     noise: bytes, chunk: int

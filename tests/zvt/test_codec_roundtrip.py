@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 
 from posterm.protocol.zvt import apdu, framing, messages
+from tests.fuzz.profiles import fuzz
 from tests.zvt import strategies as s
 
 
@@ -18,7 +19,7 @@ def _wire_roundtrip(message: Any, answering: int | None = None) -> Any:
 
 @pytest.mark.parametrize("strategy", s.COMMANDS + s.PT_MESSAGES, ids=lambda x: repr(x)[:60])
 def test_every_message_type_roundtrips(strategy: Any) -> None:
-    @settings(max_examples=150, deadline=None)
+    @fuzz()
     @given(strategy)
     def check(message: Any) -> None:
         assert _wire_roundtrip(message) == message
@@ -26,13 +27,13 @@ def test_every_message_type_roundtrips(strategy: Any) -> None:
     check()
 
 
-@settings(max_examples=150, deadline=None)
+@fuzz()
 @given(s.STATUS_ENQUIRY_COMPLETION)
 def test_status_enquiry_completion_roundtrips(message: Any) -> None:
     assert _wire_roundtrip(message, answering=0x0501) == message
 
 
-@settings(max_examples=200, deadline=None)
+@fuzz(4 / 3)
 @given(s.PT_MESSAGES[3])
 def test_status_information_roundtrips_through_a_serial_frame(message: Any) -> None:
     """GIVEN any 04 0F WHEN framed and parsed byte by byte THEN the same message comes out."""

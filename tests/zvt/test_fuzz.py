@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from posterm.protocol.zvt import apdu, framing, messages
 from posterm.protocol.zvt.errors import ZvtError
+from tests.fuzz.profiles import fuzz
 from tests.zvt import strategies as s
 
 ANY_MESSAGE = st.one_of(*s.COMMANDS, *s.PT_MESSAGES)
@@ -34,13 +35,13 @@ def _decode_everything(raw: bytes) -> None:
     parser.check_timeout(10.0)
 
 
-@settings(max_examples=1500, deadline=None)
+@fuzz(10)
 @given(st.binary(max_size=600))
 def test_random_bytes(raw: bytes) -> None:
     _decode_everything(raw)
 
 
-@settings(max_examples=1500, deadline=None)
+@fuzz(10)
 @given(ANY_MESSAGE, st.data())
 def test_mutated_valid_messages(message: Any, data: st.DataObject) -> None:
     """GIVEN a valid APDU WHEN bytes are flipped, cut or inserted THEN only ZvtError."""
