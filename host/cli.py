@@ -14,16 +14,25 @@ import logging
 import os
 import signal
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import alerting, expiry, lookup, metrics, quarantine, reconcile, webhooks
+from posterm.host import (
+    alerting,
+    cli_commands,
+    lookup,
+    metrics,
+    quarantine,
+    reconcile,
+    webhooks,  # fmt: skip
+)
+from posterm.host.cli_output import fail as _fail
+from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
-from posterm.host.service import HostService, broker_address, make_client, process_name
+from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
 
@@ -165,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _lookup(store, args)
         if args.command == "reconcile":
             return _reconcile(config, store, args)
-        return _command(config, store, args)
+        return cli_commands.command(config, store, args)
     finally:
         store.close()
 
@@ -380,106 +389,6 @@ def _keygen(config: HostConfig) -> int:
     public.write_bytes(commands.public_pem(key))
     print(f"private key {config.private_key}; terminals trust {public}")
     return 0
-
-
-def _command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
-    if args.command in ("approve", "reject"):
-        try:
-            tid = lookup.refund_terminal(store, args.txn, args.terminal)
-        except lookup.LookupFailed as exc:
-            return _fail(args.json, exc.code, exc.message)
-        name, cmd_args = f"refund.{args.command}", {"txn": args.txn, "by": args.by}
-    elif args.command == "reprint":
-        tid, name, cmd_args = args.tid, "receipt.reprint", {"txn": args.txn}
-    else:
-        tid, name, cmd_args = args.tid, "batch.close" if args.command == "eod" else "ping", {}
-    try:
-        topics.check_terminal(tid)
-    except topics.TopicError as exc:
-        return _fail(args.json, "bad_request", str(exc))
-    key = None
-    if name in commands.SIGNED:
-        if config.private_key is None or not config.private_key.exists():
-            return _fail(args.json, "no_key", "signed commands need [keys] private_key "
-                         "(posterm-host keygen)")  # fmt: skip
-        key = commands.load_private_key(config.private_key.read_bytes())
-    return _send_command(config, store, tid, name, cmd_args, key=key, as_json=args.json)
-
-
-def _send_command(config: HostConfig, store: Store, tid: str, name: str,
-                  cmd_args: dict[str, Any], *, key: Ed25519PrivateKey | None,
-                  as_json: bool) -> int:  # fmt: skip
-    """Send a command that expires when the wait for its reply ends (a terminal that gets
-    it later refuses it), and print the reply; exit 1 when there was none or it refused."""
-    envelope = expiry.build(tid, name, cmd_args, key=key, wait_s=config.reply_timeout_s)
-    store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
-    reply = send_and_wait(config, tid, envelope)
-    if reply is None:
-        why = expiry.unanswered(tid, envelope, config.reply_timeout_s)
-        if not as_json:
-            return _fail(as_json, "no_reply", why)
-        print(json.dumps({"ok": False, "code": "no_reply", "error": why,
-                          "cmd_id": envelope["cmd_id"], "expires_at": envelope["expires_at"]}))
-        return 1
-    _print(reply, as_json)
-    return 0 if reply.get("ok") else 1
-
-
-def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dict[str, Any] | None:
-    """Publish a command and wait for its reply on `tid`'s reply topic (None: no reply in
-    time); another terminal's reply to it does not count."""
-    got: list[dict[str, Any]] = []
-    done = threading.Event()
-    client = make_client(config, f"posterm-host-{config.host_id}-cli-{os.getpid()}", clean=True)
-
-    def on_connect(c: Any, u: Any, f: Any, reason: Any, p: Any) -> None:
-        c.subscribe(topics.terminal(tid, "reply"), qos=1)
-
-    def on_subscribe(c: Any, u: Any, mid: int, codes: Any, p: Any) -> None:
-        c.publish(topics.terminal(tid, "cmd"), json.dumps(envelope), qos=1)
-
-    def on_message(c: Any, u: Any, message: Any) -> None:
-        try:
-            reply = json.loads(message.payload)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return
-        if (message.topic == topics.terminal(tid, "reply") and isinstance(reply, dict)
-                and reply.get("cmd_id") == envelope["cmd_id"]):  # fmt: skip
-            got.append(reply)
-            done.set()
-
-    client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
-    host, port = broker_address(config)
-    try:
-        client.connect(host, port, keepalive=30)
-    except OSError as exc:
-        print(f"posterm-host: broker {host}:{port}: {exc}", file=sys.stderr)
-        return None
-    client.loop_start()
-    try:
-        done.wait(config.reply_timeout_s)
-    finally:
-        client.disconnect()
-        client.loop_stop()
-    return got[0] if got else None
-
-
-def _fail(as_json: bool, code: str, message: str) -> int:
-    if as_json:
-        print(json.dumps({"ok": False, "code": code, "error": message}))
-    else:
-        print(f"posterm-host: {message} [{code}]", file=sys.stderr)
-    return 1
-
-
-def _print(data: Any, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(data))
-    elif isinstance(data, list):
-        for row in data:
-            print("  ".join(f"{k}={v}" for k, v in row.items() if v is not None))
-    else:
-        print("\n".join(f"{k:12} {v}" for k, v in data.items()))
 
 
 if __name__ == "__main__":

@@ -214,7 +214,8 @@ def test_the_cli_approval_goes_to_the_named_terminal_and_only_its_reply_counts(
     """GIVEN R7 of pos-a and of pos-b (pos-b lying) on a real broker WHEN `approve R7
     --terminal pos-a` THEN only pos-a gets the signed `refund.approve` and its reply is the
     answer; WHEN pos-b (reading pos-a's commands) answers one first on its own reply topic
-    and pos-a stays silent THEN the CLI says no reply (exit 1)."""
+    and pos-a stays silent THEN the CLI says no reply (exit 1); AND WHEN pos-a's only reply
+    does not fit the reply schema (a field it does not declare) THEN it does not count."""
     url = f"sqlite://{tmp_path / 'host.db'}"
     store = Store(url)
     two_terminals_one_id(store)
@@ -223,12 +224,15 @@ def test_the_cli_approval_goes_to_the_named_terminal_and_only_its_reply_counts(
                       f'[store]\nurl = "{url}"\n[keys]\nprivate_key = "{tmp_path / "k.key"}"\n')
     assert cli.main(["--config", str(config), "keygen"]) == 0
     capsys.readouterr()
-    silent = {"pos-a": False}
+    silent = {"pos-a": False, "malformed": False}
 
     def answer(tid: str, cmd: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        reply = commands.reply(cmd["cmd_id"], result={"state": "approved"})
+        if silent["malformed"]:
+            return [(tid, {**reply, "redirect": "https://evil.example/"})]
         if silent["pos-a"]:  # pos-b answers for pos-a
-            return [("pos-b", commands.reply(cmd["cmd_id"], result={"state": "approved"}))]
-        return [(tid, commands.reply(cmd["cmd_id"], result={"state": "approved"}))]
+            return [("pos-b", reply)]
+        return [(tid, reply)]
 
     fake = FakeTerminals(broker, ["pos-a", "pos-b"], answer)
     try:
@@ -248,6 +252,13 @@ def test_the_cli_approval_goes_to_the_named_terminal_and_only_its_reply_counts(
         out = json.loads(capsys.readouterr().out)
         assert code == 1 and out["code"] == "no_reply", out
         wait_for(lambda: len(fake.commands("pos-a")) == 2, "the second command at pos-a")
+
+        silent["malformed"] = True
+        code = cli.main(["--config", str(config), "approve", "R7", "--terminal", "pos-a",
+                         "--json"])  # fmt: skip
+        out = json.loads(capsys.readouterr().out)
+        assert code == 1 and out["code"] == "no_reply", out
+        wait_for(lambda: len(fake.commands("pos-a")) == 3, "the third command at pos-a")
     finally:
         fake.close()
         store.close()
