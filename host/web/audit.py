@@ -1,6 +1,6 @@
 """The audit log of the dashboard: every action a user asks for (approve, reject, reprint,
 close the day, and logins), who asked, when, what, and how it ended. Logins the throttle
-refused are counted, not written one by one: one row per client and THROTTLE_WINDOW_S
+refused are counted, not written one by one: one row per client and burst
 (`repeats`, `last_at`), so a flood of them cannot push the operators' actions out of the
 log. Read page by page, filtered by user and action."""
 
@@ -9,13 +9,15 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host.db import DatabaseError
 from posterm.host.store import Store, StoreError
-from posterm.protocol.mqtt.events import now_rfc3339, uuid7
+from posterm.protocol.mqtt.events import now_rfc3339, rfc3339, uuid7
 
-THROTTLE_WINDOW_S = 300
+THROTTLE_WINDOW_S = 300  # a quiet gap this long ends a burst of refused logins
+BURST_MAX_S = 3600  # and a burst's row counts for at most this long
 PER_PAGE = 50
 MAX_PER_PAGE = 500
 FILTER_MAX = 64  # characters of a user or action filter
@@ -38,13 +40,29 @@ def write(store: Store, *, user: str, role: str, action: str, target: str, ok: b
 
 
 def throttled(store: Store, *, client: str, user: str, now: float | None = None) -> None:
-    """A login the throttle refused: the client's row of this window counts it (the first
-    one writes it, with the name it tried first); one statement, so concurrent refusals
-    all count."""
-    window = int((time.time() if now is None else now) // THROTTLE_WINDOW_S)
-    at = now_rfc3339()
+    """A login the throttle refused: counted in the client's row of this burst, the row whose
+    last refusal is under THROTTLE_WINDOW_S old and whose first is under BURST_MAX_S old
+    (so a flood is one row whatever the clock says, and a day-long one a row an hour). The
+    first refusal of a burst writes the row, with the name it tried first; concurrent
+    first refusals meet on one id and all count."""
+    moment = time.time() if now is None else now
+    at = rfc3339(datetime.fromtimestamp(moment, UTC))
+    quiet = rfc3339(datetime.fromtimestamp(moment - THROTTLE_WINDOW_S, UTC))
+    oldest = rfc3339(datetime.fromtimestamp(moment - BURST_MAX_S, UTC))
     try:
         with store.db.tx() as tx:
+            open_rows = tx.rows(
+                "SELECT audit_id FROM audit_log WHERE action = 'login' AND target = ?"
+                " AND audit_id LIKE 'throttled/%' AND last_at > ? AND at > ?"
+                " ORDER BY last_at DESC LIMIT 1",
+                (client, quiet, oldest),
+            )
+            if open_rows:
+                tx.execute("UPDATE audit_log SET repeats = repeats + 1,"
+                           " last_at = CASE WHEN last_at < ? THEN ? ELSE last_at END"
+                           " WHERE audit_id = ?", (at, at, open_rows[0]["audit_id"]))  # fmt: skip
+                return
+            window = int(moment // THROTTLE_WINDOW_S)
             tx.execute("INSERT INTO audit_log (audit_id, at, username, role, action, target, ok,"
                        " result, repeats, last_at) VALUES (?, ?, ?, '-', 'login', ?, 0, ?, 1, ?)"
                        " ON CONFLICT (audit_id) DO UPDATE SET repeats = audit_log.repeats + 1,"

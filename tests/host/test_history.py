@@ -47,19 +47,21 @@ def test_the_audit_log_keeps_who_what_and_the_outcome(store_url: str) -> None:
 
 
 def test_throttled_logins_are_counted_and_the_log_is_read_by_page(store_url: str) -> None:
-    """GIVEN an operator's action, 200 throttled logins from one client in one window and
-    3 from another WHEN the log is read THEN each client has one row with its count; the
-    action is on the first page; pages and the user and action filters hold."""
+    """GIVEN an operator's action, 200 throttled logins from one client in one burst that
+    crosses a multiple of THROTTLE_WINDOW_S on the clock, 3 from another, and one more from
+    the first after a quiet THROTTLE_WINDOW_S WHEN the log is read THEN each burst has one
+    row with its count; the action is on the first page; pages and filters hold."""
     store = Store(store_url)
     try:
         audit.write(store, user="olga", role="operator", action="eod", target="pos-1", ok=True,
                     result={"ok": True})  # fmt: skip
-        now = 1_800_000_000.0
+        now = 1_800_000_000.0 - 10  # the clock's 300 s window turns 10 s into the burst
         for i in range(200):
             audit.throttled(store, client="203.0.113.7", user=f"admin{i % 3}", now=now + i / 10)
         for _ in range(3):
             audit.throttled(store, client="203.0.113.8", user="olga", now=now)
-        audit.throttled(store, client="203.0.113.7", user="x", now=now + audit.THROTTLE_WINDOW_S)
+        last = now + 19.9
+        audit.throttled(store, client="203.0.113.7", user="x", now=last + audit.THROTTLE_WINDOW_S)
         first = audit.page(store, per_page=2)
         assert (first.total, first.pages, len(first.rows)) == (4, 2, 2)
         rows = first.rows + audit.page(store, per_page=2, number=2).rows
@@ -70,5 +72,20 @@ def test_throttled_logins_are_counted_and_the_log_is_read_by_page(store_url: str
         for bad in ({"number": 0}, {"per_page": 0}, {"user": "u" * 65}):
             with pytest.raises(audit.AuditQueryError):
                 audit.page(store, **bad)  # type: ignore[arg-type]
+    finally:
+        store.close()
+
+
+def test_a_day_long_flood_of_throttled_logins_is_a_row_an_hour(store_url: str) -> None:
+    """GIVEN one client refused every 60 s for 3 hours (never quiet for THROTTLE_WINDOW_S)
+    WHEN the log is read THEN it holds one row per BURST_MAX_S, and their counts add up."""
+    store = Store(store_url)
+    try:
+        now = 1_800_000_000.0
+        for i in range(180):
+            audit.throttled(store, client="203.0.113.9", user="admin", now=now + 60 * i)
+        rows = audit.page(store).rows
+        assert len(rows) == 3 * 3600 // audit.BURST_MAX_S
+        assert sum(r["repeats"] for r in rows) == 180
     finally:
         store.close()
