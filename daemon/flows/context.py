@@ -1,5 +1,6 @@
-"""What every flow works with (`FlowContext`): config, journal, payment terminal, printer,
-the mode, and the helpers the flows share."""
+"""What every flow works with (`FlowContext`): the ports (journal, payment terminal,
+printer), the config, the mode, and the two signals a flow gives out (panel, PT activity).
+`Terminal` builds one and hands it to every flow; flows run on its owner thread only."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from posterm.daemon.config import Config
-from posterm.daemon.journal.store import Journal, Tx
-from posterm.daemon.states import Kind, Mode, TxnState
+from posterm.daemon.errors import TerminalError
+from posterm.daemon.journal.rows import Txn
+from posterm.daemon.journal.store import Journal
+from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Mode
 from posterm.drivers.payment.port import PaymentPort
 
 log = logging.getLogger("posterm.terminal")
@@ -23,45 +26,6 @@ class ReceiptPort(Protocol):
     def last_status_text(self) -> str: ...
     def print_receipt(self, body: dict[str, Any], *, copy: str, mark: str) -> None: ...
     def close(self) -> None: ...
-
-
-class FlowContext(Protocol):
-    """What a flow may use of the terminal: its collaborators, its mode, and the helpers
-    every flow shares. `Terminal` is the one implementation; flows run on its owner
-    thread only."""
-
-    config: Config
-    journal: Journal
-    pt: PaymentPort
-    printer: ReceiptPort
-    mode: ModeCell
-    awaiting_operator: bool
-    printed_unjournaled: set[int]
-
-    def require_ready(self) -> None: ...
-    def settle(self) -> None: ...
-    def fault(self, reason: str) -> None: ...
-    def pt_activity(self) -> None: ...
-    def signal(self, what: str) -> None: ...
-    def parse_amount(self, text: str, min_minor: int, max_minor: int) -> int: ...
-    def fmt(self, minor: int) -> str: ...
-    def begin(
-        self,
-        kind: Kind,
-        amount: int,
-        *,
-        state: TxnState = ...,
-        event: str | None = ...,
-        event_extra: dict[str, Any] | None = ...,
-        **fields: Any,
-    ) -> str: ...
-    def batch_no(self) -> int: ...
-    def idempotent(
-        self, kind: Kind, key: str, amount: int, ref_txn: str | None = ...
-    ) -> dict[str, Any] | None: ...
-    def totals_json(self, totals: dict[str, int]) -> dict[str, Any]: ...
-    def event_data(self, txn_id: str, tx: Tx) -> dict[str, Any]: ...
-    def view(self, txn_id: str) -> dict[str, Any]: ...
 
 
 @dataclass
@@ -88,3 +52,56 @@ class ModeCell:
         self.history.append((mode, reason))
         if self.on_change is not None:
             self.on_change(mode, reason)
+
+
+def _nothing(*_: object) -> None:
+    """No panel, no back-off to tell."""
+
+
+@dataclass
+class FlowContext:
+    """The ports and state a flow works with; nothing else of the terminal.
+
+    `signal(what)` tells the panel (buzzer, LEDs: "approve", "decline", "fault",
+    "attention"); `pt_activity()` tells the terminal the PT was just talked to (its
+    retries wait). `awaiting_operator` and `printed_unjournaled` are the two facts flows
+    leave for the terminal: recovery needs the operator; a receipt printed whose
+    `printed` could not be journaled (never printed again by this process)."""
+
+    config: Config
+    journal: Journal
+    pt: PaymentPort
+    printer: ReceiptPort
+    mode: ModeCell = field(default_factory=ModeCell)
+    signal: Callable[[str], None] = _nothing
+    pt_activity: Callable[[], None] = _nothing
+    awaiting_operator: bool = False
+    printed_unjournaled: set[int] = field(default_factory=set)
+
+    @property
+    def currency(self) -> str:
+        return self.config.terminal.currency
+
+    def fault(self, reason: str) -> None:
+        """Sticky FAULT: no selling, no printing, until an operator restarts postermd."""
+        self.mode.set(Mode.FAULT, reason)
+
+    def require_ready(self) -> None:
+        if self.mode.mode != Mode.READY:
+            raise TerminalError(
+                "not_ready", f"not taking payments: {self.mode.reason}", state=str(self.mode.mode)
+            )
+
+    def unresolved(self) -> list[Txn]:
+        """The sales, refunds and voids still in doubt (oldest first)."""
+        return [t for t in self.journal.txns_in_state(*UNRESOLVED) if t.kind in MONEY_KINDS]
+
+    def settle(self) -> None:
+        """After an operation: READY, unless something is left in doubt."""
+        if self.mode.mode != Mode.BUSY:
+            return
+        left = self.unresolved()
+        if left:
+            self.mode.set(Mode.IN_DOUBT, f"{left[0].txn_id} in doubt")
+        else:
+            self.mode.set(Mode.READY, "ready")

@@ -6,7 +6,7 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows import receipts
+from posterm.daemon.flows import receipts, records
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.drivers.payment.errors import PaymentError
@@ -15,9 +15,9 @@ from posterm.protocol import money
 
 def end_of_day(ctx: FlowContext) -> dict[str, Any]:
     ctx.require_ready()
-    batch = ctx.batch_no()
+    batch = records.batch_no(ctx.journal)
     totals = ctx.journal.batch_totals(batch)
-    txn_id = ctx.begin(Kind.EOD, max(totals["net"], 0))
+    txn_id = records.begin(ctx, Kind.EOD, max(totals["net"], 0))
     crashpoint("eod.journaled")
     ctx.mode.set(Mode.BUSY, f"end of day {txn_id}")
     try:
@@ -29,6 +29,7 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
     finally:
         ctx.settle()
     crashpoint("eod.completed")
+    figures = records.totals_json(ctx, totals)
     with ctx.journal.transaction() as tx:
         tx.update_txn(
             txn_id,
@@ -38,10 +39,10 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
             result_text=result.result_text,
         )
         tx.kv_set("batch_no", str(batch + 1))
-        tx.emit("batch.closed", {"txn_id": txn_id, "batch_no": batch, **ctx.totals_json(totals),
+        tx.emit("batch.closed", {"txn_id": txn_id, "batch_no": batch, **figures,
                                  **_pt_figures(ctx, result.amount, result.trace)})
-    receipts.issue(ctx, txn_id, extra={"totals": ctx.totals_json(totals), "batch_no": batch})
-    return ctx.view(txn_id)
+    receipts.issue(ctx, txn_id, extra={"totals": figures, "batch_no": batch})
+    return records.view(ctx.journal, txn_id)
 
 
 def _pt_figures(ctx: FlowContext, amount: int | None, trace: int | None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows import outcomes, receipts
+from posterm.daemon.flows import outcomes, receipts, records
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.journal.store import Tx
 from posterm.daemon.states import Mode, TxnState
@@ -78,7 +78,7 @@ def pay_and_issue(
         ctx.settle()
     ctx.signal("approve")
     receipts.issue(ctx, txn_id, extra=receipt_extra)
-    return ctx.view(txn_id)
+    return records.view(ctx.journal, txn_id)
 
 
 def run_on_pt(
@@ -102,12 +102,12 @@ def run_on_pt(
                 tx.update_txn(
                     txn_id,
                     state=TxnState.APPROVED_UNCONFIRMED,
-                    batch_no=ctx.batch_no(),
+                    batch_no=records.batch_no(ctx.journal),
                     **pt_fields(result),
                 )
                 if on_commit is not None:
                     on_commit(tx, result)
-                tx.emit(approved_event, ctx.event_data(txn_id, tx))
+                tx.emit(approved_event, records.event_data(txn_id, tx))
                 if result.receipt_no is not None:
                     tx.kv_set("pt_last_receipt_no", str(result.receipt_no))
         crashpoint(f"{step}.after_commit")
@@ -158,7 +158,7 @@ def _in_doubt(ctx: FlowContext, txn_id: str, step: str, why: str) -> TerminalErr
     log.warning("terminal: %s in doubt during %s: %s", txn_id, step, why)
     with ctx.journal.transaction() as tx:
         txn = tx.txn(txn_id)
-        tx.emit(f"{txn.kind}.in_doubt", {**ctx.event_data(txn_id, tx), "why": why})
+        tx.emit(f"{txn.kind}.in_doubt", {**records.event_data(txn_id, tx), "why": why})
     ctx.mode.set(Mode.IN_DOUBT, f"{txn_id} in doubt: {why}")
     return TerminalError(
         "in_doubt",
@@ -187,7 +187,7 @@ def _end(
     with ctx.journal.transaction() as tx:
         tx.update_txn(txn_id, **fields)
         if event is not None:
-            tx.emit(event, ctx.event_data(txn_id, tx))
+            tx.emit(event, records.event_data(txn_id, tx))
         txn = tx.txn(txn_id)
     error = outcomes.error_for(txn)
     assert error is not None

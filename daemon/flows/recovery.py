@@ -21,7 +21,7 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows import receipts
+from posterm.daemon.flows import receipts, records
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pt_fields
 from posterm.daemon.journal.rows import Txn
@@ -56,10 +56,6 @@ class Evidence:
     why: str = ""
 
 
-def unresolved(ctx: FlowContext) -> list[Txn]:
-    return [t for t in ctx.journal.txns_in_state(*UNRESOLVED) if t.kind in MONEY_KINDS]
-
-
 def recover(ctx: FlowContext) -> bool:
     """Resolve every in-doubt operation the evidence decides; True when none is left.
     Otherwise the mode is IN_DOUBT and its reason says what is missing."""
@@ -67,7 +63,7 @@ def recover(ctx: FlowContext) -> bool:
         if eod.kind == Kind.EOD:  # moves no money: the operator runs it again
             with ctx.journal.transaction() as tx:
                 tx.update_txn(eod.txn_id, state=TxnState.FAILED, result_text="interrupted")
-    pending = unresolved(ctx)
+    pending = ctx.unresolved()
     if not pending:
         ctx.awaiting_operator = False
         return True
@@ -180,7 +176,7 @@ def resolve_by_operator(ctx: FlowContext, txn_id: str, outcome: str, by: str) ->
         resolve_kept(ctx, txn, None, note=note, by=by)
     else:
         resolve_lost(ctx, txn, note=note, by=by)
-    return ctx.view(txn_id)
+    return records.view(ctx.journal, txn_id)
 
 
 def resolve_kept(
@@ -191,13 +187,17 @@ def resolve_kept(
     fields = pt_fields(last) if last is not None else {}
     with ctx.journal.transaction() as tx:
         tx.update_txn(
-            txn.txn_id, state=TxnState.APPROVED, note=note, batch_no=ctx.batch_no(), **fields
+            txn.txn_id,
+            state=TxnState.APPROVED,
+            note=note,
+            batch_no=records.batch_no(ctx.journal),
+            **fields,
         )
         if txn.kind == Kind.VOID and txn.ref_txn is not None:
             sale = tx.txn(txn.ref_txn)
             if sale.state != TxnState.VOIDED:
                 tx.update_txn(sale.txn_id, state=TxnState.VOIDED, note=f"voided by {txn.txn_id}")
-        data = {**ctx.event_data(txn.txn_id, tx), "outcome": "kept"}
+        data = {**records.event_data(txn.txn_id, tx), "outcome": "kept"}
         tx.emit(EVENTS[txn.kind], data | ({"resolved_by": by} if by else {}))
     crashpoint("recovery.kept")  # approved, no receipt yet: the next start issues it
     receipts.issue(ctx, txn.txn_id, mark=receipts.RECOVERED)
@@ -211,5 +211,5 @@ def resolve_lost(ctx: FlowContext, txn: Txn, *, note: str, by: str | None = None
             sale = tx.txn(txn.ref_txn)
             if sale.state == TxnState.VOIDED:
                 tx.update_txn(sale.txn_id, state=TxnState.APPROVED, note="void not kept by the PT")
-        data = {**ctx.event_data(txn.txn_id, tx), "outcome": "not_charged"}
+        data = {**records.event_data(txn.txn_id, tx), "outcome": "not_charged"}
         tx.emit(LOST_EVENTS[txn.kind], data | ({"resolved_by": by} if by else {}))

@@ -12,6 +12,7 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows import records
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.journal.rows import Txn
@@ -48,13 +49,13 @@ def request(
     travels only in the `refund.requested` event, for the back office to tell the customer
     the outcome, and leaves the journal once the host has acknowledged that event."""
     cfg = ctx.config.refunds
-    amount = ctx.parse_amount(amount_text, 1, cfg.max_amount)
+    amount = records.parse_amount(ctx, amount_text, 1, cfg.max_amount)
     if reason not in REASONS:
         raise TerminalError("bad_request", f"reason must be one of {', '.join(REASONS)}")
     if reason == "other" and not (text or "").strip():
         raise TerminalError("bad_request", "reason 'other' needs a text (--text)")
     if key is not None:
-        known = ctx.idempotent(Kind.REFUND, key, amount, sale_id)
+        known = records.idempotent(ctx, Kind.REFUND, key, amount, sale_id)
         if known is not None:
             return known
     extra = {"notify": notify} if notify else None
@@ -74,13 +75,14 @@ def request(
     if amount > left:
         raise TerminalError(
             "over_refund",
-            f"refund of {ctx.fmt(amount)} exceeds what is left of {sale_id}: {ctx.fmt(left)}",
-            left=ctx.fmt(left),
+            f"refund of {records.fmt(ctx, amount)} exceeds what is left of {sale_id}: "
+            f"{records.fmt(ctx, left)}",
+            left=records.fmt(ctx, left),
         )
     needs_approval = amount > cfg.approval_limit
     if not needs_approval:
         ctx.require_ready()
-    txn_id = ctx.begin(
+    txn_id = records.begin(ctx,
         Kind.REFUND,
         amount,
         state=TxnState.AWAITING_APPROVAL if needs_approval else TxnState.IN_DOUBT,
@@ -93,7 +95,7 @@ def request(
     )
     if needs_approval:
         ctx.signal("attention")
-        return ctx.view(txn_id)
+        return records.view(ctx.journal, txn_id)
     return _execute(ctx, txn_id)
 
 
@@ -112,7 +114,7 @@ def _unreferenced(
             "refunds without a sale are off on this terminal (refunds.unreferenced = false): "
             "refund against the sale",
         )
-    txn_id = ctx.begin(
+    txn_id = records.begin(ctx,
         Kind.REFUND,
         amount,
         state=TxnState.AWAITING_APPROVAL,
@@ -123,7 +125,7 @@ def _unreferenced(
         reason_text=text,
     )
     ctx.signal("attention")
-    return ctx.view(txn_id)
+    return records.view(ctx.journal, txn_id)
 
 
 def approve(ctx: FlowContext, txn_id: str, by: str) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def approve(ctx: FlowContext, txn_id: str, by: str) -> dict[str, Any]:
     ctx.require_ready()
     with ctx.journal.transaction() as tx:
         tx.update_txn(txn.txn_id, state=TxnState.IN_DOUBT, note=f"approved by {by}")
-        tx.emit("refund.approved", {**ctx.event_data(txn_id, tx), "by": by})
+        tx.emit("refund.approved", {**records.event_data(txn_id, tx), "by": by})
     return _execute(ctx, txn_id)
 
 
@@ -139,8 +141,8 @@ def reject(ctx: FlowContext, txn_id: str, by: str) -> dict[str, Any]:
     txn = _awaiting(ctx, txn_id)
     with ctx.journal.transaction() as tx:
         tx.update_txn(txn.txn_id, state=TxnState.REJECTED, note=f"rejected by {by}")
-        tx.emit("refund.rejected", {**ctx.event_data(txn_id, tx), "by": by})
-    return ctx.view(txn_id)
+        tx.emit("refund.rejected", {**records.event_data(txn_id, tx), "by": by})
+    return records.view(ctx.journal, txn_id)
 
 
 def _awaiting(ctx: FlowContext, txn_id: str) -> Txn:

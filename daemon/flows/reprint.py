@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows import receipts
+from posterm.daemon.flows import receipts, records
 from posterm.daemon.flows.context import FlowContext
 
 
@@ -13,4 +13,4 @@ def reprint(ctx: FlowContext, txn_id: str) -> dict[str, Any]:
     if ctx.journal.get_txn(txn_id) is None:
         raise TerminalError("unknown_txn", f"no transaction {txn_id}")
     receipts.reprint(ctx, txn_id)
-    return ctx.view(txn_id)
+    return records.view(ctx.journal, txn_id)

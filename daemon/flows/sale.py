@@ -5,19 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from posterm.daemon.crash import crashpoint
+from posterm.daemon.flows import records
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.states import Kind
 
 
 def sale(ctx: FlowContext, amount_text: str, key: str | None = None) -> dict[str, Any]:
-    amount = ctx.parse_amount(amount_text, ctx.config.sales.min_amount, ctx.config.sales.max_amount)
+    limits = ctx.config.sales
+    amount = records.parse_amount(ctx, amount_text, limits.min_amount, limits.max_amount)
     if key is not None:
-        known = ctx.idempotent(Kind.SALE, key, amount)
+        known = records.idempotent(ctx, Kind.SALE, key, amount)
         if known is not None:
             return known
     ctx.require_ready()
-    txn_id = ctx.begin(Kind.SALE, amount, idem_key=key)
+    txn_id = records.begin(ctx, Kind.SALE, amount, idem_key=key)
     crashpoint("sale.journaled")
     return pay_and_issue(
         ctx,

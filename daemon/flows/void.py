@@ -6,6 +6,7 @@ from typing import Any
 
 from posterm.daemon.crash import crashpoint
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows import records
 from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.flows.refund import COUNTED
@@ -19,14 +20,14 @@ def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, An
     if sale is None or sale.kind != Kind.SALE:
         raise TerminalError("unknown_txn", f"no sale {sale_id}")
     if key is not None:
-        known = ctx.idempotent(Kind.VOID, key, sale.amount, sale_id)
+        known = records.idempotent(ctx, Kind.VOID, key, sale.amount, sale_id)
         if known is not None:
             return known
     if sale.state == TxnState.VOIDED:
         raise TerminalError("not_allowed", f"sale {sale_id} is already voided")
     if sale.state != TxnState.APPROVED:
         raise TerminalError("not_allowed", f"sale {sale_id} is {sale.state}: nothing to void")
-    if sale.batch_no != ctx.batch_no():
+    if sale.batch_no != records.batch_no(ctx.journal):
         raise TerminalError(
             "batch_closed",
             f"sale {sale_id} was in batch {sale.batch_no}, closed at end of day: "
@@ -40,7 +41,7 @@ def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, An
             "not_allowed", f"sale {sale_id} has no PT receipt number to reverse: refund it"
         )
     ctx.require_ready()
-    txn_id = ctx.begin(Kind.VOID, sale.amount, currency=sale.currency, idem_key=key,
+    txn_id = records.begin(ctx, Kind.VOID, sale.amount, currency=sale.currency, idem_key=key,
                        ref_txn=sale_id)  # fmt: skip
     crashpoint("void.journaled")
 
