@@ -30,6 +30,14 @@ def outboxes(config: HostConfig, store: Store) -> tuple[Outbox, ...]:
     return tuple(found)
 
 
+def role_problem(role: str | None, http: object, metrics: object) -> str | None:
+    """Why `run --role ROLE` with these options cannot start (None: it can)."""
+    if role == "sender" and (http is not None or metrics is not None):
+        return ("run --role sender: --http and --metrics belong to the ingest process"
+                " (run, or run --role ingest)")  # fmt: skip
+    return None
+
+
 def run_sender(config: HostConfig, store: Store, owner: str) -> int:
     """`run --role sender`: deliver until SIGTERM or SIGINT; the exit code."""
     sender = Sender(store, outboxes(config, store), owner=owner)
