@@ -75,7 +75,7 @@ class Sender:
                 taken_back = queue.release(tx, outbox.table, self.owner, now)
             if taken_back:
                 log.warning("%s: %d delivery(ies) this process was sending when it stopped"
-                            " go again (the other side may get one twice)", outbox.name,
+                            " are sent again (the other side may get one twice)", outbox.name,
                             taken_back)  # fmt: skip
 
     def loop(self) -> None:
