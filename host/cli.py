@@ -32,6 +32,7 @@ from posterm.host import (
 from posterm.host.cli_output import fail as _fail
 from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
+from posterm.host.delivery.process import ROLES, role_problem, run_sender
 from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
@@ -59,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="this process's name among several sharing [mqtt] share_group (required with"
         " it): MQTT client id posterm-host-{id}-{N}, status on posterm/v1/host/{id}-{N}/status",
     )
+    p.add_argument("--role", choices=ROLES, help="ingest: send no webhook or notification;"
+                   " sender: only send them (no MQTT); none: both")  # fmt: skip
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
         p = sub.add_parser(name, help=text)
@@ -144,7 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _keygen(config)
     if args.command == "hash-password":
         return _hash_password()
-    if args.command == "run" and (problem := _instance_problem(config, args.instance)):
+    if args.command == "run" and (problem := _instance_problem(config, args.instance) or
+                                  role_problem(args.role, args.http, args.metrics)):  # fmt: skip
         print(f"posterm-host: {problem}", file=sys.stderr)
         return 2
     try:
@@ -153,8 +157,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"posterm-host: {exc}", file=sys.stderr)
         return 1
     try:
+        if args.command == "run" and args.role == "sender":
+            return run_sender(config, store, process_name(config.host_id, args.instance))
         if args.command == "run":
-            return _run(config, store, args.metrics, args.instance, args.http)
+            return _run(config, store, args.metrics, args.instance, args.http,
+                        sends=args.role != "ingest")  # fmt: skip
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
@@ -208,7 +215,8 @@ def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
 
 
 def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None,
-         instance: str | None = None, http: str | None = None) -> int:  # fmt: skip
+         instance: str | None = None, http: str | None = None, *,
+         sends: bool = True) -> int:  # fmt: skip
     exporter, server = None, None
     if metrics_at is not None:
         exporter = metrics.Metrics(store)
@@ -218,7 +226,7 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
             print(f"posterm-host: --metrics {metrics_at[0]}:{metrics_at[1]}: {exc}",
                   file=sys.stderr)  # fmt: skip
             return 1
-    service = HostService(config, store, exporter, instance)
+    service = HostService(config, store, exporter, instance, sends=sends)
     web = None
     if http is not None:
         try:  # posterm[web]: a host without the dashboard needs none of it

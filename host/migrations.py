@@ -264,6 +264,13 @@ MIGRATIONS: list[Statements] = [
             PRIMARY KEY (terminal, journal_id)
         )""",
     ],
+    # (issue 20) one outbound delivery queue (host/delivery/): webhook deliveries are
+    # claimed with a lease like the notifications (the claim's token, its process's name
+    # first); their rows and states stay as they were
+    [
+        "ALTER TABLE webhook_deliveries ADD COLUMN claim TEXT",
+        "CREATE INDEX IF NOT EXISTS webhook_deliveries_claim ON webhook_deliveries (claim)",
+    ],
 ]
 
 

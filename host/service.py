@@ -32,13 +32,15 @@ import paho.mqtt.client as mqtt
 import tenacity
 from paho.mqtt.enums import CallbackAPIVersion
 
-from posterm.host import quarantine, webhooks
+from posterm.host import quarantine
 from posterm.host.alerting import Alerter, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.crash import crashpoint
+from posterm.host.delivery.process import outboxes
+from posterm.host.delivery.sender import Sender
 from posterm.host.metrics import Metrics
 from posterm.host.notify.queue import take_contacts
-from posterm.host.notify.sender import Notifier
+from posterm.host.notify.sender import IngestHooks
 from posterm.host.store import Ingested, Store, StoreError
 from posterm.protocol.mqtt import commands, topics, wire
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -105,7 +107,9 @@ def process_name(host_id: str, instance: str | None) -> str:
 
 class HostService:
     def __init__(self, config: HostConfig, store: Store, metrics: Metrics | None = None,
-                 instance: str | None = None) -> None:  # fmt: skip
+                 instance: str | None = None, *, sends: bool = True) -> None:  # fmt: skip
+        """`sends`: this process also runs the delivery sender (a thread); False for
+        `run --role ingest`, whose deliveries a `run --role sender` process sends."""
         self.config = config
         self.store = store
         self.metrics = metrics
@@ -129,11 +133,11 @@ class HostService:
         self._grace = GAP_GRACE_S if config.share_group else 0.0
         self._store_error: str | None = None
         self.stopping = threading.Event()
-        self.notifier = Notifier(store, config.notify, owner=name) if config.notify else None
+        self.sender = Sender(store, outboxes(config, store), owner=name) if sends else None
+        self.notify = IngestHooks(self.sender) if config.notify else None
         self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
                                webhooks=config.webhooks,
-                               also=(self.notifier.on_new,) if self.notifier else ())  # fmt: skip
-        self.sender = webhooks.Sender(store, config.webhooks)
+                               also=(self.notify.on_new,) if self.notify else ())  # fmt: skip
         self.alerts_topic = topics.host(config.host_id, "alerts")
 
     def _status(self, online: bool) -> dict[str, Any]:
@@ -168,9 +172,8 @@ class HostService:
         host, port = broker_address(self.config)
         self.client.connect_async(host, port, keepalive=30)
         self.client.loop_start()
-        self.sender.start()
-        if self.notifier is not None:
-            self.notifier.start()
+        if self.sender is not None:
+            self.sender.start()
         log.info("host: %s ingesting from %s:%s into %s%s", self.client_id,
                  host, port, self.store.where, f" (shared: $share/{self.config.share_group})"
                  if self.config.share_group else "")  # fmt: skip
@@ -182,9 +185,8 @@ class HostService:
                     log.exception("host: a round of the loop failed; going on")
                     self.stopping.wait(1.0)
         finally:
-            self.sender.stop()
-            if self.notifier is not None:
-                self.notifier.stop()
+            if self.sender is not None:
+                self.sender.stop()
             info = self.client.publish(self.status_topic, json.dumps(self._status(False)), qos=1,
                                        retain=True)  # fmt: skip
             info.wait_for_publish(3)
@@ -223,7 +225,8 @@ class HostService:
             self.client.publish(self.alerts_topic, json.dumps(message), qos=1)
         if self.alerter.queued:
             self.alerter.queued = 0
-            self.sender.wake.set()
+            if self.sender is not None:
+                self.sender.wake.set()
         if messages and self.metrics is not None:
             self.metrics.alerts(open_counts(self.store))
 
@@ -335,8 +338,8 @@ class HostService:
                     contacts, held = take_contacts(events)  # never stored, [notify] or not
                     for event_id in held:
                         texts.pop(event_id, None)  # the text as received still holds it
-                    if self.notifier is not None:
-                        self.notifier.prepare(contacts)
+                    if self.notify is not None:
+                        self.notify.prepare(contacts)
                     done = self.alerter.ingest(events, texts)
         except BaseException:
             del self.alerter.outbox[staged:]  # rolled back: nothing of it is published

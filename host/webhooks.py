@@ -1,8 +1,8 @@
 """Webhooks: a JSON POST per chosen event or alert to each `[[webhooks]]` URL, from a
 durable queue in the host's database (`webhook_deliveries`, a row per delivery written in
-the same transaction as the event or the alert), sent by a thread of its own with
-exponential back-off; after `max_attempts` a delivery is `failed` and stays visible
-(`posterm-host webhooks --failed`), never dropped.
+the same transaction as the event or the alert), an outbox of the delivery queue
+(host/delivery/: sent by its sender, with its back-off); after `max_attempts` a delivery
+is `failed` and stays visible (`posterm-host webhooks --failed`), never dropped.
 
 Delivery is at least once: a receiver may get one delivery twice (the host died after
 the POST and before it marked it sent, or the answer was lost) and deduplicates on the
@@ -21,25 +21,25 @@ import hashlib
 import hmac
 import http.client
 import json
-import logging
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from posterm.host.alerts import KINDS, later
+from posterm.host.alerts import KINDS
 from posterm.host.db import DatabaseError, Row, Tx
+from posterm.host.delivery import sender as delivery
+from posterm.host.delivery.outbox import ChannelError, Retries, Session
+from posterm.host.delivery.queue import Table
 from posterm.host.store import Store
-from posterm.protocol.mqtt.events import EVENT_TYPES, rfc3339
-
-log = logging.getLogger("posterm.host")
+from posterm.protocol.mqtt.events import EVENT_TYPES
 
 PERSONAL = ("notify",)  # a customer's contact (refund.requested): never sent to a webhook
 NAMESPACE = uuid.UUID("6f1c3c1e-6c4a-4c55-9a53-2f1b8f2d7a10")  # delivery ids: uuid5 in it
@@ -198,6 +198,7 @@ class WebhookError(Exception):
 
 
 Post = Callable[[Webhook, str, bytes], None]  # raises OSError (or HTTPError) on failure
+TABLE = Table("webhook_deliveries", "delivery_id", "pending")  # in the delivery queue
 
 
 def http_post(hook: Webhook, delivery_id: str, body: bytes) -> None:
@@ -211,100 +212,60 @@ def http_post(hook: Webhook, delivery_id: str, body: bytes) -> None:
         resp.read(65536)
 
 
-class Sender:
-    """The delivery thread. It claims a due delivery by moving its `next_attempt_at` past the
-    POST's time limit (so another host process on the same database leaves it alone), posts
-    it outside any transaction, then marks it sent, or schedules the next attempt, or
-    `failed` after the last one."""
+class Webhooks:
+    """The webhooks' outbox of the delivery queue (host/delivery/): a row per delivery, a
+    POST each to its URL; every failure is tried again until the webhook's
+    `max_attempts`. A webhook removed from the config: its rows wait for it."""
+
+    name = "webhooks"
+    table = TABLE
+    batch = 20
+
+    def __init__(self, hooks: tuple[Webhook, ...], post: Post = http_post) -> None:
+        self.hooks, self.post = {h.url: h for h in hooks}, post
+        # a claim outlives the POSTs it makes (renewed between them)
+        self.lease_s = max([120.0, *(2 * h.timeout_s + 5 for h in hooks)])
+
+    def due(self) -> tuple[str, list[Any]] | None:
+        urls = list(self.hooks)
+        return (f"url IN ({', '.join('?' for _ in urls)})", urls) if urls else None
+
+    def channel(self, row: Row) -> str:
+        return str(row["url"])
+
+    @contextmanager
+    def session(self, channel: str) -> Iterator[Session]:
+        yield _Post(self.hooks[channel], self.post)
+
+    def retries(self, row: Row) -> Retries:
+        hook = self.hooks[str(row["url"])]
+        return Retries(hook.max_attempts, hook.first_retry_s, hook.max_retry_s)
+
+    def tick(self, now: datetime) -> None:
+        pass
+
+    def recorded(self, sent: int) -> None:
+        pass
+
+
+class _Post:
+    def __init__(self, hook: Webhook, post: Post) -> None:
+        self.hook, self.post = hook, post
+
+    def send(self, row: Row) -> None:
+        try:
+            self.post(self.hook, str(row["delivery_id"]), str(row["body"]).encode())
+        except urllib.error.HTTPError as exc:
+            raise ChannelError(f"HTTP {exc.code} {exc.reason}", temporary=True) from None
+        except (OSError, ValueError, http.client.HTTPException) as exc:  # a bad answer too
+            why = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
+            raise ChannelError(why, temporary=True) from None
+
+
+class Sender(delivery.Sender):
+    """The delivery sender of the webhooks alone (tests); `posterm-host run` has one
+    sender for every outbox."""
 
     def __init__(self, store: Store, hooks: tuple[Webhook, ...], post: Post = http_post,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
-        self.store, self.post, self.clock = store, post, clock
-        self.hooks = {h.url: h for h in hooks}
-        self.wake = threading.Event()
-        self.stopping = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self.hooks:
-            self._thread = threading.Thread(target=self._loop, name="webhooks", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self.stopping.set()
-        self.wake.set()
-        if self._thread is not None:
-            self._thread.join(30)
-
-    def _loop(self) -> None:
-        while not self.stopping.is_set():
-            try:
-                sent = self.run_due()
-            except DatabaseError as exc:
-                log.warning("webhooks: the queue failed: %s", exc)
-                sent = 0
-            except Exception:  # a bug: logged, and the queue is tried again, never dropped
-                log.exception("webhooks: the sender failed")
-                sent = 0
-            if not sent:
-                self.wake.wait(0.5)
-                self.wake.clear()
-
-    def _now(self) -> str:
-        return rfc3339(self.clock())
-
-    def run_due(self, limit: int = 20) -> int:
-        """Attempt the deliveries due now; how many were attempted."""
-        now = self._now()
-        urls = list(self.hooks)  # a webhook removed from the config: its queue waits for it
-        if not urls:
-            return 0
-        rows = self.store.db.rows(
-            "SELECT delivery_id, url, body, attempts, next_attempt_at FROM webhook_deliveries"
-            f" WHERE state = 'pending' AND next_attempt_at <= ? AND url IN"
-            f" ({', '.join('?' for _ in urls)}) ORDER BY next_attempt_at LIMIT {int(limit)}",
-            (now, *urls))  # fmt: skip
-        done = 0
-        for row in rows:
-            if self.stopping.is_set():
-                break
-            hook = self.hooks[row["url"]]
-            with self.store.db.tx() as tx:
-                claimed = tx.execute(
-                    "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE delivery_id = ?"
-                    " AND state = 'pending' AND next_attempt_at = ?",
-                    (later(now, 2 * hook.timeout_s + 5), row["delivery_id"],
-                     row["next_attempt_at"]))  # fmt: skip
-            if claimed:
-                self._attempt(hook, row)
-                done += 1
-        return done
-
-    def _attempt(self, hook: Webhook, row: Row) -> None:
-        error = None
-        try:
-            self.post(hook, row["delivery_id"], row["body"].encode())
-        except urllib.error.HTTPError as exc:
-            error = f"HTTP {exc.code} {exc.reason}"
-        except (OSError, ValueError, http.client.HTTPException) as exc:  # a bad answer too
-            error = str(getattr(exc, "reason", None) or exc) or type(exc).__name__
-        attempts, now = int(row["attempts"]) + 1, self._now()
-        with self.store.db.tx() as tx:
-            if error is None:
-                tx.execute("UPDATE webhook_deliveries SET state = 'sent', attempts = ?,"
-                           " sent_at = ?, last_error = NULL WHERE delivery_id = ?",
-                           (attempts, now, row["delivery_id"]))  # fmt: skip
-            elif attempts >= hook.max_attempts:
-                log.error("webhooks: %s to %s failed %d times, given up: %s", row["delivery_id"],
-                          hook.url, attempts, error)  # fmt: skip
-                tx.execute("UPDATE webhook_deliveries SET state = 'failed', attempts = ?,"
-                           " last_error = ? WHERE delivery_id = ?",
-                           (attempts, error, row["delivery_id"]))  # fmt: skip
-            else:
-                if attempts == 1:
-                    log.warning("webhooks: %s to %s: %s (retrying)", row["delivery_id"],
-                                hook.url, error)  # fmt: skip
-                tx.execute("UPDATE webhook_deliveries SET attempts = ?, last_error = ?,"
-                           " next_attempt_at = ? WHERE delivery_id = ?",
-                           (attempts, error, later(now, hook.delay(attempts)),
-                            row["delivery_id"]))  # fmt: skip
+        super().__init__(store, (Webhooks(hooks, post),) if hooks else (), clock)

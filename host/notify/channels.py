@@ -21,17 +21,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from posterm.host.delivery.outbox import ChannelError
 from posterm.host.notify.templates import Message
 
+__all__ = ["ChannelError", "SmsGateway", "Smtp"]  # ChannelError: the delivery queue's
+
 SECURITY = ("tls", "none")  # tls: STARTTLS on smtp://, implicit TLS on smtps://
-
-
-class ChannelError(Exception):
-    """A message not delivered; `temporary`: a later attempt may succeed."""
-
-    def __init__(self, why: str, *, temporary: bool) -> None:
-        super().__init__(why)
-        self.temporary = temporary
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ At ingest (inside its transaction): a `refund.requested` event's contact is take
 the stored envelope into `contacts`; when the refund's outcome is final (`refund.failed`,
 `refund.rejected`, or `refund.completed` confirmed: see `final_outcome`; request and
 outcome in either order) a row goes into `notifications` with the contact and the facts of
-the message, and the contact row goes. The sender marks each
+the message, and the contact row goes. The delivery queue (host/delivery/) marks each
 row sent (and forgets the contact), tries again later, or after its last attempt marks it
 failed with the reason. Contacts never delivered are forgotten after `keep_days`.
 """
@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from posterm.host.db import Row, Tx
+from posterm.host.db import Tx
+from posterm.host.delivery.queue import Table
 from posterm.host.store import Store
 from posterm.protocol import contact
 from posterm.protocol.mqtt.events import rfc3339
@@ -25,6 +26,8 @@ from posterm.protocol.mqtt.events import rfc3339
 OUTCOME_EVENTS = {"refund.completed": "completed", "refund.failed": "failed",
                   "refund.rejected": "rejected"}  # fmt: skip
 RECEIPTS = ("receipt.printed", "receipt.pending", "receipt.recovered")
+# its rows in the delivery queue (host/delivery/queue.py): the contact goes once delivered
+TABLE = Table("notifications", "notification_id", "queued", forget_on_sent=("contact",))
 
 
 def take_contacts(
@@ -142,74 +145,6 @@ def _queue(tx: Tx, terminal: str, txn_id: str, contact_json: str, now: str) -> i
     )  # fmt: skip
     tx.execute("DELETE FROM contacts WHERE txn_id = ? AND terminal = ?", (txn_id, terminal))
     return count
-
-
-def claim(tx: Tx, now: str, lease_until: str, limit: int, owner: str = "", *,
-          skip_locked: bool = False) -> list[Row]:  # fmt: skip
-    """Take up to `limit` due rows for the sender of process `owner` until `lease_until`
-    (another process sees them due again only then): one statement, then their rows.
-
-    Atomic between processes: on SQLite the transaction holds the file's write lock from
-    its start (BEGIN IMMEDIATE); on PostgreSQL (`skip_locked`) the rows another claim is
-    taking are skipped (and one it took is no longer due once it commits), so two claims
-    running at once never take the same row."""
-    token = f"{owner}:{uuid.uuid4()}"
-    lock = " FOR UPDATE SKIP LOCKED" if skip_locked else ""
-    # the CTE is run once (a subquery under IN may be run again for each row it updates,
-    # then seeing its own claim's rows no longer due and taking more than `limit`)
-    tx.execute("WITH due AS (SELECT notification_id FROM notifications WHERE state = 'queued'"
-               f" AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?{lock})"
-               " UPDATE notifications SET claim = ?, next_attempt_at = ? WHERE notification_id"
-               " IN (SELECT notification_id FROM due)",
-               (now, limit, token, lease_until))  # fmt: skip
-    return tx.rows("SELECT * FROM notifications WHERE claim = ? ORDER BY next_attempt_at,"
-                   " notification_id", (token,))  # fmt: skip
-
-
-def renew(tx: Tx, claim_token: str, lease_until: str) -> set[str]:
-    """Extend the lease of a claim's rows still queued and still its own (sent or not, until
-    recorded); the ids of those rows. A row missing from the answer was taken by another
-    process after the lease ran out: it is that process's to send."""
-    tx.execute("UPDATE notifications SET next_attempt_at = ? WHERE claim = ? AND"
-               " state = 'queued'", (lease_until, claim_token))  # fmt: skip
-    rows = tx.rows("SELECT notification_id FROM notifications WHERE claim = ? AND"
-                   " state = 'queued'", (claim_token,))  # fmt: skip
-    return {str(r["notification_id"]) for r in rows}
-
-
-def release(tx: Tx, owner: str, now: str) -> int:
-    """The rows still claimed by an earlier life of process `owner` (killed between the
-    claim and the record) are due again now, not when their lease runs out; how many."""
-    if not owner:  # a nameless sender cannot tell its claims from another's
-        return 0
-    mark = f"{owner}:"
-    return tx.execute("UPDATE notifications SET claim = NULL, next_attempt_at = ? WHERE"
-                      " state = 'queued' AND substr(claim, 1, ?) = ?",
-                      (now, len(mark), mark))  # fmt: skip
-
-
-def sent(tx: Tx, claim_token: str, ids: list[str], now: str) -> None:
-    """These rows of a claim were delivered: sent, the contact forgotten."""
-    for i in range(0, len(ids), 500):
-        part = ids[i : i + 500]
-        marks = ", ".join("?" for _ in part)
-        tx.execute("UPDATE notifications SET state = 'sent', sent_at = ?, contact = NULL,"
-                   " attempts = attempts + 1, last_error = NULL WHERE claim = ? AND"
-                   f" notification_id IN ({marks})", (now, claim_token, *part))  # fmt: skip
-
-
-def retry(tx: Tx, notification_id: str, claim_token: str, why: str, at: str) -> None:
-    """Try again at `at` (if the claim still holds the row)."""
-    tx.execute("UPDATE notifications SET attempts = attempts + 1, last_error = ?,"
-               " next_attempt_at = ? WHERE notification_id = ? AND claim = ?",
-               (why, at, notification_id, claim_token))  # fmt: skip
-
-
-def failed(tx: Tx, notification_id: str, claim_token: str, why: str) -> None:
-    """Given up (if the claim still holds the row)."""
-    tx.execute("UPDATE notifications SET state = 'failed', attempts = attempts + 1,"
-               " last_error = ? WHERE notification_id = ? AND claim = ?",
-               (why, notification_id, claim_token))  # fmt: skip
 
 
 def forget_old(tx: Tx, now: datetime, keep_days: int) -> int:

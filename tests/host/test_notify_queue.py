@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from posterm.host.delivery import queue as delivery_queue
 from posterm.host.notify import queue
 from posterm.host.notify.config import NotifyConfig, parse
 from posterm.host.notify.sender import Notifier
@@ -146,7 +147,8 @@ def test_two_claims_at_once_on_postgresql_never_take_the_same_row(pg_url: str) -
 
         def claim_second() -> None:
             with stores[1].db.tx() as tx:
-                second.extend(queue.claim(tx, now, lease, 3, "hq-2", skip_locked=True))
+                second.extend(delivery_queue.claim(tx, queue.TABLE, now, lease, 3, owner="hq-2",
+                                                   skip_locked=True))
             done.set()
 
         def waiting_on_a_lock() -> bool:
@@ -156,7 +158,8 @@ def test_two_claims_at_once_on_postgresql_never_take_the_same_row(pg_url: str) -
             return int(rows[0]["n"]) > 0
 
         with stores[0].db.tx() as tx:
-            first = queue.claim(tx, now, lease, 2, "hq-1", skip_locked=True)
+            first = delivery_queue.claim(tx, queue.TABLE, now, lease, 2, owner="hq-1",
+                                         skip_locked=True)
             thread = threading.Thread(target=claim_second)
             thread.start()
             held_up = wait_for(lambda: "done" if done.is_set() else

@@ -1,0 +1,56 @@
+"""Which outboxes a `posterm-host run` process sends, and `run --role sender`: the delivery
+sender alone, in a process of its own (no MQTT; its only link is the database), so sending
+never competes with ingest for the GIL. `--role ingest` runs no sender; no role runs both
+in one process (the demo, a small install)."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from typing import Any
+
+from posterm.host import webhooks
+from posterm.host.config import HostConfig
+from posterm.host.delivery.outbox import Outbox
+from posterm.host.delivery.sender import Sender
+from posterm.host.notify.sender import Notifications
+from posterm.host.store import Store
+
+log = logging.getLogger("posterm.host.delivery")
+ROLES = ("ingest", "sender")  # no role: both
+
+
+def outboxes(config: HostConfig, store: Store) -> tuple[Outbox, ...]:
+    """The configured kinds of delivery: `[[webhooks]]`, `[notify]`."""
+    found: list[Outbox] = []
+    if config.webhooks:
+        found.append(webhooks.Webhooks(config.webhooks))
+    if config.notify is not None:
+        found.append(Notifications(store, config.notify))
+    return tuple(found)
+
+
+def role_problem(role: str | None, http: object, metrics: object) -> str | None:
+    """Why `run --role ROLE` with these options cannot start (None: it can)."""
+    if role == "sender" and (http is not None or metrics is not None):
+        return ("run --role sender: --http and --metrics belong to the ingest process"
+                " (run, or run --role ingest)")  # fmt: skip
+    return None
+
+
+def run_sender(config: HostConfig, store: Store, owner: str) -> int:
+    """`run --role sender`: deliver until SIGTERM or SIGINT; the exit code."""
+    sender = Sender(store, outboxes(config, store), owner=owner)
+
+    def stop(*_: Any) -> None:
+        sender.stopping.set()
+        sender.wake.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    kinds = ", ".join(o.name for o in sender.outboxes) or "nothing configured"
+    log.info("delivery: %s sending from %s (%s)", owner, store.where, kinds)
+    sender.release()
+    sender.loop()
+    log.info("delivery: %s stopped", owner)
+    return 0
