@@ -130,9 +130,14 @@ class Terminal:
         return finished
 
     def _idle(self) -> None:
-        if self._on_idle is not None:
-            self._on_idle()
-        self.upkeep.idle()
+        # The idle beat comes after the idle work: the promise a PT or printer exchange of
+        # that work made (start-up's registration, recovery) ends with it, so an owner
+        # that hangs right after is given one idle beat, not the exchange's whole timeout.
+        try:
+            self.upkeep.idle()
+        finally:
+            if self._on_idle is not None:
+                self._on_idle()
 
     # -- the hand-over to the owner thread --------------------------------------------
     def call(self, fn: Callable[[], T], what: str = "operation") -> T:

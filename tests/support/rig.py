@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon.control.server import ControlClient
+from posterm.daemon.control.server import ControlClient, ControlError
 from tests.support.broker import Broker
 from tests.support.sim import BIN, PrinterSim, PtSim, start_printer, start_pt
 
@@ -102,7 +102,7 @@ class Rig:
             if self.daemon is not None and self.daemon.poll() is not None:
                 raise RuntimeError(f"postermd exited: {self.logs[-1].read_text()}")
             if self.socket.exists():
-                code, status = self.cli("status")
+                code, status = self.status()
                 if code == 0:
                     return status
             time.sleep(0.05)
@@ -112,7 +112,7 @@ class Rig:
         deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            code, status = self.cli("status")
+            code, status = self.status()
             if code == 0 and status["state"] == state:
                 return status
             time.sleep(0.1)
@@ -123,7 +123,7 @@ class Rig:
         deadline = time.monotonic() + timeout
         status: dict[str, Any] = {}
         while time.monotonic() < deadline:
-            code, status = self.cli("status")
+            code, status = self.status()
             if code == 0 and check(status):
                 return status
             time.sleep(0.1)
@@ -178,6 +178,16 @@ class Rig:
         )
         out = proc.stdout.strip()
         return proc.returncode, json.loads(out) if out else {"stderr": proc.stderr}
+
+    def status(self) -> tuple[int, Any]:
+        """`posterm status --json`'s code and output, asked over the control socket from this
+        process: the waits poll with it (a CLI process per poll costs ~0.5 s of start-up;
+        the tests that are about the CLI call `cli`)."""
+        try:
+            reply = ControlClient(self.socket, timeout=30).request({"cmd": "status"})
+        except ControlError as exc:
+            return 3, {"ok": False, "code": "no_daemon", "error": str(exc)}
+        return (0, reply["result"]) if reply.get("ok") else (1, reply)
 
     def request(self, **request: Any) -> dict[str, Any]:
         """One control-socket request, without a CLI process (for many operations)."""
