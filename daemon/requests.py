@@ -21,6 +21,7 @@ from posterm.daemon.journal.errors import JournalError, JournalIOError
 from posterm.daemon.owner import Owner, OwnerStopped
 from posterm.daemon.states import Mode, TxnState
 from posterm.daemon.updatelock import UpdateInProgress, UpdateLock
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.terminal")
 T = TypeVar("T")
@@ -58,9 +59,9 @@ class Requests:
         except JournalIOError as exc:
             log.error("terminal: journal failure: %s", exc)
             self.fault(f"journal write failed: {exc}")
-            raise TerminalError("journal", f"the journal failed: {exc}") from exc
+            raise TerminalError(ErrorCode.JOURNAL, f"the journal failed: {exc}") from exc
         except JournalError as exc:  # refused what it was given: nothing was written
-            raise TerminalError("bad_request", f"refused by the journal: {exc}") from exc
+            raise TerminalError(ErrorCode.BAD_REQUEST, f"refused by the journal: {exc}") from exc
         except Exception as exc:
             log.exception("terminal: unexpected failure")
             try:
@@ -71,7 +72,7 @@ class Requests:
                 self.mode.set(Mode.IN_DOUBT, f"{left[0].txn_id} in doubt after an error: {exc}")
             else:
                 self.fault(f"unexpected error: {type(exc).__name__}: {exc}")
-            raise TerminalError("internal", f"{type(exc).__name__}: {exc}") from exc
+            raise TerminalError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}") from exc
 
     def call(self: Owned, fn: Callable[[], T], what: str = "operation") -> T:
         """Run a request on the owner thread, holding the update lock throughout."""
@@ -81,7 +82,7 @@ class Requests:
                 with self.update_lock.held(what):
                     return self._guarded(fn)
             except UpdateInProgress as exc:
-                raise TerminalError("updating", str(exc)) from None
+                raise TerminalError(ErrorCode.UPDATING, str(exc)) from None
 
         return self._on_owner(locked)
 
@@ -89,7 +90,7 @@ class Requests:
         try:
             return self.owner.call(fn)
         except OwnerStopped as exc:
-            raise TerminalError("shutting_down", f"postermd is stopping: {exc}") from None
+            raise TerminalError(ErrorCode.SHUTTING_DOWN, f"postermd is stopping: {exc}") from None
 
     # -- requests (any thread) ----------------------------------------------------------
     def sale(self: Owned, amount: str, key: str | None = None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from posterm.daemon.updatelock import UpdateInProgress, UpdateLock
 from posterm.drivers.payment.errors import PaymentError
 from posterm.drivers.payment.port import PaymentPort
 from posterm.protocol import money
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.terminal")
 
@@ -264,7 +265,9 @@ class Terminal(Requests):
     def require_ready(self) -> None:
         if self.mode.mode != Mode.READY:
             raise TerminalError(
-                "not_ready", f"not taking payments: {self.mode.reason}", state=str(self.mode.mode)
+                ErrorCode.NOT_READY,
+                f"not taking payments: {self.mode.reason}",
+                state=str(self.mode.mode),
             )
 
     def settle(self) -> None:
@@ -290,7 +293,7 @@ class Terminal(Requests):
                 text, self.currency, min_minor=min_minor, max_minor=max_minor
             )
         except ValueError as exc:
-            raise TerminalError("bad_amount", str(exc)) from exc
+            raise TerminalError(ErrorCode.BAD_AMOUNT, str(exc)) from exc
         return amount
 
     def fmt(self, minor: int) -> str:
@@ -338,7 +341,7 @@ class Terminal(Requests):
         if (known.kind, known.amount, known.ref_txn) != (str(kind), amount, ref_txn):
             target = f" of {known.ref_txn}" if known.ref_txn else ""
             raise TerminalError(
-                "key_conflict",
+                ErrorCode.KEY_CONFLICT,
                 f"key {key!r} was used for {known.kind} {known.txn_id}{target} with "
                 f"{self.fmt(known.amount)}: use a new key for a different request",
                 txn_id=known.txn_id,

@@ -17,6 +17,7 @@ from posterm.daemon.journal.store import Journal
 from posterm.daemon.owner import OwnerStopped
 from posterm.daemon.states import Mode
 from posterm.daemon.terminal import Terminal
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
 from posterm.protocol.mqtt.commands import Command, CommandError
 
@@ -67,13 +68,13 @@ class CommandDesk:
                 log.info("mqtt: %s %s seen before: its first reply again", name, cmd.cmd_id)
                 return Received(reply=json.loads(first))
             return Received(reply=schema.reply(
-                cmd.cmd_id, code="interrupted",
+                cmd.cmd_id, code=ErrorCode.INTERRUPTED,
                 message=f"{name} {cmd.cmd_id} was interrupted by a restart and is not run "
                 "again: the state of what it acted on tells the outcome",
             ))  # fmt: skip
         if cmd.name in ON_TERMINAL and self.terminal.mode.mode == Mode.BUSY:
             return Received(reply=schema.reply(
-                cmd.cmd_id, code="busy",
+                cmd.cmd_id, code=ErrorCode.BUSY,
                 message=f"a customer operation is in progress ({self.terminal.mode.reason}); "
                 "send it again later",
             ))  # fmt: skip
@@ -104,7 +105,7 @@ class CommandDesk:
         except TerminalError as exc:
             reply = schema.reply(running.cmd_id, code=exc.code, message=exc.message)
         except Exception as exc:  # the terminal said what went wrong in its own log
-            reply = schema.reply(running.cmd_id, code="internal", message=str(exc))
+            reply = schema.reply(running.cmd_id, code=ErrorCode.INTERNAL, message=str(exc))
         else:
             reply = schema.reply(running.cmd_id, result=result)
         return self.done(running.cmd_id, reply)
@@ -114,7 +115,7 @@ class CommandDesk:
         if cmd.name in ("refund.approve", "refund.reject", "receipt.reprint"):
             txn = cmd.args.get("txn")
             if not isinstance(txn, str) or not 1 <= len(txn) <= 64:
-                raise CommandError("bad_command", f"{cmd.name} needs args.txn", cmd.cmd_id)
+                raise CommandError(ErrorCode.BAD_COMMAND, f"{cmd.name} needs args.txn", cmd.cmd_id)
             return txn
         return None
 
@@ -131,9 +132,9 @@ class CommandDesk:
             return t.reprint(txn)
         if cmd.name == "batch.close":
             return t.end_of_day()
-        raise TerminalError("bad_request", f"{cmd.name} is not run on the terminal")
+        raise TerminalError(ErrorCode.BAD_REQUEST, f"{cmd.name} is not run on the terminal")
 
 
 def _stopping(cmd_id: str) -> dict[str, Any]:
     message = "postermd is stopping: send it again after its restart"
-    return schema.reply(cmd_id, code="shutting_down", message=message)
+    return schema.reply(cmd_id, code=ErrorCode.SHUTTING_DOWN, message=message)

@@ -28,6 +28,7 @@ from posterm.daemon.sync.commands import CommandDesk, Running
 from posterm.daemon.sync.link import Happening, Link, LinkError
 from posterm.daemon.sync.telemetry import telemetry
 from posterm.daemon.terminal import Terminal
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -285,7 +286,8 @@ class Relay:
                 start = cmd.args.get("from_seq", 1)
                 if isinstance(start, bool) or not isinstance(start, int) or start < 1:
                     self._reply(self.desk.done(cmd.cmd_id, schema.reply(
-                        cmd.cmd_id, code="bad_command", message="resend needs args.from_seq >= 1"
+                        cmd.cmd_id, code=ErrorCode.BAD_COMMAND,
+                        message="resend needs args.from_seq >= 1",
                     )))  # fmt: skip
                     return
                 self._resend_from = start
