@@ -1,4 +1,4 @@
-"""The terminal's doors: what other threads ask of it, each request run on the owner thread.
+"""The terminal's requests: what other threads ask of it, each run on the owner thread.
 
 The control socket, the panel and the sync relay call these from their own threads. A
 request waits its turn on the owner thread, holding the update lock; a failure it did not

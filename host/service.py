@@ -33,7 +33,7 @@ import tenacity
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import quarantine, webhooks
-from posterm.host.alerting import Alerter, open_counts
+from posterm.host.alerts.engine import Alerter, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.crash import crashpoint
 from posterm.host.metrics import Metrics
@@ -132,7 +132,8 @@ class HostService:
         self.notifier = Notifier(store, config.notify, owner=name) if config.notify else None
         self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
                                webhooks=config.webhooks,
-                               also=(self.notifier.on_new,) if self.notifier else ())  # fmt: skip
+                               new_event_hooks=(self.notifier.on_new,)
+                               if self.notifier else ())  # fmt: skip
         self.sender = webhooks.Sender(store, config.webhooks)
         self.alerts_topic = topics.host(config.host_id, "alerts")
 

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from posterm.host.alerts import KINDS, later
+from posterm.host.alerts.rules import KINDS, later
 from posterm.host.db import DatabaseError, Row, Tx
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import EVENT_TYPES, rfc3339

@@ -19,7 +19,7 @@ from typing import Any
 from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
-from posterm.host.alerts import Limits
+from posterm.host.alerts.rules import Limits
 from posterm.host.notify import config as notify_config
 
 ROOT = Path(__file__).resolve().parent.parent

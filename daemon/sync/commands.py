@@ -28,7 +28,7 @@ ON_LINK = frozenset({"ping", "rebirth", "resend"})  # the relay answers these it
 
 
 @dataclass
-class Running:
+class PendingCommand:
     """A command handed to the owner thread; its reply once `future` is done."""
 
     cmd_id: str
@@ -37,15 +37,18 @@ class Running:
 
 @dataclass(frozen=True)
 class Received:
-    """What to do with one command message: reply now, wait for `running`, or let the
+    """What to do with one command message: reply now, wait for `pending`, or let the
     relay act (`link`: ping, rebirth, resend)."""
 
     reply: dict[str, Any] | None = None
-    running: Running | None = None
+    pending: PendingCommand | None = None
     link: Command | None = None
 
 
-class CommandDesk:
+class CommandHandler:
+    """Checks each command message, runs it on the owner thread or answers it, and
+    remembers its reply so a repeated command gets the first reply again."""
+
     def __init__(
         self, terminal_id: str, journal: Journal, terminal: Terminal,
         host_key: Ed25519PublicKey | None,
@@ -92,23 +95,23 @@ class CommandDesk:
             future = self.terminal.owner.submit(lambda: self._run(cmd, target))
         except OwnerStopped:  # stopped since the check above: journaled as begun, so a
             return Received(reply=_stopping(cmd.cmd_id))  # copy gets `interrupted`
-        return Received(running=Running(cmd.cmd_id, future))
+        return Received(pending=PendingCommand(cmd.cmd_id, future))
 
     def done(self, cmd_id: str, reply: dict[str, Any]) -> dict[str, Any]:
         """Journal the reply (the answer to every later copy) and return it."""
         self.journal.command_done(cmd_id, reply)
         return reply
 
-    def finish(self, running: Running) -> dict[str, Any]:
+    def finish(self, pending: PendingCommand) -> dict[str, Any]:
         try:
-            result = running.future.result(0)
+            result = pending.future.result(0)
         except TerminalError as exc:
-            reply = schema.reply(running.cmd_id, code=exc.code, message=exc.message)
+            reply = schema.reply(pending.cmd_id, code=exc.code, message=exc.message)
         except Exception as exc:  # the terminal said what went wrong in its own log
-            reply = schema.reply(running.cmd_id, code=ErrorCode.INTERNAL, message=str(exc))
+            reply = schema.reply(pending.cmd_id, code=ErrorCode.INTERNAL, message=str(exc))
         else:
-            reply = schema.reply(running.cmd_id, result=result)
-        return self.done(running.cmd_id, reply)
+            reply = schema.reply(pending.cmd_id, result=result)
+        return self.done(pending.cmd_id, reply)
 
     @staticmethod
     def _target(cmd: Command) -> str | None:

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from posterm.host import cli, webhooks
-from posterm.host.alerting import Alerter
-from posterm.host.alerts import Limits
+from posterm.host.alerts.engine import Alerter
+from posterm.host.alerts.rules import Limits
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
