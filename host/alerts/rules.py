@@ -45,7 +45,7 @@ SEVERITY_NAMES = ("critical", "warning", "notice")
 
 @dataclass(frozen=True)
 class Limits:
-    """`[alerts]`: the defaults are those of systemd/posterm-host.toml.example."""
+    """`[alerts]`: the defaults are those of deploy/posterm-host.toml.example."""
 
     offline_s: float = 300.0  # offline (retained status) this long
     stale_s: float = 0.0  # stale (telemetry silent 3 periods) this much longer

@@ -88,9 +88,9 @@ def test_the_annotated_examples_describe_every_key_and_no_other() -> None:
     assert [k.name for k in keys if not k.text] == []
     assert "not described" not in docs_config.page()
     daemon_notes = docs_config.example_notes(
-        (docs_config.ROOT / "systemd/posterm.toml.example").read_text())
+        (docs_config.ROOT / "deploy/posterm.toml.example").read_text())
     host_notes = docs_config.example_notes(
-        (docs_config.ROOT / "systemd/posterm-host.toml.example").read_text())
+        (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text())
     sections = set(daemon_config.SECTIONS) | set(host_config.SCHEMA) | {"webhooks", "web.users"}
     assert set(daemon_notes) - sections <= daemon_names()
     assert set(host_notes) - sections <= host_names()

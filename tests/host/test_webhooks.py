@@ -240,8 +240,8 @@ def test_alerts_and_webhooks_config_read(tmp_path: Path) -> None:
 
 
 def test_the_example_config_documents_the_defaults() -> None:
-    """systemd/posterm-host.toml.example loads, and its [alerts] are the defaults."""
-    example = Path(__file__).resolve().parents[2] / "systemd/posterm-host.toml.example"
+    """deploy/posterm-host.toml.example loads, and its [alerts] are the defaults."""
+    example = Path(__file__).resolve().parents[2] / "deploy/posterm-host.toml.example"
     host = load(example)
     assert host.alerts == Limits() and host.webhooks == ()
     text = example.read_text()
