@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SYSTEMD_KINDS = (".service", ".sysusers", ".tmpfiles", ".rules")
 # a checkout-relative path: not a part of /etc/systemd/…, /lib/systemd/…, /run/systemd/…
 NAMED = re.compile(r"(?<![\w/.-])(?:systemd|deploy)/[\w.*-]+(?:/[\w.*-]+)*")
+JOINED = re.compile(r'"(systemd|deploy)"((?:\s*/\s*"[\w.-]+")+)')  # ROOT / "deploy" / …
 TEXTS = ("README.md", "CHANGELOG.md", "Makefile", "mkdocs.yml", ".ci/run")
 TREES = ("docs", "packaging", "systemd", "deploy", "tests", "tools", "daemon", "host",
          "hw-sim", "bench")  # fmt: skip
@@ -34,7 +35,11 @@ def test_deploy_holds_the_configs_and_monitoring() -> None:
 
 
 def named_paths(text: str) -> list[str]:
-    return [m.group(0).rstrip(".") for m in NAMED.finditer(text)]
+    paths = [m.group(0).rstrip(".") for m in NAMED.finditer(text)]
+    for m in JOINED.finditer(text):
+        parts = re.findall(r'"([\w.-]+)"', m.group(2))
+        paths.append("/".join([m.group(1), *parts]))
+    return paths
 
 
 def test_every_named_systemd_or_deploy_path_exists() -> None:
@@ -54,5 +59,7 @@ def test_the_path_scan_sees_paths_and_skips_system_ones() -> None:
     """GIVEN text naming checkout paths and system paths WHEN scanned THEN only the
     checkout's are taken (the test above cannot pass by seeing nothing)."""
     text = ("see deploy/mosquitto/posterm.conf and systemd/install.sh. Units go to "
-            "/etc/systemd/system and /lib/systemd/system/posterm.service")
-    assert named_paths(text) == ["deploy/mosquitto/posterm.conf", "systemd/install.sh"]
+            "/etc/systemd/system and /lib/systemd/system/posterm.service; "
+            'ROOT / "deploy" / "posterm.toml.example"')
+    assert named_paths(text) == ["deploy/mosquitto/posterm.conf", "systemd/install.sh",
+                                 "deploy/posterm.toml.example"]

@@ -45,7 +45,7 @@ class Mailbox:
         return "250 OK"
 
 
-MAKE_CERTS = Path(__file__).resolve().parents[2] / "systemd" / "mosquitto" / "make-certs.py"
+MAKE_CERTS = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "make-certs.py"
 
 
 def private_ca(out: Path) -> ssl.SSLContext:
