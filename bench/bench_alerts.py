@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from posterm.host.alerting import Alerter
-from posterm.host.alerts import Limits
+from posterm.host.alerts.engine import Alerter
+from posterm.host.alerts.rules import Limits
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
 

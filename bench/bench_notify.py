@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
-from posterm.host.alerting import Alerter  # noqa: E402
-from posterm.host.alerts import Limits  # noqa: E402
+from posterm.host.alerts.engine import Alerter  # noqa: E402
+from posterm.host.alerts.rules import Limits  # noqa: E402
 from posterm.host.notify.config import parse  # noqa: E402
 from posterm.host.notify.queue import take_contacts  # noqa: E402
 from posterm.host.notify.sender import Notifier  # noqa: E402
@@ -58,7 +58,8 @@ def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
 
 def ingest_rate(events: list[dict[str, Any]], notifier: Notifier | None, store: Store) -> float:
     limits = Limits(refunds_per_day=10**6, refund_minor_per_day=10**12)  # a planned burst
-    alerter = Alerter(store, limits, also=(notifier.on_new,) if notifier else ())
+    alerter = Alerter(store, limits,
+                      new_event_hooks=(notifier.on_new,) if notifier else ())
     start = time.perf_counter()
     for i in range(0, len(events), BATCH):
         batch = events[i : i + BATCH]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
+from posterm.protocol.errorcodes import ErrorCode
+
 
 class TerminalError(Exception):
-    """A request refused or failed, with a stable machine code and a human message.
+    """A request refused or failed, with a stable machine code (an `ErrorCode`, listed
+    with their meanings in protocol/errorcodes.py) and a human message."""
 
-    Codes: bad_amount, bad_request, unknown_txn, not_ready, declined, in_doubt, pt_down,
-    pt_refused, over_refund, key_conflict, batch_closed, not_awaiting, not_allowed,
-    journal, printer, updating (an updater holds the update lock), shutting_down.
-    """
-
-    def __init__(self, code: str, message: str, **details: object) -> None:
+    def __init__(self, code: ErrorCode, message: str, **details: object) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)  # a stray string that is no code fails here, not on the wire
         self.message = message
         self.details = details
 

@@ -26,6 +26,7 @@ from posterm.daemon.states import Mode, TxnState
 from posterm.daemon.updatelock import UpdateInProgress, UpdateLock
 from posterm.daemon.upkeep import Upkeep
 from posterm.drivers.payment.port import PaymentPort
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.terminal")
 T = TypeVar("T")
@@ -148,7 +149,7 @@ class Terminal:
                 with self.update_lock.held(what):
                     return self._guarded(fn)
             except UpdateInProgress as exc:
-                raise TerminalError("updating", str(exc)) from None
+                raise TerminalError(ErrorCode.UPDATING, str(exc)) from None
 
         return self._on_owner(locked)
 
@@ -156,7 +157,7 @@ class Terminal:
         try:
             return self.owner.call(fn)
         except OwnerStopped as exc:
-            raise TerminalError("shutting_down", f"postermd is stopping: {exc}") from None
+            raise TerminalError(ErrorCode.SHUTTING_DOWN, f"postermd is stopping: {exc}") from None
 
     def _guarded(self, fn: Callable[[], T]) -> T:
         """Run a request on the owner thread. A journal failure is FAULT (code `journal`);
@@ -169,9 +170,9 @@ class Terminal:
         except JournalIOError as exc:
             log.error("terminal: journal failure: %s", exc)
             self.fault(f"journal write failed: {exc}")
-            raise TerminalError("journal", f"the journal failed: {exc}") from exc
+            raise TerminalError(ErrorCode.JOURNAL, f"the journal failed: {exc}") from exc
         except JournalError as exc:  # refused what it was given: nothing was written
-            raise TerminalError("bad_request", f"refused by the journal: {exc}") from exc
+            raise TerminalError(ErrorCode.BAD_REQUEST, f"refused by the journal: {exc}") from exc
         except Exception as exc:
             log.exception("terminal: unexpected failure")
             try:
@@ -182,7 +183,7 @@ class Terminal:
                 self.mode.set(Mode.IN_DOUBT, f"{left[0].txn_id} in doubt after an error: {exc}")
             else:
                 self.fault(f"unexpected error: {type(exc).__name__}: {exc}")
-            raise TerminalError("internal", f"{type(exc).__name__}: {exc}") from exc
+            raise TerminalError(ErrorCode.INTERNAL, f"{type(exc).__name__}: {exc}") from exc
 
     # -- requests (any thread) ----------------------------------------------------------
     def sale(self, amount: str, key: str | None = None) -> dict[str, Any]:

@@ -21,7 +21,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import (
-    alerting,
     cli_commands,
     lookup,
     metrics,
@@ -29,6 +28,7 @@ from posterm.host import (
     reconcile,
     webhooks,  # fmt: skip
 )
+from posterm.host.alerts import engine as alert_engine
 from posterm.host.cli_output import fail as _fail
 from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
@@ -195,10 +195,10 @@ def _count(text: str) -> int:
 def _alerts(store: Store, args: argparse.Namespace) -> int:
     """The alerts, worst first; a page (`--limit`, `--offset`) says how many more there
     are (on stderr with --json, whose stdout stays the list)."""
-    rows = alerting.listing(store, open_only=args.open, limit=args.limit, offset=args.offset)
+    rows = alert_engine.listing(store, open_only=args.open, limit=args.limit, offset=args.offset)
     _print(rows, args.json)
     if args.limit is not None:
-        more = alerting.count(store, open_only=args.open) - args.offset - len(rows)
+        more = alert_engine.count(store, open_only=args.open) - args.offset - len(rows)
         if more > 0:
             print(f"... {more} more: posterm-host alerts --offset {args.offset + len(rows)}",
                   file=sys.stderr if args.json else sys.stdout)  # fmt: skip
@@ -269,7 +269,7 @@ FLEET_COLUMNS = (("terminal", "TERMINAL"), ("state", "STATE"), ("pt_link", "PT")
 def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     """The fleet with each terminal's open alerts: a table, or JSON rows with `alerts`."""
     rows = store.fleet(stale_after_s=config.stale_after_s)
-    open_alerts = alerting.listing(store, open_only=True)  # all of them, worst first
+    open_alerts = alert_engine.listing(store, open_only=True)  # all of them, worst first
     for row in rows:
         row["alerts"] = [{k: a[k] for k in ("alert_id", "kind", "raised_at", "detail")}
                          for a in open_alerts if a["terminal"] == row["terminal"]]  # fmt: skip
@@ -346,7 +346,7 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
     except reconcile.ReconcileError as exc:
         _fail(args.json, exc.code, exc.message)
         return exc.status
-    alerting.Alerter(store, config.alerts, webhooks=config.webhooks).reconciled(rows)
+    alert_engine.Alerter(store, config.alerts, webhooks=config.webhooks).reconciled(rows)
     if args.json:
         print(json.dumps(rows))
     elif args.csv:

@@ -20,6 +20,7 @@ from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig
 from posterm.host.service import broker_address, make_client
 from posterm.host.store import Store
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands, topics, wire
 
 
@@ -37,11 +38,11 @@ def command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
     try:
         topics.check_terminal(tid)
     except topics.TopicError as exc:
-        return _fail(args.json, "bad_request", str(exc))
+        return _fail(args.json, ErrorCode.BAD_REQUEST, str(exc))
     key = None
     if name in commands.SIGNED:
         if config.private_key is None or not config.private_key.exists():
-            return _fail(args.json, "no_key", "signed commands need [keys] private_key "
+            return _fail(args.json, ErrorCode.NO_KEY, "signed commands need [keys] private_key "
                          "(posterm-host keygen)")  # fmt: skip
         key = commands.load_private_key(config.private_key.read_bytes())
     return _send_command(config, store, tid, name, cmd_args, key=key, as_json=args.json)
@@ -58,8 +59,8 @@ def _send_command(config: HostConfig, store: Store, tid: str, name: str,
     if reply is None:
         why = expiry.unanswered(tid, envelope, config.reply_timeout_s)
         if not as_json:
-            return _fail(as_json, "no_reply", why)
-        print(json.dumps({"ok": False, "code": "no_reply", "error": why,
+            return _fail(as_json, ErrorCode.NO_REPLY, why)
+        print(json.dumps({"ok": False, "code": ErrorCode.NO_REPLY, "error": why,
                           "cmd_id": envelope["cmd_id"], "expires_at": envelope["expires_at"]}))
         return 1
     _print(reply, as_json)

@@ -7,8 +7,10 @@ import json
 import sys
 from typing import Any
 
+from posterm.protocol.errorcodes import ErrorCode
 
-def fail(as_json: bool, code: str, message: str) -> int:
+
+def fail(as_json: bool, code: ErrorCode, message: str) -> int:
     if as_json:
         print(json.dumps({"ok": False, "code": code, "error": message}))
     else:

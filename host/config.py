@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from posterm.host import webhooks as hooks
-from posterm.host.alerts import Limits
+from posterm.host.alerts.rules import Limits
 from posterm.host.notify import config as notify_config
 from posterm.protocol.mqtt.topics import TID
 

@@ -2,7 +2,7 @@
 session start from 1 again) tells a new `journal_id` in its retained status. The host then
 starts a new life for it: the status is followed (not taken for an old session's), the
 contiguous seq starts again from 0 (gaps are found in the new life), the events stored
-from then on belong to the new life, and `terminal_reset` is raised (`host/alerts.py`):
+from then on belong to the new life, and `terminal_reset` is raised (`host/alerts/rules.py`):
 whatever the old journal had not sent is lost. A status of a journal seen before that is
 not the current one (a late will of the old life) is ignored.
 

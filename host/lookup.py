@@ -13,6 +13,7 @@ from typing import Any
 
 from posterm.host.notify import queue as notify_queue
 from posterm.host.store import Store
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import not_charged
 
 TXN_EVENTS = ("sale.approved", "sale.recovered", "void.completed", "refund.completed")
@@ -25,7 +26,7 @@ _LAST4 = re.compile(r"[0-9]{4}")
 class LookupFailed(Exception):
     """A query that cannot be answered: `status` 2 for bad input, 1 for unknown things."""
 
-    def __init__(self, code: str, message: str, status: int = 1) -> None:
+    def __init__(self, code: ErrorCode, message: str, status: int = 1) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
 
@@ -33,13 +34,15 @@ class LookupFailed(Exception):
 # -- input --------------------------------------------------------------------------------
 def parse_amount(text: str) -> Decimal:
     if not _AMOUNT.fullmatch(text) or Decimal(text) <= 0:
-        raise LookupFailed("bad_request", f"--amount is a decimal like 12.50, not {text!r}", 2)
+        raise LookupFailed(
+            ErrorCode.BAD_REQUEST, f"--amount is a decimal like 12.50, not {text!r}", 2
+        )
     return Decimal(text)
 
 
 def parse_last4(text: str) -> str:
     if not _LAST4.fullmatch(text):
-        raise LookupFailed("bad_request", f"--last4 is four digits, not {text!r}", 2)
+        raise LookupFailed(ErrorCode.BAD_REQUEST, f"--last4 is four digits, not {text!r}", 2)
     return text
 
 
@@ -48,7 +51,7 @@ def parse_time(text: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise LookupFailed("bad_request", f"{option} is an ISO 8601 time, not {text!r}",
+        raise LookupFailed(ErrorCode.BAD_REQUEST, f"{option} is an ISO 8601 time, not {text!r}",
                            2) from None  # fmt: skip
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
@@ -179,9 +182,9 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
     start = parse_time(since, "--from") if since is not None else None
     end = parse_time(until, "--to") if until is not None else None
     if start and end and start > end:
-        raise LookupFailed("bad_request", "--from is after --to", 2)
+        raise LookupFailed(ErrorCode.BAD_REQUEST, "--from is after --to", 2)
     if not store.knows_terminal(terminal):
-        raise LookupFailed("unknown_terminal", f"no terminal {terminal} in the store")
+        raise LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {terminal} in the store")
     out = []
     voids = _voids(store, terminal)
     doubts = {e["data"].get("txn_id"): e["seq"]
@@ -230,13 +233,13 @@ def one_terminal(txn_id: str, terminals: list[str], terminal: str | None, what: 
     terminal that did; none, or several without `terminal`: refused (status 1)."""
     if terminal is not None:
         if terminal not in terminals:
-            raise LookupFailed("unknown_txn", f"no {what} {txn_id} of terminal {terminal} in"
-                               " the events")  # fmt: skip
+            raise LookupFailed(ErrorCode.UNKNOWN_TXN,
+                               f"no {what} {txn_id} of terminal {terminal} in the events")
         return terminal
     if not terminals:
-        raise LookupFailed("unknown_txn", f"no {what} {txn_id} in the events")
+        raise LookupFailed(ErrorCode.UNKNOWN_TXN, f"no {what} {txn_id} in the events")
     if len(terminals) > 1:
-        raise LookupFailed("ambiguous_txn", f"{txn_id} names a {what} of several terminals"
+        raise LookupFailed(ErrorCode.AMBIGUOUS_TXN, f"{txn_id} names a {what} of several terminals"
                            f" ({', '.join(terminals)}): name the terminal (--terminal)")
     return terminals[0]
 

@@ -5,7 +5,7 @@
     posterm_events_ingested_total{type}      events newly stored (a duplicate is not counted)
     posterm_outbox_oldest_seconds{terminal}  telemetry's oldest_unsent_age_s (0: none unsent)
     posterm_refund_duration_seconds          refund.requested -> refund.completed (occurred_at)
-    posterm_alerts_open{kind}                open alerts by kind (table `alerts`, host/alerts.py)
+    posterm_alerts_open{kind}                open alerts by kind (table `alerts`, host/alerts/)
     posterm_build_info{version}              1
 
 The host's one loop thread calls the hooks; the HTTP server's thread only reads.
@@ -22,7 +22,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from posterm.host.alerting import open_counts
+from posterm.host.alerts.engine import open_counts
 from posterm.host.fleet import finite
 from posterm.host.store import Store
 

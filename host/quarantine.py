@@ -2,7 +2,7 @@
 that made its handling fail, is kept here instead of stored: the terminal, the topic, the
 reason, its size and a bounded prefix (escaped text, never parsed again). The same bytes
 again only count in their row. Each terminal's bad messages raise one `bad_message`
-alert a day (host/alerting.py)."""
+alert a day (host/alerts/engine.py)."""
 
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from posterm.host.store import Store
 from posterm.protocol import money
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import not_charged
 
 KINDS = ("sales", "refunds", "voids")
@@ -31,7 +32,7 @@ SETTLES = {"sale.approved", "sale.recovered", "sale.declined", "refund.completed
 class ReconcileError(Exception):
     """The reconciliation cannot run: `status` 2 for bad input, 1 for an unknown terminal."""
 
-    def __init__(self, code: str, message: str, status: int = 1) -> None:
+    def __init__(self, code: ErrorCode, message: str, status: int = 1) -> None:
         super().__init__(message)
         self.code, self.message, self.status = code, message, status
 
@@ -57,7 +58,7 @@ class Figures:
 def minor(text: Any, currency: str) -> int:
     """A decimal string of the events ('12.50', '0.00', '-60.00') in minor units."""
     if not isinstance(text, str):
-        raise ReconcileError("bad_event", f"an amount is a decimal string, not {text!r}")
+        raise ReconcileError(ErrorCode.BAD_EVENT, f"an amount is a decimal string, not {text!r}")
     sign = -1 if text.startswith("-") else 1
     digits = text.removeprefix("-")
     if digits.replace("0", "").replace(".", "") == "":
@@ -71,14 +72,16 @@ def parse_day(text: str | None) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ReconcileError("bad_request", f"--date is YYYY-MM-DD, not {text!r}", 2) from None
+        raise ReconcileError(
+            ErrorCode.BAD_REQUEST, f"--date is YYYY-MM-DD, not {text!r}", 2
+        ) from None
 
 
 def reconcile(store: Store, *, day: date, terminal: str | None = None) -> list[dict[str, Any]]:
     """One row per terminal and batch closed on `day`, and one per terminal that booked
     operations on `day` with no end of day after them (`_never_closed`)."""
     if terminal is not None and not store.knows_terminal(terminal):
-        raise ReconcileError("unknown_terminal", f"no terminal {terminal} in the store")
+        raise ReconcileError(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {terminal} in the store")
     closes = [e for e in store.events(type_="batch.closed", terminal=terminal, limit=None)
               if _day(e["occurred_at"]) == day]  # fmt: skip
     sold = {str(e["terminal"]) for e in store.events(types=tuple(BOOKING), terminal=terminal,

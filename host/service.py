@@ -33,7 +33,7 @@ import tenacity
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import quarantine
-from posterm.host.alerting import Alerter, open_counts
+from posterm.host.alerts.engine import Alerter, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.crash import crashpoint
 from posterm.host.delivery.process import outboxes
@@ -137,7 +137,8 @@ class HostService:
         self.notify = IngestHooks(self.sender) if config.notify else None
         self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
                                webhooks=config.webhooks,
-                               also=(self.notify.on_new,) if self.notify else ())  # fmt: skip
+                               new_event_hooks=(self.notify.on_new,)
+                               if self.notify else ())  # fmt: skip
         self.alerts_topic = topics.host(config.host_id, "alerts")
 
     def _status(self, online: bool) -> dict[str, Any]:

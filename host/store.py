@@ -15,7 +15,7 @@ from typing import Any
 
 from posterm.host import fleet as fleet_state
 from posterm.host import history, lives, migrations
-from posterm.host.alerts import minor
+from posterm.host.alerts.rules import minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
 

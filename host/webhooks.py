@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from posterm.host.alerts import KINDS
+from posterm.host.alerts.rules import KINDS
 from posterm.host.db import DatabaseError, Row, Tx
 from posterm.host.delivery import sender as delivery
 from posterm.host.delivery.outbox import ChannelError, Retries, Session

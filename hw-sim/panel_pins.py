@@ -36,7 +36,7 @@ log = logging.getLogger("posterm.hwsim.panel")
 ENV_ADDR = "POSTERM_SIM_PANEL"  # tcp://HOST:PORT the factory listens on
 ENV_PINS = "POSTERM_SIM_PANEL_PINS"  # {"supervisor": 19, ...}
 DEFAULT_ADDR = "tcp://127.0.0.1:20098"
-# postermd's default [panel] pins (systemd/posterm.toml.example)
+# postermd's default [panel] pins (deploy/posterm.toml.example)
 DEFAULT_PINS = {"confirm": 5, "cancel": 6, "reprint": 13, "supervisor": 19, "ready": 17,
                 "busy": 27, "fault": 22, "host": 23, "buzzer": 24}  # fmt: skip
 BUTTONS = ("confirm", "cancel", "reprint", "supervisor")

@@ -38,12 +38,12 @@ put 0644 systemd/posterm.sysusers /usr/lib/sysusers.d/posterm.conf
 put 0644 systemd/posterm.tmpfiles /usr/lib/tmpfiles.d/posterm.conf
 # conffiles: an administrator's edits survive upgrades (dpkg asks when both changed)
 put 0644 systemd/99-posterm.rules /etc/udev/rules.d/99-posterm.rules
-put 0644 systemd/posterm.toml.example /etc/posterm/posterm.toml
-put 0644 systemd/posterm-host.toml.example /etc/posterm/posterm-host.toml
+put 0644 deploy/posterm.toml.example /etc/posterm/posterm.toml
+put 0644 deploy/posterm-host.toml.example /etc/posterm/posterm-host.toml
 # (the configs become 0640 root:posterm / root:posterm-host through tmpfiles.d in postinst:
 # the groups do not exist when dpkg unpacks)
 for f in posterm.toml.example posterm-host.toml.example; do
-    put 0644 "systemd/$f" "/usr/share/doc/posterm/examples/$f"
+    put 0644 "deploy/$f" "/usr/share/doc/posterm/examples/$f"
 done
 for tool in posterm posterm-host; do  # the operator CLIs on PATH
     mkdir -p "$STAGE/usr/bin"

@@ -123,7 +123,7 @@ fi
 install -d -m 0755 "$R/etc/posterm"
 for conf in posterm posterm-host; do
     if [ ! -e "$R/etc/posterm/$conf.toml" ]; then
-        install -m 0644 "$SRC/systemd/$conf.toml.example" "$R/etc/posterm/$conf.toml"
+        install -m 0644 "$SRC/deploy/$conf.toml.example" "$R/etc/posterm/$conf.toml"
     fi
 done
 

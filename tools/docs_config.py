@@ -2,7 +2,7 @@
 section dataclasses (daemon/config.py: keys, types, defaults, the checks' ranges), the
 host's SCHEMA (host/config.py), its `[[webhooks]]` and `[[web.users]]` keys and `[notify]`
 (host/notify/config.py). What each key is for comes from the annotated examples
-(systemd/*.toml.example, the `[notify]` example in host/notify/config.py), so a key the
+(deploy/*.toml.example, the `[notify]` example in host/notify/config.py), so a key the
 code reads and the example does not explain shows up as undescribed. Used by
 tools/docs_reference.py."""
 
@@ -19,7 +19,7 @@ from typing import Any
 from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
-from posterm.host.alerts import Limits
+from posterm.host.alerts.rules import Limits
 from posterm.host.notify import config as notify_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,7 +129,7 @@ def _kind(annotation: str) -> str:
 def daemon_keys(sections: dict[str, type] | None = None, example: str | None = None) -> list[Key]:
     """Every key postermd reads, section by section."""
     sections = daemon_config.SECTIONS if sections is None else sections
-    notes = example_notes(example if example is not None else _read("systemd/posterm.toml.example"))
+    notes = example_notes(example if example is not None else _read("deploy/posterm.toml.example"))
     keys = []
     for section, cls in sections.items():
         for f in dataclasses.fields(cls):
@@ -151,7 +151,7 @@ def daemon_keys(sections: dict[str, type] | None = None, example: str | None = N
 def host_keys(example: str | None = None, notify_example: str | None = None) -> list[Key]:
     """Every key posterm-host reads: SCHEMA, [[webhooks]], [[web.users]], [notify]."""
     notes, values = _parse(example if example is not None
-                           else _read("systemd/posterm-host.toml.example"))  # fmt: skip
+                           else _read("deploy/posterm-host.toml.example"))  # fmt: skip
     more = _parse(notify_example if notify_example is not None
                   else textwrap.dedent((notify_config.__doc__ or "\n").split("\n", 1)[1]))
     notes.update(more[0])
@@ -226,15 +226,15 @@ def _esc(text: str) -> str:
 
 
 def page() -> str:
-    daemon_notes = example_notes(_read("systemd/posterm.toml.example"))
-    host_notes = example_notes(_read("systemd/posterm-host.toml.example"))
+    daemon_notes = example_notes(_read("deploy/posterm.toml.example"))
+    host_notes = example_notes(_read("deploy/posterm-host.toml.example"))
     return "\n".join([
         "# Configuration reference",
         "",
         "Generated from the config schemas when the site is built (`tools/docs_config.py`): "
         "keys, types, defaults and ranges come from the code that checks them; what each key "
-        "is for comes from the annotated examples `systemd/posterm.toml.example` and "
-        "`systemd/posterm-host.toml.example` (and the `[notify]` example in "
+        "is for comes from the annotated examples `deploy/posterm.toml.example` and "
+        "`deploy/posterm-host.toml.example` (and the `[notify]` example in "
         "`host/notify/config.py`). Both programs read TOML once at start-up; an unknown "
         "section or key, or a bad value, stops them with the file and the dotted key named "
         "(`/etc/posterm/posterm.toml: printer.columns: 40 is not one of 32, 42, 48`), before "

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import msgspec.inspect as mi
 
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import topics, wire
 
 
@@ -118,4 +119,16 @@ def page() -> str:
     ]  # fmt: skip
     for heading, kind, what in messages():
         lines += [f"## {heading}", "", what, "", *fields_table(kind), ""]
+    lines += ["## Error codes", "", *codes_table(), ""]
     return "\n".join(lines)
+
+
+def codes_table() -> list[str]:
+    """Every `code` of a refusal (protocol/errorcodes.py): in a Reply, on the control
+    socket, in the CLIs' `--json` output and the back office's HTTP API."""
+    rows = ["The `code` of a refusal: in a [Reply](#reply), on the control socket, in "
+            "`posterm --json` and `posterm-host --json`, and in the back office's HTTP API. "
+            "The host stores a reply whose code it does not know (a newer terminal's).",
+            "", "| code | meaning |", "|---|---|"]  # fmt: skip
+    rows += [f"| `{code}` | {cell(code.meaning)} |" for code in ErrorCode]
+    return rows

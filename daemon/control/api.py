@@ -18,6 +18,7 @@ from typing import Any
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Mode
 from posterm.protocol import contact
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.api")
 
@@ -28,12 +29,12 @@ def _text(request: dict[str, Any], name: str, *, required: bool = True) -> str |
     value = request.get(name)
     if value is None:
         if required:
-            raise TerminalError("bad_request", f"{request.get('cmd')} needs {name!r}")
+            raise TerminalError(ErrorCode.BAD_REQUEST, f"{request.get('cmd')} needs {name!r}")
         return None
     if not isinstance(value, str):
-        raise TerminalError("bad_request", f"{name!r} must be a string")
+        raise TerminalError(ErrorCode.BAD_REQUEST, f"{name!r} must be a string")
     if name == "key" and not 0 < len(value) <= KEY_MAX:
-        raise TerminalError("bad_request", f"key must be 1..{KEY_MAX} characters")
+        raise TerminalError(ErrorCode.BAD_REQUEST, f"key must be 1..{KEY_MAX} characters")
     return value
 
 
@@ -41,11 +42,13 @@ def _refund_target(request: dict[str, Any]) -> str | None:
     """The sale a refund is for, or None for an explicitly unreferenced refund."""
     unreferenced = request.get("unreferenced", False)
     if not isinstance(unreferenced, bool):
-        raise TerminalError("bad_request", "'unreferenced' must be true or false")
+        raise TerminalError(ErrorCode.BAD_REQUEST, "'unreferenced' must be true or false")
     if not unreferenced:
         return _text(request, "txn")
     if request.get("txn") is not None:
-        raise TerminalError("bad_request", "a refund has either 'txn' or 'unreferenced', not both")
+        raise TerminalError(
+            ErrorCode.BAD_REQUEST, "a refund has either 'txn' or 'unreferenced', not both"
+        )
     return None
 
 
@@ -56,7 +59,7 @@ def _contact(request: dict[str, Any]) -> dict[str, str] | None:
             request.get("notify_email"), request.get("notify_phone"), request.get("notify_lang")
         )
     except contact.ContactError as exc:
-        raise TerminalError("bad_request", str(exc)) from None
+        raise TerminalError(ErrorCode.BAD_REQUEST, str(exc)) from None
 
 
 def handle(terminal: Any, request: dict[str, Any]) -> dict[str, Any]:
@@ -95,16 +98,16 @@ def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
     if cmd == "journal":
         limit = request.get("limit", 50)
         if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
-            raise TerminalError("bad_request", "limit must be 1..1000")
+            raise TerminalError(ErrorCode.BAD_REQUEST, "limit must be 1..1000")
         return terminal.journal_view(limit)
     if cmd == "eod":
         return terminal.end_of_day()
     if cmd == "abort":
         if terminal.mode.mode == Mode.BUSY:
             raise TerminalError(
-                "not_allowed",
+                ErrorCode.NOT_ALLOWED,
                 "the payment terminal is master during a payment: abort it on the PT's "
                 "keypad; posterm never cuts a payment off midway",
             )
-        raise TerminalError("not_allowed", "nothing to abort")
-    raise TerminalError("bad_request", f"unknown command {cmd!r}")
+        raise TerminalError(ErrorCode.NOT_ALLOWED, "nothing to abort")
+    raise TerminalError(ErrorCode.BAD_REQUEST, f"unknown command {cmd!r}")

@@ -10,6 +10,7 @@ import sys
 from typing import Any
 
 from posterm.daemon.control.server import ControlClient, ControlError
+from posterm.protocol.errorcodes import ErrorCode
 
 DEFAULT_SOCKET = "/run/posterm/control.sock"
 REASONS = [
@@ -93,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         reply = ControlClient(args.socket, timeout=args.timeout).request(_request(args))
     except ControlError as exc:
         if args.json:
-            print(json.dumps({"ok": False, "code": "no_daemon", "error": str(exc)}))
+            print(json.dumps({"ok": False, "code": ErrorCode.NO_DAEMON, "error": str(exc)}))
         else:
             print(f"posterm: {exc}", file=sys.stderr)
         return 3

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from posterm.daemon.config import SOCKET_PATH_MAX
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.control")
 
@@ -38,7 +39,7 @@ class ControlError(Exception):
     """The control socket cannot be served or reached, or answered something unusable."""
 
 
-def error_reply(message: str, code: str = "bad_request") -> dict[str, Any]:
+def error_reply(message: str, code: ErrorCode = ErrorCode.BAD_REQUEST) -> dict[str, Any]:
     return {"ok": False, "code": code, "error": message}
 
 
@@ -176,7 +177,7 @@ class ControlServer:
                     self._threads.add(thread)
             if busy:
                 with contextlib.suppress(OSError), conn:
-                    conn.sendall(_encode(error_reply("too many connections", "busy")))
+                    conn.sendall(_encode(error_reply("too many connections", ErrorCode.BUSY)))
                 continue
             thread.start()
 
@@ -228,7 +229,7 @@ class ControlServer:
             _encode(reply)
         except Exception as exc:  # the client gets an answer, and the thread lives on
             log.exception("control: request failed")
-            return error_reply(f"{type(exc).__name__}: {exc}", "internal")
+            return error_reply(f"{type(exc).__name__}: {exc}", ErrorCode.INTERNAL)
         return reply
 
 

@@ -15,6 +15,7 @@ from posterm.daemon.journal.rows import Txn
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Mode
 from posterm.drivers.payment.port import PaymentPort
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.terminal")
 
@@ -89,7 +90,9 @@ class FlowContext:
     def require_ready(self) -> None:
         if self.mode.mode != Mode.READY:
             raise TerminalError(
-                "not_ready", f"not taking payments: {self.mode.reason}", state=str(self.mode.mode)
+                ErrorCode.NOT_READY,
+                f"not taking payments: {self.mode.reason}",
+                state=str(self.mode.mode),
             )
 
     def unresolved(self) -> list[Txn]:

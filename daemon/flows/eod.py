@@ -11,6 +11,7 @@ from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.states import Kind, Mode, TxnState
 from posterm.drivers.payment.errors import PaymentError
 from posterm.protocol import money
+from posterm.protocol.errorcodes import ErrorCode
 
 
 def end_of_day(ctx: FlowContext) -> dict[str, Any]:
@@ -25,7 +26,9 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
     except PaymentError as exc:  # moves no money: safe to journal as failed and retry later
         with ctx.journal.transaction() as tx:
             tx.update_txn(txn_id, state=TxnState.FAILED, result_text=str(exc))
-        raise TerminalError("pt_refused", f"end of day failed: {exc}", txn_id=txn_id) from exc
+        raise TerminalError(
+            ErrorCode.PT_REFUSED, f"end of day failed: {exc}", txn_id=txn_id
+        ) from exc
     finally:
         ctx.settle()
     crashpoint("eod.completed")

@@ -10,6 +10,7 @@ from typing import Any
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.journal.rows import Txn
 from posterm.daemon.states import Kind, TxnState
+from posterm.protocol.errorcodes import ErrorCode
 
 SUCCESS = frozenset({TxnState.APPROVED, TxnState.VOIDED, TxnState.AWAITING_APPROVAL})
 FUNCTION_NOT_POSSIBLE = 0x83
@@ -28,24 +29,29 @@ def error_for(txn: Txn) -> TerminalError | None:
     text = txn.result_text or ""
     if state == TxnState.DECLINED:
         if txn.kind == Kind.REFUND and txn.result_code == FUNCTION_NOT_POSSIBLE:
-            return TerminalError("pt_refused", REFUNDS_OFF, **details)
+            return TerminalError(ErrorCode.PT_REFUSED, REFUNDS_OFF, **details)
         return TerminalError(
-            "declined", f"declined by the PT: {text}", result_code=txn.result_code, **details
+            ErrorCode.DECLINED,
+            f"declined by the PT: {text}",
+            result_code=txn.result_code,
+            **details,
         )
     if state == TxnState.FAILED:
         if txn.result_code is not None:  # the PT refused the command itself (84 xx)
-            return TerminalError("pt_refused", text, **details)
-        return TerminalError("pt_down", f"payment terminal unreachable: {text}", **details)
+            return TerminalError(ErrorCode.PT_REFUSED, text, **details)
+        return TerminalError(ErrorCode.PT_DOWN, f"payment terminal unreachable: {text}", **details)
     if state in (TxnState.IN_DOUBT, TxnState.APPROVED_UNCONFIRMED):
         return TerminalError(
-            "in_doubt",
+            ErrorCode.IN_DOUBT,
             f"{txn.txn_id} is in doubt: it is resolved with the PT before the next operation",
             **details,
         )
     if state == TxnState.NOT_CHARGED:
         return TerminalError(
-            "not_charged", f"{txn.txn_id} was not charged: the PT did not keep it", **details
+            ErrorCode.NOT_CHARGED,
+            f"{txn.txn_id} was not charged: the PT did not keep it",
+            **details,
         )
     if state == TxnState.REJECTED:
-        return TerminalError("rejected", f"refund {txn.txn_id} was rejected", **details)
+        return TerminalError(ErrorCode.REJECTED, f"refund {txn.txn_id} was rejected", **details)
     raise AssertionError(f"no answer for state {state}")  # every state is handled above

@@ -25,6 +25,7 @@ from posterm.drivers.payment.errors import (
     PaymentUnreachable,
 )
 from posterm.drivers.payment.port import PaymentResult
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.terminal")
 
@@ -72,7 +73,7 @@ def pay_and_issue(
             on_commit=on_commit,
         )
     except TerminalError as exc:
-        ctx.signal("decline" if exc.code in ("declined", "pt_refused") else "fault")
+        ctx.signal("decline" if exc.code in (ErrorCode.DECLINED, ErrorCode.PT_REFUSED) else "fault")
         raise
     finally:
         ctx.settle()
@@ -133,7 +134,9 @@ def run_on_pt(
                    code=exc.code) from exc  # fmt: skip
     except PaymentCommitFailed as exc:
         ctx.fault(f"journal write failed: {exc.__cause__}")
-        raise TerminalError("journal", f"could not journal the result: {exc.__cause__}") from exc
+        raise TerminalError(
+            ErrorCode.JOURNAL, f"could not journal the result: {exc.__cause__}"
+        ) from exc
     except PaymentError as exc:  # the link broke somewhere in the middle: in doubt
         raise _in_doubt(ctx, txn_id, step, f"the PT link failed: {exc}") from exc
     crashpoint(f"{step}.completed")
@@ -161,7 +164,7 @@ def _in_doubt(ctx: FlowContext, txn_id: str, step: str, why: str) -> TerminalErr
         tx.emit(f"{txn.kind}.in_doubt", {**records.event_data(txn_id, tx), "why": why})
     ctx.mode.set(Mode.IN_DOUBT, f"{txn_id} in doubt: {why}")
     return TerminalError(
-        "in_doubt",
+        ErrorCode.IN_DOUBT,
         f"{why}; {txn_id} is in doubt and will be resolved with the PT before the next operation",
         txn_id=txn_id,
         state="in_doubt",

@@ -17,6 +17,7 @@ from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.journal.rows import Receipt, Txn
 from posterm.drivers.printer import PrinterError
 from posterm.drivers.printer.render import Renderer
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.receipts")
 
@@ -93,7 +94,7 @@ def reprint(ctx: FlowContext, txn_id: str) -> None:
         None,
     )
     if original is None:
-        raise TerminalError("not_allowed", f"{txn_id} has no receipt to reprint")
+        raise TerminalError(ErrorCode.NOT_ALLOWED, f"{txn_id} has no receipt to reprint")
     with ctx.journal.transaction() as tx:
         tx.add_receipt(txn_id=txn_id, copy="customer", mark=DUPLICATE, body=original.body)
     print_pending(ctx, txn_id=txn_id)

@@ -13,6 +13,7 @@ from posterm.daemon.journal.rows import Txn, new_txn_id
 from posterm.daemon.journal.store import Journal, Tx
 from posterm.daemon.states import Kind, TxnState
 from posterm.protocol import money
+from posterm.protocol.errorcodes import ErrorCode
 
 INTERNAL_FIELDS = frozenset(
     {"idem_key", "turnover_no", "terminal_id", "aid", "result_code", "pt_receipt_lines"}
@@ -37,7 +38,7 @@ def parse_amount(ctx: FlowContext, text: str, min_minor: int, max_minor: int) ->
     try:
         return money.parse_amount(text, ctx.currency, min_minor=min_minor, max_minor=max_minor)
     except ValueError as exc:
-        raise TerminalError("bad_amount", str(exc)) from exc
+        raise TerminalError(ErrorCode.BAD_AMOUNT, str(exc)) from exc
 
 
 def fmt(ctx: FlowContext, minor: int) -> str:
@@ -89,7 +90,7 @@ def idempotent(
     if (known.kind, known.amount, known.ref_txn) != (str(kind), amount, ref_txn):
         target = f" of {known.ref_txn}" if known.ref_txn else ""
         raise TerminalError(
-            "key_conflict",
+            ErrorCode.KEY_CONFLICT,
             f"key {key!r} was used for {known.kind} {known.txn_id}{target} with "
             f"{fmt(ctx, known.amount)}: use a new key for a different request",
             txn_id=known.txn_id,

@@ -34,6 +34,7 @@ from posterm.drivers.payment.errors import (
 )
 from posterm.drivers.payment.port import PaymentResult
 from posterm.protocol import money
+from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.recovery")
 
@@ -162,14 +163,14 @@ def operator_reason(ctx: FlowContext, txns: list[Txn], ev: Evidence) -> str:
 def resolve_by_operator(ctx: FlowContext, txn_id: str, outcome: str, by: str) -> dict[str, Any]:
     """The operator checked the PT's journal and decides an operation no evidence could."""
     if outcome not in OUTCOMES:
-        raise TerminalError("bad_request", "outcome is 'charged' or 'not-charged'")
+        raise TerminalError(ErrorCode.BAD_REQUEST, "outcome is 'charged' or 'not-charged'")
     if not by.strip():
-        raise TerminalError("bad_request", "resolve needs who decided it (--by NAME)")
+        raise TerminalError(ErrorCode.BAD_REQUEST, "resolve needs who decided it (--by NAME)")
     txn = ctx.journal.get_txn(txn_id)
     if txn is None or txn.kind not in MONEY_KINDS:
-        raise TerminalError("unknown_txn", f"no sale, refund or void {txn_id}")
+        raise TerminalError(ErrorCode.UNKNOWN_TXN, f"no sale, refund or void {txn_id}")
     if txn.state not in UNRESOLVED:
-        raise TerminalError("not_in_doubt", f"{txn_id} is {txn.state}, not in doubt")
+        raise TerminalError(ErrorCode.NOT_IN_DOUBT, f"{txn_id} is {txn.state}, not in doubt")
     note = f"resolved by {by}: {outcome} (checked on the PT)"
     log.warning("recovery: %s %s %s", txn.kind, txn_id, note)
     if OUTCOMES[outcome]:

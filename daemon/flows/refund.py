@@ -17,6 +17,7 @@ from posterm.daemon.flows.context import FlowContext
 from posterm.daemon.flows.payments import pay_and_issue
 from posterm.daemon.journal.rows import Txn
 from posterm.daemon.states import Kind, TxnState
+from posterm.protocol.errorcodes import ErrorCode
 
 REASONS = {
     "wrong_amount": "wrong amount",
@@ -51,9 +52,9 @@ def request(
     cfg = ctx.config.refunds
     amount = records.parse_amount(ctx, amount_text, 1, cfg.max_amount)
     if reason not in REASONS:
-        raise TerminalError("bad_request", f"reason must be one of {', '.join(REASONS)}")
+        raise TerminalError(ErrorCode.BAD_REQUEST, f"reason must be one of {', '.join(REASONS)}")
     if reason == "other" and not (text or "").strip():
-        raise TerminalError("bad_request", "reason 'other' needs a text (--text)")
+        raise TerminalError(ErrorCode.BAD_REQUEST, "reason 'other' needs a text (--text)")
     if key is not None:
         known = records.idempotent(ctx, Kind.REFUND, key, amount, sale_id)
         if known is not None:
@@ -63,18 +64,21 @@ def request(
         return _unreferenced(ctx, amount, reason=reason, text=text, key=key, extra=extra)
     sale = ctx.journal.get_txn(sale_id)
     if sale is None or sale.kind != Kind.SALE:
-        raise TerminalError("unknown_txn", f"no sale {sale_id}")
+        raise TerminalError(ErrorCode.UNKNOWN_TXN, f"no sale {sale_id}")
     if sale.state != TxnState.APPROVED:
-        raise TerminalError("not_allowed", f"sale {sale_id} is {sale.state}: nothing to refund")
+        raise TerminalError(
+            ErrorCode.NOT_ALLOWED, f"sale {sale_id} is {sale.state}: nothing to refund"
+        )
     created = datetime.fromisoformat(sale.created_at)
     if datetime.now(UTC) - created > timedelta(days=cfg.window_days):
         raise TerminalError(
-            "not_allowed", f"sale {sale_id} is older than the {cfg.window_days}-day refund window"
+            ErrorCode.NOT_ALLOWED,
+            f"sale {sale_id} is older than the {cfg.window_days}-day refund window",
         )
     left = sale.amount - ctx.journal.refunded_total(sale_id, COUNTED)
     if amount > left:
         raise TerminalError(
-            "over_refund",
+            ErrorCode.OVER_REFUND,
             f"refund of {records.fmt(ctx, amount)} exceeds what is left of {sale_id}: "
             f"{records.fmt(ctx, left)}",
             left=records.fmt(ctx, left),
@@ -110,7 +114,7 @@ def _unreferenced(
 ) -> dict[str, Any]:
     if not ctx.config.refunds.unreferenced:
         raise TerminalError(
-            "not_allowed",
+            ErrorCode.NOT_ALLOWED,
             "refunds without a sale are off on this terminal (refunds.unreferenced = false): "
             "refund against the sale",
         )
@@ -148,10 +152,10 @@ def reject(ctx: FlowContext, txn_id: str, by: str) -> dict[str, Any]:
 def _awaiting(ctx: FlowContext, txn_id: str) -> Txn:
     txn = ctx.journal.get_txn(txn_id)
     if txn is None or txn.kind != Kind.REFUND:
-        raise TerminalError("unknown_txn", f"no refund {txn_id}")
+        raise TerminalError(ErrorCode.UNKNOWN_TXN, f"no refund {txn_id}")
     if txn.state != TxnState.AWAITING_APPROVAL:
         raise TerminalError(
-            "not_awaiting", f"refund {txn_id} is {txn.state}, not awaiting approval"
+            ErrorCode.NOT_AWAITING, f"refund {txn_id} is {txn.state}, not awaiting approval"
         )
     return txn
 

@@ -13,32 +13,37 @@ from posterm.daemon.flows.refund import COUNTED
 from posterm.daemon.journal.store import Tx
 from posterm.daemon.states import Kind, TxnState
 from posterm.drivers.payment.port import PaymentResult
+from posterm.protocol.errorcodes import ErrorCode
 
 
 def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, Any]:
     sale = ctx.journal.get_txn(sale_id)
     if sale is None or sale.kind != Kind.SALE:
-        raise TerminalError("unknown_txn", f"no sale {sale_id}")
+        raise TerminalError(ErrorCode.UNKNOWN_TXN, f"no sale {sale_id}")
     if key is not None:
         known = records.idempotent(ctx, Kind.VOID, key, sale.amount, sale_id)
         if known is not None:
             return known
     if sale.state == TxnState.VOIDED:
-        raise TerminalError("not_allowed", f"sale {sale_id} is already voided")
+        raise TerminalError(ErrorCode.NOT_ALLOWED, f"sale {sale_id} is already voided")
     if sale.state != TxnState.APPROVED:
-        raise TerminalError("not_allowed", f"sale {sale_id} is {sale.state}: nothing to void")
+        raise TerminalError(
+            ErrorCode.NOT_ALLOWED, f"sale {sale_id} is {sale.state}: nothing to void"
+        )
     if sale.batch_no != records.batch_no(ctx.journal):
         raise TerminalError(
-            "batch_closed",
+            ErrorCode.BATCH_CLOSED,
             f"sale {sale_id} was in batch {sale.batch_no}, closed at end of day: "
             "a void is no longer possible, refund it instead",
         )
     if ctx.journal.refunded_total(sale_id, COUNTED):
-        raise TerminalError("not_allowed", f"sale {sale_id} has refunds: refund the rest instead")
+        raise TerminalError(
+            ErrorCode.NOT_ALLOWED, f"sale {sale_id} has refunds: refund the rest instead"
+        )
     receipt_no = sale.receipt_no
     if receipt_no is None:
         raise TerminalError(
-            "not_allowed", f"sale {sale_id} has no PT receipt number to reverse: refund it"
+            ErrorCode.NOT_ALLOWED, f"sale {sale_id} has no PT receipt number to reverse: refund it"
         )
     ctx.require_ready()
     txn_id = records.begin(ctx, Kind.VOID, sale.amount, currency=sale.currency, idem_key=key,

@@ -17,6 +17,7 @@ from posterm.daemon.journal.store import Journal
 from posterm.daemon.owner import OwnerStopped
 from posterm.daemon.states import Mode
 from posterm.daemon.terminal import Terminal
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
 from posterm.protocol.mqtt.commands import Command, CommandError
 
@@ -27,7 +28,7 @@ ON_LINK = frozenset({"ping", "rebirth", "resend"})  # the relay answers these it
 
 
 @dataclass
-class Running:
+class PendingCommand:
     """A command handed to the owner thread; its reply once `future` is done."""
 
     cmd_id: str
@@ -36,15 +37,18 @@ class Running:
 
 @dataclass(frozen=True)
 class Received:
-    """What to do with one command message: reply now, wait for `running`, or let the
+    """What to do with one command message: reply now, wait for `pending`, or let the
     relay act (`link`: ping, rebirth, resend)."""
 
     reply: dict[str, Any] | None = None
-    running: Running | None = None
+    pending: PendingCommand | None = None
     link: Command | None = None
 
 
-class CommandDesk:
+class CommandHandler:
+    """Checks each command message, runs it on the owner thread or answers it, and
+    remembers its reply so a repeated command gets the first reply again."""
+
     def __init__(
         self, terminal_id: str, journal: Journal, terminal: Terminal,
         host_key: Ed25519PublicKey | None,
@@ -67,13 +71,13 @@ class CommandDesk:
                 log.info("mqtt: %s %s seen before: its first reply again", name, cmd.cmd_id)
                 return Received(reply=json.loads(first))
             return Received(reply=schema.reply(
-                cmd.cmd_id, code="interrupted",
+                cmd.cmd_id, code=ErrorCode.INTERRUPTED,
                 message=f"{name} {cmd.cmd_id} was interrupted by a restart and is not run "
                 "again: the state of what it acted on tells the outcome",
             ))  # fmt: skip
         if cmd.name in ON_TERMINAL and self.terminal.mode.mode == Mode.BUSY:
             return Received(reply=schema.reply(
-                cmd.cmd_id, code="busy",
+                cmd.cmd_id, code=ErrorCode.BUSY,
                 message=f"a customer operation is in progress ({self.terminal.mode.reason}); "
                 "send it again later",
             ))  # fmt: skip
@@ -91,30 +95,30 @@ class CommandDesk:
             future = self.terminal.owner.submit(lambda: self._run(cmd, target))
         except OwnerStopped:  # stopped since the check above: journaled as begun, so a
             return Received(reply=_stopping(cmd.cmd_id))  # copy gets `interrupted`
-        return Received(running=Running(cmd.cmd_id, future))
+        return Received(pending=PendingCommand(cmd.cmd_id, future))
 
     def done(self, cmd_id: str, reply: dict[str, Any]) -> dict[str, Any]:
         """Journal the reply (the answer to every later copy) and return it."""
         self.journal.command_done(cmd_id, reply)
         return reply
 
-    def finish(self, running: Running) -> dict[str, Any]:
+    def finish(self, pending: PendingCommand) -> dict[str, Any]:
         try:
-            result = running.future.result(0)
+            result = pending.future.result(0)
         except TerminalError as exc:
-            reply = schema.reply(running.cmd_id, code=exc.code, message=exc.message)
+            reply = schema.reply(pending.cmd_id, code=exc.code, message=exc.message)
         except Exception as exc:  # the terminal said what went wrong in its own log
-            reply = schema.reply(running.cmd_id, code="internal", message=str(exc))
+            reply = schema.reply(pending.cmd_id, code=ErrorCode.INTERNAL, message=str(exc))
         else:
-            reply = schema.reply(running.cmd_id, result=result)
-        return self.done(running.cmd_id, reply)
+            reply = schema.reply(pending.cmd_id, result=result)
+        return self.done(pending.cmd_id, reply)
 
     @staticmethod
     def _target(cmd: Command) -> str | None:
         if cmd.name in ("refund.approve", "refund.reject", "receipt.reprint"):
             txn = cmd.args.get("txn")
             if not isinstance(txn, str) or not 1 <= len(txn) <= 64:
-                raise CommandError("bad_command", f"{cmd.name} needs args.txn", cmd.cmd_id)
+                raise CommandError(ErrorCode.BAD_COMMAND, f"{cmd.name} needs args.txn", cmd.cmd_id)
             return txn
         return None
 
@@ -131,9 +135,9 @@ class CommandDesk:
             return t.reprint(txn)
         if cmd.name == "batch.close":
             return t.end_of_day()
-        raise TerminalError("bad_request", f"{cmd.name} is not run on the terminal")
+        raise TerminalError(ErrorCode.BAD_REQUEST, f"{cmd.name} is not run on the terminal")
 
 
 def _stopping(cmd_id: str) -> dict[str, Any]:
     message = "postermd is stopping: send it again after its restart"
-    return schema.reply(cmd_id, code="shutting_down", message=message)
+    return schema.reply(cmd_id, code=ErrorCode.SHUTTING_DOWN, message=message)

@@ -1,8 +1,8 @@
 """One MQTT connection to the broker (paho-mqtt 2, MQTT 3.1.1): TLS, credentials, the last
-will, and paho's callbacks turned into a list of happenings for the relay thread.
+will, and paho's callbacks turned into a list of link events for the relay thread.
 
 The relay thread drives paho itself (`step()` calls `client.loop()`), so paho's callbacks
-run on the relay thread too; they only append to `happened` and never publish.
+run on the relay thread too; they only append to `reported` and never publish.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ class LinkError(Exception):
 
 
 @dataclass(frozen=True)
-class Happening:
+class LinkEvent:
     """What paho reported: connected / disconnected / puback / message."""
 
     kind: str
@@ -46,10 +46,10 @@ class Link:
         self.client_id = client_id
         self.tls, self.host, self.port = parse_mqtt_url(config.url)
         self.client: mqtt.Client | None = None
-        self.happened: list[Happening] = []
+        self.reported: list[LinkEvent] = []
 
     def open(self, will_topic: str, will: dict[str, Any]) -> None:
-        """Connect (TCP, TLS, CONNECT with the will); CONNACK arrives as a happening."""
+        """Connect (TCP, TLS, CONNECT with the will); CONNACK arrives as a link event."""
         self.close()
         client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
@@ -84,17 +84,17 @@ class Link:
             self.close()
             raise LinkError(f"{self.host}:{self.port}: {exc}") from exc
 
-    def step(self, timeout: float) -> list[Happening]:
+    def step(self, timeout: float) -> list[LinkEvent]:
         """Run paho for up to `timeout` s; what happened meanwhile."""
         if self.client is not None:
             rc = self.client.loop(timeout=timeout)
             if rc != mqtt.MQTT_ERR_SUCCESS and not any(
-                h.kind == "disconnected" for h in self.happened
+                h.kind == "disconnected" for h in self.reported
             ):
-                self.happened.append(Happening("disconnected", ok=False,
+                self.reported.append(LinkEvent("disconnected", ok=False,
                                                reason=mqtt.error_string(rc)))  # fmt: skip
-        happened, self.happened = self.happened, []
-        return happened
+        reported, self.reported = self.reported, []
+        return reported
 
     def publish(self, topic: str, payload: dict[str, Any], *, qos: int = 1,
                 retain: bool = False) -> int | None:  # fmt: skip
@@ -126,17 +126,17 @@ class Link:
     # -- paho callbacks (on the relay thread, inside loop()) -----------------------------
     def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
                     properties: Any) -> None:  # fmt: skip
-        self.happened.append(Happening("connected", ok=not reason.is_failure, reason=str(reason)))
+        self.reported.append(LinkEvent("connected", ok=not reason.is_failure, reason=str(reason)))
 
     def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
                        properties: Any) -> None:  # fmt: skip
-        self.happened.append(Happening("disconnected", ok=False, reason=str(reason)))
+        self.reported.append(LinkEvent("disconnected", ok=False, reason=str(reason)))
 
     def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any,
                     properties: Any) -> None:  # fmt: skip
-        self.happened.append(Happening("puback", ok=not reason.is_failure, mid=mid,
+        self.reported.append(LinkEvent("puback", ok=not reason.is_failure, mid=mid,
                                        reason=str(reason)))  # fmt: skip
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self.happened.append(Happening("message", topic=message.topic,
+        self.reported.append(LinkEvent("message", topic=message.topic,
                                        payload=bytes(message.payload)))  # fmt: skip

@@ -24,10 +24,11 @@ from posterm.daemon.backoff import Backoff
 from posterm.daemon.config import MqttSection
 from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
-from posterm.daemon.sync.commands import CommandDesk, Running
-from posterm.daemon.sync.link import Happening, Link, LinkError
+from posterm.daemon.sync.commands import CommandHandler, PendingCommand
+from posterm.daemon.sync.link import Link, LinkError, LinkEvent
 from posterm.daemon.sync.telemetry import telemetry
 from posterm.daemon.terminal import Terminal
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -64,7 +65,7 @@ class Relay:
         self.version = version
         self.on_link = on_link
         self.link = Link(config, self.tid)
-        self.desk = CommandDesk(self.tid, journal, terminal, host_key)
+        self.commands = CommandHandler(self.tid, journal, terminal, host_key)
         self.backoff = Backoff("mqtt", cap=15.0)
         self.boot_id = str(uuid.uuid4())
         self.journal_id = _journal_id(journal)
@@ -78,7 +79,7 @@ class Relay:
         self._published_up_to = 0  # highest seq published on this connection
         self._caught_up_at: float | None = None  # when the last unsent event went out
         self._resend_from: int | None = None
-        self._running: list[Running] = []
+        self._pending: list[PendingCommand] = []
         self._sent: list[str] = []
         self._sent_since = 0.0  # when the oldest PUBACK in `_sent` came
         self._next_telemetry = 0.0
@@ -125,8 +126,8 @@ class Relay:
                 return
             self._connect()
             return
-        for happening in self.link.step(STEP_SECONDS):
-            self._on(happening)
+        for link_event in self.link.step(STEP_SECONDS):
+            self._on(link_event)
         if self.state == "connecting" and time.monotonic() > self._connack_by:
             self._failed("no CONNACK from the broker")
         if self.state != "connected":
@@ -154,23 +155,23 @@ class Relay:
             return
         self._connack_by = time.monotonic() + CONNACK_SECONDS
 
-    def _on(self, happening: Happening) -> None:
-        if happening.kind == "connected":
-            if not happening.ok:
-                self._failed(f"the broker refused the connection: {happening.reason}")
+    def _on(self, link_event: LinkEvent) -> None:
+        if link_event.kind == "connected":
+            if not link_event.ok:
+                self._failed(f"the broker refused the connection: {link_event.reason}")
                 return
             self._connected()
-        elif happening.kind == "disconnected":
+        elif link_event.kind == "disconnected":
             if self.state != "disconnected":
-                self._failed(f"connection lost: {happening.reason}")
-        elif happening.kind == "puback":
-            event_id = self._inflight.pop(happening.mid, None)
-            if event_id is not None and happening.ok:
+                self._failed(f"connection lost: {link_event.reason}")
+        elif link_event.kind == "puback":
+            event_id = self._inflight.pop(link_event.mid, None)
+            if event_id is not None and link_event.ok:
                 if not self._sent:
                     self._sent_since = time.monotonic()
                 self._sent.append(event_id)
-        elif happening.kind == "message":
-            self._message(happening.topic, happening.payload)
+        elif link_event.kind == "message":
+            self._message(link_event.topic, link_event.payload)
 
     def _connected(self) -> None:
         self.backoff.succeeded()
@@ -268,11 +269,11 @@ class Relay:
             self._command(payload)
 
     def _command(self, payload: bytes) -> None:
-        received = self.desk.receive(payload)
+        received = self.commands.receive(payload)
         if received.reply is not None:
             self._reply(received.reply)
-        elif received.running is not None:
-            self._running.append(received.running)
+        elif received.pending is not None:
+            self._pending.append(received.pending)
         elif received.link is not None:
             cmd = received.link
             if cmd.name == "ping":
@@ -284,18 +285,19 @@ class Relay:
             else:  # resend
                 start = cmd.args.get("from_seq", 1)
                 if isinstance(start, bool) or not isinstance(start, int) or start < 1:
-                    self._reply(self.desk.done(cmd.cmd_id, schema.reply(
-                        cmd.cmd_id, code="bad_command", message="resend needs args.from_seq >= 1"
+                    self._reply(self.commands.done(cmd.cmd_id, schema.reply(
+                        cmd.cmd_id, code=ErrorCode.BAD_COMMAND,
+                        message="resend needs args.from_seq >= 1",
                     )))  # fmt: skip
                     return
                 self._resend_from = start
                 result = {"from_seq": start}
-            self._reply(self.desk.done(cmd.cmd_id, schema.reply(cmd.cmd_id, result=result)))
+            self._reply(self.commands.done(cmd.cmd_id, schema.reply(cmd.cmd_id, result=result)))
 
     def _finish_commands(self) -> None:
-        for running in [r for r in self._running if r.future.done()]:
-            self._running.remove(running)
-            reply = self.desk.finish(running)
+        for pending in [r for r in self._pending if r.future.done()]:
+            self._pending.remove(pending)
+            reply = self.commands.finish(pending)
             if self.state == "connected":
                 self._reply(reply)
 

@@ -13,6 +13,7 @@ from posterm.host import expiry, lookup
 from posterm.host.config import HostConfig, WebUser
 from posterm.host.store import Store
 from posterm.host.web import audit
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands, topics
 
 POLL_S = 0.05
@@ -46,17 +47,18 @@ class Commander:
         try:
             topics.check_terminal(tid)
         except topics.TopicError as exc:
-            return self._done(user, action, target, {"ok": False, "code": "bad_request",
+            return self._done(user, action, target, {"ok": False, "code": ErrorCode.BAD_REQUEST,
                                                      "error": str(exc)})  # fmt: skip
         if not self.store.knows_terminal(tid):
-            return self._done(user, action, target, {"ok": False, "code": "unknown_terminal",
+            return self._done(user, action, target, {"ok": False,
+                                                     "code": ErrorCode.UNKNOWN_TERMINAL,
                                                      "error": f"no terminal {tid}"})  # fmt: skip
         key = None
         if name in commands.SIGNED:
             path = self.config.private_key
             if path is None or not path.exists():
                 return self._done(user, action, target, {
-                    "ok": False, "code": "no_key",
+                    "ok": False, "code": ErrorCode.NO_KEY,
                     "error": "signed commands need [keys] private_key (posterm-host keygen)"})
             key = commands.load_private_key(path.read_bytes())
         # the command expires when the dashboard stops waiting: a terminal that comes back
@@ -66,7 +68,7 @@ class Commander:
         self.send(tid, envelope)
         reply = self._wait(envelope["cmd_id"], tid)
         if reply is None:
-            out = {"ok": False, "code": "no_reply", "cmd_id": envelope["cmd_id"],
+            out = {"ok": False, "code": ErrorCode.NO_REPLY, "cmd_id": envelope["cmd_id"],
                    "error": expiry.unanswered(tid, envelope, self.config.reply_timeout_s)}
         else:
             out = {"ok": bool(reply.get("ok")), "cmd_id": envelope["cmd_id"], "reply": reply}

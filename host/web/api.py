@@ -19,9 +19,10 @@ from starlette.routing import Route
 from posterm.host import history, lookup, reconcile
 from posterm.host.web import audit, data
 from posterm.host.web.app import Web, login_required
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import now_rfc3339
 
-NOT_JSON = {"ok": False, "code": "bad_request", "error": "a JSON object is expected"}
+NOT_JSON = {"ok": False, "code": ErrorCode.BAD_REQUEST, "error": "a JSON object is expected"}
 
 
 def routes(web: Web) -> list[Route]:
@@ -44,7 +45,7 @@ def routes(web: Web) -> list[Route]:
         tid = request.path_params["tid"]
         rows = [t for t in data.fleet(web.store, web.config) if t["terminal"] == tid]
         if not rows:
-            raise lookup.LookupFailed("unknown_terminal", f"no terminal {tid}")
+            raise lookup.LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {tid}")
         return {"terminal": rows[0],
                 "telemetry": web.store.telemetry_history(tid, history.since(6)),
                 "events": web.store.events(terminal=tid, newest_first=True, limit=50)}
@@ -56,7 +57,7 @@ def routes(web: Web) -> list[Route]:
     def receipts(request: Request) -> dict[str, Any]:
         q = request.query_params
         if "terminal" not in q:
-            raise lookup.LookupFailed("bad_request", "terminal is required", 2)
+            raise lookup.LookupFailed(ErrorCode.BAD_REQUEST, "terminal is required", 2)
         found = lookup.find(web.store, q["terminal"], amount=q.get("amount"),
                             last4=q.get("last4"), since=q.get("from"), until=q.get("to"))
         return {"transactions": found}
@@ -77,7 +78,7 @@ def routes(web: Web) -> list[Route]:
         try:
             return audit.page(web.store, **audit.parse_query(request.query_params)).json()
         except audit.AuditQueryError as exc:
-            raise lookup.LookupFailed("bad_request", str(exc), 2) from None
+            raise lookup.LookupFailed(ErrorCode.BAD_REQUEST, str(exc), 2) from None
 
     async def body(request: Request) -> dict[str, Any] | None:
         try:
@@ -149,5 +150,7 @@ def _status(out: dict[str, Any]) -> int:
     code = out.get("code")
     if out.get("ok") or "reply" in out:
         return 200
-    return {"unknown_txn": 404, "unknown_terminal": 404, "no_reply": 504,
-            "bad_request": 400, "ambiguous_txn": 409}.get(str(code), 500)  # fmt: skip
+    statuses: dict[str, int] = {ErrorCode.UNKNOWN_TXN: 404, ErrorCode.UNKNOWN_TERMINAL: 404,
+                                ErrorCode.NO_REPLY: 504, ErrorCode.BAD_REQUEST: 400,
+                                ErrorCode.AMBIGUOUS_TXN: 409}  # fmt: skip
+    return statuses.get(str(code), 500)

@@ -24,6 +24,7 @@ from posterm.host.store import Store
 from posterm.host.web import audit, auth
 from posterm.host.web.actions import Commander
 from posterm.host.web.sessions import ServerSessions, Sessions
+from posterm.protocol.errorcodes import ErrorCode
 
 HERE = Path(__file__).parent
 HEADERS = [
@@ -94,19 +95,21 @@ class Web:
         and for actions the operator role (403)."""
         user = self.user(request)
         if user is None:
-            return JSONResponse({"ok": False, "code": "login", "error": "log in first"}, 401)
+            return JSONResponse(
+                {"ok": False, "code": ErrorCode.LOGIN, "error": "log in first"}, 401
+            )
         given = request.headers.get(auth.CSRF_HEADER)
         if given is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")):  # fmt: skip
             value = (await request.form()).get(auth.CSRF_FIELD)
             given = value if isinstance(value, str) else None
         if not auth.csrf_ok(request.session.get(auth.CSRF_KEY), given):
-            return JSONResponse({"ok": False, "code": "csrf", "error": "missing or wrong CSRF"
-                                 " token"}, 403)  # fmt: skip
+            return JSONResponse({"ok": False, "code": ErrorCode.CSRF,
+                                 "error": "missing or wrong CSRF token"}, 403)  # fmt: skip
         if operator and not auth.may_act(user):
             audit.write(self.store, user=user.name, role=user.role, action="refused",
-                        target=request.url.path, ok=False, result={"code": "forbidden"})
-            return JSONResponse({"ok": False, "code": "forbidden",
+                        target=request.url.path, ok=False, result={"code": ErrorCode.FORBIDDEN})
+            return JSONResponse({"ok": False, "code": ErrorCode.FORBIDDEN,
                                  "error": f"{user.role}s read only"}, 403)  # fmt: skip
         return user
 
@@ -131,6 +134,6 @@ def create_app(config: HostConfig, store: Store, send: Callable[[str, dict[str, 
 
 def login_required(request: Request) -> Response:
     if request.url.path.startswith("/api/"):
-        return JSONResponse({"ok": False, "code": "login", "error": "log in first"}, 401)
+        return JSONResponse({"ok": False, "code": ErrorCode.LOGIN, "error": "log in first"}, 401)
     return RedirectResponse("/login", 303)
 

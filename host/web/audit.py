@@ -14,6 +14,7 @@ from typing import Any
 
 from posterm.host.db import DatabaseError
 from posterm.host.store import Store, StoreError
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import now_rfc3339, rfc3339, uuid7
 
 THROTTLE_WINDOW_S = 300  # a quiet gap this long ends a burst of refused logins
@@ -68,7 +69,8 @@ def throttled(store: Store, *, client: str, user: str, now: float | None = None)
                        " ON CONFLICT (audit_id) DO UPDATE SET repeats = audit_log.repeats + 1,"
                        " last_at = excluded.last_at",
                        (f"throttled/{window}/{client}", at, user, client,
-                        json.dumps({"code": "throttled", "client": client}), at))  # fmt: skip
+                        json.dumps({"code": ErrorCode.THROTTLED, "client": client}),
+                        at))  # fmt: skip
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
 

@@ -8,7 +8,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from posterm.host import alerting, history, lookup
+from posterm.host import history, lookup
+from posterm.host.alerts import engine as alert_engine
 from posterm.host.config import HostConfig
 from posterm.host.store import Store
 from posterm.host.web import plots
@@ -42,8 +43,8 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
 
 
 def open_alerts(store: Store) -> list[dict[str, Any]]:
-    """Open alerts (`host/alerting.py`), worst first, then newest first."""
-    return alerting.listing(store, open_only=True)  # all of them, worst first
+    """Open alerts (`host/alerts/engine.py`), worst first, then newest first."""
+    return alert_engine.listing(store, open_only=True)  # all of them, worst first
 
 
 

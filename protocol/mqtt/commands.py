@@ -22,6 +22,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import wire
 from posterm.protocol.mqtt.events import now_rfc3339, rfc3339, uuid7
 
@@ -43,9 +44,9 @@ class CommandError(ValueError):
     """A command refused before it runs; `code` goes into the reply: bad_payload,
     bad_command, unknown_command, wrong_terminal, expired, unsigned, bad_signature."""
 
-    def __init__(self, code: str, message: str, cmd_id: str | None = None) -> None:
+    def __init__(self, code: ErrorCode, message: str, cmd_id: str | None = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = ErrorCode(code)
         self.message = message
         self.cmd_id = cmd_id
 
@@ -124,53 +125,53 @@ def parse(
     """Check a command for this terminal; raise CommandError (with the cmd_id when it
     could be read, so the refusal can be replied to)."""
     if len(payload) > MAX_PAYLOAD:
-        raise CommandError("bad_payload", f"a command is at most {MAX_PAYLOAD} bytes")
+        raise CommandError(ErrorCode.BAD_PAYLOAD, f"a command is at most {MAX_PAYLOAD} bytes")
     try:
         envelope = loads(payload)
     except ValueError as exc:
-        raise CommandError("bad_payload", f"a command is a JSON object: {exc}") from None
+        raise CommandError(ErrorCode.BAD_PAYLOAD, f"a command is a JSON object: {exc}") from None
     if not isinstance(envelope, dict):
-        raise CommandError("bad_payload", "a command is a JSON object")
+        raise CommandError(ErrorCode.BAD_PAYLOAD, "a command is a JSON object")
     raw_id = envelope.get("cmd_id")
     cmd_id = raw_id if isinstance(raw_id, str) and CMD_ID.fullmatch(raw_id) else None
 
-    def refuse(code: str, message: str) -> CommandError:
+    def refuse(code: ErrorCode, message: str) -> CommandError:
         return CommandError(code, message, cmd_id)
 
     if cmd_id is None:
-        raise refuse("bad_command", "cmd_id: 1-64 of A-Z a-z 0-9 _ . : -")
+        raise refuse(ErrorCode.BAD_COMMAND, "cmd_id: 1-64 of A-Z a-z 0-9 _ . : -")
     unknown = set(envelope) - FIELDS
     if unknown:
-        raise refuse("bad_command", f"unknown fields {sorted(unknown)}")
+        raise refuse(ErrorCode.BAD_COMMAND, f"unknown fields {sorted(unknown)}")
     if envelope.get("v") != VERSION:
-        raise refuse("bad_command", f"v must be {VERSION}")
+        raise refuse(ErrorCode.BAD_COMMAND, f"v must be {VERSION}")
     name = envelope.get("name")
     if not isinstance(name, str) or name not in COMMANDS:
-        raise refuse("unknown_command", f"unknown command {name!r}")
+        raise refuse(ErrorCode.UNKNOWN_COMMAND, f"unknown command {name!r}")
     if envelope.get("terminal") != terminal:
-        raise refuse("wrong_terminal", f"this command is for {envelope.get('terminal')!r}")
+        raise refuse(ErrorCode.WRONG_TERMINAL, f"this command is for {envelope.get('terminal')!r}")
     args = envelope.get("args")
     if not isinstance(args, dict):
-        raise refuse("bad_command", "args is a JSON object")
+        raise refuse(ErrorCode.BAD_COMMAND, "args is a JSON object")
     issued = _moment(envelope.get("issued_at"), "issued_at", refuse)
     expires = _moment(envelope.get("expires_at"), "expires_at", refuse)
     if not issued < expires <= issued + MAX_LIFETIME:
-        raise refuse("bad_command", "expires_at must follow issued_at, by at most a day")
+        raise refuse(ErrorCode.BAD_COMMAND, "expires_at must follow issued_at, by at most a day")
     try:  # the signature is _verify's (a bad one is bad_signature)
         wire.check_command({k: v for k, v in envelope.items() if k != "sig"})
     except wire.WireError as exc:
-        raise refuse("bad_command", exc.reason) from None
+        raise refuse(ErrorCode.BAD_COMMAND, exc.reason) from None
     moment = now or datetime.now(UTC)
     if moment >= expires:
-        raise refuse("expired", f"expired at {envelope['expires_at']}")
+        raise refuse(ErrorCode.EXPIRED, f"expired at {envelope['expires_at']}")
     if issued > moment + CLOCK_SKEW:
-        raise refuse("bad_command", f"issued in the future ({envelope['issued_at']})")
+        raise refuse(ErrorCode.BAD_COMMAND, f"issued in the future ({envelope['issued_at']})")
     sig = envelope.get("sig")
     if sig is None:
         if name in SIGNED:
-            raise refuse("unsigned", f"{name} must be signed by the host")
+            raise refuse(ErrorCode.UNSIGNED, f"{name} must be signed by the host")
     elif host_key is None:
-        raise refuse("unsigned", "no host key is configured to check signatures")
+        raise refuse(ErrorCode.UNSIGNED, "no host key is configured to check signatures")
     else:
         _verify(envelope, sig, host_key, refuse)
     return Command(cmd_id, terminal, name, args, issued, expires, signed=sig is not None)
@@ -178,34 +179,35 @@ def parse(
 
 def _moment(value: Any, name: str, refuse: Any) -> datetime:
     if not isinstance(value, str):
-        raise refuse("bad_command", f"{name} is an RFC 3339 time")
+        raise refuse(ErrorCode.BAD_COMMAND, f"{name} is an RFC 3339 time")
     try:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise refuse("bad_command", f"{name} is an RFC 3339 time, not {value!r}") from None
+        raise refuse(ErrorCode.BAD_COMMAND, f"{name} is an RFC 3339 time, not {value!r}") from None
     if moment.tzinfo is None:
-        raise refuse("bad_command", f"{name} needs a time zone")
+        raise refuse(ErrorCode.BAD_COMMAND, f"{name} needs a time zone")
     return moment
 
 
 def _verify(envelope: dict[str, Any], sig: Any, key: Ed25519PublicKey, refuse: Any) -> None:
     if not isinstance(sig, str):
-        raise refuse("bad_signature", "sig is base64 text")
+        raise refuse(ErrorCode.BAD_SIGNATURE, "sig is base64 text")
     try:
         raw = base64.b64decode(sig, validate=True)
         key.verify(raw, canonical(envelope))
     except (binascii.Error, InvalidSignature, ValueError):
-        raise refuse("bad_signature", "the signature does not match the host key") from None
+        raise refuse(ErrorCode.BAD_SIGNATURE, "the signature does not match the host key") from None
 
 
 def reply(cmd_id: str | None, *, result: Any = None, error: CommandError | None = None,
-          code: str | None = None, message: str | None = None) -> dict[str, Any]:  # fmt: skip
+          code: ErrorCode | None = None, message: str | None = None) -> dict[str, Any]:  # fmt: skip
     """`{"cmd_id", "ok", "result"}` or `{"cmd_id", "ok": false, "code", "error"}`."""
     if error is not None:
         return {"cmd_id": cmd_id, "ok": False, "code": error.code, "error": error.message,
                 "at": now_rfc3339()}  # fmt: skip
     if code is not None:
-        return {"cmd_id": cmd_id, "ok": False, "code": code, "error": message or code,
+        code = ErrorCode(code)
+        return {"cmd_id": cmd_id, "ok": False, "code": code, "error": message or code.meaning,
                 "at": now_rfc3339()}  # fmt: skip
     return {"cmd_id": cmd_id, "ok": True, "result": result, "at": now_rfc3339()}
 

@@ -13,7 +13,7 @@ import pytest
 from posterm.daemon.config import SECTIONS, Config, ConfigError, load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "systemd" / "posterm.toml.example"
+EXAMPLE = ROOT / "deploy" / "posterm.toml.example"
 MINIMAL = """
 [terminal]
 id = "pos-1"

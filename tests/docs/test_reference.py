@@ -17,6 +17,7 @@ from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
 from posterm.host.notify import config as notify_config
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import wire
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
@@ -87,9 +88,9 @@ def test_the_annotated_examples_describe_every_key_and_no_other() -> None:
     assert [k.name for k in keys if not k.text] == []
     assert "not described" not in docs_config.page()
     daemon_notes = docs_config.example_notes(
-        (docs_config.ROOT / "systemd/posterm.toml.example").read_text())
+        (docs_config.ROOT / "deploy/posterm.toml.example").read_text())
     host_notes = docs_config.example_notes(
-        (docs_config.ROOT / "systemd/posterm-host.toml.example").read_text())
+        (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text())
     sections = set(daemon_config.SECTIONS) | set(host_config.SCHEMA) | {"webhooks", "web.users"}
     assert set(daemon_notes) - sections <= daemon_names()
     assert set(host_notes) - sections <= host_names()
@@ -151,3 +152,12 @@ def test_the_mqtt_reference_shows_each_fields_bounds() -> None:
     assert "1-1,000 items" in by_name["`event_ids`"]
     seq = [r for r in docs_wire.fields_table(wire.Envelope) if r.startswith("| `seq`")]
     assert "integer ≥ 1, ≤ 9,223,372,036,854,775,807" in seq[0]
+
+
+def test_the_mqtt_reference_lists_every_error_code() -> None:
+    """GIVEN the error codes (protocol/errorcodes.py) WHEN the reference is generated THEN
+    its Error codes section has one row per code, with the code's meaning."""
+    section = blocks(docs_wire.page(), "##")["Error codes"]
+    assert rows(section) == {str(code) for code in ErrorCode}
+    for code in ErrorCode:
+        assert f"| `{code}` | {code.meaning} |" in section

@@ -23,8 +23,8 @@ from posterm.host import config as host_config
 from tests.fuzz.profiles import fuzz
 
 ROOT = Path(__file__).resolve().parents[2]
-DAEMON_EXAMPLE = tomllib.loads((ROOT / "systemd/posterm.toml.example").read_text())
-HOST_EXAMPLE = tomllib.loads((ROOT / "systemd/posterm-host.toml.example").read_text())
+DAEMON_EXAMPLE = tomllib.loads((ROOT / "deploy/posterm.toml.example").read_text())
+HOST_EXAMPLE = tomllib.loads((ROOT / "deploy/posterm-host.toml.example").read_text())
 DAEMON_SCHEMA = {
     name: [f.name for f in fields(cls)] for name, cls in daemon_config.SECTIONS.items()
 }

@@ -1,5 +1,5 @@
 """Fuzzing what arrives over MQTT: commands and acks on the terminal (the schema in
-protocol/mqtt and the command desk that journals and runs them), events on the host (the
+protocol/mqtt and the command handler that journals and runs them), events on the host (the
 wire schemas of protocol/mqtt/wire.py, then the store), topics and the event envelope. A
 bad message is refused with the protocol's own error or a reply; a mutated signed command
 never runs."""
@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import Mode
-from posterm.daemon.sync.commands import CommandDesk
+from posterm.daemon.sync.commands import CommandHandler
 from posterm.host import config as host_config
 from posterm.host.quarantine import Bad
 from posterm.host.service import HostService
@@ -351,7 +351,7 @@ def _service(store: Store) -> HostService:
     return _SERVICES[id(store)]
 
 
-# -- the terminal's command desk -------------------------------------------------------------
+# -- the terminal's command handler -------------------------------------------------------------
 @dataclass
 class FakeMode:
     mode: Mode = Mode.READY
@@ -371,7 +371,7 @@ class FakeOwner:
 
 @dataclass
 class FakeTerminal:
-    """Records what the desk asks of the terminal."""
+    """Records what the handler asks of the terminal."""
 
     mode: FakeMode = field(default_factory=FakeMode)
     owner: FakeOwner = field(default_factory=FakeOwner)
@@ -402,24 +402,24 @@ def journal() -> Iterator[Journal]:
         j.close()
 
 
-def _desk(journal: Journal) -> tuple[CommandDesk, FakeTerminal]:
+def _handler(journal: Journal) -> tuple[CommandHandler, FakeTerminal]:
     terminal = FakeTerminal()
-    return CommandDesk(TID, journal, terminal, KEY.public_key()), terminal  # type: ignore[arg-type]
+    return CommandHandler(TID, journal, terminal, KEY.public_key()), terminal  # type: ignore[arg-type]
 
 
 @fuzz()
 @given(PAYLOADS | envelope_fields().map(json_bytes) | mutated_signed().map(json_bytes))
 def test_command_desk_answers_everything(journal: Journal, payload: bytes) -> None:
-    """GIVEN any command payload THEN the desk replies, runs it, or hands it to the link;
+    """GIVEN any command payload THEN the handler replies, runs it, or hands it to the link;
     the reply is plain JSON; the terminal only ever sees a checked txn."""
-    desk, terminal = _desk(journal)
-    got = desk.receive(payload)
-    assert [got.reply, got.running, got.link].count(None) == 2
+    handler, terminal = _handler(journal)
+    got = handler.receive(payload)
+    assert [got.reply, got.pending, got.link].count(None) == 2
     if got.reply is not None:
         json.dumps(got.reply, allow_nan=False)
         assert got.reply["ok"] is False or "result" in got.reply
-    if got.running is not None:
-        desk.finish(got.running)
+    if got.pending is not None:
+        handler.finish(got.pending)
     for name, args in terminal.calls:
         assert name == "end_of_day" or (isinstance(args[0], str) and 1 <= len(args[0]) <= 64)
 
@@ -429,9 +429,9 @@ def test_command_desk_answers_everything(journal: Journal, payload: bytes) -> No
 def test_command_desk_never_runs_a_mutated_signed_command(
     journal: Journal, env: dict[str, Any]
 ) -> None:
-    desk, terminal = _desk(journal)
-    got = desk.receive(json_bytes(env))
-    assert got.running is None and got.link is None and not terminal.calls
+    handler, terminal = _handler(journal)
+    got = handler.receive(json_bytes(env))
+    assert got.pending is None and got.link is None and not terminal.calls
     assert got.reply is not None and got.reply["ok"] is False
     if isinstance(env.get("cmd_id"), str):
         assert journal.command_seen(env["cmd_id"]) is None  # never journaled as begun

@@ -17,8 +17,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import migrations, webhooks
-from posterm.host.alerting import Alerter, listing, open_counts
-from posterm.host.alerts import Limits
+from posterm.host.alerts.engine import Alerter, listing, open_counts
+from posterm.host.alerts.rules import Limits
 from posterm.host.db import connect
 from posterm.host.store import Store
 from posterm.protocol.mqtt import topics

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from posterm.host import cli
-from posterm.host.alerting import open_counts
-from posterm.host.alerts import Limits
+from posterm.host.alerts.engine import open_counts
+from posterm.host.alerts.rules import Limits
 from posterm.protocol.mqtt.events import envelope
 from tests.host.test_alerts import PAN, TID, Fleet, fleet  # noqa: F401 (a fixture)
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from posterm.host import cli
-from posterm.host.alerting import listing
+from posterm.host.alerts.engine import listing
 from posterm.host.metrics import Metrics
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope

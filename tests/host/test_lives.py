@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from posterm.host.alerting import Alerter, listing
-from posterm.host.alerts import Limits
+from posterm.host.alerts.engine import Alerter, listing
+from posterm.host.alerts.rules import Limits
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope, rfc3339
 

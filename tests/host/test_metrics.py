@@ -169,7 +169,7 @@ def test_a_bad_metrics_address_is_exit_2(tmp_path: Path, addr: str) -> None:
 
 
 def test_the_example_alert_rules_parse() -> None:
-    rules = yaml.safe_load((ROOT / "systemd/prometheus/posterm-alerts.yml").read_text())
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/posterm-alerts.yml").read_text())
     (group,) = rules["groups"]
     by_name = {r["alert"]: r for r in group["rules"]}
     assert set(by_name) == {"TerminalOffline", "OutboxBacklog", "RefundsSlow", "PostermAlertOpen"}
@@ -183,9 +183,9 @@ def test_the_example_alert_rules_parse() -> None:
 
 
 def test_the_grafana_dashboard_graphs_the_hosts_metrics(tmp_path: Path) -> None:
-    """systemd/grafana/posterm-fleet.json: every query names a metric the host serves, and
+    """deploy/grafana/posterm-fleet.json: every query names a metric the host serves, and
     every metric is on it."""
-    dashboard = json.loads((ROOT / "systemd/grafana/posterm-fleet.json").read_text())
+    dashboard = json.loads((ROOT / "deploy/grafana/posterm-fleet.json").read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
     served = {m.name for m in Metrics(store, CollectorRegistry()).registry.collect()}

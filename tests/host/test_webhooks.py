@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from posterm.host import cli, webhooks
-from posterm.host.alerting import Alerter
-from posterm.host.alerts import Limits
+from posterm.host.alerts.engine import Alerter
+from posterm.host.alerts.rules import Limits
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
@@ -240,8 +240,8 @@ def test_alerts_and_webhooks_config_read(tmp_path: Path) -> None:
 
 
 def test_the_example_config_documents_the_defaults() -> None:
-    """systemd/posterm-host.toml.example loads, and its [alerts] are the defaults."""
-    example = Path(__file__).resolve().parents[2] / "systemd/posterm-host.toml.example"
+    """deploy/posterm-host.toml.example loads, and its [alerts] are the defaults."""
+    example = Path(__file__).resolve().parents[2] / "deploy/posterm-host.toml.example"
     host = load(example)
     assert host.alerts == Limits() and host.webhooks == ()
     text = example.read_text()

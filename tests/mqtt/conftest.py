@@ -1,4 +1,4 @@
-"""A real Mosquitto started with systemd/mosquitto/posterm.conf, and certificates for it.
+"""A real Mosquitto started with deploy/mosquitto/posterm.conf, and certificates for it.
 
 The broker runs as a subprocess in tmp_path on a free port, with the example config: only
 paths, the port and the log destination are rewritten, so the tests prove the files an
@@ -27,7 +27,7 @@ from tests.mqtt.peer import Peer
 from tests.support.broker import free_port
 
 REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "systemd" / "mosquitto"
+EXAMPLE = REPO / "deploy" / "mosquitto"
 MAKE_CERTS = EXAMPLE / "make-certs.py"
 MAKE_DYNSEC = EXAMPLE / "make-dynsec.py"
 DYNSEC_PLUGIN = "mosquitto_dynamic_security.so"

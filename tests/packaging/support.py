@@ -18,7 +18,8 @@ import pytest
 from tests.support.needs import unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
-SYSTEMD = ROOT / "systemd"
+SYSTEMD = ROOT / "systemd"  # units, sysusers, tmpfiles, udev rules, install.sh
+DEPLOY = ROOT / "deploy"  # example configs, Mosquitto, Prometheus, Grafana
 UNITS = ("posterm.service", "posterm-host.service")
 # the host's own units, for `systemd-analyze verify --root` (targets, sockets it pulls in)
 HOST_UNITS = Path("/lib/systemd/system")

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.packaging.support import (
+    DEPLOY,
     ROOT,
     SYSTEMD,
     UNITS,
@@ -165,7 +166,7 @@ def test_an_edited_config_survives_an_upgrade(deb: Path, root: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert config.read_text() == edited
     host = root / "etc/posterm/posterm-host.toml"
-    assert host.read_text() == (SYSTEMD / "posterm-host.toml.example").read_text()
+    assert host.read_text() == (DEPLOY / "posterm-host.toml.example").read_text()
     assert (root / "etc/systemd/system/multi-user.target.wants/posterm.service").is_symlink()
 
 

@@ -45,12 +45,12 @@ class Mailbox:
         return "250 OK"
 
 
-MAKE_CERTS = Path(__file__).resolve().parents[2] / "systemd" / "mosquitto" / "make-certs.py"
+MAKE_CERTS = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "make-certs.py"
 
 
 def private_ca(out: Path) -> ssl.SSLContext:
     """A private CA in `out` (`ca.crt`) and the server context of a certificate it signed
-    for 127.0.0.1 (made by systemd/mosquitto/make-certs.py)."""
+    for 127.0.0.1 (made by deploy/mosquitto/make-certs.py)."""
     subprocess.run([sys.executable, str(MAKE_CERTS), str(out), "--server-name", "127.0.0.1"],
                    check=True, capture_output=True, timeout=60)  # fmt: skip
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

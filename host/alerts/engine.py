@@ -1,4 +1,4 @@
-"""Alerts kept: runs the rules of `host/alerts.py` for the service's one thread, writes
+"""Alerts kept: runs the rules of `host/alerts/rules.py` for the service's one thread, writes
 each alert raised or cleared (table `alerts`, at most one open per kind, terminal and
 subject: a unique index on the open ones) together with its webhook deliveries, and hands
 the messages for `posterm/v1/host/{host_id}/alerts` over once they are committed.
@@ -18,9 +18,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from posterm.host import alerts as rules
 from posterm.host import quarantine
-from posterm.host.alerts import Finding, Limits
+from posterm.host.alerts import rules
+from posterm.host.alerts.rules import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
 from posterm.host.store import Ingested, Store, StoreError
@@ -44,12 +44,12 @@ class Alerter:
         stale_after_s: float = 180.0,
         webhooks: tuple[Webhook, ...] = (),
         clock: Callable[[], datetime] = utc_now,
-        also: tuple[Callable[[Tx, list[dict[str, Any]], str], None], ...] = (),
+        new_event_hooks: tuple[Callable[[Tx, list[dict[str, Any]], str], None], ...] = (),
     ) -> None:
-        """`also`: more writers of what follows from new events, in the same transaction
-        (the refund notifications' queue)."""
+        """`new_event_hooks`: more writers of what follows from new events, in the same
+        transaction (the refund notifications' queue)."""
         self.store, self.limits, self.stale_after_s = store, limits, stale_after_s
-        self.also = also
+        self.new_event_hooks = new_event_hooks
         self.webhooks, self.clock = webhooks, clock
         self.outbox: list[dict[str, Any]] = []  # committed alert messages, to publish
         self.queued = 0  # webhook deliveries written since the last look (wakes the sender)
@@ -77,7 +77,7 @@ class Alerter:
 
     def _on_new(self, tx: Tx, envelopes: list[dict[str, Any]]) -> None:
         now = self.now()
-        for hook in self.also:
+        for hook in self.new_event_hooks:
             hook(tx, envelopes, now)
         for env in envelopes:
             self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],

@@ -1,4 +1,4 @@
-"""The dashboard's doors over plain HTTP against the real `posterm-host run --http`: the
+"""The dashboard's login over plain HTTP against the real `posterm-host run --http`: the
 login throttle (counted before the hash, per client and per client and name, the client
 from X-Forwarded-For only behind a configured proxy), sessions that end at logout, and the
 audit log that throttled attempts do not flood."""

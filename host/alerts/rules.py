@@ -1,6 +1,6 @@
 """The alert rules, pure: what should be open now, from the fleet's state, the store's
 unresolved operations and seq gaps, or a newly stored event, and a clock (`now`, RFC 3339
-UTC). No I/O here; `host/alerting.py` stores, publishes and sends what they find.
+UTC). No I/O here; `host/alerts/engine.py` stores, publishes and sends what they find.
 
 Two sorts of rule:
 - *level* rules (`LEVEL_KINDS`) say which conditions hold now; an alert of that kind is
@@ -45,7 +45,7 @@ SEVERITY_NAMES = ("critical", "warning", "notice")
 
 @dataclass(frozen=True)
 class Limits:
-    """`[alerts]`: the defaults are those of systemd/posterm-host.toml.example."""
+    """`[alerts]`: the defaults are those of deploy/posterm-host.toml.example."""
 
     offline_s: float = 300.0  # offline (retained status) this long
     stale_s: float = 0.0  # stale (telemetry silent 3 periods) this much longer
