@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
-from posterm.daemon.control.server import ControlClient  # noqa: E402
+from posterm.daemon.control.client import ControlClient  # noqa: E402
 from posterm.drivers.zvt.client import PaymentTerminal  # noqa: E402
 from tests.support.rig import make_rig  # noqa: E402
 

@@ -26,12 +26,12 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from posterm.daemon import health
-from posterm.daemon.config import Config, ConfigError, load_config
-from posterm.daemon.control.server import ControlClient, ControlError
-from posterm.daemon.logsetup import mask
+from posterm.daemon.control.client import ControlClient, ControlError
+
+if TYPE_CHECKING:  # the daemon's modules load in the commands: `posterm sale` starts fast
+    from posterm.daemon.config import Config
 
 DEFAULT_CONFIG = Path("/etc/posterm/posterm.toml")
 LOG_LINES = 500
@@ -51,6 +51,8 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from posterm.daemon.config import ConfigError, load_config  # noqa: PLC0415 (lazy: see the top)
+
     try:
         config = load_config(args.config)
     except ConfigError as exc:
@@ -70,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
 # -- what goes in ----------------------------------------------------------------------------
 def collect(config: Config, socket: str) -> dict[str, str]:
+    from posterm.daemon import health  # noqa: PLC0415 (lazy: see the top)
+
     return {
         "README.txt": (__doc__ or "") + f"\nwritten {datetime.now(UTC).isoformat()}\n",
         "config.toml": redacted_toml(config.path.read_text(encoding="utf-8")),
@@ -242,6 +246,7 @@ def devices(config: Config) -> str:
 def write_bundle(output: Path, files: dict[str, str], secrets: list[str]) -> None:
     """Every member masked as the log is, and any secret value that slipped into one
     (a log line, a status reason) replaced."""
+    from posterm.daemon.logsetup import mask  # noqa: PLC0415 (lazy: see the top)
     folder = output.name.removesuffix(".tar.gz").removesuffix(".tgz")
     tmp = output.with_name(output.name + ".part")
     with tarfile.open(tmp, "w:gz") as tar:

@@ -9,7 +9,7 @@ import json
 import sys
 from typing import Any
 
-from posterm.daemon.control.server import ControlClient, ControlError
+from posterm.daemon.control.client import ControlClient, ControlError
 from posterm.protocol.errorcodes import ErrorCode
 
 DEFAULT_SOCKET = "/run/posterm/control.sock"

@@ -11,13 +11,13 @@ import argparse
 import json
 import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from posterm.drivers.zvt.client import PaymentTerminal
-from posterm.drivers.zvt.errors import ZvtDeclined
-from posterm.drivers.zvt.results import Result
 from posterm.protocol import money
-from posterm.protocol.zvt.errors import ZvtError
+
+if TYPE_CHECKING:  # the ZVT client loads in `run`: `posterm sale` starts fast
+    from posterm.drivers.zvt.client import PaymentTerminal
+    from posterm.drivers.zvt.results import Result
 
 OPERATIONS = (
     "sale",
@@ -113,6 +113,10 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from posterm.drivers.zvt.client import PaymentTerminal  # noqa: PLC0415 (lazy: see the top)
+    from posterm.drivers.zvt.errors import ZvtDeclined  # noqa: PLC0415 (lazy: see the top)
+    from posterm.protocol.zvt.errors import ZvtError  # noqa: PLC0415 (lazy: see the top)
+
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,

@@ -21,31 +21,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon.config import SOCKET_PATH_MAX
+from posterm.daemon.control.client import ControlError, check_path
 from posterm.protocol.errorcodes import ErrorCode
 
 log = logging.getLogger("posterm.control")
 
 MAX_LINE = 64 * 1024  # bytes of one request line, newline included
-MAX_REPLY = 64 * 1024 * 1024  # what the client accepts as one reply line
 SOCKET_MODE = 0o660
-PATH_MAX = SOCKET_PATH_MAX
 JOIN_SECONDS = 10.0
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-class ControlError(Exception):
-    """The control socket cannot be served or reached, or answered something unusable."""
-
-
 def error_reply(message: str, code: ErrorCode = ErrorCode.BAD_REQUEST) -> dict[str, Any]:
     return {"ok": False, "code": code, "error": message}
-
-
-def _check_path(path: Path) -> None:
-    if len(os.fsencode(path)) > PATH_MAX:
-        raise ControlError(f"control socket path {path} is longer than {PATH_MAX} bytes")
 
 
 class ControlServer:
@@ -82,7 +71,7 @@ class ControlServer:
         """Bind (replacing a stale socket file), set mode and group, start accepting."""
         if self._sock is not None or self._stop.is_set():
             raise ControlError("a control server starts once")
-        _check_path(self.path)
+        check_path(self.path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -237,49 +226,3 @@ def _encode(reply: Any) -> bytes:
     if not isinstance(reply, dict):
         raise TypeError(f"a reply is a JSON object, not {type(reply).__name__}")
     return json.dumps(reply, allow_nan=False).encode() + b"\n"
-
-
-class ControlClient:
-    """One request per connection: `request(obj)` sends a line and reads one reply line."""
-
-    def __init__(self, path: str | Path, timeout: float = 300.0) -> None:
-        self.path = Path(path)
-        self.timeout = timeout
-
-    def request(self, request: dict[str, Any]) -> dict[str, Any]:
-        if not isinstance(request, dict):
-            raise ControlError(f"a request is a JSON object, not {type(request).__name__}")
-        try:
-            payload = json.dumps(request, allow_nan=False).encode() + b"\n"
-        except (TypeError, ValueError) as exc:
-            raise ControlError(f"the request is not plain JSON: {exc}") from exc
-        _check_path(self.path)
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-                sock.settimeout(self.timeout)
-                sock.connect(str(self.path))
-                sock.sendall(payload)
-                with sock.makefile("rb") as reader:
-                    line = reader.readline(MAX_REPLY)
-        except FileNotFoundError:
-            raise ControlError(f"postermd is not running (no control socket at {self.path})"
-                               ) from None  # fmt: skip
-        except ConnectionRefusedError:
-            raise ControlError(f"postermd is not running (nothing listens at {self.path})"
-                               ) from None  # fmt: skip
-        except PermissionError:
-            raise ControlError(f"no permission to use {self.path} (is this user in the "
-                               "socket's group?)") from None  # fmt: skip
-        except TimeoutError:
-            raise ControlError(f"no answer from postermd within {self.timeout:g} s") from None
-        except OSError as exc:
-            raise ControlError(f"control socket {self.path}: {exc}") from exc
-        if not line:
-            raise ControlError("postermd closed the connection without an answer")
-        try:
-            reply = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ControlError(f"postermd answered something that is not JSON: {exc}") from exc
-        if not isinstance(reply, dict):
-            raise ControlError(f"postermd answered a {type(reply).__name__}, not an object")
-        return reply

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.control.server import MAX_LINE, ControlClient, ControlError, ControlServer
+from posterm.daemon.control.client import ControlClient, ControlError
+from posterm.daemon.control.server import MAX_LINE, ControlServer
 
 
 class Recorder:
@@ -192,7 +193,7 @@ def test_a_client_in_another_process_is_served(served: tuple[ControlServer, Reco
     server, _ = served
     code = (
         "import json, sys\n"
-        "from posterm.daemon.control.server import ControlClient\n"
+        "from posterm.daemon.control.client import ControlClient\n"
         "print(json.dumps(ControlClient(sys.argv[1], timeout=30).request({'cmd': 'status'})))"
     )
     proc = subprocess.run([sys.executable, "-c", code, str(server.path)],

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from posterm.daemon.config import Config, load_config
-from posterm.daemon.control.server import ControlClient, ControlError
+from posterm.daemon.control.client import ControlClient, ControlError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.process import Daemon, DaemonError
 from posterm.drivers.payment.fake import FakePort

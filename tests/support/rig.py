@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon.control.server import ControlClient, ControlError
+from posterm.daemon.control.client import ControlClient, ControlError
 from tests.support.broker import Broker
 from tests.support.sim import BIN, PrinterSim, PtSim, start_printer, start_pt
 

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posterm.daemon import logsetup
-from posterm.daemon.control.server import ControlClient
+from posterm.daemon.control.client import ControlClient
 from posterm.daemon.logsetup import mask
 from tests.support.rig import Rig, make_rig
 

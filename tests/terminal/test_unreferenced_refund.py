@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from posterm.daemon.control.server import ControlClient
+from posterm.daemon.control.client import ControlClient
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 from tests.terminal.test_crash_flows import REFUND_KEPT
