@@ -9,7 +9,6 @@ from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from posterm.daemon.control.client import SOCKET_PATH_MAX
 from posterm.drivers.payment import registry as payment_registry
 from posterm.drivers.payment.errors import PaymentConfigError
 from posterm.drivers.printer.errors import PrinterConfigError
@@ -17,6 +16,7 @@ from posterm.drivers.printer.url import parse_url as parse_printer_url
 from posterm.protocol import money
 from posterm.protocol.mqtt.commands import load_public_key
 
+SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
 DEFAULT_JOURNAL = Path("/var/lib/posterm/journal.db")
 DEFAULT_SOCKET = Path("/run/posterm/control.sock")
 DEFAULT_UPDATE_LOCK = Path("/run/posterm/update.lock")

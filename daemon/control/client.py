@@ -11,7 +11,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-SOCKET_PATH_MAX = 107  # sun_path on Linux, less the terminating NUL
+SOCKET_PATH_MAX = 107  # sun_path on Linux, less the NUL (daemon/config.py checks the same: a test)
 MAX_REPLY = 64 * 1024 * 1024  # what the client accepts as one reply line
 
 

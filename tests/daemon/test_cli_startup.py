@@ -45,4 +45,4 @@ def test_the_check_sees_a_heavy_module() -> None:
     """GIVEN the daemon's process module WHEN the same check runs on it THEN it finds the
     heavy modules (the check can fail)."""
     loaded = loaded_by("posterm.daemon.process")
-    assert "posterm.daemon.config" in loaded and "posterm.drivers.zvt.client" in loaded
+    assert "posterm.daemon.config" in loaded and "posterm.daemon.terminal" in loaded

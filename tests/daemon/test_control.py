@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from posterm.daemon import config
+from posterm.daemon.control import client as control_client
 from posterm.daemon.control.client import ControlClient, ControlError
 from posterm.daemon.control.server import MAX_LINE, ControlServer
 
@@ -355,3 +357,9 @@ def test_given_a_daemon_that_does_not_answer_then_the_client_times_out(short_dir
         with pytest.raises(ControlError, match=r"no answer from postermd within 0\.5 s"):
             ControlClient(server.path, timeout=0.5).request({"cmd": "sale"})
         release.set()
+
+
+def test_the_client_and_the_config_agree_on_the_socket_path_limit() -> None:
+    """The client (which must not import the config: the CLI starts fast) and the config
+    check the same sun_path limit."""
+    assert control_client.SOCKET_PATH_MAX == config.SOCKET_PATH_MAX == 107
