@@ -16,25 +16,19 @@ from dataclasses import MISSING, dataclass
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
 from posterm.host.alerts import Limits
 from posterm.host.notify import config as notify_config
+from posterm.protocol import config as kit
+from posterm.protocol.config.rules import shape
 
 ROOT = Path(__file__).resolve().parent.parent
 TOML_TYPES = {str: "string", float: "number", int: "integer", bool: "boolean", list: "array",
               dict: "table"}  # fmt: skip
-# checks that are plain functions (no closure to read the range from): what they accept
-NAMED_CHECKS = {
-    "_bool": "true or false",
-    "_pt_url": "tcp://HOST:PORT or serial:///dev/DEVICE?baud=…",
-    "_printer_url": "tcp://HOST:PORT, serial:///dev/DEVICE?baud=… or usb://VID:PID",
-    "_mqtt_url": "mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
-    "_page_url": "an http:// or https:// URL",
-}
-
-
 @dataclass(frozen=True)
 class Key:
     name: str  # dotted, as the loader names it in an error: "payment.url"
@@ -82,32 +76,6 @@ def _parse(text: str) -> tuple[dict[str, str], dict[str, str]]:
     return notes, values
 
 
-def _cells(check: Any) -> dict[str, Any]:
-    names = check.__code__.co_freevars
-    return dict(zip(names, (c.cell_contents for c in check.__closure__ or ()), strict=True))
-
-
-def check_rule(check: Any) -> str:
-    """What a daemon/config.py check accepts, read from the check itself."""
-    if check is None:
-        return "an amount: a decimal string in [terminal] currency"
-    maker = check.__qualname__.split(".")[0]
-    v = _cells(check) if check.__closure__ else {}
-    if maker == "_integer":
-        return f"{v['low']}-{v['high']}{v['unit']}"
-    if maker == "_seconds":
-        return f"{v['low']:g}-{v['high']:g} seconds"
-    if maker == "_choice":
-        return "one of " + ", ".join(map(str, v["choices"]))
-    if maker == "_text":
-        return v["hint"] or f"1-{v['max_len']} printable characters"
-    if maker == "_lines":
-        return f"at most {v['max_lines']} lines of {v['max_len']} characters"
-    if maker == "_abs_path":
-        return f"an absolute path (at most {v['max_len']} bytes)"
-    return NAMED_CHECKS.get(maker, f"checked by `{maker}`")
-
-
 def toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -118,34 +86,45 @@ def toml(value: Any) -> str:
     return repr(value)
 
 
-def _kind(annotation: str) -> str:
-    plain = annotation.replace(" | None", "")
-    if plain.startswith("tuple"):
+def _kind(annotation: Any) -> str:
+    """The TOML type of a key, from its annotation."""
+    base = shape(annotation).base
+    if base in (tuple, list):
         return "array of strings"
-    return {"str": "string", "Path": "string (path)", "int": "integer", "float": "number",
-            "bool": "boolean"}.get(plain, plain)  # fmt: skip
+    if isinstance(base, type) and issubclass(base, str):
+        return "string"
+    if base is Path:
+        return "string (path)"
+    if base in TOML_TYPES and base is not str:
+        return TOML_TYPES[base]
+    return "integer" if isinstance(base, type) and issubclass(base, int) else str(base)
 
 
-def daemon_keys(sections: dict[str, type] | None = None, example: str | None = None) -> list[Key]:
+def daemon_keys(sections: dict[str, type[msgspec.Struct]] | None = None,
+                example: str | None = None) -> list[Key]:  # fmt: skip
     """Every key postermd reads, section by section."""
     sections = daemon_config.SECTIONS if sections is None else sections
     notes = example_notes(example if example is not None else _read("systemd/posterm.toml.example"))
     keys = []
     for section, cls in sections.items():
-        for f in dataclasses.fields(cls):
-            name = f"{section}.{f.name}"
+        for f in kit.keys(cls):
+            name = f"{section}.{f.encode_name}"
             if name in daemon_config.AMOUNT_DEFAULTS:
                 text = daemon_config.AMOUNT_DEFAULTS[name]
                 default = "one minor unit" if text is None else toml(text)
-            elif f.default is not MISSING:
-                default = "none" if f.default is None else toml(f.default)
-            elif f.default_factory is not MISSING:
-                default = toml(f.default_factory())
+                rule = "an amount: a decimal string in [terminal] currency"
             else:
-                default = "required"
-            rule = check_rule(f.metadata.get("check"))
-            keys.append(Key(name, _kind(str(f.type)), default, rule, notes.get(name, "")))
+                default = _default(f)
+                rule = kit.rule(f.type)
+            keys.append(Key(name, _kind(f.type), default, rule, notes.get(name, "")))
     return keys
+
+
+def _default(f: msgspec.structs.FieldInfo) -> str:
+    if f.required:
+        return "required"
+    value = f.default if f.default is not msgspec.NODEFAULT else f.default_factory()
+    return "none" if value is None else toml(value)
 
 
 def host_keys(example: str | None = None, notify_example: str | None = None) -> list[Key]:

@@ -22,14 +22,13 @@ import subprocess
 import sys
 import tarfile
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from posterm.daemon import health
-from posterm.daemon.config import Config, ConfigError, load_config
+from posterm.daemon.config import Config, ConfigError, as_dict, load_config
 from posterm.daemon.control.server import ControlClient, ControlError
 from posterm.daemon.logsetup import mask
 
@@ -73,7 +72,7 @@ def collect(config: Config, socket: str) -> dict[str, str]:
     return {
         "README.txt": (__doc__ or "") + f"\nwritten {datetime.now(UTC).isoformat()}\n",
         "config.toml": redacted_toml(config.path.read_text(encoding="utf-8")),
-        "config.json": _json(redacted(asdict(config))),
+        "config.json": _json(redacted(as_dict(config))),
         "status.json": _json(daemon_status(socket)),
         "health.json": _json(health.check(config.journal.path, health.Probes())),
         "journal-summary.json": _json(journal_summary(config.journal.path)),

@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Annotated
 
 import msgspec
 
@@ -17,6 +18,7 @@ from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
 from posterm.host.notify import config as notify_config
+from posterm.protocol import config as kit
 from posterm.protocol.mqtt import wire
 
 TOOLS = Path(__file__).resolve().parents[2] / "tools"
@@ -50,8 +52,8 @@ def rows(block: str) -> set[str]:
 
 
 def daemon_names() -> set[str]:
-    return {f"{s}.{f.name}" for s, cls in daemon_config.SECTIONS.items()
-            for f in dataclasses.fields(cls)}  # fmt: skip
+    return {f"{s}.{f.encode_name}" for s, cls in daemon_config.SECTIONS.items()
+            for f in kit.keys(cls)}  # fmt: skip
 
 
 def host_names() -> set[str]:
@@ -99,11 +101,9 @@ def test_a_key_without_a_note_is_shown_as_undescribed() -> None:
     """GIVEN a section whose key the example does not explain WHEN the reference is made
     THEN the key has no text and its row says so; its range comes from its check."""
 
-    @dataclasses.dataclass(frozen=True)
-    class Fake:
-        colour: int = dataclasses.field(default=3, metadata={"check": daemon_config._integer(
-            1, 9, " shades")})  # fmt: skip
-        size: int = dataclasses.field(default=2, metadata={"check": daemon_config._integer(1, 5)})
+    class Fake(kit.Section, frozen=True):
+        colour: Annotated[int, kit.between(1, 9, " shades")] = 3
+        size: Annotated[int, kit.between(1, 5)] = 2
 
     keys = docs_config.daemon_keys({"fake": Fake}, example="[fake]\nsize = 2  # how big\n")
     assert [(k.name, k.default, k.rule, k.text) for k in keys] == [

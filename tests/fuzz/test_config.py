@@ -10,7 +10,7 @@ import math
 import tempfile
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,14 @@ from hypothesis import strategies as st
 
 from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
+from posterm.protocol import config as kit
 from tests.fuzz.profiles import fuzz
 
 ROOT = Path(__file__).resolve().parents[2]
 DAEMON_EXAMPLE = tomllib.loads((ROOT / "systemd/posterm.toml.example").read_text())
 HOST_EXAMPLE = tomllib.loads((ROOT / "systemd/posterm-host.toml.example").read_text())
 DAEMON_SCHEMA = {
-    name: [f.name for f in fields(cls)] for name, cls in daemon_config.SECTIONS.items()
+    name: [f.encode_name for f in kit.keys(cls)] for name, cls in daemon_config.SECTIONS.items()
 }
 HOST_SCHEMA = {name: list(keys) for name, keys in host_config.SCHEMA.items()}
 
