@@ -29,7 +29,9 @@ HOST_EXAMPLE = tomllib.loads((ROOT / "systemd/posterm-host.toml.example").read_t
 DAEMON_SCHEMA = {
     name: [f.encode_name for f in kit.keys(cls)] for name, cls in daemon_config.SECTIONS.items()
 }
-HOST_SCHEMA = {name: list(keys) for name, keys in host_config.SCHEMA.items()}
+HOST_SCHEMA = {
+    name: [f.encode_name for f in kit.keys(cls)] for name, cls in host_config.SECTIONS.items()
+}
 
 
 @dataclass(frozen=True)
