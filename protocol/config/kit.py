@@ -187,5 +187,8 @@ def _element(ann: Any) -> Any:
 
 
 def _join(key: str, name: str) -> str:
-    return f"{key}.{name}" if key and name else key or name
+    """`section` + `key`, or `webhooks` + `[0].url`."""
+    if key and name:
+        return f"{key}{name}" if name.startswith("[") else f"{key}.{name}"
+    return key or name
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal
 import msgspec
 
 # printable text: no control characters (C0, DEL, C1), no line or paragraph separator
-PRINTABLE = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*$"
+PRINTABLE = "^[^\\x00-\\x1f\\x7f-\\x9f\\u2028\\u2029]*\\Z"
 PATH_MAX = 4096  # bytes of an absolute path
 
 
@@ -40,7 +40,7 @@ def seconds(low: float, high: float) -> msgspec.Meta:
 
 def text(pattern: str | None = None, hint: str = "", max_len: int = 200) -> msgspec.Meta:
     """1 to `max_len` printable characters, matching `pattern` in full (said as `hint`)."""
-    full = PRINTABLE if pattern is None else f"^(?:{pattern})$"
+    full = PRINTABLE if pattern is None else f"^(?:{pattern})\\Z"
     return msgspec.Meta(min_length=1, max_length=max_len, pattern=full,
                         extra={"hint": hint or f"1-{max_len} printable characters"})  # fmt: skip
 
