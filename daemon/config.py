@@ -10,11 +10,19 @@ import msgspec
 
 from posterm.drivers.payment import registry as payment_registry
 from posterm.drivers.payment.errors import PaymentConfigError
-from posterm.drivers.printer.errors import PrinterConfigError
 from posterm.drivers.printer.url import parse_url as parse_printer_url
 from posterm.protocol import config as kit
 from posterm.protocol import money
-from posterm.protocol.config import Checked, Refused, Section, between, lines, one_of, seconds, text
+from posterm.protocol.config import (
+    CheckedText,
+    Refused,
+    Section,
+    between,
+    lines,
+    one_of,
+    seconds,
+    text,
+)
 from posterm.protocol.mqtt.commands import load_public_key
 from posterm.protocol.mqtt.url import MqttUrl, parse_mqtt_url
 
@@ -31,30 +39,20 @@ class ConfigError(kit.ConfigError):
     """The configuration cannot be used; the message names the file and the key."""
 
 
-class PtUrl(str, Checked):
+class PtUrl(CheckedText):
     """A string; its adapter (payment.protocol) decides in PaymentSection what it opens."""
 
     RULE = "tcp://HOST:PORT or serial:///dev/DEVICE?baud=…"
-
-    @classmethod
-    def from_toml(cls, raw: Any) -> PtUrl:
-        if not isinstance(raw, str):
-            raise Refused('must be a string, like "tcp://192.168.1.50:20007"')
-        return cls(raw)
+    EXAMPLE = "tcp://192.168.1.50:20007"
 
 
-class PrinterUrl(str, Checked):
+class PrinterUrl(CheckedText):
     RULE = "tcp://HOST:PORT, serial:///dev/DEVICE?baud=… or usb://VID:PID"
+    EXAMPLE = "tcp://192.168.1.60:9100"
 
-    @classmethod
-    def from_toml(cls, raw: Any) -> PrinterUrl:
-        if not isinstance(raw, str):
-            raise Refused('must be a string, like "tcp://192.168.1.60:9100"')
-        try:
-            parse_printer_url(raw)
-        except (PrinterConfigError, ValueError) as exc:
-            raise Refused(str(exc)) from None
-        return cls(raw)
+    @staticmethod
+    def check(raw: str) -> object:
+        return parse_printer_url(raw)  # PrinterConfigError is a ValueError
 
 
 class Amount(int):

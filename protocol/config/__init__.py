@@ -13,7 +13,14 @@ for the error messages and the generated configuration reference (tools/docs_con
 `kit.py` converts and turns msgspec's errors into `FILE: KEY: why`.
 """
 
-from posterm.protocol.config.kit import ConfigError, Refused, Section, convert, read_toml
+from posterm.protocol.config.kit import (
+    CheckedText,
+    ConfigError,
+    Refused,
+    Section,
+    convert,
+    read_toml,
+)
 from posterm.protocol.config.rules import (
     Checked,
     between,
@@ -27,6 +34,7 @@ from posterm.protocol.config.rules import (
 
 __all__ = [
     "Checked",
+    "CheckedText",
     "ConfigError",
     "Refused",
     "Section",

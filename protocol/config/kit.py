@@ -43,6 +43,27 @@ class Refused(ValueError):
         self.why, self.key = why, key
 
 
+class CheckedText(str, rules.Checked):
+    """A string that `check` accepts (ValueError: the reason, shown under the key);
+    `EXAMPLE` shows a good one when the value is no string."""
+
+    EXAMPLE: typing.ClassVar[str] = ""
+
+    @staticmethod
+    def check(raw: str) -> object:
+        return None
+
+    @classmethod
+    def from_toml(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            raise Refused(f'must be a string, like "{cls.EXAMPLE}"')
+        try:
+            cls.check(raw)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        return cls(raw)
+
+
 class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
     """A config table: unknown keys refused; the `extra` rules of rules.py checked here.
     A subclass with cross-key rules extends __post_init__ (calling super() first)."""

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
-from posterm.protocol.config import Checked, Refused
+from posterm.protocol.config import CheckedText
 
 RULE = "mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
 
@@ -37,17 +37,12 @@ def parse_mqtt_url(url: str) -> Broker:
     return Broker(tls, host, int(port_text))
 
 
-class MqttUrl(str, Checked):
+class MqttUrl(CheckedText):
     """A config key holding a broker URL: the text, checked by parse_mqtt_url."""
 
     RULE = RULE
+    EXAMPLE = "mqtts://broker.example:8883"
 
-    @classmethod
-    def from_toml(cls, raw: Any) -> MqttUrl:
-        if not isinstance(raw, str):
-            raise Refused('must be a string, like "mqtts://broker.example:8883"')
-        try:
-            parse_mqtt_url(raw)
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
-        return cls(raw)
+    @staticmethod
+    def check(raw: str) -> object:
+        return parse_mqtt_url(raw)

@@ -55,6 +55,12 @@ def refusal(tmp_path: Path, toml: str) -> str:
     return str(info.value)
 
 
+def assert_refused(tmp_path: Path, toml: str, key: str, why: str) -> None:
+    """The file is refused with `FILE: key: why…`."""
+    message = refusal(tmp_path, toml)
+    assert message.startswith(f"{tmp_path / 'app.toml'}: {key}: {why}"), message
+
+
 GOOD = '[link]\nurl = "mqtt://broker"\n'
 
 
@@ -83,8 +89,7 @@ def test_an_unknown_key_at_each_level_is_refused_by_name(
     """GIVEN a key the schema does not have, at the top, in a table, in an array of tables
     or in a nested table WHEN the file is read THEN the refusal names the file, the key's
     dotted path and the keys that are known there."""
-    message = refusal(tmp_path, toml)
-    assert message.startswith(f"{tmp_path / 'app.toml'}: {key}: {why}"), message
+    assert_refused(tmp_path, toml, key, why)
 
 
 @pytest.mark.parametrize(("toml", "key", "why"), [
@@ -107,8 +112,7 @@ def test_a_value_of_the_wrong_type_is_refused_in_words(
 ) -> None:
     """GIVEN a value of the wrong TOML type WHEN the file is read THEN the refusal names the
     key and says what it takes (its range or choices included)."""
-    message = refusal(tmp_path, toml)
-    assert message.startswith(f"{tmp_path / 'app.toml'}: {key}: {why}"), message
+    assert_refused(tmp_path, toml, key, why)
 
 
 @pytest.mark.parametrize(("toml", "key", "why"), [
@@ -138,8 +142,7 @@ def test_a_value_out_of_its_range_or_rule_is_refused_in_words(
     """GIVEN a value of the right type that breaks its range, choices, length, pattern or a
     cross-key rule (__post_init__) WHEN the file is read THEN the refusal names the key and
     the rule."""
-    message = refusal(tmp_path, toml)
-    assert message.startswith(f"{tmp_path / 'app.toml'}: {key}: {why}"), message
+    assert_refused(tmp_path, toml, key, why)
 
 
 @pytest.mark.parametrize(("url", "why"), [
