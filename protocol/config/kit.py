@@ -69,22 +69,21 @@ class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
     A subclass with cross-key rules extends __post_init__ (calling super() first)."""
 
     def __post_init__(self) -> None:
-        for info in rules.keys(type(self)):
-            value = getattr(self, info.name)
+        for name, key, s in rules.shapes(type(self)):
+            value = getattr(self, name)
             if value is None:
                 continue
-            s = rules.shape(info.type)
             choices = s.meta.get("choices")
             if choices is not None and (isinstance(value, bool) or value not in choices):
-                raise Refused(rules.wants(info.type, value, info.encode_name), info.encode_name)
+                raise Refused(f"{value!r} is not one of {', '.join(map(str, choices))}", key)
             max_bytes: int = s.meta.get("max_bytes", rules.PATH_MAX)
             if isinstance(value, Path) and len(str(value).encode()) > max_bytes:
-                raise Refused(f"longer than {max_bytes} bytes", info.encode_name)
+                raise Refused(f"longer than {max_bytes} bytes", key)
             line_len: int = s.meta.get("line_len", 0)
             for line in value if line_len else ():
                 if len(line) > line_len or not line.isprintable():
                     raise Refused(f"{line!r}: a line is at most {line_len} printable characters",
-                                  info.encode_name)  # fmt: skip
+                                  key)  # fmt: skip
 
 
 def read_toml(path: Path, kind: type[ConfigError]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ in words, for the error messages and the generated configuration reference."""
 
 from __future__ import annotations
 
+import functools
 import math
 import types
 import typing
@@ -174,6 +175,13 @@ def too_long(annotation: Any, raw: Any) -> str:
     return f"at most {s.meta.get('max_length')} {s.meta.get('item', 'entries')}"
 
 
-def keys(cls: type[msgspec.Struct]) -> list[msgspec.structs.FieldInfo]:
+@functools.cache
+def keys(cls: type[msgspec.Struct]) -> tuple[msgspec.structs.FieldInfo, ...]:
     """The keys of a section, as TOML names them (a field may be renamed: `from`)."""
-    return list(msgspec.structs.fields(cls))
+    return msgspec.structs.fields(cls)
+
+
+@functools.cache
+def shapes(cls: type[msgspec.Struct]) -> tuple[tuple[str, str, Shape], ...]:
+    """(field name, TOML name, shape) of each key of a section."""
+    return tuple((f.name, f.encode_name, shape(f.type)) for f in keys(cls))
