@@ -66,7 +66,11 @@ SmtpUrl = Annotated[str, text(r"smtps?://[A-Za-z0-9.-]+(:\d{1,5})?/?",
 
 
 def _present(path: Path | None, key: str) -> None:
-    if path is not None and not path.is_file():
+    try:
+        present = path is None or path.is_file()
+    except OSError as exc:  # a name too long, a directory we may not read
+        raise Refused(f"{path}: {exc.strerror}", key) from None
+    if not present:
         raise Refused(f"{path}: no such file", key)
 
 

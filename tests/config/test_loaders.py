@@ -10,6 +10,7 @@ import pytest
 from posterm.daemon import config as daemon_config
 from posterm.daemon.sync.link import Link
 from posterm.host import config as host_config
+from posterm.host.notify.config import NotifyConfigError, parse
 from posterm.host.service import broker_address
 from posterm.protocol import config as kit
 
@@ -92,3 +93,13 @@ def test_both_programs_read_a_broker_url_alike(
     link = Link(mqtt, "pos-1")
     path.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "{url}"\n', encoding="utf-8")
     assert (link.host, link.port) == broker_address(host_config.load(path)) == address
+
+
+def test_a_file_name_too_long_for_the_system_is_refused_naming_the_key() -> None:
+    """GIVEN [notify] naming a password file whose name is longer than the system takes
+    WHEN read THEN NotifyConfigError names the key (not an OSError from is_file)."""
+    table = {"merchant_name": "Shop", "smtp_url": "smtp://mail:587", "from": "r@shop.example",
+             "smtp_user": "u", "smtp_password_file": "/" + "x" * 300}  # fmt: skip
+    with pytest.raises(NotifyConfigError) as err:
+        parse(table)
+    assert err.value.key == "notify.smtp_password_file" and "too long" in err.value.why
