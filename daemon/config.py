@@ -262,7 +262,8 @@ def load_config(path: str | Path) -> Config:
     data = kit.read_toml(path, ConfigError)
     terminal = data.get("terminal")
     currency = terminal.get("currency") if isinstance(terminal, dict) else None
-    currency = currency if currency in money.CURRENCIES else "EUR"  # else refused anyway
+    if not isinstance(currency, str) or currency not in money.CURRENCIES:
+        currency = "EUR"  # the amounts' currency; a bad one is refused under its key
     for key, default in AMOUNT_DEFAULTS.items():
         section, _, name = key.partition(".")
         table = data.setdefault(section, {})

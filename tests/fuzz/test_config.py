@@ -210,6 +210,7 @@ def readable(text: str) -> bool:
 @example({**DAEMON_EXAMPLE, "sales": {"max_amount": Raw("[" * 2000 + "]" * 2000)}})  # found
 @example({**DAEMON_EXAMPLE, "mqtt": {"url": "mqtt://h", "host_public_key": "/" + "x" * 300}})
 @example({**DAEMON_EXAMPLE, "payment": {"url": "tcp://h", "timeout_s": 10**400}})  # found
+@example({"terminal": {"id": "pos-1", "currency": []}})  # found: TypeError (unhashable)
 def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
     _loads_or_names_the_key(daemon_config.load_config, daemon_config.ConfigError,
                             DAEMON_SCHEMA, doc, workdir / "posterm.toml")  # fmt: skip
