@@ -153,6 +153,8 @@ def wants(annotation: Any, raw: Any, key: str) -> str:
         if s.item.base is str:
             return 'must be a list of strings, like ["line 1", "line 2"]'
         return "must be an array"
+    if key.endswith("]"):  # an entry of an array of tables
+        return f"must be a table: [[{key.rpartition('[')[0]}]]"
     return f"must be a table: [{key}]"
 
 

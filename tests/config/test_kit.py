@@ -104,6 +104,7 @@ def test_an_unknown_key_at_each_level_is_refused_by_name(
     (GOOD + "mode = 1\n", "link.mode", "1 is not one of fast, safe"),
     ("link = 5\n", "link", "must be a table: [link]"),
     ("hooks = 5\n" + GOOD, "hooks", "must be an array of tables: [[hooks]]"),
+    ("hooks = [5]\n" + GOOD, "hooks[0]", "must be a table: [[hooks]]"),
     (GOOD + "[[hooks]]\nurl = 5\n", "hooks[0].url", 'must be a string in quotes, like "an http'),
     ("[link]\nurl = 5\n", "link.url", "must be a string"),
 ])  # fmt: skip

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 import tempfile
 import tomllib
 from collections.abc import Iterator
@@ -181,6 +182,7 @@ def _names_a_key(message: str, path: Path, doc: dict[str, Any], schema: dict[str
         return False
     key = message[len(prefix) :].split(": ", 1)[0]
     section, _, name = key.partition(".")
+    name = re.split(r"[.\[]", name)[0]  # web.users[0].name: the key is users
     known = section in schema or section in doc
     return known and (not name or name in schema.get(section, ()) or name in doc.get(section, {}))
 
@@ -221,6 +223,7 @@ def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, An
 @example({**HOST_EXAMPLE, "host": {"id": "h", "stale_after_s": Raw("9" * 4301)}})  # found
 @example({**HOST_EXAMPLE, "store": {"url": Raw("[" * 2000 + "]" * 2000)}})  # found
 @example({**HOST_EXAMPLE, "host": {"id": "h", "reply_timeout_s": 10**400}})  # OverflowError
+@example({"web": {"users": [False]}})  # found: web.users[0] named as a key of its own
 def test_posterm_host_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
     _loads_or_names_the_key(host_config.load, host_config.HostConfigError, HOST_SCHEMA, doc,
                             workdir / "posterm-host.toml")  # fmt: skip
