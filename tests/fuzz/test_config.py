@@ -182,9 +182,10 @@ def _names_a_key(message: str, path: Path, doc: dict[str, Any], schema: dict[str
         return False
     key = message[len(prefix) :].split(": ", 1)[0]
     section, _, name = key.partition(".")
-    name = re.split(r"[.\[]", name)[0]  # web.users[0].name: the key is users
+    names = {name, re.split(r"[.\[]", name)[0]}  # web.users[0].name: the key is users
     known = section in schema or section in doc
-    return known and (not name or name in schema.get(section, ()) or name in doc.get(section, {}))
+    table = doc.get(section, {})
+    return known and (not name or any(n in schema.get(section, ()) or n in table for n in names))
 
 
 def load_or_refuse(load: Any, error: type[Exception], text: str, path: Path) -> str | None:
@@ -224,6 +225,7 @@ def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, An
 @example({**HOST_EXAMPLE, "store": {"url": Raw("[" * 2000 + "]" * 2000)}})  # found
 @example({**HOST_EXAMPLE, "host": {"id": "h", "reply_timeout_s": 10**400}})  # OverflowError
 @example({"web": {"users": [False]}})  # found: web.users[0] named as a key of its own
+@example({"host": {"id": "h", "0.": []}})  # found: an unknown key with a dot in its name
 def test_posterm_host_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
     _loads_or_names_the_key(host_config.load, host_config.HostConfigError, HOST_SCHEMA, doc,
                             workdir / "posterm-host.toml")  # fmt: skip
