@@ -206,13 +206,7 @@ class MqttSection(Section, frozen=True):
         if not tls and (self.ca_file or self.cert_file):
             raise Refused("certificates need mqtts://", "url")
         for name in ("ca_file", "cert_file", "key_file", "password_file", "host_public_key"):
-            path = getattr(self, name)
-            try:
-                present = path is None or path.is_file()
-            except OSError as exc:  # a name too long, a directory we may not read
-                raise Refused(f"{path}: {exc.strerror}", name) from None
-            if not present:
-                raise Refused(f"{path}: no such file", name)
+            kit.require_file(getattr(self, name), name)
         if self.password_file is not None and self.username is None:
             raise Refused("a password needs a username", "password_file")
         if self.host_public_key is not None:

@@ -65,15 +65,6 @@ SmtpUrl = Annotated[str, text(r"smtps?://[A-Za-z0-9.-]+(:\d{1,5})?/?",
                               "smtp://HOST[:PORT] or smtps://HOST[:PORT]")]  # fmt: skip
 
 
-def _present(path: Path | None, key: str) -> None:
-    try:
-        present = path is None or path.is_file()
-    except OSError as exc:  # a name too long, a directory we may not read
-        raise Refused(f"{path}: {exc.strerror}", key) from None
-    if not present:
-        raise Refused(f"{path}: no such file", key)
-
-
 class SmsTable(Section, frozen=True):
     """`[notify.sms]`: an HTTP SMS gateway."""
 
@@ -88,7 +79,7 @@ class SmsTable(Section, frozen=True):
             raise Refused("required: a table whose values use $to, $text", "body")
         if "$to" not in str(self.body) or "$text" not in str(self.body):
             raise Refused("must use $to and $text", "body")
-        _present(self.auth_header_file, "auth_header_file")
+        kit.require_file(self.auth_header_file, "auth_header_file")
 
 
 class NotifyTable(Section, frozen=True):
@@ -130,8 +121,8 @@ class NotifyTable(Section, frozen=True):
             raise Refused("smtp_user and smtp_password_file go together", "smtp_user")
         if self.smtp_security == "none" and self.smtp_url.startswith("smtps:"):
             raise Refused('"none" with smtps:// (implicit TLS)', "smtp_security")
-        _present(self.smtp_password_file, "smtp_password_file")
-        _present(self.smtp_ca_file, "smtp_ca_file")
+        kit.require_file(self.smtp_password_file, "smtp_password_file")
+        kit.require_file(self.smtp_ca_file, "smtp_ca_file")
 
 
 def parse(table: Any) -> NotifyConfig:

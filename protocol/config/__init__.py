@@ -20,6 +20,7 @@ from posterm.protocol.config.kit import (
     Section,
     convert,
     read_toml,
+    require_file,
 )
 from posterm.protocol.config.rules import (
     Checked,
@@ -44,6 +45,7 @@ __all__ = [
     "lines",
     "one_of",
     "read_toml",
+    "require_file",
     "rule",
     "seconds",
     "text",

@@ -86,6 +86,16 @@ class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
                                   key)  # fmt: skip
 
 
+def require_file(path: Path | None, key: str) -> None:
+    """Refused under `key` unless `path` (when given) is a file: for a rule that needs it."""
+    try:
+        present = path is None or path.is_file()
+    except OSError as exc:  # a name too long, a directory we may not read
+        raise Refused(f"{path}: {exc.strerror}", key) from None
+    if not present:
+        raise Refused(f"{path}: no such file", key)
+
+
 def read_toml(path: Path, kind: type[ConfigError]) -> dict[str, Any]:
     """The file's TOML document; `kind` names the file when it cannot be read."""
     try:
