@@ -42,7 +42,7 @@ from bench.soak_checks import (  # noqa: E402
     queued_notifications,
 )
 from bench.soak_report import report  # noqa: E402
-from posterm.daemon.control.server import ControlError  # noqa: E402
+from posterm.daemon.control.client import ControlError  # noqa: E402
 from tests.host.test_host import Host, unacked  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
 from tests.support.rig import Rig, make_rig  # noqa: E402

@@ -19,7 +19,8 @@ from typing import Any
 from posterm.daemon import bootslip
 from posterm.daemon.config import Config
 from posterm.daemon.control import api
-from posterm.daemon.control.server import ControlError, ControlServer
+from posterm.daemon.control.client import ControlError
+from posterm.daemon.control.server import ControlServer
 from posterm.daemon.devices.panel import PanelLink
 from posterm.daemon.devices.printer import ReceiptPrinter
 from posterm.daemon.journal.errors import JournalError

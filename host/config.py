@@ -4,46 +4,134 @@ stops it with the file and the dotted key named."""
 from __future__ import annotations
 
 import ipaddress
-import re
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
+
+import msgspec
 
 from posterm.host import webhooks as hooks
 from posterm.host.alerts.rules import Limits
 from posterm.host.notify import config as notify_config
+from posterm.protocol import config as kit
+from posterm.protocol.config import Refused, Section, between, one_of, seconds, text
 from posterm.protocol.mqtt.topics import TID
+from posterm.protocol.mqtt.url import MqttUrl
 
 
-class HostConfigError(Exception):
+class HostConfigError(kit.ConfigError):
     """The host's configuration cannot be used; names the file and the key."""
 
 
 ROLES = ("operator", "viewer")
-USER_NAME = re.compile(r"[A-Za-z0-9_.@-]{1,64}")
 DEFAULT_BIND = "127.0.0.1:8080"
+DEFAULT_STORE = "sqlite:///var/lib/posterm-host/host.db"
+Tid = Annotated[str, text(TID.pattern, "1-32 of A-Z a-z 0-9 _ -", 32)]
 
 
-@dataclass(frozen=True)
-class WebUser:
-    name: str
-    password_hash: str  # argon2 (posterm-host hash-password)
-    role: str  # operator: may approve, reprint, close the day; viewer: reads only
+def parse_bind(text: str) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets); ValueError says what is wrong."""
+    host, sep, port = text.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"HOST:PORT, e.g. {DEFAULT_BIND}, not {text!r}")
+    return host, int(port)
 
 
-@dataclass(frozen=True)
-class WebConfig:
+class WebUser(Section, frozen=True):
+    """A `[[web.users]]` entry."""
+
+    name: Annotated[str, text(r"[A-Za-z0-9_.@-]{1,64}", "1-64 of A-Z a-z 0-9 _ . @ -", 64)]
+    password_hash: Annotated[str, text(r"\$argon2\S*",
+                                       "an argon2 hash (posterm-host hash-password)")]  # fmt: skip
+    # operator: may approve, reprint, close the day; viewer: reads only
+    role: Annotated[str, one_of(*ROLES)]
+
+
+class WebConfig(Section, frozen=True):
     """`[web]`: the dashboard of `run --http` (bound to localhost by default; TLS is the
     reverse proxy's)."""
 
-    bind: str = DEFAULT_BIND
+    bind: Annotated[str, text(hint=f"HOST:PORT, e.g. {DEFAULT_BIND}")] = DEFAULT_BIND
     session_secret_file: Path | None = None  # None: a new secret per process
     cookie_secure: bool = True  # false only for plain http on localhost
     users: tuple[WebUser, ...] = ()
     # the reverse proxies whose X-Forwarded-For names the client (addresses or networks);
     # none: the header is ignored and the connection's address is the client
     forwarded_allow_ips: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            parse_bind(self.bind)
+        except ValueError as exc:
+            raise Refused(str(exc), "bind") from None
+        for i, user in enumerate(self.users):
+            if any(u.name == user.name for u in self.users[:i]):
+                raise Refused(f"{user.name!r} twice", f"users[{i}].name")
+        proxies = []
+        for entry in self.forwarded_allow_ips:
+            try:
+                proxies.append(str(ipaddress.ip_network(entry)))
+            except ValueError:
+                raise Refused(f"{entry!r}: an IP address or network like 127.0.0.1 or "
+                              "10.0.0.0/24 (the reverse proxy's)", "forwarded_allow_ips") from None
+        msgspec.structs.force_setattr(self, "forwarded_allow_ips", tuple(proxies))
+
+
+class HostSection(Section, frozen=True):
+    id: Tid
+    reply_timeout_s: Annotated[float, seconds(0.5, 86400)] = 30.0
+    stale_after_s: Annotated[float, seconds(0.5, 86400)] = 180.0  # telemetry silent this long
+
+
+class MqttSection(Section, frozen=True):
+    url: MqttUrl
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+    share_group: Tid | None = None  # several processes share $share/{group}/… subscriptions
+    username: Annotated[str, text(r"[!-~]{1,64}", "1-64 printable characters", 64)] | None = None
+
+
+class StoreSection(Section, frozen=True):
+    url: Annotated[str, text(r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?",
+                             "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB",
+                             4096)] = DEFAULT_STORE  # fmt: skip
+
+
+class KeysSection(Section, frozen=True):
+    private_key: Path | None = None
+
+
+ALERT_RANGES = {"refunds_per_day": (0, 1_000_000), "refund_minor_per_day": (0, 10**15),
+                "interval_s": (0.1, 3600), "stale_s": (0, 7 * 86400)}  # else 1 s - 7 days
+if TYPE_CHECKING:
+    AlertsSection = Section
+else:  # `[alerts]`: the keys and defaults of Limits, each with its range
+    AlertsSection = msgspec.defstruct("AlertsSection", [
+        (f.name, Annotated[int if f.type in (int, "int") else float,
+                           between(*ALERT_RANGES.get(f.name, (1, 7 * 86400)))], f.default)
+        for f in fields(Limits)], bases=(Section,), frozen=True, module=__name__)  # fmt: skip
+
+
+class HostToml(Section, frozen=True):
+    """posterm-host's config file as written."""
+
+    host: HostSection
+    mqtt: MqttSection
+    store: StoreSection = StoreSection()
+    keys: KeysSection = KeysSection()
+    web: WebConfig = WebConfig()
+    alerts: AlertsSection = AlertsSection()
+    webhooks: tuple[hooks.WebhookEntry, ...] = ()
+    notify: notify_config.NotifyTable | None = None
+
+
+SECTIONS: dict[str, type[msgspec.Struct]] = {
+    "host": HostSection, "mqtt": MqttSection, "store": StoreSection, "keys": KeysSection,
+    "web": WebConfig, "alerts": AlertsSection,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,162 +154,20 @@ class HostConfig:
     share_group: str | None = None  # several processes share $share/{group}/… subscriptions
 
 
-SCHEMA: dict[str, dict[str, tuple[type, bool]]] = {
-    # section -> key -> (type, required)
-    "host": {"id": (str, True), "reply_timeout_s": (float, False),
-             "stale_after_s": (float, False)},
-    "mqtt": {"url": (str, True), "ca_file": (str, False), "cert_file": (str, False),
-             "key_file": (str, False), "share_group": (str, False), "username": (str, False)},
-    "store": {"url": (str, False)},
-    "keys": {"private_key": (str, False)},
-    "web": {"bind": (str, False), "session_secret_file": (str, False),
-            "cookie_secure": (bool, False), "users": (list, False),
-            "forwarded_allow_ips": (list, False)},
-    "alerts": {f.name: (int if f.type == "int" else float, False) for f in fields(Limits)},
-}  # fmt: skip
-ALERT_RANGES = {"refunds_per_day": (0, 1_000_000), "refund_minor_per_day": (0, 10**15),
-                "interval_s": (0.1, 3600), "stale_s": (0, 7 * 86400)}  # else 1 s - 7 days
-MQTT_URL = re.compile(r"mqtts?://[^/:\s]+(:\d{1,5})?/?")
-STORE_URL = re.compile(r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?")
-DEFAULT_STORE = "sqlite:///var/lib/posterm-host/host.db"
-
-
 def load(path: str | Path) -> HostConfig:
+    """Read and check `path`; HostConfigError names the file and the dotted key."""
     path = Path(path)
+    t = kit.convert(kit.read_toml(path, HostConfigError), HostToml, HostConfigError, file=path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HostConfigError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:  # not UTF-8, not TOML, an integer past int()'s limit
-        raise HostConfigError(f"{path}: {exc}") from None
-    except RecursionError:
-        raise HostConfigError(f"{path}: arrays or tables nested too deeply") from None
-
-    def fail(key: str, why: str) -> HostConfigError:
-        return HostConfigError(f"{path}: {key}: {why}")
-
-    values: dict[str, Any] = {}
-    try:
-        webhooks = hooks.parse(data.pop("webhooks", []))
+        webhooks = hooks.build(t.webhooks)
     except hooks.WebhookConfigError as exc:
-        raise fail(exc.key, exc.why) from None
-    try:
-        notify = notify_config.parse(data.pop("notify")) if "notify" in data else None
-    except notify_config.NotifyConfigError as exc:
-        raise fail(exc.key, exc.why) from None
-    for section, table in data.items():
-        if section not in SCHEMA:
-            raise fail(section, f"unknown section (known: {', '.join(SCHEMA)})")
-        if not isinstance(table, dict):
-            raise fail(section, f"must be a table: [{section}]")
-        for key, raw in table.items():
-            if key not in SCHEMA[section]:
-                raise fail(f"{section}.{key}", f"unknown key (known: {', '.join(SCHEMA[section])})")
-            kind = SCHEMA[section][key][0]
-            try:
-                value = float(raw) if kind is float and type(raw) is int else raw
-            except OverflowError:  # an integer no float holds
-                raise fail(f"{section}.{key}", "out of range") from None
-            if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-                raise fail(f"{section}.{key}", f"must be a {kind.__name__}")
-            values[f"{section}.{key}"] = value
-    for section, keys in SCHEMA.items():
-        for key, (_, required) in keys.items():
-            if required and f"{section}.{key}" not in values:
-                raise fail(f"{section}.{key}", "required key is missing")
-    host_id = values["host.id"]
-    if not TID.fullmatch(host_id):
-        raise fail("host.id", "1-32 of A-Z a-z 0-9 _ -")
-    url = values["mqtt.url"]
-    if not MQTT_URL.fullmatch(url):
-        raise fail("mqtt.url", "mqtt://HOST:PORT or mqtts://HOST:PORT")
-    share_group = values.get("mqtt.share_group")
-    if share_group is not None and not TID.fullmatch(share_group):
-        raise fail("mqtt.share_group", "1-32 of A-Z a-z 0-9 _ -")
-    store = values.get("store.url", DEFAULT_STORE)
-    if not STORE_URL.fullmatch(store):
-        raise fail("store.url", "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB")
-    files = {k: _file(values.get(k), k, fail) for k in
-             ("mqtt.ca_file", "mqtt.cert_file", "mqtt.key_file", "keys.private_key")}  # fmt: skip
-    timeouts = {}
-    for key, default in (("host.reply_timeout_s", 30.0), ("host.stale_after_s", 180.0)):
-        timeouts[key] = values.get(key, default)
-        if not 0.5 <= timeouts[key] <= 86400:
-            raise fail(key, "out of range 0.5-86400 s")
-    limits = {}
-    for key in SCHEMA["alerts"]:
-        if f"alerts.{key}" in values:
-            low, high = ALERT_RANGES.get(key, (1, 7 * 86400))
-            limits[key] = values[f"alerts.{key}"]
-            if not low <= limits[key] <= high:
-                raise fail(f"alerts.{key}", f"out of range {low}-{high}")
+        raise exc.at(path, HostConfigError) from None
     return HostConfig(
-        path=path, host_id=host_id, mqtt_url=url, ca_file=files["mqtt.ca_file"],
-        cert_file=files["mqtt.cert_file"], key_file=files["mqtt.key_file"],
-        store_url=store, private_key=files["keys.private_key"],
-        reply_timeout_s=timeouts["host.reply_timeout_s"],
-        stale_after_s=timeouts["host.stale_after_s"], alerts=Limits(**limits),
-        webhooks=webhooks, notify=notify, share_group=share_group, web=_web(values, fail),
-        mqtt_username=values.get("mqtt.username"),
+        path=path, host_id=t.host.id, mqtt_url=t.mqtt.url, ca_file=t.mqtt.ca_file,
+        cert_file=t.mqtt.cert_file, key_file=t.mqtt.key_file, store_url=t.store.url,
+        private_key=t.keys.private_key, reply_timeout_s=t.host.reply_timeout_s,
+        stale_after_s=t.host.stale_after_s, web=t.web,
+        alerts=Limits(**msgspec.structs.asdict(t.alerts)), webhooks=webhooks,
+        notify=None if t.notify is None else notify_config.build(t.notify),
+        share_group=t.mqtt.share_group, mqtt_username=t.mqtt.username,
     )  # fmt: skip
-
-
-def _web(values: dict[str, Any], fail: Any) -> WebConfig:
-    bind = values.get("web.bind", DEFAULT_BIND)
-    try:
-        parse_bind(bind)
-    except ValueError as exc:
-        raise fail("web.bind", str(exc)) from None
-    users: list[WebUser] = []
-    for n, entry in enumerate(values.get("web.users", []), start=1):
-
-        def bad(why: str, n: int = n) -> HostConfigError:  # the key named as the loader does
-            return fail("web.users", f"user {n}: {why}")  # type: ignore[no-any-return]
-
-        if not isinstance(entry, dict):
-            raise bad("must be a table: [[web.users]]")
-        for name in entry:
-            if name not in ("name", "password_hash", "role"):
-                raise bad(f"{name}: unknown key (known: name, password_hash, role)")
-        for name in ("name", "password_hash", "role"):
-            if not isinstance(entry.get(name), str):
-                raise bad(f"{name}: required, a string")
-        if not USER_NAME.fullmatch(entry["name"]):
-            raise bad("name: 1-64 of A-Z a-z 0-9 _ . @ -")
-        if any(u.name == entry["name"] for u in users):
-            raise bad(f"name: {entry['name']!r} twice")
-        if not entry["password_hash"].startswith("$argon2"):
-            raise bad("password_hash: an argon2 hash (posterm-host hash-password)")
-        if entry["role"] not in ROLES:
-            raise bad(f"role: one of {', '.join(ROLES)}")
-        users.append(WebUser(entry["name"], entry["password_hash"], entry["role"]))
-    secret = _file(values.get("web.session_secret_file"), "web.session_secret_file", fail)
-    proxies = []
-    for entry in values.get("web.forwarded_allow_ips", []):
-        try:
-            if not isinstance(entry, str):
-                raise TypeError(entry)
-            proxies.append(str(ipaddress.ip_network(entry)))
-        except (TypeError, ValueError):
-            raise fail("web.forwarded_allow_ips", f"{entry!r}: an IP address or network like"
-                       " 127.0.0.1 or 10.0.0.0/24 (the reverse proxy's)") from None
-    return WebConfig(bind=bind, session_secret_file=secret,
-                     cookie_secure=values.get("web.cookie_secure", True), users=tuple(users),
-                     forwarded_allow_ips=tuple(proxies))  # fmt: skip
-
-
-def parse_bind(text: str) -> tuple[str, int]:
-    """HOST:PORT (an IPv6 host in brackets); ValueError says what is wrong."""
-    host, sep, port = text.rpartition(":")
-    host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise ValueError(f"HOST:PORT, e.g. {DEFAULT_BIND}, not {text!r}")
-    return host, int(port)
-
-
-def _file(value: str | None, key: str, fail: Any) -> Path | None:
-    if value is None:
-        return None
-    if not value.startswith("/"):
-        raise fail(key, "an absolute path")
-    return Path(value)

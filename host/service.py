@@ -44,6 +44,7 @@ from posterm.host.notify.sender import IngestHooks
 from posterm.host.store import Ingested, Store, StoreError
 from posterm.protocol.mqtt import commands, topics, wire
 from posterm.protocol.mqtt.events import now_rfc3339
+from posterm.protocol.mqtt.url import parse_mqtt_url
 
 log = logging.getLogger("posterm.host")
 
@@ -59,7 +60,7 @@ def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Clie
                          clean_session=clean, protocol=mqtt.MQTTv311)  # fmt: skip
     if config.mqtt_username is not None:
         client.username_pw_set(config.mqtt_username)
-    if config.mqtt_url.startswith("mqtts://"):
+    if parse_mqtt_url(config.mqtt_url).tls:
         client.tls_set(
             ca_certs=str(config.ca_file) if config.ca_file else None,
             certfile=str(config.cert_file) if config.cert_file else None,
@@ -70,9 +71,8 @@ def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Clie
 
 
 def broker_address(config: HostConfig) -> tuple[str, int]:
-    rest = config.mqtt_url.split("://", 1)[1].rstrip("/")
-    host, _, port = rest.partition(":")
-    return host, int(port) if port else (8883 if config.mqtt_url.startswith("mqtts") else 1883)
+    broker = parse_mqtt_url(config.mqtt_url)
+    return broker.host, broker.port
 
 
 def new_events(events: list[dict[str, Any]], done: Ingested) -> list[dict[str, Any]]:

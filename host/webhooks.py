@@ -30,33 +30,26 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Annotated, Any
 
 from posterm.host.alerts.rules import KINDS
 from posterm.host.db import DatabaseError, Row, Tx
+from posterm.host.delivery import backoff
 from posterm.host.delivery import sender as delivery
 from posterm.host.delivery.outbox import ChannelError, Retries, Session
 from posterm.host.delivery.queue import Table
 from posterm.host.store import Store
+from posterm.protocol import config as kit
+from posterm.protocol.config import Refused, Section, between, seconds, text
 from posterm.protocol.mqtt.events import EVENT_TYPES
 
 PERSONAL = ("notify",)  # a customer's contact (refund.requested): never sent to a webhook
 NAMESPACE = uuid.UUID("6f1c3c1e-6c4a-4c55-9a53-2f1b8f2d7a10")  # delivery ids: uuid5 in it
 TOPICS = frozenset(EVENT_TYPES | {"alert.*"} | {f"alert.{k}" for k in KINDS})
-KEYS: dict[str, tuple[type, bool]] = {
-    "url": (str, True), "secret_file": (str, True), "events": (list, True),
-    "max_attempts": (int, False), "first_retry_s": (float, False),
-    "max_retry_s": (float, False), "timeout_s": (float, False),
-}  # fmt: skip
 
 
-class WebhookConfigError(Exception):
+class WebhookConfigError(kit.ConfigError):
     """A `[[webhooks]]` entry that cannot be used: (dotted key, why)."""
-
-    def __init__(self, key: str, why: str) -> None:
-        super().__init__(f"{key}: {why}")
-        self.key, self.why = key, why
 
 
 @dataclass(frozen=True)
@@ -74,65 +67,57 @@ class Webhook:
         return topic in self.events or (topic.startswith("alert.") and "alert.*" in self.events)
 
     def delay(self, attempts: int) -> float:
-        """Back-off before the next attempt after `attempts` failed ones: doubling, capped."""
-        return float(min(self.max_retry_s, self.first_retry_s * 2 ** max(attempts - 1, 0)))
+        """Back-off before the next attempt after `attempts` failed ones (the delivery
+        queue's one back-off: doubling, capped)."""
+        return backoff.delay(attempts, self.first_retry_s, self.max_retry_s)
+
+
+class WebhookEntry(Section, frozen=True):
+    """One `[[webhooks]]` table as the file writes it."""
+
+    url: Annotated[str, text(r"https?://[^\s/?#:]+(:\d{1,5})?([/?#]\S*)?",
+                             "an http:// or https:// URL", 2000)]  # fmt: skip
+    secret_file: Path  # the shared secret, read at start-up: at least 16 bytes
+    events: tuple[str, ...]  # event types of docs/mqtt.md, alert.* or alert.KIND
+    max_attempts: Annotated[int, between(1, 1000)] = Webhook.max_attempts
+    first_retry_s: Annotated[float, seconds(0.01, 86400)] = Webhook.first_retry_s
+    max_retry_s: Annotated[float, seconds(0.01, 86400)] = Webhook.max_retry_s
+    timeout_s: Annotated[float, seconds(0.5, 300)] = Webhook.timeout_s
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        bad = [e for e in self.events if e not in TOPICS]
+        if bad:
+            raise Refused(f"unknown {bad!r}: event types of docs/mqtt.md, alert.* or alert.KIND",
+                          "events")  # fmt: skip
+        if not self.events:
+            raise Refused("names no event type or alert", "events")
 
 
 def parse(entries: Any) -> tuple[Webhook, ...]:
     """`[[webhooks]]` as TOML gives it; a bad entry raises WebhookConfigError."""
-    if not isinstance(entries, list):
-        raise WebhookConfigError("webhooks", "an array of tables: [[webhooks]]")
-    out, urls = [], set()
+    checked = kit.convert(entries, tuple[WebhookEntry, ...], WebhookConfigError,
+                          prefix="webhooks")  # fmt: skip
+    return build(checked)
+
+
+def build(entries: tuple[WebhookEntry, ...]) -> tuple[Webhook, ...]:
+    """The webhooks of checked entries: each URL once, each secret read (16 bytes or more)."""
+    out: list[Webhook] = []
     for i, entry in enumerate(entries):
         name = f"webhooks[{i}]"
-        if not isinstance(entry, dict):
-            raise WebhookConfigError(name, "must be a table: [[webhooks]]")
-        for key, raw in entry.items():
-            if key not in KEYS:
-                raise WebhookConfigError(f"{name}.{key}",
-                                         f"unknown key (known: {', '.join(KEYS)})")  # fmt: skip
-            kind = KEYS[key][0]
-            if (not isinstance(raw, float if kind is float else kind) and not
-                    (kind is float and type(raw) is int)) or isinstance(raw, bool):  # fmt: skip
-                raise WebhookConfigError(f"{name}.{key}", f"must be a {kind.__name__}")
-        for key, (_, required) in KEYS.items():
-            if required and key not in entry:
-                raise WebhookConfigError(f"{name}.{key}", "required key is missing")
-        url = entry["url"]
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname or any(
-                c.isspace() for c in url):  # fmt: skip
-            raise WebhookConfigError(f"{name}.url", f"{url!r} is not an http:// or https:// URL")
-        if url in urls:
-            raise WebhookConfigError(f"{name}.url", f"{url} is listed twice")
-        urls.add(url)
-        secret_file = entry["secret_file"]
-        if not secret_file.startswith("/"):
-            raise WebhookConfigError(f"{name}.secret_file", "an absolute path")
+        if any(hook.url == entry.url for hook in out):
+            raise WebhookConfigError(f"{name}.url", f"{entry.url} is listed twice")
         try:
-            secret = Path(secret_file).read_bytes().strip()
+            secret = entry.secret_file.read_bytes().strip()
         except OSError as exc:
             raise WebhookConfigError(f"{name}.secret_file",
-                                     f"{secret_file}: {exc.strerror or exc}") from None  # fmt: skip
+                                     f"{entry.secret_file}: {exc.strerror or exc}") from None
         if len(secret) < 16:
-            raise WebhookConfigError(f"{name}.secret_file", f"{secret_file}: under 16 bytes")
-        events = entry["events"]
-        bad = [e for e in events if not isinstance(e, str) or e not in TOPICS]
-        if not events or bad:
-            raise WebhookConfigError(f"{name}.events", f"unknown {bad!r}: event types of "
-                                     "docs/mqtt.md, alert.* or alert.KIND" if bad else
-                                     "names no event type or alert")  # fmt: skip
-        defaults = Webhook(url, secret, frozenset(events))
-        numbers: dict[str, float] = {}
-        for key, low, high in (("max_attempts", 1, 1000), ("first_retry_s", 0.01, 86400),
-                               ("max_retry_s", 0.01, 86400), ("timeout_s", 0.5, 300)):  # fmt: skip
-            numbers[key] = float(entry.get(key, getattr(defaults, key)))
-            if not low <= numbers[key] <= high:
-                raise WebhookConfigError(f"{name}.{key}", f"out of range {low}-{high}")
-        out.append(Webhook(url, secret, frozenset(events),
-                           max_attempts=int(numbers["max_attempts"]),
-                           first_retry_s=numbers["first_retry_s"],
-                           max_retry_s=numbers["max_retry_s"], timeout_s=numbers["timeout_s"]))
+            raise WebhookConfigError(f"{name}.secret_file", f"{entry.secret_file}: under 16 bytes")
+        out.append(Webhook(entry.url, secret, frozenset(entry.events),
+                           max_attempts=entry.max_attempts, first_retry_s=entry.first_retry_s,
+                           max_retry_s=entry.max_retry_s, timeout_s=entry.timeout_s))
     return tuple(out)
 
 

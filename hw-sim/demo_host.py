@@ -18,9 +18,9 @@ from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from posterm.hwsim.procs import stop as stop_process
+from posterm.protocol.mqtt.url import parse_mqtt_url
 
 ENV_URL = "POSTERM_DEMO_MQTT"  # mqtt://HOST:PORT of a broker to use instead of amqtt
 WEB_USER, WEB_PASSWORD = "demo", "demo"  # the dashboard's operator in the demo
@@ -43,14 +43,13 @@ def broker_from_env() -> BrokerAddr | None:
     raw = os.environ.get(ENV_URL, "").strip()
     if not raw:
         return None
-    parts = urlsplit(raw)
     try:
-        port = parts.port or 1883
+        broker = parse_mqtt_url(raw)
     except ValueError:
-        port = 0
-    if parts.scheme != "mqtt" or not parts.hostname or not port:
+        broker = None
+    if broker is None or broker.tls:
         raise SystemExit(f"{ENV_URL}={raw!r}: the demo takes mqtt://HOST[:PORT] (plain MQTT)")
-    return BrokerAddr(parts.hostname, port)
+    return BrokerAddr(broker.host, broker.port)
 
 
 def start(stack: ExitStack, out: Path) -> Host:

@@ -1,7 +1,8 @@
-"""The configuration reference, generated from the config schemas themselves: postermd's
-section dataclasses (daemon/config.py: keys, types, defaults, the checks' ranges), the
-host's SCHEMA (host/config.py), its `[[webhooks]]` and `[[web.users]]` keys and `[notify]`
-(host/notify/config.py). What each key is for comes from the annotated examples
+"""The configuration reference, generated from the config schemas themselves: the config
+kit's Structs (protocol/config) of postermd (daemon/config.py), posterm-host
+(host/config.py), its `[[webhooks]]` (host/webhooks.py) and `[notify]`
+(host/notify/config.py): keys, types, defaults, ranges, said by `kit.rule`.
+What each key is for comes from the annotated examples
 (deploy/*.toml.example, the `[notify]` example in host/notify/config.py), so a key the
 code reads and the example does not explain shows up as undescribed. Used by
 tools/docs_reference.py."""
@@ -11,30 +12,21 @@ from __future__ import annotations
 import dataclasses
 import re
 import textwrap
-from collections.abc import Iterable
-from dataclasses import MISSING, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
-from posterm.host.alerts.rules import Limits
 from posterm.host.notify import config as notify_config
+from posterm.protocol import config as kit
+from posterm.protocol.config.rules import shape
 
 ROOT = Path(__file__).resolve().parent.parent
-TOML_TYPES = {str: "string", float: "number", int: "integer", bool: "boolean", list: "array",
-              dict: "table"}  # fmt: skip
-# checks that are plain functions (no closure to read the range from): what they accept
-NAMED_CHECKS = {
-    "_bool": "true or false",
-    "_pt_url": "tcp://HOST:PORT or serial:///dev/DEVICE?baud=…",
-    "_printer_url": "tcp://HOST:PORT, serial:///dev/DEVICE?baud=… or usb://VID:PID",
-    "_mqtt_url": "mqtt://HOST[:PORT] or mqtts://HOST[:PORT]",
-    "_page_url": "an http:// or https:// URL",
-}
-
-
+TOML_TYPES = {float: "number", int: "integer", bool: "boolean", dict: "table"}
 @dataclass(frozen=True)
 class Key:
     name: str  # dotted, as the loader names it in an error: "payment.url"
@@ -82,32 +74,6 @@ def _parse(text: str) -> tuple[dict[str, str], dict[str, str]]:
     return notes, values
 
 
-def _cells(check: Any) -> dict[str, Any]:
-    names = check.__code__.co_freevars
-    return dict(zip(names, (c.cell_contents for c in check.__closure__ or ()), strict=True))
-
-
-def check_rule(check: Any) -> str:
-    """What a daemon/config.py check accepts, read from the check itself."""
-    if check is None:
-        return "an amount: a decimal string in [terminal] currency"
-    maker = check.__qualname__.split(".")[0]
-    v = _cells(check) if check.__closure__ else {}
-    if maker == "_integer":
-        return f"{v['low']}-{v['high']}{v['unit']}"
-    if maker == "_seconds":
-        return f"{v['low']:g}-{v['high']:g} seconds"
-    if maker == "_choice":
-        return "one of " + ", ".join(map(str, v["choices"]))
-    if maker == "_text":
-        return v["hint"] or f"1-{v['max_len']} printable characters"
-    if maker == "_lines":
-        return f"at most {v['max_lines']} lines of {v['max_len']} characters"
-    if maker == "_abs_path":
-        return f"an absolute path (at most {v['max_len']} bytes)"
-    return NAMED_CHECKS.get(maker, f"checked by `{maker}`")
-
-
 def toml(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -118,79 +84,72 @@ def toml(value: Any) -> str:
     return repr(value)
 
 
-def _kind(annotation: str) -> str:
-    plain = annotation.replace(" | None", "")
-    if plain.startswith("tuple"):
+def _kind(annotation: Any) -> str:
+    """The TOML type of a key, from its annotation."""
+    base = shape(annotation).base
+    if base in (tuple, list):
         return "array of strings"
-    return {"str": "string", "Path": "string (path)", "int": "integer", "float": "number",
-            "bool": "boolean"}.get(plain, plain)  # fmt: skip
+    if isinstance(base, type) and issubclass(base, str):
+        return "string"
+    if base is Path:
+        return "string (path)"
+    if base in TOML_TYPES:
+        return TOML_TYPES[base]
+    return "integer" if isinstance(base, type) and issubclass(base, int) else str(base)
 
 
-def daemon_keys(sections: dict[str, type] | None = None, example: str | None = None) -> list[Key]:
+def daemon_keys(sections: dict[str, type[msgspec.Struct]] | None = None,
+                example: str | None = None) -> list[Key]:  # fmt: skip
     """Every key postermd reads, section by section."""
     sections = daemon_config.SECTIONS if sections is None else sections
     notes = example_notes(example if example is not None else _read("deploy/posterm.toml.example"))
     keys = []
     for section, cls in sections.items():
-        for f in dataclasses.fields(cls):
-            name = f"{section}.{f.name}"
-            if name in daemon_config.AMOUNT_DEFAULTS:
-                text = daemon_config.AMOUNT_DEFAULTS[name]
-                default = "one minor unit" if text is None else toml(text)
-            elif f.default is not MISSING:
-                default = "none" if f.default is None else toml(f.default)
-            elif f.default_factory is not MISSING:
-                default = toml(f.default_factory())
-            else:
-                default = "required"
-            rule = check_rule(f.metadata.get("check"))
-            keys.append(Key(name, _kind(str(f.type)), default, rule, notes.get(name, "")))
+        for key in struct_keys(section, cls, notes, {}, none="none"):
+            text = daemon_config.AMOUNT_DEFAULTS.get(key.name, "")
+            keys.append(key if text == "" else dataclasses.replace(
+                key, default="one minor unit" if text is None else toml(text),
+                rule="an amount: a decimal string in [terminal] currency"))  # fmt: skip
     return keys
 
 
+def struct_keys(section: str, cls: type[msgspec.Struct], notes: dict[str, str],
+                values: dict[str, str], *, none: str = "", skip: tuple[str, ...] = ()
+                ) -> list[Key]:  # fmt: skip
+    """A row per key of a config Struct: its TOML type, default and rule from the Struct,
+    its note from the example. A key whose default is None shows the example's value
+    (`values`) or `none`."""
+    out = []
+    for f in kit.keys(cls):
+        if f.encode_name in skip:
+            continue
+        name = f"{section}.{f.encode_name}"
+        if f.required:
+            default = "required"
+        else:
+            value = f.default if f.default is not msgspec.NODEFAULT else f.default_factory()
+            example = f"e.g. {values[name]}" if name in values else none
+            default = example if value is None else toml(value)
+        out.append(Key(name, _kind(f.type), default, kit.rule(f.type), notes.get(name, "")))
+    return out
+
+
 def host_keys(example: str | None = None, notify_example: str | None = None) -> list[Key]:
-    """Every key posterm-host reads: SCHEMA, [[webhooks]], [[web.users]], [notify]."""
+    """Every key posterm-host reads: its sections, [[web.users]], [[webhooks]], [notify]."""
     notes, values = _parse(example if example is not None
                            else _read("deploy/posterm-host.toml.example"))  # fmt: skip
     more = _parse(notify_example if notify_example is not None
                   else textwrap.dedent((notify_config.__doc__ or "\n").split("\n", 1)[1]))
     notes.update(more[0])
     values.update(more[1])
-    defaults: dict[str, Any] = {"store.url": host_config.DEFAULT_STORE}
-    defaults.update({f"alerts.{f.name}": f.default for f in dataclasses.fields(Limits)})
-    defaults.update({f"web.{f.name}": f.default for f in dataclasses.fields(host_config.WebConfig)
-                     if f.default is not MISSING})  # fmt: skip
-    defaults.update({f"webhooks.{f.name}": f.default
-                     for f in dataclasses.fields(webhooks.Webhook) if f.default is not MISSING})
     keys = []
-
-    def add(section: str, table: Iterable[tuple[str, type, bool]]) -> None:
-        for key, kind, required in table:
-            name = f"{section}.{key}"
-            rule = ""
-            if section == "alerts":
-                low, high = host_config.ALERT_RANGES.get(key, (1, 7 * 86400))
-                rule = f"{low}-{high}"
-            if required:
-                default = "required"
-            elif defaults.get(name) is not None:
-                default = toml(defaults[name])
-            else:
-                default = f"e.g. {values[name]}" if name in values else ""
-            keys.append(Key(name, TOML_TYPES.get(kind, kind.__name__), default, rule,
-                            notes.get(name, "")))  # fmt: skip
-
-    for section, table in host_config.SCHEMA.items():
+    for section, cls in host_config.SECTIONS.items():
+        keys += struct_keys(section, cls, notes, values, skip=("users",))
         if section == "web":
-            add(section, ((k, t, r) for k, (t, r) in table.items() if k != "users"))
-            add("web.users", ((f.name, str, True)
-                              for f in dataclasses.fields(host_config.WebUser)))  # fmt: skip
-        else:
-            add(section, ((k, t, r) for k, (t, r) in table.items()))
-    add("webhooks", ((k, t, r) for k, (t, r) in webhooks.KEYS.items()))
-    add("notify", ((k, t, k == "merchant_name") for k, t in notify_config.KEYS.items()
-                   if k != "sms"))  # fmt: skip
-    add("notify.sms", ((k, t, k in ("url", "body")) for k, t in notify_config.SMS_KEYS.items()))
+            keys += struct_keys("web.users", host_config.WebUser, notes, values)
+    keys += struct_keys("webhooks", webhooks.WebhookEntry, notes, values)
+    keys += struct_keys("notify", notify_config.NotifyTable, notes, values, skip=("sms",))
+    keys += struct_keys("notify.sms", notify_config.SmsTable, notes, values)
     return keys
 
 

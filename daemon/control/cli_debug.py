@@ -22,7 +22,6 @@ import subprocess
 import sys
 import tarfile
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -73,11 +72,12 @@ def run(args: argparse.Namespace) -> int:
 # -- what goes in ----------------------------------------------------------------------------
 def collect(config: Config, socket: str) -> dict[str, str]:
     from posterm.daemon import health  # noqa: PLC0415 (lazy: see the top)
+    from posterm.daemon.config import as_dict  # noqa: PLC0415 (lazy: see the top)
 
     return {
         "README.txt": (__doc__ or "") + f"\nwritten {datetime.now(UTC).isoformat()}\n",
         "config.toml": redacted_toml(config.path.read_text(encoding="utf-8")),
-        "config.json": _json(redacted(asdict(config))),
+        "config.json": _json(redacted(as_dict(config))),
         "status.json": _json(daemon_status(socket)),
         "health.json": _json(health.check(config.journal.path, health.Probes())),
         "journal-summary.json": _json(journal_summary(config.journal.path)),

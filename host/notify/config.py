@@ -26,20 +26,22 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+
+from posterm.host.delivery import backoff
 from posterm.host.notify.channels import SECURITY, SmsGateway, Smtp
+from posterm.protocol import config as kit
+from posterm.protocol.config import Refused, Section, between, one_of, seconds, text
 from posterm.protocol.contact import EMAIL, LANGS
 
 
-class NotifyConfigError(Exception):
-    def __init__(self, key: str, why: str) -> None:
-        super().__init__(f"{key}: {why}")
-        self.key, self.why = key, why
+class NotifyConfigError(kit.ConfigError):
+    """`[notify]` cannot be used: `key` (dotted) and `why`."""
 
 
 @dataclass(frozen=True)
@@ -55,109 +57,91 @@ class NotifyConfig:
     sms: SmsGateway | None
 
     def delay(self, attempts: int) -> float:
-        """Seconds before the next attempt after `attempts` failed ones."""
-        return float(min(self.max_retry_s, self.first_retry_s * 2 ** max(attempts - 1, 0)))
+        """Seconds before the next attempt after `attempts` failed ones (the delivery
+        queue's one back-off)."""
+        return backoff.delay(attempts, self.first_retry_s, self.max_retry_s)
 
 
-KEYS: dict[str, type] = {
-    "merchant_name": str, "lang": str, "timezone": str, "keep_days": int, "max_attempts": int,
-    "first_retry_s": float, "max_retry_s": float, "smtp_url": str, "from": str,
-    "smtp_user": str, "smtp_password_file": str, "smtp_ca_file": str, "smtp_security": str,
-    "sms": dict,
-}  # fmt: skip
-SMS_KEYS: dict[str, type] = {"url": str, "auth_header_file": str, "body": dict,
-                             "timeout_s": float}  # fmt: skip
-SMTP_URL = re.compile(r"smtps?://[A-Za-z0-9.-]+(:\d{1,5})?/?")
-HTTP_URL = re.compile(r"https?://[^\s/]+(/\S*)?")
+HttpUrl = Annotated[str, text(r"https?://[^\s/]+(/\S*)?", "http(s)://HOST/PATH", 2000)]
+SmtpUrl = Annotated[str, text(r"smtps?://[A-Za-z0-9.-]+(:\d{1,5})?/?",
+                              "smtp://HOST[:PORT] or smtps://HOST[:PORT]")]  # fmt: skip
+
+
+class SmsTable(Section, frozen=True):
+    """`[notify.sms]`: an HTTP SMS gateway."""
+
+    url: HttpUrl
+    body: dict[str, Any]  # the JSON body: $to, $text (and $id) in its values
+    auth_header_file: Path | None = None
+    timeout_s: Annotated[float, seconds(0.5, 300)] = 20.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.body:
+            raise Refused("required: a table whose values use $to, $text", "body")
+        if "$to" not in str(self.body) or "$text" not in str(self.body):
+            raise Refused("must use $to and $text", "body")
+        kit.require_file(self.auth_header_file, "auth_header_file")
+
+
+class NotifyTable(Section, frozen=True):
+    """`[notify]` as the file writes it."""
+
+    merchant_name: Annotated[str, text(max_len=64)]
+    lang: Annotated[str, one_of(*LANGS)] = "en"
+    timezone: Annotated[str, text(hint="an IANA zone like Europe/Berlin", max_len=64)] = "UTC"
+    keep_days: Annotated[int, between(1, 3650, " days")] = 30
+    max_attempts: Annotated[int, between(1, 100)] = 8
+    first_retry_s: Annotated[float, seconds(0.1, 86400)] = 30.0
+    max_retry_s: Annotated[float, seconds(0.1, 86400 * 7)] = 3600.0
+    smtp_url: SmtpUrl | None = None
+    sender: Annotated[str, text(EMAIL.pattern, "an e-mail address", 254)] | None = (
+        msgspec.field(default=None, name="from"))  # fmt: skip
+    smtp_user: Annotated[str, text(max_len=254)] | None = None
+    smtp_password_file: Path | None = None
+    smtp_ca_file: Path | None = None
+    smtp_security: Annotated[str, one_of(*SECURITY)] | None = None  # none given: "tls"
+    sms: SmsTable | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Refused("an IANA zone like Europe/Berlin", "timezone") from None
+        if self.smtp_url is None:
+            for info in kit.keys(NotifyTable):
+                if info.encode_name.startswith(("from", "smtp_")) and \
+                        getattr(self, info.name) is not None:  # fmt: skip
+                    raise Refused("needs notify.smtp_url", info.encode_name)
+            if self.sms is None:
+                raise Refused("give smtp_url (e-mail) or [notify.sms]", "smtp_url")
+            return
+        if self.sender is None:
+            raise Refused("required with smtp_url: an e-mail address", "from")
+        if (self.smtp_user is None) != (self.smtp_password_file is None):
+            raise Refused("smtp_user and smtp_password_file go together", "smtp_user")
+        if self.smtp_security == "none" and self.smtp_url.startswith("smtps:"):
+            raise Refused('"none" with smtps:// (implicit TLS)', "smtp_security")
+        kit.require_file(self.smtp_password_file, "smtp_password_file")
+        kit.require_file(self.smtp_ca_file, "smtp_ca_file")
 
 
 def parse(table: Any) -> NotifyConfig:
-    if not isinstance(table, dict):
-        raise NotifyConfigError("notify", "must be a table: [notify]")
-    values = _typed(table, KEYS, "notify")
-    if "merchant_name" not in values or not 1 <= len(values["merchant_name"]) <= 64:
-        raise NotifyConfigError("notify.merchant_name", "required, 1-64 characters")
-    lang = values.get("lang", "en")
-    if lang not in LANGS:
-        raise NotifyConfigError("notify.lang", f"one of {', '.join(LANGS)}")
-    try:
-        zone = ZoneInfo(values.get("timezone", "UTC"))
-    except (ZoneInfoNotFoundError, ValueError):
-        raise NotifyConfigError("notify.timezone", "an IANA zone like Europe/Berlin") from None
-    ranges = {"keep_days": (1, 3650, 30), "max_attempts": (1, 100, 8),
-              "first_retry_s": (0.1, 86400, 30.0),
-              "max_retry_s": (0.1, 86400 * 7, 3600.0)}  # fmt: skip
-    numbers = {}
-    for key, (low, high, default) in ranges.items():
-        numbers[key] = values.get(key, default)
-        if not low <= numbers[key] <= high:
-            raise NotifyConfigError(f"notify.{key}", f"out of range {low}-{high}")
-    smtp = _smtp(values)
-    sms = _sms(values["sms"]) if "sms" in values else None
-    if smtp is None and sms is None:
-        raise NotifyConfigError("notify.smtp_url", "give smtp_url (e-mail) or [notify.sms]")
-    return NotifyConfig(merchant_name=values["merchant_name"], lang=lang, zone=zone,
-                        keep_days=int(numbers["keep_days"]),
-                        max_attempts=int(numbers["max_attempts"]),
-                        first_retry_s=float(numbers["first_retry_s"]),
-                        max_retry_s=float(numbers["max_retry_s"]), smtp=smtp, sms=sms)  # fmt: skip
+    """`[notify]` as TOML gives it; NotifyConfigError names the key (`notify.lang`)."""
+    t = kit.convert(table, NotifyTable, NotifyConfigError, prefix="notify")
+    return build(t)
 
 
-def _typed(table: dict[str, Any], keys: dict[str, type], where: str) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, raw in table.items():
-        if key not in keys:
-            raise NotifyConfigError(f"{where}.{key}", f"unknown key (known: {', '.join(keys)})")
-        kind = keys[key]
-        value = float(raw) if kind is float and type(raw) is int else raw
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise NotifyConfigError(f"{where}.{key}", f"must be a {kind.__name__}")
-        out[key] = value
-    return out
-
-
-def _file(values: dict[str, Any], key: str, where: str) -> Path | None:
-    if key not in values:
-        return None
-    path = Path(values[key])
-    if not path.is_absolute():
-        raise NotifyConfigError(f"{where}.{key}", "an absolute path")
-    if not path.is_file():
-        raise NotifyConfigError(f"{where}.{key}", f"{path}: no such file")
-    return path
-
-
-def _smtp(values: dict[str, Any]) -> Smtp | None:
-    if "smtp_url" not in values:
-        for key in ("from", "smtp_user", "smtp_password_file", "smtp_ca_file", "smtp_security"):
-            if key in values:
-                raise NotifyConfigError(f"notify.{key}", "needs notify.smtp_url")
-        return None
-    if not SMTP_URL.fullmatch(values["smtp_url"]):
-        raise NotifyConfigError("notify.smtp_url", "smtp://HOST[:PORT] or smtps://HOST[:PORT]")
-    sender = values.get("from")
-    if not isinstance(sender, str) or not EMAIL.fullmatch(sender):
-        raise NotifyConfigError("notify.from", "required with smtp_url: an e-mail address")
-    if ("smtp_user" in values) != ("smtp_password_file" in values):
-        raise NotifyConfigError("notify.smtp_user", "smtp_user and smtp_password_file go together")
-    security = values.get("smtp_security", "tls")
-    if security not in SECURITY:
-        raise NotifyConfigError("notify.smtp_security", f"one of {', '.join(SECURITY)}")
-    if security == "none" and values["smtp_url"].startswith("smtps:"):
-        raise NotifyConfigError("notify.smtp_security", '"none" with smtps:// (implicit TLS)')
-    return Smtp(values["smtp_url"], sender, values.get("smtp_user"),
-                _file(values, "smtp_password_file", "notify"),
-                _file(values, "smtp_ca_file", "notify"), security=security)  # fmt: skip
-
-
-def _sms(table: dict[str, Any]) -> SmsGateway:
-    values = _typed(table, SMS_KEYS, "notify.sms")
-    if not HTTP_URL.fullmatch(values.get("url", "")):
-        raise NotifyConfigError("notify.sms.url", "required: http(s)://HOST/PATH")
-    body = values.get("body")
-    if not body:
-        raise NotifyConfigError("notify.sms.body", "required: a table whose values use $to, $text")
-    if "$to" not in str(body) or "$text" not in str(body):
-        raise NotifyConfigError("notify.sms.body", "must use $to and $text")
-    return SmsGateway(values["url"], body, _file(values, "auth_header_file", "notify.sms"),
-                      float(values.get("timeout_s", 20.0)))  # fmt: skip
+def build(t: NotifyTable) -> NotifyConfig:
+    """The notifier's config from a checked `[notify]`."""
+    smtp = None
+    if t.smtp_url is not None and t.sender is not None:
+        smtp = Smtp(t.smtp_url, t.sender, t.smtp_user, t.smtp_password_file, t.smtp_ca_file,
+                    security=t.smtp_security or "tls")  # fmt: skip
+    sms = None if t.sms is None else SmsGateway(t.sms.url, t.sms.body, t.sms.auth_header_file,
+                                                t.sms.timeout_s)  # fmt: skip
+    return NotifyConfig(merchant_name=t.merchant_name, lang=t.lang, zone=ZoneInfo(t.timezone),
+                        keep_days=t.keep_days, max_attempts=t.max_attempts,
+                        first_retry_s=t.first_retry_s, max_retry_s=t.max_retry_s, smtp=smtp,
+                        sms=sms)  # fmt: skip

@@ -4,12 +4,12 @@ a field added without its documentation fails here."""
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Annotated
 
 import msgspec
 
@@ -17,6 +17,7 @@ from posterm.daemon import config as daemon_config
 from posterm.host import config as host_config
 from posterm.host import webhooks
 from posterm.host.notify import config as notify_config
+from posterm.protocol import config as kit
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import wire
 
@@ -51,17 +52,16 @@ def rows(block: str) -> set[str]:
 
 
 def daemon_names() -> set[str]:
-    return {f"{s}.{f.name}" for s, cls in daemon_config.SECTIONS.items()
-            for f in dataclasses.fields(cls)}  # fmt: skip
+    return {f"{s}.{f.encode_name}" for s, cls in daemon_config.SECTIONS.items()
+            for f in kit.keys(cls)}  # fmt: skip
 
 
 def host_names() -> set[str]:
-    names = {f"{s}.{k}" for s, keys in host_config.SCHEMA.items() for k in keys if k != "users"}
-    names |= {f"web.users.{f.name}" for f in dataclasses.fields(host_config.WebUser)}
-    names |= {f"webhooks.{k}" for k in webhooks.KEYS}
-    names |= {f"notify.{k}" for k in notify_config.KEYS if k != "sms"}
-    names |= {f"notify.sms.{k}" for k in notify_config.SMS_KEYS}
-    return names
+    tables = {**host_config.SECTIONS, "web.users": host_config.WebUser,
+              "webhooks": webhooks.WebhookEntry, "notify": notify_config.NotifyTable,
+              "notify.sms": notify_config.SmsTable}  # fmt: skip
+    return {f"{s}.{f.encode_name}" for s, cls in tables.items() for f in kit.keys(cls)
+            if f"{s}.{f.encode_name}" not in tables}  # fmt: skip
 
 
 def shown(page: str, part: str) -> set[str]:
@@ -91,7 +91,7 @@ def test_the_annotated_examples_describe_every_key_and_no_other() -> None:
         (docs_config.ROOT / "deploy/posterm.toml.example").read_text())
     host_notes = docs_config.example_notes(
         (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text())
-    sections = set(daemon_config.SECTIONS) | set(host_config.SCHEMA) | {"webhooks", "web.users"}
+    sections = set(daemon_config.SECTIONS) | set(host_config.SECTIONS) | {"webhooks", "web.users"}
     assert set(daemon_notes) - sections <= daemon_names()
     assert set(host_notes) - sections <= host_names()
 
@@ -100,11 +100,9 @@ def test_a_key_without_a_note_is_shown_as_undescribed() -> None:
     """GIVEN a section whose key the example does not explain WHEN the reference is made
     THEN the key has no text and its row says so; its range comes from its check."""
 
-    @dataclasses.dataclass(frozen=True)
-    class Fake:
-        colour: int = dataclasses.field(default=3, metadata={"check": daemon_config._integer(
-            1, 9, " shades")})  # fmt: skip
-        size: int = dataclasses.field(default=2, metadata={"check": daemon_config._integer(1, 5)})
+    class Fake(kit.Section, frozen=True):
+        colour: Annotated[int, kit.between(1, 9, " shades")] = 3
+        size: Annotated[int, kit.between(1, 5)] = 2
 
     keys = docs_config.daemon_keys({"fake": Fake}, example="[fake]\nsize = 2  # how big\n")
     assert [(k.name, k.default, k.rule, k.text) for k in keys] == [

@@ -168,7 +168,7 @@ def test_bad_host_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     for text, key in (('[host]\nid = "hq"\n[mqtt]\nurl = "http://x"\n', "mqtt.url"),
                       ('[host]\nid = "hq"\nidd = 1\n[mqtt]\nurl = "mqtt://x"\n', "host.idd"),
-                      ('[mqtt]\nurl = "mqtt://x"\n', "host.id"),
+                      ('[mqtt]\nurl = "mqtt://x"\n', "host: required section [host]"),
                       ('[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n[store]\n'
                        'url = "mysql://db/x"\n', "store.url")):  # fmt: skip
         config.write_text(text)

@@ -23,6 +23,7 @@ from posterm.host.alerts.engine import Alerter
 from posterm.host.alerts.rules import Limits
 from posterm.host.config import HostConfigError, load
 from posterm.host.store import Store
+from posterm.protocol import config as kit
 from posterm.protocol.mqtt.events import envelope
 from tests.support.broker import free_port, wait_for
 
@@ -247,5 +248,5 @@ def test_the_example_config_documents_the_defaults() -> None:
     text = example.read_text()
     for field in Limits.__dataclass_fields__:
         assert f"\n{field} = " in text, field
-    for key in webhooks.KEYS:
+    for key in (f.encode_name for f in kit.keys(webhooks.WebhookEntry)):
         assert f"\n#{key} = " in text, key
