@@ -5,6 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
+SOURCES := bench daemon drivers host hw-sim protocol tests tools
 TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
@@ -21,6 +22,8 @@ $(STAMP): pyproject.toml | $(PY)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	! grep -rnE "fmt: (skip|off)" --include="*.py" $(SOURCES)   # formatted as ruff says, no exceptions
 	$(PY) tools/typecheck.py $(TYPED)
 	$(VENV)/bin/mkdocs build --strict --quiet   # a broken link or anchor fails
 

@@ -31,8 +31,12 @@ def events(terminals: int, count: int) -> list[dict[str, Any]]:
     for j in range(count):
         tid = f"pos-{j % terminals:04d}"
         seq[tid] = seq.get(tid, 0) + 1
-        data = {"txn_id": f"T{j}", "amount": f"{1 + j % 97}.00", "currency": "EUR",
-                "masked_pan": f"476173******{j % 9973:04d}"}  # fmt: skip
+        data = {
+            "txn_id": f"T{j}",
+            "amount": f"{1 + j % 97}.00",
+            "currency": "EUR",
+            "masked_pan": f"476173******{j % 9973:04d}",
+        }
         if j % 50 == 0:
             out.append(envelope(tid, seq[tid], "sale.in_doubt", data))
             if j % 5000:
@@ -65,9 +69,11 @@ def main() -> None:
                 start = time.perf_counter()
                 alerter.tick(force=True)
                 ticks.append((time.perf_counter() - start) * 1000)
-            print(f"{arm:15} {len(evs)} events, batches of 500: {rate:6.0f} events/s;"
-                  f" tick over {terminals} terminals: median {statistics.median(ticks):.0f} ms"
-                  f" (max {max(ticks):.0f})")  # fmt: skip
+            print(
+                f"{arm:15} {len(evs)} events, batches of 500: {rate:6.0f} events/s;"
+                f" tick over {terminals} terminals: median {statistics.median(ticks):.0f} ms"
+                f" (max {max(ticks):.0f})"
+            )
             store.close()
 
 

@@ -58,20 +58,25 @@ HELD_RATE = 2_000  # events/s offered in the held phase
 HELD_S = 30.0
 WINDOW_S = 5.0  # the lag's lowest point per window: a host that keeps up comes back down
 TARGET_RATE, TARGET_RATIO = 2_000.0, 0.5
-INSERT = ("INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
-          " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-          " ON CONFLICT (event_id) DO NOTHING")  # fmt: skip
+INSERT = (
+    "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
+    " envelope, txn_id, copy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (event_id) DO NOTHING"
+)
 
 
 class HostProcess:
     def __init__(self, work: Path, broker: Broker, name: str, store_url: str) -> None:
         self.config = work / f"{name}.toml"
-        self.config.write_text(f'[host]\nid = "{name}"\n[mqtt]\nurl = "{broker.url}"\n'
-                               f'[store]\nurl = "{store_url}"\n')  # fmt: skip
+        self.config.write_text(
+            f'[host]\nid = "{name}"\n[mqtt]\nurl = "{broker.url}"\n[store]\nurl = "{store_url}"\n'
+        )
         self.log = work / f"{name}.log"
-        self.proc = subprocess.Popen([str(BIN / "posterm-host"), "--config", str(self.config),
-                                      "run"], stdout=self.log.open("w"),
-                                     stderr=subprocess.STDOUT)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [str(BIN / "posterm-host"), "--config", str(self.config), "run"],
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+        )
         wait_for(lambda: "ingesting" in self.log.read_text(), "posterm-host up")
 
     def stop(self) -> None:
@@ -130,12 +135,20 @@ def held(fleet: Fleet, rate: float, seconds: float) -> dict[str, Any]:
     stop = time.perf_counter()
     wait_for(lambda: fleet.unacked() == 0, "every event acked after the load", 600)
     half = samples[len(samples) // 2 :]
-    windows = [min(lag for at, lag in samples if w <= at < w + WINDOW_S)
-               for w in range(0, int(seconds), int(WINDOW_S))]  # fmt: skip
-    return {"offered": offered, "drain_s": time.perf_counter() - stop, "samples": samples,
-            "slope": _slope(half), "max_lag": max(lag for _, lag in samples),
-            "second_half_mean": statistics.mean(lag for _, lag in half),
-            "window_minima": windows, "seconds": seconds}  # fmt: skip
+    windows = [
+        min(lag for at, lag in samples if w <= at < w + WINDOW_S)
+        for w in range(0, int(seconds), int(WINDOW_S))
+    ]
+    return {
+        "offered": offered,
+        "drain_s": time.perf_counter() - stop,
+        "samples": samples,
+        "slope": _slope(half),
+        "max_lag": max(lag for _, lag in samples),
+        "second_half_mean": statistics.mean(lag for _, lag in half),
+        "window_minima": windows,
+        "seconds": seconds,
+    }
 
 
 def backlog(fleet: Fleet, events: int, restart: Any) -> float:
@@ -182,8 +195,19 @@ def rows_for(count: int, tag: str) -> list[tuple[Any, ...]]:
     for n in range(1, count + 1):
         tid = f"{tag}-{n % TERMINALS:04d}"
         env = envelope(tid, n, "sale.approved", sale_data(n))
-        out.append((env["event_id"], tid, n, env["type"], env["occurred_at"], now,
-                    json.dumps(env), env["data"]["txn_id"], None))  # fmt: skip
+        out.append(
+            (
+                env["event_id"],
+                tid,
+                n,
+                env["type"],
+                env["occurred_at"],
+                now,
+                json.dumps(env),
+                env["data"]["txn_id"],
+                None,
+            )
+        )
     return out
 
 
@@ -214,94 +238,164 @@ def bare_insert(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> floa
     return len(rows) / elapsed
 
 
-def one_database(kind: str, store_url: str, fresh_url: Any, work: Path, *, broker: Broker,
-                 saturate_events: int, held_s: float) -> dict[str, Any]:  # fmt: skip
+def one_database(
+    kind: str,
+    store_url: str,
+    fresh_url: Any,
+    work: Path,
+    *,
+    broker: Broker,
+    saturate_events: int,
+    held_s: float,
+) -> dict[str, Any]:
     host = HostProcess(work, broker, f"bench-{kind}", store_url)
-    fleet = Fleet(broker.port, [f"pos-{i:04d}" for i in range(TERMINALS)],
-                  connections=CONNECTIONS, name=f"bench-{kind}")  # fmt: skip
+    fleet = Fleet(
+        broker.port,
+        [f"pos-{i:04d}" for i in range(TERMINALS)],
+        connections=CONNECTIONS,
+        name=f"bench-{kind}",
+    )
     try:
         fleet.birth()
         fleet.telemetry()
         saturate(fleet, 2_000)  # warm up
         before = host_batches(store_url)
-        pids = {"host": host.proc.pid, "mosquitto": broker.proc.pid if broker.proc else 0,
-                "fleet": os.getpid()}  # fmt: skip
+        pids = {
+            "host": host.proc.pid,
+            "mosquitto": broker.proc.pid if broker.proc else 0,
+            "fleet": os.getpid(),
+        }
         cpu0 = {k: cpu_s(p) for k, p in pids.items()}
         loop0 = cpu_s(host.proc.pid, host.proc.pid)  # its main thread: the ingest loop
         rate, top = saturate(fleet, saturate_events)
         cpu = {k: (cpu_s(p) - cpu0[k]) / saturate_events * 1e6 for k, p in pids.items()}
         cpu["host's ingest loop"] = (cpu_s(host.proc.pid, host.proc.pid) - loop0) / (
-            saturate_events / 1e6)
+            saturate_events / 1e6
+        )
         after = host_batches(store_url)
         hold = held(fleet, HELD_RATE, held_s)
         alive = host.proc.poll() is None
         host.stop()  # its session stays at the broker (clean_session false)
         before_drain = host_batches(store_url)
         restarted: list[HostProcess] = []
-        drain = backlog(fleet, saturate_events // 2, lambda: restarted.append(
-            HostProcess(work, broker, f"bench-{kind}", store_url)))  # fmt: skip
+        drain = backlog(
+            fleet,
+            saturate_events // 2,
+            lambda: restarted.append(HostProcess(work, broker, f"bench-{kind}", store_url)),
+        )
         after_drain = host_batches(store_url)
         host = restarted[0]
     finally:
         fleet.close()
         host.stop()
-    drain_batch = max(1, round((after_drain[0] - before_drain[0])
-                               / max(1, after_drain[1] - before_drain[1])))
+    drain_batch = max(
+        1, round((after_drain[0] - before_drain[0]) / max(1, after_drain[1] - before_drain[1]))
+    )
     mean_batch = max(1, round((after[0] - before[0]) / max(1, after[1] - before[1])))
     rows = rows_for(saturate_events, "bare")
     bare = bare_insert(fresh_url(), rows, mean_batch)
     bare_drain = bare_insert(fresh_url(), rows, drain_batch)
     naive = bare_insert(fresh_url(), rows[:2_000], 1)
-    return {"kind": kind, "rate": rate, "top_lag": top, "mean_batch": mean_batch, "bare": bare,
-            "naive": naive, "held": hold, "alive": alive, "cpu": cpu, "drain": drain,
-            "drain_batch": drain_batch, "bare_drain": bare_drain,
-            "drain_events": saturate_events // 2}  # fmt: skip
+    return {
+        "kind": kind,
+        "rate": rate,
+        "top_lag": top,
+        "mean_batch": mean_batch,
+        "bare": bare,
+        "naive": naive,
+        "held": hold,
+        "alive": alive,
+        "cpu": cpu,
+        "drain": drain,
+        "drain_batch": drain_batch,
+        "bare_drain": bare_drain,
+        "drain_events": saturate_events // 2,
+    }
 
 
 def report(r: dict[str, Any]) -> None:
     k, h = f"host[{r['kind']}]", r["held"]
-    print(f"{k}: throughput {r['rate']:,.0f} events/s (1,000 terminals, bursts of {BURST}, "
-          f"<= {WINDOW:,} unacked; highest lag {r['top_lag']:,}; host's mean batch "
-          f"{r['mean_batch']} events)")
-    print(f"{k}: bare insert loop, batches of {r['mean_batch']}: {r['bare']:,.0f} rows/s -> "
-          f"ratio {r['rate'] / r['bare']:.2f}; committing every row: {r['naive']:,.0f} rows/s "
-          f"-> ratio {r['rate'] / r['naive']:.2f}")
+    print(
+        f"{k}: throughput {r['rate']:,.0f} events/s (1,000 terminals, bursts of {BURST}, "
+        f"<= {WINDOW:,} unacked; highest lag {r['top_lag']:,}; host's mean batch "
+        f"{r['mean_batch']} events)"
+    )
+    print(
+        f"{k}: bare insert loop, batches of {r['mean_batch']}: {r['bare']:,.0f} rows/s -> "
+        f"ratio {r['rate'] / r['bare']:.2f}; committing every row: {r['naive']:,.0f} rows/s "
+        f"-> ratio {r['rate'] / r['naive']:.2f}"
+    )
     minima = h["window_minima"]
     # a host too slow never catches up: the lowest lag of each window climbs by the
     # deficit times the window (>= 1 s of load over the run); one that keeps up comes back
     grows = minima[-1] - minima[0] > HELD_RATE and minima == sorted(minima)
-    print(f"{k}: backlog of {r['drain_events']:,} events queued while it was down: "
-          f"{r['drain']:,.0f} events/s, first ack to last (mean batch {r['drain_batch']}); "
-          f"bare insert loop, batches of {r['drain_batch']}: {r['bare_drain']:,.0f} rows/s -> "
-          f"ratio {r['drain'] / r['bare_drain']:.2f}")
+    print(
+        f"{k}: backlog of {r['drain_events']:,} events queued while it was down: "
+        f"{r['drain']:,.0f} events/s, first ack to last (mean batch {r['drain_batch']}); "
+        f"bare insert loop, batches of {r['drain_batch']}: {r['bare_drain']:,.0f} rows/s -> "
+        f"ratio {r['drain'] / r['bare_drain']:.2f}"
+    )
     cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
     print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
-    print(f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
-          f"lowest lag per {WINDOW_S:.0f} s: {' '.join(f'{m:,}' for m in minima)}; "
-          f"highest {h['max_lag']:,}, "
-          f"second half mean {h['second_half_mean']:,.0f}, slope {h['slope']:+.1f} events/s "
-          f"-> {'GROWS' if grows else 'does not grow'}; the rest acked {h['drain_s']:.1f} s "
-          "after the load stopped")
-    target = f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}" if r["kind"] == "sqlite" else (
-        f"ratio >= {TARGET_RATIO}")
+    print(
+        f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
+        f"lowest lag per {WINDOW_S:.0f} s: {' '.join(f'{m:,}' for m in minima)}; "
+        f"highest {h['max_lag']:,}, "
+        f"second half mean {h['second_half_mean']:,.0f}, slope {h['slope']:+.1f} events/s "
+        f"-> {'GROWS' if grows else 'does not grow'}; the rest acked {h['drain_s']:.1f} s "
+        "after the load stopped"
+    )
+    target = (
+        f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}"
+        if r["kind"] == "sqlite"
+        else (f"ratio >= {TARGET_RATIO}")
+    )
     short = f"host {'pg' if r['kind'] == 'postgresql' else r['kind']}"  # the table's 44 columns
-    figure(f"{short}: ingest, 1,000 terminals live", r["rate"], "events/s", baseline=r["bare"],
-           baseline_name=f"bare insert loop, batches of {r['mean_batch']}", target=target)
-    figure(f"{short}: ingest of a backlog", r["drain"], "events/s", baseline=r["bare_drain"],
-           baseline_name=f"bare insert loop, batches of {r['drain_batch']}", target=target)
-    figure(f"{short}: 1,000 terminals live, vs naive", r["rate"], "events/s",
-           baseline=r["naive"], baseline_name="bare insert loop, a commit per row")
-    figure(f"{short}: held {HELD_RATE:,}/s, last lowest lag", float(minima[-1]), "events",
-           baseline=float(minima[0]), baseline_name=f"the first {WINDOW_S:.0f} s's",
-           target="no growth")  # fmt: skip
+    figure(
+        f"{short}: ingest, 1,000 terminals live",
+        r["rate"],
+        "events/s",
+        baseline=r["bare"],
+        baseline_name=f"bare insert loop, batches of {r['mean_batch']}",
+        target=target,
+    )
+    figure(
+        f"{short}: ingest of a backlog",
+        r["drain"],
+        "events/s",
+        baseline=r["bare_drain"],
+        baseline_name=f"bare insert loop, batches of {r['drain_batch']}",
+        target=target,
+    )
+    figure(
+        f"{short}: 1,000 terminals live, vs naive",
+        r["rate"],
+        "events/s",
+        baseline=r["naive"],
+        baseline_name="bare insert loop, a commit per row",
+    )
+    figure(
+        f"{short}: held {HELD_RATE:,}/s, last lowest lag",
+        float(minima[-1]),
+        "events",
+        baseline=float(minima[0]),
+        baseline_name=f"the first {WINDOW_S:.0f} s's",
+        target="no growth",
+    )
     if r["kind"] == "sqlite":
-        print(f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
-              f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}")
+        print(
+            f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
+            f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}"
+        )
     ratio = r["rate"] / r["bare"]
-    print(f"{k}: target >= {TARGET_RATIO} of the bare loop (same batches) -> "
-          f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'} ({ratio:.2f})")
-    print(f"{k}: target 1,000 terminals at {HELD_RATE:,}/s held without growing lag -> "
-          f"{'MET' if not grows and h['offered'] >= 0.95 * HELD_RATE else 'NOT MET'}")
+    print(
+        f"{k}: target >= {TARGET_RATIO} of the bare loop (same batches) -> "
+        f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'} ({ratio:.2f})"
+    )
+    print(
+        f"{k}: target 1,000 terminals at {HELD_RATE:,}/s held without growing lag -> "
+        f"{'MET' if not grows and h['offered'] >= 0.95 * HELD_RATE else 'NOT MET'}"
+    )
 
 
 def main() -> None:
@@ -320,9 +414,17 @@ def main() -> None:
                 n[0] += 1
                 return f"sqlite://{work / f'bare-{n[0]}.db'}"
 
-            results.append(one_database("sqlite", f"sqlite://{work / 'host.db'}", sqlite_url,
-                                        work, broker=broker, saturate_events=events,
-                                        held_s=seconds))  # fmt: skip
+            results.append(
+                one_database(
+                    "sqlite",
+                    f"sqlite://{work / 'host.db'}",
+                    sqlite_url,
+                    work,
+                    broker=broker,
+                    saturate_events=events,
+                    held_s=seconds,
+                )
+            )
             report(results[-1])
             try:
                 cluster = start_cluster(durable=True)
@@ -330,17 +432,26 @@ def main() -> None:
                 print(f"host[postgresql]: skipped: {exc}")
             else:
                 try:
-                    results.append(one_database("postgresql", cluster.create_database(),
-                                                cluster.create_database, work, broker=broker,
-                                                saturate_events=events,
-                                                held_s=seconds))  # fmt: skip
+                    results.append(
+                        one_database(
+                            "postgresql",
+                            cluster.create_database(),
+                            cluster.create_database,
+                            work,
+                            broker=broker,
+                            saturate_events=events,
+                            held_s=seconds,
+                        )
+                    )
                     report(results[-1])
                 finally:
                     cluster.close()
         finally:
             broker.stop()
-    print(f"host: {os.cpu_count()} cores; posterm-host, Mosquitto, the fleet and the database "
-          "share them")
+    print(
+        f"host: {os.cpu_count()} cores; posterm-host, Mosquitto, the fleet and the database "
+        "share them"
+    )
 
 
 if __name__ == "__main__":

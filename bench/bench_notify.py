@@ -39,27 +39,50 @@ def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
         tid = f"pos-{i % 50:04d}"
         txn = f"R{i:06d}"
         seq += 1
-        data: dict[str, Any] = {"txn_id": txn, "kind": "refund", "amount": "12.50",
-                                "currency": "EUR", "reason": "goods_returned",
-                                "state": "in_doubt", "ref_txn": f"S{i:06d}"}  # fmt: skip
+        data: dict[str, Any] = {
+            "txn_id": txn,
+            "kind": "refund",
+            "amount": "12.50",
+            "currency": "EUR",
+            "reason": "goods_returned",
+            "state": "in_doubt",
+            "ref_txn": f"S{i:06d}",
+        }
         if with_contact:
             data["notify"] = {"email": f"customer{i}@example.org"}
         out.append(envelope(tid, seq, "refund.requested", data))
         seq += 1  # sent at the PT's commit, before its completion: not final yet
-        out.append(envelope(tid, seq, "refund.completed", {
-            "txn_id": txn, "kind": "refund", "amount": "12.50", "currency": "EUR",
-            "reason": "goods_returned", "state": "approved_unconfirmed",
-            "masked_pan": "476173******0119"}))  # fmt: skip
+        out.append(
+            envelope(
+                tid,
+                seq,
+                "refund.completed",
+                {
+                    "txn_id": txn,
+                    "kind": "refund",
+                    "amount": "12.50",
+                    "currency": "EUR",
+                    "reason": "goods_returned",
+                    "state": "approved_unconfirmed",
+                    "masked_pan": "476173******0119",
+                },
+            )
+        )
         seq += 1  # the voucher, printed after the completion: the outcome is final
-        out.append(envelope(tid, seq, "receipt.printed", {
-            "txn_id": txn, "copy": "customer", "mark": "original", "lines": []}))  # fmt: skip
+        out.append(
+            envelope(
+                tid,
+                seq,
+                "receipt.printed",
+                {"txn_id": txn, "copy": "customer", "mark": "original", "lines": []},
+            )
+        )
     return out
 
 
 def ingest_rate(events: list[dict[str, Any]], notifier: Notifier | None, store: Store) -> float:
     limits = Limits(refunds_per_day=10**6, refund_minor_per_day=10**12)  # a planned burst
-    alerter = Alerter(store, limits,
-                      new_event_hooks=(notifier.on_new,) if notifier else ())
+    alerter = Alerter(store, limits, new_event_hooks=(notifier.on_new,) if notifier else ())
     start = time.perf_counter()
     for i in range(0, len(events), BATCH):
         batch = events[i : i + BATCH]
@@ -89,22 +112,41 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         port = free_port()  # the mail server in a process of its own, as it would be
-        smtp = subprocess.Popen([sys.executable, "-m", "aiosmtpd", "-n", "-l",
-                                 f"127.0.0.1:{port}", "-c", "aiosmtpd.handlers.Sink"])  # fmt: skip
+        smtp = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-l",
+                f"127.0.0.1:{port}",
+                "-c",
+                "aiosmtpd.handlers.Sink",
+            ]
+        )
         try:
             wait_for(lambda: _listening(port), "the SMTP server")
             bare_store = Store(f"sqlite://{tmp / 'bare.db'}")
             bare = ingest_rate(refund_events(args.refunds, False), None, bare_store)
             bare_store.close()
             store = Store(f"sqlite://{tmp / 'notify.db'}")
-            config = parse({"merchant_name": "Bench", "smtp_url": f"smtp://127.0.0.1:{port}",
-                            "from": "refunds@bench.example", "smtp_security": "none"})  # fmt: skip
+            config = parse(
+                {
+                    "merchant_name": "Bench",
+                    "smtp_url": f"smtp://127.0.0.1:{port}",
+                    "from": "refunds@bench.example",
+                    "smtp_security": "none",
+                }
+            )
             notifier = Notifier(store, config)
             notifier.start()  # the sender drains while the burst is ingested
             start = time.perf_counter()
             ours = ingest_rate(refund_events(args.refunds, True), notifier, store)
-            wait_for(lambda: _sent(store) >= args.refunds, f"{args.refunds:,} e-mails sent",
-                     timeout=max(120.0, args.refunds / 10))  # never hang `make bench`
+            wait_for(
+                lambda: _sent(store) >= args.refunds,
+                f"{args.refunds:,} e-mails sent",
+                timeout=max(120.0, args.refunds / 10),
+            )  # never hang `make bench`
             drained = time.perf_counter() - start
             notifier.stop()
             store.close()
@@ -112,15 +154,27 @@ def main() -> None:
             smtp.terminate()
             smtp.wait(10)
     events = 3 * args.refunds
-    print(f"notify: {events:,} refund events ({args.refunds:,} refunds with an e-mail) into "
-          f"SQLite, batches of {BATCH}")  # fmt: skip
-    print(f"notify: ingest {ours:,.0f} events/s with the notification queue and its sender "
-          f"running; {bare:,.0f} events/s without; ratio {ours / bare:.2f} "
-          f"(target >= 0.9 -> {'MET' if ours / bare >= 0.9 else 'NOT MET'})")  # fmt: skip
-    print(f"notify: {args.refunds:,} e-mails delivered to a local SMTP server in {drained:.1f} s"
-          f" from the first event: {args.refunds / drained:,.0f} notifications/s")  # fmt: skip
-    figure("notify: ingest of a refund burst", ours, "events/s", baseline=bare,
-           baseline_name="same ingest, no notifications", target="ratio >= 0.9")  # fmt: skip
+    print(
+        f"notify: {events:,} refund events ({args.refunds:,} refunds with an e-mail) into "
+        f"SQLite, batches of {BATCH}"
+    )
+    print(
+        f"notify: ingest {ours:,.0f} events/s with the notification queue and its sender "
+        f"running; {bare:,.0f} events/s without; ratio {ours / bare:.2f} "
+        f"(target >= 0.9 -> {'MET' if ours / bare >= 0.9 else 'NOT MET'})"
+    )
+    print(
+        f"notify: {args.refunds:,} e-mails delivered to a local SMTP server in {drained:.1f} s"
+        f" from the first event: {args.refunds / drained:,.0f} notifications/s"
+    )
+    figure(
+        "notify: ingest of a refund burst",
+        ours,
+        "events/s",
+        baseline=bare,
+        baseline_name="same ingest, no notifications",
+        target="ratio >= 0.9",
+    )
     figure("notify: e-mails delivered", args.refunds / drained, "mails/s")
 
 

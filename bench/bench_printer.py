@@ -168,16 +168,26 @@ def main() -> int:
     mine, bare_rate = statistics.median(ours), statistics.median(theirs)
     ratio = mine / bare_rate
     print(f"printer: render only {render_rate():,.0f} receipts/s (Receipt -> ESC/POS bytes)")
-    print(f"printer: driver {mine:,.1f} receipts/s (render, DLE EOT before, send, wait for "
-          f"the cut, DLE EOT after; median of {ROUNDS} x {COUNT})")  # fmt: skip
+    print(
+        f"printer: driver {mine:,.1f} receipts/s (render, DLE EOT before, send, wait for "
+        f"the cut, DLE EOT after; median of {ROUNDS} x {COUNT})"
+    )
     print(f"printer: bare python-escpos {bare_rate:,.1f} receipts/s (same receipt, no checks)")
     verdict = "MET" if ratio >= 0.8 else "NOT MET"
     print(f"printer: ratio driver/bare = {ratio:.2f} (target >= 0.80 -> {verdict})")
-    figure("printer: receipts/s", mine, "receipts/s", baseline=bare_rate,
-           baseline_name="bare python-escpos", target="ratio >= 0.80")  # fmt: skip
+    figure(
+        "printer: receipts/s",
+        mine,
+        "receipts/s",
+        baseline=bare_rate,
+        baseline_name="bare python-escpos",
+        target="ratio >= 0.80",
+    )
     fast, fast_bare = null_printer_rates()
-    print(f"printer: context, a printer that answers at once and prints nothing: driver "
-          f"{fast:,.0f}/s, bare {fast_bare:,.0f}/s (the driver's own cost: three round trips)")
+    print(
+        f"printer: context, a printer that answers at once and prints nothing: driver "
+        f"{fast:,.0f}/s, bare {fast_bare:,.0f}/s (the driver's own cost: three round trips)"
+    )
     return 0
 
 

@@ -68,18 +68,33 @@ class StandInTerminal:
         return future
 
     def status(self) -> dict[str, Any]:
-        return {"terminal": TID, "state": str(Mode.READY), "reason": "ready", "selling": True,
-                "printer": "ready, paper ok", "pending_receipts": 0, "in_doubt": 0,
-                "awaiting_approval": []}  # fmt: skip
+        return {
+            "terminal": TID,
+            "state": str(Mode.READY),
+            "reason": "ready",
+            "selling": True,
+            "printer": "ready, paper ok",
+            "pending_receipts": 0,
+            "in_doubt": 0,
+            "awaiting_approval": [],
+        }
 
 
 def sale_data(n: int) -> dict[str, Any]:
     """What a `sale.approved` carries (Terminal.event_data of a real sale)."""
     cents = 100 + (n * 37) % 9_900
-    return {"txn_id": f"T{n:010d}", "kind": "sale", "state": "approved",
-            "amount": f"{cents // 100}.{cents % 100:02d}", "currency": "EUR",
-            "receipt_no": n % 10_000, "trace": n % 1_000_000, "card_name": "Mastercard",
-            "masked_pan": "544433******1234", "batch_no": 7}  # fmt: skip
+    return {
+        "txn_id": f"T{n:010d}",
+        "kind": "sale",
+        "state": "approved",
+        "amount": f"{cents // 100}.{cents % 100:02d}",
+        "currency": "EUR",
+        "receipt_no": n % 10_000,
+        "trace": n % 1_000_000,
+        "card_name": "Mastercard",
+        "masked_pan": "544433******1234",
+        "batch_no": 7,
+    }
 
 
 def make_journal(path: Path) -> list[bytes]:
@@ -120,9 +135,14 @@ def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> floa
             clock["start"] = time.perf_counter()
 
     journal.outbox_mark_sent = counting_mark_sent  # type: ignore[method-assign]
-    relay = Relay(MqttSection(url=broker.url, inflight=window), journal,
-                  StandInTerminal(), host_key=None, version="bench",  # type: ignore[arg-type]
-                  on_link=on_link)  # fmt: skip
+    relay = Relay(
+        MqttSection(url=broker.url, inflight=window),
+        journal,
+        StandInTerminal(),
+        host_key=None,
+        version="bench",  # type: ignore[arg-type]
+        on_link=on_link,
+    )
     try:
         relay.start()
         if not done.wait(600):
@@ -138,9 +158,12 @@ def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> floa
 
 def bare_drain(payloads: list[bytes], broker: Broker, window: int) -> float:
     """Events per second of a bare paho QoS 1 loop, CONNACK to the last PUBACK."""
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                         client_id="bench-bare", clean_session=False,
-                         protocol=mqtt.MQTTv311)  # fmt: skip
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id="bench-bare",
+        clean_session=False,
+        protocol=mqtt.MQTTv311,
+    )
     client.max_inflight_messages_set(window)
     client.max_queued_messages_set(0)
     connected = [False]
@@ -201,27 +224,39 @@ def drain() -> None:
                             ours.append(relay_drain(template, work, broker, window))
                         else:
                             bare.append(bare_drain(payloads, broker, window))
-                rows.append((window, statistics.median(ours), statistics.median(bare),
-                             ours, bare))  # fmt: skip
+                rows.append((window, statistics.median(ours), statistics.median(bare), ours, bare))
         finally:
             broker.stop()
     size = statistics.median(len(p) for p in payloads)
-    print(f"sync: drain of {EVENTS:,} queued sale.approved events ({size:.0f} B each) to "
-          f"Mosquitto on loopback, CONNACK to the last PUBACK, median of {ROUNDS} rounds")
-    print(f"sync: {'window':>6} {'relay ev/s':>11} {'bare ev/s':>10} {'ratio':>6}   rounds "
-          "(relay | bare)")  # fmt: skip
+    print(
+        f"sync: drain of {EVENTS:,} queued sale.approved events ({size:.0f} B each) to "
+        f"Mosquitto on loopback, CONNACK to the last PUBACK, median of {ROUNDS} rounds"
+    )
+    print(
+        f"sync: {'window':>6} {'relay ev/s':>11} {'bare ev/s':>10} {'ratio':>6}   rounds "
+        "(relay | bare)"
+    )
     for window, ours, bare, all_ours, all_bare in rows:
         each = " ".join(f"{x:,.0f}" for x in all_ours) + " | "
         each += " ".join(f"{x:,.0f}" for x in all_bare)
         print(f"sync: {window:>6} {ours:>11,.0f} {bare:>10,.0f} {ours / bare:>6.2f}   {each}")
     window, ours, bare, _, _ = rows[0]
-    figure(f"sync: outbox drain (window {window})", ours, "events/s", baseline=bare,
-           baseline_name="bare paho publish loop",
-           target=f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}")  # fmt: skip
-    print(f"sync: target >= {TARGET_RATE:,.0f} events/s at the default window {window} -> "
-          f"{'MET' if ours >= TARGET_RATE else 'NOT MET'} ({ours:,.0f}/s)")
-    print(f"sync: target >= {TARGET_RATIO} of the bare loop -> "
-          f"{'MET' if ours / bare >= TARGET_RATIO else 'NOT MET'} ({ours / bare:.2f})")
+    figure(
+        f"sync: outbox drain (window {window})",
+        ours,
+        "events/s",
+        baseline=bare,
+        baseline_name="bare paho publish loop",
+        target=f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}",
+    )
+    print(
+        f"sync: target >= {TARGET_RATE:,.0f} events/s at the default window {window} -> "
+        f"{'MET' if ours >= TARGET_RATE else 'NOT MET'} ({ours:,.0f}/s)"
+    )
+    print(
+        f"sync: target >= {TARGET_RATIO} of the bare loop -> "
+        f"{'MET' if ours / bare >= TARGET_RATIO else 'NOT MET'} ({ours / bare:.2f})"
+    )
 
 
 if __name__ == "__main__":

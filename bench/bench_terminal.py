@@ -48,11 +48,19 @@ def sales_per_second(count: int = 100) -> None:
         finally:
             rig.close()
     print(f"terminal: {ours:,.1f} sales/s end to end (journal fsync, receipt printed)")
-    print(f"terminal: bare ZVT sales on the same PT {bare:,.1f}/s; the terminal runs at "
-          f"{ours / bare:.2f} of it")  # fmt: skip
+    print(
+        f"terminal: bare ZVT sales on the same PT {bare:,.1f}/s; the terminal runs at "
+        f"{ours / bare:.2f} of it"
+    )
     print(f"terminal: target >= 20 sales/s -> {'MET' if ours >= 20 else 'NOT MET'}")
-    figure("terminal: sales end to end", ours, "sales/s", baseline=bare,
-           baseline_name="bare ZVT sales, same PT", target=">= 20/s")  # fmt: skip
+    figure(
+        "terminal: sales end to end",
+        ours,
+        "sales/s",
+        baseline=bare,
+        baseline_name="bare ZVT sales, same PT",
+        target=">= 20/s",
+    )
 
 
 def line_speed_sale() -> None:
@@ -80,12 +88,22 @@ def line_speed_sale() -> None:
     )
     printer = (pr1["bytes_in"] + pr1["bytes_out"]) - (pr0["bytes_in"] + pr0["bytes_out"])
     bound = zvt * 11 / ZVT_BAUD + printer * 10 / PRINTER_BAUD
-    print(f"line speed: one sale took {elapsed:.3f} s; {zvt} ZVT bytes at 9600 8N2 and "
-          f"{printer} printer bytes at 115200 8N1 need at least {bound:.3f} s")  # fmt: skip
-    print(f"line speed: ratio {elapsed / bound:.3f} of the wire-time lower bound "
-          f"(target <= 1.10 -> {'MET' if elapsed / bound <= 1.10 else 'NOT MET'})")  # fmt: skip
-    figure("terminal: one sale at line speed", elapsed, "s", baseline=bound,
-           baseline_name="wire-time lower bound", target="ratio <= 1.10")  # fmt: skip
+    print(
+        f"line speed: one sale took {elapsed:.3f} s; {zvt} ZVT bytes at 9600 8N2 and "
+        f"{printer} printer bytes at 115200 8N1 need at least {bound:.3f} s"
+    )
+    print(
+        f"line speed: ratio {elapsed / bound:.3f} of the wire-time lower bound "
+        f"(target <= 1.10 -> {'MET' if elapsed / bound <= 1.10 else 'NOT MET'})"
+    )
+    figure(
+        "terminal: one sale at line speed",
+        elapsed,
+        "s",
+        baseline=bound,
+        baseline_name="wire-time lower bound",
+        target="ratio <= 1.10",
+    )
 
 
 if __name__ == "__main__":

@@ -39,17 +39,34 @@ ROUND_S = 1.0
 def messages() -> dict[str, tuple[bytes, Callable[[bytes], object]]]:
     sale = json.dumps(envelope(TID, 1, "sale.approved", sale_data(1))).encode()
     lines = [f"{n:02d} Espresso doppio            3.20 EUR" for n in range(40)]
-    receipt = json.dumps(envelope(TID, 2, "receipt.printed",
-                                  receipt_data(7, lines=lines))).encode()  # fmt: skip
-    telemetry = json.dumps({"ts": "2026-12-04T10:00:00.000Z", "terminal": TID, "period_s": 60,
-                            "mode": "ready", "reason": "ready", "selling": True,
-                            "pt_link": "up", "printer": "online, paper ok", "paper": "ok",
-                            "outbox_depth": 0, "oldest_unsent_age_s": None,
-                            "pending_receipts": 0, "in_doubt": 0, "awaiting_approval": 0,
-                            "journal_bytes": 123456, "disk_free_bytes": 10**10,
-                            "uptime_s": 3600.5, "version": "0.1.0", "cpu_temp_c": 48.3,
-                            "clock_synchronized": True, "throttled_now": [],
-                            "throttled_since_boot": [], "update_lock": "free"}).encode()
+    receipt = json.dumps(envelope(TID, 2, "receipt.printed", receipt_data(7, lines=lines))).encode()
+    telemetry = json.dumps(
+        {
+            "ts": "2026-12-04T10:00:00.000Z",
+            "terminal": TID,
+            "period_s": 60,
+            "mode": "ready",
+            "reason": "ready",
+            "selling": True,
+            "pt_link": "up",
+            "printer": "online, paper ok",
+            "paper": "ok",
+            "outbox_depth": 0,
+            "oldest_unsent_age_s": None,
+            "pending_receipts": 0,
+            "in_doubt": 0,
+            "awaiting_approval": 0,
+            "journal_bytes": 123456,
+            "disk_free_bytes": 10**10,
+            "uptime_s": 3600.5,
+            "version": "0.1.0",
+            "cpu_temp_c": 48.3,
+            "clock_synchronized": True,
+            "throttled_now": [],
+            "throttled_since_boot": [],
+            "update_lock": "free",
+        }
+    ).encode()
     return {
         "sale.approved": (sale, lambda p: wire.decode_event(p, TID)),
         "receipt.printed (40 lines)": (receipt, lambda p: wire.decode_event(p, TID)),
@@ -63,16 +80,23 @@ BEFORE = "b405123"  # main before the wire schemas
 def old_check() -> Callable[[bytes], object] | None:
     """The host's event check before the schemas, from git (None without the history)."""
     try:
-        source = subprocess.run(["git", "-C", str(ROOT), "show", f"{BEFORE}:host/service.py"],
-                                capture_output=True, text=True, check=True).stdout
+        source = subprocess.run(
+            ["git", "-C", str(ROOT), "show", f"{BEFORE}:host/service.py"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
     tree = ast.parse(source)
     func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "valid_event")
     scope: dict[str, object] = {
-        "Any": object, "EVENT_TYPES": EVENT_TYPES, "UUID7": UUID7, "MAX_SEQ": 2**63 - 1,
+        "Any": object,
+        "EVENT_TYPES": EVENT_TYPES,
+        "UUID7": UUID7,
+        "MAX_SEQ": 2**63 - 1,
         "RFC3339": re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)"),
-    }  # fmt: skip
+    }
     exec(compile(ast.Module([func], []), "valid_event@" + BEFORE, "exec"), scope)
     valid = scope["valid_event"]
 
@@ -106,11 +130,18 @@ def main() -> None:
             plain.append(per_message(json.loads, payload))
             checked.append(per_message(schema, payload))
         ratios = [c / p for c, p in zip(checked, plain, strict=True)]
-        print(f"{name}: {len(payload)} bytes; json.loads {statistics.median(plain):.2f} µs, "
-              f"schema {statistics.median(checked):.2f} µs; ratio median "
-              f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}-{max(ratios):.2f})")
-        figure(f"wire schema decode+check, {name}", statistics.median(checked), "µs/msg",
-               baseline=statistics.median(plain), baseline_name="json.loads alone")
+        print(
+            f"{name}: {len(payload)} bytes; json.loads {statistics.median(plain):.2f} µs, "
+            f"schema {statistics.median(checked):.2f} µs; ratio median "
+            f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}-{max(ratios):.2f})"
+        )
+        figure(
+            f"wire schema decode+check, {name}",
+            statistics.median(checked),
+            "µs/msg",
+            baseline=statistics.median(plain),
+            baseline_name="json.loads alone",
+        )
         before = old_check() if name != "telemetry" else None
         if before is not None:
             old: list[float] = []
@@ -119,13 +150,19 @@ def main() -> None:
                 old.append(per_message(before, payload))
                 new.append(per_message(schema, payload))
             ratios = [n / o for n, o in zip(new, old, strict=True)]
-            print(f"{name}: before the schemas ({BEFORE}) {statistics.median(old):.2f} µs, "
-                  f"schema {statistics.median(new):.2f} µs; ratio median "
-                  f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}-{max(ratios):.2f})")
-            figure(f"wire schema vs the host before it, {name}", statistics.median(new),
-                   "µs/msg", baseline=statistics.median(old),
-                   baseline_name=f"json + valid_event ({BEFORE})",
-                   target="ratio <= 1.0 (issue 19: no slower)")
+            print(
+                f"{name}: before the schemas ({BEFORE}) {statistics.median(old):.2f} µs, "
+                f"schema {statistics.median(new):.2f} µs; ratio median "
+                f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}-{max(ratios):.2f})"
+            )
+            figure(
+                f"wire schema vs the host before it, {name}",
+                statistics.median(new),
+                "µs/msg",
+                baseline=statistics.median(old),
+                baseline_name=f"json + valid_event ({BEFORE})",
+                target="ratio <= 1.0 (issue 19: no slower)",
+            )
 
 
 if __name__ == "__main__":

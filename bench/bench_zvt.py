@@ -74,8 +74,14 @@ def bench_codec() -> None:
         f" the ZVT codec runs at {codec / floor:.2f}x of it"
     )
     print(f"codec: target >= 20,000/s -> {'MET' if codec >= 20000 else 'NOT MET'}")
-    figure("zvt: 04 0F encode+decode", codec, "/s", baseline=floor,
-           baseline_name="stdlib json round trip", target=">= 20,000/s")  # fmt: skip
+    figure(
+        "zvt: 04 0F encode+decode",
+        codec,
+        "/s",
+        baseline=floor,
+        baseline_name="stdlib json round trip",
+        target=">= 20,000/s",
+    )
 
 
 def bench_sales(seconds: float = 3.0) -> None:
@@ -92,8 +98,14 @@ def bench_sales(seconds: float = 3.0) -> None:
     print(f"pty: {sales:,.1f} sale round trips per second (register once, then 06 01 ... 06 0F)")
     print(f"pty: baseline status enquiry {enquiries:,.1f}/s; a sale costs {enquiries / sales:.2f}x")
     print(f"pty: target >= 50 sales/s -> {'MET' if sales >= 50 else 'NOT MET'}")
-    figure("zvt: sale round trips over a pty", sales, "sales/s", baseline=enquiries,
-           baseline_name="status enquiries", target=">= 50/s")  # fmt: skip
+    figure(
+        "zvt: sale round trips over a pty",
+        sales,
+        "sales/s",
+        baseline=enquiries,
+        baseline_name="status enquiries",
+        target=">= 50/s",
+    )
 
 
 def _timed(fn: object, seconds: float) -> float:

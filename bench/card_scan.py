@@ -30,8 +30,9 @@ def card_data(text: str) -> list[str]:
     card issuer's (ISO/IEC 7812 major industry 2-6: timestamps and ids starting with 1 are
     not cards), track-2 patterns, and ISO 9564 format-0 PIN blocks within 40 characters of
     the word PIN. A masked PAN (6 + ****** + 4) is not a match."""
-    found = [m.group() for m in _DIGITS.finditer(text)
-             if m.group()[0] in "23456" and luhn_ok(m.group())]  # fmt: skip
+    found = [
+        m.group() for m in _DIGITS.finditer(text) if m.group()[0] in "23456" and luhn_ok(m.group())
+    ]
     found += [m.group() for m in _TRACK2.finditer(text)]
     for m in _PIN_BLOCK.finditer(text):
         near = text[max(0, m.start() - 40) : m.end() + 40]

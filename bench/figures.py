@@ -19,13 +19,19 @@ def figure(
     target: str = "",
 ) -> None:
     """`target` is the issue's goal in words ("ratio >= 0.5", "<= 50 MB")."""
-    data = {"name": name, "value": value, "unit": unit, "baseline": baseline,
-            "baseline_name": baseline_name, "target": target}  # fmt: skip
+    data = {
+        "name": name,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_name": baseline_name,
+        "target": target,
+    }
     print(PREFIX + json.dumps(data), flush=True)
 
 
 def parse(line: str) -> dict[str, object] | None:
     if not line.startswith(PREFIX):
         return None
-    data = json.loads(line[len(PREFIX):])
+    data = json.loads(line[len(PREFIX) :])
     return data if isinstance(data, dict) else None

@@ -18,9 +18,12 @@ class Recorder:
     def __init__(self, broker: Broker) -> None:
         self.payloads: list[tuple[str, bytes]] = []
         self.lock = threading.Lock()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id="soak-recorder", clean_session=False,
-                                  protocol=mqtt.MQTTv311)  # fmt: skip
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id="soak-recorder",
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 2)

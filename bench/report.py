@@ -77,8 +77,9 @@ def idle_postermd(seconds: float) -> list[dict[str, Any]]:
         env = {**os.environ, "NOTIFY_SOCKET": str(notify)}
         env.pop("WATCHDOG_USEC", None)
         start = time.perf_counter()
-        daemon = subprocess.Popen([str(BIN / "postermd"), "--config", str(rig.config)],
-                                  env=env, stderr=subprocess.DEVNULL)  # fmt: skip
+        daemon = subprocess.Popen(
+            [str(BIN / "postermd"), "--config", str(rig.config)], env=env, stderr=subprocess.DEVNULL
+        )
         try:
             while "READY=1" not in sock.recv(4096).decode():
                 pass
@@ -97,14 +98,31 @@ def idle_postermd(seconds: float) -> list[dict[str, Any]]:
             broker.stop()
     cpu_share = (ticks1 - ticks0) / TICKS / (t1 - t0)  # of one core
     return [
-        {"name": "postermd: start to READY=1", "value": ready, "unit": "s", "baseline": python,
-         "baseline_name": "python -c 'import posterm'", "target": "<= 1.5 s"},
-        {"name": "postermd: idle RSS", "value": rss, "unit": "MB", "baseline": None,
-         "baseline_name": "", "target": "< 50 MB"},
-        {"name": f"postermd: idle CPU (over {seconds:.0f} s)", "value": cpu_share * 60,
-         "unit": "CPU s/min", "baseline": None, "baseline_name": "",
-         "target": "< 0.6 CPU s/min (1 % of a core)"},
-    ]  # fmt: skip
+        {
+            "name": "postermd: start to READY=1",
+            "value": ready,
+            "unit": "s",
+            "baseline": python,
+            "baseline_name": "python -c 'import posterm'",
+            "target": "<= 1.5 s",
+        },
+        {
+            "name": "postermd: idle RSS",
+            "value": rss,
+            "unit": "MB",
+            "baseline": None,
+            "baseline_name": "",
+            "target": "< 50 MB",
+        },
+        {
+            "name": f"postermd: idle CPU (over {seconds:.0f} s)",
+            "value": cpu_share * 60,
+            "unit": "CPU s/min",
+            "baseline": None,
+            "baseline_name": "",
+            "target": "< 0.6 CPU s/min (1 % of a core)",
+        },
+    ]
 
 
 def _python_start() -> float:
@@ -120,8 +138,10 @@ def table(rows: list[dict[str, Any]]) -> str:
         base = row.get("baseline")
         ratio = f"{row['value'] / base:6.2f}" if base else f"{'':6}"
         shown = f"{base:12,.3f}" if base is not None else f"{'':12}"
-        lines.append(f"{row['name'][:44]:44} {row['value']:12,.3f} {row['unit'][:11]:11} "
-                     f"{shown} {ratio}  {row.get('target', '')}")  # fmt: skip
+        lines.append(
+            f"{row['name'][:44]:44} {row['value']:12,.3f} {row['unit'][:11]:11} "
+            f"{shown} {ratio}  {row.get('target', '')}"
+        )
         if base is not None and row.get("baseline_name"):
             lines.append(f"{'':44} {'':12} {'':11} ^ {row['baseline_name']}")
     return "\n".join(lines)
@@ -137,8 +157,10 @@ def main() -> int:
     if not args.no_idle:
         rows += idle_postermd(args.idle_seconds)
     print()
-    print(f"posterm benchmarks on {platform.node()}: {platform.machine()}, {os.cpu_count()} cores,"
-          f" Python {platform.python_version()}, {platform.platform()}")  # fmt: skip
+    print(
+        f"posterm benchmarks on {platform.node()}: {platform.machine()}, {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}, {platform.platform()}"
+    )
     print(table(rows))
     return failed
 

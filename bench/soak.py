@@ -49,18 +49,33 @@ from tests.support.rig import Rig, make_rig  # noqa: E402
 from tests.support.smtp import SmtpServer  # noqa: E402
 
 APPROVAL_LIMIT = 5000  # minor units; the rig's [refunds] approval_limit = "50.00"
-PT_FAULTS = ("drop_before_status", "drop_before_completion", "corrupt_byte", "nak_first",
-             "withhold_acks")  # fmt: skip
-FAULT_KINDS = ("kill_postermd", "kill_at_step", "kill_host", "broker_restart", "paper_out",
-               "cover_open", "hold_at_pin", *PT_FAULTS)  # fmt: skip
+PT_FAULTS = (
+    "drop_before_status",
+    "drop_before_completion",
+    "corrupt_byte",
+    "nak_first",
+    "withhold_acks",
+)
+FAULT_KINDS = (
+    "kill_postermd",
+    "kill_at_step",
+    "kill_host",
+    "broker_restart",
+    "paper_out",
+    "cover_open",
+    "hold_at_pin",
+    *PT_FAULTS,
+)
 # postermd's crash points (daemon/crash.py) the soak kills it at, with the operation that
 # passes there: every step of a payment, its receipt and the print job
 CRASH_STEPS = {
-    **{f"{kind}.{step}": kind for kind in ("sale", "refund", "void")
-       for step in ("journaled", "before_commit", "after_commit", "completed",
-                    "receipt_journaled")},
+    **{
+        f"{kind}.{step}": kind
+        for kind in ("sale", "refund", "void")
+        for step in ("journaled", "before_commit", "after_commit", "completed", "receipt_journaled")
+    },
     **dict.fromkeys(("receipt.printing", "receipt.mid_print", "receipt.printed"), "sale"),
-}  # fmt: skip
+}
 
 # -- the soak -------------------------------------------------------------------------------
 
@@ -146,8 +161,13 @@ class Soak:
     def refund_request(self, sale: Sale, low: int, high: int) -> dict[str, Any]:
         amount = self.amount(low, high)
         sale.refunded += amount
-        request = {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(amount),
-                   "reason": "goods_returned", "key": self.key()}  # fmt: skip
+        request = {
+            "cmd": "refund",
+            "txn": sale.txn_id,
+            "amount": fmt(amount),
+            "reason": "goods_returned",
+            "key": self.key(),
+        }
         if self.rng.random() < 0.3:  # the customer wants to hear how it ends
             address = self.contacts[request["key"]] = f"{request['key']}@example.org"
             request["notify_email"] = address
@@ -169,8 +189,14 @@ class Soak:
             return self.refund_request(sale, APPROVAL_LIMIT + 1, sale.amount - sale.refunded)
         if kind == "over refund" and self.sales:
             sale = self.rng.choice(self.sales)  # asked to refund more than was paid
-            return {"cmd": "refund", "txn": sale.txn_id, "amount": fmt(sale.amount + 1),
-                    "reason": "goods_returned", "key": self.key(), "over": True}  # fmt: skip
+            return {
+                "cmd": "refund",
+                "txn": sale.txn_id,
+                "amount": fmt(sale.amount + 1),
+                "reason": "goods_returned",
+                "key": self.key(),
+                "over": True,
+            }
         if kind == "void" and fresh:
             return {"cmd": "void", "txn": self.rng.choice(fresh).txn_id, "key": self.key()}
         return None
@@ -184,8 +210,17 @@ class Soak:
 
     def one_operation(self) -> None:
         roll = self.rng.random()
-        kind = ("sale" if roll < 0.55 else "refund" if roll < 0.75 else "large refund"
-                if roll < 0.85 else "over refund" if roll < 0.88 else "void")  # fmt: skip
+        kind = (
+            "sale"
+            if roll < 0.55
+            else "refund"
+            if roll < 0.75
+            else "large refund"
+            if roll < 0.85
+            else "over refund"
+            if roll < 0.88
+            else "void"
+        )
         request = self.request_of(kind) or self.sale_request()
         self.note(request, self.ask(self.kind_of(request), request))
 
@@ -321,26 +356,41 @@ class Soak:
         if self.awaiting:
             problems.append(f"refunds never approved: {sorted(self.awaiting)}")
         try:
-            self.rig.wait_status(lambda s: s["state"] == "ready" and s["pending_receipts"] == 0
-                                 and s["in_doubt"] == 0 and not s["awaiting_operator"],
-                                 "ready with nothing pending", timeout)  # fmt: skip
+            self.rig.wait_status(
+                lambda s: (
+                    s["state"] == "ready"
+                    and s["pending_receipts"] == 0
+                    and s["in_doubt"] == 0
+                    and not s["awaiting_operator"]
+                ),
+                "ready with nothing pending",
+                timeout,
+            )
         except AssertionError as exc:
             problems.append(str(exc))
         try:
-            wait_for(lambda: unacked(self.rig) == 0
-                     and len(host_events(self.host)) >= len(self.rig.events()),
-                     "the outbox drained at the host", timeout)  # fmt: skip
+            wait_for(
+                lambda: (
+                    unacked(self.rig) == 0 and len(host_events(self.host)) >= len(self.rig.events())
+                ),
+                "the outbox drained at the host",
+                timeout,
+            )
         except AssertionError as exc:
             problems.append(str(exc))
         problems += self.close_day(timeout)
         try:
-            wait_for(lambda: queued_notifications(self.host) == 0,
-                     "every refund notification sent", timeout)  # fmt: skip
+            wait_for(
+                lambda: queued_notifications(self.host) == 0,
+                "every refund notification sent",
+                timeout,
+            )
         except AssertionError as exc:
             problems.append(str(exc))
         with contextlib.suppress(AssertionError):  # else the table counts what is left
-            wait_for(lambda: not contacts_left(self.rig, self.host),
-                     "the contacts forgotten on disk", 30)  # fmt: skip
+            wait_for(
+                lambda: not contacts_left(self.rig, self.host), "the contacts forgotten on disk", 30
+            )
         # what the terminal published last (status, telemetry) reaches the recorder
         seen = self.recorder.count()
         with contextlib.suppress(AssertionError):
@@ -354,9 +404,13 @@ class Soak:
         if reply is None or not reply.get("ok"):
             return [f"end of day failed: {reply}"]
         try:
-            wait_for(lambda: unacked(self.rig) == 0
-                     and len(host_events(self.host)) >= len(self.rig.events()),
-                     "the batch's close drained at the host", timeout)  # fmt: skip
+            wait_for(
+                lambda: (
+                    unacked(self.rig) == 0 and len(host_events(self.host)) >= len(self.rig.events())
+                ),
+                "the batch's close drained at the host",
+                timeout,
+            )
         except AssertionError as exc:
             return [str(exc)]
         closes = [e for e in self.rig.events() if e["type"] == "batch.closed"]
@@ -366,8 +420,11 @@ class Soak:
         code, batches = self.host.cli("reconcile", "--terminal", TID, "--date", day, "--json")
         if code != 0 or not isinstance(batches, list) or not batches:
             return [f"posterm-host reconcile --date {day}: {code} {batches}"]
-        return [f"reconcile batch {b.get('batch_no')}: {d.get('detail') or d.get('what')}"
-                for b in batches for d in b.get("differences") or []]  # fmt: skip
+        return [
+            f"reconcile batch {b.get('batch_no')}: {d.get('detail') or d.get('what')}"
+            for b in batches
+            for d in b.get("differences") or []
+        ]
 
 
 def fmt(cents: int) -> str:
@@ -379,8 +436,9 @@ def minor(amount: str) -> int:
     return int(units) * 100 + int(cents or 0)
 
 
-def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
-         settle_timeout: float = 90.0) -> tuple[Soak, str, dict[str, int]]:  # fmt: skip
+def soak(
+    minutes: float, seed: int, workdir: Path, fault_every: float = 6.0, settle_timeout: float = 90.0
+) -> tuple[Soak, str, dict[str, int]]:
     """Run the soak in `workdir`; (the soak, its table, the figures that must be 0)."""
     broker = Broker(workdir)
     broker.start()
@@ -388,14 +446,20 @@ def soak(minutes: float, seed: int, workdir: Path, fault_every: float = 6.0,
     if host.cli("keygen")[0] != 0:
         raise RuntimeError("posterm-host keygen failed")
     smtp = SmtpServer().start()
-    host.config.write_text(host.config.read_text() + (
-        f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
-        f'smtp_security = "none"\nfrom = "refunds@shop.example"\n'
-        f'first_retry_s = 0.5\nmax_retry_s = 2\n'))  # fmt: skip
+    host.config.write_text(
+        host.config.read_text()
+        + (
+            f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
+            f'smtp_security = "none"\nfrom = "refunds@shop.example"\n'
+            f"first_retry_s = 0.5\nmax_retry_s = 2\n"
+        )
+    )
     host.start()
     recorder = Recorder(broker)
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
-             f'host_public_key = "{host.key.with_suffix(".pub")}"\n')  # fmt: skip
+    extra = (
+        f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
+        f'host_public_key = "{host.key.with_suffix(".pub")}"\n'
+    )
     rig = make_rig(workdir, extra_config=extra)
     state = Soak(workdir, random.Random(seed), broker, host, rig, recorder, smtp)
     try:
@@ -417,8 +481,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else "")
     parser.add_argument("--minutes", type=float, default=5.0)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--fault-every", type=float, default=6.0,
-                        help="mean seconds between faults (default 6)")  # fmt: skip
+    parser.add_argument(
+        "--fault-every", type=float, default=6.0, help="mean seconds between faults (default 6)"
+    )
     parser.add_argument("--workdir", type=Path, help="keep the rig's files here")
     args = parser.parse_args(argv)
     if args.workdir is not None:

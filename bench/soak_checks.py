@@ -56,16 +56,29 @@ def customer_receipts(rig: Rig) -> dict[str, list[tuple[float, str]]]:
 def money_rule_violations(rig: Rig) -> list[str]:
     """tests/support/money_rules.check's rules, counted instead of asserted."""
     txns, ledger = rig.txns(), rig.ledger()
-    out = [f"unresolved {t['txn_id']} {t['state']}" for t in txns
-           if t["state"] in ("in_doubt", "approved_unconfirmed")]  # fmt: skip
-    kept = Counter((e["receipt_no"], e["amount"], KIND_OF[e["kind"]]) for e in ledger
-                   if e["state"] in ("booked", "reversed"))  # fmt: skip
-    journaled = Counter((t["receipt_no"], t["amount"], t["kind"]) for t in txns
-                        if t["kind"] != "eod" and t["state"] in ("approved", "voided"))  # fmt: skip
-    out += [f"PT kept {k} x{n}, journal has it x{journaled[k]}" for k, n in kept.items()
-            if journaled[k] != n]  # fmt: skip
-    out += [f"journal has {k} x{n}, PT kept it x{kept[k]}" for k, n in journaled.items()
-            if kept[k] != n]  # fmt: skip
+    out = [
+        f"unresolved {t['txn_id']} {t['state']}"
+        for t in txns
+        if t["state"] in ("in_doubt", "approved_unconfirmed")
+    ]
+    kept = Counter(
+        (e["receipt_no"], e["amount"], KIND_OF[e["kind"]])
+        for e in ledger
+        if e["state"] in ("booked", "reversed")
+    )
+    journaled = Counter(
+        (t["receipt_no"], t["amount"], t["kind"])
+        for t in txns
+        if t["kind"] != "eod" and t["state"] in ("approved", "voided")
+    )
+    out += [
+        f"PT kept {k} x{n}, journal has it x{journaled[k]}"
+        for k, n in kept.items()
+        if journaled[k] != n
+    ]
+    out += [
+        f"journal has {k} x{n}, PT kept it x{kept[k]}" for k, n in journaled.items() if kept[k] != n
+    ]
     receipts = customer_receipts(rig)
     for txn in txns:
         got = [text for _, text in receipts.get(txn["txn_id"], [])]
@@ -115,8 +128,10 @@ def debits_without_one_receipt(rig: Rig) -> tuple[list[str], list[str]]:
             continue
         got = [r for r in receipts.get(txn["txn_id"], []) if "DUPLICATE" not in r[1]]
         later = got[1:]
-        if not got or len(later) > restarts[txn["txn_id"]] or not all(
-            "RECOVERED" in text for _, text in later
+        if (
+            not got
+            or len(later) > restarts[txn["txn_id"]]
+            or not all("RECOVERED" in text for _, text in later)
         ):
             out.append(f"{txn['kind']} {txn['txn_id']}: {len(got)} customer receipts")
         elif later:
@@ -131,9 +146,11 @@ def refunds_over_sale(rig: Rig) -> list[str]:
         if t["kind"] == "refund" and t["state"] == "approved" and t["ref_txn"]:
             refunded[t["ref_txn"]] += t["amount"]
     sales = {t["txn_id"]: t for t in txns if t["kind"] == "sale"}
-    return [f"{ref}: refunded {n} of {sales[ref]['amount'] if ref in sales else '?'}"
-            for ref, n in refunded.items()
-            if ref not in sales or n > sales[ref]["amount"]]  # fmt: skip
+    return [
+        f"{ref}: refunded {n} of {sales[ref]['amount'] if ref in sales else '?'}"
+        for ref, n in refunded.items()
+        if ref not in sales or n > sales[ref]["amount"]
+    ]
 
 
 def event_figures(rig: Rig, host: Host) -> tuple[list[str], list[str], list[str]]:
@@ -163,9 +180,12 @@ def host_views(rig: Rig, host: Host) -> list[str]:
     receipt printed or recovered; and nothing else. `posterm-host refunds` says completed
     for exactly the refunds the journal has approved, with their amount and sale."""
     txns = rig.txns()
-    booked = {t["txn_id"]: t for t in txns
-              if (t["state"] == "approved" and t["kind"] in ("sale", "refund", "void"))
-              or (t["state"] == "voided" and t["kind"] == "sale")}  # fmt: skip
+    booked = {
+        t["txn_id"]: t
+        for t in txns
+        if (t["state"] == "approved" and t["kind"] in ("sale", "refund", "void"))
+        or (t["state"] == "voided" and t["kind"] == "sale")
+    }
     out: list[str] = []
     code, found = host.cli("receipts", "find", "--terminal", TID, "--json")
     if code != 0 or not isinstance(found, list):
@@ -179,12 +199,17 @@ def host_views(rig: Rig, host: Host) -> list[str]:
         shown.add(row["txn_id"])
         seen = (row["kind"], _minor(row["amount"]), row["ref_txn"])
         if seen != (txn["kind"], txn["amount"], txn["ref_txn"]):
-            out.append(f"host shows {row['txn_id']} as {seen}, the journal as "
-                       f"{(txn['kind'], txn['amount'], txn['ref_txn'])}")  # fmt: skip
+            out.append(
+                f"host shows {row['txn_id']} as {seen}, the journal as "
+                f"{(txn['kind'], txn['amount'], txn['ref_txn'])}"
+            )
         if row["receipt"]["state"] not in ("printed", "recovered"):
             out.append(f"host shows {row['txn_id']}'s receipt {row['receipt']['state']}")
-    out += [f"journal booked {t['kind']} {i}; the host does not show it"
-            for i, t in booked.items() if i not in shown]  # fmt: skip
+    out += [
+        f"journal booked {t['kind']} {i}; the host does not show it"
+        for i, t in booked.items()
+        if i not in shown
+    ]
     code, refunds = host.cli("refunds", "--json")
     if code != 0 or not isinstance(refunds, list):
         return [*out, f"posterm-host refunds failed: {refunds}"]
@@ -192,10 +217,14 @@ def host_views(rig: Rig, host: Host) -> list[str]:
     completed = {r["txn_id"] for r in refunds if r["state"] == "completed"}
     approved = {i for i, t in journal.items() if t["state"] == "approved"}
     states = {i: t["state"] for i, t in journal.items()}
-    out += [f"refund {i} completed at the host, {states.get(i, 'unknown')} in the journal"
-            for i in sorted(completed - approved)]  # fmt: skip
-    out += [f"refund {i} approved in the journal, not completed at the host"
-            for i in sorted(approved - completed)]  # fmt: skip
+    out += [
+        f"refund {i} completed at the host, {states.get(i, 'unknown')} in the journal"
+        for i in sorted(completed - approved)
+    ]
+    out += [
+        f"refund {i} approved in the journal, not completed at the host"
+        for i in sorted(approved - completed)
+    ]
     for row in refunds:
         txn = journal.get(row["txn_id"])
         told = (_minor(row["amount"]), row["sale"])
@@ -210,8 +239,9 @@ def queued_notifications(host: Host) -> int:
         return 0
     db = sqlite3.connect(host.db)
     try:
-        return int(db.execute("SELECT COUNT(*) FROM notifications WHERE state = 'queued'")
-                   .fetchone()[0])  # fmt: skip
+        return int(
+            db.execute("SELECT COUNT(*) FROM notifications WHERE state = 'queued'").fetchone()[0]
+        )
     except sqlite3.OperationalError:  # not migrated yet
         return 0
     finally:
@@ -255,8 +285,7 @@ def refund_messages(rig: Rig, messages: list[EmailMessage], contacts: dict[str, 
                 out.append(f"refund {txn['txn_id']} is {txn['state']}, the customer read {says!r}")
         if any(m["To"] != address for m in got):
             out.append(f"refund {txn['txn_id']}: a message not to {address}")
-    out += [f"a message about {ref}, asked without an address" for ref in by_txn
-            if ref not in told]  # fmt: skip
+    out += [f"a message about {ref}, asked without an address" for ref in by_txn if ref not in told]
     return out
 
 

@@ -35,8 +35,9 @@ def scan_places(soak: Soak) -> dict[str, list[str]]:
 # -- the table ------------------------------------------------------------------------------
 
 
-def report(soak: Soak, seconds: float, problems: list[str],
-           fault_kinds: tuple[str, ...]) -> tuple[str, dict[str, int]]:  # fmt: skip
+def report(
+    soak: Soak, seconds: float, problems: list[str], fault_kinds: tuple[str, ...]
+) -> tuple[str, dict[str, int]]:
     rig = soak.rig
     lost, twice, unknown = event_figures(rig, soak.host)
     debits, again = debits_without_one_receipt(rig)
@@ -56,9 +57,11 @@ def report(soak: Soak, seconds: float, problems: list[str],
         "customer contacts left on disk": contacts_left(rig, soak.host),
     }
     scans = {f"card data in {k}": v for k, v in scan_places(soak).items()}
-    lines = [f"chaos soak: {seconds / 60:.1f} min, {sum(soak.ops.values())} operations, "
-             f"{sum(soak.faults.values())} faults, {len(rig.events())} events, "
-             f"{soak.recorder.count()} MQTT messages recorded"]  # fmt: skip
+    lines = [
+        f"chaos soak: {seconds / 60:.1f} min, {sum(soak.ops.values())} operations, "
+        f"{sum(soak.faults.values())} faults, {len(rig.events())} events, "
+        f"{soak.recorder.count()} MQTT messages recorded"
+    ]
     lines.append("operations by kind")
     lines += [f"  {k:<50} {n:>6}" for k, n in sorted(soak.ops.items())]
     lines.append("outcomes")

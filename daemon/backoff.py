@@ -51,15 +51,20 @@ class Backoff:
         delay = float(self._wait(state))
         self.next_at = self._clock() + delay
         if error != self._last_error:
-            log.warning("%s: %s (trying again with back-off, next in %.1f s)",
-                        self.device, error, delay)  # fmt: skip
+            log.warning(
+                "%s: %s (trying again with back-off, next in %.1f s)", self.device, error, delay
+            )
             self._last_error = error
         return delay
 
     def succeeded(self) -> None:
         if self.failures:
-            log.info("%s: back after %d failed tr%s", self.device, self.failures,
-                     "y" if self.failures == 1 else "ies")  # fmt: skip
+            log.info(
+                "%s: back after %d failed tr%s",
+                self.device,
+                self.failures,
+                "y" if self.failures == 1 else "ies",
+            )
         self.failures = 0
         self._last_error = None
         self.next_at = self._clock()

@@ -47,9 +47,14 @@ def page_url(config: Config) -> str | None:
 
 
 def slip(
-    config: Config, *, version: str, address: str | None, host: dict[str, Any] | None,
-    state: str, reason: str,
-) -> layouts.Receipt:  # fmt: skip
+    config: Config,
+    *,
+    version: str,
+    address: str | None,
+    host: dict[str, Any] | None,
+    state: str,
+    reason: str,
+) -> layouts.Receipt:
     """What the slip says (plain data; the renderer lays it out)."""
     if host is None:
         link = "none (runs alone)"
@@ -97,9 +102,16 @@ def print_later(
         def on_owner() -> None:
             now = status()
             try:
-                print_slip(slip(config, version=version, address=address,
-                                host=None if host is None else host(), state=now["state"],
-                                reason=now["reason"]))  # fmt: skip
+                print_slip(
+                    slip(
+                        config,
+                        version=version,
+                        address=address,
+                        host=None if host is None else host(),
+                        state=now["state"],
+                        reason=now["reason"],
+                    )
+                )
             except (PrintFailed, PrinterError) as exc:  # PrinterError: a slip it refuses
                 log.warning("boot slip: not printed: %s", exc)
                 return

@@ -31,8 +31,9 @@ def crashpoint(step: str) -> None:
         log.critical("crash point %s: SIGKILL", step)
         os.kill(os.getpid(), signal.SIGKILL)
     if step in _HANGS:
-        log.critical("hang point %s: thread %s blocks for ever", step,
-                     threading.current_thread().name)  # fmt: skip
+        log.critical(
+            "hang point %s: thread %s blocks for ever", step, threading.current_thread().name
+        )
         never = threading.Event()
         while True:
             never.wait(3600)

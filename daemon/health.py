@@ -71,8 +71,9 @@ def adjtimex_synchronized() -> bool | None:
 def run_command(argv: Sequence[str]) -> str | None:
     """The command's stdout, or None if it is missing, fails or takes too long."""
     try:
-        done = subprocess.run(list(argv), capture_output=True, text=True, check=False,
-                              timeout=COMMAND_SECONDS)  # fmt: skip
+        done = subprocess.run(
+            list(argv), capture_output=True, text=True, check=False, timeout=COMMAND_SECONDS
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

@@ -25,8 +25,12 @@ import sys
 from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-          "error": logging.ERROR}  # fmt: skip
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
 
 TRACK1 = re.compile(r"%?B\d{12,19}\^[^^\r\n]{0,26}(?:\^[^?\s]*\??)?")
 TRACK2 = re.compile(r";?(?<!\d)\d{12,19}(?:=[0-9=]*|D\d{4}[0-9A-F]*)\??")

@@ -50,9 +50,15 @@ class Daemon:
     """One postermd: the terminal, its devices, the control socket and the host link."""
 
     def __init__(
-        self, config: Config, terminal: Terminal, *, printer: ReceiptPrinter,
-        panel: PanelLink, watchdog: Watchdog, opened: list[Any],
-    ) -> None:  # fmt: skip
+        self,
+        config: Config,
+        terminal: Terminal,
+        *,
+        printer: ReceiptPrinter,
+        panel: PanelLink,
+        watchdog: Watchdog,
+        opened: list[Any],
+    ) -> None:
         self.config = config
         self.terminal = terminal
         self.printer = printer
@@ -96,12 +102,16 @@ class Daemon:
             panel.show_mode(mode)
 
         terminal = Terminal(
-            config, journal, pt, printer, on_mode=on_mode, on_signal=panel.signal,
+            config,
+            journal,
+            pt,
+            printer,
+            on_mode=on_mode,
+            on_signal=panel.signal,
             on_idle=lambda: watchdog.idle(idle_beat),
-        )  # fmt: skip
+        )
         panel.attach(terminal)
-        return cls(config, terminal, printer=printer, panel=panel, watchdog=watchdog,
-                   opened=opened)  # fmt: skip
+        return cls(config, terminal, printer=printer, panel=panel, watchdog=watchdog, opened=opened)
 
     def stop(self) -> None:
         """Ask `run` to shut down (any thread, a signal handler included): the work in
@@ -133,8 +143,9 @@ class Daemon:
             config,
             version=VERSION,
             host=None if relay is None else relay.snapshot,
-            host_settled=lambda: relay is None or relay.state == "connected"
-            or relay.backoff.failures > 0,
+            host_settled=lambda: (
+                relay is None or relay.state == "connected" or relay.backoff.failures > 0
+            ),
             submit=lambda fn: terminal.call(fn, "boot slip"),
             print_slip=self.printer.print_slip,
             status=lambda: {"state": str(terminal.mode.mode), "reason": terminal.mode.reason},
@@ -147,9 +158,12 @@ class Daemon:
         """The operation in progress finishes (a payment at the PT, its journal rows, its
         receipt) while nothing new starts; then the host hears we are offline."""
         config, terminal = self.config, self.terminal
-        log.info("postermd: stopping; mode %s, update lock %s: what runs finishes first, "
-                 "within %.0f s", terminal.mode.mode, terminal.update_lock.state,
-                 config.system.stop_timeout_s)  # fmt: skip
+        log.info(
+            "postermd: stopping; mode %s, update lock %s: what runs finishes first, within %.0f s",
+            terminal.mode.mode,
+            terminal.update_lock.state,
+            config.system.stop_timeout_s,
+        )
         notify(STOPPING="1", STATUS=f"stopping: {terminal.mode.mode}: {terminal.mode.reason}")
         deadline = time.monotonic() + config.system.stop_timeout_s
         finished = terminal.stop(config.system.stop_timeout_s)
@@ -178,8 +192,9 @@ class Daemon:
             with contextlib.suppress(OwnerStopped):  # its last word at shutdown: LEDs are off
                 terminal.owner.submit(lambda: panel.show_host(online))
 
-        relay = Relay(config.mqtt, terminal.journal, terminal, host_key=key, version=VERSION,
-                      on_link=on_link)  # fmt: skip
+        relay = Relay(
+            config.mqtt, terminal.journal, terminal, host_key=key, version=VERSION, on_link=on_link
+        )
         terminal.host_link = relay.snapshot
         relay.start()
         return relay

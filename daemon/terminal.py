@@ -123,8 +123,11 @@ class Terminal:
         pending, settled at the next start."""
         finished = self.owner.stop(timeout)
         if not finished:
-            log.warning("terminal: stopping with %s unfinished after %.0f s; the next start "
-                        "settles it", self.mode.reason, timeout)  # fmt: skip
+            log.warning(
+                "terminal: stopping with %s unfinished after %.0f s; the next start settles it",
+                self.mode.reason,
+                timeout,
+            )
         self.pt.close()
         if finished:
             self.update_lock.close()

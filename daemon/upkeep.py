@@ -34,9 +34,12 @@ class Upkeep:
     to the PT or prints runs only while no updater holds `update_lock`."""
 
     def __init__(
-        self, ctx: FlowContext, update_lock: UpdateLock, pt_backoff: Backoff,
+        self,
+        ctx: FlowContext,
+        update_lock: UpdateLock,
+        pt_backoff: Backoff,
         printer_backoff: Backoff,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.ctx = ctx
         self.update_lock = update_lock
         self.pt_backoff = pt_backoff
@@ -136,9 +139,7 @@ class Upkeep:
                 and self.printer_backoff.due()
                 and ctx.journal.pending_receipts()
             ):
-                if not self.when_no_update(
-                    "pending receipts", lambda: receipts.print_pending(ctx)
-                ):
+                if not self.when_no_update("pending receipts", lambda: receipts.print_pending(ctx)):
                     return
                 if ctx.journal.pending_receipts():
                     self.printer_backoff.failed(

@@ -26,7 +26,7 @@ from posterm.host import (
     metrics,
     quarantine,
     reconcile,
-    webhooks,  # fmt: skip
+    webhooks,
 )
 from posterm.host.alerts import engine as alert_engine
 from posterm.host.cli_output import fail as _fail
@@ -49,10 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
         type=metrics.parse_address,
         help="serve Prometheus metrics on HOST:PORT (e.g. 127.0.0.1:9464)",
     )
-    p.add_argument("--http", metavar="ADDR", nargs="?", const="", type=_http_address,
-                   help="serve the dashboard on HOST:PORT (no value: [web] bind)")  # fmt: skip
-    sub.add_parser("hash-password", help="an argon2 hash of the password read from stdin,"
-                   " for [[web.users]] password_hash")  # fmt: skip
+    p.add_argument(
+        "--http",
+        metavar="ADDR",
+        nargs="?",
+        const="",
+        type=_http_address,
+        help="serve the dashboard on HOST:PORT (no value: [web] bind)",
+    )
+    sub.add_parser(
+        "hash-password",
+        help="an argon2 hash of the password read from stdin, for [[web.users]] password_hash",
+    )
     p.add_argument(
         "--instance",
         metavar="N",
@@ -60,8 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="this process's name among several sharing [mqtt] share_group (required with"
         " it): MQTT client id posterm-host-{id}-{N}, status on posterm/v1/host/{id}-{N}/status",
     )
-    p.add_argument("--role", choices=ROLES, help="ingest: send no webhook or notification;"
-                   " sender: only send them (no MQTT); none: both")  # fmt: skip
+    p.add_argument(
+        "--role",
+        choices=ROLES,
+        help="ingest: send no webhook or notification;"
+        " sender: only send them (no MQTT); none: both",
+    )
     sub.add_parser("keygen", help="write the Ed25519 key pair ([keys] private_key and .pub)")
     for name, text in (("fleet", "terminals and their state"), ("events", "stored events")):
         p = sub.add_parser(name, help=text)
@@ -84,8 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("approve", "reject"):
         p = sub.add_parser(name, help=f"{name} a refund awaiting approval (signed)")
         p.add_argument("txn")
-        p.add_argument("--terminal", help="the terminal of the refund (required when several"
-                       " terminals used the id)")  # fmt: skip
+        p.add_argument(
+            "--terminal",
+            help="the terminal of the refund (required when several terminals used the id)",
+        )
         p.add_argument("--by", default="back office")
         p.add_argument("--json", action="store_true")
     p = sub.add_parser("reprint", help="reprint a receipt on a terminal (DUPLICATE)")
@@ -93,8 +107,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("txn")
     p.add_argument("--json", action="store_true")
     for name in ("eod", "ping"):
-        p = sub.add_parser(name, help="close the day on a terminal (signed)" if name == "eod"
-                           else "is a terminal there?")  # fmt: skip
+        p = sub.add_parser(
+            name,
+            help="close the day on a terminal (signed)"
+            if name == "eod"
+            else "is a terminal there?",
+        )
         p.add_argument("tid")
         p.add_argument("--json", action="store_true")
     add_lookup_parsers(sub)
@@ -123,8 +141,10 @@ def add_lookup_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p = what.add_parser("show", help="a transaction and the text of its customer receipt")
     p.add_argument("txn")
-    p.add_argument("--terminal", help="the terminal of the transaction (required when several"
-                   " terminals used the id)")  # fmt: skip
+    p.add_argument(
+        "--terminal",
+        help="the terminal of the transaction (required when several terminals used the id)",
+    )
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("reconcile", help="a day's batches: events, terminal and PT side by side")
     p.add_argument("--date", help="YYYY-MM-DD (UTC; default today)")
@@ -136,8 +156,12 @@ def add_lookup_parsers(sub: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: "
-                        "%(message)s", stream=sys.stderr, force=True)  # fmt: skip
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+        force=True,
+    )
     try:
         config = load(args.config)
     except HostConfigError as exc:
@@ -147,8 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _keygen(config)
     if args.command == "hash-password":
         return _hash_password()
-    if args.command == "run" and (problem := _instance_problem(config, args.instance) or
-                                  role_problem(args.role, args.http, args.metrics)):  # fmt: skip
+    if args.command == "run" and (
+        problem := _instance_problem(config, args.instance)
+        or role_problem(args.role, args.http, args.metrics)
+    ):
         print(f"posterm-host: {problem}", file=sys.stderr)
         return 2
     try:
@@ -160,8 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run" and args.role == "sender":
             return run_sender(config, store, process_name(config.host_id, args.instance))
         if args.command == "run":
-            return _run(config, store, args.metrics, args.instance, args.http,
-                        sends=args.role != "ingest")  # fmt: skip
+            return _run(
+                config, store, args.metrics, args.instance, args.http, sends=args.role != "ingest"
+            )
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
@@ -200,31 +227,42 @@ def _alerts(store: Store, args: argparse.Namespace) -> int:
     if args.limit is not None:
         more = alert_engine.count(store, open_only=args.open) - args.offset - len(rows)
         if more > 0:
-            print(f"... {more} more: posterm-host alerts --offset {args.offset + len(rows)}",
-                  file=sys.stderr if args.json else sys.stdout)  # fmt: skip
+            print(
+                f"... {more} more: posterm-host alerts --offset {args.offset + len(rows)}",
+                file=sys.stderr if args.json else sys.stdout,
+            )
     return 0
 
 
 def _instance_problem(config: HostConfig, instance: str | None) -> str | None:
     if config.share_group and not instance:
-        return (f"{config.path}: mqtt.share_group: several processes share it, each needs"
-                " its own name: run --instance N")  # fmt: skip
+        return (
+            f"{config.path}: mqtt.share_group: several processes share it, each needs"
+            " its own name: run --instance N"
+        )
     if instance and not topics.TID.fullmatch(process_name(config.host_id, instance)):
         return f"--instance {instance}: '{config.host_id}-{instance}' is over 32 characters"
     return None
 
 
-def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = None,
-         instance: str | None = None, http: str | None = None, *,
-         sends: bool = True) -> int:  # fmt: skip
+def _run(
+    config: HostConfig,
+    store: Store,
+    metrics_at: tuple[str, int] | None = None,
+    instance: str | None = None,
+    http: str | None = None,
+    *,
+    sends: bool = True,
+) -> int:
     exporter, server = None, None
     if metrics_at is not None:
         exporter = metrics.Metrics(store)
         try:
             server = exporter.serve(metrics_at)
         except OSError as exc:
-            print(f"posterm-host: --metrics {metrics_at[0]}:{metrics_at[1]}: {exc}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"posterm-host: --metrics {metrics_at[0]}:{metrics_at[1]}: {exc}", file=sys.stderr
+            )
             return 1
     service = HostService(config, store, exporter, instance, sends=sends)
     web = None
@@ -258,12 +296,21 @@ def _run(config: HostConfig, store: Store, metrics_at: tuple[str, int] | None = 
     return 0
 
 
-FLEET_COLUMNS = (("terminal", "TERMINAL"), ("state", "STATE"), ("pt_link", "PT"),
-                 ("paper", "PAPER"), ("mode", "MODE"), ("outbox_depth", "OUTBOX"),
-                 ("oldest_unsent_age_s", "OLDEST_S"), ("pending_receipts", "PENDING"),
-                 ("in_doubt", "IN_DOUBT"), ("awaiting_approval", "APPROVAL"),
-                 ("last_sale_at", "LAST_SALE"), ("version", "VERSION"),
-                 ("last_seen", "LAST_SEEN"))  # fmt: skip
+FLEET_COLUMNS = (
+    ("terminal", "TERMINAL"),
+    ("state", "STATE"),
+    ("pt_link", "PT"),
+    ("paper", "PAPER"),
+    ("mode", "MODE"),
+    ("outbox_depth", "OUTBOX"),
+    ("oldest_unsent_age_s", "OLDEST_S"),
+    ("pending_receipts", "PENDING"),
+    ("in_doubt", "IN_DOUBT"),
+    ("awaiting_approval", "APPROVAL"),
+    ("last_sale_at", "LAST_SALE"),
+    ("version", "VERSION"),
+    ("last_seen", "LAST_SEEN"),
+)
 
 
 def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
@@ -271,8 +318,11 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     rows = store.fleet(stale_after_s=config.stale_after_s)
     open_alerts = alert_engine.listing(store, open_only=True)  # all of them, worst first
     for row in rows:
-        row["alerts"] = [{k: a[k] for k in ("alert_id", "kind", "raised_at", "detail")}
-                         for a in open_alerts if a["terminal"] == row["terminal"]]  # fmt: skip
+        row["alerts"] = [
+            {k: a[k] for k in ("alert_id", "kind", "raised_at", "detail")}
+            for a in open_alerts
+            if a["terminal"] == row["terminal"]
+        ]
     if as_json:
         print(json.dumps(rows))
         return
@@ -315,8 +365,14 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
             rows = lookup.refunds(store, pending=args.pending)
             data: Any = lookup.refund_stats(rows) if args.stats else rows
         elif args.receipts == "find":
-            data = lookup.find(store, args.terminal, amount=args.amount, last4=args.last4,
-                               since=args.since, until=args.until)  # fmt: skip
+            data = lookup.find(
+                store,
+                args.terminal,
+                amount=args.amount,
+                last4=args.last4,
+                since=args.since,
+                until=args.until,
+            )
         else:
             data = lookup.show(store, args.txn, args.terminal)
     except lookup.LookupFailed as exc:
@@ -341,8 +397,9 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
     input. A batch that differs raises the
     `reconcile_mismatch` alert (stored, to the webhooks); one that agrees clears it."""
     try:
-        rows = reconcile.reconcile(store, day=reconcile.parse_day(args.date),
-                                   terminal=args.terminal)  # fmt: skip
+        rows = reconcile.reconcile(
+            store, day=reconcile.parse_day(args.date), terminal=args.terminal
+        )
     except reconcile.ReconcileError as exc:
         _fail(args.json, exc.code, exc.message)
         return exc.status
@@ -357,8 +414,7 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
                 print(f"{row['terminal']} NEVER CLOSED: {row['differences'][0]['detail']}")
                 continue
             verdict = "agrees" if row["ok"] else "DIFFERS"
-            print(f"{row['terminal']} batch {row['batch_no']} closed {row['closed_at']}:"
-                  f" {verdict}")  # fmt: skip
+            print(f"{row['terminal']} batch {row['batch_no']} closed {row['closed_at']}: {verdict}")
             for side in ("events", "terminal_totals"):
                 print(f"  {side:16} " + "  ".join(f"{k}={v}" for k, v in row[side].items()))
             print(f"  {'pt_total':16} {row['pt_total']}")
@@ -374,8 +430,9 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
 def _print_txn(txn: dict[str, Any]) -> None:
     receipt = txn["receipt"]
     print("  ".join(f"{k}={v}" for k, v in txn.items() if k != "receipt" and v is not None))
-    print(f"  receipt: {receipt['state']}" + (f" -- {receipt['note']}" if "note" in receipt
-                                               else ""))  # fmt: skip
+    print(
+        f"  receipt: {receipt['state']}" + (f" -- {receipt['note']}" if "note" in receipt else "")
+    )
     for line in receipt["lines"]:
         print(f"  | {line}")
     print()

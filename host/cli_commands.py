@@ -42,15 +42,25 @@ def command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
     key = None
     if name in commands.SIGNED:
         if config.private_key is None or not config.private_key.exists():
-            return _fail(args.json, ErrorCode.NO_KEY, "signed commands need [keys] private_key "
-                         "(posterm-host keygen)")  # fmt: skip
+            return _fail(
+                args.json,
+                ErrorCode.NO_KEY,
+                "signed commands need [keys] private_key (posterm-host keygen)",
+            )
         key = commands.load_private_key(config.private_key.read_bytes())
     return _send_command(config, store, tid, name, cmd_args, key=key, as_json=args.json)
 
 
-def _send_command(config: HostConfig, store: Store, tid: str, name: str,
-                  cmd_args: dict[str, Any], *, key: Ed25519PrivateKey | None,
-                  as_json: bool) -> int:  # fmt: skip
+def _send_command(
+    config: HostConfig,
+    store: Store,
+    tid: str,
+    name: str,
+    cmd_args: dict[str, Any],
+    *,
+    key: Ed25519PrivateKey | None,
+    as_json: bool,
+) -> int:
     """Send a command that expires when the wait for its reply ends (a terminal that gets
     it later refuses it), and print the reply; exit 1 when there was none or it refused."""
     envelope = expiry.build(tid, name, cmd_args, key=key, wait_s=config.reply_timeout_s)
@@ -60,8 +70,17 @@ def _send_command(config: HostConfig, store: Store, tid: str, name: str,
         why = expiry.unanswered(tid, envelope, config.reply_timeout_s)
         if not as_json:
             return _fail(as_json, ErrorCode.NO_REPLY, why)
-        print(json.dumps({"ok": False, "code": ErrorCode.NO_REPLY, "error": why,
-                          "cmd_id": envelope["cmd_id"], "expires_at": envelope["expires_at"]}))
+        print(
+            json.dumps(
+                {
+                    "ok": False,
+                    "code": ErrorCode.NO_REPLY,
+                    "error": why,
+                    "cmd_id": envelope["cmd_id"],
+                    "expires_at": envelope["expires_at"],
+                }
+            )
+        )
         return 1
     _print(reply, as_json)
     return 0 if reply.get("ok") else 1
@@ -84,11 +103,14 @@ def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dic
         try:
             reply = wire.decode(bytes(message.payload), "reply")
         except wire.WireError as exc:  # a terminal's bytes: only a reply that fits counts
-            print(f"posterm-host: a reply that does not fit its schema: {exc.reason}",
-                  file=sys.stderr)  # fmt: skip
+            print(
+                f"posterm-host: a reply that does not fit its schema: {exc.reason}", file=sys.stderr
+            )
             return
-        if (message.topic == topics.terminal(tid, "reply")
-                and reply.get("cmd_id") == envelope["cmd_id"]):  # fmt: skip
+        if (
+            message.topic == topics.terminal(tid, "reply")
+            and reply.get("cmd_id") == envelope["cmd_id"]
+        ):
             got.append(reply)
             done.set()
 

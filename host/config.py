@@ -42,8 +42,9 @@ class WebUser(Section, frozen=True):
     """A `[[web.users]]` entry."""
 
     name: Annotated[str, text(r"[A-Za-z0-9_.@-]{1,64}", "1-64 of A-Z a-z 0-9 _ . @ -", 64)]
-    password_hash: Annotated[str, text(r"\$argon2\S*",
-                                       "an argon2 hash (posterm-host hash-password)")]  # fmt: skip
+    password_hash: Annotated[
+        str, text(r"\$argon2\S*", "an argon2 hash (posterm-host hash-password)")
+    ]
     # operator: may approve, reprint, close the day; viewer: reads only
     role: Annotated[str, one_of(*ROLES)]
 
@@ -74,8 +75,11 @@ class WebConfig(Section, frozen=True):
             try:
                 proxies.append(str(ipaddress.ip_network(entry)))
             except ValueError:
-                raise Refused(f"{entry!r}: an IP address or network like 127.0.0.1 or "
-                              "10.0.0.0/24 (the reverse proxy's)", "forwarded_allow_ips") from None
+                raise Refused(
+                    f"{entry!r}: an IP address or network like 127.0.0.1 or "
+                    "10.0.0.0/24 (the reverse proxy's)",
+                    "forwarded_allow_ips",
+                ) from None
         msgspec.structs.force_setattr(self, "forwarded_allow_ips", tuple(proxies))
 
 
@@ -95,24 +99,46 @@ class MqttSection(Section, frozen=True):
 
 
 class StoreSection(Section, frozen=True):
-    url: Annotated[str, text(r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?",
-                             "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB",
-                             4096)] = DEFAULT_STORE  # fmt: skip
+    url: Annotated[
+        str,
+        text(
+            r"sqlite:///\S+|postgres(ql)?://\S*/[A-Za-z0-9_]+(\?\S*)?",
+            "sqlite:///ABSOLUTE/PATH or postgresql://[USER@]HOST[:PORT]/DB",
+            4096,
+        ),
+    ] = DEFAULT_STORE
 
 
 class KeysSection(Section, frozen=True):
     private_key: Path | None = None
 
 
-ALERT_RANGES = {"refunds_per_day": (0, 1_000_000), "refund_minor_per_day": (0, 10**15),
-                "interval_s": (0.1, 3600), "stale_s": (0, 7 * 86400)}  # else 1 s - 7 days
+ALERT_RANGES = {
+    "refunds_per_day": (0, 1_000_000),
+    "refund_minor_per_day": (0, 10**15),
+    "interval_s": (0.1, 3600),
+    "stale_s": (0, 7 * 86400),
+}  # else 1 s - 7 days
 if TYPE_CHECKING:
     AlertsSection = Section
 else:  # `[alerts]`: the keys and defaults of Limits, each with its range
-    AlertsSection = msgspec.defstruct("AlertsSection", [
-        (f.name, Annotated[int if f.type in (int, "int") else float,
-                           between(*ALERT_RANGES.get(f.name, (1, 7 * 86400)))], f.default)
-        for f in fields(Limits)], bases=(Section,), frozen=True, module=__name__)  # fmt: skip
+    AlertsSection = msgspec.defstruct(
+        "AlertsSection",
+        [
+            (
+                f.name,
+                Annotated[
+                    int if f.type in (int, "int") else float,
+                    between(*ALERT_RANGES.get(f.name, (1, 7 * 86400))),
+                ],
+                f.default,
+            )
+            for f in fields(Limits)
+        ],
+        bases=(Section,),
+        frozen=True,
+        module=__name__,
+    )
 
 
 class HostToml(Section, frozen=True):
@@ -129,9 +155,13 @@ class HostToml(Section, frozen=True):
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
-    "host": HostSection, "mqtt": MqttSection, "store": StoreSection, "keys": KeysSection,
-    "web": WebConfig, "alerts": AlertsSection,
-}  # fmt: skip
+    "host": HostSection,
+    "mqtt": MqttSection,
+    "store": StoreSection,
+    "keys": KeysSection,
+    "web": WebConfig,
+    "alerts": AlertsSection,
+}
 
 
 @dataclass(frozen=True)
@@ -163,11 +193,20 @@ def load(path: str | Path) -> HostConfig:
     except hooks.WebhookConfigError as exc:
         raise exc.at(path, HostConfigError) from None
     return HostConfig(
-        path=path, host_id=t.host.id, mqtt_url=t.mqtt.url, ca_file=t.mqtt.ca_file,
-        cert_file=t.mqtt.cert_file, key_file=t.mqtt.key_file, store_url=t.store.url,
-        private_key=t.keys.private_key, reply_timeout_s=t.host.reply_timeout_s,
-        stale_after_s=t.host.stale_after_s, web=t.web,
-        alerts=Limits(**msgspec.structs.asdict(t.alerts)), webhooks=webhooks,
+        path=path,
+        host_id=t.host.id,
+        mqtt_url=t.mqtt.url,
+        ca_file=t.mqtt.ca_file,
+        cert_file=t.mqtt.cert_file,
+        key_file=t.mqtt.key_file,
+        store_url=t.store.url,
+        private_key=t.keys.private_key,
+        reply_timeout_s=t.host.reply_timeout_s,
+        stale_after_s=t.host.stale_after_s,
+        web=t.web,
+        alerts=Limits(**msgspec.structs.asdict(t.alerts)),
+        webhooks=webhooks,
         notify=None if t.notify is None else notify_config.build(t.notify),
-        share_group=t.mqtt.share_group, mqtt_username=t.mqtt.username,
-    )  # fmt: skip
+        share_group=t.mqtt.share_group,
+        mqtt_username=t.mqtt.username,
+    )

@@ -39,8 +39,9 @@ class Tx(Protocol):
 
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-                  ) -> None: ...  # fmt: skip
+    def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None: ...
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
 
@@ -77,8 +78,7 @@ class _SqliteTx:
     def execute_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._db.executemany(sql, [tuple(r) for r in rows])
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-                  ) -> None:  # fmt: skip
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         marks = ", ".join("?" for _ in columns)
         self.execute_many(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
@@ -118,8 +118,9 @@ class SqliteDatabase:
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
-                raise DatabaseError(f"{self.where}: {exc}",
-                                    transient=isinstance(exc, sqlite3.OperationalError)) from exc
+                raise DatabaseError(
+                    f"{self.where}: {exc}", transient=isinstance(exc, sqlite3.OperationalError)
+                ) from exc
             except BaseException:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -130,8 +131,9 @@ class SqliteDatabase:
             try:
                 return _SqliteTx(self._db).rows(sql, args)
             except sqlite3.Error as exc:
-                raise DatabaseError(f"{self.where}: {exc}",
-                                    transient=isinstance(exc, sqlite3.OperationalError)) from exc
+                raise DatabaseError(
+                    f"{self.where}: {exc}", transient=isinstance(exc, sqlite3.OperationalError)
+                ) from exc
 
     def scrub(self) -> bool:
         """Truncate the WAL, so the old pages of rows deleted or overwritten (a customer's
@@ -174,11 +176,12 @@ class _PgTx:
         with self._conn.cursor() as cur:  # psycopg pipelines the statements: one round trip
             cur.executemany(_pg(sql), [tuple(r) for r in rows])
 
-    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-                  ) -> None:  # fmt: skip
+    def copy_rows(self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """COPY … FROM STDIN: many rows without a statement to parse per row."""
-        with self._conn.cursor() as cur, cur.copy(
-                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:  # fmt: skip
+        with (
+            self._conn.cursor() as cur,
+            cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             for row in rows:
                 copy.write_row(row)
 

@@ -10,9 +10,20 @@ from datetime import datetime
 from typing import Any
 
 STALE_PERIODS = 3
-TELEMETRY_KEYS = ("mode", "reason", "selling", "pt_link", "printer", "paper", "outbox_depth",
-                  "oldest_unsent_age_s", "pending_receipts", "in_doubt", "awaiting_approval",
-                  "version")  # fmt: skip
+TELEMETRY_KEYS = (
+    "mode",
+    "reason",
+    "selling",
+    "pt_link",
+    "printer",
+    "paper",
+    "outbox_depth",
+    "oldest_unsent_age_s",
+    "pending_receipts",
+    "in_doubt",
+    "awaiting_approval",
+    "version",
+)
 
 
 def seconds(start: str | None, end: str) -> float | None:
@@ -43,8 +54,13 @@ def stale_limit(telemetry: dict[str, Any], stale_after_s: float) -> float:
     return STALE_PERIODS * period if period > 0 else stale_after_s
 
 
-def describe(row: dict[str, Any], gap_since: str | None, last_sale_at: str | None, now: str,
-             stale_after_s: float) -> dict[str, Any]:  # fmt: skip
+def describe(
+    row: dict[str, Any],
+    gap_since: str | None,
+    last_sale_at: str | None,
+    now: str,
+    stale_after_s: float,
+) -> dict[str, Any]:
     """`state`: online, stale (online by its status, telemetry silent), offline, or unknown
     (no status yet). `gap_since`: when a seq past a missing one arrived (None: no gap)."""
     tele = json.loads(row["telemetry"]) if row.get("telemetry") else {}
@@ -60,15 +76,22 @@ def describe(row: dict[str, Any], gap_since: str | None, last_sale_at: str | Non
     else:
         state = "stale" if silent > limit else "online"
     out: dict[str, Any] = {
-        "terminal": row["terminal"], "state": state, "online": bool(row["online"]),
-        "stale": state == "stale", "session": row["session"],
-        "status_since": row.get("status_at"), "last_seen": row["last_seen"],
-        "telemetry_at": row.get("telemetry_at"), "stale_after_s": limit,
+        "terminal": row["terminal"],
+        "state": state,
+        "online": bool(row["online"]),
+        "stale": state == "stale",
+        "session": row["session"],
+        "status_since": row.get("status_at"),
+        "last_seen": row["last_seen"],
+        "telemetry_at": row.get("telemetry_at"),
+        "stale_after_s": limit,
         "contiguous_seq": row["contiguous_seq"],
         "gap_at": None if gap_since is None else int(row["contiguous_seq"]) + 1,
-        "gap_since": gap_since, "last_sale_at": last_sale_at,
-        "life": row.get("life") or 0, "reset_at": row.get("reset_at"),
-    }  # fmt: skip
+        "gap_since": gap_since,
+        "last_sale_at": last_sale_at,
+        "life": row.get("life") or 0,
+        "reset_at": row.get("reset_at"),
+    }
     for key in TELEMETRY_KEYS:
         out[key] = tele.get(key)
     return out

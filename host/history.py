@@ -11,8 +11,16 @@ from posterm.host.db import Tx
 from posterm.protocol.mqtt.events import rfc3339
 
 KEEP_S = 48 * 3600.0
-COLUMNS = ("outbox_depth", "oldest_unsent_age_s", "pending_receipts", "in_doubt", "paper",
-           "pt_link", "printer", "version")  # fmt: skip
+COLUMNS = (
+    "outbox_depth",
+    "oldest_unsent_age_s",
+    "pending_receipts",
+    "in_doubt",
+    "paper",
+    "pt_link",
+    "printer",
+    "version",
+)
 _NUMBERS = ("outbox_depth", "oldest_unsent_age_s", "pending_receipts", "in_doubt")
 
 
@@ -28,9 +36,11 @@ def _value(telemetry: dict[str, Any], key: str) -> Any:
 def record(tx: Tx, tid: str, telemetry: dict[str, Any], at: str) -> None:
     """Inside the transaction that keeps the terminal's latest telemetry; drops the
     terminal's rows older than `KEEP_S`."""
-    tx.execute(f"INSERT INTO telemetry_history (terminal, at, {', '.join(COLUMNS)})"
-               f" VALUES (?, ?{', ?' * len(COLUMNS)})",
-               (tid, at, *(_value(telemetry, k) for k in COLUMNS)))  # fmt: skip
+    tx.execute(
+        f"INSERT INTO telemetry_history (terminal, at, {', '.join(COLUMNS)})"
+        f" VALUES (?, ?{', ?' * len(COLUMNS)})",
+        (tid, at, *(_value(telemetry, k) for k in COLUMNS)),
+    )
     cutoff = rfc3339(datetime.fromisoformat(at) - timedelta(seconds=KEEP_S))
     tx.execute("DELETE FROM telemetry_history WHERE terminal = ? AND at < ?", (tid, cutoff))
 

@@ -33,21 +33,24 @@ def follow(db: Tx, tid: str, status: dict[str, Any], row: dict[str, Any], now: s
         db.execute("UPDATE terminals SET journal_id = ? WHERE terminal = ?", (told, tid))
         _remember(db, tid, told, int(row.get("life") or 0), now)
         return "same"
-    if db.rows("SELECT 1 FROM terminal_lives WHERE terminal = ? AND journal_id = ?",
-               (tid, told)):  # fmt: skip
+    if db.rows("SELECT 1 FROM terminal_lives WHERE terminal = ? AND journal_id = ?", (tid, told)):
         return "old"
     life = int(row.get("life") or 0) + 1
-    db.execute("UPDATE terminals SET journal_id = ?, life = ?, contiguous_seq = 0,"
-               " session = NULL, reset_at = ? WHERE terminal = ?",
-               (told, life, now, tid))  # fmt: skip
+    db.execute(
+        "UPDATE terminals SET journal_id = ?, life = ?, contiguous_seq = 0,"
+        " session = NULL, reset_at = ? WHERE terminal = ?",
+        (told, life, now, tid),
+    )
     _remember(db, tid, told, life, now)
     return "new"
 
 
 def _remember(db: Tx, tid: str, journal_id: str, life: int, now: str) -> None:
-    db.execute("INSERT INTO terminal_lives (terminal, journal_id, life, started_at) VALUES"
-               " (?, ?, ?, ?) ON CONFLICT (terminal, journal_id) DO NOTHING",
-               (tid, journal_id, life, now))  # fmt: skip
+    db.execute(
+        "INSERT INTO terminal_lives (terminal, journal_id, life, started_at) VALUES"
+        " (?, ?, ?, ?) ON CONFLICT (terminal, journal_id) DO NOTHING",
+        (tid, journal_id, life, now),
+    )
 
 
 def current(db: Tx, tids: list[str]) -> dict[str, int]:

@@ -51,8 +51,9 @@ def parse_time(text: str, option: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise LookupFailed(ErrorCode.BAD_REQUEST, f"{option} is an ISO 8601 time, not {text!r}",
-                           2) from None  # fmt: skip
+        raise LookupFailed(
+            ErrorCode.BAD_REQUEST, f"{option} is an ISO 8601 time, not {text!r}", 2
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -75,15 +76,34 @@ def refunds(store: Store, *, pending: bool = False) -> list[dict[str, Any]]:
         txn_id = data.get("txn_id")
         if not isinstance(txn_id, str):
             continue
-        row = found.setdefault((env["terminal"], txn_id), {
-            "terminal": env["terminal"], "txn_id": txn_id, "state": None, "amount": None,
-            "currency": None, "sale": None, "reason": None, "reason_text": None,
-            "approved_by": None, "rejected_by": None, "requested_at": None,
-            "approved_at": None, "rejected_at": None, "completed_at": None, "failed_at": None,
-        })  # fmt: skip
+        row = found.setdefault(
+            (env["terminal"], txn_id),
+            {
+                "terminal": env["terminal"],
+                "txn_id": txn_id,
+                "state": None,
+                "amount": None,
+                "currency": None,
+                "sale": None,
+                "reason": None,
+                "reason_text": None,
+                "approved_by": None,
+                "rejected_by": None,
+                "requested_at": None,
+                "approved_at": None,
+                "rejected_at": None,
+                "completed_at": None,
+                "failed_at": None,
+            },
+        )
         row["state"] = step
-        for key, field in (("amount", "amount"), ("currency", "currency"), ("sale", "ref_txn"),
-                           ("reason", "reason"), ("reason_text", "reason_text")):  # fmt: skip
+        for key, field in (
+            ("amount", "amount"),
+            ("currency", "currency"),
+            ("sale", "ref_txn"),
+            ("reason", "reason"),
+            ("reason_text", "reason_text"),
+        ):
             if data.get(field) is not None:
                 row[key] = data[field]
         if step in ("requested", "approved", "rejected", "completed", "failed"):
@@ -122,8 +142,9 @@ def refund_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
     request to completion, and how many went over the approval limit."""
 
     def summary(part: list[dict[str, Any]]) -> dict[str, Any]:
-        times = [r["request_to_completion_s"] for r in part
-                 if r["request_to_completion_s"] is not None]  # fmt: skip
+        times = [
+            r["request_to_completion_s"] for r in part if r["request_to_completion_s"] is not None
+        ]
         return {
             "count": len(part),
             "completed": len(times),
@@ -143,30 +164,39 @@ def refund_stats(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def _txn(env: dict[str, Any]) -> dict[str, Any]:
     data = env["data"]
     return {
-        "txn_id": data["txn_id"], "terminal": env["terminal"],
-        "kind": data.get("kind") or env["type"].split(".", 1)[0], "event": env["type"],
-        "occurred_at": env["occurred_at"], "amount": data.get("amount"),
-        "currency": data.get("currency"), "masked_pan": data.get("masked_pan"),
-        "card_name": data.get("card_name"), "receipt_no": data.get("receipt_no"),
+        "txn_id": data["txn_id"],
+        "terminal": env["terminal"],
+        "kind": data.get("kind") or env["type"].split(".", 1)[0],
+        "event": env["type"],
+        "occurred_at": env["occurred_at"],
+        "amount": data.get("amount"),
+        "currency": data.get("currency"),
+        "masked_pan": data.get("masked_pan"),
+        "card_name": data.get("card_name"),
+        "receipt_no": data.get("receipt_no"),
         "ref_txn": data.get("ref_txn"),
-    }  # fmt: skip
+    }
 
 
 def receipt_of(store: Store, terminal: str, txn_id: str) -> dict[str, Any]:
     """The customer receipt of a terminal's transaction: the last printed or recovered
     one, else the last pending one (NOT PRINTED YET), else none. Only that terminal's
     receipt events count (another may have used the same txn_id)."""
-    events = store.events(terminal=terminal, kind="receipt", txn_id=txn_id, customer_copy=True,
-                          limit=None)  # fmt: skip
+    events = store.events(
+        terminal=terminal, kind="receipt", txn_id=txn_id, customer_copy=True, limit=None
+    )
     shown = [e for e in events if e["type"] in SHOWN_RECEIPTS]
     pending = [e for e in events if e["type"] == "receipt.pending"]
     if not shown and not pending:
         return {"state": "none", "note": "no receipt event for this transaction", "lines": []}
     env = (shown or pending)[-1]
     state = env["type"].split(".", 1)[1]
-    out: dict[str, Any] = {"state": state, "mark": env["data"].get("mark"),
-                           "occurred_at": env["occurred_at"],
-                           "lines": list(env["data"].get("lines") or [])}  # fmt: skip
+    out: dict[str, Any] = {
+        "state": state,
+        "mark": env["data"].get("mark"),
+        "occurred_at": env["occurred_at"],
+        "lines": list(env["data"].get("lines") or []),
+    }
     if not shown:
         out["note"] = NOT_PRINTED + (f" ({env['data']['why']})" if env["data"].get("why") else "")
     if "lines" not in env["data"]:
@@ -174,8 +204,15 @@ def receipt_of(store: Store, terminal: str, txn_id: str) -> dict[str, Any]:
     return out
 
 
-def find(store: Store, terminal: str, *, amount: str | None = None, last4: str | None = None,
-         since: str | None = None, until: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+def find(
+    store: Store,
+    terminal: str,
+    *,
+    amount: str | None = None,
+    last4: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+) -> list[dict[str, Any]]:
     """The sales, refunds and voids of a terminal that match, with their receipts."""
     want = parse_amount(amount) if amount is not None else None
     digits = parse_last4(last4) if last4 is not None else None
@@ -187,8 +224,10 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
         raise LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {terminal} in the store")
     out = []
     voids = _voids(store, terminal)
-    doubts = {e["data"].get("txn_id"): e["seq"]
-              for e in store.events(types=IN_DOUBT, terminal=terminal, limit=None)}  # fmt: skip
+    doubts = {
+        e["data"].get("txn_id"): e["seq"]
+        for e in store.events(types=IN_DOUBT, terminal=terminal, limit=None)
+    }
     for first, last in _outcomes(store, terminal=terminal).values():
         if not _charged(last):
             continue  # no money moved
@@ -200,14 +239,20 @@ def find(store: Store, terminal: str, *, amount: str | None = None, last4: str |
         moment = _at(first["occurred_at"])
         if (start and moment < start) or (end and moment > end):
             continue
-        out.append({**_txn(first), "event": last["type"],
-                    **_standing(last, doubts.get(data["txn_id"]), voids.get(data["txn_id"], [])),
-                    "receipt": receipt_of(store, terminal, data["txn_id"])})  # fmt: skip
+        out.append(
+            {
+                **_txn(first),
+                "event": last["type"],
+                **_standing(last, doubts.get(data["txn_id"]), voids.get(data["txn_id"], [])),
+                "receipt": receipt_of(store, terminal, data["txn_id"]),
+            }
+        )
     return out
 
 
-def _outcomes(store: Store, **where: Any
-              ) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]:  # fmt: skip
+def _outcomes(
+    store: Store, **where: Any
+) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]:
     """(terminal, txn_id) -> (its first, its latest) outcome event, in seq order, in the
     order first told: an approval is told at its commit, and a crash before the PT's
     completion is followed by recovery's word (kept, or not charged: `sale.recovered`,
@@ -233,14 +278,18 @@ def one_terminal(txn_id: str, terminals: list[str], terminal: str | None, what: 
     terminal that did; none, or several without `terminal`: refused (status 1)."""
     if terminal is not None:
         if terminal not in terminals:
-            raise LookupFailed(ErrorCode.UNKNOWN_TXN,
-                               f"no {what} {txn_id} of terminal {terminal} in the events")
+            raise LookupFailed(
+                ErrorCode.UNKNOWN_TXN, f"no {what} {txn_id} of terminal {terminal} in the events"
+            )
         return terminal
     if not terminals:
         raise LookupFailed(ErrorCode.UNKNOWN_TXN, f"no {what} {txn_id} in the events")
     if len(terminals) > 1:
-        raise LookupFailed(ErrorCode.AMBIGUOUS_TXN, f"{txn_id} names a {what} of several terminals"
-                           f" ({', '.join(terminals)}): name the terminal (--terminal)")
+        raise LookupFailed(
+            ErrorCode.AMBIGUOUS_TXN,
+            f"{txn_id} names a {what} of several terminals"
+            f" ({', '.join(terminals)}): name the terminal (--terminal)",
+        )
     return terminals[0]
 
 
@@ -263,9 +312,12 @@ def show(store: Store, txn_id: str, terminal: str | None = None) -> dict[str, An
     mine = [e for e in doubts if e["terminal"] == tid]
     first, last = found.get((tid, txn_id)) or (mine[0], None)
     doubt = max((e["seq"] for e in mine), default=None)
-    return {**_txn(first), "event": (last or mine[-1])["type"],
-            **_standing(last, doubt, _voids(store, tid).get(txn_id, [])),
-            "receipt": receipt_of(store, tid, txn_id)}  # fmt: skip
+    return {
+        **_txn(first),
+        "event": (last or mine[-1])["type"],
+        **_standing(last, doubt, _voids(store, tid).get(txn_id, [])),
+        "receipt": receipt_of(store, tid, txn_id),
+    }
 
 
 IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
@@ -274,8 +326,9 @@ IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
 def _voids(store: Store, terminal: str) -> dict[str, list[dict[str, Any]]]:
     """ref_txn -> the latest event of each void of it (`void.completed` or `.in_doubt`)."""
     latest: dict[str, dict[str, Any]] = {}
-    for env in store.events(types=("void.completed", "void.in_doubt"), terminal=terminal,
-                            limit=None):  # fmt: skip
+    for env in store.events(
+        types=("void.completed", "void.in_doubt"), terminal=terminal, limit=None
+    ):
         if isinstance(env["data"].get("txn_id"), str):
             latest[env["data"]["txn_id"]] = env
     out: dict[str, list[dict[str, Any]]] = {}
@@ -286,8 +339,9 @@ def _voids(store: Store, terminal: str) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def _standing(last: dict[str, Any] | None, doubt_seq: int | None,
-              voids: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
+def _standing(
+    last: dict[str, Any] | None, doubt_seq: int | None, voids: list[dict[str, Any]]
+) -> dict[str, Any]:
     """`charged`, `state` and `voided` of a transaction: its latest outcome event (None:
     none yet), the seq of its latest in-doubt event, the latest events of its voids."""
     kept = [v for v in voids if v["type"] == "void.completed" and not not_charged(v["data"])]

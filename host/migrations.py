@@ -100,10 +100,16 @@ MIGRATIONS: list[Statements] = [
             "CREATE INDEX IF NOT EXISTS events_card ON events (terminal, masked_pan, occurred_at)",
         ]
         for dialect, backfill in (
-            ("sqlite", "UPDATE events SET masked_pan = json_extract(envelope,"
-                       " '$.data.masked_pan') WHERE type IN ('sale.approved', 'sale.recovered')"),
-            ("postgresql", "UPDATE events SET masked_pan = envelope::jsonb -> 'data' ->>"
-                           " 'masked_pan' WHERE type IN ('sale.approved', 'sale.recovered')"),
+            (
+                "sqlite",
+                "UPDATE events SET masked_pan = json_extract(envelope,"
+                " '$.data.masked_pan') WHERE type IN ('sale.approved', 'sale.recovered')",
+            ),
+            (
+                "postgresql",
+                "UPDATE events SET masked_pan = envelope::jsonb -> 'data' ->>"
+                " 'masked_pan' WHERE type IN ('sale.approved', 'sale.recovered')",
+            ),
         )
     },
     # 4: refund notifications: a refund's customer contact until its outcome, then the
@@ -279,10 +285,13 @@ def migrate(db: Database) -> int:
     with db.tx() as tx:
         if db.dialect == "postgresql":  # two processes' CREATE … IF NOT EXISTS collide
             tx.rows("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
-        tx.execute("CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY,"
-                   " version INTEGER NOT NULL)")  # fmt: skip
-        tx.execute("INSERT INTO schema_version (id, version) VALUES (1, 0)"
-                   " ON CONFLICT (id) DO NOTHING")  # fmt: skip
+        tx.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (id INTEGER PRIMARY KEY,"
+            " version INTEGER NOT NULL)"
+        )
+        tx.execute(
+            "INSERT INTO schema_version (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING"
+        )
     for number, step in enumerate(MIGRATIONS, start=1):
         with db.tx() as tx:
             if _version(tx, db.dialect) >= number:
@@ -294,8 +303,10 @@ def migrate(db: Database) -> int:
     with db.tx() as tx:
         version = _version(tx, db.dialect)
     if version > len(MIGRATIONS):
-        raise DatabaseError(f"{db.where}: schema version {version} is newer than this"
-                            f" posterm-host ({len(MIGRATIONS)}); upgrade posterm-host")  # fmt: skip
+        raise DatabaseError(
+            f"{db.where}: schema version {version} is newer than this"
+            f" posterm-host ({len(MIGRATIONS)}); upgrade posterm-host"
+        )
     return version
 
 

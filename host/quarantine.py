@@ -32,8 +32,9 @@ class Bad:
 
     @property
     def digest(self) -> str:
-        return hashlib.sha256(self.topic.encode(errors="replace") + b"\0"
-                              + self.payload).hexdigest()  # fmt: skip
+        return hashlib.sha256(
+            self.topic.encode(errors="replace") + b"\0" + self.payload
+        ).hexdigest()
 
     def event_id(self) -> str | None:
         """The event id to ack, if it can be read from the bytes."""
@@ -58,19 +59,30 @@ def record(tx: Tx, bad: Bad, now: str) -> bool:
     new = tx.execute(
         "INSERT INTO quarantine (digest, terminal, topic, reason, size, prefix, first_at, last_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (digest) DO NOTHING",
-        (bad.digest, bad.terminal, topic, bad.reason[:500], len(bad.payload),
-         shown(bad.payload[:PREFIX]), now, now),
-    )  # fmt: skip
+        (
+            bad.digest,
+            bad.terminal,
+            topic,
+            bad.reason[:500],
+            len(bad.payload),
+            shown(bad.payload[:PREFIX]),
+            now,
+            now,
+        ),
+    )
     if not new:
-        tx.execute("UPDATE quarantine SET seen = seen + 1, last_at = ? WHERE digest = ?",
-                   (now, bad.digest))  # fmt: skip
+        tx.execute(
+            "UPDATE quarantine SET seen = seen + 1, last_at = ? WHERE digest = ?", (now, bad.digest)
+        )
     return bool(new)
 
 
 def listing(db: Database, terminal: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     """The quarantine, newest first (`posterm-host quarantine`)."""
     where, args = ("WHERE terminal = ?", [terminal]) if terminal else ("", [])
-    rows = db.rows(f"SELECT terminal, topic, reason, size, seen, first_at, last_at, prefix"
-                   f" FROM quarantine {where} ORDER BY last_at DESC LIMIT {int(limit)}",
-                   args)  # fmt: skip
+    rows = db.rows(
+        f"SELECT terminal, topic, reason, size, seen, first_at, last_at, prefix"
+        f" FROM quarantine {where} ORDER BY last_at DESC LIMIT {int(limit)}",
+        args,
+    )
     return [dict(r) for r in rows]

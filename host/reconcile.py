@@ -22,11 +22,22 @@ from posterm.protocol.mqtt.events import not_charged
 
 KINDS = ("sales", "refunds", "voids")
 # the event that books each kind of operation (a sale found approved on recovery counts too)
-BOOKING = {"sale.approved": "sales", "sale.recovered": "sales", "refund.completed": "refunds",
-           "void.completed": "voids"}  # fmt: skip
+BOOKING = {
+    "sale.approved": "sales",
+    "sale.recovered": "sales",
+    "refund.completed": "refunds",
+    "void.completed": "voids",
+}
 IN_DOUBT = ("sale.in_doubt", "refund.in_doubt", "void.in_doubt")
-SETTLES = {"sale.approved", "sale.recovered", "sale.declined", "refund.completed",
-           "refund.failed", "refund.rejected", "void.completed"}  # fmt: skip
+SETTLES = {
+    "sale.approved",
+    "sale.recovered",
+    "sale.declined",
+    "refund.completed",
+    "refund.failed",
+    "refund.rejected",
+    "void.completed",
+}
 
 
 class ReconcileError(Exception):
@@ -82,11 +93,18 @@ def reconcile(store: Store, *, day: date, terminal: str | None = None) -> list[d
     operations on `day` with no end of day after them (`_never_closed`)."""
     if terminal is not None and not store.knows_terminal(terminal):
         raise ReconcileError(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {terminal} in the store")
-    closes = [e for e in store.events(type_="batch.closed", terminal=terminal, limit=None)
-              if _day(e["occurred_at"]) == day]  # fmt: skip
-    sold = {str(e["terminal"]) for e in store.events(types=tuple(BOOKING), terminal=terminal,
-                                                      since=day.isoformat(), limit=None)
-            if _day(e["occurred_at"]) == day}  # fmt: skip
+    closes = [
+        e
+        for e in store.events(type_="batch.closed", terminal=terminal, limit=None)
+        if _day(e["occurred_at"]) == day
+    ]
+    sold = {
+        str(e["terminal"])
+        for e in store.events(
+            types=tuple(BOOKING), terminal=terminal, since=day.isoformat(), limit=None
+        )
+        if _day(e["occurred_at"]) == day
+    }
     out = []
     for tid in sorted({str(e["terminal"]) for e in closes} | sold):
         history = store.events(terminal=tid, limit=None)
@@ -114,8 +132,10 @@ def _never_closed(tid: str, day: date, history: list[dict[str, Any]]) -> dict[st
         if kind is None:
             continue
         booked.pop(txn_id, None)
-        if not_charged(env["data"]) or (env["type"] == "sale.recovered"
-                                        and env["data"].get("state") not in ("approved", "voided")):
+        if not_charged(env["data"]) or (
+            env["type"] == "sale.recovered"
+            and env["data"].get("state") not in ("approved", "voided")
+        ):
             continue  # found never charged on recovery
         booked[txn_id] = (kind, env)
     today = {t: b for t, b in booked.items() if _day(b[1]["occurred_at"]) == day}
@@ -126,19 +146,27 @@ def _never_closed(tid: str, day: date, history: list[dict[str, Any]]) -> dict[st
     for txn_id, (kind, env) in today.items():
         told.add(kind, txn_id, minor(env["data"].get("amount"), currency))
     shown = _show(told, currency)
-    detail = (f"{shown['sales_count']} sales ({shown['sales']}), {shown['refunds_count']}"
-              f" refunds ({shown['refunds']}), {shown['voids_count']} voids ({shown['voids']})"
-              f" on {day.isoformat()} and no end of day after them: in no batch")
+    detail = (
+        f"{shown['sales_count']} sales ({shown['sales']}), {shown['refunds_count']}"
+        f" refunds ({shown['refunds']}), {shown['voids_count']} voids ({shown['voids']})"
+        f" on {day.isoformat()} and no end of day after them: in no batch"
+    )
     return {
-        "terminal": tid, "batch_no": None, "closed_at": None, "currency": currency,
-        "events": shown, "terminal_totals": _show(Figures(), currency), "pt_total": None,
+        "terminal": tid,
+        "batch_no": None,
+        "closed_at": None,
+        "currency": currency,
+        "events": shown,
+        "terminal_totals": _show(Figures(), currency),
+        "pt_total": None,
         "differences": [{"what": "never_closed", "detail": detail, "txns": sorted(today)}],
         "ok": False,
-    }  # fmt: skip
+    }
 
 
-def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
-           gap: int | None) -> dict[str, Any]:  # fmt: skip
+def _batch(
+    tid: str, close: dict[str, Any], history: list[dict[str, Any]], gap: int | None
+) -> dict[str, Any]:
     data = close["data"]
     currency = str(data.get("currency", "EUR"))
     batch = data.get("batch_no")
@@ -179,58 +207,106 @@ def _batch(tid: str, close: dict[str, Any], history: list[dict[str, Any]],
         terminal.counts[kind] = int(data.get(f"{kind}_count", 0))
     differences = []
     for kind in KINDS:
-        if (told.amounts[kind], told.counts[kind]) != (terminal.amounts[kind],
-                                                       terminal.counts[kind]):  # fmt: skip
-            differences.append({
-                "what": f"{kind}_differ",
-                "detail": f"{kind}: the events tell {told.counts[kind]} for "
-                          f"{money.format_amount(told.amounts[kind], currency)}, the terminal"
-                          f" closed {terminal.counts[kind]} for "
-                          f"{money.format_amount(terminal.amounts[kind], currency)}",
-                "txns": told.txns[kind]})  # fmt: skip
+        if (told.amounts[kind], told.counts[kind]) != (
+            terminal.amounts[kind],
+            terminal.counts[kind],
+        ):
+            differences.append(
+                {
+                    "what": f"{kind}_differ",
+                    "detail": f"{kind}: the events tell {told.counts[kind]} for "
+                    f"{money.format_amount(told.amounts[kind], currency)}, the terminal"
+                    f" closed {terminal.counts[kind]} for "
+                    f"{money.format_amount(terminal.amounts[kind], currency)}",
+                    "txns": told.txns[kind],
+                }
+            )
     pt_total = minor(data["pt_total"], currency) if "pt_total" in data else None
     if pt_total is not None and pt_total != max(terminal.net, 0):
         net = money.format_amount(terminal.net, currency)
-        differences.append({"what": "pt_differs", "txns": [str(data.get("txn_id"))],
-                            "detail": f"the PT closed {data['pt_total']}, the terminal {net}"})
+        differences.append(
+            {
+                "what": "pt_differs",
+                "txns": [str(data.get("txn_id"))],
+                "detail": f"the PT closed {data['pt_total']}, the terminal {net}",
+            }
+        )
     missing = sorted(named - set(last))
     if missing:
-        differences.append({"what": "events_missing", "txns": missing,
-                            "detail": "transactions with a receipt but no event of their own"
-                                      " in the store"})  # fmt: skip
-    doubt = sorted(t for t, env in last.items() if env["type"] in IN_DOUBT
-                   and env["data"].get("batch_no") in (batch, None))  # fmt: skip
+        differences.append(
+            {
+                "what": "events_missing",
+                "txns": missing,
+                "detail": "transactions with a receipt but no event of their own in the store",
+            }
+        )
+    doubt = sorted(
+        t
+        for t, env in last.items()
+        if env["type"] in IN_DOUBT and env["data"].get("batch_no") in (batch, None)
+    )
     if doubt:
-        differences.append({"what": "in_doubt", "txns": doubt,
-                            "detail": "operations still in doubt: the PT may have booked them"})
-    late = sorted(t for t, env in last.items() if env["type"] == "refund.completed"
-                  and isinstance(batch, int) and env["data"].get("batch_no") == batch + 1
-                  and _requested_before(history, t, close["occurred_at"]))  # fmt: skip
+        differences.append(
+            {
+                "what": "in_doubt",
+                "txns": doubt,
+                "detail": "operations still in doubt: the PT may have booked them",
+            }
+        )
+    late = sorted(
+        t
+        for t, env in last.items()
+        if env["type"] == "refund.completed"
+        and isinstance(batch, int)
+        and env["data"].get("batch_no") == batch + 1
+        and _requested_before(history, t, close["occurred_at"])
+    )
     if late:
-        differences.append({"what": "refund_after_close", "txns": late,
-                            "detail": f"refunds requested before this end of day, booked in"
-                                      f" batch {batch + 1 if isinstance(batch, int) else '?'}"})
+        differences.append(
+            {
+                "what": "refund_after_close",
+                "txns": late,
+                "detail": f"refunds requested before this end of day, booked in"
+                f" batch {batch + 1 if isinstance(batch, int) else '?'}",
+            }
+        )
     if gap is not None:
-        differences.append({"what": "seq_gap", "txns": [],
-                            "detail": f"events from seq {gap} are missing: totals may be short"})
+        differences.append(
+            {
+                "what": "seq_gap",
+                "txns": [],
+                "detail": f"events from seq {gap} are missing: totals may be short",
+            }
+        )
     return {
-        "terminal": tid, "batch_no": batch, "closed_at": close["occurred_at"],
+        "terminal": tid,
+        "batch_no": batch,
+        "closed_at": close["occurred_at"],
         "currency": currency,
-        "events": _show(told, currency), "terminal_totals": _show(terminal, currency),
-        "pt_total": data.get("pt_total"), "differences": differences,
+        "events": _show(told, currency),
+        "terminal_totals": _show(terminal, currency),
+        "pt_total": data.get("pt_total"),
+        "differences": differences,
         "ok": not differences,
-    }  # fmt: skip
+    }
 
 
 def _previous_close(history: list[dict[str, Any]], close: dict[str, Any]) -> datetime:
-    before = [_at(e["occurred_at"]) for e in history
-              if e["type"] == "batch.closed" and e["seq"] < close["seq"]]  # fmt: skip
+    before = [
+        _at(e["occurred_at"])
+        for e in history
+        if e["type"] == "batch.closed" and e["seq"] < close["seq"]
+    ]
     return max(before, default=datetime.min.replace(tzinfo=UTC))
 
 
 def _requested_before(history: list[dict[str, Any]], txn_id: str, moment: str) -> bool:
-    return any(e["type"] == "refund.requested" and e["data"].get("txn_id") == txn_id
-               and _at(e["occurred_at"]) <= _at(moment) for e in history)  # fmt: skip
+    return any(
+        e["type"] == "refund.requested"
+        and e["data"].get("txn_id") == txn_id
+        and _at(e["occurred_at"]) <= _at(moment)
+        for e in history
+    )
 
 
 def _show(figures: Figures, currency: str) -> dict[str, Any]:
@@ -279,19 +355,58 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     differences: a file an accountant can open, every cell escaped (`csv_cell`)."""
     buf = io.StringIO()
     out = _SafeWriter(buf)
-    out.writerow(["terminal", "batch", "closed_at", "currency", "figure", "events_count",
-                  "events_amount", "terminal_count", "terminal_amount", "difference"])  # fmt: skip
+    out.writerow(
+        [
+            "terminal",
+            "batch",
+            "closed_at",
+            "currency",
+            "figure",
+            "events_count",
+            "events_amount",
+            "terminal_count",
+            "terminal_amount",
+            "difference",
+        ]
+    )
     for row in rows:
         head = [row["terminal"], row["batch_no"], row["closed_at"], row["currency"]]
         ev, te = row["events"], row["terminal_totals"]
         for kind in KINDS:
             same = (ev[kind], ev[f"{kind}_count"]) == (te[kind], te[f"{kind}_count"])
-            out.writerow([*head, kind, ev[f"{kind}_count"], ev[kind], te[f"{kind}_count"],
-                          te[kind], "" if same else "DIFFERS"])  # fmt: skip
-        out.writerow([*head, "net", "", ev["net"], "", te["net"],
-                      "" if ev["net"] == te["net"] else "DIFFERS"])  # fmt: skip
+            out.writerow(
+                [
+                    *head,
+                    kind,
+                    ev[f"{kind}_count"],
+                    ev[kind],
+                    te[f"{kind}_count"],
+                    te[kind],
+                    "" if same else "DIFFERS",
+                ]
+            )
+        out.writerow(
+            [
+                *head,
+                "net",
+                "",
+                ev["net"],
+                "",
+                te["net"],
+                "" if ev["net"] == te["net"] else "DIFFERS",
+            ]
+        )
         out.writerow([*head, "pt_total", "", "", "", row["pt_total"] or "", ""])
         for diff in row["differences"]:
-            out.writerow([*head, diff["what"], "", "", "", "",
-                          f"{diff['detail']}: {' '.join(diff['txns'])}".strip()])  # fmt: skip
+            out.writerow(
+                [
+                    *head,
+                    diff["what"],
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"{diff['detail']}: {' '.join(diff['txns'])}".strip(),
+                ]
+            )
     return buf.getvalue()

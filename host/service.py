@@ -56,8 +56,12 @@ GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not anot
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                         clean_session=clean, protocol=mqtt.MQTTv311)  # fmt: skip
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=clean,
+        protocol=mqtt.MQTTv311,
+    )
     if config.mqtt_username is not None:
         client.username_pw_set(config.mqtt_username)
     if parse_mqtt_url(config.mqtt_url).tls:
@@ -106,8 +110,15 @@ def process_name(host_id: str, instance: str | None) -> str:
 
 
 class HostService:
-    def __init__(self, config: HostConfig, store: Store, metrics: Metrics | None = None,
-                 instance: str | None = None, *, sends: bool = True) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: HostConfig,
+        store: Store,
+        metrics: Metrics | None = None,
+        instance: str | None = None,
+        *,
+        sends: bool = True,
+    ) -> None:
         """`sends`: this process also runs the delivery sender (a thread); False for
         `run --role ingest`, whose deliveries a `run --role sender` process sends."""
         self.config = config
@@ -122,8 +133,7 @@ class HostService:
         # not ack comes again from the terminals
         self.client_id = f"posterm-host-{name}"
         self.client = make_client(config, self.client_id, clean=bool(config.share_group))
-        self.client.will_set(self.status_topic, json.dumps(self._status(False)), qos=1,
-                             retain=True)  # fmt: skip
+        self.client.will_set(self.status_topic, json.dumps(self._status(False)), qos=1, retain=True)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
@@ -135,10 +145,13 @@ class HostService:
         self.stopping = threading.Event()
         self.sender = Sender(store, outboxes(config, store), owner=name) if sends else None
         self.notify = IngestHooks(self.sender) if config.notify else None
-        self.alerter = Alerter(store, config.alerts, stale_after_s=config.stale_after_s,
-                               webhooks=config.webhooks,
-                               new_event_hooks=(self.notify.on_new,)
-                               if self.notify else ())  # fmt: skip
+        self.alerter = Alerter(
+            store,
+            config.alerts,
+            stale_after_s=config.stale_after_s,
+            webhooks=config.webhooks,
+            new_event_hooks=(self.notify.on_new,) if self.notify else (),
+        )
         self.alerts_topic = topics.host(config.host_id, "alerts")
 
     def _status(self, online: bool) -> dict[str, Any]:
@@ -148,15 +161,17 @@ class HostService:
         return status
 
     # -- paho's thread: queue only ---------------------------------------------------------
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:  # fmt: skip
+    def _on_connect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         if reason.is_failure:
             log.warning("host: broker refused: %s", reason)
             return
         share = f"$share/{self.config.share_group}/" if self.config.share_group else ""
-        client.subscribe([(topics.all_terminals("status"), 1)]  # retained: never shared
-                         + [(share + topics.all_terminals(leaf), 1)
-                            for leaf in ("events", "telemetry", "reply")])  # fmt: skip
+        client.subscribe(
+            [(topics.all_terminals("status"), 1)]  # retained: never shared
+            + [(share + topics.all_terminals(leaf), 1) for leaf in ("events", "telemetry", "reply")]
+        )
         self.inbox.put(("$connected", b""))
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
@@ -175,9 +190,14 @@ class HostService:
         self.client.loop_start()
         if self.sender is not None:
             self.sender.start()
-        log.info("host: %s ingesting from %s:%s into %s%s", self.client_id,
-                 host, port, self.store.where, f" (shared: $share/{self.config.share_group})"
-                 if self.config.share_group else "")  # fmt: skip
+        log.info(
+            "host: %s ingesting from %s:%s into %s%s",
+            self.client_id,
+            host,
+            port,
+            self.store.where,
+            f" (shared: $share/{self.config.share_group})" if self.config.share_group else "",
+        )
         try:
             while not self.stopping.is_set():
                 try:
@@ -188,8 +208,9 @@ class HostService:
         finally:
             if self.sender is not None:
                 self.sender.stop()
-            info = self.client.publish(self.status_topic, json.dumps(self._status(False)), qos=1,
-                                       retain=True)  # fmt: skip
+            info = self.client.publish(
+                self.status_topic, json.dumps(self._status(False)), qos=1, retain=True
+            )
             info.wait_for_publish(3)
             self.client.disconnect()
             self.client.loop_stop()
@@ -209,12 +230,14 @@ class HostService:
             except queue.Empty:
                 break
         if any(topic == "$connected" for topic, _ in batch):
-            self.client.publish(self.status_topic, json.dumps(self._status(True)), qos=1,
-                                retain=True)  # fmt: skip
+            self.client.publish(
+                self.status_topic, json.dumps(self._status(True)), qos=1, retain=True
+            )
         for topic, payload in batch:  # commands handed over by the dashboard
             if topic.startswith(COMMAND):
-                self.client.publish(topics.terminal(topic.removeprefix(COMMAND), "cmd"),
-                                    payload, qos=1)  # fmt: skip
+                self.client.publish(
+                    topics.terminal(topic.removeprefix(COMMAND), "cmd"), payload, qos=1
+                )
         self._take([m for m in batch if m[0] != "$connected" and not m[0].startswith(COMMAND)])
         self._alerts_out()
 
@@ -248,8 +271,11 @@ class HostService:
             done, events = retrying(self._store, batch)
         except StoreError as exc:
             if exc.transient:  # stopping
-                log.warning("host: %d messages not stored (%s); the terminals send them again",
-                            len(batch), exc)  # fmt: skip
+                log.warning(
+                    "host: %d messages not stored (%s); the terminals send them again",
+                    len(batch),
+                    exc,
+                )
             else:
                 self._one_by_one(batch, exc)
             return
@@ -265,8 +291,9 @@ class HostService:
         for tid, ids in done.to_ack().items():
             for i in range(0, len(ids), commands.MAX_ACK_IDS):
                 chunk = ids[i : i + commands.MAX_ACK_IDS]
-                self.client.publish(topics.terminal(tid, "ack"),
-                                    json.dumps(commands.ack(chunk)), qos=1)  # fmt: skip
+                self.client.publish(
+                    topics.terminal(tid, "ack"), json.dumps(commands.ack(chunk)), qos=1
+                )
         now = time.monotonic()
         for tid in done.new:
             gap = done.gaps.get(tid)
@@ -287,12 +314,16 @@ class HostService:
                 self._take([message])
             return
         topic, payload = batch[0]
-        log.error("host: handling a message on %s failed (%s: %s); quarantined",
-                  quarantine.shown(topic.encode("utf-8", "surrogateescape")),
-                  type(exc).__name__, exc)  # fmt: skip
+        log.error(
+            "host: handling a message on %s failed (%s: %s); quarantined",
+            quarantine.shown(topic.encode("utf-8", "surrogateescape")),
+            type(exc).__name__,
+            exc,
+        )
         tid = _terminals(batch)
-        bad = quarantine.refused(tid[0] if tid else None, topic,
-                                 f"handling failed: {type(exc).__name__}", payload)  # fmt: skip
+        bad = quarantine.refused(
+            tid[0] if tid else None, topic, f"handling failed: {type(exc).__name__}", payload
+        )
         staged = len(self.alerter.outbox)
         try:
             with self.store.batch(tid):
@@ -308,8 +339,11 @@ class HostService:
         for bad in refused:
             event_id = bad.event_id() if bad.topic.endswith("/events") else None
             if event_id is not None and bad.terminal is not None:
-                self.client.publish(topics.terminal(bad.terminal, "ack"),
-                                    json.dumps(commands.ack([event_id])), qos=1)  # fmt: skip
+                self.client.publish(
+                    topics.terminal(bad.terminal, "ack"),
+                    json.dumps(commands.ack([event_id])),
+                    qos=1,
+                )
 
     def _pause(self, seconds: float) -> None:
         self.stopping.wait(seconds)
@@ -320,8 +354,9 @@ class HostService:
             log.error("host: store failed, acking nothing, trying again with back-off: %s", exc)
             self._store_error = str(exc)
 
-    def _store(self, batch: list[tuple[str, bytes]]) -> tuple[Ingested | None,
-                                                             list[dict[str, Any]]]:  # fmt: skip
+    def _store(
+        self, batch: list[tuple[str, bytes]]
+    ) -> tuple[Ingested | None, list[dict[str, Any]]]:
         events: list[dict[str, Any]] = []
         texts: dict[str, str] = {}
         refused: list[quarantine.Bad] = []
@@ -348,8 +383,14 @@ class HostService:
         self._ack_refused(refused)
         return done, events
 
-    def _message(self, topic: str, payload: bytes, events: list[dict[str, Any]],
-                 texts: dict[str, str], refused: list[quarantine.Bad]) -> None:  # fmt: skip
+    def _message(
+        self,
+        topic: str,
+        payload: bytes,
+        events: list[dict[str, Any]],
+        texts: dict[str, str],
+        refused: list[quarantine.Bad],
+    ) -> None:
         """Decode one message against its wire schema (protocol/mqtt/wire.py) and hand it
         to the store; one that does not fit goes to `refused` (quarantined)."""
         try:
@@ -358,8 +399,9 @@ class HostService:
             refused.append(quarantine.refused(None, topic, str(exc), payload))
             return
         try:
-            data = wire.decode_event(payload, tid) if leaf == "events" else wire.decode(payload,
-                                                                                        leaf)
+            data = (
+                wire.decode_event(payload, tid) if leaf == "events" else wire.decode(payload, leaf)
+            )
         except (wire.WireError, KeyError) as exc:  # KeyError: a leaf terminals never send
             refused.append(quarantine.refused(tid, topic, str(exc), payload))
             return

@@ -32,8 +32,20 @@ class StoreError(Exception):
 
 
 INSERT_ROWS = 80  # rows per SQLite INSERT statement (12 values each: under its old 999)
-EVENT_COLUMNS = ("event_id", "terminal", "seq", "type", "occurred_at", "received_at", "envelope",
-                 "txn_id", "copy", "masked_pan", "amount_minor", "life")
+EVENT_COLUMNS = (
+    "event_id",
+    "terminal",
+    "seq",
+    "type",
+    "occurred_at",
+    "received_at",
+    "envelope",
+    "txn_id",
+    "copy",
+    "masked_pan",
+    "amount_minor",
+    "life",
+)
 
 
 @dataclass(frozen=True)
@@ -83,10 +95,16 @@ class Store:
             try:
                 if terminals and self.db.dialect == "postgresql":
                     tids = sorted(set(terminals))
-                    tx.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-                               " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
-                    tx.rows("SELECT terminal FROM terminals WHERE terminal = ANY(?)"
-                            " ORDER BY terminal FOR UPDATE", [tids])  # fmt: skip
+                    tx.execute(
+                        "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                        " ON CONFLICT (terminal) DO NOTHING",
+                        [tids],
+                    )
+                    tx.rows(
+                        "SELECT terminal FROM terminals WHERE terminal = ANY(?)"
+                        " ORDER BY terminal FOR UPDATE",
+                        [tids],
+                    )
                 yield
             finally:
                 self._local.tx = None
@@ -141,30 +159,51 @@ class Store:
         # once per id, in event_id order: two processes storing the same events lock them
         # in one order
         unique = sorted({str(e["event_id"]): e for e in reversed(envelopes)}.items())
-        rows = [(event_id, env["terminal"], env["seq"], env["type"], env["occurred_at"], now,
-                 texts.get(event_id) or json.dumps(env), _text(env["data"].get("txn_id")),
-                 _text(env["data"].get("copy")), _text(env["data"].get("masked_pan")),
-                 minor(env["data"]) if "amount" in env["data"] else None)
-                for event_id, env in unique]  # fmt: skip
+        rows = [
+            (
+                event_id,
+                env["terminal"],
+                env["seq"],
+                env["type"],
+                env["occurred_at"],
+                now,
+                texts.get(event_id) or json.dumps(env),
+                _text(env["data"].get("txn_id")),
+                _text(env["data"].get("copy")),
+                _text(env["data"].get("masked_pan")),
+                minor(env["data"]) if "amount" in env["data"] else None,
+            )
+            for event_id, env in unique
+        ]
         with self._tx() as db:
             life = lives.current(db, sorted({str(row[1]) for row in rows}))
             rows_life = [(*row, life[str(row[1])]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
-                db.execute("CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events)"
-                           " ON COMMIT DELETE ROWS")  # fmt: skip
+                db.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events)"
+                    " ON COMMIT DELETE ROWS"
+                )
                 db.copy_rows("incoming_events", EVENT_COLUMNS, rows_life)
-                stored.update(r["event_id"] for r in db.rows(
-                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT"
-                    f" {', '.join(EVENT_COLUMNS)} FROM incoming_events ORDER BY event_id"
-                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"))  # fmt: skip
+                stored.update(
+                    r["event_id"]
+                    for r in db.rows(
+                        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) SELECT"
+                        f" {', '.join(EVENT_COLUMNS)} FROM incoming_events ORDER BY event_id"
+                        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                    )
+                )
             for i in range(0, len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS):
                 chunk = rows_life[i : i + INSERT_ROWS]
                 values = ", ".join([f"({', '.join('?' for _ in EVENT_COLUMNS)})"] * len(chunk))
-                stored.update(r["event_id"] for r in db.rows(
-                    f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
-                    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-                    [v for row in chunk for v in row]))  # fmt: skip
+                stored.update(
+                    r["event_id"]
+                    for r in db.rows(
+                        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
+                        " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+                        [v for row in chunk for v in row],
+                    )
+                )
             for event_id, env in unique:
                 target = new if event_id in stored else known
                 target.setdefault(env["terminal"], []).append(event_id)
@@ -185,10 +224,16 @@ class Store:
         if not tids:
             return {}
         if self.db.dialect == "postgresql":
-            db.execute("INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-                       " ON CONFLICT (terminal) DO NOTHING", [tids])  # fmt: skip
-            found = db.rows("SELECT terminal, contiguous_seq, life FROM terminals WHERE"
-                            " terminal = ANY(?) ORDER BY terminal FOR UPDATE", [tids])  # fmt: skip
+            db.execute(
+                "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                " ON CONFLICT (terminal) DO NOTHING",
+                [tids],
+            )
+            found = db.rows(
+                "SELECT terminal, contiguous_seq, life FROM terminals WHERE"
+                " terminal = ANY(?) ORDER BY terminal FOR UPDATE",
+                [tids],
+            )
             seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
             life = {r["terminal"]: int(r["life"]) for r in found}
             beyond = db.rows(
@@ -196,19 +241,26 @@ class Store:
                 " t(terminal, after, life) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events"
                 " WHERE events.terminal = t.terminal AND events.seq > t.after AND events.life"
                 " = t.life) e ORDER BY t.terminal, e.seq",
-                [tids, [seqs[t] for t in tids], [life[t] for t in tids]])  # fmt: skip
+                [tids, [seqs[t] for t in tids], [life[t] for t in tids]],
+            )
         else:
-            db.execute(f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
-                       " ON CONFLICT (terminal) DO NOTHING", tids)  # fmt: skip
+            db.execute(
+                f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
+                " ON CONFLICT (terminal) DO NOTHING",
+                tids,
+            )
             marks = ", ".join("?" for _ in tids)
-            found = db.rows(f"SELECT terminal, contiguous_seq, life FROM terminals WHERE"
-                            f" terminal IN ({marks})", tids)  # fmt: skip
+            found = db.rows(
+                f"SELECT terminal, contiguous_seq, life FROM terminals WHERE terminal IN ({marks})",
+                tids,
+            )
             seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
             life = {r["terminal"]: int(r["life"]) for r in found}
             after = " OR ".join(["(terminal = ? AND seq > ? AND life = ?)"] * len(tids))
-            beyond = db.rows(f"SELECT DISTINCT terminal, seq FROM events WHERE {after}"
-                             " ORDER BY terminal, seq",
-                             [v for tid in tids for v in (tid, seqs[tid], life[tid])])  # fmt: skip
+            beyond = db.rows(
+                f"SELECT DISTINCT terminal, seq FROM events WHERE {after} ORDER BY terminal, seq",
+                [v for tid in tids for v in (tid, seqs[tid], life[tid])],
+            )
         contiguous, gaps = dict(seqs), {}
         for row in beyond:
             tid, seq = row["terminal"], int(row["seq"])
@@ -220,19 +272,24 @@ class Store:
                 gaps[tid] = contiguous[tid] + 1
         moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != seqs[tid]]
         if moved and self.db.dialect == "postgresql":
-            db.execute("UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
-                       " ?::text[]) AS m(seq, terminal) WHERE terminals.terminal = m.terminal",
-                       [list(c) for c in zip(*moved, strict=True)])  # fmt: skip
+            db.execute(
+                "UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
+                " ?::text[]) AS m(seq, terminal) WHERE terminals.terminal = m.terminal",
+                [list(c) for c in zip(*moved, strict=True)],
+            )
         elif moved:
             db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
         return gaps
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
-        rows = self._all("SELECT t.contiguous_seq AS c, MAX(e.seq) AS h FROM terminals t JOIN"
-                         " events e ON e.terminal = t.terminal AND e.life = t.life WHERE"
-                         " t.terminal = ?"
-                         " GROUP BY t.contiguous_seq", (tid,))  # fmt: skip
+        rows = self._all(
+            "SELECT t.contiguous_seq AS c, MAX(e.seq) AS h FROM terminals t JOIN"
+            " events e ON e.terminal = t.terminal AND e.life = t.life WHERE"
+            " t.terminal = ?"
+            " GROUP BY t.contiguous_seq",
+            (tid,),
+        )
         if not rows or rows[0]["h"] is None:
             return None
         contiguous, highest = int(rows[0]["c"]), int(rows[0]["h"])
@@ -248,38 +305,46 @@ class Store:
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
         with self._tx() as db:
             _known_terminal(db, tid)
-            row = db.rows(f"SELECT session, online, journal_id, life FROM terminals WHERE"
-                          f" terminal = ?{lock}", (tid,))[0]  # fmt: skip
+            row = db.rows(
+                f"SELECT session, online, journal_id, life FROM terminals WHERE terminal = ?{lock}",
+                (tid,),
+            )[0]
             now = at or now_rfc3339()
             life = lives.follow(db, tid, status, row, now)  # a re-flashed terminal: a new life
             if life == "old":
                 return False
             known = None if life == "new" else row["session"]
-            if known is not None and (session < known or (session == known and row["online"]
-                                                          == 0)):  # fmt: skip
+            if known is not None and (session < known or (session == known and row["online"] == 0)):
                 return False
             online = 1 if status.get("online") else 0
             changed = now if row["online"] != online else None  # since when on or offline
-            db.execute("UPDATE terminals SET online = ?, session = ?, status = ?, last_seen = ?,"
-                       " status_at = COALESCE(?, status_at, ?) WHERE terminal = ?",
-                       (online, session, json.dumps(status), now, changed, now, tid))  # fmt: skip
+            db.execute(
+                "UPDATE terminals SET online = ?, session = ?, status = ?, last_seen = ?,"
+                " status_at = COALESCE(?, status_at, ?) WHERE terminal = ?",
+                (online, session, json.dumps(status), now, changed, now, tid),
+            )
         return True
 
     def saw_telemetry(self, tid: str, telemetry: dict[str, Any], at: str | None = None) -> None:
         now = at or now_rfc3339()
         with self._tx() as db:
             _known_terminal(db, tid)
-            db.execute("UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?"
-                       " WHERE terminal = ?", (json.dumps(telemetry), now, now, tid))  # fmt: skip
+            db.execute(
+                "UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?"
+                " WHERE terminal = ?",
+                (json.dumps(telemetry), now, now, tid),
+            )
             history.record(db, tid, telemetry, now)
 
     def sent_command(self, cmd_id: str, tid: str, name: str) -> None:
         """Keep the terminal a command goes to, before it is published: only that
         terminal's reply to it counts (`saw_reply`)."""
         with self._tx() as db:
-            db.execute("INSERT INTO commands (cmd_id, terminal, name, sent_at) VALUES"
-                       " (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
-                       (cmd_id, tid, name, now_rfc3339()))  # fmt: skip
+            db.execute(
+                "INSERT INTO commands (cmd_id, terminal, name, sent_at) VALUES"
+                " (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
+                (cmd_id, tid, name, now_rfc3339()),
+            )
 
     def saw_reply(self, tid: str, reply: dict[str, Any]) -> bool:
         """Store a terminal's reply to a command the host sent to that terminal; a reply
@@ -291,16 +356,25 @@ class Store:
         with self._tx() as db:
             sent = db.rows("SELECT terminal FROM commands WHERE cmd_id = ?", (cmd_id,))
             if not sent:
-                log.info("host: %s: a reply to command %r, which the host did not send:"
-                         " ignored", tid, cmd_id[:64])  # fmt: skip
+                log.info(
+                    "host: %s: a reply to command %r, which the host did not send: ignored",
+                    tid,
+                    cmd_id[:64],
+                )
                 return False
             if sent[0]["terminal"] != tid:
-                log.warning("host: %s replied to command %s, which went to %s: ignored",
-                            tid, cmd_id, sent[0]["terminal"])  # fmt: skip
+                log.warning(
+                    "host: %s replied to command %s, which went to %s: ignored",
+                    tid,
+                    cmd_id,
+                    sent[0]["terminal"],
+                )
                 return False
-            db.execute("INSERT INTO replies (cmd_id, terminal, reply, received_at)"
-                       " VALUES (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
-                       (cmd_id, tid, json.dumps(reply), now_rfc3339()))  # fmt: skip
+            db.execute(
+                "INSERT INTO replies (cmd_id, terminal, reply, received_at)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (cmd_id) DO NOTHING",
+                (cmd_id, tid, json.dumps(reply), now_rfc3339()),
+            )
         return True
 
     def reply(self, cmd_id: str, tid: str | None = None) -> dict[str, Any] | None:
@@ -314,20 +388,26 @@ class Store:
 
     def fleet(self, now: str | None = None, stale_after_s: float = 180.0) -> list[dict[str, Any]]:
         """Every terminal's state (`host/fleet.py`) as of `now`."""
-        gaps = {r["terminal"]: r["since"] for r in self._all(  # a later seq is in: since when
-            "SELECT t.terminal AS terminal, MIN(e.received_at) AS since FROM terminals t"
-            " JOIN events e ON e.terminal = t.terminal AND e.life = t.life"
-            " AND e.seq > t.contiguous_seq"
-            " GROUP BY t.terminal")}  # fmt: skip
+        gaps = {
+            r["terminal"]: r["since"]
+            for r in self._all(  # a later seq is in: since when
+                "SELECT t.terminal AS terminal, MIN(e.received_at) AS since FROM terminals t"
+                " JOIN events e ON e.terminal = t.terminal AND e.life = t.life"
+                " AND e.seq > t.contiguous_seq"
+                " GROUP BY t.terminal"
+            )
+        }
         at = now or now_rfc3339()
         return [
-            fleet_state.describe(row, gaps.get(row["terminal"]), row["last_sale_at"], at,
-                                 stale_after_s)
+            fleet_state.describe(
+                row, gaps.get(row["terminal"]), row["last_sale_at"], at, stale_after_s
+            )
             for row in self._all(  # the last sale: one index lookup per terminal
                 "SELECT t.*, (SELECT MAX(e.occurred_at) FROM events e WHERE e.terminal ="
                 " t.terminal AND e.type = 'sale.approved') AS last_sale_at FROM terminals t"
-                " ORDER BY t.terminal")
-        ]  # fmt: skip
+                " ORDER BY t.terminal"
+            )
+        ]
 
     def events(
         self,
@@ -346,10 +426,13 @@ class Store:
         of `types`, of one `kind` (`refund` matches refund.*), about one `txn_id`, of the
         customer copy (receipt events), since a time."""
         where, args = ["1 = 1"], []
-        for clause, value in (("terminal = ?", terminal), ("type = ?", type_),
-                              ("type LIKE ? || '.%'", kind),
-                              ("txn_id = ?", txn_id),
-                              ("occurred_at >= ?", since)):  # fmt: skip
+        for clause, value in (
+            ("terminal = ?", terminal),
+            ("type = ?", type_),
+            ("type LIKE ? || '.%'", kind),
+            ("txn_id = ?", txn_id),
+            ("occurred_at >= ?", since),
+        ):
             if value is not None:
                 where.append(clause)
                 args.append(value)
@@ -366,19 +449,27 @@ class Store:
 
     def telemetry_history(self, tid: str, since: str) -> list[dict[str, Any]]:
         """The terminal's telemetry rows (`host/history.py`) since a time, oldest first."""
-        return self._all(f"SELECT at, {', '.join(history.COLUMNS)} FROM telemetry_history"
-                         " WHERE terminal = ? AND at >= ? ORDER BY at", (tid, since))  # fmt: skip
+        return self._all(
+            f"SELECT at, {', '.join(history.COLUMNS)} FROM telemetry_history"
+            " WHERE terminal = ? AND at >= ? ORDER BY at",
+            (tid, since),
+        )
 
     def knows_terminal(self, tid: str) -> bool:
-        sql = ("SELECT 1 FROM terminals WHERE terminal = ? UNION"
-               " SELECT 1 FROM events WHERE terminal = ? LIMIT 1")  # fmt: skip
+        sql = (
+            "SELECT 1 FROM terminals WHERE terminal = ? UNION"
+            " SELECT 1 FROM events WHERE terminal = ? LIMIT 1"
+        )
         return bool(self._all(sql, (tid, tid)))
 
     def refund_terminals(self, txn_id: str) -> list[str]:
         """The terminals that told of a refund with this id (an id is unique only per
         terminal: two may have used it)."""
-        rows = self._all("SELECT DISTINCT terminal FROM events WHERE txn_id = ? AND type LIKE"
-                         " 'refund.%' ORDER BY terminal", (txn_id,))  # fmt: skip
+        rows = self._all(
+            "SELECT DISTINCT terminal FROM events WHERE txn_id = ? AND type LIKE"
+            " 'refund.%' ORDER BY terminal",
+            (txn_id,),
+        )
         return [str(r["terminal"]) for r in rows]
 
 
@@ -389,6 +480,6 @@ def _text(value: Any) -> str | None:
 
 
 def _known_terminal(db: Tx, tid: str) -> None:
-    db.execute("INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
-               (tid,))  # fmt: skip
-
+    db.execute(
+        "INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING", (tid,)
+    )

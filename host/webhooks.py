@@ -75,8 +75,9 @@ class Webhook:
 class WebhookEntry(Section, frozen=True):
     """One `[[webhooks]]` table as the file writes it."""
 
-    url: Annotated[str, text(r"https?://[^\s/?#:]+(:\d{1,5})?([/?#]\S*)?",
-                             "an http:// or https:// URL", 2000)]  # fmt: skip
+    url: Annotated[
+        str, text(r"https?://[^\s/?#:]+(:\d{1,5})?([/?#]\S*)?", "an http:// or https:// URL", 2000)
+    ]
     secret_file: Path  # the shared secret, read at start-up: at least 16 bytes
     events: tuple[str, ...]  # event types of docs/mqtt.md, alert.* or alert.KIND
     max_attempts: Annotated[int, between(1, 1000)] = Webhook.max_attempts
@@ -88,16 +89,16 @@ class WebhookEntry(Section, frozen=True):
         super().__post_init__()
         bad = [e for e in self.events if e not in TOPICS]
         if bad:
-            raise Refused(f"unknown {bad!r}: event types of docs/mqtt.md, alert.* or alert.KIND",
-                          "events")  # fmt: skip
+            raise Refused(
+                f"unknown {bad!r}: event types of docs/mqtt.md, alert.* or alert.KIND", "events"
+            )
         if not self.events:
             raise Refused("names no event type or alert", "events")
 
 
 def parse(entries: Any) -> tuple[Webhook, ...]:
     """`[[webhooks]]` as TOML gives it; a bad entry raises WebhookConfigError."""
-    checked = kit.convert(entries, tuple[WebhookEntry, ...], WebhookConfigError,
-                          prefix="webhooks")  # fmt: skip
+    checked = kit.convert(entries, tuple[WebhookEntry, ...], WebhookConfigError, prefix="webhooks")
     return build(checked)
 
 
@@ -111,13 +112,22 @@ def build(entries: tuple[WebhookEntry, ...]) -> tuple[Webhook, ...]:
         try:
             secret = entry.secret_file.read_bytes().strip()
         except OSError as exc:
-            raise WebhookConfigError(f"{name}.secret_file",
-                                     f"{entry.secret_file}: {exc.strerror or exc}") from None
+            raise WebhookConfigError(
+                f"{name}.secret_file", f"{entry.secret_file}: {exc.strerror or exc}"
+            ) from None
         if len(secret) < 16:
             raise WebhookConfigError(f"{name}.secret_file", f"{entry.secret_file}: under 16 bytes")
-        out.append(Webhook(entry.url, secret, frozenset(entry.events),
-                           max_attempts=entry.max_attempts, first_retry_s=entry.first_retry_s,
-                           max_retry_s=entry.max_retry_s, timeout_s=entry.timeout_s))
+        out.append(
+            Webhook(
+                entry.url,
+                secret,
+                frozenset(entry.events),
+                max_attempts=entry.max_attempts,
+                first_retry_s=entry.first_retry_s,
+                max_retry_s=entry.max_retry_s,
+                timeout_s=entry.timeout_s,
+            )
+        )
     return tuple(out)
 
 
@@ -146,8 +156,9 @@ def verify(secret: bytes, body: bytes, header: str, now: float, tolerance_s: flo
     return hmac.compare_digest(want, parts.get("v1", "")) and abs(now - t) <= tolerance_s
 
 
-def enqueue(tx: Tx, hooks: tuple[Webhook, ...], topic: str, ref: str, data: dict[str, Any],
-            *, at: str) -> int:  # fmt: skip
+def enqueue(
+    tx: Tx, hooks: tuple[Webhook, ...], topic: str, ref: str, data: dict[str, Any], *, at: str
+) -> int:
     """A pending delivery for every webhook that wants `topic`, in the caller's transaction.
     `ref` identifies what is sent (an event id, an alert id and its step): the delivery id
     is derived from it and the URL, so the same thing is queued once per webhook."""
@@ -156,13 +167,16 @@ def enqueue(tx: Tx, hooks: tuple[Webhook, ...], topic: str, ref: str, data: dict
         if not hook.wants(topic):
             continue
         delivery_id = str(uuid.uuid5(NAMESPACE, f"{hook.url}\n{ref}"))
-        body = json.dumps({"id": delivery_id, "type": topic, "created_at": at, "data": data},
-                          separators=(",", ":"))  # fmt: skip
+        body = json.dumps(
+            {"id": delivery_id, "type": topic, "created_at": at, "data": data},
+            separators=(",", ":"),
+        )
         queued += tx.execute(
             "INSERT INTO webhook_deliveries (delivery_id, url, kind, body, state, attempts,"
             " created_at, next_attempt_at) VALUES (?, ?, ?, ?, 'pending', 0, ?, ?)"
             " ON CONFLICT (delivery_id) DO NOTHING",
-            (delivery_id, hook.url, topic, body, at, at))  # fmt: skip
+            (delivery_id, hook.url, topic, body, at, at),
+        )
     return queued
 
 
@@ -173,7 +187,9 @@ def deliveries(store: Store, state: str | None = None, limit: int = 1000) -> lis
         return store.db.rows(
             "SELECT delivery_id, url, kind, state, attempts, created_at, next_attempt_at,"
             f" sent_at, last_error FROM webhook_deliveries {where}"
-            f" ORDER BY created_at DESC, delivery_id LIMIT {int(limit)}", args)  # fmt: skip
+            f" ORDER BY created_at DESC, delivery_id LIMIT {int(limit)}",
+            args,
+        )
     except DatabaseError as exc:
         raise WebhookError(str(exc)) from exc
 
@@ -188,11 +204,17 @@ TABLE = Table("webhook_deliveries", "delivery_id", "pending")  # in the delivery
 
 def http_post(hook: Webhook, delivery_id: str, body: bytes) -> None:
     """POST `body`; any answer but 2xx raises."""
-    request = urllib.request.Request(hook.url, data=body, method="POST", headers={
-        "Content-Type": "application/json", "User-Agent": "posterm-host",
-        "Posterm-Delivery": delivery_id,
-        "Posterm-Signature": sign(hook.secret, body, int(time.time())),
-    })  # fmt: skip
+    request = urllib.request.Request(
+        hook.url,
+        data=body,
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "User-Agent": "posterm-host",
+            "Posterm-Delivery": delivery_id,
+            "Posterm-Signature": sign(hook.secret, body, int(time.time())),
+        },
+    )
     with urllib.request.urlopen(request, timeout=hook.timeout_s) as resp:  # http(s) only: checked
         resp.read(65536)
 
@@ -251,6 +273,11 @@ class Sender(delivery.Sender):
     """The delivery sender of the webhooks alone (tests); `posterm-host run` has one
     sender for every outbox."""
 
-    def __init__(self, store: Store, hooks: tuple[Webhook, ...], post: Post = http_post,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        hooks: tuple[Webhook, ...],
+        post: Post = http_post,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         super().__init__(store, (Webhooks(hooks, post),) if hooks else (), clock)

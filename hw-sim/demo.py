@@ -49,8 +49,11 @@ from posterm.hwsim.demo_rig import (
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make demo", description=__doc__.splitlines()[0])
-    parser.add_argument("--interactive", action="store_true",
-                        help="after the tour, leave the rig running until Ctrl-C")  # fmt: skip
+    parser.add_argument(
+        "--interactive",
+        action="store_true",
+        help="after the tour, leave the rig running until Ctrl-C",
+    )
     args = parser.parse_args(argv)
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
@@ -88,8 +91,10 @@ def tour(rig: Rig) -> None:
     posterm("status")
     say("the customer was charged; the receipt stays pending until there is paper")
     printer_ctl(rig, "refill")
-    must(poll(lambda: recovered_receipt(paper["txn_id"]) is not None, 20),
-         "no RECOVERED receipt after the refill")  # fmt: skip
+    must(
+        poll(lambda: recovered_receipt(paper["txn_id"]) is not None, 20),
+        "no RECOVERED receipt after the refill",
+    )
     print(f"  -> printed, marked RECOVERED: printed/{recovered_receipt(paper['txn_id'])}")
     posterm("journal", "--limit", "1")
 
@@ -99,11 +104,15 @@ def tour(rig: Rig) -> None:
     say("posterm asks the PT (repeat receipt) whether it kept the payment, journals it")
     must(poll(lambda: status().get("state") == "ready", 30), "the terminal did not recover")
     recovered = txn(str(lost.get("txn_id")))
-    must(poll(lambda: recovered_receipt(str(lost.get("txn_id"))) is not None, 20),
-         "no RECOVERED receipt for the dropped sale")  # fmt: skip
-    print(f"  -> {recovered.get('txn_id')} {recovered.get('state')}, receipt "
-          f"{recovered.get('receipt_state')}: printed/{recovered_receipt(recovered['txn_id'])}"
-          " marked RECOVERED")  # fmt: skip
+    must(
+        poll(lambda: recovered_receipt(str(lost.get("txn_id"))) is not None, 20),
+        "no RECOVERED receipt for the dropped sale",
+    )
+    print(
+        f"  -> {recovered.get('txn_id')} {recovered.get('state')}, receipt "
+        f"{recovered.get('receipt_state')}: printed/{recovered_receipt(recovered['txn_id'])}"
+        " marked RECOVERED"
+    )
     must(recovered.get("state") == "approved", "the dropped sale was not recovered as approved")
     posterm("status")
 
@@ -111,8 +120,10 @@ def tour(rig: Rig) -> None:
     pt_ctl(rig, "refuse_repeat_receipt")
     pt_ctl(rig, "drop_before_completion")
     posterm("sale", "33.00")  # its id is in the answer; status lists it
-    must(poll(lambda: status().get("awaiting_operator") is True, 30),
-         "the terminal did not ask the operator")  # fmt: skip
+    must(
+        poll(lambda: status().get("awaiting_operator") is True, 30),
+        "the terminal did not ask the operator",
+    )
     print("  " + str(status().get("reason")))
     say("nothing is sold while it is in doubt")
     posterm("sale", "1.00")
@@ -125,12 +136,16 @@ def tour(rig: Rig) -> None:
     _, big = posterm("sale", "120.00")
     _, refund = posterm("refund", big["txn_id"], "80.00", "--reason", "wrong_amount")
     must(refund.get("state") == "awaiting_approval", "the refund did not wait for approval")
-    must(poll(lambda: host.has_event(TID, "refund.requested", refund["txn_id"]), 20),
-         "the refund request never reached the back office")  # fmt: skip
+    must(
+        poll(lambda: host.has_event(TID, "refund.requested", refund["txn_id"]), 20),
+        "the refund request never reached the back office",
+    )
     code, reply = host.cli("approve", refund["txn_id"], "--by", "back office")
     result = reply.get("result", {}) if isinstance(reply, dict) else {}
-    print(f"  -> ok {reply.get('ok') if isinstance(reply, dict) else reply}: "
-          f"{result.get('txn_id')} {result.get('state')}")  # fmt: skip
+    print(
+        f"  -> ok {reply.get('ok') if isinstance(reply, dict) else reply}: "
+        f"{result.get('txn_id')} {result.get('state')}"
+    )
     must(code == 0 and result.get("state") == "approved", f"the host's approval failed: {reply}")
     say("approved twice? the terminal says no: the refund ran once")
     code, again = host.cli("approve", refund["txn_id"], "--by", "back office")
@@ -142,11 +157,15 @@ def tour(rig: Rig) -> None:
     _, other = posterm("sale", "90.00")
     _, keyed = posterm("refund", other["txn_id"], "60.00", "--reason", "goods_returned")
     press(rig, "supervisor")
-    must(poll(lambda: txn(keyed["txn_id"]).get("state") == "approved", 20),
-         "the supervisor key did not approve the refund")  # fmt: skip
+    must(
+        poll(lambda: txn(keyed["txn_id"]).get("state") == "approved", 20),
+        "the supervisor key did not approve the refund",
+    )
     shown = txn(keyed["txn_id"])
-    print(f"  -> {shown['txn_id']} {shown['kind']} {shown['state']} {shown['amount']} "
-          f"{shown['currency']} receipt {shown['receipt_state']}")  # fmt: skip
+    print(
+        f"  -> {shown['txn_id']} {shown['kind']} {shown['state']} {shown['amount']} "
+        f"{shown['currency']} receipt {shown['receipt_state']}"
+    )
 
     step("5. A void the same day")
     _, wrong = posterm("sale", "8.40")
@@ -157,23 +176,26 @@ def tour(rig: Rig) -> None:
     step("6. A likely double charge: the same card, the same amount, twice")
     posterm("sale", "12.50", "--key", "order-1002")
     posterm("sale", "12.50", "--key", "order-1003")  # another order: a second debit
-    must(poll(lambda: bool(host.open_alerts("double_charge")), 20),
-         "the back office raised no double_charge alert")  # fmt: skip
+    must(
+        poll(lambda: bool(host.open_alerts("double_charge")), 20),
+        "the back office raised no double_charge alert",
+    )
     host.cli("alerts", "--open", json_out=False)
 
     step("7. End of day")
     posterm("eod")
 
     step("8. The back office")
-    must(poll(lambda: demo_host.outbox_depth(journal) == 0, 20),
-         "postermd's outbox did not drain")  # fmt: skip
+    must(poll(lambda: demo_host.outbox_depth(journal) == 0, 20), "postermd's outbox did not drain")
     seqs = demo_host.outbox_seqs(journal)
     must(poll(lambda: len(host.stored(TID)) == len(seqs), 10), "the host lacks events")
     stored = host.stored(TID)
     once = len({e for e, _, _ in stored}) == len(stored) and [s for _, s, _ in stored] == seqs
     counts = Counter(t for _, _, t in stored)
-    print(f"  posterm-host stored {len(stored)} events, seq 1..{len(seqs)}, each once: "
-          f"{'yes' if once else 'NO'}; postermd's outbox: empty")  # fmt: skip
+    print(
+        f"  posterm-host stored {len(stored)} events, seq 1..{len(seqs)}, each once: "
+        f"{'yes' if once else 'NO'}; postermd's outbox: empty"
+    )
     print("  " + ", ".join(f"{n} {t}" for t, n in sorted(counts.items())))
     must(once, "the host did not store every event exactly once")
     # the telemetry after end of day: the fleet table shows the terminal as it is now
@@ -183,30 +205,44 @@ def tour(rig: Rig) -> None:
     code, found = host.cli("receipts", "find", "--terminal", TID, "--amount", "15.00")
     rows = found if isinstance(found, list) else []
     for row in rows:
-        print(f"  -> {row['txn_id']} {row['kind']} {row['amount']} {row['currency']} "
-              f"receipt {row['receipt']['state']}")  # fmt: skip
+        print(
+            f"  -> {row['txn_id']} {row['kind']} {row['amount']} {row['currency']} "
+            f"receipt {row['receipt']['state']}"
+        )
     must(any(r["txn_id"] == paper["txn_id"] for r in rows), "the lookup missed the sale")
     host.cli("receipts", "show", paper["txn_id"], json_out=False)
     code, _ = host.cli("reconcile", json_out=False)
     must(code == 0, "the day's batch does not reconcile")
     print("\n  what the cards were charged (the PT simulator's ledger):")
-    ledger = subprocess.run([str(BIN / "posterm-sim"), "ledger", str(OUT / "pt-ledger.db")],
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    ledger = subprocess.run(
+        [str(BIN / "posterm-sim"), "ledger", str(OUT / "pt-ledger.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for e in json.loads(ledger.stdout)["entries"]:
-        print(f"    {e['kind']:9} {e['amount'] / 100:8.2f}  receipt {e['receipt_no']:04d}"
-              f"  batch {e['batch']}  {e['state']}")  # fmt: skip
+        print(
+            f"    {e['kind']:9} {e['amount'] / 100:8.2f}  receipt {e['receipt_no']:04d}"
+            f"  batch {e['batch']}  {e['state']}"
+        )
     pngs = sorted((OUT / "printed").glob("*.png"))
-    print(f"\n  {len(pngs)} receipts came out of the printer, as text and PNG, in "
-          f"{OUT / 'printed'}:")  # fmt: skip
+    print(
+        f"\n  {len(pngs)} receipts came out of the printer, as text and PNG, in {OUT / 'printed'}:"
+    )
     for entry in printed():
         text = (OUT / "printed" / entry["txt"]).read_text()
-        marks = [m for m in ("RECOVERED", "DUPLICATE", "REFUND", "VOID", "END OF DAY",
-                             "PAPER OUT") if m in text]  # fmt: skip
+        marks = [
+            m
+            for m in ("RECOVERED", "DUPLICATE", "REFUND", "VOID", "END OF DAY", "PAPER OUT")
+            if m in text
+        ]
         print(f"    {entry['png']}  {', '.join(marks) or 'SALE'}")
     print(f"  The journal is {journal}, the back office's store {host.db}; logs in {OUT}.")
     step("The fleet dashboard (posterm-host run --http)")
-    print(f"  {host.url}  user {demo_host.WEB_USER!r}, password {demo_host.WEB_PASSWORD!r}"
-          " (`make demo ARGS=--interactive` leaves it running)")  # fmt: skip
+    print(
+        f"  {host.url}  user {demo_host.WEB_USER!r}, password {demo_host.WEB_PASSWORD!r}"
+        " (`make demo ARGS=--interactive` leaves it running)"
+    )
 
 
 def interactive(rig: Rig) -> None:
@@ -214,7 +250,8 @@ def interactive(rig: Rig) -> None:
     sock = OUT / "control.sock"
     panel_opt = "" if rig.panel == panel_pins.DEFAULT_ADDR else f" --control {rig.panel}"
     step("The rig keeps running: try it (Ctrl-C stops everything)")
-    print(f"""
+    print(
+        f"""
   the terminal (postermd, over its control socket):
     {BIN}/posterm --socket {sock} status
     {BIN}/posterm --socket {sock} sale 9.95
@@ -224,23 +261,26 @@ def interactive(rig: Rig) -> None:
     {BIN}/posterm-sim panel{panel_opt} press supervisor
     {BIN}/posterm-sim panel{panel_opt} leds
   the simulated devices:
-    {BIN}/posterm-sim ctl --control {rig.printer['control']} paper-out   (then: refill)
+    {BIN}/posterm-sim ctl --control {rig.printer["control"]} paper-out   (then: refill)
     {BIN}/posterm-sim pt-ctl --control {rig.pt_control} drop_before_completion
-    {BIN}/posterm-sim ledger {OUT / 'pt-ledger.db'}
+    {BIN}/posterm-sim ledger {OUT / "pt-ledger.db"}
   the back office: the dashboard {host.url} (user {demo_host.WEB_USER}, password
   {demo_host.WEB_PASSWORD}), or its CLI:
     {BIN}/posterm-host --config {host.config} fleet
     {BIN}/posterm-host --config {host.config} refunds --pending
     {BIN}/posterm-host --config {host.config} approve TXN
     {BIN}/posterm-host --config {host.config} alerts --open
-  receipts (text and PNG): {OUT / 'printed'}
-""", flush=True)  # fmt: skip
+  receipts (text and PNG): {OUT / "printed"}
+""",
+        flush=True,
+    )
     try:
         while True:
             signal.pause()  # a signal handler ends it (SIGTERM: SystemExit), or Ctrl-C
     except KeyboardInterrupt:
-        print("\n  Ctrl-C: stopping postermd, posterm-host, the broker and the simulators",
-              flush=True)  # fmt: skip
+        print(
+            "\n  Ctrl-C: stopping postermd, posterm-host, the broker and the simulators", flush=True
+        )
 
 
 if __name__ == "__main__":

@@ -66,19 +66,28 @@ def start(stack: ExitStack, out: Path) -> Host:
     code, _ = host.cli("keygen", show=False, json_out=False)
     if code != 0:
         raise RuntimeError(f"posterm-host keygen failed: see {host.log}")
-    digest = subprocess.run([str(BIN / "posterm-host"), "--config", str(host.config),
-                             "hash-password"], input=WEB_PASSWORD + "\n", capture_output=True,
-                            text=True, timeout=60, check=True).stdout.strip()  # fmt: skip
+    digest = subprocess.run(
+        [str(BIN / "posterm-host"), "--config", str(host.config), "hash-password"],
+        input=WEB_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.strip()
     with host.config.open("a") as config:
-        config.write(f'[web]\ncookie_secure = false\n[[web.users]]\nname = "{WEB_USER}"\n'
-                     f'password_hash = "{digest}"\nrole = "operator"\n')  # fmt: skip
+        config.write(
+            f'[web]\ncookie_secure = false\n[[web.users]]\nname = "{WEB_USER}"\n'
+            f'password_hash = "{digest}"\nrole = "operator"\n'
+        )
     port = _web_port()
     host.start("--http", f"127.0.0.1:{port}")
     stack.callback(host.stop)
     _wait_listening(host, port)
     host.url = f"http://127.0.0.1:{port}/"
-    print(f"  back office: posterm-host run --http, pid {host.pid}, store {host.db}, key "
-          f"{host.key}, dashboard {host.url}")  # fmt: skip
+    print(
+        f"  back office: posterm-host run --http, pid {host.pid}, store {host.db}, key "
+        f"{host.key}, dashboard {host.url}"
+    )
     return host
 
 
@@ -131,8 +140,10 @@ def start_amqtt(out: Path, tries: int = 3) -> tuple[subprocess.Popen[bytes], Bro
         with (out / "amqtt.log").open("a") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "amqtt.scripts.broker_script", "-c", str(conf)],
-                stdout=log, stderr=log, start_new_session=True,
-            )  # fmt: skip
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         if wait_listening(proc, addr, seconds=20.0):
             return proc, addr
         stop_process(proc, grace=5)
@@ -161,7 +172,6 @@ def wait_listening(proc: subprocess.Popen[bytes], addr: BrokerAddr, seconds: flo
             return True
         time.sleep(0.05)
     return False
-
 
 
 # -- the back office: posterm-host ---------------------------------------------------------
@@ -199,8 +209,10 @@ class Host:
         with self.log.open("a") as log:
             self.proc = subprocess.Popen(
                 [str(BIN / "posterm-host"), "--config", str(self.config), "run", *run_args],
-                stdout=log, stderr=log, start_new_session=True,
-            )  # fmt: skip
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
 
     def stop(self) -> None:
         if self.proc is not None:
@@ -216,8 +228,13 @@ class Host:
         cmd = [str(BIN / "posterm-host"), "--config", str(self.config), *args]
         if show:
             print("$ posterm-host " + shlex.join(args), flush=True)
-        proc = subprocess.run([*cmd, *(["--json"] if json_out else [])], capture_output=True,
-                              text=True, timeout=60, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [*cmd, *(["--json"] if json_out else [])],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         with self.log.open("a") as log:
             log.write(proc.stderr)
         out = proc.stdout.strip()
@@ -236,8 +253,7 @@ class Host:
         if not self.db.exists():
             return []
         try:
-            with closing(sqlite3.connect(self.db.as_uri() + "?mode=ro", uri=True,
-                                         timeout=5)) as db:  # fmt: skip
+            with closing(sqlite3.connect(self.db.as_uri() + "?mode=ro", uri=True, timeout=5)) as db:
                 return list(db.execute(sql, params))
         except sqlite3.OperationalError:  # the host has not made its tables yet
             return []
@@ -250,8 +266,9 @@ class Host:
         return [(str(r[0]), int(r[1]), str(r[2])) for r in rows]
 
     def has_event(self, tid: str, type_: str, txn_id: str) -> bool:
-        rows = self._query("SELECT envelope FROM events WHERE terminal = ? AND type = ?",
-                           tid, type_)  # fmt: skip
+        rows = self._query(
+            "SELECT envelope FROM events WHERE terminal = ? AND type = ?", tid, type_
+        )
         return any(json.loads(r[0]).get("data", {}).get("txn_id") == txn_id for r in rows)
 
     def online(self, tid: str) -> bool:
@@ -263,10 +280,15 @@ class Host:
         return json.loads(rows[0][0]) if rows and rows[0][0] else None
 
     def open_alerts(self, kind: str) -> list[dict[str, Any]]:
-        rows = self._query("SELECT alert_id, terminal, subject, detail FROM alerts "
-                           "WHERE kind = ? AND cleared_at IS NULL", kind)  # fmt: skip
-        return [{"alert_id": r[0], "terminal": r[1], "subject": r[2],
-                 "detail": json.loads(r[3])} for r in rows]  # fmt: skip
+        rows = self._query(
+            "SELECT alert_id, terminal, subject, detail FROM alerts "
+            "WHERE kind = ? AND cleared_at IS NULL",
+            kind,
+        )
+        return [
+            {"alert_id": r[0], "terminal": r[1], "subject": r[2], "detail": json.loads(r[3])}
+            for r in rows
+        ]
 
 
 def outbox_depth(journal: Path) -> int:

@@ -76,8 +76,13 @@ def say(text: str) -> None:
 def start(name: str, *args: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
     """Start a simulator; return it and what it announced (listen/control addresses)."""
     log = (OUT / f"{name}.log").open("w")
-    proc = subprocess.Popen([str(BIN / "posterm-sim"), *args], stdout=subprocess.PIPE,
-                            stderr=log, text=True, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(BIN / "posterm-sim"), *args],
+        stdout=subprocess.PIPE,
+        stderr=log,
+        text=True,
+        start_new_session=True,
+    )
     seen: dict[str, str] = {}
     assert proc.stdout is not None
     for line in proc.stdout:
@@ -103,13 +108,26 @@ def printer_ctl(rig: Rig, action: str) -> None:
 
 def pt_ctl(rig: Rig, fault: str) -> None:
     name, _, value = fault.partition("=")
-    sim(rig.pt_control, {"fault": name, "on": value != "off"},
-        "pt-ctl", "--control", rig.pt_control, fault)  # fmt: skip
+    sim(
+        rig.pt_control,
+        {"fault": name, "on": value != "off"},
+        "pt-ctl",
+        "--control",
+        rig.pt_control,
+        fault,
+    )
 
 
 def press(rig: Rig, button: str) -> None:
-    sim(rig.panel, {"action": "press", "button": button},
-        "panel", "--control", rig.panel, "press", button)  # fmt: skip
+    sim(
+        rig.panel,
+        {"action": "press", "button": button},
+        "panel",
+        "--control",
+        rig.panel,
+        "press",
+        button,
+    )
 
 
 def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
@@ -122,13 +140,17 @@ def posterm(*args: str, show: bool = True) -> tuple[int, Any]:
         if isinstance(data, dict) and data.get("ok") is False:
             print(f"  -> refused [{data['code']}]: {data['error']}")
         elif isinstance(data, dict) and "txn_id" in data:
-            print(f"  -> {data['txn_id']} {data['kind']} {data['state']} {data['amount']} "
-                  f"{data['currency']} receipt {data['receipt_state']}")  # fmt: skip
+            print(
+                f"  -> {data['txn_id']} {data['kind']} {data['state']} {data['amount']} "
+                f"{data['currency']} receipt {data['receipt_state']}"
+            )
         elif isinstance(data, dict) and "selling" in data:
             link = data.get("host", {}).get("state")
-            print(f"  -> {data['state']}: {data.get('reason')}  (printer: {data.get('printer')}"
-                  f", pending receipts {data.get('pending_receipts')}, in doubt "
-                  f"{data.get('in_doubt')}, host link {link})")  # fmt: skip
+            print(
+                f"  -> {data['state']}: {data.get('reason')}  (printer: {data.get('printer')}"
+                f", pending receipts {data.get('pending_receipts')}, in doubt "
+                f"{data.get('in_doubt')}, host link {link})"
+            )
         else:
             print("  -> " + json.dumps(data))
     return proc.returncode, data
@@ -185,8 +207,9 @@ class TourFailed(Exception):
 
 
 class Rig:
-    def __init__(self, host: demo_host.Host, pt_control: str, printer: dict[str, str],
-                 panel: str) -> None:  # fmt: skip
+    def __init__(
+        self, host: demo_host.Host, pt_control: str, printer: dict[str, str], panel: str
+    ) -> None:
         self.host = host
         self.pt_control = pt_control
         self.printer = printer
@@ -210,33 +233,57 @@ def panel_address() -> str:
 def start_rig(stack: ExitStack) -> Rig:
     step("The rig: PT and printer simulators, MQTT broker, posterm-host, postermd")
     pt, pt_addr = start(
-        "pt-sim", "pt", "--pty", str(OUT / "pt.tty"), "--ledger", str(OUT / "pt-ledger.db"),
-        "--control", "tcp://127.0.0.1:0",
-    )  # fmt: skip
+        "pt-sim",
+        "pt",
+        "--pty",
+        str(OUT / "pt.tty"),
+        "--ledger",
+        str(OUT / "pt-ledger.db"),
+        "--control",
+        "tcp://127.0.0.1:0",
+    )
     stack.callback(stop_process, pt, 15)
     printer, addr = start(
-        "printer-sim", "printer", "--listen", "tcp://127.0.0.1:0",
-        "--control", "tcp://127.0.0.1:0", "--out", str(OUT / "printed"),
-    )  # fmt: skip
+        "printer-sim",
+        "printer",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--control",
+        "tcp://127.0.0.1:0",
+        "--out",
+        str(OUT / "printed"),
+    )
     stack.callback(stop_process, printer, 15)
     print(f"  PT simulator on {OUT / 'pt.tty'} (serial ZVT), control {pt_addr['control']}")
     print(f"  printer simulator on {addr['listening']}, control {addr['control']}")
     host = demo_host.start(stack, OUT)
-    (OUT / "posterm.toml").write_text(CONFIG.format(
-        out=OUT, printer=addr["listening"], tid=TID, mqtt=host.broker.url,
-        host_key=host.public_key))  # fmt: skip
+    (OUT / "posterm.toml").write_text(
+        CONFIG.format(
+            out=OUT,
+            printer=addr["listening"],
+            tid=TID,
+            mqtt=host.broker.url,
+            host_key=host.public_key,
+        )
+    )
     panel = panel_address()
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
     env.update(panel_pins.environment(panel))
     daemon = subprocess.Popen(
         [str(BIN / "postermd"), "--config", str(OUT / "posterm.toml")],
-        stderr=(OUT / "postermd.log").open("w"), env=env, start_new_session=True,
+        stderr=(OUT / "postermd.log").open("w"),
+        env=env,
+        start_new_session=True,
     )
     stack.callback(stop_process, daemon, 15)
-    print(f"  postermd, pid {daemon.pid}, trusts {host.public_key}; its GPIO panel on "
-          f"simulated pins, pressed through {panel}")  # fmt: skip
-    must(poll(lambda: daemon.poll() is None and status().get("state") == "ready", 30, 0.2),
-         "postermd did not become ready")  # fmt: skip
+    print(
+        f"  postermd, pid {daemon.pid}, trusts {host.public_key}; its GPIO panel on "
+        f"simulated pins, pressed through {panel}"
+    )
+    must(
+        poll(lambda: daemon.poll() is None and status().get("state") == "ready", 30, 0.2),
+        "postermd did not become ready",
+    )
     must(poll(lambda: host.online(TID), 30), "the back office never saw the terminal online")
     posterm("status")
     return Rig(host, pt_addr["control"], addr, panel)

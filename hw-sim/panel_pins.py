@@ -37,16 +37,28 @@ ENV_ADDR = "POSTERM_SIM_PANEL"  # tcp://HOST:PORT the factory listens on
 ENV_PINS = "POSTERM_SIM_PANEL_PINS"  # {"supervisor": 19, ...}
 DEFAULT_ADDR = "tcp://127.0.0.1:20098"
 # postermd's default [panel] pins (deploy/posterm.toml.example)
-DEFAULT_PINS = {"confirm": 5, "cancel": 6, "reprint": 13, "supervisor": 19, "ready": 17,
-                "busy": 27, "fault": 22, "host": 23, "buzzer": 24}  # fmt: skip
+DEFAULT_PINS = {
+    "confirm": 5,
+    "cancel": 6,
+    "reprint": 13,
+    "supervisor": 19,
+    "ready": 17,
+    "busy": 27,
+    "fault": 22,
+    "host": 23,
+    "buzzer": 24,
+}
 BUTTONS = ("confirm", "cancel", "reprint", "supervisor")
 OUTPUTS = ("ready", "busy", "fault", "host", "buzzer")
 
 
 def environment(addr: str, pins: dict[str, int] | None = None) -> dict[str, str]:
     """What a process needs in its environment to have its panel on a `SimFactory`."""
-    return {"GPIOZERO_PIN_FACTORY": "posterm-sim", ENV_ADDR: addr,
-            ENV_PINS: json.dumps(pins or DEFAULT_PINS)}  # fmt: skip
+    return {
+        "GPIOZERO_PIN_FACTORY": "posterm-sim",
+        ENV_ADDR: addr,
+        ENV_PINS: json.dumps(pins or DEFAULT_PINS),
+    }
 
 
 class SimFactory(MockFactory):  # type: ignore[misc]
@@ -72,8 +84,7 @@ class SimFactory(MockFactory):  # type: ignore[misc]
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         self.server = socketserver.ThreadingTCPServer((host, port), Handler)
         self.server.daemon_threads = True
-        thread = threading.Thread(target=self.server.serve_forever, name="sim-panel",
-                                  daemon=True)  # fmt: skip
+        thread = threading.Thread(target=self.server.serve_forever, name="sim-panel", daemon=True)
         thread.start()
         log.info("simulated panel pins: control on tcp://%s:%d", *self.server.server_address)
 
@@ -89,8 +100,12 @@ class SimFactory(MockFactory):  # type: ignore[misc]
             pin.drive_high()
             return {"ok": True, "pressed": name}
         if action == "state":
-            return {"ok": True, "outputs": {n: bool(self.pin(self.names[n]).state)
-                                            for n in OUTPUTS if n in self.names}}  # fmt: skip
+            return {
+                "ok": True,
+                "outputs": {
+                    n: bool(self.pin(self.names[n]).state) for n in OUTPUTS if n in self.names
+                },
+            }
         return {"ok": False, "error": f"unknown action {action!r} (press, state)"}
 
     def close(self) -> None:
@@ -121,13 +136,13 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    message = ({"action": "press", "button": args.button} if args.panel == "press"
-               else {"action": "state"})  # fmt: skip
+    message = (
+        {"action": "press", "button": args.button} if args.panel == "press" else {"action": "state"}
+    )
     try:
         reply = control.request(args.control, message)
     except OSError as exc:
-        print(f"posterm-sim panel: {exc}: is postermd running on simulated pins?",
-              file=sys.stderr)  # fmt: skip
+        print(f"posterm-sim panel: {exc}: is postermd running on simulated pins?", file=sys.stderr)
         return 1
     print(json.dumps(reply.get("outputs", reply)))
     return 0 if reply.get("ok") else 1

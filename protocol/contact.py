@@ -16,8 +16,10 @@ LANGS = ("en", "de", "zh")
 # a practical address check (RFC 5321 lengths, dot-atom local part, a dotted domain of
 # LDH labels); whether it exists is the mail server's to say
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-EMAIL = re.compile(rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*"
-                   rf"@{_LABEL}(?:\.{_LABEL})+")  # fmt: skip
+EMAIL = re.compile(
+    rf"[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{{|}}~-]+)*"
+    rf"@{_LABEL}(?:\.{_LABEL})+"
+)
 E164 = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
@@ -43,8 +45,10 @@ def check(email: Any = None, phone: Any = None, lang: Any = None) -> dict[str, s
             raise ContactError("notify_email: the part before @ is longer than 64 characters")
         return {"email": email} | chosen
     if not isinstance(phone, str) or not E164.fullmatch(phone):
-        raise ContactError("notify_phone is an E.164 number: + country code and number, digits"
-                           " only (e.g. +4915112345678)")  # fmt: skip
+        raise ContactError(
+            "notify_phone is an E.164 number: + country code and number, digits"
+            " only (e.g. +4915112345678)"
+        )
     return {"phone": phone} | chosen
 
 

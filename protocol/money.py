@@ -111,14 +111,18 @@ def check_limits(minor: int, min_minor: int, max_minor: int, currency: str | Non
         if isinstance(value, bool) or not isinstance(value, int):
             raise AmountError(f"the {name} must be whole minor units, not {value!r}")
     if min_minor > max_minor:
-        raise AmountError(f"the minimum {_show(min_minor, currency)} is above the maximum "
-                          f"{_show(max_minor, currency)}")  # fmt: skip
+        raise AmountError(
+            f"the minimum {_show(min_minor, currency)} is above the maximum "
+            f"{_show(max_minor, currency)}"
+        )
     if minor < min_minor:
-        raise AmountError(f"{_show(minor, currency)} is below the minimum "
-                          f"{_show(min_minor, currency)}")  # fmt: skip
+        raise AmountError(
+            f"{_show(minor, currency)} is below the minimum {_show(min_minor, currency)}"
+        )
     if minor > max_minor:
-        raise AmountError(f"{_show(minor, currency)} is over the limit "
-                          f"{_show(max_minor, currency)}")  # fmt: skip
+        raise AmountError(
+            f"{_show(minor, currency)} is over the limit {_show(max_minor, currency)}"
+        )
 
 
 def _show(minor: int, currency: str | None) -> str:

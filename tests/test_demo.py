@@ -48,9 +48,13 @@ def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def host_cli(out: Path, *args: str) -> Any:
-    proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(out / "posterm-host.toml"),
-                           *args, "--json"], capture_output=True, text=True, timeout=60,
-                          check=False)  # fmt: skip
+    proc = subprocess.run(
+        [str(BIN / "posterm-host"), "--config", str(out / "posterm-host.toml"), *args, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     return proc.returncode, json.loads(proc.stdout)
 
 
@@ -75,9 +79,15 @@ def started_pids(stdout: str) -> list[int]:
 
 def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
     began = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "posterm.hwsim.demo"], cwd=tmp_path,
-                          env=demo_env(), capture_output=True, text=True, timeout=300,
-                          check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-m", "posterm.hwsim.demo"],
+        cwd=tmp_path,
+        env=demo_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     took = time.monotonic() - began
     stdout = proc.stdout
     assert proc.returncode == 0, stdout[-4000:] + proc.stderr[-3000:]
@@ -92,13 +102,17 @@ def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
     assert all((printed / e["png"]).stat().st_size > 0 for e in index)
     texts = [(printed / e["txt"]).read_text() for e in index]
     paper = txn_of(stdout, "sale 15.00")
-    lost_line = re.search(r"-> (T\w+) approved, receipt printed: printed/\S+ marked RECOVERED",
-                          stdout)  # fmt: skip
+    lost_line = re.search(
+        r"-> (T\w+) approved, receipt printed: printed/\S+ marked RECOVERED", stdout
+    )
     assert lost_line, "the sale whose completion was lost is not shown recovered"
     lost = lost_line.group(1)
     for txn in (paper, lost):
-        (receipt,) = [t for t in texts if f"[QR: {txn}]" in t and "DUPLICATE" not in t
-                      and "PAPER OUT" not in t]  # fmt: skip
+        (receipt,) = [
+            t
+            for t in texts
+            if f"[QR: {txn}]" in t and "DUPLICATE" not in t and "PAPER OUT" not in t
+        ]
         assert "** RECOVERED **" in receipt
     assert any("PAPER OUT" in t for t in texts)
     first = txn_of(stdout, "sale 24.90 --key order-1001")
@@ -116,8 +130,12 @@ def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
     assert f"-> {paper} sale 15.00 EUR receipt recovered" in stdout
 
     # the PT's ledger: the lost completion kept once, each approved refund booked once
-    ledger = subprocess.run([str(BIN / "posterm-sim"), "ledger", str(out / "pt-ledger.db")],
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    ledger = subprocess.run(
+        [str(BIN / "posterm-sim"), "ledger", str(out / "pt-ledger.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     entries = json.loads(ledger.stdout)["entries"]
     refunds = sorted(e["amount"] for e in entries if e["kind"] == "refund")
     assert refunds == [6000, 8000]
@@ -126,17 +144,23 @@ def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
         assert [e["state"] for e in entries if e["amount"] == lost_amount] == ["booked"]
 
     # the refund approved from the back office: approved by it, completed once, once refused
-    host_refund = re.search(r"\$ posterm-host approve (T\w+) --by 'back office'\n"
-                            r"  -> ok True: \1 approved", stdout)  # fmt: skip
+    host_refund = re.search(
+        r"\$ posterm-host approve (T\w+) --by 'back office'\n"
+        r"  -> ok True: \1 approved",
+        stdout,
+    )
     assert host_refund, "the back office's approval is not in the tour"
     refund = host_refund.group(1)
     assert "-> not_awaiting" in stdout
-    events = [json.loads(r[0]) for r in rows(host_db, "SELECT envelope FROM events "
-                                             "WHERE terminal = ? ORDER BY seq", TID)]  # fmt: skip
+    events = [
+        json.loads(r[0])
+        for r in rows(host_db, "SELECT envelope FROM events WHERE terminal = ? ORDER BY seq", TID)
+    ]
     of_refund = [e["type"] for e in events if e["data"].get("txn_id") == refund]
     assert of_refund.count("refund.completed") == 1 and of_refund.count("refund.approved") == 1
-    approved = next(e for e in events if e["type"] == "refund.approved"
-                    and e["data"]["txn_id"] == refund)  # fmt: skip
+    approved = next(
+        e for e in events if e["type"] == "refund.approved" and e["data"]["txn_id"] == refund
+    )
     assert approved["data"].get("by") == "host (back office)", approved
     keyed = [e for e in events if e["type"] == "refund.approved" and e["data"]["txn_id"] != refund]
     assert [e["data"].get("by") for e in keyed] == ["panel supervisor key"]
@@ -173,9 +197,14 @@ def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
 
 def test_interactive_leaves_the_rig_running_until_ctrl_c(tmp_path: Path) -> None:
     env = demo_env()
-    proc = subprocess.Popen([sys.executable, "-m", "posterm.hwsim.demo", "--interactive"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "posterm.hwsim.demo", "--interactive"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -187,15 +216,28 @@ def test_interactive_leaves_the_rig_running_until_ctrl_c(tmp_path: Path) -> None
         assert "Ctrl-C stops everything" in stdout, stdout[-3000:]
         out = tmp_path / "demo-out"
         # the rig answers: the terminal, its panel from another process, the back office
-        status = subprocess.run([str(BIN / "posterm"), "--socket", str(out / "control.sock"),
-                                 "status", "--json"], capture_output=True, text=True,
-                                check=False)  # fmt: skip
+        status = subprocess.run(
+            [str(BIN / "posterm"), "--socket", str(out / "control.sock"), "status", "--json"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert status.returncode == 0 and json.loads(status.stdout)["state"] == "ready"
-        leds = subprocess.run([str(BIN / "posterm-sim"), "panel", "leds"], env=env,
-                              capture_output=True, text=True, check=False)  # fmt: skip
+        leds = subprocess.run(
+            [str(BIN / "posterm-sim"), "panel", "leds"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert leds.returncode == 0, leds.stderr
-        assert json.loads(leds.stdout) == {"ready": True, "busy": False, "fault": False,
-                                           "host": True, "buzzer": False}  # fmt: skip
+        assert json.loads(leds.stdout) == {
+            "ready": True,
+            "busy": False,
+            "fault": False,
+            "host": True,
+            "buzzer": False,
+        }
         code, fleet = host_cli(out, "fleet")
         assert code == 0 and fleet[0]["terminal"] == TID and fleet[0]["online"] is True
         rest = proc.stdout.read

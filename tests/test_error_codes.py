@@ -56,9 +56,12 @@ def free_codes(tree: ast.AST) -> list[tuple[int, str]]:
 def test_no_code_is_a_free_string() -> None:
     """GIVEN the daemon, host and protocol sources WHEN every place a refusal's code is
     given is read THEN none is a string literal: each is an ErrorCode member."""
-    free = [f"{path.relative_to(ROOT)}:{line}: {text!r}"
-            for layer in LAYERS for path in sorted((ROOT / layer).rglob("*.py"))
-            for line, text in free_codes(ast.parse(path.read_text(), str(path)))]  # fmt: skip
+    free = [
+        f"{path.relative_to(ROOT)}:{line}: {text!r}"
+        for layer in LAYERS
+        for path in sorted((ROOT / layer).rglob("*.py"))
+        for line, text in free_codes(ast.parse(path.read_text(), str(path)))
+    ]
     assert free == []
 
 
@@ -101,8 +104,7 @@ def test_the_host_still_reads_a_reply_with_a_code_it_does_not_know() -> None:
     """GIVEN a reply from a newer terminal with a code this host does not know WHEN it is
     decoded against the reply schema THEN it is read (the operator sees it), not
     quarantined; a code that is not a word still is refused."""
-    out = wire.decode(b'{"cmd_id": "c1", "ok": false, "code": "paper_jam", "error": "x"}',
-                      "reply")  # fmt: skip
+    out = wire.decode(b'{"cmd_id": "c1", "ok": false, "code": "paper_jam", "error": "x"}', "reply")
     assert out["code"] == "paper_jam"
     with pytest.raises(wire.WireError):
         wire.decode(b'{"cmd_id": "c1", "ok": false, "code": "Paper Jam!"}', "reply")

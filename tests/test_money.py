@@ -18,10 +18,19 @@ from posterm.protocol.money import (
 )
 
 REQUIRED = {
-    "EUR": (978, 2), "CHF": (756, 2), "GBP": (826, 2), "USD": (840, 2), "CNY": (156, 2),
-    "JPY": (392, 0), "SEK": (752, 2), "PLN": (985, 2), "CZK": (203, 2), "DKK": (208, 2),
-    "NOK": (578, 2), "HUF": (348, 2),
-}  # fmt: skip
+    "EUR": (978, 2),
+    "CHF": (756, 2),
+    "GBP": (826, 2),
+    "USD": (840, 2),
+    "CNY": (156, 2),
+    "JPY": (392, 0),
+    "SEK": (752, 2),
+    "PLN": (985, 2),
+    "CZK": (203, 2),
+    "DKK": (208, 2),
+    "NOK": (578, 2),
+    "HUF": (348, 2),
+}
 
 
 def test_given_the_iso_table_then_every_required_currency_has_its_code_and_decimals() -> None:
@@ -132,9 +141,15 @@ def test_given_limit_keywords_when_parsing_then_limits_apply_in_major_units() ->
 
 @pytest.mark.parametrize(
     ("minor", "currency", "text"),
-    [(1250, "EUR", "12.50"), (5, "EUR", "0.05"), (0, "EUR", "0.00"), (1250, "JPY", "1250"),
-     (-1250, "EUR", "-12.50"), (100000, "HUF", "1000.00")],
-)  # fmt: skip
+    [
+        (1250, "EUR", "12.50"),
+        (5, "EUR", "0.05"),
+        (0, "EUR", "0.00"),
+        (1250, "JPY", "1250"),
+        (-1250, "EUR", "-12.50"),
+        (100000, "HUF", "1000.00"),
+    ],
+)
 def test_given_minor_units_when_formatted_then_decimal_string(
     minor: int, currency: str, text: str
 ) -> None:

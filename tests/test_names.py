@@ -17,11 +17,23 @@ from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
 
 ROOT = Path(__file__).resolve().parents[1]
-RETIRED = re.compile(r"\bHappening\b|\bCommandDesk\b|\bclass Running\b|\bRunning\(|\balso="
-                     r"|\bself\.also\b|\brooms\b|\bdoors\b|host/alerting\.py|host/alerts\.py"
-                     r"|posterm\.host\.alerting\b|from posterm\.host import alerts\b")  # fmt: skip
-WHERE = ("daemon", "host", "protocol", "drivers", "hw-sim", "bench", "tools", "docs", "tests",
-         "README.md")  # fmt: skip
+RETIRED = re.compile(
+    r"\bHappening\b|\bCommandDesk\b|\bclass Running\b|\bRunning\(|\balso="
+    r"|\bself\.also\b|\brooms\b|\bdoors\b|host/alerting\.py|host/alerts\.py"
+    r"|posterm\.host\.alerting\b|from posterm\.host import alerts\b"
+)
+WHERE = (
+    "daemon",
+    "host",
+    "protocol",
+    "drivers",
+    "hw-sim",
+    "bench",
+    "tools",
+    "docs",
+    "tests",
+    "README.md",
+)
 
 
 def retired_uses(text: str) -> list[str]:
@@ -31,19 +43,23 @@ def retired_uses(text: str) -> list[str]:
 def test_no_retired_name_is_left() -> None:
     """GIVEN the tracked sources and docs WHEN searched for the retired names THEN none
     is found (this file names them on purpose and is left out)."""
-    files = [p for top in WHERE for p in ([ROOT / top] if top.endswith(".md")
-                                          else sorted((ROOT / top).rglob("*")))
-             if p.suffix in (".py", ".md", ".html") and p != Path(__file__).resolve()]
-    found = [f"{f.relative_to(ROOT)}: {use}" for f in files
-             for use in retired_uses(f.read_text())]  # fmt: skip
+    files = [
+        p
+        for top in WHERE
+        for p in ([ROOT / top] if top.endswith(".md") else sorted((ROOT / top).rglob("*")))
+        if p.suffix in (".py", ".md", ".html") and p != Path(__file__).resolve()
+    ]
+    found = [f"{f.relative_to(ROOT)}: {use}" for f in files for use in retired_uses(f.read_text())]
     assert found == []
 
 
 def test_the_search_finds_each_retired_name() -> None:
     """GIVEN a text with each retired name WHEN searched THEN each is found (the test above
     cannot pass by matching nothing), and the words that replaced them are not."""
-    old = ("Happening CommandDesk class Running Running( also= self.also the rooms the doors "
-           "host/alerting.py host/alerts.py posterm.host.alerting from posterm.host import alerts")
+    old = (
+        "Happening CommandDesk class Running Running( also= self.also the rooms the doors "
+        "host/alerting.py host/alerts.py posterm.host.alerting from posterm.host import alerts"
+    )
     assert len(retired_uses(old)) == 12
     new = "LinkEvent CommandHandler PendingCommand new_event_hooks host/alerts/engine.py"
     assert retired_uses(new) == []

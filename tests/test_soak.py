@@ -60,37 +60,60 @@ def _txn(txn_id: str, kind: str, state: str, amount: int, ref: str | None = None
     return {"txn_id": txn_id, "kind": kind, "state": state, "amount": amount, "ref_txn": ref}
 
 
-def _shown(txn_id: str, kind: str, amount: str, ref: str | None = None,
-           receipt: str = "printed") -> dict[str, Any]:  # fmt: skip
-    return {"txn_id": txn_id, "kind": kind, "event": f"{kind}.approved", "amount": amount,
-            "ref_txn": ref, "receipt": {"state": receipt}}  # fmt: skip
+def _shown(
+    txn_id: str, kind: str, amount: str, ref: str | None = None, receipt: str = "printed"
+) -> dict[str, Any]:
+    return {
+        "txn_id": txn_id,
+        "kind": kind,
+        "event": f"{kind}.approved",
+        "amount": amount,
+        "ref_txn": ref,
+        "receipt": {"state": receipt},
+    }
 
 
 def test_the_host_views_check_finds_what_the_back_office_would_see_wrong() -> None:
-    journal = Journal([_txn("S1", "sale", "approved", 1250), _txn("S2", "sale", "voided", 900),
-                       _txn("V1", "void", "approved", 900, "S2"),
-                       _txn("R1", "refund", "approved", 250, "S1"),
-                       _txn("R2", "refund", "declined", 100, "S1")])  # fmt: skip
-    found = [_shown("S1", "sale", "12.50"), _shown("S2", "sale", "9.00"),
-             _shown("V1", "void", "9.00", "S2"), _shown("R1", "refund", "2.50", "S1")]  # fmt: skip
-    refunds = [{"txn_id": "R1", "state": "completed", "amount": "2.50", "sale": "S1"},
-               {"txn_id": "R2", "state": "failed", "amount": "1.00", "sale": "S1"}]  # fmt: skip
+    journal = Journal(
+        [
+            _txn("S1", "sale", "approved", 1250),
+            _txn("S2", "sale", "voided", 900),
+            _txn("V1", "void", "approved", 900, "S2"),
+            _txn("R1", "refund", "approved", 250, "S1"),
+            _txn("R2", "refund", "declined", 100, "S1"),
+        ]
+    )
+    found = [
+        _shown("S1", "sale", "12.50"),
+        _shown("S2", "sale", "9.00"),
+        _shown("V1", "void", "9.00", "S2"),
+        _shown("R1", "refund", "2.50", "S1"),
+    ]
+    refunds = [
+        {"txn_id": "R1", "state": "completed", "amount": "2.50", "sale": "S1"},
+        {"txn_id": "R2", "state": "failed", "amount": "1.00", "sale": "S1"},
+    ]
     assert host_views(journal, HostViews(found, refunds)) == []  # type: ignore[arg-type]
 
     def wrong(found: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> list[str]:
         return host_views(journal, HostViews(found, refunds))  # type: ignore[arg-type]
 
     assert wrong(found[1:], refunds) == ["journal booked sale S1; the host does not show it"]
-    assert "as ('sale', 1251, None)" in wrong([_shown("S1", "sale", "12.51"), *found[1:]],
-                                             refunds)[0]  # fmt: skip
+    assert (
+        "as ('sale', 1251, None)" in wrong([_shown("S1", "sale", "12.51"), *found[1:]], refunds)[0]
+    )
     assert wrong([*found, _shown("X", "sale", "1.00")], refunds) == [
-        "host shows sale.approved X; the journal booked none"]  # fmt: skip
+        "host shows sale.approved X; the journal booked none"
+    ]
     assert wrong([_shown("S1", "sale", "12.50", receipt="pending"), *found[1:]], refunds) == [
-        "host shows S1's receipt pending"]  # fmt: skip
+        "host shows S1's receipt pending"
+    ]
     assert wrong(found, refunds[1:]) == [
-        "refund R1 approved in the journal, not completed at the host"]  # fmt: skip
+        "refund R1 approved in the journal, not completed at the host"
+    ]
     assert wrong(found, [refunds[0], {**refunds[1], "state": "completed"}]) == [
-        "refund R2 completed at the host, declined in the journal"]  # fmt: skip
+        "refund R2 completed at the host, declined in the journal"
+    ]
 
 
 @pytest.mark.slow

@@ -27,6 +27,8 @@ from posterm.protocol.config.rules import shape
 
 ROOT = Path(__file__).resolve().parent.parent
 TOML_TYPES = {float: "number", int: "integer", bool: "boolean", dict: "table"}
+
+
 @dataclass(frozen=True)
 class Key:
     name: str  # dotted, as the loader names it in an error: "payment.url"
@@ -98,8 +100,9 @@ def _kind(annotation: Any) -> str:
     return "integer" if isinstance(base, type) and issubclass(base, int) else str(base)
 
 
-def daemon_keys(sections: dict[str, type[msgspec.Struct]] | None = None,
-                example: str | None = None) -> list[Key]:  # fmt: skip
+def daemon_keys(
+    sections: dict[str, type[msgspec.Struct]] | None = None, example: str | None = None
+) -> list[Key]:
     """Every key postermd reads, section by section."""
     sections = daemon_config.SECTIONS if sections is None else sections
     notes = example_notes(example if example is not None else _read("deploy/posterm.toml.example"))
@@ -107,15 +110,27 @@ def daemon_keys(sections: dict[str, type[msgspec.Struct]] | None = None,
     for section, cls in sections.items():
         for key in struct_keys(section, cls, notes, {}, none="none"):
             text = daemon_config.AMOUNT_DEFAULTS.get(key.name, "")
-            keys.append(key if text == "" else dataclasses.replace(
-                key, default="one minor unit" if text is None else toml(text),
-                rule="an amount: a decimal string in [terminal] currency"))  # fmt: skip
+            keys.append(
+                key
+                if text == ""
+                else dataclasses.replace(
+                    key,
+                    default="one minor unit" if text is None else toml(text),
+                    rule="an amount: a decimal string in [terminal] currency",
+                )
+            )
     return keys
 
 
-def struct_keys(section: str, cls: type[msgspec.Struct], notes: dict[str, str],
-                values: dict[str, str], *, none: str = "", skip: tuple[str, ...] = ()
-                ) -> list[Key]:  # fmt: skip
+def struct_keys(
+    section: str,
+    cls: type[msgspec.Struct],
+    notes: dict[str, str],
+    values: dict[str, str],
+    *,
+    none: str = "",
+    skip: tuple[str, ...] = (),
+) -> list[Key]:
     """A row per key of a config Struct: its TOML type, default and rule from the Struct,
     its note from the example. A key whose default is None shows the example's value
     (`values`) or `none`."""
@@ -136,10 +151,14 @@ def struct_keys(section: str, cls: type[msgspec.Struct], notes: dict[str, str],
 
 def host_keys(example: str | None = None, notify_example: str | None = None) -> list[Key]:
     """Every key posterm-host reads: its sections, [[web.users]], [[webhooks]], [notify]."""
-    notes, values = _parse(example if example is not None
-                           else _read("deploy/posterm-host.toml.example"))  # fmt: skip
-    more = _parse(notify_example if notify_example is not None
-                  else textwrap.dedent((notify_config.__doc__ or "\n").split("\n", 1)[1]))
+    notes, values = _parse(
+        example if example is not None else _read("deploy/posterm-host.toml.example")
+    )
+    more = _parse(
+        notify_example
+        if notify_example is not None
+        else textwrap.dedent((notify_config.__doc__ or "\n").split("\n", 1)[1])
+    )
     notes.update(more[0])
     values.update(more[1])
     keys = []
@@ -170,11 +189,14 @@ def table(keys: list[Key], notes: dict[str, str] | None = None) -> list[str]:
             lines += ["", f"### `{shown}`", ""]
             if notes and notes.get(here):
                 lines += [notes[here], ""]
-            lines += ["| key | type | default | accepts | what it is for |",
-                      "|---|---|---|---|---|"]
+            lines += [
+                "| key | type | default | accepts | what it is for |",
+                "|---|---|---|---|---|",
+            ]
         text = key.text or "*(not described in the example config)*"
-        lines.append(f"| `{short}` | {key.kind} | {_esc(key.default)} | {_esc(key.rule)} | "
-                     f"{_esc(text)} |")  # fmt: skip
+        lines.append(
+            f"| `{short}` | {key.kind} | {_esc(key.default)} | {_esc(key.rule)} | {_esc(text)} |"
+        )
     return lines
 
 
@@ -187,31 +209,35 @@ def _esc(text: str) -> str:
 def page() -> str:
     daemon_notes = example_notes(_read("deploy/posterm.toml.example"))
     host_notes = example_notes(_read("deploy/posterm-host.toml.example"))
-    return "\n".join([
-        "# Configuration reference",
-        "",
-        "Generated from the config schemas when the site is built (`tools/docs_config.py`): "
-        "keys, types, defaults and ranges come from the code that checks them; what each key "
-        "is for comes from the annotated examples `deploy/posterm.toml.example` and "
-        "`deploy/posterm-host.toml.example` (and the `[notify]` example in "
-        "`host/notify/config.py`). Both programs read TOML once at start-up; an unknown "
-        "section or key, or a bad value, stops them with the file and the dotted key named "
-        "(`/etc/posterm/posterm.toml: printer.columns: 40 is not one of 32, 42, 48`), before "
-        "anything opens. `posterm debug` writes postermd's effective config (secrets "
-        "removed) into its support bundle.",
-        "",
-        "## postermd (`/etc/posterm/posterm.toml`)",
-        "",
-        "Sections " + ", ".join(f"`[{s}]`" for s in daemon_config.REQUIRED_SECTIONS)
-        + " are required; " + ", ".join(f"`[{s}]`" for s in daemon_config.OPTIONAL_SECTIONS)
-        + " is optional (left out: the terminal runs alone); every other section may be "
-        "left out and takes its defaults.",
-        *table(daemon_keys(), daemon_notes),
-        "",
-        "## posterm-host (`/etc/posterm/posterm-host.toml`)",
-        "",
-        "`[host] id` and `[mqtt] url` are required. Ranges not listed here are in the "
-        "descriptions, as the example states them.",
-        *table(host_keys(), host_notes),
-        "",
-    ])  # fmt: skip
+    return "\n".join(
+        [
+            "# Configuration reference",
+            "",
+            "Generated from the config schemas when the site is built (`tools/docs_config.py`): "
+            "keys, types, defaults and ranges come from the code that checks them; what each key "
+            "is for comes from the annotated examples `deploy/posterm.toml.example` and "
+            "`deploy/posterm-host.toml.example` (and the `[notify]` example in "
+            "`host/notify/config.py`). Both programs read TOML once at start-up; an unknown "
+            "section or key, or a bad value, stops them with the file and the dotted key named "
+            "(`/etc/posterm/posterm.toml: printer.columns: 40 is not one of 32, 42, 48`), before "
+            "anything opens. `posterm debug` writes postermd's effective config (secrets "
+            "removed) into its support bundle.",
+            "",
+            "## postermd (`/etc/posterm/posterm.toml`)",
+            "",
+            "Sections "
+            + ", ".join(f"`[{s}]`" for s in daemon_config.REQUIRED_SECTIONS)
+            + " are required; "
+            + ", ".join(f"`[{s}]`" for s in daemon_config.OPTIONAL_SECTIONS)
+            + " is optional (left out: the terminal runs alone); every other section may be "
+            "left out and takes its defaults.",
+            *table(daemon_keys(), daemon_notes),
+            "",
+            "## posterm-host (`/etc/posterm/posterm-host.toml`)",
+            "",
+            "`[host] id` and `[mqtt] url` are required. Ranges not listed here are in the "
+            "descriptions, as the example states them.",
+            *table(host_keys(), host_notes),
+            "",
+        ]
+    )

@@ -31,8 +31,11 @@ def describe(t: Any) -> str:
         return f"string{bounds}{pattern}"
     if isinstance(t, mi.IntType | mi.FloatType):
         name = "integer" if isinstance(t, mi.IntType) else "number"
-        parts = [f"{op} {v:,}" for op, v in ((">", t.gt), ("≥", t.ge), ("<", t.lt),
-                                            ("≤", t.le)) if v is not None]  # fmt: skip
+        parts = [
+            f"{op} {v:,}"
+            for op, v in ((">", t.gt), ("≥", t.ge), ("<", t.lt), ("≤", t.le))
+            if v is not None
+        ]
         return f"{name} {', '.join(parts)}".rstrip()
     if isinstance(t, mi.BoolType):
         return "boolean"
@@ -77,9 +80,13 @@ def field_names(kind: type[msgspec.Struct]) -> list[str]:
 def messages() -> list[tuple[str, type[msgspec.Struct], str]]:
     """(heading, Struct, what it is) of every declared message and part of one."""
     out: list[tuple[str, type[msgspec.Struct], str]] = [
-        ("Envelope", wire.Envelope, f"Every event on `{topics.ROOT}/{{tid}}/events` "
-         f"(at most {wire.MAX_EVENT:,} bytes); `data` is the event type's, below."),
-    ]  # fmt: skip
+        (
+            "Envelope",
+            wire.Envelope,
+            f"Every event on `{topics.ROOT}/{{tid}}/events` "
+            f"(at most {wire.MAX_EVENT:,} bytes); `data` is the event type's, below.",
+        ),
+    ]
     by_struct: dict[type[msgspec.Struct], list[str]] = {}
     for event_type, kind in wire.DATA.items():
         by_struct.setdefault(kind, []).append(event_type)
@@ -88,17 +95,32 @@ def messages() -> list[tuple[str, type[msgspec.Struct], str]]:
         out.append((kind.__name__, kind, f"The `data` of {listed}."))
     out += [
         ("Notify", wire.Notify, "A refund's customer contact, in `refund.requested`."),
-        ("Telemetry", wire.Telemetry, f"`{topics.ROOT}/{{tid}}/telemetry` (at most "
-         f"{wire.MAX_TELEMETRY:,} bytes)."),
-        ("Status", wire.Status, f"`{topics.ROOT}/{{tid}}/status`, retained: birth and last "
-         f"will (at most {wire.MAX_STATUS:,} bytes)."),
-        ("Reply", wire.Reply, f"`{topics.ROOT}/{{tid}}/reply`: a terminal's answer to a command"
-         f" (at most {wire.MAX_REPLY:,} bytes)."),
-        ("Command", wire.Command, f"`{topics.ROOT}/{{tid}}/cmd`, host to terminal; `sig` is "
-         "checked by protocol/mqtt/commands.py."),
+        (
+            "Telemetry",
+            wire.Telemetry,
+            f"`{topics.ROOT}/{{tid}}/telemetry` (at most {wire.MAX_TELEMETRY:,} bytes).",
+        ),
+        (
+            "Status",
+            wire.Status,
+            f"`{topics.ROOT}/{{tid}}/status`, retained: birth and last "
+            f"will (at most {wire.MAX_STATUS:,} bytes).",
+        ),
+        (
+            "Reply",
+            wire.Reply,
+            f"`{topics.ROOT}/{{tid}}/reply`: a terminal's answer to a command"
+            f" (at most {wire.MAX_REPLY:,} bytes).",
+        ),
+        (
+            "Command",
+            wire.Command,
+            f"`{topics.ROOT}/{{tid}}/cmd`, host to terminal; `sig` is "
+            "checked by protocol/mqtt/commands.py.",
+        ),
         ("Args", wire.Args, "A command's `args`."),
         ("Ack", wire.Ack, f"`{topics.ROOT}/{{tid}}/ack`, host to terminal, after its commit."),
-    ]  # fmt: skip
+    ]
     return out
 
 
@@ -112,11 +134,12 @@ def page() -> str:
         "does not fit is quarantined by the host and refused by the terminal. What the "
         "topics and envelopes mean: [MQTT protocol](../protocol.md).",
         "",
-        "Topics: " + ", ".join(f"`{topics.ROOT}/{{tid}}/{leaf}`"
-                               for leaf in topics.TERMINAL_LEAVES) + "; the host's "
+        "Topics: "
+        + ", ".join(f"`{topics.ROOT}/{{tid}}/{leaf}`" for leaf in topics.TERMINAL_LEAVES)
+        + "; the host's "
         f"`{topics.ROOT}/host/{{host_id}}/status` and `…/alerts`.",
         "",
-    ]  # fmt: skip
+    ]
     for heading, kind, what in messages():
         lines += [f"## {heading}", "", what, "", *fields_table(kind), ""]
     lines += ["## Error codes", "", *codes_table(), ""]
@@ -126,9 +149,13 @@ def page() -> str:
 def codes_table() -> list[str]:
     """Every `code` of a refusal (protocol/errorcodes.py): in a Reply, on the control
     socket, in the CLIs' `--json` output and the back office's HTTP API."""
-    rows = ["The `code` of a refusal: in a [Reply](#reply), on the control socket, in "
-            "`posterm --json` and `posterm-host --json`, and in the back office's HTTP API. "
-            "The host stores a reply whose code it does not know (a newer terminal's).",
-            "", "| code | meaning |", "|---|---|"]  # fmt: skip
+    rows = [
+        "The `code` of a refusal: in a [Reply](#reply), on the control socket, in "
+        "`posterm --json` and `posterm-host --json`, and in the back office's HTTP API. "
+        "The host stores a reply whose code it does not know (a newer terminal's).",
+        "",
+        "| code | meaning |",
+        "|---|---|",
+    ]
     rows += [f"| `{code}` | {cell(code.meaning)} |" for code in ErrorCode]
     return rows

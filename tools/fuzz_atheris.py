@@ -84,8 +84,12 @@ def control(data: bytes) -> None:
 
 
 TARGETS: dict[str, Callable[[bytes], None]] = {
-    "zvt": zvt, "frame": frame, "escpos": escpos, "command": command, "control": control,
-}  # fmt: skip
+    "zvt": zvt,
+    "frame": frame,
+    "escpos": escpos,
+    "command": command,
+    "control": control,
+}
 
 
 def seeds(target: str) -> list[bytes]:

@@ -37,8 +37,15 @@ LOG_LINES = 500
 REMOVED = "[removed]"
 # keys whose values are never in a bundle, in any section
 SECRET_KEYS = re.compile(r"(password|passwd|username|user|secret|token|private)", re.IGNORECASE)
-PACKAGES = ("posterm", "python-escpos", "paho-mqtt", "pyserial", "gpiozero", "tenacity",
-            "cryptography")  # fmt: skip
+PACKAGES = (
+    "posterm",
+    "python-escpos",
+    "paho-mqtt",
+    "pyserial",
+    "gpiozero",
+    "tenacity",
+    "cryptography",
+)
 COMMAND_SECONDS = 10.0
 
 
@@ -94,17 +101,18 @@ def redacted_toml(text: str) -> str:
         key, eq, _ = line.partition("=")
         name = key.strip().lstrip("#").strip()
         secret = eq and SECRET_KEYS.search(name) and not name.endswith("_file")
-        out.append(f"{key.rstrip()} = \"{REMOVED}\"" if secret else line)
+        out.append(f'{key.rstrip()} = "{REMOVED}"' if secret else line)
     return "\n".join(out) + "\n"
 
 
 def redacted(data: Any) -> Any:
     if isinstance(data, dict):
         return {
-            k: REMOVED if SECRET_KEYS.search(k) and not k.endswith("_file") and v is not None
+            k: REMOVED
+            if SECRET_KEYS.search(k) and not k.endswith("_file") and v is not None
             else redacted(v)
             for k, v in data.items()
-        }  # fmt: skip
+        }
     if isinstance(data, list | tuple):
         return [redacted(v) for v in data]
     if isinstance(data, Path):
@@ -144,6 +152,7 @@ def journal_summary(path: Path) -> dict[str, Any]:
     except sqlite3.Error as exc:
         return {"note": f"cannot open {path}: {exc}"}
     try:
+
         def rows(sql: str) -> list[list[Any]]:
             return [list(r) for r in db.execute(sql)]
 
@@ -159,7 +168,8 @@ def journal_summary(path: Path) -> dict[str, Any]:
                 "total": rows("SELECT COUNT(*) FROM outbox")[0][0],
                 "unacked": rows("SELECT COUNT(*) FROM outbox WHERE acked_at IS NULL")[0][0],
                 "oldest_unacked_at": rows(
-                    "SELECT MIN(occurred_at) FROM outbox WHERE acked_at IS NULL")[0][0],
+                    "SELECT MIN(occurred_at) FROM outbox WHERE acked_at IS NULL"
+                )[0][0],
                 "by_type": rows("SELECT type, COUNT(*) FROM outbox GROUP BY type"),
             },
             "first_txn_at": rows("SELECT MIN(created_at) FROM txns")[0][0],
@@ -179,8 +189,9 @@ def journal_summary(path: Path) -> dict[str, Any]:
 def _command(argv: list[str]) -> tuple[str | None, str]:
     """(stdout, why not) of a command that may not exist on this machine."""
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, check=False,
-                              timeout=COMMAND_SECONDS)  # fmt: skip
+        done = subprocess.run(
+            argv, capture_output=True, text=True, check=False, timeout=COMMAND_SECONDS
+        )
     except FileNotFoundError:
         return None, f"{argv[0]} is not installed here"
     except (OSError, subprocess.SubprocessError) as exc:
@@ -191,8 +202,9 @@ def _command(argv: list[str]) -> tuple[str | None, str]:
 
 
 def journald_lines() -> str:
-    out, why = _command(["journalctl", "-u", "posterm", "-n", str(LOG_LINES), "--no-pager",
-                         "-o", "short-iso"])  # fmt: skip
+    out, why = _command(
+        ["journalctl", "-u", "posterm", "-n", str(LOG_LINES), "--no-pager", "-o", "short-iso"]
+    )
     if out is None:
         return f"(no log from journald: {why})\n"
     return out
@@ -221,7 +233,7 @@ def versions() -> dict[str, Any]:
 def _device(url: str) -> str | None:
     """The device file a serial URL names (tcp and usb URLs have none)."""
     if url.startswith("serial://"):
-        return url[len("serial://"):].partition("?")[0]
+        return url[len("serial://") :].partition("?")[0]
     return None
 
 
@@ -247,6 +259,7 @@ def write_bundle(output: Path, files: dict[str, str], secrets: list[str]) -> Non
     """Every member masked as the log is, and any secret value that slipped into one
     (a log line, a status reason) replaced."""
     from posterm.daemon.logsetup import mask  # noqa: PLC0415 (lazy: see the top)
+
     folder = output.name.removesuffix(".tar.gz").removesuffix(".tgz")
     tmp = output.with_name(output.name + ".part")
     with tarfile.open(tmp, "w:gz") as tar:

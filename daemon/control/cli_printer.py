@@ -84,8 +84,13 @@ def _fail(args: argparse.Namespace, exc: Exception, code: int) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        printer = Printer(args.url, columns=args.columns, encoding=args.encoding,
-                          timeout=args.timeout, job_timeout=args.job_timeout)  # fmt: skip
+        printer = Printer(
+            args.url,
+            columns=args.columns,
+            encoding=args.encoding,
+            timeout=args.timeout,
+            job_timeout=args.job_timeout,
+        )
         if args.operation == "receipt" and args.file is None:
             raise ReceiptError("receipt: give the receipt FILE.json")
         if args.operation == "receipt":

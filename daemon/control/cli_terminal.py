@@ -64,8 +64,19 @@ def register(sub: Any) -> None:
 
 def _request(args: argparse.Namespace) -> dict[str, Any]:
     request: dict[str, Any] = {"cmd": args.group}
-    for name in ("amount", "txn", "outcome", "key", "reason", "text", "by", "limit",
-                 "notify_email", "notify_phone", "notify_lang"):  # fmt: skip
+    for name in (
+        "amount",
+        "txn",
+        "outcome",
+        "key",
+        "reason",
+        "text",
+        "by",
+        "limit",
+        "notify_email",
+        "notify_phone",
+        "notify_lang",
+    ):
         value = getattr(args, name, None)
         if value is not None:
             request[name] = value

@@ -47,14 +47,17 @@ class ControlClient:
                 with sock.makefile("rb") as reader:
                     line = reader.readline(MAX_REPLY)
         except FileNotFoundError:
-            raise ControlError(f"postermd is not running (no control socket at {self.path})"
-                               ) from None  # fmt: skip
+            raise ControlError(
+                f"postermd is not running (no control socket at {self.path})"
+            ) from None
         except ConnectionRefusedError:
-            raise ControlError(f"postermd is not running (nothing listens at {self.path})"
-                               ) from None  # fmt: skip
+            raise ControlError(
+                f"postermd is not running (nothing listens at {self.path})"
+            ) from None
         except PermissionError:
-            raise ControlError(f"no permission to use {self.path} (is this user in the "
-                               "socket's group?)") from None  # fmt: skip
+            raise ControlError(
+                f"no permission to use {self.path} (is this user in the socket's group?)"
+            ) from None
         except TimeoutError:
             raise ControlError(f"no answer from postermd within {self.timeout:g} s") from None
         except OSError as exc:

@@ -161,8 +161,9 @@ class ControlServer:
                 busy = len(self._conns) >= self._max_clients
                 if not busy:
                     self._conns.add(conn)
-                    thread = threading.Thread(target=self._serve, args=(conn,),
-                                              name="control-conn", daemon=True)  # fmt: skip
+                    thread = threading.Thread(
+                        target=self._serve, args=(conn,), name="control-conn", daemon=True
+                    )
                     self._threads.add(thread)
             if busy:
                 with contextlib.suppress(OSError), conn:

@@ -42,8 +42,15 @@ def end_of_day(ctx: FlowContext) -> dict[str, Any]:
             result_text=result.result_text,
         )
         tx.kv_set("batch_no", str(batch + 1))
-        tx.emit("batch.closed", {"txn_id": txn_id, "batch_no": batch, **figures,
-                                 **_pt_figures(ctx, result.amount, result.trace)})
+        tx.emit(
+            "batch.closed",
+            {
+                "txn_id": txn_id,
+                "batch_no": batch,
+                **figures,
+                **_pt_figures(ctx, result.amount, result.trace),
+            },
+        )
     receipts.issue(ctx, txn_id, extra={"totals": figures, "batch_no": batch})
     return records.view(ctx.journal, txn_id)
 

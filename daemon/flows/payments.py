@@ -130,8 +130,9 @@ def run_on_pt(
         raise error from exc
     except PaymentRefused as exc:  # to the command itself: nothing happened
         crashpoint(f"{step}.refused")
-        raise _end(ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc),
-                   code=exc.code) from exc  # fmt: skip
+        raise _end(
+            ctx, txn_id, TxnState.FAILED, declined_event, None, note=str(exc), code=exc.code
+        ) from exc
     except PaymentCommitFailed as exc:
         ctx.fault(f"journal write failed: {exc.__cause__}")
         raise TerminalError(

@@ -42,8 +42,11 @@ EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.completed", Kind.VOI
 # a void the PT did not keep is told as void.completed with state and outcome not_charged
 # (docs/mqtt.md has no void.failed; sale.recovered tells a lost sale the same way): without
 # it the host kept the void.in_doubt open for ever
-LOST_EVENTS = {Kind.SALE: "sale.recovered", Kind.REFUND: "refund.failed",
-               Kind.VOID: "void.completed"}  # fmt: skip
+LOST_EVENTS = {
+    Kind.SALE: "sale.recovered",
+    Kind.REFUND: "refund.failed",
+    Kind.VOID: "void.completed",
+}
 OUTCOMES = {"charged": True, "not-charged": False}
 
 
@@ -183,8 +186,12 @@ def resolve_by_operator(ctx: FlowContext, txn_id: str, outcome: str, by: str) ->
 def resolve_kept(
     ctx: FlowContext, txn: Txn, last: PaymentResult | None, *, note: str, by: str | None = None
 ) -> None:
-    log.info("recovery: %s %s was kept by the PT (receipt %s)", txn.kind, txn.txn_id,
-             txn.receipt_no if last is None else last.receipt_no)  # fmt: skip
+    log.info(
+        "recovery: %s %s was kept by the PT (receipt %s)",
+        txn.kind,
+        txn.txn_id,
+        txn.receipt_no if last is None else last.receipt_no,
+    )
     fields = pt_fields(last) if last is not None else {}
     with ctx.journal.transaction() as tx:
         tx.update_txn(

@@ -86,7 +86,8 @@ def request(
     needs_approval = amount > cfg.approval_limit
     if not needs_approval:
         ctx.require_ready()
-    txn_id = records.begin(ctx,
+    txn_id = records.begin(
+        ctx,
         Kind.REFUND,
         amount,
         state=TxnState.AWAITING_APPROVAL if needs_approval else TxnState.IN_DOUBT,
@@ -118,7 +119,8 @@ def _unreferenced(
             "refunds without a sale are off on this terminal (refunds.unreferenced = false): "
             "refund against the sale",
         )
-    txn_id = records.begin(ctx,
+    txn_id = records.begin(
+        ctx,
         Kind.REFUND,
         amount,
         state=TxnState.AWAITING_APPROVAL,

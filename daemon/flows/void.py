@@ -46,8 +46,9 @@ def void(ctx: FlowContext, sale_id: str, key: str | None = None) -> dict[str, An
             ErrorCode.NOT_ALLOWED, f"sale {sale_id} has no PT receipt number to reverse: refund it"
         )
     ctx.require_ready()
-    txn_id = records.begin(ctx, Kind.VOID, sale.amount, currency=sale.currency, idem_key=key,
-                       ref_txn=sale_id)  # fmt: skip
+    txn_id = records.begin(
+        ctx, Kind.VOID, sale.amount, currency=sale.currency, idem_key=key, ref_txn=sale_id
+    )
     crashpoint("void.journaled")
 
     def also_void_the_sale(tx: Tx, result: PaymentResult) -> None:

@@ -51,8 +51,10 @@ class JournalReads(ABC):
 
     def latest_with_receipt_no(self, receipt_no: int) -> Txn | None:
         """The newest operation the PT gave this receipt number (numbers wrap around)."""
-        rows = self._all("SELECT * FROM txns WHERE receipt_no = ? ORDER BY created_at DESC, "
-                         "rowid DESC LIMIT 1", (receipt_no,))  # fmt: skip
+        rows = self._all(
+            "SELECT * FROM txns WHERE receipt_no = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (receipt_no,),
+        )
         return txn_row(rows[0]) if rows else None
 
     def approved_without_receipt(self) -> list[Txn]:
@@ -68,14 +70,17 @@ class JournalReads(ABC):
     def txns_in_state(self, *states: str) -> list[Txn]:
         """Oldest first."""
         marks = ", ".join("?" for _ in states) or "NULL"
-        rows = self._all(f"SELECT * FROM txns WHERE state IN ({marks}) ORDER BY created_at, "
-                         "rowid", (str(s) for s in states))  # fmt: skip
+        rows = self._all(
+            f"SELECT * FROM txns WHERE state IN ({marks}) ORDER BY created_at, rowid",
+            (str(s) for s in states),
+        )
         return [txn_row(r) for r in rows]
 
     def list_txns(self, limit: int = 50) -> list[Txn]:
         """Newest first."""
-        rows = self._all("SELECT * FROM txns ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                         (limit,))  # fmt: skip
+        rows = self._all(
+            "SELECT * FROM txns ORDER BY created_at DESC, rowid DESC LIMIT ?", (limit,)
+        )
         return [txn_row(r) for r in rows]
 
     def refunded_total(self, sale_txn_id: str, states: Iterable[str] | None = None) -> int:
@@ -93,8 +98,14 @@ class JournalReads(ABC):
     def batch_totals(self, batch_no: int) -> dict[str, int]:
         """Approved sales, refunds and voids of a batch (voided sales count as sales, their
         voids take them back): amounts and counts in minor units, and the net."""
-        totals = {"sales": 0, "sales_count": 0, "refunds": 0, "refunds_count": 0,
-                  "voids": 0, "voids_count": 0}  # fmt: skip
+        totals = {
+            "sales": 0,
+            "sales_count": 0,
+            "refunds": 0,
+            "refunds_count": 0,
+            "voids": 0,
+            "voids_count": 0,
+        }
         rows = self._all(
             "SELECT kind, COUNT(*), COALESCE(SUM(amount), 0) FROM txns WHERE batch_no = ?"
             " AND (state = 'approved' OR (kind = 'sale' AND state = 'voided'))"
@@ -131,8 +142,10 @@ class JournalReads(ABC):
     # -- outbox -------------------------------------------------------------------------
     def outbox_pending(self, limit: int = 100, *, after_seq: int = 0) -> list[OutboxEvent]:
         """Unacknowledged events above `after_seq`, lowest seq first."""
-        rows = self._all("SELECT * FROM outbox WHERE acked_at IS NULL AND seq > ? ORDER BY seq "
-                         "LIMIT ?", (after_seq, limit))  # fmt: skip
+        rows = self._all(
+            "SELECT * FROM outbox WHERE acked_at IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
         return [event_row(r) for r in rows]
 
     def outbox_since(self, seq: int, limit: int = 100) -> list[OutboxEvent]:
@@ -150,8 +163,9 @@ class JournalReads(ABC):
 
     def oldest_unsent_age(self) -> float | None:
         """Seconds since the oldest unacknowledged event occurred; None when none waits."""
-        rows = self._all("SELECT occurred_at FROM outbox WHERE acked_at IS NULL ORDER BY seq "
-                         "LIMIT 1")  # fmt: skip
+        rows = self._all(
+            "SELECT occurred_at FROM outbox WHERE acked_at IS NULL ORDER BY seq LIMIT 1"
+        )
         if not rows:
             return None
         occurred = datetime.fromisoformat(str(rows[0][0]).replace("Z", "+00:00"))

@@ -17,8 +17,14 @@ log = logging.getLogger(__name__)
 
 # Final states (a voided sale goes back to approved only when its void's recovery finds the
 # PT did not keep it: a void still in doubt keeps its whole tree, see `_may_go`).
-FINAL = (TxnState.APPROVED, TxnState.DECLINED, TxnState.FAILED, TxnState.NOT_CHARGED,
-         TxnState.VOIDED, TxnState.REJECTED)  # fmt: skip
+FINAL = (
+    TxnState.APPROVED,
+    TxnState.DECLINED,
+    TxnState.FAILED,
+    TxnState.NOT_CHARGED,
+    TxnState.VOIDED,
+    TxnState.REJECTED,
+)
 EXTRA_DAYS = 30  # the default age: the refund window plus this
 DEFAULT_BATCH = 200
 MAX_BATCH = 5000  # the ids of a batch go into one IN (...) list
@@ -92,8 +98,9 @@ def default_age(refund_window_days: int) -> timedelta:
     return timedelta(days=refund_window_days + EXTRA_DAYS)
 
 
-def _cut(older_than: datetime | timedelta | None, refund_window_days: int,
-         now: datetime | None) -> _Cut:  # fmt: skip
+def _cut(
+    older_than: datetime | timedelta | None, refund_window_days: int, now: datetime | None
+) -> _Cut:
     if (
         isinstance(refund_window_days, bool)
         or not isinstance(refund_window_days, int)
@@ -145,8 +152,13 @@ def prune_step(
         txns, receipts, trail, full = _prune_txns(tx, cut, batch)
         room = batch - trail  # mode transitions share the table's bound with the trails
         modes = _prune_modes(tx, cut, room) if room > 0 else 0
-    return PruneResult(outbox=outbox, txns=txns, receipts=receipts, transitions=trail + modes,
-                       more=outbox == batch or full or room <= 0 or modes == room)  # fmt: skip
+    return PruneResult(
+        outbox=outbox,
+        txns=txns,
+        receipts=receipts,
+        transitions=trail + modes,
+        more=outbox == batch or full or room <= 0 or modes == room,
+    )
 
 
 def prune(
@@ -176,9 +188,14 @@ def prune(
         )
         steps += 1
     if result.total:
-        log.info("journal: pruned %d events, %d transactions, %d receipts, %d transitions "
-                 "in %d steps", result.outbox, result.txns, result.receipts,
-                 result.transitions, steps)  # fmt: skip
+        log.info(
+            "journal: pruned %d events, %d transactions, %d receipts, %d transitions in %d steps",
+            result.outbox,
+            result.txns,
+            result.receipts,
+            result.transitions,
+            steps,
+        )
     return result
 
 
@@ -208,17 +225,29 @@ def _prune_txns(tx: Tx, cut: _Cut, batch: int) -> tuple[int, int, int, bool]:
     full = False
     after: tuple[str, int] = ("", 0)
     while not full:
-        page = tx.execute(_ROOTS, {"before": cut.before, "sales_from": cut.sales_from,
-                                "after_at": after[0], "after_rowid": after[1],
-                                "limit": batch}).fetchall()  # fmt: skip
+        page = tx.execute(
+            _ROOTS,
+            {
+                "before": cut.before,
+                "sales_from": cut.sales_from,
+                "after_at": after[0],
+                "after_rowid": after[1],
+                "limit": batch,
+            },
+        ).fetchall()
         if not page:
             break
         after = (str(page[-1]["updated_at"]), int(page[-1]["rid"]))
         for tree in _trees(tx, [str(row["txn_id"]) for row in page]):
             if not all(_may_go(member, cut) for member in tree.members):
                 continue  # one of it must stay: the whole tree stays (no dangling ref_txn)
-            if chosen and max(len(chosen) + len(tree.members), receipts + tree.receipts,
-                              trail + tree.trail) > batch:  # fmt: skip
+            if (
+                chosen
+                and max(
+                    len(chosen) + len(tree.members), receipts + tree.receipts, trail + tree.trail
+                )
+                > batch
+            ):
                 full = True
                 break
             chosen += [member.txn_id for member in tree.members]
@@ -261,18 +290,27 @@ def _trees(tx: Tx, roots: list[str]) -> list[_Tree]:
     trees: dict[str, _Tree] = {root: _Tree() for root in roots}
     members: dict[str, tuple[_Tree, _Member]] = {}
     for row in tx.execute(_trees_sql(roots), roots).fetchall():
-        member = _Member(str(row["txn_id"]), str(row["kind"]), str(row["state"]),
-                         str(row["created_at"]), str(row["updated_at"]))  # fmt: skip
+        member = _Member(
+            str(row["txn_id"]),
+            str(row["kind"]),
+            str(row["state"]),
+            str(row["created_at"]),
+            str(row["updated_at"]),
+        )
         trees[str(row["root"])].members.append(member)
         members[member.txn_id] = (trees[str(row["root"])], member)
     ids = list(members)
-    for row in tx.execute(f"SELECT txn_id, state, copy FROM receipts WHERE txn_id IN "
-                       f"({_marks(ids)})", ids).fetchall():  # fmt: skip
+    for row in tx.execute(
+        f"SELECT txn_id, state, copy FROM receipts WHERE txn_id IN ({_marks(ids)})", ids
+    ).fetchall():
         tree, member = members[str(row["txn_id"])]
         member.receipts.append((str(row["state"]), str(row["copy"])))
         tree.receipts += 1
-    for row in tx.execute(f"SELECT txn_id, COUNT(*) AS n FROM transitions WHERE txn_id IN "
-                       f"({_marks(ids)}) GROUP BY txn_id", ids).fetchall():  # fmt: skip
+    for row in tx.execute(
+        f"SELECT txn_id, COUNT(*) AS n FROM transitions WHERE txn_id IN "
+        f"({_marks(ids)}) GROUP BY txn_id",
+        ids,
+    ).fetchall():
         members[str(row["txn_id"])][0].trail += int(row["n"])
     return [trees[root] for root in roots]
 

@@ -63,8 +63,14 @@ class Txn:
 
 # The columns of `txns`, in the order of the table (a test checks it against the schema).
 TXN_FIELDS = tuple(f.name for f in fields(Txn))
-UPDATABLE = frozenset(TXN_FIELDS) - {"txn_id", "kind", "currency", "idem_key", "created_at",
-                                     "updated_at"}  # fmt: skip
+UPDATABLE = frozenset(TXN_FIELDS) - {
+    "txn_id",
+    "kind",
+    "currency",
+    "idem_key",
+    "created_at",
+    "updated_at",
+}
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,11 @@ class Tx:
         note = fields.pop("note", None) or "created"
         if fields.get("created_at") is not None or fields.get("updated_at") is not None:
             raise JournalError("created_at and updated_at are set by the journal")
-        row = {name: check_field(name, fields.get(name)) for name in TXN_FIELDS if name
-               not in ("created_at", "updated_at")}  # fmt: skip
+        row = {
+            name: check_field(name, fields.get(name))
+            for name in TXN_FIELDS
+            if name not in ("created_at", "updated_at")
+        }
         if row["kind"] not in KINDS:
             raise JournalError(f"unknown transaction kind {row['kind']!r}")
         if row["kind"] != "eod" and row["amount"] == 0:
@@ -149,8 +152,9 @@ class Tx:
             self._transition(txn_id, old.state, values["state"], note)
         values["updated_at"] = now()
         assignments = ", ".join(f"{name} = :{name}" for name in values)
-        self._run(f"UPDATE txns SET {assignments} WHERE txn_id = :txn_id",
-                  {**values, "txn_id": txn_id})  # fmt: skip
+        self._run(
+            f"UPDATE txns SET {assignments} WHERE txn_id = :txn_id", {**values, "txn_id": txn_id}
+        )
         txn = self.get_txn(txn_id)
         assert txn is not None
         return txn
@@ -168,12 +172,15 @@ class Tx:
         """Audit a change of the terminal's mode (a transition without a transaction)."""
         self._transition(None, str(old), str(new), reason)
 
-    def add_receipt(self, *, txn_id: str, copy: str, mark: str, body: dict[str, Any],
-                    state: str = "pending") -> int:  # fmt: skip
+    def add_receipt(
+        self, *, txn_id: str, copy: str, mark: str, body: dict[str, Any], state: str = "pending"
+    ) -> int:
         """Journal a receipt to print; returns its receipt_id."""
         if copy not in COPIES or mark not in MARKS or state not in RECEIPT_STATES:
-            raise JournalError(f"a receipt is {COPIES} / {MARKS} / {RECEIPT_STATES}, "
-                               f"not {copy!r} / {mark!r} / {state!r}")  # fmt: skip
+            raise JournalError(
+                f"a receipt is {COPIES} / {MARKS} / {RECEIPT_STATES}, "
+                f"not {copy!r} / {mark!r} / {state!r}"
+            )
         if not isinstance(body, dict):
             raise JournalError("a receipt body is a JSON object")
         check_no_card_data("a receipt", body)
@@ -183,9 +190,16 @@ class Tx:
         cur = self._run(
             "INSERT INTO receipts (txn_id, copy, mark, state, body, created_at, printed_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (txn_id, copy, mark, state, to_json("a receipt body", body), stamp,
-             stamp if state == "printed" else None),
-        )  # fmt: skip
+            (
+                txn_id,
+                copy,
+                mark,
+                state,
+                to_json("a receipt body", body),
+                stamp,
+                stamp if state == "printed" else None,
+            ),
+        )
         return int(cur.lastrowid or 0)
 
     def set_receipt_state(self, receipt_id: int, state: str, *, mark: str | None = None) -> None:
@@ -193,10 +207,12 @@ class Tx:
         recovered. A printed receipt stays as it was printed."""
         self.set_receipt(receipt_id, state=state, mark=mark)
 
-    def set_receipt(self, receipt_id: int, *, state: str | None = None,
-                    mark: str | None = None) -> None:  # fmt: skip
-        row = self._run("SELECT state, mark FROM receipts WHERE receipt_id = ?",
-                        (receipt_id,)).fetchone()  # fmt: skip
+    def set_receipt(
+        self, receipt_id: int, *, state: str | None = None, mark: str | None = None
+    ) -> None:
+        row = self._run(
+            "SELECT state, mark FROM receipts WHERE receipt_id = ?", (receipt_id,)
+        ).fetchone()
         if row is None:
             raise JournalError(f"no receipt {receipt_id}")
         if state is not None and state not in RECEIPT_STATES:
@@ -214,8 +230,10 @@ class Tx:
         if mark is not None:
             self._run("UPDATE receipts SET mark = ? WHERE receipt_id = ?", (mark, receipt_id))
         if state == "printed" and row["state"] == "pending":
-            self._run("UPDATE receipts SET state = 'printed', printed_at = ? WHERE receipt_id = ?",
-                      (now(), receipt_id))  # fmt: skip
+            self._run(
+                "UPDATE receipts SET state = 'printed', printed_at = ? WHERE receipt_id = ?",
+                (now(), receipt_id),
+            )
 
     def emit(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
         """Queue an event in the outbox in this transaction; `seq` is gapless per terminal.
@@ -231,9 +249,15 @@ class Tx:
         self._run(
             "INSERT INTO outbox (seq, event_id, type, occurred_at, envelope, personal)"
             " VALUES (?,?,?,?,?,?)",
-            (seq, envelope["event_id"], type_, envelope["occurred_at"],
-             to_json("an event", envelope), 1 if PERSONAL in data else 0),
-        )  # fmt: skip
+            (
+                seq,
+                envelope["event_id"],
+                type_,
+                envelope["occurred_at"],
+                to_json("an event", envelope),
+                1 if PERSONAL in data else 0,
+            ),
+        )
         self._kv_put(SEQ_KEY, str(seq))
         return envelope
 
@@ -260,20 +284,25 @@ class Tx:
         )
 
     def ack_event(self, event_id: str) -> int:
-        cur = self._run("UPDATE outbox SET acked_at = ? WHERE event_id = ? AND acked_at IS NULL",
-                        (now(), event_id))  # fmt: skip
+        cur = self._run(
+            "UPDATE outbox SET acked_at = ? WHERE event_id = ? AND acked_at IS NULL",
+            (now(), event_id),
+        )
         return int(cur.rowcount)
 
     def forget_personal(self) -> int:
         """Take the customer's contact out of every acknowledged event (the host has it);
         with secure_delete the old bytes are overwritten in the file's pages."""
-        rows = self._run("SELECT seq, envelope FROM outbox WHERE personal = 1"
-                         " AND acked_at IS NOT NULL").fetchall()  # fmt: skip
+        rows = self._run(
+            "SELECT seq, envelope FROM outbox WHERE personal = 1 AND acked_at IS NOT NULL"
+        ).fetchall()
         for seq, text in rows:
             envelope = json.loads(text)
             envelope["data"].pop(PERSONAL, None)
-            self._run("UPDATE outbox SET envelope = ?, personal = 0 WHERE seq = ?",
-                      (to_json("an event", envelope), seq))  # fmt: skip
+            self._run(
+                "UPDATE outbox SET envelope = ?, personal = 0 WHERE seq = ?",
+                (to_json("an event", envelope), seq),
+            )
         return len(rows)
 
 
@@ -383,8 +412,10 @@ class Journal(JournalReads):
         ids = list(event_ids)
         with self.transaction() as tx:
             for event_id in ids:
-                tx.execute("UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE event_id = ?",
-                        (now(), event_id))  # fmt: skip
+                tx.execute(
+                    "UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE event_id = ?",
+                    (now(), event_id),
+                )
 
     def command_seen(self, cmd_id: str) -> tuple[str, str | None] | None:
         """(name, its reply as JSON text or None while it runs) of a command seen before."""
@@ -394,13 +425,17 @@ class Journal(JournalReads):
     def command_begin(self, cmd_id: str, name: str) -> None:
         """Journal a command before it runs: it never runs twice, across restarts."""
         with self.transaction() as tx:
-            tx.execute("INSERT INTO commands (cmd_id, name, received_at) VALUES (?, ?, ?)",
-                    (cmd_id, name, now()))  # fmt: skip
+            tx.execute(
+                "INSERT INTO commands (cmd_id, name, received_at) VALUES (?, ?, ?)",
+                (cmd_id, name, now()),
+            )
 
     def command_done(self, cmd_id: str, reply: dict[str, Any]) -> None:
         with self.transaction() as tx:
-            tx.execute("UPDATE commands SET reply = ? WHERE cmd_id = ?",
-                    (to_json("a command reply", reply), cmd_id))  # fmt: skip
+            tx.execute(
+                "UPDATE commands SET reply = ? WHERE cmd_id = ?",
+                (to_json("a command reply", reply), cmd_id),
+            )
 
     def outbox_ack(self, event_ids: Iterable[str]) -> int:
         """Mark events the host committed; returns how many were newly acknowledged
@@ -443,7 +478,9 @@ class Journal(JournalReads):
                 with contextlib.suppress(sqlite3.Error):
                     self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if busy:
-                log.warning("journal: a reader kept the WAL from being truncated (a forgotten"
-                            " contact may still be in it); trying again")  # fmt: skip
+                log.warning(
+                    "journal: a reader kept the WAL from being truncated (a forgotten"
+                    " contact may still be in it); trying again"
+                )
             self.scrub_due = bool(busy)
             self._scrub_at = time.monotonic() + every_s

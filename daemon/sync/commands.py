@@ -50,9 +50,12 @@ class CommandHandler:
     remembers its reply so a repeated command gets the first reply again."""
 
     def __init__(
-        self, terminal_id: str, journal: Journal, terminal: Terminal,
+        self,
+        terminal_id: str,
+        journal: Journal,
+        terminal: Terminal,
         host_key: Ed25519PublicKey | None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         self.terminal_id = terminal_id
         self.journal = journal
         self.terminal = terminal
@@ -70,17 +73,23 @@ class CommandHandler:
             if first is not None:
                 log.info("mqtt: %s %s seen before: its first reply again", name, cmd.cmd_id)
                 return Received(reply=json.loads(first))
-            return Received(reply=schema.reply(
-                cmd.cmd_id, code=ErrorCode.INTERRUPTED,
-                message=f"{name} {cmd.cmd_id} was interrupted by a restart and is not run "
-                "again: the state of what it acted on tells the outcome",
-            ))  # fmt: skip
+            return Received(
+                reply=schema.reply(
+                    cmd.cmd_id,
+                    code=ErrorCode.INTERRUPTED,
+                    message=f"{name} {cmd.cmd_id} was interrupted by a restart and is not run "
+                    "again: the state of what it acted on tells the outcome",
+                )
+            )
         if cmd.name in ON_TERMINAL and self.terminal.mode.mode == Mode.BUSY:
-            return Received(reply=schema.reply(
-                cmd.cmd_id, code=ErrorCode.BUSY,
-                message=f"a customer operation is in progress ({self.terminal.mode.reason}); "
-                "send it again later",
-            ))  # fmt: skip
+            return Received(
+                reply=schema.reply(
+                    cmd.cmd_id,
+                    code=ErrorCode.BUSY,
+                    message=f"a customer operation is in progress ({self.terminal.mode.reason}); "
+                    "send it again later",
+                )
+            )
         try:
             target = self._target(cmd)
         except CommandError as exc:

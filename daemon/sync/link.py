@@ -91,13 +91,15 @@ class Link:
             if rc != mqtt.MQTT_ERR_SUCCESS and not any(
                 h.kind == "disconnected" for h in self.reported
             ):
-                self.reported.append(LinkEvent("disconnected", ok=False,
-                                               reason=mqtt.error_string(rc)))  # fmt: skip
+                self.reported.append(
+                    LinkEvent("disconnected", ok=False, reason=mqtt.error_string(rc))
+                )
         reported, self.reported = self.reported, []
         return reported
 
-    def publish(self, topic: str, payload: dict[str, Any], *, qos: int = 1,
-                retain: bool = False) -> int | None:  # fmt: skip
+    def publish(
+        self, topic: str, payload: dict[str, Any], *, qos: int = 1, retain: bool = False
+    ) -> int | None:
         """Hand a message to paho; its mid (for the PUBACK), or None if it was not taken."""
         if self.client is None:
             return None
@@ -124,19 +126,24 @@ class Link:
                 sock.close()
 
     # -- paho callbacks (on the relay thread, inside loop()) -----------------------------
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
-                    properties: Any) -> None:  # fmt: skip
+    def _on_connect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         self.reported.append(LinkEvent("connected", ok=not reason.is_failure, reason=str(reason)))
 
-    def _on_disconnect(self, client: Any, userdata: Any, flags: Any, reason: Any,
-                       properties: Any) -> None:  # fmt: skip
+    def _on_disconnect(
+        self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any
+    ) -> None:
         self.reported.append(LinkEvent("disconnected", ok=False, reason=str(reason)))
 
-    def _on_publish(self, client: Any, userdata: Any, mid: int, reason: Any,
-                    properties: Any) -> None:  # fmt: skip
-        self.reported.append(LinkEvent("puback", ok=not reason.is_failure, mid=mid,
-                                       reason=str(reason)))  # fmt: skip
+    def _on_publish(
+        self, client: Any, userdata: Any, mid: int, reason: Any, properties: Any
+    ) -> None:
+        self.reported.append(
+            LinkEvent("puback", ok=not reason.is_failure, mid=mid, reason=str(reason))
+        )
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
-        self.reported.append(LinkEvent("message", topic=message.topic,
-                                       payload=bytes(message.payload)))  # fmt: skip
+        self.reported.append(
+            LinkEvent("message", topic=message.topic, payload=bytes(message.payload))
+        )

@@ -141,8 +141,13 @@ class Relay:
         if time.monotonic() >= self._next_telemetry:
             self._next_telemetry = time.monotonic() + self.config.telemetry_s
             status = self.terminal.status()
-            data = telemetry(status, self.journal, started=self.started, version=self.version,
-                             period_s=self.config.telemetry_s)
+            data = telemetry(
+                status,
+                self.journal,
+                started=self.started,
+                version=self.version,
+                period_s=self.config.telemetry_s,
+            )
             self.link.publish(topics.terminal(self.tid, "telemetry"), data, qos=0)
 
     def _connect(self) -> None:
@@ -180,10 +185,16 @@ class Relay:
         self._next_telemetry = 0.0
         self._set_state("connected")
         self.link.subscribe([topics.terminal(self.tid, "cmd"), topics.terminal(self.tid, "ack")])
-        self.link.publish(topics.terminal(self.tid, "status"), self._status(online=True),
-                          retain=True)  # fmt: skip
-        log.info("mqtt: connected to %s:%s, session %d, %d event(s) to send", self.link.host,
-                 self.link.port, self.session, self.journal.outbox_depth())  # fmt: skip
+        self.link.publish(
+            topics.terminal(self.tid, "status"), self._status(online=True), retain=True
+        )
+        log.info(
+            "mqtt: connected to %s:%s, session %d, %d event(s) to send",
+            self.link.host,
+            self.link.port,
+            self.session,
+            self.journal.outbox_depth(),
+        )
 
     def _failed(self, why: str) -> None:
         self.link.close()
@@ -205,9 +216,14 @@ class Relay:
         return session
 
     def _status(self, *, online: bool) -> dict[str, Any]:
-        return {"online": online, "session": self.session, "boot_id": self.boot_id,
-                "journal_id": self.journal_id, "version": self.version,
-                "ts": now_rfc3339()}  # fmt: skip
+        return {
+            "online": online,
+            "session": self.session,
+            "boot_id": self.boot_id,
+            "journal_id": self.journal_id,
+            "version": self.version,
+            "ts": now_rfc3339(),
+        }
 
     # -- events ---------------------------------------------------------------------------
     def _publish_events(self) -> None:
@@ -242,8 +258,11 @@ class Relay:
             self._caught_up_at = None
             waiting = self.journal.outbox_depth()
             if waiting:
-                log.warning("mqtt: %d event(s) unacknowledged for %.0f s: sending them again",
-                            waiting, ACK_WAIT_SECONDS)  # fmt: skip
+                log.warning(
+                    "mqtt: %d event(s) unacknowledged for %.0f s: sending them again",
+                    waiting,
+                    ACK_WAIT_SECONDS,
+                )
                 self._published_up_to = 0
 
     def _mark_sent(self) -> None:
@@ -279,16 +298,23 @@ class Relay:
             if cmd.name == "ping":
                 result: dict[str, Any] = {"pong": True, "session": self.session}
             elif cmd.name == "rebirth":
-                self.link.publish(topics.terminal(self.tid, "status"),
-                                  self._status(online=True), retain=True)  # fmt: skip
+                self.link.publish(
+                    topics.terminal(self.tid, "status"), self._status(online=True), retain=True
+                )
                 result = {"session": self.session}
             else:  # resend
                 start = cmd.args.get("from_seq", 1)
                 if isinstance(start, bool) or not isinstance(start, int) or start < 1:
-                    self._reply(self.commands.done(cmd.cmd_id, schema.reply(
-                        cmd.cmd_id, code=ErrorCode.BAD_COMMAND,
-                        message="resend needs args.from_seq >= 1",
-                    )))  # fmt: skip
+                    self._reply(
+                        self.commands.done(
+                            cmd.cmd_id,
+                            schema.reply(
+                                cmd.cmd_id,
+                                code=ErrorCode.BAD_COMMAND,
+                                message="resend needs args.from_seq >= 1",
+                            ),
+                        )
+                    )
                     return
                 self._resend_from = start
                 result = {"from_seq": start}
@@ -312,8 +338,9 @@ class Relay:
             except JournalError as exc:
                 log.error("mqtt: journal: %s", exc)
         if self.state == "connected":
-            mid = self.link.publish(topics.terminal(self.tid, "status"),
-                                    self._status(online=False), retain=True)  # fmt: skip
+            mid = self.link.publish(
+                topics.terminal(self.tid, "status"), self._status(online=False), retain=True
+            )
             deadline = time.monotonic() + 3.0
             acked = False
             while mid is not None and not acked and time.monotonic() < deadline:

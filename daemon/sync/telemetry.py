@@ -15,8 +15,14 @@ from posterm.daemon.states import Mode
 from posterm.protocol.mqtt.events import now_rfc3339
 
 
-def telemetry(status: dict[str, Any], journal: Journal, *, started: float,
-              version: str, period_s: float | None = None) -> dict[str, Any]:  # fmt: skip
+def telemetry(
+    status: dict[str, Any],
+    journal: Journal,
+    *,
+    started: float,
+    version: str,
+    period_s: float | None = None,
+) -> dict[str, Any]:
     """`status` is the terminal's own snapshot (`Terminal.status()`); `period_s` is how
     often it is sent (the host calls a terminal stale after 3 periods of silence)."""
     age = journal.oldest_unsent_age()

@@ -64,10 +64,12 @@ class CertError(Exception):
 
 
 def _name(cn: str) -> x509.Name:
-    return x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
-        x509.NameAttribute(NameOID.COMMON_NAME, cn),
-    ])  # fmt: skip
+    return x509.Name(
+        [
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, ORGANIZATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+        ]
+    )
 
 
 def _new_key() -> ec.EllipticCurvePrivateKey:
@@ -116,15 +118,21 @@ class Ca:
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=False, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False, key_agreement=False,
-                    key_cert_sign=True, crl_sign=True, encipher_only=False,
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
                     decipher_only=False,
                 ),
                 critical=True,
             )
-            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
-                           critical=False)
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False
+            )
             .sign(key, hashes.SHA256())
         )
         return cls(cert, key)
@@ -137,8 +145,9 @@ class Ca:
             raise CertError(f"{key_path}: not an EC private key")
         return cls(cert, key)
 
-    def issue(self, cn: str, *, days: int, server_names: Sequence[str] = ()
-              ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:  # fmt: skip
+    def issue(
+        self, cn: str, *, days: int, server_names: Sequence[str] = ()
+    ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         """A leaf certificate: a server one if server_names are given, else a client one."""
         key = _new_key()
         now = dt.datetime.now(dt.UTC)
@@ -154,9 +163,14 @@ class Ca:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(
                 x509.KeyUsage(
-                    digital_signature=True, content_commitment=False,
-                    key_encipherment=False, data_encipherment=False, key_agreement=True,
-                    key_cert_sign=False, crl_sign=False, encipher_only=False,
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=True,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
                     decipher_only=False,
                 ),
                 critical=True,
@@ -194,8 +208,15 @@ def check_ids(host: str | None, terminals: Sequence[str]) -> None:
         raise CertError("a terminal id is given twice")
 
 
-def make(out: Path, *, server_names: Sequence[str], host: str | None,
-         terminals: Sequence[str], days: int, force: bool) -> list[Path]:  # fmt: skip
+def make(
+    out: Path,
+    *,
+    server_names: Sequence[str],
+    host: str | None,
+    terminals: Sequence[str],
+    days: int,
+    force: bool,
+) -> list[Path]:
     """Write the requested certificates into out; return the files written."""
     check_ids(host, terminals)
     leaves: list[tuple[str, Sequence[str]]] = []
@@ -207,11 +228,13 @@ def make(out: Path, *, server_names: Sequence[str], host: str | None,
     ca_crt, ca_key = out / "ca.crt", out / "ca.key"
     if ca_crt.exists() != ca_key.exists():
         raise CertError(f"{out}: ca.crt and ca.key must both exist or both be absent")
-    existing = [p for name, _ in leaves for p in (out / f"{name}.crt", out / f"{name}.key")
-                if p.exists()]  # fmt: skip
+    existing = [
+        p for name, _ in leaves for p in (out / f"{name}.crt", out / f"{name}.key") if p.exists()
+    ]
     if existing and not force:
-        raise CertError("would overwrite " + ", ".join(map(str, existing))
-                        + " (use --force to make them again)")  # fmt: skip
+        raise CertError(
+            "would overwrite " + ", ".join(map(str, existing)) + " (use --force to make them again)"
+        )
 
     out.mkdir(mode=0o700, parents=True, exist_ok=True)
     written: list[Path] = []
@@ -232,23 +255,48 @@ def make(out: Path, *, server_names: Sequence[str], host: str | None,
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Make a TEST CA and certificates for posterm's Mosquitto (see docstring).")
+        description="Make a TEST CA and certificates for posterm's Mosquitto (see docstring)."
+    )
     parser.add_argument("out", type=Path, help="directory for the PEM files")
-    parser.add_argument("--server-name", action="append", default=[], metavar="NAME",
-                        help="make server.crt with this DNS name or IP address (repeatable)")
-    parser.add_argument("--host", nargs="?", const=DEFAULT_HOST_CN, metavar="CN",
-                        help=f"make the host identity's certificate (CN {DEFAULT_HOST_CN})")
-    parser.add_argument("--terminal", action="append", default=[], metavar="ID",
-                        help="make a terminal's certificate, CN = terminal id (repeatable)")
+    parser.add_argument(
+        "--server-name",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="make server.crt with this DNS name or IP address (repeatable)",
+    )
+    parser.add_argument(
+        "--host",
+        nargs="?",
+        const=DEFAULT_HOST_CN,
+        metavar="CN",
+        help=f"make the host identity's certificate (CN {DEFAULT_HOST_CN})",
+    )
+    parser.add_argument(
+        "--terminal",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="make a terminal's certificate, CN = terminal id (repeatable)",
+    )
     parser.add_argument("--days", type=int, default=365, help="validity (default 365)")
-    parser.add_argument("--force", action="store_true",
-                        help="make existing leaf certificates again (the CA is kept)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="make existing leaf certificates again (the CA is kept)",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.days <= 3650:
         parser.error("--days must be 1-3650")
     try:
-        written = make(args.out, server_names=args.server_name, host=args.host,
-                       terminals=args.terminal, days=args.days, force=args.force)
+        written = make(
+            args.out,
+            server_names=args.server_name,
+            host=args.host,
+            terminals=args.terminal,
+            days=args.days,
+            force=args.force,
+        )
     except CertError as e:
         print(f"make-certs.py: {e}", file=sys.stderr)
         return 2

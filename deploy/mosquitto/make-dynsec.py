@@ -75,8 +75,11 @@ def terminal_role(tid: str) -> dict[str, Any]:
     acls = [_acl("publishClientSend", f"{ROOT}/{tid}/{leaf}") for leaf in TERMINAL_WRITES]
     for leaf in TERMINAL_READS:
         acls += _read(f"{ROOT}/{tid}/{leaf}")
-    return {"rolename": f"terminal-{tid}", "textname": f"terminal {tid}: its own topics",
-            "acls": acls}  # fmt: skip
+    return {
+        "rolename": f"terminal-{tid}",
+        "textname": f"terminal {tid}: its own topics",
+        "acls": acls,
+    }
 
 
 def host_role() -> dict[str, Any]:
@@ -106,17 +109,34 @@ def check_ids(host: str, terminals: Sequence[str]) -> None:
 def config(host: str, terminals: Sequence[str]) -> dict[str, Any]:
     """The plugin's JSON document for the host identity and these terminals."""
     check_ids(host, terminals)
-    common = {"rolename": "terminals", "textname": "every terminal: the hosts' status",
-              "acls": _read(f"{ROOT}/host/+/status")}  # fmt: skip
-    clients = [{"username": host, "textname": "posterm back office",
-                "roles": [{"rolename": "posterm-host"}]}]  # fmt: skip
-    clients += [{"username": tid, "textname": f"terminal {tid}",
-                 "roles": [{"rolename": f"terminal-{tid}"}]} for tid in terminals]  # fmt: skip
-    deny = {"publishClientSend": False, "publishClientReceive": False, "subscribe": False,
-            "unsubscribe": True}  # fmt: skip
-    group = {"groupname": "terminals", "textname": "every posterm terminal",
-             "roles": [{"rolename": "terminals"}],
-             "clients": [{"username": tid} for tid in terminals]}  # fmt: skip
+    common = {
+        "rolename": "terminals",
+        "textname": "every terminal: the hosts' status",
+        "acls": _read(f"{ROOT}/host/+/status"),
+    }
+    clients = [
+        {
+            "username": host,
+            "textname": "posterm back office",
+            "roles": [{"rolename": "posterm-host"}],
+        }
+    ]
+    clients += [
+        {"username": tid, "textname": f"terminal {tid}", "roles": [{"rolename": f"terminal-{tid}"}]}
+        for tid in terminals
+    ]
+    deny = {
+        "publishClientSend": False,
+        "publishClientReceive": False,
+        "subscribe": False,
+        "unsubscribe": True,
+    }
+    group = {
+        "groupname": "terminals",
+        "textname": "every posterm terminal",
+        "roles": [{"rolename": "terminals"}],
+        "clients": [{"username": tid} for tid in terminals],
+    }
     roles = [host_role(), common, *(terminal_role(tid) for tid in terminals)]
     return {"defaultACLAccess": deny, "clients": clients, "groups": [group], "roles": roles}
 
@@ -145,19 +165,32 @@ def _ids_from(path: Path) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        description="Write posterm's Mosquitto dynamic-security rules (see docstring).")
+        description="Write posterm's Mosquitto dynamic-security rules (see docstring)."
+    )
     parser.add_argument("out", type=Path, help="the JSON file (plugin_opt_config_file)")
-    parser.add_argument("--host", default=DEFAULT_HOST_CN, metavar="CN",
-                        help=f"the host identity's CN (default {DEFAULT_HOST_CN})")
-    parser.add_argument("--terminal", action="append", default=[], metavar="ID",
-                        help="a terminal's id = its certificate's CN (repeatable)")
-    parser.add_argument("--terminals-file", type=Path, metavar="FILE",
-                        help="terminal ids, one a line (# comments)")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST_CN,
+        metavar="CN",
+        help=f"the host identity's CN (default {DEFAULT_HOST_CN})",
+    )
+    parser.add_argument(
+        "--terminal",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a terminal's id = its certificate's CN (repeatable)",
+    )
+    parser.add_argument(
+        "--terminals-file", type=Path, metavar="FILE", help="terminal ids, one a line (# comments)"
+    )
     parser.add_argument("--force", action="store_true", help="replace an existing file")
     args = parser.parse_args(argv)
     try:
-        terminals = [*args.terminal, *(_ids_from(args.terminals_file) if args.terminals_file
-                                       else [])]  # fmt: skip
+        terminals = [
+            *args.terminal,
+            *(_ids_from(args.terminals_file) if args.terminals_file else []),
+        ]
         write(args.out, config(args.host, terminals), force=args.force)
     except DynsecError as e:
         print(f"make-dynsec.py: {e}", file=sys.stderr)

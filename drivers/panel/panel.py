@@ -112,8 +112,12 @@ class Panel:
         with self._lock:
             if self._closed:
                 return
-            for name, on in (("ready", ready), ("busy", busy), ("fault", fault),
-                             ("host", host_online)):  # fmt: skip
+            for name, on in (
+                ("ready", ready),
+                ("busy", busy),
+                ("fault", fault),
+                ("host", host_online),
+            ):
                 led = self.leds[name]
                 if on:
                     led.on()

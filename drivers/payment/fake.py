@@ -94,7 +94,12 @@ class FakePort:
             self.batch += 1
             lines = ("FAKE PT", "END OF DAY")
             return PaymentResult(
-                "end_of_day", True, 0, "approved", amount=max(total, 0), trace=self._trace,
+                "end_of_day",
+                True,
+                0,
+                "approved",
+                amount=max(total, 0),
+                trace=self._trace,
                 receipt_lines=lines,
             )
 
@@ -113,8 +118,9 @@ class FakePort:
             return self._result(entry)
 
     def _open_sales(self) -> list[Entry]:
-        return [e for e in self.ledger if e.kind == "sale" and e.batch == self.batch
-                and not e.reversed]
+        return [
+            e for e in self.ledger if e.kind == "sale" and e.batch == self.batch and not e.reversed
+        ]
 
     def _next(self, kind: str, amount: int, ref: int | None = None) -> Entry:
         self._receipt_no = self._receipt_no % 9999 + 1

@@ -203,8 +203,7 @@ def open_link(address: PrinterUrl, timeout: float) -> Link:
             return TcpLink(sock, timeout)
         if address.scheme == "serial":
             # python-escpos's `Serial` settings: 8N1, DSR/DTR flow control
-            port = serial.Serial(address.path, baudrate=address.baud, timeout=timeout,
-                                 dsrdtr=True)  # fmt: skip
+            port = serial.Serial(address.path, baudrate=address.baud, timeout=timeout, dsrdtr=True)
             return SerialLink(port, timeout, address.baud)
         return UsbLink(open_usb(address.vid, address.pid), timeout)
     except _OPEN_ERRORS as exc:

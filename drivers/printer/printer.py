@@ -167,9 +167,7 @@ class Printer:
         while True:
             now = time.monotonic()
             if now >= deadline:
-                raise PrinterTimeout(
-                    f"printer: the job was not cut within {self.job_timeout:g} s"
-                )
+                raise PrinterTimeout(f"printer: the job was not cut within {self.job_timeout:g} s")
             if now >= next_poll:
                 link.write(STATUS_QUERY)
                 owed += 3

@@ -129,10 +129,16 @@ def _pairs(name: str, value: Any) -> None:
 
 
 def sale(
-    *, header: tuple[str, ...], amount: str, currency: str, pt_lines: tuple[str, ...],
-    txn_id: str, footer: tuple[str, ...] = (), copy: str = "customer",
+    *,
+    header: tuple[str, ...],
+    amount: str,
+    currency: str,
+    pt_lines: tuple[str, ...],
+    txn_id: str,
+    footer: tuple[str, ...] = (),
+    copy: str = "customer",
     items: tuple[tuple[str, str], ...] = (),
-) -> Receipt:  # fmt: skip
+) -> Receipt:
     """A sale: the total, the PT's lines, the QR code of the transaction."""
     return Receipt(
         title="SALE",
@@ -147,10 +153,17 @@ def sale(
 
 
 def refund_voucher(
-    *, header: tuple[str, ...], amount: str, currency: str, pt_lines: tuple[str, ...],
-    txn_id: str, sale_id: str, reason: str, footer: tuple[str, ...] = (),
+    *,
+    header: tuple[str, ...],
+    amount: str,
+    currency: str,
+    pt_lines: tuple[str, ...],
+    txn_id: str,
+    sale_id: str,
+    reason: str,
+    footer: tuple[str, ...] = (),
     copy: str = "customer",
-) -> Receipt:  # fmt: skip
+) -> Receipt:
     """A refund voucher: the original sale, the reason, a line for the signature."""
     return Receipt(
         title="REFUND",
@@ -167,9 +180,16 @@ def refund_voucher(
 
 
 def reversal(
-    *, header: tuple[str, ...], amount: str, currency: str, pt_lines: tuple[str, ...],
-    txn_id: str, sale_id: str, footer: tuple[str, ...] = (), copy: str = "customer",
-) -> Receipt:  # fmt: skip
+    *,
+    header: tuple[str, ...],
+    amount: str,
+    currency: str,
+    pt_lines: tuple[str, ...],
+    txn_id: str,
+    sale_id: str,
+    footer: tuple[str, ...] = (),
+    copy: str = "customer",
+) -> Receipt:
     """A void (ZVT reversal) of a sale of the open batch."""
     return Receipt(
         title="VOID",
@@ -194,9 +214,14 @@ def duplicate(receipt: Receipt) -> Receipt:
 
 
 def end_of_day(
-    *, header: tuple[str, ...], batch_no: int, totals: dict[str, str], currency: str,
-    pt_lines: tuple[str, ...], txn_id: str,
-) -> Receipt:  # fmt: skip
+    *,
+    header: tuple[str, ...],
+    batch_no: int,
+    totals: dict[str, str],
+    currency: str,
+    pt_lines: tuple[str, ...],
+    txn_id: str,
+) -> Receipt:
     """The end-of-day report: sales, refunds and voids (amount and count), the net."""
     items = tuple(
         (label, f"{totals[key]} {currency} ({totals.get(key + '_count', '?')})")

@@ -30,7 +30,6 @@ from posterm.protocol.mqtt.events import not_charged, rfc3339, uuid7
 log = logging.getLogger("posterm.host")
 
 
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -61,8 +60,7 @@ class Alerter:
         return rfc3339(self.clock())
 
     # -- on ingest (inside its transaction) -------------------------------------------------
-    def ingest(self, events: list[dict[str, Any]],
-               texts: dict[str, str] | None = None) -> Ingested:  # fmt: skip
+    def ingest(self, events: list[dict[str, Any]], texts: dict[str, str] | None = None) -> Ingested:
         """`Store.ingest` with the event rules and the events' webhooks in its transaction
         (`texts`: the envelopes as received, by event_id)."""
         self._staged, self._staged_queued = [], 0
@@ -80,21 +78,25 @@ class Alerter:
         for hook in self.new_event_hooks:
             hook(tx, envelopes, now)
         for env in envelopes:
-            self._staged_queued += enqueue(tx, self.webhooks, env["type"], env["event_id"],
-                                           shareable(env), at=now)  # fmt: skip
+            self._staged_queued += enqueue(
+                tx, self.webhooks, env["type"], env["event_id"], shareable(env), at=now
+            )
             if rules.approved_sale(env):
-                found = rules.double_charge(env, self._charged_twice(tx, env),
-                                            self.limits.double_charge_s)  # fmt: skip
+                found = rules.double_charge(
+                    env, self._charged_twice(tx, env), self.limits.double_charge_s
+                )
                 if found is not None:
                     self._raise(tx, found, now)
             if env["type"] in rules.CLEARS_DOUBLE_CHARGE:
                 self._clear_double_charges(tx, env, now)
             if env["type"] in ("refund.completed", "refund.failed"):
                 day = str(env["occurred_at"])[:10]
-                rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
-                               " ('refund.completed', 'refund.failed') AND occurred_at >= ?"
-                               " AND occurred_at < ? ORDER BY seq",
-                               (env["terminal"], day, day + "T99"))  # fmt: skip
+                rows = tx.rows(
+                    "SELECT envelope FROM events WHERE terminal = ? AND type IN"
+                    " ('refund.completed', 'refund.failed') AND occurred_at >= ?"
+                    " AND occurred_at < ? ORDER BY seq",
+                    (env["terminal"], day, day + "T99"),
+                )
                 done = rules.refunds_done([json.loads(r["envelope"]) for r in rows])
                 findings = rules.refund_day(env["terminal"], day, done, self.limits)
                 for found in findings:
@@ -103,8 +105,10 @@ class Alerter:
                     still = {(f.kind, f.subject) for f in findings}
                     for kind in ("refunds_count", "refunds_amount"):
                         for row in self._open(tx, kind, env["terminal"]):
-                            if (str(row["subject"]).startswith(day)
-                                    and (kind, row["subject"]) not in still):  # fmt: skip
+                            if (
+                                str(row["subject"]).startswith(day)
+                                and (kind, row["subject"]) not in still
+                            ):
                                 self._clear(tx, row, now)
 
     def _clear_double_charges(self, tx: Tx, env: dict[str, Any], now: str) -> None:
@@ -143,8 +147,11 @@ class Alerter:
         except ValueError:
             low = ""
         kinds = ", ".join(f"'{t}'" for t in rules.NET_EVENTS)
-        rows = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND type IN ({kinds})"
-                       " AND occurred_at >= ? ORDER BY seq", (terminal, low))  # fmt: skip
+        rows = tx.rows(
+            f"SELECT envelope FROM events WHERE terminal = ? AND type IN ({kinds})"
+            " AND occurred_at >= ? ORDER BY seq",
+            (terminal, low),
+        )
         envs = [json.loads(r["envelope"]) for r in rows]
         backs = {e["data"].get("txn_id") for e in envs if e["data"].get("ref_txn") in txns}
         told = [e for e in envs if e["data"].get("txn_id") in (*txns, *backs)]
@@ -152,10 +159,14 @@ class Alerter:
         ids = sorted(str(b) for b in backs if isinstance(b, str))
         if ids:
             marks = ", ".join("?" for _ in ids)
-            receipted = [str(r["txn_id"]) for r in tx.rows(
-                f"SELECT DISTINCT txn_id FROM events WHERE terminal = ? AND txn_id IN ({marks})"
-                " AND type IN ('receipt.printed', 'receipt.pending', 'receipt.recovered')",
-                (terminal, *ids))]  # fmt: skip
+            receipted = [
+                str(r["txn_id"])
+                for r in tx.rows(
+                    f"SELECT DISTINCT txn_id FROM events WHERE terminal = ? AND txn_id IN ({marks})"
+                    " AND type IN ('receipt.printed', 'receipt.pending', 'receipt.recovered')",
+                    (terminal, *ids),
+                )
+            ]
         return rules.net_charged(amount, txns, told, receipted)
 
     def _sales_near(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,21 +178,29 @@ class Alerter:
         pan, amount = sale["data"].get("masked_pan"), rules.minor(sale["data"])
         if not isinstance(pan, str) or amount is None:
             return []
-        rows = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND type IN"
-                       " ('sale.approved', 'sale.recovered') AND occurred_at >= ?"
-                       " AND occurred_at <= ? AND masked_pan = ? AND (amount_minor = ? OR"
-                       " amount_minor IS NULL) ORDER BY occurred_at DESC",
-                       (sale["terminal"], low, high, pan, amount))  # fmt: skip
+        rows = tx.rows(
+            "SELECT envelope FROM events WHERE terminal = ? AND type IN"
+            " ('sale.approved', 'sale.recovered') AND occurred_at >= ?"
+            " AND occurred_at <= ? AND masked_pan = ? AND (amount_minor = ? OR"
+            " amount_minor IS NULL) ORDER BY occurred_at DESC",
+            (sale["terminal"], low, high, pan, amount),
+        )
         near = [e for e in map(json.loads, (r["envelope"] for r in rows)) if rules.alike(sale, e)]
         if not near:  # most sales: no other of that card and amount near it
             return []
         # a sale recovery found not kept by the PT moved no money (its event has no PAN)
         txns = sorted({str(e["data"].get("txn_id")) for e in near})
         marks = ", ".join("?" for _ in txns) or "NULL"
-        lost = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND type ="
-                       f" 'sale.recovered' AND txn_id IN ({marks})", (sale["terminal"], *txns))
-        gone = {e["data"].get("txn_id") for e in map(json.loads, (r["envelope"] for r in lost))
-                if not_charged(e["data"])}  # fmt: skip
+        lost = tx.rows(
+            f"SELECT envelope FROM events WHERE terminal = ? AND type ="
+            f" 'sale.recovered' AND txn_id IN ({marks})",
+            (sale["terminal"], *txns),
+        )
+        gone = {
+            e["data"].get("txn_id")
+            for e in map(json.loads, (r["envelope"] for r in lost))
+            if not_charged(e["data"])
+        }
         return [e for e in near if e["data"].get("txn_id") not in gone]
 
     # -- messages refused at ingest (inside its transaction) -----------------------------------
@@ -196,15 +215,19 @@ class Alerter:
             with self.store.transaction() as tx:
                 for bad in refused:
                     new = quarantine.record(tx, bad, now)
-                    log.warning("host: quarantined a message on %s (%d bytes): %s%s",
-                                quarantine.shown(bad.topic.encode("utf-8", "surrogateescape")),
-                                len(bad.payload), bad.reason,
-                                "" if new else " (seen before)")  # fmt: skip
+                    log.warning(
+                        "host: quarantined a message on %s (%d bytes): %s%s",
+                        quarantine.shown(bad.topic.encode("utf-8", "surrogateescape")),
+                        len(bad.payload),
+                        bad.reason,
+                        "" if new else " (seen before)",
+                    )
                     if bad.terminal is not None:
-                        detail = {"topic": quarantine.shown(bad.topic.encode(
-                            "utf-8", "surrogateescape")), "reason": bad.reason}
-                        self._raise(tx, Finding("bad_message", bad.terminal, now[:10], detail),
-                                    now)  # fmt: skip
+                        detail = {
+                            "topic": quarantine.shown(bad.topic.encode("utf-8", "surrogateescape")),
+                            "reason": bad.reason,
+                        }
+                        self._raise(tx, Finding("bad_message", bad.terminal, now[:10], detail), now)
         finally:
             self.outbox.extend(self._staged)
             self.queued += self._staged_queued
@@ -219,8 +242,11 @@ class Alerter:
         self._next_tick = rules.later(now, self.limits.interval_s)
         try:
             fleet = self.store.fleet(now, self.stale_after_s)
-            gaps = [{"terminal": t["terminal"], "missing": t["gap_at"], "since": t["gap_since"]}
-                    for t in fleet if t["gap_at"] is not None]  # fmt: skip
+            gaps = [
+                {"terminal": t["terminal"], "missing": t["gap_at"], "since": t["gap_since"]}
+                for t in fleet
+                if t["gap_at"] is not None
+            ]
             findings = [
                 *rules.fleet_findings(fleet, self.limits, now),
                 *rules.gap_findings(gaps, self.limits, now),
@@ -234,7 +260,8 @@ class Alerter:
                     key = (row["kind"], row["terminal"], row["subject"])
                     level_gone = row["kind"] in rules.LEVEL_KINDS and key not in wanted
                     day_over = row["kind"] in rules.DAILY_KINDS and rules.day_over(
-                        row["subject"], now)  # fmt: skip
+                        row["subject"], now
+                    )
                     if level_gone or day_over:
                         self._clear(tx, row, now)
                     wanted.pop(key, None)
@@ -265,7 +292,8 @@ class Alerter:
             f"{select} WHERE o.type IN ({doubt}) AND NOT EXISTS ({later} AND r.seq > o.seq"
             f" AND r.type IN ({outcome})) UNION ALL {select} WHERE o.type = 'receipt.pending'"
             f" AND NOT EXISTS ({later} AND r.copy = o.copy AND r.seq > o.seq"
-            f" AND r.type IN ({printed}))")  # fmt: skip
+            f" AND r.type IN ({printed}))"
+        )
         return [rules.open_item(json.loads(r["envelope"]), r["received_at"]) for r in rows]
 
     # -- raising and clearing -----------------------------------------------------------------
@@ -286,25 +314,52 @@ class Alerter:
         )
         if not inserted:
             return  # one open already
-        log.warning("alert: %s raised on %s %s %s", found.kind, found.terminal, found.subject,
-                    json.dumps(found.detail))  # fmt: skip
-        self._send(tx, {"alert_id": alert_id, "kind": found.kind, "terminal": found.terminal,
-                        "raised_at": now, "detail": found.detail}, "raised", now)  # fmt: skip
+        log.warning(
+            "alert: %s raised on %s %s %s",
+            found.kind,
+            found.terminal,
+            found.subject,
+            json.dumps(found.detail),
+        )
+        self._send(
+            tx,
+            {
+                "alert_id": alert_id,
+                "kind": found.kind,
+                "terminal": found.terminal,
+                "raised_at": now,
+                "detail": found.detail,
+            },
+            "raised",
+            now,
+        )
 
     def _clear(self, tx: Tx, row: Any, now: str) -> None:
-        if not tx.execute("UPDATE alerts SET cleared_at = ? WHERE alert_id = ? AND cleared_at"
-                          " IS NULL", (now, row["alert_id"])):  # fmt: skip
+        if not tx.execute(
+            "UPDATE alerts SET cleared_at = ? WHERE alert_id = ? AND cleared_at IS NULL",
+            (now, row["alert_id"]),
+        ):
             return
         log.info("alert: %s cleared on %s %s", row["kind"], row["terminal"], row["subject"])
-        self._send(tx, {"alert_id": row["alert_id"], "kind": row["kind"],
-                        "terminal": row["terminal"], "cleared_at": now,
-                        "detail": json.loads(row["detail"])}, "cleared", now)  # fmt: skip
+        self._send(
+            tx,
+            {
+                "alert_id": row["alert_id"],
+                "kind": row["kind"],
+                "terminal": row["terminal"],
+                "cleared_at": now,
+                "detail": json.loads(row["detail"]),
+            },
+            "cleared",
+            now,
+        )
 
     def _send(self, tx: Tx, message: dict[str, Any], step: str, now: str) -> None:
         self._staged.append(message)
         ref = f"{message['alert_id']}/{step}"
-        self._staged_queued += enqueue(tx, self.webhooks, f"alert.{message['kind']}", ref,
-                                       message, at=now)  # fmt: skip
+        self._staged_queued += enqueue(
+            tx, self.webhooks, f"alert.{message['kind']}", ref, message, at=now
+        )
 
     # -- the day's reconciliation ---------------------------------------------------------------
     def reconciled(self, rows: list[dict[str, Any]]) -> None:
@@ -321,11 +376,16 @@ class Alerter:
                         if open_["subject"] == subject:
                             self._clear(tx, open_, now)
                     continue
-                detail = {"batch_no": row["batch_no"], "closed_at": row["closed_at"],
-                          "differences": [{"what": d["what"], "txns": d["txns"]}
-                                          for d in row["differences"]]}  # fmt: skip
-                self._raise(tx, Finding("reconcile_mismatch", row["terminal"], subject, detail),
-                            now)  # fmt: skip
+                detail = {
+                    "batch_no": row["batch_no"],
+                    "closed_at": row["closed_at"],
+                    "differences": [
+                        {"what": d["what"], "txns": d["txns"]} for d in row["differences"]
+                    ],
+                }
+                self._raise(
+                    tx, Finding("reconcile_mismatch", row["terminal"], subject, detail), now
+                )
 
     # -- reading ------------------------------------------------------------------------------
     def take(self) -> list[dict[str, Any]]:
@@ -337,8 +397,9 @@ class Alerter:
 def open_counts(store: Store) -> dict[str, int]:
     """Open alerts by kind (every kind, 0 included)."""
     counts = dict.fromkeys(rules.KINDS, 0)
-    for row in store.db.rows("SELECT kind, COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL"
-                             " GROUP BY kind"):  # fmt: skip
+    for row in store.db.rows(
+        "SELECT kind, COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL GROUP BY kind"
+    ):
         counts[row["kind"]] = int(row["n"])
     return counts
 
@@ -353,8 +414,14 @@ def _where(open_only: bool, terminal: str | None) -> tuple[str, list[Any]]:
     return " AND ".join(where), args
 
 
-def listing(store: Store, *, open_only: bool = False, terminal: str | None = None,
-            limit: int | None = None, offset: int = 0) -> list[dict[str, Any]]:  # fmt: skip
+def listing(
+    store: Store,
+    *,
+    open_only: bool = False,
+    terminal: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
     """Alerts worst first (`alerts.SEVERITY`, named in `severity`), then newest first, for
     `posterm-host alerts`, `fleet` and the dashboard: all of them, or a page of `limit`
     from `offset` (`count` says how many there are in all)."""
@@ -369,8 +436,7 @@ def listing(store: Store, *, open_only: bool = False, terminal: str | None = Non
         )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return [{**r, "severity": severity(r["kind"]), "detail": json.loads(r["detail"])}
-            for r in rows]  # fmt: skip
+    return [{**r, "severity": severity(r["kind"]), "detail": json.loads(r["detail"])} for r in rows]
 
 
 def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:

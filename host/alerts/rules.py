@@ -24,22 +24,51 @@ from posterm.host.fleet import seconds
 from posterm.protocol.money import AmountError, format_amount, parse_amount
 from posterm.protocol.mqtt.events import not_charged
 
-LEVEL_KINDS = ("terminal_offline", "terminal_stale", "paper_out", "outbox_stale", "seq_gap",
-               "in_doubt", "receipt_pending", "terminal_reset")  # fmt: skip
-EVENT_KINDS = ("double_charge", "refunds_count", "refunds_amount", "reconcile_mismatch",
-               "bad_message")  # fmt: skip
+LEVEL_KINDS = (
+    "terminal_offline",
+    "terminal_stale",
+    "paper_out",
+    "outbox_stale",
+    "seq_gap",
+    "in_doubt",
+    "receipt_pending",
+    "terminal_reset",
+)
+EVENT_KINDS = (
+    "double_charge",
+    "refunds_count",
+    "refunds_amount",
+    "reconcile_mismatch",
+    "bad_message",
+)
 DAILY_KINDS = ("refunds_count", "refunds_amount", "bad_message")  # cleared when the day ends
 KINDS = LEVEL_KINDS + EVENT_KINDS
 APPROVED_SALES = ("sale.approved", "sale.recovered")  # a recovered sale only when kept
 IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
-RESOLVES = ("sale.approved", "sale.declined", "sale.recovered", "void.completed",
-            "refund.completed", "refund.failed")  # an operation's outcome  # fmt: skip
+RESOLVES = (
+    "sale.approved",
+    "sale.declined",
+    "sale.recovered",
+    "void.completed",
+    "refund.completed",
+    "refund.failed",
+)  # an operation's outcome
 RECEIPT_DONE = ("receipt.printed", "receipt.recovered", "receipt.reprinted")
 # how bad each kind is (0 worst): listings show the worst first, then the newest
-SEVERITY = {"double_charge": 0, "in_doubt": 0, "receipt_pending": 1, "paper_out": 1,
-            "terminal_offline": 1, "seq_gap": 1, "outbox_stale": 2, "terminal_stale": 2,
-            "refunds_count": 2, "refunds_amount": 2, "reconcile_mismatch": 1,
-            "terminal_reset": 1}  # fmt: skip
+SEVERITY = {
+    "double_charge": 0,
+    "in_doubt": 0,
+    "receipt_pending": 1,
+    "paper_out": 1,
+    "terminal_offline": 1,
+    "seq_gap": 1,
+    "outbox_stale": 2,
+    "terminal_stale": 2,
+    "refunds_count": 2,
+    "refunds_amount": 2,
+    "reconcile_mismatch": 1,
+    "terminal_reset": 1,
+}
 SEVERITY_NAMES = ("critical", "warning", "notice")
 
 
@@ -94,20 +123,40 @@ def fleet_findings(fleet: Iterable[dict[str, Any]], limits: Limits, now: str) ->
         if t["state"] == "stale":
             silent = seconds(t["telemetry_at"] or t["status_since"], now)
             if silent is not None and silent - t["stale_after_s"] > limits.stale_s:
-                out.append(Finding("terminal_stale", tid, "",
-                                   {"telemetry_at": t["telemetry_at"],
-                                    "stale_after_s": t["stale_after_s"]}))  # fmt: skip
+                out.append(
+                    Finding(
+                        "terminal_stale",
+                        tid,
+                        "",
+                        {"telemetry_at": t["telemetry_at"], "stale_after_s": t["stale_after_s"]},
+                    )
+                )
         if t["paper"] == "out":
             out.append(Finding("paper_out", tid, "", {"printer": t["printer"]}))
         reset = seconds(t.get("reset_at"), now)
         if reset is not None and reset < limits.reset_s:  # what the old journal held is lost
-            out.append(Finding("terminal_reset", tid, f"life {t['life']}",
-                               {"reset_at": t["reset_at"], "life": t["life"]}))  # fmt: skip
+            out.append(
+                Finding(
+                    "terminal_reset",
+                    tid,
+                    f"life {t['life']}",
+                    {"reset_at": t["reset_at"], "life": t["life"]},
+                )
+            )
         age = t["oldest_unsent_age_s"]
         if isinstance(age, int | float) and not isinstance(age, bool) and age > limits.outbox_s:
-            out.append(Finding("outbox_stale", tid, "",
-                               {"oldest_unsent_age_s": age, "outbox_depth": t["outbox_depth"],
-                                "telemetry_at": t["telemetry_at"]}))  # fmt: skip
+            out.append(
+                Finding(
+                    "outbox_stale",
+                    tid,
+                    "",
+                    {
+                        "oldest_unsent_age_s": age,
+                        "outbox_depth": t["outbox_depth"],
+                        "telemetry_at": t["telemetry_at"],
+                    },
+                )
+            )
     return out
 
 
@@ -117,14 +166,18 @@ def gap_findings(gaps: Iterable[dict[str, Any]], limits: Limits, now: str) -> li
     for gap in gaps:
         waited = seconds(gap["since"], now)
         if waited is not None and waited > limits.seq_gap_s:
-            out.append(Finding("seq_gap", gap["terminal"], "",
-                               {"missing_seq": gap["missing"], "since": gap["since"]}))  # fmt: skip
+            out.append(
+                Finding(
+                    "seq_gap",
+                    gap["terminal"],
+                    "",
+                    {"missing_seq": gap["missing"], "since": gap["since"]},
+                )
+            )
     return out
 
 
-def unresolved_findings(
-    items: Iterable[dict[str, Any]], limits: Limits, now: str
-) -> list[Finding]:
+def unresolved_findings(items: Iterable[dict[str, Any]], limits: Limits, now: str) -> list[Finding]:
     """`items`: unresolved operations and pending receipts, {kind (in_doubt or
     receipt_pending), terminal, subject, since (received at the host), detail}."""
     out = []
@@ -132,8 +185,14 @@ def unresolved_findings(
         limit = limits.in_doubt_s if item["kind"] == "in_doubt" else limits.receipt_pending_s
         waited = seconds(item["since"], now)
         if waited is not None and waited > limit:
-            out.append(Finding(item["kind"], item["terminal"], item["subject"],
-                               {**item["detail"], "since": item["since"]}))  # fmt: skip
+            out.append(
+                Finding(
+                    item["kind"],
+                    item["terminal"],
+                    item["subject"],
+                    {**item["detail"], "since": item["since"]},
+                )
+            )
     return out
 
 
@@ -141,15 +200,31 @@ def open_item(env: dict[str, Any], received_at: str) -> dict[str, Any]:
     """The `unresolved_findings` item of an open in-doubt or pending-receipt event."""
     data = env["data"]
     if env["type"] == "receipt.pending":
-        return {"kind": "receipt_pending", "terminal": env["terminal"],
-                "subject": f"{data.get('txn_id')}/{data.get('receipt_id')}", "since": received_at,
-                "detail": {"txn_id": data.get("txn_id"), "receipt_id": data.get("receipt_id"),
-                           "copy": data.get("copy"), "why": data.get("why")}}  # fmt: skip
-    return {"kind": "in_doubt", "terminal": env["terminal"], "subject": str(data.get("txn_id")),
+        return {
+            "kind": "receipt_pending",
+            "terminal": env["terminal"],
+            "subject": f"{data.get('txn_id')}/{data.get('receipt_id')}",
             "since": received_at,
-            "detail": {"txn_id": data.get("txn_id"), "type": env["type"],
-                       "amount": data.get("amount"), "currency": data.get("currency"),
-                       "why": data.get("why")}}  # fmt: skip
+            "detail": {
+                "txn_id": data.get("txn_id"),
+                "receipt_id": data.get("receipt_id"),
+                "copy": data.get("copy"),
+                "why": data.get("why"),
+            },
+        }
+    return {
+        "kind": "in_doubt",
+        "terminal": env["terminal"],
+        "subject": str(data.get("txn_id")),
+        "since": received_at,
+        "detail": {
+            "txn_id": data.get("txn_id"),
+            "type": env["type"],
+            "amount": data.get("amount"),
+            "currency": data.get("currency"),
+            "why": data.get("why"),
+        },
+    }
 
 
 # -- event rules -------------------------------------------------------------------------------
@@ -172,8 +247,9 @@ def approved_sale(env: dict[str, Any]) -> bool:
     return bool(env["type"] == "sale.recovered" and env["data"].get("state") == "approved")
 
 
-def double_charge(sale: dict[str, Any], others: Iterable[dict[str, Any]],
-                  window_s: float) -> Finding | None:  # fmt: skip
+def double_charge(
+    sale: dict[str, Any], others: Iterable[dict[str, Any]], window_s: float
+) -> Finding | None:
     """A likely double charge: `sale` (just stored) and an earlier approved sale on the same
     terminal, same amount and currency, same masked PAN, at most `window_s` apart (by the
     terminal's `occurred_at`). Detail names both transactions."""
@@ -186,11 +262,19 @@ def double_charge(sale: dict[str, Any], others: Iterable[dict[str, Any]],
             continue
         first, second = sorted((other, sale), key=lambda e: (e["occurred_at"], e["seq"]))
         txns = [str(first["data"].get("txn_id")), str(second["data"].get("txn_id"))]
-        return Finding("double_charge", sale["terminal"], "+".join(txns), {
-            "txns": txns, "amount": data.get("amount"), "currency": data.get("currency"),
-            "masked_pan": data.get("masked_pan"), "seconds_apart": abs(apart),
-            "occurred_at": [first["occurred_at"], second["occurred_at"]],
-        })  # fmt: skip
+        return Finding(
+            "double_charge",
+            sale["terminal"],
+            "+".join(txns),
+            {
+                "txns": txns,
+                "amount": data.get("amount"),
+                "currency": data.get("currency"),
+                "masked_pan": data.get("masked_pan"),
+                "seconds_apart": abs(apart),
+                "occurred_at": [first["occurred_at"], second["occurred_at"]],
+            },
+        )
     return None
 
 
@@ -201,10 +285,15 @@ def alike(sale: dict[str, Any], other: dict[str, Any]) -> bool:
     pan = data.get("masked_pan")
     if not pan or not approved_sale(sale) or not approved_sale(other):
         return False
-    return bool(other["event_id"] != sale["event_id"] and other["terminal"] == sale["terminal"]
-                and odata.get("txn_id") != data.get("txn_id") and odata.get("masked_pan") == pan
-                and odata.get("currency") == data.get("currency")
-                and minor(data) is not None and minor(odata) == minor(data))  # fmt: skip
+    return bool(
+        other["event_id"] != sale["event_id"]
+        and other["terminal"] == sale["terminal"]
+        and odata.get("txn_id") != data.get("txn_id")
+        and odata.get("masked_pan") == pan
+        and odata.get("currency") == data.get("currency")
+        and minor(data) is not None
+        and minor(odata) == minor(data)
+    )
 
 
 def refunds_done(told: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -216,8 +305,9 @@ def refunds_done(told: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in latest.values() if e["type"] == "refund.completed"]
 
 
-def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
-               limits: Limits) -> list[Finding]:  # fmt: skip
+def refund_day(
+    terminal: str, day: str, completed: Iterable[dict[str, Any]], limits: Limits
+) -> list[Finding]:
     """The day's completed refunds of one terminal over the count or the amount limit (the
     amount per currency, in minor units). `day` is the UTC date of their `occurred_at`."""
     rows = [e for e in completed if e["type"] == "refund.completed"]
@@ -233,22 +323,40 @@ def refund_day(terminal: str, day: str, completed: Iterable[dict[str, Any]],
             totals[currency] = totals.get(currency, 0) + amount
     for currency, total in sorted(totals.items()):
         if total > limits.refund_minor_per_day:
-            out.append(Finding("refunds_amount", terminal, f"{day}/{currency}", {
-                "day": day, "currency": currency, "total": format_amount(total, currency),
-                "total_minor": total, "limit_minor": limits.refund_minor_per_day,
-                "count": len(rows)}))  # fmt: skip
+            out.append(
+                Finding(
+                    "refunds_amount",
+                    terminal,
+                    f"{day}/{currency}",
+                    {
+                        "day": day,
+                        "currency": currency,
+                        "total": format_amount(total, currency),
+                        "total_minor": total,
+                        "limit_minor": limits.refund_minor_per_day,
+                        "count": len(rows),
+                    },
+                )
+            )
     return out
 
 
-CLEARS_DOUBLE_CHARGE = ("void.completed", "refund.completed", "sale.recovered",
-                        "receipt.printed", "receipt.pending", "receipt.recovered")  # fmt: skip
+CLEARS_DOUBLE_CHARGE = (
+    "void.completed",
+    "refund.completed",
+    "sale.recovered",
+    "receipt.printed",
+    "receipt.pending",
+    "receipt.recovered",
+)
 # the events that tell what stays charged of a sale: recovery's word on it, its voids and
 # refunds (each by its latest outcome)
 NET_EVENTS = ("sale.recovered", "void.completed", "refund.completed", "refund.failed")
 
 
-def net_charged(amount: int, sales: Iterable[str], told: Iterable[dict[str, Any]],
-                receipted: Iterable[str]) -> int:  # fmt: skip
+def net_charged(
+    amount: int, sales: Iterable[str], told: Iterable[dict[str, Any]], receipted: Iterable[str]
+) -> int:
     """What a card is still charged, net, by `sales` (txn ids of approved sales of `amount`
     minor units each), whatever order the events came in: each sale less its confirmed
     voids (the whole sale) and refunds (their amount), nothing of one recovery found not
@@ -278,8 +386,12 @@ def net_charged(amount: int, sales: Iterable[str], told: Iterable[dict[str, Any]
                 net[txn] = 0
             continue
         ref = data.get("ref_txn")
-        if (ref not in net or env["type"] not in ("void.completed", "refund.completed")
-                or not_charged(data) or txn not in confirmed):  # fmt: skip
+        if (
+            ref not in net
+            or env["type"] not in ("void.completed", "refund.completed")
+            or not_charged(data)
+            or txn not in confirmed
+        ):
             continue
         back = amount if env["type"] == "void.completed" else (minor(data) or 0)
         net[str(ref)] -= back

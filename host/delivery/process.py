@@ -33,8 +33,10 @@ def outboxes(config: HostConfig, store: Store) -> tuple[Outbox, ...]:
 def role_problem(role: str | None, http: object, metrics: object) -> str | None:
     """Why `run --role ROLE` with these options cannot start (None: it can)."""
     if role == "sender" and (http is not None or metrics is not None):
-        return ("run --role sender: --http and --metrics belong to the ingest process"
-                " (run, or run --role ingest)")  # fmt: skip
+        return (
+            "run --role sender: --http and --metrics belong to the ingest process"
+            " (run, or run --role ingest)"
+        )
     return None
 
 

@@ -41,8 +41,13 @@ def utc_now() -> datetime:
 
 
 class Sender:
-    def __init__(self, store: Store, outboxes: Sequence[Outbox],
-                 clock: Callable[[], datetime] = utc_now, owner: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        outboxes: Sequence[Outbox],
+        clock: Callable[[], datetime] = utc_now,
+        owner: str = "",
+    ) -> None:
         """`owner`: this process's name (`{host id}-{instance}`), unique among the running
         host processes, as their MQTT client ids are."""
         self.store, self.outboxes, self.clock, self.owner = store, tuple(outboxes), clock, owner
@@ -74,9 +79,12 @@ class Sender:
             with self.store.db.tx() as tx:
                 taken_back = queue.release(tx, outbox.table, self.owner, now)
             if taken_back:
-                log.warning("%s: %d delivery(ies) this process was sending when it stopped"
-                            " are sent again (the other side may get one twice)", outbox.name,
-                            taken_back)  # fmt: skip
+                log.warning(
+                    "%s: %d delivery(ies) this process was sending when it stopped"
+                    " are sent again (the other side may get one twice)",
+                    outbox.name,
+                    taken_back,
+                )
 
     def loop(self) -> None:
         """Until `stopping`: every outbox's due rows, then a pause unless some were due."""
@@ -109,9 +117,17 @@ class Sender:
         now = self.clock()
         lease = rfc3339(now + timedelta(seconds=outbox.lease_s))
         with self.store.db.tx() as tx:
-            mine = queue.claim(tx, outbox.table, rfc3339(now), lease, outbox.batch,
-                               owner=self.owner, skip_locked=self.store.db.dialect == "postgresql",
-                               where=more[0], args=more[1])  # fmt: skip
+            mine = queue.claim(
+                tx,
+                outbox.table,
+                rfc3339(now),
+                lease,
+                outbox.batch,
+                owner=self.owner,
+                skip_locked=self.store.db.dialect == "postgresql",
+                where=more[0],
+                args=more[1],
+            )
         if not mine:
             return 0
         self._held = {str(r[outbox.table.key]) for r in mine}
@@ -140,8 +156,7 @@ class Sender:
             self._renewed = now
         return str(row[outbox.table.key]) in self._held
 
-    def _send(self, outbox: Outbox, channel: str, rows: list[Row],
-              out: list[Result]) -> None:  # fmt: skip
+    def _send(self, outbox: Outbox, channel: str, rows: list[Row], out: list[Result]) -> None:
         """Send `rows` over one session of the channel, appending each one's outcome to
         `out` (rows another process took meanwhile are left out: theirs to record)."""
         key = outbox.table.key
@@ -180,11 +195,22 @@ class Sender:
                 retries = outbox.retries(row)
                 if error.temporary and attempts < retries.max_attempts:
                     wait = delay(attempts, retries.first_retry_s, retries.max_retry_s)
-                    queue.retry(tx, table, row_id, str(row["claim"]), why=str(error),
-                                at=rfc3339(now + timedelta(seconds=wait)))  # fmt: skip
+                    queue.retry(
+                        tx,
+                        table,
+                        row_id,
+                        str(row["claim"]),
+                        why=str(error),
+                        at=rfc3339(now + timedelta(seconds=wait)),
+                    )
                 else:
-                    log.error("%s: %s failed after %d attempt(s), given up: %s", outbox.name,
-                              row_id, attempts, error)  # fmt: skip
+                    log.error(
+                        "%s: %s failed after %d attempt(s), given up: %s",
+                        outbox.name,
+                        row_id,
+                        attempts,
+                        error,
+                    )
                     queue.failed(tx, table, row_id, str(row["claim"]), str(error))
         if delivered:
             crashpoint(f"{outbox.name}.recorded")

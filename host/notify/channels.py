@@ -62,20 +62,28 @@ class Smtp:
                     client.close()
                     # a server that does not offer it, or someone in between who removed it
                     # from the reply: neither the password nor the customer's mail go in clear
-                    raise ChannelError(f"SMTP {host}:{port} offers no STARTTLS: nothing sent"
-                                       " in clear (smtps:// for implicit TLS, or"
-                                       ' [notify] smtp_security = "none")', temporary=False)
+                    raise ChannelError(
+                        f"SMTP {host}:{port} offers no STARTTLS: nothing sent"
+                        " in clear (smtps:// for implicit TLS, or"
+                        ' [notify] smtp_security = "none")',
+                        temporary=False,
+                    )
                 client.starttls(context=context)
                 client.ehlo()
             if self.user is not None and self.password_file is not None:
                 client.login(self.user, _secret(self.password_file))
         except smtplib.SMTPResponseException as exc:
-            raise ChannelError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",
-                               temporary=not 500 <= exc.smtp_code < 600) from None  # fmt: skip
+            raise ChannelError(
+                f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",
+                temporary=not 500 <= exc.smtp_code < 600,
+            ) from None
         except ssl.SSLCertVerificationError as exc:
-            raise ChannelError(f"SMTP {host}:{port}: certificate not trusted"
-                               f" ({exc.verify_message}; [notify] smtp_ca_file for a private"
-                               " CA)", temporary=True) from None  # fmt: skip
+            raise ChannelError(
+                f"SMTP {host}:{port}: certificate not trusted"
+                f" ({exc.verify_message}; [notify] smtp_ca_file for a private"
+                " CA)",
+                temporary=True,
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"SMTP: {exc}", temporary=True) from None
         try:
@@ -103,11 +111,15 @@ class _SmtpSession:
             self.client.send_message(mail)
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
-            raise ChannelError(f"SMTP refused the recipient ({codes})",
-                               temporary=all(400 <= c < 500 for c in codes)) from None  # fmt: skip
+            raise ChannelError(
+                f"SMTP refused the recipient ({codes})",
+                temporary=all(400 <= c < 500 for c in codes),
+            ) from None
         except smtplib.SMTPResponseException as exc:
-            raise ChannelError(f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",
-                               temporary=not 500 <= exc.smtp_code < 600) from None  # fmt: skip
+            raise ChannelError(
+                f"SMTP {exc.smtp_code}: {_text(exc.smtp_error)}",
+                temporary=not 500 <= exc.smtp_code < 600,
+            ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"SMTP: {exc}", temporary=True) from None
 
@@ -127,8 +139,7 @@ class SmsGateway:
 
     def send(self, to: str, message: Message, message_id: str) -> None:
         payload = _fill(self.body, {"to": to, "text": message.sms, "id": message_id})
-        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(),
-                                         method="POST")  # fmt: skip
+        request = urllib.request.Request(self.url, data=json.dumps(payload).encode(), method="POST")
         request.add_header("Content-Type", "application/json")
         request.add_header("Idempotency-Key", message_id)
         if self.auth_header_file is not None:
@@ -138,8 +149,9 @@ class SmsGateway:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as answer:
                 answer.read()
         except urllib.error.HTTPError as exc:
-            raise ChannelError(f"SMS gateway HTTP {exc.code}",
-                               temporary=exc.code >= 500 or exc.code == 429) from None  # fmt: skip
+            raise ChannelError(
+                f"SMS gateway HTTP {exc.code}", temporary=exc.code >= 500 or exc.code == 429
+            ) from None
         except (urllib.error.URLError, OSError) as exc:
             raise ChannelError(f"SMS gateway: {exc}", temporary=True) from None
 

@@ -1,27 +1,27 @@
 """`[notify]` of the host's config: who the message is from and how it travels.
 
-    [notify]
-    merchant_name = "Café Beispiel"      # required: the message's sender in words
-    lang = "en"                          # when the refund names none: en, de or zh
-    timezone = "Europe/Berlin"           # the message's date and time
-    keep_days = 30                       # an undelivered contact is forgotten after this
-    max_attempts = 8                     # then the notification is `failed`, with the reason
-    first_retry_s = 30                   # back-off: doubles from this ...
-    max_retry_s = 3600                   # ... up to this
-    smtp_url = "smtp://mail.example.net:587"   # STARTTLS required; or smtps://HOST:465
-    smtp_security = "tls"                # the default: STARTTLS or implicit TLS, the server's
-                                         # certificate verified; "none" (smtp:// only): a plain
-                                         # connection, password and mail in clear (a relay on
-                                         # localhost)
-    from = "refunds@example.net"         # the e-mail sender (required with smtp_url)
-    smtp_user = "refunds"                # optional, with smtp_password_file
-    smtp_password_file = "/etc/posterm/smtp-password"  # its password, in a file
-    smtp_ca_file = "/etc/posterm/smtp-ca.crt"  # optional: a private CA
-    [notify.sms]                         # optional: an HTTP SMS gateway
-    url = "https://sms.example.net/v1/messages"  # required: the gateway's POST URL
-    auth_header_file = "/etc/posterm/sms-auth"  # one line: "Authorization: Bearer …"
-    body = { to = "$to", text = "$text", reference = "$id" }  # the JSON body: $to, $text
-    timeout_s = 20                       # one request's time limit, seconds
+[notify]
+merchant_name = "Café Beispiel"      # required: the message's sender in words
+lang = "en"                          # when the refund names none: en, de or zh
+timezone = "Europe/Berlin"           # the message's date and time
+keep_days = 30                       # an undelivered contact is forgotten after this
+max_attempts = 8                     # then the notification is `failed`, with the reason
+first_retry_s = 30                   # back-off: doubles from this ...
+max_retry_s = 3600                   # ... up to this
+smtp_url = "smtp://mail.example.net:587"   # STARTTLS required; or smtps://HOST:465
+smtp_security = "tls"                # the default: STARTTLS or implicit TLS, the server's
+                                     # certificate verified; "none" (smtp:// only): a plain
+                                     # connection, password and mail in clear (a relay on
+                                     # localhost)
+from = "refunds@example.net"         # the e-mail sender (required with smtp_url)
+smtp_user = "refunds"                # optional, with smtp_password_file
+smtp_password_file = "/etc/posterm/smtp-password"  # its password, in a file
+smtp_ca_file = "/etc/posterm/smtp-ca.crt"  # optional: a private CA
+[notify.sms]                         # optional: an HTTP SMS gateway
+url = "https://sms.example.net/v1/messages"  # required: the gateway's POST URL
+auth_header_file = "/etc/posterm/sms-auth"  # one line: "Authorization: Bearer …"
+body = { to = "$to", text = "$text", reference = "$id" }  # the JSON body: $to, $text
+timeout_s = 20                       # one request's time limit, seconds
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ class NotifyConfig:
 
 
 HttpUrl = Annotated[str, text(r"https?://[^\s/]+(/\S*)?", "http(s)://HOST/PATH", 2000)]
-SmtpUrl = Annotated[str, text(r"smtps?://[A-Za-z0-9.-]+(:\d{1,5})?/?",
-                              "smtp://HOST[:PORT] or smtps://HOST[:PORT]")]  # fmt: skip
+SmtpUrl = Annotated[
+    str, text(r"smtps?://[A-Za-z0-9.-]+(:\d{1,5})?/?", "smtp://HOST[:PORT] or smtps://HOST[:PORT]")
+]
 
 
 class SmsTable(Section, frozen=True):
@@ -95,8 +96,9 @@ class NotifyTable(Section, frozen=True):
     first_retry_s: Annotated[float, seconds(0.1, 86400)] = 30.0
     max_retry_s: Annotated[float, seconds(0.1, 86400 * 7)] = 3600.0
     smtp_url: SmtpUrl | None = None
-    sender: Annotated[str, text(EMAIL.pattern, "an e-mail address", 254)] | None = (
-        msgspec.field(default=None, name="from"))  # fmt: skip
+    sender: Annotated[str, text(EMAIL.pattern, "an e-mail address", 254)] | None = msgspec.field(
+        default=None, name="from"
+    )
     smtp_user: Annotated[str, text(max_len=254)] | None = None
     smtp_password_file: Path | None = None
     smtp_ca_file: Path | None = None
@@ -111,8 +113,10 @@ class NotifyTable(Section, frozen=True):
             raise Refused("an IANA zone like Europe/Berlin", "timezone") from None
         if self.smtp_url is None:
             for info in kit.keys(NotifyTable):
-                if info.encode_name.startswith(("from", "smtp_")) and \
-                        getattr(self, info.name) is not None:  # fmt: skip
+                if (
+                    info.encode_name.startswith(("from", "smtp_"))
+                    and getattr(self, info.name) is not None
+                ):
                     raise Refused("needs notify.smtp_url", info.encode_name)
             if self.sms is None:
                 raise Refused("give smtp_url (e-mail) or [notify.sms]", "smtp_url")
@@ -137,11 +141,27 @@ def build(t: NotifyTable) -> NotifyConfig:
     """The notifier's config from a checked `[notify]`."""
     smtp = None
     if t.smtp_url is not None and t.sender is not None:
-        smtp = Smtp(t.smtp_url, t.sender, t.smtp_user, t.smtp_password_file, t.smtp_ca_file,
-                    security=t.smtp_security or "tls")  # fmt: skip
-    sms = None if t.sms is None else SmsGateway(t.sms.url, t.sms.body, t.sms.auth_header_file,
-                                                t.sms.timeout_s)  # fmt: skip
-    return NotifyConfig(merchant_name=t.merchant_name, lang=t.lang, zone=ZoneInfo(t.timezone),
-                        keep_days=t.keep_days, max_attempts=t.max_attempts,
-                        first_retry_s=t.first_retry_s, max_retry_s=t.max_retry_s, smtp=smtp,
-                        sms=sms)  # fmt: skip
+        smtp = Smtp(
+            t.smtp_url,
+            t.sender,
+            t.smtp_user,
+            t.smtp_password_file,
+            t.smtp_ca_file,
+            security=t.smtp_security or "tls",
+        )
+    sms = (
+        None
+        if t.sms is None
+        else SmsGateway(t.sms.url, t.sms.body, t.sms.auth_header_file, t.sms.timeout_s)
+    )
+    return NotifyConfig(
+        merchant_name=t.merchant_name,
+        lang=t.lang,
+        zone=ZoneInfo(t.timezone),
+        keep_days=t.keep_days,
+        max_attempts=t.max_attempts,
+        first_retry_s=t.first_retry_s,
+        max_retry_s=t.max_retry_s,
+        smtp=smtp,
+        sms=sms,
+    )

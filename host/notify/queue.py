@@ -23,8 +23,11 @@ from posterm.host.store import Store
 from posterm.protocol import contact
 from posterm.protocol.mqtt.events import rfc3339
 
-OUTCOME_EVENTS = {"refund.completed": "completed", "refund.failed": "failed",
-                  "refund.rejected": "rejected"}  # fmt: skip
+OUTCOME_EVENTS = {
+    "refund.completed": "completed",
+    "refund.failed": "failed",
+    "refund.rejected": "rejected",
+}
 RECEIPTS = ("receipt.printed", "receipt.pending", "receipt.recovered")
 # its rows in the delivery queue (host/delivery/queue.py): the contact goes once delivered
 TABLE = Table("notifications", "notification_id", "queued", forget_on_sent=("contact",))
@@ -50,8 +53,9 @@ def take_contacts(
     return found, held
 
 
-def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]],
-           now: str) -> int:  # fmt: skip
+def on_new(
+    tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]], now: str
+) -> int:
     """For the newly stored events: keep contacts, queue the notifications of the refunds
     whose outcome is now final. Returns how many were queued (to wake the sender).
 
@@ -64,10 +68,11 @@ def on_new(tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str
         if not isinstance(txn_id, str):
             continue
         if env["type"] == "refund.requested" and str(env["event_id"]) in contacts:
-            tx.execute("INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
-                       " (?, ?, ?, ?) ON CONFLICT (terminal, txn_id) DO NOTHING",
-                       (txn_id, env["terminal"], json.dumps(contacts[str(env["event_id"])]),
-                        now))  # fmt: skip
+            tx.execute(
+                "INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
+                " (?, ?, ?, ?) ON CONFLICT (terminal, txn_id) DO NOTHING",
+                (txn_id, env["terminal"], json.dumps(contacts[str(env["event_id"])]), now),
+            )
         elif env["type"] not in OUTCOME_EVENTS and env["type"] not in RECEIPTS:
             continue
         touched[(txn_id, str(env["terminal"]))] = None
@@ -86,8 +91,9 @@ def _contacts_of(tx: Tx, txn_ids: list[str], chunk: int = 500) -> dict[tuple[str
     for i in range(0, len(txn_ids), chunk):
         part = txn_ids[i : i + chunk]
         marks = ", ".join("?" for _ in part)
-        for row in tx.rows(f"SELECT txn_id, terminal, contact FROM contacts WHERE txn_id IN"
-                           f" ({marks})", part):  # fmt: skip
+        for row in tx.rows(
+            f"SELECT txn_id, terminal, contact FROM contacts WHERE txn_id IN ({marks})", part
+        ):
             found[(str(row["txn_id"]), str(row["terminal"]))] = str(row["contact"])
     return found
 
@@ -102,8 +108,11 @@ def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, An
     or once one of its receipts is told (the terminal issues them only after the PT's
     completion): the customer never hears "refunded" of money that did not move."""
     types = ", ".join(f"'{t}'" for t in (*OUTCOME_EVENTS, *RECEIPTS))
-    rows = tx.rows(f"SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type IN"
-                   f" ({types}) ORDER BY seq", (terminal, txn_id))  # fmt: skip
+    rows = tx.rows(
+        f"SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type IN"
+        f" ({types}) ORDER BY seq",
+        (terminal, txn_id),
+    )
     told = [json.loads(r["envelope"]) for r in rows]
     ends = [e for e in told if e["type"] in ("refund.failed", "refund.rejected")]
     if ends:
@@ -124,25 +133,38 @@ def _queue(tx: Tx, terminal: str, txn_id: str, contact_json: str, now: str) -> i
     who = json.loads(contact_json)
     asked: dict[str, Any] = {}
     if not all(data.get(k) for k in ("amount", "currency", "reason")):  # else the request's
-        request = tx.rows("SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
-                          " type = 'refund.requested' ORDER BY seq LIMIT 1",
-                          (terminal, txn_id))  # fmt: skip
+        request = tx.rows(
+            "SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
+            " type = 'refund.requested' ORDER BY seq LIMIT 1",
+            (terminal, txn_id),
+        )
         asked = json.loads(request[0]["envelope"])["data"] if request else {}
     facts = {
-        "outcome": name, "at": outcome["occurred_at"],
+        "outcome": name,
+        "at": outcome["occurred_at"],
         "amount": data.get("amount") or asked.get("amount"),
         "currency": data.get("currency") or asked.get("currency"),
         "reason": data.get("reason") or asked.get("reason") or "other",
-        "card": data.get("masked_pan") or "", "reference": txn_id,
-    }  # fmt: skip
+        "card": data.get("masked_pan") or "",
+        "reference": txn_id,
+    }
     channel = "email" if "email" in who else "sms"
     count = tx.execute(
         "INSERT INTO notifications (notification_id, txn_id, terminal, channel, contact, lang,"
         " facts, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
         " ON CONFLICT (terminal, txn_id) DO NOTHING",
-        (str(uuid.uuid4()), txn_id, terminal, channel, who[channel if channel == "email"
-         else "phone"], who.get("lang", ""), json.dumps(facts), now, now),
-    )  # fmt: skip
+        (
+            str(uuid.uuid4()),
+            txn_id,
+            terminal,
+            channel,
+            who[channel if channel == "email" else "phone"],
+            who.get("lang", ""),
+            json.dumps(facts),
+            now,
+            now,
+        ),
+    )
     tx.execute("DELETE FROM contacts WHERE txn_id = ? AND terminal = ?", (txn_id, terminal))
     return count
 
@@ -151,15 +173,22 @@ def forget_old(tx: Tx, now: datetime, keep_days: int) -> int:
     """Contacts older than `keep_days`: out of both tables (their rows stay, contact-less)."""
     cutoff = rfc3339(now - timedelta(days=keep_days))
     gone = tx.execute("DELETE FROM contacts WHERE received_at < ?", (cutoff,))
-    gone += tx.execute("UPDATE notifications SET contact = NULL WHERE contact IS NOT NULL AND"
-                       " created_at < ?", (cutoff,))  # fmt: skip
+    gone += tx.execute(
+        "UPDATE notifications SET contact = NULL WHERE contact IS NOT NULL AND created_at < ?",
+        (cutoff,),
+    )
     return gone
 
 
 def states(store: Store) -> dict[tuple[str, str], dict[str, Any]]:
     """(terminal, txn_id) -> its notification's delivery state, for the refunds listing:
     queued, sent or failed with the reason (never the contact)."""
-    rows = store.db.rows("SELECT terminal, txn_id, channel, state, attempts, last_error,"
-                         " sent_at FROM notifications")  # fmt: skip
-    return {(r["terminal"], r["txn_id"]): {k: r[k] for k in ("channel", "state", "attempts",
-            "last_error", "sent_at")} for r in rows}  # fmt: skip
+    rows = store.db.rows(
+        "SELECT terminal, txn_id, channel, state, attempts, last_error, sent_at FROM notifications"
+    )
+    return {
+        (r["terminal"], r["txn_id"]): {
+            k: r[k] for k in ("channel", "state", "attempts", "last_error", "sent_at")
+        }
+        for r in rows
+    }

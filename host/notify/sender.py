@@ -56,8 +56,7 @@ class Notifications:
             yield _Session(self, session)
 
     def retries(self, row: Row) -> Retries:
-        return Retries(self.config.max_attempts, self.config.first_retry_s,
-                       self.config.max_retry_s)  # fmt: skip
+        return Retries(self.config.max_attempts, self.config.first_retry_s, self.config.max_retry_s)
 
     def tick(self, now: datetime) -> None:
         if now.timestamp() >= self._next_forget:
@@ -78,16 +77,23 @@ class Notifications:
         try:
             facts = json.loads(row["facts"])
             lang = row["lang"] if row["lang"] else self.config.lang
-            refund = Refund(outcome=facts["outcome"], merchant=self.config.merchant_name,
-                            amount=str(facts["amount"]), currency=str(facts["currency"]),
-                            at=datetime.fromisoformat(facts["at"]), reason=str(facts["reason"]),
-                            card=str(facts["card"]), reference=str(facts["reference"]))  # fmt: skip
+            refund = Refund(
+                outcome=facts["outcome"],
+                merchant=self.config.merchant_name,
+                amount=str(facts["amount"]),
+                currency=str(facts["currency"]),
+                at=datetime.fromisoformat(facts["at"]),
+                reason=str(facts["reason"]),
+                card=str(facts["card"]),
+                reference=str(facts["reference"]),
+            )
             return render(refund, lang, self.config.zone)
         except FactsError as exc:  # a terminal's text that does not fit: never sent
             raise ChannelError(f"not sent: {exc}", temporary=False) from exc
         except (KeyError, TypeError, ValueError) as exc:
-            raise ChannelError(f"the message cannot be rendered: {type(exc).__name__}: {exc}",
-                               temporary=False) from exc  # fmt: skip
+            raise ChannelError(
+                f"the message cannot be rendered: {type(exc).__name__}: {exc}", temporary=False
+            ) from exc
 
 
 class _Session:
@@ -97,16 +103,22 @@ class _Session:
     def send(self, row: Row) -> None:
         if row["contact"] is None:
             raise ChannelError("the contact was forgotten (notify.keep_days)", temporary=False)
-        self.channel.send(str(row["contact"]), self.outbox.message(row),
-                          str(row["notification_id"]))  # fmt: skip
+        self.channel.send(
+            str(row["contact"]), self.outbox.message(row), str(row["notification_id"])
+        )
 
 
 class Notifier(Sender):
     """The delivery sender of the notifications alone (tests, the benchmark), with the
     ingest's hooks; `posterm-host run` uses `hooks` and one sender for every outbox."""
 
-    def __init__(self, store: Store, config: NotifyConfig,
-                 clock: Callable[[], datetime] = utc_now, owner: str = "") -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: Store,
+        config: NotifyConfig,
+        clock: Callable[[], datetime] = utc_now,
+        owner: str = "",
+    ) -> None:
         super().__init__(store, (Notifications(store, config),), clock, owner)
         self.hooks = IngestHooks(self)
 
@@ -135,4 +147,3 @@ class IngestHooks:
             self.sender.ingest_at = time.monotonic()
         if queue.on_new(tx, envelopes, self._contacts, now) and self.sender is not None:
             self.sender.wake.set()
-

@@ -20,8 +20,9 @@ POLL_S = 0.05
 
 
 class Commander:
-    def __init__(self, config: HostConfig, store: Store,
-                 send: Callable[[str, dict[str, Any]], None]) -> None:  # fmt: skip
+    def __init__(
+        self, config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None]
+    ) -> None:
         self.config, self.store, self.send = config, store, send
 
     def refund(self, user: WebUser, tid: str, txn: str, decision: str) -> dict[str, Any]:
@@ -30,36 +31,62 @@ class Commander:
         try:
             lookup.refund_terminal(self.store, txn, tid)
         except lookup.LookupFailed as exc:
-            return self._done(user, decision, f"{tid} {txn}", {"ok": False, "code": exc.code,
-                                                               "error": exc.message})
-        return self._command(user, decision, f"{tid} {txn}", tid, name=f"refund.{decision}",
-                             args={"txn": txn, "by": user.name})  # fmt: skip
+            return self._done(
+                user,
+                decision,
+                f"{tid} {txn}",
+                {"ok": False, "code": exc.code, "error": exc.message},
+            )
+        return self._command(
+            user,
+            decision,
+            f"{tid} {txn}",
+            tid,
+            name=f"refund.{decision}",
+            args={"txn": txn, "by": user.name},
+        )
 
     def reprint(self, user: WebUser, tid: str, txn: str) -> dict[str, Any]:
-        return self._command(user, "reprint", f"{tid} {txn}", tid, name="receipt.reprint",
-                             args={"txn": txn})  # fmt: skip
+        return self._command(
+            user, "reprint", f"{tid} {txn}", tid, name="receipt.reprint", args={"txn": txn}
+        )
 
     def close_day(self, user: WebUser, tid: str) -> dict[str, Any]:
         return self._command(user, "eod", tid, tid, name="batch.close", args={})
 
-    def _command(self, user: WebUser, action: str, target: str, tid: str, *, name: str,
-                 args: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+    def _command(
+        self, user: WebUser, action: str, target: str, tid: str, *, name: str, args: dict[str, Any]
+    ) -> dict[str, Any]:
         try:
             topics.check_terminal(tid)
         except topics.TopicError as exc:
-            return self._done(user, action, target, {"ok": False, "code": ErrorCode.BAD_REQUEST,
-                                                     "error": str(exc)})  # fmt: skip
+            return self._done(
+                user,
+                action,
+                target,
+                {"ok": False, "code": ErrorCode.BAD_REQUEST, "error": str(exc)},
+            )
         if not self.store.knows_terminal(tid):
-            return self._done(user, action, target, {"ok": False,
-                                                     "code": ErrorCode.UNKNOWN_TERMINAL,
-                                                     "error": f"no terminal {tid}"})  # fmt: skip
+            return self._done(
+                user,
+                action,
+                target,
+                {"ok": False, "code": ErrorCode.UNKNOWN_TERMINAL, "error": f"no terminal {tid}"},
+            )
         key = None
         if name in commands.SIGNED:
             path = self.config.private_key
             if path is None or not path.exists():
-                return self._done(user, action, target, {
-                    "ok": False, "code": ErrorCode.NO_KEY,
-                    "error": "signed commands need [keys] private_key (posterm-host keygen)"})
+                return self._done(
+                    user,
+                    action,
+                    target,
+                    {
+                        "ok": False,
+                        "code": ErrorCode.NO_KEY,
+                        "error": "signed commands need [keys] private_key (posterm-host keygen)",
+                    },
+                )
             key = commands.load_private_key(path.read_bytes())
         # the command expires when the dashboard stops waiting: a terminal that comes back
         # later refuses it (`expired`) instead of running what the operator was told failed
@@ -68,8 +95,12 @@ class Commander:
         self.send(tid, envelope)
         reply = self._wait(envelope["cmd_id"], tid)
         if reply is None:
-            out = {"ok": False, "code": ErrorCode.NO_REPLY, "cmd_id": envelope["cmd_id"],
-                   "error": expiry.unanswered(tid, envelope, self.config.reply_timeout_s)}
+            out = {
+                "ok": False,
+                "code": ErrorCode.NO_REPLY,
+                "cmd_id": envelope["cmd_id"],
+                "error": expiry.unanswered(tid, envelope, self.config.reply_timeout_s),
+            }
         else:
             out = {"ok": bool(reply.get("ok")), "cmd_id": envelope["cmd_id"], "reply": reply}
             if not reply.get("ok"):
@@ -84,8 +115,14 @@ class Commander:
                 return reply
             time.sleep(POLL_S)
 
-    def _done(self, user: WebUser, action: str, target: str,
-              out: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
-        audit.write(self.store, user=user.name, role=user.role, action=action, target=target,
-                    ok=bool(out["ok"]), result=out)  # fmt: skip
+    def _done(self, user: WebUser, action: str, target: str, out: dict[str, Any]) -> dict[str, Any]:
+        audit.write(
+            self.store,
+            user=user.name,
+            role=user.role,
+            action=action,
+            target=target,
+            ok=bool(out["ok"]),
+            result=out,
+        )
         return out

@@ -33,22 +33,30 @@ def routes(web: Web) -> list[Route]:
             try:
                 return JSONResponse(build(request))
             except lookup.LookupFailed as exc:
-                return JSONResponse({"ok": False, "code": exc.code, "error": exc.message},
-                                    400 if exc.status == 2 else 404)  # fmt: skip
+                return JSONResponse(
+                    {"ok": False, "code": exc.code, "error": exc.message},
+                    400 if exc.status == 2 else 404,
+                )
+
         return endpoint
 
     def fleet(request: Request) -> dict[str, Any]:
-        return {"now": now_rfc3339(), "terminals": data.fleet(web.store, web.config),
-                "alerts": data.open_alerts(web.store)}
+        return {
+            "now": now_rfc3339(),
+            "terminals": data.fleet(web.store, web.config),
+            "alerts": data.open_alerts(web.store),
+        }
 
     def terminal(request: Request) -> dict[str, Any]:
         tid = request.path_params["tid"]
         rows = [t for t in data.fleet(web.store, web.config) if t["terminal"] == tid]
         if not rows:
             raise lookup.LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {tid}")
-        return {"terminal": rows[0],
-                "telemetry": web.store.telemetry_history(tid, history.since(6)),
-                "events": web.store.events(terminal=tid, newest_first=True, limit=50)}
+        return {
+            "terminal": rows[0],
+            "telemetry": web.store.telemetry_history(tid, history.since(6)),
+            "events": web.store.events(terminal=tid, newest_first=True, limit=50),
+        }
 
     def refunds(request: Request) -> dict[str, Any]:
         rows = data.refunds(web.store, pending=request.query_params.get("pending") == "1")
@@ -58,8 +66,14 @@ def routes(web: Web) -> list[Route]:
         q = request.query_params
         if "terminal" not in q:
             raise lookup.LookupFailed(ErrorCode.BAD_REQUEST, "terminal is required", 2)
-        found = lookup.find(web.store, q["terminal"], amount=q.get("amount"),
-                            last4=q.get("last4"), since=q.get("from"), until=q.get("to"))
+        found = lookup.find(
+            web.store,
+            q["terminal"],
+            amount=q.get("amount"),
+            last4=q.get("last4"),
+            since=q.get("from"),
+            until=q.get("to"),
+        )
         return {"transactions": found}
 
     def receipt(request: Request) -> dict[str, Any]:
@@ -68,8 +82,12 @@ def routes(web: Web) -> list[Route]:
     def reconciliation(request: Request) -> dict[str, Any]:
         try:
             day = reconcile.parse_day(request.query_params.get("date"))
-            return {"date": day.isoformat(), "batches": reconcile.reconcile(
-                web.store, day=day, terminal=request.query_params.get("terminal"))}  # fmt: skip
+            return {
+                "date": day.isoformat(),
+                "batches": reconcile.reconcile(
+                    web.store, day=day, terminal=request.query_params.get("terminal")
+                ),
+            }
         except reconcile.ReconcileError as exc:
             raise lookup.LookupFailed(exc.code, exc.message, exc.status) from None
 
@@ -89,12 +107,24 @@ def routes(web: Web) -> list[Route]:
 
     async def checked(request: Request, action: str) -> Response | None:
         """The action's body names the action and what the URL names: None when it does."""
-        want = {"action": action, **{k: request.path_params[p] for k, p in (
-            ("terminal", "tid"), ("txn", "txn")) if p in request.path_params}}  # fmt: skip
+        want = {
+            "action": action,
+            **{
+                k: request.path_params[p]
+                for k, p in (("terminal", "tid"), ("txn", "txn"))
+                if p in request.path_params
+            },
+        }
         if await body(request) == want:
             return None
-        return JSONResponse(NOT_JSON | {"error": f"the body must be {json.dumps(want)}: it"
-                                        " names the action and the target of the URL"}, 400)
+        return JSONResponse(
+            NOT_JSON
+            | {
+                "error": f"the body must be {json.dumps(want)}: it"
+                " names the action and the target of the URL"
+            },
+            400,
+        )
 
     def decide(decision: str) -> Any:
         async def endpoint(request: Request) -> Response:
@@ -104,9 +134,9 @@ def routes(web: Web) -> list[Route]:
             if (refused := await checked(request, decision)) is not None:
                 return refused
             p = request.path_params
-            out = await run_in_threadpool(web.commander.refund, user, p["tid"], p["txn"],
-                                          decision)  # fmt: skip
+            out = await run_in_threadpool(web.commander.refund, user, p["tid"], p["txn"], decision)
             return JSONResponse(out, _status(out))
+
         return endpoint
 
     async def reprint(request: Request) -> Response:
@@ -136,10 +166,10 @@ def routes(web: Web) -> list[Route]:
         Route("/api/terminals/{tid}/receipts/{txn:path}", reader(receipt)),
         Route("/api/reconcile", reader(reconciliation)),
         Route("/api/audit", reader(audit_log)),
-        Route("/api/terminals/{tid}/refunds/{txn:path}/approve", decide("approve"),
-              methods=["POST"]),
-        Route("/api/terminals/{tid}/refunds/{txn:path}/reject", decide("reject"),
-              methods=["POST"]),
+        Route(
+            "/api/terminals/{tid}/refunds/{txn:path}/approve", decide("approve"), methods=["POST"]
+        ),
+        Route("/api/terminals/{tid}/refunds/{txn:path}/reject", decide("reject"), methods=["POST"]),
         Route("/api/terminals/{tid}/receipts/{txn:path}/reprint", reprint, methods=["POST"]),
         Route("/api/terminals/{tid}/eod", close_day, methods=["POST"]),
     ]
@@ -150,7 +180,11 @@ def _status(out: dict[str, Any]) -> int:
     code = out.get("code")
     if out.get("ok") or "reply" in out:
         return 200
-    statuses: dict[str, int] = {ErrorCode.UNKNOWN_TXN: 404, ErrorCode.UNKNOWN_TERMINAL: 404,
-                                ErrorCode.NO_REPLY: 504, ErrorCode.BAD_REQUEST: 400,
-                                ErrorCode.AMBIGUOUS_TXN: 409}  # fmt: skip
+    statuses: dict[str, int] = {
+        ErrorCode.UNKNOWN_TXN: 404,
+        ErrorCode.UNKNOWN_TERMINAL: 404,
+        ErrorCode.NO_REPLY: 504,
+        ErrorCode.BAD_REQUEST: 400,
+        ErrorCode.AMBIGUOUS_TXN: 409,
+    }
     return statuses.get(str(code), 500)

@@ -28,13 +28,16 @@ from posterm.protocol.errorcodes import ErrorCode
 
 HERE = Path(__file__).parent
 HEADERS = [
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; "
-     b"style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; "
+        b"style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
-]  # fmt: skip
+]
 
 
 class SecurityHeaders:
@@ -65,8 +68,9 @@ def urlpart(value: Any) -> str:
 class Web:
     """What the routes share: config, store, the commander, the templates."""
 
-    def __init__(self, config: HostConfig, store: Store,
-                 send: Callable[[str, dict[str, Any]], None]) -> None:  # fmt: skip
+    def __init__(
+        self, config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None]
+    ) -> None:
         self.config, self.store = config, store
         self.commander = Commander(config, store, send)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -83,12 +87,21 @@ class Web:
             request.session[auth.CSRF_KEY] = token
         return token
 
-    def page(self, request: Request, name: str, context: dict[str, Any],
-             status: int = 200) -> Response:  # fmt: skip
+    def page(
+        self, request: Request, name: str, context: dict[str, Any], status: int = 200
+    ) -> Response:
         user = self.user(request)
-        return self.templates.TemplateResponse(request, name, {
-            "user": user, "operator": user is not None and auth.may_act(user),
-            "csrf": self.csrf(request), **context}, status_code=status)  # fmt: skip
+        return self.templates.TemplateResponse(
+            request,
+            name,
+            {
+                "user": user,
+                "operator": user is not None and auth.may_act(user),
+                "csrf": self.csrf(request),
+                **context,
+            },
+            status_code=status,
+        )
 
     async def guard(self, request: Request, *, operator: bool) -> WebUser | Response:
         """Every POST: a session (401), its CSRF token in the header or the form (403),
@@ -100,22 +113,33 @@ class Web:
             )
         given = request.headers.get(auth.CSRF_HEADER)
         if given is None and request.headers.get("content-type", "").startswith(
-                ("application/x-www-form-urlencoded", "multipart/form-data")):  # fmt: skip
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
             value = (await request.form()).get(auth.CSRF_FIELD)
             given = value if isinstance(value, str) else None
         if not auth.csrf_ok(request.session.get(auth.CSRF_KEY), given):
-            return JSONResponse({"ok": False, "code": ErrorCode.CSRF,
-                                 "error": "missing or wrong CSRF token"}, 403)  # fmt: skip
+            return JSONResponse(
+                {"ok": False, "code": ErrorCode.CSRF, "error": "missing or wrong CSRF token"}, 403
+            )
         if operator and not auth.may_act(user):
-            audit.write(self.store, user=user.name, role=user.role, action="refused",
-                        target=request.url.path, ok=False, result={"code": ErrorCode.FORBIDDEN})
-            return JSONResponse({"ok": False, "code": ErrorCode.FORBIDDEN,
-                                 "error": f"{user.role}s read only"}, 403)  # fmt: skip
+            audit.write(
+                self.store,
+                user=user.name,
+                role=user.role,
+                action="refused",
+                target=request.url.path,
+                ok=False,
+                result={"code": ErrorCode.FORBIDDEN},
+            )
+            return JSONResponse(
+                {"ok": False, "code": ErrorCode.FORBIDDEN, "error": f"{user.role}s read only"}, 403
+            )
         return user
 
 
-def create_app(config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None],
-               secret: str) -> Starlette:  # fmt: skip
+def create_app(
+    config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None], secret: str
+) -> Starlette:
     from posterm.host.web import api, pages  # noqa: PLC0415 (they import this module)
 
     web = Web(config, store, send)
@@ -126,8 +150,11 @@ def create_app(config: HostConfig, store: Store, send: Callable[[str, dict[str, 
     ]
     middleware = [
         Middleware(SecurityHeaders),
-        Middleware(ServerSessions, secure=config.web.cookie_secure,
-                   sessions=Sessions(store, lambda n: auth.user_named(config.web, n), secret)),
+        Middleware(
+            ServerSessions,
+            secure=config.web.cookie_secure,
+            sessions=Sessions(store, lambda n: auth.user_named(config.web, n), secret),
+        ),
     ]
     return Starlette(routes=routes, middleware=middleware)
 
@@ -136,4 +163,3 @@ def login_required(request: Request) -> Response:
     if request.url.path.startswith("/api/"):
         return JSONResponse({"ok": False, "code": ErrorCode.LOGIN, "error": "log in first"}, 401)
     return RedirectResponse("/login", 303)
-

@@ -28,14 +28,32 @@ class AuditQueryError(Exception):
     """A page of the log asked for with a bad page, size or filter."""
 
 
-def write(store: Store, *, user: str, role: str, action: str, target: str, ok: bool,
-          result: dict[str, Any]) -> None:  # fmt: skip
+def write(
+    store: Store,
+    *,
+    user: str,
+    role: str,
+    action: str,
+    target: str,
+    ok: bool,
+    result: dict[str, Any],
+) -> None:
     try:
         with store.db.tx() as tx:
-            tx.execute("INSERT INTO audit_log (audit_id, at, username, role, action, target, ok,"
-                       " result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (uuid7(), now_rfc3339(), user, role, action, target, 1 if ok else 0,
-                        json.dumps(result)))  # fmt: skip
+            tx.execute(
+                "INSERT INTO audit_log (audit_id, at, username, role, action, target, ok,"
+                " result) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    uuid7(),
+                    now_rfc3339(),
+                    user,
+                    role,
+                    action,
+                    target,
+                    1 if ok else 0,
+                    json.dumps(result),
+                ),
+            )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
 
@@ -59,18 +77,28 @@ def throttled(store: Store, *, client: str, user: str, now: float | None = None)
                 (client, quiet, oldest),
             )
             if open_rows:
-                tx.execute("UPDATE audit_log SET repeats = repeats + 1,"
-                           " last_at = CASE WHEN last_at < ? THEN ? ELSE last_at END"
-                           " WHERE audit_id = ?", (at, at, open_rows[0]["audit_id"]))  # fmt: skip
+                tx.execute(
+                    "UPDATE audit_log SET repeats = repeats + 1,"
+                    " last_at = CASE WHEN last_at < ? THEN ? ELSE last_at END"
+                    " WHERE audit_id = ?",
+                    (at, at, open_rows[0]["audit_id"]),
+                )
                 return
             window = int(moment // THROTTLE_WINDOW_S)
-            tx.execute("INSERT INTO audit_log (audit_id, at, username, role, action, target, ok,"
-                       " result, repeats, last_at) VALUES (?, ?, ?, '-', 'login', ?, 0, ?, 1, ?)"
-                       " ON CONFLICT (audit_id) DO UPDATE SET repeats = audit_log.repeats + 1,"
-                       " last_at = excluded.last_at",
-                       (f"throttled/{window}/{client}", at, user, client,
-                        json.dumps({"code": ErrorCode.THROTTLED, "client": client}),
-                        at))  # fmt: skip
+            tx.execute(
+                "INSERT INTO audit_log (audit_id, at, username, role, action, target, ok,"
+                " result, repeats, last_at) VALUES (?, ?, ?, '-', 'login', ?, 0, ?, 1, ?)"
+                " ON CONFLICT (audit_id) DO UPDATE SET repeats = audit_log.repeats + 1,"
+                " last_at = excluded.last_at",
+                (
+                    f"throttled/{window}/{client}",
+                    at,
+                    user,
+                    client,
+                    json.dumps({"code": ErrorCode.THROTTLED, "client": client}),
+                    at,
+                ),
+            )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
 
@@ -86,8 +114,14 @@ class Page:
         return {"audit": self.rows, "page": self.page, "pages": self.pages, "total": self.total}
 
 
-def page(store: Store, *, user: str | None = None, action: str | None = None,
-         number: int = 1, per_page: int = PER_PAGE) -> Page:  # fmt: skip
+def page(
+    store: Store,
+    *,
+    user: str | None = None,
+    action: str | None = None,
+    number: int = 1,
+    per_page: int = PER_PAGE,
+) -> Page:
     """Newest first; `user`, `action`: exact matches (None or "": any)."""
     if not 1 <= per_page <= MAX_PER_PAGE:
         raise AuditQueryError(f"per_page: 1-{MAX_PER_PAGE}")
@@ -103,13 +137,20 @@ def page(store: Store, *, user: str | None = None, action: str | None = None,
     clause = f" WHERE {' AND '.join(where)}" if where else ""
     try:
         total = int(store.db.rows(f"SELECT COUNT(*) AS n FROM audit_log{clause}", args)[0]["n"])
-        rows = store.db.rows("SELECT at, username, role, action, target, ok, result, repeats,"
-                             f" last_at FROM audit_log{clause} ORDER BY at DESC, audit_id DESC"
-                             " LIMIT ? OFFSET ?", [*args, per_page, (number - 1) * per_page])
+        rows = store.db.rows(
+            "SELECT at, username, role, action, target, ok, result, repeats,"
+            f" last_at FROM audit_log{clause} ORDER BY at DESC, audit_id DESC"
+            " LIMIT ? OFFSET ?",
+            [*args, per_page, (number - 1) * per_page],
+        )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return Page([{**r, "ok": bool(r["ok"]), "result": json.loads(r["result"])} for r in rows],
-                number, max(1, -(-total // per_page)), total)  # fmt: skip
+    return Page(
+        [{**r, "ok": bool(r["ok"]), "result": json.loads(r["result"])} for r in rows],
+        number,
+        max(1, -(-total // per_page)),
+        total,
+    )
 
 
 def listing(store: Store, limit: int = 200) -> list[dict[str, Any]]:
@@ -119,8 +160,7 @@ def listing(store: Store, limit: int = 200) -> list[dict[str, Any]]:
 
 def parse_query(query: Any) -> dict[str, Any]:
     """`page`, `per_page`, `user`, `action` of a query string, for `page()`."""
-    out: dict[str, Any] = {"user": query.get("user") or None,
-                           "action": query.get("action") or None}  # fmt: skip
+    out: dict[str, Any] = {"user": query.get("user") or None, "action": query.get("action") or None}
     for key, name, default in (("page", "number", 1), ("per_page", "per_page", PER_PAGE)):
         text = query.get(key) or str(default)
         if not text.isdigit() or len(text) > 6:

@@ -86,8 +86,10 @@ class Throttle:
             if len(self._stamps) > PRUNE_AT:  # many clients and names: drop the old ones
                 for key in list(self._stamps):
                     self._recent(key, now)
-            if (len(self._recent(pair, now)) >= self.per_name
-                    or len(self._recent(alone, now)) >= self.per_client):  # fmt: skip
+            if (
+                len(self._recent(pair, now)) >= self.per_name
+                or len(self._recent(alone, now)) >= self.per_client
+            ):
                 return None
             for key in (pair, alone):
                 self._stamps.setdefault(key, []).append(now)
@@ -130,5 +132,9 @@ def new_csrf() -> str:
 
 
 def csrf_ok(expected: object, given: str | None) -> bool:
-    return (isinstance(expected, str) and bool(expected) and given is not None
-            and hmac.compare_digest(expected.encode(), given.encode()))  # fmt: skip
+    return (
+        isinstance(expected, str)
+        and bool(expected)
+        and given is not None
+        and hmac.compare_digest(expected.encode(), given.encode())
+    )

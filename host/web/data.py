@@ -16,17 +16,27 @@ from posterm.host.web import plots
 from posterm.protocol.mqtt.events import now_rfc3339
 
 # the open alerts at the top of the fleet screen, worst first
-FLEET_KEYS = ("terminal", "state", "last_seen", "mode", "pt_link", "printer", "paper",
-              "pending_receipts", "in_doubt", "outbox_depth", "oldest_unsent_age_s",
-              "version")  # fmt: skip
+FLEET_KEYS = (
+    "terminal",
+    "state",
+    "last_seen",
+    "mode",
+    "pt_link",
+    "printer",
+    "paper",
+    "pending_receipts",
+    "in_doubt",
+    "outbox_depth",
+    "oldest_unsent_age_s",
+    "version",
+)
 
 
 def age_s(at: str | None, now: str) -> float | None:
     if not at:
         return None
     try:
-        return round((datetime.fromisoformat(now) - datetime.fromisoformat(at)).total_seconds(),
-                     1)  # fmt: skip
+        return round((datetime.fromisoformat(now) - datetime.fromisoformat(at)).total_seconds(), 1)
     except ValueError:
         return None
 
@@ -47,8 +57,6 @@ def open_alerts(store: Store) -> list[dict[str, Any]]:
     return alert_engine.listing(store, open_only=True)  # all of them, worst first
 
 
-
-
 def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:
     """Outbox depth, paper and PT link over the last `hours`."""
     start, end = history.since(hours), now_rfc3339()
@@ -66,12 +74,23 @@ def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:
         return out
 
     return {
-        "outbox": plots.steps(series("outbox_depth"), f"{tid}: outbox depth", start=start,
-                              end=end),
-        "paper": plots.steps(series("paper", plots.PAPER_LEVELS), f"{tid}: paper", start=start,
-                             end=end, top=2, ticks={"ok": 2, "near end": 1, "out": 0}),
-        "link": plots.steps(series("pt_link", plots.LINK_LEVELS), f"{tid}: PT link",
-                            start=start, end=end, top=1, ticks={"up": 1, "down": 0}),
+        "outbox": plots.steps(series("outbox_depth"), f"{tid}: outbox depth", start=start, end=end),
+        "paper": plots.steps(
+            series("paper", plots.PAPER_LEVELS),
+            f"{tid}: paper",
+            start=start,
+            end=end,
+            top=2,
+            ticks={"ok": 2, "near end": 1, "out": 0},
+        ),
+        "link": plots.steps(
+            series("pt_link", plots.LINK_LEVELS),
+            f"{tid}: PT link",
+            start=start,
+            end=end,
+            top=1,
+            ticks={"up": 1, "down": 0},
+        ),
     }
 
 
@@ -85,8 +104,10 @@ def refunds(store: Store, pending: bool) -> list[dict[str, Any]]:
 
 def timeliness_plot(rows: list[dict[str, Any]]) -> Markup:
     stats = lookup.refund_stats(rows)
-    return plots.bars([(tid, s["median_s"], s["p95_s"]) for tid, s in stats["terminals"].items()],
-                      "refund request to completion per terminal (median, p95)")  # fmt: skip
+    return plots.bars(
+        [(tid, s["median_s"], s["p95_s"]) for tid, s in stats["terminals"].items()],
+        "refund request to completion per terminal (median, p95)",
+    )
 
 
 def today() -> str:

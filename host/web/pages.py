@@ -27,23 +27,43 @@ def routes(web: Web) -> list[Route]:
     async def login(request: Request) -> Response:
         form = await request.form()
         given = form.get(auth.CSRF_FIELD)
-        if not auth.csrf_ok(request.session.get(auth.CSRF_KEY),
-                            given if isinstance(given, str) else None):  # fmt: skip
-            return web.page(request, "login.html", {"error": "The form expired: try again.",
-                                                    "plain_http": False}, 403)  # fmt: skip
+        if not auth.csrf_ok(
+            request.session.get(auth.CSRF_KEY), given if isinstance(given, str) else None
+        ):
+            return web.page(
+                request,
+                "login.html",
+                {"error": "The form expired: try again.", "plain_http": False},
+                403,
+            )
         name, password = str(form.get("name", ""))[:64], str(form.get("password", ""))
         client = request.client.host if request.client else "-"
         stamp = web.throttle.attempt(client, name)  # counted before the hash
         if stamp is None:  # counted in the client's row of the window, not a row each
             audit.throttled(web.store, client=client, user=name)
-            return web.page(request, "login.html", {"error": "Too many failed logins: wait a"
-                                                    " few minutes.", "plain_http": False}, 429)
+            return web.page(
+                request,
+                "login.html",
+                {"error": "Too many failed logins: wait a few minutes.", "plain_http": False},
+                429,
+            )
         user = await run_in_threadpool(auth.authenticate, web.config.web, name, password)
-        audit.write(web.store, user=name, role=user.role if user else "-", action="login",
-                    target="", ok=user is not None, result={"client": client})  # fmt: skip
+        audit.write(
+            web.store,
+            user=name,
+            role=user.role if user else "-",
+            action="login",
+            target="",
+            ok=user is not None,
+            result={"client": client},
+        )
         if user is None:
-            return web.page(request, "login.html", {"error": "Wrong name or password.",
-                                                    "plain_http": False}, 401)  # fmt: skip
+            return web.page(
+                request,
+                "login.html",
+                {"error": "Wrong name or password.", "plain_http": False},
+                401,
+            )
         web.throttle.succeeded(client, name, stamp)
         request.session.clear()
         request.session.update({"user": user.name, auth.CSRF_KEY: auth.new_csrf()})
@@ -59,8 +79,11 @@ def routes(web: Web) -> list[Route]:
     def fleet(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
-        return web.page(request, "fleet.html", {"terminals": data.fleet(web.store, web.config),
-                                                "alerts": data.open_alerts(web.store)})
+        return web.page(
+            request,
+            "fleet.html",
+            {"terminals": data.fleet(web.store, web.config), "alerts": data.open_alerts(web.store)},
+        )
 
     def terminal(request: Request) -> Response:
         if web.user(request) is None:
@@ -76,17 +99,32 @@ def routes(web: Web) -> list[Route]:
         txns = lookup.find(web.store, tid, since=history.since(TXN_HOURS))[-TXNS_SHOWN:][::-1]
         events = web.store.events(terminal=tid, newest_first=True, limit=EVENTS_SHOWN)
         alerts = [a for a in data.open_alerts(web.store) if a["terminal"] == tid]
-        return web.page(request, "terminal.html", {
-            "t": row, "hours": hours, "plots": data.terminal_plots(web.store, tid, hours),
-            "events": events, "txns": txns, "alerts": alerts})  # fmt: skip
+        return web.page(
+            request,
+            "terminal.html",
+            {
+                "t": row,
+                "hours": hours,
+                "plots": data.terminal_plots(web.store, tid, hours),
+                "events": events,
+                "txns": txns,
+                "alerts": alerts,
+            },
+        )
 
     def refunds(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
         rows = data.refunds(web.store, pending=False)
-        return web.page(request, "refunds.html", {
-            "pending": [r for r in rows if r["awaiting_approval"]],
-            "recent": rows[::-1][:50], "plot": data.timeliness_plot(rows)})  # fmt: skip
+        return web.page(
+            request,
+            "refunds.html",
+            {
+                "pending": [r for r in rows if r["awaiting_approval"]],
+                "recent": rows[::-1][:50],
+                "plot": data.timeliness_plot(rows),
+            },
+        )
 
     def receipts(request: Request) -> Response:
         if web.user(request) is None:
@@ -99,16 +137,28 @@ def routes(web: Web) -> list[Route]:
             if form["txn"]:
                 found = [lookup.show(web.store, form["txn"], form["terminal"] or None)]
             elif form["terminal"]:
-                found = lookup.find(web.store, form["terminal"], amount=form["amount"] or None,
-                                    last4=form["last4"] or None, since=form["from"] or None,
-                                    until=form["to"] or None)[::-1]  # fmt: skip
+                found = lookup.find(
+                    web.store,
+                    form["terminal"],
+                    amount=form["amount"] or None,
+                    last4=form["last4"] or None,
+                    since=form["from"] or None,
+                    until=form["to"] or None,
+                )[::-1]
         except lookup.LookupFailed as exc:
             error = exc.message
         terminals = [t["terminal"] for t in data.fleet(web.store, web.config)]
-        return web.page(request, "receipts.html", {"form": form, "found": found,
-                                                   "error": error, "terminals": terminals,
-                                                   "searched": bool(form["terminal"]
-                                                                    or form["txn"])})
+        return web.page(
+            request,
+            "receipts.html",
+            {
+                "form": form,
+                "found": found,
+                "error": error,
+                "terminals": terminals,
+                "searched": bool(form["terminal"] or form["txn"]),
+            },
+        )
 
     def reconciliation(request: Request) -> Response:
         if web.user(request) is None:
@@ -128,10 +178,10 @@ def routes(web: Web) -> list[Route]:
         try:
             found = audit.page(web.store, **audit.parse_query(q))
         except audit.AuditQueryError as exc:
-            return web.page(request, "audit.html", {"found": None, "error": str(exc),
-                                                    "filters": shown}, 400)  # fmt: skip
-        return web.page(request, "audit.html", {"found": found, "error": None,
-                                                "filters": shown})  # fmt: skip
+            return web.page(
+                request, "audit.html", {"found": None, "error": str(exc), "filters": shown}, 400
+            )
+        return web.page(request, "audit.html", {"found": found, "error": None, "filters": shown})
 
     return [
         Route("/login", login_page, methods=["GET"]),

@@ -22,8 +22,15 @@ def _svg(body: str, label: str, width: int = W, height: int = H) -> Markup:
     )
 
 
-def steps(points: Sequence[tuple[str, float | None]], label: str, *, start: str, end: str,
-          top: float | None = None, ticks: dict[str, float] | None = None) -> Markup:  # fmt: skip
+def steps(
+    points: Sequence[tuple[str, float | None]],
+    label: str,
+    *,
+    start: str,
+    end: str,
+    top: float | None = None,
+    ticks: dict[str, float] | None = None,
+) -> Markup:
     """A step line of (RFC 3339 time, value) between `start` and `end`; a None value is a
     hole (nothing known). `ticks` names levels on the left (e.g. paper ok / out)."""
     t0, t1 = datetime.fromisoformat(start), datetime.fromisoformat(end)
@@ -33,8 +40,9 @@ def steps(points: Sequence[tuple[str, float | None]], label: str, *, start: str,
     high = high if high > 0 else 1.0
 
     def x(at: str) -> float:
-        return PAD + (W - 2 * PAD) * min(max((datetime.fromisoformat(at) - t0).total_seconds()
-                                             / span, 0.0), 1.0)  # fmt: skip
+        return PAD + (W - 2 * PAD) * min(
+            max((datetime.fromisoformat(at) - t0).total_seconds() / span, 0.0), 1.0
+        )
 
     def y(v: float) -> float:
         return H - PAD - (H - 2 * PAD) * (v / high)
@@ -52,14 +60,16 @@ def steps(points: Sequence[tuple[str, float | None]], label: str, *, start: str,
         current = f"{current} {seg}" if current else seg
     if current:
         paths.append(current)
-    body = "".join(f'<polyline points="{p}" fill="none" stroke="#2060c0" stroke-width="2"/>'
-                   for p in paths)  # fmt: skip
+    body = "".join(
+        f'<polyline points="{p}" fill="none" stroke="#2060c0" stroke-width="2"/>' for p in paths
+    )
     for name, level in (ticks or {}).items():
-        body += (f'<text x="{W - PAD}" y="{y(level) + 4:.1f}" font-size="9" fill="#666"'
-                 f' text-anchor="end">{escape(name)}</text>')  # fmt: skip
+        body += (
+            f'<text x="{W - PAD}" y="{y(level) + 4:.1f}" font-size="9" fill="#666"'
+            f' text-anchor="end">{escape(name)}</text>'
+        )
     if ticks is None:
-        body += (f'<text x="{PAD + 2}" y="12" font-size="10" fill="#666">max'
-                 f" {high:g}</text>")  # fmt: skip
+        body += f'<text x="{PAD + 2}" y="12" font-size="10" fill="#666">max {high:g}</text>'
     if not known:
         body += f'<text x="{W / 2}" y="{H / 2}" font-size="11" text-anchor="middle">no data</text>'
     return _svg(body, label)
@@ -76,14 +86,20 @@ def bars(rows: Sequence[tuple[str, float | None, float | None]], label: str) -> 
         top = PAD + i * row_h
         body += f'<text x="{PAD}" y="{top + 15}" font-size="11">{escape(name)}</text>'
         if p95 is not None:
-            body += (f'<rect x="{name_w}" y="{top + 3}" width="{p95 * scale:.1f}" height="16"'
-                     ' fill="none" stroke="#c06020"/>')  # fmt: skip
+            body += (
+                f'<rect x="{name_w}" y="{top + 3}" width="{p95 * scale:.1f}" height="16"'
+                ' fill="none" stroke="#c06020"/>'
+            )
         if median is not None:
-            body += (f'<rect x="{name_w}" y="{top + 6}" width="{median * scale:.1f}"'
-                     ' height="10" fill="#2060c0"/>')  # fmt: skip
+            body += (
+                f'<rect x="{name_w}" y="{top + 6}" width="{median * scale:.1f}"'
+                ' height="10" fill="#2060c0"/>'
+            )
         text = "no completed refund" if median is None else f"{median:g} s / p95 {p95:g} s"
-        body += (f'<text x="{W - PAD}" y="{top + 15}" font-size="10" text-anchor="end"'
-                 f' fill="#333">{escape(text)}</text>')  # fmt: skip
+        body += (
+            f'<text x="{W - PAD}" y="{top + 15}" font-size="10" text-anchor="end"'
+            f' fill="#333">{escape(text)}</text>'
+        )
     if not rows:
         body += f'<text x="{W / 2}" y="18" font-size="11" text-anchor="middle">no refunds</text>'
     return _svg(body, label, height=height)

@@ -20,8 +20,9 @@ log = logging.getLogger("posterm.host.web")
 
 
 class WebServer:
-    def __init__(self, config: HostConfig, store: Store, service: HostService,
-                 address: tuple[str, int]) -> None:  # fmt: skip
+    def __init__(
+        self, config: HostConfig, store: Store, service: HostService, address: tuple[str, int]
+    ) -> None:
         """Binds `address` (OSError if it cannot); `auth.WebAuthError` for a bad secret."""
         secret = auth.session_secret(config.web.session_secret_file)
         app = create_app(config, store, service.send, secret)
@@ -37,9 +38,16 @@ class WebServer:
         self.address = self.sock.getsockname()[:2]
         # X-Forwarded-For (the login throttle's client) only from the configured proxies
         proxies = list(config.web.forwarded_allow_ips)
-        self.server = uvicorn.Server(uvicorn.Config(
-            app, log_level="warning", access_log=False, proxy_headers=bool(proxies),
-            forwarded_allow_ips=proxies or None, timeout_graceful_shutdown=3))  # fmt: skip
+        self.server = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                log_level="warning",
+                access_log=False,
+                proxy_headers=bool(proxies),
+                forwarded_allow_ips=proxies or None,
+                timeout_graceful_shutdown=3,
+            )
+        )
         self.thread = threading.Thread(target=self._serve, name="web", daemon=True)
         if not config.web.users:
             log.warning("web: no [[web.users]]: nobody can log in")
@@ -58,4 +66,3 @@ class WebServer:
         self.server.should_exit = True
         self.thread.join(timeout)
         self.sock.close()
-

@@ -40,8 +40,9 @@ def password_tag(user: WebUser) -> str:
 class Sessions:
     """The rows of `web_sessions`."""
 
-    def __init__(self, store: Store, users: Callable[[object], WebUser | None],
-                 secret: str) -> None:  # fmt: skip
+    def __init__(
+        self, store: Store, users: Callable[[object], WebUser | None], secret: str
+    ) -> None:
         self.store, self.users, self.secret = store, users, secret.encode()
 
     def _key(self, session_id: str) -> str:
@@ -52,8 +53,11 @@ class Sessions:
         if not session_id:
             return None, {}
         key = self._key(session_id)
-        rows = self._rows("SELECT username, password_tag, csrf FROM web_sessions WHERE"
-                          " session_key = ? AND expires_at > ?", (key, _now()))  # fmt: skip
+        rows = self._rows(
+            "SELECT username, password_tag, csrf FROM web_sessions WHERE"
+            " session_key = ? AND expires_at > ?",
+            (key, _now()),
+        )
         if not rows:
             return None, {}
         row = rows[0]
@@ -64,8 +68,7 @@ class Sessions:
             return None, {}  # removed, or the password changed: this session is over
         return key, {"user": user.name, "csrf": row["csrf"]}
 
-    def save(self, key: str | None, before: dict[str, Any],
-             after: dict[str, Any]) -> str | None:  # fmt: skip
+    def save(self, key: str | None, before: dict[str, Any], after: dict[str, Any]) -> str | None:
         """Writes a changed session; the new cookie value ("" to clear it), None to keep."""
         if after == before:
             return None
@@ -75,8 +78,9 @@ class Sessions:
         except DatabaseError as exc:
             raise StoreError(str(exc)) from exc
 
-    def _write(self, tx: Tx, key: str | None, before: dict[str, Any],
-               after: dict[str, Any]) -> str | None:  # fmt: skip
+    def _write(
+        self, tx: Tx, key: str | None, before: dict[str, Any], after: dict[str, Any]
+    ) -> str | None:
         if key is not None and (not after or after.get("user") != before.get("user")):
             tx.execute("DELETE FROM web_sessions WHERE session_key = ?", (key,))
             key = None  # logged out, or logged in: never the id seen before the login
@@ -91,11 +95,18 @@ class Sessions:
         life = LOGGED_IN_S if user is not None else ANONYMOUS_S
         session_id = secrets.token_urlsafe(32)
         tx.execute("DELETE FROM web_sessions WHERE expires_at <= ?", (rfc3339(now),))
-        tx.execute("INSERT INTO web_sessions (session_key, username, password_tag, csrf,"
-                   " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
-                   (self._key(session_id), user.name if user else "",
-                    password_tag(user) if user else "", csrf, rfc3339(now),
-                    rfc3339(now + timedelta(seconds=life))))  # fmt: skip
+        tx.execute(
+            "INSERT INTO web_sessions (session_key, username, password_tag, csrf,"
+            " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                self._key(session_id),
+                user.name if user else "",
+                password_tag(user) if user else "",
+                csrf,
+                rfc3339(now),
+                rfc3339(now + timedelta(seconds=life)),
+            ),
+        )
         return session_id
 
     def _rows(self, sql: str, args: tuple[Any, ...]) -> list[Any]:
@@ -124,9 +135,11 @@ class ServerSessions:
                 value = await run_in_threadpool(self.sessions.save, key, loaded, dict(session))
                 if value is not None:
                     age = LOGGED_IN_S if "user" in session else ANONYMOUS_S
-                    cookie = (f"{COOKIE}={value}; Max-Age={age if value else 0}{self.flags}")
-                    message["headers"] = [*message.get("headers", []),
-                                          (b"set-cookie", cookie.encode("latin-1"))]  # fmt: skip
+                    cookie = f"{COOKIE}={value}; Max-Age={age if value else 0}{self.flags}"
+                    message["headers"] = [
+                        *message.get("headers", []),
+                        (b"set-cookie", cookie.encode("latin-1")),
+                    ]
             await send(message)
 
         await self.app(scope, receive, with_cookie)

@@ -60,15 +60,29 @@ def register(sub: Any) -> None:
     p.add_argument("--pty", type=Path, help="create a pty; LINK becomes a symlink to its slave")
     p.add_argument("--out", type=Path, required=True, help="where printed receipts go")
     p.add_argument("--control", type=control.hostport, help="tcp://HOST:PORT control socket")
-    p.add_argument("--width-dots", type=int, default=576, choices=(384, 512, 576),
-                   help="paper width in dots: 384 (58 mm), 512 or 576 (80 mm)")  # fmt: skip
+    p.add_argument(
+        "--width-dots",
+        type=int,
+        default=576,
+        choices=(384, 512, 576),
+        help="paper width in dots: 384 (58 mm), 512 or 576 (80 mm)",
+    )
     p.add_argument("--near-end", action="store_true", help="the paper roll is near its end")
-    p.add_argument("--paper-out-after-lines", type=_positive, metavar="N",
-                   help="the paper runs out after N more printed lines")  # fmt: skip
+    p.add_argument(
+        "--paper-out-after-lines",
+        type=_positive,
+        metavar="N",
+        help="the paper runs out after N more printed lines",
+    )
     p.add_argument("--cover-open", action="store_true", help="start with the cover open")
     p.add_argument("--offline", action="store_true", help="answer nothing, print nothing")
-    p.add_argument("--bytes-per-second", type=_rate, default=0, metavar="N",
-                   help="print at most N bytes a second (default 0: no limit)")  # fmt: skip
+    p.add_argument(
+        "--bytes-per-second",
+        type=_rate,
+        default=0,
+        metavar="N",
+        help="print at most N bytes a second (default 0: no limit)",
+    )
     p.set_defaults(run=run_printer)
 
     c = sub.add_parser(
@@ -96,8 +110,11 @@ def run_printer(args: argparse.Namespace) -> int:
         missing = SIM_LIBRARIES.get((exc.name or "").partition(".")[0])
         if missing is None:
             raise
-        print(f"posterm-sim printer: {missing} is not installed (the simulated paper needs "
-              "Pillow and qrcode): pip install 'posterm[sim]'", file=sys.stderr)  # fmt: skip
+        print(
+            f"posterm-sim printer: {missing} is not installed (the simulated paper needs "
+            "Pillow and qrcode): pip install 'posterm[sim]'",
+            file=sys.stderr,
+        )
         return 2
     try:
         paper = PaperOut(args.out, args.width_dots)

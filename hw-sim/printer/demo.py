@@ -38,8 +38,7 @@ def _receipt_json(lines: list[str], amount: str, currency: str, txn_id: str) -> 
 
 
 def _start_simulator(out: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
-    args = [str(BIN / "posterm-sim"), "printer", "--listen", "tcp://127.0.0.1:0",
-            "--out", str(out)]  # fmt: skip
+    args = [str(BIN / "posterm-sim"), "printer", "--listen", "tcp://127.0.0.1:0", "--out", str(out)]
     with log.open("w") as stderr:
         proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr, text=True)
     assert proc.stdout is not None
@@ -77,10 +76,23 @@ def print_demo_receipt(
     proc, url = _start_simulator(out, workdir / "demo-receipt-printer.log")
     try:
         done = subprocess.run(
-            [str(BIN / "posterm"), "printer", "--url", url, "--columns", "42",
-             "--encoding", "cp858", "receipt", str(receipt)],
-            capture_output=True, text=True, check=False, timeout=PRINT_TIMEOUT,
-        )  # fmt: skip
+            [
+                str(BIN / "posterm"),
+                "printer",
+                "--url",
+                url,
+                "--columns",
+                "42",
+                "--encoding",
+                "cp858",
+                "receipt",
+                str(receipt),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=PRINT_TIMEOUT,
+        )
     finally:
         _stop(proc)
     if done.returncode != 0:

@@ -20,15 +20,30 @@ if TYPE_CHECKING:  # paper needs Pillow and qrcode (the `sim` extra); only its c
     from posterm.hwsim.printer.paper import PaperOut
 
 log = logging.getLogger("posterm.sim.printer")
-CONTROLS = ("paper-out", "paper-out-after:N", "refill", "cover-open", "cover-close",
-            "offline", "online", "near-end", "near-end-off", "cutter-error", "recover",
-            "status")  # fmt: skip
+CONTROLS = (
+    "paper-out",
+    "paper-out-after:N",
+    "refill",
+    "cover-open",
+    "cover-close",
+    "offline",
+    "online",
+    "near-end",
+    "near-end-off",
+    "cutter-error",
+    "recover",
+    "status",
+)
 SWITCHES = {
-    "cover-open": ("cover_open", True), "cover-close": ("cover_open", False),
-    "offline": ("offline", True), "online": ("offline", False),
-    "near-end": ("near_end", True), "near-end-off": ("near_end", False),
-    "cutter-error": ("cutter_error", True), "recover": ("cutter_error", False),
-}  # fmt: skip
+    "cover-open": ("cover_open", True),
+    "cover-close": ("cover_open", False),
+    "offline": ("offline", True),
+    "online": ("offline", False),
+    "near-end": ("near_end", True),
+    "near-end-off": ("near_end", False),
+    "cutter-error": ("cutter_error", True),
+    "recover": ("cutter_error", False),
+}
 
 
 class SimPrinter:
@@ -84,8 +99,12 @@ class SimPrinter:
         with self.lock:
             if self.offline:
                 return None
-            answers = st.encode(online=True, cover_open=self.cover_open, paper=self._paper(),
-                                error=self.cutter_error)  # fmt: skip
+            answers = st.encode(
+                online=True,
+                cover_open=self.cover_open,
+                paper=self._paper(),
+                error=self.cutter_error,
+            )
             return bytes([answers[n]]) if n in answers else None
 
     def request(self, n: int) -> None:

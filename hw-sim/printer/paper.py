@@ -20,14 +20,20 @@ from posterm.hwsim.printer.page import CELL_H, CELL_W, FONT_B_H, FONT_B_W, Line,
 # where fonts are looked for; POSTERM_SIM_FONT_DIRS (colon-separated) replaces the list
 FONT_DIRS = tuple(
     Path(d)
-    for d in os.environ.get("POSTERM_SIM_FONT_DIRS", "/usr/share/fonts:/usr/local/share/fonts")
-    .split(":")
+    for d in os.environ.get(
+        "POSTERM_SIM_FONT_DIRS", "/usr/share/fonts:/usr/local/share/fonts"
+    ).split(":")
     if d
 )
 LATIN_FONTS = ("DejaVuSansMono.ttf", "LiberationMono-Regular.ttf", "FreeMono.ttf")
 # Debian: fonts-wqy-microhei, fonts-wqy-zenhei, fonts-noto-cjk, fonts-droid-fallback
-CJK_FONTS = ("wqy-microhei.ttc", "wqy-zenhei.ttc", "NotoSansCJK-Regular.ttc",
-             "DroidSansFallbackFull.ttf", "DroidSansFallback.ttf")  # fmt: skip
+CJK_FONTS = (
+    "wqy-microhei.ttc",
+    "wqy-zenhei.ttc",
+    "NotoSansCJK-Regular.ttc",
+    "DroidSansFallbackFull.ttf",
+    "DroidSansFallback.ttf",
+)
 Font = ImageFont.ImageFont | ImageFont.FreeTypeFont
 
 
@@ -170,7 +176,8 @@ class PaperOut:
         bitmap = Image.frombytes("1", (raster.width_bytes * 8, raster.rows), raster.data)
         picture = Image.eval(bitmap.convert("L"), lambda v: 255 - v)  # 1 bits are ink
         if raster.scale_x > 1 or raster.scale_y > 1:
-            picture = picture.resize((picture.width * raster.scale_x,
-                                      picture.height * raster.scale_y))  # fmt: skip
+            picture = picture.resize(
+                (picture.width * raster.scale_x, picture.height * raster.scale_y)
+            )
         picture = picture.crop((0, 0, min(picture.width, self.width), picture.height))
         image.paste(picture, (self._x(line.align, picture.width), y))

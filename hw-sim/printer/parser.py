@@ -242,8 +242,14 @@ class EscPosParser:
             self._flush()
             s.font_b = n in (1, 49)
         elif cmd == ord("a"):
-            s.align = {0: "left", 1: "center", 2: "right", 48: "left", 49: "center",
-                       50: "right"}.get(n, s.align)  # fmt: skip
+            s.align = {
+                0: "left",
+                1: "center",
+                2: "right",
+                48: "left",
+                49: "center",
+                50: "right",
+            }.get(n, s.align)
             if not self._spans and not self._pending:
                 self._line_align = s.align  # ESC a counts at the start of a line
         elif cmd == ord("t"):

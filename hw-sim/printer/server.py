@@ -142,8 +142,12 @@ class PrinterServer:
                     if not isinstance(request, dict):
                         raise ValueError("a request is a JSON object with an action")
                     state = self.device.control(str(request.get("action")))
-                    reply = {"ok": True, **state, "bytes_in": self.bytes_in,
-                             "bytes_out": self.bytes_out}  # fmt: skip
+                    reply = {
+                        "ok": True,
+                        **state,
+                        "bytes_in": self.bytes_in,
+                        "bytes_out": self.bytes_out,
+                    }
                 except ValueError as exc:
                     reply = {"ok": False, "error": str(exc)}
                 stream.write(json.dumps(reply) + "\n")

@@ -82,8 +82,9 @@ class Section(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=T
             line_len: int = s.meta.get("line_len", 0)
             for line in value if line_len else ():
                 if len(line) > line_len or not line.isprintable():
-                    raise Refused(f"{line!r}: a line is at most {line_len} printable characters",
-                                  key)  # fmt: skip
+                    raise Refused(
+                        f"{line!r}: a line is at most {line_len} printable characters", key
+                    )
 
 
 def require_file(path: Path | None, key: str) -> None:
@@ -116,8 +117,15 @@ def _path(raw: Any) -> Path:
     return Path(raw)
 
 
-def convert(data: Any, schema: type[T], kind: type[ConfigError], *, file: Path | None = None,
-            prefix: str = "", hooks: Mapping[type, Hook] | None = None) -> T:  # fmt: skip
+def convert(
+    data: Any,
+    schema: type[T],
+    kind: type[ConfigError],
+    *,
+    file: Path | None = None,
+    prefix: str = "",
+    hooks: Mapping[type, Hook] | None = None,
+) -> T:
     """`data` (as TOML gives it) as a `schema`, or `kind` naming `file` and the key
     (`prefix` leads the key when `data` is one part of a document)."""
     more = dict(hooks or {})
@@ -147,8 +155,9 @@ def explain(exc: msgspec.ValidationError, schema: Any, data: Any) -> tuple[str, 
     """(dotted key, why in words) of a msgspec refusal."""
     found = _AT.match(str(exc))
     msg, path = (found["msg"], found["path"] or "") if found else (str(exc), "")
-    steps: list[str | int] = [a if a else (int(b) if b.isdigit() else b)
-                              for a, b in _STEP.findall(path)]  # fmt: skip
+    steps: list[str | int] = [
+        a if a else (int(b) if b.isdigit() else b) for a, b in _STEP.findall(path)
+    ]
     ann, raw, key, parent = _walk(schema, data, steps)
     cause = exc.__cause__
     if isinstance(cause, Refused):
@@ -158,8 +167,11 @@ def explain(exc: msgspec.ValidationError, schema: Any, data: Any) -> tuple[str, 
         return _named(named[1], named[2], ann, key)
     if steps and isinstance(steps[-1], int) and parent is not None:
         p_ann, p_key = parent
-        if rules.shape(ann).base in (str, int, float, bool) and msg.startswith("Expected `") \
-                and ", got `" in msg:  # fmt: skip
+        if (
+            rules.shape(ann).base in (str, int, float, bool)
+            and msg.startswith("Expected `")
+            and ", got `" in msg
+        ):
             return p_key, rules.wants(p_ann, raw, p_key)
     if (msg.startswith("Expected `") and ", got `" in msg) or msg.startswith("Invalid enum"):
         return key, rules.wants(ann, raw, key)
@@ -173,8 +185,9 @@ def explain(exc: msgspec.ValidationError, schema: Any, data: Any) -> tuple[str, 
 
 
 def _named(what: str, name: str, ann: Any, key: str) -> tuple[str, str]:
-    known = [f.encode_name for f in rules.keys(rules.shape(ann).base)
-             if f.encode_name.isidentifier()]  # not the loader's own "(file)"
+    known = [
+        f.encode_name for f in rules.keys(rules.shape(ann).base) if f.encode_name.isidentifier()
+    ]  # not the loader's own "(file)"
     if what == "contains unknown":
         noun = "key" if key else "section"
         return _join(key, name), f"unknown {noun} (known: {', '.join(known)})"
@@ -183,8 +196,9 @@ def _named(what: str, name: str, ann: Any, key: str) -> tuple[str, str]:
     return name, f"required section [{name}] is missing"
 
 
-def _walk(schema: Any, data: Any, steps: list[str | int]
-          ) -> tuple[Any, Any, str, tuple[Any, str] | None]:  # fmt: skip
+def _walk(
+    schema: Any, data: Any, steps: list[str | int]
+) -> tuple[Any, Any, str, tuple[Any, str] | None]:
     """The annotation, the raw value and the dotted key at `steps`; and the container's
     annotation and key when the last step is an array index."""
     ann, raw, key = schema, data, ""
@@ -198,8 +212,11 @@ def _walk(schema: Any, data: Any, steps: list[str | int]
             key = f"{key}[{step}]"
             continue
         parent = None
-        fields = {f.encode_name: f for f in rules.keys(s.base)} \
-            if isinstance(s.base, type) and issubclass(s.base, msgspec.Struct) else {}  # fmt: skip
+        fields = (
+            {f.encode_name: f for f in rules.keys(s.base)}
+            if isinstance(s.base, type) and issubclass(s.base, msgspec.Struct)
+            else {}
+        )
         ann = fields[step].type if step in fields else Any
         raw = raw.get(step) if isinstance(raw, dict) else None
         key = _join(key, step)
@@ -221,4 +238,3 @@ def _join(key: str, name: str) -> str:
     if key and name:
         return f"{key}{name}" if name.startswith("[") else f"{key}.{name}"
     return key or name
-

@@ -42,8 +42,12 @@ def seconds(low: float, high: float) -> msgspec.Meta:
 def text(pattern: str | None = None, hint: str = "", max_len: int = 200) -> msgspec.Meta:
     """1 to `max_len` printable characters, matching `pattern` in full (said as `hint`)."""
     full = PRINTABLE if pattern is None else f"^(?:{pattern})\\Z"
-    return msgspec.Meta(min_length=1, max_length=max_len, pattern=full,
-                        extra={"hint": hint or f"1-{max_len} printable characters"})  # fmt: skip
+    return msgspec.Meta(
+        min_length=1,
+        max_length=max_len,
+        pattern=full,
+        extra={"hint": hint or f"1-{max_len} printable characters"},
+    )
 
 
 def one_of(*choices: Any) -> msgspec.Meta:
@@ -77,8 +81,9 @@ def shape(annotation: Any) -> Shape:
             base, *extras = typing.get_args(annotation)
             for m in extras:
                 if isinstance(m, msgspec.Meta):
-                    meta.update({k: getattr(m, k) for k in _CONSTRAINTS
-                                 if getattr(m, k) is not None})  # fmt: skip
+                    meta.update(
+                        {k: getattr(m, k) for k in _CONSTRAINTS if getattr(m, k) is not None}
+                    )
                     meta.update(m.extra or {})
             annotation = base
         elif typing.get_origin(annotation) in (types.UnionType, typing.Union):
@@ -172,8 +177,9 @@ def out_of_range(annotation: Any, raw: Any) -> str:
 def too_long(annotation: Any, raw: Any) -> str:
     s = shape(annotation)
     if s.base is str:
-        return f"must be {s.meta.get('min_length', 0)}-{s.meta.get('max_length')} printable" \
-            " characters"
+        return (
+            f"must be {s.meta.get('min_length', 0)}-{s.meta.get('max_length')} printable characters"
+        )
     return f"at most {s.meta.get('max_length')} {s.meta.get('item', 'entries')}"
 
 

@@ -128,9 +128,7 @@ def decode_sensor(value: int) -> Paper:
     return Paper.OK
 
 
-def encode(
-    *, online: bool, cover_open: bool, paper: Paper, error: bool = False
-) -> dict[int, int]:
+def encode(*, online: bool, cover_open: bool, paper: Paper, error: bool = False) -> dict[int, int]:
     """The bytes a TM printer answers to DLE EOT 1..4 in this condition (for simulators).
 
     `error` is an autocutter error (recoverable with DLE ENQ)."""

@@ -28,9 +28,16 @@ from posterm.protocol.mqtt.events import now_rfc3339, rfc3339, uuid7
 
 VERSION = 1
 COMMANDS = frozenset(
-    {"refund.approve", "refund.reject", "receipt.reprint", "batch.close", "resend", "rebirth",
-     "ping"}
-)  # fmt: skip
+    {
+        "refund.approve",
+        "refund.reject",
+        "receipt.reprint",
+        "batch.close",
+        "resend",
+        "rebirth",
+        "ping",
+    }
+)
 SIGNED = frozenset({"refund.approve", "refund.reject", "batch.close"})
 MAX_PAYLOAD = 16 * 1024  # bytes of one command or ack message
 MAX_ACK_IDS = 1000
@@ -84,8 +91,9 @@ def loads(payload: bytes) -> Any:
 def canonical(envelope: dict[str, Any]) -> bytes:
     """What is signed: the envelope without `sig`, keys sorted, no spaces, UTF-8."""
     body = {k: v for k, v in envelope.items() if k != "sig"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                      allow_nan=False)  # fmt: skip
+    text = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
     return text.encode("utf-8")
 
 
@@ -199,16 +207,32 @@ def _verify(envelope: dict[str, Any], sig: Any, key: Ed25519PublicKey, refuse: A
         raise refuse(ErrorCode.BAD_SIGNATURE, "the signature does not match the host key") from None
 
 
-def reply(cmd_id: str | None, *, result: Any = None, error: CommandError | None = None,
-          code: ErrorCode | None = None, message: str | None = None) -> dict[str, Any]:  # fmt: skip
+def reply(
+    cmd_id: str | None,
+    *,
+    result: Any = None,
+    error: CommandError | None = None,
+    code: ErrorCode | None = None,
+    message: str | None = None,
+) -> dict[str, Any]:
     """`{"cmd_id", "ok", "result"}` or `{"cmd_id", "ok": false, "code", "error"}`."""
     if error is not None:
-        return {"cmd_id": cmd_id, "ok": False, "code": error.code, "error": error.message,
-                "at": now_rfc3339()}  # fmt: skip
+        return {
+            "cmd_id": cmd_id,
+            "ok": False,
+            "code": error.code,
+            "error": error.message,
+            "at": now_rfc3339(),
+        }
     if code is not None:
         code = ErrorCode(code)
-        return {"cmd_id": cmd_id, "ok": False, "code": code, "error": message or code.meaning,
-                "at": now_rfc3339()}  # fmt: skip
+        return {
+            "cmd_id": cmd_id,
+            "ok": False,
+            "code": code,
+            "error": message or code.meaning,
+            "at": now_rfc3339(),
+        }
     return {"cmd_id": cmd_id, "ok": True, "result": result, "at": now_rfc3339()}
 
 
@@ -222,8 +246,9 @@ def parse_ack(payload: bytes) -> list[str]:
     try:
         return wire.decode_ack(payload)
     except wire.WireError as exc:
-        raise AckError(f'an ack is {{"event_ids": [...]}} with 1-{MAX_ACK_IDS} UUIDv7 ids:'
-                       f" {exc.reason}") from None
+        raise AckError(
+            f'an ack is {{"event_ids": [...]}} with 1-{MAX_ACK_IDS} UUIDv7 ids: {exc.reason}'
+        ) from None
 
 
 def load_public_key(pem: bytes) -> Ed25519PublicKey:

@@ -21,8 +21,12 @@ MAX_EVENT = 64 * 1024  # bytes of one event message (a receipt event carries its
 MAX_TELEMETRY = 8 * 1024
 MAX_STATUS = 2 * 1024
 MAX_REPLY = 64 * 1024
-MAX_SIZES = {"events": MAX_EVENT, "telemetry": MAX_TELEMETRY, "status": MAX_STATUS,
-             "reply": MAX_REPLY}  # fmt: skip
+MAX_SIZES = {
+    "events": MAX_EVENT,
+    "telemetry": MAX_TELEMETRY,
+    "status": MAX_STATUS,
+    "reply": MAX_REPLY,
+}
 MAX_SEQ = 2**63 - 1  # what the store's integer columns hold (SQLite INTEGER, PG BIGINT)
 MAX_COUNT = 2**53  # counters and byte sizes: exact in a JSON number everywhere
 YEARS = (2000, 2199)  # a timestamp outside these is a broken clock or a forged message
@@ -49,21 +53,45 @@ Amount = Annotated[str, Meta(pattern=r"^[0-9]{1,15}(\.[0-9]{1,3})?$")]
 SignedAmount = Annotated[str, Meta(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,3})?$")]
 Currency = Annotated[str, Meta(pattern=r"^[A-Z]{3}$")]
 # the PT's masked PAN: at most the first 6 and the last 4 digits, '*' between (rule 7)
-MaskedPan = Annotated[str, Meta(pattern=r"^[0-9]{0,6}\*{0,15}[0-9]{0,4}$", min_length=4,
-                                max_length=19)]  # fmt: skip
+MaskedPan = Annotated[
+    str, Meta(pattern=r"^[0-9]{0,6}\*{0,15}[0-9]{0,4}$", min_length=4, max_length=19)
+]
 Count = Annotated[int, Meta(ge=0, le=MAX_COUNT)]
 Number = Annotated[int, Meta(ge=0, le=999_999_999)]  # PT receipt, trace and batch numbers
 Seconds = Annotated[float, Meta(ge=0, le=10**10)]
 
 EventType = Literal[
-    "sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered", "void.completed",
-    "void.in_doubt", "refund.requested", "refund.approved", "refund.rejected",
-    "refund.completed", "refund.failed", "refund.in_doubt", "receipt.printed",
-    "receipt.pending", "receipt.recovered", "receipt.reprinted", "batch.closed",
-    "fault.raised", "fault.cleared",
-]  # fmt: skip
-TxnState = Literal["awaiting_approval", "rejected", "in_doubt", "approved_unconfirmed",
-                   "approved", "declined", "failed", "not_charged", "voided"]  # fmt: skip
+    "sale.approved",
+    "sale.declined",
+    "sale.in_doubt",
+    "sale.recovered",
+    "void.completed",
+    "void.in_doubt",
+    "refund.requested",
+    "refund.approved",
+    "refund.rejected",
+    "refund.completed",
+    "refund.failed",
+    "refund.in_doubt",
+    "receipt.printed",
+    "receipt.pending",
+    "receipt.recovered",
+    "receipt.reprinted",
+    "batch.closed",
+    "fault.raised",
+    "fault.cleared",
+]
+TxnState = Literal[
+    "awaiting_approval",
+    "rejected",
+    "in_doubt",
+    "approved_unconfirmed",
+    "approved",
+    "declined",
+    "failed",
+    "not_charged",
+    "voided",
+]
 
 
 class WireError(ValueError):
@@ -82,8 +110,9 @@ class _Strict(Struct, forbid_unknown_fields=True, omit_defaults=True):
 class Notify(_Strict):
     """A refund's customer contact (protocol/contact.py checks it in full)."""
 
-    email: Annotated[str, Meta(max_length=254, pattern=r"^[^\s\x00-\x1f\x7f<>\"]+@[^\s@]+$")] \
-        | None = None
+    email: (
+        Annotated[str, Meta(max_length=254, pattern=r"^[^\s\x00-\x1f\x7f<>\"]+@[^\s@]+$")] | None
+    ) = None
     phone: Annotated[str, Meta(pattern=r"^\+[1-9][0-9]{6,14}$")] | None = None
     lang: Literal["en", "de", "zh"] | None = None
 
@@ -148,19 +177,32 @@ class FaultData(_Strict):
     was: Text | None = None
 
 
-# fmt: off
 DATA: dict[str, type[Struct]] = {
-    **dict.fromkeys(("sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered",
-                     "void.completed", "void.in_doubt", "refund.requested", "refund.approved",
-                     "refund.rejected", "refund.completed", "refund.failed",
-                     "refund.in_doubt"), TxnData),
-    **dict.fromkeys(("receipt.printed", "receipt.pending", "receipt.recovered",
-                     "receipt.reprinted"), ReceiptData),
+    **dict.fromkeys(
+        (
+            "sale.approved",
+            "sale.declined",
+            "sale.in_doubt",
+            "sale.recovered",
+            "void.completed",
+            "void.in_doubt",
+            "refund.requested",
+            "refund.approved",
+            "refund.rejected",
+            "refund.completed",
+            "refund.failed",
+            "refund.in_doubt",
+        ),
+        TxnData,
+    ),
+    **dict.fromkeys(
+        ("receipt.printed", "receipt.pending", "receipt.recovered", "receipt.reprinted"),
+        ReceiptData,
+    ),
     "batch.closed": BatchData,
     "fault.raised": FaultData,
     "fault.cleared": FaultData,
 }
-# fmt: on
 
 
 class Envelope(_Strict):
@@ -239,8 +281,15 @@ class Command(_Strict):
     v: Literal[1]
     cmd_id: CmdId
     terminal: Tid
-    name: Literal["refund.approve", "refund.reject", "receipt.reprint", "batch.close",
-                  "resend", "rebirth", "ping"]  # fmt: skip
+    name: Literal[
+        "refund.approve",
+        "refund.reject",
+        "receipt.reprint",
+        "batch.close",
+        "resend",
+        "rebirth",
+        "ping",
+    ]
     args: Args
     issued_at: Stamp
     expires_at: Stamp
@@ -257,9 +306,11 @@ _ENVELOPE = msgspec.json.Decoder(Envelope)
 _ACK = msgspec.json.Decoder(Ack)
 Decoders = dict[str, msgspec.json.Decoder[Any]]
 _DATA: Decoders = {name: msgspec.json.Decoder(kind) for name, kind in DATA.items()}
-_LEAVES: Decoders = {"telemetry": msgspec.json.Decoder(Telemetry),
-                     "status": msgspec.json.Decoder(Status),
-                     "reply": msgspec.json.Decoder(Reply)}  # fmt: skip
+_LEAVES: Decoders = {
+    "telemetry": msgspec.json.Decoder(Telemetry),
+    "status": msgspec.json.Decoder(Status),
+    "reply": msgspec.json.Decoder(Reply),
+}
 _ANY = msgspec.json.Decoder()
 
 

@@ -62,8 +62,7 @@ def test_the_example_documents_every_key() -> None:
             section = match.group(1)
         elif match := re.match(r"^#? ?(\w+) = ", line):
             documented.add(f"{section}.{match.group(1)}")
-    expected = {f"{name}.{f.encode_name}" for name, cls in SECTIONS.items()
-                for f in keys(cls)}  # fmt: skip
+    expected = {f"{name}.{f.encode_name}" for name, cls in SECTIONS.items() for f in keys(cls)}
     assert documented == expected
     assert set(tomllib.loads(text)) == set(SECTIONS)
 
@@ -102,12 +101,15 @@ def test_given_a_currency_without_decimals_then_amount_defaults_follow_it(
 
 
 def test_valid_values_of_every_kind_are_taken(tmp_path: Path) -> None:
-    text = MINIMAL.replace('url = "tcp://127.0.0.1:20007"',
-                           'url = "serial:///dev/ttyACM0?baud=115200&stopbits=1"\n'
-                           'password = "123456"\ntimeout_s = 5')  # fmt: skip
-    text = text.replace('url = "tcp://127.0.0.1:9100"', 'url = "usb://04b8:0e15"\n'
-                        'columns = 32\nencoding = "gb18030"\nmerchant_copy = true\ntimeout_s = 0.5'
-                        )  # fmt: skip
+    text = MINIMAL.replace(
+        'url = "tcp://127.0.0.1:20007"',
+        'url = "serial:///dev/ttyACM0?baud=115200&stopbits=1"\npassword = "123456"\ntimeout_s = 5',
+    )
+    text = text.replace(
+        'url = "tcp://127.0.0.1:9100"',
+        'url = "usb://04b8:0e15"\n'
+        'columns = 32\nencoding = "gb18030"\nmerchant_copy = true\ntimeout_s = 0.5',
+    )
     text += (
         '[control]\nsocket = "/tmp/p.sock"\ngroup = "posterm"\n'
         "[panel]\nenabled = true\nconfirm_pin = 0\nbuzzer_pin = 27\nbusy_led_pin = 26\n"
@@ -136,8 +138,12 @@ BAD = [
     ("terminal", 'merchant_address = "1 Street"', "terminal.merchant_address", "list of str"),
     ("terminal", "merchant_address = [1]", "terminal.merchant_address", "list of strings"),
     ("terminal", 'receipt_footer = ["' + "y" * 65 + '"]', "terminal.receipt_footer", "at most 64"),
-    ("terminal", "receipt_footer = " + str(["z"] * 9).replace("'", '"'),
-     "terminal.receipt_footer", "at most 8 lines"),
+    (
+        "terminal",
+        "receipt_footer = " + str(["z"] * 9).replace("'", '"'),
+        "terminal.receipt_footer",
+        "at most 8 lines",
+    ),
     ("terminal", "colour = 1", "terminal.colour", "unknown key"),
     ("journal", 'path = "journal.db"', "journal.path", "absolute path"),
     ("journal", "path = 5", "journal.path", "absolute path"),
@@ -191,16 +197,28 @@ BAD = [
     ("mqtt", 'url = "mqtt://b"\nkeepalive_s = 1', "mqtt.keepalive_s", "out of range"),
     ("mqtt", 'url = "mqtt://b"\ninflight = 0', "mqtt.inflight", "out of range"),
     ("mqtt", 'url = "mqtt://b"\nretention_days = 0', "mqtt.retention_days", "out of range"),
-    ("mqtt", 'url = "mqtt://b"\nhost_public_key = "/no/such.pub"', "mqtt.host_public_key",
-     "no such file"),
-    ("mqtt", 'url = "mqtt://b"\nhost_public_key = "/etc/hostname"', "mqtt.host_public_key",
-     "not a PEM public key"),
+    (
+        "mqtt",
+        'url = "mqtt://b"\nhost_public_key = "/no/such.pub"',
+        "mqtt.host_public_key",
+        "no such file",
+    ),
+    (
+        "mqtt",
+        'url = "mqtt://b"\nhost_public_key = "/etc/hostname"',
+        "mqtt.host_public_key",
+        "not a PEM public key",
+    ),
     ("mqtt", 'url = "mqtt://b"\nca_file = "/etc/hostname"', "mqtt.url", "need mqtts://"),
     ("mqtt", 'url = "mqtts://b"\ncert_file = "/etc/hostname"', "mqtt.cert_file", "go together"),
-    ("mqtt", 'url = "mqtt://b"\npassword_file = "/etc/hostname"', "mqtt.password_file",
-     "needs a username"),
+    (
+        "mqtt",
+        'url = "mqtt://b"\npassword_file = "/etc/hostname"',
+        "mqtt.password_file",
+        "needs a username",
+    ),
     ("mqtt", 'url = "mqtt://b"\nbroker = "x"', "mqtt.broker", "unknown key"),
-]  # fmt: skip
+]
 
 
 def test_without_mqtt_the_terminal_runs_alone_and_with_it_the_defaults_hold(

@@ -156,9 +156,11 @@ def test_a_line_of_exactly_the_limit_is_served(served: tuple[ControlServer, Reco
 
 @pytest.mark.parametrize(
     ("cmd", "why"),
-    [("boom", "RuntimeError: state owner gone"),
-     ("list", "TypeError: a reply is a JSON object, not list")],
-)  # fmt: skip
+    [
+        ("boom", "RuntimeError: state owner gone"),
+        ("list", "TypeError: a reply is a JSON object, not list"),
+    ],
+)
 def test_given_a_failing_handler_then_an_internal_error_reply_and_service_goes_on(
     served: tuple[ControlServer, Recorder], cmd: str, why: str
 ) -> None:
@@ -198,8 +200,13 @@ def test_a_client_in_another_process_is_served(served: tuple[ControlServer, Reco
         "from posterm.daemon.control.client import ControlClient\n"
         "print(json.dumps(ControlClient(sys.argv[1], timeout=30).request({'cmd': 'status'})))"
     )
-    proc = subprocess.run([sys.executable, "-c", code, str(server.path)],
-                          capture_output=True, text=True, timeout=60, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(server.path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert json.loads(proc.stdout) == {"ok": True, "echo": {"cmd": "status"}}
 
 
@@ -300,9 +307,12 @@ def test_given_no_daemon_then_the_client_says_it_is_not_running(short_dir: Path)
 
 @pytest.mark.parametrize(
     ("request_", "why"),
-    [(["status"], "JSON object, not list"), ({"amount": 12.5j}, "not plain JSON"),
-     ({"x": float("nan")}, "not plain JSON")],
-)  # fmt: skip
+    [
+        (["status"], "JSON object, not list"),
+        ({"amount": 12.5j}, "not plain JSON"),
+        ({"x": float("nan")}, "not plain JSON"),
+    ],
+)
 def test_a_bad_request_is_refused_before_anything_is_sent(
     served: tuple[ControlServer, Recorder], request_: Any, why: str
 ) -> None:
@@ -332,10 +342,12 @@ def fake_daemon(path: Path, answer: bytes | None) -> tuple[socket.socket, thread
 
 @pytest.mark.parametrize(
     ("answer", "why"),
-    [(None, "closed the connection without an answer"),
-     (b"<html>\n", "not JSON"),
-     (b"[1]\n", "answered a list, not an object")],
-)  # fmt: skip
+    [
+        (None, "closed the connection without an answer"),
+        (b"<html>\n", "not JSON"),
+        (b"[1]\n", "answered a list, not an object"),
+    ],
+)
 def test_given_an_unusable_answer_then_a_clear_client_error(
     short_dir: Path, answer: bytes | None, why: str
 ) -> None:

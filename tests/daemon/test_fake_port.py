@@ -111,8 +111,10 @@ def test_sale_refund_and_void_run_through_the_port(till: Till) -> None:
     void = terminal.void(second["txn_id"])
 
     journal = terminal.journal
-    states = {t: journal.txn(t).state for t in (first["txn_id"], refund["txn_id"],
-                                                   second["txn_id"], void["txn_id"])}
+    states = {
+        t: journal.txn(t).state
+        for t in (first["txn_id"], refund["txn_id"], second["txn_id"], void["txn_id"])
+    }
     assert list(states.values()) == ["approved", "approved", "voided", "approved"]
     assert [journal.txn(t).receipt_no for t in states] == [1, 2, 3, 4]
     assert journal.txn(first["txn_id"]).masked_pan == "476173******0119"
@@ -126,8 +128,7 @@ def test_sale_refund_and_void_run_through_the_port(till: Till) -> None:
     for kind in ("sale.approved", "refund.completed", "void.completed"):
         assert kind in types
     assert all(v["receipt_state"] == "printed" for v in (first, refund, second, void))
-    assert _until(lambda: all(any(f"[QR: {t}]" in page for page in till.printed())
-                              for t in states))
+    assert _until(lambda: all(any(f"[QR: {t}]" in page for page in till.printed()) for t in states))
 
 
 def test_a_decline_moves_no_money_and_prints_nothing(till: Till) -> None:
@@ -139,8 +140,7 @@ def test_a_decline_moves_no_money_and_prints_nothing(till: Till) -> None:
         till.terminal.sale("10.51")
     assert caught.value.code == "declined"
     txn = till.terminal.journal.txn(str(caught.value.details["txn_id"]))
-    assert (txn.state, txn.result_code, txn.result_text) == (
-        "declined", 0x33, "insufficient funds")
+    assert (txn.state, txn.result_code, txn.result_text) == ("declined", 0x33, "insufficient funds")
     assert till.pt.ledger == []
     assert till.terminal.journal.receipts_of(txn.txn_id) == []
 
@@ -149,6 +149,7 @@ def test_a_failed_journal_commit_leaves_nothing_on_the_card(till: Till) -> None:
     """GIVEN the fake adapter WHEN the commit hook of a sale raises (the journal cannot
     write) THEN the adapter keeps nothing (money rule 2) and says so with
     PaymentCommitFailed, the hook's error as its cause."""
+
     def hook(result: object) -> None:
         raise OSError("disk full")
 

@@ -76,8 +76,9 @@ def config(tmp_path: Path) -> Config:
 def _context(config: Config, journal: Journal, signals: list[str]) -> FlowContext:
     pt = FakePort()
     pt.connect()
-    return FlowContext(config, journal, pt, PaperTray(), ModeCell(Mode.READY, "ready"),
-                       signal=signals.append)  # fmt: skip
+    return FlowContext(
+        config, journal, pt, PaperTray(), ModeCell(Mode.READY, "ready"), signal=signals.append
+    )
 
 
 def test_a_sale_and_its_refund_run_on_a_context_without_a_terminal(
@@ -96,11 +97,19 @@ def test_a_sale_and_its_refund_run_on_a_context_without_a_terminal(
         back = refund.request(ctx, sold["txn_id"], "2.50", reason="wrong_amount")
 
         assert (sold["state"], sold["amount"], sold["receipt_state"]) == (
-            "approved", "12.50", "printed")
+            "approved",
+            "12.50",
+            "printed",
+        )
         assert (back["state"], back["amount"], back["ref_txn"]) == (
-            "approved", "2.50", sold["txn_id"])
+            "approved",
+            "2.50",
+            sold["txn_id"],
+        )
         assert [journal.txn(t).state for t in (sold["txn_id"], back["txn_id"])] == [
-            "approved", "approved"]
+            "approved",
+            "approved",
+        ]
         assert isinstance(ctx.pt, FakePort)
         assert ctx.pt.ledger == [Entry("sale", 1250, 1, 1, 1), Entry("refund", 250, 2, 2, 1)]
         assert isinstance(ctx.printer, PaperTray)

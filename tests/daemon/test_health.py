@@ -82,7 +82,7 @@ def test_a_machine_that_cannot_tell_says_unknown(tmp_path: Path) -> None:
 
 
 def test_garbage_from_vcgencmd_is_unknown() -> None:
-    assert decode_throttled("error=1 error_msg=\"Command not registered\"") is None
+    assert decode_throttled('error=1 error_msg="Command not registered"') is None
     assert decode_throttled("throttled=0x80008")["now"] == ["soft_temperature_limit"]  # type: ignore[index]
 
 
@@ -90,8 +90,12 @@ def test_garbage_from_vcgencmd_is_unknown() -> None:
 def test_snapshots_are_cached(tmp_path: Path) -> None:
     thermal = tmp_path / "temp"
     thermal.write_text("40000")
-    probes = Probes(timedatectl=(str(tmp_path / "x"),), vcgencmd=(str(tmp_path / "y"),),
-                    thermal=thermal, adjtimex=None)  # fmt: skip
+    probes = Probes(
+        timedatectl=(str(tmp_path / "x"),),
+        vcgencmd=(str(tmp_path / "y"),),
+        thermal=thermal,
+        adjtimex=None,
+    )
     health = Health(tmp_path / "journal.db", probes, max_age=3600)
     assert health.snapshot()["cpu_temp_c"] == 40.0
     thermal.write_text("70000")

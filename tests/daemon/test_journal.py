@@ -17,8 +17,15 @@ from tests.support.fleet import txn_data
 
 
 def add_sale(tx: Tx, txn_id: str = "T1", *, amount: int = 1250, key: str | None = None) -> None:
-    tx.insert_txn(txn_id=txn_id, kind="sale", state="in_doubt", amount=amount, currency="EUR",
-                  idem_key=key, batch_no=1)  # fmt: skip
+    tx.insert_txn(
+        txn_id=txn_id,
+        kind="sale",
+        state="in_doubt",
+        amount=amount,
+        currency="EUR",
+        idem_key=key,
+        batch_no=1,
+    )
 
 
 def approve(tx: Tx, txn_id: str) -> None:
@@ -27,8 +34,15 @@ def approve(tx: Tx, txn_id: str) -> None:
 
 
 def add_refund(tx: Tx, txn_id: str, amount: int, state: str = "in_doubt") -> None:
-    tx.insert_txn(txn_id=txn_id, kind="refund", state=state, amount=amount, currency="EUR",
-                  ref_txn="T1", reason="goods_returned")  # fmt: skip
+    tx.insert_txn(
+        txn_id=txn_id,
+        kind="refund",
+        state=state,
+        amount=amount,
+        currency="EUR",
+        ref_txn="T1",
+        reason="goods_returned",
+    )
 
 
 def snapshot(path: Path) -> dict[str, list[tuple[Any, ...]]]:
@@ -140,8 +154,9 @@ def test_given_an_unmasked_pan_then_refused_and_nothing_written(
     with pytest.raises(JournalError, match=r"PAN|masked_pan"), journal.transaction() as tx:
         tx.update_txn("T1", state="declined", masked_pan=pan)
     with pytest.raises(JournalError, match=r"PAN|masked_pan"), journal.transaction() as tx:
-        tx.insert_txn(txn_id="T2", kind="sale", state="in_doubt", amount=1, currency="EUR",
-                      masked_pan=pan)  # fmt: skip
+        tx.insert_txn(
+            txn_id="T2", kind="sale", state="in_doubt", amount=1, currency="EUR", masked_pan=pan
+        )
     assert snapshot(tmp_path / "journal.db") == before
 
 
@@ -186,12 +201,16 @@ def test_given_card_data_in_a_receipt_event_or_kv_then_refused(
         add_sale(tx)
     before = snapshot(tmp_path / "journal.db")
     attempts = [
-        lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original",
-                                  body={"lines": [";4761739001010119=2512101"]}),
+        lambda tx: tx.add_receipt(
+            txn_id="T1",
+            copy="customer",
+            mark="original",
+            body={"lines": [";4761739001010119=2512101"]},
+        ),
         lambda tx: tx.emit("sale.approved", {"masked_pan": "4761739001010119"}),
         lambda tx: tx.emit("sale.approved", {"card": {"pan": "4761739001010119"}}),
         lambda tx: tx.kv_set("last_card", "4761739001010119"),
-    ]  # fmt: skip
+    ]
     for attempt in attempts:
         with pytest.raises(JournalError, match="refusing"), journal.transaction() as tx:
             attempt(tx)
@@ -266,8 +285,15 @@ def test_an_idempotency_key_is_unique_per_kind_only(journal: Journal) -> None:
     with journal.transaction() as tx:
         add_sale(tx, "T1", key="order-1")
         approve(tx, "T1")
-        tx.insert_txn(txn_id="T2", kind="refund", state="in_doubt", amount=100, currency="EUR",
-                      idem_key="order-1", ref_txn="T1")  # fmt: skip
+        tx.insert_txn(
+            txn_id="T2",
+            kind="refund",
+            state="in_doubt",
+            amount=100,
+            currency="EUR",
+            idem_key="order-1",
+            ref_txn="T1",
+        )
     assert journal.find_by_idem_key("sale", "order-1").txn_id == "T1"  # type: ignore[union-attr]
     assert journal.find_by_idem_key("refund", "order-1").txn_id == "T2"  # type: ignore[union-attr]
     assert journal.find_by_idem_key("void", "order-1") is None
@@ -281,7 +307,12 @@ def test_reads_by_state_and_the_newest_first_listing(journal: Journal) -> None:
         approve(tx, "T4")
     assert [t.txn_id for t in journal.txns_in_state("in_doubt")] == ["T1", "T3", "T5"]
     assert [t.txn_id for t in journal.txns_in_state("approved", "in_doubt")] == [
-        "T1", "T2", "T3", "T4", "T5"]  # fmt: skip
+        "T1",
+        "T2",
+        "T3",
+        "T4",
+        "T5",
+    ]
     assert journal.txns_in_state() == []
     assert [t.txn_id for t in journal.list_txns(3)] == ["T5", "T4", "T3"]
 
@@ -333,27 +364,45 @@ def test_receipts_from_pending_to_printed(journal: Journal) -> None:
 @pytest.mark.parametrize(
     ("action", "why"),
     [
-        (lambda tx: tx.add_receipt(txn_id="T1", copy="shop", mark="original", body={}),
-         "not 'shop'"),
-        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="copy", body={}),
-         "not 'customer' / 'copy'"),
-        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original", body={},
-                                   state="lost"), "'lost'"),
-        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original", body=[]),
-         "JSON object"),
-        (lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original",
-                                   body={"x": {1, 2}}), "not plain JSON"),
-        (lambda tx: tx.add_receipt(txn_id="TNOSUCH", copy="customer", mark="original", body={}),
-         "no transaction"),
+        (
+            lambda tx: tx.add_receipt(txn_id="T1", copy="shop", mark="original", body={}),
+            "not 'shop'",
+        ),
+        (
+            lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="copy", body={}),
+            "not 'customer' / 'copy'",
+        ),
+        (
+            lambda tx: tx.add_receipt(
+                txn_id="T1", copy="customer", mark="original", body={}, state="lost"
+            ),
+            "'lost'",
+        ),
+        (
+            lambda tx: tx.add_receipt(txn_id="T1", copy="customer", mark="original", body=[]),
+            "JSON object",
+        ),
+        (
+            lambda tx: tx.add_receipt(
+                txn_id="T1", copy="customer", mark="original", body={"x": {1, 2}}
+            ),
+            "not plain JSON",
+        ),
+        (
+            lambda tx: tx.add_receipt(txn_id="TNOSUCH", copy="customer", mark="original", body={}),
+            "no transaction",
+        ),
         (lambda tx: tx.set_receipt_state(999, "printed"), "no receipt 999"),
         (lambda tx: tx.set_receipt_state(1, "burnt"), "not 'burnt'"),
         (lambda tx: tx.set_receipt_state(1, "pending"), "printed: it cannot change"),
         (lambda tx: tx.set_receipt_state(1, "printed", mark="recovered"), "cannot change"),
-        (lambda tx: tx.set_receipt_state(2, "pending", mark="original"),
-         "duplicate cannot become original"),
+        (
+            lambda tx: tx.set_receipt_state(2, "pending", mark="original"),
+            "duplicate cannot become original",
+        ),
         (lambda tx: tx.set_receipt_state(2, "pending", mark="shiny"), "'shiny'"),
     ],
-)  # fmt: skip
+)
 def test_given_a_bad_receipt_change_then_refused_and_nothing_written(
     journal: Journal, tmp_path: Path, action: Any, why: str
 ) -> None:

@@ -38,8 +38,10 @@ def test_given_an_incremental_file_when_pruned_then_reclaim_frees_pages(tmp_path
     db.close()
     journal = Journal(path, "pos-1")
     with journal.transaction() as tx:
-        events = [tx.emit("receipt.printed", receipt_data(i, lines=["x" * 200] * 10))["event_id"]
-                  for i in range(200)]  # fmt: skip
+        events = [
+            tx.emit("receipt.printed", receipt_data(i, lines=["x" * 200] * 10))["event_id"]
+            for i in range(200)
+        ]
     journal.outbox_ack(events)
     sql(path, "UPDATE outbox SET occurred_at = ?", (ago(3650),))
     journal._conn().execute("PRAGMA wal_checkpoint(TRUNCATE)")

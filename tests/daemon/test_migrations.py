@@ -62,7 +62,11 @@ def test_given_a_v1_file_when_opened_then_migrated_with_its_data(tmp_path: Path)
     journal.close()
     db = sqlite3.connect(path)
     assert [r[0] for r in db.execute("SELECT version FROM schema_version ORDER BY version")] == [
-        1, 2, 3, 4]  # fmt: skip
+        1,
+        2,
+        3,
+        4,
+    ]
     db.close()
 
 

@@ -69,7 +69,10 @@ def test_seq_is_gapless_across_rollbacks_and_reopen(tmp_path: Path) -> None:
         journal.close()
         journal = Journal(path, "pos-1")
     assert [(e.seq, e.envelope["data"]) for e in journal.outbox_pending()] == [
-        (1, fault_data(0)), (2, fault_data(2)), (3, fault_data(4))]  # fmt: skip
+        (1, fault_data(0)),
+        (2, fault_data(2)),
+        (3, fault_data(4)),
+    ]
     journal.close()
 
 
@@ -138,8 +141,10 @@ def test_a_contact_kept_in_the_wal_by_a_reader_leaves_it_once_the_reader_is_gone
     the reader is gone THEN the next try leaves no byte of it in the file or the WAL."""
     address = b"kunde.mueller@example.org"
     with journal.transaction() as tx:
-        event = tx.emit("refund.requested", txn_data("R1", "refund", "in_doubt", notify={
-            "email": address.decode()}))  # fmt: skip
+        event = tx.emit(
+            "refund.requested",
+            txn_data("R1", "refund", "in_doubt", notify={"email": address.decode()}),
+        )
     wal = Path(f"{journal.path}-wal")
 
     def on_disk() -> bool:

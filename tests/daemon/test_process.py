@@ -107,7 +107,10 @@ def test_build_run_sell_and_stop(tmp_path: Path, short_dir: Path, printer_port: 
     assert reply["ok"] is True, reply
     sale = reply["result"]
     assert (sale["state"], sale["amount"], sale["receipt_state"]) == (
-        "approved", "12.50", "printed")
+        "approved",
+        "12.50",
+        "printed",
+    )
     assert not socket.exists()
     with closing(Journal(tmp_path / "journal.db", "pos-proc")) as journal:
         assert journal.txn(sale["txn_id"]).state == "approved"

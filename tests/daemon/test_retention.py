@@ -46,19 +46,24 @@ def backdate(path: Path, days: float, *txn_ids: str, created: float | None = Non
     """Make transactions (with their receipts and audit trail) `days` old."""
     marks = ", ".join("?" for _ in txn_ids)
     when, born = ago(days), ago(days if created is None else created)
-    sql(path, f"UPDATE txns SET created_at = ?, updated_at = ? WHERE txn_id IN ({marks})",
-        (born, when, *txn_ids))  # fmt: skip
+    sql(
+        path,
+        f"UPDATE txns SET created_at = ?, updated_at = ? WHERE txn_id IN ({marks})",
+        (born, when, *txn_ids),
+    )
     sql(path, f"UPDATE receipts SET created_at = ? WHERE txn_id IN ({marks})", (when, *txn_ids))
     sql(path, f"UPDATE transitions SET at = ? WHERE txn_id IN ({marks})", (when, *txn_ids))
 
 
 def sale(tx: Tx, txn_id: str, state: str = "approved", receipt: str | None = "printed") -> None:
     """A sale in `state`, with a customer receipt (printed or pending) unless None."""
-    tx.insert_txn(txn_id=txn_id, kind="sale", state="in_doubt", amount=1250, currency="EUR",
-                  batch_no=1)  # fmt: skip
+    tx.insert_txn(
+        txn_id=txn_id, kind="sale", state="in_doubt", amount=1250, currency="EUR", batch_no=1
+    )
     if state in ("approved", "approved_unconfirmed"):
-        tx.update_txn(txn_id, state="approved_unconfirmed", receipt_no=7,
-                      masked_pan="476173******0119")  # fmt: skip
+        tx.update_txn(
+            txn_id, state="approved_unconfirmed", receipt_no=7, masked_pan="476173******0119"
+        )
     if state != "in_doubt":
         tx.update_txn(txn_id, state=state)
     if receipt is not None:
@@ -66,8 +71,15 @@ def sale(tx: Tx, txn_id: str, state: str = "approved", receipt: str | None = "pr
 
 
 def refund(tx: Tx, txn_id: str, sale_id: str, state: str = "approved") -> None:
-    tx.insert_txn(txn_id=txn_id, kind="refund", state="in_doubt", amount=500, currency="EUR",
-                  ref_txn=sale_id, reason="goods_returned")  # fmt: skip
+    tx.insert_txn(
+        txn_id=txn_id,
+        kind="refund",
+        state="in_doubt",
+        amount=500,
+        currency="EUR",
+        ref_txn=sale_id,
+        reason="goods_returned",
+    )
     if state != "in_doubt":
         tx.update_txn(txn_id, state=state)
     tx.add_receipt(txn_id=txn_id, copy="customer", mark="original", body=BODY, state="printed")
@@ -103,13 +115,20 @@ def test_given_acked_events_when_pruned_then_old_ones_go_and_recent_ones_stay(
     with journal.transaction() as tx:
         events = [tx.emit("receipt.printed", receipt_data(i))["event_id"] for i in range(6)]
     journal.outbox_ack(events[:4])
-    sql(tmp_path / "journal.db", "UPDATE outbox SET occurred_at = ? WHERE seq IN (1, 2, 5)",
-        (ago(WINDOW + 31),))  # fmt: skip
+    sql(
+        tmp_path / "journal.db",
+        "UPDATE outbox SET occurred_at = ? WHERE seq IN (1, 2, 5)",
+        (ago(WINDOW + 31),),
+    )
     result = run(journal)  # the default age: window + 30 days
     assert result == PruneResult(outbox=2)
     left = journal.outbox_since(1)
     assert [(e.seq, e.acked_at is not None) for e in left] == [
-        (3, True), (4, True), (5, False), (6, False)]  # fmt: skip
+        (3, True),
+        (4, True),
+        (5, False),
+        (6, False),
+    ]
 
 
 # -- transactions ------------------------------------------------------------------------
@@ -121,8 +140,14 @@ def test_given_an_unresolved_or_waiting_txn_of_any_age_then_it_stays(
 ) -> None:
     with journal.transaction() as tx:
         if state == "awaiting_approval":
-            tx.insert_txn(txn_id="R1", kind="refund", state=state, amount=500, currency="EUR",
-                          reason="goods_returned")  # fmt: skip
+            tx.insert_txn(
+                txn_id="R1",
+                kind="refund",
+                state=state,
+                amount=500,
+                currency="EUR",
+                reason="goods_returned",
+            )
         else:
             sale(tx, "R1", state, receipt=None)
     backdate(tmp_path / "journal.db", 3650, "R1")
@@ -143,8 +168,9 @@ def test_given_finished_txns_when_pruned_then_they_go_with_receipts_and_trail(
         sale(tx, "S2", "declined", receipt="printed")
         sale(tx, "S3", "failed", receipt=None)
         sale(tx, "S4")
-        tx.insert_txn(txn_id="V4", kind="void", state="in_doubt", amount=1250, currency="EUR",
-                      ref_txn="S4")  # fmt: skip
+        tx.insert_txn(
+            txn_id="V4", kind="void", state="in_doubt", amount=1250, currency="EUR", ref_txn="S4"
+        )
         tx.update_txn("V4", state="approved")
         tx.add_receipt(txn_id="V4", copy="customer", mark="original", body=BODY, state="printed")
         tx.update_txn("S4", state="voided")
@@ -154,8 +180,11 @@ def test_given_finished_txns_when_pruned_then_they_go_with_receipts_and_trail(
         tx.kv_set("batch_no", "7")
     path = tmp_path / "journal.db"
     backdate(path, WINDOW + 31, "S1", "S2", "S3", "S4", "V4")
-    sql(path, "UPDATE transitions SET at = ? WHERE txn_id IS NULL AND to_state = 'ready'",
-        (ago(WINDOW + 31),))  # fmt: skip
+    sql(
+        path,
+        "UPDATE transitions SET at = ? WHERE txn_id IS NULL AND to_state = 'ready'",
+        (ago(WINDOW + 31),),
+    )
     kv_before = snapshot(path)["kv"]
     old_trail = [t for t in journal.transitions() if t.txn_id != "NEW" and t.to_state != "pt_down"]
     result = run(journal)
@@ -179,8 +208,14 @@ def test_given_a_sale_within_the_refund_window_then_it_stays_even_with_a_tiny_cu
     with journal.transaction() as tx:
         sale(tx, "S1")
         sale(tx, "D1", "declined")
-        tx.insert_txn(txn_id="U1", kind="refund", state="awaiting_approval", amount=500,
-                      currency="EUR", reason="goods_returned")  # fmt: skip
+        tx.insert_txn(
+            txn_id="U1",
+            kind="refund",
+            state="awaiting_approval",
+            amount=500,
+            currency="EUR",
+            reason="goods_returned",
+        )
         tx.update_txn("U1", state="rejected")
     later = datetime.now(UTC) + timedelta(days=10)
     result = run(journal, older_than=timedelta(0), now=later)
@@ -364,8 +399,9 @@ def test_given_a_writer_thread_emitting_while_pruning_then_no_unacked_event_is_l
     later = datetime.now(UTC) + timedelta(days=1)
     pruned = 0
     while not done.is_set():
-        pruned += prune_step(journal, older_than=timedelta(0), refund_window_days=WINDOW,
-                             batch=7, now=later).outbox  # fmt: skip
+        pruned += prune_step(
+            journal, older_than=timedelta(0), refund_window_days=WINDOW, batch=7, now=later
+        ).outbox
     thread.join(60)
     pruned += run(journal, older_than=timedelta(0), now=later).outbox
     assert errors == []

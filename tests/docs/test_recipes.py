@@ -25,8 +25,10 @@ def broken(text: str, root: Path = ROOT) -> list[str]:
         if not file.is_file():
             out.append(f"{path}: no such file")
         elif name is not None and not re.search(
-                rf"^\s*(?:def|class)\s+{name}\b|^\s*{name}\b[^=\n]*=|\b{name}\s*=\s*Literal",
-                file.read_text(encoding="utf-8"), flags=re.M):  # fmt: skip
+            rf"^\s*(?:def|class)\s+{name}\b|^\s*{name}\b[^=\n]*=|\b{name}\s*=\s*Literal",
+            file.read_text(encoding="utf-8"),
+            flags=re.M,
+        ):
             out.append(f"{path}:{name}: not defined there")
     return out
 
@@ -36,8 +38,12 @@ def test_every_file_and_name_a_recipe_cites_exists() -> None:
     broken, and each of the four recipes cites code."""
     text = RECIPES.read_text(encoding="utf-8")
     assert broken(text) == []
-    for recipe in ("Add an MQTT event type", "Add an alert rule", "Add a printer transport",
-                   "Add a dashboard page"):  # fmt: skip
+    for recipe in (
+        "Add an MQTT event type",
+        "Add an alert rule",
+        "Add a printer transport",
+        "Add a dashboard page",
+    ):
         part = text.split(f"## {recipe}", 1)[1].split("\n## ", 1)[0]
         assert any(name for _, name in citations(part)), recipe
 
@@ -48,5 +54,7 @@ def test_a_renamed_function_breaks_the_recipe(tmp_path: Path) -> None:
     (tmp_path / "pkg").mkdir()
     (tmp_path / "pkg/mod.py").write_text("def kept():\n    pass\nLIMITS = {}\n")
     text = "Call `pkg/mod.py:kept`, `pkg/mod.py:LIMITS`, `pkg/mod.py:gone`, `pkg/no.py`."
-    assert broken(text, tmp_path) == ["pkg/mod.py:gone: not defined there",
-                                      "pkg/no.py: no such file"]
+    assert broken(text, tmp_path) == [
+        "pkg/mod.py:gone: not defined there",
+        "pkg/no.py: no such file",
+    ]

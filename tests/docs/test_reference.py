@@ -52,16 +52,25 @@ def rows(block: str) -> set[str]:
 
 
 def daemon_names() -> set[str]:
-    return {f"{s}.{f.encode_name}" for s, cls in daemon_config.SECTIONS.items()
-            for f in kit.keys(cls)}  # fmt: skip
+    return {
+        f"{s}.{f.encode_name}" for s, cls in daemon_config.SECTIONS.items() for f in kit.keys(cls)
+    }
 
 
 def host_names() -> set[str]:
-    tables = {**host_config.SECTIONS, "web.users": host_config.WebUser,
-              "webhooks": webhooks.WebhookEntry, "notify": notify_config.NotifyTable,
-              "notify.sms": notify_config.SmsTable}  # fmt: skip
-    return {f"{s}.{f.encode_name}" for s, cls in tables.items() for f in kit.keys(cls)
-            if f"{s}.{f.encode_name}" not in tables}  # fmt: skip
+    tables = {
+        **host_config.SECTIONS,
+        "web.users": host_config.WebUser,
+        "webhooks": webhooks.WebhookEntry,
+        "notify": notify_config.NotifyTable,
+        "notify.sms": notify_config.SmsTable,
+    }
+    return {
+        f"{s}.{f.encode_name}"
+        for s, cls in tables.items()
+        for f in kit.keys(cls)
+        if f"{s}.{f.encode_name}" not in tables
+    }
 
 
 def shown(page: str, part: str) -> set[str]:
@@ -88,9 +97,11 @@ def test_the_annotated_examples_describe_every_key_and_no_other() -> None:
     assert [k.name for k in keys if not k.text] == []
     assert "not described" not in docs_config.page()
     daemon_notes = docs_config.example_notes(
-        (docs_config.ROOT / "deploy/posterm.toml.example").read_text())
+        (docs_config.ROOT / "deploy/posterm.toml.example").read_text()
+    )
     host_notes = docs_config.example_notes(
-        (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text())
+        (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text()
+    )
     sections = set(daemon_config.SECTIONS) | set(host_config.SECTIONS) | {"webhooks", "web.users"}
     assert set(daemon_notes) - sections <= daemon_names()
     assert set(host_notes) - sections <= host_names()
@@ -106,18 +117,23 @@ def test_a_key_without_a_note_is_shown_as_undescribed() -> None:
 
     keys = docs_config.daemon_keys({"fake": Fake}, example="[fake]\nsize = 2  # how big\n")
     assert [(k.name, k.default, k.rule, k.text) for k in keys] == [
-        ("fake.colour", "3", "1-9 shades", ""), ("fake.size", "2", "1-5", "how big")]
+        ("fake.colour", "3", "1-9 shades", ""),
+        ("fake.size", "2", "1-5", "how big"),
+    ]
     lines = docs_config.table(keys)
-    assert "| `colour` | integer | 3 | 1-9 shades | *(not described in the example config)* |" \
-        in lines
+    assert (
+        "| `colour` | integer | 3 | 1-9 shades | *(not described in the example config)* |" in lines
+    )
 
 
 def test_the_config_reference_takes_ranges_and_defaults_from_the_code() -> None:
     """GIVEN postermd's checks WHEN the reference is generated THEN ranges and defaults are
     the code's (the example's own words aside)."""
     keys = {k.name: k for k in docs_config.daemon_keys()}
-    assert (keys["payment.timeout_s"].default, keys["payment.timeout_s"].rule) == \
-        ("180.0", "5-600 seconds")
+    assert (keys["payment.timeout_s"].default, keys["payment.timeout_s"].rule) == (
+        "180.0",
+        "5-600 seconds",
+    )
     assert keys["printer.columns"].rule == "one of 32, 42, 48"
     assert keys["panel.buzzer_pin"].rule == "0-27 (a BCM GPIO number)"
     assert keys["refunds.approval_limit"].default == '"50"'
@@ -126,9 +142,14 @@ def test_the_config_reference_takes_ranges_and_defaults_from_the_code() -> None:
 
 def wire_structs() -> list[type[msgspec.Struct]]:
     """Every Struct wire.py declares (not only those the generator lists)."""
-    return [v for v in vars(wire).values() if isinstance(v, type)
-            and issubclass(v, msgspec.Struct) and v.__module__ == wire.__name__
-            and not v.__name__.startswith("_")]  # fmt: skip
+    return [
+        v
+        for v in vars(wire).values()
+        if isinstance(v, type)
+        and issubclass(v, msgspec.Struct)
+        and v.__module__ == wire.__name__
+        and not v.__name__.startswith("_")
+    ]
 
 
 def test_the_mqtt_reference_names_every_message_and_field() -> None:
@@ -138,7 +159,8 @@ def test_the_mqtt_reference_names_every_message_and_field() -> None:
     for kind in wire_structs():
         assert kind.__name__ in sections, kind
         assert rows(sections[kind.__name__]) == {
-            f.encode_name for f in msgspec.structs.fields(kind)}, kind
+            f.encode_name for f in msgspec.structs.fields(kind)
+        }, kind
     page = docs_wire.page()
     for event_type in wire.DATA:
         assert f"`{event_type}`" in page

@@ -217,8 +217,13 @@ def readable(text: str) -> bool:
 @example({**DAEMON_EXAMPLE, "payment": {"url": "tcp://h", "timeout_s": 10**400}})  # found
 @example({"terminal": {"id": "pos-1", "currency": []}})  # found: TypeError (unhashable)
 def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
-    _loads_or_names_the_key(daemon_config.load_config, daemon_config.ConfigError,
-                            DAEMON_SCHEMA, doc, workdir / "posterm.toml")  # fmt: skip
+    _loads_or_names_the_key(
+        daemon_config.load_config,
+        daemon_config.ConfigError,
+        DAEMON_SCHEMA,
+        doc,
+        workdir / "posterm.toml",
+    )
 
 
 @fuzz(scale=0.7)
@@ -230,12 +235,18 @@ def test_postermd_config_loads_or_names_the_key(workdir: Path, doc: dict[str, An
 @example({"host": {"id": "h", "0.": []}})  # found: an unknown key with a dot in its name
 @example({".": False})  # found: an unknown section named "." (named so by the old loader too)
 def test_posterm_host_config_loads_or_names_the_key(workdir: Path, doc: dict[str, Any]) -> None:
-    _loads_or_names_the_key(host_config.load, host_config.HostConfigError, HOST_SCHEMA, doc,
-                            workdir / "posterm-host.toml")  # fmt: skip
+    _loads_or_names_the_key(
+        host_config.load,
+        host_config.HostConfigError,
+        HOST_SCHEMA,
+        doc,
+        workdir / "posterm-host.toml",
+    )
 
 
-def _loads_or_names_the_key(load: Any, error: type[Exception], schema: Any,
-                            doc: dict[str, Any], path: Path) -> None:  # fmt: skip
+def _loads_or_names_the_key(
+    load: Any, error: type[Exception], schema: Any, doc: dict[str, Any], path: Path
+) -> None:
     """The config loads, or its error names the key at fault (or, for a file that is not
     TOML, the file)."""
     text = to_toml(doc)

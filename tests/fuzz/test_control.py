@@ -23,10 +23,34 @@ from posterm.daemon.states import Mode
 from posterm.protocol import contact
 from tests.fuzz.profiles import fuzz
 
-COMMANDS = ["sale", "refund", "void", "reprint", "approve", "reject", "resolve", "status",
-            "journal", "eod", "abort"]  # fmt: skip
-FIELDS = ["cmd", "amount", "key", "txn", "reason", "text", "by", "outcome", "limit",
-          "unreferenced", "notify_email", "notify_phone", "notify_lang"]  # fmt: skip
+COMMANDS = [
+    "sale",
+    "refund",
+    "void",
+    "reprint",
+    "approve",
+    "reject",
+    "resolve",
+    "status",
+    "journal",
+    "eod",
+    "abort",
+]
+FIELDS = [
+    "cmd",
+    "amount",
+    "key",
+    "txn",
+    "reason",
+    "text",
+    "by",
+    "outcome",
+    "limit",
+    "unreferenced",
+    "notify_email",
+    "notify_phone",
+    "notify_lang",
+]
 SCALARS = (
     st.none()
     | st.booleans()
@@ -70,8 +94,18 @@ class FakeTerminal:
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
 
     def __getattr__(self, name: str) -> Any:
-        if name not in ("sale", "refund", "void", "reprint", "approve", "reject", "resolve",
-                        "status", "journal_view", "end_of_day"):  # fmt: skip
+        if name not in (
+            "sale",
+            "refund",
+            "void",
+            "reprint",
+            "approve",
+            "reject",
+            "resolve",
+            "status",
+            "journal_view",
+            "end_of_day",
+        ):
             raise AttributeError(name)
 
         def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -178,10 +212,13 @@ def control() -> Iterator[Path]:
 
 @fuzz(scale=0.3)
 @given(
-    st.lists(LINES | st.binary(min_size=500, max_size=1500).map(lambda b: b.replace(b"\n", b"")),
-             min_size=1, max_size=6),
+    st.lists(
+        LINES | st.binary(min_size=500, max_size=1500).map(lambda b: b.replace(b"\n", b"")),
+        min_size=1,
+        max_size=6,
+    ),
     st.lists(st.integers(0, 10_000), max_size=6),
-)  # fmt: skip
+)
 def test_one_reply_per_line_however_the_stream_is_cut(
     control: Path, lines: list[bytes], cuts: list[int]
 ) -> None:

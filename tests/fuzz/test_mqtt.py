@@ -164,8 +164,15 @@ def test_parse_accepts_or_raises_command_error(payload: bytes) -> None:
     try:
         cmd = parse(payload)
     except CommandError as exc:
-        assert exc.code in {"bad_payload", "bad_command", "unknown_command", "wrong_terminal",
-                            "expired", "unsigned", "bad_signature"}  # fmt: skip
+        assert exc.code in {
+            "bad_payload",
+            "bad_command",
+            "unknown_command",
+            "wrong_terminal",
+            "expired",
+            "unsigned",
+            "bad_signature",
+        }
         assert exc.cmd_id is None or commands.CMD_ID.fullmatch(exc.cmd_id)
         json.dumps(commands.reply(exc.cmd_id, error=exc), allow_nan=False)
         return
@@ -323,8 +330,10 @@ def test_what_the_schema_passes_is_stored(host_store: Store, event_like: Any) ->
 @example(
     payload=json_bytes({**events.envelope(TID, 1, "sale.approved", {}), "type": []}), leaf="events"
 )  # found: TypeError (unhashable) in valid_event
-@example(payload=b"\xef\xbb\xbf" + json_bytes(events.envelope(TID, 1, "sale.approved",
-                                                            txn_data(TXN))), leaf="events")
+@example(
+    payload=b"\xef\xbb\xbf" + json_bytes(events.envelope(TID, 1, "sale.approved", txn_data(TXN))),
+    leaf="events",
+)
 def test_host_message_handler_never_raises(host_store: Store, payload: bytes, leaf: str) -> None:
     """GIVEN any payload on any topic the host subscribes to THEN it is used or refused
     (quarantined), never both, and what is used fits its schema."""

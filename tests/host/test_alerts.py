@@ -58,8 +58,15 @@ class Fleet:
         self.alerter = Alerter(self.store, limits, stale_after_s=stale_after_s, clock=self.clock)
         self.seq: dict[str, int] = {}
 
-    def event(self, type_: str, tid: str = TID, *, seq: int | None = None,
-              at: str | None = None, **data: Any) -> dict[str, Any]:  # fmt: skip
+    def event(
+        self,
+        type_: str,
+        tid: str = TID,
+        *,
+        seq: int | None = None,
+        at: str | None = None,
+        **data: Any,
+    ) -> dict[str, Any]:
         if seq is None:
             seq = self.seq.get(tid, 0) + 1
         self.seq[tid] = max(seq, self.seq.get(tid, 0))
@@ -68,12 +75,12 @@ class Fleet:
         return env
 
     def status(self, online: bool, session: int, tid: str = TID) -> None:
-        assert self.store.saw_status(tid, {"online": online, "session": session},
-                                     at=self.clock.iso)  # fmt: skip
+        assert self.store.saw_status(tid, {"online": online, "session": session}, at=self.clock.iso)
 
     def telemetry(self, tid: str = TID, **tele: Any) -> None:
-        self.store.saw_telemetry(tid, {"paper": "ok", "oldest_unsent_age_s": None, **tele},
-                                 at=self.clock.iso)  # fmt: skip
+        self.store.saw_telemetry(
+            tid, {"paper": "ok", "oldest_unsent_age_s": None, **tele}, at=self.clock.iso
+        )
 
     def tick(self) -> list[dict[str, Any]]:
         """Run the time-based rules now; the messages they committed."""
@@ -207,9 +214,7 @@ def test_a_seq_gap_not_filled_in_time(fleet: Fleet) -> None:
     assert cleared["cleared_at"] == filled
 
 
-def test_a_failed_ingest_hands_over_no_alert(
-    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_failed_ingest_hands_over_no_alert(fleet: Fleet, monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN the ingest's transaction fails after the alert was written in it, THEN no alert
     is stored or published, and the event is not stored either."""
     data = {"amount": "5.00", "currency": "EUR", "masked_pan": PAN}
@@ -222,8 +227,13 @@ def test_a_failed_ingest_hands_over_no_alert(
 
     monkeypatch.setattr(fleet.alerter, "_raise", raise_then_fail)
     with pytest.raises(RuntimeError):
-        fleet.alerter.ingest([envelope(TID, 2, "sale.approved", {"txn_id": "T2", **data},
-                                       occurred_at=fleet.clock.iso)])  # fmt: skip
+        fleet.alerter.ingest(
+            [
+                envelope(
+                    TID, 2, "sale.approved", {"txn_id": "T2", **data}, occurred_at=fleet.clock.iso
+                )
+            ]
+        )
     assert fleet.alerter.take() == [] and fleet.alerts() == []
     assert [e["seq"] for e in fleet.store.events(terminal=TID)] == [1]
 
@@ -251,12 +261,16 @@ def test_a_schema_2_store_upgraded_keeps_its_sales_and_terminals_alerting(
     sale = {"txn_id": "T1", "amount": "5.00", "currency": "EUR", "masked_pan": PAN}
     env = envelope(TID, 1, "sale.approved", sale, occurred_at="2026-11-29T09:59:00.000Z")
     with db.tx() as tx:
-        tx.execute("INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
-                   " envelope, txn_id) VALUES (?, ?, 1, 'sale.approved', ?, ?, ?, 'T1')",
-                   (env["event_id"], TID, env["occurred_at"], env["occurred_at"],
-                    json.dumps(env)))  # fmt: skip
-        tx.execute("INSERT INTO terminals (terminal, contiguous_seq, online, session, last_seen)"
-                   " VALUES (?, 1, 0, 4, '2026-11-29T09:00:00.000Z')", (TID,))  # fmt: skip
+        tx.execute(
+            "INSERT INTO events (event_id, terminal, seq, type, occurred_at, received_at,"
+            " envelope, txn_id) VALUES (?, ?, 1, 'sale.approved', ?, ?, ?, 'T1')",
+            (env["event_id"], TID, env["occurred_at"], env["occurred_at"], json.dumps(env)),
+        )
+        tx.execute(
+            "INSERT INTO terminals (terminal, contiguous_seq, online, session, last_seen)"
+            " VALUES (?, 1, 0, 4, '2026-11-29T09:00:00.000Z')",
+            (TID,),
+        )
     db.close()
     monkeypatch.undo()
     f = Fleet(tmp_path, Limits())
@@ -281,8 +295,10 @@ def host(tmp_path: Path, broker: Broker, hook: Receiver) -> Iterator[Host]:
     secret = tmp_path / "hook.secret"
     secret.write_bytes(SECRET)
     with h.config.open("a") as f:
-        f.write(f'[[webhooks]]\nurl = "{hook.url}"\nsecret_file = "{secret}"\n'
-                'events = ["alert.*", "sale.approved"]\n')
+        f.write(
+            f'[[webhooks]]\nurl = "{hook.url}"\nsecret_file = "{secret}"\n'
+            'events = ["alert.*", "sale.approved"]\n'
+        )
     assert h.cli("keygen")[0] == 0
     h.start()
     yield h
@@ -291,7 +307,10 @@ def host(tmp_path: Path, broker: Broker, hook: Receiver) -> Iterator[Host]:
 
 @pytest.mark.slow
 def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_topic(
-    rig: Rig, host: Host, broker: Broker, hook: Receiver  # noqa: F811 (the fixtures)
+    rig: Rig,
+    host: Host,
+    broker: Broker,
+    hook: Receiver,
 ) -> None:
     """The real postermd, Mosquitto and `posterm-host run`: the PT simulator charges the
     same card (its masked PAN) every time, so a second sale of the same amount within
@@ -310,23 +329,32 @@ def test_two_identical_sales_on_one_card_raise_the_double_charge_on_the_alerts_t
         first = rig.cli("sale", "12.50")[1]
         assert rig.cli("sale", "3.00")[0] == 0  # another amount: no alert
         second = rig.cli("sale", "12.50")[1]
-        (alert,) = wait_for(lambda: [a for a in got if a["kind"] == "double_charge"],
-                            "the double-charge alert on the alerts topic")  # fmt: skip
+        (alert,) = wait_for(
+            lambda: [a for a in got if a["kind"] == "double_charge"],
+            "the double-charge alert on the alerts topic",
+        )
+
         def posted(type_: bytes) -> list[dict[str, Any]]:
             return [r for r in hook.accepted if b'"type":"' + type_ + b'"' in r["body"]]
 
         (hooked,) = wait_for(lambda: posted(b"alert.double_charge"), "the alert's webhook")
-        sales = wait_for(lambda: len(posted(b"sale.approved")) == 3 and posted(b"sale.approved"),
-                         "the three sales at the webhook")  # fmt: skip
+        sales = wait_for(
+            lambda: len(posted(b"sale.approved")) == 3 and posted(b"sale.approved"),
+            "the three sales at the webhook",
+        )
     finally:
         watcher.loop_stop()
         watcher.disconnect()
     assert json.loads(hooked["body"])["data"] == alert
-    assert all(webhooks.verify(SECRET, r["body"], r["Posterm-Signature"], time.time())
-               for r in hook.accepted)  # fmt: skip
+    assert all(
+        webhooks.verify(SECRET, r["body"], r["Posterm-Signature"], time.time())
+        for r in hook.accepted
+    )
     assert len({r["Posterm-Delivery"] for r in sales}) == 3
-    assert alert["terminal"] == RIG_TID and alert["detail"]["txns"] == [first["txn_id"],
-                                                                    second["txn_id"]]  # fmt: skip
+    assert alert["terminal"] == RIG_TID and alert["detail"]["txns"] == [
+        first["txn_id"],
+        second["txn_id"],
+    ]
     assert alert["detail"]["amount"] == "12.50" and "*" in alert["detail"]["masked_pan"]
     code, alerts = host.cli("alerts", "--open", "--json")
     assert code == 0 and [a["alert_id"] for a in alerts] == [alert["alert_id"]]

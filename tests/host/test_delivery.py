@@ -27,16 +27,19 @@ def test_a_webhook_queued_before_the_upgrade_is_sent_after_it(
     """GIVEN a store at the schema before webhook deliveries had claims, with a pending
     delivery WHEN the new posterm-host opens it and its sender runs THEN the delivery is
     posted once with its id and body, and recorded sent."""
-    step = next(i for i, m in enumerate(migrations.MIGRATIONS) if isinstance(m, list) and
-                CLAIMS in m)  # fmt: skip
+    step = next(
+        i for i, m in enumerate(migrations.MIGRATIONS) if isinstance(m, list) and CLAIMS in m
+    )
     db = connect(store_url)
     monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:step])
     migrations.migrate(db)
     with db.tx() as tx:
-        tx.execute("INSERT INTO webhook_deliveries (delivery_id, url, kind, body, state,"
-                   " attempts, created_at, next_attempt_at) VALUES ('d-1', 'https://h.example/x',"
-                   " 'sale.approved', '{\"id\":\"d-1\"}', 'pending', 0, '2026-11-29T10:00:00Z',"
-                   " '2026-11-29T10:00:00Z')")  # fmt: skip
+        tx.execute(
+            "INSERT INTO webhook_deliveries (delivery_id, url, kind, body, state,"
+            " attempts, created_at, next_attempt_at) VALUES ('d-1', 'https://h.example/x',"
+            " 'sale.approved', '{\"id\":\"d-1\"}', 'pending', 0, '2026-11-29T10:00:00Z',"
+            " '2026-11-29T10:00:00Z')"
+        )
     db.close()
     monkeypatch.undo()
     posted: list[tuple[str, bytes]] = []

@@ -38,10 +38,12 @@ class Terminal:
         self.acked: set[str] = set()
         self.host_online = False
         self.lock = threading.Lock()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id=TID, protocol=mqtt.MQTTv311)  # fmt: skip
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id=TID, protocol=mqtt.MQTTv311
+        )
         self.client.on_connect = lambda c, *_: c.subscribe(
-            [(topics.terminal(TID, "ack"), 1), (topics.host("hq", "status"), 1)])
+            [(topics.terminal(TID, "ack"), 1), (topics.host("hq", "status"), 1)]
+        )
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", broker.port, keepalive=10)
         self.client.loop_start()
@@ -80,14 +82,19 @@ def _config(tmp: Path, mqtt_url: str, store_url: str, hook: Receiver, smtp: Smtp
         f'[[webhooks]]\nurl = "{hook.url}"\nsecret_file = "{secret}"\n'
         f'events = ["sale.approved"]\n'
         f'[notify]\nmerchant_name = "Shop"\ntimezone = "Europe/Berlin"\n'
-        f'smtp_url = "{smtp.url}"\nsmtp_security = "none"\nfrom = "refunds@shop.example"\n')
+        f'smtp_url = "{smtp.url}"\nsmtp_security = "none"\nfrom = "refunds@shop.example"\n'
+    )
     return config
 
 
 def _run(tmp: Path, config: Path, *args: str) -> subprocess.Popen[str]:
     log = (tmp / f"host{'-'.join(args)}.log").open("w")
-    return subprocess.Popen([str(BIN / "posterm-host"), "--config", str(config), "run", *args],
-                            stdout=log, stderr=log, text=True)  # fmt: skip
+    return subprocess.Popen(
+        [str(BIN / "posterm-host"), "--config", str(config), "run", *args],
+        stdout=log,
+        stderr=log,
+        text=True,
+    )
 
 
 def _stop(proc: subprocess.Popen[str]) -> int:
@@ -100,15 +107,20 @@ def _claims(store_url: str) -> dict[str, list[tuple[str, str]]]:
     """Each table's rows: (state, the claim's process name)."""
     store = Store(store_url)
     try:
-        return {table: [(r["state"], str(r["claim"]).split(":")[0])
-                        for r in store.db.rows(f"SELECT state, claim FROM {table}")]
-                for table in ("webhook_deliveries", "notifications")}  # fmt: skip
+        return {
+            table: [
+                (r["state"], str(r["claim"]).split(":")[0])
+                for r in store.db.rows(f"SELECT state, claim FROM {table}")
+            ]
+            for table in ("webhook_deliveries", "notifications")
+        }
     finally:
         store.close()
 
 
 def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
-        tmp_path: Path, broker: Broker, terminal: Terminal, store_url: str) -> None:  # fmt: skip
+    tmp_path: Path, broker: Broker, terminal: Terminal, store_url: str
+) -> None:
     """GIVEN `run --role ingest` alone on a store, with a webhook and [notify]
     WHEN a terminal sends a sale and a refund with the customer's address
     THEN the ingest process stores and acks them and queues a webhook and an e-mail,
@@ -122,23 +134,44 @@ def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
     try:
         refund = {"txn_id": "R1", "kind": "refund", "amount": "12.00", "currency": "EUR"}
         events = [
-            envelope(TID, 1, "sale.approved", {"txn_id": "S1", "kind": "sale", "state": "approved",
-                                               "amount": "12.00", **MONEY}),
-            envelope(TID, 2, "refund.requested", {**refund, "reason": "goods_returned",
-                                                  "state": "in_doubt",
-                                                  "notify": {"email": ADDRESS, "lang": "en"}}),
+            envelope(
+                TID,
+                1,
+                "sale.approved",
+                {"txn_id": "S1", "kind": "sale", "state": "approved", "amount": "12.00", **MONEY},
+            ),
+            envelope(
+                TID,
+                2,
+                "refund.requested",
+                {
+                    **refund,
+                    "reason": "goods_returned",
+                    "state": "in_doubt",
+                    "notify": {"email": ADDRESS, "lang": "en"},
+                },
+            ),
             envelope(TID, 3, "refund.completed", {**refund, "state": "approved", **MONEY}),
-        ]  # fmt: skip
+        ]
         wait_for(lambda: terminal.host_online, "the ingest process online")
         terminal.send(events)
         wait_for(lambda: terminal.acked >= {e["event_id"] for e in events}, "the events acked")
-        assert _claims(store_url) == {"webhook_deliveries": [("pending", "None")],
-                                      "notifications": [("queued", "None")]}  # fmt: skip
+        assert _claims(store_url) == {
+            "webhook_deliveries": [("pending", "None")],
+            "notifications": [("queued", "None")],
+        }
         sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
         wait_for(lambda: hook.accepted and smtp.mailbox.messages, "the webhook and the mail")
-        wait_for(lambda: _claims(store_url) == {"webhook_deliveries": [("sent", "hq-sender")],
-                                                "notifications": [("sent", "hq-sender")]},
-                 "both recorded sent by the sender process")  # fmt: skip
+        wait_for(
+            lambda: (
+                _claims(store_url)
+                == {
+                    "webhook_deliveries": [("sent", "hq-sender")],
+                    "notifications": [("sent", "hq-sender")],
+                }
+            ),
+            "both recorded sent by the sender process",
+        )
         (posted,) = hook.accepted
         assert json.loads(posted["body"])["data"]["event_id"] == events[0]["event_id"]
         assert smtp.mailbox.recipients == [[ADDRESS]]
@@ -157,9 +190,16 @@ def test_the_sender_role_refuses_the_ingest_options(tmp_path: Path) -> None:
     hook, smtp = Receiver(fail=0), SmtpServer()
     config = _config(tmp_path, "mqtt://127.0.0.1:1", f"sqlite://{tmp_path / 'host.db'}", hook, smtp)
     hook.close()
-    for args, why in ((["--role", "sender", "--http", "127.0.0.1:1"], "--http and --metrics"),
-                      (["--role", "both"], "invalid choice")):  # fmt: skip
-        proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(config), "run", *args],
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    for args, why in (
+        (["--role", "sender", "--http", "127.0.0.1:1"], "--http and --metrics"),
+        (["--role", "both"], "invalid choice"),
+    ):
+        proc = subprocess.run(
+            [str(BIN / "posterm-host"), "--config", str(config), "run", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert proc.returncode == 2 and why in proc.stderr, proc.stderr
     assert not (tmp_path / "host.db").exists()

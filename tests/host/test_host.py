@@ -43,8 +43,13 @@ class Host:
         self.logs = 0
 
     def cli(self, *args: str) -> tuple[int, Any]:
-        proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(self.config), *args],
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [str(BIN / "posterm-host"), "--config", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         out = proc.stdout.strip()
         try:
             return proc.returncode, json.loads(out) if out else proc.stderr
@@ -54,8 +59,12 @@ class Host:
     def start(self) -> None:
         self.logs += 1
         log = (self.tmp / f"host-{self.logs}.log").open("w")
-        self.proc = subprocess.Popen([str(BIN / "posterm-host"), "--config", str(self.config),
-                                      "run"], stdout=log, stderr=log, text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [str(BIN / "posterm-host"), "--config", str(self.config), "run"],
+            stdout=log,
+            stderr=log,
+            text=True,
+        )
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -137,8 +146,9 @@ def test_a_late_will_of_an_old_session_never_marks_a_newer_one_offline(
     late = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id="late-will")
     late.connect("127.0.0.1", broker.port)
     late.loop_start()
-    info = late.publish(topics.terminal(TID, "status"),
-                        json.dumps({"online": False, "session": session - 1}), qos=1)  # fmt: skip
+    info = late.publish(
+        topics.terminal(TID, "status"), json.dumps({"online": False, "session": session - 1}), qos=1
+    )
     info.wait_for_publish(5)
     ping = host.cli("ping", TID, "--json")  # a round trip later the old will is in
     assert ping[0] == 0 and ping[1]["result"]["pong"] is True
@@ -166,14 +176,22 @@ def test_an_approval_from_the_cli_reaches_the_terminal_and_runs_once(rig: Rig, h
 
 def test_bad_host_config_names_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
-    for text, key in (('[host]\nid = "hq"\n[mqtt]\nurl = "http://x"\n', "mqtt.url"),
-                      ('[host]\nid = "hq"\nidd = 1\n[mqtt]\nurl = "mqtt://x"\n', "host.idd"),
-                      ('[mqtt]\nurl = "mqtt://x"\n', "host: required section [host]"),
-                      ('[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n[store]\n'
-                       'url = "mysql://db/x"\n', "store.url")):  # fmt: skip
+    for text, key in (
+        ('[host]\nid = "hq"\n[mqtt]\nurl = "http://x"\n', "mqtt.url"),
+        ('[host]\nid = "hq"\nidd = 1\n[mqtt]\nurl = "mqtt://x"\n', "host.idd"),
+        ('[mqtt]\nurl = "mqtt://x"\n', "host: required section [host]"),
+        (
+            '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n[store]\nurl = "mysql://db/x"\n',
+            "store.url",
+        ),
+    ):
         config.write_text(text)
-        proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(config), "fleet"],
-                              capture_output=True, text=True, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [str(BIN / "posterm-host"), "--config", str(config), "fleet"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 2 and key in proc.stderr, proc.stderr
 
 
@@ -181,8 +199,11 @@ def replies(host: Host, *cmd_ids: str) -> dict[str, dict[str, Any]]:
     """The terminal's replies the running host stored, by cmd_id."""
     db = sqlite3.connect(host.db)
     try:
-        rows = db.execute(f"SELECT cmd_id, reply FROM replies WHERE cmd_id IN"
-                          f" ({', '.join('?' for _ in cmd_ids)})", cmd_ids).fetchall()
+        rows = db.execute(
+            f"SELECT cmd_id, reply FROM replies WHERE cmd_id IN"
+            f" ({', '.join('?' for _ in cmd_ids)})",
+            cmd_ids,
+        ).fetchall()
     finally:
         db.close()
     return {r[0]: json.loads(r[1]) for r in rows}
@@ -202,12 +223,14 @@ def test_an_approval_the_cli_reported_unanswered_never_runs_when_the_terminal_re
     assert refund["state"] == "awaiting_approval"
     wait_for(lambda: unacked(rig) == 0, "the refund request at the host")
     rig.stop()
-    host.config.write_text(host.config.read_text().replace("reply_timeout_s = 20",
-                                                           "reply_timeout_s = 2"))  # fmt: skip
+    host.config.write_text(
+        host.config.read_text().replace("reply_timeout_s = 20", "reply_timeout_s = 2")
+    )
     code, approve = host.cli("approve", refund["txn_id"], "--json")
     assert code == 1 and approve["code"] == "no_reply", approve
-    said = re.search(r"expired unanswered at (\d\d:\d\d:\d\d) UTC: the terminal will refuse it",
-                     approve["error"])  # fmt: skip
+    said = re.search(
+        r"expired unanswered at (\d\d:\d\d:\d\d) UTC: the terminal will refuse it", approve["error"]
+    )
     assert said and approve["expires_at"][11:19] == said[1], approve
     code, reject = host.cli("reject", refund["txn_id"], "--json")
     assert code == 1 and reject["code"] == "no_reply", reject
@@ -217,7 +240,8 @@ def test_an_approval_the_cli_reported_unanswered_never_runs_when_the_terminal_re
     assert [r["code"] for r in replies(host, *sent).values()] == ["expired", "expired"]
     assert [e for e in rig.ledger() if e["kind"] == "refund"] == []
     assert [t["state"] for t in rig.txns() if t["txn_id"] == refund["txn_id"]] == [
-        "awaiting_approval"]
+        "awaiting_approval"
+    ]
 
 
 def test_a_re_flashed_terminal_is_followed_in_a_new_life(rig: Rig, host: Host) -> None:
@@ -245,6 +269,10 @@ def test_a_re_flashed_terminal_is_followed_in_a_new_life(rig: Rig, host: Host) -
     now = wait_for(followed, "the terminal online in its new life")
     assert now["contiguous_seq"] == len(rig.events()) and now["gap_at"] is None
     assert now["session"] == 1  # its sessions start again too
-    reset = wait_for(lambda: [a for a in host.cli("alerts", "--open", "--json")[1]
-                              if a["kind"] == "terminal_reset"], "terminal_reset raised")
+    reset = wait_for(
+        lambda: [
+            a for a in host.cli("alerts", "--open", "--json")[1] if a["kind"] == "terminal_reset"
+        ],
+        "terminal_reset raised",
+    )
     assert reset[0]["terminal"] == TID and reset[0]["detail"]["life"] == 1

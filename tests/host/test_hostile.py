@@ -35,36 +35,48 @@ def _raw(env: dict[str, Any], **replace: str) -> bytes:
     """The envelope's JSON with some values written in by hand (what json.dumps cannot)."""
     text = json.dumps(env)
     for key, value in replace.items():
-        text = text.replace(f'"{key}": {json.dumps(env["data"].get(key, env.get(key)))}',
-                            f'"{key}": {value}')  # fmt: skip
+        text = text.replace(
+            f'"{key}": {json.dumps(env["data"].get(key, env.get(key)))}', f'"{key}": {value}'
+        )
     return text.encode()
 
 
 RECEIPT = {"receipt_id": 1, "txn_id": "T1", "copy": "customer", "mark": "original"}
 # (topic leaf, payload) of every finding of the issue's section 1, and their kin
-# fmt: off
 HOSTILE: dict[str, tuple[str, bytes]] = {
     "surrogate in a reply's cmd_id": ("reply", f'{{"cmd_id": "{LONE}", "ok": true}}'.encode()),
     "surrogate in txn_id": ("events", _raw(_event(EVIL, 1), txn_id=f'"{LONE}"')),
-    "surrogate in masked_pan": ("events", _raw(_event(EVIL, 1, masked_pan="4**4"),
-                                               masked_pan=f'"1{LONE}"')),
-    "surrogate in a receipt's copy": ("events", _raw(_event(EVIL, 1, "receipt.printed", **RECEIPT),
-                                                     copy=f'"{LONE}"')),
+    "surrogate in masked_pan": (
+        "events",
+        _raw(_event(EVIL, 1, masked_pan="4**4"), masked_pan=f'"1{LONE}"'),
+    ),
+    "surrogate in a receipt's copy": (
+        "events",
+        _raw(_event(EVIL, 1, "receipt.printed", **RECEIPT), copy=f'"{LONE}"'),
+    ),
     "surrogate in telemetry": ("telemetry", f'{{"printer": "{LONE}"}}'.encode()),
     "400-digit period_s": ("telemetry", b'{"period_s": 1' + b"0" * 400 + b"}"),
-    "400-digit oldest_unsent_age_s": ("telemetry",
-                                      b'{"oldest_unsent_age_s": 1' + b"0" * 400 + b"}"),
+    "400-digit oldest_unsent_age_s": (
+        "telemetry",
+        b'{"oldest_unsent_age_s": 1' + b"0" * 400 + b"}",
+    ),
     "a BOM before an event": ("events", b"\xef\xbb\xbf" + json.dumps(_event(EVIL, 1)).encode()),
     "30 February": ("events", _raw(_event(EVIL, 1), occurred_at='"2026-02-30T10:00:00.000Z"')),
     "month 13": ("events", _raw(_event(EVIL, 1), occurred_at='"2026-13-01T10:00:00.000Z"')),
     "second 60": ("events", _raw(_event(EVIL, 1), occurred_at='"2026-06-30T23:59:60.000Z"')),
-    "offset +25:00": ("events", _raw(_event(EVIL, 1),
-                                     occurred_at='"2026-06-30T10:00:00.000+25:00"')),
+    "offset +25:00": (
+        "events",
+        _raw(_event(EVIL, 1), occurred_at='"2026-06-30T10:00:00.000+25:00"'),
+    ),
     "year 9999": ("events", _raw(_event(EVIL, 1), occurred_at='"9999-06-30T10:00:00.000Z"')),
-    "a URL for an amount": ("events", json.dumps(_event(EVIL, 1, amount="https://x.example/p"))
-                            .encode()),
-    "a phone number for a masked PAN": ("events", json.dumps(
-        _event(EVIL, 1, masked_pan="(call +1 555 0100 now)")).encode()),
+    "a URL for an amount": (
+        "events",
+        json.dumps(_event(EVIL, 1, amount="https://x.example/p")).encode(),
+    ),
+    "a phone number for a masked PAN": (
+        "events",
+        json.dumps(_event(EVIL, 1, masked_pan="(call +1 555 0100 now)")).encode(),
+    ),
     "a full PAN": ("events", json.dumps(_event(EVIL, 1, masked_pan="4761739001010010")).encode()),
     "an unknown field": ("events", json.dumps(_event(EVIL, 1, pan_hint="x")).encode()),
     "another terminal's envelope": ("events", json.dumps(_event(TID, 9)).encode()),
@@ -73,7 +85,6 @@ HOSTILE: dict[str, tuple[str, bytes]] = {
     "not JSON": ("status", b"\x00\xff garbage"),
     "a status without a session": ("status", b'{"online": true}'),
 }
-# fmt: on
 
 
 def _rows(svc: Any, sql: str) -> list[dict[str, Any]]:
@@ -117,8 +128,13 @@ def _reads_work(svc: Any, tmp_path: Path, store_url: str) -> None:
     assert [t["terminal"] for t in svc.store.fleet()] == [TID, EVIL] or svc.store.fleet()
     Metrics(svc.store)  # reads every terminal's telemetry at start
     config = tmp_path / "host.toml"
-    for command in (["fleet", "--json"], ["events", "--json"], ["refunds", "--json"],
-                    ["alerts", "--json"], ["reconcile", "--json"]):  # fmt: skip
+    for command in (
+        ["fleet", "--json"],
+        ["events", "--json"],
+        ["refunds", "--json"],
+        ["alerts", "--json"],
+        ["reconcile", "--json"],
+    ):
         assert cli.main(["--config", str(config), *command]) in (0, 1), command
 
 
@@ -159,7 +175,8 @@ def test_a_message_whose_handling_raises_is_quarantined_alone(
         svc._round()
     assert {e["event_id"] for e in honest} <= set(acked(svc))
     assert _rows(svc, "SELECT terminal, reason FROM quarantine") == [
-        {"terminal": EVIL, "reason": "handling failed: RuntimeError"}]  # fmt: skip
+        {"terminal": EVIL, "reason": "handling failed: RuntimeError"}
+    ]
     assert _rows(svc, "SELECT telemetry FROM terminals WHERE terminal = 'pos-a'")[0]["telemetry"]
     svc.store.close()
 
@@ -178,22 +195,50 @@ def test_rows_stored_before_the_schemas_do_not_break_the_reads(
     svc.store.close()
 
 
-def test_an_honest_terminal_s_messages_all_fit_their_schemas(tmp_path: Path,
-                                                              store_url: str) -> None:  # fmt: skip
+def test_an_honest_terminal_s_messages_all_fit_their_schemas(
+    tmp_path: Path, store_url: str
+) -> None:
     """GIVEN an event of each type, a telemetry, a status and a reply as postermd writes
     them THEN none is quarantined (the schemas refuse nothing the terminal sends)."""
     svc = service(tmp_path, store_url)
     receipt = {**RECEIPT, "why": "paper out", "lines": ["Test Shop", "", "12.50 EUR"]}
-    batch = {"txn_id": "E1", "batch_no": 3, "currency": "EUR", "sales": "12.50",
-             "refunds": "2.00", "voids": "0.00", "net": "-1.50", "sales_count": 1,
-             "refunds_count": 1, "voids_count": 0, "pt_total": "10.50", "pt_trace": 7}  # fmt: skip
-    refund = txn_data("T2", "refund", "awaiting_approval", ref_txn="T1",
-                      notify={"email": "a@example.com", "lang": "de"}, reason="wrong_card",
-                      reason_text="Wrong card")  # fmt: skip
+    batch = {
+        "txn_id": "E1",
+        "batch_no": 3,
+        "currency": "EUR",
+        "sales": "12.50",
+        "refunds": "2.00",
+        "voids": "0.00",
+        "net": "-1.50",
+        "sales_count": 1,
+        "refunds_count": 1,
+        "voids_count": 0,
+        "pt_total": "10.50",
+        "pt_trace": 7,
+    }
+    refund = txn_data(
+        "T2",
+        "refund",
+        "awaiting_approval",
+        ref_txn="T1",
+        notify={"email": "a@example.com", "lang": "de"},
+        reason="wrong_card",
+        reason_text="Wrong card",
+    )
     messages = [
-        envelope(TID, 1, "sale.approved", txn_data("T1", masked_pan="476173******0010",
-                                                    card_name="Girocard", receipt_no=12,
-                                                    trace=34, batch_no=3)),
+        envelope(
+            TID,
+            1,
+            "sale.approved",
+            txn_data(
+                "T1",
+                masked_pan="476173******0010",
+                card_name="Girocard",
+                receipt_no=12,
+                trace=34,
+                batch_no=3,
+            ),
+        ),
         envelope(TID, 2, "refund.requested", refund),
         envelope(TID, 3, "receipt.pending", receipt),
         envelope(TID, 4, "batch.closed", batch),
@@ -202,20 +247,43 @@ def test_an_honest_terminal_s_messages_all_fit_their_schemas(tmp_path: Path,
     ]
     for env in messages:
         svc.inbox.put((topics.terminal(TID, "events"), json.dumps(env).encode()))
-    svc.inbox.put((topics.terminal(TID, "status"), json.dumps(
-        {"online": True, "session": 2, "boot_id": "b1", "version": "0.1.0",
-         "ts": "2026-12-04T10:00:00.000Z"}).encode()))  # fmt: skip
-    svc.inbox.put((topics.terminal(TID, "reply"), json.dumps(
-        {"cmd_id": "c-1", "ok": False, "code": "expired", "error": "expired at …",
-         "at": "2026-12-04T10:00:00.000Z"}).encode()))  # fmt: skip
+    svc.inbox.put(
+        (
+            topics.terminal(TID, "status"),
+            json.dumps(
+                {
+                    "online": True,
+                    "session": 2,
+                    "boot_id": "b1",
+                    "version": "0.1.0",
+                    "ts": "2026-12-04T10:00:00.000Z",
+                }
+            ).encode(),
+        )
+    )
+    svc.inbox.put(
+        (
+            topics.terminal(TID, "reply"),
+            json.dumps(
+                {
+                    "cmd_id": "c-1",
+                    "ok": False,
+                    "code": "expired",
+                    "error": "expired at …",
+                    "at": "2026-12-04T10:00:00.000Z",
+                }
+            ).encode(),
+        )
+    )
     svc._round()
     assert _rows(svc, "SELECT reason FROM quarantine") == []
     assert len(_rows(svc, "SELECT seq FROM events")) == len(messages)
     svc.store.close()
 
 
-def test_the_operator_reads_the_quarantine(tmp_path: Path, store_url: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_the_operator_reads_the_quarantine(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     """GIVEN a refused event WHEN the operator runs `posterm-host quarantine` THEN it lists
     the terminal, the topic, the reason and the escaped start of the bytes, newest first,
     and `--terminal` filters."""

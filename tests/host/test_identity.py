@@ -48,15 +48,46 @@ def two_terminals_one_id(store: Store) -> None:
     lies, tells of a refund R7 of its own and a `receipt.printed` for pos-a's S1."""
     ev = Events(store)
     ev("pos-a", "sale.approved", txn_id="S1", kind="sale", amount="90.00", **MONEY)
-    ev("pos-a", "receipt.printed", receipt_id=1, txn_id="S1", copy="customer",
-       mark="original", lines=["SALE", "90.00 EUR"])  # fmt: skip
-    ev("pos-a", "refund.requested", txn_id="R7", kind="refund", amount="70.00",
-       currency="EUR", ref_txn="S1", reason="goods_returned",
-       state="awaiting_approval")  # fmt: skip
-    ev("pos-b", "receipt.printed", receipt_id=1, txn_id="S1", copy="customer",
-       mark="original", lines=["FAKE", "0.01 EUR"])  # fmt: skip
-    ev("pos-b", "refund.requested", txn_id="R7", kind="refund", amount="999.00",
-       currency="EUR", ref_txn="S1", reason="other", state="awaiting_approval")  # fmt: skip
+    ev(
+        "pos-a",
+        "receipt.printed",
+        receipt_id=1,
+        txn_id="S1",
+        copy="customer",
+        mark="original",
+        lines=["SALE", "90.00 EUR"],
+    )
+    ev(
+        "pos-a",
+        "refund.requested",
+        txn_id="R7",
+        kind="refund",
+        amount="70.00",
+        currency="EUR",
+        ref_txn="S1",
+        reason="goods_returned",
+        state="awaiting_approval",
+    )
+    ev(
+        "pos-b",
+        "receipt.printed",
+        receipt_id=1,
+        txn_id="S1",
+        copy="customer",
+        mark="original",
+        lines=["FAKE", "0.01 EUR"],
+    )
+    ev(
+        "pos-b",
+        "refund.requested",
+        txn_id="R7",
+        kind="refund",
+        amount="999.00",
+        currency="EUR",
+        ref_txn="S1",
+        reason="other",
+        state="awaiting_approval",
+    )
 
 
 @pytest.fixture
@@ -88,8 +119,7 @@ def test_an_id_two_terminals_used_is_refused_without_the_terminal(store: Store) 
     with pytest.raises(lookup.LookupFailed) as err:
         lookup.refund_terminal(store, "R7", "pos-c")
     assert err.value.code == "unknown_txn"
-    Events(store)("pos-b", "sale.approved", txn_id="S1", kind="sale", amount="0.01",
-                  **MONEY)  # fmt: skip
+    Events(store)("pos-b", "sale.approved", txn_id="S1", kind="sale", amount="0.01", **MONEY)
     with pytest.raises(lookup.LookupFailed) as err:
         lookup.show(store, "S1")
     assert err.value.code == "ambiguous_txn" and "pos-a, pos-b" in err.value.message
@@ -104,10 +134,15 @@ def test_the_cli_refuses_an_ambiguous_id_saying_which_terminals(
     without --terminal (S1 of both too) THEN exit 1, naming both terminals; nothing sent."""
     Events(store)("pos-b", "sale.approved", txn_id="S1", kind="sale", amount="0.01", **MONEY)
     config = tmp_path / "host.toml"
-    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
-                      f'[store]\nurl = "{store_url}"\n')  # fmt: skip
-    for args in (("approve", "R7"), ("reject", "R7"), ("receipts", "show", "S1"),
-                 ("approve", "R7", "--terminal", "pos-c")):  # fmt: skip
+    config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n[store]\nurl = "{store_url}"\n'
+    )
+    for args in (
+        ("approve", "R7"),
+        ("reject", "R7"),
+        ("receipts", "show", "S1"),
+        ("approve", "R7", "--terminal", "pos-c"),
+    ):
         code = cli.main(["--config", str(config), *args, "--json"])
         out = json.loads(capsys.readouterr().out)
         assert code == 1 and out["ok"] is False, (args, out)
@@ -115,8 +150,9 @@ def test_the_cli_refuses_an_ambiguous_id_saying_which_terminals(
             assert out["code"] == "unknown_txn", out
         else:
             assert out["code"] == "ambiguous_txn" and "pos-a, pos-b" in out["error"], out
-    code = cli.main(["--config", str(config), "receipts", "show", "S1", "--terminal", "pos-a",
-                     "--json"])  # fmt: skip
+    code = cli.main(
+        ["--config", str(config), "receipts", "show", "S1", "--terminal", "pos-a", "--json"]
+    )
     assert code == 0 and json.loads(capsys.readouterr().out)["amount"] == "90.00"
     assert store.db.rows("SELECT cmd_id FROM commands") == []
 
@@ -135,13 +171,19 @@ def test_a_reply_counts_only_from_the_terminal_the_command_went_to(
     with caplog.at_level(logging.INFO, logger="posterm.host"):
         svc._round()
     assert svc.store.reply("c-1") is None and svc.store.reply("c-never") is None
-    assert any(r.levelno == logging.WARNING and "pos-b replied to command c-1, which went to"
-               " pos-a" in r.getMessage() for r in caplog.records)  # fmt: skip
-    svc.inbox.put((topics.terminal("pos-a", "reply"),
-                   b'{"cmd_id": "c-1", "ok": false, "code": "not_awaiting"}'))  # fmt: skip
+    assert any(
+        r.levelno == logging.WARNING
+        and "pos-b replied to command c-1, which went to pos-a" in r.getMessage()
+        for r in caplog.records
+    )
+    svc.inbox.put(
+        (
+            topics.terminal("pos-a", "reply"),
+            b'{"cmd_id": "c-1", "ok": false, "code": "not_awaiting"}',
+        )
+    )
     svc._round()
-    assert svc.store.reply("c-1", "pos-a") == {"cmd_id": "c-1", "ok": False,
-                                               "code": "not_awaiting"}  # fmt: skip
+    assert svc.store.reply("c-1", "pos-a") == {"cmd_id": "c-1", "ok": False, "code": "not_awaiting"}
     assert svc.store.reply("c-1", "pos-b") is None
     svc.store.close()
 
@@ -156,17 +198,38 @@ def test_two_terminals_refunds_of_one_id_each_keep_their_contact_and_notificatio
     ev = Events(s)
     try:
         for tid, who in (("pos-a", "anna@example.org"), ("pos-b", "bert@example.org")):
-            request = ev.make(tid, "refund.requested", txn_id="R5", kind="refund",
-                              amount="5.00", currency="EUR", reason="wrong_amount",
-                              state="in_doubt", notify={"email": who, "lang": "en"})  # fmt: skip
+            request = ev.make(
+                tid,
+                "refund.requested",
+                txn_id="R5",
+                kind="refund",
+                amount="5.00",
+                currency="EUR",
+                reason="wrong_amount",
+                state="in_doubt",
+                notify={"email": who, "lang": "en"},
+            )
             contacts, _ = queue.take_contacts([request])
-            done = ev.make(tid, "refund.completed", txn_id="R5", kind="refund", amount="5.00",
-                           state="approved", **MONEY)  # fmt: skip
-            s.ingest([request, done], on_new=lambda tx, envs, c=contacts: queue.on_new(  # type: ignore[misc]
-                tx, envs, c, now_rfc3339()))  # fmt: skip
+            done = ev.make(
+                tid,
+                "refund.completed",
+                txn_id="R5",
+                kind="refund",
+                amount="5.00",
+                state="approved",
+                **MONEY,
+            )
+            s.ingest(
+                [request, done],
+                on_new=lambda tx, envs, c=contacts: queue.on_new(  # type: ignore[misc]
+                    tx, envs, c, now_rfc3339()
+                ),
+            )
         rows = s.db.rows("SELECT terminal, txn_id, contact FROM notifications ORDER BY terminal")
         assert [(r["terminal"], r["txn_id"], r["contact"]) for r in rows] == [
-            ("pos-a", "R5", "anna@example.org"), ("pos-b", "R5", "bert@example.org")]
+            ("pos-a", "R5", "anna@example.org"),
+            ("pos-b", "R5", "bert@example.org"),
+        ]
     finally:
         s.close()
 
@@ -180,10 +243,14 @@ class FakeTerminals:
         self.answer = answer
         self.lock = threading.Lock()
         self.ready = threading.Event()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id="fake-terminals", protocol=mqtt.MQTTv311)  # fmt: skip
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id="fake-terminals",
+            protocol=mqtt.MQTTv311,
+        )
         self.client.on_connect = lambda c, *_: c.subscribe(
-            [(topics.terminal(tid, "cmd"), 1) for tid in tids])
+            [(topics.terminal(tid, "cmd"), 1) for tid in tids]
+        )
         self.client.on_subscribe = lambda *_: self.ready.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", broker.port)
@@ -220,8 +287,10 @@ def test_the_cli_approval_goes_to_the_named_terminal_and_only_its_reply_counts(
     store = Store(url)
     two_terminals_one_id(store)
     config = tmp_path / "host.toml"
-    config.write_text(f'[host]\nid = "hq"\nreply_timeout_s = 3\n[mqtt]\nurl = "{broker.url}"\n'
-                      f'[store]\nurl = "{url}"\n[keys]\nprivate_key = "{tmp_path / "k.key"}"\n')
+    config.write_text(
+        f'[host]\nid = "hq"\nreply_timeout_s = 3\n[mqtt]\nurl = "{broker.url}"\n'
+        f'[store]\nurl = "{url}"\n[keys]\nprivate_key = "{tmp_path / "k.key"}"\n'
+    )
     assert cli.main(["--config", str(config), "keygen"]) == 0
     capsys.readouterr()
     silent = {"pos-a": False, "malformed": False}
@@ -236,26 +305,37 @@ def test_the_cli_approval_goes_to_the_named_terminal_and_only_its_reply_counts(
 
     fake = FakeTerminals(broker, ["pos-a", "pos-b"], answer)
     try:
-        code = cli.main(["--config", str(config), "approve", "R7", "--terminal", "pos-a",
-                         "--by", "alice", "--json"])  # fmt: skip
+        code = cli.main(
+            [
+                "--config",
+                str(config),
+                "approve",
+                "R7",
+                "--terminal",
+                "pos-a",
+                "--by",
+                "alice",
+                "--json",
+            ]
+        )
         out = json.loads(capsys.readouterr().out)
         assert code == 0 and out["ok"] is True and out["result"]["state"] == "approved", out
         (sent,) = fake.commands("pos-a")
         assert sent["name"] == "refund.approve" and sent["args"]["txn"] == "R7"
         assert "sig" in sent and fake.commands("pos-b") == []
-        assert [(r["cmd_id"], r["terminal"]) for r in store.db.rows(
-            "SELECT cmd_id, terminal FROM commands")] == [(sent["cmd_id"], "pos-a")]
+        assert [
+            (r["cmd_id"], r["terminal"])
+            for r in store.db.rows("SELECT cmd_id, terminal FROM commands")
+        ] == [(sent["cmd_id"], "pos-a")]
 
         silent["pos-a"] = True
-        code = cli.main(["--config", str(config), "approve", "R7", "--terminal", "pos-a",
-                         "--json"])  # fmt: skip
+        code = cli.main(["--config", str(config), "approve", "R7", "--terminal", "pos-a", "--json"])
         out = json.loads(capsys.readouterr().out)
         assert code == 1 and out["code"] == "no_reply", out
         wait_for(lambda: len(fake.commands("pos-a")) == 2, "the second command at pos-a")
 
         silent["malformed"] = True
-        code = cli.main(["--config", str(config), "approve", "R7", "--terminal", "pos-a",
-                         "--json"])  # fmt: skip
+        code = cli.main(["--config", str(config), "approve", "R7", "--terminal", "pos-a", "--json"])
         out = json.loads(capsys.readouterr().out)
         assert code == 1 and out["code"] == "no_reply", out
         wait_for(lambda: len(fake.commands("pos-a")) == 3, "the third command at pos-a")

@@ -27,8 +27,17 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 def sales(store: Store, *seqs: int) -> None:
-    store.ingest([envelope(TID, seq, "sale.approved", {"txn_id": f"T{seq}", "amount": "1.00",
-                                                       "currency": "EUR"}) for seq in seqs])
+    store.ingest(
+        [
+            envelope(
+                TID,
+                seq,
+                "sale.approved",
+                {"txn_id": f"T{seq}", "amount": "1.00", "currency": "EUR"},
+            )
+            for seq in seqs
+        ]
+    )
 
 
 def terminal(store: Store, now: datetime) -> dict[str, object]:
@@ -84,4 +93,8 @@ def test_a_terminal_that_tells_its_journal_for_the_first_time_keeps_its_life(
     assert not store.saw_status(TID, {"online": False, "session": 3, "journal_id": "J1"})
     row = terminal(store, T0)
     assert (row["life"], row["reset_at"], row["contiguous_seq"], row["online"]) == (
-        0, None, 2, True)  # fmt: skip
+        0,
+        None,
+        2,
+        True,
+    )

@@ -30,8 +30,9 @@ class Events:
 
     def __call__(self, tid: str, type_: str, at: str, **data: Any) -> None:
         self.seq[tid] = self.seq.get(tid, 0) + 1
-        self.store.ingest([envelope(tid, self.seq[tid], type_, data,
-                                    occurred_at=f"2026-11-20T{at}.000Z")])  # fmt: skip
+        self.store.ingest(
+            [envelope(tid, self.seq[tid], type_, data, occurred_at=f"2026-11-20T{at}.000Z")]
+        )
 
 
 @pytest.fixture
@@ -42,36 +43,147 @@ def store(store_url: str) -> Iterator[Store]:
     money = {"currency": "EUR", "masked_pan": PAN, "card_name": "VISA"}
     # pos-a: a sale printed, a refund above the limit approved and completed, one below
     ev("pos-a", "sale.approved", "10:00:00", txn_id="S1", kind="sale", amount="90.00", **money)
-    ev("pos-a", "receipt.printed", "10:00:05", receipt_id=1, txn_id="S1", copy="customer",
-       mark="original", lines=LINES)  # fmt: skip
-    ev("pos-a", "receipt.printed", "10:00:06", receipt_id=2, txn_id="S1", copy="merchant",
-       mark="original", lines=["MERCHANT COPY"])  # fmt: skip
-    ev("pos-a", "refund.requested", "10:05:00", txn_id="R1", kind="refund", amount="70.00",
-       currency="EUR", ref_txn="S1", reason="goods_returned",
-       state="awaiting_approval")  # fmt: skip
+    ev(
+        "pos-a",
+        "receipt.printed",
+        "10:00:05",
+        receipt_id=1,
+        txn_id="S1",
+        copy="customer",
+        mark="original",
+        lines=LINES,
+    )
+    ev(
+        "pos-a",
+        "receipt.printed",
+        "10:00:06",
+        receipt_id=2,
+        txn_id="S1",
+        copy="merchant",
+        mark="original",
+        lines=["MERCHANT COPY"],
+    )
+    ev(
+        "pos-a",
+        "refund.requested",
+        "10:05:00",
+        txn_id="R1",
+        kind="refund",
+        amount="70.00",
+        currency="EUR",
+        ref_txn="S1",
+        reason="goods_returned",
+        state="awaiting_approval",
+    )
     ev("pos-a", "refund.approved", "10:06:00", txn_id="R1", amount="70.00", by="alice")
-    ev("pos-a", "refund.completed", "10:06:30", txn_id="R1", kind="refund", amount="70.00",
-       ref_txn="S1", **money)  # fmt: skip
-    ev("pos-a", "refund.requested", "10:10:00", txn_id="R2", kind="refund", amount="5.00",
-       currency="EUR", ref_txn="S1", reason="wrong_amount", state="in_doubt")  # fmt: skip
-    ev("pos-a", "refund.completed", "10:10:10", txn_id="R2", kind="refund", amount="5.00",
-       ref_txn="S1", **money)  # fmt: skip
+    ev(
+        "pos-a",
+        "refund.completed",
+        "10:06:30",
+        txn_id="R1",
+        kind="refund",
+        amount="70.00",
+        ref_txn="S1",
+        **money,
+    )
+    ev(
+        "pos-a",
+        "refund.requested",
+        "10:10:00",
+        txn_id="R2",
+        kind="refund",
+        amount="5.00",
+        currency="EUR",
+        ref_txn="S1",
+        reason="wrong_amount",
+        state="in_doubt",
+    )
+    ev(
+        "pos-a",
+        "refund.completed",
+        "10:10:10",
+        txn_id="R2",
+        kind="refund",
+        amount="5.00",
+        ref_txn="S1",
+        **money,
+    )
     # pos-a: a sale whose receipt is still pending; a sale found lost after a restart
-    ev("pos-a", "sale.approved", "11:00:00", txn_id="S2", kind="sale", amount="12.50",
-       currency="EUR", masked_pan="520000******1234")  # fmt: skip
-    ev("pos-a", "receipt.pending", "11:00:02", receipt_id=3, txn_id="S2", copy="customer",
-       mark="original", why="paper out", lines=["** RECOVERED **", "SALE"])  # fmt: skip
-    ev("pos-a", "sale.recovered", "11:30:00", txn_id="S3", kind="sale", amount="12.50",
-       state="not_charged", **money)  # fmt: skip
+    ev(
+        "pos-a",
+        "sale.approved",
+        "11:00:00",
+        txn_id="S2",
+        kind="sale",
+        amount="12.50",
+        currency="EUR",
+        masked_pan="520000******1234",
+    )
+    ev(
+        "pos-a",
+        "receipt.pending",
+        "11:00:02",
+        receipt_id=3,
+        txn_id="S2",
+        copy="customer",
+        mark="original",
+        why="paper out",
+        lines=["** RECOVERED **", "SALE"],
+    )
+    ev(
+        "pos-a",
+        "sale.recovered",
+        "11:30:00",
+        txn_id="S3",
+        kind="sale",
+        amount="12.50",
+        state="not_charged",
+        **money,
+    )
     # pos-b: a refund awaiting approval, one rejected, a sale recovered with its receipt
-    ev("pos-b", "sale.recovered", "09:00:00", txn_id="S9", kind="sale", amount="100.00",
-       state="approved", **money)  # fmt: skip
-    ev("pos-b", "receipt.recovered", "09:01:00", receipt_id=1, txn_id="S9", copy="customer",
-       mark="recovered", lines=["** RECOVERED **"])  # fmt: skip
-    ev("pos-b", "refund.requested", "12:00:00", txn_id="R8", amount="60.00", currency="EUR",
-       ref_txn="S9", reason="other", reason_text="broken", state="awaiting_approval")  # fmt: skip
-    ev("pos-b", "refund.requested", "12:01:00", txn_id="R9", amount="55.00", currency="EUR",
-       ref_txn="S9", reason="wrong_card", state="awaiting_approval")  # fmt: skip
+    ev(
+        "pos-b",
+        "sale.recovered",
+        "09:00:00",
+        txn_id="S9",
+        kind="sale",
+        amount="100.00",
+        state="approved",
+        **money,
+    )
+    ev(
+        "pos-b",
+        "receipt.recovered",
+        "09:01:00",
+        receipt_id=1,
+        txn_id="S9",
+        copy="customer",
+        mark="recovered",
+        lines=["** RECOVERED **"],
+    )
+    ev(
+        "pos-b",
+        "refund.requested",
+        "12:00:00",
+        txn_id="R8",
+        amount="60.00",
+        currency="EUR",
+        ref_txn="S9",
+        reason="other",
+        reason_text="broken",
+        state="awaiting_approval",
+    )
+    ev(
+        "pos-b",
+        "refund.requested",
+        "12:01:00",
+        txn_id="R9",
+        amount="55.00",
+        currency="EUR",
+        ref_txn="S9",
+        reason="wrong_card",
+        state="awaiting_approval",
+    )
     ev("pos-b", "refund.rejected", "12:02:00", txn_id="R9", amount="55.00", by="bob")
     yield s
     s.close()
@@ -82,7 +194,12 @@ def test_refunds_with_reason_sale_approver_and_timeliness(store: Store) -> None:
     assert list(rows) == ["R1", "R2", "R8", "R9"]
     r1 = rows["R1"]
     assert (r1["terminal"], r1["amount"], r1["currency"], r1["sale"], r1["reason"]) == (
-        "pos-a", "70.00", "EUR", "S1", "goods_returned")  # fmt: skip
+        "pos-a",
+        "70.00",
+        "EUR",
+        "S1",
+        "goods_returned",
+    )
     assert r1["approved_by"] == "alice" and r1["state"] == "completed" and r1["over_limit"]
     assert r1["request_to_approval_s"] == 60 and r1["approval_to_completion_s"] == 30
     assert r1["request_to_completion_s"] == 90 and not r1["awaiting_approval"]
@@ -95,10 +212,20 @@ def test_refunds_with_reason_sale_approver_and_timeliness(store: Store) -> None:
 
 def test_refund_stats_per_terminal_and_fleet(store: Store) -> None:
     stats = lookup.refund_stats(lookup.refunds(store))
-    assert stats["terminals"]["pos-a"] == {"count": 2, "completed": 2, "median_s": 50,
-                                           "p95_s": 90, "over_limit": 1}  # fmt: skip
-    assert stats["terminals"]["pos-b"] == {"count": 2, "completed": 0, "median_s": None,
-                                           "p95_s": None, "over_limit": 0}  # fmt: skip
+    assert stats["terminals"]["pos-a"] == {
+        "count": 2,
+        "completed": 2,
+        "median_s": 50,
+        "p95_s": 90,
+        "over_limit": 1,
+    }
+    assert stats["terminals"]["pos-b"] == {
+        "count": 2,
+        "completed": 0,
+        "median_s": None,
+        "p95_s": None,
+        "over_limit": 0,
+    }
     assert stats["fleet"]["count"] == 4 and stats["fleet"]["p95_s"] == 90
 
 
@@ -117,12 +244,19 @@ def test_find_by_terminal_amount_card_and_time(store: Store) -> None:
     assert ids(amount="12.5") == ["S2"] and ids(amount="90") == ["S1"]
     assert ids(last4="0119") == ["S1", "R1", "R2"] and ids(last4="9999") == []
     assert ids(since="2026-11-20T10:06:00Z", until="2026-11-20T11:00:00+00:00") == [
-        "R1", "R2", "S2"]  # fmt: skip
+        "R1",
+        "R2",
+        "S2",
+    ]
     assert ids(since="2026-11-20T11:00:01") == []  # no zone: UTC
     s1 = lookup.find(store, "pos-a", amount="90.00")[0]
     assert s1["masked_pan"] == PAN and s1["kind"] == "sale" and s1["currency"] == "EUR"
-    assert s1["receipt"] == {"state": "printed", "mark": "original",
-                             "occurred_at": "2026-11-20T10:00:05.000Z", "lines": LINES}  # fmt: skip
+    assert s1["receipt"] == {
+        "state": "printed",
+        "mark": "original",
+        "occurred_at": "2026-11-20T10:00:05.000Z",
+        "lines": LINES,
+    }
 
 
 def test_find_shows_a_transaction_once_as_its_latest_outcome_tells_it(tmp_path: Path) -> None:
@@ -140,19 +274,39 @@ def test_find_shows_a_transaction_once_as_its_latest_outcome_tells_it(tmp_path: 
             ("V1", "void", "void.completed", "void.completed", "not_charged"),
             ("V2", "void", "void.completed", "void.completed", "approved"),
         ]:
-            ev("pos-a", first, "10:00:00", txn_id=txn, kind=kind, amount="5.00",
-               state="approved_unconfirmed", **money)
-            ev("pos-a", then, "10:00:05", txn_id=txn, kind=kind, amount="5.00", state=state,
-               outcome="kept" if state == "approved" else "not_charged", **money)
+            ev(
+                "pos-a",
+                first,
+                "10:00:00",
+                txn_id=txn,
+                kind=kind,
+                amount="5.00",
+                state="approved_unconfirmed",
+                **money,
+            )
+            ev(
+                "pos-a",
+                then,
+                "10:00:05",
+                txn_id=txn,
+                kind=kind,
+                amount="5.00",
+                state=state,
+                outcome="kept" if state == "approved" else "not_charged",
+                **money,
+            )
         found = lookup.find(s, "pos-a")
         assert [(t["txn_id"], t["event"]) for t in found] == [
-            ("S1", "sale.recovered"), ("V2", "void.completed")]
+            ("S1", "sale.recovered"),
+            ("V2", "void.completed"),
+        ]
         # when it happened is when it was first told (recovery told it again 5 s later)
         early = lookup.find(s, "pos-a", until="2026-11-20T10:00:02Z")
         assert [t["txn_id"] for t in early] == ["S1", "V2"]
         assert early[0]["occurred_at"] == "2026-11-20T10:00:00.000Z"
         assert lookup.show(s, "R1")["charged"] is False and lookup.show(s, "R1")["event"] == (
-            "refund.failed")  # fmt: skip
+            "refund.failed"
+        )
         assert lookup.show(s, "S1")["charged"] is True
     finally:
         s.close()
@@ -174,22 +328,39 @@ def test_a_sale_in_doubt_or_voided_is_not_shown_charged(store_url: str) -> None:
         ev("pos-a", "sale.in_doubt", "10:01:00", txn_id="D2", why="crash", **money)
         ev("pos-a", "sale.approved", "10:02:00", txn_id="D3", **unconfirmed)
         ev("pos-a", "sale.in_doubt", "10:02:01", txn_id="D3", why="PT link lost", **unconfirmed)
-        ev("pos-a", "sale.recovered", "10:02:30", txn_id="D3", outcome="kept",
-           **{**money, "state": "approved"})  # fmt: skip
-        for sale, void, how in (("V1", "X1", "void.completed"), ("V2", "X2", "void.in_doubt"),
-                                ("V3", "X3", "not kept")):  # fmt: skip
+        ev(
+            "pos-a",
+            "sale.recovered",
+            "10:02:30",
+            txn_id="D3",
+            outcome="kept",
+            **{**money, "state": "approved"},
+        )
+        for sale, void, how in (
+            ("V1", "X1", "void.completed"),
+            ("V2", "X2", "void.in_doubt"),
+            ("V3", "X3", "not kept"),
+        ):
             ev("pos-a", "sale.approved", "11:00:00", txn_id=sale, **money)
             void_data = {**money, "kind": "void", "txn_id": void, "ref_txn": sale}
             if how == "not kept":
-                ev("pos-a", "void.completed", "11:00:05", **{**void_data, "state": "not_charged",
-                                                             "outcome": "not_charged"})
+                ev(
+                    "pos-a",
+                    "void.completed",
+                    "11:00:05",
+                    **{**void_data, "state": "not_charged", "outcome": "not_charged"},
+                )
             else:
                 ev("pos-a", how, "11:00:05", **{**void_data, "state": "approved"})
         seen = {t: lookup.show(s, t) for t in ("D1", "D2", "D3", "V1", "V2", "V3")}
         assert {t: (v["charged"], v["state"], v["voided"]) for t, v in seen.items()} == {
-            "D1": (None, "in_doubt", False), "D2": (None, "in_doubt", False),
-            "D3": (True, "charged", False), "V1": (False, "voided", True),
-            "V2": (None, "void_in_doubt", None), "V3": (True, "charged", False)}  # fmt: skip
+            "D1": (None, "in_doubt", False),
+            "D2": (None, "in_doubt", False),
+            "D3": (True, "charged", False),
+            "V1": (False, "voided", True),
+            "V2": (None, "void_in_doubt", None),
+            "V3": (True, "charged", False),
+        }
         assert seen["V1"]["voided_by"] == "X1" and seen["D2"]["event"] == "sale.in_doubt"
         found = {t["txn_id"]: (t["charged"], t["state"]) for t in lookup.find(s, "pos-a")}
         assert found["D1"] == (None, "in_doubt") and found["V1"] == (False, "voided")
@@ -205,22 +376,29 @@ def test_show_the_printed_recovered_or_pending_customer_receipt(store: Store) ->
     assert pending["state"] == "pending" and pending["lines"] == ["** RECOVERED **", "SALE"]
     assert pending["note"] == "NOT PRINTED YET (paper out)"
     assert lookup.show(store, "R2")["receipt"] == {
-        "state": "none", "note": "no receipt event for this transaction", "lines": []}  # fmt: skip
+        "state": "none",
+        "note": "no receipt event for this transaction",
+        "lines": [],
+    }
 
 
-@pytest.mark.parametrize(("kw", "code", "status"), [
-    ({"terminal": "pos-nobody"}, "unknown_terminal", 1),
-    ({"amount": "12,50"}, "bad_request", 2),
-    ({"amount": "-1"}, "bad_request", 2),
-    ({"amount": "0"}, "bad_request", 2),
-    ({"last4": "119"}, "bad_request", 2),
-    ({"last4": "01a9"}, "bad_request", 2),
-    ({"since": "yesterday"}, "bad_request", 2),
-    ({"until": "2026-13-01"}, "bad_request", 2),
-    ({"since": "2026-11-21", "until": "2026-11-20"}, "bad_request", 2),
-])  # fmt: skip
-def test_bad_input_and_unknown_things(store: Store, kw: dict[str, str], code: str,
-                                      status: int) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("kw", "code", "status"),
+    [
+        ({"terminal": "pos-nobody"}, "unknown_terminal", 1),
+        ({"amount": "12,50"}, "bad_request", 2),
+        ({"amount": "-1"}, "bad_request", 2),
+        ({"amount": "0"}, "bad_request", 2),
+        ({"last4": "119"}, "bad_request", 2),
+        ({"last4": "01a9"}, "bad_request", 2),
+        ({"since": "yesterday"}, "bad_request", 2),
+        ({"until": "2026-13-01"}, "bad_request", 2),
+        ({"since": "2026-11-21", "until": "2026-11-20"}, "bad_request", 2),
+    ],
+)
+def test_bad_input_and_unknown_things(
+    store: Store, kw: dict[str, str], code: str, status: int
+) -> None:
     kw = dict(kw)  # the parameter is shared by the SQLite and the PostgreSQL run
     with pytest.raises(lookup.LookupFailed) as err:
         lookup.find(store, kw.pop("terminal", "pos-a"), **kw)
@@ -230,11 +408,13 @@ def test_bad_input_and_unknown_things(store: Store, kw: dict[str, str], code: st
     assert (err.value.code, err.value.status) == ("unknown_txn", 1)
 
 
-def test_cli_exit_codes_and_json(store: Store, store_url: str, tmp_path: Path,
-                                 capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_cli_exit_codes_and_json(
+    store: Store, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "host.toml"
-    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
-                      f'[store]\nurl = "{store_url}"\n')  # fmt: skip
+    config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n[store]\nurl = "{store_url}"\n'
+    )
 
     def run(*args: str) -> tuple[int, str]:
         code = cli.main(["--config", str(config), *args])
@@ -254,8 +434,10 @@ def test_cli_exit_codes_and_json(store: Store, store_url: str, tmp_path: Path,
 
 
 @pytest.mark.slow
-def test_a_printed_sale_and_an_approved_refund_through_the_real_host(rig: Rig,  # noqa: F811
-                                                                     host: Host) -> None:  # noqa: F811
+def test_a_printed_sale_and_an_approved_refund_through_the_real_host(
+    rig: Rig,
+    host: Host,
+) -> None:
     code, sale = rig.cli("sale", "90.00")
     assert code == 0
     code, refund = rig.cli("refund", sale["txn_id"], "70.00", "--reason", "goods_returned")
@@ -263,9 +445,16 @@ def test_a_printed_sale_and_an_approved_refund_through_the_real_host(rig: Rig,  
     wait_for(lambda: unacked(rig) == 0, "the sale, its receipt and the request at the host")
     code, reply = host.cli("approve", refund["txn_id"], "--by", "alice", "--json")
     assert code == 0 and reply["ok"], reply
-    wait_for(lambda: unacked(rig) == 0 and any(
-        e["type"] == "receipt.printed" and e["data"]["txn_id"] == refund["txn_id"]
-        for e in rig.events()), "the refund's completion and receipt at the host")  # fmt: skip
+    wait_for(
+        lambda: (
+            unacked(rig) == 0
+            and any(
+                e["type"] == "receipt.printed" and e["data"]["txn_id"] == refund["txn_id"]
+                for e in rig.events()
+            )
+        ),
+        "the refund's completion and receipt at the host",
+    )
     code, found = host.cli("receipts", "find", "--terminal", TID, "--last4", "0119", "--json")
     assert code == 0, found
     by_id = {t["txn_id"]: t for t in found}

@@ -41,10 +41,18 @@ class MetricsHost(Host):
         self.logs += 1
         log = (self.tmp / f"host-{self.logs}.log").open("w")
         self.proc = subprocess.Popen(
-            [str(BIN / "posterm-host"), "--config", str(self.config), "run",
-             "--metrics", f"127.0.0.1:{self.metrics_port}"],
-            stdout=log, stderr=log, text=True,
-        )  # fmt: skip
+            [
+                str(BIN / "posterm-host"),
+                "--config",
+                str(self.config),
+                "run",
+                "--metrics",
+                f"127.0.0.1:{self.metrics_port}",
+            ],
+            stdout=log,
+            stderr=log,
+            text=True,
+        )
 
     def page(self) -> str:
         try:
@@ -65,8 +73,11 @@ def host(tmp_path: Path, broker: Broker) -> Iterator[MetricsHost]:
 
 @pytest.fixture
 def rig(tmp_path: Path, broker: Broker, host: MetricsHost) -> Iterator[Rig]:
-    r = make_rig(tmp_path, link="tcp", extra_config=f'\n[mqtt]\nurl = "{broker.url}"\n'
-                 "telemetry_s = 1\nkeepalive_s = 5\n")  # fmt: skip
+    r = make_rig(
+        tmp_path,
+        link="tcp",
+        extra_config=f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n',
+    )
     r.start()
     yield r
     r.close()
@@ -76,10 +87,14 @@ def rig(tmp_path: Path, broker: Broker, host: MetricsHost) -> Iterator[Rig]:
 def test_metrics_page_counts_stored_sales_and_the_terminal_up(rig: Rig, host: MetricsHost) -> None:
     for amount in ("3.00", "4.00"):
         assert rig.cli("sale", amount)[0] == 0
-    want = ('posterm_events_ingested_total{type="sale.approved"} 2.0',
-            f'posterm_terminal_up{{terminal="{TID}"}} 1.0')  # fmt: skip
-    page = wait_for(lambda: (p := host.page()) and all(w in p for w in want) and p,
-                    "the sales and the terminal on the metrics page")  # fmt: skip
+    want = (
+        'posterm_events_ingested_total{type="sale.approved"} 2.0',
+        f'posterm_terminal_up{{terminal="{TID}"}} 1.0',
+    )
+    page = wait_for(
+        lambda: (p := host.page()) and all(w in p for w in want) and p,
+        "the sales and the terminal on the metrics page",
+    )
     assert f'posterm_outbox_oldest_seconds{{terminal="{TID}"}}' in page
     assert 'posterm_alerts_open{kind="terminal_offline"} 0.0' in page
     assert 'posterm_build_info{version="' in page
@@ -88,8 +103,10 @@ def test_metrics_page_counts_stored_sales_and_the_terminal_up(rig: Rig, host: Me
 
 def _service(tmp_path: Path) -> tuple[HostService, Metrics, CollectorRegistry]:
     config = tmp_path / "host.toml"
-    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
-                      f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
+    config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+        f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+    )
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
     registry = CollectorRegistry()
     metrics = Metrics(store, registry)
@@ -100,22 +117,34 @@ def _service(tmp_path: Path) -> tuple[HostService, Metrics, CollectorRegistry]:
 def test_metric_updates_through_the_hosts_loop(tmp_path: Path) -> None:
     service, _, reg = _service(tmp_path)
     sale = envelope(TID, 1, "sale.approved", txn_data("T1"))
-    requested = envelope(TID, 2, "refund.requested", txn_data("T2", "refund", "in_doubt"),
-                         occurred_at="2026-11-22T12:00:00.000Z")  # fmt: skip
-    completed = envelope(TID, 3, "refund.completed", txn_data("T2", "refund"),
-                         occurred_at="2026-11-22T12:07:30.000Z")  # fmt: skip
+    requested = envelope(
+        TID,
+        2,
+        "refund.requested",
+        txn_data("T2", "refund", "in_doubt"),
+        occurred_at="2026-11-22T12:00:00.000Z",
+    )
+    completed = envelope(
+        TID, 3, "refund.completed", txn_data("T2", "refund"), occurred_at="2026-11-22T12:07:30.000Z"
+    )
     events = topics.terminal(TID, "events")
     for env in (sale, sale, requested):  # a duplicate in the same batch
         service.inbox.put((events, json.dumps(env).encode()))
-    service.inbox.put((topics.terminal(TID, "status"),
-                       json.dumps({"online": True, "session": 5}).encode()))  # fmt: skip
-    service.inbox.put((topics.terminal(TID, "telemetry"),
-                       json.dumps({"oldest_unsent_age_s": 4000.5}).encode()))  # fmt: skip
+    service.inbox.put(
+        (topics.terminal(TID, "status"), json.dumps({"online": True, "session": 5}).encode())
+    )
+    service.inbox.put(
+        (topics.terminal(TID, "telemetry"), json.dumps({"oldest_unsent_age_s": 4000.5}).encode())
+    )
     service._round()
     service.inbox.put((events, json.dumps(sale).encode()))  # redelivered after the commit
     service.inbox.put((events, json.dumps(completed).encode()))
-    service.inbox.put((topics.terminal(TID, "status"),  # an old session's will: ignored
-                       json.dumps({"online": False, "session": 4}).encode()))  # fmt: skip
+    service.inbox.put(
+        (
+            topics.terminal(TID, "status"),  # an old session's will: ignored
+            json.dumps({"online": False, "session": 4}).encode(),
+        )
+    )
     service._round()
     service.alerter.tick(force=True)  # the time-based alert rules, due every second
     service._alerts_out()
@@ -133,10 +162,12 @@ def test_metric_updates_through_the_hosts_loop(tmp_path: Path) -> None:
     assert value("posterm_alerts_open", kind="outbox_stale") == 1.0
     assert value("posterm_alerts_open", kind="terminal_offline") == 0.0
 
-    service.inbox.put((topics.terminal(TID, "status"),
-                       json.dumps({"online": False, "session": 6}).encode()))  # fmt: skip
-    service.inbox.put((topics.terminal(TID, "telemetry"),
-                       json.dumps({"oldest_unsent_age_s": None}).encode()))  # fmt: skip
+    service.inbox.put(
+        (topics.terminal(TID, "status"), json.dumps({"online": False, "session": 6}).encode())
+    )
+    service.inbox.put(
+        (topics.terminal(TID, "telemetry"), json.dumps({"oldest_unsent_age_s": None}).encode())
+    )
     service._round()
     service.alerter.tick(force=True)
     service._alerts_out()
@@ -154,16 +185,24 @@ def test_metric_updates_through_the_hosts_loop(tmp_path: Path) -> None:
     service.store.close()
 
 
-@pytest.mark.parametrize("addr", ["9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x",
-                                  ":9464", "127.0.0.1:70000", "127.0.0.1:0"])  # fmt: skip
+@pytest.mark.parametrize(
+    "addr",
+    ["9464", "127.0.0.1", "127.0.0.1:", "127.0.0.1:x", ":9464", "127.0.0.1:70000", "127.0.0.1:0"],
+)
 @pytest.mark.slow
 def test_a_bad_metrics_address_is_exit_2(tmp_path: Path, addr: str) -> None:
     config = tmp_path / "host.toml"
-    config.write_text('[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
-                      f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
-    proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(config), "run",
-                           "--metrics", addr], capture_output=True, text=True, timeout=30,
-                          check=False)  # fmt: skip
+    config.write_text(
+        '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+        f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+    )
+    proc = subprocess.run(
+        [str(BIN / "posterm-host"), "--config", str(config), "run", "--metrics", addr],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     assert "--metrics" in proc.stderr and "HOST:PORT" in proc.stderr, proc.stderr
 

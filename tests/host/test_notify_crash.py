@@ -37,12 +37,18 @@ def smtp() -> Iterator[SmtpServer]:
 def _rig_and_host(tmp_path: Path, broker: Broker, smtp: SmtpServer) -> tuple[Rig, HostProc]:
     host = HostProc(tmp_path, broker, f"sqlite://{tmp_path / 'host.db'}")
     assert host.cli("keygen")[0] == 0
-    host.config.write_text(host.config.read_text() + (
-        f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
-        f'smtp_security = "none"\nfrom = "refunds@shop.example"\n'
-        f'first_retry_s = 0.2\nmax_retry_s = 0.5\n'))  # fmt: skip
-    extra = (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
-             f'host_public_key = "{host.key.with_suffix(".pub")}"\n')  # fmt: skip
+    host.config.write_text(
+        host.config.read_text()
+        + (
+            f'[notify]\nmerchant_name = "Test Shop"\nsmtp_url = "{smtp.url}"\n'
+            f'smtp_security = "none"\nfrom = "refunds@shop.example"\n'
+            f"first_retry_s = 0.2\nmax_retry_s = 0.5\n"
+        )
+    )
+    extra = (
+        f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = 1\nkeepalive_s = 5\n'
+        f'host_public_key = "{host.key.with_suffix(".pub")}"\n'
+    )
     return make_rig(tmp_path, extra_config=extra), host
 
 
@@ -56,8 +62,10 @@ def _rows(db: Path, sql: str) -> list[tuple[Any, ...]]:
 
 def _on_disk(path: Path) -> bool:
     """The address anywhere in a database file or its WAL (freed pages included)."""
-    return any(p.exists() and ADDRESS.encode() in p.read_bytes()
-               for p in (path, path.with_name(path.name + "-wal")))  # fmt: skip
+    return any(
+        p.exists() and ADDRESS.encode() in p.read_bytes()
+        for p in (path, path.with_name(path.name + "-wal"))
+    )
 
 
 def _text(mail: EmailMessage) -> str:
@@ -69,8 +77,11 @@ def _told_once(rig: Rig, host: HostProc, smtp: SmtpServer) -> dict[str, Any]:
     really did with the refund (returned)."""
     found = money_rules.check(rig)
     (refund,) = [t for t in found["txns"] if t["kind"] == "refund"]
-    wait_for(lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
-             "one notification sent and marked so", timeout=60)  # fmt: skip
+    wait_for(
+        lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
+        "one notification sent and marked so",
+        timeout=60,
+    )
     wait_for(lambda: unacked(rig) == 0, "every event at the host", timeout=60)
     (mail,) = smtp.mailbox.messages
     text = _text(mail)
@@ -100,8 +111,15 @@ def test_a_refund_with_an_address_killed_at_each_step_tells_the_customer_once(
         assert code == 0
         rig.stop()
         rig.start(crash_at=step)
-        code, _ = rig.cli("refund", sale["txn_id"], "12.00", "--reason", "goods_returned",
-                          "--notify-email", ADDRESS)  # fmt: skip
+        code, _ = rig.cli(
+            "refund",
+            sale["txn_id"],
+            "12.00",
+            "--reason",
+            "goods_returned",
+            "--notify-email",
+            ADDRESS,
+        )
         assert code != 0 and rig.wait_exit() == -9
         rig.start()
         rig.wait_state("ready")
@@ -128,16 +146,20 @@ def test_a_host_killed_after_the_mail_server_took_the_message_sends_it_again_at_
     rig.start()
     try:
         code, sale = rig.cli("sale", "30.00")
-        code, done = rig.cli("refund", sale["txn_id"], "7.50", "--reason", "wrong_amount",
-                             "--notify-email", ADDRESS)  # fmt: skip
+        code, done = rig.cli(
+            "refund", sale["txn_id"], "7.50", "--reason", "wrong_amount", "--notify-email", ADDRESS
+        )
         assert code == 0 and done["state"] == "approved", done
         assert host.proc is not None and host.proc.wait(60) == -9
         assert host.logged("crash point notify.sent")
         assert len(smtp.mailbox.messages) == 1
         assert _rows(host.db, "SELECT state FROM notifications") == [("queued",)]
         host.start()
-        wait_for(lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
-                 "the notification sent again and marked so", timeout=30)  # fmt: skip
+        wait_for(
+            lambda: _rows(host.db, "SELECT state FROM notifications") == [("sent",)],
+            "the notification sent again and marked so",
+            timeout=30,
+        )
         first, again = smtp.mailbox.messages
         assert first["Message-ID"] == again["Message-ID"] and _text(first) == _text(again)
         assert host.logged("sent again")
@@ -150,8 +172,9 @@ def test_a_host_killed_after_the_mail_server_took_the_message_sends_it_again_at_
 def _refund_with_address(rig: Rig) -> None:
     code, sale = rig.cli("sale", "30.00")
     assert code == 0
-    rig.cli("refund", sale["txn_id"], "12.00", "--reason", "goods_returned",
-            "--notify-email", ADDRESS)  # fmt: skip
+    rig.cli(
+        "refund", sale["txn_id"], "12.00", "--reason", "goods_returned", "--notify-email", ADDRESS
+    )
 
 
 def test_postermd_killed_between_forgetting_the_address_and_truncating_the_wal(

@@ -22,17 +22,27 @@ from posterm.protocol.mqtt.events import envelope, now_rfc3339
 from tests.support.sms import Gateway, sms_gateway
 from tests.support.smtp import SmtpServer
 
-REFUND = Refund(outcome="completed", merchant="Café Beispiel", amount="12.50", currency="EUR",
-                at=datetime(2026, 11, 29, 14, 5, tzinfo=UTC), reason="goods_returned",
-                card="476173******0119", reference="T20261129-0007")  # fmt: skip
+REFUND = Refund(
+    outcome="completed",
+    merchant="Café Beispiel",
+    amount="12.50",
+    currency="EUR",
+    at=datetime(2026, 11, 29, 14, 5, tzinfo=UTC),
+    reason="goods_returned",
+    card="476173******0119",
+    reference="T20261129-0007",
+)
 BERLIN = ZoneInfo("Europe/Berlin")
 
 
-@pytest.mark.parametrize(("lang", "words"), [
-    ("en", ["has refunded 12.50 EUR", "goods returned", "3 to 10 banking days"]),
-    ("de", ["hat 12.50 EUR", "Ware zurückgegeben", "3 bis 10 Bankarbeitstagen"]),
-    ("zh", ["已将 12.50 EUR 退还", "退货", "3 至 10 个银行工作日"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [
+        ("en", ["has refunded 12.50 EUR", "goods returned", "3 to 10 banking days"]),
+        ("de", ["hat 12.50 EUR", "Ware zurückgegeben", "3 bis 10 Bankarbeitstagen"]),
+        ("zh", ["已将 12.50 EUR 退还", "退货", "3 至 10 个银行工作日"]),
+    ],
+)
 def test_the_message_in_each_language(lang: str, words: list[str]) -> None:
     message = render(REFUND, lang, BERLIN)
     for part in (message.text, message.html):
@@ -47,8 +57,10 @@ def test_failed_and_rejected_say_no_money_moved_and_no_statement_advice() -> Non
     for outcome in ("failed", "rejected"):
         message = render(Refund(**{**REFUND.__dict__, "outcome": outcome}), "en", BERLIN)
         assert "banking days" not in message.text
-    assert "No money was moved" in render(Refund(**{**REFUND.__dict__, "outcome": "failed"}),
-                                          "en", BERLIN).text  # fmt: skip
+    assert (
+        "No money was moved"
+        in render(Refund(**{**REFUND.__dict__, "outcome": "failed"}), "en", BERLIN).text
+    )
 
 
 def test_html_escapes_what_it_shows() -> None:
@@ -82,7 +94,8 @@ def test_an_smtp_server_that_is_not_there_is_a_temporary_failure() -> None:
 
     with pytest.raises(ChannelError) as err:
         Smtp(f"smtp://127.0.0.1:{free_port()}", "r@shop.example", timeout_s=2).send(
-            "k@example.org", render(REFUND, "en", BERLIN), "n-2")  # fmt: skip
+            "k@example.org", render(REFUND, "en", BERLIN), "n-2"
+        )
     assert err.value.temporary
 
 
@@ -95,8 +108,9 @@ def gateway() -> Iterator[str]:
 def test_sms_through_an_http_gateway(gateway: str, tmp_path: Path) -> None:
     auth = tmp_path / "sms-auth"
     auth.write_text("Authorization: Bearer s3cret\n")
-    channel = SmsGateway(gateway, {"to": "$to", "text": "$text", "ref": "$id", "from": "Shop"},
-                         auth)  # fmt: skip
+    channel = SmsGateway(
+        gateway, {"to": "$to", "text": "$text", "ref": "$id", "from": "Shop"}, auth
+    )
     Gateway.answers = [503, 400]
     message = render(REFUND, "en", BERLIN)
     with pytest.raises(ChannelError) as busy:
@@ -114,8 +128,13 @@ def test_sms_through_an_http_gateway(gateway: str, tmp_path: Path) -> None:
 def test_notify_config(tmp_path: Path) -> None:
     secret = tmp_path / "pw"
     secret.write_text("pw")
-    good = {"merchant_name": "Shop", "smtp_url": "smtp://mail:587", "from": "r@shop.example",
-            "lang": "de", "timezone": "Europe/Berlin"}  # fmt: skip
+    good = {
+        "merchant_name": "Shop",
+        "smtp_url": "smtp://mail:587",
+        "from": "r@shop.example",
+        "lang": "de",
+        "timezone": "Europe/Berlin",
+    }
     config = parse(good)
     assert config.smtp is not None and config.lang == "de" and config.sms is None
     assert config.delay(1) == 30 and config.delay(20) == 3600
@@ -127,26 +146,33 @@ def test_notify_config(tmp_path: Path) -> None:
         ({**good, "timezone": "Mars/Olympus"}, "notify.timezone"),
         ({**good, "keep_days": 0}, "notify.keep_days"),
         ({**good, "smtp_user": "u"}, "notify.smtp_user"),
-        ({**good, "smtp_user": "u", "smtp_password_file": "/nonexistent"},
-         "notify.smtp_password_file"),
+        (
+            {**good, "smtp_user": "u", "smtp_password_file": "/nonexistent"},
+            "notify.smtp_password_file",
+        ),
         ({"merchant_name": "Shop"}, "notify.smtp_url"),
-        ({"merchant_name": "Shop", "sms": {"url": "https://gw/x", "body": {"a": "$text"}}},
-         "notify.sms.body"),
+        (
+            {"merchant_name": "Shop", "sms": {"url": "https://gw/x", "body": {"a": "$text"}}},
+            "notify.sms.body",
+        ),
         ({"merchant_name": "Shop", "sms": {"url": "ftp://gw", "body": {}}}, "notify.sms.url"),
-    ):  # fmt: skip
+    ):
         with pytest.raises(NotifyConfigError) as err:
             parse(bad)
         assert err.value.key == key, (bad, err.value)
 
 
-@pytest.mark.parametrize(("after", "outcome"), [
-    # told completed at its commit, then recovery found the PT did not keep it
-    ([("refund.failed", {"state": "not_charged", "outcome": "not_charged"})], "failed"),
-    # its receipt: the terminal issues it only after the PT's completion
-    ([("receipt.printed", {"copy": "customer"})], "completed"),
-    # recovery found it kept
-    ([("refund.completed", {"state": "approved", "outcome": "kept"})], "completed"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("after", "outcome"),
+    [
+        # told completed at its commit, then recovery found the PT did not keep it
+        ([("refund.failed", {"state": "not_charged", "outcome": "not_charged"})], "failed"),
+        # its receipt: the terminal issues it only after the PT's completion
+        ([("receipt.printed", {"copy": "customer"})], "completed"),
+        # recovery found it kept
+        ([("refund.completed", {"state": "approved", "outcome": "kept"})], "completed"),
+    ],
+)
 def test_the_customer_hears_the_refund_s_final_outcome_only(
     tmp_path: Path, after: list[tuple[str, dict[str, str]]], outcome: str
 ) -> None:
@@ -165,8 +191,14 @@ def test_the_customer_hears_the_refund_s_final_outcome_only(
 
     try:
         assert arrive(request) == 0
-        assert arrive(envelope("pos-a", 2, "refund.completed",
-                               {**refund, "state": "approved_unconfirmed"})) == 0  # fmt: skip
+        assert (
+            arrive(
+                envelope(
+                    "pos-a", 2, "refund.completed", {**refund, "state": "approved_unconfirmed"}
+                )
+            )
+            == 0
+        )
         seq = 3
         for kind, data in after:
             assert arrive(envelope("pos-a", seq, kind, {"txn_id": "R1", **data})) == 1
@@ -178,25 +210,29 @@ def test_the_customer_hears_the_refund_s_final_outcome_only(
         store.close()
 
 
-@pytest.mark.parametrize(("field", "value", "why"), [
-    ("amount", "12.5", "amount"),  # EUR has two decimals
-    ("amount", "12.50 EUR <a href='http://evil.example'>claim</a>", "amount"),
-    ("amount", "-12.50", "amount"),
-    ("amount", "1e3", "amount"),
-    ("amount", "\u0661\u0662.\u0665\u0660", "amount"),  # Arabic-Indic digits
-    ("currency", "eur", "currency"),
-    ("currency", "EURO", "currency"),
-    ("currency", "XAU", "currency"),  # three capitals, not one this host knows
-    ("card", "4761731234560119", "card"),  # a full card number
-    ("card", "4761734*****0119", "card"),  # seven first digits
-    ("card", "476173*****10119", "card"),  # five last digits
-    ("card", "476173******0119 call +49 555", "card"),
-    ("card", "*" * 20, "card"),
-    ("reason", "call +49 555 0100 for your bonus", "reason"),
-    ("reference", "R1 https://evil.example", "reference"),
-])  # fmt: skip
-def test_a_terminal_s_text_that_does_not_fit_never_makes_a_message(field: str, value: str,
-                                                                   why: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("field", "value", "why"),
+    [
+        ("amount", "12.5", "amount"),  # EUR has two decimals
+        ("amount", "12.50 EUR <a href='http://evil.example'>claim</a>", "amount"),
+        ("amount", "-12.50", "amount"),
+        ("amount", "1e3", "amount"),
+        ("amount", "\u0661\u0662.\u0665\u0660", "amount"),  # Arabic-Indic digits
+        ("currency", "eur", "currency"),
+        ("currency", "EURO", "currency"),
+        ("currency", "XAU", "currency"),  # three capitals, not one this host knows
+        ("card", "4761731234560119", "card"),  # a full card number
+        ("card", "4761734*****0119", "card"),  # seven first digits
+        ("card", "476173*****10119", "card"),  # five last digits
+        ("card", "476173******0119 call +49 555", "card"),
+        ("card", "*" * 20, "card"),
+        ("reason", "call +49 555 0100 for your bonus", "reason"),
+        ("reference", "R1 https://evil.example", "reference"),
+    ],
+)
+def test_a_terminal_s_text_that_does_not_fit_never_makes_a_message(
+    field: str, value: str, why: str
+) -> None:
     """GIVEN a refund's facts, one of them a terminal's text that does not fit its type WHEN
     the message would be made THEN it is refused, naming the fact but not its value."""
     with pytest.raises(FactsError) as err:
@@ -207,8 +243,9 @@ def test_a_terminal_s_text_that_does_not_fit_never_makes_a_message(field: str, v
 def test_facts_that_fit_make_a_message() -> None:
     """GIVEN a yen amount (no decimals), a card shown only by its last four, no card WHEN the
     message is made THEN it shows them as they are."""
-    yen = Refund(**{**REFUND.__dict__, "amount": "1250", "currency": "JPY",
-                    "card": "************0119"})  # fmt: skip
+    yen = Refund(
+        **{**REFUND.__dict__, "amount": "1250", "currency": "JPY", "card": "************0119"}
+    )
     assert "1250 JPY" in render(yen, "en", BERLIN).text
     assert "—" in render(Refund(**{**REFUND.__dict__, "card": ""}), "en", BERLIN).text
 
@@ -220,26 +257,44 @@ def test_a_refund_whose_facts_do_not_fit_is_marked_failed_and_not_sent(tmp_path:
     pos-b's refund is marked failed with the reason and nothing of it is sent."""
     server = SmtpServer().start()
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
-    config = parse({"merchant_name": "Shop", "smtp_url": server.url, "from": "r@shop.example",
-                    "smtp_security": "none"})  # the test server has no STARTTLS
-    facts = {"pos-a": ("12.50", "476173******0119"),
-             "pos-b": ("12.50 <a href='http://evil.example'>bonus</a>", "4761731234560119")}
+    config = parse(
+        {
+            "merchant_name": "Shop",
+            "smtp_url": server.url,
+            "from": "r@shop.example",
+            "smtp_security": "none",
+        }
+    )  # the test server has no STARTTLS
+    facts = {
+        "pos-a": ("12.50", "476173******0119"),
+        "pos-b": ("12.50 <a href='http://evil.example'>bonus</a>", "4761731234560119"),
+    }
     try:
         for tid, (amount, pan) in facts.items():
-            refund = {"txn_id": "R1", "amount": amount, "currency": "EUR",
-                      "reason": "goods_returned"}  # fmt: skip
+            refund = {
+                "txn_id": "R1",
+                "amount": amount,
+                "currency": "EUR",
+                "reason": "goods_returned",
+            }
             request = envelope(tid, 1, "refund.requested", {**refund, "state": "in_doubt"})
-            done = envelope(tid, 2, "refund.completed", {**refund, "state": "approved",
-                                                         "masked_pan": pan})  # fmt: skip
+            done = envelope(
+                tid, 2, "refund.completed", {**refund, "state": "approved", "masked_pan": pan}
+            )
             contacts = {str(request["event_id"]): {"email": f"{tid}@example.org"}}
-            store.ingest([request, done], on_new=lambda tx, envs, c=contacts: queue.on_new(  # type: ignore[misc]
-                tx, envs, c, now_rfc3339()))  # fmt: skip
+            store.ingest(
+                [request, done],
+                on_new=lambda tx, envs, c=contacts: queue.on_new(  # type: ignore[misc]
+                    tx, envs, c, now_rfc3339()
+                ),
+            )
         assert Notifier(store, config).run_due() == 2
         rows = {r["terminal"]: r for r in store.db.rows("SELECT * FROM notifications")}
         assert rows["pos-a"]["state"] == "sent"
         assert rows["pos-b"]["state"] == "failed"
-        assert rows["pos-b"]["last_error"] == ("not sent: the amount is not a decimal with 2"
-                                               " decimals for EUR")  # fmt: skip
+        assert rows["pos-b"]["last_error"] == (
+            "not sent: the amount is not a decimal with 2 decimals for EUR"
+        )
         assert server.mailbox.recipients == [["pos-a@example.org"]]
         assert "evil.example" not in server.mailbox.messages[0].as_string()
     finally:

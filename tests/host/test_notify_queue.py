@@ -51,8 +51,14 @@ class Channel:
 
 
 def config(channel: Channel) -> NotifyConfig:
-    base = parse({"merchant_name": "Shop", "smtp_url": "smtp://mail.invalid:25",
-                  "from": "refunds@shop.example", "timezone": "Europe/Berlin"})  # fmt: skip
+    base = parse(
+        {
+            "merchant_name": "Shop",
+            "smtp_url": "smtp://mail.invalid:25",
+            "from": "refunds@shop.example",
+            "timezone": "Europe/Berlin",
+        }
+    )
     return dataclasses.replace(base, smtp=channel)  # type: ignore[arg-type]
 
 
@@ -63,20 +69,37 @@ def queued(store: Store, *people: tuple[str, str]) -> dict[str, str]:
     with store.db.tx() as tx:
         for i, (address, at) in enumerate(people):
             nid, txn = f"n-{i}", f"T{i}"
-            facts = {"outcome": "completed", "at": at, "amount": "12.00", "currency": "EUR",
-                     "reason": "goods_returned", "card": "476173******0119", "reference": txn}
-            tx.execute("INSERT INTO notifications (notification_id, txn_id, terminal, channel,"
-                       " contact, lang, facts, state, created_at, next_attempt_at) VALUES"
-                       " (?, ?, 'pos-a', 'email', ?, 'en', ?, 'queued', ?, ?)",
-                       (nid, txn, address, json.dumps(facts), rfc3339(T0),
-                        rfc3339(T0 - timedelta(seconds=10 - i))))  # fmt: skip
+            facts = {
+                "outcome": "completed",
+                "at": at,
+                "amount": "12.00",
+                "currency": "EUR",
+                "reason": "goods_returned",
+                "card": "476173******0119",
+                "reference": txn,
+            }
+            tx.execute(
+                "INSERT INTO notifications (notification_id, txn_id, terminal, channel,"
+                " contact, lang, facts, state, created_at, next_attempt_at) VALUES"
+                " (?, ?, 'pos-a', 'email', ?, 'en', ?, 'queued', ?, ?)",
+                (
+                    nid,
+                    txn,
+                    address,
+                    json.dumps(facts),
+                    rfc3339(T0),
+                    rfc3339(T0 - timedelta(seconds=10 - i)),
+                ),
+            )
             ids[address] = nid
     return ids
 
 
 def states(store: Store) -> dict[str, tuple[str, str | None]]:
-    return {r["notification_id"]: (r["state"], r["last_error"])
-            for r in store.db.rows("SELECT * FROM notifications")}  # fmt: skip
+    return {
+        r["notification_id"]: (r["state"], r["last_error"])
+        for r in store.db.rows("SELECT * FROM notifications")
+    }
 
 
 GOOD_AT = "2026-11-29T13:55:00Z"
@@ -114,15 +137,21 @@ def test_a_message_that_cannot_be_rendered_fails_alone(store_url: str) -> None:
     nothing is sent again."""
     store = Store(store_url)
     try:
-        ids = queued(store, ("alice@example.org", GOOD_AT), ("bad@example.org", "29/11/2026"),
-                     ("bob@example.org", GOOD_AT))  # fmt: skip
+        ids = queued(
+            store,
+            ("alice@example.org", GOOD_AT),
+            ("bad@example.org", "29/11/2026"),
+            ("bob@example.org", GOOD_AT),
+        )
         clock, sent = Clock(), []  # type: ignore[var-annotated]
         notifier = Notifier(store, config(Channel(sent)), clock, owner="hq-1")
         assert notifier.run_due() == 3
         clock.now += timedelta(days=1)
         assert notifier.run_due() == 0
-        assert sent == [("alice@example.org", ids["alice@example.org"]),
-                        ("bob@example.org", ids["bob@example.org"])]  # fmt: skip
+        assert sent == [
+            ("alice@example.org", ids["alice@example.org"]),
+            ("bob@example.org", ids["bob@example.org"]),
+        ]
         rows = states(store)
         assert rows[ids["alice@example.org"]] == rows[ids["bob@example.org"]] == ("sent", None)
         state, why = rows[ids["bad@example.org"]]
@@ -147,31 +176,40 @@ def test_two_claims_at_once_on_postgresql_never_take_the_same_row(pg_url: str) -
 
         def claim_second() -> None:
             with stores[1].db.tx() as tx:
-                second.extend(delivery_queue.claim(tx, queue.TABLE, now, lease, 3, owner="hq-2",
-                                                   skip_locked=True))
+                second.extend(
+                    delivery_queue.claim(
+                        tx, queue.TABLE, now, lease, 3, owner="hq-2", skip_locked=True
+                    )
+                )
             done.set()
 
         def waiting_on_a_lock() -> bool:
-            rows = stores[2].db.rows("SELECT COUNT(*) AS n FROM pg_stat_activity WHERE"
-                                     " wait_event_type = 'Lock' AND datname ="
-                                     " current_database()")  # fmt: skip
+            rows = stores[2].db.rows(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE"
+                " wait_event_type = 'Lock' AND datname ="
+                " current_database()"
+            )
             return int(rows[0]["n"]) > 0
 
         with stores[0].db.tx() as tx:
-            first = delivery_queue.claim(tx, queue.TABLE, now, lease, 2, owner="hq-1",
-                                         skip_locked=True)
+            first = delivery_queue.claim(
+                tx, queue.TABLE, now, lease, 2, owner="hq-1", skip_locked=True
+            )
             thread = threading.Thread(target=claim_second)
             thread.start()
-            held_up = wait_for(lambda: "done" if done.is_set() else
-                               "held up" if waiting_on_a_lock() else None,
-                               "the second claim to end or wait for the first")  # fmt: skip
+            held_up = wait_for(
+                lambda: "done" if done.is_set() else "held up" if waiting_on_a_lock() else None,
+                "the second claim to end or wait for the first",
+            )
         thread.join(30)
         mine = {r["notification_id"] for r in first}
         theirs = {r["notification_id"] for r in second}
         assert not mine & theirs and len(mine) == 2 and len(theirs) == 1
         assert held_up == "done"
-        owners = {r["notification_id"]: r["claim"].split(":")[0]
-                  for r in stores[2].db.rows("SELECT * FROM notifications")}  # fmt: skip
+        owners = {
+            r["notification_id"]: r["claim"].split(":")[0]
+            for r in stores[2].db.rows("SELECT * FROM notifications")
+        }
         assert sorted(owners.values()) == ["hq-1", "hq-1", "hq-2"]
     finally:
         for store in stores:

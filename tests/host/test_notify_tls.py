@@ -27,8 +27,16 @@ ADDRESS = "kunde@example.org"
 def notify(smtp: SmtpServer, tmp_path: Path, **extra: str) -> NotifyConfig:
     password = tmp_path / "smtp-password"
     password.write_text("s3cret-pw\n")
-    return parse({"merchant_name": "Shop", "smtp_url": smtp.url, "from": "r@shop.example",
-                  "smtp_user": "refunds", "smtp_password_file": str(password), **extra})
+    return parse(
+        {
+            "merchant_name": "Shop",
+            "smtp_url": smtp.url,
+            "from": "r@shop.example",
+            "smtp_user": "refunds",
+            "smtp_password_file": str(password),
+            **extra,
+        }
+    )
 
 
 def queued_refund(store: Store) -> None:
@@ -36,8 +44,11 @@ def queued_refund(store: Store) -> None:
     refund = {"txn_id": "R1", "amount": "12.00", "currency": "EUR", "reason": "goods_returned"}
     request = envelope("pos-a", 1, "refund.requested", {**refund, "state": "in_doubt"})
     contacts = {str(request["event_id"]): {"email": ADDRESS}}
-    for env in (request, envelope("pos-a", 2, "refund.completed", {**refund, "state": "approved"}),
-                envelope("pos-a", 3, "receipt.printed", {"txn_id": "R1", "copy": "customer"})):
+    for env in (
+        request,
+        envelope("pos-a", 2, "refund.completed", {**refund, "state": "approved"}),
+        envelope("pos-a", 3, "receipt.printed", {"txn_id": "R1", "copy": "customer"}),
+    ):
         store.ingest([env])
         with store.db.tx() as tx:
             queue.on_new(tx, [env], contacts, now_rfc3339())
@@ -117,10 +128,13 @@ def test_the_certificate_is_verified(tls_server: tuple[SmtpServer, Path], tmp_pa
     assert server.logins == [] and server.mailbox.messages == []
 
 
-@pytest.mark.parametrize(("extra", "key"), [
-    ({"smtp_security": "starttls-if-offered"}, "notify.smtp_security"),
-    ({"smtp_security": "none", "smtp_url": "smtps://mail:465"}, "notify.smtp_security"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("extra", "key"),
+    [
+        ({"smtp_security": "starttls-if-offered"}, "notify.smtp_security"),
+        ({"smtp_security": "none", "smtp_url": "smtps://mail:465"}, "notify.smtp_security"),
+    ],
+)
 def test_smtp_security_is_checked(extra: dict[str, Any], key: str) -> None:
     good = {"merchant_name": "Shop", "smtp_url": "smtp://mail:587", "from": "r@shop.example"}
     assert parse(good).smtp.security == "tls"  # type: ignore[union-attr]

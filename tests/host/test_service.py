@@ -26,23 +26,33 @@ EVENTS = topics.terminal(TID, "events")
 def service(tmp_path: Path, store_url: str, share_group: str | None = None) -> HostService:
     config = tmp_path / "host.toml"
     share = f'share_group = "{share_group}"\n' if share_group else ""
-    config.write_text(f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n{share}'
-                      f'[store]\nurl = "{store_url}"\n')  # fmt: skip
+    config.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n{share}'
+        f'[store]\nurl = "{store_url}"\n'
+    )
     svc = HostService(load(config), Store(store_url), instance="1" if share_group else None)
     svc.published = []  # type: ignore[attr-defined]
     svc.client.publish = lambda topic, payload, **kw: svc.published.append(  # type: ignore[method-assign, attr-defined]
-        (topic, json.loads(payload)))
+        (topic, json.loads(payload))
+    )
     return svc
 
 
 def acked(svc: HostService) -> list[str]:
-    return [i for t, p in svc.published if t.endswith("/ack")  # type: ignore[attr-defined]
-            for i in p["event_ids"]]  # fmt: skip
+    return [
+        i
+        for t, p in svc.published
+        if t.endswith("/ack")  # type: ignore[attr-defined]
+        for i in p["event_ids"]
+    ]
 
 
 def resends(svc: HostService) -> list[int]:
-    return [p["args"]["from_seq"] for t, p in svc.published  # type: ignore[attr-defined]
-            if t.endswith("/cmd") and p["name"] == "resend"]  # fmt: skip
+    return [
+        p["args"]["from_seq"]
+        for t, p in svc.published  # type: ignore[attr-defined]
+        if t.endswith("/cmd") and p["name"] == "resend"
+    ]
 
 
 def test_a_store_that_cannot_reach_its_database_is_tried_again_and_acks_after(
@@ -97,8 +107,7 @@ def test_a_message_the_database_refuses_costs_only_itself(
     svc.store.close()
 
 
-def test_a_shared_process_asks_a_gap_back_only_if_it_stays(tmp_path: Path,
-                                                           store_url: str) -> None:  # fmt: skip
+def test_a_shared_process_asks_a_gap_back_only_if_it_stays(tmp_path: Path, store_url: str) -> None:
     svc = service(tmp_path, store_url, share_group="posterm")
     evs = [envelope(TID, n, "sale.approved", txn_data(f"T{n}")) for n in range(1, 6)]
     for n in (0, 2):  # seq 1 and 3 here; seq 2 went to the other process

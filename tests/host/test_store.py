@@ -23,8 +23,7 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 def events(tid: str, seqs: range | list[int]) -> list[dict[str, Any]]:
-    return [envelope(tid, n, "sale.approved", {"txn_id": f"T{n}", "amount": "1.00"})
-            for n in seqs]  # fmt: skip
+    return [envelope(tid, n, "sale.approved", {"txn_id": f"T{n}", "amount": "1.00"}) for n in seqs]
 
 
 def stored(store: Store) -> list[tuple[str, int]]:
@@ -86,8 +85,12 @@ def test_two_processes_ingesting_one_fleet_store_each_event_once(store_url: str)
     def feed(store: Store, parity: int) -> None:
         try:
             for n in range(0, 40, 4):  # batches of 4 seqs per terminal, every terminal
-                batch = [e for evs in fleet.values() for e in evs[n : n + 4]
-                         if e["seq"] % 2 == parity or e["seq"] % 4 == 1]  # fmt: skip
+                batch = [
+                    e
+                    for evs in fleet.values()
+                    for e in evs[n : n + 4]
+                    if e["seq"] % 2 == parity or e["seq"] % 4 == 1
+                ]
                 store.ingest(batch)
         except BaseException as exc:
             errors.append(exc)
@@ -100,7 +103,8 @@ def test_two_processes_ingesting_one_fleet_store_each_event_once(store_url: str)
     assert errors == []
     assert sorted(stored(one)) == sorted((tid, n) for tid in fleet for n in range(1, 41))
     assert {(t["terminal"], t["contiguous_seq"], t["gap_at"]) for t in one.fleet()} == {
-        (tid, 40, None) for tid in fleet}  # fmt: skip
+        (tid, 40, None) for tid in fleet
+    }
     one.close()
     two.close()
 
@@ -148,8 +152,10 @@ def test_batches_of_two_processes_touching_terminals_in_any_order_never_deadlock
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(s, o))
-               for s, o in zip(stores, (tids, tids[::-1]), strict=True)]  # fmt: skip
+    threads = [
+        threading.Thread(target=work, args=(s, o))
+        for s, o in zip(stores, (tids, tids[::-1]), strict=True)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -75,30 +75,41 @@ def _verify(headers: dict[str, Any]) -> bool:
     """What a receiver does: HMAC-SHA256 over f"{t}.{body}", compared in constant time."""
     parts = dict(p.split("=", 1) for p in headers["Posterm-Signature"].split(","))
     mac = hmac.new(SECRET, parts["t"].encode() + b"." + headers["body"], hashlib.sha256)
-    return hmac.compare_digest(mac.hexdigest(), parts["v1"]) and abs(
-        time.time() - int(parts["t"])) < 300  # fmt: skip
+    return (
+        hmac.compare_digest(mac.hexdigest(), parts["v1"])
+        and abs(time.time() - int(parts["t"])) < 300
+    )
 
 
 def test_a_receiver_failing_twice_gets_every_event_once_signed(
     tmp_path: Path, receiver: Receiver
 ) -> None:
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
-    hook = webhooks.Webhook(receiver.url, SECRET, frozenset({"sale.approved", "alert.*"}),
-                            first_retry_s=0.01, max_retry_s=0.05)  # fmt: skip
+    hook = webhooks.Webhook(
+        receiver.url,
+        SECRET,
+        frozenset({"sale.approved", "alert.*"}),
+        first_retry_s=0.01,
+        max_retry_s=0.05,
+    )
     alerter = Alerter(store, Limits(), webhooks=(hook,))
     sender = webhooks.Sender(store, (hook,))
     sale = {"amount": "7.00", "currency": "EUR", "masked_pan": PAN}
-    events = [envelope("pos-a", 1, "sale.approved", {"txn_id": "T1", **sale}),
-              envelope("pos-a", 2, "receipt.printed", {"txn_id": "T1", "receipt_id": 1}),
-              envelope("pos-a", 3, "sale.approved", {"txn_id": "T2", **sale})]  # fmt: skip
+    events = [
+        envelope("pos-a", 1, "sale.approved", {"txn_id": "T1", **sale}),
+        envelope("pos-a", 2, "receipt.printed", {"txn_id": "T1", "receipt_id": 1}),
+        envelope("pos-a", 3, "sale.approved", {"txn_id": "T2", **sale}),
+    ]
     alerter.ingest(events[:2])
     alerter.ingest(events[1:])  # a redelivered event is not sent again
     (alert,) = alerter.take()  # the double charge, T1 and T2
     sender.start()
     try:
         wait_for(lambda: len(receiver.accepted) >= 3, "three deliveries accepted")
-        wait_for(lambda: all(r["state"] == "sent" for r in webhooks.deliveries(store)),
-                 "every delivery marked sent")  # fmt: skip
+        wait_for(
+            lambda: all(r["state"] == "sent" for r in webhooks.deliveries(store)),
+            "every delivery marked sent",
+        )
     finally:
         sender.stop()
     assert receiver.seen == 5  # two refused, three accepted
@@ -106,15 +117,22 @@ def test_a_receiver_failing_twice_gets_every_event_once_signed(
     ids = [r["Posterm-Delivery"] for r in receiver.accepted]
     assert len(set(ids)) == 3 and ids == [b["id"] for b in bodies]  # each once
     assert all(_verify(r) for r in receiver.accepted)
-    assert all(webhooks.verify(SECRET, r["body"], r["Posterm-Signature"], time.time())
-               for r in receiver.accepted)  # fmt: skip
-    assert not webhooks.verify(b"another secret of 16+", receiver.accepted[0]["body"],
-                               receiver.accepted[0]["Posterm-Signature"], time.time())  # fmt: skip
+    assert all(
+        webhooks.verify(SECRET, r["body"], r["Posterm-Signature"], time.time())
+        for r in receiver.accepted
+    )
+    assert not webhooks.verify(
+        b"another secret of 16+",
+        receiver.accepted[0]["body"],
+        receiver.accepted[0]["Posterm-Signature"],
+        time.time(),
+    )
     by_type: dict[str, list[dict[str, Any]]] = {}
     for body in bodies:
         by_type.setdefault(body["type"], []).append(body["data"])
     assert sorted(e["event_id"] for e in by_type["sale.approved"]) == sorted(
-        [events[0]["event_id"], events[2]["event_id"]])  # fmt: skip
+        [events[0]["event_id"], events[2]["event_id"]]
+    )
     assert by_type["alert.double_charge"] == [alert]
     rows = webhooks.deliveries(store)
     assert sum(r["attempts"] for r in rows) == 5 and all(r["sent_at"] for r in rows)
@@ -124,10 +142,17 @@ def test_a_receiver_failing_twice_gets_every_event_once_signed(
 def test_a_customers_contact_never_goes_to_a_webhook(tmp_path: Path) -> None:
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
     hook = webhooks.Webhook("https://hooks.example/x", SECRET, frozenset({"refund.requested"}))
-    request = envelope("pos-a", 1, "refund.requested", {
-        "txn_id": "R1", "amount": "5.00", "currency": "EUR",
-        "notify": {"email": "kim@example.org", "phone": "+4915112345678", "lang": "de"},
-    })  # fmt: skip
+    request = envelope(
+        "pos-a",
+        1,
+        "refund.requested",
+        {
+            "txn_id": "R1",
+            "amount": "5.00",
+            "currency": "EUR",
+            "notify": {"email": "kim@example.org", "phone": "+4915112345678", "lang": "de"},
+        },
+    )
     Alerter(store, Limits(), webhooks=(hook,)).ingest([request])
     (row,) = store.db.rows("SELECT body FROM webhook_deliveries")
     body = json.loads(row["body"])
@@ -151,7 +176,8 @@ def test_a_receiver_down_for_good_ends_failed_and_listed(
     host = load(config)
     store = Store(host.store_url)
     Alerter(store, host.alerts, webhooks=host.webhooks).ingest(
-        [envelope("pos-a", 1, "sale.approved", {"txn_id": "T1", "amount": "1.00"})])  # fmt: skip
+        [envelope("pos-a", 1, "sale.approved", {"txn_id": "T1", "amount": "1.00"})]
+    )
     sender = webhooks.Sender(store, host.webhooks)
     sender.start()
     try:
@@ -167,10 +193,16 @@ def test_a_receiver_down_for_good_ends_failed_and_listed(
 
 def test_a_garbled_answer_is_a_failed_attempt_not_a_dead_sender(tmp_path: Path) -> None:
     store = Store(f"sqlite://{tmp_path / 'host.db'}")
-    hook = webhooks.Webhook("http://127.0.0.1:9/x", SECRET, frozenset({"sale.approved"}),
-                            max_attempts=2, first_retry_s=0.01)  # fmt: skip
+    hook = webhooks.Webhook(
+        "http://127.0.0.1:9/x",
+        SECRET,
+        frozenset({"sale.approved"}),
+        max_attempts=2,
+        first_retry_s=0.01,
+    )
     Alerter(store, Limits(), webhooks=(hook,)).ingest(
-        [envelope("pos-a", 1, "sale.approved", {"txn_id": "T1"})])  # fmt: skip
+        [envelope("pos-a", 1, "sale.approved", {"txn_id": "T1"})]
+    )
 
     def garbled(hook: webhooks.Webhook, delivery_id: str, body: bytes) -> None:
         raise http.client.BadStatusLine("NOT HTTP")
@@ -189,31 +221,51 @@ def test_the_back_off_doubles_up_to_its_cap() -> None:
     assert [hook.delay(n) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ('[alerts]\noffline_S = 3\n', "alerts.offline_S"),
-    ('[alerts]\noffline_s = 0\n', "alerts.offline_s"),
-    ('[alerts]\nrefunds_per_day = 2.5\n', "alerts.refunds_per_day"),
-    ('[[webhooks]]\nurl = "https://h/x"\nsecret_file = "{secret}"\nevents = ["alert.*"]\n'
-     'retries = 3\n', "webhooks[0].retries"),
-    ('[[webhooks]]\nurl = "ftp://h/x"\nsecret_file = "{secret}"\nevents = ["alert.*"]\n',
-     "webhooks[0].url"),
-    ('[[webhooks]]\nurl = "https:///x"\nsecret_file = "{secret}"\nevents = ["alert.*"]\n',
-     "webhooks[0].url"),
-    ('[[webhooks]]\nurl = "https://h/x"\nsecret_file = "/nonexistent/hook.secret"\n'
-     'events = ["alert.*"]\n', "webhooks[0].secret_file"),
-    ('[[webhooks]]\nurl = "https://h/x"\nsecret_file = "hook.secret"\nevents = ["alert.*"]\n',
-     "webhooks[0].secret_file"),
-    ('[[webhooks]]\nurl = "https://h/x"\nsecret_file = "{secret}"\nevents = ["sale.aproved"]\n',
-     "webhooks[0].events"),
-    ('[[webhooks]]\nurl = "https://h/x"\nsecret_file = "{secret}"\n', "webhooks[0].events"),
-    ('[webhooks]\nurl = "https://h/x"\n', "webhooks"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[alerts]\noffline_S = 3\n", "alerts.offline_S"),
+        ("[alerts]\noffline_s = 0\n", "alerts.offline_s"),
+        ("[alerts]\nrefunds_per_day = 2.5\n", "alerts.refunds_per_day"),
+        (
+            '[[webhooks]]\nurl = "https://h/x"\nsecret_file = "{secret}"\nevents = ["alert.*"]\n'
+            "retries = 3\n",
+            "webhooks[0].retries",
+        ),
+        (
+            '[[webhooks]]\nurl = "ftp://h/x"\nsecret_file = "{secret}"\nevents = ["alert.*"]\n',
+            "webhooks[0].url",
+        ),
+        (
+            '[[webhooks]]\nurl = "https:///x"\nsecret_file = "{secret}"\nevents = ["alert.*"]\n',
+            "webhooks[0].url",
+        ),
+        (
+            '[[webhooks]]\nurl = "https://h/x"\nsecret_file = "/nonexistent/hook.secret"\n'
+            'events = ["alert.*"]\n',
+            "webhooks[0].secret_file",
+        ),
+        (
+            '[[webhooks]]\nurl = "https://h/x"\nsecret_file = "hook.secret"\n'
+            'events = ["alert.*"]\n',
+            "webhooks[0].secret_file",
+        ),
+        (
+            '[[webhooks]]\nurl = "https://h/x"\nsecret_file = "{secret}"\n'
+            'events = ["sale.aproved"]\n',
+            "webhooks[0].events",
+        ),
+        ('[[webhooks]]\nurl = "https://h/x"\nsecret_file = "{secret}"\n', "webhooks[0].events"),
+        ('[webhooks]\nurl = "https://h/x"\n', "webhooks"),
+    ],
+)
 def test_bad_alerts_or_webhooks_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     secret = tmp_path / "hook.secret"
     secret.write_bytes(SECRET)
     config = tmp_path / "host.toml"
-    config.write_text('[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n'
-                      + text.replace("{secret}", str(secret)))  # fmt: skip
+    config.write_text(
+        '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n' + text.replace("{secret}", str(secret))
+    )
     with pytest.raises(HostConfigError) as err:
         load(config)
     assert f"{config}: {key}:" in str(err.value)
@@ -225,7 +277,7 @@ def test_alerts_and_webhooks_config_read(tmp_path: Path) -> None:
     config = tmp_path / "host.toml"
     config.write_text(
         '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://x"\n[alerts]\noffline_s = 60\n'
-        'refund_minor_per_day = 50000\ndouble_charge_s = 120\n'
+        "refund_minor_per_day = 50000\ndouble_charge_s = 120\n"
         f'[[webhooks]]\nurl = "https://hooks.example/posterm"\nsecret_file = "{secret}"\n'
         'events = ["sale.approved", "refund.completed", "alert.double_charge"]\n'
         f'[[webhooks]]\nurl = "http://10.0.0.5:8080/a"\nsecret_file = "{secret}"\n'

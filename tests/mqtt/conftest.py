@@ -43,8 +43,11 @@ def mosquitto_binary() -> str:
         None,
     )
     if found is None:
-        pytest.fail("mosquitto is not installed: install Debian's mosquitto (.ci/run does: "
-                    "apt-get install mosquitto)", pytrace=False)  # fmt: skip
+        pytest.fail(
+            "mosquitto is not installed: install Debian's mosquitto (.ci/run does: "
+            "apt-get install mosquitto)",
+            pytrace=False,
+        )
     return found
 
 
@@ -55,8 +58,9 @@ def dynsec_plugin() -> str:
     candidates += [f"/usr/lib/{DYNSEC_PLUGIN}", f"/usr/local/lib/{DYNSEC_PLUGIN}"]
     found = next((p for p in candidates if os.path.exists(p)), None)
     if found is None:
-        pytest.fail(f"no {DYNSEC_PLUGIN} in {candidates}: Debian's mosquitto package has it",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"no {DYNSEC_PLUGIN} in {candidates}: Debian's mosquitto package has it", pytrace=False
+        )
     return found
 
 
@@ -66,8 +70,9 @@ def make_dynsec(out: Path, host: str, terminals: tuple[str, ...]) -> Path:
         args += ["--terminal", tid]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
     if proc.returncode != 0:
-        pytest.fail(f"make-dynsec.py failed ({proc.returncode}): {proc.stderr.strip()}",
-                    pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"make-dynsec.py failed ({proc.returncode}): {proc.stderr.strip()}", pytrace=False
+        )
     return out
 
 
@@ -89,11 +94,19 @@ class Certs:
 
 
 def make_certs(out: Path, *args: str) -> Certs:
-    proc = subprocess.run([sys.executable, str(MAKE_CERTS), str(out), *args],
-                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [sys.executable, str(MAKE_CERTS), str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     if proc.returncode != 0:
-        pytest.fail(f"make-certs.py failed ({proc.returncode}): {proc.stderr.strip()} "
-                    "(it needs the 'cryptography' package)", pytrace=False)  # fmt: skip
+        pytest.fail(
+            f"make-certs.py failed ({proc.returncode}): {proc.stderr.strip()} "
+            "(it needs the 'cryptography' package)",
+            pytrace=False,
+        )
     return Certs(out)
 
 
@@ -147,13 +160,25 @@ class Broker:
     certs: Certs
     peers: list[Peer] = field(default_factory=list)
 
-    def peer(self, cn: str, *, client_id: str | None = None, certs: Certs | None = None,
-             with_cert: bool = True, username: str | None = None) -> Peer:  # fmt: skip
+    def peer(
+        self,
+        cn: str,
+        *,
+        client_id: str | None = None,
+        certs: Certs | None = None,
+        with_cert: bool = True,
+        username: str | None = None,
+    ) -> Peer:
         """A client presenting the certificate of cn (not connected yet)."""
         c = certs or self.certs
-        p = Peer(self.port, client_id=client_id or cn, ca=self.certs.ca,
-                 cert=c.cert(cn) if with_cert else None, key=c.key(cn) if with_cert else None,
-                 username=username)  # fmt: skip
+        p = Peer(
+            self.port,
+            client_id=client_id or cn,
+            ca=self.certs.ca,
+            cert=c.cert(cn) if with_cert else None,
+            key=c.key(cn) if with_cert else None,
+            username=username,
+        )
         self.peers.append(p)
         return p
 
@@ -168,8 +193,10 @@ def _tls_ready(port: int, certs: Certs) -> bool:
     ctx = ssl.create_default_context(cafile=certs.ca)
     ctx.load_cert_chain(certs.cert(HOST_CN), certs.key(HOST_CN))
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as raw, \
-                ctx.wrap_socket(raw, server_hostname="localhost"):  # fmt: skip
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=1) as raw,
+            ctx.wrap_socket(raw, server_hostname="localhost"),
+        ):
             return True
     except OSError:  # refused while Mosquitto starts (ssl.SSLError is an OSError too)
         return False
@@ -185,21 +212,28 @@ def start_broker(tmp: Path, certs: Certs) -> Broker:
     last = ""
     for _attempt in range(3):  # another process may take the free port before Mosquitto
         port = free_port()
-        conf = rewrite_config((EXAMPLE / "posterm.conf").read_text(), {
-            "listener": f"{port} 127.0.0.1",
-            "cafile": str(certs.ca),
-            "certfile": str(certs.cert("server")),
-            "keyfile": str(certs.key("server")),
-            "plugin": plugin,
-            "plugin_opt_config_file": str(rules),
-            "persistence_location": f"{data}/",
-            "log_dest": f"file {log}",
-        })  # fmt: skip
+        conf = rewrite_config(
+            (EXAMPLE / "posterm.conf").read_text(),
+            {
+                "listener": f"{port} 127.0.0.1",
+                "cafile": str(certs.ca),
+                "certfile": str(certs.cert("server")),
+                "keyfile": str(certs.key("server")),
+                "plugin": plugin,
+                "plugin_opt_config_file": str(rules),
+                "persistence_location": f"{data}/",
+                "log_dest": f"file {log}",
+            },
+        )
         # as root Mosquitto would switch to the mosquitto user, who cannot read tmp_path
         conf += f"user {getpass.getuser()}\n"
         (data / "posterm.conf").write_text(conf)
-        proc = subprocess.Popen([binary, "-c", str(data / "posterm.conf")], cwd=data,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+        proc = subprocess.Popen(
+            [binary, "-c", str(data / "posterm.conf")],
+            cwd=data,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             if proc.poll() is not None:

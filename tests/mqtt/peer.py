@@ -32,18 +32,33 @@ class Message:
 class Peer:
     """One MQTT 3.1.1 client over TLS, its received messages in a queue."""
 
-    def __init__(self, port: int, *, client_id: str, ca: Path, cert: Path | None,
-                 key: Path | None, username: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        *,
+        client_id: str,
+        ca: Path,
+        cert: Path | None,
+        key: Path | None,
+        username: str | None = None,
+    ) -> None:
         self.port = port
         self.client_id = client_id
         self.messages: queue.Queue[Message] = queue.Queue()
         self._outcome: queue.Queue[str | ReasonCode] = queue.Queue()
         self._subacks: dict[int, list[ReasonCode]] = {}
         self._suback_cv = threading.Condition()
-        c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=mqtt.MQTTv311, clean_session=True)  # fmt: skip
-        c.tls_set(ca_certs=str(ca), certfile=str(cert) if cert else None,
-                  keyfile=str(key) if key else None)  # fmt: skip
+        c = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=mqtt.MQTTv311,
+            clean_session=True,
+        )
+        c.tls_set(
+            ca_certs=str(ca),
+            certfile=str(cert) if cert else None,
+            keyfile=str(key) if key else None,
+        )
         if username is not None:
             c.username_pw_set(username)
         c.on_connect = self._on_connect
@@ -135,8 +150,9 @@ class Peer:
             try:
                 msg = self.messages.get(timeout=TIMEOUT)
             except queue.Empty:
-                raise PeerError(f"{self.client_id}: {topic} {payload!r} never arrived; "
-                                f"got {before}") from None  # fmt: skip
+                raise PeerError(
+                    f"{self.client_id}: {topic} {payload!r} never arrived; got {before}"
+                ) from None
             if (msg.topic, msg.payload) == (topic, payload):
                 return before
             before.append(msg)

@@ -50,8 +50,14 @@ def test_terminal_cannot_join_the_hosts_share_group(broker: Broker) -> None:
         assert h.subscribe(GROUP) == 1
     rogue = broker.connect(B)
     assert rogue.subscribe(t(B, "cmd")) == 1
-    stolen = [GROUP, "$share/other/posterm/v1/+/events", "posterm/v1/+/events",
-              "$share/posterm/posterm/v1/+/reply", "posterm/v1/#", "#"]  # fmt: skip
+    stolen = [
+        GROUP,
+        "$share/other/posterm/v1/+/events",
+        "posterm/v1/+/events",
+        "$share/posterm/posterm/v1/+/reply",
+        "posterm/v1/#",
+        "#",
+    ]
     subacks = {topic: rogue.subscribe(topic) for topic in stolen}
     a = broker.connect(A)
 
@@ -86,8 +92,9 @@ def real_host(tmp_path: Path, broker: Broker) -> Iterator[Path]:
     cli = [str(BIN / "posterm-host"), "--config", str(config)]
     subprocess.run([*cli, "keygen"], capture_output=True, timeout=60, check=True)
     with log.open("w") as out:
-        proc = subprocess.Popen([*cli, "run", "--instance", "a"], stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
+        proc = subprocess.Popen(
+            [*cli, "run", "--instance", "a"], stdout=out, stderr=subprocess.STDOUT
+        )
     try:
         yield log
     finally:
@@ -150,8 +157,10 @@ def test_terminal_cannot_read_host_alerts_but_reads_host_status(broker: Broker) 
     host, ops = broker.connect(HOST_CN), broker.connect(HOST_CN, client_id=f"{HOST_CN}-ops")
     assert ops.subscribe("posterm/v1/host/+/alerts") == 1
     a = broker.connect(A)
-    subacks = {topic: a.subscribe(topic) for topic in ("posterm/v1/host/#",
-               "posterm/v1/host/+/alerts", "posterm/v1/host/h1/alerts")}  # fmt: skip
+    subacks = {
+        topic: a.subscribe(topic)
+        for topic in ("posterm/v1/host/#", "posterm/v1/host/+/alerts", "posterm/v1/host/h1/alerts")
+    }
     assert a.subscribe("posterm/v1/host/+/status") == 1
 
     alert = b'{"kind": "double_charge", "tid": "pos-b", "pan": "411111******1111"}'
@@ -174,8 +183,9 @@ def test_terminal_still_gets_its_own_cmd_ack_and_host_status(broker: Broker) -> 
     a = broker.connect(A)
     for topic in (t(A, "cmd"), t(A, "ack"), "posterm/v1/host/+/status"):
         assert a.subscribe(topic) == 1, topic
-    assert a.messages.get(timeout=5) == Message("posterm/v1/host/h1/status", b'{"online": true}',
-                                                retain=True)  # fmt: skip
+    assert a.messages.get(timeout=5) == Message(
+        "posterm/v1/host/h1/status", b'{"online": true}', retain=True
+    )
     host.publish(t(A, "cmd"), b"cmd for A")
     host.publish(t(A, "ack"), b"ack for A")
     assert a.receive_until(t(A, "cmd"), b"cmd for A") == []
@@ -201,20 +211,29 @@ def test_a_certificate_missing_from_the_rules_gets_nothing(broker: Broker) -> No
 
 
 def _make_dynsec(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(MAKE_DYNSEC), *args], capture_output=True,
-                          text=True, timeout=60, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, str(MAKE_DYNSEC), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
-@pytest.mark.parametrize(("args", "error"), [
-    (["--force", "--terminal", "host"], "'host' cannot be a terminal id"),
-    (["--force", "--terminal", HOST_CN], f"{HOST_CN!r} cannot be a terminal id"),
-    (["--force", "--terminal", "pos/a"], "'pos/a': an id is 1-32"),
-    (["--force", "--terminal", "pos-+"], "'pos-+': an id is 1-32"),
-    (["--force", "--terminal", A, "--terminal", A], "a terminal id is given twice"),
-    (["--terminal", A], "would overwrite"),
-])  # fmt: skip
-def test_make_dynsec_refuses_bad_ids_and_keeps_the_file(tmp_path: Path, args: list[str],
-                                                        error: str) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (["--force", "--terminal", "host"], "'host' cannot be a terminal id"),
+        (["--force", "--terminal", HOST_CN], f"{HOST_CN!r} cannot be a terminal id"),
+        (["--force", "--terminal", "pos/a"], "'pos/a': an id is 1-32"),
+        (["--force", "--terminal", "pos-+"], "'pos-+': an id is 1-32"),
+        (["--force", "--terminal", A, "--terminal", A], "a terminal id is given twice"),
+        (["--terminal", A], "would overwrite"),
+    ],
+)
+def test_make_dynsec_refuses_bad_ids_and_keeps_the_file(
+    tmp_path: Path, args: list[str], error: str
+) -> None:
     """GIVEN a rules file written for terminal B
     WHEN make-dynsec.py is asked for a terminal named like the host, an id with a topic
          character, an id twice, or to overwrite the file without --force
@@ -237,8 +256,12 @@ def test_the_host_identity_may_subscribe_what_posterm_host_subscribes(broker: Br
     THEN the first are granted, cmd and ack refused
     """
     host = broker.connect(HOST_CN)
-    wanted = [topics.all_terminals("status"), topics.terminal(A, "reply"),
-              "posterm/v1/host/+/status", "posterm/v1/host/+/alerts"]  # fmt: skip
+    wanted = [
+        topics.all_terminals("status"),
+        topics.terminal(A, "reply"),
+        "posterm/v1/host/+/status",
+        "posterm/v1/host/+/alerts",
+    ]
     for leaf in ("events", "telemetry", "reply"):
         wanted += [topics.all_terminals(leaf), f"$share/posterm/{topics.all_terminals(leaf)}"]
     refused = [topics.all_terminals("cmd"), topics.all_terminals("ack"), "#"]
@@ -258,16 +281,20 @@ def test_make_dynsec_reads_a_terminals_file(tmp_path: Path) -> None:
     ids.write_text("# the shop floor\npos-0001\n\n  pos-0002  \n")
     rules = tmp_path / "rules.json"
 
-    assert _make_dynsec(str(rules), "--terminals-file", str(ids), "--terminal", "pos-0003"
-                        ).returncode == 0  # fmt: skip
-    missing = _make_dynsec(str(tmp_path / "other.json"), "--terminals-file",
-                           str(tmp_path / "nope.txt"))  # fmt: skip
+    assert (
+        _make_dynsec(str(rules), "--terminals-file", str(ids), "--terminal", "pos-0003").returncode
+        == 0
+    )
+    missing = _make_dynsec(
+        str(tmp_path / "other.json"), "--terminals-file", str(tmp_path / "nope.txt")
+    )
 
     doc = json.loads(rules.read_text())
     tids = ["pos-0003", "pos-0001", "pos-0002"]  # --terminal first, then the file
     assert [c["username"] for c in doc["clients"]] == [HOST_CN, *tids]
-    assert [c["roles"] for c in doc["clients"][1:]] == [[{"rolename": f"terminal-{t}"}]
-                                                          for t in tids]  # fmt: skip
+    assert [c["roles"] for c in doc["clients"][1:]] == [
+        [{"rolename": f"terminal-{t}"}] for t in tids
+    ]
     assert doc["groups"][0]["clients"] == [{"username": t} for t in tids]
     assert (missing.returncode, "nope.txt" in missing.stderr) == (2, True), missing.stderr
     assert not (tmp_path / "other.json").exists()

@@ -66,8 +66,13 @@ def test_terminal_cannot_read_another_terminals_cmd(broker: Broker) -> None:
     host, a, b = broker.connect(HOST_CN), broker.connect(A), broker.connect(B)
     assert b.subscribe(t(B, "cmd")) == 1
     assert a.subscribe(t(A, "cmd")) == 1
-    for stolen in (t(B, "cmd"), t(B, "ack"), "posterm/v1/+/cmd", "posterm/v1/#",
-                   f"$share/g/{t(B, 'cmd')}"):  # fmt: skip
+    for stolen in (
+        t(B, "cmd"),
+        t(B, "ack"),
+        "posterm/v1/+/cmd",
+        "posterm/v1/#",
+        f"$share/g/{t(B, 'cmd')}",
+    ):
         assert a.subscribe(stolen) in (1, SUBACK_FAILURE), stolen
 
     host.publish(t(B, "cmd"), b"cmd for B")
@@ -104,17 +109,30 @@ def test_terminal_cannot_publish_commands_acks_or_foreign_topics(broker: Broker)
          the host (and the host's own sentinels reach A and B)
     """
     host, a, b = broker.connect(HOST_CN), broker.connect(A), broker.connect(B)
-    for topic in ("posterm/v1/+/events", "posterm/v1/+/status", "posterm/v1/+/reply",
-                  "posterm/v1/host/+/status", "posterm/v1/host/+/alerts"):  # fmt: skip
+    for topic in (
+        "posterm/v1/+/events",
+        "posterm/v1/+/status",
+        "posterm/v1/+/reply",
+        "posterm/v1/host/+/status",
+        "posterm/v1/host/+/alerts",
+    ):
         assert host.subscribe(topic) == 1, topic
     for peer, tid in ((a, A), (b, B)):
         assert peer.subscribe(t(tid, "cmd")) == 1
         assert peer.subscribe(t(tid, "ack")) == 1
         assert peer.subscribe("posterm/v1/host/+/status") == 1
 
-    forged = [t(A, "cmd"), t(A, "ack"), t(B, "cmd"), t(B, "ack"), t(B, "events"),
-              t(B, "status"), t(B, "reply"), "posterm/v1/host/h1/status",
-              "posterm/v1/host/h1/alerts"]  # fmt: skip
+    forged = [
+        t(A, "cmd"),
+        t(A, "ack"),
+        t(B, "cmd"),
+        t(B, "ack"),
+        t(B, "events"),
+        t(B, "status"),
+        t(B, "reply"),
+        "posterm/v1/host/h1/status",
+        "posterm/v1/host/h1/alerts",
+    ]
     for topic in forged:
         a.publish(topic, b"forged by A")  # PUBACK: the broker has processed (and dropped) it
 
@@ -210,8 +228,11 @@ def test_oversized_publish_is_refused_and_never_reaches_the_host(broker: Broker)
     big.client.publish(t(A, "events"), b"x" * 1_000_000, qos=1)
     big.wait_disconnected()
     big.close()  # before paho reconnects and sends it again
-    wait_for(lambda: f"Client {A}-big disconnected due to oversize packet." in broker.log_text(),
-             "the broker's log of the disconnect", timeout=5)  # fmt: skip
+    wait_for(
+        lambda: f"Client {A}-big disconnected due to oversize packet." in broker.log_text(),
+        "the broker's log of the disconnect",
+        timeout=5,
+    )
     broker.connect(A).publish(t(A, "events"), b"A's event")
 
     assert host.receive_until(t(A, "events"), b"A's event") == []

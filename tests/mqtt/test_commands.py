@@ -42,7 +42,11 @@ def test_a_signed_money_command_for_this_terminal_is_taken() -> None:
     env = commands.build("pos-1", "refund.approve", {"txn": "T1"}, key=HOST, issued_at=NOW)
     cmd = _parse(env)
     assert (cmd.name, cmd.args, cmd.signed, cmd.cmd_id) == (
-        "refund.approve", {"txn": "T1"}, True, env["cmd_id"])  # fmt: skip
+        "refund.approve",
+        {"txn": "T1"},
+        True,
+        env["cmd_id"],
+    )
     # the signature is plain Ed25519 over the canonical bytes, checkable by anyone
     HOST.public_key().verify(base64.b64decode(env["sig"]), commands.canonical(env))
 
@@ -74,8 +78,7 @@ def test_expiry_and_clock() -> None:
     _refused(env, "bad_command")
     env = commands.build("pos-1", "ping", issued_at=NOW, ttl=timedelta(days=2))
     _refused(env, "bad_command")
-    _refused(commands.build("pos-1", "ping", issued_at=NOW) | {"expires_at": "soon"},
-             "bad_command")  # fmt: skip
+    _refused(commands.build("pos-1", "ping", issued_at=NOW) | {"expires_at": "soon"}, "bad_command")
 
 
 def test_a_command_for_another_terminal_is_refused_even_when_signed() -> None:
@@ -111,8 +114,15 @@ def test_arguments_fit_their_schema() -> None:
     `by` with control characters, or a resend from seq 0 THEN it is refused (bad_command)
     before its signature or anything else is looked at; its own args pass."""
     base = commands.build("pos-1", "ping", issued_at=NOW)
-    for args in ({"rm": "-rf"}, {"txn": "../pos-2/eod"}, {"txn": "T" * 65}, {"txn": 7},
-                 {"by": "olga\r\nX-Evil: 1"}, {"from_seq": 0}, {"from_seq": 2**63}):  # fmt: skip
+    for args in (
+        {"rm": "-rf"},
+        {"txn": "../pos-2/eod"},
+        {"txn": "T" * 65},
+        {"txn": 7},
+        {"by": "olga\r\nX-Evil: 1"},
+        {"from_seq": 0},
+        {"from_seq": 2**63},
+    ):
         _refused(base | {"args": args}, "bad_command")
     _refused(base | {"issued_at": "2026-02-30T10:00:00Z"}, "bad_command")
     for args in ({"txn": "T1", "by": "olga"}, {"txn": "T1", "by": None}, {"from_seq": 5}):
@@ -122,10 +132,15 @@ def test_arguments_fit_their_schema() -> None:
 def test_acks() -> None:
     ids = [uuid7(), uuid7()]
     assert commands.parse_ack(json.dumps(commands.ack(ids)).encode()) == ids
-    for bad in (b"{", b"[]", b'{"event_ids": []}', b'{"event_ids": ["x"]}',
-                json.dumps({"event_ids": [uuid7()] * 1001}).encode(),
-                json.dumps({"event_ids": ids, "more": 1}).encode(),
-                b"\xef\xbb\xbf" + json.dumps(commands.ack(ids)).encode()):  # fmt: skip
+    for bad in (
+        b"{",
+        b"[]",
+        b'{"event_ids": []}',
+        b'{"event_ids": ["x"]}',
+        json.dumps({"event_ids": [uuid7()] * 1001}).encode(),
+        json.dumps({"event_ids": ids, "more": 1}).encode(),
+        b"\xef\xbb\xbf" + json.dumps(commands.ack(ids)).encode(),
+    ):
         with pytest.raises(AckError):
             commands.parse_ack(bad)
 

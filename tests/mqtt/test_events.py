@@ -21,12 +21,26 @@ from posterm.protocol.mqtt.events import (
 )
 
 MQTT_MD_TYPES = {
-    "sale.approved", "sale.declined", "sale.in_doubt", "sale.recovered", "void.completed",
-    "void.in_doubt", "refund.requested", "refund.approved", "refund.rejected",
-    "refund.completed", "refund.failed", "refund.in_doubt", "receipt.printed",
-    "receipt.pending", "receipt.recovered", "receipt.reprinted", "batch.closed",
-    "fault.raised", "fault.cleared",
-}  # fmt: skip
+    "sale.approved",
+    "sale.declined",
+    "sale.in_doubt",
+    "sale.recovered",
+    "void.completed",
+    "void.in_doubt",
+    "refund.requested",
+    "refund.approved",
+    "refund.rejected",
+    "refund.completed",
+    "refund.failed",
+    "refund.in_doubt",
+    "receipt.printed",
+    "receipt.pending",
+    "receipt.recovered",
+    "receipt.reprinted",
+    "batch.closed",
+    "fault.raised",
+    "fault.cleared",
+}
 
 
 def test_the_event_types_are_those_of_mqtt_md() -> None:

@@ -69,8 +69,11 @@ def unit(path: Path) -> configparser.ConfigParser:
 
 def unit_values(path: Path, key: str) -> list[str]:
     """Every value of a key that a unit repeats (DeviceAllow=, SystemCallFilter=)."""
-    return [line.split("=", 1)[1] for line in path.read_text().splitlines()
-            if line.startswith(f"{key}=")]  # fmt: skip
+    return [
+        line.split("=", 1)[1]
+        for line in path.read_text().splitlines()
+        if line.startswith(f"{key}=")
+    ]
 
 
 def exec_start(path: Path) -> Path:
@@ -83,8 +86,15 @@ def run(
     cwd: Path | None = None,
     env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True,
-                          timeout=timeout, check=False, cwd=cwd, env=env)  # fmt: skip
+    return subprocess.run(
+        [str(a) for a in args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
+        env=env,
+    )
 
 
 def verify_units(root: Path, unit_dir: Path) -> subprocess.CompletedProcess[str]:
@@ -124,5 +134,13 @@ def dpkg(root: Path, *args: str | Path) -> subprocess.CompletedProcess[str]:
     """dpkg on a throw-away root: the maintainer scripts run here (not chrooted: the root
     has no shell) with $DPKG_ROOT set, and touch nothing outside it; the dependencies
     (python3.11, systemd, ...) are the host's, not the root's."""
-    return run("dpkg", f"--root={root}", "--force-script-chrootless", "--force-depends",
-               "--force-confold", "--force-unsafe-io", "--log=/dev/null", *args)  # fmt: skip
+    return run(
+        "dpkg",
+        f"--root={root}",
+        "--force-script-chrootless",
+        "--force-depends",
+        "--force-confold",
+        "--force-unsafe-io",
+        "--log=/dev/null",
+        *args,
+    )

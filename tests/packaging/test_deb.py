@@ -32,8 +32,14 @@ from tests.packaging.support import (
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
-TOOLS = ("dpkg-deb", "dpkg", "systemd-sysusers", "systemd-tmpfiles", "systemd-analyze",
-         "deb-systemd-helper")  # fmt: skip
+TOOLS = (
+    "dpkg-deb",
+    "dpkg",
+    "systemd-sysusers",
+    "systemd-tmpfiles",
+    "systemd-analyze",
+    "deb-systemd-helper",
+)
 CONFFILES = {
     "/etc/posterm/posterm.toml",
     "/etc/posterm/posterm-host.toml",
@@ -115,8 +121,13 @@ def test_the_package_ships_the_units_binaries_and_system_files(deb: Path) -> Non
         assert listing[str(exec_start(SYSTEMD / name))] == "-rwxr-xr-x"
         config = unit(SYSTEMD / name)["Service"]["ExecStart"].split("--config ")[1].split()[0]
         assert config in conffiles, f"{name}: --config {config} is not a conffile"
-    for path in ("/usr/lib/sysusers.d/posterm.conf", "/usr/lib/tmpfiles.d/posterm.conf",
-                 *CONFFILES, "/opt/posterm/venv/pyvenv.cfg", "/opt/posterm/README.md"):  # fmt: skip
+    for path in (
+        "/usr/lib/sysusers.d/posterm.conf",
+        "/usr/lib/tmpfiles.d/posterm.conf",
+        *CONFFILES,
+        "/opt/posterm/venv/pyvenv.cfg",
+        "/opt/posterm/README.md",
+    ):
         assert path in listing, path
 
 

@@ -16,8 +16,14 @@ from tests.packaging.support import ROOT, need, run
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 SCRIPTS = ROOT / "packaging" / "debian"
-STANDINS = ("systemd-sysusers", "systemd-tmpfiles", "udevadm", "deb-systemd-helper",
-            "deb-systemd-invoke", "systemctl")  # fmt: skip
+STANDINS = (
+    "systemd-sysusers",
+    "systemd-tmpfiles",
+    "udevadm",
+    "deb-systemd-helper",
+    "deb-systemd-invoke",
+    "systemctl",
+)
 
 
 def _live(tmp: Path, *steps: tuple[str, ...], active: bool) -> list[str]:
@@ -29,8 +35,10 @@ def _live(tmp: Path, *steps: tuple[str, ...], active: bool) -> list[str]:
     for name in STANDINS:
         status = "3" if name == "systemctl" and not active else "0"
         script = bin_dir / name
-        script.write_text(f'#!/bin/sh\necho "${{0##*/}} $*" >> {calls}\n'
-                          f'case "$*" in *is-active*) exit {status};; esac\nexit 0\n')  # fmt: skip
+        script.write_text(
+            f'#!/bin/sh\necho "${{0##*/}} $*" >> {calls}\n'
+            f'case "$*" in *is-active*) exit {status};; esac\nexit 0\n'
+        )
         script.chmod(0o755)
     runs = " && ".join(f"sh {SCRIPTS / step[0]} {shlex.join(step[1:])}" for step in steps)
     shell = f"mount -t tmpfs none /run && mkdir -p /run/systemd/system /run/udev && {runs}"
@@ -49,14 +57,18 @@ def test_a_fresh_install_enables_postermd_and_starts_nothing(tmp_path: Path) -> 
     assert "deb-systemd-helper enable posterm.service" in calls
     assert "systemctl --system daemon-reload" in calls
     assert not [c for c in calls if "enable posterm-host" in c]
-    assert not [c for c in calls if c.split()[:2] in (["deb-systemd-invoke", "start"],
-                                                       ["systemctl", "start"])]  # fmt: skip
+    assert not [
+        c
+        for c in calls
+        if c.split()[:2] in (["deb-systemd-invoke", "start"], ["systemctl", "start"])
+    ]
 
 
 @pytest.mark.parametrize("active", [True, False])
 def test_an_upgrade_restarts_postermd_only_if_it_ran(tmp_path: Path, active: bool) -> None:
-    calls = _live(tmp_path, ("prerm", "upgrade", "0.1.0"), ("postinst", "configure", "0.1.0"),
-                  active=active)  # fmt: skip
+    calls = _live(
+        tmp_path, ("prerm", "upgrade", "0.1.0"), ("postinst", "configure", "0.1.0"), active=active
+    )
     stop = calls.index("deb-systemd-invoke stop posterm.service")
     assert "deb-systemd-invoke stop posterm-host.service" not in calls
     starts = [i for i, c in enumerate(calls) if c == "deb-systemd-invoke start posterm.service"]
@@ -64,8 +76,9 @@ def test_an_upgrade_restarts_postermd_only_if_it_ran(tmp_path: Path, active: boo
 
 
 def test_remove_stops_both_and_purge_forgets_them(tmp_path: Path) -> None:
-    calls = _live(tmp_path, ("prerm", "remove"), ("postrm", "remove"), ("postrm", "purge"),
-                  active=True)  # fmt: skip
+    calls = _live(
+        tmp_path, ("prerm", "remove"), ("postrm", "remove"), ("postrm", "purge"), active=True
+    )
     assert calls.index("deb-systemd-invoke stop posterm.service") < calls.index(
         "deb-systemd-helper mask posterm.service posterm-host.service"
     )

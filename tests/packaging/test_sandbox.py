@@ -47,8 +47,9 @@ def rig(tmp_path: Path) -> Iterator[Rig]:
 
 
 def test_postermd_sells_with_no_writable_executable_memory(rig: Rig) -> None:
-    probe = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True,
-                           check=False, timeout=30)  # fmt: skip
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, check=False, timeout=30
+    )
     if probe.returncode != 0:
         unavailable(f"the kernel does not enforce PR_SET_MDWE: {probe.stderr.strip()}")
     log = rig.tmp / "postermd-mdwe.log"

@@ -64,8 +64,7 @@ def test_postermd_runs_as_notify_service_with_watchdog_and_its_groups() -> None:
     assert set(service["SupplementaryGroups"].split()) == {"dialout", "gpio", "lp"}
     assert service["TimeoutStartSec"] == "240" and service["TimeoutStopSec"] == "200"
     allowed = " ".join(unit_values(POSTERMD, "DeviceAllow"))
-    for device in ("char-ttyUSB", "char-ttyACM", "char-ttyAMA", "char-gpiochip",
-                   "char-usb_device"):  # fmt: skip
+    for device in ("char-ttyUSB", "char-ttyACM", "char-ttyAMA", "char-gpiochip", "char-usb_device"):
         assert device in allowed
 
 

@@ -30,16 +30,22 @@ def test_status_test_and_receipt(psim: PrinterSim, tmp_path: Path) -> None:
     assert status.returncode == 0
     data = json.loads(status.stdout)
     assert (data["ready"], data["known"], data["paper"], data["text"]) == (
-        True, True, "ok", "online, paper ok",
-    )  # fmt: skip
+        True,
+        True,
+        "ok",
+        "online, paper ok",
+    )
     assert posterm_printer(psim.url, "test").returncode == 0
     assert "Euro sign" in psim.printed()[-1] and "1.00 €" in psim.printed()[-1]
-    assert posterm_printer(psim.url, "--encoding", "gb18030", "--columns", "32",
-                           "test").returncode == 0  # fmt: skip
+    assert (
+        posterm_printer(psim.url, "--encoding", "gb18030", "--columns", "32", "test").returncode
+        == 0
+    )
     assert "打印测试" in psim.printed()[-1]
     receipt = tmp_path / "r.json"
-    receipt.write_text(json.dumps({"title": "HELLO", "body": ["one", "two"], "qr": "Q1",
-                                   "banner": "DUPLICATE"}))  # fmt: skip
+    receipt.write_text(
+        json.dumps({"title": "HELLO", "body": ["one", "two"], "qr": "Q1", "banner": "DUPLICATE"})
+    )
     assert posterm_printer(psim.url, "receipt", str(receipt)).returncode == 0
     text = psim.printed()[-1]
     assert "HELLO" in text and "[QR: Q1]" in text and text.startswith("** DUPLICATE **")
@@ -115,15 +121,20 @@ def test_ctl_without_a_simulator_fails_cleanly(tmp_path: Path) -> None:
     ],
 )
 def test_simulator_refuses_bad_flags(tmp_path: Path, args: tuple[str, ...]) -> None:
-    done = run(str(BIN / "posterm-sim"), "printer", "--out", str(tmp_path / "out"),
-               "--listen", "tcp://127.0.0.1:0", *args)  # fmt: skip
+    done = run(
+        str(BIN / "posterm-sim"),
+        "printer",
+        "--out",
+        str(tmp_path / "out"),
+        "--listen",
+        "tcp://127.0.0.1:0",
+        *args,
+    )
     assert done.returncode == 2 and "error" in done.stderr
 
 
 @pytest.mark.parametrize("blocked", ["PIL", "qrcode"])
-def test_simulator_without_the_sim_extra_fails_with_one_line(
-    tmp_path: Path, blocked: str
-) -> None:
+def test_simulator_without_the_sim_extra_fails_with_one_line(tmp_path: Path, blocked: str) -> None:
     """GIVEN Pillow or qrcode cannot be imported WHEN `posterm-sim printer` starts
     THEN it exits 2 with one line naming the extra, not a traceback, and prints nothing."""
     script = (
@@ -131,8 +142,9 @@ def test_simulator_without_the_sim_extra_fails_with_one_line(
         "from posterm.hwsim.cli import main; sys.exit(main(sys.argv[1:]))"
     )
     out = tmp_path / "out"
-    done = run(sys.executable, "-c", script, "printer", "--out", str(out),
-               "--listen", "tcp://127.0.0.1:0")  # fmt: skip
+    done = run(
+        sys.executable, "-c", script, "printer", "--out", str(out), "--listen", "tcp://127.0.0.1:0"
+    )
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert "pip install 'posterm[sim]'" in done.stderr
@@ -141,8 +153,15 @@ def test_simulator_without_the_sim_extra_fails_with_one_line(
 
 def test_simulator_help_documents_flags_and_control_channel() -> None:
     helptext = run(str(BIN / "posterm-sim"), "printer", "--help").stdout
-    for flag in ("--near-end", "--paper-out-after-lines", "--cover-open", "--offline",
-                 "--bytes-per-second", "JSON object per line", "refill"):  # fmt: skip
+    for flag in (
+        "--near-end",
+        "--paper-out-after-lines",
+        "--cover-open",
+        "--offline",
+        "--bytes-per-second",
+        "JSON object per line",
+        "refill",
+    ):
         assert flag in helptext
 
 

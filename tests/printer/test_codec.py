@@ -99,8 +99,12 @@ def test_status_and_sensor_answers_never_look_alike() -> None:
         assert not (st.is_status_byte(value) and st.is_sensor_byte(value))
     # Epson GS r 1: bits 0-1 near end (03), bits 2-3 paper end (0C)
     assert [st.decode_sensor(v) for v in (0x00, 0x03, 0x0C, 0x0F, 0x12)] == [
-        st.Paper.OK, st.Paper.NEAR_END, st.Paper.OUT, st.Paper.OUT, st.Paper.UNKNOWN,
-    ]  # fmt: skip
+        st.Paper.OK,
+        st.Paper.NEAR_END,
+        st.Paper.OUT,
+        st.Paper.OUT,
+        st.Paper.UNKNOWN,
+    ]
 
 
 @pytest.mark.parametrize("cover", [False, True])
@@ -140,8 +144,12 @@ def test_qr_is_byte_for_byte_what_python_escpos_sends(content: str, size: int) -
 
 
 def test_qr_error_correction_levels_match_python_escpos() -> None:
-    for level, value in (("L", ec.QR_ECLEVEL_L), ("M", ec.QR_ECLEVEL_M),
-                         ("Q", ec.QR_ECLEVEL_Q), ("H", ec.QR_ECLEVEL_H)):  # fmt: skip
+    for level, value in (
+        ("L", ec.QR_ECLEVEL_L),
+        ("M", ec.QR_ECLEVEL_M),
+        ("Q", ec.QR_ECLEVEL_Q),
+        ("H", ec.QR_ECLEVEL_H),
+    ):
         dummy = Dummy()
         dummy.qr("X1", native=True, ec=value, size=3)
         assert codes.qr("X1", size=3, ec=level) == dummy.output

@@ -24,8 +24,9 @@ from posterm.drivers.printer import receipt as layouts
 from posterm.protocol.escpos import status as st
 from tests.support.sim import start_printer
 
-RECEIPT = layouts.sale(header=("Shop",), amount="1.00", currency="EUR", pt_lines=("OK",),
-                       txn_id="T1")  # fmt: skip
+RECEIPT = layouts.sale(
+    header=("Shop",), amount="1.00", currency="EUR", pt_lines=("OK",), txn_id="T1"
+)
 READY = bytes([st.BASE, st.BASE, st.BASE])
 
 

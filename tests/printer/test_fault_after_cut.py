@@ -17,8 +17,9 @@ from posterm.protocol.escpos import codes
 from posterm.protocol.escpos import status as st
 from posterm.protocol.escpos.realtime import RealtimeScanner
 
-RECEIPT = Receipt(title="SALE", items=(("Coffee", "2.50 EUR"),), total=("TOTAL", "2.50 EUR"),
-                  copy="customer")  # fmt: skip
+RECEIPT = Receipt(
+    title="SALE", items=(("Coffee", "2.50 EUR"),), total=("TOTAL", "2.50 EUR"), copy="customer"
+)
 
 
 class CoverOpensAfterTheCut:
@@ -42,8 +43,9 @@ class CoverOpensAfterTheCut:
             while data := conn.recv(4096):
                 for kind, n in scanner.feed(data):
                     if kind == "status":
-                        answers = st.encode(online=True, cover_open=self.cut.is_set(),
-                                            paper=st.Paper.OK)  # fmt: skip
+                        answers = st.encode(
+                            online=True, cover_open=self.cut.is_set(), paper=st.Paper.OK
+                        )
                         conn.sendall(bytes([answers[n]]))
                 seen = (seen + data)[-8:]
                 if codes.PAPER_SENSOR_QUERY in seen and not self.cut.is_set():

@@ -30,7 +30,8 @@ def test_the_daemon_and_cli_import_no_python_escpos_and_leave_nothing_in_tmp(
     scratch.mkdir()
     env = {k: v for k, v in os.environ.items() if k != "CACHE_DIRECTORY"}
     env |= {"HOME": str(tmp_path / "home"), "TMPDIR": str(scratch)}
-    out = subprocess.run([sys.executable, "-c", PROBE], env=env, check=True,
-                         capture_output=True, text=True).stdout  # fmt: skip
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, check=True, capture_output=True, text=True
+    ).stdout
     assert out.strip() == "[]"
     assert list(scratch.iterdir()) == []

@@ -33,9 +33,14 @@ SALE = layouts.sale(
     footer=("Danke!",),
 )
 CHINESE = layouts.refund_voucher(
-    header=("上海小吃店",), amount="5.00", currency="元", pt_lines=("银联卡",),
-    txn_id="TCN01", sale_id="TCN00", reason="退货",
-)  # fmt: skip
+    header=("上海小吃店",),
+    amount="5.00",
+    currency="元",
+    pt_lines=("银联卡",),
+    txn_id="TCN01",
+    sale_id="TCN00",
+    reason="退货",
+)
 
 
 def index(sim: PrinterSim) -> list[dict[str, object]]:

@@ -38,8 +38,15 @@ def printed(data: bytes, columns: int = 42) -> Page:
 
 def sale() -> Receipt:
     items = (("Kaffee", "2.50 €"), ("Kuchen", "10.00 €"))
-    return layouts.sale(header=HEADER, amount="12.50", currency="€", pt_lines=PT, txn_id="T1",
-                        footer=("Danke!",), items=items)  # fmt: skip
+    return layouts.sale(
+        header=HEADER,
+        amount="12.50",
+        currency="€",
+        pt_lines=PT,
+        txn_id="T1",
+        footer=("Danke!",),
+        items=items,
+    )
 
 
 @pytest.mark.parametrize("columns", [32, 42, 48])
@@ -58,9 +65,16 @@ def test_sale_layout_prints_every_part(columns: int) -> None:
 
 
 def test_refund_voucher_has_reason_signature_and_original_sale() -> None:
-    voucher = layouts.refund_voucher(header=HEADER, amount="5.00", currency="EUR", pt_lines=PT,
-                                     txn_id="R1", sale_id="T1", reason="goods returned",
-                                     copy="merchant")  # fmt: skip
+    voucher = layouts.refund_voucher(
+        header=HEADER,
+        amount="5.00",
+        currency="EUR",
+        pt_lines=PT,
+        txn_id="R1",
+        sale_id="T1",
+        reason="goods returned",
+        copy="merchant",
+    )
     text = printed(Renderer(32, "cp437").render(voucher), 32).text()
     assert "REFUND" in text and "Reason: goods returned" in text and "MERCHANT COPY" in text
     assert "Customer signature" in text and "X" + "_" * 31 in text
@@ -68,25 +82,41 @@ def test_refund_voucher_has_reason_signature_and_original_sale() -> None:
 
 
 def test_reversal_recovered_duplicate_and_end_of_day() -> None:
-    void = layouts.reversal(header=HEADER, amount="12.50", currency="EUR", pt_lines=PT,
-                            txn_id="V1", sale_id="T1")  # fmt: skip
+    void = layouts.reversal(
+        header=HEADER, amount="12.50", currency="EUR", pt_lines=PT, txn_id="V1", sale_id="T1"
+    )
     text = printed(Renderer().render(layouts.recovered(void))).text()
     assert text.startswith("** RECOVERED **") and "VOID" in text and "Voided sale" in text
     assert text.count("** RECOVERED **") == 2  # at the top and under the copy line
     again = printed(Renderer().render(layouts.duplicate(sale()))).text()
     assert again.startswith("** DUPLICATE **") and "RECOVERED" not in again
-    eod = layouts.end_of_day(header=HEADER, batch_no=7, currency="EUR", pt_lines=("TOTAL 3",),
-                             txn_id="E1", totals={"sales": "30.00", "sales_count": "3",
-                                                  "refunds": "5.00", "refunds_count": "1",
-                                                  "net": "25.00"})  # fmt: skip
+    eod = layouts.end_of_day(
+        header=HEADER,
+        batch_no=7,
+        currency="EUR",
+        pt_lines=("TOTAL 3",),
+        txn_id="E1",
+        totals={
+            "sales": "30.00",
+            "sales_count": "3",
+            "refunds": "5.00",
+            "refunds_count": "1",
+            "net": "25.00",
+        },
+    )
     text = printed(Renderer().render(eod)).text()
     assert "END OF DAY" in text and "Batch 7 closed" in text and "MERCHANT COPY" in text
     assert "30.00 EUR (3)" in text and "5.00 EUR (1)" in text and "25.00 EUR" in text
 
 
 def test_chinese_receipt_uses_chinese_mode_and_two_columns_per_character() -> None:
-    receipt = Receipt(title="销售", header=("上海小吃店",), items=(("小笼包" * 8, "12.00 元"),),
-                      total=("合计", "12.00 元"), qr="TCN1")  # fmt: skip
+    receipt = Receipt(
+        title="销售",
+        header=("上海小吃店",),
+        items=(("小笼包" * 8, "12.00 元"),),
+        total=("合计", "12.00 元"),
+        qr="TCN1",
+    )
     data = Renderer(32, "gb18030").render(receipt)
     assert b"\x1c&" in data and "上海小吃店".encode("gb18030") in data
     page = printed(data, 32)
@@ -131,9 +161,17 @@ def test_any_receipt_fits_the_paper(
 
 
 def test_json_form_round_trips() -> None:
-    original = layouts.recovered(layouts.refund_voucher(
-        header=HEADER, amount="5.00", currency="EUR", pt_lines=PT, txn_id="R1", sale_id="T1",
-        reason="other"))  # fmt: skip
+    original = layouts.recovered(
+        layouts.refund_voucher(
+            header=HEADER,
+            amount="5.00",
+            currency="EUR",
+            pt_lines=PT,
+            txn_id="R1",
+            sale_id="T1",
+            reason="other",
+        )
+    )
     assert Receipt.from_dict(original.to_dict()) == original
 
 

@@ -14,9 +14,12 @@ from posterm.hwsim.printer.paper import PaperOut
 from posterm.protocol.escpos import status as st
 
 SALE = layouts.sale(
-    header=("Café Beispiel", "Hauptstraße 1"), amount="12.50", currency="€", txn_id="T" * 200,
+    header=("Café Beispiel", "Hauptstraße 1"),
+    amount="12.50",
+    currency="€",
+    txn_id="T" * 200,
     pt_lines=tuple(f"PT line {i:02d}  VISA 476173******0119" for i in range(12)),
-)  # fmt: skip
+)
 
 
 @pytest.mark.parametrize("lines", range(15, 26))

@@ -145,9 +145,14 @@ def test_byte_by_byte_equals_all_at_once() -> None:
 
 # A sale as posterm's driver sends it: ESC @ first, code table, styles, QR code, cut.
 RECEIPT = Renderer(42, "cp858").render(
-    layouts.sale(header=("CAFÉ AM ECK", "Hauptstr. 1"), amount="12.50", currency="€",
-                 pt_lines=("VISA", "PAN ************0119", "APPROVED"), txn_id="T42")
-)  # fmt: skip
+    layouts.sale(
+        header=("CAFÉ AM ECK", "Hauptstr. 1"),
+        amount="12.50",
+        currency="€",
+        pt_lines=("VISA", "PAN ************0119", "APPROVED"),
+        txn_id="T42",
+    )
+)
 
 
 def test_the_receipt_prints_its_text_and_one_cut_on_a_fresh_printer() -> None:

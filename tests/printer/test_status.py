@@ -32,8 +32,11 @@ def bare(url: str) -> Network:
 def test_every_status_combination(psim: PrinterSim, paper: str, cover: bool, error: bool) -> None:
     """GIVEN the simulator in one of 12 conditions WHEN the driver and python-escpos ask
     THEN the driver decodes exactly that, and python-escpos reads the same bytes alike."""
-    for action in (*PAPER[paper], *(("cover-open",) if cover else ()),
-                   *(("cutter-error",) if error else ())):  # fmt: skip
+    for action in (
+        *PAPER[paper],
+        *(("cover-open",) if cover else ()),
+        *(("cutter-error",) if error else ()),
+    ):
         psim.ctl(action)
     printer = Printer(psim.url, timeout=2)
     try:

@@ -104,9 +104,12 @@ class TestHost:
         self.telemetry: list[dict[str, Any]] = []
         self.replies: list[dict[str, Any]] = []
         self.lock = threading.Lock()
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id=client_id, clean_session=False,
-                                  protocol=mqtt.MQTTv311)  # fmt: skip
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            clean_session=False,
+            protocol=mqtt.MQTTv311,
+        )
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 1)
@@ -121,8 +124,12 @@ class TestHost:
         data = json.loads(message.payload)
         tid, leaf = topics.split(message.topic)
         with self.lock:
-            {"events": self.events, "status": self.status, "telemetry": self.telemetry,
-             "reply": self.replies}[leaf].append(data)  # fmt: skip
+            {
+                "events": self.events,
+                "status": self.status,
+                "telemetry": self.telemetry,
+                "reply": self.replies,
+            }[leaf].append(data)
         if leaf == "events" and self.auto_ack:
             self.ack(tid, [data["event_id"]])
 

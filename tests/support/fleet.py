@@ -26,10 +26,17 @@ from posterm.protocol.mqtt.events import envelope
 def sale_data(n: int) -> dict[str, Any]:
     """What a `sale.approved` carries (as bench_sync's)."""
     cents = 100 + (n * 37) % 9_900
-    return {"txn_id": f"T{n:010d}", "kind": "sale", "state": "approved",
-            "amount": f"{cents // 100}.{cents % 100:02d}", "currency": "EUR",
-            "receipt_no": n % 10_000, "trace": n % 1_000_000, "card_name": "Mastercard",
-            "masked_pan": "520000******1234"}  # fmt: skip
+    return {
+        "txn_id": f"T{n:010d}",
+        "kind": "sale",
+        "state": "approved",
+        "amount": f"{cents // 100}.{cents % 100:02d}",
+        "currency": "EUR",
+        "receipt_no": n % 10_000,
+        "trace": n % 1_000_000,
+        "card_name": "Mastercard",
+        "masked_pan": "520000******1234",
+    }
 
 
 def fault_data(note: object = "test") -> dict[str, Any]:
@@ -39,27 +46,53 @@ def fault_data(note: object = "test") -> dict[str, Any]:
 
 def receipt_data(receipt_id: int, txn_id: str = "T1", **more: Any) -> dict[str, Any]:
     """A `receipt.*` event's data."""
-    return {"receipt_id": receipt_id, "txn_id": txn_id, "copy": "customer",
-            "mark": "original", **more}  # fmt: skip
+    return {
+        "receipt_id": receipt_id,
+        "txn_id": txn_id,
+        "copy": "customer",
+        "mark": "original",
+        **more,
+    }
 
 
 def batch_data(batch_no: int = 1) -> dict[str, Any]:
     """A `batch.closed` event's data: an empty day."""
-    return {"txn_id": f"E{batch_no}", "batch_no": batch_no, "currency": "EUR", "sales": "0.00",
-            "refunds": "0.00", "voids": "0.00", "net": "0.00"}  # fmt: skip
+    return {
+        "txn_id": f"E{batch_no}",
+        "batch_no": batch_no,
+        "currency": "EUR",
+        "sales": "0.00",
+        "refunds": "0.00",
+        "voids": "0.00",
+        "net": "0.00",
+    }
 
 
-def txn_data(txn_id: str, kind: str = "sale", state: str = "approved", amount: str = "1.00",
-             **more: Any) -> dict[str, Any]:  # fmt: skip
+def txn_data(
+    txn_id: str, kind: str = "sale", state: str = "approved", amount: str = "1.00", **more: Any
+) -> dict[str, Any]:
     """The data of a payment event as postermd sends it (protocol/mqtt/wire.py's TxnData):
     what a test needs of it, and the fields every such event has."""
-    return {"txn_id": txn_id, "kind": kind, "state": state, "amount": amount,
-            "currency": "EUR", **more}  # fmt: skip
+    return {
+        "txn_id": txn_id,
+        "kind": kind,
+        "state": state,
+        "amount": amount,
+        "currency": "EUR",
+        **more,
+    }
 
 
 class Fleet:
-    def __init__(self, port: int, tids: list[str], *, connections: int = 4,
-                 resend_after_s: float | None = None, name: str = "fleet") -> None:  # fmt: skip
+    def __init__(
+        self,
+        port: int,
+        tids: list[str],
+        *,
+        connections: int = 4,
+        resend_after_s: float | None = None,
+        name: str = "fleet",
+    ) -> None:
         self.tids = tids
         self.resend_after_s = resend_after_s
         self.lock = threading.Lock()
@@ -80,9 +113,12 @@ class Fleet:
         ready = []
         for i in range(connections):
             mine = tids[i::connections]
-            client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                 client_id=f"{name}-{i}", clean_session=True,
-                                 protocol=mqtt.MQTTv311)  # fmt: skip
+            client = mqtt.Client(
+                callback_api_version=CallbackAPIVersion.VERSION2,
+                client_id=f"{name}-{i}",
+                clean_session=True,
+                protocol=mqtt.MQTTv311,
+            )
             client.max_inflight_messages_set(1000)
             subscribed = threading.Event()
             client.user_data_set((mine, subscribed))
@@ -102,8 +138,7 @@ class Fleet:
         self._worker.start()
 
     # -- paho's threads: queue only ---------------------------------------------------------
-    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any,
-                    props: Any) -> None:  # fmt: skip
+    def _on_connect(self, client: Any, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         mine = userdata[0]
         subs = [(topics.terminal(t, leaf), 1) for t in mine for leaf in ("ack", "cmd")]
         for i in range(0, len(subs), 200):
@@ -150,8 +185,11 @@ class Fleet:
     def _republish(self, tid: str, which: Callable[[int, float], bool]) -> None:
         with self.lock:
             box = self.outbox[tid]
-            again = sorted((seq, event_id, payload) for event_id, (seq, payload, at)
-                           in box.items() if which(seq, at))  # fmt: skip
+            again = sorted(
+                (seq, event_id, payload)
+                for event_id, (seq, payload, at) in box.items()
+                if which(seq, at)
+            )
             now = time.monotonic()
             for seq, event_id, payload in again:
                 box[event_id] = (seq, payload, now)
@@ -162,10 +200,16 @@ class Fleet:
     # -- the caller's thread ----------------------------------------------------------------
     def birth(self, session: int = 1) -> None:
         for tid in self.tids:
-            status = {"online": True, "session": session, "boot_id": "fleet", "version": "0",
-                      "ts": "2026-11-29T00:00:00.000Z"}  # fmt: skip
-            self._client_of[tid].publish(topics.terminal(tid, "status"), json.dumps(status),
-                                         qos=1, retain=True)  # fmt: skip
+            status = {
+                "online": True,
+                "session": session,
+                "boot_id": "fleet",
+                "version": "0",
+                "ts": "2026-11-29T00:00:00.000Z",
+            }
+            self._client_of[tid].publish(
+                topics.terminal(tid, "status"), json.dumps(status), qos=1, retain=True
+            )
 
     def telemetry(self) -> None:
         for tid in self.tids:
@@ -174,8 +218,14 @@ class Fleet:
     def telemetry_of(self, tid: str) -> None:
         with self.lock:
             depth = len(self.outbox[tid])
-        tele = {"mode": "ready", "printer": "ready, paper ok", "outbox_depth": depth,
-                "pending_receipts": 0, "in_doubt": 0, "version": "0"}  # fmt: skip
+        tele = {
+            "mode": "ready",
+            "printer": "ready, paper ok",
+            "outbox_depth": depth,
+            "pending_receipts": 0,
+            "in_doubt": 0,
+            "version": "0",
+        }
         self._client_of[tid].publish(topics.terminal(tid, "telemetry"), json.dumps(tele))
 
     def emit(self, tid: str, count: int = 1) -> None:

@@ -27,10 +27,16 @@ def check(rig: Rig) -> dict[str, Any]:
     assert not unresolved, f"unresolved after recovery: {unresolved}"
     # Every entry the PT kept (booked, or booked then reversed) is journaled as approved
     # (or voided) with the same receipt number and amount, and vice versa.
-    kept = {(e["receipt_no"], e["amount"], KIND_OF[e["kind"]]) for e in ledger
-            if e["state"] in ("booked", "reversed")}  # fmt: skip
-    journaled = {(t["receipt_no"], t["amount"], t["kind"]) for t in txns
-                 if t["kind"] != "eod" and t["state"] in ("approved", "voided")}  # fmt: skip
+    kept = {
+        (e["receipt_no"], e["amount"], KIND_OF[e["kind"]])
+        for e in ledger
+        if e["state"] in ("booked", "reversed")
+    }
+    journaled = {
+        (t["receipt_no"], t["amount"], t["kind"])
+        for t in txns
+        if t["kind"] != "eod" and t["state"] in ("approved", "voided")
+    }
     assert kept == journaled, f"ledger {kept} != journal {journaled}"
     # No money twice: one ledger entry per journaled approval.
     assert len([e for e in ledger if e["state"] in ("booked", "reversed")]) == len(kept)

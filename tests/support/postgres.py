@@ -31,13 +31,13 @@ def bindir() -> Path | None:
     candidates: list[Path] = []
     pg_config = shutil.which("pg_config")
     if pg_config:
-        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
-                             check=False)  # fmt: skip
+        out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=False)
         if out.returncode == 0 and out.stdout.strip():
             candidates.append(Path(out.stdout.strip()))
     found = glob.glob("/usr/lib/postgresql/*/bin")
-    candidates += sorted((Path(p) for p in found), key=lambda p: _version(p.parent.name),
-                         reverse=True)  # fmt: skip
+    candidates += sorted(
+        (Path(p) for p in found), key=lambda p: _version(p.parent.name), reverse=True
+    )
     for path in candidates:
         if (path / "initdb").exists() and (path / "pg_ctl").exists():
             return path
@@ -70,8 +70,19 @@ class Cluster:
                 missing("running as root needs the user postgres to run PostgreSQL")
             os.chown(self.dir, pw.pw_uid, pw.pw_gid)
             self._as = ["runuser", "-u", "postgres", "--"]
-        self._run(str(self.bin / "initdb"), "-D", str(self.data), "-U", USER, "-A", "trust",
-                  "-E", "UTF8", "--no-sync", "--locale=C")  # fmt: skip
+        self._run(
+            str(self.bin / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            USER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "--locale=C",
+        )
         self.start()
 
     def _run(self, *cmd: str) -> None:
@@ -83,8 +94,19 @@ class Cluster:
         opts = f"-k {self.dir} -c listen_addresses='' -p {self.port}"
         if not self.durable:
             opts += " -F -c synchronous_commit=off -c full_page_writes=off"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.dir / "log"),
-                  "-o", opts, "-w", "-t", "60", "start")  # fmt: skip
+        self._run(
+            str(self.bin / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.dir / "log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`fast`: connections are cut, as when it is restarted)."""

@@ -79,8 +79,11 @@ class Rig:
         """Start postermd (crashing at the named steps); `env` adds to its environment
         (systemd's NOTIFY_SOCKET and WATCHDOG_USEC, say), which otherwise has neither."""
         extra = env or {}
-        env = {k: v for k, v in os.environ.items()
-               if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}  # fmt: skip
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+        }
         env["POSTERM_CRASH_AT"] = crash_at
         env.setdefault("POSTERM_TERM_AT", "")
         env.update(extra)
@@ -220,10 +223,17 @@ class Rig:
             db.close()
 
 
-def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] = (),
-             pt_args: tuple[str, ...] = (), unreferenced: bool = False,
-             extra_config: str = "", boot_slip: bool = False,
-             stop_timeout_s: float = 60) -> Rig:  # fmt: skip
+def make_rig(
+    tmp: Path,
+    *,
+    link: str = "serial",
+    printer_args: tuple[str, ...] = (),
+    pt_args: tuple[str, ...] = (),
+    unreferenced: bool = False,
+    extra_config: str = "",
+    boot_slip: bool = False,
+    stop_timeout_s: float = 60,
+) -> Rig:
     pt = start_pt(tmp, "--ack-timeout", "3", *pt_args)
     printer = start_printer(tmp, *printer_args)
     pt_url = pt.serial_url if link == "serial" else pt.tcp_url
@@ -249,8 +259,10 @@ def make_rig(tmp: Path, *, link: str = "serial", printer_args: tuple[str, ...] =
 def mqtt_section(broker: Broker, host_public_key: Path, telemetry_s: int = 1) -> str:
     """postermd's [mqtt]: report to `broker`, run only commands signed by the host whose
     public key is `host_public_key`."""
-    return (f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = {telemetry_s}\nkeepalive_s = 5\n'
-            f'host_public_key = "{host_public_key}"\n')  # fmt: skip
+    return (
+        f'\n[mqtt]\nurl = "{broker.url}"\ntelemetry_s = {telemetry_s}\nkeepalive_s = 5\n'
+        f'host_public_key = "{host_public_key}"\n'
+    )
 
 
 @contextmanager

@@ -111,8 +111,17 @@ class PrinterSim:
 def start_printer(tmp: Path, *extra: str) -> PrinterSim:
     out = tmp / "printed"
     log = (tmp / "printer-sim.log").open("w")
-    args = [str(BIN / "posterm-sim"), "printer", "--listen", "tcp://127.0.0.1:0",
-            "--control", "tcp://127.0.0.1:0", "--out", str(out), *extra]  # fmt: skip
+    args = [
+        str(BIN / "posterm-sim"),
+        "printer",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--control",
+        "tcp://127.0.0.1:0",
+        "--out",
+        str(out),
+        *extra,
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=log, text=True)
     sim = PrinterSim(proc, out)
     assert proc.stdout is not None

@@ -51,16 +51,21 @@ MAKE_CERTS = Path(__file__).resolve().parents[2] / "deploy" / "mosquitto" / "mak
 def private_ca(out: Path) -> ssl.SSLContext:
     """A private CA in `out` (`ca.crt`) and the server context of a certificate it signed
     for 127.0.0.1 (made by deploy/mosquitto/make-certs.py)."""
-    subprocess.run([sys.executable, str(MAKE_CERTS), str(out), "--server-name", "127.0.0.1"],
-                   check=True, capture_output=True, timeout=60)  # fmt: skip
+    subprocess.run(
+        [sys.executable, str(MAKE_CERTS), str(out), "--server-name", "127.0.0.1"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(out / "server.crt", out / "server.key")
     return context
 
 
 class SmtpServer:
-    def __init__(self, refuse: int = 0, *, tls: ssl.SSLContext | None = None,
-                 auth: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self, refuse: int = 0, *, tls: ssl.SSLContext | None = None, auth: bool = False
+    ) -> None:
         self.mailbox = Mailbox(refuse)
         self.port = free_port()
         self.logins: list[tuple[str, str]] = []  # (user, password) the server was given
@@ -69,11 +74,11 @@ class SmtpServer:
             extra.update(tls_context=tls, require_starttls=True)
         if auth:
             extra.update(authenticator=self._authenticate, auth_require_tls=tls is not None)
-        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port,
-                                     **extra)  # fmt: skip
+        self.controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port, **extra)
 
-    def _authenticate(self, server: Any, session: Any, envelope: Any, mechanism: str,
-                      data: Any) -> AuthResult:  # fmt: skip
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
         if isinstance(data, LoginPassword):
             self.logins.append((data.login.decode(), data.password.decode()))
         return AuthResult(success=True)

@@ -45,15 +45,21 @@ def rig(tmp_path: Path, broker: Broker) -> Iterator[Rig]:
     r.close()
 
 
-def ask(host: TestHost, envelope: dict[str, Any] | bytes, cmd_id: str | None,
-        count: int = 1) -> dict[str, Any]:  # fmt: skip
+def ask(
+    host: TestHost, envelope: dict[str, Any] | bytes, cmd_id: str | None, count: int = 1
+) -> dict[str, Any]:
     """Send a command; its `count`-th reply."""
     before = len(host.reply_to(cmd_id)) if cmd_id else len(host.replies)
     host.send(TID, envelope)
     if cmd_id is None:
         return wait_for(lambda: host.replies[before:] and host.replies[-1], "a reply")  # type: ignore[no-any-return]
-    return wait_for(lambda: len(host.reply_to(cmd_id)) >= before + count  # type: ignore[no-any-return]
-                    and host.reply_to(cmd_id)[-1], f"the reply to {cmd_id}")  # fmt: skip
+    return wait_for(
+        lambda: (
+            len(host.reply_to(cmd_id)) >= before + count  # type: ignore[no-any-return]
+            and host.reply_to(cmd_id)[-1]
+        ),
+        f"the reply to {cmd_id}",
+    )
 
 
 def waiting_refund(rig: Rig) -> dict[str, Any]:
@@ -103,8 +109,11 @@ def test_a_replayed_command_gets_its_first_reply(rig: Rig, host: TestHost) -> No
 
 def test_a_command_that_would_interfere_with_a_sale_is_refused(rig: Rig, host: TestHost) -> None:
     refund = waiting_refund(rig)
-    slow = subprocess.Popen([str(BIN / "posterm"), "--socket", str(rig.socket), "sale",
-                             "10.99", "--json"], stdout=subprocess.PIPE, text=True)  # fmt: skip
+    slow = subprocess.Popen(
+        [str(BIN / "posterm"), "--socket", str(rig.socket), "sale", "10.99", "--json"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         rig.wait_status(lambda s: s["state"] == "busy", "the slow sale running")
         cmd = commands.build(TID, "refund.approve", {"txn": refund["txn_id"]}, key=HOST_KEY)
@@ -120,8 +129,13 @@ def test_a_command_that_would_interfere_with_a_sale_is_refused(rig: Rig, host: T
 
 def test_signed_approve_runs_once_across_copies_and_kills(rig: Rig, host: TestHost) -> None:
     refund = waiting_refund(rig)
-    cmd = commands.build(TID, "refund.approve", {"txn": refund["txn_id"], "by": "alice"},
-                         key=HOST_KEY, ttl=timedelta(minutes=10))  # fmt: skip
+    cmd = commands.build(
+        TID,
+        "refund.approve",
+        {"txn": refund["txn_id"], "by": "alice"},
+        key=HOST_KEY,
+        ttl=timedelta(minutes=10),
+    )
     first = ask(host, cmd, cmd["cmd_id"])
     assert first["ok"] and first["result"]["state"] == "approved"
     for _ in range(2):
@@ -151,8 +165,13 @@ def test_approve_killed_while_it_runs_is_not_run_again(
         rig.stop()
         rig.start(crash_at="refund.completed")  # dies after the PT booked it
         rig.wait_status(lambda s: s["host"]["state"] == "connected", "connected")
-        cmd = commands.build(TID, "refund.approve", {"txn": refund["txn_id"]}, key=HOST_KEY,
-                             ttl=timedelta(minutes=10))  # fmt: skip
+        cmd = commands.build(
+            TID,
+            "refund.approve",
+            {"txn": refund["txn_id"]},
+            key=HOST_KEY,
+            ttl=timedelta(minutes=10),
+        )
         host.send(TID, cmd)
         assert rig.wait_exit() == -9
         rig.start()

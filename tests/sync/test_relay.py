@@ -141,8 +141,10 @@ def test_with_the_host_gone_sales_go_on_and_telemetry_shows_the_outbox(
         for amount in ("4.00", "5.00"):
             assert rig.cli("sale", amount)[0] == 0
         depth = len(rig.events())
-        tele = wait_for(lambda: [t for t in watcher.telemetry if t["outbox_depth"] >= depth],
-                        "telemetry with the grown outbox")  # fmt: skip
+        tele = wait_for(
+            lambda: [t for t in watcher.telemetry if t["outbox_depth"] >= depth],
+            "telemetry with the grown outbox",
+        )
         assert tele[-1]["oldest_unsent_age_s"] >= 0 and tele[-1]["selling"] is True
     finally:
         rig.close()

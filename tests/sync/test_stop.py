@@ -28,8 +28,14 @@ def test_sigterm_mid_sale_finishes_it_then_says_offline(tmp_path: Path, broker: 
         status = rig.wait_status(lambda s: s["host"]["state"] == "connected", "connected")
         session = status["host"]["session"]
         tele = wait_for(lambda: host.telemetry, "telemetry")[-1]
-        assert {"clock_synchronized", "throttled_now", "throttled_since_boot", "cpu_temp_c",
-                "disk_free_bytes", "update_lock"} <= set(tele)  # fmt: skip
+        assert {
+            "clock_synchronized",
+            "throttled_now",
+            "throttled_since_boot",
+            "cpu_temp_c",
+            "disk_free_bytes",
+            "update_lock",
+        } <= set(tele)
         assert tele["update_lock"] == "free"
         rig.pt.fault("hold_at_pin")
         answer: list[Any] = []
@@ -50,11 +56,16 @@ def test_sigterm_mid_sale_finishes_it_then_says_offline(tmp_path: Path, broker: 
         offline = wait_for(lambda: [s for s in host.status if s["online"] is False], "offline")
         assert offline[-1]["session"] == session
         rig.start()
-        wait_for(lambda: {e["event_id"] for e in rig.events()} <= set(host.unique_events()),
-                 "every event at the host after the restart")  # fmt: skip
+        wait_for(
+            lambda: {e["event_id"] for e in rig.events()} <= set(host.unique_events()),
+            "every event at the host after the restart",
+        )
         assert_gapless(host, rig)
-        types = [e["type"] for e in host.unique_events().values() if
-                 e["data"].get("txn_id") == sale["txn_id"]]  # fmt: skip
+        types = [
+            e["type"]
+            for e in host.unique_events().values()
+            if e["data"].get("txn_id") == sale["txn_id"]
+        ]
         assert "sale.approved" in types and "receipt.printed" in types
         money_rules.check(rig)
     finally:

@@ -59,12 +59,21 @@ def test_every_bad_request_changes_nothing(rig: Rig) -> None:
         (("resolve", sale["txn_id"], "charged", "--by", "alice"), "not_in_doubt"),
         (("resolve", "TNOSUCHTXN", "not-charged", "--by", "alice"), "unknown_txn"),
         # card data the journal refuses to store: a refusal, not a fault
-        (("refund", sale["txn_id"], "1.00", "--reason", "other", "--text",
-          "card 4761739001010119"), "bad_request"),
+        (
+            (
+                "refund",
+                sale["txn_id"],
+                "1.00",
+                "--reason",
+                "other",
+                "--text",
+                "card 4761739001010119",
+            ),
+            "bad_request",
+        ),
         (("sale", "1.00", "--key", "4761739001010119"), "bad_request"),
-        (("refund", sale["txn_id"], "1.00", "--key", ";4761739001010119=2512101?"),
-         "bad_request"),
-    ]  # fmt: skip
+        (("refund", sale["txn_id"], "1.00", "--key", ";4761739001010119=2512101?"), "bad_request"),
+    ]
     for args, want in cases:
         code, error = rig.cli(*args)
         assert (code, error.get("code")) == (1, want), (args, error)

@@ -38,9 +38,9 @@ def test_refund_approved_after_end_of_day_is_in_the_next_batch(rig: Rig) -> None
     assert code == 0
     # THEN it counts in the second batch, as on the PT
     closed = [e["data"] for e in rig.events() if e["type"] == "batch.closed"]
-    assert [(c["batch_no"], c["sales"], c["refunds"], c["refunds_count"], c["net"])
-            for c in closed] == [(1, "100.00", "0.00", 0, "100.00"),
-                                 (2, "0.00", "60.00", 1, "-60.00")]  # fmt: skip
+    assert [
+        (c["batch_no"], c["sales"], c["refunds"], c["refunds_count"], c["net"]) for c in closed
+    ] == [(1, "100.00", "0.00", 0, "100.00"), (2, "0.00", "60.00", 1, "-60.00")]
     pages = [p for p in rig.printer.printed() if "END OF DAY" in p]
     assert len(pages) == 2
     assert [(c["pt_total"], c["pt_trace"]) for c in closed] == [("100.00", 1), ("0.00", 2)]

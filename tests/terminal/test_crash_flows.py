@@ -84,8 +84,11 @@ def test_a_refund_the_pt_refused_killed_before_it_was_journaled_failed(tmp_path:
         assert refund["kind"] == "refund" and refund["state"] == "not_charged"
         assert [e for e in found["ledger"] if e["kind"] == "refund"] == []
         assert money_rules.receipts_for(rig, refund["txn_id"]) == []
-        told = [(e["type"], e["data"].get("state")) for e in rig.events()
-                if e["data"].get("txn_id") == refund["txn_id"]]  # fmt: skip
+        told = [
+            (e["type"], e["data"].get("state"))
+            for e in rig.events()
+            if e["data"].get("txn_id") == refund["txn_id"]
+        ]
         assert told[-1] == ("refund.failed", "not_charged"), told
         code, error = rig.cli("refund", sale["txn_id"], "50.01", "--reason", "other", "--text", "t")
         assert error["code"] == "over_refund" and error["left"] == "50.00 EUR"
@@ -113,8 +116,11 @@ def test_void_killed_at_each_step(tmp_path: Path, step: str, link: str) -> None:
             assert payment["state"] == "booked"
             # the host hears the void's outcome, not only that it was in doubt
             void_id = next(t["txn_id"] for t in found["txns"] if t["kind"] == "void")
-            told = [(e["type"], e["data"].get("state")) for e in rig.events()
-                    if e["data"].get("txn_id") == void_id]  # fmt: skip
+            told = [
+                (e["type"], e["data"].get("state"))
+                for e in rig.events()
+                if e["data"].get("txn_id") == void_id
+            ]
             assert told[-1] == ("void.completed", "not_charged"), told
             code, again = rig.cli("void", sale["txn_id"])  # and it can be voided now
             assert code == 0 and again["state"] == "approved"

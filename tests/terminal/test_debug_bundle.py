@@ -17,16 +17,36 @@ pytestmark = pytest.mark.slow  # every test here starts a process (tests/support
 PT_PASSWORD = "482916"
 MQTT_USER = "pos-user-7731"
 MQTT_PASSWORD = "s3cr3t-mqtt-pw"
-PARTS = {"README.txt", "config.toml", "config.json", "status.json", "health.json",
-         "journal-summary.json", "log.txt", "versions.json", "devices.txt"}  # fmt: skip
+PARTS = {
+    "README.txt",
+    "config.toml",
+    "config.json",
+    "status.json",
+    "health.json",
+    "journal-summary.json",
+    "log.txt",
+    "versions.json",
+    "devices.txt",
+}
 
 
 def debug(rig: Rig, output: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(BIN / "posterm"), "--socket", str(rig.socket), "debug",
-         "--config", str(rig.config), "--output", str(output)],
-        capture_output=True, text=True, check=False, timeout=120,
-    )  # fmt: skip
+        [
+            str(BIN / "posterm"),
+            "--socket",
+            str(rig.socket),
+            "debug",
+            "--config",
+            str(rig.config),
+            "--output",
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
 
 
 def members(bundle: Path) -> dict[str, str]:
@@ -40,8 +60,10 @@ def members(bundle: Path) -> dict[str, str]:
 def test_bundle_of_a_running_terminal_without_secrets(tmp_path: Path) -> None:
     password_file = tmp_path / "mqtt-password"
     password_file.write_text(MQTT_PASSWORD + "\n")
-    mqtt = (f'\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\nusername = "{MQTT_USER}"\n'
-            f'password_file = "{password_file}"\n')  # fmt: skip
+    mqtt = (
+        f'\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\nusername = "{MQTT_USER}"\n'
+        f'password_file = "{password_file}"\n'
+    )
     rig = make_rig(tmp_path, pt_args=("--password", PT_PASSWORD), extra_config=mqtt)
     with_password = f'timeout_s = 20\npassword = "{PT_PASSWORD}"'
     rig.config.write_text(rig.config.read_text().replace("timeout_s = 20", with_password))

@@ -138,8 +138,11 @@ def test_a_refund_the_pt_refuses_to_start_is_told_failed(rig: Rig) -> None:
     assert code != 0, error
     refund = rig.txns()[-1]
     assert refund["kind"] == "refund" and refund["state"] == "failed", refund
-    told = [(e["type"], e["data"].get("state")) for e in rig.events()
-            if e["data"].get("txn_id") == refund["txn_id"]]  # fmt: skip
+    told = [
+        (e["type"], e["data"].get("state"))
+        for e in rig.events()
+        if e["data"].get("txn_id") == refund["txn_id"]
+    ]
     assert told[-1] == ("refund.failed", "failed"), told
     money_rules.check(rig)
 

@@ -199,7 +199,8 @@ def _transitions(rig: Rig, txn_id: str) -> list[dict]:  # type: ignore[type-arg]
     db = sqlite3.connect(rig.journal)
     db.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in db.execute("SELECT * FROM transitions WHERE txn_id = ?",
-                                            (txn_id,))]  # fmt: skip
+        return [
+            dict(r) for r in db.execute("SELECT * FROM transitions WHERE txn_id = ?", (txn_id,))
+        ]
     finally:
         db.close()

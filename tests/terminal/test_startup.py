@@ -18,8 +18,13 @@ pytestmark = pytest.mark.slow  # every test here starts a process (tests/support
 
 def test_postermd_refuses_a_bad_config_naming_key_and_file(tmp_path: Path) -> None:
     path = _write(tmp_path, MINIMAL + "[printer2]\n")
-    proc = subprocess.run([str(BIN / "postermd"), "--config", str(path)],
-                          capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [str(BIN / "postermd"), "--config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 2 and str(path) in proc.stderr and "printer2" in proc.stderr
 
 
@@ -31,8 +36,13 @@ def test_postermd_start_failure_is_a_clear_exit_not_a_traceback(tmp_path: Path) 
     journal = tmp_path / "journal.db"
     text = MINIMAL + f'[journal]\npath = "{journal}"\n[control]\nsocket = "{taken}"\n'
     path = _write(tmp_path, text)
-    proc = subprocess.run([str(BIN / "postermd"), "--config", str(path)],
-                          capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [str(BIN / "postermd"), "--config", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert proc.returncode == 1, proc.stderr
     assert "control socket" in proc.stderr and "Traceback" not in proc.stderr
     assert taken.read_text() == "not a socket"

@@ -36,8 +36,9 @@ def test_postermd_notifies_ready_status_and_watchdog(tmp_path: Path) -> None:
     sock.settimeout(1.0)
     env = {**os.environ, "NOTIFY_SOCKET": str(notify_path), "WATCHDOG_USEC": "1000000"}
     env.pop("WATCHDOG_PID", None)
-    daemon = subprocess.Popen([str(BIN / "postermd"), "--config", str(rig.config)], env=env,
-                              stderr=subprocess.DEVNULL)  # fmt: skip
+    daemon = subprocess.Popen(
+        [str(BIN / "postermd"), "--config", str(rig.config)], env=env, stderr=subprocess.DEVNULL
+    )
     messages: list[str] = []
     try:
         deadline = time.monotonic() + 30

@@ -128,8 +128,11 @@ class NotifyListener:
             self.received.append((time.monotonic(), data.decode()))
 
     def pings(self, since: float = 0.0, until: float = float("inf")) -> list[float]:
-        return [t for t, text in list(self.received)
-                if "WATCHDOG=1" in text.splitlines() and since <= t <= until]  # fmt: skip
+        return [
+            t
+            for t, text in list(self.received)
+            if "WATCHDOG=1" in text.splitlines() and since <= t <= until
+        ]
 
     def close(self) -> None:
         self._stop.set()
@@ -139,8 +142,9 @@ class NotifyListener:
 
 def start_notified(rig: Rig, listener: NotifyListener, **extra: str) -> None:
     """`Rig.start`, with systemd's notify socket and watchdog in the environment."""
-    rig.start(env={"NOTIFY_SOCKET": str(listener.path), "WATCHDOG_USEC": str(WATCHDOG_USEC),
-                   **extra})  # fmt: skip
+    rig.start(
+        env={"NOTIFY_SOCKET": str(listener.path), "WATCHDOG_USEC": str(WATCHDOG_USEC), **extra}
+    )
 
 
 @pytest.fixture

@@ -27,32 +27,51 @@ USERS = {"olga": ("operator", "olga-secret-pw"), "vic": ("viewer", "vic-secret-p
 class WebHost:
     """`posterm-host run --http` as a fleet operator runs it."""
 
-    def __init__(self, tmp: Path, broker: Broker, web_extra: str = "",
-                 store_url: str | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, tmp: Path, broker: Broker, web_extra: str = "", store_url: str | None = None
+    ) -> None:
         """`web_extra`: more `[web]` keys, one per line; `store_url`: else SQLite in tmp."""
         self.tmp, self.port = tmp, free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.key = tmp / "keys" / "host.key"
         self.config = tmp / "host.toml"
-        users = "".join(f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(pw)}"\n'
-                        f'role = "{role}"\n' for name, (role, pw) in USERS.items())  # fmt: skip
+        users = "".join(
+            f'[[web.users]]\nname = "{name}"\npassword_hash = "{hash_password(pw)}"\n'
+            f'role = "{role}"\n'
+            for name, (role, pw) in USERS.items()
+        )
         store = store_url or f"sqlite://{tmp / 'host.db'}"
         self.config.write_text(
             f'[host]\nid = "hq"\nreply_timeout_s = 8\n[mqtt]\nurl = "{broker.url}"\n'
             f'[store]\nurl = "{store}"\n[keys]\nprivate_key = "{self.key}"\n'
-            f'[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{web_extra}{users}'
+            f"[alerts]\noffline_s = 1\n[web]\ncookie_secure = false\n{web_extra}{users}"
         )
         self.proc: subprocess.Popen[str] | None = None
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(BIN / "posterm-host"), "--config", str(self.config), *args],
-                              capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+        return subprocess.run(
+            [str(BIN / "posterm-host"), "--config", str(self.config), *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
 
     def start(self) -> None:
         log = (self.tmp / "host.log").open("w")
-        self.proc = subprocess.Popen([str(BIN / "posterm-host"), "--config", str(self.config),
-                                      "run", "--http", f"127.0.0.1:{self.port}"],
-                                     stdout=log, stderr=log, text=True)  # fmt: skip
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "posterm-host"),
+                "--config",
+                str(self.config),
+                "run",
+                "--http",
+                f"127.0.0.1:{self.port}",
+            ],
+            stdout=log,
+            stderr=log,
+            text=True,
+        )
         wait_for(self._listens, "the dashboard to listen")
 
     def _listens(self) -> bool:
@@ -98,8 +117,10 @@ class Console:
         self.errors: list[str] = []
 
     def watch(self, page: Any) -> Any:
-        page.on("console", lambda m: self.errors.append(f"{page.url}: {m.text}")
-                if m.type == "error" else None)  # fmt: skip
+        page.on(
+            "console",
+            lambda m: self.errors.append(f"{page.url}: {m.text}") if m.type == "error" else None,
+        )
         page.on("pageerror", lambda e: self.errors.append(f"{page.url}: {e}"))
         return page
 

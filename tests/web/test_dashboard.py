@@ -44,11 +44,14 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
 
     rig.stop()  # a clean stop publishes the terminal's offline status
     expect(row).to_have_attribute("data-state", "offline", timeout=WAIT_MS)
-    expect(page.locator("#alerts .alert")).to_contain_text(f"terminal_offline on {TID}",
-                                                           timeout=WAIT_MS)  # fmt: skip
-    offline = context.request.post(f"/api/terminals/{TID}/eod", headers={
-        "X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content")},
-        data={"action": "eod", "terminal": TID})
+    expect(page.locator("#alerts .alert")).to_contain_text(
+        f"terminal_offline on {TID}", timeout=WAIT_MS
+    )
+    offline = context.request.post(
+        f"/api/terminals/{TID}/eod",
+        headers={"X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content")},
+        data={"action": "eod", "terminal": TID},
+    )
     assert offline.status == 504 and offline.json()["code"] == "no_reply", offline.text()
     rig.start()
     expect(row).to_have_attribute("data-state", "online", timeout=WAIT_MS)
@@ -66,8 +69,11 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     result = pending.locator("output.result")
     expect(result).to_have_attribute("data-state", "ok", timeout=WAIT_MS)
     expect(result).to_contain_text("approved")
-    approved = [e for e in rig.events() if e["type"] == "refund.approved"
-                and e["data"]["txn_id"] == refund["txn_id"]]  # fmt: skip
+    approved = [
+        e
+        for e in rig.events()
+        if e["type"] == "refund.approved" and e["data"]["txn_id"] == refund["txn_id"]
+    ]
     assert len(approved) == 1 and approved[0]["data"]["by"] == "host (olga)", approved
     assert [e["state"] for e in rig.ledger() if e["kind"] == "refund"] == ["booked"]
     (txn,) = [t for t in rig.txns() if t["txn_id"] == refund["txn_id"]]
@@ -91,22 +97,28 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     page.once("dialog", lambda dialog: dialog.accept())
     found.locator("button.act").click()
     expect(found.locator("output.result")).to_have_attribute("data-state", "ok", timeout=WAIT_MS)
-    wait_for(lambda: any(e["type"] == "receipt.reprinted" for e in rig.events()),
-             "the DUPLICATE reprinted on the terminal")  # fmt: skip
+    wait_for(
+        lambda: any(e["type"] == "receipt.reprinted" for e in rig.events()),
+        "the DUPLICATE reprinted on the terminal",
+    )
     # the day close asked while the terminal was away expired unrun (it had been told so)
     assert not [e for e in rig.events() if e["type"] == "batch.closed"]
 
     page.goto(f"/terminals/{TID}")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#eod")
-    expect(page.locator("#eod + output.result")).to_have_attribute("data-state", "ok",
-                                                                   timeout=WAIT_MS)  # fmt: skip
+    expect(page.locator("#eod + output.result")).to_have_attribute(
+        "data-state", "ok", timeout=WAIT_MS
+    )
     assert len([e for e in rig.events() if e["type"] == "batch.closed"]) == 1
-    wait_for(lambda: page.request.get("/api/reconcile").json()["batches"],
-             "the batch.closed event at the host")  # fmt: skip
+    wait_for(
+        lambda: page.request.get("/api/reconcile").json()["batches"],
+        "the batch.closed event at the host",
+    )
     page.goto("/reconcile")
     expect(page.locator(f'section.batch[data-terminal="{TID}"]')).to_have_attribute(
-        "data-ok", "yes", timeout=WAIT_MS)
+        "data-ok", "yes", timeout=WAIT_MS
+    )
 
     page.goto("/audit")
     audit = page.locator("#audit tbody")
@@ -138,8 +150,9 @@ def test_a_viewer_reads_only_and_every_post_needs_the_csrf_token(
     expect(row).to_be_visible()
     expect(row.locator("button")).to_have_count(0)
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
-    refused = viewer.request.post(f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve",
-                                  headers={"X-CSRF-Token": token})  # fmt: skip
+    refused = viewer.request.post(
+        f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve", headers={"X-CSRF-Token": token}
+    )
     assert refused.status == 403 and refused.json()["code"] == "forbidden"
     page.goto(f"/terminals/{TID}")
     expect(page.locator("#eod")).to_have_count(0)
@@ -147,8 +160,9 @@ def test_a_viewer_reads_only_and_every_post_needs_the_csrf_token(
     operator, _ = login(browser, web_host, "olga", console)
     bare = operator.request.post(f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve")
     assert bare.status == 403 and bare.json()["code"] == "csrf"
-    wrong = operator.request.post(f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve",
-                                  headers={"X-CSRF-Token": token})  # the viewer's token
+    wrong = operator.request.post(
+        f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve", headers={"X-CSRF-Token": token}
+    )  # the viewer's token
     assert wrong.status == 403 and wrong.json()["code"] == "csrf"
     form = operator.request.post("/logout", form={"csrf_token": "nope"}, max_redirects=0)
     assert form.status == 403
@@ -158,7 +172,8 @@ def test_a_viewer_reads_only_and_every_post_needs_the_csrf_token(
     anonymous.close()
     assert [e for e in rig.events() if e["type"] == "refund.approved"] == []
     assert [t["state"] for t in rig.txns() if t["txn_id"] == refund["txn_id"]] == [
-        "awaiting_approval"]
+        "awaiting_approval"
+    ]
     viewer.close()
     operator.close()
     assert console.errors == []

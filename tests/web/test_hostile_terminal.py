@@ -33,14 +33,13 @@ from tests.web.conftest import Console, WebHost, login
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 TID, EVIL = "pos-test", "pos-evil"
-# fmt: off
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids,
-                                                             max_size=3),
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3)
+    ),
     max_leaves=8,
 )
-# fmt: on
 
 
 @st.composite
@@ -48,8 +47,11 @@ def near_event(draw: st.DrawFn) -> bytes:
     """An event of the rogue's that fits the schema, or nearly: some field, of the
     envelope or of its data, replaced by arbitrary JSON, or a field added."""
     kind = draw(st.sampled_from(["sale.approved", "refund.requested", "receipt.printed"]))
-    data = receipt_data(1, "T1") if kind.startswith("receipt") else txn_data(
-        draw(st.sampled_from(["T1", "T2", "TX"])), kind.split(".")[0])  # fmt: skip
+    data = (
+        receipt_data(1, "T1")
+        if kind.startswith("receipt")
+        else txn_data(draw(st.sampled_from(["T1", "T2", "TX"])), kind.split(".")[0])
+    )
     env: dict[str, Any] = envelope(EVIL, draw(st.integers(1, 50)), kind, data)
     where = env if draw(st.booleans()) else env["data"]
     if draw(st.booleans()):
@@ -59,33 +61,38 @@ def near_event(draw: st.DrawFn) -> bytes:
     return json.dumps(env).encode()
 
 
-# fmt: off
 ROGUE = st.tuples(
     st.sampled_from(["events", "telemetry", "status", "reply"]),
     st.one_of(
         st.binary(max_size=200),
         near_event(),
         st.sampled_from(sorted(HOSTILE)).map(lambda case: HOSTILE[case][1]),
-        st.dictionaries(st.sampled_from(["period_s", "printer", "online", "session", "cmd_id",
-                                         "ok", "ts", "paper"]), JSON, max_size=4)
-        .map(lambda d: json.dumps(d).encode()),
+        st.dictionaries(
+            st.sampled_from(
+                ["period_s", "printer", "online", "session", "cmd_id", "ok", "ts", "paper"]
+            ),
+            JSON,
+            max_size=4,
+        ).map(lambda d: json.dumps(d).encode()),
     ),
 )
-# fmt: on
 
 
 class Rogue:
     """A terminal's MQTT client that publishes whatever it is given on its own topics."""
 
     def __init__(self, broker: Broker) -> None:
-        self.client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2,
-                                  client_id=EVIL, protocol=mqtt.MQTTv311)  # fmt: skip
+        self.client = mqtt.Client(
+            callback_api_version=CallbackAPIVersion.VERSION2, client_id=EVIL, protocol=mqtt.MQTTv311
+        )
         self.client.connect("127.0.0.1", broker.port)
         self.client.loop_start()
 
     def send(self, messages: list[tuple[str, bytes]]) -> None:
-        infos = [self.client.publish(topics.terminal(EVIL, leaf), payload, qos=1)
-                 for leaf, payload in messages]  # fmt: skip
+        infos = [
+            self.client.publish(topics.terminal(EVIL, leaf), payload, qos=1)
+            for leaf, payload in messages
+        ]
         for info in infos:
             info.wait_for_publish(30)
 
@@ -100,8 +107,9 @@ def _quarantined(web_host: WebHost) -> int:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def hostile_host(request: pytest.FixtureRequest, tmp_path: Path,
-                 broker: Broker) -> Iterator[WebHost]:  # fmt: skip
+def hostile_host(
+    request: pytest.FixtureRequest, tmp_path: Path, broker: Broker
+) -> Iterator[WebHost]:
     """The dashboard's host on SQLite, then on PostgreSQL."""
     url = None if request.param == "sqlite" else str(request.getfixturevalue("pg_url"))
     h = WebHost(tmp_path, broker, store_url=url)
@@ -119,14 +127,25 @@ def honest(tmp_path: Path, broker: Broker, hostile_host: WebHost) -> Iterator[Ri
 
 # one drawn example against the real processes; no shrinking (each try is a whole rig):
 # a failure prints its seed to replay it
-@settings(max_examples=1, deadline=None, database=None, phases=[Phase.generate],
-          suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                 HealthCheck.too_slow, HealthCheck.data_too_large])  # fmt: skip
+@settings(
+    max_examples=1,
+    deadline=None,
+    database=None,
+    phases=[Phase.generate],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 @given(rogue=st.lists(ROGUE, min_size=150, max_size=150))
 def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
-    rogue: list[tuple[str, bytes]], honest: Rig, hostile_host: WebHost, broker: Broker,
+    rogue: list[tuple[str, bytes]],
+    honest: Rig,
+    hostile_host: WebHost,
+    broker: Broker,
     browser: Any,
-) -> None:  # fmt: skip
+) -> None:
     """GIVEN 150 hostile messages from a rogue terminal WHEN the honest terminal sells
     at the same time THEN its events are all stored once and acked, the host is still
     running, its reads and pages all answer, and nothing of the rogue's was stored."""
@@ -160,16 +179,32 @@ def test_a_hostile_terminal_cannot_stop_blind_or_crash_the_back_office(
     wait_for(lambda: _quarantined(hostile_host) > 0, "the rogue's messages quarantined")
     assert hostile_host.proc is not None and hostile_host.proc.poll() is None  # never exited
 
-    for command in (["fleet", "--json"], ["refunds", "--json"], ["reconcile", "--json"],
-                    ["alerts", "--json"], ["receipts", "find", "--terminal", TID, "--json"],
-                    ["events", "--json"]):  # fmt: skip
+    for command in (
+        ["fleet", "--json"],
+        ["refunds", "--json"],
+        ["reconcile", "--json"],
+        ["alerts", "--json"],
+        ["receipts", "find", "--terminal", TID, "--json"],
+        ["events", "--json"],
+    ):
         done = hostile_host.cli(*command)
         assert done.returncode in (0, 1) and "Traceback" not in done.stderr, (command, done)
     console = Console()
     _, page = login(browser, hostile_host, "olga", console)
-    for path in ("/", f"/terminals/{TID}", "/refunds", "/receipts", "/reconcile", "/audit",
-                 "/api/fleet", f"/api/terminals/{TID}", "/api/refunds",
-                 f"/api/receipts?terminal={TID}", "/api/reconcile", "/api/audit"):  # fmt: skip
+    for path in (
+        "/",
+        f"/terminals/{TID}",
+        "/refunds",
+        "/receipts",
+        "/reconcile",
+        "/audit",
+        "/api/fleet",
+        f"/api/terminals/{TID}",
+        "/api/refunds",
+        f"/api/receipts?terminal={TID}",
+        "/api/reconcile",
+        "/api/audit",
+    ):
         assert page.request.get(path).status == 200, path
     for path in (f"/terminals/{EVIL}", f"/api/terminals/{EVIL}"):  # known, or not at all
         assert page.request.get(path).status in (200, 404), path

@@ -37,8 +37,17 @@ def fake(web_host: WebHost, broker: Broker) -> Iterator[FakeTerminals]:
     store = Store(f"sqlite://{web_host.tmp / 'host.db'}")
     ev = Events(store)
     for tid, txn in (("pos-a", HOSTILE), ("pos-a", "R7"), ("pos-b", "R7")):
-        ev(tid, "refund.requested", txn_id=txn, kind="refund", amount="70.00", currency="EUR",
-           ref_txn="S1", reason="goods_returned", state="awaiting_approval")  # fmt: skip
+        ev(
+            tid,
+            "refund.requested",
+            txn_id=txn,
+            kind="refund",
+            amount="70.00",
+            currency="EUR",
+            ref_txn="S1",
+            reason="goods_returned",
+            state="awaiting_approval",
+        )
     store.close()
     terminals = FakeTerminals(broker, ["pos-a", "pos-b"], answer)
     yield terminals
@@ -56,16 +65,16 @@ def test_an_approve_click_runs_the_approval_of_that_terminals_refund_only(
     console = Console()
     context, page = login(browser, web_host, "olga", console)
     served = context.request.get("/refunds").text()  # as the server renders it, before JS
-    assert ('data-url="/api/terminals/pos-a/refunds/..%2Fterminals%2Fpos-a%2Feod%23/approve"'
-            in served)  # fmt: skip
+    assert (
+        'data-url="/api/terminals/pos-a/refunds/..%2Fterminals%2Fpos-a%2Feod%23/approve"' in served
+    )
     body = {"action": "approve", "terminal": "pos-a", "txn": HOSTILE}
     assert f"data-body='{json.dumps(body)}'" in served
     page.goto("/refunds")
     hostile = page.locator(f'#pending tr[data-terminal="pos-a"][data-txn="{HOSTILE}"]')
     page.once("dialog", lambda dialog: dialog.accept())
     hostile.locator("button.approve").click()
-    expect(hostile.locator("output.result")).to_have_attribute("data-state", "ok",
-                                                               timeout=WAIT_MS)  # fmt: skip
+    expect(hostile.locator("output.result")).to_have_attribute("data-state", "ok", timeout=WAIT_MS)
     (sent,) = fake.commands("pos-a")
     assert (sent["name"], sent["args"]["txn"]) == ("refund.approve", HOSTILE), sent
 
@@ -76,7 +85,9 @@ def test_an_approve_click_runs_the_approval_of_that_terminals_refund_only(
     expect(result).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
     expect(result).to_contain_text("no_reply")
     assert [(c["name"], c["args"]["txn"]) for c in fake.commands("pos-a")] == [
-        ("refund.approve", HOSTILE), ("refund.approve", "R7")]
+        ("refund.approve", HOSTILE),
+        ("refund.approve", "R7"),
+    ]
     assert fake.commands("pos-b") == []
 
     token = page.locator('meta[name="csrf-token"]').get_attribute("content")
@@ -85,19 +96,26 @@ def test_an_approve_click_runs_the_approval_of_that_terminals_refund_only(
         ("/api/terminals/pos-a/eod", {"action": "approve", "terminal": "pos-a", "txn": "R7"}),
         ("/api/terminals/pos-a/eod", {"action": "eod", "terminal": "pos-b"}),
         ("/api/terminals/pos-a/eod", None),
-        ("/api/terminals/pos-a/refunds/R7/approve", {"action": "approve", "terminal": "pos-b",
-                                                     "txn": "R7"}),
-        ("/api/terminals/pos-a/refunds/R7/reject", {"action": "approve", "terminal": "pos-a",
-                                                    "txn": "R7"}),
-        ("/api/terminals/pos-a/receipts/S1/reprint", {"action": "reprint", "terminal": "pos-a",
-                                                      "txn": "S2"}),
-    ):  # fmt: skip
-        refused = context.request.post(url, headers=headers,
-                                       data=json.dumps(body) if body else "")  # fmt: skip
+        (
+            "/api/terminals/pos-a/refunds/R7/approve",
+            {"action": "approve", "terminal": "pos-b", "txn": "R7"},
+        ),
+        (
+            "/api/terminals/pos-a/refunds/R7/reject",
+            {"action": "approve", "terminal": "pos-a", "txn": "R7"},
+        ),
+        (
+            "/api/terminals/pos-a/receipts/S1/reprint",
+            {"action": "reprint", "terminal": "pos-a", "txn": "S2"},
+        ),
+    ):
+        refused = context.request.post(url, headers=headers, data=json.dumps(body) if body else "")
         assert refused.status == 400 and refused.json()["code"] == "bad_request", (url, body)
-    unknown = context.request.post("/api/terminals/pos-b/refunds/S1/approve", headers=headers,
-                                   data=json.dumps({"action": "approve", "terminal": "pos-b",
-                                                    "txn": "S1"}))  # fmt: skip
+    unknown = context.request.post(
+        "/api/terminals/pos-b/refunds/S1/approve",
+        headers=headers,
+        data=json.dumps({"action": "approve", "terminal": "pos-b", "txn": "S1"}),
+    )
     assert unknown.status == 404 and unknown.json()["code"] == "unknown_txn"
     assert len(fake.commands("pos-a")) == 2 and fake.commands("pos-b") == []
     context.close()

@@ -34,9 +34,14 @@ class Visitor:
         self.set_cookie = ""  # the last Set-Cookie header, with its flags
         self.csrf = ""
 
-    def request(self, method: str, path: str, form: dict[str, str] | None = None,
-                headers: dict[str, str] | None = None,
-                body_json: dict[str, str] | None = None) -> tuple[int, str]:  # fmt: skip
+    def request(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, str] | None = None,
+        headers: dict[str, str] | None = None,
+        body_json: dict[str, str] | None = None,
+    ) -> tuple[int, str]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
         sent = dict(headers or {})
         if self.cookie:
@@ -68,8 +73,9 @@ class Visitor:
         return self
 
     def post_login(self, name: str, password: str) -> int:
-        return self.request("POST", "/login", {"csrf_token": self.csrf, "name": name,
-                                               "password": password})[0]  # fmt: skip
+        return self.request(
+            "POST", "/login", {"csrf_token": self.csrf, "name": name, "password": password}
+        )[0]
 
     def login(self, name: str) -> None:
         assert self.login_form().post_login(name, USERS[name][1]) == 303
@@ -137,8 +143,9 @@ def test_logout_ends_the_session_for_a_copied_cookie_too(web_host: WebHost) -> N
     assert thief.request("GET", "/api/audit")[0] == 200
     assert olga.request("POST", "/logout", {"csrf_token": olga.csrf})[0] == 303
     assert thief.request("GET", "/api/audit")[0] == 401
-    status, _ = thief.request("POST", "/api/terminals/pos-1/eod",
-                              headers={"X-CSRF-Token": thief.csrf})  # fmt: skip
+    status, _ = thief.request(
+        "POST", "/api/terminals/pos-1/eod", headers={"X-CSRF-Token": thief.csrf}
+    )
     assert status == 401
 
 
@@ -175,9 +182,12 @@ def test_a_flood_of_throttled_logins_does_not_push_the_operator_out_of_the_audit
     log filters by user and action and says a bad page is one (400)."""
     olga = Visitor(proxied_host, "198.51.100.2")
     olga.login("olga")
-    status, _ = olga.request("POST", "/api/terminals/pos-9/eod",
-                             headers={"X-CSRF-Token": olga.csrf},
-                             body_json={"action": "eod", "terminal": "pos-9"})  # fmt: skip
+    status, _ = olga.request(
+        "POST",
+        "/api/terminals/pos-9/eod",
+        headers={"X-CSRF-Token": olga.csrf},
+        body_json={"action": "eod", "terminal": "pos-9"},
+    )
     assert status == 404
     attacker = Visitor(proxied_host, "203.0.113.7").login_form()
     statuses = [attacker.post_login(f"admin{i % 5}", "guess") for i in range(220)]
@@ -190,7 +200,8 @@ def test_a_flood_of_throttled_logins_does_not_push_the_operator_out_of_the_audit
     assert (counted["repeats"], counted["target"]) == (200, "203.0.113.7")
     mine = json.loads(olga.request("GET", "/api/audit?user=olga&action=eod")[1])
     assert [(r["username"], r["action"], r["target"]) for r in mine["audit"]] == [
-        ("olga", "eod", "pos-9")]
+        ("olga", "eod", "pos-9")
+    ]
     assert olga.request("GET", "/api/audit?page=0")[0] == 400
     status, page = olga.request("GET", "/audit?action=eod")
     assert status == 200 and "pos-9" in page and "203.0.113.7" not in page

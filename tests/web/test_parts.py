@@ -32,49 +32,71 @@ def config(tmp_path: Path, text: str) -> Path:
 
 
 def test_web_users_and_settings_are_read(tmp_path: Path) -> None:
-    web = load(config(tmp_path, f'[web]\nbind = "127.0.0.1:9000"\ncookie_secure = false\n'
-                      f'[[web.users]]\nname = "olga"\npassword_hash = "{HASH}"\n'
-                      f'role = "operator"\n')).web  # fmt: skip
+    web = load(
+        config(
+            tmp_path,
+            f'[web]\nbind = "127.0.0.1:9000"\ncookie_secure = false\n'
+            f'[[web.users]]\nname = "olga"\npassword_hash = "{HASH}"\n'
+            f'role = "operator"\n',
+        )
+    ).web
     assert web.bind == "127.0.0.1:9000" and web.cookie_secure is False
     assert [(u.name, u.role) for u in web.users] == [("olga", "operator")]
     assert load(config(tmp_path, "")).web.bind == "127.0.0.1:8080"  # localhost by default
     assert load(config(tmp_path, "")).web.cookie_secure is True
     assert load(config(tmp_path, "")).web.forwarded_allow_ips == ()  # X-Forwarded-For ignored
     proxies = '[web]\nforwarded_allow_ips = ["127.0.0.1", "fd00::/64"]\n'
-    assert load(config(tmp_path, proxies)).web.forwarded_allow_ips == ("127.0.0.1/32",
-                                                                      "fd00::/64")
+    assert load(config(tmp_path, proxies)).web.forwarded_allow_ips == ("127.0.0.1/32", "fd00::/64")
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    ('[web]\nport = 1\n', "web.port"),
-    ('[web]\nbind = "localhost"\n', "web.bind"),
-    ('[web]\ncookie_secure = "no"\n', "web.cookie_secure"),
-    ('[web]\nsession_secret_file = "relative"\n', "web.session_secret_file"),
-    (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "admin"\n',
-     "web.users[0].role"),
-    ('[[web.users]]\nname = "a"\npassword_hash = "plain"\nrole = "viewer"\n',
-     "web.users[0].password_hash"),
-    (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\nemail = "x"\n',
-     "web.users[0].email"),
-    (f'[[web.users]]\nname = "a b"\npassword_hash = "{HASH}"\nrole = "viewer"\n',
-     "web.users[0].name"),
-    (f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\n'
-     f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "operator"\n',
-     "web.users[1].name"),
-    ('[web]\nforwarded_allow_ips = "127.0.0.1"\n', "web.forwarded_allow_ips"),
-    ('[web]\nforwarded_allow_ips = ["*"]\n', "web.forwarded_allow_ips"),
-    ('[web]\nforwarded_allow_ips = ["10.0.0.1/24"]\n', "web.forwarded_allow_ips"),
-    ('[web]\nforwarded_allow_ips = [1]\n', "web.forwarded_allow_ips"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        ("[web]\nport = 1\n", "web.port"),
+        ('[web]\nbind = "localhost"\n', "web.bind"),
+        ('[web]\ncookie_secure = "no"\n', "web.cookie_secure"),
+        ('[web]\nsession_secret_file = "relative"\n', "web.session_secret_file"),
+        (
+            f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "admin"\n',
+            "web.users[0].role",
+        ),
+        (
+            '[[web.users]]\nname = "a"\npassword_hash = "plain"\nrole = "viewer"\n',
+            "web.users[0].password_hash",
+        ),
+        (
+            f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\nemail = "x"\n',
+            "web.users[0].email",
+        ),
+        (
+            f'[[web.users]]\nname = "a b"\npassword_hash = "{HASH}"\nrole = "viewer"\n',
+            "web.users[0].name",
+        ),
+        (
+            f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "viewer"\n'
+            f'[[web.users]]\nname = "a"\npassword_hash = "{HASH}"\nrole = "operator"\n',
+            "web.users[1].name",
+        ),
+        ('[web]\nforwarded_allow_ips = "127.0.0.1"\n', "web.forwarded_allow_ips"),
+        ('[web]\nforwarded_allow_ips = ["*"]\n', "web.forwarded_allow_ips"),
+        ('[web]\nforwarded_allow_ips = ["10.0.0.1/24"]\n', "web.forwarded_allow_ips"),
+        ("[web]\nforwarded_allow_ips = [1]\n", "web.forwarded_allow_ips"),
+    ],
+)
 def test_bad_web_config_names_the_key(tmp_path: Path, text: str, key: str) -> None:
     with pytest.raises(HostConfigError, match=f": {re.escape(key)}: "):
         load(config(tmp_path, text))
 
 
 def run(path: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "posterm-host"), "--config", str(path), *args],
-                          input=stdin, capture_output=True, text=True, timeout=60,
-                          check=False)  # fmt: skip
+    return subprocess.run(
+        [str(BIN / "posterm-host"), "--config", str(path), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 @pytest.mark.slow
@@ -100,8 +122,16 @@ def test_run_http_refuses_a_bad_or_busy_address(tmp_path: Path) -> None:
 
 def test_plots_are_inline_svg_with_holes_and_escaped_labels() -> None:
     start, end = "2026-11-29T10:00:00.000Z", "2026-11-29T11:00:00.000Z"
-    svg = plots.steps([("2026-11-29T10:00:00.000Z", 1.0), ("2026-11-29T10:30:00.000Z", None),
-                       ("2026-11-29T10:40:00.000Z", 4.0)], "<depth>", start=start, end=end)
+    svg = plots.steps(
+        [
+            ("2026-11-29T10:00:00.000Z", 1.0),
+            ("2026-11-29T10:30:00.000Z", None),
+            ("2026-11-29T10:40:00.000Z", 4.0),
+        ],
+        "<depth>",
+        start=start,
+        end=end,
+    )
     assert svg.startswith("<svg") and svg.count("<polyline") == 2 and "&lt;depth&gt;" in svg
     assert "no data" in plots.steps([], "x", start=start, end=end)
     bars = plots.bars([("pos-1", 2.0, 5.5), ("pos-2", None, None)], "timeliness")

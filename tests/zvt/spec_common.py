@@ -49,4 +49,3 @@ KERMIT = "CRC-16/KERMIT computed by a scratch script (independent of posterm)"
 
 def ascii_hex(text: str) -> str:
     return text.encode("cp437").hex()
-

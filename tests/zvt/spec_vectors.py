@@ -12,5 +12,12 @@ from tests.zvt.spec_tlvs import TLV_VECTORS
 
 APDU_VECTORS: list[ApduVector] = [*APDUS_DOCUMENTED, *APDUS_CAPTURED, *APDUS_CAPTURED_MORE]
 
-__all__ = ["APDU_VECTORS", "CRC_VECTORS", "FRAME_VECTORS", "TLV_VECTORS", "ApduVector",
-           "FrameVector", "TlvVector"]
+__all__ = [
+    "APDU_VECTORS",
+    "CRC_VECTORS",
+    "FRAME_VECTORS",
+    "TLV_VECTORS",
+    "ApduVector",
+    "FrameVector",
+    "TlvVector",
+]

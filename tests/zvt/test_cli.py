@@ -15,8 +15,13 @@ pytestmark = pytest.mark.slow  # every test here starts a process (tests/support
 
 
 def _zvt(url: str, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    proc = subprocess.run([str(BIN / "posterm"), "zvt", "--pt", url, "--json", *args],
-                          capture_output=True, text=True, check=False, timeout=60)  # fmt: skip
+    proc = subprocess.run(
+        [str(BIN / "posterm"), "zvt", "--pt", url, "--json", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     return proc.returncode, json.loads(proc.stdout)
 
 
@@ -50,8 +55,12 @@ def test_declined_and_bad_input_exit_codes(link: str, sim: PtSim) -> None:
 def test_ledger_command_prints_the_ledger(sim: PtSim) -> None:
     assert sim.tcp_url
     _zvt(sim.tcp_url, "sale", "3.00")
-    proc = subprocess.run([str(BIN / "posterm-sim"), "ledger", str(sim.ledger), "--json"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    proc = subprocess.run(
+        [str(BIN / "posterm-sim"), "ledger", str(sim.ledger), "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     ledger = json.loads(proc.stdout)
     assert [(e["amount"], e["state"], e["batch"]) for e in ledger["entries"]] == [
         (300, "booked", 1)

@@ -115,14 +115,27 @@ def test_the_commit_hook_gets_the_neutral_result_and_its_failure_keeps_its_cause
     """GIVEN an approval WHEN the sale runs with a commit hook THEN the hook sees a
     PaymentResult (masked PAN, receipt number, the customer's lines); a hook failure the
     client reports comes out as PaymentCommitFailed caused by the hook's own exception."""
-    result = Result("authorize", True, 0, "ok", amount=1000, receipt_no=7, trace=9,
-                    masked_pan="476173******0119",
-                    receipts=(PtReceipt("merchant", ("M",)), PtReceipt("customer", ("C",))))
+    result = Result(
+        "authorize",
+        True,
+        0,
+        "ok",
+        amount=1000,
+        receipt_no=7,
+        trace=9,
+        masked_pan="476173******0119",
+        receipts=(PtReceipt("merchant", ("M",)), PtReceipt("customer", ("C",))),
+    )
     seen: list[PaymentResult] = []
     out = port(result).sale(1000, on_commit=seen.append)
     assert seen == [out]
     assert (out.operation, out.approved, out.receipt_no, out.masked_pan, out.receipt_lines) == (
-        "sale", True, 7, "476173******0119", ("C",))
+        "sale",
+        True,
+        7,
+        "476173******0119",
+        ("C",),
+    )
     cause = OSError("disk full")
     failed = ZvtCommitFailed("not committed")
     failed.__cause__ = cause
@@ -134,7 +147,14 @@ def test_the_commit_hook_gets_the_neutral_result_and_its_failure_keeps_its_cause
 def test_end_of_day_lines_are_the_admin_receipt_when_the_pt_typed_it() -> None:
     """GIVEN an end of day whose PT sent an admin and a customer receipt WHEN it runs
     through the port THEN the lines are the admin receipt's, with the PT's total."""
-    result = Result("end_of_day", True, 0, "ok", amount=4200, trace=3,
-                    receipts=(PtReceipt("customer", ("C",)), PtReceipt("admin", ("A1", "A2"))))
+    result = Result(
+        "end_of_day",
+        True,
+        0,
+        "ok",
+        amount=4200,
+        trace=3,
+        receipts=(PtReceipt("customer", ("C",)), PtReceipt("admin", ("A1", "A2"))),
+    )
     out = port(result).end_of_day()
     assert (out.receipt_lines, out.amount, out.trace) == (("A1", "A2"), 4200, 3)
