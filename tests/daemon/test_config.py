@@ -44,7 +44,7 @@ def with_keys(section: str, lines: str) -> str:
 
 def test_the_example_loads_with_its_documented_values() -> None:
     config = load_config(EXAMPLE)
-    assert config.terminal.id == "pos-0001" and config.terminal.currency == "EUR"
+    assert config.terminal.id == "CHANGE-ME" and config.terminal.currency == "EUR"
     assert config.terminal.merchant_address == ("Hauptstraße 1", "10115 Berlin")
     assert config.payment.url == "serial:///dev/posterm-pt?baud=9600"
     assert config.refunds.approval_limit == 5000 and config.sales.min_amount == 1

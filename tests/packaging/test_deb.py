@@ -171,7 +171,7 @@ def test_an_edited_config_survives_an_upgrade(deb: Path, root: Path) -> None:
     postermd stays enabled."""
     _installed(deb, root)
     config = root / "etc/posterm/posterm.toml"
-    edited = config.read_text().replace('id = "pos-0001"', 'id = "pos-0042"')
+    edited = config.read_text().replace('id = "CHANGE-ME"', 'id = "pos-0042"')
     config.write_text(edited)
     proc = dpkg(root, "--install", deb)
     assert proc.returncode == 0, proc.stdout + proc.stderr

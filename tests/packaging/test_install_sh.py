@@ -68,7 +68,7 @@ def test_install_twice_then_uninstall() -> None:
         assert (unit_check.returncode, unit_check.stdout + unit_check.stderr) == (0, "")
 
         config = root / "etc/posterm/posterm.toml"
-        config.write_text(config.read_text().replace("pos-0001", "pos-0042"))
+        config.write_text(config.read_text().replace("CHANGE-ME", "pos-0042"))
         rules = root / "etc/udev/rules.d/99-posterm.rules"
         rules.write_text(rules.read_text().replace("REPLACE-PT-SERIAL", "A10PT001"))
         before = _digest(root)
