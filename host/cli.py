@@ -1,4 +1,4 @@
-"""`posterm-host --config FILE run | keygen | fleet | alerts | webhooks | events | approve TXN
+"""`posterm-host [--config FILE] run | keygen | fleet | alerts | webhooks | events | approve TXN
 [--terminal TID] | reject TXN [--terminal TID] | reprint TID TXN | eod TID | ping TID | refunds |
 receipts find|show | reconcile`: the back office.
 A transaction is named by its terminal and its id (an id is unique only per terminal): an id
@@ -37,10 +37,17 @@ from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
 
+DEFAULT_CONFIG = Path("/etc/posterm/posterm-host.toml")  # where the package installs it
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="posterm-host", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True, type=Path)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=DEFAULT_CONFIG,
+        help=f"TOML configuration file (default {DEFAULT_CONFIG})",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="ingest events, ack them after the commit, track the fleet")
     p.add_argument(

@@ -102,9 +102,20 @@ def test_the_annotated_examples_describe_every_key_and_no_other() -> None:
     host_notes = docs_config.example_notes(
         (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text()
     )
-    sections = set(daemon_config.SECTIONS) | set(host_config.SECTIONS) | {"webhooks", "web.users"}
+    sections = set(daemon_config.SECTIONS) | set(host_config.SECTIONS)
+    sections |= {"webhooks", "web.users", "notify", "notify.sms"}
     assert set(daemon_notes) - sections <= daemon_names()
     assert set(host_notes) - sections <= host_names()
+
+
+def test_the_host_example_documents_notify_like_every_other_section() -> None:
+    """GIVEN deploy/posterm-host.toml.example alone (not the [notify] docstring) WHEN its
+    notes are read THEN every [notify] and [notify.sms] key the host reads has one."""
+    host_notes = docs_config.example_notes(
+        (docs_config.ROOT / "deploy/posterm-host.toml.example").read_text()
+    )
+    notify = {n for n in host_names() if n.startswith("notify.") and n != "notify.sms"}
+    assert notify and notify - set(host_notes) == set()
 
 
 def test_a_key_without_a_note_is_shown_as_undescribed() -> None:
