@@ -30,6 +30,7 @@ from posterm.host import (
 )
 from posterm.host.alerts import engine as alert_engine
 from posterm.host.cli_output import fail as _fail
+from posterm.host.cli_output import quiet_on_broken_pipe
 from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.delivery.process import ROLES, role_problem, run_sender
@@ -162,6 +163,11 @@ def add_lookup_parsers(sub: Any) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Exit code of the command; 141 when stdout's reader went away (`| head`)."""
+    return quiet_on_broken_pipe(lambda: _main(argv))
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from posterm.daemon.control import cli_debug, cli_printer, cli_terminal, cli_zvt
+from posterm.daemon.control.pipes import quiet_on_broken_pipe
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,9 +35,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    return int(args.run(args))
+    """Exit code of the command; 141 when stdout's reader went away (`| head`)."""
+
+    def run() -> int:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+
+    return quiet_on_broken_pipe(run)
 
 
 if __name__ == "__main__":
