@@ -41,11 +41,7 @@ def routes(web: Web) -> list[Route]:
         return endpoint
 
     def fleet(request: Request) -> dict[str, Any]:
-        return {
-            "now": now_rfc3339(),
-            "terminals": data.fleet(web.store, web.config),
-            "alerts": data.open_alerts(web.store),
-        }
+        return {"now": now_rfc3339(), **data.first_screen(web.store, web.config)}
 
     def terminal(request: Request) -> dict[str, Any]:
         tid = request.path_params["tid"]

@@ -79,11 +79,7 @@ def routes(web: Web) -> list[Route]:
     def fleet(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
-        return web.page(
-            request,
-            "fleet.html",
-            {"terminals": data.fleet(web.store, web.config), "alerts": data.open_alerts(web.store)},
-        )
+        return web.page(request, "fleet.html", data.first_screen(web.store, web.config))
 
     def terminal(request: Request) -> Response:
         if web.user(request) is None:

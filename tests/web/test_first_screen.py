@@ -1,0 +1,108 @@
+"""The fleet page's data without a browser: whether each terminal can take payments and why
+not, and the summary cards (counts, today's takings and refunds in minor units, alerts by
+severity, refunds waiting), from a real store fed the way ingest feeds it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from posterm.host.config import load
+from posterm.host.store import Store
+from posterm.host.web import data, summary
+from posterm.protocol.mqtt.events import envelope
+
+DAY = "2026-11-20"
+READY = {"mode": "ready", "reason": "ready", "printer": "online, paper ok", "paper": "ok"}
+
+
+def at(hms: str, day: str = DAY) -> str:
+    return f"{day}T{hms}.000Z"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return Store(f"sqlite://{tmp_path / 'host.db'}")
+
+
+def online(store: Store, tid: str, **telemetry: Any) -> None:
+    store.saw_status(tid, {"online": True, "session": 1})
+    store.saw_telemetry(tid, {**READY, **telemetry})
+
+
+def screen(store: Store, tmp_path: Path) -> dict[str, Any]:
+    path = tmp_path / "host.toml"
+    path.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+        f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+    )
+    return data.first_screen(store, load(path))
+
+
+def test_each_row_says_whether_it_takes_payments_and_why_not(store: Store, tmp_path: Path) -> None:
+    """GIVEN terminals online in ready, pt_down, fault, in_doubt (its txn in the reason),
+    ready with the paper out, and one offline WHEN the fleet page's data is built THEN only
+    the ready ones take payments, the others say why in words with the terminal's reason,
+    and the cards count 5 online, 1 offline, 3 that cannot take payments."""
+    online(store, "pos-ok")
+    online(store, "pos-pt", mode="pt_down", reason="no answer from the PT")
+    online(store, "pos-fault", mode="fault", reason="journal disk full")
+    online(store, "pos-doubt", mode="in_doubt", reason="T0042 in doubt after an error")
+    online(store, "pos-paper", printer="online, paper out", paper="out")
+    store.saw_status("pos-off", {"online": True, "session": 1})
+    store.saw_telemetry("pos-off", READY)
+    store.saw_status("pos-off", {"online": False, "session": 1})
+
+    shown = screen(store, tmp_path)
+    rows = {t["terminal"]: t["payments"] for t in shown["terminals"]}
+    assert rows == {
+        "pos-ok": {"level": "yes", "why": "takes payments"},
+        "pos-pt": {"level": "no", "why": "PT down: no answer from the PT"},
+        "pos-fault": {"level": "no", "why": "fault: journal disk full"},
+        "pos-doubt": {"level": "no", "why": "in doubt: T0042 in doubt after an error"},
+        "pos-paper": {
+            "level": "warn",
+            "why": "takes payments; printer out of paper, receipts held",
+        },
+        "pos-off": {"level": "unknown", "why": "offline"},
+    }
+    cards = shown["summary"]
+    assert (cards["online"], cards["offline"], cards["not_paying"]) == (5, 1, 3)
+    assert cards["pending_refunds"] == 0
+    assert cards["alerts"] == {"critical": 0, "warning": 0, "notice": 0}
+
+
+def test_todays_takings_and_refunds_count_each_operation_once_in_minor_units(
+    store: Store,
+) -> None:
+    """GIVEN today two sales (one of them also recovered), a sale recovered as not charged,
+    a refund completed, a refund completed then failed, a JPY sale, and yesterday's sale
+    WHEN today's money is summed THEN takings are 2 EUR sales of 12.50 + 0.05 and one JPY,
+    refunds one of 3.10, and yesterday's and the never-charged ones are left out."""
+    seq = iter(range(1, 100))
+
+    def ev(tid: str, type_: str, when: str, txn: str, amount: str, **more: Any) -> None:
+        more.setdefault("currency", "EUR")
+        body = {"txn_id": txn, "amount": amount, **more}
+        store.ingest([envelope(tid, next(seq), type_, body, occurred_at=when)])
+
+    ev("pos-a", "sale.approved", at("08:00:00"), "S1", "12.50")
+    ev("pos-a", "sale.recovered", at("08:01:00"), "S1", "12.50", state="approved")
+    ev("pos-a", "sale.approved", at("09:00:00"), "S2", "0.05")
+    ev("pos-a", "sale.recovered", at("09:30:00"), "S3", "40.00", outcome="not_charged")
+    ev("pos-b", "sale.approved", at("10:00:00"), "S1", "1200", currency="JPY")
+    ev("pos-a", "refund.completed", at("11:00:00"), "R1", "3.10")
+    ev("pos-a", "refund.completed", at("11:05:00"), "R2", "9.00")
+    ev("pos-a", "refund.failed", at("11:06:00"), "R2", "9.00")
+    ev("pos-a", "sale.approved", at("23:59:59", "2026-11-19"), "S0", "99.00")
+
+    money = summary.money_today(store, DAY)
+    assert money == {
+        "takings": [
+            {"currency": "EUR", "count": 2, "minor": 1255, "amount": "12.55"},
+            {"currency": "JPY", "count": 1, "minor": 1200, "amount": "1200"},
+        ],
+        "refunds": [{"currency": "EUR", "count": 1, "minor": 310, "amount": "3.10"}],
+    }
