@@ -12,7 +12,7 @@ from posterm.host import history, lookup
 from posterm.host.alerts import engine as alert_engine
 from posterm.host.config import HostConfig
 from posterm.host.store import Store
-from posterm.host.web import plots, summary
+from posterm.host.web import fleetview, plots, summary
 from posterm.protocol.mqtt.events import now_rfc3339
 
 # the open alerts at the top of the fleet screen, worst first
@@ -96,13 +96,30 @@ def payments(row: dict[str, Any]) -> dict[str, str]:
     return {"level": "yes", "why": "takes payments"}
 
 
-def first_screen(store: Store, config: HostConfig) -> dict[str, Any]:
-    """The fleet page's rows, its open alerts and its summary cards (`summary.py`)."""
+def first_screen(
+    store: Store, config: HostConfig, query: fleetview.FleetQuery | None = None
+) -> dict[str, Any]:
+    """The fleet page: the page of rows the query picks (`fleetview.py`), the open alerts,
+    and the summary cards of the whole fleet (`summary.py`)."""
+    query = query or fleetview.FleetQuery()
     terminals = fleet(store, config)
     alerts = open_alerts(store)
     waiting = len(lookup.refunds(store, pending=True))
     cards = summary.cards(store, terminals, alerts, waiting, today())
-    return {"terminals": terminals, "alerts": alerts, "summary": cards}
+    shown = fleetview.select(terminals, query)
+    view = {
+        "matched": shown["matched"],
+        "page": shown["page"],
+        "pages": shown["pages"],
+        "modes": sorted({str(t["mode"]) for t in terminals if t.get("mode")}),
+    }
+    return {
+        "terminals": shown["rows"],
+        "alerts": alerts,
+        "summary": cards,
+        "view": view,
+        "query": query,
+    }
 
 
 def open_alerts(store: Store) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from posterm.host import history, lookup, reconcile
-from posterm.host.web import audit, auth, data
+from posterm.host.web import audit, auth, data, fleetview
 from posterm.host.web.app import Web, login_required
 
 EVENTS_SHOWN = 50
@@ -79,7 +79,11 @@ def routes(web: Web) -> list[Route]:
     def fleet(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
-        return web.page(request, "fleet.html", data.first_screen(web.store, web.config))
+        try:
+            query = fleetview.parse(request.query_params)
+        except lookup.LookupFailed as exc:
+            return web.page(request, "error.html", {"error": exc.message}, 400)
+        return web.page(request, "fleet.html", data.first_screen(web.store, web.config, query))
 
     def terminal(request: Request) -> Response:
         if web.user(request) is None:

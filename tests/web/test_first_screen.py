@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from posterm.host.config import load
+from posterm.host.lookup import LookupFailed
 from posterm.host.store import Store
-from posterm.host.web import data, summary
+from posterm.host.web import data, fleetview, summary
+from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import envelope
 
 DAY = "2026-11-20"
@@ -106,3 +108,66 @@ def test_todays_takings_and_refunds_count_each_operation_once_in_minor_units(
         ],
         "refunds": [{"currency": "EUR", "count": 1, "minor": 310, "amount": "3.10"}],
     }
+
+
+def test_the_fleet_is_searched_filtered_sorted_worst_first_and_paginated(
+    store: Store, tmp_path: Path
+) -> None:
+    """GIVEN 250 ready terminals, one in pt_down and one offline WHEN the fleet page is asked
+    with no query THEN page 1 of 3 shows 100 rows, the pt_down one first and the offline one
+    second, and the cards still count all 252; WHEN filtered by payments, state, mode or a
+    part of the id THEN only those match; page 3 holds the last 52."""
+    for i in range(250):
+        online(store, f"pos-{i:03d}")
+    online(store, "pos-zz-pt", mode="pt_down", reason="no answer")
+    store.saw_status("pos-zz-off", {"online": False, "session": 1})
+    config_path = tmp_path / "host.toml"
+    config_path.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+        f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+    )
+    config = load(config_path)
+
+    def shown(**params: str) -> dict[str, Any]:
+        return data.first_screen(store, config, fleetview.parse(params))
+
+    first = shown()
+    assert [t["terminal"] for t in first["terminals"][:3]] == ["pos-zz-pt", "pos-zz-off", "pos-000"]
+    assert (len(first["terminals"]), first["view"]["matched"], first["view"]["pages"]) == (
+        100,
+        252,
+        3,
+    )
+    assert first["summary"]["terminals"] == 252 and first["view"]["modes"] == ["pt_down", "ready"]
+    assert [t["terminal"] for t in shown(payments="no")["terminals"]] == ["pos-zz-pt"]
+    assert [t["terminal"] for t in shown(state="offline")["terminals"]] == ["pos-zz-off"]
+    assert [t["terminal"] for t in shown(mode="pt_down")["terminals"]] == ["pos-zz-pt"]
+    assert [t["terminal"] for t in shown(q="POS-01", sort="terminal")["terminals"]][:2] == [
+        "pos-010",
+        "pos-011",
+    ]
+    assert len(shown(q="pos-01")["terminals"]) == 10
+    last = shown(page="3", sort="terminal")
+    assert len(last["terminals"]) == 52 and last["terminals"][-1]["terminal"] == "pos-zz-pt"
+    assert shown(page="9")["view"]["page"] == 3  # past the end: the last page
+
+
+@pytest.mark.parametrize(
+    ("params", "key"),
+    [
+        ({"state": "green"}, "state"),
+        ({"payments": "maybe"}, "payments"),
+        ({"sort": "amount"}, "sort"),
+        ({"page": "0"}, "page"),
+        ({"page": "x"}, "page"),
+        ({"mode": "pt down;"}, "mode"),
+        ({"q": "x" * 65}, "q"),
+    ],
+)
+def test_a_bad_fleet_query_is_refused_naming_its_key(params: dict[str, str], key: str) -> None:
+    """GIVEN a fleet query with one bad value WHEN it is parsed THEN it is refused as a bad
+    request (400 at the API) with a message that starts with the key's name."""
+    with pytest.raises(LookupFailed) as caught:
+        fleetview.parse(params)
+    assert caught.value.code == ErrorCode.BAD_REQUEST and caught.value.status == 2
+    assert caught.value.message.startswith(key), caught.value.message

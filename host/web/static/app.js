@@ -153,10 +153,17 @@ async function pollFleet(table) {
       const data = await response.json();
       const body = document.getElementById("fleet-body");
       body.replaceChildren(...data.terminals.map(fleetRow));
+      if (!data.terminals.length) {
+        const none = cell(data.summary.terminals ? "No terminal matches." :
+          "No terminal has reported yet.");
+        none.colSpan = 12;
+        body.appendChild(document.createElement("tr")).appendChild(none);
+      }
       const alerts = document.getElementById("alerts");
       alerts.replaceChildren(...data.alerts.map(alertBox));
       alerts.dataset.count = String(data.alerts.length);
       renderCards(data.summary);
+      document.getElementById("matched").textContent = String(data.view.matched);
       document.getElementById("updated").textContent = data.now;
       table.dataset.polled = String(Number(table.dataset.polled || "0") + 1);
     }
