@@ -4,15 +4,18 @@ severity, refunds waiting), from a real store fed the way ingest feeds it."""
 
 from __future__ import annotations
 
+import csv
+import io
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from posterm.host import lookup
 from posterm.host.config import load
 from posterm.host.lookup import LookupFailed
 from posterm.host.store import Store
-from posterm.host.web import data, fleetview, summary
+from posterm.host.web import data, export, fleetview, summary
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import envelope
 
@@ -171,3 +174,33 @@ def test_a_bad_fleet_query_is_refused_naming_its_key(params: dict[str, str], key
         fleetview.parse(params)
     assert caught.value.code == ErrorCode.BAD_REQUEST and caught.value.status == 2
     assert caught.value.message.startswith(key), caught.value.message
+
+
+def test_transactions_export_as_csv_with_last4_only_and_no_formula(store: Store) -> None:
+    """GIVEN a terminal's sale by card, a refund of it and a sale whose id starts with "="
+    WHEN the receipt lookup's transactions are exported THEN the CSV has a header and a line
+    each with amount, currency, state and the card's last four digits only (never the
+    masked PAN), and the "=" id is escaped so a spreadsheet shows it as text."""
+    card = {"currency": "EUR", "masked_pan": "520000******1234", "card_name": "Mastercard"}
+    body = {"kind": "sale", "state": "approved", **card}
+    store.ingest(
+        [
+            envelope("pos-a", 1, "sale.approved", {"txn_id": "S1", "amount": "12.50", **body}),
+            envelope("pos-a", 2, "sale.approved", {"txn_id": "=1+1", "amount": "3.00", **body}),
+            envelope(
+                "pos-a",
+                3,
+                "refund.completed",
+                {**body, "txn_id": "R1", "kind": "refund", "amount": "2.00", "ref_txn": "S1"},
+            ),
+        ]
+    )
+    text = export.transactions_csv(lookup.find(store, "pos-a"))
+    lines = list(csv.DictReader(io.StringIO(text)))
+    assert [(r["txn_id"], r["kind"], r["amount"], r["currency"]) for r in lines] == [
+        ("S1", "sale", "12.50", "EUR"),
+        ("'=1+1", "sale", "3.00", "EUR"),
+        ("R1", "refund", "2.00", "EUR"),
+    ]
+    assert {r["last4"] for r in lines} == {"1234"} and "520000" not in text
+    assert lines[2]["ref_txn"] == "S1" and lines[0]["terminal"] == "pos-a"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,9 +73,9 @@ def test_500_terminals_first_screen_on_a_laptop_and_a_phone(
     awaiting approval WHEN the operator opens the fleet page THEN the cards count all 501 and
     the first page shows 100 rows worst first; a terminal pulled into pt_down comes first,
     red, saying why, within one telemetry period, without a reload; filtered by payments
-    only it is shown, and a bad filter gets 400; at 390 px the fleet, terminal
-    and refunds pages have no sideways scroll, Approve is on screen, and times are in the
-    operator's own zone; screenshots of each page at both widths."""
+    only it is shown, and a bad filter gets 400; the sale downloads as CSV; at 390 px the
+    fleet, terminal and refunds pages have no sideways scroll, Approve is on screen, and
+    times are in the operator's own zone; screenshots of each page at both widths."""
     console = Console()
     code, sale = rig.cli("sale", "90.00")
     assert code == 0, sale
@@ -128,6 +129,15 @@ def test_500_terminals_first_screen_on_a_laptop_and_a_phone(
     bad = context.request.get("/api/fleet?state=green")
     assert bad.status == 400 and bad.json()["code"] == "bad_request", bad.text()
     assert context.request.get("/?state=green").status == 400
+
+    page.goto(f"/receipts?terminal={TID}")
+    with page.expect_download() as download:
+        page.click("#csv")
+    exported = Path(download.value.path()).read_text()
+    assert exported.splitlines()[0].startswith("terminal,txn_id,kind,occurred_at,amount,")
+    assert f"{TID},{sale['txn_id']},sale," in exported and ",90.00,EUR," in exported
+    refused = context.request.get(f"/receipts.csv?terminal={TID}&amount=lots")
+    assert refused.status == 400 and "amount" in refused.text(), refused.text()
     page.goto(f"/terminals/{TID}")
     expect(page.locator("#payments")).to_have_text("takes payments")
     page.screenshot(path=str(ARTIFACTS / "terminal-1280.png"), full_page=True)
