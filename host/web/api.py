@@ -43,7 +43,7 @@ def routes(web: Web) -> list[Route]:
 
     def fleet(request: Request) -> dict[str, Any]:
         query = fleetview.parse(request.query_params)  # a bad one: 400, bad_request
-        shown = data.first_screen(web.store, web.config, query)
+        shown = data.first_screen(web.store, web.config, query, web.money)
         return {"now": now_rfc3339(), **shown, "query": asdict(query)}
 
     def terminal(request: Request) -> dict[str, Any]:

@@ -97,15 +97,21 @@ def payments(row: dict[str, Any]) -> dict[str, str]:
 
 
 def first_screen(
-    store: Store, config: HostConfig, query: fleetview.FleetQuery | None = None
+    store: Store,
+    config: HostConfig,
+    query: fleetview.FleetQuery | None = None,
+    money: summary.DayMoney | None = None,
 ) -> dict[str, Any]:
     """The fleet page: the page of rows the query picks (`fleetview.py`), the open alerts,
-    and the summary cards of the whole fleet (`summary.py`)."""
+    and the summary cards of the whole fleet (`summary.py`; `money`: the web process's
+    running tally of today, else one read from scratch)."""
     query = query or fleetview.FleetQuery()
     terminals = fleet(store, config)
     alerts = open_alerts(store)
     waiting = len(lookup.refunds(store, pending=True))
-    cards = summary.cards(store, terminals, alerts, waiting, today())
+    cards = summary.cards(
+        store, terminals, alerts, waiting, today(), money=money or summary.DayMoney()
+    )
     shown = fleetview.select(terminals, query)
     view = {
         "matched": shown["matched"],

@@ -84,7 +84,9 @@ def routes(web: Web) -> list[Route]:
             query = fleetview.parse(request.query_params)
         except lookup.LookupFailed as exc:
             return web.page(request, "error.html", {"error": exc.message}, 400)
-        return web.page(request, "fleet.html", data.first_screen(web.store, web.config, query))
+        return web.page(
+            request, "fleet.html", data.first_screen(web.store, web.config, query, web.money)
+        )
 
     def terminal(request: Request) -> Response:
         if web.user(request) is None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from posterm.host.store import Store
 from posterm.host.web import data, export, fleetview, summary
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import envelope
+from tests.host.conftest import pg_cluster, pg_url, store_url  # noqa: F401 (fixtures)
 
 DAY = "2026-11-20"
 READY = {"mode": "ready", "reason": "ready", "printer": "online, paper ok", "paper": "ok"}
@@ -28,8 +30,11 @@ def at(hms: str, day: str = DAY) -> str:
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Store:
-    return Store(f"sqlite://{tmp_path / 'host.db'}")
+def store(store_url: str) -> Iterator[Store]:
+    """A real store, on SQLite and on PostgreSQL."""
+    s = Store(store_url)
+    yield s
+    s.close()
 
 
 def online(store: Store, tid: str, **telemetry: Any) -> None:
@@ -204,3 +209,31 @@ def test_transactions_export_as_csv_with_last4_only_and_no_formula(store: Store)
     ]
     assert {r["last4"] for r in lines} == {"1234"} and "520000" not in text
     assert lines[2]["ref_txn"] == "S1" and lines[0]["terminal"] == "pos-a"
+
+
+def test_the_days_money_is_kept_up_to_date_reading_only_what_arrived(store: Store) -> None:
+    """GIVEN a running tally that has read a sale WHEN a second sale, a refund's failure
+    (seq 3) and then, resent late, its completion (seq 2) arrive, and one event arrives that
+    is not today's THEN the next look counts both sales, no refund (the failure is the later
+    word), and a new day starts from nothing."""
+    money = summary.DayMoney()
+
+    def ev(seq: int, type_: str, txn: str, amount: str, day: str = DAY) -> None:
+        body = {"txn_id": txn, "amount": amount, "currency": "EUR"}
+        store.ingest([envelope("pos-a", seq, type_, body, occurred_at=at("10:00:00", day))])
+
+    ev(1, "sale.approved", "S1", "10.00")
+    assert money.totals(store, DAY)["takings"] == [
+        {"currency": "EUR", "count": 1, "minor": 1000, "amount": "10.00"}
+    ]
+    ev(4, "sale.approved", "S2", "2.50")
+    ev(3, "refund.failed", "R1", "5.00")
+    ev(2, "refund.completed", "R1", "5.00")
+    ev(5, "sale.approved", "S9", "1.00", day="2026-11-21")
+    assert money.totals(store, DAY) == {
+        "takings": [{"currency": "EUR", "count": 2, "minor": 1250, "amount": "12.50"}],
+        "refunds": [],
+    }
+    assert money.totals(store, "2026-11-21")["takings"] == [
+        {"currency": "EUR", "count": 1, "minor": 100, "amount": "1.00"}
+    ]
