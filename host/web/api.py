@@ -9,6 +9,7 @@ terminal-chosen id bent into another one (`../eod`) runs nothing."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -17,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from posterm.host import history, lookup, reconcile
-from posterm.host.web import audit, data
+from posterm.host.web import audit, data, fleetview
 from posterm.host.web.app import Web, login_required
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -41,11 +42,9 @@ def routes(web: Web) -> list[Route]:
         return endpoint
 
     def fleet(request: Request) -> dict[str, Any]:
-        return {
-            "now": now_rfc3339(),
-            "terminals": data.fleet(web.store, web.config),
-            "alerts": data.open_alerts(web.store),
-        }
+        query = fleetview.parse(request.query_params)  # a bad one: 400, bad_request
+        shown = data.first_screen(web.store, web.config, query, web.money)
+        return {"now": now_rfc3339(), **shown, "query": asdict(query)}
 
     def terminal(request: Request) -> dict[str, Any]:
         tid = request.path_params["tid"]

@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from posterm.host.config import HostConfig, WebUser
 from posterm.host.store import Store
-from posterm.host.web import audit, auth
+from posterm.host.web import audit, auth, summary
 from posterm.host.web.actions import Commander
 from posterm.host.web.sessions import ServerSessions, Sessions
 from posterm.protocol.errorcodes import ErrorCode
@@ -76,6 +76,7 @@ class Web:
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         self.templates.env.filters["urlpart"] = urlpart
         self.throttle = auth.Throttle()
+        self.money = summary.DayMoney()  # today's takings and refunds, read as they come
 
     def user(self, request: Request) -> WebUser | None:
         return auth.user_named(self.config.web, request.session.get("user"))

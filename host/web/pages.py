@@ -7,12 +7,13 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from posterm.host import history, lookup, reconcile
-from posterm.host.web import audit, auth, data
+from posterm.host.web import audit, auth, data, export, fleetview
 from posterm.host.web.app import Web, login_required
+from posterm.protocol.errorcodes import ErrorCode
 
 EVENTS_SHOWN = 50
 TXNS_SHOWN = 30  # the newest of the last TXN_HOURS (older ones: the receipt lookup)
@@ -79,10 +80,12 @@ def routes(web: Web) -> list[Route]:
     def fleet(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
+        try:
+            query = fleetview.parse(request.query_params)
+        except lookup.LookupFailed as exc:
+            return web.page(request, "error.html", {"error": exc.message}, 400)
         return web.page(
-            request,
-            "fleet.html",
-            {"terminals": data.fleet(web.store, web.config), "alerts": data.open_alerts(web.store)},
+            request, "fleet.html", data.first_screen(web.store, web.config, query, web.money)
         )
 
     def terminal(request: Request) -> Response:
@@ -160,6 +163,33 @@ def routes(web: Web) -> list[Route]:
             },
         )
 
+    def receipts_csv(request: Request) -> Response:
+        """The receipt lookup's transactions of one terminal as CSV (same parameters)."""
+        if web.user(request) is None:
+            return login_required(request)
+        q = request.query_params
+        tid = q.get("terminal", "")
+        try:
+            if not tid:
+                raise lookup.LookupFailed(ErrorCode.BAD_REQUEST, "terminal is required", 2)
+            found = lookup.find(
+                web.store,
+                tid,
+                amount=q.get("amount") or None,
+                last4=q.get("last4") or None,
+                since=q.get("from") or None,
+                until=q.get("to") or None,
+            )
+        except lookup.LookupFailed as exc:
+            status = 400 if exc.status == 2 else 404
+            return PlainTextResponse(exc.message + "\n", status)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in tid)
+        return Response(
+            export.transactions_csv(found),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="transactions-{name}.csv"'},
+        )
+
     def reconciliation(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
@@ -191,6 +221,7 @@ def routes(web: Web) -> list[Route]:
         Route("/terminals/{tid}", terminal),
         Route("/refunds", refunds),
         Route("/receipts", receipts),
+        Route("/receipts.csv", receipts_csv),
         Route("/reconcile", reconciliation),
         Route("/audit", audit_page),
     ]

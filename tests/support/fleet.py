@@ -211,11 +211,12 @@ class Fleet:
                 topics.terminal(tid, "status"), json.dumps(status), qos=1, retain=True
             )
 
-    def telemetry(self) -> None:
+    def telemetry(self, **more: Any) -> None:
         for tid in self.tids:
-            self.telemetry_of(tid)
+            self.telemetry_of(tid, **more)
 
-    def telemetry_of(self, tid: str) -> None:
+    def telemetry_of(self, tid: str, **more: Any) -> None:
+        """One telemetry message; `more` adds or replaces its keys (mode="pt_down", …)."""
         with self.lock:
             depth = len(self.outbox[tid])
         tele = {
@@ -225,6 +226,7 @@ class Fleet:
             "pending_receipts": 0,
             "in_doubt": 0,
             "version": "0",
+            **more,
         }
         self._client_of[tid].publish(topics.terminal(tid, "telemetry"), json.dumps(tele))
 

@@ -125,9 +125,12 @@ class Console:
         return page
 
 
-def login(browser: Any, host: WebHost, name: str, console: Console) -> tuple[Any, Any]:
-    """A browser context of its own (its own cookies) logged in as `name`."""
-    context = browser.new_context(base_url=host.url)
+def login(
+    browser: Any, host: WebHost, name: str, console: Console, **options: Any
+) -> tuple[Any, Any]:
+    """A browser context of its own (its own cookies) logged in as `name`; `options` for
+    the context (viewport, timezone_id, locale)."""
+    context = browser.new_context(base_url=host.url, **options)
     page = console.watch(context.new_page())
     page.goto("/login")
     page.fill('input[name="name"]', name)

@@ -6,9 +6,12 @@ const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 const POLL_MS = 1500;
 const DASH = "\u2013";
 
-function cell(text) {
+function cell(text, label) {
   const td = document.createElement("td");
   td.textContent = text === null || text === undefined ? DASH : String(text);
+  if (label) {
+    td.dataset.label = label;
+  }
   return td;
 }
 
@@ -22,36 +25,120 @@ function ago(seconds) {
   if (seconds < 7200) {
     return `${Math.round(seconds / 60)} min ago`;
   }
-  return `${Math.round(seconds / 3600)} h ago`;
+  if (seconds < 172800) {
+    return `${Math.round(seconds / 3600)} h ago`;
+  }
+  return `${Math.round(seconds / 86400)} days ago`;
 }
+
+// an RFC 3339 time from the host, shown in the operator's own time zone with its age
+const LOCAL = new Intl.DateTimeFormat(undefined, {
+  year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit",
+  second: "2-digit", timeZoneName: "short",
+});
+
+function localTime(el) {
+  const iso = el.getAttribute("datetime");
+  const at = new Date(iso);
+  if (!iso || Number.isNaN(at.getTime())) {
+    return;
+  }
+  el.title = iso;
+  el.textContent = `${LOCAL.format(at)} (${ago(Math.max(0, (Date.now() - at) / 1000))})`;
+}
+
+function localTimes(root) {
+  for (const el of root.querySelectorAll("time[datetime]")) {
+    localTime(el);
+  }
+}
+
+function timeCell(iso, label) {
+  if (iso === null || iso === undefined) {
+    return cell(null, label);
+  }
+  const td = cell("", label);
+  const el = document.createElement("time");
+  el.setAttribute("datetime", iso);
+  el.textContent = iso;
+  localTime(el);
+  td.appendChild(el);
+  return td;
+}
+
+const FLEET_COLUMNS = [["pt_link", "PT link"], ["printer", "Printer"], ["paper", "Paper"],
+  ["pending_receipts", "Pending receipts"], ["in_doubt", "In doubt"], ["outbox_depth", "Outbox"],
+  ["oldest_unsent_age_s", "Oldest unsent (s)"], ["version", "Version"]];
 
 function fleetRow(t) {
   const tr = document.createElement("tr");
   tr.dataset.terminal = t.terminal;
   tr.dataset.state = t.state;
-  tr.className = "state-" + t.state;
-  const name = document.createElement("td");
+  tr.dataset.payments = t.payments.level;
+  tr.className = `state-${t.state} pay-${t.payments.level}`;
+  const name = cell("", "Terminal");
   const link = document.createElement("a");
   link.href = "/terminals/" + encodeURIComponent(t.terminal);
   link.textContent = t.terminal;
   name.appendChild(link);
   tr.appendChild(name);
-  const state = cell(t.state);
+  const payments = cell(t.payments.why, "Payments");
+  payments.className = "payments";
+  tr.appendChild(payments);
+  const state = cell(t.state, "State");
   state.className = "state";
   tr.appendChild(state);
-  tr.appendChild(cell(t.last_seen === null ? null : `${t.last_seen} (${ago(t.last_seen_s)})`));
-  for (const key of ["pt_link", "printer", "paper", "pending_receipts", "in_doubt",
-                     "outbox_depth", "oldest_unsent_age_s", "version"]) {
-    tr.appendChild(cell(t[key]));
+  tr.appendChild(timeCell(t.last_seen, "Last seen"));
+  for (const [key, label] of FLEET_COLUMNS) {
+    tr.appendChild(cell(t[key], label));
   }
   return tr;
+}
+
+function setCard(id, text, flag) {
+  const card = document.getElementById(id);
+  if (!card) {
+    return;
+  }
+  card.querySelector(".n").textContent = String(text);
+  card.classList.toggle(flag, Number(text) > 0);
+}
+
+function moneyLines(card, rows) {
+  for (const old of card.querySelectorAll(".money")) {
+    old.remove();
+  }
+  for (const m of rows.length ? rows : [null]) {
+    const span = document.createElement("span");
+    span.className = "money";
+    span.textContent = m ? `${m.count} \u00b7 ${m.amount} ${m.currency}` : "0";
+    card.appendChild(span);
+  }
+}
+
+function renderCards(s) {
+  setCard("card-online", s.online, "good");
+  setCard("card-offline", s.offline, "bad");
+  setCard("card-not-paying", s.not_paying, "bad");
+  setCard("card-pending", s.pending_refunds, "warn");
+  moneyLines(document.getElementById("card-takings"), s.takings);
+  moneyLines(document.getElementById("card-refunds"), s.refunds);
+  const alerts = document.getElementById("card-alerts");
+  for (const span of alerts.querySelectorAll(".sev")) {
+    span.textContent = `${s.alerts[span.dataset.severity] || 0} ${span.dataset.severity}`;
+  }
+  alerts.classList.toggle("bad", (s.alerts.critical || 0) > 0);
 }
 
 function alertBox(a) {
   const div = document.createElement("div");
   div.className = "alert sev-" + a.severity;
   div.textContent = `${a.severity}: ${a.kind} on ${a.terminal}` +
-    (a.subject ? ` (${a.subject})` : "") + ` since ${a.raised_at}`;
+    (a.subject ? ` (${a.subject})` : "") + " since ";
+  const since = document.createElement("time");
+  since.setAttribute("datetime", a.raised_at);
+  localTime(since);
+  div.appendChild(since);
   return div;
 }
 
@@ -66,9 +153,17 @@ async function pollFleet(table) {
       const data = await response.json();
       const body = document.getElementById("fleet-body");
       body.replaceChildren(...data.terminals.map(fleetRow));
+      if (!data.terminals.length) {
+        const none = cell(data.summary.terminals ? "No terminal matches." :
+          "No terminal has reported yet.");
+        none.colSpan = 12;
+        body.appendChild(document.createElement("tr")).appendChild(none);
+      }
       const alerts = document.getElementById("alerts");
       alerts.replaceChildren(...data.alerts.map(alertBox));
       alerts.dataset.count = String(data.alerts.length);
+      renderCards(data.summary);
+      document.getElementById("matched").textContent = String(data.view.matched);
       document.getElementById("updated").textContent = data.now;
       table.dataset.polled = String(Number(table.dataset.polled || "0") + 1);
     }
@@ -127,11 +222,12 @@ function refundRow(r, operator) {
   tr.dataset.txn = r.txn_id;
   tr.dataset.terminal = r.terminal;
   const amount = `${r.amount} ${r.currency}`;
-  for (const text of [r.txn_id, r.terminal, amount, r.sale || "none",
-                      r.reason + (r.reason_text ? ": " + r.reason_text : ""),
-                      r.age_s === null ? DASH : `${Math.trunc(r.age_s)} s`]) {
-    tr.appendChild(cell(text));
+  for (const [text, label] of [[r.txn_id, "Refund"], [r.terminal, "Terminal"],
+                               [amount, "Amount"], [r.sale || "none", "Original sale"],
+                               [r.reason + (r.reason_text ? ": " + r.reason_text : ""), "Reason"]]) {
+    tr.appendChild(cell(text, label));
   }
+  tr.appendChild(timeCell(r.requested_at, "Requested"));
   const actions = document.createElement("td");
   if (operator) {
     // a refund is its terminal's: both in the URL, each part encoded, and in the body,
@@ -176,6 +272,7 @@ async function pollRefunds(table) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  localTimes(document);
   for (const button of document.querySelectorAll("button.act")) {
     button.addEventListener("click", () => act(button));
   }
