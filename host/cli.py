@@ -326,16 +326,19 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     if as_json:
         print(json.dumps(rows))
         return
-    table = [[title for _, title in FLEET_COLUMNS] + ["ALERTS"]]
+    table = [["PAYMENTS"] + [title for _, title in FLEET_COLUMNS] + ["ALERTS"]]
     for row in rows:
         cells = ["-" if row[key] is None else str(row[key]) for key, _ in FLEET_COLUMNS]
-        table.append([*cells, ",".join(a["kind"] for a in row["alerts"]) or "-"])
+        pay = "yes" if row["payments"]["ok"] else "NO"
+        table.append([pay, *cells, ",".join(a["kind"] for a in row["alerts"]) or "-"])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-    for row in rows:  # why a terminal is not ready, and its printer
-        if row["mode"] not in (None, "ready") or row["paper"] not in (None, "ok"):
-            print(f"{row['terminal']}: {row['mode']} ({row['reason']}); printer: {row['printer']}")
+    for row in rows:  # why a terminal cannot take payments, and its printer
+        if not row["payments"]["ok"]:
+            print(f"{row['terminal']}: cannot take payments: {row['payments']['why']}")
+        elif row["paper"] not in (None, "ok"):
+            print(f"{row['terminal']}: printer: {row['printer']}")
 
 
 def _http_address(text: str) -> str:

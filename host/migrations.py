@@ -277,6 +277,12 @@ MIGRATIONS: list[Statements] = [
         "ALTER TABLE webhook_deliveries ADD COLUMN claim TEXT",
         "CREATE INDEX IF NOT EXISTS webhook_deliveries_claim ON webhook_deliveries (claim)",
     ],
+    # (issue 21, wt-alerts) a terminal's mode as its telemetry last said and since when it
+    # says it (host/fleet.py: "since" of the pt_down, fault and in_doubt alerts)
+    [
+        "ALTER TABLE terminals ADD COLUMN mode TEXT",
+        "ALTER TABLE terminals ADD COLUMN mode_since TEXT",
+    ],
 ]
 
 
