@@ -114,10 +114,22 @@ def describe(
     for key in TELEMETRY_KEYS:
         out[key] = tele.get(key)
     out["mode_since"] = row.get("mode_since")
+    out["printer_since"] = row.get("printer_since")  # since when its printer_state holds
+    out["printer_state"] = printer_state(tele.get("printer"))
     out["in_doubt_txns"] = list(in_doubt_txns or [])
     out["payments"] = payments(state, tele, out["in_doubt_txns"], row.get("telemetry_at"))
     out["health"] = {key: tele.get(key) for key in HEALTH_KEYS}
     return out
+
+
+def printer_state(text: Any) -> str:
+    """ "ok" (online, paper ok or near its end), "paper_out", "problem" (offline, cover
+    open, error, no valid answer) or "unknown" (no printer status told)."""
+    if not isinstance(text, str) or not text:
+        return "unknown"
+    if "cover open" in text or "error" in text or not text.startswith("online"):
+        return "problem"
+    return "paper_out" if "paper out" in text else "ok"
 
 
 def payments(

@@ -278,10 +278,13 @@ MIGRATIONS: list[Statements] = [
         "CREATE INDEX IF NOT EXISTS webhook_deliveries_claim ON webhook_deliveries (claim)",
     ],
     # (issue 21, wt-alerts) a terminal's mode as its telemetry last said and since when it
-    # says it (host/fleet.py: "since" of the pt_down, fault and in_doubt alerts)
+    # says it, and whether its printer has a problem and since when (host/fleet.py: the
+    # "since" and the grace of the pt_down, fault, in_doubt and printer_problem alerts)
     [
         "ALTER TABLE terminals ADD COLUMN mode TEXT",
         "ALTER TABLE terminals ADD COLUMN mode_since TEXT",
+        "ALTER TABLE terminals ADD COLUMN printer_state TEXT",
+        "ALTER TABLE terminals ADD COLUMN printer_since TEXT",
     ],
 ]
 

@@ -334,11 +334,14 @@ class Store:
             _known_terminal(db, tid)
             mode = telemetry.get("mode")
             mode = mode[:64] if isinstance(mode, str) else None
-            db.execute(  # mode_since: when the telemetry's mode last changed
+            printer = fleet_state.printer_state(telemetry.get("printer"))
+            db.execute(  # *_since: when the telemetry's mode (its printer's state) changed
                 "UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?, mode = ?,"
                 " mode_since = CASE WHEN COALESCE(mode, '') = COALESCE(?, '') AND mode_since"
-                " IS NOT NULL THEN mode_since ELSE ? END WHERE terminal = ?",
-                (json.dumps(telemetry), now, now, mode, mode, now, tid),
+                " IS NOT NULL THEN mode_since ELSE ? END, printer_state = ?, printer_since ="
+                " CASE WHEN COALESCE(printer_state, '') = ? AND printer_since IS NOT NULL"
+                " THEN printer_since ELSE ? END WHERE terminal = ?",
+                (json.dumps(telemetry), now, now, mode, mode, now, printer, printer, now, tid),
             )
             history.record(db, tid, telemetry, now)
 

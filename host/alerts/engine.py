@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host import quarantine
-from posterm.host.alerts import rules
+from posterm.host.alerts import modes, names, rules
 from posterm.host.alerts.rules import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
@@ -249,6 +249,7 @@ class Alerter:
             ]
             findings = [
                 *rules.fleet_findings(fleet, self.limits, now),
+                *modes.findings(fleet, self.limits, now),
                 *rules.gap_findings(gaps, self.limits, now),
                 *rules.unresolved_findings(self._open_items(), self.limits, now),
             ]
@@ -436,7 +437,21 @@ def listing(
         )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return [{**r, "severity": severity(r["kind"]), "detail": json.loads(r["detail"])} for r in rows]
+    return [shown(r) for r in rows]
+
+
+def shown(row: dict[str, Any]) -> dict[str, Any]:
+    """An `alerts` row as listed: its detail parsed, its severity, friendly name and since
+    (when its condition began: the detail's `since`, else when it was raised)."""
+    detail = json.loads(row["detail"])
+    since = detail.get("since") if isinstance(detail, dict) else None
+    return {
+        **row,
+        "severity": severity(row["kind"]),
+        "name": names.name(row["kind"]),
+        "since": since if isinstance(since, str) else row["raised_at"],
+        "detail": detail,
+    }
 
 
 def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:
