@@ -122,6 +122,8 @@ ALERT_RANGES = {
     "pt_down_s": (0, 7 * 86400),
     "fault_s": (0, 7 * 86400),
     "printer_s": (0, 7 * 86400),
+    "cpu_temp_c": (30, 150),
+    "disk_free_mb": (0, 10**7),
 }  # else 1 s - 7 days
 if TYPE_CHECKING:
     AlertsSection = Section

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host import quarantine
-from posterm.host.alerts import modes, names, rules
+from posterm.host.alerts import health, modes, names, rules
 from posterm.host.alerts.rules import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
@@ -250,6 +250,7 @@ class Alerter:
             findings = [
                 *rules.fleet_findings(fleet, self.limits, now),
                 *modes.findings(fleet, self.limits, now),
+                *health.findings(fleet, self.limits, now),
                 *rules.gap_findings(gaps, self.limits, now),
                 *rules.unresolved_findings(self._open_items(), self.limits, now),
             ]

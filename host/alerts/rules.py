@@ -37,6 +37,10 @@ LEVEL_KINDS = (
     "pt_down",
     "fault",
     "printer_problem",
+    "pi_hot",
+    "pi_power",
+    "pi_disk",
+    "pi_clock",
 )
 EVENT_KINDS = (
     "double_charge",
@@ -75,6 +79,10 @@ SEVERITY = {
     "pt_down": 0,  # cannot take payments
     "fault": 0,
     "printer_problem": 1,
+    "pi_power": 1,  # under-voltage corrupts SD cards
+    "pi_disk": 1,
+    "pi_hot": 2,
+    "pi_clock": 2,
 }
 SEVERITY_NAMES = ("critical", "warning", "notice")
 
@@ -96,6 +104,8 @@ class Limits:
     pt_down_s: float = 30.0  # its telemetry says pt_down this long (the grace)
     fault_s: float = 10.0  # its telemetry says fault this long
     printer_s: float = 60.0  # its printer offline, cover open, in error or silent this long
+    cpu_temp_c: float = 80.0  # pi_hot: the Pi's CPU at or over this (the Pi throttles at 80-85)
+    disk_free_mb: int = 200  # pi_disk: less than this many MB (10^6 bytes) free
     interval_s: float = 1.0  # how often the time-based rules run
 
 
