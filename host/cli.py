@@ -29,6 +29,8 @@ from posterm.host import (
     webhooks,
 )
 from posterm.host.alerts import engine as alert_engine
+from posterm.host.cli_alerts import add_parsers as add_alert_parsers
+from posterm.host.cli_alerts import run as alert_action
 from posterm.host.cli_output import fail as _fail
 from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_count, help="at most N (all when not given)")
     p.add_argument("--offset", type=_count, default=0, help="skip the first N")
     p.add_argument("--json", action="store_true")
+    add_alert_parsers(p)
     p = sub.add_parser("quarantine", help="messages refused by the wire schemas, newest first")
     p.add_argument("--terminal")
     p.add_argument("--json", action="store_true")
@@ -192,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
+        if args.command == "alerts" and args.alert_action is not None:
+            return alert_action(store, args)
         if args.command == "alerts":
             return _alerts(store, args)
         if args.command == "quarantine":

@@ -286,6 +286,16 @@ MIGRATIONS: list[Statements] = [
         "ALTER TABLE terminals ADD COLUMN printer_state TEXT",
         "ALTER TABLE terminals ADD COLUMN printer_since TEXT",
     ],
+    # (issue 21, wt-alerts) an alert acknowledged (who, when, a note) and muted until a
+    # time (host/alerts/acks.py); a mute outlives the alert: the same condition raised
+    # again within it is muted too
+    [
+        "ALTER TABLE alerts ADD COLUMN acked_at TEXT",
+        "ALTER TABLE alerts ADD COLUMN acked_by TEXT",
+        "ALTER TABLE alerts ADD COLUMN ack_note TEXT",
+        "ALTER TABLE alerts ADD COLUMN muted_until TEXT",
+        "ALTER TABLE alerts ADD COLUMN muted_by TEXT",
+    ],
 ]
 
 

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host import quarantine
-from posterm.host.alerts import health, modes, names, rules
+from posterm.host.alerts import acks, health, modes, rules
 from posterm.host.alerts.rules import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
@@ -316,6 +316,12 @@ class Alerter:
         )
         if not inserted:
             return  # one open already
+        mute = acks.carried_mute(tx, found, now)  # muted before: muted again, no webhook
+        if mute is not None:
+            tx.execute(
+                "UPDATE alerts SET muted_until = ?, muted_by = ? WHERE alert_id = ?",
+                (*mute, alert_id),
+            )
         log.warning(
             "alert: %s raised on %s %s %s",
             found.kind,
@@ -334,6 +340,7 @@ class Alerter:
             },
             "raised",
             now,
+            webhooks=mute is None,
         )
 
     def _clear(self, tx: Tx, row: Any, now: str) -> None:
@@ -356,8 +363,12 @@ class Alerter:
             now,
         )
 
-    def _send(self, tx: Tx, message: dict[str, Any], step: str, now: str) -> None:
+    def _send(
+        self, tx: Tx, message: dict[str, Any], step: str, now: str, *, webhooks: bool = True
+    ) -> None:
         self._staged.append(message)
+        if not webhooks:
+            return
         ref = f"{message['alert_id']}/{step}"
         self._staged_queued += enqueue(
             tx, self.webhooks, f"alert.{message['kind']}", ref, message, at=now
@@ -423,6 +434,7 @@ def listing(
     terminal: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    now: str | None = None,
 ) -> list[dict[str, Any]]:
     """Alerts worst first (`alerts.SEVERITY`, named in `severity`), then newest first, for
     `posterm-host alerts`, `fleet` and the dashboard: all of them, or a page of `limit`
@@ -438,21 +450,7 @@ def listing(
         )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return [shown(r) for r in rows]
-
-
-def shown(row: dict[str, Any]) -> dict[str, Any]:
-    """An `alerts` row as listed: its detail parsed, its severity, friendly name and since
-    (when its condition began: the detail's `since`, else when it was raised)."""
-    detail = json.loads(row["detail"])
-    since = detail.get("since") if isinstance(detail, dict) else None
-    return {
-        **row,
-        "severity": severity(row["kind"]),
-        "name": names.name(row["kind"]),
-        "since": since if isinstance(since, str) else row["raised_at"],
-        "detail": detail,
-    }
+    return [acks.shown(r, now) for r in rows]  # muted: as of `now` (else the clock's)
 
 
 def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:
@@ -465,6 +463,4 @@ def count(store: Store, *, open_only: bool = False, terminal: str | None = None)
     return int(rows[0]["n"])
 
 
-def severity(kind: str) -> str:
-    names = rules.SEVERITY_NAMES
-    return names[min(rules.SEVERITY.get(kind, len(names) - 1), len(names) - 1)]
+severity = acks.severity
