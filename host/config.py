@@ -124,6 +124,7 @@ ALERT_RANGES = {
     "printer_s": (0, 7 * 86400),
     "cpu_temp_c": (30, 150),
     "disk_free_mb": (0, 10**7),
+    "clock_s": (0, 7 * 86400),
 }  # else 1 s - 7 days
 if TYPE_CHECKING:
     AlertsSection = Section

@@ -31,6 +31,7 @@ HEALTH_KEYS = (
     "throttled_since_boot",
     "disk_free_bytes",
     "clock_synchronized",
+    "uptime_s",
 )
 SELLING_MODES = ("ready", "busy")  # the modes that take payments (busy: one is running)
 MODE_WHY = {

@@ -1,7 +1,8 @@
 """The Pi's health rules, pure like host/alerts/rules.py, over the health of each fleet row
 (its latest telemetry, host/fleet.py `health`): `pi_hot` (CPU at or over `cpu_temp_c`),
 `pi_power` (under-voltage or throttling now), `pi_disk` (less than `disk_free_mb` free),
-`pi_clock` (the clock not synchronised: receipts and events carry wrong times). A value the
+`pi_clock` (the clock not synchronised once postermd has run `clock_s`: receipts and
+events carry wrong times; NTP needs a while after a boot). A value the
 terminal does not tell (not a Pi) raises nothing. Not for a terminal offline."""
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ def terminal_findings(t: dict[str, Any], limits: Limits) -> list[Finding]:
     if free is not None and finite(free, -1.0) < limits.disk_free_mb * MB:
         detail = {**at, "disk_free_bytes": free, "limit_bytes": limits.disk_free_mb * MB}
         out.append(Finding("pi_disk", tid, "", detail))
-    if health.get("clock_synchronized") is False:
-        out.append(Finding("pi_clock", tid, "", at))
+    uptime = finite(health.get("uptime_s"), 0.0)
+    if health.get("clock_synchronized") is False and uptime >= limits.clock_s:
+        out.append(Finding("pi_clock", tid, "", {**at, "uptime_s": uptime}))
     return out

@@ -106,6 +106,8 @@ class Limits:
     printer_s: float = 60.0  # its printer offline, cover open, in error or silent this long
     cpu_temp_c: float = 80.0  # pi_hot: the Pi's CPU at or over this (the Pi throttles at 80-85)
     disk_free_mb: int = 200  # pi_disk: less than this many MB (10^6 bytes) free
+    clock_s: float = 600.0  # pi_clock: unsynchronised while postermd has run this long (NTP
+    # needs a while after a boot)
     interval_s: float = 1.0  # how often the time-based rules run
 
 

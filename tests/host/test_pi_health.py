@@ -24,6 +24,7 @@ HEALTHY = {
     "throttled_since_boot": ["under_voltage"],
     "disk_free_bytes": 8_000_000_000,
     "clock_synchronized": True,
+    "uptime_s": 700.0,  # postermd's: over [alerts] clock_s (600 s)
 }
 
 
@@ -37,7 +38,8 @@ def store(store_url: str) -> Iterator[Store]:
 def test_health_is_kept_and_alerted_over_the_thresholds(store: Store) -> None:
     """GIVEN an online Pi WHEN its telemetry is healthy THEN its fleet row's `health` says
     so and no alert; WHEN it is hot, under-voltage, short of disk and unsynchronised THEN
-    pi_hot, pi_power, pi_disk and pi_clock; WHEN healthy again THEN all four clear."""
+    pi_hot, pi_power, pi_disk and pi_clock (the clock once postermd has run [alerts]
+    clock_s); WHEN healthy again THEN all four clear."""
     clock = Clock()
     alerter = Alerter(store, Limits(cpu_temp_c=80, disk_free_mb=200), clock=clock)
     assert store.saw_status(TID, {"online": True, "session": 1}, at=clock.iso)
@@ -48,6 +50,9 @@ def test_health_is_kept_and_alerted_over_the_thresholds(store: Store) -> None:
         assert alerter.tick(force=True)
         return alerter.take()
 
+    assert tele(**{**HEALTHY, "clock_synchronized": False, "uptime_s": 599.0}) == []  # NTP's time
+    (row,) = store.fleet(clock.iso)
+    assert row["health"]["clock_synchronized"] is False
     assert tele(**HEALTHY) == []
     (row,) = store.fleet(clock.iso)
     assert row["health"] == HEALTHY
