@@ -29,6 +29,8 @@ from posterm.host import (
     webhooks,
 )
 from posterm.host.alerts import engine as alert_engine
+from posterm.host.cli_alerts import add_parsers as add_alert_parsers
+from posterm.host.cli_alerts import run as alert_action
 from posterm.host.cli_output import fail as _fail
 from posterm.host.cli_output import quiet_on_broken_pipe
 from posterm.host.cli_output import show as _print
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_count, help="at most N (all when not given)")
     p.add_argument("--offset", type=_count, default=0, help="skip the first N")
     p.add_argument("--json", action="store_true")
+    add_alert_parsers(p)
     p = sub.add_parser("quarantine", help="messages refused by the wire schemas, newest first")
     p.add_argument("--terminal")
     p.add_argument("--json", action="store_true")
@@ -205,6 +208,8 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "fleet":
             _fleet(config, store, args.json)
             return 0
+        if args.command == "alerts" and args.alert_action is not None:
+            return alert_action(store, args)
         if args.command == "alerts":
             return _alerts(store, args)
         if args.command == "quarantine":
@@ -339,16 +344,19 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     if as_json:
         print(json.dumps(rows))
         return
-    table = [[title for _, title in FLEET_COLUMNS] + ["ALERTS"]]
+    table = [["PAYMENTS"] + [title for _, title in FLEET_COLUMNS] + ["ALERTS"]]
     for row in rows:
         cells = ["-" if row[key] is None else str(row[key]) for key, _ in FLEET_COLUMNS]
-        table.append([*cells, ",".join(a["kind"] for a in row["alerts"]) or "-"])
+        pay = "yes" if row["payments"]["ok"] else "NO"
+        table.append([pay, *cells, ",".join(a["kind"] for a in row["alerts"]) or "-"])
     widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
     for line in table:
         print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
-    for row in rows:  # why a terminal is not ready, and its printer
-        if row["mode"] not in (None, "ready") or row["paper"] not in (None, "ok"):
-            print(f"{row['terminal']}: {row['mode']} ({row['reason']}); printer: {row['printer']}")
+    for row in rows:  # why a terminal cannot take payments, and its printer
+        if not row["payments"]["ok"]:
+            print(f"{row['terminal']}: cannot take payments: {row['payments']['why']}")
+        elif row["paper"] not in (None, "ok"):
+            print(f"{row['terminal']}: printer: {row['printer']}")
 
 
 def _http_address(text: str) -> str:

@@ -118,6 +118,13 @@ ALERT_RANGES = {
     "refund_minor_per_day": (0, 10**15),
     "interval_s": (0.1, 3600),
     "stale_s": (0, 7 * 86400),
+    "in_doubt_s": (0, 7 * 86400),
+    "pt_down_s": (0, 7 * 86400),
+    "fault_s": (0, 7 * 86400),
+    "printer_s": (0, 7 * 86400),
+    "cpu_temp_c": (30, 150),
+    "disk_free_mb": (0, 10**7),
+    "clock_s": (0, 7 * 86400),
 }  # else 1 s - 7 days
 if TYPE_CHECKING:
     AlertsSection = Section

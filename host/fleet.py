@@ -1,7 +1,8 @@
 """A terminal's state as the back office sees it, from its `terminals` row: online or
 offline from the retained status (the store keeps only the newest session's), stale when
 its telemetry has been silent for 3 of its periods (the telemetry's own `period_s`, else
-`[host] stale_after_s` as a whole), and what its last telemetry said."""
+`[host] stale_after_s` as a whole), what its last telemetry said, whether it can take
+payments and why not (`payments`), and the Pi's health (`health`)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,22 @@ TELEMETRY_KEYS = (
     "awaiting_approval",
     "version",
 )
+HEALTH_KEYS = (
+    "cpu_temp_c",
+    "throttled_now",
+    "throttled_since_boot",
+    "disk_free_bytes",
+    "clock_synchronized",
+    "uptime_s",
+)
+SELLING_MODES = ("ready", "busy")  # the modes that take payments (busy: one is running)
+MODE_WHY = {
+    "pt_down": "PT down",
+    "fault": "fault",
+    "in_doubt": "in doubt",
+    "starting": "starting",
+    "recovering": "recovering in-doubt operations",
+}
 
 
 def seconds(start: str | None, end: str) -> float | None:
@@ -60,9 +77,12 @@ def describe(
     last_sale_at: str | None,
     now: str,
     stale_after_s: float,
+    *,
+    in_doubt_txns: list[str] | None = None,
 ) -> dict[str, Any]:
     """`state`: online, stale (online by its status, telemetry silent), offline, or unknown
-    (no status yet). `gap_since`: when a seq past a missing one arrived (None: no gap)."""
+    (no status yet). `gap_since`: when a seq past a missing one arrived (None: no gap).
+    `in_doubt_txns`: its in-doubt operations the host has no outcome of yet."""
     tele = json.loads(row["telemetry"]) if row.get("telemetry") else {}
     silent = seconds(row.get("telemetry_at"), now)
     limit = stale_limit(tele, stale_after_s)
@@ -94,4 +114,47 @@ def describe(
     }
     for key in TELEMETRY_KEYS:
         out[key] = tele.get(key)
+    out["mode_since"] = row.get("mode_since")
+    out["printer_since"] = row.get("printer_since")  # since when its printer_state holds
+    out["printer_state"] = printer_state(tele.get("printer"))
+    out["in_doubt_txns"] = list(in_doubt_txns or [])
+    out["payments"] = payments(state, tele, out["in_doubt_txns"], row.get("telemetry_at"))
+    out["health"] = {key: tele.get(key) for key in HEALTH_KEYS}
     return out
+
+
+def printer_state(text: Any) -> str:
+    """ "ok" (online, paper ok or near its end), "paper_out", "problem" (offline, cover
+    open, error, no valid answer) or "unknown" (no printer status told)."""
+    if not isinstance(text, str) or not text:
+        return "unknown"
+    if "cover open" in text or "error" in text or not text.startswith("online"):
+        return "problem"
+    return "paper_out" if "paper out" in text else "ok"
+
+
+def payments(
+    state: str, tele: dict[str, Any], in_doubt_txns: list[str], telemetry_at: str | None
+) -> dict[str, Any]:
+    """Can the terminal take payments now, and why not: {"ok": bool, "why": str} (why is ""
+    when ok). From its connection state, then its mode and reason, then its paper."""
+    mode, reason = tele.get("mode"), tele.get("reason")
+    if state == "unknown":
+        return {"ok": False, "why": "never connected"}
+    if state == "offline":
+        return {"ok": False, "why": "offline"}
+    if not isinstance(mode, str):
+        return {"ok": False, "why": "no telemetry yet"}
+    if state == "stale":
+        return {"ok": False, "why": f"no telemetry since {telemetry_at}"}
+    if mode in SELLING_MODES:
+        if tele.get("paper") == "out":
+            return {"ok": False, "why": "printer out of paper"}
+        return {"ok": True, "why": ""}
+    why = MODE_WHY.get(mode, mode)
+    if mode == "in_doubt" and in_doubt_txns:
+        txns = ", ".join(in_doubt_txns)
+        why = f"in doubt: {txns}; next: posterm resolve {in_doubt_txns[0]} or check the PT"
+    if isinstance(reason, str) and reason and reason != mode:
+        why = f"{why} ({reason})"
+    return {"ok": False, "why": why}

@@ -6,7 +6,13 @@
     posterm_outbox_oldest_seconds{terminal}  telemetry's oldest_unsent_age_s (0: none unsent)
     posterm_refund_duration_seconds          refund.requested -> refund.completed (occurred_at)
     posterm_alerts_open{kind}                open alerts by kind (table `alerts`, host/alerts/)
+    posterm_pi_cpu_temperature_celsius{terminal}  the Pi's CPU temperature (telemetry)
+    posterm_pi_throttled{terminal}           1: under-voltage or throttling now, 0: neither
+    posterm_pi_disk_free_bytes{terminal}     free bytes on the journal's disk
+    posterm_pi_clock_synchronized{terminal}  1/0: the Pi's clock synchronised
     posterm_build_info{version}              1
+
+A Pi value the telemetry does not tell (not a Pi) is no sample.
 
 The host's one loop thread calls the hooks; the HTTP server's thread only reads.
 """
@@ -52,6 +58,18 @@ def version() -> str:
         return "unknown"
 
 
+def pi_value(key: str, value: Any) -> float | None:
+    """A Pi health value of the telemetry as a sample (None: not told, or not a number)."""
+    if key == "throttled_now":
+        return None if not isinstance(value, list) else float(bool(value))
+    if key == "clock_synchronized":
+        return None if not isinstance(value, bool) else float(value)
+    if value is None:
+        return None
+    number = finite(value, -1.0, 1e18) if key == "disk_free_bytes" else finite(value, -1.0, 200.0)
+    return None if number < 0 else number
+
+
 def _seconds_between(start: str, end: str) -> float | None:
     try:
         return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
@@ -94,12 +112,39 @@ class Metrics:
             ["kind"],
             registry=r,
         )
+        self.pi = {  # telemetry key -> gauge
+            "cpu_temp_c": Gauge(
+                "posterm_pi_cpu_temperature_celsius",
+                "the Pi's CPU temperature",
+                ["terminal"],
+                registry=r,
+            ),
+            "throttled_now": Gauge(
+                "posterm_pi_throttled",
+                "1: the Pi is under-voltage or throttled now",
+                ["terminal"],
+                registry=r,
+            ),
+            "disk_free_bytes": Gauge(
+                "posterm_pi_disk_free_bytes",
+                "free bytes on the disk of the terminal's journal",
+                ["terminal"],
+                registry=r,
+            ),
+            "clock_synchronized": Gauge(
+                "posterm_pi_clock_synchronized",
+                "1: the Pi's clock is synchronised",
+                ["terminal"],
+                registry=r,
+            ),
+        }
         self.build_info = Gauge(
             "posterm_build_info", "posterm-host's version", ["version"], registry=r
         )
         self.build_info.labels(version=version()).set(1)
         self._up: dict[str, bool] = {}
         self._oldest: dict[str, float] = {}
+        self._pi_told: set[tuple[str, str]] = set()  # (telemetry key, terminal) with a sample
         for row in store.fleet():  # what the store knows before the first retained status
             if row["session"] is not None:
                 self._up[row["terminal"]] = bool(row["online"])
@@ -129,6 +174,14 @@ class Metrics:
         age = telemetry.get("oldest_unsent_age_s")
         self._oldest[tid] = finite(age, 0.0)  # None: nothing unsent
         self.outbox_oldest.labels(terminal=tid).set(self._oldest[tid])
+        for key, gauge in self.pi.items():
+            value = pi_value(key, telemetry.get(key))
+            if value is not None:
+                gauge.labels(terminal=tid).set(value)
+                self._pi_told.add((key, tid))
+            elif (key, tid) in self._pi_told:  # no longer told: no sample
+                gauge.remove(tid)
+                self._pi_told.discard((key, tid))
 
     def alerts(self, counts: dict[str, int]) -> None:
         """Open alerts by kind, after alerts were raised or cleared."""

@@ -277,6 +277,25 @@ MIGRATIONS: list[Statements] = [
         "ALTER TABLE webhook_deliveries ADD COLUMN claim TEXT",
         "CREATE INDEX IF NOT EXISTS webhook_deliveries_claim ON webhook_deliveries (claim)",
     ],
+    # (issue 21, wt-alerts) a terminal's mode as its telemetry last said and since when it
+    # says it, and whether its printer has a problem and since when (host/fleet.py: the
+    # "since" and the grace of the pt_down, fault, in_doubt and printer_problem alerts)
+    [
+        "ALTER TABLE terminals ADD COLUMN mode TEXT",
+        "ALTER TABLE terminals ADD COLUMN mode_since TEXT",
+        "ALTER TABLE terminals ADD COLUMN printer_state TEXT",
+        "ALTER TABLE terminals ADD COLUMN printer_since TEXT",
+    ],
+    # (issue 21, wt-alerts) an alert acknowledged (who, when, a note) and muted until a
+    # time (host/alerts/acks.py); a mute outlives the alert: the same condition raised
+    # again within it is muted too
+    [
+        "ALTER TABLE alerts ADD COLUMN acked_at TEXT",
+        "ALTER TABLE alerts ADD COLUMN acked_by TEXT",
+        "ALTER TABLE alerts ADD COLUMN ack_note TEXT",
+        "ALTER TABLE alerts ADD COLUMN muted_until TEXT",
+        "ALTER TABLE alerts ADD COLUMN muted_by TEXT",
+    ],
 ]
 
 

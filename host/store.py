@@ -15,9 +15,12 @@ from typing import Any
 
 from posterm.host import fleet as fleet_state
 from posterm.host import history, lives, migrations
-from posterm.host.alerts.rules import minor
+from posterm.host.alerts.rules import IN_DOUBT, RESOLVES, minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.protocol.mqtt.events import now_rfc3339
+
+_IN_DOUBT = ", ".join(f"'{t}'" for t in IN_DOUBT)  # the fleet's unresolved operations
+_RESOLVES = ", ".join(f"'{t}'" for t in RESOLVES)
 
 log = logging.getLogger("posterm.host")
 
@@ -329,10 +332,16 @@ class Store:
         now = at or now_rfc3339()
         with self._tx() as db:
             _known_terminal(db, tid)
-            db.execute(
-                "UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?"
-                " WHERE terminal = ?",
-                (json.dumps(telemetry), now, now, tid),
+            mode = telemetry.get("mode")
+            mode = mode[:64] if isinstance(mode, str) else None
+            printer = fleet_state.printer_state(telemetry.get("printer"))
+            db.execute(  # *_since: when the telemetry's mode (its printer's state) changed
+                "UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?, mode = ?,"
+                " mode_since = CASE WHEN COALESCE(mode, '') = COALESCE(?, '') AND mode_since"
+                " IS NOT NULL THEN mode_since ELSE ? END, printer_state = ?, printer_since ="
+                " CASE WHEN COALESCE(printer_state, '') = ? AND printer_since IS NOT NULL"
+                " THEN printer_since ELSE ? END WHERE terminal = ?",
+                (json.dumps(telemetry), now, now, mode, mode, now, printer, printer, now, tid),
             )
             history.record(db, tid, telemetry, now)
 
@@ -397,10 +406,23 @@ class Store:
                 " GROUP BY t.terminal"
             )
         }
+        doubts: dict[str, list[str]] = {}
+        for r in self._all(  # in-doubt operations without a later outcome, oldest first
+            "SELECT o.terminal AS terminal, o.txn_id AS txn_id FROM events o WHERE o.type IN"
+            f" ({_IN_DOUBT}) AND NOT EXISTS (SELECT 1 FROM events r"
+            " WHERE r.terminal = o.terminal AND r.txn_id = o.txn_id AND r.seq > o.seq AND"
+            f" r.type IN ({_RESOLVES})) ORDER BY o.terminal, o.seq"
+        ):
+            doubts.setdefault(r["terminal"], []).append(str(r["txn_id"]))
         at = now or now_rfc3339()
         return [
             fleet_state.describe(
-                row, gaps.get(row["terminal"]), row["last_sale_at"], at, stale_after_s
+                row,
+                gaps.get(row["terminal"]),
+                row["last_sale_at"],
+                at,
+                stale_after_s,
+                in_doubt_txns=doubts.get(row["terminal"]),
             )
             for row in self._all(  # the last sale: one index lookup per terminal
                 "SELECT t.*, (SELECT MAX(e.occurred_at) FROM events e WHERE e.terminal ="

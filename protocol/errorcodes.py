@@ -60,6 +60,8 @@ class ErrorCode(StrEnum):
     CSRF = "csrf"
     FORBIDDEN = "forbidden"
     THROTTLED = "throttled"
+    UNKNOWN_ALERT = "unknown_alert"
+    ALERT_CLEARED = "alert_cleared"
 
     @property
     def meaning(self) -> str:
@@ -111,4 +113,6 @@ MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CSRF: "the CSRF token is missing or wrong",
     ErrorCode.FORBIDDEN: "the user's role does not allow this",
     ErrorCode.THROTTLED: "too many refused logins from this client",
+    ErrorCode.UNKNOWN_ALERT: "no alert with this id",
+    ErrorCode.ALERT_CLEARED: "the alert is cleared already: nothing to acknowledge or mute",
 }

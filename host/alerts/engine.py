@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host import quarantine
-from posterm.host.alerts import rules
+from posterm.host.alerts import acks, health, modes, rules
 from posterm.host.alerts.rules import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
@@ -249,6 +249,8 @@ class Alerter:
             ]
             findings = [
                 *rules.fleet_findings(fleet, self.limits, now),
+                *modes.findings(fleet, self.limits, now),
+                *health.findings(fleet, self.limits, now),
                 *rules.gap_findings(gaps, self.limits, now),
                 *rules.unresolved_findings(self._open_items(), self.limits, now),
             ]
@@ -314,6 +316,12 @@ class Alerter:
         )
         if not inserted:
             return  # one open already
+        mute = acks.carried_mute(tx, found, now)  # muted before: muted again, no webhook
+        if mute is not None:
+            tx.execute(
+                "UPDATE alerts SET muted_until = ?, muted_by = ? WHERE alert_id = ?",
+                (*mute, alert_id),
+            )
         log.warning(
             "alert: %s raised on %s %s %s",
             found.kind,
@@ -332,6 +340,7 @@ class Alerter:
             },
             "raised",
             now,
+            webhooks=mute is None,
         )
 
     def _clear(self, tx: Tx, row: Any, now: str) -> None:
@@ -354,8 +363,12 @@ class Alerter:
             now,
         )
 
-    def _send(self, tx: Tx, message: dict[str, Any], step: str, now: str) -> None:
+    def _send(
+        self, tx: Tx, message: dict[str, Any], step: str, now: str, *, webhooks: bool = True
+    ) -> None:
         self._staged.append(message)
+        if not webhooks:
+            return
         ref = f"{message['alert_id']}/{step}"
         self._staged_queued += enqueue(
             tx, self.webhooks, f"alert.{message['kind']}", ref, message, at=now
@@ -421,6 +434,7 @@ def listing(
     terminal: str | None = None,
     limit: int | None = None,
     offset: int = 0,
+    now: str | None = None,
 ) -> list[dict[str, Any]]:
     """Alerts worst first (`alerts.SEVERITY`, named in `severity`), then newest first, for
     `posterm-host alerts`, `fleet` and the dashboard: all of them, or a page of `limit`
@@ -436,7 +450,7 @@ def listing(
         )
     except DatabaseError as exc:
         raise StoreError(str(exc)) from exc
-    return [{**r, "severity": severity(r["kind"]), "detail": json.loads(r["detail"])} for r in rows]
+    return [acks.shown(r, now) for r in rows]  # muted: as of `now` (else the clock's)
 
 
 def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:
@@ -449,6 +463,4 @@ def count(store: Store, *, open_only: bool = False, terminal: str | None = None)
     return int(rows[0]["n"])
 
 
-def severity(kind: str) -> str:
-    names = rules.SEVERITY_NAMES
-    return names[min(rules.SEVERITY.get(kind, len(names) - 1), len(names) - 1)]
+severity = acks.severity

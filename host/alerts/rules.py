@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from posterm.host.alerts.names import next_step
 from posterm.host.fleet import seconds
 from posterm.protocol.money import AmountError, format_amount, parse_amount
 from posterm.protocol.mqtt.events import not_charged
@@ -33,6 +34,13 @@ LEVEL_KINDS = (
     "in_doubt",
     "receipt_pending",
     "terminal_reset",
+    "pt_down",
+    "fault",
+    "printer_problem",
+    "pi_hot",
+    "pi_power",
+    "pi_disk",
+    "pi_clock",
 )
 EVENT_KINDS = (
     "double_charge",
@@ -68,6 +76,13 @@ SEVERITY = {
     "refunds_amount": 2,
     "reconcile_mismatch": 1,
     "terminal_reset": 1,
+    "pt_down": 0,  # cannot take payments
+    "fault": 0,
+    "printer_problem": 1,
+    "pi_power": 1,  # under-voltage corrupts SD cards
+    "pi_disk": 1,
+    "pi_hot": 2,
+    "pi_clock": 2,
 }
 SEVERITY_NAMES = ("critical", "warning", "notice")
 
@@ -78,7 +93,7 @@ class Limits:
 
     offline_s: float = 300.0  # offline (retained status) this long
     stale_s: float = 0.0  # stale (telemetry silent 3 periods) this much longer
-    in_doubt_s: float = 300.0  # an operation in doubt unresolved this long
+    in_doubt_s: float = 0.0  # an operation in doubt unresolved this long (0: at once)
     receipt_pending_s: float = 900.0  # a customer receipt pending this long
     outbox_s: float = 900.0  # the terminal's oldest unsent event older than this
     seq_gap_s: float = 120.0  # a missing seq not filled in this long (resend asked)
@@ -86,6 +101,13 @@ class Limits:
     refund_minor_per_day: int = 100_000  # their sum in minor units (1000.00 EUR), more: alert
     double_charge_s: float = 600.0  # same amount, same masked PAN, one terminal, this close
     reset_s: float = 86400.0  # a terminal re-flashed (a new journal, host/lives.py): this long
+    pt_down_s: float = 30.0  # its telemetry says pt_down this long (the grace)
+    fault_s: float = 10.0  # its telemetry says fault this long
+    printer_s: float = 60.0  # its printer offline, cover open, in error or silent this long
+    cpu_temp_c: float = 80.0  # pi_hot: the Pi's CPU at or over this (the Pi throttles at 80-85)
+    disk_free_mb: int = 200  # pi_disk: less than this many MB (10^6 bytes) free
+    clock_s: float = 600.0  # pi_clock: unsynchronised while postermd has run this long (NTP
+    # needs a while after a boot)
     interval_s: float = 1.0  # how often the time-based rules run
 
 
@@ -184,7 +206,7 @@ def unresolved_findings(items: Iterable[dict[str, Any]], limits: Limits, now: st
     for item in items:
         limit = limits.in_doubt_s if item["kind"] == "in_doubt" else limits.receipt_pending_s
         waited = seconds(item["since"], now)
-        if waited is not None and waited > limit:
+        if waited is not None and (waited > limit or limit <= 0):  # 0: at once
             out.append(
                 Finding(
                     item["kind"],
@@ -223,6 +245,7 @@ def open_item(env: dict[str, Any], received_at: str) -> dict[str, Any]:
             "amount": data.get("amount"),
             "currency": data.get("currency"),
             "why": data.get("why"),
+            "next_step": next_step(str(data.get("txn_id"))),
         },
     }
 

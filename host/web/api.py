@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from posterm.host import history, lookup, reconcile
+from posterm.host.alerts import acks
 from posterm.host.web import audit, data, fleetview
 from posterm.host.web.app import Web, login_required
 from posterm.protocol.errorcodes import ErrorCode
@@ -157,6 +158,59 @@ def routes(web: Web) -> list[Route]:
         out = await run_in_threadpool(web.commander.close_day, user, request.path_params["tid"])
         return JSONResponse(out, _status(out))
 
+    async def alert_action(request: Request) -> Response:
+        """POST /api/alerts/{id}/ack `{"action": "ack", "alert": ID, "note": …}` or
+        /mute `{"action": "mute", "alert": ID, "for": "2h"}`: by the logged-in operator."""
+        user = await web.guard(request, operator=True)
+        if isinstance(user, Response):
+            return user
+        action, alert_id = request.path_params["action"], request.path_params["alert_id"]
+        if action not in ("ack", "mute"):
+            return JSONResponse(
+                {"ok": False, "code": ErrorCode.BAD_REQUEST, "error": "ack or mute"}, 404
+            )
+        got = await body(request)
+        if got is None or got.get("action") != action or got.get("alert") != alert_id:
+            want = {"action": action, "alert": alert_id}
+            return JSONResponse(
+                NOT_JSON | {"error": f"the body must name {json.dumps(want)} as the URL does"},
+                400,
+            )
+        out = await run_in_threadpool(alert_word, user, action, alert_id, got)
+        status = 200 if out["ok"] else {2: 400}.get(out.pop("status"), 404)
+        if out.get("code") == ErrorCode.ALERT_CLEARED:
+            status = 409
+        return JSONResponse(out, status)
+
+    def alert_word(user: Any, action: str, alert_id: str, got: dict[str, Any]) -> dict[str, Any]:
+        now = now_rfc3339()
+        try:
+            if action == "ack":
+                note = got.get("note", "")
+                if not isinstance(note, str):
+                    raise acks.AlertActionError(ErrorCode.BAD_REQUEST, "note: a string", 2)
+                row = acks.acknowledge(web.store, alert_id, by=user.name, note=note, now=now)
+            else:
+                span = got.get("for")
+                if not isinstance(span, str):
+                    raise acks.AlertActionError(ErrorCode.BAD_REQUEST, "for: like 30m, 2h", 2)
+                row = acks.mute(
+                    web.store, alert_id, by=user.name, seconds=acks.duration_s(span), now=now
+                )
+            out: dict[str, Any] = {"ok": True, "alert": row}
+        except acks.AlertActionError as exc:
+            out = {"ok": False, "code": exc.code, "error": exc.message, "status": exc.status}
+        audit.write(
+            web.store,
+            user=user.name,
+            role=user.role,
+            action=f"alert.{action}",
+            target=alert_id,
+            ok=bool(out["ok"]),
+            result={k: v for k, v in out.items() if k != "status"},
+        )
+        return out
+
     return [
         Route("/api/fleet", reader(fleet)),
         Route("/api/terminals/{tid}", reader(terminal)),
@@ -171,6 +225,7 @@ def routes(web: Web) -> list[Route]:
         Route("/api/terminals/{tid}/refunds/{txn:path}/reject", decide("reject"), methods=["POST"]),
         Route("/api/terminals/{tid}/receipts/{txn:path}/reprint", reprint, methods=["POST"]),
         Route("/api/terminals/{tid}/eod", close_day, methods=["POST"]),
+        Route("/api/alerts/{alert_id}/{action:str}", alert_action, methods=["POST"]),
     ]
 
 

@@ -169,7 +169,8 @@ def test_paper_out_and_an_outbox_that_does_not_drain(fleet: Fleet) -> None:
     assert all(m["cleared_at"] == refilled for m in cleared)
 
 
-def test_an_in_doubt_sale_unresolved_too_long(fleet: Fleet) -> None:
+def test_an_in_doubt_sale_unresolved_too_long(tmp_path: Path) -> None:
+    fleet = Fleet(tmp_path, Limits(in_doubt_s=300))  # 0 (at once) by default
     fleet.event("sale.in_doubt", txn_id="T1", amount="12.50", currency="EUR", why="pt link lost")
     fleet.clock.advance(300)
     assert fleet.tick() == []
