@@ -118,7 +118,9 @@ def describe(
     out["printer_since"] = row.get("printer_since")  # since when its printer_state holds
     out["printer_state"] = printer_state(tele.get("printer"))
     out["in_doubt_txns"] = list(in_doubt_txns or [])
-    out["payments"] = payments(state, tele, out["in_doubt_txns"], row.get("telemetry_at"))
+    out["payments"] = payments(
+        state, tele, out["in_doubt_txns"], row.get("telemetry_at"), out["printer_state"]
+    )
     out["health"] = {key: tele.get(key) for key in HEALTH_KEYS}
     return out
 
@@ -134,27 +136,37 @@ def printer_state(text: Any) -> str:
 
 
 def payments(
-    state: str, tele: dict[str, Any], in_doubt_txns: list[str], telemetry_at: str | None
+    state: str,
+    tele: dict[str, Any],
+    in_doubt_txns: list[str],
+    telemetry_at: str | None,
+    printer: str = "unknown",
 ) -> dict[str, Any]:
-    """Can the terminal take payments now, and why not: {"ok": bool, "why": str} (why is ""
-    when ok). From its connection state, then its mode and reason, then its paper."""
+    """Can the terminal take payments now, and why not, the one place this is decided (the
+    CLI and the dashboard show it): {"ok": bool, "level": str, "why": str}. `level`: yes,
+    warn (it takes payments, but its receipts are held: printer out of paper or in trouble;
+    DESIGN rule 3 prints them when it is back), no (its mode takes no new money operation)
+    or unknown (offline, silent, never seen: its last word is not now). From its connection
+    state, then its mode and reason, then its printer (`printer_state`)."""
     mode, reason = tele.get("mode"), tele.get("reason")
     if state == "unknown":
-        return {"ok": False, "why": "never connected"}
+        return {"ok": False, "level": "unknown", "why": "never connected"}
     if state == "offline":
-        return {"ok": False, "why": "offline"}
+        return {"ok": False, "level": "unknown", "why": "offline"}
     if not isinstance(mode, str):
-        return {"ok": False, "why": "no telemetry yet"}
+        return {"ok": False, "level": "unknown", "why": "no telemetry yet"}
     if state == "stale":
-        return {"ok": False, "why": f"no telemetry since {telemetry_at}"}
+        return {"ok": False, "level": "unknown", "why": f"no telemetry since {telemetry_at}"}
     if mode in SELLING_MODES:
-        if tele.get("paper") == "out":
-            return {"ok": False, "why": "printer out of paper"}
-        return {"ok": True, "why": ""}
+        held = {"paper_out": "printer out of paper", "problem": "printer in trouble"}
+        if printer in held or tele.get("paper") == "out":
+            trouble = held.get(printer, "printer out of paper")
+            return {"ok": True, "level": "warn", "why": f"takes payments; {trouble}, receipts held"}
+        return {"ok": True, "level": "yes", "why": "takes payments"}
     why = MODE_WHY.get(mode, mode)
     if mode == "in_doubt" and in_doubt_txns:
         txns = ", ".join(in_doubt_txns)
         why = f"in doubt: {txns}; next: posterm resolve {in_doubt_txns[0]} or check the PT"
     if isinstance(reason, str) and reason and reason != mode:
         why = f"{why} ({reason})"
-    return {"ok": False, "why": why}
+    return {"ok": False, "level": "no", "why": why}

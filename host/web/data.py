@@ -49,51 +49,9 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
     for row in store.fleet(now, stale_after_s=config.stale_after_s):
         item = {key: row.get(key) for key in FLEET_KEYS}
         item["last_seen_s"] = age_s(row.get("last_seen"), now)
-        item["payments"] = payments(row)
+        item["payments"] = row["payments"]  # host/fleet.py decides it
         out.append(item)
     return out
-
-
-# a mode that takes no new money operation, in the operator's words
-NOT_PAYING = {
-    "pt_down": "PT down",
-    "fault": "fault",
-    "in_doubt": "in doubt",
-    "recovering": "recovering",
-    "starting": "starting",
-}
-
-
-def printer_problem(row: dict[str, Any]) -> str | None:
-    """What is wrong with the printer by the last telemetry (None: nothing known wrong)."""
-    paper, printer = row.get("paper"), str(row.get("printer") or "")
-    if paper == "out":
-        return "printer out of paper"
-    for trouble in ("offline", "cover open", "error", "unknown"):
-        if trouble in printer:
-            return f"printer {trouble}"
-    return None
-
-
-def payments(row: dict[str, Any]) -> dict[str, str]:
-    """Whether a terminal can take payments and why not, from its fleet row (`host/fleet.py`):
-    `level` yes (green), warn (takes payments, receipts held: amber), no (red) or unknown
-    (offline, stale, never seen: its last word is not now), and `why` in words. The one place
-    this is decided for the dashboard."""
-    state = row.get("state")
-    if state != "online":
-        why = {"offline": "offline", "stale": "telemetry silent", "unknown": "no status yet"}
-        return {"level": "unknown", "why": why.get(str(state), str(state))}
-    mode, reason = row.get("mode"), str(row.get("reason") or "")
-    if mode is None:
-        return {"level": "unknown", "why": "no telemetry yet"}
-    if mode not in ("ready", "busy"):  # only these take a new money operation
-        label = NOT_PAYING.get(str(mode), str(mode))
-        return {"level": "no", "why": f"{label}: {reason}" if reason else label}
-    problem = printer_problem(row)
-    if problem is not None:
-        return {"level": "warn", "why": f"takes payments; {problem}, receipts held"}
-    return {"level": "yes", "why": "takes payments"}
 
 
 def first_screen(

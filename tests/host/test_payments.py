@@ -36,24 +36,38 @@ def row(store: Store, clock: Clock, tid: str = TID) -> dict[str, Any]:
 
 def test_ready_takes_payments_and_each_mode_says_why_not(store: Store) -> None:
     """GIVEN an online terminal WHEN its telemetry says ready, pt_down, fault, paper out
-    THEN `payments` says ok only when ready with paper, else why (mode + reason)."""
+    THEN `payments` says yes when ready, warn (it sells, receipts held) with paper out,
+    no with why (mode + reason) when its mode sells nothing, unknown when offline."""
     clock = Clock()
     assert store.saw_status(TID, {"online": True, "session": 1}, at=clock.iso)
-    assert row(store, clock)["payments"] == {"ok": False, "why": "no telemetry yet"}
+    assert row(store, clock)["payments"] == {
+        "ok": False,
+        "level": "unknown",
+        "why": "no telemetry yet",
+    }
     tele(store, clock, mode="ready", reason="ready")
-    assert row(store, clock)["payments"] == {"ok": True, "why": ""}
+    assert row(store, clock)["payments"] == {"ok": True, "level": "yes", "why": "takes payments"}
     clock.advance(1)
     tele(store, clock, mode="pt_down", reason="payment terminal unreachable: timeout")
     assert row(store, clock)["payments"] == {
         "ok": False,
+        "level": "no",
         "why": "PT down (payment terminal unreachable: timeout)",
     }
     tele(store, clock, mode="fault", reason="journal write failed")
-    assert row(store, clock)["payments"] == {"ok": False, "why": "fault (journal write failed)"}
+    assert row(store, clock)["payments"] == {
+        "ok": False,
+        "level": "no",
+        "why": "fault (journal write failed)",
+    }
     tele(store, clock, mode="ready", reason="ready", paper="out")
-    assert row(store, clock)["payments"] == {"ok": False, "why": "printer out of paper"}
+    assert row(store, clock)["payments"] == {
+        "ok": True,
+        "level": "warn",
+        "why": "takes payments; printer out of paper, receipts held",
+    }
     assert store.saw_status(TID, {"online": False, "session": 1}, at=clock.iso)
-    assert row(store, clock)["payments"] == {"ok": False, "why": "offline"}
+    assert row(store, clock)["payments"] == {"ok": False, "level": "unknown", "why": "offline"}
 
 
 def test_in_doubt_names_its_transaction_and_the_next_step(store: Store) -> None:

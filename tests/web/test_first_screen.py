@@ -67,16 +67,21 @@ def test_each_row_says_whether_it_takes_payments_and_why_not(store: Store, tmp_p
 
     shown = screen(store, tmp_path)
     rows = {t["terminal"]: t["payments"] for t in shown["terminals"]}
-    assert rows == {
-        "pos-ok": {"level": "yes", "why": "takes payments"},
-        "pos-pt": {"level": "no", "why": "PT down: no answer from the PT"},
-        "pos-fault": {"level": "no", "why": "fault: journal disk full"},
-        "pos-doubt": {"level": "no", "why": "in doubt: T0042 in doubt after an error"},
+    assert rows == {  # decided in host/fleet.py, as `posterm-host fleet` shows it
+        "pos-ok": {"ok": True, "level": "yes", "why": "takes payments"},
+        "pos-pt": {"ok": False, "level": "no", "why": "PT down (no answer from the PT)"},
+        "pos-fault": {"ok": False, "level": "no", "why": "fault (journal disk full)"},
+        "pos-doubt": {
+            "ok": False,
+            "level": "no",
+            "why": "in doubt (T0042 in doubt after an error)",
+        },
         "pos-paper": {
+            "ok": True,
             "level": "warn",
             "why": "takes payments; printer out of paper, receipts held",
         },
-        "pos-off": {"level": "unknown", "why": "offline"},
+        "pos-off": {"ok": False, "level": "unknown", "why": "offline"},
     }
     cards = shown["summary"]
     assert (cards["online"], cards["offline"], cards["not_paying"]) == (5, 1, 3)
