@@ -277,6 +277,23 @@ MIGRATIONS: list[Statements] = [
         "ALTER TABLE webhook_deliveries ADD COLUMN claim TEXT",
         "CREATE INDEX IF NOT EXISTS webhook_deliveries_claim ON webhook_deliveries (claim)",
     ],
+    # enrolment (wt-enrol): one-time codes (only their SHA-256 is kept) with the terminal id,
+    # site and tags they give; used_at, the CSR key's fingerprint and the certificate's
+    # serial once redeemed; revoked_at when the terminal is revoked
+    [
+        """CREATE TABLE IF NOT EXISTS enrolments (
+            code_sha256 TEXT PRIMARY KEY,
+            terminal TEXT NOT NULL UNIQUE,
+            site TEXT,
+            tags TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            key_sha256 TEXT,
+            cert_serial TEXT,
+            revoked_at TEXT
+        )""",
+    ],
 ]
 
 

@@ -60,6 +60,9 @@ class ErrorCode(StrEnum):
     CSRF = "csrf"
     FORBIDDEN = "forbidden"
     THROTTLED = "throttled"
+    # enrolment (posterm-host enroll, POST /api/enroll, posterm enroll)
+    ENROL_CODE = "enrol_code"
+    NO_CA = "no_ca"
 
     @property
     def meaning(self) -> str:
@@ -111,4 +114,7 @@ MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.CSRF: "the CSRF token is missing or wrong",
     ErrorCode.FORBIDDEN: "the user's role does not allow this",
     ErrorCode.THROTTLED: "too many refused logins from this client",
+    # enrolment (posterm-host enroll, POST /api/enroll, posterm enroll)
+    ErrorCode.ENROL_CODE: "the enrolment code is unknown, already used, expired or revoked",
+    ErrorCode.NO_CA: "the host has no fleet CA yet (posterm-host ca init)",
 }
