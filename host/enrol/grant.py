@@ -47,6 +47,14 @@ def enrol(config: HostConfig, store: Store, body: Any) -> dict[str, Any]:
         raise EnrolError("code: the enrolment code (text) is missing")
     if not isinstance(csr, str) or not 1 <= len(csr) <= MAX_CSR:
         raise EnrolError(f"csr: a PEM certificate signing request of at most {MAX_CSR} bytes")
+    broker = config.enrol.broker_url or config.mqtt_url
+    if not broker.startswith("mqtts://"):  # a terminal's certificate needs TLS
+        raise EnrolError(
+            f"{config.path}: enrol.broker_url: the broker's mqtts:// URL as terminals reach"
+            f" it (not {broker})",
+            status=503,
+            code=ErrorCode.NO_CA,
+        )
     fleet = ca.load(config.enrol.ca_dir)
     public = host_public_key(config)
     probe = fleet.sign_client(csr.encode(), "probe", 1)  # a bad CSR: refused before the code
@@ -70,6 +78,6 @@ def enrol(config: HostConfig, store: Store, body: Any) -> dict[str, Any]:
         "tags": row["tags"],
         "client_cert": issued["pem"].decode(),
         "ca_cert": fleet.cert_pem.decode(),
-        "broker_url": config.enrol.broker_url or config.mqtt_url,
+        "broker_url": broker,
         "host_public_key": public,
     }

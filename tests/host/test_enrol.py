@@ -115,6 +115,27 @@ def test_a_bad_csr_is_refused_and_the_code_stays_usable(tmp_path: Path, store_ur
         store.close()
 
 
+def test_a_host_without_a_tls_broker_url_refuses_and_keeps_the_code(
+    tmp_path: Path, store_url: str
+) -> None:
+    """GIVEN a host whose only broker URL is mqtt:// (no [enrol] broker_url) WHEN a terminal
+    redeems a code THEN 503 naming enrol.broker_url, and the code stays unused (a terminal
+    certificate needs mqtts://, postermd would refuse the config)."""
+    config = setup(tmp_path, store_url)
+    path = config.path
+    path.write_text(path.read_text().replace('broker_url = "mqtts://broker.example:8883"', ""))
+    config = load(path)
+    store = Store(config.store_url)
+    try:
+        made = codes.new(store, terminal="pos-2")
+        with pytest.raises(EnrolError, match=r"enrol\.broker_url") as refused:
+            grant.enrol(config, store, {"code": made.code, "csr": csr()})
+        assert refused.value.status == 503
+        assert row(store, "pos-2")["used_at"] is None
+    finally:
+        store.close()
+
+
 def test_enroll_new_prints_a_code_and_refuses_bad_input(
     tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
