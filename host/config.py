@@ -159,11 +159,11 @@ class HostToml(Section, frozen=True):
     mqtt: MqttSection
     store: StoreSection = StoreSection()
     keys: KeysSection = KeysSection()
-    enrol: EnrolSection = EnrolSection()
     web: WebConfig = WebConfig()
     alerts: AlertsSection = AlertsSection()
     webhooks: tuple[hooks.WebhookEntry, ...] = ()
     notify: notify_config.NotifyTable | None = None
+    enrol: EnrolSection = EnrolSection()
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
