@@ -18,7 +18,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from posterm.host.enrol import EnrolError
 from posterm.protocol.errorcodes import ErrorCode
 
-KEY_NAME, CERT_NAME = "ca.key", "ca.pem"
+KEY_NAME, CERT_NAME, CRL_NAME = "ca.key", "ca.pem", "crl.pem"
+CRL_DAYS = 365  # the broker refuses every client once the CRL is past its next update
 CA_DAYS = 3650
 CERT_DAYS = 365
 
@@ -159,7 +160,32 @@ def init(directory: Path, name: str = "posterm fleet CA", days: int = CA_DAYS) -
     )
     _write(directory / KEY_NAME, _key_pem(key), 0o600)
     _write(directory / CERT_NAME, cert.public_bytes(serialization.Encoding.PEM), 0o644)
-    return FleetCA(key, cert)
+    fleet = FleetCA(key, cert)
+    write_crl(fleet, directory, [])  # the broker's crlfile exists from the start
+    return fleet
+
+
+def write_crl(fleet: FleetCA, directory: Path, serials: list[str]) -> Path:
+    """`crl.pem` (0644) in `directory`: the revoked certificates' serials (hex), signed by
+    the CA, valid CRL_DAYS; Mosquitto's `crlfile` reads it at start."""
+    now = _now()
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(fleet.cert.subject)
+        .last_update(now - dt.timedelta(minutes=5))
+        .next_update(now + dt.timedelta(days=CRL_DAYS))
+    )
+    for serial in sorted(set(serials)):
+        builder = builder.add_revoked_certificate(
+            x509.RevokedCertificateBuilder()
+            .serial_number(int(serial, 16))
+            .revocation_date(now - dt.timedelta(minutes=5))
+            .build()
+        )
+    crl = builder.sign(fleet.key, hashes.SHA256())
+    path = directory / CRL_NAME
+    _write(path, crl.public_bytes(serialization.Encoding.PEM), 0o644)
+    return path
 
 
 def load(directory: Path) -> FleetCA:

@@ -1,6 +1,7 @@
-"""`posterm-host ca init | broker-cert --host NAME…` and `posterm-host enroll new [--site S]
-[--tags a,b] [--expires 24h] [--terminal ID] | list`: the fleet CA and enrolment codes.
-Exit 0 on success, 1 when refused, 2 on bad input."""
+"""`posterm-host ca init | broker-cert --host NAME…`, `terminals revoke ID` and
+`posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] | list`:
+the fleet CA, its CRL and enrolment codes. Exit 0 on success, 1 when refused, 2 on bad
+input."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from posterm.host.config import HostConfig
 from posterm.host.enrol import EnrolError, ca, codes
 from posterm.host.store import Store, StoreError
 
-COMMANDS = ("ca", "enroll")
+COMMANDS = ("ca", "enroll", "terminals")
 
 
 def add_parsers(sub: Any) -> None:
@@ -25,6 +26,10 @@ def add_parsers(sub: Any) -> None:
     q = what.add_parser("broker-cert", help="a key and server certificate for the broker")
     q.add_argument("--host", action="append", required=True, help="DNS name or IP (repeatable)")
     q.add_argument("--out", type=Path, help="directory for broker.key/broker.pem (ca_dir)")
+    p = sub.add_parser("terminals", help="enrolled terminals: revoke")
+    what = p.add_subparsers(dest="terminals", required=True)
+    q = what.add_parser("revoke", help="revoke a terminal's certificate (the CA's crl.pem)")
+    q.add_argument("tid")
     p = sub.add_parser("enroll", help="one-time enrolment codes for new terminals")
     what = p.add_subparsers(dest="enroll", required=True)
     q = what.add_parser("new", help="a one-time code: `posterm enroll URL CODE` on the Pi")
@@ -41,6 +46,8 @@ def run(config: HostConfig, args: argparse.Namespace) -> int:
     try:
         if args.command == "ca":
             return _ca(config, args)
+        if args.command == "terminals":
+            return _revoke(config, args.tid)
         return _enroll(config, args)
     except EnrolError as exc:
         print(f"posterm-host: {exc.message}", file=sys.stderr)
@@ -58,6 +65,25 @@ def _ca(config: HostConfig, args: argparse.Namespace) -> int:
     key_path, cert_path = ca.write_pair(args.out or directory, "broker", key_pem, cert_pem)
     print(f"broker certificate for {', '.join(args.host)}: {cert_path}, key {key_path} (0600)")
     print(f"Mosquitto: cafile {directory / ca.CERT_NAME}, certfile {cert_path}, keyfile {key_path}")
+    return 0
+
+
+def _revoke(config: HostConfig, tid: str) -> int:
+    """The enrolment marked revoked and the CRL written again, in that order: a CRL that
+    could not be written is written by the next revoke (it lists every revoked serial)."""
+    fleet = ca.load(config.enrol.ca_dir)
+    try:
+        store = Store(config.store_url)
+    except StoreError as exc:
+        print(f"posterm-host: {exc}", file=sys.stderr)
+        return 1
+    try:
+        serials = codes.revoke(store, tid)
+    finally:
+        store.close()
+    path = ca.write_crl(fleet, config.enrol.ca_dir, serials)
+    print(f"terminal {tid} revoked; {path} lists {len(serials)} certificate(s)")
+    print("the broker refuses it once it reads the CRL again (restart Mosquitto)")
     return 0
 
 

@@ -159,3 +159,22 @@ def listing(store: Store) -> list[dict[str, Any]]:
             " revoked_at FROM enrolments ORDER BY created_at DESC, terminal"
         )
     return [{**dict(r), "tags": json.loads(r["tags"])} for r in rows]
+
+
+def revoke(store: Store, terminal: str, now: datetime | None = None) -> list[str]:
+    """Revoke `terminal`'s enrolment (its code, if unused, is refused from now on); the
+    serials of every revoked certificate, for the CRL. EnrolError when it has none or is
+    revoked already."""
+    now_text = rfc3339(now or datetime.now(UTC))
+    with store.transaction() as tx:
+        changed = tx.execute(
+            "UPDATE enrolments SET revoked_at = ? WHERE terminal = ? AND revoked_at IS NULL",
+            (now_text, terminal),
+        )
+        if changed != 1:
+            raise EnrolError(f"no enrolment of terminal {terminal} to revoke", status=404)
+        rows = tx.rows(
+            "SELECT cert_serial FROM enrolments WHERE revoked_at IS NOT NULL"
+            " AND cert_serial IS NOT NULL"
+        )
+    return [r["cert_serial"] for r in rows]

@@ -157,3 +157,45 @@ def test_enroll_new_prints_a_code_and_refuses_bad_input(
     assert main([*argv, "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert [(r["terminal"], r["site"], r["used_at"]) for r in rows] == [("s1-0001", "s1", None)]
+
+
+def test_revoke_lists_the_certificate_in_the_crl_and_kills_an_unused_code(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN pos-1 enrolled and pos-2 with an unused code WHEN `terminals revoke` runs for
+    both THEN the CA's crl.pem (signed by the CA) lists pos-1's serial, pos-2's code is
+    refused; revoking again or an unknown terminal exits 1 and the CRL stays as it was."""
+    config = setup(tmp_path, store_url)
+    store = Store(config.store_url)
+    try:
+        one, two = codes.new(store, terminal="pos-1"), codes.new(store, terminal="pos-2")
+        answer = grant.enrol(config, store, {"code": one.code, "csr": csr()})
+    finally:
+        store.close()
+    serial = x509.load_pem_x509_certificate(answer["client_cert"].encode()).serial_number
+    argv = ["--config", str(config.path), "terminals", "revoke"]
+    crl_path = config.enrol.ca_dir / "crl.pem"
+    assert (
+        x509.load_pem_x509_crl(crl_path.read_bytes()).get_revoked_certificate_by_serial_number(
+            serial
+        )
+        is None
+    )  # ca init wrote an empty one
+    assert main([*argv, "pos-1"]) == 0 and main([*argv, "pos-2"]) == 0
+    crl = x509.load_pem_x509_crl(crl_path.read_bytes())
+    fleet = x509.load_pem_x509_certificate((config.enrol.ca_dir / "ca.pem").read_bytes())
+    assert crl.is_signature_valid(fleet.public_key())  # type: ignore[arg-type]
+    assert crl.get_revoked_certificate_by_serial_number(serial) is not None
+    assert len(list(crl)) == 1  # pos-2 never had a certificate
+    before = crl_path.read_bytes()
+    capsys.readouterr()
+    assert main([*argv, "pos-1"]) == 1 and main([*argv, "nobody"]) == 1
+    assert "no enrolment of terminal" in capsys.readouterr().err
+    assert crl_path.read_bytes() == before
+    store = Store(config.store_url)
+    try:
+        with pytest.raises(EnrolError) as refused:
+            grant.enrol(config, store, {"code": two.code, "csr": csr()})
+        assert refused.value.code == ErrorCode.ENROL_CODE
+    finally:
+        store.close()

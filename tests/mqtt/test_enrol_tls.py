@@ -20,7 +20,15 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from posterm.host.enrol import ca
-from tests.mqtt.conftest import HOST_CN, TERMINALS, Broker, Certs, start_broker
+from tests.mqtt.conftest import (
+    HOST_CN,
+    TERMINALS,
+    Broker,
+    Certs,
+    mosquitto_binary,
+    start_broker,
+)
+from tests.mqtt.peer import Peer
 from tests.support.broker import accepts, free_port, wait_for
 from tests.support.rig import make_rig
 from tests.support.sim import BIN
@@ -124,6 +132,8 @@ def fleet_host(tmp_path: Path) -> Iterator[FleetHost]:
     finally:
         proc.terminate()
         proc.wait(15)
+        for peer in broker.peers:
+            peer.close()
         broker.proc.terminate()
         broker.proc.wait(10)
 
@@ -172,3 +182,52 @@ def test_an_enrolled_terminal_connects_over_tls_and_its_sale_arrives(
         assert [r["terminal"] for r in fleet] == [tid]
     finally:
         rig.close()
+
+
+def test_a_revoked_terminal_is_refused_by_mosquitto(tmp_path: Path, fleet_host: FleetHost) -> None:
+    """GIVEN pos-a and pos-b enrolled with `posterm enroll`, both able to connect WHEN
+    `posterm-host terminals revoke pos-a` runs and Mosquitto restarts with `crlfile` set to
+    the CA's crl.pem THEN pos-a's TLS handshake is refused and pos-b still connects."""
+    dirs = {}
+    for tid in TERMINALS:
+        made = fleet_host.cli("enroll", "new", "--terminal", tid, "--json")
+        dirs[tid] = tmp_path / tid
+        code = json.loads(made.stdout)["code"]
+        done = subprocess.run(
+            [str(BIN / "posterm"), "enroll", fleet_host.url, code, "--config-dir", str(dirs[tid])],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    broker = fleet_host.broker
+
+    def peer(tid: str) -> Peer:
+        """A client with the files `posterm enroll` wrote for `tid`."""
+        mqtt = dirs[tid] / "mqtt"
+        made = Peer(
+            broker.port,
+            client_id=tid,
+            ca=mqtt / "ca.pem",
+            cert=mqtt / f"{tid}.pem",
+            key=mqtt / f"{tid}.key",
+        )
+        broker.peers.append(made)
+        return made
+
+    for tid in TERMINALS:
+        assert peer(tid).try_connect() == 0
+    revoked = fleet_host.cli("terminals", "revoke", TERMINALS[0])
+    assert revoked.returncode == 0, revoked.stderr
+    conf = broker.log.parent / "posterm.conf"
+    conf.write_text(conf.read_text() + f"crlfile {tmp_path / 'ca' / 'crl.pem'}\n")
+    broker.proc.terminate()
+    broker.proc.wait(10)
+    broker.proc = subprocess.Popen(
+        [mosquitto_binary(), "-c", str(conf)], cwd=conf.parent, stderr=subprocess.DEVNULL
+    )
+    wait_for(lambda: accepts(broker.proc, broker.port, broker.log), "mosquitto again")
+    refused = peer(TERMINALS[0]).try_connect()
+    assert refused != 0, refused  # the handshake fails: no CONNACK
+    assert peer(TERMINALS[1]).try_connect() == 0
