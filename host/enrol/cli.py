@@ -1,4 +1,4 @@
-"""`posterm-host ca init | broker-cert --host NAME…`, `terminals revoke ID` and
+"""`posterm-host ca init | broker-cert --host NAME…`, `terminals revoke|set ID` and
 `posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] | list`:
 the fleet CA, its CRL and enrolment codes. Exit 0 on success, 1 when refused, 2 on bad
 input."""
@@ -30,6 +30,11 @@ def add_parsers(sub: Any) -> None:
     what = p.add_subparsers(dest="terminals", required=True)
     q = what.add_parser("revoke", help="revoke a terminal's certificate (the CA's crl.pem)")
     q.add_argument("tid")
+    q = what.add_parser("set", help="change an enrolled terminal's site and/or tags")
+    q.add_argument("tid")
+    q.add_argument("--site", help="1-24 of A-Z a-z 0-9 _ -")
+    q.add_argument("--tags", help="comma-separated; an empty value removes them all")
+    q.add_argument("--json", action="store_true")
     p = sub.add_parser("enroll", help="one-time enrolment codes for new terminals")
     what = p.add_subparsers(dest="enroll", required=True)
     q = what.add_parser("new", help="a one-time code: `posterm enroll URL CODE` on the Pi")
@@ -46,6 +51,8 @@ def run(config: HostConfig, args: argparse.Namespace) -> int:
     try:
         if args.command == "ca":
             return _ca(config, args)
+        if args.command == "terminals" and args.terminals == "set":
+            return _relabel(config, args)
         if args.command == "terminals":
             return _revoke(config, args.tid)
         return _enroll(config, args)
@@ -65,6 +72,24 @@ def _ca(config: HostConfig, args: argparse.Namespace) -> int:
     key_path, cert_path = ca.write_pair(args.out or directory, "broker", key_pem, cert_pem)
     print(f"broker certificate for {', '.join(args.host)}: {cert_path}, key {key_path} (0600)")
     print(f"Mosquitto: cafile {directory / ca.CERT_NAME}, certfile {cert_path}, keyfile {key_path}")
+    return 0
+
+
+def _relabel(config: HostConfig, args: argparse.Namespace) -> int:
+    tags = None if args.tags is None else codes.parse_tags(args.tags)
+    try:
+        store = Store(config.store_url)
+    except StoreError as exc:
+        print(f"posterm-host: {exc}", file=sys.stderr)
+        return 1
+    try:
+        row = codes.relabel(store, args.tid, args.site, tags)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps({"ok": True, **row}))
+    else:
+        print(f"{row['terminal']}: site {row['site'] or '-'}, tags {','.join(row['tags']) or '-'}")
     return 0
 
 

@@ -178,3 +178,27 @@ def revoke(store: Store, terminal: str, now: datetime | None = None) -> list[str
             " AND cert_serial IS NOT NULL"
         )
     return [r["cert_serial"] for r in rows]
+
+
+def relabel(
+    store: Store, terminal: str, site: str | None, tags: tuple[str, ...] | None
+) -> dict[str, Any]:
+    """Change an enrolled terminal's site and/or tags (None: kept); its row."""
+    if site is not None and not SITE.fullmatch(site):
+        raise EnrolError(f"site: {site!r} is not 1-24 of A-Z a-z 0-9 _ -")
+    if site is None and tags is None:
+        raise EnrolError("nothing to change: give --site and/or --tags")
+    with store.transaction() as tx:
+        if site is not None:
+            changed = tx.execute(
+                "UPDATE enrolments SET site = ? WHERE terminal = ?", (site, terminal)
+            )
+        if tags is not None:
+            changed = tx.execute(
+                "UPDATE enrolments SET tags = ? WHERE terminal = ?",
+                (json.dumps(list(tags)), terminal),
+            )
+        if changed != 1:
+            raise EnrolError(f"no enrolment of terminal {terminal}", status=404)
+    (row,) = [r for r in listing(store) if r["terminal"] == terminal]
+    return row

@@ -199,3 +199,24 @@ def test_revoke_lists_the_certificate_in_the_crl_and_kills_an_unused_code(
         assert refused.value.code == ErrorCode.ENROL_CODE
     finally:
         store.close()
+
+
+def test_terminals_set_changes_site_and_tags_of_an_enrolled_terminal(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GIVEN pos-1 enrolled at site s1 with tag a WHEN `terminals set pos-1 --site s2` then
+    `--tags b,c` run THEN `enroll list` shows s2 and b,c; a bad site, bad tags, nothing to
+    change or an unknown terminal exit 2/1 and change nothing."""
+    config = setup(tmp_path, store_url)
+    argv = ["--config", str(config.path)]
+    assert main([*argv, "enroll", "new", "--terminal", "pos-1", "--site", "s1", "--tags", "a"]) == 0
+    assert main([*argv, "terminals", "set", "pos-1", "--site", "s2"]) == 0
+    assert main([*argv, "terminals", "set", "pos-1", "--tags", "b,c", "--json"]) == 0
+    assert main([*argv, "terminals", "set", "pos-1", "--site", "x/y"]) == 2
+    assert main([*argv, "terminals", "set", "pos-1", "--tags", "B!"]) == 2
+    assert main([*argv, "terminals", "set", "pos-1"]) == 2
+    assert main([*argv, "terminals", "set", "nobody", "--site", "s3"]) == 1
+    capsys.readouterr()
+    assert main([*argv, "enroll", "list", "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["site"], row["tags"]) == ("s2", ["b", "c"])
