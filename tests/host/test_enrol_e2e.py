@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import stat
 import subprocess
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +21,7 @@ from cryptography.x509.oid import NameOID
 from posterm.daemon.config import load_config
 from posterm.host.enrol import codes
 from posterm.host.store import Store
+from posterm.protocol.errorcodes import ErrorCode
 from tests.support.broker import Broker
 from tests.support.sim import BIN
 from tests.web.conftest import WebHost
@@ -101,3 +104,25 @@ def test_an_expired_code_is_refused_over_http(tmp_path: Path, enrol_host: WebHos
     assert not (tmp_path / "etc" / "posterm.toml").exists()
     listed = json.loads(enrol_host.cli("enroll", "list", "--json").stdout)
     assert [(r["terminal"], r["used_at"]) for r in listed] == [("late-1", None)]
+
+
+def test_malformed_requests_get_a_clear_4xx_and_change_nothing(
+    tmp_path: Path, enrol_host: WebHost
+) -> None:
+    """GIVEN an unused code WHEN /api/enroll gets a body that is not JSON, JSON without a
+    CSR, or one over 16 KiB THEN 400/400/413 with {ok: false, code, error}, and the code is
+    still unused."""
+    made = json.loads(enrol_host.cli("enroll", "new", "--terminal", "pos-5", "--json").stdout)
+    for body, status in (
+        (b"not json", 400),
+        (json.dumps({"code": made["code"]}).encode(), 400),
+        (json.dumps({"code": made["code"], "csr": "x" * 20000}).encode(), 413),
+    ):
+        request = urllib.request.Request(f"{enrol_host.url}/api/enroll", data=body, method="POST")
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        answer = json.loads(refused.value.read())
+        assert refused.value.code == status and answer["ok"] is False, answer
+        assert answer["code"] == ErrorCode.BAD_REQUEST and answer["error"]
+    listed = json.loads(enrol_host.cli("enroll", "list", "--json").stdout)
+    assert [(r["terminal"], r["used_at"]) for r in listed] == [("pos-5", None)]
