@@ -8,6 +8,7 @@ Exit 0 when enrolled, 1 when refused or unreachable, 2 on bad input."""
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -45,6 +46,61 @@ def register(sub: Any) -> None:
     p.add_argument("--printer", default=DEFAULT_PRINTER, help="[printer] url of a new one")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(run=run)
+    p = sub.add_parser(
+        "renew",
+        help="replace this terminal's client certificate before it expires",
+        description="`posterm renew URL [--config-dir DIR]`: a new key pair made here, its"
+        " CSR signed with the current key and sent to URL/api/renew; the new key and"
+        " certificate replace the files named in posterm.toml's [mqtt]. Restart postermd to"
+        " use them.",
+    )
+    p.add_argument("url", help="the back office, e.g. https://backoffice.example/")
+    p.add_argument("--config-dir", type=Path, default=DEFAULT_DIR, help="default %(default)s")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(run=run_renew)
+
+
+def run_renew(args: argparse.Namespace) -> int:
+    try:
+        done = renew(args.url, args.config_dir)
+    except EnrolFailed as exc:
+        if args.json:
+            print(json.dumps({"ok": False, "error": exc.message}))
+        print(f"posterm: renew: {exc.message}", file=sys.stderr)
+        return exc.status
+    if args.json:
+        print(json.dumps({"ok": True, **done}))
+    else:
+        print(f"renewed {done['terminal']}: {done['cert_file']}; restart postermd to use it")
+    return 0
+
+
+def renew(url: str, directory: Path) -> dict[str, str]:
+    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
+    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+
+    if not url.startswith(("https://", "http://")):
+        raise EnrolFailed(f"{url!r}: the back office's https:// URL", 2)
+    path = directory / "posterm.toml"
+    try:
+        mqtt = tomllib.loads(path.read_text(encoding="utf-8")).get("mqtt", {})
+        key_path, cert_path = Path(mqtt["key_file"]), Path(mqtt["cert_file"])
+        old = serialization.load_pem_private_key(key_path.read_bytes(), None)
+        cert = cert_path.read_text(encoding="utf-8")
+    except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
+        raise EnrolFailed(f"{path}: no usable [mqtt] key_file and cert_file: {exc}", 2) from None
+    if not isinstance(old, ec.EllipticCurvePrivateKey):
+        raise EnrolFailed(f"{key_path}: not an EC key (enrol again)", 2)
+    key_pem, csr_pem = _key_and_csr()
+    signature = old.sign(csr_pem.encode(), ec.ECDSA(hashes.SHA256()))
+    body = {"cert": cert, "csr": csr_pem, "signature": base64.b64encode(signature).decode()}
+    answer = _post(url.rstrip("/") + "/api/renew", body)
+    new_cert = answer.get("client_cert")
+    if not isinstance(new_cert, str):
+        raise EnrolFailed("the back office's answer has no client_cert")
+    _write(key_path, key_pem)
+    _write(cert_path, new_cert.encode())
+    return {"terminal": str(answer.get("terminal")), "cert_file": str(cert_path)}
 
 
 def run(args: argparse.Namespace) -> int:

@@ -174,10 +174,10 @@ def revoke(store: Store, terminal: str, now: datetime | None = None) -> list[str
         if changed != 1:
             raise EnrolError(f"no enrolment of terminal {terminal} to revoke", status=404)
         rows = tx.rows(
-            "SELECT cert_serial FROM enrolments WHERE revoked_at IS NOT NULL"
+            "SELECT cert_serial, old_serials FROM enrolments WHERE revoked_at IS NOT NULL"
             " AND cert_serial IS NOT NULL"
         )
-    return [r["cert_serial"] for r in rows]
+    return [s for r in rows for s in [r["cert_serial"], *json.loads(r["old_serials"])]]
 
 
 def relabel(

@@ -4,6 +4,7 @@ refusal leaves the code as it was."""
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from posterm.host.cli import main
 from posterm.host.config import HostConfig, load
-from posterm.host.enrol import EnrolError, ca, codes, grant
+from posterm.host.enrol import EnrolError, ca, codes, grant, renew
 from posterm.host.store import Store
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands
@@ -220,3 +221,52 @@ def test_terminals_set_changes_site_and_tags_of_an_enrolled_terminal(
     assert main([*argv, "enroll", "list", "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert (row["site"], row["tags"]) == ("s2", ["b", "c"])
+
+
+def test_renew_replaces_the_certificate_once_and_revoke_lists_both(
+    tmp_path: Path, store_url: str
+) -> None:
+    """GIVEN pos-1 enrolled WHEN it sends a new CSR signed with its current key and its
+    current certificate THEN it gets a new certificate for pos-1 from the CA; the same old
+    certificate again, or a CSR signed by another key, is refused 403 and changes nothing;
+    a revoke then puts both the old and the new serial in the CRL."""
+    config = setup(tmp_path, store_url)
+    store = Store(config.store_url)
+    try:
+        made = codes.new(store, terminal="pos-1")
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pi")])
+        first_csr = (
+            x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+        )
+        first = grant.enrol(
+            config,
+            store,
+            {"code": made.code, "csr": first_csr.public_bytes(serialization.Encoding.PEM).decode()},
+        )["client_cert"]
+
+        def body(cert: str, signer: ec.EllipticCurvePrivateKey) -> dict[str, str]:
+            new_csr = csr()
+            signature = signer.sign(new_csr.encode(), ec.ECDSA(hashes.SHA256()))
+            return {"cert": cert, "csr": new_csr, "signature": base64.b64encode(signature).decode()}
+
+        stranger = ec.generate_private_key(ec.SECP256R1())
+        with pytest.raises(EnrolError) as refused:
+            renew.renew(config, store, body(first, stranger))
+        assert refused.value.status == 403
+        assert row(store, "pos-1")["cert_serial"] == format(
+            x509.load_pem_x509_certificate(first.encode()).serial_number, "x"
+        )
+        answer = renew.renew(config, store, body(first, key))
+        second = x509.load_pem_x509_certificate(answer["client_cert"].encode())
+        second.verify_directly_issued_by(ca.load(config.enrol.ca_dir).cert)
+        assert second.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "pos-1"
+        assert row(store, "pos-1")["cert_serial"] == format(second.serial_number, "x")
+        with pytest.raises(EnrolError) as replaced:
+            renew.renew(config, store, body(first, key))
+        assert replaced.value.status == 403
+        serials = codes.revoke(store, "pos-1")
+        old = x509.load_pem_x509_certificate(first.encode()).serial_number
+        assert sorted(serials) == sorted(format(s, "x") for s in (old, second.serial_number))
+    finally:
+        store.close()

@@ -126,3 +126,42 @@ def test_malformed_requests_get_a_clear_4xx_and_change_nothing(
         assert answer["code"] == ErrorCode.BAD_REQUEST and answer["error"]
     listed = json.loads(enrol_host.cli("enroll", "list", "--json").stdout)
     assert [(r["terminal"], r["used_at"]) for r in listed] == [("pos-5", None)]
+
+
+def test_posterm_renew_replaces_key_and_certificate_until_revoked(
+    tmp_path: Path, enrol_host: WebHost
+) -> None:
+    """GIVEN a Pi enrolled with `posterm enroll` WHEN `posterm renew URL` runs THEN its key
+    and certificate files are new, the certificate is the CA's for the same id and matches
+    the new key, modes stay 0640; after `terminals revoke` a renew exits 1 and leaves the
+    files as they were."""
+    made = json.loads(enrol_host.cli("enroll", "new", "--terminal", "pos-7", "--json").stdout)
+    etc = tmp_path / "etc"
+    assert posterm_enroll(enrol_host.url, made["code"], etc).returncode == 0
+    key_path, cert_path = etc / "mqtt" / "pos-7.key", etc / "mqtt" / "pos-7.pem"
+    before = key_path.read_bytes(), cert_path.read_bytes()
+
+    def renew() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(BIN / "posterm"), "renew", enrol_host.url, "--config-dir", str(etc), "--json"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    done = renew()
+    assert done.returncode == 0, done.stderr
+    after = key_path.read_bytes(), cert_path.read_bytes()
+    assert after[0] != before[0] and after[1] != before[1]
+    cert = x509.load_pem_x509_certificate(after[1])
+    cert.verify_directly_issued_by(
+        x509.load_pem_x509_certificate((tmp_path / "ca" / "ca.pem").read_bytes())
+    )
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "pos-7"
+    assert serialization.load_pem_private_key(after[0], None).public_key() == cert.public_key()
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (key_path, cert_path)} == {0o640}
+    assert enrol_host.cli("terminals", "revoke", "pos-7").returncode == 0
+    refused = renew()
+    assert refused.returncode == 1 and "403" in refused.stderr
+    assert (key_path.read_bytes(), cert_path.read_bytes()) == after
