@@ -113,6 +113,17 @@ class KeysSection(Section, frozen=True):
     private_key: Path | None = None
 
 
+DEFAULT_CA_DIR = Path("/var/lib/posterm-host/ca")
+
+
+class EnrolSection(Section, frozen=True):
+    """`[enrol]`: the fleet CA and what `POST /api/enroll` gives a terminal."""
+
+    ca_dir: Path = DEFAULT_CA_DIR  # ca.key (0600) and ca.pem: `posterm-host ca init`
+    broker_url: MqttUrl | None = None  # the broker as terminals reach it; None: [mqtt] url
+    cert_days: Annotated[int, between(1, 3650, " days")] = 365
+
+
 ALERT_RANGES = {
     "refunds_per_day": (0, 1_000_000),
     "refund_minor_per_day": (0, 10**15),
@@ -159,6 +170,7 @@ class HostToml(Section, frozen=True):
     alerts: AlertsSection = AlertsSection()
     webhooks: tuple[hooks.WebhookEntry, ...] = ()
     notify: notify_config.NotifyTable | None = None
+    enrol: EnrolSection = EnrolSection()
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -166,6 +178,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "mqtt": MqttSection,
     "store": StoreSection,
     "keys": KeysSection,
+    "enrol": EnrolSection,
     "web": WebConfig,
     "alerts": AlertsSection,
 }
@@ -189,6 +202,7 @@ class HostConfig:
     webhooks: tuple[hooks.Webhook, ...] = ()
     notify: notify_config.NotifyConfig | None = None  # [notify]: refund notifications
     share_group: str | None = None  # several processes share $share/{group}/… subscriptions
+    enrol: EnrolSection = field(default_factory=EnrolSection)
 
 
 def load(path: str | Path) -> HostConfig:
@@ -216,4 +230,5 @@ def load(path: str | Path) -> HostConfig:
         notify=None if t.notify is None else notify_config.build(t.notify),
         share_group=t.mqtt.share_group,
         mqtt_username=t.mqtt.username,
+        enrol=t.enrol,
     )

@@ -296,6 +296,25 @@ MIGRATIONS: list[Statements] = [
         "ALTER TABLE alerts ADD COLUMN muted_until TEXT",
         "ALTER TABLE alerts ADD COLUMN muted_by TEXT",
     ],
+    # enrolment (wt-enrol): one-time codes (only their SHA-256 is kept) with the terminal id,
+    # site and tags they give; used_at, the CSR key's fingerprint and the certificate's
+    # serial once redeemed (old_serials: those renewals replaced, JSON, still listed in the
+    # CRL on a revoke); revoked_at when the terminal is revoked
+    [
+        """CREATE TABLE IF NOT EXISTS enrolments (
+            code_sha256 TEXT PRIMARY KEY,
+            terminal TEXT NOT NULL UNIQUE,
+            site TEXT,
+            tags TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_at TEXT,
+            key_sha256 TEXT,
+            cert_serial TEXT,
+            old_serials TEXT NOT NULL DEFAULT '[]',
+            revoked_at TEXT
+        )""",
+    ],
 ]
 
 

@@ -62,6 +62,9 @@ class ErrorCode(StrEnum):
     THROTTLED = "throttled"
     UNKNOWN_ALERT = "unknown_alert"
     ALERT_CLEARED = "alert_cleared"
+    # enrolment (posterm-host enroll, POST /api/enroll, posterm enroll)
+    ENROL_CODE = "enrol_code"
+    NO_CA = "no_ca"
 
     @property
     def meaning(self) -> str:
@@ -115,4 +118,7 @@ MEANINGS: dict[ErrorCode, str] = {
     ErrorCode.THROTTLED: "too many refused logins from this client",
     ErrorCode.UNKNOWN_ALERT: "no alert with this id",
     ErrorCode.ALERT_CLEARED: "the alert is cleared already: nothing to acknowledge or mute",
+    # enrolment (posterm-host enroll, POST /api/enroll, posterm enroll)
+    ErrorCode.ENROL_CODE: "the enrolment code is unknown, already used, expired or revoked",
+    ErrorCode.NO_CA: "the host has no fleet CA yet (posterm-host ca init)",
 }

@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from posterm.daemon.control import cli_debug, cli_printer, cli_terminal, cli_zvt
+from posterm.daemon.control import cli_debug, cli_enroll, cli_printer, cli_terminal, cli_zvt
 from posterm.daemon.control.pipes import quiet_on_broken_pipe
 
 
@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_zvt.register(sub)
     cli_printer.register(sub)
     cli_debug.register(sub)
+    cli_enroll.register(sub)
     return parser
 
 

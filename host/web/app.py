@@ -141,12 +141,14 @@ class Web:
 def create_app(
     config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None], secret: str
 ) -> Starlette:
+    from posterm.host.enrol import http as enrol_http  # noqa: PLC0415
     from posterm.host.web import api, pages  # noqa: PLC0415 (they import this module)
 
     web = Web(config, store, send)
     routes = [
         *pages.routes(web),
         *api.routes(web),
+        *enrol_http.routes(config, store),  # no login: the one-time code is the credential
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     middleware = [
