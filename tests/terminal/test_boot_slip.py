@@ -19,7 +19,7 @@ pytestmark = pytest.mark.slow  # every test here starts a process (tests/support
 MQTT = """
 [mqtt]
 url = "mqtt://127.0.0.1:1"
-page_url = "https://backoffice.example/terminals/{terminal}"
+page_url = "https://backoffice.shop.test/terminals/{terminal}"
 """
 
 
@@ -42,7 +42,7 @@ def test_boot_slip_with_the_host_page_as_qr_code(tmp_path: Path) -> None:
         assert "Version:  " in page and "Address:  " in page
         assert "Host:     disconnected 127.0.0.1:1" in page
         assert "State:    ready (ready)" in page
-        assert "[QR: https://backoffice.example/terminals/pos-test]" in page
+        assert "[QR: https://backoffice.shop.test/terminals/pos-test]" in page
         index = (rig.printer.out / "index.jsonl").read_text().splitlines()
         (entry,) = [json.loads(line) for line in index]
         assert (rig.printer.out / entry["png"]).stat().st_size > 0
