@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -177,32 +177,16 @@ class FaultData(_Strict):
     was: Text | None = None
 
 
-DATA: dict[str, type[Struct]] = {
-    **dict.fromkeys(
-        (
-            "sale.approved",
-            "sale.declined",
-            "sale.in_doubt",
-            "sale.recovered",
-            "void.completed",
-            "void.in_doubt",
-            "refund.requested",
-            "refund.approved",
-            "refund.rejected",
-            "refund.completed",
-            "refund.failed",
-            "refund.in_doubt",
-        ),
-        TxnData,
-    ),
-    **dict.fromkeys(
-        ("receipt.printed", "receipt.pending", "receipt.recovered", "receipt.reprinted"),
-        ReceiptData,
-    ),
-    "batch.closed": BatchData,
-    "fault.raised": FaultData,
-    "fault.cleared": FaultData,
+# each event type's data schema, by the type's family (the types are EventType's)
+_FAMILY: dict[str, type[Struct]] = {
+    "sale": TxnData,
+    "void": TxnData,
+    "refund": TxnData,
+    "receipt": ReceiptData,
+    "batch": BatchData,
+    "fault": FaultData,
 }
+DATA: dict[str, type[Struct]] = {t: _FAMILY[t.split(".")[0]] for t in get_args(EventType)}
 
 
 class Envelope(_Strict):

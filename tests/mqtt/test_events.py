@@ -6,11 +6,11 @@ import itertools
 import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
-from posterm.protocol.mqtt import events
+from posterm.protocol.mqtt import events, wire
 from posterm.protocol.mqtt.events import (
     EVENT_TYPES,
     EventError,
@@ -125,3 +125,9 @@ def test_rfc3339_is_utc_with_z_and_refuses_naive_times() -> None:
     assert rfc3339(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01T00:00:00.000Z"
     with pytest.raises(EventError, match="time zone"):
         rfc3339(datetime(2026, 1, 1))  # naive on purpose
+
+
+def test_the_wire_schemas_know_every_event_type_and_no_other() -> None:
+    """events.EVENT_TYPES (what postermd emits) and wire.EventType (what the host decodes)
+    are the same set, and each has its data schema."""
+    assert set(get_args(wire.EventType)) == set(EVENT_TYPES) == set(wire.DATA)
