@@ -13,6 +13,7 @@ from collections import Counter
 from datetime import datetime
 from email.message import EmailMessage
 
+from posterm.daemon.flows import receipts
 from tests.host.test_host import Host
 from tests.support.money_rules import KIND_OF
 from tests.support.rig import Rig
@@ -90,7 +91,7 @@ def money_rule_violations(rig: Rig) -> list[str]:
     return out
 
 
-RESTART_WHY = "not printed before the restart"  # daemon/flows/receipts.mark_all_recovered
+RESTART_WHY = receipts.RESTART_WHY
 
 
 def pending_at_restart(rig: Rig) -> Counter[str]:

@@ -109,17 +109,21 @@ def issue_missing(ctx: FlowContext) -> int:
     return len(missing)
 
 
+RESTART_WHY = "not printed before the restart"
+
+
 def mark_all_recovered(ctx: FlowContext) -> int:
-    """At start-up: whatever is still pending was not printed before the stop."""
-    pending = [r for r in ctx.journal.pending_receipts() if r.mark == ORIGINAL]
+    """At start-up: whatever is still pending was not printed before the stop, or was cut
+    in the instant before it: it comes out (again) marked RECOVERED. Each one, already
+    RECOVERED or not, is told as `receipt.pending`, so a second copy after a kill is
+    accounted for by a restart that found it pending (reprints, DUPLICATE, aside)."""
+    pending = [r for r in ctx.journal.pending_receipts() if r.mark in (ORIGINAL, RECOVERED)]
     if pending:
         with ctx.journal.transaction() as tx:
             for receipt in pending:
-                tx.set_receipt(receipt.receipt_id, mark=RECOVERED)
-                tx.emit(
-                    "receipt.pending",
-                    _event(ctx, receipt, "not printed before the restart", mark=RECOVERED),
-                )
+                if receipt.mark == ORIGINAL:
+                    tx.set_receipt(receipt.receipt_id, mark=RECOVERED)
+                tx.emit("receipt.pending", _event(ctx, receipt, RESTART_WHY, mark=RECOVERED))
     return len(pending)
 
 

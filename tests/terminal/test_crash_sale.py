@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bench import soak_checks
 from tests.support import money_rules
 from tests.support.rig import make_rig
 
@@ -58,5 +59,36 @@ def test_sale_killed_at_each_step(tmp_path: Path, step: str, link: str) -> None:
         code, fresh = rig.cli("sale", "5.00")
         assert code == 0 and fresh["state"] == "approved"
         money_rules.check(rig)
+    finally:
+        rig.close()
+
+
+def test_a_recovered_receipt_killed_once_more_is_told_at_each_restart(tmp_path: Path) -> None:
+    """GIVEN a sale killed after its approval (its receipt is issued RECOVERED at the
+    restart), and that restart killed in the instant after the receipt was cut
+    WHEN postermd starts a third time
+    THEN the receipt comes out once more, marked RECOVERED, and the journal told the
+    host that a restart found it pending (`receipt.pending`), so the second copy is
+    accounted for: the soak's check finds no debit without exactly one receipt."""
+    rig = make_rig(tmp_path)
+    try:
+        rig.start(crash_at="sale.completed")
+        code, _ = rig.cli("sale", "23.40")
+        assert code != 0 and rig.wait_exit() == -9
+        rig.start(crash_at="receipt.printed", wait=False)
+        assert rig.wait_exit() == -9  # the RECOVERED receipt was cut, not yet journaled
+        rig.start()
+        rig.wait_state("ready")
+        found = money_rules.check(rig)
+        (sale,) = found["txns"]
+        receipts = money_rules.receipts_for(rig, sale["txn_id"])
+        assert len(receipts) == 2 and all("** RECOVERED **" in r for r in receipts)
+        told = [
+            e
+            for e in rig.events()
+            if e["type"] == "receipt.pending" and e["data"]["copy"] == "customer"
+        ]
+        assert [e["data"]["why"] for e in told] == [soak_checks.RESTART_WHY]
+        assert soak_checks.debits_without_one_receipt(rig) == ([], [f"sale {sale['txn_id']}"])
     finally:
         rig.close()
