@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import (
     cli_commands,
+    cli_fleet,
     lookup,
     metrics,
     quarantine,
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
     add_lookup_parsers(sub)
     enrol_cli.add_parsers(sub)
+    cli_fleet.add_parsers(sub)
     return parser
 
 
@@ -230,6 +232,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _lookup(store, args)
         if args.command == "reconcile":
             return _reconcile(config, store, args)
+        if args.command in cli_fleet.COMMANDS:
+            return cli_fleet.run(config, store, args)
         return cli_commands.command(config, store, args)
     finally:
         store.close()

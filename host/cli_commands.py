@@ -41,14 +41,36 @@ def command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
         return _fail(args.json, ErrorCode.BAD_REQUEST, str(exc))
     key = None
     if name in commands.SIGNED:
-        if config.private_key is None or not config.private_key.exists():
-            return _fail(
-                args.json,
-                ErrorCode.NO_KEY,
-                "signed commands need [keys] private_key (posterm-host keygen)",
-            )
-        key = commands.load_private_key(config.private_key.read_bytes())
+        loaded = signing_key(config, args.json)
+        if isinstance(loaded, int):
+            return loaded
+        key = loaded
     return _send_command(config, store, tid, name, cmd_args, key=key, as_json=args.json)
+
+
+def signing_key(config: HostConfig, as_json: bool) -> Ed25519PrivateKey | int:
+    """The host's key for a signed command, or the exit code after saying it is missing."""
+    if config.private_key is None or not config.private_key.exists():
+        return _fail(
+            as_json,
+            ErrorCode.NO_KEY,
+            "signed commands need [keys] private_key (posterm-host keygen)",
+        )
+    return commands.load_private_key(config.private_key.read_bytes())
+
+
+def send(
+    config: HostConfig,
+    store: Store,
+    tid: str,
+    name: str,
+    cmd_args: dict[str, Any],
+    *,
+    key: Ed25519PrivateKey | None,
+    as_json: bool,
+) -> int:
+    """Send one command to `tid` and print its reply (another CLI module's command)."""
+    return _send_command(config, store, tid, name, cmd_args, key=key, as_json=as_json)
 
 
 def _send_command(

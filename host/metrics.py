@@ -5,7 +5,9 @@
     posterm_events_ingested_total{type}      events newly stored (a duplicate is not counted)
     posterm_outbox_oldest_seconds{terminal}  telemetry's oldest_unsent_age_s (0: none unsent)
     posterm_refund_duration_seconds          refund.requested -> refund.completed (occurred_at)
-    posterm_alerts_open{kind}                open alerts by kind (table `alerts`, host/alerts/)
+    posterm_alerts_open{kind}                open alerts by kind (table `alerts`, host/alerts/),
+                                             not those muted now
+    posterm_alerts_muted{kind}               open alerts muted now, by kind
     posterm_pi_cpu_temperature_celsius{terminal}  the Pi's CPU temperature (telemetry)
     posterm_pi_throttled{terminal}           1: under-voltage or throttling now, 0: neither
     posterm_pi_disk_free_bytes{terminal}     free bytes on the journal's disk
@@ -28,7 +30,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-from posterm.host.alerts.engine import open_counts
+from posterm.host.alerts.engine import muted_counts, open_counts
 from posterm.host.fleet import finite
 from posterm.host.store import Store
 
@@ -108,7 +110,13 @@ class Metrics:
         )
         self.alerts_open = Gauge(
             "posterm_alerts_open",
-            "open alerts by kind",
+            "open alerts by kind, not those muted now",
+            ["kind"],
+            registry=r,
+        )
+        self.alerts_muted = Gauge(
+            "posterm_alerts_muted",
+            "open alerts muted now, by kind",
             ["kind"],
             registry=r,
         )
@@ -149,7 +157,7 @@ class Metrics:
             if row["session"] is not None:
                 self._up[row["terminal"]] = bool(row["online"])
                 self.terminal_up.labels(terminal=row["terminal"]).set(1 if row["online"] else 0)
-        self.alerts(open_counts(store))
+        self.alerts(open_counts(store), muted_counts(store))
 
     def serve(self, address: tuple[str, int]) -> Any:
         """Start the HTTP server (its own daemon thread); returns the server (`shutdown()`)."""
@@ -183,10 +191,13 @@ class Metrics:
                 gauge.remove(tid)
                 self._pi_told.discard((key, tid))
 
-    def alerts(self, counts: dict[str, int]) -> None:
-        """Open alerts by kind, after alerts were raised or cleared."""
+    def alerts(self, counts: dict[str, int], muted: dict[str, int] | None = None) -> None:
+        """Open alerts by kind (and those muted), after alerts were raised or cleared and
+        every alert rules' tick (a mute begins or ends without a raise or a clear)."""
         for kind, count in counts.items():
             self.alerts_open.labels(kind=kind).set(count)
+        for kind, count in (muted or {}).items():
+            self.alerts_muted.labels(kind=kind).set(count)
 
     # -------------------------------------------------------------------------------------------
     def _refund_completed(self, env: dict[str, Any]) -> None:

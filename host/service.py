@@ -33,7 +33,7 @@ import tenacity
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import quarantine
-from posterm.host.alerts.engine import Alerter, open_counts
+from posterm.host.alerts.engine import Alerter, muted_counts, open_counts
 from posterm.host.config import HostConfig
 from posterm.host.crash import crashpoint
 from posterm.host.delivery.process import outboxes
@@ -217,7 +217,7 @@ class HostService:
 
     def _round(self) -> None:
         if self.alerter.tick():  # the time-based alert rules, every [alerts] interval_s
-            self._alerts_out()
+            self._alerts_out(ticked=True)
         try:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
@@ -241,9 +241,10 @@ class HostService:
         self._take([m for m in batch if m[0] != "$connected" and not m[0].startswith(COMMAND)])
         self._alerts_out()
 
-    def _alerts_out(self) -> None:
+    def _alerts_out(self, *, ticked: bool = False) -> None:
         """Publish the alerts raised or cleared since the last call (committed), wake the
-        webhook sender for what was queued, update the metric."""
+        webhook sender for what was queued, update the metric (also on a tick: a mute
+        set by another process, or ending, changes it)."""
         messages = self.alerter.take()
         for message in messages:
             self.client.publish(self.alerts_topic, json.dumps(message), qos=1)
@@ -251,8 +252,8 @@ class HostService:
             self.alerter.queued = 0
             if self.sender is not None:
                 self.sender.wake.set()
-        if messages and self.metrics is not None:
-            self.metrics.alerts(open_counts(self.store))
+        if (messages or ticked) and self.metrics is not None:
+            self.metrics.alerts(open_counts(self.store), muted_counts(self.store))
 
     def _take(self, batch: list[tuple[str, bytes]]) -> None:
         """Store a batch, then ack it; while the store cannot reach its database, the same

@@ -23,7 +23,9 @@ from posterm.protocol.mqtt.commands import Command, CommandError
 
 log = logging.getLogger("posterm.mqtt")
 
-ON_TERMINAL = frozenset({"refund.approve", "refund.reject", "receipt.reprint", "batch.close"})
+ON_TERMINAL = frozenset(
+    {"refund.approve", "refund.reject", "receipt.reprint", "batch.close", "txn.resolve"}
+)
 ON_LINK = frozenset({"ping", "rebirth", "resend"})  # the relay answers these itself
 
 
@@ -124,7 +126,9 @@ class CommandHandler:
 
     @staticmethod
     def _target(cmd: Command) -> str | None:
-        if cmd.name in ("refund.approve", "refund.reject", "receipt.reprint"):
+        if cmd.name == "txn.resolve" and cmd.args.get("outcome") is None:
+            raise CommandError(ErrorCode.BAD_COMMAND, "txn.resolve needs args.outcome", cmd.cmd_id)
+        if cmd.name in ("refund.approve", "refund.reject", "receipt.reprint", "txn.resolve"):
             txn = cmd.args.get("txn")
             if not isinstance(txn, str) or not 1 <= len(txn) <= 64:
                 raise CommandError(ErrorCode.BAD_COMMAND, f"{cmd.name} needs args.txn", cmd.cmd_id)
@@ -144,6 +148,8 @@ class CommandHandler:
             return t.reprint(txn)
         if cmd.name == "batch.close":
             return t.end_of_day()
+        if cmd.name == "txn.resolve" and txn is not None:  # as `posterm resolve` on the Pi
+            return t.resolve(txn, str(cmd.args["outcome"]), by=who)
         raise TerminalError(ErrorCode.BAD_REQUEST, f"{cmd.name} is not run on the terminal")
 
 

@@ -407,11 +407,22 @@ class Alerter:
         return out
 
 
-def open_counts(store: Store) -> dict[str, int]:
-    """Open alerts by kind (every kind, 0 included)."""
+def open_counts(store: Store, now: str | None = None) -> dict[str, int]:
+    """Open alerts by kind (every kind, 0 included), not counting those muted at `now`."""
+    return _counts(store, "(muted_until IS NULL OR muted_until <= ?)", now)
+
+
+def muted_counts(store: Store, now: str | None = None) -> dict[str, int]:
+    """Open alerts muted at `now`, by kind (every kind, 0 included)."""
+    return _counts(store, "muted_until > ?", now)
+
+
+def _counts(store: Store, muted: str, now: str | None) -> dict[str, int]:
     counts = dict.fromkeys(rules.KINDS, 0)
     for row in store.db.rows(
-        "SELECT kind, COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL GROUP BY kind"
+        f"SELECT kind, COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL AND {muted}"
+        " GROUP BY kind",
+        (now or rfc3339(utc_now()),),
     ):
         counts[row["kind"]] = int(row["n"])
     return counts

@@ -3,7 +3,7 @@
 A command is `{"v": 1, "cmd_id", "terminal", "name", "args", "issued_at", "expires_at",
 "sig"}`. `terminal` binds it to one terminal (a signed command replayed onto another
 terminal's topic is refused). Commands that move money (`refund.approve`,
-`refund.reject`, `batch.close`) carry an Ed25519 signature by the host key over the
+`refund.reject`, `batch.close`, `txn.resolve`) carry an Ed25519 signature by the host key over the
 canonical JSON of the envelope without `sig` (keys sorted, no spaces, UTF-8), base64 in
 `sig`; a signature present on any other command is checked too.
 """
@@ -33,12 +33,13 @@ COMMANDS = frozenset(
         "refund.reject",
         "receipt.reprint",
         "batch.close",
+        "txn.resolve",
         "resend",
         "rebirth",
         "ping",
     }
 )
-SIGNED = frozenset({"refund.approve", "refund.reject", "batch.close"})
+SIGNED = frozenset({"refund.approve", "refund.reject", "batch.close", "txn.resolve"})
 MAX_PAYLOAD = 16 * 1024  # bytes of one command or ack message
 MAX_ACK_IDS = 1000
 CLOCK_SKEW = timedelta(minutes=5)  # how far in the future `issued_at` may be

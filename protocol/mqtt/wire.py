@@ -251,11 +251,12 @@ class Reply(_Strict):
 
 
 class Args(_Strict):
-    """A command's arguments (docs/mqtt.md): the transaction it is about, who decided, where
-    a resend starts."""
+    """A command's arguments (docs/mqtt.md): the transaction it is about, who decided, the
+    verdict on an in-doubt one (`txn.resolve`), where a resend starts."""
 
     txn: TxnId | None = None
     by: Name | None = None
+    outcome: Literal["charged", "not-charged"] | None = None
     from_seq: Annotated[int, Meta(ge=1, le=MAX_SEQ)] | None = None
 
 
@@ -270,6 +271,7 @@ class Command(_Strict):
         "refund.reject",
         "receipt.reprint",
         "batch.close",
+        "txn.resolve",
         "resend",
         "rebirth",
         "ping",
