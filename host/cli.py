@@ -37,6 +37,7 @@ from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.delivery.process import ROLES, role_problem, run_sender
 from posterm.host.enrol import cli as enrol_cli
+from posterm.host.public import cli as public_cli
 from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
@@ -129,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--json", action="store_true")
     add_lookup_parsers(sub)
     enrol_cli.add_parsers(sub)
+    public_cli.add_parsers(sub)
     return parser
 
 
@@ -189,6 +191,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _keygen(config)
     if args.command in enrol_cli.COMMANDS:
         return enrol_cli.run(config, args)
+    if args.command in public_cli.COMMANDS:
+        return public_cli.run(config, args)
     if args.command == "hash-password":
         return _hash_password()
     if args.command == "run" and (
