@@ -291,6 +291,12 @@ def _run(
             )
             return 1
     service = HostService(config, store, exporter, instance, sends=sends)
+    public = public_cli.beside_run(config, store)  # [public] listen: the refund status page
+    if isinstance(public, str):
+        print(f"posterm-host: {public}", file=sys.stderr)
+        if server is not None:
+            server.shutdown()
+        return 1
     web = None
     if http is not None:
         try:  # posterm[web]: a host without the dashboard needs none of it
@@ -298,6 +304,8 @@ def _run(
             from posterm.host.web.server import WebServer  # noqa: PLC0415
         except ImportError as exc:
             print(f"posterm-host: --http needs posterm[web]: {exc}", file=sys.stderr)
+            if public is not None:
+                public.stop()
             if server is not None:
                 server.shutdown()
             return 2
@@ -306,6 +314,8 @@ def _run(
             web = WebServer(config, store, service, parse_bind(bind))
         except (OSError, WebAuthError) as exc:
             print(f"posterm-host: --http {bind}: {exc}", file=sys.stderr)
+            if public is not None:
+                public.stop()
             if server is not None:
                 server.shutdown()
             return 1
@@ -317,6 +327,8 @@ def _run(
     finally:
         if web is not None:
             web.stop()
+        if public is not None:
+            public.stop()
         if server is not None:
             server.shutdown()
     return 0

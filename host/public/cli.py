@@ -8,11 +8,15 @@ import argparse
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from posterm.host.config import HostConfig
 from posterm.host.public import keys
 from posterm.protocol.mqtt.topics import TID
+
+if TYPE_CHECKING:
+    from posterm.host.public.server import PublicServer
+    from posterm.host.store import Store
 
 COMMANDS = ("public",)
 
@@ -46,6 +50,23 @@ def run(config: HostConfig, args: argparse.Namespace) -> int:
     except keys.PublicError as exc:
         print(f"posterm-host: {exc}", file=sys.stderr)
         return 1
+
+
+def beside_run(config: HostConfig, store: Store) -> PublicServer | str | None:
+    """`posterm-host run` with `[public] listen`: the status page's server, started; None
+    without it; the reason (text) when it cannot start."""
+    if config.public is None or config.public.listen is None:
+        return None
+    from posterm.host.public import server as public_server  # noqa: PLC0415 (posterm[web])
+
+    try:
+        server = public_server.PublicServer(config.public, store)
+    except keys.PublicError as exc:
+        return str(exc)
+    except OSError as exc:
+        return f"public.listen {config.public.listen}: {exc}"
+    server.start()
+    return server
 
 
 def _serve(config: HostConfig) -> int:
