@@ -4,7 +4,9 @@ the one the host verifies with, bad input refused with the key named."""
 
 from __future__ import annotations
 
+import json
 import stat
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,7 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host.cli import main
 from posterm.host.config import HostConfigError, load
+from posterm.host.delivery.process import outboxes
 from posterm.host.enrol import EnrolError, ca, codes, grant
+from posterm.host.notify.templates import FactsError, Refund
 from posterm.host.store import Store
 from posterm.protocol import refundlink
 from posterm.protocol.mqtt import commands
@@ -136,3 +140,44 @@ def test_the_enrolment_reply_carries_the_terminals_refund_link(
         assert refundlink.verify(master, token, 1_900_000_000).terminal_id == "shop1-0001"
     finally:
         store.close()
+
+
+def test_the_refund_message_carries_the_status_link(tmp_path: Path) -> None:
+    """GIVEN [notify] and [public] with its key, and a refund's notification queued WHEN the
+    message is rendered THEN its text, HTML and SMS carry {url}/r/TOKEN, and the token
+    verifies for that terminal and refund until link_days after the outcome; a link that is
+    not a status link is refused as a fact."""
+    text = HOST + public(tmp_path) + '[notify]\nmerchant_name = "S"\n[notify.sms]\n'
+    text += 'url = "https://sms.example/x"\nbody = { to = "$to", text = "$text" }\n'
+    config = load(write(tmp_path, text))
+    assert main(["--config", str(config.path), "public", "init"]) == 0
+    (box,) = outboxes(config, None)  # type: ignore[arg-type]
+    facts = {
+        "outcome": "completed",
+        "amount": "12.50",
+        "currency": "EUR",
+        "reason": "other",
+        "at": "2026-03-06T10:00:05+00:00",
+        "card": "411111******1111",
+        "reference": "R-1",
+    }
+    row = {"facts": json.dumps(facts), "lang": "en", "terminal": "pos-7"}
+    message = box.message(row)  # type: ignore[attr-defined]
+    link = message.sms.split()[-1]
+    assert link.startswith("https://refunds.example.net/r/")
+    assert link in message.text and f'href="{link}"' in message.html
+    master = (tmp_path / "link.key").read_bytes()
+    claim = refundlink.verify(master, link.rsplit("/", 1)[1], 1_772_791_205)
+    assert (claim.terminal_id, claim.txn_id, claim.expires) == (
+        "pos-7",
+        "R-1",
+        1_772_791_205 + 60 * 86400,
+    )
+    with pytest.raises(FactsError):
+        Refund(**{**_refund_fields(), "link": "https://evil.example/claim"})
+
+
+def _refund_fields() -> dict[str, object]:
+    return {"outcome": "completed", "merchant": "S", "amount": "1.00", "currency": "EUR",
+            "at": datetime(2026, 3, 6, tzinfo=UTC), "reason": "other", "card": "",
+            "reference": "R-1"}  # fmt: skip
