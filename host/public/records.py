@@ -104,3 +104,17 @@ def opens(store: Store, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tu
             if key in wanted:
                 out[key] = (int(r["opens"]), str(r["last_at"]))
     return out
+
+
+def with_opens(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The dashboard's refund rows with `opened`: "customer opened the status page N
+    times, last AT" (or "" when never)."""
+    seen = opens(store, [(str(r["terminal"]), str(r["txn_id"])) for r in rows])
+    out = []
+    for r in rows:
+        n, last = seen.get((str(r["terminal"]), str(r["txn_id"])), (0, ""))
+        times = "once" if n == 1 else f"{n} times"
+        out.append(
+            {**r, "opened": f"customer opened the status page {times}, last {last}" if n else ""}
+        )
+    return out

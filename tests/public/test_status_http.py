@@ -198,3 +198,28 @@ def test_forwarded_for_is_ignored_without_a_configured_proxy(
     for site in start(tmp_path, store_url, "rate_per_minute = 2\n"):
         codes = [site.get("/r/x", {"X-Forwarded-For": f"198.51.100.{i}"}).status for i in range(3)]
         assert codes == [404, 404, 429]
+
+
+def test_the_dashboards_refund_rows_say_how_often_the_customer_opened_the_page(
+    site: Site,
+) -> None:
+    """GIVEN a refund whose page was opened twice (and refreshed by itself once) WHEN the
+    dashboard's refunds page reads its rows THEN that row says "customer opened the status
+    page 2 times, last …"; an unopened refund says nothing; the refunds template shows it."""
+    from posterm.host.web import data  # noqa: PLC0415
+    from posterm.host.web.app import HERE  # noqa: PLC0415
+
+    pos = Terminal(site.store)
+    pos.completed_refund()
+    token = site.token()
+    for path in (f"/r/{token}", f"/r/{token}?auto=1", f"/r/{token}"):
+        assert site.get(path).status == 200
+    rows = records.with_opens(site.store, data.refunds(site.store, pending=False))
+    (row,) = [r for r in rows if r["txn_id"] == "R-1"]
+    assert row["opened"].startswith("customer opened the status page 2 times, last 20")
+    assert records.with_opens(site.store, [{"terminal": "pos-8", "txn_id": "R-1"}])[0] == {
+        "terminal": "pos-8",
+        "txn_id": "R-1",
+        "opened": "",
+    }
+    assert "r.opened" in (HERE / "templates" / "refunds.html").read_text()
