@@ -8,20 +8,42 @@ from typing import Any
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
 
-SALE = {"txn_id": "S-1", "kind": "sale", "state": "approved", "amount": "30.00",
-        "currency": "EUR", "masked_pan": "411111******1111", "card_name": "Visa",
-        "trace": 17, "receipt_no": 40}  # fmt: skip
+SALE = {
+    "txn_id": "S-1",
+    "kind": "sale",
+    "state": "approved",
+    "amount": "30.00",
+    "currency": "EUR",
+    "masked_pan": "411111******1111",
+    "card_name": "Visa",
+    "trace": 17,
+    "receipt_no": 40,
+}
 
 
 def refund(state: str, **more: Any) -> dict[str, Any]:
-    data = {"txn_id": "R-1", "kind": "refund", "state": state, "amount": "12.50",
-            "currency": "EUR", "ref_txn": "S-1", "reason": "goods_returned"}  # fmt: skip
+    data = {
+        "txn_id": "R-1",
+        "kind": "refund",
+        "state": state,
+        "amount": "12.50",
+        "currency": "EUR",
+        "ref_txn": "S-1",
+        "reason": "goods_returned",
+    }
     return {**data, **more}
 
 
 DONE = {"masked_pan": "411111******1111", "card_name": "Visa", "trace": 18, "receipt_no": 41}
-CLOSING = {"txn_id": "E-1", "batch_no": 7, "currency": "EUR", "sales": "30.00",
-           "refunds": "12.50", "voids": "0.00", "net": "17.50"}  # fmt: skip
+CLOSING = {
+    "txn_id": "E-1",
+    "batch_no": 7,
+    "currency": "EUR",
+    "sales": "30.00",
+    "refunds": "12.50",
+    "voids": "0.00",
+    "net": "17.50",
+}
 
 
 class Terminal:

@@ -178,6 +178,13 @@ def test_the_refund_message_carries_the_status_link(tmp_path: Path) -> None:
 
 
 def _refund_fields() -> dict[str, object]:
-    return {"outcome": "completed", "merchant": "S", "amount": "1.00", "currency": "EUR",
-            "at": datetime(2026, 3, 6, tzinfo=UTC), "reason": "other", "card": "",
-            "reference": "R-1"}  # fmt: skip
+    return {
+        "outcome": "completed",
+        "merchant": "S",
+        "amount": "1.00",
+        "currency": "EUR",
+        "at": datetime(2026, 3, 6, tzinfo=UTC),
+        "reason": "other",
+        "card": "",
+        "reference": "R-1",
+    }

@@ -92,10 +92,19 @@ def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> Non
     page = site.get(f"/r/{site.token()}")
     assert page.status == 200, page.body
     assert "Café &lt;b&gt;Beispiel&lt;/b&gt;" in page.body and "<b>Beispiel" not in page.body
-    for said in ("12.50 EUR", "Visa ending in 1111", "Approved by the shop",
-                 "Completed at the card terminal", "Included in the shop&#39;s day closing",
-                 "between 2026-03-11 and 2026-03-20", "trace 18", "receipt 41", "batch 7",
-                 "refund R-1", "not a promise"):  # fmt: skip
+    for said in (
+        "12.50 EUR",
+        "Visa ending in 1111",
+        "Approved by the shop",
+        "Completed at the card terminal",
+        "Included in the shop&#39;s day closing",
+        "between 2026-03-11 and 2026-03-20",
+        "trace 18",
+        "receipt 41",
+        "batch 7",
+        "refund R-1",
+        "not a promise",
+    ):
         assert said in page.body, said
     assert "411111" not in page.body and 'http-equiv="refresh"' not in page.body
     assert "set-cookie" not in page.headers
@@ -109,10 +118,16 @@ def test_in_progress_refreshes_itself_and_its_refresh_is_not_a_visit(site: Site)
     approval and refreshes itself to ?auto=1; the refresh is not counted as an open."""
     Terminal(site.store).send(
         "refund.requested",
-        {"txn_id": "R-1", "kind": "refund", "state": "awaiting_approval", "amount": "80.00",
-         "currency": "EUR", "reason": "other"},
+        {
+            "txn_id": "R-1",
+            "kind": "refund",
+            "state": "awaiting_approval",
+            "amount": "80.00",
+            "currency": "EUR",
+            "reason": "other",
+        },
         "2026-03-06T10:00:00.000Z",
-    )  # fmt: skip
+    )
     token = site.token()
     page = site.get(f"/r/{token}")
     assert "still in progress" in page.body and "Waiting for approval" in page.body
@@ -130,11 +145,21 @@ def test_every_refusal_is_the_same_404(site: Site) -> None:
     Terminal(site.store).completed_refund()
     good = site.token()
     flipped = good[:5] + ("A" if good[5] != "A" else "B") + good[6:]
-    other_master = refundlink.mint(refundlink.terminal_key(bytes(32), "pos-7"), "pos-7", "R-1",
-                                   int(time.time()) + 60)  # fmt: skip
-    paths = [f"/r/{flipped}", f"/r/{good[:-3]}", f"/r/{site.token(expires=int(time.time()) - 1)}",
-             f"/r/{other_master}", f"/r/{site.token(tid='pos-8')}", f"/r/{site.token(txn='R-2')}",
-             "/r/", "/r/%00", "/admin", "/r/" + "x" * 5000]  # fmt: skip
+    other_master = refundlink.mint(
+        refundlink.terminal_key(bytes(32), "pos-7"), "pos-7", "R-1", int(time.time()) + 60
+    )
+    paths = [
+        f"/r/{flipped}",
+        f"/r/{good[:-3]}",
+        f"/r/{site.token(expires=int(time.time()) - 1)}",
+        f"/r/{other_master}",
+        f"/r/{site.token(tid='pos-8')}",
+        f"/r/{site.token(txn='R-2')}",
+        "/r/",
+        "/r/%00",
+        "/admin",
+        "/r/" + "x" * 5000,
+    ]
     pages = [site.get(p) for p in paths]
     assert {p.status for p in pages} == {404}
     assert len({p.body for p in pages}) == 1

@@ -31,8 +31,13 @@ def test_a_refund_awaiting_approval_waits_for_it() -> None:
     is the step now, the rest next, no card and no reference but the refund's id."""
     s = timeline.build([ev("refund.requested", refund("awaiting_approval"))], SALE, None, (3, 10))
     assert s.state == timeline.AWAITING
-    assert states(s) == [("requested", "done"), ("approved", "now"), ("completed", "next"),
-                         ("closed", "next"), ("arrival", "next")]  # fmt: skip
+    assert states(s) == [
+        ("requested", "done"),
+        ("approved", "now"),
+        ("completed", "next"),
+        ("closed", "next"),
+        ("arrival", "next"),
+    ]
     assert (s.card_last4, s.trace, s.amount, s.currency) == (None, None, "12.50", "EUR")
 
 
@@ -66,8 +71,10 @@ def test_after_the_closing_the_arrival_window_counts_banking_days() -> None:
     """GIVEN a completed refund and the terminal's closing on Friday 2026-03-06 WHEN built
     with arrival_days [3, 10] THEN closed, batch 7, expected from Wed 03-11 to Fri 03-20
     (weekends skipped)."""
-    events = [ev("refund.requested", refund("in_doubt")),
-              ev("refund.completed", refund("approved", **DONE), 1)]  # fmt: skip
+    events = [
+        ev("refund.requested", refund("in_doubt")),
+        ev("refund.completed", refund("approved", **DONE), 1),
+    ]
     s = timeline.build(events, SALE, CLOSE, (3, 10))
     assert s.state == timeline.CLOSED and s.batch_no == 7
     assert s.arrival == (date(2026, 3, 11), date(2026, 3, 20))
@@ -79,17 +86,25 @@ def test_not_approved_and_declined_say_no_money_moved() -> None:
     """GIVEN a refund rejected from the host, and one the PT declined WHEN built THEN
     rejected (by the back office) and declined; no arrival, no wrong-card note."""
     rejected = timeline.build(
-        [ev("refund.requested", refund("awaiting_approval")),
-         ev("refund.rejected", refund("rejected", by="host"), 3)],
-        SALE, None, (3, 10),
-    )  # fmt: skip
+        [
+            ev("refund.requested", refund("awaiting_approval")),
+            ev("refund.rejected", refund("rejected", by="host"), 3),
+        ],
+        SALE,
+        None,
+        (3, 10),
+    )
     assert (rejected.state, rejected.rejected_by) == (timeline.REJECTED, "back_office")
     assert states(rejected) == [("requested", "done"), ("approved", "now")]
     declined = timeline.build(
-        [ev("refund.requested", refund("in_doubt")),
-         ev("refund.failed", refund("declined", masked_pan="520000******0007"), 1)],
-        SALE, None, (3, 10),
-    )  # fmt: skip
+        [
+            ev("refund.requested", refund("in_doubt")),
+            ev("refund.failed", refund("declined", masked_pan="520000******0007"), 1),
+        ],
+        SALE,
+        None,
+        (3, 10),
+    )
     assert declined.state == timeline.DECLINED and declined.arrival is None
     assert not declined.wrong_card and declined.trace is None
 
@@ -99,8 +114,10 @@ def test_a_refund_to_another_card_says_which_card_got_it() -> None:
     unreferenced refund WHEN built THEN both are wrong-card with last four 0007; the same
     card is not."""
     other = {**DONE, "masked_pan": "520000******0007", "card_name": "Mastercard"}
-    events = [ev("refund.requested", refund("in_doubt")),
-              ev("refund.completed", refund("approved", **other), 1)]  # fmt: skip
+    events = [
+        ev("refund.requested", refund("in_doubt")),
+        ev("refund.completed", refund("approved", **other), 1),
+    ]
     s = timeline.build(events, SALE, None, (3, 10))
     assert s.wrong_card and s.card_last4 == "0007"
     bare = [
