@@ -38,6 +38,7 @@ from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.delivery.process import ROLES, role_problem, run_sender
 from posterm.host.enrol import cli as enrol_cli
+from posterm.host.public import cli as public_cli
 from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
 from posterm.protocol.mqtt import commands, topics
@@ -131,6 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_lookup_parsers(sub)
     enrol_cli.add_parsers(sub)
     cli_fleet.add_parsers(sub)
+    public_cli.add_parsers(sub)
     return parser
 
 
@@ -191,6 +193,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _keygen(config)
     if args.command in enrol_cli.COMMANDS:
         return enrol_cli.run(config, args)
+    if args.command in public_cli.COMMANDS:
+        return public_cli.run(config, args)
     if args.command == "hash-password":
         return _hash_password()
     if args.command == "run" and (
@@ -291,6 +295,12 @@ def _run(
             )
             return 1
     service = HostService(config, store, exporter, instance, sends=sends)
+    public = public_cli.beside_run(config, store)  # [public] listen: the refund status page
+    if isinstance(public, str):
+        print(f"posterm-host: {public}", file=sys.stderr)
+        if server is not None:
+            server.shutdown()
+        return 1
     web = None
     if http is not None:
         try:  # posterm[web]: a host without the dashboard needs none of it
@@ -298,6 +308,8 @@ def _run(
             from posterm.host.web.server import WebServer  # noqa: PLC0415
         except ImportError as exc:
             print(f"posterm-host: --http needs posterm[web]: {exc}", file=sys.stderr)
+            if public is not None:
+                public.stop()
             if server is not None:
                 server.shutdown()
             return 2
@@ -306,6 +318,8 @@ def _run(
             web = WebServer(config, store, service, parse_bind(bind))
         except (OSError, WebAuthError) as exc:
             print(f"posterm-host: --http {bind}: {exc}", file=sys.stderr)
+            if public is not None:
+                public.stop()
             if server is not None:
                 server.shutdown()
             return 1
@@ -317,6 +331,8 @@ def _run(
     finally:
         if web is not None:
             web.stop()
+        if public is not None:
+            public.stop()
         if server is not None:
             server.shutdown()
     return 0

@@ -13,6 +13,7 @@ import msgspec
 from posterm.host import webhooks as hooks
 from posterm.host.alerts.rules import Limits
 from posterm.host.notify import config as notify_config
+from posterm.host.public.config import PublicSection
 from posterm.protocol import config as kit
 from posterm.protocol.config import Refused, Section, between, one_of, seconds, text
 from posterm.protocol.mqtt.topics import TID
@@ -171,6 +172,7 @@ class HostToml(Section, frozen=True):
     webhooks: tuple[hooks.WebhookEntry, ...] = ()
     notify: notify_config.NotifyTable | None = None
     enrol: EnrolSection = EnrolSection()
+    public: PublicSection | None = None  # the customer's refund status page (issue 24)
 
 
 SECTIONS: dict[str, type[msgspec.Struct]] = {
@@ -181,6 +183,7 @@ SECTIONS: dict[str, type[msgspec.Struct]] = {
     "enrol": EnrolSection,
     "web": WebConfig,
     "alerts": AlertsSection,
+    "public": PublicSection,
 }
 
 
@@ -203,6 +206,7 @@ class HostConfig:
     notify: notify_config.NotifyConfig | None = None  # [notify]: refund notifications
     share_group: str | None = None  # several processes share $share/{group}/… subscriptions
     enrol: EnrolSection = field(default_factory=EnrolSection)
+    public: PublicSection | None = None  # [public]: the refund status page
 
 
 def load(path: str | Path) -> HostConfig:
@@ -231,4 +235,5 @@ def load(path: str | Path) -> HostConfig:
         share_group=t.mqtt.share_group,
         mqtt_username=t.mqtt.username,
         enrol=t.enrol,
+        public=t.public,
     )

@@ -315,6 +315,17 @@ MIGRATIONS: list[Statements] = [
             revoked_at TEXT
         )""",
     ],
+    # (issue 24, wt-pubhost) how often the customer opened a refund's status page, and when
+    # last (host/public/opens.py); the dashboard's refunds page shows it
+    [
+        """CREATE TABLE IF NOT EXISTS public_opens (
+            terminal TEXT NOT NULL,
+            txn_id TEXT NOT NULL,
+            opens BIGINT NOT NULL,
+            last_at TEXT NOT NULL,
+            PRIMARY KEY (terminal, txn_id)
+        )""",
+    ],
 ]
 
 

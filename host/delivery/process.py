@@ -14,6 +14,7 @@ from posterm.host.config import HostConfig
 from posterm.host.delivery.outbox import Outbox
 from posterm.host.delivery.sender import Sender
 from posterm.host.notify.sender import Notifications
+from posterm.host.public.keys import Links, PublicError
 from posterm.host.store import Store
 
 log = logging.getLogger("posterm.host.delivery")
@@ -25,8 +26,13 @@ def outboxes(config: HostConfig, store: Store) -> tuple[Outbox, ...]:
     found: list[Outbox] = []
     if config.webhooks:
         found.append(webhooks.Webhooks(config.webhooks))
-    if config.notify is not None:
-        found.append(Notifications(store, config.notify))
+    if config.notify is not None:  # with [public]: the status page's link in each message
+        links = None
+        try:
+            links = None if config.public is None else Links.of(config.public)
+        except PublicError as exc:  # the messages still go, without the link
+            log.warning("notify: refund messages go without the status page link: %s", exc)
+        found.append(Notifications(store, config.notify, links))
     return tuple(found)
 
 

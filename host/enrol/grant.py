@@ -5,6 +5,7 @@ transaction, and answer with everything the terminal needs to connect."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -12,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host.config import HostConfig
 from posterm.host.enrol import EnrolError, ca, codes
+from posterm.host.public import keys as public_keys
 from posterm.host.store import Store
 from posterm.protocol.errorcodes import ErrorCode
 
@@ -57,6 +59,7 @@ def enrol(config: HostConfig, store: Store, body: Any) -> dict[str, Any]:
         )
     fleet = ca.load(config.enrol.ca_dir)
     public = host_public_key(config)
+    refund_link = _refund_link(config)  # before the code is used: a refusal changes nothing
     probe = fleet.sign_client(csr.encode(), "probe", 1)  # a bad CSR: refused before the code
     key_sha256 = hashlib.sha256(
         probe.public_key().public_bytes(
@@ -80,4 +83,16 @@ def enrol(config: HostConfig, store: Store, body: Any) -> dict[str, Any]:
         "ca_cert": fleet.cert_pem.decode(),
         "broker_url": broker,
         "host_public_key": public,
+        **({} if refund_link is None else {"refund_link": refund_link(row["terminal"])}),
     }
+
+
+def _refund_link(config: HostConfig) -> Callable[[str], dict[str, str]] | None:
+    """With [public]: the terminal's refund link key (hex) and the page's base URL."""
+    if config.public is None:
+        return None
+    try:
+        links = public_keys.Links.of(config.public)
+    except public_keys.PublicError as exc:
+        raise EnrolError(str(exc), status=503, code=ErrorCode.NO_KEY) from None
+    return lambda tid: {"key": links.terminal_key(tid).hex(), "url": links.base_url}

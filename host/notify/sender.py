@@ -18,6 +18,7 @@ from posterm.host.delivery.sender import Sender, utc_now
 from posterm.host.notify import queue
 from posterm.host.notify.config import NotifyConfig
 from posterm.host.notify.templates import FactsError, Refund, render
+from posterm.host.public.keys import Links
 from posterm.host.store import Store
 
 LEASE_S = 120.0  # a claimed row is another process's to send again only after this
@@ -34,8 +35,9 @@ class Notifications:
     batch = 200
     lease_s = LEASE_S
 
-    def __init__(self, store: Store, config: NotifyConfig) -> None:
-        self.store, self.config = store, config
+    def __init__(self, store: Store, config: NotifyConfig, links: Links | None = None) -> None:
+        """`links`: the refund status page's ([public]), whose link goes in each message."""
+        self.store, self.config, self.links = store, config, links
         self._next_forget = 0.0
         # contacts forgotten, their old pages maybe still in a WAL (at start: a process
         # killed between forgetting and truncating left them there)
@@ -77,15 +79,20 @@ class Notifications:
         try:
             facts = json.loads(row["facts"])
             lang = row["lang"] if row["lang"] else self.config.lang
+            at = datetime.fromisoformat(facts["at"])
+            link = ""
+            if self.links is not None:
+                link = self.links.url(str(row["terminal"]), str(facts["reference"]), at.timestamp())
             refund = Refund(
                 outcome=facts["outcome"],
                 merchant=self.config.merchant_name,
                 amount=str(facts["amount"]),
                 currency=str(facts["currency"]),
-                at=datetime.fromisoformat(facts["at"]),
+                at=at,
                 reason=str(facts["reason"]),
                 card=str(facts["card"]),
                 reference=str(facts["reference"]),
+                link=link,
             )
             return render(refund, lang, self.config.zone)
         except FactsError as exc:  # a terminal's text that does not fit: never sent
@@ -118,8 +125,9 @@ class Notifier(Sender):
         config: NotifyConfig,
         clock: Callable[[], datetime] = utc_now,
         owner: str = "",
+        links: Links | None = None,
     ) -> None:
-        super().__init__(store, (Notifications(store, config),), clock, owner)
+        super().__init__(store, (Notifications(store, config, links),), clock, owner)
         self.hooks = IngestHooks(self)
 
     def prepare(self, contacts: dict[str, dict[str, str]]) -> None:

@@ -67,6 +67,7 @@ TEXT: dict[str, dict[str, Any]] = {
             " {merchant}. Please contact {merchant} if you have questions.",
         },
         "labels": ("Amount", "Date", "Reason", "Card", "Reference"),
+        "follow": "Follow your refund: {link}",
         "statement": "A refund usually shows on your statement within 3 to 10 banking days. If"
         " it has not appeared after 10 banking days, contact {merchant} with the"
         " reference above, or your bank.",
@@ -87,6 +88,7 @@ TEXT: dict[str, dict[str, Any]] = {
             " {merchant}.",
         },
         "labels": ("Betrag", "Datum", "Grund", "Karte", "Referenz"),
+        "follow": "Ihre Erstattung verfolgen: {link}",
         "statement": "Eine Erstattung erscheint meist innerhalb von 3 bis 10 Bankarbeitstagen"
         " auf Ihrem Kontoauszug. Ist sie nach 10 Bankarbeitstagen nicht zu sehen,"
         " wenden Sie sich mit der Referenz oben an {merchant} oder Ihre Bank.",
@@ -105,6 +107,7 @@ TEXT: dict[str, dict[str, Any]] = {
             "如有疑问，请联系 {merchant}。",
         },
         "labels": ("金额", "日期", "原因", "卡号", "参考号"),
+        "follow": "查看退款进度：{link}",
         "statement": "退款通常会在 3 至 10 个银行工作日内显示在您的账单上。"
         "如 10 个银行工作日后仍未显示，请凭上述参考号联系 {merchant} 或您的银行。",
     },
@@ -115,6 +118,7 @@ CURRENCY = re.compile(r"[A-Z]{3}")
 MASKED_PAN = re.compile(r"[0-9]{0,6}\*+[0-9]{0,4}")  # at most the first 6 and the last 4
 MAX_PAN = 19
 REFERENCE = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # a terminal's txn id (daemon/journal)
+LINK = re.compile(r"https?://[^\s/?#<>\"']+(/[^\s?#<>\"']*)?/r/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
 
 
 class FactsError(ValueError):
@@ -135,6 +139,7 @@ class Refund:
     reason: str  # a key of REASONS
     card: str  # the masked PAN, or "" when the PT never read a card
     reference: str  # the refund's txn id
+    link: str = ""  # its status page ([public]; host/public/keys.py), "" without one
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:
@@ -165,6 +170,8 @@ class Refund:
             raise FactsError("the reference is not a transaction id")
         if not isinstance(self.at, datetime) or self.at.tzinfo is None:
             raise FactsError("the time has no zone")
+        if not isinstance(self.link, str) or (self.link and not LINK.fullmatch(self.link)):
+            raise FactsError("the link is not a status page link")
 
 
 @dataclass(frozen=True)
@@ -191,6 +198,7 @@ def render(refund: Refund, lang: str, zone: ZoneInfo) -> Message:
     subject = words["subject"][refund.outcome].format(**fill)
     lead = words["lead"][refund.outcome].format(**fill)
     statement = words["statement"].format(**fill) if refund.outcome == "completed" else ""
+    follow = words["follow"].format(link=refund.link) if refund.link else ""
     width = max(len(label) for label, _ in rows)
     text = "\n".join(
         [
@@ -198,6 +206,7 @@ def render(refund: Refund, lang: str, zone: ZoneInfo) -> Message:
             "",
             *(f"{label:<{width}}  {value}" for label, value in rows),
             *(["", statement] if statement else []),
+            *(["", follow] if follow else []),
             "",
         ]
     )
@@ -210,6 +219,13 @@ def render(refund: Refund, lang: str, zone: ZoneInfo) -> Message:
         f"<title>{esc(subject)}</title></head><body><p>{esc(lead)}</p>"
         f"<table>{cells}</table>"
         + (f"<p>{esc(statement)}</p>" if statement else "")
+        + (
+            f'<p>{esc(words["follow"].split("{link}")[0])}<a href="{esc(refund.link)}">'
+            f"{esc(refund.link)}</a></p>"
+            if follow
+            else ""
+        )
         + "</body></html>"
     )
-    return Message(subject, text, body, f"{lead} {words['labels'][4]}: {refund.reference}")
+    sms = f"{lead} {words['labels'][4]}: {refund.reference}" + (f" {refund.link}" if follow else "")
+    return Message(subject, text, body, sms)

@@ -11,6 +11,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from posterm.host import history, lookup, reconcile
+from posterm.host.public import records as public_records
 from posterm.host.web import audit, auth, data, export, fleetview
 from posterm.host.web.app import Web, login_required
 from posterm.protocol.errorcodes import ErrorCode
@@ -118,7 +119,7 @@ def routes(web: Web) -> list[Route]:
     def refunds(request: Request) -> Response:
         if web.user(request) is None:
             return login_required(request)
-        rows = data.refunds(web.store, pending=False)
+        rows = public_records.with_opens(web.store, data.refunds(web.store, pending=False))
         return web.page(
             request,
             "refunds.html",

@@ -1,0 +1,250 @@
+"""The refund status page over HTTP, on its own listener (host/public/server.py, uvicorn
+in a thread) reading a store fed by the host's ingest: what the page shows, the one 404 for
+every refusal, the rate limit, the headers (CSP, no cookie), escaping, the language, and
+the open count."""
+
+from __future__ import annotations
+
+import http.client
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from posterm.host.config import load
+from posterm.host.public import keys, records
+from posterm.host.public.server import PublicServer
+from posterm.host.store import Store
+from posterm.protocol import refundlink
+from tests.public.refunds import Terminal
+from tests.support.broker import free_port
+
+MERCHANT = "Café <b>Beispiel</b>"
+
+
+@dataclass
+class Page:
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class Site:
+    store: Store
+    port: int
+    master: bytes
+
+    def token(self, tid: str = "pos-7", txn: str = "R-1", expires: int | None = None) -> str:
+        when = int(time.time()) + 3600 if expires is None else expires
+        return refundlink.mint(refundlink.terminal_key(self.master, tid), tid, txn, when)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Page:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            conn.request("GET", path, headers=headers or {})
+            answer = conn.getresponse()
+            body = answer.read().decode()
+            return Page(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
+        finally:
+            conn.close()
+
+
+def start(tmp_path: Path, store_url: str, extra: str = "") -> Iterator[Site]:
+    port = free_port()
+    path = tmp_path / "host.toml"
+    path.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n[store]\nurl = "{store_url}"\n'
+        f'[public]\nurl = "https://r.example.net"\nmerchant_name = "{MERCHANT}"\n'
+        f'merchant_contact = "call +49 30 1234567"\nlisten = "127.0.0.1:{port}"\n'
+        f'key_file = "{tmp_path / "link.key"}"\ntimezone = "Europe/Berlin"\n{extra}',
+        encoding="utf-8",
+    )
+    config = load(path)
+    assert config.public is not None
+    keys.init(config.public.key_file)
+    store = Store(config.store_url)
+    server = PublicServer(config.public, store)
+    server.start()
+    try:
+        yield Site(store, port, keys.load(config.public.key_file))
+    finally:
+        server.stop()
+        store.close()
+
+
+@pytest.fixture
+def site(tmp_path: Path, store_url: str) -> Iterator[Site]:
+    yield from start(tmp_path, store_url)
+
+
+def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> None:
+    """GIVEN a sale, a refund completed at the PT and the day closed WHEN the customer opens
+    the link THEN 200 with the merchant (escaped), amount, card last four and scheme, each
+    step, the arrival window in banking days, the references; no cookie, the CSP; no PAN
+    digits beyond the last four; no refresh (final); one open counted."""
+    pos = Terminal(site.store)
+    pos.sale()
+    pos.completed_refund()
+    pos.close_day()
+    page = site.get(f"/r/{site.token()}")
+    assert page.status == 200, page.body
+    assert "Café &lt;b&gt;Beispiel&lt;/b&gt;" in page.body and "<b>Beispiel" not in page.body
+    for said in (
+        "12.50 EUR",
+        "Visa ending in 1111",
+        "Approved by the shop",
+        "Completed at the card terminal",
+        "Included in the shop&#39;s day closing",
+        "between 2026-03-11 and 2026-03-20",
+        "trace 18",
+        "receipt 41",
+        "batch 7",
+        "refund R-1",
+        "not a promise",
+    ):
+        assert said in page.body, said
+    assert "411111" not in page.body and 'http-equiv="refresh"' not in page.body
+    assert "set-cookie" not in page.headers
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 1
+
+
+def test_in_progress_refreshes_itself_and_its_refresh_is_not_a_visit(site: Site) -> None:
+    """GIVEN a refund awaiting approval WHEN opened THEN it says in progress, waits for
+    approval and refreshes itself to ?auto=1; the refresh is not counted as an open."""
+    Terminal(site.store).send(
+        "refund.requested",
+        {
+            "txn_id": "R-1",
+            "kind": "refund",
+            "state": "awaiting_approval",
+            "amount": "80.00",
+            "currency": "EUR",
+            "reason": "other",
+        },
+        "2026-03-06T10:00:00.000Z",
+    )
+    token = site.token()
+    page = site.get(f"/r/{token}")
+    assert "still in progress" in page.body and "Waiting for approval" in page.body
+    assert 'http-equiv="refresh" content="20;url=?auto=1"' in page.body
+    assert site.get(f"/r/{token}?auto=1").status == 200
+    assert site.get(f"/r/{token}").status == 200
+    assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 2
+
+
+def test_every_refusal_is_the_same_404(site: Site) -> None:
+    """GIVEN a refund of pos-7 WHEN opened with a tampered, truncated, expired token, one of
+    another master key, one for pos-8 (same txn id), one for an unknown txn, or any other
+    path THEN every answer is 404 with the very same body, the merchant's contact and none
+    of the refund's data; nothing is counted."""
+    Terminal(site.store).completed_refund()
+    good = site.token()
+    flipped = good[:5] + ("A" if good[5] != "A" else "B") + good[6:]
+    other_master = refundlink.mint(
+        refundlink.terminal_key(bytes(32), "pos-7"), "pos-7", "R-1", int(time.time()) + 60
+    )
+    paths = [
+        f"/r/{flipped}",
+        f"/r/{good[:-3]}",
+        f"/r/{site.token(expires=int(time.time()) - 1)}",
+        f"/r/{other_master}",
+        f"/r/{site.token(tid='pos-8')}",
+        f"/r/{site.token(txn='R-2')}",
+        "/r/",
+        "/r/%00",
+        "/admin",
+        "/r/" + "x" * 5000,
+    ]
+    pages = [site.get(p) for p in paths]
+    assert {p.status for p in pages} == {404}
+    assert len({p.body for p in pages}) == 1
+    assert "Not found or expired" in pages[0].body and "call +49 30 1234567" in pages[0].body
+    assert "12.50" not in pages[0].body and "1111" not in pages[0].body
+    assert records.opens(site.store, [("pos-7", "R-1"), ("pos-8", "R-1")]) == {}
+    assert site.get(f"/r/{good}").status == 200
+
+
+def test_the_refunds_language_then_the_browsers_and_no_contact_shown(site: Site) -> None:
+    """GIVEN a refund whose customer asked for zh (its pending contact) WHEN opened with a
+    German browser THEN the page is in Chinese and shows no e-mail; a refund without a
+    contact follows the browser (de)."""
+    pos = Terminal(site.store)
+    pos.completed_refund()
+    with site.store.transaction() as tx:
+        tx.execute(
+            "INSERT INTO contacts (terminal, txn_id, contact, received_at) VALUES (?, ?, ?, ?)",
+            ("pos-7", "R-1", '{"email": "kunde@example.net", "lang": "zh"}', "2026-03-06T10:00Z"),
+        )
+    page = site.get(f"/r/{site.token()}", {"Accept-Language": "de-DE,de;q=0.9"})
+    assert '<html lang="zh">' in page.body and "已在刷卡终端完成" in page.body
+    assert "kunde" not in page.body
+    with site.store.transaction() as tx:
+        tx.execute("DELETE FROM contacts")
+    page = site.get(f"/r/{site.token()}", {"Accept-Language": "de-DE,de;q=0.9"})
+    assert '<html lang="de">' in page.body and "Am Kartenterminal ausgeführt" in page.body
+
+
+def test_a_wrong_card_refund_says_which_card_received_it(site: Site) -> None:
+    """GIVEN a sale paid with ...1111 and its refund completed on ...0007 WHEN opened THEN
+    the page says the card ending in 0007 got it and never shows 1111."""
+    pos = Terminal(site.store)
+    pos.sale()
+    pos.completed_refund(masked_pan="520000******0007", card_name="Mastercard")
+    page = site.get(f"/r/{site.token()}")
+    assert "went to the card ending in 0007" in page.body and "1111" not in page.body
+
+
+def test_the_rate_limit_is_per_client_behind_a_configured_proxy(
+    tmp_path: Path, store_url: str
+) -> None:
+    """GIVEN rate_per_minute 3 and the proxy 127.0.0.1 WHEN one client asks 4 times THEN
+    the 4th is 429 with Retry-After; another client (X-Forwarded-For) still gets through."""
+    for site in start(
+        tmp_path, store_url, 'rate_per_minute = 3\nforwarded_allow_ips = ["127.0.0.1"]\n'
+    ):
+        one = {"X-Forwarded-For": "198.51.100.1"}
+        assert [site.get("/r/x", one).status for _ in range(4)] == [404, 404, 404, 429]
+        limited = site.get("/r/x", one)
+        assert limited.status == 429 and int(limited.headers["retry-after"]) >= 1
+        assert "set-cookie" not in limited.headers and "content-security-policy" in limited.headers
+        assert site.get("/r/x", {"X-Forwarded-For": "198.51.100.2"}).status == 404
+
+
+def test_forwarded_for_is_ignored_without_a_configured_proxy(
+    tmp_path: Path, store_url: str
+) -> None:
+    """GIVEN rate_per_minute 2 and no proxy WHEN a client changes X-Forwarded-For THEN it
+    is still one client: the 3rd request is 429."""
+    for site in start(tmp_path, store_url, "rate_per_minute = 2\n"):
+        codes = [site.get("/r/x", {"X-Forwarded-For": f"198.51.100.{i}"}).status for i in range(3)]
+        assert codes == [404, 404, 429]
+
+
+def test_the_dashboards_refund_rows_say_how_often_the_customer_opened_the_page(
+    site: Site,
+) -> None:
+    """GIVEN a refund whose page was opened twice (and refreshed by itself once) WHEN the
+    dashboard's refunds page reads its rows THEN that row says "customer opened the status
+    page 2 times, last …"; an unopened refund says nothing; the refunds template shows it."""
+    from posterm.host.web import data  # noqa: PLC0415
+    from posterm.host.web.app import HERE  # noqa: PLC0415
+
+    pos = Terminal(site.store)
+    pos.completed_refund()
+    token = site.token()
+    for path in (f"/r/{token}", f"/r/{token}?auto=1", f"/r/{token}"):
+        assert site.get(path).status == 200
+    rows = records.with_opens(site.store, data.refunds(site.store, pending=False))
+    (row,) = [r for r in rows if r["txn_id"] == "R-1"]
+    assert row["opened"].startswith("customer opened the status page 2 times, last 20")
+    assert records.with_opens(site.store, [{"terminal": "pos-8", "txn_id": "R-1"}])[0] == {
+        "terminal": "pos-8",
+        "txn_id": "R-1",
+        "opened": "",
+    }
+    assert "r.opened" in (HERE / "templates" / "refunds.html").read_text()
