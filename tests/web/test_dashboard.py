@@ -84,9 +84,9 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     expect(result).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
     assert [e["state"] for e in rig.ledger() if e["kind"] == "refund"] == ["booked"]
 
-    page.goto(f"/terminals/{TID}?hours=0.1")
+    page.goto(f"/terminals/{TID}?range=1h")
     expect(page.locator("#terminal-state")).to_have_text("online")
-    expect(page.locator("svg.plot")).to_have_count(3)
+    expect(page.locator("svg.plot")).to_have_count(7)
     assert page.locator("svg.plot polyline").count() >= 3  # the history of each plot
     expect(page.locator(f'.txn[data-txn="{sale["txn_id"]}"] pre.receipt')).to_contain_text("90.00")
     page.screenshot(path=str(ARTIFACTS / "terminal.png"), full_page=True)
