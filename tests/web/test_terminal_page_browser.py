@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -105,5 +106,49 @@ def test_the_terminal_page_plots_the_pi_health_over_a_picked_range(
     phone.screenshot(path=str(ARTIFACTS / "terminal-health-390.png"), full_page=True)
     width = page_width(phone)
     assert width <= 390, f"the terminal page is {width} px wide at 390 px"
+    context.close()
+    assert console.errors == []
+
+
+def test_times_show_in_the_operators_zone_with_their_age(web_host: WebHost, browser: Any) -> None:
+    """GIVEN a terminal last heard of on 15 Jan 2026 10:00 UTC and a Pi with a recent
+    history WHEN an operator in Berlin opens the pages THEN the last-seen time reads 11:00
+    in Berlin (GMT+1) with its age, the page without script holds the UTC time, the plots'
+    time ticks and their zone are Berlin's, and the fleet page's refresh time and the audit
+    log's times are in Berlin's zone too."""
+    console = Console()
+    now = datetime.now(UTC)
+    told(web_host, now)
+    store = Store(f"sqlite://{web_host.tmp / 'host.db'}")
+    try:
+        store.saw_status("pos-old", {"online": True, "session": 1})
+        store.saw_telemetry("pos-old", PI, at="2026-01-15T10:00:00.000Z")
+    finally:
+        store.close()
+    berlin = ZoneInfo("Europe/Berlin")
+    zone_now = f"GMT+{int(now.astimezone(berlin).utcoffset().total_seconds() // 3600)}"
+    context, page = login(
+        browser, web_host, "olga", console, timezone_id="Europe/Berlin", locale="en-US"
+    )
+    expect(page.locator("#updated time")).to_contain_text(zone_now)
+
+    page.goto("/terminals/pos-old")
+    seen = page.locator("p time").first
+    expect(seen).to_contain_text("Jan 15, 2026, 11:00:00 AM GMT+1")
+    expect(seen).to_contain_text("days ago")
+    expect(seen).to_have_attribute("title", "2026-01-15T10:00:00.000Z")
+    raw = context.request.get("/terminals/pos-old").text()  # what shows without script
+    assert '<time datetime="2026-01-15T10:00:00.000Z">2026-01-15T10:00:00.000Z</time>' in raw
+
+    page.goto(f"/terminals/{TID}")
+    expect(page.locator("#range .zone")).to_have_text("Europe/Berlin")
+    ticks = page.locator("svg.plot").first.locator("text.tick")
+    assert ticks.count() >= 2
+    for tick in ticks.all():
+        at = datetime.fromisoformat(tick.get_attribute("data-at") or "")
+        assert tick.text_content() == at.astimezone(berlin).strftime("%H:%M")
+
+    page.goto("/audit")
+    expect(page.locator("#audit tbody tr").first.locator("time").first).to_contain_text(zone_now)
     context.close()
     assert console.errors == []

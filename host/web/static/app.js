@@ -47,9 +47,32 @@ function localTime(el) {
   el.textContent = `${LOCAL.format(at)} (${ago(Math.max(0, (Date.now() - at) / 1000))})`;
 }
 
+// a plot's time ticks (drawn in UTC on the server, `data-at`) in the operator's zone
+const TICK = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit",
+  hourCycle: "h23"});
+const DAY_TICK = new Intl.DateTimeFormat(undefined, {day: "numeric", month: "short",
+  hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+
+function localTick(el) {
+  const at = new Date(el.dataset.at);
+  if (Number.isNaN(at.getTime())) {
+    return;
+  }
+  if (!el.dataset.utc) {
+    el.dataset.utc = el.textContent;  // a date in it: the first tick of a day
+  }
+  el.textContent = (el.dataset.utc.includes(" ") ? DAY_TICK : TICK).format(at);
+}
+
 function localTimes(root) {
   for (const el of root.querySelectorAll("time[datetime]")) {
     localTime(el);
+  }
+  for (const el of root.querySelectorAll("svg.plot text.tick[data-at]")) {
+    localTick(el);
+  }
+  for (const el of root.querySelectorAll(".zone")) {
+    el.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
   }
 }
 
@@ -164,7 +187,10 @@ async function pollFleet(table) {
       alerts.dataset.count = String(data.alerts.length);
       renderCards(data.summary);
       document.getElementById("matched").textContent = String(data.view.matched);
-      document.getElementById("updated").textContent = data.now;
+      const updated = document.createElement("time");
+      updated.setAttribute("datetime", data.now);
+      localTime(updated);
+      document.getElementById("updated").replaceChildren(updated);
       table.dataset.polled = String(Number(table.dataset.polled || "0") + 1);
     }
   } catch (err) {
@@ -271,8 +297,15 @@ async function pollRefunds(table) {
   window.setTimeout(() => pollRefunds(table), POLL_MS);
 }
 
+const AGES_MS = 15000;  // the ages ("3 min ago") of a page left open keep up
+
 document.addEventListener("DOMContentLoaded", () => {
   localTimes(document);
+  window.setInterval(() => {
+    for (const el of document.querySelectorAll("time[datetime]")) {
+      localTime(el);
+    }
+  }, AGES_MS);
   for (const button of document.querySelectorAll("button.act")) {
     button.addEventListener("click", () => act(button));
   }
