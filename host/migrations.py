@@ -326,6 +326,15 @@ MIGRATIONS: list[Statements] = [
             PRIMARY KEY (terminal, txn_id)
         )""",
     ],
+    # the Pi's health over time in the telemetry history, for the terminal page's plots
+    # (wt-health, host/history.py): throttled_now as its words joined by commas,
+    # clock_synchronized 1 or 0, NULL where the terminal told nothing (not a Pi)
+    [
+        "ALTER TABLE telemetry_history ADD COLUMN cpu_temp_c DOUBLE PRECISION",
+        "ALTER TABLE telemetry_history ADD COLUMN throttled_now TEXT",
+        "ALTER TABLE telemetry_history ADD COLUMN disk_free_bytes BIGINT",
+        "ALTER TABLE telemetry_history ADD COLUMN clock_synchronized INTEGER",
+    ],
 ]
 
 

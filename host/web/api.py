@@ -21,6 +21,7 @@ from posterm.host import history, lookup, reconcile
 from posterm.host.alerts import acks
 from posterm.host.web import audit, data, fleetview
 from posterm.host.web.app import Web, login_required
+from posterm.host.web.terminalplots import RANGES, pick_range
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt.events import now_rfc3339
 
@@ -54,7 +55,9 @@ def routes(web: Web) -> list[Route]:
             raise lookup.LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {tid}")
         return {
             "terminal": rows[0],
-            "telemetry": web.store.telemetry_history(tid, history.since(6)),
+            "telemetry": web.store.telemetry_history(
+                tid, history.since(RANGES[pick_range(request.query_params.get("range"))])
+            ),
             "events": web.store.events(terminal=tid, newest_first=True, limit=50),
         }
 

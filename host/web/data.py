@@ -1,5 +1,5 @@
 """What the dashboard's pages and its JSON API show, read through the store and the
-lookups: the fleet's rows, a terminal's telemetry history, refunds, receipts."""
+lookups: the fleet's rows, refunds, receipts (a terminal's plots: terminalplots.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 from markupsafe import Markup
 
-from posterm.host import history, lookup
+from posterm.host import lookup
 from posterm.host.alerts import engine as alert_engine
 from posterm.host.config import HostConfig
 from posterm.host.store import Store
@@ -89,43 +89,6 @@ def first_screen(
 def open_alerts(store: Store) -> list[dict[str, Any]]:
     """Open alerts (`host/alerts/engine.py`), worst first, then newest first."""
     return alert_engine.listing(store, open_only=True)  # all of them, worst first
-
-
-def terminal_plots(store: Store, tid: str, hours: float) -> dict[str, Markup]:
-    """Outbox depth, paper and PT link over the last `hours`."""
-    start, end = history.since(hours), now_rfc3339()
-    rows = store.telemetry_history(tid, start)
-    if rows:  # a history shorter than the window fills the plot
-        start = max(start, rows[0]["at"])
-
-    def series(key: str, levels: dict[str, float] | None = None) -> list[tuple[str, float | None]]:
-        out: list[tuple[str, float | None]] = []
-        for r in rows:
-            value = r[key]
-            if levels is not None:
-                value = levels.get(value) if isinstance(value, str) else None
-            out.append((r["at"], None if value is None else float(value)))
-        return out
-
-    return {
-        "outbox": plots.steps(series("outbox_depth"), f"{tid}: outbox depth", start=start, end=end),
-        "paper": plots.steps(
-            series("paper", plots.PAPER_LEVELS),
-            f"{tid}: paper",
-            start=start,
-            end=end,
-            top=2,
-            ticks={"ok": 2, "near end": 1, "out": 0},
-        ),
-        "link": plots.steps(
-            series("pt_link", plots.LINK_LEVELS),
-            f"{tid}: PT link",
-            start=start,
-            end=end,
-            top=1,
-            ticks={"up": 1, "down": 0},
-        ),
-    }
 
 
 def refunds(store: Store, pending: bool) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from starlette.routing import Route
 
 from posterm.host import history, lookup, reconcile
 from posterm.host.public import records as public_records
-from posterm.host.web import audit, auth, data, export, fleetview
+from posterm.host.web import audit, auth, data, export, fleetview, terminalplots
 from posterm.host.web.app import Web, login_required
 from posterm.protocol.errorcodes import ErrorCode
 
@@ -97,9 +97,9 @@ def routes(web: Web) -> list[Route]:
         if row is None:
             return web.page(request, "error.html", {"error": f"no terminal {tid}"}, 404)
         try:
-            hours = min(max(float(request.query_params.get("hours", "6")), 0.1), 48.0)
-        except ValueError:
-            hours = 6.0
+            picked = terminalplots.pick_range(request.query_params.get("range"))
+        except lookup.LookupFailed as exc:
+            return web.page(request, "error.html", {"error": exc.message}, 400)
         txns = lookup.find(web.store, tid, since=history.since(TXN_HOURS))[-TXNS_SHOWN:][::-1]
         events = web.store.events(terminal=tid, newest_first=True, limit=EVENTS_SHOWN)
         alerts = [a for a in data.open_alerts(web.store) if a["terminal"] == tid]
@@ -108,8 +108,7 @@ def routes(web: Web) -> list[Route]:
             "terminal.html",
             {
                 "t": row,
-                "hours": hours,
-                "plots": data.terminal_plots(web.store, tid, hours),
+                "history": terminalplots.build(web.store, tid, picked),
                 "events": events,
                 "txns": txns,
                 "alerts": alerts,

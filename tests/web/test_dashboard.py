@@ -64,11 +64,25 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     pending = page.locator(f'#pending tr[data-txn="{refund["txn_id"]}"]')  # appears by itself
     expect(pending.locator("td").nth(2)).to_contain_text("70.00", timeout=WAIT_MS)
     expect(pending.locator("td").nth(3)).to_contain_text(sale["txn_id"])
+    held: list[Any] = []  # the approval held on its way: the row's buttons wait disabled
+
+    def hold(route: Any) -> None:  # a function: Playwright tags its handler
+        held.append(route)
+
+    page.route("**/approve", hold)
     page.once("dialog", lambda dialog: dialog.accept())
     pending.locator("button.approve").click()
     result = pending.locator("output.result")
+    expect(result).to_have_attribute("data-state", "waiting")
+    expect(pending.locator("button.approve")).to_be_disabled()
+    expect(pending.locator("button.reject")).to_be_disabled()
+    wait_for(lambda: held, "the approval's request")
+    held[0].continue_()
+    page.unroute("**/approve")
     expect(result).to_have_attribute("data-state", "ok", timeout=WAIT_MS)
-    expect(result).to_contain_text("approved")
+    expect(result).to_have_text(f"Refund {refund['txn_id']} approved.")  # a sentence, no JSON
+    expect(pending).to_have_attribute("data-done", "approved")  # the row says it, no buttons
+    expect(pending.locator("button")).to_have_count(0)
     approved = [
         e
         for e in rig.events()
@@ -79,14 +93,17 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     (txn,) = [t for t in rig.txns() if t["txn_id"] == refund["txn_id"]]
     assert txn["state"] == "approved", txn
 
-    page.once("dialog", lambda dialog: dialog.accept())  # a second click: refused, not run
-    pending.locator("button.approve").click()
-    expect(result).to_have_attribute("data-state", "refused", timeout=WAIT_MS)
+    again = page.request.post(  # a second approval (another tab): refused, not run
+        f"/api/terminals/{TID}/refunds/{refund['txn_id']}/approve",
+        data={"action": "approve", "terminal": TID, "txn": refund["txn_id"]},
+        headers={"X-CSRF-Token": page.locator('meta[name="csrf-token"]').get_attribute("content")},
+    )
+    assert again.json()["ok"] is False, again.text()
     assert [e["state"] for e in rig.ledger() if e["kind"] == "refund"] == ["booked"]
 
-    page.goto(f"/terminals/{TID}?hours=0.1")
+    page.goto(f"/terminals/{TID}?range=1h")
     expect(page.locator("#terminal-state")).to_have_text("online")
-    expect(page.locator("svg.plot")).to_have_count(3)
+    expect(page.locator("svg.plot")).to_have_count(7)
     assert page.locator("svg.plot polyline").count() >= 3  # the history of each plot
     expect(page.locator(f'.txn[data-txn="{sale["txn_id"]}"] pre.receipt')).to_contain_text("90.00")
     page.screenshot(path=str(ARTIFACTS / "terminal.png"), full_page=True)
@@ -97,6 +114,7 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     page.once("dialog", lambda dialog: dialog.accept())
     found.locator("button.act").click()
     expect(found.locator("output.result")).to_have_attribute("data-state", "ok", timeout=WAIT_MS)
+    expect(found.locator("output.result")).to_have_text(f"Reprinted on {TID}, marked DUPLICATE.")
     wait_for(
         lambda: any(e["type"] == "receipt.reprinted" for e in rig.events()),
         "the DUPLICATE reprinted on the terminal",
@@ -110,6 +128,8 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     expect(page.locator("#eod + output.result")).to_have_attribute(
         "data-state", "ok", timeout=WAIT_MS
     )
+    expect(page.locator("#eod + output.result")).to_have_text(f"Day closed on {TID}.")
+    expect(page.locator("#eod")).to_be_enabled()
     assert len([e for e in rig.events() if e["type"] == "batch.closed"]) == 1
     wait_for(
         lambda: page.request.get("/api/reconcile").json()["batches"],

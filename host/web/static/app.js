@@ -47,9 +47,32 @@ function localTime(el) {
   el.textContent = `${LOCAL.format(at)} (${ago(Math.max(0, (Date.now() - at) / 1000))})`;
 }
 
+// a plot's time ticks (drawn in UTC on the server, `data-at`) in the operator's zone
+const TICK = new Intl.DateTimeFormat(undefined, {hour: "2-digit", minute: "2-digit",
+  hourCycle: "h23"});
+const DAY_TICK = new Intl.DateTimeFormat(undefined, {day: "numeric", month: "short",
+  hour: "2-digit", minute: "2-digit", hourCycle: "h23"});
+
+function localTick(el) {
+  const at = new Date(el.dataset.at);
+  if (Number.isNaN(at.getTime())) {
+    return;
+  }
+  if (!el.dataset.utc) {
+    el.dataset.utc = el.textContent;  // a date in it: the first tick of a day
+  }
+  el.textContent = (el.dataset.utc.includes(" ") ? DAY_TICK : TICK).format(at);
+}
+
 function localTimes(root) {
   for (const el of root.querySelectorAll("time[datetime]")) {
     localTime(el);
+  }
+  for (const el of root.querySelectorAll("svg.plot text.tick[data-at]")) {
+    localTick(el);
+  }
+  for (const el of root.querySelectorAll(".zone")) {
+    el.textContent = Intl.DateTimeFormat().resolvedOptions().timeZone;
   }
 }
 
@@ -164,7 +187,10 @@ async function pollFleet(table) {
       alerts.dataset.count = String(data.alerts.length);
       renderCards(data.summary);
       document.getElementById("matched").textContent = String(data.view.matched);
-      document.getElementById("updated").textContent = data.now;
+      const updated = document.createElement("time");
+      updated.setAttribute("datetime", data.now);
+      localTime(updated);
+      document.getElementById("updated").replaceChildren(updated);
       table.dataset.polled = String(Number(table.dataset.polled || "0") + 1);
     }
   } catch (err) {
@@ -173,21 +199,26 @@ async function pollFleet(table) {
   window.setTimeout(() => pollFleet(table), POLL_MS);
 }
 
-function describe(result) {
+// after an action: a sentence, never the reply's JSON (`data-done` says what was done)
+function describe(button, result, status) {
   if (result.ok) {
-    const r = result.reply && result.reply.result;
-    return "done: " + (r && typeof r === "object" ? JSON.stringify(r) : "ok");
+    return button.dataset.done || "Done.";
   }
-  return `refused (${result.code}): ${result.error}`;
+  return `Not done: ${result.error || "refused"} (${result.code || status}).`;
 }
 
+// the buttons of one row are disabled while one of them runs; a decision (`data-once`)
+// taken, the row says so and its buttons go
 async function act(button) {
   if (button.dataset.confirm && !window.confirm(button.dataset.confirm)) {
     return;
   }
   const out = button.parentElement.querySelector("output.result");
-  button.disabled = true;
-  out.textContent = "sent, waiting for the terminal\u2026";
+  const group = [...button.parentElement.querySelectorAll("button.act")];
+  for (const b of group) {
+    b.disabled = true;
+  }
+  out.textContent = "Sent; waiting for the terminal\u2026";
   out.dataset.state = "waiting";
   try {
     const response = await fetch(button.dataset.url, {
@@ -196,23 +227,35 @@ async function act(button) {
       body: button.dataset.body || "{}",
     });
     const result = await response.json();
-    out.textContent = describe(result);
+    out.textContent = describe(button, result, response.status);
     out.dataset.state = result.ok ? "ok" : "refused";
+    const row = button.closest("tr");
+    if (result.ok && button.dataset.once && row) {
+      row.dataset.done = button.dataset.once;
+      row.classList.add("done");
+      for (const b of group) {
+        b.remove();
+      }
+    }
   } catch (err) {
-    out.textContent = "failed: " + err;
+    out.textContent = "Not done: no answer from the host; try again.";
     out.dataset.state = "refused";
   } finally {
-    button.disabled = false;
+    for (const b of group) {
+      b.disabled = false;
+    }
   }
 }
 
-function actButton(label, cls, url, body, question) {
+function actButton(label, cls, url, body, question, done, once) {
   const button = document.createElement("button");
   button.className = "act " + cls;
   button.textContent = label;
   button.dataset.url = url;
   button.dataset.body = JSON.stringify(body);
   button.dataset.confirm = question;
+  button.dataset.done = done;
+  button.dataset.once = once;
   button.addEventListener("click", () => act(button));
   return button;
 }
@@ -236,10 +279,12 @@ function refundRow(r, operator) {
       encodeURIComponent(r.txn_id);
     const target = {terminal: r.terminal, txn: r.txn_id};
     actions.appendChild(actButton("Approve", "approve", base + "/approve",
-      {action: "approve", ...target}, `Approve refund ${r.txn_id} of ${amount} on ${r.terminal}?`));
+      {action: "approve", ...target}, `Approve refund ${r.txn_id} of ${amount} on ${r.terminal}?`,
+      `Refund ${r.txn_id} approved.`, "approved"));
     actions.appendChild(document.createTextNode(" "));
     actions.appendChild(actButton("Reject", "reject", base + "/reject",
-      {action: "reject", ...target}, `Reject refund ${r.txn_id} on ${r.terminal}?`));
+      {action: "reject", ...target}, `Reject refund ${r.txn_id} on ${r.terminal}?`,
+      `Refund ${r.txn_id} rejected.`, "rejected"));
     actions.appendChild(document.createElement("output")).className = "result";
   }
   tr.appendChild(actions);
@@ -271,8 +316,15 @@ async function pollRefunds(table) {
   window.setTimeout(() => pollRefunds(table), POLL_MS);
 }
 
+const AGES_MS = 15000;  // the ages ("3 min ago") of a page left open keep up
+
 document.addEventListener("DOMContentLoaded", () => {
   localTimes(document);
+  window.setInterval(() => {
+    for (const el of document.querySelectorAll("time[datetime]")) {
+      localTime(el);
+    }
+  }, AGES_MS);
   for (const button of document.querySelectorAll("button.act")) {
     button.addEventListener("click", () => act(button));
   }
