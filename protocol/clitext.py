@@ -10,6 +10,7 @@ transaction). Each CLI's own codes (3: no postermd; 2: unusable config) are in i
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
@@ -43,7 +44,7 @@ class Parser(argparse.ArgumentParser):
     subparsers are of the same class."""
 
     def error(self, message: str) -> NoReturn:
-        self.print_usage()
+        self.print_usage(sys.stderr)
         self.exit(EX_USAGE, f"{self.prog}: error: {message}\n")
 
 
