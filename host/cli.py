@@ -2,7 +2,7 @@
 [--terminal TID] | reject TXN [--terminal TID] | reprint TID TXN | eod TID | ping TID | refunds |
 receipts find|show | reconcile`: the back office.
 A transaction is named by its terminal and its id (an id is unique only per terminal): an id
-that several terminals used is refused without `--terminal` (exit 1, naming them).
+that several terminals used is refused without `--terminal` (exit 65, naming them).
 `--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: the
 config is unusable, 64: a wrong command line, 65: wrong input: a bad value, an unknown or
 ambiguous transaction, terminal or alert)."""

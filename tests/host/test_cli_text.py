@@ -47,7 +47,7 @@ def _run(config: Path, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[
 
 
 def test_every_read_command_prints_tables_and_sentences(
-    store: Store,  # noqa: F811 (the fixture)
+    store: Store,
     store_url: str,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
