@@ -2,9 +2,10 @@
 [--terminal TID] | reject TXN [--terminal TID] | reprint TID TXN | eod TID | ping TID | refunds |
 receipts find|show | reconcile`: the back office.
 A transaction is named by its terminal and its id (an id is unique only per terminal): an id
-that several terminals used is refused without `--terminal` (exit 1, naming them).
-`--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: bad
-input or config)."""
+that several terminals used is refused without `--terminal` (exit 65, naming them).
+`--json` on every read; the exit code is 0 only on success (1: refused or failed, 2: the
+config is unusable, 64: a wrong command line, 65: wrong input: a bad value, an unknown or
+ambiguous transaction, terminal or alert)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from posterm.host import (
     reconcile,
     webhooks,
 )
+from posterm.host import cli_output as out
 from posterm.host.alerts import engine as alert_engine
 from posterm.host.cli_alerts import add_parsers as add_alert_parsers
 from posterm.host.cli_alerts import run as alert_action
@@ -41,13 +43,14 @@ from posterm.host.enrol import cli as enrol_cli
 from posterm.host.public import cli as public_cli
 from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
+from posterm.protocol.clitext import EX_DATAERR, EX_USAGE, Parser, cell, fields, last4, table
 from posterm.protocol.mqtt import commands, topics
 
 DEFAULT_CONFIG = Path("/etc/posterm/posterm-host.toml")  # where the package installs it
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="posterm-host", description=__doc__.splitlines()[0])
+    parser = Parser(prog="posterm-host", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--config",
         type=Path,
@@ -202,7 +205,7 @@ def _main(argv: Sequence[str] | None) -> int:
         or role_problem(args.role, args.http, args.metrics)
     ):
         print(f"posterm-host: {problem}", file=sys.stderr)
-        return 2
+        return EX_USAGE
     try:
         store = Store(config.store_url)
     except StoreError as exc:
@@ -223,14 +226,16 @@ def _main(argv: Sequence[str] | None) -> int:
         if args.command == "alerts":
             return _alerts(store, args)
         if args.command == "quarantine":
-            _print(quarantine.listing(store.db, args.terminal), args.json)
+            rows = quarantine.listing(store.db, args.terminal)
+            _print(rows, args.json, out.QUARANTINE, "no quarantined messages")
             return 0
-        if args.command in ("webhooks", "events"):
-            if args.command == "webhooks":
-                rows = webhooks.deliveries(store, args.state)
-            else:
-                rows = store.events(terminal=args.terminal, type_=args.type, since=args.since)
-            _print(rows, args.json)
+        if args.command == "webhooks":
+            rows = webhooks.deliveries(store, args.state)
+            _print(rows, args.json, out.WEBHOOKS, "no webhook deliveries")
+            return 0
+        if args.command == "events":
+            rows = store.events(terminal=args.terminal, type_=args.type, since=args.since)
+            _print(rows, args.json, out.EVENTS, "no events match")
             return 0
         if args.command in ("refunds", "receipts"):
             return _lookup(store, args)
@@ -253,7 +258,8 @@ def _alerts(store: Store, args: argparse.Namespace) -> int:
     """The alerts, worst first; a page (`--limit`, `--offset`) says how many more there
     are (on stderr with --json, whose stdout stays the list)."""
     rows = alert_engine.listing(store, open_only=args.open, limit=args.limit, offset=args.offset)
-    _print(rows, args.json)
+    empty = "no open alerts" if args.open else "no alerts"
+    _print(rows if args.json else out.alert_rows(rows), args.json, out.ALERTS, empty)
     if args.limit is not None:
         more = alert_engine.count(store, open_only=args.open) - args.offset - len(rows)
         if more > 0:
@@ -368,14 +374,18 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
     if as_json:
         print(json.dumps(rows))
         return
-    table = [["PAYMENTS"] + [title for _, title in FLEET_COLUMNS] + ["ALERTS"]]
-    for row in rows:
-        cells = ["-" if row[key] is None else str(row[key]) for key, _ in FLEET_COLUMNS]
-        pay = "yes" if row["payments"]["ok"] else "NO"
-        table.append([pay, *cells, ",".join(a["kind"] for a in row["alerts"]) or "-"])
-    widths = [max(len(line[i]) for line in table) for i in range(len(table[0]))]
-    for line in table:
-        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)))
+    if not rows:
+        print("no terminals yet")
+        return
+    shown = [
+        row
+        | {
+            "pay": "yes" if row["payments"]["ok"] else "NO",
+            "alert_kinds": ",".join(a["kind"] for a in row["alerts"]),
+        }
+        for row in rows
+    ]
+    print(table(shown, [("pay", "PAYMENTS"), *FLEET_COLUMNS, ("alert_kinds", "ALERTS")]))
     for row in rows:  # why a terminal cannot take payments, and its printer
         if not row["payments"]["ok"]:
             print(f"{row['terminal']}: cannot take payments: {row['payments']['why']}")
@@ -399,7 +409,7 @@ def _hash_password() -> int:
     password = sys.stdin.readline().rstrip("\r\n")
     if not password:
         print("posterm-host: hash-password reads the password from stdin", file=sys.stderr)
-        return 2
+        return EX_DATAERR
     print(hash_password(password))
     return 0
 
@@ -421,18 +431,25 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
         else:
             data = lookup.show(store, args.txn, args.terminal)
     except lookup.LookupFailed as exc:
-        _fail(args.json, exc.code, exc.message)
-        return exc.status
+        return _fail(args.json, exc.code, exc.message)
     if args.json:
         print(json.dumps(data))
     elif args.command == "refunds" and args.stats:
-        for name, figures in [*data["terminals"].items(), ("fleet", data["fleet"])]:
-            print(f"{name:16} " + "  ".join(f"{k}={v}" for k, v in figures.items()))
+        figures = [
+            {"name": k, **v} for k, v in [*data["terminals"].items(), ("fleet", data["fleet"])]
+        ]
+        keys = [(k, k.upper().replace("_", " ")) for k in figures[0]]
+        print(table(figures, keys))
     elif args.command == "refunds":
-        _print(rows, False)
+        empty = "no refunds await approval" if args.pending else "no refunds yet"
+        _print(out.refund_rows(rows), False, out.REFUNDS, empty)
+    elif args.receipts == "find":
+        shown = [
+            txn | {"money": out.money(txn), "card": last4(txn.get("masked_pan"))} for txn in data
+        ]
+        _print(shown, False, out.TXNS, "no receipts match")
     else:
-        for txn in data if args.receipts == "find" else [data]:
-            _print_txn(txn)
+        _print_txn(data)
     return 0
 
 
@@ -446,8 +463,7 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
             store, day=reconcile.parse_day(args.date), terminal=args.terminal
         )
     except reconcile.ReconcileError as exc:
-        _fail(args.json, exc.code, exc.message)
-        return exc.status
+        return _fail(args.json, exc.code, exc.message)
     alert_engine.Alerter(store, config.alerts, webhooks=config.webhooks).reconciled(rows)
     if args.json:
         print(json.dumps(rows))
@@ -461,8 +477,8 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
             verdict = "agrees" if row["ok"] else "DIFFERS"
             print(f"{row['terminal']} batch {row['batch_no']} closed {row['closed_at']}: {verdict}")
             for side in ("events", "terminal_totals"):
-                print(f"  {side:16} " + "  ".join(f"{k}={v}" for k, v in row[side].items()))
-            print(f"  {'pt_total':16} {row['pt_total']}")
+                print(f"  {side.replace('_', ' '):16} {cell(row[side])}")
+            print(f"  {'PT total':16} {cell(row['pt_total'])}")
             for diff in row["differences"]:
                 print(f"  ! {diff['what']}: {diff['detail']} {' '.join(diff['txns'])}".rstrip())
         if not rows:
@@ -474,7 +490,7 @@ def _reconcile(config: HostConfig, store: Store, args: argparse.Namespace) -> in
 
 def _print_txn(txn: dict[str, Any]) -> None:
     receipt = txn["receipt"]
-    print("  ".join(f"{k}={v}" for k, v in txn.items() if k != "receipt" and v is not None))
+    print(fields({k: v for k, v in txn.items() if v is not None}, skip=("receipt",)))
     print(
         f"  receipt: {receipt['state']}" + (f" -- {receipt['note']}" if "note" in receipt else "")
     )

@@ -1,6 +1,6 @@
 """`posterm-host alerts ack ID [--note TEXT] [--by WHO]` and `alerts mute ID --for 2h
 [--by WHO]`: an operator's word on an open alert (host/alerts/acks.py). Exit 0 done, 1 an
-alert unknown or cleared, 2 bad input; nothing changes on a refusal."""
+alert cleared, 65 an unknown alert or bad input; nothing changes on a refusal."""
 
 from __future__ import annotations
 
@@ -38,8 +38,7 @@ def run(store: Store, args: argparse.Namespace) -> int:
             seconds = acks.duration_s(args.duration)
             row = acks.mute(store, args.alert_id, by=args.by, seconds=seconds, now=now)
     except acks.AlertActionError as exc:
-        cli_output.fail(args.json, exc.code, exc.message)
-        return exc.status
+        return cli_output.fail(args.json, exc.code, exc.message)
     if args.json:
         print(json.dumps(row))
     else:

@@ -16,10 +16,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from posterm.host import expiry, lookup
 from posterm.host.cli_output import fail as _fail
-from posterm.host.cli_output import show as _print
+from posterm.host.cli_output import reply_text
 from posterm.host.config import HostConfig
 from posterm.host.service import broker_address, make_client
 from posterm.host.store import Store
+from posterm.protocol.clitext import exit_code
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands, topics, wire
 
@@ -104,8 +105,10 @@ def _send_command(
             )
         )
         return 1
-    _print(reply, as_json)
-    return 0 if reply.get("ok") else 1
+    print(json.dumps(reply) if as_json else reply_text(tid, name, reply))
+    if reply.get("ok"):
+        return 0
+    return exit_code(reply.get("code"))
 
 
 def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ Requests: {"cmd": "sale", "amount": "12.50", "key"?}, {"cmd": "refund", "txn", "
 {"cmd": "approve"|"reject", "txn", "by"?},
 {"cmd": "resolve", "txn", "outcome": "charged"|"not-charged", "by"}, {"cmd": "status"},
 {"cmd": "journal", "limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
+A "txn" of refund, void and reprint may be "last" or the PT's receipt number
+(daemon/control/refs.py).
 Replies: {"ok": true, "result": ...} or {"ok": false, "code": ..., "error": ...}.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from posterm.daemon.control import refs
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.states import Mode
 from posterm.protocol import contact
@@ -38,13 +41,19 @@ def _text(request: dict[str, Any], name: str, *, required: bool = True) -> str |
     return value
 
 
-def _refund_target(request: dict[str, Any]) -> str | None:
+def _txn(terminal: Any, request: dict[str, Any]) -> str:
+    """The txn id the request names: an id, `last` or a PT receipt number."""
+    ref = _text(request, "txn") or ""  # required: never None
+    return refs.resolve(terminal.journal, str(request.get("cmd")), ref)
+
+
+def _refund_target(terminal: Any, request: dict[str, Any]) -> str | None:
     """The sale a refund is for, or None for an explicitly unreferenced refund."""
     unreferenced = request.get("unreferenced", False)
     if not isinstance(unreferenced, bool):
         raise TerminalError(ErrorCode.BAD_REQUEST, "'unreferenced' must be true or false")
     if not unreferenced:
-        return _text(request, "txn")
+        return _txn(terminal, request)
     if request.get("txn") is not None:
         raise TerminalError(
             ErrorCode.BAD_REQUEST, "a refund has either 'txn' or 'unreferenced', not both"
@@ -77,7 +86,7 @@ def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
         return terminal.sale(t(request, "amount"), t(request, "key", required=False))
     if cmd == "refund":
         return terminal.refund(
-            _refund_target(request),
+            _refund_target(terminal, request),
             t(request, "amount"),
             t(request, "reason"),
             t(request, "text", required=False),
@@ -85,9 +94,9 @@ def _dispatch(terminal: Any, request: dict[str, Any]) -> Any:
             notify=_contact(request),
         )
     if cmd == "void":
-        return terminal.void(t(request, "txn"), t(request, "key", required=False))
+        return terminal.void(_txn(terminal, request), t(request, "key", required=False))
     if cmd == "reprint":
-        return terminal.reprint(t(request, "txn"))
+        return terminal.reprint(_txn(terminal, request))
     if cmd in ("approve", "reject"):
         by = t(request, "by", required=False) or "operator"
         return getattr(terminal, cmd)(t(request, "txn"), by)

@@ -16,10 +16,11 @@ from collections.abc import Sequence
 
 from posterm.daemon.control import cli_debug, cli_enroll, cli_printer, cli_terminal, cli_zvt
 from posterm.daemon.control.pipes import quiet_on_broken_pipe
+from posterm.protocol.clitext import Parser
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="posterm", description=__doc__.splitlines()[0])
+    parser = Parser(prog="posterm", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--socket",
         default=os.environ.get("POSTERM_SOCKET", cli_terminal.DEFAULT_SOCKET),

@@ -25,6 +25,7 @@ from posterm.drivers.printer import (
     Receipt,
     ReceiptError,
 )
+from posterm.protocol.clitext import EX_DATAERR
 
 TEST_RECEIPT = Receipt(
     title="TEST PRINT",
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             receipt = TEST_RECEIPT_ZH if args.encoding == "gb18030" else TEST_RECEIPT
     except (PrinterConfigError, ReceiptError) as exc:
-        return _fail(args, exc, 2)
+        return _fail(args, exc, EX_DATAERR)
     try:
         if args.operation == "status":
             status = printer.status()

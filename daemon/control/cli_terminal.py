@@ -1,6 +1,9 @@
 """`posterm sale|refund|void|reprint|approve|reject|resolve|status|journal|eod|abort`: the operator
 commands, sent to `postermd` over its control socket. `--json` prints the reply's result
-(one object, or an array for `journal`); the exit code is 0 only on success."""
+(one object, or an array for `journal`). TXN is a transaction id, `last` (the latest one the
+operation makes sense for) or the PT's receipt number. Exit codes: 0 done, 1 refused or
+declined, 3 postermd not reachable, 64 a wrong command line, 65 wrong input (an amount, an
+unknown or ambiguous TXN); nothing changes on a refusal."""
 
 from __future__ import annotations
 
@@ -9,8 +12,13 @@ import json
 import sys
 from typing import Any
 
+from posterm.daemon.control.cli_text import human
 from posterm.daemon.control.client import ControlClient, ControlError
+from posterm.protocol.clitext import exit_code
 from posterm.protocol.errorcodes import ErrorCode
+
+EX_NO_DAEMON = 3
+TXN_HELP = "a transaction id, 'last', or the PT's receipt number"
 
 DEFAULT_SOCKET = "/run/posterm/control.sock"
 REASONS = [
@@ -34,7 +42,11 @@ def register(sub: Any) -> None:
     p.add_argument("amount")
     p.add_argument("--key", help="idempotency key: the same key never charges twice")
     p = command("refund", "refund AMOUNT of sale TXN")
-    p.add_argument("txn", help="the sale; 'none' for a refund without a sale (if configured)")
+    p.add_argument(
+        "txn",
+        help="the sale: its id, 'last' (the latest sale), its PT receipt number;"
+        " 'none' for a refund without a sale (if configured)",
+    )
     p.add_argument("amount")
     p.add_argument("--reason", choices=REASONS, default="goods_returned")
     p.add_argument("--text", help="free text (required for --reason other)")
@@ -43,10 +55,10 @@ def register(sub: Any) -> None:
     p.add_argument("--notify-phone", help="... or by SMS: an E.164 number like +4915112345678")
     p.add_argument("--notify-lang", choices=("en", "de", "zh"), help="the message's language")
     p = command("void", "reverse sale TXN (same day, before end of day)")
-    p.add_argument("txn")
+    p.add_argument("txn", help=TXN_HELP + " ('last': the latest sale)")
     p.add_argument("--key", help="idempotency key")
     p = command("reprint", "print TXN's customer receipt again, marked DUPLICATE")
-    p.add_argument("txn")
+    p.add_argument("txn", help=TXN_HELP + " ('last': the latest with a receipt)")
     for name in ("approve", "reject"):
         p = command(name, f"{name} refund TXN that awaits approval")
         p.add_argument("txn")
@@ -56,8 +68,10 @@ def register(sub: Any) -> None:
     p.add_argument("outcome", choices=["charged", "not-charged"])
     p.add_argument("--by", required=True, help="who checked the PT and decides (journaled)")
     command("status", "the terminal's state and why")
-    p = command("journal", "the latest transactions")
-    p.add_argument("--limit", type=int, default=20)
+    p = command("journal", "the latest transactions: time, kind, amount, card, state")
+    p.add_argument(
+        "--last", "--limit", dest="limit", type=int, default=20, metavar="N", help="how many"
+    )
     command("eod", "end of day: close the batch and print the totals")
     command("abort", "abort the operation in progress")
 
@@ -86,20 +100,6 @@ def _request(args: argparse.Namespace) -> dict[str, Any]:
     return request
 
 
-def _human(result: Any) -> str:
-    if isinstance(result, list):
-        return "\n".join(_human(item) for item in result) or "(no transactions)"
-    if "txn_id" in result:
-        return (
-            f"{result['txn_id']}  {result['kind']:6} {result['state']:20} "
-            f"{result['amount']:>10} {result['currency']}  receipt {result.get('receipt_no')}"
-            f"  ({result['receipt_state']} receipt)"
-        )
-    return "\n".join(
-        f"{k:18} {json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in result.items()
-    )
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         reply = ControlClient(args.socket, timeout=args.timeout).request(_request(args))
@@ -108,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps({"ok": False, "code": ErrorCode.NO_DAEMON, "error": str(exc)}))
         else:
             print(f"posterm: {exc}", file=sys.stderr)
-        return 3
+        return EX_NO_DAEMON
     if not reply.get("ok"):
         if args.json:
             print(json.dumps(reply))
@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"posterm {args.group}: {reply.get('error')} [{reply.get('code')}]", file=sys.stderr
             )
-        return 1
+        return exit_code(reply.get("code"))
     result = reply.get("result")
-    print(json.dumps(result) if args.json else _human(result))
+    print(json.dumps(result) if args.json else human(args.group, result))
     return 0

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from posterm.protocol import money
+from posterm.protocol.clitext import EX_DATAERR
 
 if TYPE_CHECKING:  # the ZVT client loads in `run`: `posterm sale` starts fast
     from posterm.drivers.zvt.client import PaymentTerminal
@@ -151,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(data))
         else:
             print(f"posterm zvt {args.operation}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, ValueError) else 1
+        return EX_DATAERR if isinstance(exc, ValueError) else 1
     data = summary(result, currency)
     _print(data, args.json)
     return 0 if result.approved else 1

@@ -57,6 +57,25 @@ class JournalReads(ABC):
         )
         return txn_row(rows[0]) if rows else None
 
+    def with_receipt_no(self, receipt_no: int) -> list[Txn]:
+        """Every operation the PT gave this receipt number, newest first (they wrap)."""
+        rows = self._all(
+            "SELECT * FROM txns WHERE receipt_no = ? ORDER BY created_at DESC, rowid DESC",
+            (receipt_no,),
+        )
+        return [txn_row(r) for r in rows]
+
+    def latest_of(self, kinds: Iterable[str], states: Iterable[str]) -> Txn | None:
+        """The newest operation of one of these kinds in one of these states."""
+        k, s = [str(x) for x in kinds], [str(x) for x in states]
+        rows = self._all(
+            f"SELECT * FROM txns WHERE kind IN ({', '.join('?' for _ in k) or 'NULL'})"
+            f" AND state IN ({', '.join('?' for _ in s) or 'NULL'})"
+            " ORDER BY created_at DESC, rowid DESC LIMIT 1",
+            (*k, *s),
+        )
+        return txn_row(rows[0]) if rows else None
+
     def approved_without_receipt(self) -> list[Txn]:
         """Approved sales, refunds and voids with no customer receipt journaled (a stop
         between the approval and its receipt), oldest first."""

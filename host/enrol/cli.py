@@ -1,6 +1,6 @@
 """`posterm-host ca init | broker-cert --host NAME…`, `terminals revoke|set ID` and
 `posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] | list`:
-the fleet CA, its CRL and enrolment codes. Exit 0 on success, 1 when refused, 2 on bad
+the fleet CA, its CRL and enrolment codes. Exit 0 on success, 1 when refused, 65 on bad
 input."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 from posterm.host.config import HostConfig
 from posterm.host.enrol import EnrolError, ca, codes
 from posterm.host.store import Store, StoreError
+from posterm.protocol.clitext import EX_DATAERR
 
 COMMANDS = ("ca", "enroll", "terminals")
 
@@ -58,14 +59,14 @@ def run(config: HostConfig, args: argparse.Namespace) -> int:
         return _enroll(config, args)
     except EnrolError as exc:
         print(f"posterm-host: {exc.message}", file=sys.stderr)
-        return 2 if exc.status == 400 else 1
+        return EX_DATAERR if exc.status == 400 else 1
 
 
 def _ca(config: HostConfig, args: argparse.Namespace) -> int:
     directory = config.enrol.ca_dir
     if args.ca == "init":
         fleet = ca.init(directory, args.name)
-        print(f"fleet CA {args.name!r} in {directory}: ca.key (0600), ca.pem")
+        print(f"fleet CA {args.name} in {directory}: ca.key (0600), ca.pem")
         print(f"valid until {fleet.cert.not_valid_after_utc:%Y-%m-%d}")
         return 0
     key_pem, cert_pem = ca.load(directory).server_cert(args.host)

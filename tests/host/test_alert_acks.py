@@ -133,8 +133,8 @@ def test_cli_ack_and_mute(
     store: Store, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """GIVEN an open alert WHEN `posterm-host alerts ack ID --note … --by bob` and `alerts
-    mute ID --for 30m` THEN exit 0 with a sentence / JSON; an unknown id is exit 1, a bad
-    duration exit 2, each with its code."""
+    mute ID --for 30m` THEN exit 0 with a sentence / JSON; an unknown id or a bad
+    duration exit 65 (EX_DATAERR), each with its code."""
     clock = Clock()
     alert = pt_down(store, Alerter(store, Limits(), clock=clock), clock)
     config = tmp_path / "host.toml"
@@ -154,9 +154,9 @@ def test_cli_ack_and_mute(
     code, out = run("mute", aid, "--for", "30m", "--json")
     assert code == 0 and json.loads(out)["muted"] is True
     code, out = run("ack", "nope", "--json")
-    assert code == 1 and json.loads(out)["code"] == "unknown_alert"
+    assert code == 65 and json.loads(out)["code"] == "unknown_alert"
     code, out = run("mute", aid, "--for", "soon", "--json")
-    assert code == 2 and json.loads(out)["code"] == "bad_request"
+    assert code == 65 and json.loads(out)["code"] == "bad_request"
     code, out = run("--open", "--json")
     (row,) = json.loads(out)
     assert row["ack_note"] == "calling the shop" and row["name"] == "Payment terminal down"

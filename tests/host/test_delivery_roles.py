@@ -201,5 +201,5 @@ def test_the_sender_role_refuses_the_ingest_options(tmp_path: Path) -> None:
             timeout=60,
             check=False,
         )
-        assert proc.returncode == 2 and why in proc.stderr, proc.stderr
+        assert proc.returncode == 64 and why in proc.stderr, proc.stderr  # EX_USAGE
     assert not (tmp_path / "host.db").exists()

@@ -131,7 +131,8 @@ def test_the_cli_refuses_an_ambiguous_id_saying_which_terminals(
     store: Store, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """GIVEN R7 of pos-a and pos-b WHEN `approve R7`, `reject R7`, `receipts show S1` run
-    without --terminal (S1 of both too) THEN exit 1, naming both terminals; nothing sent."""
+    without --terminal (S1 of both too) THEN exit 65 (EX_DATAERR), naming both terminals;
+    nothing sent."""
     Events(store)("pos-b", "sale.approved", txn_id="S1", kind="sale", amount="0.01", **MONEY)
     config = tmp_path / "host.toml"
     config.write_text(
@@ -145,7 +146,7 @@ def test_the_cli_refuses_an_ambiguous_id_saying_which_terminals(
     ):
         code = cli.main(["--config", str(config), *args, "--json"])
         out = json.loads(capsys.readouterr().out)
-        assert code == 1 and out["ok"] is False, (args, out)
+        assert code == 65 and out["ok"] is False, (args, out)
         if "pos-c" in args:
             assert out["code"] == "unknown_txn", out
         else:

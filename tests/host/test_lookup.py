@@ -421,14 +421,14 @@ def test_cli_exit_codes_and_json(
         return code, capsys.readouterr().out
 
     code, out = run("receipts", "show", "TNOSUCH", "--json")
-    assert code == 1 and '"code": "unknown_txn"' in out and '"ok": false' in out
-    assert run("receipts", "find", "--terminal", "pos-nobody", "--json")[0] == 1
-    assert run("receipts", "find", "--terminal", "pos-a", "--last4", "12")[0] == 2
-    assert run("receipts", "find", "--terminal", "pos-a", "--from", "x", "--json")[0] == 2
+    assert code == 65 and '"code": "unknown_txn"' in out and '"ok": false' in out
+    assert run("receipts", "find", "--terminal", "pos-nobody", "--json")[0] == 65
+    assert run("receipts", "find", "--terminal", "pos-a", "--last4", "12")[0] == 65
+    assert run("receipts", "find", "--terminal", "pos-a", "--from", "x", "--json")[0] == 65
     code, out = run("receipts", "show", "S2")
     assert code == 0 and "NOT PRINTED YET" in out and "| SALE" in out
     code, out = run("refunds", "--pending")
-    assert code == 0 and "txn_id=R8" in out and "R1" not in out
+    assert code == 0 and "R8" in out and "R1" not in out and "=" not in out
     code, out = run("refunds", "--stats")
     assert code == 0 and out.splitlines()[-1].startswith("fleet")
 

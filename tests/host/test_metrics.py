@@ -203,7 +203,7 @@ def test_a_bad_metrics_address_is_exit_2(tmp_path: Path, addr: str) -> None:
         timeout=30,
         check=False,
     )
-    assert proc.returncode == 2, proc.stderr
+    assert proc.returncode == 64, proc.stderr  # EX_USAGE
     assert "--metrics" in proc.stderr and "HOST:PORT" in proc.stderr, proc.stderr
 
 

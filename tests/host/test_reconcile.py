@@ -99,9 +99,9 @@ def test_a_clean_day_agrees_then_differences_show(rig: Rig, host: Host) -> None:
 @pytest.mark.slow
 def test_bad_input_is_refused(rig: Rig, host: Host) -> None:
     code, out = host.cli("reconcile", "--date", "29.11.2026", "--json")
-    assert code == 2 and out["code"] == "bad_request"
+    assert code == 65 and out["code"] == "bad_request"
     code, out = host.cli("reconcile", "--terminal", "pos-nobody", "--json")
-    assert code == 1 and out["code"] == "unknown_terminal"
+    assert code == 65 and out["code"] == "unknown_terminal"
     code, out = host.cli("reconcile", "--date", "1999-01-01", "--json")
     assert code == 0 and out == []
 

@@ -244,7 +244,7 @@ def test_share_group_needs_an_instance_name(tmp_path: Path, broker: Broker) -> N
             text=True,
             check=False,
         )
-        assert proc.returncode == 2 and text in proc.stderr, proc.stderr
+        assert proc.returncode == 64 and text in proc.stderr, proc.stderr  # EX_USAGE
     host.config.write_text(
         f'[host]\nid = "hq"\n[mqtt]\nurl = "{broker.url}"\nshare_group = "a/b"\n'
     )

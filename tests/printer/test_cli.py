@@ -71,25 +71,25 @@ def test_a_printer_that_is_not_ready_fails_with_exit_1(psim: PrinterSim) -> None
         ('{"title": "X", "copy": "both"}', "copy is one of"),
     ],
 )
-def test_bad_receipt_files_exit_2_and_print_nothing(
+def test_bad_receipt_files_exit_65_and_print_nothing(
     psim: PrinterSim, tmp_path: Path, content: str, message: str
 ) -> None:
     receipt = tmp_path / "bad.json"
     receipt.write_text(content)
     done = posterm_printer(psim.url, "receipt", str(receipt))
-    assert done.returncode == 2 and message in done.stderr
+    assert done.returncode == 65 and message in done.stderr
     assert psim.printed() == [] and psim.ctl("status")["cuts"] == 0
 
 
-def test_missing_receipt_file_and_bad_url_exit_2(psim: PrinterSim, tmp_path: Path) -> None:
+def test_missing_receipt_file_and_bad_url_exit_65(psim: PrinterSim, tmp_path: Path) -> None:
     missing = posterm_printer(psim.url, "receipt", str(tmp_path / "nope.json"))
-    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    assert missing.returncode == 65 and "cannot read" in missing.stderr
     no_file = posterm_printer(psim.url, "receipt")
-    assert no_file.returncode == 2 and "give the receipt" in no_file.stderr
+    assert no_file.returncode == 65 and "give the receipt" in no_file.stderr
     bad_url = posterm_printer("lpt://1", "status")
-    assert bad_url.returncode == 2 and "printer url" in bad_url.stderr
+    assert bad_url.returncode == 65 and "printer url" in bad_url.stderr
     bad_columns = posterm_printer(psim.url, "--columns", "40", "status")
-    assert bad_columns.returncode == 2  # argparse: not one of the choices
+    assert bad_columns.returncode == 64  # argparse: not one of the choices (EX_USAGE)
     assert psim.printed() == []
 
 

@@ -105,13 +105,13 @@ def test_hash_password_reads_stdin(tmp_path: Path) -> None:
     done = run(path, "hash-password", stdin="correct horse\n")
     assert done.returncode == 0 and "correct horse" not in done.stdout
     assert PasswordHasher().verify(done.stdout.strip(), "correct horse")
-    assert run(path, "hash-password").returncode == 2
+    assert run(path, "hash-password").returncode == 65
 
 
 @pytest.mark.slow
 def test_run_http_refuses_a_bad_or_busy_address(tmp_path: Path) -> None:
     path = config(tmp_path, "")
-    assert run(path, "run", "--http", "nowhere").returncode == 2
+    assert run(path, "run", "--http", "nowhere").returncode == 64
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
