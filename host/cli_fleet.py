@@ -14,12 +14,12 @@ from posterm.host import cli_commands
 from posterm.host.cli_output import fail
 from posterm.host.config import HostConfig
 from posterm.host.store import Store
+from posterm.protocol.clitext import EX_DATAERR
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands, topics, wire
 
 COMMANDS = frozenset({"resolve"})
 VERDICTS = ("charged", "not-charged")
-EX_DATAERR = 65  # sysexits: the input was wrong
 
 
 def add_parsers(sub: Any) -> None:

@@ -65,7 +65,7 @@ def test_resolve_from_the_host_settles_an_in_doubt_sale_as_the_terminal_would(
     assert [t["state"] for t in rig.txns()] == ["approved_unconfirmed"]
 
     code, unknown = host.cli("resolve", TID, "TNOSUCH", "charged", "--by", "alice", "--json")
-    assert code == 1 and unknown["code"] == "unknown_txn", unknown
+    assert code == 65 and unknown["code"] == "unknown_txn", unknown
 
     code, reply = host.cli("resolve", TID, txn_id, "charged", "--by", "alice", "--json")
     assert code == 0 and reply["ok"] and reply["result"]["state"] == "approved", reply
