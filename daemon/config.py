@@ -223,9 +223,9 @@ class RefundLinkSection(Section, frozen=True):
     office serves the page."""
 
     # the back office's public page; a link is `{url}/r/{token}`
+    # (as posterm-host's [public] url accepts it)
     url: Annotated[
-        str,
-        text(r"https?://[A-Za-z0-9._~:/%@!$&'()*+,;=\[\]-]+", "an http(s):// URL, no ? or #", 100),
+        str, text(r"https?://[^\s/?#]+(/[^\s?#]*)?", "http(s)://HOST[/PATH], no query", 200)
     ]
     key_file: AbsPath  # this terminal's link key: 64 hex digits, a 0600 or 0640 file
     link_days: Annotated[int, between(1, 3650, " days")] = 60

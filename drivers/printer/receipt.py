@@ -13,9 +13,9 @@ COPIES = ("customer", "merchant")
 MAX_LINES = 500  # per section: a receipt, not a novel
 MAX_TEXT = 1000  # characters in one field
 # A QR code's content: a transaction id, or a refund's status link (a base URL of at most
-# 100 characters, "/r/" and a token of at most refundlink.MAX_TOKEN = 200): a version 11
-# code at most, 61 modules of 4 dots, well inside 58 mm paper's 384 dots.
-MAX_QR = 320
+# 200 characters, "/r/" and a token of at most refundlink.MAX_TOKEN = 200): a version 13
+# code at most, 69 modules of 4 dots, inside 58 mm paper's 384 dots.
+MAX_QR = 420
 FOLLOW_LINE = "Follow your refund: scan the code"
 
 

@@ -126,12 +126,16 @@ def test_a_status_link_that_fits_a_line_is_printed_as_text_too() -> None:
 
 
 def test_the_longest_status_link_fits_a_qr_code() -> None:
-    """GIVEN a link of the longest base URL postermd accepts (100) and the longest token
-    (refundlink.MAX_TOKEN) WHEN laid out as a voucher THEN it is accepted (MAX_QR)."""
+    """GIVEN a link of the longest base URL postermd accepts (200) and the longest token
+    (refundlink.MAX_TOKEN) WHEN laid out as a voucher and printed on 58 mm paper (32
+    columns, 384 dots) THEN it is accepted (MAX_QR) and its QR code fits the paper."""
+    from posterm.hwsim.printer.paper import _qr_image  # noqa: PLC0415
     from posterm.protocol import refundlink  # noqa: PLC0415
 
-    longest = "https://" + "r" * 92 + "/r/" + "t" * refundlink.MAX_TOKEN
-    assert _voucher("customer", longest).qr == longest
+    longest = "https://" + "r" * 192 + "/r/" + "t" * refundlink.MAX_TOKEN
+    page = printed(Renderer(32, "cp437").render(_voucher("customer", longest, 32)), 32)
+    (qr,) = [line for line in page.lines if line.kind == "qr"]
+    assert qr.content == longest and _qr_image(qr.content, qr.module).width <= WIDTH_DOTS[32]
 
 
 def test_reversal_recovered_duplicate_and_end_of_day() -> None:
