@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from posterm.daemon.statuslink import read_key
 from posterm.drivers.payment import registry as payment_registry
 from posterm.drivers.payment.errors import PaymentConfigError
 from posterm.drivers.printer.url import parse_url as parse_printer_url
@@ -216,6 +217,27 @@ class MqttSection(Section, frozen=True):
                 raise Refused(str(exc), "host_public_key") from None
 
 
+class RefundLinkSection(Section, frozen=True):
+    """The customer's refund status link, a QR code on the voucher (daemon/statuslink.py);
+    without [refund_link] vouchers carry none. `posterm enroll` writes it when the back
+    office serves the page."""
+
+    # the back office's public page; a link is `{url}/r/{token}`
+    # (as posterm-host's [public] url accepts it)
+    url: Annotated[
+        str, text(r"https?://[^\s/?#]+(/[^\s?#]*)?", "http(s)://HOST[/PATH], no query", 200)
+    ]
+    key_file: AbsPath  # this terminal's link key: 64 hex digits, a 0600 or 0640 file
+    link_days: Annotated[int, between(1, 3650, " days")] = 60
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:
+            read_key(self.key_file)
+        except ValueError as exc:
+            raise Refused(str(exc), "key_file") from None
+
+
 class Config(Section, frozen=True):
     """The whole file: the sections, and the file it was read from (`path`)."""
 
@@ -230,6 +252,7 @@ class Config(Section, frozen=True):
     logging: LoggingSection = LoggingSection()
     system: SystemSection = SystemSection()
     mqtt: MqttSection | None = None  # no [mqtt]: the terminal runs alone
+    refund_link: RefundLinkSection | None = None  # none: vouchers without a status link
     path: Path = msgspec.field(default=Path("posterm.toml"), name=FILE_KEY)
 
 
@@ -245,8 +268,9 @@ SECTIONS: dict[str, type[Section]] = {
     "logging": LoggingSection,
     "system": SystemSection,
     "mqtt": MqttSection,
+    "refund_link": RefundLinkSection,
 }
-OPTIONAL_SECTIONS = ("mqtt",)  # absent: None, not the defaults
+OPTIONAL_SECTIONS = ("mqtt", "refund_link")  # absent: None, not the defaults
 REQUIRED_SECTIONS = ("terminal", "payment", "printer")
 
 

@@ -47,6 +47,8 @@ def placeholders(config: Config) -> list[str]:
         hosts["mqtt.url"] = parse_mqtt_url(config.mqtt.url).host
         if config.mqtt.page_url is not None:
             hosts["mqtt.page_url"] = _url_host(config.mqtt.page_url)
+    if config.refund_link is not None:
+        hosts["refund_link.url"] = _url_host(config.refund_link.url)
     found.extend(f"{key} names {host}" for key, host in hosts.items() if _is_example_host(host))
     return found
 

@@ -1,8 +1,9 @@
 """`posterm enroll URL CODE [--config-dir DIR]`: enrol this Pi with the back office. The key
 pair is made here and never leaves the Pi: a CSR and the one-time code go to
 `URL/api/enroll`; the answer (client certificate, fleet CA, broker URL, host public key,
-terminal id) is written 0640 into DIR (default /etc/posterm) with a posterm.toml that
-postermd's loader accepts. An existing posterm.toml keeps its other sections.
+terminal id; the refund status link's key and URL when the back office has one) is written
+0640 into DIR (default /etc/posterm) with a posterm.toml that postermd's loader accepts.
+An existing posterm.toml keeps its other sections.
 Exit 0 when enrolled, 1 when refused or unreachable, 2 on bad input."""
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ import sys
 import tomllib
 from pathlib import Path
 from typing import Any
+
+from posterm.daemon.control import enroll_link
 
 DEFAULT_DIR = Path("/etc/posterm")
 DEFAULT_PT = "serial:///dev/posterm-pt?baud=9600"
@@ -149,6 +152,9 @@ def enrol(url: str, code: str, directory: Path, payment: str, printer: str) -> d
         if not isinstance(value, str):
             raise EnrolFailed(f"the back office's answer has no {field}")
         _write(paths[name], value.encode())
+    link = _link(answer)
+    if link is not None:
+        _write(directory / enroll_link.KEY_NAME, link[1])
     _check(config_path, text)  # the loader also checks that the files are there
     _write(config_path, text.encode())
     return {"terminal": tid, "config": str(config_path), "broker_url": str(answer["broker_url"])}
@@ -219,6 +225,10 @@ def _config_text(
         mqtt.pop(stale, None)
     mqtt["url"] = answer.get("broker_url")
     mqtt.update({name: str(p) for name, p in paths.items()})
+    link = _link(answer)
+    if link is not None:
+        key_file = path.parent / enroll_link.KEY_NAME
+        data["refund_link"] = enroll_link.section(data.get("refund_link"), link[0], key_file)
     lines = [f"# written by `posterm enroll` for {tid}"]
     for section, table in data.items():
         if not isinstance(table, dict):
@@ -226,6 +236,13 @@ def _config_text(
         lines += ["", f"[{section}]"]
         lines += [f"{key} = {_toml(value)}" for key, value in table.items()]
     return "\n".join(lines) + "\n"
+
+
+def _link(answer: dict[str, Any]) -> tuple[str, bytes] | None:
+    try:
+        return enroll_link.parse(answer)
+    except enroll_link.LinkRefused as exc:
+        raise EnrolFailed(str(exc)) from None
 
 
 def _toml(value: Any) -> str:

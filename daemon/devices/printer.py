@@ -23,7 +23,9 @@ class PrintFailed(Exception):
     """The receipt is not (completely) printed; it stays pending."""
 
 
-def build(body: dict[str, Any], copy: str, mark: str) -> layouts.Receipt:
+def build(body: dict[str, Any], copy: str, mark: str, columns: int = 0) -> layouts.Receipt:
+    """The layout of a journaled receipt body; `columns`: the printer's width (a refund's
+    status link is printed as text too when it fits on one line)."""
     currency = body["currency"]
     amount = money.format_amount(body["amount"], currency)
     header = (body.get("merchant_name") or "", *body.get("merchant_address", ()))
@@ -42,7 +44,13 @@ def build(body: dict[str, Any], copy: str, mark: str) -> layouts.Receipt:
             reason = f"{reason}: {body['reason_text']}"
         sale_id = body.get("ref_txn") or "none (refund without a sale)"
         receipt = layouts.refund_voucher(
-            **common, sale_id=sale_id, reason=reason, footer=footer, copy=copy
+            **common,
+            sale_id=sale_id,
+            reason=reason,
+            footer=footer,
+            copy=copy,
+            status_link=body.get("status_link"),
+            link_width=columns,
         )
     elif layout == "reversal":
         receipt = layouts.reversal(
@@ -99,7 +107,7 @@ class ReceiptPrinter:
     def print_receipt(self, body: dict[str, Any], *, copy: str, mark: str) -> None:
         self._busy(self._job_s)
         try:
-            self.printer.print(build(body, copy, mark))
+            self.printer.print(build(body, copy, mark, self.printer.renderer.columns))
         except PrinterError as exc:
             raise PrintFailed(str(exc)) from exc
 

@@ -14,6 +14,7 @@ from posterm.daemon.errors import TerminalError
 from posterm.daemon.journal.rows import Txn
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import MONEY_KINDS, UNRESOLVED, Mode
+from posterm.daemon.statuslink import StatusLinks, from_config
 from posterm.drivers.payment.port import PaymentPort
 from posterm.protocol.errorcodes import ErrorCode
 
@@ -67,7 +68,8 @@ class FlowContext:
     "attention"); `pt_activity()` tells the terminal the PT was just talked to (its
     retries wait). `awaiting_operator` and `printed_unjournaled` are the two facts flows
     leave for the terminal: recovery needs the operator; a receipt printed whose
-    `printed` could not be journaled (never printed again by this process)."""
+    `printed` could not be journaled (never printed again by this process). `links`: the
+    refunds' status links (`[refund_link]`), its key read once here; None without it."""
 
     config: Config
     journal: Journal
@@ -78,6 +80,10 @@ class FlowContext:
     pt_activity: Callable[[], None] = _nothing
     awaiting_operator: bool = False
     printed_unjournaled: set[int] = field(default_factory=set)
+    links: StatusLinks | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.links = from_config(self.config)
 
     @property
     def currency(self) -> str:

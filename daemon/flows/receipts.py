@@ -28,7 +28,7 @@ LAYOUTS = {"sale": "sale", "refund": "refund", "void": "reversal", "eod": "eod"}
 def body_for(ctx: FlowContext, txn: Any) -> dict[str, Any]:
     """Everything printed, frozen at issue time: a reprint shows the same receipt."""
     terminal = ctx.config.terminal
-    return {
+    body: dict[str, Any] = {
         "layout": LAYOUTS[str(txn.kind)],
         "txn_id": txn.txn_id,
         "amount": txn.amount,
@@ -45,6 +45,10 @@ def body_for(ctx: FlowContext, txn: Any) -> dict[str, Any]:
         "reason_text": txn.reason_text,
         "created_at": txn.created_at,
     }
+    if txn.kind == "refund" and ctx.links is not None:
+        # the customer's status page (daemon/statuslink.py): a bearer link, never logged
+        body["status_link"] = ctx.links.for_refund(txn.txn_id, txn.created_at)
+    return body
 
 
 def pt_lines_from_fields(txn: Txn) -> list[str]:
@@ -185,8 +189,8 @@ def _event(
     if why:
         data["why"] = why
     try:
-        layout = build(receipt.body, receipt.copy, mark or receipt.mark)
         renderer = Renderer(ctx.config.printer.columns, ctx.config.printer.encoding)
+        layout = build(receipt.body, receipt.copy, mark or receipt.mark, renderer.columns)
     except PrinterError as exc:  # it will not print either; the event still goes out
         log.warning("receipts: no text for %s: %s", receipt.receipt_id, exc)
         return data

@@ -12,7 +12,11 @@ BANNERS = (DUPLICATE, RECOVERED)
 COPIES = ("customer", "merchant")
 MAX_LINES = 500  # per section: a receipt, not a novel
 MAX_TEXT = 1000  # characters in one field
-MAX_QR = 256  # a QR code of a transaction id, small enough for 58 mm paper
+# A QR code's content: a transaction id, or a refund's status link (a base URL of at most
+# 200 characters, "/r/" and a token of at most refundlink.MAX_TOKEN = 200): a version 13
+# code at most, 69 modules of 4 dots, inside 58 mm paper's 384 dots.
+MAX_QR = 420
+FOLLOW_LINE = "Follow your refund: scan the code"
 
 
 @dataclass(frozen=True)
@@ -163,19 +167,31 @@ def refund_voucher(
     reason: str,
     footer: tuple[str, ...] = (),
     copy: str = "customer",
+    status_link: str | None = None,
+    link_width: int = 0,
 ) -> Receipt:
-    """A refund voucher: the original sale, the reason, a line for the signature."""
+    """A refund voucher: the original sale, the reason, a line for the signature. The
+    customer's copy carries the refund's `status_link` (when there is one) as its QR code,
+    with a line saying so, and the link as text when it fits in `link_width` characters;
+    the merchant's copy keeps the transaction id's QR code."""
+    notes: tuple[str, ...] = (f"Reason: {reason}",)
+    qr = txn_id
+    if status_link is not None and copy == "customer":
+        qr = status_link
+        notes += ("", FOLLOW_LINE)
+        if len(status_link) <= link_width:
+            notes += (status_link,)
     return Receipt(
         title="REFUND",
         header=header,
         items=(("Original sale", sale_id),),
         total=("REFUNDED", f"{amount} {currency}"),
         body=pt_lines,
-        notes=(f"Reason: {reason}",),
+        notes=notes,
         footer=footer,
         copy=copy,
         signature=True,
-        qr=txn_id,
+        qr=qr,
     )
 
 

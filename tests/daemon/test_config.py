@@ -58,13 +58,13 @@ def test_the_example_documents_every_key() -> None:
     documented: set[str] = set()
     section = ""
     for line in text.splitlines():
-        if match := re.match(r"^\[(\w+)\]", line):
+        if match := re.match(r"^#? ?\[(\w+)\]", line):  # a section left out: commented
             section = match.group(1)
         elif match := re.match(r"^#? ?(\w+) = ", line):
             documented.add(f"{section}.{match.group(1)}")
     expected = {f"{name}.{f.encode_name}" for name, cls in SECTIONS.items() for f in keys(cls)}
     assert documented == expected
-    assert set(tomllib.loads(text)) == set(SECTIONS)
+    assert set(tomllib.loads(text)) == set(SECTIONS) - {"refund_link"}  # it needs a key file
 
 
 def test_given_the_required_keys_only_then_defaults_a_pi_engineer_expects(

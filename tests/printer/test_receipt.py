@@ -81,6 +81,63 @@ def test_refund_voucher_has_reason_signature_and_original_sale() -> None:
     assert "Original sale" in text and "REFUNDED" in text and "5.00 EUR" in text
 
 
+LINK = "https://refunds.shop.test/r/" + "A" * 100 + "." + "B" * 22
+
+
+def _voucher(copy: str, link: str | None, width: int = 42) -> Receipt:
+    return layouts.refund_voucher(
+        header=HEADER,
+        amount="5.00",
+        currency="EUR",
+        pt_lines=PT,
+        txn_id="R1",
+        sale_id="T1",
+        reason="goods returned",
+        copy=copy,
+        status_link=link,
+        link_width=width,
+    )
+
+
+def test_the_customers_refund_voucher_carries_the_status_link_as_its_qr_code() -> None:
+    """GIVEN a refund's status link WHEN the customer's and the merchant's vouchers are
+    rendered (32 columns) THEN the customer's QR code holds the link, under the line
+    "Follow your refund: scan the code" (wrapped at 32; the link too long for a line of
+    text); the
+    merchant's keeps the transaction id's QR code and says nothing of a link."""
+    customer = printed(Renderer(32, "cp437").render(_voucher("customer", LINK, 32)), 32)
+    qrs = [line.content for line in customer.lines if line.kind == "qr"]
+    assert qrs == [LINK] and layouts.FOLLOW_LINE in " ".join(customer.text().split())
+    assert "refunds.shop.test" not in customer.text().replace(f"[QR: {LINK}]", "")
+    merchant = printed(Renderer(32, "cp437").render(_voucher("merchant", LINK, 32)), 32)
+    assert [line.content for line in merchant.lines if line.kind == "qr"] == ["R1"]
+    assert layouts.FOLLOW_LINE not in merchant.text()
+
+
+def test_a_status_link_that_fits_a_line_is_printed_as_text_too() -> None:
+    """GIVEN a link of 40 characters WHEN the customer's voucher is laid out for 42 and
+    for 32 columns THEN the link is a line of its notes at 42, not at 32; without a link
+    the voucher is as before (the transaction id's QR code, no line about a link)."""
+    short = "https://r.shop.test/r/" + "x" * 18
+    assert short in _voucher("customer", short, 42).notes
+    assert short not in _voucher("customer", short, 32).notes
+    plain = _voucher("customer", None)
+    assert plain.qr == "R1" and plain.notes == ("Reason: goods returned",)
+
+
+def test_the_longest_status_link_fits_a_qr_code() -> None:
+    """GIVEN a link of the longest base URL postermd accepts (200) and the longest token
+    (refundlink.MAX_TOKEN) WHEN laid out as a voucher and printed on 58 mm paper (32
+    columns, 384 dots) THEN it is accepted (MAX_QR) and its QR code fits the paper."""
+    from posterm.hwsim.printer.paper import _qr_image  # noqa: PLC0415
+    from posterm.protocol import refundlink  # noqa: PLC0415
+
+    longest = "https://" + "r" * 192 + "/r/" + "t" * refundlink.MAX_TOKEN
+    page = printed(Renderer(32, "cp437").render(_voucher("customer", longest, 32)), 32)
+    (qr,) = [line for line in page.lines if line.kind == "qr"]
+    assert qr.content == longest and _qr_image(qr.content, qr.module).width <= WIDTH_DOTS[32]
+
+
 def test_reversal_recovered_duplicate_and_end_of_day() -> None:
     void = layouts.reversal(
         header=HEADER, amount="12.50", currency="EUR", pt_lines=PT, txn_id="V1", sale_id="T1"
@@ -190,8 +247,8 @@ def test_json_form_round_trips() -> None:
         ({"title": "X", "copy": "shop"}, "copy is one of"),
         ({"title": "X", "banner": "COPY"}, "banner is one of"),
         ({"title": "X", "signature": "yes"}, "signature"),
-        ({"title": "X", "qr": ""}, "qr is 1..256"),
-        ({"title": "X", "qr": "x" * 257}, "qr is 1..256"),
+        ({"title": "X", "qr": ""}, f"qr is 1..{layouts.MAX_QR}"),
+        ({"title": "X", "qr": "x" * (layouts.MAX_QR + 1)}, f"qr is 1..{layouts.MAX_QR}"),
         ({"title": "X", "body": ["x"] * 501}, "more than 500"),
         ({"title": "x" * 1001}, "longer than 1000"),
     ],

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from typing import Any
 
 from tests.support.rig import Rig
@@ -10,12 +12,33 @@ from tests.support.rig import Rig
 KIND_OF = {"payment": "sale", "refund": "refund", "reversal": "void"}
 
 
+_QR = re.compile(r"\[QR: ([^\]\s]+)\]")
+_LINK = re.compile(r"https?://\S+/r/([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+")
+
+
+def _names(qr: str, txn_id: str) -> bool:
+    """A QR code of `txn_id`: its id, or a refund status link whose token names it (the
+    token's payload read, not verified: protocol/refundlink.py)."""
+    if qr == txn_id:
+        return True
+    link = _LINK.fullmatch(qr)
+    if link is None:
+        return False
+    head = link.group(1)
+    payload = base64.urlsafe_b64decode(head + "=" * (-len(head) % 4))
+    return payload.split(b"\n")[1:2] == [txn_id.encode()]
+
+
 def receipts_for(rig: Rig, txn_id: str) -> list[str]:
-    """Complete customer receipts of `txn_id` (a complete one ends with its QR code)."""
+    """Complete customer receipts of `txn_id` (a complete one ends with its QR code: the
+    id, or a refund voucher's status link)."""
     out = []
     for page in rig.printer.printed():
-        blocks = page.split(f"[QR: {txn_id}]")
-        out += [b for b in blocks[:-1] if "CUSTOMER COPY" in b.rsplit("Test Shop", 1)[-1]]
+        start = 0
+        for qr in _QR.finditer(page):
+            block, start = page[start : qr.start()], qr.end()
+            if _names(qr.group(1), txn_id) and "CUSTOMER COPY" in block.rsplit("Test Shop", 1)[-1]:
+                out.append(block)
     return out
 
 
