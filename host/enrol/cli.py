@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from posterm.host.config import HostConfig
-from posterm.host.enrol import EnrolError, ca, codes
+from posterm.host.enrol import EnrolError, broker, ca, codes
 from posterm.host.store import Store, StoreError
 
 COMMANDS = ("ca", "enroll", "terminals")
@@ -108,7 +108,18 @@ def _revoke(config: HostConfig, tid: str) -> int:
         store.close()
     path = ca.write_crl(fleet, config.enrol.ca_dir, serials)
     print(f"terminal {tid} revoked; {path} lists {len(serials)} certificate(s)")
-    print("the broker refuses it once it reads the CRL again (restart Mosquitto)")
+    copied = broker.publish_crl(config, path)
+    if copied is not None:
+        print(f"the CRL is also in {copied}")
+    ran = broker.reload(config)
+    if ran is None:
+        print(
+            "the broker refuses it once it reads the CRL again: set [enrol] broker_reload"
+            " (or restart Mosquitto)"
+        )
+        return 0
+    print(f"the broker was told to read it again ({ran}): it refuses the certificate")
+    print(f"terminal {tid}: {broker.kick(config, tid)}")
     return 0
 
 
