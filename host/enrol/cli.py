@@ -1,5 +1,6 @@
 """`posterm-host ca init | broker-cert --host NAME…`, `terminals revoke|set ID` and
-`posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] | list`:
+`posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] [--no-qr]
+| list`:
 the fleet CA, its CRL and enrolment codes. Exit 0 on success, 1 when refused, 2 on bad
 input."""
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from posterm.host.config import HostConfig
-from posterm.host.enrol import EnrolError, broker, ca, codes
+from posterm.host.enrol import EnrolError, broker, ca, codes, qr
 from posterm.host.store import Store, StoreError
 
 COMMANDS = ("ca", "enroll", "terminals")
@@ -42,7 +43,8 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--tags", help="comma-separated tags, e.g. till,front")
     q.add_argument("--expires", default="24h", help="the code's lifetime: 30m, 24h, 7d")
     q.add_argument("--terminal", help="the terminal id to give (default SITE-NNNN)")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--no-qr", action="store_true", help="no QR code of the code")
+    q.add_argument("--json", action="store_true", help="one JSON object (no QR code)")
     q = what.add_parser("list", help="the enrolments, newest first")
     q.add_argument("--json", action="store_true")
 
@@ -159,4 +161,7 @@ def _enroll(config: HostConfig, args: argparse.Namespace) -> int:
     print(f"terminal {made.terminal}, site {made.site or '-'}, tags {','.join(made.tags) or '-'}")
     print(f"single use, expires {made.expires_at}")
     print(f"on the Pi: sudo posterm enroll https://BACKOFFICE/ {made.code}")
+    if not args.no_qr:
+        print("the code as a QR code (a phone or a USB scanner on the Pi reads it):")
+        print(qr.render(made.code, unicode=qr.fits(sys.stdout.encoding)))
     return 0
