@@ -23,7 +23,7 @@ from posterm.protocol.config import (
     seconds,
     text,
 )
-from posterm.protocol.mqtt.commands import load_public_key
+from posterm.protocol.mqtt import keyring
 from posterm.protocol.mqtt.url import MqttUrl, parse_mqtt_url
 
 __all__ = ["Config", "ConfigError", "MqttSection", "load_config", "parse_mqtt_url"]
@@ -218,7 +218,7 @@ class MqttSection(Section, frozen=True):
             raise Refused("a password needs a username", "password_file")
         if self.host_public_key is not None:
             try:
-                load_public_key(self.host_public_key.read_bytes())
+                keyring.parse(self.host_public_key.read_bytes())
             except (OSError, ValueError) as exc:
                 raise Refused(str(exc), "host_public_key") from None
 

@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -33,6 +33,7 @@ from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import now_rfc3339
+from posterm.protocol.mqtt.keyring import HostKey
 
 log = logging.getLogger("posterm.mqtt")
 
@@ -55,7 +56,7 @@ class Relay:
         journal: Journal,
         terminal: Terminal,
         *,
-        host_key: Ed25519PublicKey | None,
+        host_key: Ed25519PublicKey | Sequence[HostKey] | None,
         version: str,
         on_link: Callable[[bool], None] | None = None,
     ) -> None:
@@ -66,7 +67,9 @@ class Relay:
         self.version = version
         self.on_link = on_link
         self.link = Link(config, self.tid)
-        self.commands = CommandHandler(self.tid, journal, terminal, host_key)
+        self.commands = CommandHandler(
+            self.tid, journal, terminal, host_key, key_file=config.host_public_key
+        )
         self.backoff = Backoff("mqtt", cap=15.0)
         self.boot_id = str(uuid.uuid4())
         self.journal_id = _journal_id(journal)

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from posterm.host.config import HostConfig
-from posterm.host.enrol import EnrolError, broker, ca, codes, qr
+from posterm.host.enrol import EnrolError, broker, ca, codes, keys, qr
 from posterm.host.store import Store, StoreError
 
-COMMANDS = ("ca", "enroll", "terminals")
+COMMANDS = ("ca", "enroll", "terminals", "keys")
 
 
 def add_parsers(sub: Any) -> None:
@@ -36,6 +36,14 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--site", help="1-24 of A-Z a-z 0-9 _ -")
     q.add_argument("--tags", help="comma-separated; an empty value removes them all")
     q.add_argument("--json", action="store_true")
+    p = sub.add_parser("keys", help="the host's command signing key: rotate, push")
+    what = p.add_subparsers(dest="keys", required=True)
+    q = what.add_parser("rotate", help="a new signing key, announced to every terminal first")
+    q.add_argument("--window", default="7d", help="how long the old key is accepted: 1m-30d")
+    q.add_argument("--json", action="store_true")
+    q = what.add_parser("push", help="send the rotation again to terminals it missed")
+    q.add_argument("tids", nargs="+", metavar="TID")
+    q.add_argument("--json", action="store_true")
     p = sub.add_parser("enroll", help="one-time enrolment codes for new terminals")
     what = p.add_subparsers(dest="enroll", required=True)
     q = what.add_parser("new", help="a one-time code: `posterm enroll URL CODE` on the Pi")
@@ -53,6 +61,8 @@ def run(config: HostConfig, args: argparse.Namespace) -> int:
     try:
         if args.command == "ca":
             return _ca(config, args)
+        if args.command == "keys":
+            return _keys(config, args)
         if args.command == "terminals" and args.terminals == "set":
             return _relabel(config, args)
         if args.command == "terminals":
@@ -75,6 +85,40 @@ def _ca(config: HostConfig, args: argparse.Namespace) -> int:
     print(f"broker certificate for {', '.join(args.host)}: {cert_path}, key {key_path} (0600)")
     print(f"Mosquitto: cafile {directory / ca.CERT_NAME}, certfile {cert_path}, keyfile {key_path}")
     return 0
+
+
+def _keys(config: HostConfig, args: argparse.Namespace) -> int:
+    if args.keys == "rotate":
+        window_s = codes.duration(args.window, "window")
+        try:
+            store = Store(config.store_url)
+        except StoreError as exc:
+            print(f"posterm-host: {exc}", file=sys.stderr)
+            return 1
+        try:
+            sent, until = keys.rotate(config, store, window_s)
+        finally:
+            store.close()
+    else:
+        sent, until = keys.push(config, args.tids)
+    done = keys.report(sent, until)
+    if args.json:
+        print(json.dumps(done))
+    else:
+        if args.keys == "rotate":
+            print(
+                f"new signing key in {config.private_key}; the old one is accepted until"
+                f" {done['old_key_until']}"
+            )
+        for s in sent:
+            print(f"{s.terminal}: {s.detail}")
+        missed = [s.terminal for s in sent if not s.ok]
+        if missed:
+            print(
+                f"not reached: run `posterm-host keys push {' '.join(missed)}` before"
+                " the window ends"
+            )
+    return 0 if done["ok"] else 1
 
 
 def _relabel(config: HostConfig, args: argparse.Namespace) -> int:
