@@ -24,7 +24,7 @@ from posterm.protocol.config import (
     seconds,
     text,
 )
-from posterm.protocol.mqtt.commands import load_public_key
+from posterm.protocol.mqtt import keyring
 from posterm.protocol.mqtt.url import MqttUrl, parse_mqtt_url
 
 __all__ = ["Config", "ConfigError", "MqttSection", "load_config", "parse_mqtt_url"]
@@ -198,6 +198,11 @@ class MqttSection(Section, frozen=True):
     # the back office's page of this terminal ("{terminal}" becomes its id): a QR code on
     # the boot slip
     page_url: Annotated[str, text(r"https?://[!-~]+", "an http:// or https:// URL")] | None = None
+    # the back office `posterm enroll` used: postermd renews its client certificate there
+    # (POST /api/renew) when less than renew_before_days are left (default: a third of the
+    # certificate's lifetime)
+    renew_url: Annotated[str, text(r"https?://[!-~]+", "an http:// or https:// URL")] | None = None
+    renew_before_days: Annotated[float, between(0.01, 3650, " days")] | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -208,11 +213,13 @@ class MqttSection(Section, frozen=True):
             raise Refused("certificates need mqtts://", "url")
         for name in ("ca_file", "cert_file", "key_file", "password_file", "host_public_key"):
             kit.require_file(getattr(self, name), name)
+        if self.renew_url is not None and self.cert_file is None:
+            raise Refused("renewal needs a client certificate (cert_file)", "renew_url")
         if self.password_file is not None and self.username is None:
             raise Refused("a password needs a username", "password_file")
         if self.host_public_key is not None:
             try:
-                load_public_key(self.host_public_key.read_bytes())
+                keyring.parse(self.host_public_key.read_bytes())
             except (OSError, ValueError) as exc:
                 raise Refused(str(exc), "host_public_key") from None
 

@@ -36,7 +36,7 @@ from posterm.drivers.payment import registry as payment_registry
 from posterm.drivers.payment.errors import PaymentError
 from posterm.drivers.payment.port import PortOptions
 from posterm.drivers.printer import PrinterError
-from posterm.protocol.mqtt.commands import load_public_key
+from posterm.protocol.mqtt import keyring
 
 log = logging.getLogger("posterm")
 VERSION = metadata.version("posterm")
@@ -184,16 +184,16 @@ class Daemon:
         if config.mqtt is None:
             log.info("postermd: no [mqtt]: running alone, events stay in the outbox")
             return None
-        key = None
+        keys: list[keyring.HostKey] = []
         if config.mqtt.host_public_key is not None:
-            key = load_public_key(config.mqtt.host_public_key.read_bytes())
+            keys = keyring.parse(config.mqtt.host_public_key.read_bytes())
 
         def on_link(online: bool) -> None:  # LEDs are the owner's: hand it over
             with contextlib.suppress(OwnerStopped):  # its last word at shutdown: LEDs are off
                 terminal.owner.submit(lambda: panel.show_host(online))
 
         relay = Relay(
-            config.mqtt, terminal.journal, terminal, host_key=key, version=VERSION, on_link=on_link
+            config.mqtt, terminal.journal, terminal, host_key=keys, version=VERSION, on_link=on_link
         )
         terminal.host_link = relay.snapshot
         relay.start()

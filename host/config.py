@@ -123,6 +123,11 @@ class EnrolSection(Section, frozen=True):
     ca_dir: Path = DEFAULT_CA_DIR  # ca.key (0600) and ca.pem: `posterm-host ca init`
     broker_url: MqttUrl | None = None  # the broker as terminals reach it; None: [mqtt] url
     cert_days: Annotated[int, between(1, 3650, " days")] = 365
+    # a revoke also writes the CRL here (0644, where the broker's `crlfile` reads it) and
+    # runs broker_reload (e.g. ["systemctl", "reload", "mosquitto"]: Mosquitto re-reads its
+    # CRL on SIGHUP), then disconnects the terminal: refused at once, no broker restart
+    broker_crl: Path | None = None
+    broker_reload: tuple[str, ...] = ()
 
 
 ALERT_RANGES = {

@@ -119,6 +119,7 @@ def messages() -> list[tuple[str, type[msgspec.Struct], str]]:
             "checked by protocol/mqtt/commands.py.",
         ),
         ("Args", wire.Args, "A command's `args`."),
+        ("HostKeyArg", wire.HostKeyArg, "One host key in `keys.update`'s `args.keys`."),
         ("Ack", wire.Ack, f"`{topics.ROOT}/{{tid}}/ack`, host to terminal, after its commit."),
     ]
     return out

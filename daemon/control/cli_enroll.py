@@ -9,7 +9,6 @@ Exit 0 when enrolled, 1 when refused or unreachable, 2 on bad input."""
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import json
 import os
@@ -54,8 +53,10 @@ def register(sub: Any) -> None:
         help="replace this terminal's client certificate before it expires",
         description="`posterm renew URL [--config-dir DIR]`: a new key pair made here, its"
         " CSR signed with the current key and sent to URL/api/renew; the new key and"
-        " certificate replace the files named in posterm.toml's [mqtt]. Restart postermd to"
-        " use them.",
+        " certificate replace the files named in posterm.toml's [mqtt] (the old ones kept"
+        " as *.old). postermd renews by itself (its [mqtt] renew_url, written by `posterm"
+        " enroll`); this renews now, and postermd uses the new files at its next"
+        " connection (restart it to switch at once).",
     )
     p.add_argument("url", help="the back office, e.g. https://backoffice.example/")
     p.add_argument("--config-dir", type=Path, default=DEFAULT_DIR, help="default %(default)s")
@@ -74,36 +75,36 @@ def run_renew(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"ok": True, **done}))
     else:
-        print(f"renewed {done['terminal']}: {done['cert_file']}; restart postermd to use it")
+        print(
+            f"renewed {done['terminal']}: {done['cert_file']} (serial {done['serial']});"
+            " postermd uses it at its next connection"
+        )
     return 0
 
 
 def renew(url: str, directory: Path) -> dict[str, str]:
-    from cryptography.hazmat.primitives import hashes, serialization  # noqa: PLC0415
-    from cryptography.hazmat.primitives.asymmetric import ec  # noqa: PLC0415
+    from posterm.daemon.sync import certfiles  # noqa: PLC0415 (cryptography: heavy)
 
     if not url.startswith(("https://", "http://")):
         raise EnrolFailed(f"{url!r}: the back office's https:// URL", 2)
     path = directory / "posterm.toml"
     try:
         mqtt = tomllib.loads(path.read_text(encoding="utf-8")).get("mqtt", {})
-        key_path, cert_path = Path(mqtt["key_file"]), Path(mqtt["cert_file"])
-        old = serialization.load_pem_private_key(key_path.read_bytes(), None)
-        cert = cert_path.read_text(encoding="utf-8")
+        ca_file = mqtt.get("ca_file")
+        pair = certfiles.Pair(
+            Path(mqtt["key_file"]), Path(mqtt["cert_file"]), Path(ca_file) if ca_file else None
+        )
     except (OSError, KeyError, TypeError, ValueError, tomllib.TOMLDecodeError) as exc:
         raise EnrolFailed(f"{path}: no usable [mqtt] key_file and cert_file: {exc}", 2) from None
-    if not isinstance(old, ec.EllipticCurvePrivateKey):
-        raise EnrolFailed(f"{key_path}: not an EC key (enrol again)", 2)
-    key_pem, csr_pem = _key_and_csr()
-    signature = old.sign(csr_pem.encode(), ec.ECDSA(hashes.SHA256()))
-    body = {"cert": cert, "csr": csr_pem, "signature": base64.b64encode(signature).decode()}
-    answer = _post(url.rstrip("/") + "/api/renew", body)
-    new_cert = answer.get("client_cert")
-    if not isinstance(new_cert, str):
-        raise EnrolFailed("the back office's answer has no client_cert")
-    _write(key_path, key_pem)
-    _write(cert_path, new_cert.encode())
-    return {"terminal": str(answer.get("terminal")), "cert_file": str(cert_path)}
+    try:
+        cert = certfiles.renew(url, pair)
+    except certfiles.RenewError as exc:
+        raise EnrolFailed(exc.message) from None
+    return {
+        "terminal": certfiles.cn(cert),
+        "cert_file": str(pair.cert),
+        "serial": format(cert.serial_number, "x"),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +141,7 @@ def enrol(url: str, code: str, directory: Path, payment: str, printer: str) -> d
         "host_public_key": directory / "host.pub",
     }
     config_path = directory / "posterm.toml"
-    text = _config_text(config_path, tid, answer, paths, payment, printer)
+    text = _config_text(config_path, tid, {**answer, "url": url}, paths, payment, printer)
     mqtt_dir.mkdir(parents=True, exist_ok=True)
     _write(paths["key_file"], key_pem)
     for name, field in (
@@ -224,6 +225,7 @@ def _config_text(
     for stale in ("username", "password_file"):  # the certificate is the identity now
         mqtt.pop(stale, None)
     mqtt["url"] = answer.get("broker_url")
+    mqtt["renew_url"] = answer["url"]  # postermd renews its certificate there by itself
     mqtt.update({name: str(p) for name, p in paths.items()})
     link = _link(answer)
     if link is not None:

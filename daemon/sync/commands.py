@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -16,10 +19,14 @@ from posterm.daemon.errors import TerminalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.owner import OwnerStopped
 from posterm.daemon.states import Mode
+from posterm.daemon.sync import certfiles
 from posterm.daemon.terminal import Terminal
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
+from posterm.protocol.mqtt import keyring
 from posterm.protocol.mqtt.commands import Command, CommandError
+from posterm.protocol.mqtt.events import rfc3339
+from posterm.protocol.mqtt.keyring import HostKey
 
 log = logging.getLogger("posterm.mqtt")
 
@@ -56,16 +63,22 @@ class CommandHandler:
         terminal_id: str,
         journal: Journal,
         terminal: Terminal,
-        host_key: Ed25519PublicKey | None,
+        host_key: Ed25519PublicKey | Sequence[HostKey] | None,
+        *,
+        key_file: Path | None = None,
     ) -> None:
         self.terminal_id = terminal_id
         self.journal = journal
         self.terminal = terminal
-        self.host_key = host_key
+        if isinstance(host_key, Ed25519PublicKey):
+            host_key = [HostKey(host_key, keyring.pem_of(host_key))]
+        self.keys: list[HostKey] = list(host_key or [])
+        self.key_file = key_file  # where keys.update writes the keys it names
 
     def receive(self, payload: bytes) -> Received:
         try:
-            cmd = schema.parse(payload, terminal=self.terminal_id, host_key=self.host_key)
+            accepted = keyring.accepted(self.keys, datetime.now(UTC))
+            cmd = schema.parse(payload, terminal=self.terminal_id, host_key=accepted)
         except CommandError as exc:
             log.warning("mqtt: command %s refused: %s (%s)", exc.cmd_id, exc.code, exc.message)
             return Received(reply=schema.reply(exc.cmd_id, error=exc))
@@ -99,6 +112,8 @@ class CommandHandler:
         if cmd.name in ON_TERMINAL and not self.terminal.owner.accepting:
             return Received(reply=_stopping(cmd.cmd_id))  # not journaled: a copy runs later
         self.journal.command_begin(cmd.cmd_id, cmd.name)
+        if cmd.name == "keys.update":
+            return Received(reply=self.done(cmd.cmd_id, self._update_keys(cmd)))
         if cmd.name in ON_LINK:
             return Received(link=cmd)
         log.info("mqtt: running %s %s", cmd.name, cmd.cmd_id)
@@ -123,6 +138,34 @@ class CommandHandler:
         else:
             reply = schema.reply(pending.cmd_id, result=result)
         return self.done(pending.cmd_id, reply)
+
+    def _update_keys(self, cmd: Command) -> dict[str, Any]:
+        """The host keys `cmd` names written to the key file (atomically) and used from
+        now on; the old key of a rotation is refused after its `until`."""
+        try:
+            keys = keyring.from_args(cmd.args)
+        except ValueError as exc:
+            return schema.reply(cmd.cmd_id, code=ErrorCode.BAD_COMMAND, message=str(exc))
+        if self.key_file is None:
+            return schema.reply(
+                cmd.cmd_id,
+                code=ErrorCode.BAD_COMMAND,
+                message="this terminal has no [mqtt] host_public_key file to update",
+            )
+        try:
+            certfiles.write(self.key_file, keyring.dump(keys))
+        except OSError as exc:
+            return schema.reply(
+                cmd.cmd_id, code=ErrorCode.INTERNAL, message=f"{self.key_file}: {exc.strerror}"
+            )
+        self.keys = keys
+        ends = [rfc3339(k.until) for k in keys if k.until]
+        log.warning(
+            "mqtt: host keys updated: %d key(s)%s",
+            len(keys),
+            f", the old one accepted until {', '.join(ends)}" if ends else "",
+        )
+        return schema.reply(cmd.cmd_id, result={"keys": len(keys), "until": ends})
 
     @staticmethod
     def _target(cmd: Command) -> str | None:

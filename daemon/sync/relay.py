@@ -15,7 +15,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -26,12 +26,14 @@ from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.sync.commands import CommandHandler, PendingCommand
 from posterm.daemon.sync.link import Link, LinkError, LinkEvent
+from posterm.daemon.sync.renewal import Renewer
 from posterm.daemon.sync.telemetry import telemetry
 from posterm.daemon.terminal import Terminal
 from posterm.protocol.errorcodes import ErrorCode
 from posterm.protocol.mqtt import commands as schema
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import now_rfc3339
+from posterm.protocol.mqtt.keyring import HostKey
 
 log = logging.getLogger("posterm.mqtt")
 
@@ -54,7 +56,7 @@ class Relay:
         journal: Journal,
         terminal: Terminal,
         *,
-        host_key: Ed25519PublicKey | None,
+        host_key: Ed25519PublicKey | Sequence[HostKey] | None,
         version: str,
         on_link: Callable[[bool], None] | None = None,
     ) -> None:
@@ -65,7 +67,9 @@ class Relay:
         self.version = version
         self.on_link = on_link
         self.link = Link(config, self.tid)
-        self.commands = CommandHandler(self.tid, journal, terminal, host_key)
+        self.commands = CommandHandler(
+            self.tid, journal, terminal, host_key, key_file=config.host_public_key
+        )
         self.backoff = Backoff("mqtt", cap=15.0)
         self.boot_id = str(uuid.uuid4())
         self.journal_id = _journal_id(journal)
@@ -84,14 +88,28 @@ class Relay:
         self._sent_since = 0.0  # when the oldest PUBACK in `_sent` came
         self._next_telemetry = 0.0
         self._connack_by = 0.0
+        self._reconnect = threading.Event()  # set by the renewer: new certificate files
+        self.renewer: Renewer | None = None
+        if config.renew_url is not None:
+            self.renewer = Renewer(config, self.tid, self.request_reconnect)
 
     # -- life cycle (main thread) ------------------------------------------------------
     def start(self) -> None:
+        if self.renewer is not None:
+            self.renewer.start()
         self._thread.start()
+
+    def request_reconnect(self, why: str) -> None:
+        """From any thread: end the connection cleanly and open a new one at once (it
+        reads the certificate files again)."""
+        log.info("mqtt: reconnecting: %s", why)
+        self._reconnect.set()
 
     def stop(self, timeout: float = 5.0) -> None:
         """Publish the offline status ourselves (a DISCONNECT suppresses the will)."""
         self._stop.set()
+        if self.renewer is not None:
+            self.renewer.stop()
         self._thread.join(timeout + 2.0)
 
     def snapshot(self) -> dict[str, Any]:
@@ -119,6 +137,11 @@ class Relay:
         self._goodbye()
 
     def _round(self) -> None:
+        if self._reconnect.is_set():
+            self._reconnect.clear()
+            if self.state != "disconnected":
+                self._goodbye()  # the offline status, DISCONNECT: no stale will
+                self.backoff.succeeded()
         if self.state == "disconnected":
             if not self.backoff.due():
                 self._stop.wait(min(0.5, self.backoff.retry_in() or 0.5))

@@ -1,5 +1,6 @@
 """`posterm-host ca init | broker-cert --host NAME…`, `terminals revoke|set ID` and
-`posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] | list`:
+`posterm-host enroll new [--site S] [--tags a,b] [--expires 24h] [--terminal ID] [--no-qr]
+| list`:
 the fleet CA, its CRL and enrolment codes. Exit 0 on success, 1 when refused, 65 on bad
 input."""
 
@@ -12,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from posterm.host.config import HostConfig
-from posterm.host.enrol import EnrolError, ca, codes
+from posterm.host.enrol import EnrolError, broker, ca, codes, keys, qr
 from posterm.host.store import Store, StoreError
 from posterm.protocol.clitext import EX_DATAERR
 
-COMMANDS = ("ca", "enroll", "terminals")
+COMMANDS = ("ca", "enroll", "terminals", "keys")
 
 
 def add_parsers(sub: Any) -> None:
@@ -36,6 +37,14 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--site", help="1-24 of A-Z a-z 0-9 _ -")
     q.add_argument("--tags", help="comma-separated; an empty value removes them all")
     q.add_argument("--json", action="store_true")
+    p = sub.add_parser("keys", help="the host's command signing key: rotate, push")
+    what = p.add_subparsers(dest="keys", required=True)
+    q = what.add_parser("rotate", help="a new signing key, announced to every terminal first")
+    q.add_argument("--window", default="7d", help="how long the old key is accepted: 1m-30d")
+    q.add_argument("--json", action="store_true")
+    q = what.add_parser("push", help="send the rotation again to terminals it missed")
+    q.add_argument("tids", nargs="+", metavar="TID")
+    q.add_argument("--json", action="store_true")
     p = sub.add_parser("enroll", help="one-time enrolment codes for new terminals")
     what = p.add_subparsers(dest="enroll", required=True)
     q = what.add_parser("new", help="a one-time code: `posterm enroll URL CODE` on the Pi")
@@ -43,7 +52,8 @@ def add_parsers(sub: Any) -> None:
     q.add_argument("--tags", help="comma-separated tags, e.g. till,front")
     q.add_argument("--expires", default="24h", help="the code's lifetime: 30m, 24h, 7d")
     q.add_argument("--terminal", help="the terminal id to give (default SITE-NNNN)")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--no-qr", action="store_true", help="no QR code of the code")
+    q.add_argument("--json", action="store_true", help="one JSON object (no QR code)")
     q = what.add_parser("list", help="the enrolments, newest first")
     q.add_argument("--json", action="store_true")
 
@@ -52,6 +62,8 @@ def run(config: HostConfig, args: argparse.Namespace) -> int:
     try:
         if args.command == "ca":
             return _ca(config, args)
+        if args.command == "keys":
+            return _keys(config, args)
         if args.command == "terminals" and args.terminals == "set":
             return _relabel(config, args)
         if args.command == "terminals":
@@ -74,6 +86,40 @@ def _ca(config: HostConfig, args: argparse.Namespace) -> int:
     print(f"broker certificate for {', '.join(args.host)}: {cert_path}, key {key_path} (0600)")
     print(f"Mosquitto: cafile {directory / ca.CERT_NAME}, certfile {cert_path}, keyfile {key_path}")
     return 0
+
+
+def _keys(config: HostConfig, args: argparse.Namespace) -> int:
+    if args.keys == "rotate":
+        window_s = codes.duration(args.window, "window")
+        try:
+            store = Store(config.store_url)
+        except StoreError as exc:
+            print(f"posterm-host: {exc}", file=sys.stderr)
+            return 1
+        try:
+            sent, until = keys.rotate(config, store, window_s)
+        finally:
+            store.close()
+    else:
+        sent, until = keys.push(config, args.tids)
+    done = keys.report(sent, until)
+    if args.json:
+        print(json.dumps(done))
+    else:
+        if args.keys == "rotate":
+            print(
+                f"new signing key in {config.private_key}; the old one is accepted until"
+                f" {done['old_key_until']}"
+            )
+        for s in sent:
+            print(f"{s.terminal}: {s.detail}")
+        missed = [s.terminal for s in sent if not s.ok]
+        if missed:
+            print(
+                f"not reached: run `posterm-host keys push {' '.join(missed)}` before"
+                " the window ends"
+            )
+    return 0 if done["ok"] else 1
 
 
 def _relabel(config: HostConfig, args: argparse.Namespace) -> int:
@@ -109,7 +155,18 @@ def _revoke(config: HostConfig, tid: str) -> int:
         store.close()
     path = ca.write_crl(fleet, config.enrol.ca_dir, serials)
     print(f"terminal {tid} revoked; {path} lists {len(serials)} certificate(s)")
-    print("the broker refuses it once it reads the CRL again (restart Mosquitto)")
+    copied = broker.publish_crl(config, path)
+    if copied is not None:
+        print(f"the CRL is also in {copied}")
+    ran = broker.reload(config)
+    if ran is None:
+        print(
+            "the broker refuses it once it reads the CRL again: set [enrol] broker_reload"
+            " (or restart Mosquitto)"
+        )
+        return 0
+    print(f"the broker was told to read it again ({ran}): it refuses the certificate")
+    print(f"terminal {tid}: {broker.kick(config, tid)}")
     return 0
 
 
@@ -149,4 +206,7 @@ def _enroll(config: HostConfig, args: argparse.Namespace) -> int:
     print(f"terminal {made.terminal}, site {made.site or '-'}, tags {','.join(made.tags) or '-'}")
     print(f"single use, expires {made.expires_at}")
     print(f"on the Pi: sudo posterm enroll https://BACKOFFICE/ {made.code}")
+    if not args.no_qr:
+        print("the code as a QR code (a phone or a USB scanner on the Pi reads it):")
+        print(qr.render(made.code, unicode=qr.fits(sys.stdout.encoding)))
     return 0

@@ -36,14 +36,14 @@ class Enrolment:
     expires_at: str
 
 
-def duration(text: str) -> int:
+def duration(text: str, what: str = "expires") -> int:
     """`90m`, `24h`, `7d` (1 minute to 30 days) as seconds; EnrolError otherwise."""
     match = DURATION.fullmatch(text.strip())
     if match is None:
-        raise EnrolError(f"expires: a duration like 30m, 24h or 7d, not {text!r}")
+        raise EnrolError(f"{what}: a duration like 30m, 24h or 7d, not {text!r}")
     seconds = int(match[1]) * UNITS[match[2]]
     if not MIN_EXPIRY_S <= seconds <= MAX_EXPIRY_S:
-        raise EnrolError(f"expires: {text} is not between 1 minute and 30 days")
+        raise EnrolError(f"{what}: {text} is not between 1 minute and 30 days")
     return seconds
 
 

@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,9 +38,11 @@ COMMANDS = frozenset(
         "resend",
         "rebirth",
         "ping",
+        "keys.update",
     }
 )
-SIGNED = frozenset({"refund.approve", "refund.reject", "batch.close", "txn.resolve"})
+# keys.update: the host keys the terminal accepts from now on (protocol/mqtt/keyring.py)
+SIGNED = frozenset({"refund.approve", "refund.reject", "batch.close", "txn.resolve", "keys.update"})
 MAX_PAYLOAD = 16 * 1024  # bytes of one command or ack message
 MAX_ACK_IDS = 1000
 CLOCK_SKEW = timedelta(minutes=5)  # how far in the future `issued_at` may be
@@ -128,7 +131,7 @@ def parse(
     payload: bytes,
     *,
     terminal: str,
-    host_key: Ed25519PublicKey | None,
+    host_key: Ed25519PublicKey | Sequence[Ed25519PublicKey] | None,
     now: datetime | None = None,
 ) -> Command:
     """Check a command for this terminal; raise CommandError (with the cmd_id when it
@@ -179,7 +182,7 @@ def parse(
     if sig is None:
         if name in SIGNED:
             raise refuse(ErrorCode.UNSIGNED, f"{name} must be signed by the host")
-    elif host_key is None:
+    elif not host_key:
         raise refuse(ErrorCode.UNSIGNED, "no host key is configured to check signatures")
     else:
         _verify(envelope, sig, host_key, refuse)
@@ -198,14 +201,26 @@ def _moment(value: Any, name: str, refuse: Any) -> datetime:
     return moment
 
 
-def _verify(envelope: dict[str, Any], sig: Any, key: Ed25519PublicKey, refuse: Any) -> None:
+def _verify(
+    envelope: dict[str, Any],
+    sig: Any,
+    keys: Ed25519PublicKey | Sequence[Ed25519PublicKey],
+    refuse: Any,
+) -> None:
+    """Good when one of `keys` (during a key rotation: the new and the old) verifies."""
     if not isinstance(sig, str):
         raise refuse(ErrorCode.BAD_SIGNATURE, "sig is base64 text")
     try:
         raw = base64.b64decode(sig, validate=True)
-        key.verify(raw, canonical(envelope))
-    except (binascii.Error, InvalidSignature, ValueError):
-        raise refuse(ErrorCode.BAD_SIGNATURE, "the signature does not match the host key") from None
+    except (binascii.Error, ValueError):
+        raise refuse(ErrorCode.BAD_SIGNATURE, "sig is base64 text") from None
+    for key in [keys] if isinstance(keys, Ed25519PublicKey) else keys:
+        try:
+            key.verify(raw, canonical(envelope))
+        except (InvalidSignature, ValueError):
+            continue
+        return
+    raise refuse(ErrorCode.BAD_SIGNATURE, "the signature does not match the host key")
 
 
 def reply(

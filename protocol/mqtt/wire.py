@@ -250,14 +250,24 @@ class Reply(_Strict):
     at: Stamp | None = None
 
 
+class HostKeyArg(_Strict):
+    """One host key of `keys.update`: the Ed25519 public key's 32 bytes in base64, and the
+    end of its acceptance (none: the current key)."""
+
+    key: Annotated[str, Meta(pattern=r"^[A-Za-z0-9+/]{43}=$")]
+    until: Stamp | None = None
+
+
 class Args(_Strict):
     """A command's arguments (docs/mqtt.md): the transaction it is about, who decided, the
-    verdict on an in-doubt one (`txn.resolve`), where a resend starts."""
+    verdict on an in-doubt one (`txn.resolve`), where a resend starts, the host keys of a
+    key rotation."""
 
     txn: TxnId | None = None
     by: Name | None = None
     outcome: Literal["charged", "not-charged"] | None = None
     from_seq: Annotated[int, Meta(ge=1, le=MAX_SEQ)] | None = None
+    keys: Annotated[list[HostKeyArg], Meta(min_length=1, max_length=4)] | None = None
 
 
 class Command(_Strict):
@@ -275,6 +285,7 @@ class Command(_Strict):
         "resend",
         "rebirth",
         "ping",
+        "keys.update",
     ]
     args: Args
     issued_at: Stamp

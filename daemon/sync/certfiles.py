@@ -1,0 +1,224 @@
+"""The terminal's client certificate on disk: when it is due for renewal, and renewing it
+against the back office's `POST /api/renew` without ever losing the working pair.
+
+The new key and certificate are made and checked first (the certificate is for the new
+key, from the fleet CA of `ca_file`, for this terminal, valid now), written next to the
+old ones as `*.new`, the old pair kept as `*.old`, then put in place key first,
+certificate second, each by an atomic rename. A power cut between the two renames leaves
+the new key with `*.pem.new` beside it: `repair()` (run before every use) finishes the
+job, or drops the leftovers of a renewal that never reached its first rename.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import json
+import os
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+TIMEOUT_S = 30.0
+DEFAULT_SHARE = 1 / 3  # renewed with a third of its lifetime left, unless configured
+
+
+class RenewError(Exception):
+    """The certificate was not renewed; `unreachable`: the back office could not be asked
+    (try again later), otherwise it or the files refused (trying again will not help)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.message, self.unreachable = message, unreachable
+
+
+@dataclass(frozen=True)
+class Pair:
+    """The key and certificate files `[mqtt]` names (and the CA that must have signed)."""
+
+    key: Path
+    cert: Path
+    ca: Path | None = None
+
+    def side(self, path: Path, suffix: str) -> Path:
+        return path.with_name(path.name + suffix)
+
+
+def _public_der(key: Any) -> bytes:
+    return bytes(
+        key.public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise RenewError(f"{path}: cannot be read: {exc}") from None
+
+
+def due_in(cert: x509.Certificate, before_days: float | None, now: dt.datetime) -> float:
+    """Seconds until the certificate is due for renewal (<= 0: due now)."""
+    lifetime = cert.not_valid_after_utc - cert.not_valid_before_utc
+    before = lifetime * DEFAULT_SHARE if before_days is None else dt.timedelta(days=before_days)
+    return (cert.not_valid_after_utc - before - now).total_seconds()
+
+
+def repair(pair: Pair) -> str | None:
+    """Finish or undo a renewal a power cut interrupted; what was done, or None."""
+    new_key, new_cert = pair.side(pair.key, ".new"), pair.side(pair.cert, ".new")
+    if not new_cert.exists():
+        with contextlib.suppress(FileNotFoundError):
+            new_key.unlink()
+            return "dropped an unfinished renewal's key"
+        return None
+    try:
+        key = serialization.load_pem_private_key(pair.key.read_bytes(), None)
+        cert = x509.load_pem_x509_certificate(new_cert.read_bytes())
+        matches = _public_der(key.public_key()) == _public_der(cert.public_key())
+    except (OSError, ValueError):
+        matches = False
+    if matches:  # the key was renamed already: the certificate follows
+        os.replace(new_cert, pair.cert)
+        return "finished a renewal a restart interrupted"
+    new_cert.unlink()
+    with contextlib.suppress(FileNotFoundError):
+        new_key.unlink()
+    return "dropped an unfinished renewal"
+
+
+def renew(url: str, pair: Pair, terminal: str | None = None) -> x509.Certificate:
+    """A new key pair made here, its CSR signed with the current key and sent with the
+    current certificate to `url`/api/renew; the checked answer put in place. The new
+    certificate; RenewError (nothing changed) otherwise."""
+    repair(pair)
+    try:
+        old_key = serialization.load_pem_private_key(pair.key.read_bytes(), None)
+        old_cert = pair.cert.read_text(encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise RenewError(f"{pair.key}, {pair.cert}: cannot be read: {exc}") from None
+    if not isinstance(old_key, ec.EllipticCurvePrivateKey):
+        raise RenewError(f"{pair.key}: not an EC key (enrol again)")
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "posterm renewal")])
+    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
+    csr_pem = csr.public_bytes(serialization.Encoding.PEM).decode()
+    signature = old_key.sign(csr_pem.encode(), ec.ECDSA(hashes.SHA256()))
+    body = {"cert": old_cert, "csr": csr_pem, "signature": base64.b64encode(signature).decode()}
+    answer = post(url.rstrip("/") + "/api/renew", body)
+    pem = answer.get("client_cert")
+    if not isinstance(pem, str):
+        raise RenewError("the back office's answer has no client_cert")
+    cert = _checked(pem.encode(), key, pair, terminal or cn(load_cert(pair.cert)))
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    _install(pair, key_pem, pem.encode())
+    return cert
+
+
+def cn(cert: x509.Certificate) -> str:
+    names = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
+
+
+def _checked(
+    pem: bytes, key: ec.EllipticCurvePrivateKey, pair: Pair, terminal: str
+) -> x509.Certificate:
+    """The answer's certificate, refused unless it is for `key` and `terminal`, valid now,
+    and (with a CA file) signed by the fleet CA."""
+    try:
+        cert = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        raise RenewError("the back office's client_cert is not a PEM certificate") from None
+    if _public_der(cert.public_key()) != _public_der(key.public_key()):
+        raise RenewError("the back office's certificate is not for the new key")
+    if cn(cert) != terminal:
+        raise RenewError(f"the back office's certificate names {cn(cert)!r}, not {terminal}")
+    now = dt.datetime.now(dt.UTC)
+    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+        raise RenewError("the back office's certificate is not valid now (check the clock)")
+    if pair.ca is not None:
+        try:
+            cert.verify_directly_issued_by(load_cert(pair.ca))
+        except (ValueError, TypeError, InvalidSignature):
+            raise RenewError(f"the new certificate is not signed by {pair.ca}") from None
+    return cert
+
+
+def _install(pair: Pair, key_pem: bytes, cert_pem: bytes) -> None:
+    new_key, new_cert = pair.side(pair.key, ".new"), pair.side(pair.cert, ".new")
+    write(new_key, key_pem)
+    write(new_cert, cert_pem)
+    write(pair.side(pair.key, ".old"), pair.key.read_bytes())
+    write(pair.side(pair.cert, ".old"), pair.cert.read_bytes())
+    os.replace(new_key, pair.key)
+    os.replace(new_cert, pair.cert)
+    _sync_dir(pair.cert.parent)
+
+
+def write(path: Path, data: bytes, mode: int = 0o640) -> None:
+    """`mode` from the start, the owner and group of the file it replaces (when allowed),
+    fsynced, then renamed into place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.chmod(tmp, mode)
+    with contextlib.suppress(OSError):  # the owner and group of the file it replaces
+        was = path.stat()
+        os.chown(tmp, was.st_uid, was.st_gid)
+    os.replace(tmp, path)
+
+
+def _sync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def post(url: str, body: dict[str, str]) -> dict[str, Any]:
+    """POST `body` as JSON; the JSON answer with ok: true, RenewError otherwise."""
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"content-type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            answer = json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.loads(exc.read()).get("error") or exc.reason
+        except (ValueError, AttributeError):
+            error = exc.reason
+        # a 5xx is the back office's trouble, not ours: worth trying again
+        raise RenewError(
+            f"refused by {url} ({exc.code}): {error}", unreachable=exc.code >= 500
+        ) from None
+    except (urllib.error.URLError, OSError) as exc:
+        raise RenewError(f"{url}: {getattr(exc, 'reason', exc)}", unreachable=True) from None
+    except ValueError:
+        raise RenewError(f"{url}: the answer is not JSON", unreachable=True) from None
+    if not isinstance(answer, dict) or answer.get("ok") is not True:
+        raise RenewError(f"{url}: an unexpected answer")
+    return answer
