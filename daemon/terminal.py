@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from posterm.daemon.backoff import Backoff
 from posterm.daemon.config import Config
 from posterm.daemon.errors import TerminalError
-from posterm.daemon.flows import eod, records, recovery, refund, reprint, sale, void
+from posterm.daemon.flows import eod, records, recovery, refs, refund, reprint, sale, void
 from posterm.daemon.flows.context import FlowContext, ModeCell, ReceiptPort
 from posterm.daemon.health import Health
 from posterm.daemon.journal.errors import JournalError, JournalIOError
@@ -230,6 +230,10 @@ class Terminal:
             return view
 
         return self.call(run)
+
+    def find_ref(self, cmd: str, ref: str) -> str:
+        """The txn id a reference (`last`, a PT receipt number) names for `cmd`."""
+        return self._on_owner(lambda: refs.resolve(self.journal, cmd, ref))
 
     def reprint(self, txn_id: str) -> dict[str, Any]:
         return self.call(lambda: reprint.reprint(self.ctx, txn_id), "reprint")

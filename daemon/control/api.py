@@ -8,7 +8,7 @@ Requests: {"cmd": "sale", "amount": "12.50", "key"?}, {"cmd": "refund", "txn", "
 {"cmd": "resolve", "txn", "outcome": "charged"|"not-charged", "by"}, {"cmd": "status"},
 {"cmd": "journal", "limit"?}, {"cmd": "eod"}, {"cmd": "abort"}.
 A "txn" of refund, void and reprint may be "last" or the PT's receipt number
-(daemon/control/refs.py).
+(daemon/flows/refs.py).
 Replies: {"ok": true, "result": ...} or {"ok": false, "code": ..., "error": ...}.
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from posterm.daemon.control import refs
 from posterm.daemon.errors import TerminalError
+from posterm.daemon.flows import refs
 from posterm.daemon.states import Mode
 from posterm.protocol import contact
 from posterm.protocol.errorcodes import ErrorCode
@@ -44,7 +44,11 @@ def _text(request: dict[str, Any], name: str, *, required: bool = True) -> str |
 def _txn(terminal: Any, request: dict[str, Any]) -> str:
     """The txn id the request names: an id, `last` or a PT receipt number."""
     ref = _text(request, "txn") or ""  # required: never None
-    return refs.resolve(terminal.journal, str(request.get("cmd")), ref)
+    cmd = str(request.get("cmd"))
+    if not refs.is_reference(cmd, ref):
+        return ref
+    found: str = terminal.find_ref(cmd, ref)  # on the owner thread, which reads the journal
+    return found
 
 
 def _refund_target(terminal: Any, request: dict[str, Any]) -> str | None:

@@ -58,7 +58,9 @@ SCALARS = (
     | st.floats()
     | st.text(max_size=20)
     | st.text("x", min_size=60, max_size=70)
-    | st.sampled_from(["12.50", "t-1", "en", "a@example.com", "+4915112345678", "charged"])
+    | st.sampled_from(
+        ["12.50", "t-1", "en", "a@example.com", "+4915112345678", "charged", "last", "0042", ""]
+    )
 )
 JSON = st.recursive(
     SCALARS,
@@ -105,8 +107,11 @@ class FakeTerminal:
             "status",
             "journal_view",
             "end_of_day",
+            "find_ref",
         ):
             raise AttributeError(name)
+        if name == "find_ref":  # `last` or a PT receipt number: the owner finds the id
+            return lambda cmd, ref: f"T-{cmd}-{ref}"
 
         def call(*args: Any, **kwargs: Any) -> dict[str, Any]:
             self.calls.append((name, args, kwargs))

@@ -169,7 +169,7 @@ def test_an_approval_from_the_cli_reaches_the_terminal_and_runs_once(rig: Rig, h
     assert code == 1 and again["code"] == "not_awaiting"
     assert [e["state"] for e in rig.ledger() if e["kind"] == "refund"] == ["booked"]
     code, unknown = host.cli("approve", "TNOSUCH", "--json")
-    assert code == 1 and unknown["code"] == "unknown_txn"
+    assert code == 65 and unknown["code"] == "unknown_txn"
     code, offline = host.cli("ping", "pos-nobody", "--json")
     assert code == 1 and offline["code"] == "no_reply"
 

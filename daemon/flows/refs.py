@@ -22,6 +22,11 @@ LATEST: dict[str, tuple[tuple[Kind, ...], tuple[TxnState, ...], str]] = {
 }
 
 
+def is_reference(cmd: str, ref: str) -> bool:
+    """Whether `ref` names a transaction without its id (and so needs the journal)."""
+    return (ref == LAST and cmd in LATEST) or (ref.isdigit() and ref.isascii())
+
+
 def resolve(journal: JournalReads, cmd: str, ref: str) -> str:
     """The txn id `ref` names for `cmd` (an id is returned as it is)."""
     if ref == LAST and cmd in LATEST:
