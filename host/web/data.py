@@ -76,6 +76,7 @@ def first_screen(
         "page": shown["page"],
         "pages": shown["pages"],
         "modes": sorted({str(t["mode"]) for t in terminals if t.get("mode")}),
+        "sites": sites(store),
     }
     return {
         "terminals": shown["rows"],
@@ -84,6 +85,15 @@ def first_screen(
         "view": view,
         "query": query,
     }
+
+
+def sites(store: Store) -> list[str]:
+    """The sites terminals are enrolled at (not revoked), by name."""
+    with store.transaction() as tx:
+        rows = tx.rows(
+            "SELECT DISTINCT site FROM enrolments WHERE site IS NOT NULL AND revoked_at IS NULL"
+        )
+    return sorted(str(r["site"]) for r in rows)
 
 
 def open_alerts(store: Store) -> list[dict[str, Any]]:
