@@ -3,6 +3,7 @@ lookups: the fleet's rows, a terminal's telemetry history, refunds, receipts."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,8 +47,10 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
     """Every terminal, one row each: online / offline / stale with when it was last seen."""
     now = now_rfc3339()
     out = []
+    labels = site_labels(store)
     for row in store.fleet(now, stale_after_s=config.stale_after_s):
         item = {key: row.get(key) for key in FLEET_KEYS}
+        item["site"], item["tags"] = labels.get(row["terminal"], (None, []))
         item["last_seen_s"] = age_s(row.get("last_seen"), now)
         item["payments"] = row["payments"]  # host/fleet.py decides it
         out.append(item)
@@ -77,6 +80,7 @@ def first_screen(
         "pages": shown["pages"],
         "modes": sorted({str(t["mode"]) for t in terminals if t.get("mode")}),
         "sites": sites(store),
+        "tags": sorted({tag for t in terminals for tag in t["tags"]}),
     }
     return {
         "terminals": shown["rows"],
@@ -85,6 +89,13 @@ def first_screen(
         "view": view,
         "query": query,
     }
+
+
+def site_labels(store: Store) -> dict[str, tuple[str | None, list[str]]]:
+    """Each enrolled terminal's site and tags (`enrolments`, not revoked)."""
+    with store.transaction() as tx:
+        rows = tx.rows("SELECT terminal, site, tags FROM enrolments WHERE revoked_at IS NULL")
+    return {str(r["terminal"]): (r["site"], list(json.loads(r["tags"] or "[]"))) for r in rows}
 
 
 def sites(store: Store) -> list[str]:
