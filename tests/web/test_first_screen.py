@@ -303,3 +303,57 @@ def test_the_fleet_is_filtered_and_grouped_by_site_and_tag_keeping_search_and_pa
     assert [t["group"] for t in by_tag["terminals"]] == ["tag front"] * 10 + ["tag till"] * 10
     assert by_tag["view"]["matched"] == 10  # terminals, each shown under both its tags
     assert all("group" not in t for t in shown()["terminals"])
+
+
+def test_refunds_export_as_csv_one_line_each_with_no_formula(store: Store) -> None:
+    """GIVEN a refund requested, approved and completed, and one requested whose reason text
+    starts with "=" WHEN the refunds are exported THEN the CSV has a header and a line each
+    (terminal, refund, sale, amount, currency, state, who approved), oldest first, and the
+    "=" text is escaped so a spreadsheet shows it as text."""
+    base = {"kind": "refund", "currency": "EUR", "ref_txn": "S1", "reason": "goods_returned"}
+    store.ingest(
+        [
+            envelope(
+                "pos-a",
+                1,
+                "refund.requested",
+                {**base, "txn_id": "R1", "amount": "60.00", "state": "awaiting_approval"},
+            ),
+            envelope("pos-a", 2, "refund.approved", {**base, "txn_id": "R1", "by": "olga"}),
+            envelope(
+                "pos-a",
+                3,
+                "refund.completed",
+                {**base, "txn_id": "R1", "amount": "60.00", "state": "approved"},
+            ),
+            envelope(
+                "pos-b",
+                1,
+                "refund.requested",
+                {
+                    **base,
+                    "txn_id": "R2",
+                    "amount": "5.00",
+                    "reason": "other",
+                    "reason_text": "=HYPERLINK(1)",
+                    "state": "awaiting_approval",
+                },
+            ),
+        ]
+    )
+    text = export.refunds_csv(lookup.refunds(store, pending=False))
+    lines = list(csv.DictReader(io.StringIO(text)))
+    assert text.splitlines()[0] == ",".join(export.REFUND_COLUMNS)
+    assert [
+        (r["terminal"], r["txn_id"], r["sale"], r["amount"], r["currency"], r["state"])
+        for r in lines
+    ] == [
+        ("pos-a", "R1", "S1", "60.00", "EUR", "completed"),
+        ("pos-b", "R2", "S1", "5.00", "EUR", "requested"),
+    ]
+    assert lines[0]["approved_by"] == "olga" and lines[0]["completed_at"]
+    assert lines[1]["reason_text"] == "'=HYPERLINK(1)"
+    pending = list(
+        csv.DictReader(io.StringIO(export.refunds_csv(lookup.refunds(store, pending=True))))
+    )
+    assert [r["txn_id"] for r in pending] == ["R2"]
