@@ -146,6 +146,7 @@ def create_app(
         api,
         downloads,
         pages,
+        resolving,
         sitejobs,
     )
 
@@ -155,6 +156,7 @@ def create_app(
         *api.routes(web),
         *sitejobs.routes(web),  # close the day for a site
         *downloads.routes(web),  # /refunds.csv, /reconcile.csv
+        *resolving.routes(web),  # the terminal page's Resolve buttons
         *enrol_http.routes(config, store),  # no login: the one-time code is the credential
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

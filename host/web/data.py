@@ -28,6 +28,7 @@ FLEET_KEYS = (
     "paper",
     "pending_receipts",
     "in_doubt",
+    "in_doubt_txns",  # the terminal page's Resolve buttons
     "outbox_depth",
     "oldest_unsent_age_s",
     "version",
