@@ -30,6 +30,7 @@ KEPT = 50  # the newest jobs whose progress pages stay readable
 class Job:
     site: str
     by: str
+    role: str
     progress: dict[str, sitebatch.Progress] = field(default_factory=dict)
     finished: bool = False
     error: str | None = None
@@ -63,9 +64,8 @@ class Jobs:
             job.progress[p.terminal] = p
 
 
-def _run(web: Web, jobs: Jobs, job: Job, role: str, plan: Any) -> None:
+def _run(web: Web, jobs: Jobs, job: Job, plan: Any, key: Ed25519PrivateKey) -> None:
     try:
-        key = _key(web)
         final = sitebatch.close_site(
             web.store,
             web.config,
@@ -82,7 +82,13 @@ def _run(web: Web, jobs: Jobs, job: Job, role: str, plan: Any) -> None:
     finally:
         job.finished = True
     audit.write(
-        web.store, user=job.by, role=role, action="eod.site", target=job.site, ok=ok, result=result
+        web.store,
+        user=job.by,
+        role=job.role,
+        action="eod.site",
+        target=job.site,
+        ok=ok,
+        result=result,
     )
 
 
@@ -115,14 +121,18 @@ def routes(web: Web) -> list[Route]:
             return user
         site = request.path_params["site"]
         try:
+            key = _key(web)  # before anything is planned or shown as sent
             plan = await run_in_threadpool(sitebatch.start, web.store, web.config, site)
         except sitebatch.SiteBatchError as exc:
             status = 400 if exc.code == ErrorCode.BAD_REQUEST else 404
             return web.page(request, "error.html", {"error": exc.message}, status)
-        job = Job(site, user.name, {p.terminal: p for p in plan[0]})
+        job = Job(site, user.name, user.role, {p.terminal: p for p in plan[0]})
         job_id = jobs.add(job)
         threading.Thread(
-            target=_run, args=(web, jobs, job, user.role, plan), name=f"eod-{site}", daemon=True
+            target=_run,
+            args=(web, jobs, job, plan, key),
+            name=f"eod-{site}",
+            daemon=True,
         ).start()
         return RedirectResponse(f"/sites/{urlpart(site)}/eod/{job_id}", 303)
 

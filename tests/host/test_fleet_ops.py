@@ -171,6 +171,12 @@ def test_eod_for_a_site_closes_every_terminal_of_it_and_tells_each_ones_progress
         assert by_tid[TID]["status"] == "done" and by_tid[TID]["net"] == "0.00"
         assert by_tid["pos-gone"]["status"] == "offline"
         assert by_tid["pos-mute"]["status"] == "no_reply"
+        assert host.cli("enroll", "new", "--site", "east", "--terminal", "pos-east")[0] == 0
+        code, out = host.cli("eod", "--site", "east")  # all offline: nothing to send
+        assert code == 1 and out.splitlines() == [
+            "pos-east: offline, not sent: the terminal is offline",
+            "site east: 0 of 1 terminals closed their day",
+        ], out
         code, one = host.cli("eod", TID, "--json")  # one terminal, as before
         assert code == 0 and one["ok"] and one["result"]["kind"] == "eod", one
     finally:
