@@ -123,15 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tid")
     p.add_argument("txn")
     p.add_argument("--json", action="store_true")
-    for name in ("eod", "ping"):
-        p = sub.add_parser(
-            name,
-            help="close the day on a terminal (signed)"
-            if name == "eod"
-            else "is a terminal there?",
-        )
-        p.add_argument("tid")
-        p.add_argument("--json", action="store_true")
+    p = sub.add_parser("ping", help="is a terminal there?")  # eod: cli_fleet.py
+    p.add_argument("tid")
+    p.add_argument("--json", action="store_true")
     add_lookup_parsers(sub)
     enrol_cli.add_parsers(sub)
     cli_fleet.add_parsers(sub)

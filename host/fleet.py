@@ -119,7 +119,12 @@ def describe(
     out["printer_state"] = printer_state(tele.get("printer"))
     out["in_doubt_txns"] = list(in_doubt_txns or [])
     out["payments"] = payments(
-        state, tele, out["in_doubt_txns"], row.get("telemetry_at"), out["printer_state"]
+        state,
+        tele,
+        out["in_doubt_txns"],
+        row.get("telemetry_at"),
+        out["printer_state"],
+        terminal=row["terminal"],
     )
     out["health"] = {key: tele.get(key) for key in HEALTH_KEYS}
     return out
@@ -141,6 +146,8 @@ def payments(
     in_doubt_txns: list[str],
     telemetry_at: str | None,
     printer: str = "unknown",
+    *,
+    terminal: str = "TERMINAL",
 ) -> dict[str, Any]:
     """Can the terminal take payments now, and why not, the one place this is decided (the
     CLI and the dashboard show it): {"ok": bool, "level": str, "why": str}. `level`: yes,
@@ -166,7 +173,11 @@ def payments(
     why = MODE_WHY.get(mode, mode)
     if mode == "in_doubt" and in_doubt_txns:
         txns = ", ".join(in_doubt_txns)
-        why = f"in doubt: {txns}; next: posterm resolve {in_doubt_txns[0]} or check the PT"
+        first = in_doubt_txns[0]
+        why = (
+            f"in doubt: {txns}; next: posterm resolve {first} on the terminal or"
+            f" posterm-host resolve {terminal} {first} charged|not-charged, after checking the PT"
+        )
     if isinstance(reason, str) and reason and reason != mode:
         why = f"{why} ({reason})"
     return {"ok": False, "level": "no", "why": why}

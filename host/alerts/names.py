@@ -33,11 +33,13 @@ def name(kind: str) -> str:
     return NAMES.get(kind, kind)
 
 
-def next_step(txn_id: str | None) -> str:
-    """What the operator does about an operation in doubt."""
+def next_step(txn_id: str | None, terminal: str | None = None) -> str:
+    """What the operator does about an operation in doubt (on the terminal, or from the
+    back office: `posterm-host resolve`, the dashboard's Resolve buttons)."""
     if txn_id:
         return (
             f"check the PT's journal for {txn_id}, then on the terminal: posterm resolve"
-            f" {txn_id} charged|not-charged"
+            f" {txn_id} charged|not-charged, or from the back office: posterm-host resolve"
+            f" {terminal or 'TERMINAL'} {txn_id} charged|not-charged --by NAME"
         )
     return "check the PT link; the terminal resolves its in-doubt operations when the PT answers"

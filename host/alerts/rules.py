@@ -245,7 +245,7 @@ def open_item(env: dict[str, Any], received_at: str) -> dict[str, Any]:
             "amount": data.get("amount"),
             "currency": data.get("currency"),
             "why": data.get("why"),
-            "next_step": next_step(str(data.get("txn_id"))),
+            "next_step": next_step(str(data.get("txn_id")), env["terminal"]),
         },
     }
 

@@ -1,7 +1,8 @@
 """What an operator does from the dashboard: approve or reject a refund (signed by the
-host's key), reprint a receipt, close the day. Each command goes to the service's own
-thread (`HostService.send`), the one that publishes; the terminal's reply is awaited in
-the store's replies. Every action lands in the audit log with its outcome."""
+host's key), reprint a receipt, close the day, resolve an operation in doubt. Each command
+goes to the service's own thread (`HostService.send`), the one that publishes; the
+terminal's reply is awaited in the store's replies. Every action lands in the audit log
+with its outcome."""
 
 from __future__ import annotations
 
@@ -53,6 +54,18 @@ class Commander:
 
     def close_day(self, user: WebUser, tid: str) -> dict[str, Any]:
         return self._command(user, "eod", tid, tid, name="batch.close", args={})
+
+    def resolve(self, user: WebUser, tid: str, txn: str, outcome: str) -> dict[str, Any]:
+        """Settle `txn`, in doubt on `tid`, as the PT's journal says (`outcome`: charged or
+        not-charged): the signed `txn.resolve`, as `posterm-host resolve`, by this user."""
+        return self._command(
+            user,
+            "resolve",
+            f"{tid} {txn} {outcome}",
+            tid,
+            name="txn.resolve",
+            args={"txn": txn, "outcome": outcome, "by": user.name},
+        )
 
     def _command(
         self, user: WebUser, action: str, target: str, tid: str, *, name: str, args: dict[str, Any]

@@ -142,12 +142,21 @@ def create_app(
     config: HostConfig, store: Store, send: Callable[[str, dict[str, Any]], None], secret: str
 ) -> Starlette:
     from posterm.host.enrol import http as enrol_http  # noqa: PLC0415
-    from posterm.host.web import api, pages  # noqa: PLC0415 (they import this module)
+    from posterm.host.web import (  # noqa: PLC0415 (they import this module)
+        api,
+        downloads,
+        pages,
+        resolving,
+        sitejobs,
+    )
 
     web = Web(config, store, send)
     routes = [
         *pages.routes(web),
         *api.routes(web),
+        *sitejobs.routes(web),  # close the day for a site
+        *downloads.routes(web),  # /refunds.csv, /reconcile.csv
+        *resolving.routes(web),  # the terminal page's Resolve buttons
         *enrol_http.routes(config, store),  # no login: the one-time code is the credential
         Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
     ]

@@ -3,6 +3,7 @@ lookups: the fleet's rows, refunds, receipts (a terminal's plots: terminalplots.
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,6 +28,7 @@ FLEET_KEYS = (
     "paper",
     "pending_receipts",
     "in_doubt",
+    "in_doubt_txns",  # the terminal page's Resolve buttons
     "outbox_depth",
     "oldest_unsent_age_s",
     "version",
@@ -46,8 +48,10 @@ def fleet(store: Store, config: HostConfig) -> list[dict[str, Any]]:
     """Every terminal, one row each: online / offline / stale with when it was last seen."""
     now = now_rfc3339()
     out = []
+    labels = site_labels(store)
     for row in store.fleet(now, stale_after_s=config.stale_after_s):
         item = {key: row.get(key) for key in FLEET_KEYS}
+        item["site"], item["tags"] = labels.get(row["terminal"], (None, []))
         item["last_seen_s"] = age_s(row.get("last_seen"), now)
         item["payments"] = row["payments"]  # host/fleet.py decides it
         out.append(item)
@@ -76,6 +80,8 @@ def first_screen(
         "page": shown["page"],
         "pages": shown["pages"],
         "modes": sorted({str(t["mode"]) for t in terminals if t.get("mode")}),
+        "sites": sites(store),
+        "tags": sorted({tag for t in terminals for tag in t["tags"]}),
     }
     return {
         "terminals": shown["rows"],
@@ -84,6 +90,22 @@ def first_screen(
         "view": view,
         "query": query,
     }
+
+
+def site_labels(store: Store) -> dict[str, tuple[str | None, list[str]]]:
+    """Each enrolled terminal's site and tags (`enrolments`, not revoked)."""
+    with store.transaction() as tx:
+        rows = tx.rows("SELECT terminal, site, tags FROM enrolments WHERE revoked_at IS NULL")
+    return {str(r["terminal"]): (r["site"], list(json.loads(r["tags"] or "[]"))) for r in rows}
+
+
+def sites(store: Store) -> list[str]:
+    """The sites terminals are enrolled at (not revoked), by name."""
+    with store.transaction() as tx:
+        rows = tx.rows(
+            "SELECT DISTINCT site FROM enrolments WHERE site IS NOT NULL AND revoked_at IS NULL"
+        )
+    return sorted(str(r["site"]) for r in rows)
 
 
 def open_alerts(store: Store) -> list[dict[str, Any]]:

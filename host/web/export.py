@@ -1,6 +1,6 @@
-"""The dashboard's CSV of transactions: what the receipt lookup found, a line each, every
-cell escaped against spreadsheet formulas (`reconcile.csv_cell`); the card by its last four
-digits only."""
+"""The dashboard's CSV files: the transactions the receipt lookup found and the refunds,
+a line each, every cell escaped against spreadsheet formulas (`reconcile.csv_cell`); the
+card by its last four digits only. (Reconciliation: `reconcile.to_csv`.)"""
 
 from __future__ import annotations
 
@@ -47,3 +47,38 @@ def transactions_csv(rows: list[dict[str, Any]]) -> str:
         }
         out.writerow([csv_cell(values.get(key)) for key in COLUMNS])
     return buf.getvalue()
+
+
+REFUND_COLUMNS = (
+    "terminal",
+    "txn_id",
+    "sale",
+    "amount",
+    "currency",
+    "state",
+    "reason",
+    "reason_text",
+    "requested_at",
+    "approved_by",
+    "approved_at",
+    "rejected_by",
+    "rejected_at",
+    "completed_at",
+    "failed_at",
+    "request_to_completion_s",
+)
+
+
+def refunds_csv(rows: list[dict[str, Any]]) -> str:
+    """A header line, then a line per refund of `lookup.refunds`, oldest first."""
+    buf = io.StringIO()
+    out = csv.writer(buf)
+    out.writerow(REFUND_COLUMNS)
+    for row in rows:
+        out.writerow([csv_cell(row.get(key)) for key in REFUND_COLUMNS])
+    return buf.getvalue()
+
+
+def filename_part(text: str) -> str:
+    """`text` fit for a download's file name."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)

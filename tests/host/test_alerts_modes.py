@@ -108,7 +108,8 @@ def test_a_printer_problem_past_its_grace(store: Store) -> None:
 
 def test_in_doubt_is_raised_at_once_with_the_next_step(store: Store) -> None:
     """GIVEN default limits WHEN a sale.in_doubt arrives THEN the next tick raises in_doubt
-    for its txn with the next step (posterm resolve TXN); WHEN the terminal's mode is
+    for its txn with the next step (posterm resolve TXN on the terminal, posterm-host resolve
+    TERMINAL TXN from the back office); WHEN the terminal's mode is
     in_doubt with no operation known at the host THEN one for the terminal, naming the PT."""
     rig = Rig(store, Limits())
     rig.tele(mode="in_doubt", reason="1 operation(s) in doubt; PT: timeout")
@@ -122,6 +123,7 @@ def test_in_doubt_is_raised_at_once_with_the_next_step(store: Store) -> None:
     txn = by_kind["in_doubt", False]
     assert txn["detail"]["txn_id"] == "T7"
     assert "posterm resolve T7 charged|not-charged" in txn["detail"]["next_step"]
+    assert f"posterm-host resolve {TID} T7 charged|not-charged" in txn["detail"]["next_step"]
 
 
 def test_every_kind_has_a_friendly_name() -> None:

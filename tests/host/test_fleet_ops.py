@@ -1,6 +1,7 @@
 """Fleet operations from posterm-host against a real Mosquitto and the real postermd:
 `resolve` settles an in-doubt sale remotely, signed, with the effect of the terminal's own
-`posterm resolve`; bad input is refused before anything is sent (exit 65)."""
+`posterm resolve`; bad input is refused before anything is sent (exit 65); `eod --site`
+closes the day on every terminal of a site at once, with each one's progress."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 
 from tests.host.test_host import TID, Host, host, rig, unacked  # noqa: F401 (fixtures)
 from tests.support import money_rules
-from tests.support.broker import wait_for
+from tests.support.broker import Broker, wait_for
+from tests.support.fleet import Fleet
 from tests.support.rig import Rig
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
@@ -100,3 +102,82 @@ def test_resolve_not_charged_from_the_host_writes_the_sale_off_without_a_receipt
     assert len(rig.printer.printed()) == printed
     (lost,) = [e for e in rig.events() if e["type"] == "sale.recovered"]
     assert lost["data"]["outcome"] == "not_charged" and lost["data"]["resolved_by"] == "host (bob)"
+
+
+def fleet_states(host: Host) -> dict[str, str]:
+    code, fleet = host.cli("fleet", "--json")
+    assert code == 0
+    return {row["terminal"]: row["state"] for row in fleet}
+
+
+def test_eod_for_a_site_closes_every_terminal_of_it_and_tells_each_ones_progress(
+    rig: Rig, host: Host, broker: Broker
+) -> None:
+    """GIVEN site north: the real terminal (a 12.00 sale today), one never online, one
+    online that never answers; and site south's terminal
+    WHEN the back office runs `posterm-host eod --site north`
+    THEN the real terminal closes its day (its batch net 12.00 EUR in the output, an eod
+    journaled), the offline one is not sent anything, the silent one is reported
+    unanswered, south's gets nothing, and the exit code says not all closed (1); a site
+    with no terminal, a bad site name and both a terminal and a site are refused, nothing
+    sent."""
+    for tid, site in ((TID, "north"), ("pos-gone", "north"), ("pos-mute", "north")):
+        assert host.cli("enroll", "new", "--site", site, "--terminal", tid)[0] == 0
+    assert host.cli("enroll", "new", "--site", "south", "--terminal", "pos-south")[0] == 0
+    silent = Fleet(broker.port, ["pos-mute", "pos-south"], connections=1, name="silent")
+    try:
+        silent.birth()  # online, but they never answer a batch.close
+        wait_for(
+            lambda: (
+                fleet_states(host).get("pos-mute") == "online"
+                and fleet_states(host).get(TID) == "online"
+            ),
+            "pos-mute and the terminal online at the host",
+        )
+        assert rig.cli("sale", "12.00")[0] == 0
+        before = commands_sent(host)
+        code, bad = host.cli("eod", "--site", "nowhere", "--json")
+        assert code == 1 and bad["code"] == "unknown_terminal" and "nowhere" in bad["error"]
+        code, bad = host.cli("eod", "--site", "no/rth", "--json")
+        assert code == 65 and bad["code"] == "bad_request"
+        code, bad = host.cli("eod", TID, "--site", "north", "--json")
+        assert code == 65 and bad["code"] == "bad_request"
+        assert commands_sent(host) == before
+
+        host.config.write_text(
+            host.config.read_text().replace("reply_timeout_s = 20", "reply_timeout_s = 8")
+        )
+        code, out = host.cli("eod", "--site", "north")
+        assert code == 1, out
+        lines = out.splitlines()
+        assert "pos-gone: offline, not sent: the terminal is offline" in lines
+        assert f"{TID}: sent, waiting for its reply" in lines
+        assert "pos-mute: sent, waiting for its reply" in lines
+        (done,) = [line for line in lines if line.startswith(f"{TID}: done")]
+        assert "batch net 12.00 EUR" in done
+        (mute,) = [line for line in lines if line.startswith("pos-mute: no reply")]
+        assert "did not answer within 8 s" in mute
+        assert lines[-1] == "site north: 1 of 3 terminals closed their day"
+        assert not any("pos-south" in line for line in lines)
+        assert commands_sent(host) == before + 2  # the real one and the silent one
+        eods = [t for t in rig.txns() if t["kind"] == "eod"]
+        assert [t["state"] for t in eods] == ["approved"]
+        assert eods[0]["txn_id"] in done
+
+        code, out = host.cli("eod", "--site", "north", "--json")
+        assert code == 1
+        by_tid = {t["terminal"]: t for t in out["terminals"]}
+        assert out["site"] == "north" and sorted(by_tid) == sorted([TID, "pos-gone", "pos-mute"])
+        assert by_tid[TID]["status"] == "done" and by_tid[TID]["net"] == "0.00"
+        assert by_tid["pos-gone"]["status"] == "offline"
+        assert by_tid["pos-mute"]["status"] == "no_reply"
+        assert host.cli("enroll", "new", "--site", "east", "--terminal", "pos-east")[0] == 0
+        code, out = host.cli("eod", "--site", "east")  # all offline: nothing to send
+        assert code == 1 and out.splitlines() == [
+            "pos-east: offline, not sent: the terminal is offline",
+            "site east: 0 of 1 terminals closed their day",
+        ], out
+        code, one = host.cli("eod", TID, "--json")  # one terminal, as before
+        assert code == 0 and one["ok"] and one["result"]["kind"] == "eod", one
+    finally:
+        silent.close()

@@ -72,7 +72,8 @@ def test_ready_takes_payments_and_each_mode_says_why_not(store: Store) -> None:
 
 def test_in_doubt_names_its_transaction_and_the_next_step(store: Store) -> None:
     """GIVEN a terminal whose telemetry says in_doubt and a sale.in_doubt at the host
-    WHEN the fleet is read THEN why names the txn and `posterm resolve TXN`; once the
+    WHEN the fleet is read THEN why names the txn, `posterm resolve TXN` and
+    `posterm-host resolve TERMINAL TXN`; once the
     sale's outcome is stored the txn is no longer listed."""
     clock = Clock()
     assert store.saw_status(TID, {"online": True, "session": 1}, at=clock.iso)
@@ -83,6 +84,7 @@ def test_in_doubt_names_its_transaction_and_the_next_step(store: Store) -> None:
     assert got["in_doubt_txns"] == ["T9"]
     assert got["payments"]["ok"] is False
     assert got["payments"]["why"].startswith("in doubt: T9; next: posterm resolve T9")
+    assert f"posterm-host resolve {TID} T9 charged|not-charged" in got["payments"]["why"]
     store.ingest([envelope(TID, 2, "sale.recovered", {**sale, "state": "approved"})])
     assert row(store, clock)["in_doubt_txns"] == []
 

@@ -14,6 +14,7 @@ import pytest
 
 from posterm.host import lookup
 from posterm.host.config import load
+from posterm.host.enrol import codes
 from posterm.host.lookup import LookupFailed
 from posterm.host.store import Store
 from posterm.host.web import data, export, fleetview, summary
@@ -175,6 +176,9 @@ def test_the_fleet_is_searched_filtered_sorted_worst_first_and_paginated(
         ({"page": "x"}, "page"),
         ({"mode": "pt down;"}, "mode"),
         ({"q": "x" * 65}, "q"),
+        ({"site": "north/../x"}, "site"),
+        ({"tag": "Till"}, "tag"),
+        ({"group": "mode"}, "group"),
     ],
 )
 def test_a_bad_fleet_query_is_refused_naming_its_key(params: dict[str, str], key: str) -> None:
@@ -242,3 +246,114 @@ def test_the_days_money_is_kept_up_to_date_reading_only_what_arrived(store: Stor
     assert money.totals(store, "2026-11-21")["takings"] == [
         {"currency": "EUR", "count": 1, "minor": 100, "amount": "1.00"}
     ]
+
+
+def test_the_fleet_is_filtered_and_grouped_by_site_and_tag_keeping_search_and_pages(
+    store: Store, tmp_path: Path
+) -> None:
+    """GIVEN 150 terminals at site north (every third tagged till), 10 at south tagged
+    till and front, 2 not enrolled
+    WHEN the fleet is filtered by site, by tag, by both with a search, or grouped
+    THEN only those match, pages count what is shown (150 north: 2 pages), a page keeps
+    the filter in its links, and grouped rows come site by site (or under each tag),
+    the unlabelled last, each row carrying its group's label and its site and tags."""
+    for i in range(150):
+        online(store, f"n-{i:03d}")
+        codes.new(store, site="north", tags=("till",) if i % 3 == 0 else (), terminal=f"n-{i:03d}")
+    for i in range(10):
+        online(store, f"s-{i:02d}")
+        codes.new(store, site="south", tags=("till", "front"), terminal=f"s-{i:02d}")
+    online(store, "x-1")
+    online(store, "x-2")
+    config_path = tmp_path / "host.toml"
+    config_path.write_text(
+        f'[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\n'
+        f'[store]\nurl = "sqlite://{tmp_path / "host.db"}"\n'
+    )
+    config = load(config_path)
+
+    def shown(**params: str) -> dict[str, Any]:
+        return data.first_screen(store, config, fleetview.parse(params))
+
+    north = shown(site="north", sort="terminal")
+    assert (north["view"]["matched"], north["view"]["pages"], len(north["terminals"])) == (
+        150,
+        2,
+        100,
+    )
+    assert north["view"]["sites"] == ["north", "south"]
+    assert north["view"]["tags"] == ["front", "till"]
+    assert (north["terminals"][0]["site"], north["terminals"][0]["tags"]) == ("north", ["till"])
+    page2 = shown(site="north", sort="terminal", page="2")
+    assert [t["terminal"] for t in page2["terminals"]][:2] == ["n-100", "n-101"]
+    assert len(page2["terminals"]) == 50 and {t["site"] for t in page2["terminals"]} == {"north"}
+    assert "site=north" in page2["query"].url(page=1)
+    till = shown(tag="till")
+    assert till["view"]["matched"] == 50 + 10
+    both = shown(site="south", tag="front", q="S-0")
+    assert sorted(t["terminal"] for t in both["terminals"]) == [f"s-{i:02d}" for i in range(10)]
+    assert shown(site="south", q="n-")["view"]["matched"] == 0
+
+    by_site = shown(group="site", sort="terminal", page="2")
+    assert by_site["view"]["matched"] == 162 and by_site["view"]["pages"] == 2
+    groups = [t["group"] for t in by_site["terminals"]]
+    assert groups == ["site north"] * 50 + ["site south"] * 10 + ["no site"] * 2
+    assert [t["terminal"] for t in by_site["terminals"]][-2:] == ["x-1", "x-2"]
+    by_tag = shown(group="tag", site="south", sort="terminal")
+    assert [t["group"] for t in by_tag["terminals"]] == ["tag front"] * 10 + ["tag till"] * 10
+    assert by_tag["view"]["matched"] == 10  # terminals, each shown under both its tags
+    assert all("group" not in t for t in shown()["terminals"])
+
+
+def test_refunds_export_as_csv_one_line_each_with_no_formula(store: Store) -> None:
+    """GIVEN a refund requested, approved and completed, and one requested whose reason text
+    starts with "=" WHEN the refunds are exported THEN the CSV has a header and a line each
+    (terminal, refund, sale, amount, currency, state, who approved), oldest first, and the
+    "=" text is escaped so a spreadsheet shows it as text."""
+    base = {"kind": "refund", "currency": "EUR", "ref_txn": "S1", "reason": "goods_returned"}
+    store.ingest(
+        [
+            envelope(
+                "pos-a",
+                1,
+                "refund.requested",
+                {**base, "txn_id": "R1", "amount": "60.00", "state": "awaiting_approval"},
+            ),
+            envelope("pos-a", 2, "refund.approved", {**base, "txn_id": "R1", "by": "olga"}),
+            envelope(
+                "pos-a",
+                3,
+                "refund.completed",
+                {**base, "txn_id": "R1", "amount": "60.00", "state": "approved"},
+            ),
+            envelope(
+                "pos-b",
+                1,
+                "refund.requested",
+                {
+                    **base,
+                    "txn_id": "R2",
+                    "amount": "5.00",
+                    "reason": "other",
+                    "reason_text": "=HYPERLINK(1)",
+                    "state": "awaiting_approval",
+                },
+            ),
+        ]
+    )
+    text = export.refunds_csv(lookup.refunds(store, pending=False))
+    lines = list(csv.DictReader(io.StringIO(text)))
+    assert text.splitlines()[0] == ",".join(export.REFUND_COLUMNS)
+    assert [
+        (r["terminal"], r["txn_id"], r["sale"], r["amount"], r["currency"], r["state"])
+        for r in lines
+    ] == [
+        ("pos-a", "R1", "S1", "60.00", "EUR", "completed"),
+        ("pos-b", "R2", "S1", "5.00", "EUR", "requested"),
+    ]
+    assert lines[0]["approved_by"] == "olga" and lines[0]["completed_at"]
+    assert lines[1]["reason_text"] == "'=HYPERLINK(1)"
+    pending = list(
+        csv.DictReader(io.StringIO(export.refunds_csv(lookup.refunds(store, pending=True))))
+    )
+    assert [r["txn_id"] for r in pending] == ["R2"]

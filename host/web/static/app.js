@@ -104,6 +104,13 @@ function fleetRow(t) {
   link.href = "/terminals/" + encodeURIComponent(t.terminal);
   link.textContent = t.terminal;
   name.appendChild(link);
+  const labels = [t.site, (t.tags || []).join(", ")].filter(Boolean).join(" \u00b7 ");
+  if (labels) {
+    const small = document.createElement("small");
+    small.className = "labels";
+    small.textContent = labels;
+    name.append(" ", small);
+  }
   tr.appendChild(name);
   const payments = cell(t.payments.why, "Payments");
   payments.className = "payments";
@@ -165,6 +172,26 @@ function alertBox(a) {
   return div;
 }
 
+// the rows, with a heading row where a group (by site or tag) begins
+function fleetRows(terminals) {
+  const rows = [];
+  terminals.forEach((t, i) => {
+    if (t.group && (i === 0 || terminals[i - 1].group !== t.group)) {
+      const tr = document.createElement("tr");
+      tr.className = "group";
+      tr.dataset.group = t.group;
+      const th = document.createElement("th");
+      th.colSpan = 12;
+      th.scope = "rowgroup";
+      th.textContent = t.group;
+      tr.appendChild(th);
+      rows.push(tr);
+    }
+    rows.push(fleetRow(t));
+  });
+  return rows;
+}
+
 async function pollFleet(table) {
   try {
     const response = await fetch(table.dataset.poll, {headers: {"Accept": "application/json"}});
@@ -175,7 +202,7 @@ async function pollFleet(table) {
     if (response.ok) {
       const data = await response.json();
       const body = document.getElementById("fleet-body");
-      body.replaceChildren(...data.terminals.map(fleetRow));
+      body.replaceChildren(...fleetRows(data.terminals));
       if (!data.terminals.length) {
         const none = cell(data.summary.terminals ? "No terminal matches." :
           "No terminal has reported yet.");
