@@ -153,18 +153,6 @@ function renderCards(s) {
   alerts.classList.toggle("bad", (s.alerts.critical || 0) > 0);
 }
 
-function alertBox(a) {
-  const div = document.createElement("div");
-  div.className = "alert sev-" + a.severity;
-  div.textContent = `${a.severity}: ${a.kind} on ${a.terminal}` +
-    (a.subject ? ` (${a.subject})` : "") + " since ";
-  const since = document.createElement("time");
-  since.setAttribute("datetime", a.raised_at);
-  localTime(since);
-  div.appendChild(since);
-  return div;
-}
-
 async function pollFleet(table) {
   try {
     const response = await fetch(table.dataset.poll, {headers: {"Accept": "application/json"}});
@@ -182,9 +170,7 @@ async function pollFleet(table) {
         none.colSpan = 12;
         body.appendChild(document.createElement("tr")).appendChild(none);
       }
-      const alerts = document.getElementById("alerts");
-      alerts.replaceChildren(...data.alerts.map(alertBox));
-      alerts.dataset.count = String(data.alerts.length);
+      renderAlerts(document.getElementById("alerts"), data.alerts);  // static/alerts.js
       renderCards(data.summary);
       document.getElementById("matched").textContent = String(data.view.matched);
       const updated = document.createElement("time");
