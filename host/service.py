@@ -41,6 +41,7 @@ from posterm.host.delivery.sender import Sender
 from posterm.host.metrics import Metrics
 from posterm.host.notify.queue import take_contacts
 from posterm.host.notify.sender import IngestHooks
+from posterm.host.notify.untold import UntoldHooks
 from posterm.host.store import Ingested, Store, StoreError
 from posterm.protocol.mqtt import commands, topics, wire
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -144,13 +145,16 @@ class HostService:
         self._store_error: str | None = None
         self.stopping = threading.Event()
         self.sender = Sender(store, outboxes(config, store), owner=name) if sends else None
-        self.notify = IngestHooks(self.sender) if config.notify else None
+        # without [notify]: a refund's contact makes a failed row (the customer not told)
+        self.notify: IngestHooks | UntoldHooks = (
+            IngestHooks(self.sender) if config.notify else UntoldHooks()
+        )
         self.alerter = Alerter(
             store,
             config.alerts,
             stale_after_s=config.stale_after_s,
             webhooks=config.webhooks,
-            new_event_hooks=(self.notify.on_new,) if self.notify else (),
+            new_event_hooks=(self.notify.on_new,),
         )
         self.alerts_topic = topics.host(config.host_id, "alerts")
 
@@ -375,8 +379,7 @@ class HostService:
                     contacts, held = take_contacts(events)  # never stored, [notify] or not
                     for event_id in held:
                         texts.pop(event_id, None)  # the text as received still holds it
-                    if self.notify is not None:
-                        self.notify.prepare(contacts)
+                    self.notify.prepare(contacts)
                     done = self.alerter.ingest(events, texts)
         except BaseException:
             del self.alerter.outbox[staged:]  # rolled back: nothing of it is published

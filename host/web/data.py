@@ -118,7 +118,21 @@ def refunds(store: Store, pending: bool) -> list[dict[str, Any]]:
     rows = lookup.refunds(store, pending=pending)
     for row in rows:
         row["age_s"] = age_s(row["requested_at"], now)
+        row["told"] = told(row.get("notification"))
     return rows
+
+
+def told(note: dict[str, Any] | None) -> str:
+    """Whether the customer was told of the refund's outcome, as a sentence ("" when no
+    contact came with it)."""
+    if not note:
+        return ""
+    by = "SMS" if note.get("channel") == "sms" else "e-mail"
+    if note.get("state") == "sent":
+        return f"customer told by {by}"
+    if note.get("state") == "failed":
+        return f"customer not told by {by}: {note.get('last_error') or 'failed'}"
+    return f"customer to be told by {by}"
 
 
 def timeliness_plot(rows: list[dict[str, Any]]) -> Markup:

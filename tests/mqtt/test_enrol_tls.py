@@ -10,6 +10,7 @@ import json
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,8 +95,12 @@ def pki_from_the_fleet_ca(tmp: Path, config: Path) -> Certs:
     return Certs(pki)
 
 
-@pytest.fixture
-def fleet_host(tmp_path: Path) -> Iterator[FleetHost]:
+@contextmanager
+def running_fleet_host(
+    tmp_path: Path, extra: str = "", before: tuple[tuple[str, ...], ...] = ()
+) -> Iterator[FleetHost]:
+    """`posterm-host run --http` over TLS to Mosquitto, both from the fleet CA; `extra`:
+    more config sections; `before`: posterm-host commands run before it starts."""
     config = tmp_path / "host.toml"
     config.write_text(host_toml(tmp_path, 'url = "mqtts://127.0.0.1:1"\n'))
     certs = pki_from_the_fleet_ca(tmp_path, config)
@@ -107,9 +112,12 @@ def fleet_host(tmp_path: Path) -> Iterator[FleetHost]:
             f'url = "{url}"\nca_file = "{certs.ca}"\ncert_file = "{certs.cert(HOST_CN)}"\n'
             f'key_file = "{certs.key(HOST_CN)}"\n',
         ).replace("[enrol]\n", f'[enrol]\nbroker_url = "mqtts://localhost:{broker.port}"\n')
+        + extra
     )
     host = FleetHost(config, "", broker)
-    assert host.cli("keygen").returncode == 0
+    for args in (("keygen",), *before):
+        done = host.cli(*args)
+        assert done.returncode == 0, done.stderr
     port = free_port()
     log = tmp_path / "host.log"
     with log.open("w") as out:
@@ -136,6 +144,12 @@ def fleet_host(tmp_path: Path) -> Iterator[FleetHost]:
             peer.close()
         broker.proc.terminate()
         broker.proc.wait(10)
+
+
+@pytest.fixture
+def fleet_host(tmp_path: Path) -> Iterator[FleetHost]:
+    with running_fleet_host(tmp_path) as host:
+        yield host
 
 
 def test_an_enrolled_terminal_connects_over_tls_and_its_sale_arrives(

@@ -21,7 +21,11 @@ from tests.support.sim import BIN
 
 CHROMIUM = os.environ.get("POSTERM_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "build" / "test-artifacts" / "web"
-USERS = {"olga": ("operator", "olga-secret-pw"), "vic": ("viewer", "vic-secret-pw")}
+USERS = {
+    "olga": ("operator", "olga-secret-pw"),
+    "otto": ("operator", "otto-secret-pw"),  # a second operator (alerts acknowledged)
+    "vic": ("viewer", "vic-secret-pw"),
+}
 
 
 class WebHost:

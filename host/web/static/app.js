@@ -160,18 +160,6 @@ function renderCards(s) {
   alerts.classList.toggle("bad", (s.alerts.critical || 0) > 0);
 }
 
-function alertBox(a) {
-  const div = document.createElement("div");
-  div.className = "alert sev-" + a.severity;
-  div.textContent = `${a.severity}: ${a.kind} on ${a.terminal}` +
-    (a.subject ? ` (${a.subject})` : "") + " since ";
-  const since = document.createElement("time");
-  since.setAttribute("datetime", a.raised_at);
-  localTime(since);
-  div.appendChild(since);
-  return div;
-}
-
 // the rows, with a heading row where a group (by site or tag) begins
 function fleetRows(terminals) {
   const rows = [];
@@ -209,9 +197,7 @@ async function pollFleet(table) {
         none.colSpan = 12;
         body.appendChild(document.createElement("tr")).appendChild(none);
       }
-      const alerts = document.getElementById("alerts");
-      alerts.replaceChildren(...data.alerts.map(alertBox));
-      alerts.dataset.count = String(data.alerts.length);
+      renderAlerts(document.getElementById("alerts"), data.alerts);  // static/alerts.js
       renderCards(data.summary);
       document.getElementById("matched").textContent = String(data.view.matched);
       const updated = document.createElement("time");
