@@ -40,7 +40,6 @@ HEADERS = [
     (b"referrer-policy", b"no-referrer"),
     (b"cache-control", b"no-store"),
 ]
-REFRESH_S = {timeline.AWAITING: 20, timeline.IN_PROGRESS: 20, timeline.COMPLETED: 300}
 
 
 class Guard:
@@ -137,7 +136,7 @@ class Pages:
         merchant, contact = self.section.merchant_name, self.section.merchant_contact
 
         def when(at: datetime | None) -> str:
-            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""
+            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if at else ""
 
         def day(d: date) -> str:
             return d.isoformat()
@@ -167,6 +166,11 @@ class Pages:
         if s.card_last4:
             card = w["card_value"].format(scheme=s.scheme or w["card"], last4=s.card_last4)
         failed = s.state in (timeline.REJECTED, timeline.DECLINED)
+        refresh = None  # a final state: the page stays as it is
+        if s.state in (timeline.AWAITING, timeline.IN_PROGRESS):
+            refresh = self.section.refresh_s[0]
+        elif s.state == timeline.COMPLETED:  # the money moved; the closing comes later
+            refresh = self.section.refresh_s[1]
         return {
             "lang": lang,
             "w": w,
@@ -176,9 +180,9 @@ class Pages:
             "date": when(s.requested_at),
             "steps": steps,
             "failed": failed,
-            "refs": " · ".join(refs),
-            "in_progress": w["in_progress"] if s.state in REFRESH_S else "",
-            "refresh": REFRESH_S.get(s.state),
+            "refs": refs,  # each kept on one line (a customer quotes it)
+            "in_progress": w["in_progress"] if refresh else "",
+            "refresh": refresh,
             "wrong_card": w["wrong_card"].format(last4=s.card_last4) if s.wrong_card else "",
             "note": w["arrival_note"] if not failed else "",
             "contact": w["next_contact" if failed else "contact"].format(
@@ -188,6 +192,11 @@ class Pages:
 
     async def css(self, request: Request) -> Response:
         return Response((HERE / "templates" / "page.css").read_bytes(), media_type="text/css")
+
+    async def icon(self, request: Request) -> Response:
+        """The page's icon (else the browser asks for /favicon.ico: a 404 in its console)."""
+        svg = (HERE / "templates" / "icon.svg").read_bytes()
+        return Response(svg, media_type="image/svg+xml")
 
     async def anything(self, request: Request) -> Response:
         return self.not_found(request)
@@ -202,6 +211,7 @@ def create_app(
         routes=[
             Route("/r/{token}", pages.status, methods=["GET"]),
             Route("/page.css", pages.css, methods=["GET"]),
+            Route("/icon.svg", pages.icon, methods=["GET"]),
             Route("/{rest:path}", pages.anything, methods=["GET"]),
         ]
     )

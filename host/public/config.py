@@ -17,6 +17,7 @@ BaseUrl = Annotated[
     str, text(r"https?://[^\s/?#]+(/[^\s?#]*)?", "http(s)://HOST[/PATH], no query", 200)
 ]
 Days = Annotated[int, between(0, 365, " banking days")]
+Refresh = Annotated[int, between(2, 3600, " seconds")]
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -40,6 +41,9 @@ class PublicSection(Section, frozen=True):
     arrival_days: Annotated[tuple[Days, ...], msgspec.Meta(min_length=2, max_length=2)] = (3, 10)
     timezone: Annotated[str, text(hint="an IANA zone like Europe/Berlin", max_len=64)] = "UTC"
     rate_per_minute: Annotated[int, between(1, 100_000)] = 30
+    # an open page reloads itself every [IN_PROGRESS, BEFORE_CLOSING] seconds: while the
+    # refund waits for approval or the card terminal, then while it waits for the closing
+    refresh_s: Annotated[tuple[Refresh, ...], msgspec.Meta(min_length=2, max_length=2)] = (20, 300)
     forwarded_allow_ips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:

@@ -18,7 +18,7 @@ from posterm.host.public import keys, records
 from posterm.host.public.server import PublicServer
 from posterm.host.store import Store
 from posterm.protocol import refundlink
-from tests.public.refunds import Terminal
+from tests.public.refunds import DONE, Terminal, refund
 from tests.support.broker import free_port
 
 MERCHANT = "Café <b>Beispiel</b>"
@@ -84,7 +84,8 @@ def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> Non
     """GIVEN a sale, a refund completed at the PT and the day closed WHEN the customer opens
     the link THEN 200 with the merchant (escaped), amount, card last four and scheme, each
     step, the arrival window in banking days, the references; no cookie, the CSP; no PAN
-    digits beyond the last four; no refresh (final); one open counted."""
+    digits beyond the last four; no refresh (final); one open counted; times in the page's
+    zone, named; the page's own icon (a browser asks for one)."""
     pos = Terminal(site.store)
     pos.sale()
     pos.completed_refund()
@@ -104,6 +105,8 @@ def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> Non
         "batch 7",
         "refund R-1",
         "not a promise",
+        "2026-03-06 11:00 CET",  # the page's zone named: a customer may be elsewhere
+        '<link rel="icon" href="/icon.svg"',  # not the browser's 404 for /favicon.ico
     ):
         assert said in page.body, said
     assert "411111" not in page.body and 'http-equiv="refresh"' not in page.body
@@ -111,6 +114,9 @@ def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> Non
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 1
+    icon = site.get("/icon.svg")
+    assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
+    assert icon.body.startswith("<svg")
 
 
 def test_in_progress_refreshes_itself_and_its_refresh_is_not_a_visit(site: Site) -> None:
@@ -135,6 +141,29 @@ def test_in_progress_refreshes_itself_and_its_refresh_is_not_a_visit(site: Site)
     assert site.get(f"/r/{token}?auto=1").status == 200
     assert site.get(f"/r/{token}").status == 200
     assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 2
+
+
+def test_the_refresh_periods_are_the_configured_ones(tmp_path: Path, store_url: str) -> None:
+    """GIVEN refresh_s = [5, 60] WHEN a refund awaits approval THEN its page reloads itself
+    every 5 s; once completed (waiting for the closing) every 60 s; once in the closing not
+    at all. Without the key: 20 s and 300 s."""
+    for site in start(tmp_path, store_url, "refresh_s = [5, 60]\n"):
+        pos = Terminal(site.store)
+        pos.sale()
+        pos.send("refund.requested", refund("awaiting_approval"), "2026-03-06T10:00:00.000Z")
+        assert 'content="5;url=?auto=1"' in site.get(f"/r/{site.token()}").body
+        pos.send("refund.approved", refund("approved", by="host (olga)"), "2026-03-06T10:01Z")
+        pos.send("refund.completed", refund("approved", **DONE), "2026-03-06T10:01:05.000Z")
+        page = site.get(f"/r/{site.token()}").body
+        assert 'content="60;url=?auto=1"' in page and "Waiting for the shop" in page
+        pos.close_day()
+        assert "http-equiv" not in site.get(f"/r/{site.token()}").body
+    (tmp_path / "default").mkdir()
+    for site in start(tmp_path / "default", store_url):  # the same store: another terminal
+        pos = Terminal(site.store, "pos-8")
+        pos.sale()
+        pos.completed_refund()
+        assert 'content="300;url=?auto=1"' in site.get(f"/r/{site.token('pos-8')}").body
 
 
 def test_every_refusal_is_the_same_404(site: Site) -> None:
