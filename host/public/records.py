@@ -108,13 +108,13 @@ def opens(store: Store, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tu
 
 def with_opens(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The dashboard's refund rows with `opened`: "customer opened the status page N
-    times, last AT" (or "" when never)."""
+    times" (or "" when never) and `opened_at`, the last time (RFC 3339, or None): the
+    page shows it as a time in the operator's own zone."""
     seen = opens(store, [(str(r["terminal"]), str(r["txn_id"])) for r in rows])
     out = []
     for r in rows:
         n, last = seen.get((str(r["terminal"]), str(r["txn_id"])), (0, ""))
         times = "once" if n == 1 else f"{n} times"
-        out.append(
-            {**r, "opened": f"customer opened the status page {times}, last {last}" if n else ""}
-        )
+        opened = f"customer opened the status page {times}" if n else ""
+        out.append({**r, "opened": opened, "opened_at": last or None})
     return out

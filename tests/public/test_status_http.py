@@ -259,7 +259,8 @@ def test_the_dashboards_refund_rows_say_how_often_the_customer_opened_the_page(
 ) -> None:
     """GIVEN a refund whose page was opened twice (and refreshed by itself once) WHEN the
     dashboard's refunds page reads its rows THEN that row says "customer opened the status
-    page 2 times, last …"; an unopened refund says nothing; the refunds template shows it."""
+    page 2 times" and when last (RFC 3339, for the page to localise); an unopened refund
+    says nothing; the refunds template shows it."""
     from posterm.host.web import data  # noqa: PLC0415
     from posterm.host.web.app import HERE  # noqa: PLC0415
 
@@ -270,10 +271,13 @@ def test_the_dashboards_refund_rows_say_how_often_the_customer_opened_the_page(
         assert site.get(path).status == 200
     rows = records.with_opens(site.store, data.refunds(site.store, pending=False))
     (row,) = [r for r in rows if r["txn_id"] == "R-1"]
-    assert row["opened"].startswith("customer opened the status page 2 times, last 20")
+    assert row["opened"] == "customer opened the status page 2 times"
+    assert row["opened_at"] == records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][1]
+    assert row["opened_at"].startswith("20") and row["opened_at"].endswith("Z")
     assert records.with_opens(site.store, [{"terminal": "pos-8", "txn_id": "R-1"}])[0] == {
         "terminal": "pos-8",
         "txn_id": "R-1",
         "opened": "",
+        "opened_at": None,
     }
     assert "r.opened" in (HERE / "templates" / "refunds.html").read_text()

@@ -20,7 +20,7 @@ from posterm.protocol import refundlink
 from tests.support.broker import Broker, accepts, free_port, wait_for
 from tests.support.rig import Rig, trusting_rig
 from tests.support.smtp import SmtpServer
-from tests.web.conftest import ARTIFACTS, Console, WebHost
+from tests.web.conftest import ARTIFACTS, Console, WebHost, login
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
@@ -115,6 +115,13 @@ def lines_of(page: Any, text: str) -> int:
     return int(page.evaluate(LINES, text))
 
 
+def opened_ago(cell: Any) -> bool:
+    """Whether the cell's last opening is a time the dashboard shows in the operator's own
+    zone with its age (static/app.js), not the host's raw RFC 3339."""
+    times = cell.locator("time[datetime]")
+    return times.count() == 1 and "ago" in times.inner_text()
+
+
 def shoot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
@@ -129,6 +136,8 @@ def test_the_customers_page_follows_the_refund_to_the_closing_by_itself(
     office approves and the PT completes, the open page shows it by itself (it reloaded
     itself); the e-mail's link opens the same refund on a laptop; once the day is closed,
     both pages show the closing, its batch and the arrival window, and stop reloading.
+    The dashboard's refunds page says the customer opened the page (once while waiting,
+    twice in the end; its reloads are no visits), when last in the operator's own zone.
     No page scrolls sideways, none logs a console error (CSP), no name of the approver."""
     console = Console()
     code, sale = rig.cli("sale", "90.00")
@@ -151,6 +160,13 @@ def test_the_customers_page_follows_the_refund_to_the_closing_by_itself(
     expect(phone.locator(".progress")).to_contain_text("still in progress")
     expect(phone.locator(".amount")).to_have_text("70.00 EUR")
     shoot(phone, "refund-status-waiting-390.png")
+
+    # the operator sees who is waiting: the customer opened the page (once; not its reloads)
+    _office, desk = login(browser, public.host, "olga", console, **LAPTOP)
+    desk.goto("/refunds")
+    waiting = desk.locator(f'#pending tr[data-txn="{txn}"] .opened')
+    expect(waiting).to_contain_text("customer opened the status page once, last ")
+    assert opened_ago(waiting), waiting.inner_text()
 
     approved = public.host.cli("approve", txn, "--by", "olga", "--json")
     assert approved.returncode == 0, approved.stdout + approved.stderr
@@ -183,4 +199,15 @@ def test_the_customers_page_follows_the_refund_to_the_closing_by_itself(
         expect(page.locator(".timeline time").first).to_have_text(re.compile(r" CET$"))
     shoot(laptop, "refund-status-closed-1366.png")
     shoot(phone, "refund-status-closed-390.png")
+
+    # two openings (the voucher's link, the e-mail's), however often the pages reloaded
+    for width, page in (
+        (1366, desk),
+        (390, login(browser, public.host, "olga", console, **PHONE)[1]),
+    ):
+        page.goto("/refunds")
+        row = page.locator("#recent tr", has_text=txn)
+        expect(row.locator(".opened")).to_contain_text("customer opened the status page 2 times")
+        assert opened_ago(row.locator(".opened")), row.inner_text()
+        shoot(page, f"refunds-opened-{width}.png")
     assert console.errors == []
