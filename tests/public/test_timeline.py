@@ -144,6 +144,16 @@ def test_no_refund_events_is_refused() -> None:
         (None, "fr", "en"),
         (None, None, "en"),
         ("xx", "de;q=bad", "en"),
+        # not weights (RFC 9110: 0 to 1): the entry is ignored, never the winner
+        (None, "zh;q=inf, de;q=0.5", "de"),
+        (None, "zh;q=2, de;q=0.5", "de"),
+        (None, "zh;q=1e3, de;q=0.5", "de"),
+        (None, "zh;q=nan, de;q=0.5", "de"),
+        (None, "zh;q=-1, de;q=0.001", "de"),
+        (None, "zh\x00;q=1, \x7f\x01;;;,,,=, de", "de"),
+        (None, "ÿÿ, zh-Hant-TW;q=0.8", "zh"),
+        (None, "de;q=0, zh;q=0.000, en;q=0.9", "en"),
+        (None, "de;q=0.5," * 400 + "zh", "de"),  # only the first 500 characters are read
     ],
 )
 def test_the_language_is_the_refunds_then_the_browsers(
