@@ -120,7 +120,8 @@ class Pages:
                 "public: refund %s of %s cannot be shown", claim.txn_id, claim.terminal_id
             )
             return self.not_found(request)
-        if request.query_params.get("auto") != "1":  # its own refresh is no new visit
+        # its own refresh is no new visit, nor a HEAD (a link checker's, a mail scanner's)
+        if request.method == "GET" and request.query_params.get("auto") != "1":
             try:
                 records.opened(self.store, claim.terminal_id, claim.txn_id, now_rfc3339())
             except StoreError:

@@ -41,10 +41,12 @@ class Site:
         when = int(time.time()) + 3600 if expires is None else expires
         return refundlink.mint(refundlink.terminal_key(self.master, tid), tid, txn, when)
 
-    def get(self, path: str, headers: dict[str, str] | None = None) -> Page:
+    def get(self, path: str, headers: dict[str, str] | None = None, method: str = "GET") -> Page:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
         try:
-            conn.request("GET", path, headers=headers or {})
+            conn.request(
+                method, path, body=b"x=1" if method == "POST" else None, headers=headers or {}
+            )
             answer = conn.getresponse()
             body = answer.read().decode()
             return Page(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
@@ -196,6 +198,27 @@ def test_every_refusal_is_the_same_404(site: Site) -> None:
     assert "12.50" not in pages[0].body and "1111" not in pages[0].body
     assert records.opens(site.store, [("pos-7", "R-1"), ("pos-8", "R-1")]) == {}
     assert site.get(f"/r/{good}").status == 200
+
+
+def test_only_a_get_is_an_opening_and_other_methods_are_refused(site: Site) -> None:
+    """GIVEN a completed refund WHEN its link is asked with HEAD (a link checker, a mail
+    scanner) THEN 200 without a body and no opening counted; POST, PUT, OPTIONS, DELETE
+    get 405 with the page's headers (CSP, no cookie) and none of the refund's data, not
+    counted either; a GET then counts one; a 70 000-character path is the one 404."""
+    Terminal(site.store).completed_refund()
+    path = f"/r/{site.token()}"
+    head = site.get(path, method="HEAD")
+    assert head.status == 200 and head.body == ""
+    for method in ("POST", "PUT", "OPTIONS", "DELETE"):
+        refused = site.get(path, method=method)
+        assert refused.status == 405, method
+        assert "default-src 'none'" in refused.headers["content-security-policy"]
+        assert "set-cookie" not in refused.headers and "12.50" not in refused.body
+    assert records.opens(site.store, [("pos-7", "R-1")]) == {}
+    assert site.get(path).status == 200
+    assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 1
+    long = site.get("/r/" + "A" * 70_000)
+    assert long.status == 404 and long.body == site.get("/r/nothing").body
 
 
 def test_the_refunds_language_then_the_browsers_and_no_contact_shown(site: Site) -> None:
