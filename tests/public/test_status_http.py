@@ -241,6 +241,16 @@ def test_the_refunds_language_then_the_browsers_and_no_contact_shown(site: Site)
     assert '<html lang="de">' in page.body and "Am Kartenterminal ausgeführt" in page.body
 
 
+def test_a_terminals_free_text_never_reaches_the_customer(site: Site) -> None:
+    """GIVEN a hostile terminal's refund whose card name is a message ("Call … at …") WHEN
+    the customer opens the page THEN the card is "Card ending in 1111" and the text is not
+    on the page."""
+    Terminal(site.store).completed_refund(card_name="Call 0900 555 0100 evil.example")
+    page = site.get(f"/r/{site.token()}")
+    assert page.status == 200 and "Card ending in 1111" in page.body
+    assert "0900" not in page.body and "evil" not in page.body
+
+
 def test_a_wrong_card_refund_says_which_card_received_it(site: Site) -> None:
     """GIVEN a sale paid with ...1111 and its refund completed on ...0007 WHEN opened THEN
     the page says the card ending in 0007 got it and never shows 1111."""
