@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from posterm.host.public import records, timeline, words
 from posterm.host.public.config import PublicSection
-from posterm.host.public.throttle import Throttle
+from posterm.host.public.throttle import Throttle, client_key
 from posterm.host.store import Store, StoreError
 from posterm.protocol import refundlink
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -53,7 +53,7 @@ class Guard:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        wait = self.throttle.allow(client[0] if client else "?")
+        wait = self.throttle.allow(client_key(client[0]) if client else "?")
 
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.start":

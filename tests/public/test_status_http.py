@@ -277,6 +277,21 @@ def test_the_rate_limit_is_per_client_behind_a_configured_proxy(
         assert site.get("/r/x", {"X-Forwarded-For": "198.51.100.2"}).status == 404
 
 
+def test_an_ipv6_client_is_counted_by_its_64(tmp_path: Path, store_url: str) -> None:
+    """GIVEN rate_per_minute 2 behind the proxy 127.0.0.1 WHEN one IPv6 client asks from a
+    new address of its /64 each time THEN the 3rd is 429; another /64 gets through; an
+    IPv4-mapped address is that IPv4 client."""
+    for site in start(
+        tmp_path, store_url, 'rate_per_minute = 2\nforwarded_allow_ips = ["127.0.0.1"]\n'
+    ):
+        hopping = [{"X-Forwarded-For": f"2001:db8:0:7::{i:x}"} for i in range(1, 4)]
+        assert [site.get("/r/x", h).status for h in hopping] == [404, 404, 429]
+        assert site.get("/r/x", {"X-Forwarded-For": "2001:db8:0:8::1"}).status == 404
+        for address in ("198.51.100.9", "::ffff:198.51.100.9", "198.51.100.9"):
+            last = site.get("/r/x", {"X-Forwarded-For": address}).status
+        assert last == 429
+
+
 def test_forwarded_for_is_ignored_without_a_configured_proxy(
     tmp_path: Path, store_url: str
 ) -> None:
