@@ -5,6 +5,7 @@ the open count."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import time
 from collections.abc import Iterator
@@ -219,6 +220,42 @@ def test_only_a_get_is_an_opening_and_other_methods_are_refused(site: Site) -> N
     assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 1
     long = site.get("/r/" + "A" * 70_000)
     assert long.status == 404 and long.body == site.get("/r/nothing").body
+
+
+def test_a_token_with_another_terminals_id_swapped_in_shows_nothing(site: Site) -> None:
+    """GIVEN pos-7 and pos-8 each with a refund R-1 (different amounts and cards) WHEN pos-7's
+    token is sent with pos-8 (or R-2 of pos-7) written into its payload, MAC kept THEN the
+    one 404, nothing counted; each terminal's own token shows its own refund only."""
+    seven, eight = Terminal(site.store, "pos-7"), Terminal(site.store, "pos-8")
+    seven.sale()
+    seven.completed_refund()
+    eight.send(
+        "refund.requested", refund("in_doubt", amount="7.77", ref_txn=None), "2026-03-06T11:00Z"
+    )
+    eight.send(
+        "refund.completed",
+        refund("approved", amount="7.77", ref_txn=None, **{**DONE, "masked_pan": "5200****0008"}),
+        "2026-03-06T11:00:05Z",
+    )
+    seven.send("refund.requested", refund("in_doubt", txn_id="R-2"), "2026-03-06T12:00Z")
+    good = site.token("pos-7")
+    payload, mac = good.split(".")
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+
+    def swapped(old: bytes, new: bytes) -> str:
+        text = base64.urlsafe_b64encode(raw.replace(old, new)).rstrip(b"=").decode()
+        return f"{text}.{mac}"
+
+    gone = site.get("/r/nothing").body
+    for token in (swapped(b"pos-7", b"pos-8"), swapped(b"\nR-1\n", b"\nR-2\n")):
+        page = site.get(f"/r/{token}")
+        assert page.status == 404 and page.body == gone
+    assert records.opens(site.store, [("pos-7", "R-1"), ("pos-8", "R-1"), ("pos-7", "R-2")]) == {}
+    mine = site.get(f"/r/{good}").body
+    assert "12.50 EUR" in mine and "1111" in mine and "7.77" not in mine and "0008" not in mine
+    theirs = site.get(f"/r/{site.token('pos-8')}").body
+    assert "7.77 EUR" in theirs and "0008" in theirs and "12.50" not in theirs
+    assert "1111" not in theirs
 
 
 def test_the_refunds_language_then_the_browsers_and_no_contact_shown(site: Site) -> None:
