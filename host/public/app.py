@@ -38,8 +38,10 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
 ]
+NO_STORE = (b"cache-control", b"no-store")  # unless the response says otherwise
+STATIC = {"cache-control": "public, max-age=86400"}  # the page's stylesheet and icon: a
+# reloading page takes them from the cache, not from the client's rate limit
 
 
 class Guard:
@@ -58,7 +60,8 @@ class Guard:
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k != b"set-cookie"]
-                message["headers"] = [*kept, *HEADERS]
+                cached = any(k == NO_STORE[0] for k, _ in kept)
+                message["headers"] = [*kept, *HEADERS, *([] if cached else [NO_STORE])]
             await send(message)
 
         if wait > 0:
@@ -192,12 +195,13 @@ class Pages:
         }
 
     async def css(self, request: Request) -> Response:
-        return Response((HERE / "templates" / "page.css").read_bytes(), media_type="text/css")
+        css = (HERE / "templates" / "page.css").read_bytes()
+        return Response(css, media_type="text/css", headers=STATIC)
 
     async def icon(self, request: Request) -> Response:
         """The page's icon (else the browser asks for /favicon.ico: a 404 in its console)."""
         svg = (HERE / "templates" / "icon.svg").read_bytes()
-        return Response(svg, media_type="image/svg+xml")
+        return Response(svg, media_type="image/svg+xml", headers=STATIC)
 
     async def anything(self, request: Request) -> Response:
         return self.not_found(request)

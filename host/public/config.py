@@ -18,6 +18,7 @@ BaseUrl = Annotated[
 ]
 Days = Annotated[int, between(0, 365, " banking days")]
 Refresh = Annotated[int, between(2, 3600, " seconds")]
+RELOAD_REQUESTS = 3  # a page, its stylesheet and its icon (when the browser did not cache)
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -54,6 +55,13 @@ class PublicSection(Section, frozen=True):
                 parse_bind(self.listen)
             except ValueError as exc:
                 raise Refused(str(exc), "listen") from None
+        if RELOAD_REQUESTS * 60 / self.refresh_s[0] > self.rate_per_minute:
+            raise Refused(
+                f"an open page's own reloads ({RELOAD_REQUESTS} requests each at most) would"
+                f" reach rate_per_minute ({self.rate_per_minute}): reload less often or"
+                " raise rate_per_minute",
+                "refresh_s",
+            )
         if self.arrival_days[0] > self.arrival_days[1]:
             raise Refused("[FROM, TO] with FROM <= TO, like [3, 10]", "arrival_days")
         try:

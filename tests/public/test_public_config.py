@@ -60,6 +60,8 @@ def test_public_section_defaults_and_values(tmp_path: Path) -> None:
         ("link_days = 0\n", "public.link_days", "1-3650"),
         ("refresh_s = [1, 300]\n", "public.refresh_s[0]", "2-3600"),
         ("refresh_s = [20]\n", "public.refresh_s", ""),
+        ("refresh_s = [5, 300]\n", "public.refresh_s", "rate_per_minute (30)"),
+        ("rate_per_minute = 8\n", "public.refresh_s", "reload less often"),
         ('timezone = "Mars/Base"\n', "public.timezone", "IANA"),
         ('forwarded_allow_ips = ["proxy"]\n', "public.forwarded_allow_ips", "IP address"),
         ("colour = 1\n", "public.colour", "unknown key"),

@@ -23,6 +23,7 @@ from tests.public.refunds import DONE, Terminal, refund
 from tests.support.broker import free_port
 
 MERCHANT = "Café <b>Beispiel</b>"
+PROXY = 'forwarded_allow_ips = ["127.0.0.1"]\n'
 
 
 @dataclass
@@ -117,9 +118,13 @@ def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> Non
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert records.opens(site.store, [("pos-7", "R-1")])[("pos-7", "R-1")][0] == 1
+    assert page.headers["cache-control"] == "no-store"
     icon = site.get("/icon.svg")
     assert icon.status == 200 and icon.headers["content-type"] == "image/svg+xml"
     assert icon.body.startswith("<svg")
+    for static in (icon, site.get("/page.css")):  # a reloading page takes them from its cache
+        assert static.headers["cache-control"] == "public, max-age=86400"
+        assert "default-src 'none'" in static.headers["content-security-policy"]
 
 
 def test_in_progress_refreshes_itself_and_its_refresh_is_not_a_visit(site: Site) -> None:
@@ -147,14 +152,14 @@ def test_in_progress_refreshes_itself_and_its_refresh_is_not_a_visit(site: Site)
 
 
 def test_the_refresh_periods_are_the_configured_ones(tmp_path: Path, store_url: str) -> None:
-    """GIVEN refresh_s = [5, 60] WHEN a refund awaits approval THEN its page reloads itself
-    every 5 s; once completed (waiting for the closing) every 60 s; once in the closing not
+    """GIVEN refresh_s = [6, 60] WHEN a refund awaits approval THEN its page reloads itself
+    every 6 s; once completed (waiting for the closing) every 60 s; once in the closing not
     at all. Without the key: 20 s and 300 s."""
-    for site in start(tmp_path, store_url, "refresh_s = [5, 60]\n"):
+    for site in start(tmp_path, store_url, "refresh_s = [6, 60]\n"):
         pos = Terminal(site.store)
         pos.sale()
         pos.send("refund.requested", refund("awaiting_approval"), "2026-03-06T10:00:00.000Z")
-        assert 'content="5;url=?auto=1"' in site.get(f"/r/{site.token()}").body
+        assert 'content="6;url=?auto=1"' in site.get(f"/r/{site.token()}").body
         pos.send("refund.approved", refund("approved", by="host (olga)"), "2026-03-06T10:01Z")
         pos.send("refund.completed", refund("approved", **DONE), "2026-03-06T10:01:05.000Z")
         page = site.get(f"/r/{site.token()}").body
@@ -304,7 +309,9 @@ def test_the_rate_limit_is_per_client_behind_a_configured_proxy(
     """GIVEN rate_per_minute 3 and the proxy 127.0.0.1 WHEN one client asks 4 times THEN
     the 4th is 429 with Retry-After; another client (X-Forwarded-For) still gets through."""
     for site in start(
-        tmp_path, store_url, 'rate_per_minute = 3\nforwarded_allow_ips = ["127.0.0.1"]\n'
+        tmp_path,
+        store_url,
+        "rate_per_minute = 3\nrefresh_s = [60, 300]\n" + PROXY,
     ):
         one = {"X-Forwarded-For": "198.51.100.1"}
         assert [site.get("/r/x", one).status for _ in range(4)] == [404, 404, 404, 429]
@@ -319,7 +326,9 @@ def test_an_ipv6_client_is_counted_by_its_64(tmp_path: Path, store_url: str) -> 
     new address of its /64 each time THEN the 3rd is 429; another /64 gets through; an
     IPv4-mapped address is that IPv4 client."""
     for site in start(
-        tmp_path, store_url, 'rate_per_minute = 2\nforwarded_allow_ips = ["127.0.0.1"]\n'
+        tmp_path,
+        store_url,
+        "rate_per_minute = 2\nrefresh_s = [90, 300]\n" + PROXY,
     ):
         hopping = [{"X-Forwarded-For": f"2001:db8:0:7::{i:x}"} for i in range(1, 4)]
         assert [site.get("/r/x", h).status for h in hopping] == [404, 404, 429]
@@ -334,7 +343,7 @@ def test_forwarded_for_is_ignored_without_a_configured_proxy(
 ) -> None:
     """GIVEN rate_per_minute 2 and no proxy WHEN a client changes X-Forwarded-For THEN it
     is still one client: the 3rd request is 429."""
-    for site in start(tmp_path, store_url, "rate_per_minute = 2\n"):
+    for site in start(tmp_path, store_url, "rate_per_minute = 2\nrefresh_s = [90, 300]\n"):
         codes = [site.get("/r/x", {"X-Forwarded-For": f"198.51.100.{i}"}).status for i in range(3)]
         assert codes == [404, 404, 429]
 
