@@ -104,7 +104,7 @@ class Pages:
         try:
             claim = refundlink.verify(self.master, token, self.clock())
             found = records.find(self.store, claim.terminal_id, claim.txn_id)
-            if found is None:
+            if found is None or self.outlived(found):
                 return self.not_found(request)
             status = timeline.build(
                 found.events,
@@ -132,6 +132,14 @@ class Pages:
         lang = words.choose(found.lang, request.headers.get("accept-language"))
         body = self.env.get_template("status.html").render(**self.view(status, lang))
         return HTMLResponse(body)
+
+    def outlived(self, found: records.Found) -> bool:
+        """Whether the refund is older than the host's own `link_days` (after the host
+        last heard of it), whatever expiry its token names: a terminal mints its tokens and
+        may name a later one (misconfigured, or hostile); no data after the host's expiry."""
+        if found.last_heard is None:
+            return False
+        return self.clock() > found.last_heard.timestamp() + self.section.link_days * 86400
 
     def view(self, s: timeline.Status, lang: str) -> dict[str, Any]:
         """What the template shows, every sentence made here (the template escapes)."""

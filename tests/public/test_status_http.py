@@ -263,6 +263,21 @@ def test_a_token_with_another_terminals_id_swapped_in_shows_nothing(site: Site) 
     assert "1111" not in theirs
 
 
+def test_a_token_living_longer_than_link_days_ends_with_the_hosts_expiry(site: Site) -> None:
+    """GIVEN a refund the host last heard of 61 days ago (link_days 60) and a token its
+    terminal minted to live longer WHEN opened THEN the one 404, nothing counted; heard of
+    59 days ago: shown."""
+    Terminal(site.store).completed_refund()
+    token = site.token(expires=int(time.time()) + 400 * 86400)
+    for days, status in ((59, 200), (61, 404)):
+        then = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - days * 86400))
+        with site.store.transaction() as tx:
+            tx.execute("UPDATE events SET received_at = ? WHERE terminal = 'pos-7'", (then,))
+        assert site.get(f"/r/{token}?auto=1").status == status, days
+    assert site.get(f"/r/{token}").body == site.get("/r/nothing").body
+    assert records.opens(site.store, [("pos-7", "R-1")]) == {}
+
+
 def test_the_refunds_language_then_the_browsers_and_no_contact_shown(site: Site) -> None:
     """GIVEN a refund whose customer asked for zh (its pending contact) WHEN opened with a
     German browser THEN the page is in Chinese and shows no e-mail; a refund without a
