@@ -7,6 +7,7 @@ contact and nothing else."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -42,6 +43,14 @@ HEADERS = [
 NO_STORE = (b"cache-control", b"no-store")  # unless the response says otherwise
 STATIC = {"cache-control": "public, max-age=86400"}  # the page's stylesheet and icon: a
 # reloading page takes them from the cache, not from the client's rate limit
+
+
+DAY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")  # a date in a sentence: kept on one line
+
+
+def parts(text: str) -> list[tuple[str, bool]]:
+    """A sentence as (piece, is_date) pieces, for the template to keep each date whole."""
+    return [(piece, i % 2 == 1) for i, piece in enumerate(DAY.split(text)) if piece]
 
 
 class Guard:
@@ -169,7 +178,7 @@ class Pages:
                 text = w[f"step_{step.name}"].format(who=who)
             else:
                 text = w[f"step_{step.name}_wait"]
-            steps.append({"state": step.state, "text": text, "at": when(step.at)})
+            steps.append({"state": step.state, "parts": parts(text), "at": when(step.at)})
         refs = [w["ref_txn"].format(txn=s.txn_id)]
         for key, value in (("trace", s.trace), ("receipt", s.receipt_no), ("batch", s.batch_no)):
             if isinstance(value, int):

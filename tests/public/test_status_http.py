@@ -103,7 +103,8 @@ def test_a_completed_refund_in_the_closing_shows_its_timeline(site: Site) -> Non
         "Approved by the shop",
         "Completed at the card terminal",
         "Included in the shop&#39;s day closing",
-        "between 2026-03-11 and 2026-03-20",
+        # each date kept whole on one line (a line may break at its hyphens)
+        'between <span class="day">2026-03-11</span> and <span class="day">2026-03-20</span>',
         "trace 18",
         "receipt 41",
         "batch 7",

@@ -137,7 +137,8 @@ def test_the_customers_page_follows_the_refund_to_the_closing_by_itself(
     itself); the e-mail's link opens the same refund on a laptop; once the day is closed,
     both pages show the closing, its batch and the arrival window, and stop reloading.
     The dashboard's refunds page says the customer opened the page (once while waiting,
-    twice in the end; its reloads are no visits), when last in the operator's own zone.
+    four times in the end; its reloads are no visits), when last in the operator's own
+    zone. The closed page also fits a phone in German and in Chinese (the browser's).
     No page scrolls sideways, none logs a console error (CSP), no name of the approver."""
     console = Console()
     code, sale = rig.cli("sale", "90.00")
@@ -199,15 +200,26 @@ def test_the_customers_page_follows_the_refund_to_the_closing_by_itself(
         expect(page.locator(".timeline time").first).to_have_text(re.compile(r" CET$"))
     shoot(laptop, "refund-status-closed-1366.png")
     shoot(phone, "refund-status-closed-390.png")
+    for locale, said in (
+        ("de-DE", "Im Tagesabschluss des Geschäfts enthalten"),
+        ("zh-CN", "已计入商店的日结"),
+    ):
+        reader = console.watch(browser.new_context(**{**PHONE, "locale": locale}).new_page())
+        assert reader.goto(mailed_link(public)).status == 200  # the browser's language
+        expect(reader.locator(".timeline")).to_contain_text(said)
+        arrival = reader.locator(".timeline li").last.inner_text()
+        for day in re.findall(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", arrival):
+            assert lines_of(reader, day) == 1, f"{locale}: {day} is broken across lines"
+        shoot(reader, f"refund-status-closed-390-{locale[:2]}.png")
 
-    # two openings (the voucher's link, the e-mail's), however often the pages reloaded
+    # four openings (the voucher's link, the e-mail's in 3 browsers), not the reloads
     for width, page in (
         (1366, desk),
         (390, login(browser, public.host, "olga", console, **PHONE)[1]),
     ):
         page.goto("/refunds")
         row = page.locator("#recent tr", has_text=txn)
-        expect(row.locator(".opened")).to_contain_text("customer opened the status page 2 times")
+        expect(row.locator(".opened")).to_contain_text("customer opened the status page 4 times")
         assert opened_ago(row.locator(".opened")), row.inner_text()
         shoot(page, f"refunds-opened-{width}.png")
     assert console.errors == []
