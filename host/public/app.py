@@ -7,6 +7,7 @@ contact and nothing else."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import date, datetime
@@ -22,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from posterm.host.public import records, timeline, words
 from posterm.host.public.config import PublicSection
-from posterm.host.public.throttle import Throttle
+from posterm.host.public.throttle import Throttle, client_key
 from posterm.host.store import Store, StoreError
 from posterm.protocol import refundlink
 from posterm.protocol.mqtt.events import now_rfc3339
@@ -38,9 +39,18 @@ HEADERS = [
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"no-referrer"),
-    (b"cache-control", b"no-store"),
 ]
-REFRESH_S = {timeline.AWAITING: 20, timeline.IN_PROGRESS: 20, timeline.COMPLETED: 300}
+NO_STORE = (b"cache-control", b"no-store")  # unless the response says otherwise
+STATIC = {"cache-control": "public, max-age=86400"}  # the page's stylesheet and icon: a
+# reloading page takes them from the cache, not from the client's rate limit
+
+
+DAY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})")  # a date in a sentence: kept on one line
+
+
+def parts(text: str) -> list[tuple[str, bool]]:
+    """A sentence as (piece, is_date) pieces, for the template to keep each date whole."""
+    return [(piece, i % 2 == 1) for i, piece in enumerate(DAY.split(text)) if piece]
 
 
 class Guard:
@@ -54,12 +64,13 @@ class Guard:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
-        wait = self.throttle.allow(client[0] if client else "?")
+        wait = self.throttle.allow(client_key(client[0]) if client else "?")
 
         async def guarded(message: Message) -> None:
             if message["type"] == "http.response.start":
                 kept = [(k, v) for k, v in message.get("headers", []) if k != b"set-cookie"]
-                message["headers"] = [*kept, *HEADERS]
+                cached = any(k == NO_STORE[0] for k, _ in kept)
+                message["headers"] = [*kept, *HEADERS, *([] if cached else [NO_STORE])]
             await send(message)
 
         if wait > 0:
@@ -102,7 +113,7 @@ class Pages:
         try:
             claim = refundlink.verify(self.master, token, self.clock())
             found = records.find(self.store, claim.terminal_id, claim.txn_id)
-            if found is None:
+            if found is None or self.outlived(found):
                 return self.not_found(request)
             status = timeline.build(
                 found.events,
@@ -121,7 +132,8 @@ class Pages:
                 "public: refund %s of %s cannot be shown", claim.txn_id, claim.terminal_id
             )
             return self.not_found(request)
-        if request.query_params.get("auto") != "1":  # its own refresh is no new visit
+        # its own refresh is no new visit, nor a HEAD (a link checker's, a mail scanner's)
+        if request.method == "GET" and request.query_params.get("auto") != "1":
             try:
                 records.opened(self.store, claim.terminal_id, claim.txn_id, now_rfc3339())
             except StoreError:
@@ -130,6 +142,14 @@ class Pages:
         body = self.env.get_template("status.html").render(**self.view(status, lang))
         return HTMLResponse(body)
 
+    def outlived(self, found: records.Found) -> bool:
+        """Whether the refund is older than the host's own `link_days` (after the host
+        last heard of it), whatever expiry its token names: a terminal mints its tokens and
+        may name a later one (misconfigured, or hostile); no data after the host's expiry."""
+        if found.last_heard is None:
+            return False
+        return self.clock() > found.last_heard.timestamp() + self.section.link_days * 86400
+
     def view(self, s: timeline.Status, lang: str) -> dict[str, Any]:
         """What the template shows, every sentence made here (the template escapes)."""
         w = words.WORDS[lang]
@@ -137,7 +157,7 @@ class Pages:
         merchant, contact = self.section.merchant_name, self.section.merchant_contact
 
         def when(at: datetime | None) -> str:
-            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if at else ""
+            return at.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z") if at else ""
 
         def day(d: date) -> str:
             return d.isoformat()
@@ -158,7 +178,7 @@ class Pages:
                 text = w[f"step_{step.name}"].format(who=who)
             else:
                 text = w[f"step_{step.name}_wait"]
-            steps.append({"state": step.state, "text": text, "at": when(step.at)})
+            steps.append({"state": step.state, "parts": parts(text), "at": when(step.at)})
         refs = [w["ref_txn"].format(txn=s.txn_id)]
         for key, value in (("trace", s.trace), ("receipt", s.receipt_no), ("batch", s.batch_no)):
             if isinstance(value, int):
@@ -167,6 +187,11 @@ class Pages:
         if s.card_last4:
             card = w["card_value"].format(scheme=s.scheme or w["card"], last4=s.card_last4)
         failed = s.state in (timeline.REJECTED, timeline.DECLINED)
+        refresh = None  # a final state: the page stays as it is
+        if s.state in (timeline.AWAITING, timeline.IN_PROGRESS):
+            refresh = self.section.refresh_s[0]
+        elif s.state == timeline.COMPLETED:  # the money moved; the closing comes later
+            refresh = self.section.refresh_s[1]
         return {
             "lang": lang,
             "w": w,
@@ -176,9 +201,9 @@ class Pages:
             "date": when(s.requested_at),
             "steps": steps,
             "failed": failed,
-            "refs": " · ".join(refs),
-            "in_progress": w["in_progress"] if s.state in REFRESH_S else "",
-            "refresh": REFRESH_S.get(s.state),
+            "refs": refs,  # each kept on one line (a customer quotes it)
+            "in_progress": w["in_progress"] if refresh else "",
+            "refresh": refresh,
             "wrong_card": w["wrong_card"].format(last4=s.card_last4) if s.wrong_card else "",
             "note": w["arrival_note"] if not failed else "",
             "contact": w["next_contact" if failed else "contact"].format(
@@ -187,7 +212,13 @@ class Pages:
         }
 
     async def css(self, request: Request) -> Response:
-        return Response((HERE / "templates" / "page.css").read_bytes(), media_type="text/css")
+        css = (HERE / "templates" / "page.css").read_bytes()
+        return Response(css, media_type="text/css", headers=STATIC)
+
+    async def icon(self, request: Request) -> Response:
+        """The page's icon (else the browser asks for /favicon.ico: a 404 in its console)."""
+        svg = (HERE / "templates" / "icon.svg").read_bytes()
+        return Response(svg, media_type="image/svg+xml", headers=STATIC)
 
     async def anything(self, request: Request) -> Response:
         return self.not_found(request)
@@ -202,6 +233,7 @@ def create_app(
         routes=[
             Route("/r/{token}", pages.status, methods=["GET"]),
             Route("/page.css", pages.css, methods=["GET"]),
+            Route("/icon.svg", pages.icon, methods=["GET"]),
             Route("/{rest:path}", pages.anything, methods=["GET"]),
         ]
     )

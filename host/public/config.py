@@ -17,6 +17,8 @@ BaseUrl = Annotated[
     str, text(r"https?://[^\s/?#]+(/[^\s?#]*)?", "http(s)://HOST[/PATH], no query", 200)
 ]
 Days = Annotated[int, between(0, 365, " banking days")]
+Refresh = Annotated[int, between(2, 3600, " seconds")]
+RELOAD_REQUESTS = 3  # a page, its stylesheet and its icon (when the browser did not cache)
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -40,6 +42,9 @@ class PublicSection(Section, frozen=True):
     arrival_days: Annotated[tuple[Days, ...], msgspec.Meta(min_length=2, max_length=2)] = (3, 10)
     timezone: Annotated[str, text(hint="an IANA zone like Europe/Berlin", max_len=64)] = "UTC"
     rate_per_minute: Annotated[int, between(1, 100_000)] = 30
+    # an open page reloads itself every [IN_PROGRESS, BEFORE_CLOSING] seconds: while the
+    # refund waits for approval or the card terminal, then while it waits for the closing
+    refresh_s: Annotated[tuple[Refresh, ...], msgspec.Meta(min_length=2, max_length=2)] = (20, 300)
     forwarded_allow_ips: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -50,6 +55,13 @@ class PublicSection(Section, frozen=True):
                 parse_bind(self.listen)
             except ValueError as exc:
                 raise Refused(str(exc), "listen") from None
+        if RELOAD_REQUESTS * 60 / self.refresh_s[0] > self.rate_per_minute:
+            raise Refused(
+                f"an open page's own reloads ({RELOAD_REQUESTS} requests each at most) would"
+                f" reach rate_per_minute ({self.rate_per_minute}): reload less often or"
+                " raise rate_per_minute",
+                "refresh_s",
+            )
         if self.arrival_days[0] > self.arrival_days[1]:
             raise Refused("[FROM, TO] with FROM <= TO, like [3, 10]", "arrival_days")
         try:

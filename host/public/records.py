@@ -20,19 +20,19 @@ class Found:
     sale: dict[str, Any] | None  # the sale's approved data, when the refund names one
     closing: Event | None  # the terminal's first batch.closed after the refund completed
     lang: str | None  # the refund's notification language, if the customer gave one
+    last_heard: datetime | None = None  # when the host received the refund's last event
 
 
 def _event(row: dict[str, Any]) -> Event:
     env = json.loads(row["envelope"])
-    at = datetime.fromisoformat(str(env["occurred_at"]).replace("Z", "+00:00"))
-    return Event(str(row["type"]), at, dict(env.get("data") or {}))
+    return Event(str(row["type"]), _when(env["occurred_at"]), dict(env.get("data") or {}))
 
 
 def find(store: Store, terminal: str, txn_id: str) -> Found | None:
     """The refund `txn_id` of `terminal` (its latest life), or None when there is none."""
     rows = store.db.rows(
-        "SELECT type, seq, life, envelope FROM events WHERE terminal = ? AND txn_id = ?"
-        " AND type LIKE 'refund.%' ORDER BY life, seq",
+        "SELECT type, seq, life, envelope, received_at FROM events WHERE terminal = ?"
+        " AND txn_id = ? AND type LIKE 'refund.%' ORDER BY life, seq",
         (terminal, txn_id),
     )
     if not rows:
@@ -58,7 +58,12 @@ def find(store: Store, terminal: str, txn_id: str) -> Found | None:
             (terminal, life, min(done)),
         )
         closing = _event(after[0]) if after else None
-    return Found(events, sale, closing, _lang(store, terminal, txn_id))
+    heard = max(_when(r["received_at"]) for r in rows)
+    return Found(events, sale, closing, _lang(store, terminal, txn_id), heard)
+
+
+def _when(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
 def _lang(store: Store, terminal: str, txn_id: str) -> str | None:
@@ -108,13 +113,13 @@ def opens(store: Store, keys: list[tuple[str, str]]) -> dict[tuple[str, str], tu
 
 def with_opens(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The dashboard's refund rows with `opened`: "customer opened the status page N
-    times, last AT" (or "" when never)."""
+    times" (or "" when never) and `opened_at`, the last time (RFC 3339, or None): the
+    page shows it as a time in the operator's own zone."""
     seen = opens(store, [(str(r["terminal"]), str(r["txn_id"])) for r in rows])
     out = []
     for r in rows:
         n, last = seen.get((str(r["terminal"]), str(r["txn_id"])), (0, ""))
         times = "once" if n == 1 else f"{n} times"
-        out.append(
-            {**r, "opened": f"customer opened the status page {times}, last {last}" if n else ""}
-        )
+        opened = f"customer opened the status page {times}" if n else ""
+        out.append({**r, "opened": opened, "opened_at": last or None})
     return out

@@ -1,8 +1,10 @@
 """The status page's rate limit: at most N requests per client in any 60 seconds (a
-sliding window per client address); the table of clients is bounded."""
+sliding window per client address; an IPv6 client is its /64, the least a host is given);
+the table of clients is bounded."""
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections import OrderedDict, deque
@@ -10,6 +12,20 @@ from collections.abc import Callable
 
 WINDOW_S = 60.0
 MAX_CLIENTS = 10_000  # the least recently seen client is forgotten beyond this
+
+
+def client_key(address: str) -> str:
+    """The client a request is counted against: an IPv4 address as it is, an IPv6 one by
+    its /64 (one host can use any of its 2^64 addresses), anything else as it is."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
 
 
 class Throttle:

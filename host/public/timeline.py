@@ -79,6 +79,50 @@ def _who(by: Any) -> str:
     return "back_office" if isinstance(by, str) and by.startswith("host") else "shop"
 
 
+# the card schemes a PT names (ZVT BMP 8B card name, as on the receipt), in lower case
+# with spaces and dashes taken out: only these reach the customer; any other text the
+# terminal sent ("call +1 555 …") is not shown (the page says "Card ending in 1234")
+SCHEMES = frozenset(
+    [
+        "girocard",
+        "ec",
+        "electroniccash",
+        "maestro",
+        "mastercard",
+        "debitmastercard",
+        "visa",
+        "visaelectron",
+        "vpay",
+        "visadebit",
+        "americanexpress",
+        "amex",
+        "diners",
+        "dinersclub",
+        "discover",
+        "jcb",
+        "unionpay",
+        "chinaunionpay",
+        "cup",
+        "bancontact",
+        "cartesbancaires",
+        "cb",
+        "dankort",
+        "eftpos",
+        "interac",
+        "postfinance",
+        "twint",
+    ]
+)
+
+
+def _scheme(name: Any) -> str | None:
+    """The PT's own spelling of a known card scheme ("VISA", "girocard"), else None."""
+    if not isinstance(name, str) or len(name.strip()) > 24:
+        return None
+    key = "".join(c for c in name.lower() if c not in " -")
+    return name.strip() if key in SCHEMES else None
+
+
 def _last4(pan: Any) -> str | None:
     if not isinstance(pan, str) or len(pan) < 4 or not pan[-4:].isdigit():
         return None
@@ -159,7 +203,7 @@ def build(
         requested_at=requested.at,
         steps=tuple(steps),
         card_last4=last4,
-        scheme=card.get("card_name") if isinstance(card.get("card_name"), str) else None,
+        scheme=_scheme(card.get("card_name")),
         wrong_card=wrong and not failed and rejected is None,
         trace=ref.get("trace") if done else None,
         receipt_no=ref.get("receipt_no") if done else None,

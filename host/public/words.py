@@ -5,6 +5,8 @@ notification language, else the browser's Accept-Language, else English."""
 
 from __future__ import annotations
 
+import re
+
 LANGS = ("en", "de", "zh")
 
 WORDS: dict[str, dict[str, str]] = {
@@ -122,6 +124,14 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
+# one Accept-Language entry (RFC 9110 12.5.4): a language range, optionally ";q=" a weight
+# from 0 to 1 with at most 3 decimals; anything else (q=inf, q=nan, q=2) is ignored
+_ENTRY = re.compile(
+    r"\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*"
+    r"(?:;\s*[qQ]\s*=\s*(0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?))?\s*"
+)
+
+
 def choose(stored: str | None, accept_language: str | None) -> str:
     """The refund's own language (its notification's), else the first of the browser's
     Accept-Language we speak (by q value), else en."""
@@ -129,14 +139,11 @@ def choose(stored: str | None, accept_language: str | None) -> str:
         return stored
     ranked: list[tuple[float, int, str]] = []
     for i, part in enumerate((accept_language or "")[:500].split(",")):
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        lang = tag.strip().lower().split("-")[0]
+        entry = _ENTRY.fullmatch(part)
+        if entry is None:
+            continue
+        q = float(entry.group(2)) if entry.group(2) is not None else 1.0
+        lang = entry.group(1).lower().split("-")[0]
         if lang in LANGS and q > 0:
             ranked.append((-q, i, lang))
     return min(ranked)[2] if ranked else "en"

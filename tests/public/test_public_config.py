@@ -40,13 +40,14 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_public_section_defaults_and_values(tmp_path: Path) -> None:
     """GIVEN [public] with url, merchant and key file WHEN loaded THEN the defaults are
-    link_days 60, arrival_days (3, 10), no listen; the URL loses its trailing slash; no
-    [public]: None."""
+    link_days 60, arrival_days (3, 10), refresh_s (20, 300), no listen; the URL loses its
+    trailing slash; no [public]: None."""
     config = load(write(tmp_path, HOST + public(tmp_path, 'listen = "127.0.0.1:8090"\n')))
     assert config.public is not None
     assert config.public.url == "https://refunds.example.net"
     assert (config.public.link_days, config.public.arrival_days) == (60, (3, 10))
     assert config.public.listen == "127.0.0.1:8090"
+    assert config.public.refresh_s == (20, 300)
     assert load(write(tmp_path, HOST)).public is None
 
 
@@ -57,6 +58,10 @@ def test_public_section_defaults_and_values(tmp_path: Path) -> None:
         ("arrival_days = [3]\n", "public.arrival_days", ""),
         ('listen = "nowhere"\n', "public.listen", "HOST:PORT"),
         ("link_days = 0\n", "public.link_days", "1-3650"),
+        ("refresh_s = [1, 300]\n", "public.refresh_s[0]", "2-3600"),
+        ("refresh_s = [20]\n", "public.refresh_s", ""),
+        ("refresh_s = [5, 300]\n", "public.refresh_s", "rate_per_minute (30)"),
+        ("rate_per_minute = 8\n", "public.refresh_s", "reload less often"),
         ('timezone = "Mars/Base"\n', "public.timezone", "IANA"),
         ('forwarded_allow_ips = ["proxy"]\n', "public.forwarded_allow_ips", "IP address"),
         ("colour = 1\n", "public.colour", "unknown key"),

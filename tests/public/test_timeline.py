@@ -144,6 +144,16 @@ def test_no_refund_events_is_refused() -> None:
         (None, "fr", "en"),
         (None, None, "en"),
         ("xx", "de;q=bad", "en"),
+        # not weights (RFC 9110: 0 to 1): the entry is ignored, never the winner
+        (None, "zh;q=inf, de;q=0.5", "de"),
+        (None, "zh;q=2, de;q=0.5", "de"),
+        (None, "zh;q=1e3, de;q=0.5", "de"),
+        (None, "zh;q=nan, de;q=0.5", "de"),
+        (None, "zh;q=-1, de;q=0.001", "de"),
+        (None, "zh\x00;q=1, \x7f\x01;;;,,,=, de", "de"),
+        (None, "ÿÿ, zh-Hant-TW;q=0.8", "zh"),
+        (None, "de;q=0, zh;q=0.000, en;q=0.9", "en"),
+        (None, "de;q=0.5," * 400 + "zh", "de"),  # only the first 500 characters are read
     ],
 )
 def test_the_language_is_the_refunds_then_the_browsers(
@@ -157,3 +167,30 @@ def test_the_language_is_the_refunds_then_the_browsers(
 def test_every_language_has_every_sentence() -> None:
     """GIVEN the en words WHEN de and zh are compared THEN they have the same keys."""
     assert set(words.WORDS["de"]) == set(words.WORDS["en"]) == set(words.WORDS["zh"])
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("VISA", "VISA"),
+        ("girocard", "girocard"),
+        ("V PAY", "V PAY"),
+        ("Debit Mastercard", "Debit Mastercard"),
+        ("American Express", "American Express"),
+        ("Call +1 555 0100 for your refund", None),
+        ("refunds.evil.example", None),
+        ("VISA" + " " * 30, "VISA"),  # a PT's padding
+        ("Visa" * 7, None),
+        ("", None),
+        (7, None),
+    ],
+)
+def test_only_a_known_card_scheme_reaches_the_customer(name: Any, shown: str | None) -> None:
+    """GIVEN a refund completed with the PT's card name WHEN built THEN a known scheme is
+    shown as the PT spelt it; any other text a terminal sent is not shown at all."""
+    events = [
+        ev("refund.requested", refund("in_doubt")),
+        ev("refund.completed", refund("approved", **{**DONE, "card_name": name}), 1),
+    ]
+    s = timeline.build(events, SALE, None, (3, 10))
+    assert s.scheme == shown and s.card_last4 == "1111"
