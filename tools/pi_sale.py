@@ -69,22 +69,27 @@ def rss_mb(pid: int) -> float:
 
 
 def emulator_mb(pid: int) -> float:
-    """What qemu-user itself holds of a process's RSS: its own binary, its heap (the guest's
-    brk is emulated in mmap'ed memory) and its translated code (the only anonymous mappings
-    that are executable on the host: guest code is mapped without PROT_EXEC). 0 for a
-    process that is not emulated."""
+    """What qemu-user itself holds of a process's RSS (0 for a process not emulated)."""
     exe = os.readlink(f"/proc/{pid}/exe")
     if not Path(exe).name.startswith("qemu-"):
         return 0.0
+    return emulator_kb(Path(f"/proc/{pid}/smaps").read_text(), exe) / 1024
+
+
+def emulator_kb(smaps: str, exe: str) -> int:
+    """The RSS (kB) of an emulated process's mappings that are qemu's, from its
+    /proc/PID/smaps: its own binary `exe`, its heap (the guest's brk is emulated in mmap'ed
+    memory) and its translated code (the only anonymous mappings executable on the host:
+    qemu maps guest code without PROT_EXEC)."""
     kb, counted = 0, False
-    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+    for line in smaps.splitlines():
         head = line.split()
-        if "-" in head[0] and not head[0].endswith(":"):  # a mapping: range perms ... [path]
+        if head and "-" in head[0] and not head[0].endswith(":"):  # range perms ... [path]
             path = head[5] if len(head) > 5 else ""
             counted = path in (exe, "[heap]") or (path == "" and "x" in head[1])
-        elif counted and head[0] == "Rss:":
+        elif counted and head and head[0] == "Rss:":
             kb += int(head[1])
-    return kb / 1024
+    return kb
 
 
 def _cli(postermd: Postermd, *args: str) -> tuple[int, Any]:

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.packaging.support import ROOT, build_lock, need, run, scratch
-
-pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
+from tools.pi_sale import emulator_kb
 
 SMOKE = ROOT / "tools" / "pi_smoke.py"
 TOOLS = ("qemu-aarch64-static", "debootstrap", "chroot", "unshare", "mount", "dpkg-deb")
@@ -49,6 +48,7 @@ def _rows(db: Path, query: str) -> list[tuple[object, ...]]:
         con.close()
 
 
+@pytest.mark.slow
 def test_the_pi_package_sells_under_arm64_emulation(arm_deb: Path, tmp_path: Path) -> None:
     """GIVEN the arm64 package and the simulators on this machine WHEN pi_smoke installs it
     with apt in an emulated bookworm arm64 root and sells 12.50 there with the arm64 `posterm`
@@ -84,6 +84,9 @@ def test_the_pi_package_sells_under_arm64_emulation(arm_deb: Path, tmp_path: Pat
     receipts = [(work / "printed" / entry["txt"]).read_text() for entry in index]
     assert len(receipts) == SALES + 1 and all("12.50" in r for r in receipts)
     assert report["exit_code"] == 0 and report["cpu_ms_per_sale"] > 0
+    # the Pi's memory: what is qemu's is told apart, and the rest is within issue 22's target
+    assert 0 < report["idle_emulator_mb"] < report["idle_rss_mb"]
+    assert report["idle_guest_rss_mb"] < 60
 
 
 def _fake_deb(tmp_path: Path, package: str, arch: str) -> Path:
@@ -99,6 +102,7 @@ def _fake_deb(tmp_path: Path, package: str, arch: str) -> Path:
     return deb
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("package", "arch", "said"),
     [
@@ -124,3 +128,33 @@ def test_what_is_not_the_arm64_terminal_package_is_refused(
     assert proc.returncode == 65, proc.stderr
     assert said in proc.stderr
     assert not work.exists()
+
+
+QEMU = "/usr/bin/qemu-aarch64-static"
+SMAPS = f"""\
+00400000-00800000 r-xp 00000000 fe:00 1001                               {QEMU}
+Size:               4096 kB
+Rss:                3104 kB
+Pss:                3104 kB
+VmFlags: rd ex mr mw me
+00900000-00a00000 rw-p 00000000 00:00 0                                  [heap]
+Rss:                3248 kB
+5500000000-5500300000 r--p 00000000 fe:00 2002                           /r/usr/bin/python3.11
+Rss:                3012 kB
+5500400000-5500800000 rw-p 00000000 00:00 0
+Rss:                4008 kB
+7f0000000000-7f0040000000 rwxp 00000000 00:00 0
+Size:            1048576 kB
+Rss:               14336 kB
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+Rss:                 132 kB
+"""
+
+
+def test_qemus_own_memory_is_told_apart_from_the_guests() -> None:
+    """GIVEN the smaps of an emulated process (qemu's binary, its heap, its translated code
+    in the one executable anonymous mapping, beside the guest's file, anonymous memory and
+    stack) WHEN qemu's part is summed THEN it is the binary, the heap and the code: the
+    guest's mappings are not counted."""
+    assert emulator_kb(SMAPS, QEMU) == 3104 + 3248 + 14336
+    assert emulator_kb(SMAPS, "/usr/bin/qemu-arm-static") == 3248 + 14336
