@@ -195,8 +195,10 @@ def scratch_root(base: Path, work: Path) -> Iterator[Path]:
 
 @contextmanager
 def _tempdir(parent: Path) -> Iterator[Path]:
-    """A temporary directory removed only when nothing is mounted under it any more."""
-    path = Path(tempfile.mkdtemp(prefix="pi-smoke.", dir=parent))
+    """A temporary directory removed only when nothing is mounted under it any more; those
+    a killed run left (its mounts went with its namespace) are removed first."""
+    _remove_stale(parent)
+    path = Path(tempfile.mkdtemp(prefix=f"pi-smoke.{os.getpid()}.", dir=parent))
     try:
         yield path
     finally:
@@ -204,6 +206,14 @@ def _tempdir(parent: Path) -> Iterator[Path]:
         if f" {path}/" in mounts:
             raise PiRootError(f"{path} still has mounts; left in place")
         shutil.rmtree(path)
+
+
+def _remove_stale(parent: Path) -> None:
+    mounts = Path("/proc/self/mounts").read_text()
+    for path in parent.glob("pi-smoke.*.*"):
+        pid = path.name.split(".")[1]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists() and f" {path}/" not in mounts:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -143,6 +144,11 @@ def smoke(deb: Path, work: Path, sales: int) -> dict[str, Any]:
     return report
 
 
+def _stopped(signum: int, frame: object) -> None:
+    say("pi-smoke: stopped by SIGTERM; cleaning up")
+    sys.exit(128 + signum)
+
+
 def parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("deb", type=Path, help="the arm64 posterm package")
@@ -175,6 +181,9 @@ def main(argv: list[str]) -> int:
         os.environ[NAMESPACED] = "1"
         unshare = ["unshare", "--mount", "--propagation", "private"]
         os.execvp("unshare", [*unshare, sys.executable, __file__, *argv])
+    # SIGTERM (a CI job's end) unwinds: postermd and the simulators are stopped, the overlay
+    # removed; SIGKILL leaves only the overlay's directory, removed by the next run
+    signal.signal(signal.SIGTERM, _stopped)
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 from pathlib import Path
 
@@ -87,6 +88,41 @@ def test_the_pi_package_sells_under_arm64_emulation(arm_deb: Path, tmp_path: Pat
     # the Pi's memory: what is qemu's is told apart, and the rest is within issue 22's target
     assert 0 < report["idle_emulator_mb"] < report["idle_rss_mb"]
     assert report["idle_guest_rss_mb"] < 60
+
+
+@pytest.mark.slow
+def test_a_stopped_smoke_leaves_nothing_running_or_mounted(arm_deb: Path, tmp_path: Path) -> None:
+    """GIVEN a smoke run whose arm64 postermd is selling WHEN it gets SIGTERM (a CI job
+    cancelled) THEN it exits 143, and no simulator or postermd of it runs any more and its
+    overlay's directory is gone (an overlay still mounted, by postermd say, would keep it)."""
+    work = tmp_path / "smoke"
+    smoke = subprocess.Popen(
+        [sys.executable, str(SMOKE), str(arm_deb), "--work", str(work), "--sales", "50"],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert smoke.stderr is not None
+        for line in smoke.stderr:
+            if "selling" in line:
+                break
+        else:
+            pytest.fail(f"the smoke ended before selling: exit {smoke.wait()}")
+        smoke.terminate()
+        assert smoke.wait(300) == 143
+    finally:
+        smoke.kill()
+    running = (_read(cmdline) for cmdline in Path("/proc").glob("[0-9]*/cmdline"))
+    left = [cmdline for cmdline in running if str(work).encode() in cmdline]
+    assert left == []
+    assert list(Path("/dev/shm").glob(f"pi-smoke.{smoke.pid}.*")) == []
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError:  # the process ended meanwhile
+        return b""
 
 
 def _fake_deb(tmp_path: Path, package: str, arch: str) -> Path:
