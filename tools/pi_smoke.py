@@ -60,7 +60,8 @@ def package_error(deb: Path) -> str | None:
         check=False,
     )
     if proc.returncode != 0:
-        return f"{deb}: not a Debian package ({proc.stderr.strip().splitlines()[-1:]})"
+        said = proc.stderr.strip().splitlines()
+        return f"{deb}: not a Debian package ({said[-1] if said else 'dpkg-deb refused it'})"
     package, arch = proc.stdout.split()
     if package != "posterm":
         return f"{deb}: package {package!r}, not posterm"
