@@ -10,7 +10,7 @@ TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
 # the tests are independent processes on their own ports and files: one worker per core
 PYTEST_ARGS ?= -n 2
 
-.PHONY: check test demo lint bench fuzz fuzz-atheris clean deb lock docs
+.PHONY: check test demo lint bench fuzz fuzz-atheris clean deb lock docs pi-smoke
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,16 @@ bench: $(STAMP)
 # Needs dpkg-deb and python3-venv.
 deb: $(STAMP)
 	packaging/build-deb.sh dist
+
+# the arm64 package proven under emulation (tools/pi_smoke.py; root, qemu-user-static and
+# debootstrap): apt installs it in a Debian bookworm arm64 root (made once, cached in
+# ~/.cache/posterm/pi-root), where postermd sells against the simulators on this machine and
+# `posterm status` answers; what it wrote stays in build/pi-smoke/. PI_DEB names the
+# package; without it, the arm64 package is built first (as `make deb DEB_ARCH=arm64`).
+PI_DEB ?=
+pi-smoke: $(STAMP)
+	$(if $(PI_DEB),,DEB_ARCH=arm64 packaging/build-deb.sh dist)
+	$(PY) tools/pi_smoke.py $(or $(PI_DEB),$$(ls -t dist/posterm_*_arm64.deb | head -n 1)) $(ARGS)
 
 # re-pin the runtime dependencies of pyproject.toml and packaging/pi.in, with hashes,
 # after changing them (existing pins stay; `make lock LOCK_ARGS=--upgrade` moves them all)
