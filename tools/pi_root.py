@@ -236,3 +236,29 @@ def bound(source: Path, root: Path, inside: str) -> Iterator[Path]:
         yield target
     finally:
         _unmount(mounted)
+
+
+def main() -> int:
+    """`python3 tools/pi_root.py`: make the cached root now (CI starts it in the background
+    while the venv and the other tests are made and run; test_pi_smoke then waits on its
+    lock instead of making it). Exit 0 when the root is there, 1 with why when not."""
+    import sys  # noqa: PLC0415 (only this entry point prints)
+
+    if missing := missing_tools():
+        print(f"pi-root: needs {', '.join(missing)}", file=sys.stderr)
+        return 1
+    if os.environ.get("POSTERM_PI_ROOT_NS") != "1":  # the mounts vanish with this process
+        os.environ["POSTERM_PI_ROOT_NS"] = "1"
+        unshare = ["unshare", "--mount", "--propagation", "private"]
+        os.execvp("unshare", [*unshare, sys.executable, __file__])
+    try:
+        ensure_emulation(print)
+        print(f"pi-root: ready: {ensure_root(print)}")
+    except (PiRootError, subprocess.TimeoutExpired) as exc:
+        print(f"pi-root: FAILED: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
