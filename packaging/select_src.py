@@ -36,7 +36,10 @@ def _ours(module: str, roots: list[str]) -> bool:
 
 def pyproject(package: str) -> str:
     """The pyproject.toml of PACKAGE's wheel: pyproject.toml's own, cut to its part."""
-    spec = tomllib.loads((ROOT / "packaging" / "packages.toml").read_text())[package]
+    specs = tomllib.loads((ROOT / "packaging" / "packages.toml").read_text())
+    if package not in specs:
+        sys.exit(f"select_src: no package {package!r} in packaging/packages.toml: {list(specs)}")
+    spec = specs[package]
     full = tomllib.loads((ROOT / "pyproject.toml").read_text())
     project, setup = full["project"], full["tool"]["setuptools"]
     roots: list[str] = spec["subpackages"]
