@@ -96,7 +96,7 @@ def test_every_relaxation_says_why(name: str) -> None:
 
 
 def _sysusers(stem: str) -> tuple[set[str], dict[str, set[str]]]:
-    """The users and group memberships of systemd/STEM.sysusers (each package its own)."""
+    """The users and group memberships of a unit's own sysusers file (each package has its own)."""
     users: set[str] = set()
     members: dict[str, set[str]] = {}
     for line in (SYSTEMD / f"{stem}.sysusers").read_text().splitlines():
@@ -120,7 +120,7 @@ def _tmpfiles(stem: str) -> dict[str, tuple[str, str, str, str]]:
 @pytest.mark.parametrize("name", UNITS)
 def test_the_units_users_groups_and_paths_are_all_made(name: str) -> None:
     """GIVEN a unit WHEN its User=, SupplementaryGroups=, StateDirectory= and --config are
-    looked up THEN its own package's sysusers.d (systemd/<unit>.sysusers) makes the user in
+    looked up THEN its own package's sysusers.d (systemd/*.sysusers, by its name) makes the user in
     those groups, and its tmpfiles.d makes the state directory with the unit's mode and
     owner and gives the config to the user's group; neither names the other unit's."""
     service = unit(SYSTEMD / name)["Service"]
