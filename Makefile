@@ -67,10 +67,12 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/report.py $(ARGS)
 
-# the Debian package, in dist/ (packaging/build-deb.sh: venv under /opt/posterm from
-# packaging/requirements.lock, units, udev, sysusers, tmpfiles, conffiles); for the
-# architecture of the machine it runs on, or `make deb DEB_ARCH=arm64` (a Pi's, on a PC).
-# Needs dpkg-deb and python3-venv.
+# the Debian packages, in dist/ (packaging/build-deb.sh): posterm (the terminal: postermd,
+# the operator CLI, its unit, udev rules) and posterm-host (the back office, its unit, the
+# Mosquitto, Prometheus and Grafana examples), each a venv under /opt/<package> from its own
+# lock (packaging/packages.toml), with sysusers, tmpfiles, conffiles, DEP-5 copyright and
+# changelog.Debian.gz; for the architecture of the machine it runs on, or
+# `make deb DEB_ARCH=arm64` (a Pi's, on a PC). Needs dpkg-deb and python3-venv.
 deb: $(STAMP)
 	packaging/build-deb.sh dist
 
@@ -78,19 +80,23 @@ deb: $(STAMP)
 # debootstrap): apt installs it in a Debian bookworm arm64 root (made once, cached in
 # ~/.cache/posterm/pi-root), where postermd sells against the simulators on this machine and
 # `posterm status` answers; what it wrote stays in build/pi-smoke/. PI_DEB names the
-# package; without it, the arm64 package is built first (as `make deb DEB_ARCH=arm64`).
+# package; without it, the arm64 terminal package is built first (as `make deb DEB_ARCH=arm64`).
 PI_DEB ?=
 pi-smoke: $(STAMP)
-	$(if $(PI_DEB),,DEB_ARCH=arm64 packaging/build-deb.sh dist)
+	$(if $(PI_DEB),,DEB_ARCH=arm64 PACKAGES=posterm packaging/build-deb.sh dist)
 	$(PY) tools/pi_smoke.py $(or $(PI_DEB),$$(ls -t dist/posterm_*_arm64.deb | head -n 1)) $(ARGS)
 
-# re-pin the runtime dependencies of pyproject.toml and packaging/pi.in, with hashes,
-# after changing them (existing pins stay; `make lock LOCK_ARGS=--upgrade` moves them all)
+# re-pin the runtime dependencies of each package's lock (packaging/packages.toml), with
+# hashes, after changing pyproject.toml or packaging/pi.in (existing pins stay;
+# `make lock LOCK_ARGS=--upgrade` moves them all): the terminal's has pyproject.toml's
+# dependencies and pi.in, the back office's those and the host and web extras
+LOCK_FLAGS = --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	--no-emit-find-links $(LOCK_ARGS)
 lock: $(STAMP)
 	$(PY) -m pip install --quiet 'pip-tools>=7.4'
-	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
-	    --no-emit-index-url --no-emit-find-links --extra host --extra web $(LOCK_ARGS) \
-	    -o packaging/requirements.lock pyproject.toml packaging/pi.in
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -o packaging/posterm.lock pyproject.toml packaging/pi.in
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) --extra host --extra web \
+	    -o packaging/posterm-host.lock pyproject.toml
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info demo-out

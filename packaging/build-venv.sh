@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Build posterm's runtime venv in DEST, with every path in it saying FINAL (where it will
-# live: /opt/posterm/venv), from packaging/requirements.lock (hash-pinned, installed with
-# --require-hashes --no-deps) and a wheel of this checkout. Used by build-deb.sh (DEST in
-# the package's staging tree) and systemd/install.sh (DEST next to FINAL, then swapped in).
+# live: /opt/posterm/venv) for one of the packages of packaging/packages.toml (posterm, the
+# terminal; posterm-host, the back office): from that package's lock (hash-pinned, installed
+# with --require-hashes --no-deps) and a wheel of its part of this checkout. Used by
+# build-deb.sh (DEST in the package's staging tree) and systemd/install.sh (DEST next to
+# FINAL, then swapped in).
 #
-#   packaging/build-venv.sh DEST FINAL
+#   packaging/build-venv.sh DEST FINAL PACKAGE
 #
 # Environment:
 #   TARGET_PYTHON  the interpreter the venv runs on (default /usr/bin/python3: Debian's,
@@ -21,9 +23,14 @@
 #                  Python is the same path there, and byte-code is the same on every arch.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-LOCK="$ROOT/packaging/requirements.lock"
-DEST="${1:?usage: build-venv.sh DEST FINAL}"
-FINAL="${2:?usage: build-venv.sh DEST FINAL}"
+usage="usage: build-venv.sh DEST FINAL PACKAGE (posterm or posterm-host)"
+DEST="${1:?$usage}"
+FINAL="${2:?$usage}"
+PACKAGE="${3:?$usage}"
+case "$PACKAGE" in
+    posterm|posterm-host) LOCK="$ROOT/packaging/$PACKAGE.lock" ;;
+    *) echo "build-venv: unknown package $PACKAGE; $usage" >&2; exit 2 ;;
+esac
 # the real file (python3.11): the venv links to it, and the package depends on it
 TARGET_PYTHON="$(readlink -f "${TARGET_PYTHON:-/usr/bin/python3}")"
 TOOL_PYTHON="${TOOL_PYTHON:-$ROOT/.venv/bin/python}"
@@ -66,22 +73,13 @@ if ! "${pip_tool[@]}" "${fetch[@]}" --no-index --find-links "$WHEELHOUSE" >/dev/
 fi
 flock --unlock 9
 
-# posterm itself, as a wheel of this checkout (no dependencies: the lock has them), built
-# from a copy of its sources: setuptools writes build/ and *.egg-info where it builds, and
-# other builds (tests/test_packaging.py) may be using the checkout's at the same time
+# posterm itself: a wheel of the package's subpackages and scripts only (packaging/
+# select_src.py; no dependencies: the lock has them), built from a copy of those sources:
+# setuptools writes build/ and *.egg-info where it builds, and other builds
+# (tests/test_packaging.py) may be using the checkout's at the same time
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-mkdir "$tmp/src"
-"$TOOL_PYTHON" - "$ROOT" "$tmp/src" <<'PY'
-import shutil, sys, tomllib
-from pathlib import Path
-root, dest = Path(sys.argv[1]), Path(sys.argv[2])
-setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
-for name in ("pyproject.toml", "README.md"):
-    shutil.copy2(root / name, dest / name)
-for folder in sorted(set(setup["package-dir"].values())):
-    shutil.copytree(root / folder, dest / folder, ignore=shutil.ignore_patterns("__pycache__"))
-PY
+"$TOOL_PYTHON" "$ROOT/packaging/select_src.py" "$PACKAGE" "$tmp/src"
 "${pip_tool[@]}" wheel --quiet --no-deps --no-build-isolation --no-index -w "$tmp" "$tmp/src"
 wheels="$tmp"
 

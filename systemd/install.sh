@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Install posterm from a checkout, as the .deb does (`make deb` is the packaged way): the
-# app in a venv in /opt/posterm (hash-pinned, packaging/build-venv.sh), the users
+# Install posterm from a checkout on one machine, as the two .debs do (`make deb` is the
+# packaged way): the terminal in a venv in /opt/posterm and the back office in one in
+# /opt/posterm-host (each hash-pinned from its lock, packaging/build-venv.sh), the users
 # (sysusers.d), directories and config permissions (tmpfiles.d), udev rules, the units,
 # example configs in /etc/posterm. Local-admin places: units in /etc/systemd/system,
 # /etc/sysusers.d, /etc/tmpfiles.d, /etc/udev/rules.d, /usr/local/bin.
 #
 #   sudo systemd/install.sh [--root DIR] [--uninstall]
 #
-# Idempotent: run it again to update (the venv is rebuilt only when the sources, the lock
+# Idempotent: run it again to update (a venv is rebuilt only when its sources, its lock
 # or the Python changed); configs and udev rules you edited are kept (a newer
 # udev rules file is put beside yours as 99-posterm.rules.dist). postermd is enabled, not
 # started (edit /etc/posterm/posterm.toml, then `systemctl start posterm`); an update
 # restarts it if it was running. --uninstall removes what it installed but keeps
-# /etc/posterm, the journal in /var/lib/posterm and the users.
+# /etc/posterm, the journal in /var/lib/posterm, /var/lib/posterm-host and the users.
 # --root DIR: a staged install into DIR (an image, a test): nothing on the running system
 # is touched, users and directories are made in DIR's /etc/passwd and /var.
 # Environment: TOOL_PYTHON (a Python with pip, setuptools>=68, wheel; default the
@@ -37,7 +38,8 @@ if [ -n "$R" ]; then
 fi
 [ "$(id -u)" = 0 ] || { echo "install.sh: run as root (users, ownerships)" >&2; exit 1; }
 
-PREFIX=/opt/posterm
+# the two packages of packaging/packages.toml, each a venv in /opt/NAME
+PACKAGES=(posterm posterm-host)
 live_systemd() { [ -z "$R" ] && [ -d /run/systemd/system ]; }
 live_udev() { [ -z "$R" ] && [ -d /run/udev ] && command -v udevadm >/dev/null; }
 systemctl_() { systemctl ${R:+--root="$R"} "$@"; }
@@ -46,8 +48,11 @@ FILES=(  # source in the checkout -> installed path (both always replaced)
     "systemd/posterm.service:/etc/systemd/system/posterm.service"
     "systemd/posterm-host.service:/etc/systemd/system/posterm-host.service"
     "systemd/posterm.sysusers:/etc/sysusers.d/posterm.conf"
+    "systemd/posterm-host.sysusers:/etc/sysusers.d/posterm-host.conf"
     "systemd/posterm.tmpfiles:/etc/tmpfiles.d/posterm.conf"
-    "README.md:$PREFIX/README.md"
+    "systemd/posterm-host.tmpfiles:/etc/tmpfiles.d/posterm-host.conf"
+    "README.md:/opt/posterm/README.md"
+    "README.md:/opt/posterm-host/README.md"
 )
 
 if [ "$uninstall" = 1 ]; then
@@ -59,8 +64,10 @@ if [ "$uninstall" = 1 ]; then
     for pair in "${FILES[@]}"; do rm -f "$R${pair#*:}"; done
     rm -f "$R/etc/udev/rules.d/99-posterm.rules" "$R/etc/udev/rules.d/99-posterm.rules.dist"
     rm -f "$R/usr/local/bin/posterm" "$R/usr/local/bin/posterm-host"
-    rm -rf "$R$PREFIX/venv" "$R$PREFIX/venv.new" "$R$PREFIX/venv.old"
-    rmdir "$R$PREFIX" 2>/dev/null || true
+    for pkg in "${PACKAGES[@]}"; do
+        rm -rf "$R/opt/$pkg/venv" "$R/opt/$pkg/venv.new" "$R/opt/$pkg/venv.old"
+        rmdir "$R/opt/$pkg" 2>/dev/null || true
+    done
     if live_systemd; then systemctl daemon-reload; fi
     if live_udev; then udevadm control --reload-rules || true; fi
     echo "posterm uninstalled. Kept: /etc/posterm, /var/lib/posterm (the journal), /var/lib/posterm-host, the users."
@@ -80,34 +87,37 @@ if [ -z "${TOOL_PYTHON:-}" ]; then
 fi
 export TOOL_PYTHON
 
-# the venv: built beside the old one, then swapped in (a running postermd keeps its
+# each venv: built beside the old one, then swapped in (a running postermd keeps its
 # files), unless the installed one was built from the same sources, lock and Python
 running=()
 for u in "${UNITS[@]}"; do
     if live_systemd && systemctl --quiet is-active "$u"; then running+=("$u"); fi
 done
-fingerprint="$(cd "$SRC" && {
-    readlink -f "${TARGET_PYTHON:-/usr/bin/python3}"
-    "${TARGET_PYTHON:-/usr/bin/python3}" -V
-    sha256sum packaging/requirements.lock pyproject.toml README.md
-    # the folders of [tool.setuptools.package-dir] in pyproject.toml
-    find protocol drivers daemon hw-sim host -type f ! -name '*.pyc' -print0 | sort -z \
-        | xargs -0 sha256sum
-} | sha256sum | cut -d' ' -f1)"
-stamp="$R$PREFIX/venv/.posterm-build"
-if [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
-    echo "install.sh: $PREFIX/venv is up to date"
-else
-    "$SRC/packaging/build-venv.sh" "$R$PREFIX/venv.new" "$PREFIX/venv"
-    echo "$fingerprint" > "$R$PREFIX/venv.new/.posterm-build"
-    rm -rf "$R$PREFIX/venv.old"
-    if [ -e "$R$PREFIX/venv" ]; then mv "$R$PREFIX/venv" "$R$PREFIX/venv.old"; fi
-    mv "$R$PREFIX/venv.new" "$R$PREFIX/venv"
-    rm -rf "$R$PREFIX/venv.old"
-fi
+for pkg in "${PACKAGES[@]}"; do
+    dir="/opt/$pkg"
+    fingerprint="$(cd "$SRC" && {
+        readlink -f "${TARGET_PYTHON:-/usr/bin/python3}"
+        "${TARGET_PYTHON:-/usr/bin/python3}" -V
+        sha256sum "packaging/$pkg.lock" packaging/packages.toml pyproject.toml README.md
+        # the folders of [tool.setuptools.package-dir] in pyproject.toml
+        find protocol drivers daemon hw-sim host -type f ! -name '*.pyc' -print0 | sort -z \
+            | xargs -0 sha256sum
+    } | sha256sum | cut -d' ' -f1)"
+    stamp="$R$dir/venv/.posterm-build"
+    if [ "$(cat "$stamp" 2>/dev/null)" = "$fingerprint" ]; then
+        echo "install.sh: $dir/venv is up to date"
+    else
+        "$SRC/packaging/build-venv.sh" "$R$dir/venv.new" "$dir/venv" "$pkg"
+        echo "$fingerprint" > "$R$dir/venv.new/.posterm-build"
+        rm -rf "$R$dir/venv.old"
+        if [ -e "$R$dir/venv" ]; then mv "$R$dir/venv" "$R$dir/venv.old"; fi
+        mv "$R$dir/venv.new" "$R$dir/venv"
+        rm -rf "$R$dir/venv.old"
+    fi
+done
 mkdir -p "$R/usr/local/bin"
-ln -sfn "$PREFIX/venv/bin/posterm" "$R/usr/local/bin/posterm"
-ln -sfn "$PREFIX/venv/bin/posterm-host" "$R/usr/local/bin/posterm-host"
+ln -sfn "/opt/posterm/venv/bin/posterm" "$R/usr/local/bin/posterm"
+ln -sfn "/opt/posterm-host/venv/bin/posterm-host" "$R/usr/local/bin/posterm-host"
 
 for pair in "${FILES[@]}"; do
     install -D -m 0644 "$SRC/${pair%%:*}" "$R${pair#*:}"
@@ -127,8 +137,8 @@ for conf in posterm posterm-host; do
     fi
 done
 
-systemd-sysusers ${R:+--root="$R"} posterm.conf
-systemd-tmpfiles ${R:+--root="$R"} --create posterm.conf   # also the configs' 0640 modes
+systemd-sysusers ${R:+--root="$R"} posterm.conf posterm-host.conf
+systemd-tmpfiles ${R:+--root="$R"} --create posterm.conf posterm-host.conf   # and 0640 configs
 if live_udev; then
     udevadm control --reload-rules || true
     udevadm trigger --action=change --subsystem-match=tty --subsystem-match=usb \

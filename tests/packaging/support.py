@@ -97,9 +97,12 @@ def run(
     )
 
 
-def verify_units(root: Path, unit_dir: Path) -> subprocess.CompletedProcess[str]:
-    """`systemd-analyze verify --root=ROOT` of our units, which live in ROOT/unit_dir, with
-    the host's units copied beside them (the targets they order against)."""
+def verify_units(
+    root: Path, unit_dir: Path, units: tuple[str, ...] = UNITS
+) -> subprocess.CompletedProcess[str]:
+    """`systemd-analyze verify --root=ROOT` of our units (all, or those named), which live in
+    ROOT/unit_dir, with the host's units copied beside them (the targets they order
+    against)."""
     target = root / unit_dir.relative_to("/")
     target.mkdir(parents=True, exist_ok=True)
     for item in HOST_UNITS.iterdir():
@@ -109,7 +112,7 @@ def verify_units(root: Path, unit_dir: Path) -> subprocess.CompletedProcess[str]
                 dest.symlink_to(os.readlink(item))
             elif item.is_file():
                 shutil.copy2(item, dest)
-    return run("systemd-analyze", "verify", f"--root={root}", *UNITS, cwd=root)
+    return run("systemd-analyze", "verify", f"--root={root}", *units, cwd=root)
 
 
 BASE_PASSWD = Path("/usr/share/base-passwd")

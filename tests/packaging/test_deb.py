@@ -1,10 +1,13 @@
-"""The Debian package (`make deb`), built once per test run, inspected with dpkg-deb and
-installed, upgraded, removed and purged in throw-away roots (dpkg --root; the maintainer
-scripts work on $DPKG_ROOT and touch nothing else)."""
+"""The Debian packages (`make deb`: posterm, the terminal, and posterm-host, the back
+office), built once per test run, inspected with dpkg-deb and lintian, and installed,
+upgraded, removed and purged in throw-away roots (dpkg --root; the maintainer scripts work
+on $DPKG_ROOT and touch nothing else)."""
 
 from __future__ import annotations
 
+import gzip
 import os
+import re
 import subprocess
 import sys
 import tarfile
@@ -18,7 +21,6 @@ from tests.packaging.support import (
     DEPLOY,
     ROOT,
     SYSTEMD,
-    UNITS,
     build_lock,
     dpkg,
     exec_start,
@@ -40,11 +42,12 @@ TOOLS = (
     "systemd-analyze",
     "deb-systemd-helper",
 )
+PACKAGES = ("posterm", "posterm-host")
 CONFFILES = {
-    "/etc/posterm/posterm.toml",
-    "/etc/posterm/posterm-host.toml",
-    "/etc/udev/rules.d/99-posterm.rules",
+    "posterm": {"/etc/posterm/posterm.toml", "/etc/udev/rules.d/99-posterm.rules"},
+    "posterm-host": {"/etc/posterm/posterm-host.toml"},
 }
+UNIT = {"posterm": "posterm.service", "posterm-host": "posterm-host.service"}
 
 
 @pytest.fixture
@@ -54,27 +57,43 @@ def root() -> Iterator[Path]:
         yield new_dpkg_root(path)
 
 
-def _build(factory: pytest.TempPathFactory, arch: str = "") -> Path:
-    """The package, built by the first worker to get here (the others wait and reuse it)."""
+def _build(factory: pytest.TempPathFactory, arch: str = "") -> dict[str, Path]:
+    """Both packages, built by the first worker to get here (the others wait and reuse
+    them), by package name."""
     need(*TOOLS)
     with build_lock(factory, f"deb{arch}") as shared, scratch("posterm-deb-") as work:
         out = shared / f"deb-out{arch}"
-        built = sorted(out.glob("posterm_*.deb"))
-        if built:
-            return built[0]
-        env = {**os.environ, "WORKDIR": str(work / "deb-work"), "TOOL_PYTHON": sys.executable}
+        built = {p.name.split("_")[0]: p for p in out.glob("*.deb")}
+        if set(built) == set(PACKAGES):
+            return built
+        env = {
+            **os.environ,
+            "WORKDIR": str(work / "deb-work"),
+            "TOOL_PYTHON": sys.executable,
+            "DEB_LEVEL": "1",
+        }
         if arch:
             env["DEB_ARCH"] = arch
         started = time.monotonic()
-        proc = run(ROOT / "packaging" / "build-deb.sh", out, env=env, timeout=600)
+        proc = run(ROOT / "packaging" / "build-deb.sh", out, env=env, timeout=900)
         assert proc.returncode == 0, proc.stdout + proc.stderr
-        print(f"deb {arch} built in {time.monotonic() - started:.1f} s")
-        return Path(proc.stdout.split()[-1])
+        print(f"debs {arch} built in {time.monotonic() - started:.1f} s")
+        debs = [Path(line) for line in proc.stdout.split() if line.endswith(".deb")]
+        return {p.name.split("_")[0]: p for p in debs}
 
 
 @pytest.fixture(scope="session")
-def deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def debs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return _build(tmp_path_factory)
+
+
+def _listing(deb: Path) -> dict[str, str]:
+    """`dpkg-deb --contents`: every path (without the leading '.') and its mode."""
+    listing = {}
+    for line in run("dpkg-deb", "--contents", deb).stdout.splitlines():
+        mode, *_, path = line.split(None, 5)
+        listing[path.split(" -> ")[0].removeprefix(".")] = mode
+    return listing
 
 
 def _installed(deb: Path, root: Path) -> Path:
@@ -90,67 +109,236 @@ def _ids(root: Path, table: str) -> dict[str, list[str]]:
     }
 
 
-def test_the_package_says_what_it_is_and_keeps_the_configs(deb: Path) -> None:
-    """GIVEN the built package WHEN dpkg-deb describes it THEN it is posterm for this
-    machine's architecture, on Debian's python3.X and the glibc its wheels need, and the
-    configs are its conffiles."""
+@pytest.mark.parametrize("name", PACKAGES)
+def test_each_package_says_what_it_is_and_keeps_its_configs(
+    debs: dict[str, Path], name: str
+) -> None:
+    """GIVEN a built package WHEN dpkg-deb describes it THEN it is that package for this
+    machine's architecture, with a Debian revision, on Debian's python3.X and the glibc its
+    wheels need, and its own configs (only those) are its conffiles."""
+    deb = debs[name]
     info = run("dpkg-deb", "--info", deb).stdout
     arch = run("dpkg", "--print-architecture").stdout.strip()
-    assert " Package: posterm\n" in info and f" Architecture: {arch}\n" in info
+    assert f" Package: {name}\n" in info and f" Architecture: {arch}\n" in info
+    assert re.search(r" Version: \d+\.\d+\.\d+-\d+\n", info), info
     depends = run("dpkg-deb", "--field", deb, "Depends").stdout.strip().split(", ")
     assert f"python{sys.version_info[0]}.{sys.version_info[1]}" in depends
     assert any(d.startswith("libc6 (>= 2.") for d in depends)  # the wheels' manylinux floor
     conffiles = run("dpkg-deb", "--info", deb, "conffiles").stdout.split()
-    assert set(conffiles) == CONFFILES
+    assert set(conffiles) == CONFFILES[name]
     for script in ("postinst", "prerm", "postrm"):
         assert run("dpkg-deb", "--info", deb, script).stdout.startswith("#!/bin/sh\n")
 
 
-def test_the_package_ships_the_units_binaries_and_system_files(deb: Path) -> None:
-    """GIVEN the package's listing WHEN each unit's ExecStart is looked up THEN it is an
-    executable file in the package and its --config a conffile, next to the units,
-    sysusers.d, tmpfiles.d and the udev rules (State/Runtime/ConfigurationDirectory= are
-    made by systemd, the state directories also by tmpfiles.d: test_units.py)."""
-    listing = {}
-    for line in run("dpkg-deb", "--contents", deb).stdout.splitlines():
-        mode, *_, path = line.split(None, 5)
-        listing[path.split(" -> ")[0].removeprefix(".")] = mode
+def test_the_terminal_package_holds_no_back_office(debs: dict[str, Path]) -> None:
+    """GIVEN both packages WHEN their contents are listed THEN posterm (on every Pi) has the
+    daemon and no host code, no simulator and none of the back office's libraries, and
+    posterm-host has the host and no terminal code; neither ships a file the other does."""
+    terminal, host = _listing(debs["posterm"]), _listing(debs["posterm-host"])
+    site = "/opt/posterm/venv/lib/python3.11/site-packages/"
+    assert f"{site}posterm/daemon/main.py" in terminal
+    assert "/opt/posterm/venv/bin/postermd" in terminal
+    back_office = re.compile(
+        r"/site-packages/(posterm/(host|hwsim)/|(psycopg|starlette|uvicorn|jinja2|argon2)\b)"
+        r"|/bin/posterm-(host|sim)$"
+    )
+    assert [p for p in terminal if back_office.search(p)] == []
+    host_site = "/opt/posterm-host/venv/lib/python3.11/site-packages/"
+    assert f"{host_site}posterm/host/cli.py" in host and f"{host_site}psycopg/__init__.py" in host
+    terminal_code = re.compile(r"/site-packages/posterm/(daemon|drivers|hwsim)/|/bin/posterm(d)?$")
+    assert [p for p in host if terminal_code.search(p)] == []
+    files = {p for p, mode in terminal.items() if not mode.startswith("d")}
+    assert files & {p for p, mode in host.items() if not mode.startswith("d")} == set()
+
+
+def test_the_back_office_package_ships_the_broker_and_monitoring_examples(
+    debs: dict[str, Path],
+) -> None:
+    """GIVEN posterm-host WHEN its contents are listed THEN the Mosquitto config and the
+    tools writing its certificates and access rules, the Prometheus rules and the Grafana
+    board are its examples, byte for byte the tree's."""
+    examples = "/usr/share/doc/posterm-host/examples"
+    shipped = {
+        "mosquitto/posterm.conf": "deploy/mosquitto/posterm.conf",
+        "mosquitto/make-certs.py": "deploy/mosquitto/make-certs.py",
+        "mosquitto/make-dynsec.py": "deploy/mosquitto/make-dynsec.py",
+        "prometheus/posterm-alerts.yml": "deploy/prometheus/posterm-alerts.yml",
+        "grafana/posterm-fleet.json": "deploy/grafana/posterm-fleet.json",
+        "posterm-host.toml.example": "deploy/posterm-host.toml.example",
+    }
+    found = _files(debs["posterm-host"], {f".{examples}/{name}" for name in shipped})
+    for name, source in shipped.items():
+        assert found[f".{examples}/{name}"] == (ROOT / source).read_bytes(), name
+    assert not [p for p in _listing(debs["posterm"]) if "/examples/mosquitto" in p]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_each_package_ships_its_unit_binaries_and_system_files(
+    debs: dict[str, Path], name: str
+) -> None:
+    """GIVEN a package's listing WHEN its unit's ExecStart is looked up THEN it is an
+    executable file in the package and its --config a conffile, next to the unit, its
+    sysusers.d and tmpfiles.d entries and the CLI on PATH (State/Runtime/Configuration-
+    Directory= are made by systemd, the state directories also by tmpfiles.d: test_units.py)."""
+    deb = debs[name]
+    listing = _listing(deb)
     conffiles = run("dpkg-deb", "--info", deb, "conffiles").stdout.split()
-    for name in UNITS:
-        assert listing[f"/lib/systemd/system/{name}"] == "-rw-r--r--"
-        assert listing[str(exec_start(SYSTEMD / name))] == "-rwxr-xr-x"
-        config = unit(SYSTEMD / name)["Service"]["ExecStart"].split("--config ")[1].split()[0]
-        assert config in conffiles, f"{name}: --config {config} is not a conffile"
+    service = UNIT[name]
+    assert listing[f"/lib/systemd/system/{service}"] == "-rw-r--r--"
+    assert listing[str(exec_start(SYSTEMD / service))] == "-rwxr-xr-x"
+    config = unit(SYSTEMD / service)["Service"]["ExecStart"].split("--config ")[1].split()[0]
+    assert config in conffiles, f"{service}: --config {config} is not a conffile"
     for path in (
-        "/usr/lib/sysusers.d/posterm.conf",
-        "/usr/lib/tmpfiles.d/posterm.conf",
-        *CONFFILES,
-        "/opt/posterm/venv/pyvenv.cfg",
-        "/opt/posterm/README.md",
+        f"/usr/lib/sysusers.d/{name}.conf",
+        f"/usr/lib/tmpfiles.d/{name}.conf",
+        *CONFFILES[name],
+        f"/opt/{name}/venv/pyvenv.cfg",
+        f"/opt/{name}/README.md",
+        f"/usr/bin/{name}",
     ):
         assert path in listing, path
+    assert [u for u in listing if u.startswith("/lib/systemd/system/")] == [
+        "/lib/systemd/system/",
+        f"/lib/systemd/system/{service}",
+    ]
 
 
-def test_it_installs_into_a_throwaway_root(deb: Path, root: Path) -> None:
-    """GIVEN an empty root WHEN the package is installed into it THEN the users, groups,
-    directories and config modes are made there, postermd is enabled (not posterm-host),
-    the units verify against the installed files, and the installed venv runs postermd."""
-    _installed(deb, root)
+def _files(deb: Path, names: set[str]) -> dict[str, bytes]:
+    """The contents of the package's files of those names (./usr/...)."""
+    found: dict[str, bytes] = {}
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE) as p:
+        assert p.stdout is not None
+        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+            for member in tar:
+                data = tar.extractfile(member) if member.name in names else None
+                if data is not None:
+                    found[member.name] = data.read()
+    return found
+
+
+def _dep5(text: str) -> list[dict[str, str]]:
+    """The paragraphs of a DEP-5 file, each field's value with its continuation lines."""
+    paragraphs = []
+    for block in text.strip().split("\n\n"):
+        fields: dict[str, str] = {}
+        key = ""
+        for line in block.splitlines():
+            if line.startswith(" "):
+                fields[key] += "\n" + line
+            else:
+                key, _, value = line.partition(":")
+                assert key not in fields, f"{key} twice in {block}"
+                fields[key] = value.strip()
+        paragraphs.append(fields)
+    return paragraphs
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_each_package_has_a_dep5_copyright_and_debian_changelogs(
+    debs: dict[str, Path], name: str, tmp_path: Path
+) -> None:
+    """GIVEN a package WHEN its /usr/share/doc/<package> is read THEN copyright is DEP-5
+    (the format's header, then Files paragraphs with Copyright and License) naming every
+    Python distribution of its venv, changelog.Debian.gz is an entry of its version that
+    dpkg-parsechangelog reads, and changelog.gz is the tree's CHANGELOG.md."""
+    need("dpkg-parsechangelog")  # dpkg-dev, which lintian brings
+    deb = debs[name]
+    version = run("dpkg-deb", "--field", deb, "Version").stdout.strip()
+    doc = f"./usr/share/doc/{name}/"
+    wanted = {"copyright", "changelog.Debian.gz", "changelog.gz"}
+    files: dict[str, bytes] = {}
+    dists: set[str] = set()
+    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE) as p:
+        assert p.stdout is not None
+        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+            for member in tar:
+                dist = re.search(r"/site-packages/([^/]+)-[^-/]+\.dist-info/METADATA$", member.name)
+                if dist:
+                    dists.add(dist[1].lower().replace("_", "-"))
+                if member.name.removeprefix(doc) in wanted and member.name.startswith(doc):
+                    data = tar.extractfile(member)
+                    assert data is not None
+                    files[member.name.removeprefix(doc)] = data.read()
+    assert set(files) == wanted
+
+    header, *paragraphs = _dep5(files["copyright"].decode())
+    assert header["Format"] == "https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/"
+    assert paragraphs[0]["Files"] == "*"
+    for paragraph in paragraphs:
+        assert paragraph["Files"] and paragraph["Copyright"] and paragraph["License"], paragraph
+    named = {
+        m[1].lower().replace("_", "-")
+        for para in paragraphs[1:]
+        if (m := re.match(r"\s*(\S+) \S+: the licence text", para["License"].split("\n", 1)[1]))
+    }
+    assert named == dists - {"posterm"}
+    assert len(dists) > 10
+
+    changelog = gzip.decompress(files["changelog.Debian.gz"]).decode()
+    assert changelog.startswith(f"{name} ({version}) unstable; urgency=medium\n")
+    (tmp_path / "changelog").write_text(changelog)
+    parsed = run("dpkg-parsechangelog", "-l", tmp_path / "changelog", "-SVersion")
+    assert (parsed.returncode, parsed.stdout.strip()) == (0, version), parsed.stderr
+    assert gzip.decompress(files["changelog.gz"]) == (ROOT / "CHANGELOG.md").read_bytes()
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_lintian_finds_no_error_in_either_package(debs: dict[str, Path], name: str) -> None:
+    """GIVEN a built package WHEN Debian's lintian checks it THEN it reports no error, and
+    every override the package carries (packaging/debian/<package>.lintian-overrides, each
+    with its reason) is still used: none hides a tag that no longer occurs."""
+    need("lintian")
+    proc = run(
+        "lintian",
+        "--no-cfg",
+        "--display-level",
+        ">=info",
+        "--show-overrides",
+        debs[name],
+        timeout=600,
+    )
+    lines = proc.stdout.splitlines()
+    errors = [line for line in lines if line.startswith("E:")]
+    assert errors == [], "\n".join(errors[:20])
+    stale = [line for line in lines if "unused-override" in line or "mismatched-override" in line]
+    assert stale == []
+    assert any(line.startswith("O:") for line in lines)  # the overrides were read
+
+
+def _installed(deb: Path, root: Path) -> Path:
+    proc = dpkg(root, "--install", deb)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return root
+
+
+def _ids(root: Path, table: str) -> dict[str, list[str]]:
+    return {
+        f[0]: f
+        for f in (line.split(":") for line in (root / "etc" / table).read_text().splitlines())
+    }
+
+
+def test_the_terminal_installs_into_a_throwaway_root(debs: dict[str, Path], root: Path) -> None:
+    """GIVEN an empty root WHEN posterm is installed into it THEN its user, groups,
+    directory and config mode are made there (no back-office user), postermd is enabled,
+    its unit verifies against the installed files, and the installed venv runs postermd
+    and has no back office."""
+    _installed(debs["posterm"], root)
     passwd, group = _ids(root, "passwd"), _ids(root, "group")
     if Path("/usr/share/base-passwd").is_dir():  # Debian's static groups stay as they are
         assert (group["dialout"][2], group["lp"][2]) == ("20", "7")
     for name in ("dialout", "gpio", "lp"):
         assert "posterm" in group[name][3].split(",")
-        assert "posterm-host" not in group[name][3].split(",")
-    for user in ("posterm", "posterm-host"):
-        state = (root / "var/lib" / user).stat()
-        assert (state.st_uid, oct(state.st_mode & 0o777)) == (int(passwd[user][2]), "0o750")
-        config = (root / "etc/posterm" / f"{user}.toml").stat()
-        assert (config.st_gid, oct(config.st_mode & 0o777)) == (int(group[user][2]), "0o640")
+    assert "posterm-host" not in passwd
+    state = (root / "var/lib/posterm").stat()
+    assert (state.st_uid, oct(state.st_mode & 0o777)) == (int(passwd["posterm"][2]), "0o750")
+    config = (root / "etc/posterm/posterm.toml").stat()
+    assert (config.st_gid, oct(config.st_mode & 0o777)) == (int(group["posterm"][2]), "0o640")
+    assert not (root / "var/lib/posterm-host").exists()
     wants = root / "etc/systemd/system/multi-user.target.wants"
     assert sorted(p.name for p in wants.iterdir()) == ["posterm.service"]
 
-    proc = verify_units(root, Path("/lib/systemd/system"))
+    proc = verify_units(root, Path("/lib/systemd/system"), ("posterm.service",))
     assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
 
     venv = root / "opt/posterm/venv"
@@ -159,72 +347,131 @@ def test_it_installs_into_a_throwaway_root(deb: Path, root: Path) -> None:
     assert help_text.returncode == 0 and "--config" in help_text.stdout, help_text.stderr
     pins = run(venv / "bin/python", "-c", "import lgpio, gpiozero.pins.lgpio")  # the Pi 5's
     assert pins.returncode == 0, pins.stderr
-    host = run(venv / "bin/python", venv / "bin/posterm-host", "--help")
-    assert host.returncode == 0, host.stderr
+    host = run(venv / "bin/python", "-c", "import posterm.host")
+    assert host.returncode == 1 and "No module named 'posterm.host'" in host.stderr
     leaked = run("grep", "-rlI", "deb-work", venv)
     assert leaked.stdout == "", f"the build directory is named in {leaked.stdout}"
 
 
-def test_an_edited_config_survives_an_upgrade(deb: Path, root: Path) -> None:
-    """GIVEN an installed package and an edited posterm.toml WHEN the package is installed
+def test_the_back_office_installs_beside_the_terminal(debs: dict[str, Path], root: Path) -> None:
+    """GIVEN an empty root WHEN posterm-host is installed, then posterm too (one machine
+    running both, as the demo and a one-shop site do) THEN posterm-host's user, directory
+    and config mode are made, it is not enabled, both units verify, its venv runs
+    posterm-host, and neither package's files clash with the other's."""
+    _installed(debs["posterm-host"], root)
+    passwd, group = _ids(root, "passwd"), _ids(root, "group")
+    state = (root / "var/lib/posterm-host").stat()
+    assert (state.st_uid, oct(state.st_mode & 0o777)) == (int(passwd["posterm-host"][2]), "0o750")
+    config = (root / "etc/posterm/posterm-host.toml").stat()
+    gid = int(group["posterm-host"][2])
+    assert (config.st_gid, oct(config.st_mode & 0o777)) == (gid, "0o640")
+    assert "posterm" not in passwd  # the terminal's user comes with the terminal
+    for name in ("dialout", "lp"):
+        assert "posterm-host" not in group.get(name, ["", "", "", ""])[3].split(",")
+    assert not (root / "etc/systemd/system/multi-user.target.wants").exists()
+    venv = root / "opt/posterm-host/venv"
+    host = run(venv / "bin/python", venv / "bin/posterm-host", "--help")
+    assert host.returncode == 0, host.stderr
+    daemon = run(venv / "bin/python", "-c", "import posterm.daemon")
+    assert daemon.returncode == 1 and "No module named 'posterm.daemon'" in daemon.stderr
+
+    _installed(debs["posterm"], root)
+    proc = verify_units(
+        root, Path("/lib/systemd/system"), ("posterm.service", "posterm-host.service")
+    )
+    assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    assert sorted(p.name for p in wants.iterdir()) == ["posterm.service"]
+
+
+def test_an_edited_config_survives_an_upgrade(debs: dict[str, Path], root: Path) -> None:
+    """GIVEN both packages installed and an edited posterm.toml WHEN they are installed
     again (an upgrade) THEN the edit is kept, the untouched conffile is the package's, and
     postermd stays enabled."""
-    _installed(deb, root)
+    for name in PACKAGES:
+        _installed(debs[name], root)
     config = root / "etc/posterm/posterm.toml"
     edited = config.read_text().replace('id = "CHANGE-ME"', 'id = "pos-0042"')
     config.write_text(edited)
-    proc = dpkg(root, "--install", deb)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for name in PACKAGES:
+        proc = dpkg(root, "--install", debs[name])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
     assert config.read_text() == edited
     host = root / "etc/posterm/posterm-host.toml"
     assert host.read_text() == (DEPLOY / "posterm-host.toml.example").read_text()
     assert (root / "etc/systemd/system/multi-user.target.wants/posterm.service").is_symlink()
 
 
-def test_remove_keeps_the_configs_and_purge_keeps_only_the_journal(deb: Path, root: Path) -> None:
-    """GIVEN an installed package with a journal WHEN it is removed THEN the app and units go
-    and the configs stay; WHEN it is purged THEN the configs and the units' enablement go
-    too, and the journal (the record of the payments) stays."""
-    _installed(deb, root)
+def test_remove_keeps_the_configs_and_purge_keeps_only_the_journal(
+    debs: dict[str, Path], root: Path
+) -> None:
+    """GIVEN both packages installed and a journal WHEN posterm is removed THEN its app and
+    unit go, its configs stay and the back office is untouched; WHEN it is purged THEN its
+    configs and the unit's enablement go too, and the journal (the record of the payments)
+    stays."""
+    for name in PACKAGES:
+        _installed(debs[name], root)
     journal = root / "var/lib/posterm/journal.db"
     journal.write_bytes(b"payments")
     assert dpkg(root, "--remove", "posterm").returncode == 0
-    assert not (root / "opt/posterm/venv").exists()
+    assert not (root / "opt/posterm").exists()
     assert not (root / "lib/systemd/system/posterm.service").exists()
     assert (root / "etc/posterm/posterm.toml").exists()
     assert not (root / "etc/systemd/system/multi-user.target.wants/posterm.service").exists()
+    assert (root / "opt/posterm-host/venv/bin/posterm-host").exists()
 
     proc = dpkg(root, "--purge", "posterm")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert not (root / "etc/posterm").exists()
+    assert not (root / "etc/posterm/posterm.toml").exists()
+    assert (root / "etc/posterm/posterm-host.toml").exists()
     assert not (root / "etc/udev/rules.d/99-posterm.rules").exists()
-    left = run("find", root / "etc/systemd", "-name", "posterm*").stdout
+    left = run("find", root / "etc/systemd", "-name", "posterm.*").stdout
     assert left == ""
     assert journal.read_bytes() == b"payments"
+
+
+def test_the_back_office_purges_and_keeps_its_database(debs: dict[str, Path], root: Path) -> None:
+    """GIVEN posterm-host installed with a database WHEN it is purged THEN its app, unit,
+    config and the unit's recorded state are gone and the fleet's database stays."""
+    _installed(debs["posterm-host"], root)
+    assert run("find", root / "var/lib/systemd", "-name", "*posterm-host*").stdout != ""
+    database = root / "var/lib/posterm-host/host.db"
+    database.write_bytes(b"fleet")
+    proc = dpkg(root, "--purge", "posterm-host")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not (root / "opt/posterm-host").exists()
+    assert not (root / "etc/posterm").exists()
+    assert run("find", root / "etc/systemd", "-name", "posterm-host*").stdout == ""
+    assert run("find", root / "var/lib/systemd", "-name", "*posterm-host*").stdout == ""
+    assert database.read_bytes() == b"fleet"
 
 
 ELF_MACHINE = {62: "x86_64", 183: "aarch64"}
 
 
-def test_a_pi_package_is_built_on_a_pc(tmp_path_factory: pytest.TempPathFactory) -> None:
-    """GIVEN DEB_ARCH=arm64 on this machine WHEN the package is built THEN it is for arm64,
-    every compiled module in it is aarch64 code, and the scripts run the venv's Python."""
-    arm = _build(tmp_path_factory, "arm64")
-    assert run("dpkg-deb", "--field", arm, "Architecture").stdout.strip() == "arm64"
-    machines: dict[str, set[str]] = {}
-    postermd = b""
-    with subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(arm)], stdout=subprocess.PIPE) as p:
-        assert p.stdout is not None
-        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
-            for member in tar:
-                data = tar.extractfile(member) if member.isfile() else None
-                if data is None:
-                    continue
-                if member.name.endswith(".so") or ".so." in member.name:
-                    elf = data.read(20)
-                    machine = ELF_MACHINE.get(int.from_bytes(elf[18:20], "little"), "?")
-                    machines.setdefault(machine, set()).add(member.name)
-                elif member.name == "./opt/posterm/venv/bin/postermd":
-                    postermd = data.read()
-    assert set(machines) == {"aarch64"}, {k: sorted(v)[:3] for k, v in machines.items()}
-    assert postermd.startswith(b"#!/opt/posterm/venv/bin/python\n")
+def test_the_pi_packages_are_built_on_a_pc(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """GIVEN DEB_ARCH=arm64 on this machine WHEN the packages are built THEN both are for
+    arm64, every compiled module in them is aarch64 code, and their scripts run their
+    venv's Python."""
+    for name, arm in _build(tmp_path_factory, "arm64").items():
+        assert run("dpkg-deb", "--field", arm, "Architecture").stdout.strip() == "arm64"
+        machines: dict[str, set[str]] = {}
+        script = f"./opt/{name}/venv/bin/{'postermd' if name == 'posterm' else name}"
+        shebang = b""
+        with subprocess.Popen(
+            ["dpkg-deb", "--fsys-tarfile", str(arm)], stdout=subprocess.PIPE
+        ) as p:
+            assert p.stdout is not None
+            with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
+                for member in tar:
+                    data = tar.extractfile(member) if member.isfile() else None
+                    if data is None:
+                        continue
+                    if member.name.endswith(".so") or ".so." in member.name:
+                        elf = data.read(20)
+                        machine = ELF_MACHINE.get(int.from_bytes(elf[18:20], "little"), "?")
+                        machines.setdefault(machine, set()).add(member.name)
+                    elif member.name == script:
+                        shebang = data.readline()
+        assert set(machines) == {"aarch64"}, {k: sorted(v)[:3] for k, v in machines.items()}
+        assert shebang == f"#!/opt/{name}/venv/bin/python\n".encode()

@@ -19,12 +19,19 @@ PLACED = [
     "etc/systemd/system/posterm.service",
     "etc/systemd/system/posterm-host.service",
     "etc/sysusers.d/posterm.conf",
+    "etc/sysusers.d/posterm-host.conf",
     "etc/tmpfiles.d/posterm.conf",
+    "etc/tmpfiles.d/posterm-host.conf",
     "etc/udev/rules.d/99-posterm.rules",
     "opt/posterm/README.md",
     "opt/posterm/venv/bin/postermd",
+    "opt/posterm-host/venv/bin/posterm-host",
     "usr/local/bin/posterm",
+    "usr/local/bin/posterm-host",
 ]
+
+
+VENVS = ("opt/posterm/venv/", "opt/posterm-host/venv/")
 
 
 def _install(root: Path, *extra: str) -> str:
@@ -39,7 +46,7 @@ def _digest(root: Path) -> dict[str, str]:
     out = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root).as_posix()
-        if rel.startswith("opt/posterm/venv/") or not path.is_file() or rel.startswith("etc/."):
+        if rel.startswith(VENVS) or not path.is_file() or rel.startswith("etc/."):
             continue
         data = path.read_bytes()
         out[rel] = f"{hashlib.sha256(data).hexdigest()} {oct(path.stat().st_mode)}"
@@ -64,6 +71,9 @@ def test_install_twice_then_uninstall() -> None:
         venv = root / "opt/posterm/venv"
         proc = run(venv / "bin/python", venv / "bin/postermd", "--help")
         assert proc.returncode == 0 and "--config" in proc.stdout, proc.stderr
+        host = root / "opt/posterm-host/venv"
+        proc = run(host / "bin/python", host / "bin/posterm-host", "--help")
+        assert proc.returncode == 0, proc.stderr
         unit_check = verify_units(root, Path("/etc/systemd/system"))
         assert (unit_check.returncode, unit_check.stdout + unit_check.stderr) == (0, "")
 
@@ -74,6 +84,7 @@ def test_install_twice_then_uninstall() -> None:
         before = _digest(root)
         out = _install(root)
         assert "/opt/posterm/venv is up to date" in out
+        assert "/opt/posterm-host/venv is up to date" in out
         after = _digest(root)
         assert after.pop("etc/udev/rules.d/99-posterm.rules.dist")  # the current rules, beside
         assert after == before
@@ -83,6 +94,7 @@ def test_install_twice_then_uninstall() -> None:
         for rel in PLACED:
             assert not os.path.lexists(root / rel), rel
         assert not (root / "opt/posterm").exists()
+        assert not (root / "opt/posterm-host").exists()
         assert not list((root / "etc/systemd/system").rglob("posterm*"))
         assert "pos-0042" in config.read_text() and (root / "var/lib/posterm").is_dir()
         assert _install(root, "--uninstall")  # again: nothing left to do, no error

@@ -31,7 +31,7 @@ def _live(tmp: Path, *steps: tuple[str, ...], active: bool) -> list[str]:
     need("unshare", "mount")
     calls = tmp / "calls"
     bin_dir = tmp / "bin"
-    bin_dir.mkdir()
+    bin_dir.mkdir(parents=True)
     for name in STANDINS:
         status = "3" if name == "systemctl" and not active else "0"
         script = bin_dir / name
@@ -50,7 +50,7 @@ def _live(tmp: Path, *steps: tuple[str, ...], active: bool) -> list[str]:
 
 
 def test_a_fresh_install_enables_postermd_and_starts_nothing(tmp_path: Path) -> None:
-    calls = _live(tmp_path, ("postinst", "configure", ""), active=False)
+    calls = _live(tmp_path, ("posterm.postinst", "configure", ""), active=False)
     assert "systemd-sysusers posterm.conf" in calls
     assert "systemd-tmpfiles --create posterm.conf" in calls
     assert "udevadm control --reload-rules" in calls
@@ -67,7 +67,10 @@ def test_a_fresh_install_enables_postermd_and_starts_nothing(tmp_path: Path) -> 
 @pytest.mark.parametrize("active", [True, False])
 def test_an_upgrade_restarts_postermd_only_if_it_ran(tmp_path: Path, active: bool) -> None:
     calls = _live(
-        tmp_path, ("prerm", "upgrade", "0.1.0"), ("postinst", "configure", "0.1.0"), active=active
+        tmp_path,
+        ("posterm.prerm", "upgrade", "0.1.0"),
+        ("posterm.postinst", "configure", "0.1.0"),
+        active=active,
     )
     stop = calls.index("deb-systemd-invoke stop posterm.service")
     assert "deb-systemd-invoke stop posterm-host.service" not in calls
@@ -75,12 +78,54 @@ def test_an_upgrade_restarts_postermd_only_if_it_ran(tmp_path: Path, active: boo
     assert starts == ([starts[0]] if active else []) and all(i > stop for i in starts)
 
 
-def test_remove_stops_both_and_purge_forgets_them(tmp_path: Path) -> None:
+def test_remove_stops_postermd_and_purge_forgets_it(tmp_path: Path) -> None:
     calls = _live(
-        tmp_path, ("prerm", "remove"), ("postrm", "remove"), ("postrm", "purge"), active=True
+        tmp_path,
+        ("posterm.prerm", "remove"),
+        ("posterm.postrm", "remove"),
+        ("posterm.postrm", "purge"),
+        active=True,
     )
     assert calls.index("deb-systemd-invoke stop posterm.service") < calls.index(
-        "deb-systemd-helper mask posterm.service posterm-host.service"
+        "deb-systemd-helper mask posterm.service"
     )
-    assert "deb-systemd-invoke stop posterm-host.service" in calls
-    assert "deb-systemd-helper purge posterm.service posterm-host.service" in calls
+    assert "deb-systemd-helper purge posterm.service" in calls
+    assert not [c for c in calls if "posterm-host" in c]  # the back office is its package's
+
+
+def test_the_back_office_is_installed_not_enabled_and_restarted_on_upgrade(
+    tmp_path: Path,
+) -> None:
+    """GIVEN posterm-host's scripts on a live system WHEN it is installed THEN its user and
+    directory are made and its unit is known but not enabled or started; WHEN it is
+    upgraded THEN it is not stopped first and a running one is restarted on the new files."""
+    calls = _live(tmp_path, ("posterm-host.postinst", "configure", ""), active=False)
+    assert "systemd-sysusers posterm-host.conf" in calls
+    assert "systemd-tmpfiles --create posterm-host.conf" in calls
+    assert "deb-systemd-helper update-state posterm-host.service" in calls
+    assert not [c for c in calls if "enable" in c or " start " in f"{c} "]
+    assert not [c for c in calls if "posterm.service" in c or "posterm.conf" in c]
+
+    calls = _live(
+        tmp_path / "upgrade",
+        ("posterm-host.prerm", "upgrade", "0.1.0-1"),
+        ("posterm-host.postinst", "configure", "0.1.0-1"),
+        active=True,
+    )
+    assert "deb-systemd-invoke stop posterm-host.service" not in calls
+    assert "deb-systemd-invoke try-restart posterm-host.service" in calls
+
+
+def test_the_back_office_is_stopped_on_remove_and_forgotten_on_purge(tmp_path: Path) -> None:
+    calls = _live(
+        tmp_path,
+        ("posterm-host.prerm", "remove"),
+        ("posterm-host.postrm", "remove"),
+        ("posterm-host.postrm", "purge"),
+        active=True,
+    )
+    assert calls.index("deb-systemd-invoke stop posterm-host.service") < calls.index(
+        "deb-systemd-helper mask posterm-host.service"
+    )
+    assert "deb-systemd-helper purge posterm-host.service" in calls
+    assert not [c for c in calls if "posterm.service" in c]

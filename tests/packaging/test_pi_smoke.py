@@ -35,6 +35,7 @@ def arm_deb(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "WORKDIR": str(work / "deb-work"),
                 "TOOL_PYTHON": sys.executable,
                 "DEB_ARCH": "arm64",
+                "DEB_LEVEL": "1",
             }
             proc = run(ROOT / "packaging" / "build-deb.sh", out, env=env, timeout=900)
             assert proc.returncode == 0, proc.stdout + proc.stderr

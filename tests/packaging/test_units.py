@@ -95,10 +95,11 @@ def test_every_relaxation_says_why(name: str) -> None:
             assert any(a.startswith("#") for a in above), f"{name}: no reason above {line}"
 
 
-def _sysusers() -> tuple[set[str], dict[str, set[str]]]:
+def _sysusers(stem: str) -> tuple[set[str], dict[str, set[str]]]:
+    """The users and group memberships of a unit's own sysusers file (each package has its own)."""
     users: set[str] = set()
     members: dict[str, set[str]] = {}
-    for line in (SYSTEMD / "posterm.sysusers").read_text().splitlines():
+    for line in (SYSTEMD / f"{stem}.sysusers").read_text().splitlines():
         fields = line.split()
         if fields and fields[0] == "u":
             users.add(fields[1])
@@ -107,9 +108,9 @@ def _sysusers() -> tuple[set[str], dict[str, set[str]]]:
     return users, members
 
 
-def _tmpfiles() -> dict[str, tuple[str, str, str, str]]:
+def _tmpfiles(stem: str) -> dict[str, tuple[str, str, str, str]]:
     entries = {}
-    for line in (SYSTEMD / "posterm.tmpfiles").read_text().splitlines():
+    for line in (SYSTEMD / f"{stem}.tmpfiles").read_text().splitlines():
         if line and not line.startswith("#"):
             kind, path, mode, user, group, *_ = line.split()
             entries[path] = (kind, mode, user, group)
@@ -119,11 +120,15 @@ def _tmpfiles() -> dict[str, tuple[str, str, str, str]]:
 @pytest.mark.parametrize("name", UNITS)
 def test_the_units_users_groups_and_paths_are_all_made(name: str) -> None:
     """GIVEN a unit WHEN its User=, SupplementaryGroups=, StateDirectory= and --config are
-    looked up THEN sysusers.d makes the user in those groups, tmpfiles.d makes the state
-    directory with the unit's mode and owner and gives the config to the user's group."""
+    looked up THEN its own package's sysusers.d (systemd/*.sysusers, by its name) makes the user in
+    those groups, and its tmpfiles.d makes the state directory with the unit's mode and
+    owner and gives the config to the user's group; neither names the other unit's."""
     service = unit(SYSTEMD / name)["Service"]
-    users, members = _sysusers()
-    tmpfiles = _tmpfiles()
+    stem = name.removesuffix(".service")
+    users, members = _sysusers(stem)
+    tmpfiles = _tmpfiles(stem)
+    assert users == {service["User"]}
+    assert {entry[2] for entry in tmpfiles.values()} <= {"root", service["User"]}
     user = service["User"]
     assert user in users
     assert set(service.get("SupplementaryGroups", "").split()) == members.get(user, set())
@@ -146,23 +151,32 @@ def test_udev_names_key_on_the_adapters_serial_number() -> None:
     assert 'TAG+="systemd"' in next(line for line in active if "posterm-pt" in line)
 
 
-def test_the_lock_pins_every_runtime_dependency_with_hashes() -> None:
-    """GIVEN pyproject's dependencies and packaging/pi.in WHEN the lock is read THEN each is
-    pinned (==) with at least one sha256, and so is every package the lock names (`make
-    lock` rewrites it)."""
-    lock = (ROOT / "packaging" / "requirements.lock").read_text()
+def _norm(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {_norm(m[0]) for r in requirements if (m := re.match(r"[A-Za-z0-9_.-]+", r))}
+
+
+@pytest.mark.parametrize("package", ["posterm", "posterm-host"])
+def test_each_packages_lock_pins_its_runtime_dependencies_with_hashes(package: str) -> None:
+    """GIVEN pyproject's dependencies and what each package adds (the terminal packaging/
+    pi.in, the back office the host and web extras) WHEN the package's lock is read THEN
+    each is pinned (==) with at least one sha256, and so is every package the lock names
+    (`make lock` rewrites it), and the other package's additions are not in it."""
+    lock = (ROOT / "packaging" / f"{package}.lock").read_text()
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, re.MULTILINE))
     blocks = re.split(r"^(?=[A-Za-z0-9_.-]+==)", lock, flags=re.MULTILINE)[1:]
     assert len(blocks) == len(pins) > 0
     assert all("--hash=sha256:" in block for block in blocks)
-    wanted = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
-    pi_only = (ROOT / "packaging" / "pi.in").read_text().splitlines()
-    wanted += [line for line in pi_only if line and not line.startswith("#")]
-
-    def norm(name: str) -> str:
-        return re.sub(r"[-_.]+", "-", name).lower()
-
-    pinned = {norm(name) for name in pins}
-    for requirement in wanted:
-        name = re.match(r"[A-Za-z0-9_.-]+", requirement)
-        assert name and norm(name[0]) in pinned, requirement
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    pi_in = (ROOT / "packaging" / "pi.in").read_text().splitlines()
+    terminal = _names([line for line in pi_in if line and not line.startswith("#")])
+    extras = project["optional-dependencies"]
+    back_office = _names(extras["host"] + extras["web"])
+    wanted = _names(project["dependencies"]) | (terminal if package == "posterm" else back_office)
+    unwanted = back_office if package == "posterm" else terminal
+    pinned = {_norm(name) for name in pins}
+    assert wanted - pinned == set()
+    assert unwanted & pinned == set()
