@@ -1,6 +1,7 @@
 """postermd prints without python-escpos (posterm renders its own ESC/POS and opens the
 devices itself), so neither it nor the Pillow, qrcode, python-barcode and YAML it would
-bring sit in an idle terminal's memory, and a start leaves nothing in /tmp (python-escpos
+bring sit in an idle terminal's memory (nor tenacity: the daemon's back-off is a
+formula, protocol/backoff.py), and a start leaves nothing in /tmp (python-escpos
 put a fresh directory there at every import for its capabilities pickle)."""
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
-UNUSED = ("escpos", "PIL", "qrcode", "barcode", "yaml")
+UNUSED = ("escpos", "PIL", "qrcode", "barcode", "yaml", "tenacity")
 PROBE = f"""
 import sys
 import posterm.daemon.main
