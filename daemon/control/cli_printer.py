@@ -1,6 +1,6 @@
 """`posterm printer`: talk straight to a receipt printer (installers and support).
 
-`posterm printer --url URL [--columns 32|42|48] [--encoding cp437|cp858|gb18030]
+`posterm printer --url URL [--profile NAME] [--columns N] [--encoding cp437|cp858|gb18030]
 status [--json] | test | receipt FILE.json` — exit code 0 only on success (status: the
 printer is ready), 1 when the printer failed or is not ready, 2 for bad input.
 A receipt file is the JSON form of `posterm.drivers.printer.Receipt`, e.g.
@@ -55,7 +55,10 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--url", required=True, help="tcp://host:9100, serial:///dev/x?baud=N, usb://VID:PID"
     )
-    p.add_argument("--columns", type=int, choices=(32, 42, 48), default=42)
+    p.add_argument(
+        "--profile", default="default", help="the printer model's profile ([printer] profile)"
+    )
+    p.add_argument("--columns", type=int, help="fewer columns than the profile's")
     p.add_argument("--encoding", choices=("cp437", "cp858", "gb18030"), default="cp858")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds for each write/answer")
     p.add_argument("--job-timeout", type=float, default=30.0, help="seconds for a job's cut")
@@ -89,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             args.url,
             columns=args.columns,
             encoding=args.encoding,
+            profile=args.profile,
             timeout=args.timeout,
             job_timeout=args.job_timeout,
         )

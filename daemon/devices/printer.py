@@ -89,6 +89,7 @@ class ReceiptPrinter:
             config.url,
             columns=config.columns,
             encoding=config.encoding,
+            profile=config.profile,
             timeout=config.timeout_s,
             job_timeout=config.job_timeout_s,
         )

@@ -189,7 +189,8 @@ def _event(
     if why:
         data["why"] = why
     try:
-        renderer = Renderer(ctx.config.printer.columns, ctx.config.printer.encoding)
+        printer = ctx.config.printer
+        renderer = Renderer(printer.columns, printer.encoding, printer.profile)
         layout = build(receipt.body, receipt.copy, mark or receipt.mark, renderer.columns)
     except PrinterError as exc:  # it will not print either; the event still goes out
         log.warning("receipts: no text for %s: %s", receipt.receipt_id, exc)
