@@ -95,16 +95,23 @@ def test_without_a_cjk_font_chinese_prints_as_boxes_of_the_same_width(tmp_path: 
 
 
 @pytest.mark.parametrize(
-    ("dots", "profile", "columns"),
-    [(384, "posterm-58mm", 32), (512, "default", 42), (576, "TM-T20II", 48)],
+    ("dots", "profile", "columns", "encoding"),
+    [
+        (384, "posterm-58mm", 32, "cp858"),
+        (512, "default", 42, "cp858"),
+        (576, "TM-T20II", 48, "cp858"),
+        (576, ZH, 48, "gb18030"),
+    ],
 )
-def test_png_has_the_printer_width(tmp_path: Path, dots: int, profile: str, columns: int) -> None:
+def test_png_has_the_printer_width(
+    tmp_path: Path, dots: int, profile: str, columns: int, encoding: str
+) -> None:
     """GIVEN a printer of each paper width and its profile (the columns come from it)
     WHEN a sale prints THEN the PNG is as wide as the paper, every line as wide as the
     profile's columns, nothing overflows."""
     sim = start_printer(tmp_path, "--width-dots", str(dots))
     try:
-        Printer(sim.url, profile=profile).print(SALE)
+        Printer(sim.url, profile=profile, encoding=encoding).print(SALE)
         image = Image.open(sim.out / "0001.png")
         assert image.width == dots and image.height > 400
         assert max(len(line) for line in sim.printed()[0].splitlines()) == columns
