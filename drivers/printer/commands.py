@@ -19,6 +19,7 @@ import os
 import shutil
 import sys
 import tempfile
+from functools import cache
 from pathlib import Path
 
 from posterm.drivers.printer import profile as profiles
@@ -46,6 +47,7 @@ try:  # its mkdtemp() (an eagerly evaluated default) lands in the scratch direct
     tempfile.tempdir = _scratch or _tempdir
     from escpos.capabilities import Profile as EscposProfile
     from escpos.escpos import Escpos
+    from escpos.magicencode import Encoder
 finally:
     tempfile.tempdir = _tempdir
 
@@ -53,16 +55,31 @@ finally:
 def escpos_profile(printer: profiles.Profile) -> EscposProfile:
     """python-escpos's `Profile` ("for users who want to provide their own profile") with
     the database's entry, or posterm's addition, as its data."""
-    name = "Posterm" + "".join(ch for ch in printer.name if ch.isalnum()) + "Profile"
-    profile_class = type(name, (EscposProfile,), {"profile_data": printer.data})
-    return profile_class(features=printer.data.get("features", {}))
+    return _escpos_profile(printer.name)
+
+
+@cache
+def _escpos_profile(name: str) -> EscposProfile:
+    data = profiles.load(name).data
+    class_name = "Posterm" + "".join(ch for ch in name if ch.isalnum()) + "Profile"
+    profile_class = type(class_name, (EscposProfile,), {"profile_data": data})
+    return profile_class(features=data.get("features", {}))
+
+
+@cache
+def _encoder(name: str) -> Encoder:
+    """One encoder a profile: it keeps the character maps of the code pages it used."""
+    return Encoder(_escpos_profile(name).get_code_pages())
 
 
 class Job(Escpos):  # type: ignore[misc]  # python-escpos has no type hints
     """An ESC/POS job built in memory with python-escpos's commands for `printer`."""
 
     def __init__(self, printer: profiles.Profile) -> None:
-        super().__init__(profile=escpos_profile(printer))
+        super().__init__(
+            profile=escpos_profile(printer),
+            magic_encode_args={"encoder": _encoder(printer.name)},
+        )
         self.output = bytearray()
 
     def _raw(self, msg: bytes) -> None:
