@@ -99,12 +99,10 @@ class PaymentSection(Section, frozen=True):
 
 class PrinterSection(Section, frozen=True):
     url: PrinterUrl
+    columns: Annotated[int, between(printer_profile.MIN_COLUMNS, 64)] | None = None  # profile's
     # the model, by its python-escpos profile (escpos-printer-db) or one of posterm's
     # additions (drivers/printer/profile.py): columns, code pages, cutter, QR codes
     profile: Annotated[str, text(max_len=64)] = printer_profile.DEFAULT
-    columns: Annotated[int, between(printer_profile.MIN_COLUMNS, 64)] | None = (
-        None  # None: the profile's
-    )
     encoding: Annotated[str, one_of("cp437", "cp858", "gb18030")] = "cp858"
     merchant_copy: bool = False
     timeout_s: Annotated[float, seconds(0.5, 60)] = 5.0

@@ -141,7 +141,11 @@ def test_check_reports_a_bad_key_with_ex_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """GIVEN a config with a value out of range WHEN `--check` THEN 78 naming the key."""
-    path = edited(tmp_path, "tcp://127.0.0.1:9100", **{"columns = 42": "columns = 40"})
+    path = edited(
+        tmp_path,
+        "tcp://127.0.0.1:9100",
+        **{'encoding = "cp858"': 'encoding = "cp858"\ncolumns = 43'},
+    )
     assert main(["--check", "--config", str(path)]) == 78
     assert "printer.columns" in capsys.readouterr().err
 
