@@ -178,3 +178,19 @@ def test_demo_receipt_is_printed_and_its_png_returned(tmp_path: Path) -> None:
     text = png.with_suffix(".txt").read_text(encoding="utf-8")
     assert "12.50 EUR" in text and "[QR: TDEMO0001]" in text
     assert all(line in text for line in lines)
+
+
+def test_profiles_lists_the_models_and_what_each_can_do() -> None:
+    """GIVEN no printer WHEN `posterm printer profiles` THEN every profile with its columns,
+    cutter, QR and GB18030 support; --json the same as data; status without --url is 64."""
+    listed = run(str(BIN / "posterm"), "printer", "profiles")
+    assert listed.returncode == 0
+    tm = next(line for line in listed.stdout.splitlines() if line.startswith("TM-T20II "))
+    assert tm.split()[:2] == ["TM-T20II", "Epson"] and " 48 " in tm
+    as_json = run(str(BIN / "posterm"), "printer", "profiles", "--json")
+    rows = {row["profile"]: row for row in json.loads(as_json.stdout)}
+    assert rows["posterm-gb18030-80mm"]["gb18030"] is True
+    assert (rows["ZJ-5870"]["cutter"], rows["ZJ-5870"]["columns"]) == (False, 32)
+    assert rows["default"]["code_pages"] == ["cp437", "cp858"]
+    no_url = run(str(BIN / "posterm"), "printer", "status")
+    assert no_url.returncode == 64 and "--url is required" in no_url.stderr
