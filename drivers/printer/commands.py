@@ -38,7 +38,7 @@ def _prepare_database() -> str | None:
     path = scratch / "capabilities.json"
     path.write_text(json.dumps(small), encoding="utf-8")
     os.environ["ESCPOS_CAPABILITIES_FILE"] = str(path)
-    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(scratch))
+    os.environ["ESCPOS_CAPABILITIES_PICKLE_DIR"] = str(scratch)  # its pickle of our file
     return str(scratch)
 
 
