@@ -1,5 +1,6 @@
-"""When to try a device again: tenacity's jittered exponential back-off, capped, for the
-PT link and the printer; an error is logged once per change, not on every try.
+"""When to try a device again: posterm's one back-off (protocol/backoff.py: jittered,
+exponential, capped) for the PT link, the printer, MQTT and certificate renewal; an error
+is logged once per change, not on every try.
 
 The owner thread asks `due()` on its idle tick and reports each try with `failed(error)`
 or `succeeded()`: no thread of its own and no sleeping, so the owner stays responsive.
@@ -8,10 +9,11 @@ or `succeeded()`: no thread of its own and no sleeping, so the owner stays respo
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable
 
-import tenacity
+from posterm.protocol import backoff
 
 log = logging.getLogger("posterm.backoff")
 
@@ -25,9 +27,11 @@ class Backoff:
         cap: float = 30.0,
         jitter: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        uniform: Callable[[float, float], float] = random.uniform,
     ) -> None:
         self.device = device
-        self._wait = tenacity.wait_exponential_jitter(initial=initial, max=cap, jitter=jitter)
+        self._initial, self._cap, self._jitter = initial, cap, jitter
+        self._uniform = uniform
         self._clock = clock
         self.failures = 0
         self.next_at = clock()
@@ -46,9 +50,13 @@ class Backoff:
     def failed(self, error: str) -> float:
         """A try failed: the delay until the next one (logged when the error changed)."""
         self.failures += 1
-        state = tenacity.RetryCallState(None, None, (), {})  # type: ignore[arg-type]
-        state.attempt_number = self.failures
-        delay = float(self._wait(state))
+        delay = backoff.delay(
+            self.failures,
+            first=self._initial,
+            cap=self._cap,
+            jitter=self._jitter,
+            uniform=self._uniform,
+        )
         self.next_at = self._clock() + delay
         if error != self._last_error:
             log.warning(

@@ -11,6 +11,8 @@ import msgspec
 from posterm.daemon.statuslink import read_key
 from posterm.drivers.payment import registry as payment_registry
 from posterm.drivers.payment.errors import PaymentConfigError
+from posterm.drivers.printer import profile as printer_profile
+from posterm.drivers.printer.errors import PrinterConfigError
 from posterm.drivers.printer.url import parse_url as parse_printer_url
 from posterm.protocol import config as kit
 from posterm.protocol import money
@@ -97,12 +99,24 @@ class PaymentSection(Section, frozen=True):
 
 class PrinterSection(Section, frozen=True):
     url: PrinterUrl
-    columns: Annotated[int, one_of(32, 42, 48)] = 42
+    columns: Annotated[int, between(printer_profile.MIN_COLUMNS, 64)] | None = None  # profile's
+    # the model, by its python-escpos profile (escpos-printer-db) or one of posterm's
+    # additions (drivers/printer/profile.py): columns, code pages, cutter, QR codes
+    profile: Annotated[str, text(max_len=64)] = printer_profile.DEFAULT
     encoding: Annotated[str, one_of("cp437", "cp858", "gb18030")] = "cp858"
     merchant_copy: bool = False
     timeout_s: Annotated[float, seconds(0.5, 60)] = 5.0
     job_timeout_s: Annotated[float, seconds(1, 600)] = 30.0
     boot_slip: bool = True  # one slip at start: id, version, address, host link
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        try:  # the profile exists and can print what the config asks, or start-up stops
+            printer_profile.load(self.profile).check(self.encoding, self.columns)
+        except printer_profile.ProfileMismatch as exc:
+            raise Refused(str(exc).removeprefix("printer: "), exc.key) from None
+        except PrinterConfigError as exc:
+            raise Refused(str(exc).removeprefix("printer: "), "profile") from None
 
 
 class SystemSection(Section, frozen=True):

@@ -43,6 +43,7 @@ from posterm.host.notify.queue import take_contacts
 from posterm.host.notify.sender import IngestHooks
 from posterm.host.notify.untold import UntoldHooks
 from posterm.host.store import Ingested, Store, StoreError
+from posterm.protocol import backoff
 from posterm.protocol.mqtt import commands, topics, wire
 from posterm.protocol.mqtt.events import now_rfc3339
 from posterm.protocol.mqtt.url import parse_mqtt_url
@@ -265,7 +266,7 @@ class HostService:
         the database refuses is taken one message at a time: only what it refuses is
         dropped (logged; not acked)."""
         retrying = tenacity.Retrying(
-            wait=tenacity.wait_exponential(multiplier=0.2, max=10.0) + tenacity.wait_random(0, 0.5),
+            wait=_store_wait,
             retry=tenacity.retry_if_exception(_transient),
             stop=lambda _: self.stopping.is_set(),
             sleep=self._pause,
@@ -450,3 +451,8 @@ class HostService:
             log.warning("host: %s: seq %d missing, asking for a resend", tid, gap)
             envelope = commands.build(tid, "resend", {"from_seq": gap})
             self.client.publish(topics.terminal(tid, "cmd"), json.dumps(envelope), qos=1)
+
+
+def _store_wait(state: tenacity.RetryCallState) -> float:
+    """The store's retry loop waits by posterm's one back-off (protocol/backoff.py)."""
+    return backoff.delay(state.attempt_number, first=0.2, cap=10.0, jitter=0.5)

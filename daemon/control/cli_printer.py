@@ -1,7 +1,8 @@
 """`posterm printer`: talk straight to a receipt printer (installers and support).
 
-`posterm printer --url URL [--columns 32|42|48] [--encoding cp437|cp858|gb18030]
-status [--json] | test | receipt FILE.json` — exit code 0 only on success (status: the
+`posterm printer --url URL [--profile NAME] [--columns N] [--encoding cp437|cp858|gb18030]
+status [--json] | test | receipt FILE.json`; `posterm printer profiles [--json]` lists the
+printer models posterm knows ([printer] profile). — exit code 0 only on success (status: the
 printer is ready), 1 when the printer failed or is not ready, 2 for bad input.
 A receipt file is the JSON form of `posterm.drivers.printer.Receipt`, e.g.
 {"title": "SALE", "header": ["Shop"], "items": [["Coffee", "2.50 EUR"]],
@@ -25,7 +26,9 @@ from posterm.drivers.printer import (
     Receipt,
     ReceiptError,
 )
-from posterm.protocol.clitext import EX_DATAERR
+from posterm.drivers.printer import profile as profiles
+from posterm.drivers.printer.render import ENCODINGS
+from posterm.protocol.clitext import EX_DATAERR, EX_USAGE, table
 
 TEST_RECEIPT = Receipt(
     title="TEST PRINT",
@@ -53,14 +56,17 @@ def register(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "--url", required=True, help="tcp://host:9100, serial:///dev/x?baud=N, usb://VID:PID"
+        "--url", help="tcp://host:9100, serial:///dev/x?baud=N, usb://VID:PID (not for profiles)"
     )
-    p.add_argument("--columns", type=int, choices=(32, 42, 48), default=42)
+    p.add_argument(
+        "--profile", default="default", help="the printer model's profile ([printer] profile)"
+    )
+    p.add_argument("--columns", type=int, help="fewer columns than the profile's")
     p.add_argument("--encoding", choices=("cp437", "cp858", "gb18030"), default="cp858")
     p.add_argument("--timeout", type=float, default=5.0, help="seconds for each write/answer")
     p.add_argument("--job-timeout", type=float, default=30.0, help="seconds for a job's cut")
     p.add_argument("--json", action="store_true", help="answer in JSON")
-    p.add_argument("operation", choices=("status", "test", "receipt"))
+    p.add_argument("operation", choices=("status", "test", "receipt", "profiles"))
     p.add_argument("file", nargs="?", type=Path, help="receipt as JSON (for `receipt`)")
     p.set_defaults(run=run)
 
@@ -83,12 +89,43 @@ def _fail(args: argparse.Namespace, exc: Exception, code: int) -> int:
     return code
 
 
+def _profiles(as_json: bool) -> int:
+    rows = []
+    for name in profiles.names():
+        found = profiles.load(name)
+        rows.append(
+            {
+                "profile": name,
+                "model": f"{found.data.get('vendor', '')} {found.data.get('name', '')}".strip(),
+                "columns": found.columns,
+                "cutter": found.cut,
+                "qr": found.qr,
+                "gb18030": found.gb18030,
+                "code_pages": sorted(p for p in found.code_pages if p in ENCODINGS),
+            }
+        )
+    if as_json:
+        print(json.dumps(rows))
+        return 0
+    titles = [("profile", "PROFILE"), ("model", "MODEL"), ("columns", "COLUMNS")]
+    titles += [("cutter", "CUTTER"), ("qr", "QR"), ("gb18030", "GB18030")]
+    print(table(rows, [*titles, ("code_pages", "CODE PAGES")]))
+    print("posterm needs a cutter; encoding is one of the profile's code pages or GB18030")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.operation == "profiles":
+        return _profiles(args.json)
+    if not args.url:
+        print("posterm printer: --url is required for status, test and receipt", file=sys.stderr)
+        return EX_USAGE
     try:
         printer = Printer(
             args.url,
             columns=args.columns,
             encoding=args.encoding,
+            profile=args.profile,
             timeout=args.timeout,
             job_timeout=args.job_timeout,
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from posterm.daemon.crash import crash_later, crashpoint
+from posterm.daemon.crash import crashpoint
 from posterm.daemon.devices.printer import PrintFailed, build
 from posterm.daemon.errors import TerminalError
 from posterm.daemon.flows.context import FlowContext
@@ -143,7 +143,6 @@ def print_pending(ctx: FlowContext, txn_id: str | None = None) -> int:
             if not ctx.printer.is_ready():
                 raise PrintFailed(ctx.printer.last_status_text())
             crashpoint("receipt.printing")
-            crash_later("receipt.mid_print", 0.05)
             ctx.printer.print_receipt(receipt.body, copy=receipt.copy, mark=receipt.mark)
         except PrintFailed as exc:
             _defer(ctx, receipt, str(exc))
@@ -189,7 +188,8 @@ def _event(
     if why:
         data["why"] = why
     try:
-        renderer = Renderer(ctx.config.printer.columns, ctx.config.printer.encoding)
+        printer = ctx.config.printer
+        renderer = Renderer(printer.columns, printer.encoding, printer.profile)
         layout = build(receipt.body, receipt.copy, mark or receipt.mark, renderer.columns)
     except PrinterError as exc:  # it will not print either; the event still goes out
         log.warning("receipts: no text for %s: %s", receipt.receipt_id, exc)

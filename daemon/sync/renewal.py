@@ -1,7 +1,7 @@
 """postermd renews its own client certificate: a thread that looks at the certificate
 `[mqtt] cert_file` names, and when less than `renew_before_days` (default a third of its
 lifetime) are left asks `[mqtt] renew_url` for a new one (certfiles.renew). An unreachable
-back office is asked again with back-off (tenacity, capped at an hour); a refusal is
+back office is asked again with back-off (daemon/backoff.py, capped at an hour); a refusal is
 logged and asked again at the next check. After a renewal the relay reconnects with the
 new files."""
 

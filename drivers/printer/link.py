@@ -1,15 +1,13 @@
 """The byte link to a printer: a TCP socket, a pyserial port or a pyusb device.
 
 It opens the devices the way python-escpos's `Network`, `Serial` and `Usb` do (the same
-socket, port settings, kernel-driver detach and endpoints) without importing python-escpos:
-every backend of it is an `Escpos` subclass, whose module imports Pillow, qrcode and
-python-barcode and loads its capabilities database: megabytes of an idle postermd's
-memory for features posterm does not use (it renders its own ESC/POS, the QR code
-included: posterm.protocol.escpos.codes, GS ( k). And it adds what those backends lack
-for a till: a time limit on every write and read (python-escpos's `Serial` has no write
-timeout, its `Usb` defaults to none), a drain of stale input, a close that never waits for
-a stuck printer, and `PrinterGone` / `PrinterTimeout` instead of the devices' own
-exceptions.
+socket, port settings, kernel-driver detach and endpoints), and adds what those backends
+lack for a till: a time limit on every write and read (python-escpos's `Serial` has no
+write timeout, its `Usb` defaults to none), a drain of stale input, a close that never
+waits for a stuck printer, and `PrinterGone` / `PrinterTimeout` instead of the devices'
+own exceptions. python-escpos builds the receipt's commands (commands.py); this link
+carries them, and the status queries, without importing it (an idle postermd does not
+carry python-escpos, Pillow and qrcode: they load with the first receipt).
 """
 
 from __future__ import annotations

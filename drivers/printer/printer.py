@@ -26,6 +26,7 @@ from posterm.drivers.printer.errors import (
     PrinterTimeout,
 )
 from posterm.drivers.printer.link import Link, open_link
+from posterm.drivers.printer.profile import DEFAULT as DEFAULT_PROFILE
 from posterm.drivers.printer.receipt import Receipt
 from posterm.drivers.printer.render import Renderer
 from posterm.drivers.printer.url import parse_url
@@ -44,20 +45,22 @@ class Printer:
         self,
         url: str,
         *,
-        columns: int = 42,
+        columns: int | None = None,
         encoding: str = "cp858",
+        profile: str = DEFAULT_PROFILE,
         timeout: float = 5.0,
         job_timeout: float = 30.0,
     ) -> None:
         """`timeout` bounds every write and status answer, `job_timeout` the time from
-        the end of a job's bytes to the printer's word that it has cut the receipt."""
+        the end of a job's bytes to the printer's word that it has cut the receipt;
+        `profile` the model (profile.py), `columns` fewer than its own or None."""
         if not 0 < timeout <= 600 or not 0 < job_timeout <= 3600:
             raise PrinterConfigError("printer: timeout 0..600 s, job_timeout 0..3600 s")
         self.url = url
         self.address = parse_url(url)
         self.timeout = float(timeout)
         self.job_timeout = float(job_timeout)
-        self.renderer = Renderer(columns, encoding)
+        self.renderer = Renderer(columns, encoding, profile)
         self._link: Link | None = None
         self.last_status: st.PrinterStatus = st.UNKNOWN
         self._last_error = ""

@@ -1,35 +1,55 @@
-"""A `Receipt` rendered to ESC/POS bytes for a printer's width and character set.
+"""A `Receipt` rendered to ESC/POS bytes for a printer profile, through python-escpos.
 
-Latin text goes out in CP437 or CP858 (ESC t selects the table; CP858 prints the euro
-sign), Chinese in GB18030 inside the printer's Chinese mode (FS & ... FS .), where every
-double-byte character takes two columns. Characters the table lacks print as "?", control
-characters as spaces (receipt text can never become a command).
+The layout (what goes on which line, wrapping, amounts flush right) is posterm's; the
+commands are python-escpos's (`Escpos.set`, `text` through its code-page encoder, `qr`,
+`cut`), built in memory (commands.Job) for the printer's profile (profile.py): its
+columns, its ESC t numbers, its cutter, its QR support. Latin text goes out in CP437 or
+CP858 (CP858 prints the euro sign), Chinese in GB18030 inside the printer's Chinese mode
+(FS & ... FS .), where every double-byte character takes two columns (python-escpos
+sends GB18030 bytes for Chinese text too). Characters the table lacks print as "?",
+control characters as spaces (receipt text can never become a command). A profile
+without QR codes gets the code's content as text.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from posterm.drivers.printer import profile as profiles
 from posterm.drivers.printer.errors import PrinterConfigError
 from posterm.drivers.printer.receipt import Receipt
 from posterm.protocol.escpos import codes
 
-ENCODINGS = ("cp437", "cp858", "gb18030")
-COLUMNS = (32, 42, 48)  # 58 mm paper; 80 mm paper on a 512- or 576-dot printer
+if TYPE_CHECKING:
+    from posterm.drivers.printer.commands import Job
+
+ENCODINGS = ("cp437", "cp858", profiles.GB18030)
+QR_MODULE_DOTS = 4
 _CONTROLS = {i: " " for i in [*range(0x20), 0x7F]}
 
 
 class Renderer:
-    def __init__(self, columns: int = 42, encoding: str = "cp858") -> None:
-        if columns not in COLUMNS:
-            raise PrinterConfigError(f"printer: columns is one of {COLUMNS}, not {columns!r}")
+    def __init__(
+        self,
+        columns: int | None = None,
+        encoding: str = "cp858",
+        profile: str = profiles.DEFAULT,
+    ) -> None:
+        """`columns`: fewer than the profile's, or None for the profile's own."""
         if encoding not in ENCODINGS:
             raise PrinterConfigError(f"printer: encoding is one of {ENCODINGS}, not {encoding!r}")
-        self.columns = columns
+        self.profile = profiles.load(profile)
+        self.profile.check(encoding, columns)
+        self.columns = self.profile.columns if columns is None else columns
         self.encoding = encoding
-        self.wide = encoding == "gb18030"
+        self.wide = encoding == profiles.GB18030
 
     # -- text measured as the printer prints it --------------------------------------------
+    def clean(self, text: str) -> str:
+        return text.translate(_CONTROLS)
+
     def encode(self, text: str) -> bytes:
-        return text.translate(_CONTROLS).encode(self.encoding, errors="replace")
+        return self.clean(text).encode(self.encoding, errors="replace")
 
     def width(self, text: str) -> int:
         """Columns on paper: in Chinese mode a multi-byte character is two columns wide,
@@ -68,54 +88,74 @@ class Renderer:
         return [*self.fit(left, cols), *rights]
 
     # -- the receipt ----------------------------------------------------------------------
+    def _job(self) -> Job:
+        # python-escpos (and the Pillow it imports) is loaded with the first receipt
+        from posterm.drivers.printer.commands import Job  # noqa: PLC0415
+
+        job = Job(self.profile)
+        job.hw("INIT")
+        if self.wide:
+            job._raw(codes.CHINESE_ON)
+        else:
+            job.charcode(self.encoding.upper())  # ESC t n of the profile; its encoder
+        return job
+
     def render(self, receipt: Receipt) -> bytes:
         cols = self.columns
-        out = bytearray(codes.INIT)
-        out += codes.CHINESE_ON if self.wide else codes.select_code_page(self.encoding)
+        job = self._job()
 
         def lines(*texts: str, width: int = cols) -> None:
             for text in texts:
-                for part in self.fit(text, width):
-                    out.extend(self.encode(part))
-                    out.extend(codes.LINE_FEED)
+                for part in self.fit(self.clean(text), width):
+                    if self.wide:  # GB18030, as python-escpos sends Chinese text
+                        job._raw(part.encode(self.encoding, errors="replace") + codes.LINE_FEED)
+                    else:
+                        job.text(part + "\n")
+
+        def style(*, bold: bool, size: int, align: str | None = None) -> None:
+            job.set(custom_size=True, width=size, height=size, bold=bold, align=align)
 
         banner = f"** {receipt.banner} **" if receipt.banner else ""
         if banner:
-            out += codes.ALIGN["center"] + codes.SIZE_DOUBLE + codes.BOLD_ON
+            style(bold=True, size=2, align="center")
             lines(banner, width=cols // 2)
-            out += codes.SIZE_NORMAL + codes.BOLD_OFF
-        out += codes.ALIGN["center"]
+            style(bold=False, size=1)
+        job.set(align="center")
         if receipt.header:
-            out += codes.BOLD_ON
+            job.set(bold=True)
             lines(receipt.header[0])
-            out += codes.BOLD_OFF
+            job.set(bold=False)
             lines(*receipt.header[1:])
         lines("")
-        out += codes.BOLD_ON + codes.SIZE_DOUBLE
+        style(bold=True, size=2)
         lines(receipt.title, width=cols // 2)
-        out += codes.SIZE_NORMAL + codes.BOLD_OFF + codes.ALIGN["left"]
+        style(bold=False, size=1, align="left")
         rule = "-" * cols
         lines(rule)
         for label, amount in receipt.items:
             lines(*self.two_columns(label, amount))
         if receipt.total is not None:
-            out += codes.BOLD_ON
+            job.set(bold=True)
             lines(*self.two_columns(*receipt.total))
-            out += codes.BOLD_OFF
+            job.set(bold=False)
         lines(*receipt.notes)
         if receipt.body:
             lines(rule, *receipt.body)
         if receipt.signature:
             lines("", "", "X" + "_" * (cols - 1), "Customer signature")
         lines(rule)
-        out += codes.ALIGN["center"]
+        job.set(align="center")
         lines(*receipt.footer)
         lines(f"{receipt.copy.upper()} COPY")
         if banner:
             lines(banner)
+        if receipt.qr and not self.profile.qr:
+            lines(receipt.qr)  # no QR codes on this printer: the content as text
         if self.wide:
-            out += codes.CHINESE_OFF
-        if receipt.qr:
-            out += codes.qr(receipt.qr, size=4) + codes.LINE_FEED
-        out += codes.ALIGN["left"] + codes.cut()
-        return bytes(out)
+            job._raw(codes.CHINESE_OFF)
+        if receipt.qr and self.profile.qr:
+            job.qr(receipt.qr, size=QR_MODULE_DOTS, native=True)
+            job.text("\n")
+        job.set(align="left")
+        job.cut()
+        return bytes(job.output)

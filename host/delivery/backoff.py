@@ -1,16 +1,13 @@
 """The back-off between two attempts of a delivery, computed once for every channel:
-tenacity's exponential wait (doubling from the first retry, capped)."""
+posterm's one back-off (protocol/backoff.py), doubling from the first retry, capped,
+without jitter (a delivery's next try is a row's due time, shown to the operator)."""
 
 from __future__ import annotations
 
-import tenacity
-
-_RETRYING = tenacity.Retrying()  # only to build the state tenacity's waits read
+from posterm.protocol import backoff
 
 
 def delay(attempts: int, first_s: float, max_s: float) -> float:
     """Seconds before the next attempt after `attempts` failed ones: `first_s`, then
     doubling, never more than `max_s`."""
-    state = tenacity.RetryCallState(_RETRYING, None, (), {})
-    state.attempt_number = max(attempts, 1)
-    return float(tenacity.wait_exponential(multiplier=first_s, max=max_s)(state))
+    return backoff.delay(max(attempts, 1), first=first_s, cap=max_s)

@@ -141,7 +141,11 @@ def test_check_reports_a_bad_key_with_ex_config(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """GIVEN a config with a value out of range WHEN `--check` THEN 78 naming the key."""
-    path = edited(tmp_path, "tcp://127.0.0.1:9100", **{"columns = 42": "columns = 40"})
+    path = edited(
+        tmp_path,
+        "tcp://127.0.0.1:9100",
+        **{'encoding = "cp858"': 'encoding = "cp858"\ncolumns = 43'},
+    )
     assert main(["--check", "--config", str(path)]) == 78
     assert "printer.columns" in capsys.readouterr().err
 
@@ -164,3 +168,32 @@ def test_the_postermd_process_checks_and_exits(tmp_path: Path, listener: socket.
     ok = subprocess.run([*cmd, str(path)], check=False, capture_output=True, text=True, timeout=60)
     assert (ok.returncode, ok.stderr) == (0, "") and ok.stdout.startswith("postermd: ok: ")
     assert not journal.exists()
+
+
+@pytest.mark.parametrize(
+    ("edits", "said"),
+    [
+        (
+            {
+                'profile = "default"': 'profile = "ZJ-5870"',
+                'encoding = "cp858"': 'encoding = "cp437"',
+            },
+            "printer.profile: profile 'ZJ-5870' has no cutter",
+        ),
+        (
+            {
+                'profile = "default"': 'profile = "TM-T88V"',
+                'encoding = "cp858"': 'encoding = "gb18030"',
+            },
+            "printer.encoding: profile 'TM-T88V' cannot print GB18030",
+        ),
+    ],
+)
+def test_check_refuses_a_profile_that_cannot_print_as_configured(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edits: dict[str, str], said: str
+) -> None:
+    """GIVEN a printer profile without what the config asks (a cutter, GB18030) WHEN
+    `postermd --check` THEN 78 (EX_CONFIG), the key and the profile's name said."""
+    path = edited(tmp_path, "tcp://127.0.0.1:9100", **edits)
+    assert main(["--check", "--config", str(path)]) == 78
+    assert said in capsys.readouterr().err

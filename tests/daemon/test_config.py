@@ -76,7 +76,8 @@ def test_given_the_required_keys_only_then_defaults_a_pi_engineer_expects(
     assert config.journal.path == Path("/var/lib/posterm/journal.db")
     assert config.payment.password == "000000" and config.payment.timeout_s == 180.0
     assert config.payment.protocol == "zvt"  # a config written before the key still works
-    assert (config.printer.columns, config.printer.encoding) == (42, "cp858")
+    assert (config.printer.profile, config.printer.encoding) == ("default", "cp858")
+    assert config.printer.columns is None  # the profile's: 42 for the generic 80 mm one
     assert config.printer.merchant_copy is False
     assert config.control.socket == Path("/run/posterm/control.sock")
     assert config.refunds.unreferenced is False and config.refunds.window_days == 30
@@ -108,7 +109,8 @@ def test_valid_values_of_every_kind_are_taken(tmp_path: Path) -> None:
     text = text.replace(
         'url = "tcp://127.0.0.1:9100"',
         'url = "usb://04b8:0e15"\n'
-        'columns = 32\nencoding = "gb18030"\nmerchant_copy = true\ntimeout_s = 0.5',
+        'profile = "posterm-gb18030-80mm"\ncolumns = 32\nencoding = "gb18030"\n'
+        "merchant_copy = true\ntimeout_s = 0.5",
     )
     text += (
         '[control]\nsocket = "/tmp/p.sock"\ngroup = "posterm"\n'
@@ -164,8 +166,15 @@ BAD = [
     ("payment", 'protocol = "fake"\nurl = "tcp://127.0.0.1:20007"', "payment.url", "fake://"),
     ("printer", 'url = "lpt1"', "printer.url", "printer url"),
     ("printer", 'url = "usb://04b8"', "printer.url", "VID:PID"),
-    ("printer", "columns = 40", "printer.columns", "40 is not one of 32, 42, 48"),
-    ("printer", 'columns = "42"', "printer.columns", "not one of"),
+    ("printer", "columns = 43", "printer.columns", "profile 'default' prints 42 columns"),
+    ("printer", "columns = 20", "printer.columns", "out of range 24-64"),
+    ("printer", 'columns = "42"', "printer.columns", "whole number 24-64"),
+    ("printer", 'profile = "TM-T20"', "printer.profile", "known: TM-T20II, TM-T20II-42col"),
+    ("printer", 'profile = "NT-5890K"', "printer.profile", "profile 'NT-5890K' has no cutter"),
+    ("printer", 'profile = "NT-80-V-UL"', "printer.profile", "'NT-80-V-UL' prints 12 columns"),
+    ("printer", 'profile = "TM-T20II"\nencoding = "gb18030"', "printer.encoding", "GB18030"),
+    ("printer", 'profile = "TM-U220B"', "printer.encoding", "no code page cp858 (it has cp437)"),
+    ("printer", "profile = 1", "printer.profile", "string"),
     ("printer", 'encoding = "utf-8"', "printer.encoding", "not one of cp437, cp858, gb18030"),
     ("printer", 'merchant_copy = "yes"', "printer.merchant_copy", "true or false"),
     ("printer", "merchant_copy = 1", "printer.merchant_copy", "true or false"),

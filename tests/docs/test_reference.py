@@ -145,7 +145,7 @@ def test_the_config_reference_takes_ranges_and_defaults_from_the_code() -> None:
         "180.0",
         "5-600 seconds",
     )
-    assert keys["printer.columns"].rule == "one of 32, 42, 48"
+    assert keys["printer.columns"].rule == "24-64"
     assert keys["panel.buzzer_pin"].rule == "0-27 (a BCM GPIO number)"
     assert keys["refunds.approval_limit"].default == '"50"'
     assert keys["payment.url"].default == "required"

@@ -38,7 +38,9 @@ def test_status_test_and_receipt(psim: PrinterSim, tmp_path: Path) -> None:
     assert posterm_printer(psim.url, "test").returncode == 0
     assert "Euro sign" in psim.printed()[-1] and "1.00 €" in psim.printed()[-1]
     assert (
-        posterm_printer(psim.url, "--encoding", "gb18030", "--columns", "32", "test").returncode
+        posterm_printer(
+            psim.url, "--profile", "posterm-gb18030-80mm", "--encoding", "gb18030", "test"
+        ).returncode
         == 0
     )
     assert "打印测试" in psim.printed()[-1]
@@ -88,8 +90,12 @@ def test_missing_receipt_file_and_bad_url_exit_65(psim: PrinterSim, tmp_path: Pa
     assert no_file.returncode == 65 and "give the receipt" in no_file.stderr
     bad_url = posterm_printer("lpt://1", "status")
     assert bad_url.returncode == 65 and "printer url" in bad_url.stderr
-    bad_columns = posterm_printer(psim.url, "--columns", "40", "status")
-    assert bad_columns.returncode == 64  # argparse: not one of the choices (EX_USAGE)
+    bad_columns = posterm_printer(psim.url, "--columns", "forty", "status")
+    assert bad_columns.returncode == 64  # argparse: not a number (EX_USAGE)
+    too_wide = posterm_printer(psim.url, "--profile", "TM-T88V", "--columns", "48", "status")
+    assert too_wide.returncode == 65 and "'TM-T88V' prints 42 columns" in too_wide.stderr
+    no_cutter = posterm_printer(psim.url, "--profile", "POS-5890", "test")
+    assert no_cutter.returncode == 65 and "'POS-5890' has no cutter" in no_cutter.stderr
     assert psim.printed() == []
 
 
@@ -172,3 +178,19 @@ def test_demo_receipt_is_printed_and_its_png_returned(tmp_path: Path) -> None:
     text = png.with_suffix(".txt").read_text(encoding="utf-8")
     assert "12.50 EUR" in text and "[QR: TDEMO0001]" in text
     assert all(line in text for line in lines)
+
+
+def test_profiles_lists_the_models_and_what_each_can_do() -> None:
+    """GIVEN no printer WHEN `posterm printer profiles` THEN every profile with its columns,
+    cutter, QR and GB18030 support; --json the same as data; status without --url is 64."""
+    listed = run(str(BIN / "posterm"), "printer", "profiles")
+    assert listed.returncode == 0
+    tm = next(line for line in listed.stdout.splitlines() if line.startswith("TM-T20II "))
+    assert tm.split()[:2] == ["TM-T20II", "Epson"] and " 48 " in tm
+    as_json = run(str(BIN / "posterm"), "printer", "profiles", "--json")
+    rows = {row["profile"]: row for row in json.loads(as_json.stdout)}
+    assert rows["posterm-gb18030-80mm"]["gb18030"] is True
+    assert (rows["ZJ-5870"]["cutter"], rows["ZJ-5870"]["columns"]) == (False, 32)
+    assert rows["default"]["code_pages"] == ["cp437", "cp858"]
+    no_url = run(str(BIN / "posterm"), "printer", "status")
+    assert no_url.returncode == 64 and "--url is required" in no_url.stderr

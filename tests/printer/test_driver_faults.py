@@ -180,7 +180,11 @@ def test_bad_urls_are_refused_before_anything_is_opened(url: str) -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"columns": 40},
+        {"columns": 43},  # the default profile prints 42
+        {"columns": 20},
+        {"profile": "TM-T20"},
+        {"profile": "ZJ-5870"},  # no cutter
+        {"encoding": "gb18030"},  # not in the default profile
         {"encoding": "utf-8"},
         {"timeout": 0},
         {"timeout": -1},

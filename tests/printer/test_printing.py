@@ -43,6 +43,9 @@ CHINESE = layouts.refund_voucher(
 )
 
 
+ZH = "posterm-gb18030-80mm"  # a Chinese-mode profile (drivers/printer/profile.py)
+
+
 def index(sim: PrinterSim) -> list[dict[str, object]]:
     lines = (sim.out / "index.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
@@ -66,7 +69,7 @@ def test_cp437_has_no_euro_but_keeps_umlauts(psim: PrinterSim) -> None:
 
 
 def test_chinese_receipt_round_trips_and_renders_glyphs(psim: PrinterSim) -> None:
-    Printer(psim.url, columns=32, encoding="gb18030").print(CHINESE)
+    Printer(psim.url, columns=32, encoding="gb18030", profile=ZH).print(CHINESE)
     (text,) = psim.printed()
     assert "上海小吃店" in text and "退货" in text and "5.00 元" in text
     image = Image.open(psim.out / "0001.png").convert("L")
@@ -83,7 +86,7 @@ def test_without_a_cjk_font_chinese_prints_as_boxes_of_the_same_width(tmp_path: 
     finally:
         del os.environ["POSTERM_SIM_FONT_DIRS"]
     try:
-        Printer(sim.url, columns=32, encoding="gb18030").print(CHINESE)
+        Printer(sim.url, columns=32, encoding="gb18030", profile=ZH).print(CHINESE)
         assert "上海小吃店" in sim.printed()[0]
         image = Image.open(sim.out / "0001.png").convert("L")
         assert image.width == 384 and image.crop((0, 0, 384, 40)).getextrema()[0] == 0
@@ -91,11 +94,24 @@ def test_without_a_cjk_font_chinese_prints_as_boxes_of_the_same_width(tmp_path: 
         sim.stop()
 
 
-@pytest.mark.parametrize(("dots", "columns"), [(384, 32), (512, 42), (576, 48)])
-def test_png_has_the_printer_width(tmp_path: Path, dots: int, columns: int) -> None:
+@pytest.mark.parametrize(
+    ("dots", "profile", "columns", "encoding"),
+    [
+        (384, "posterm-58mm", 32, "cp858"),
+        (512, "default", 42, "cp858"),
+        (576, "TM-T20II", 48, "cp858"),
+        (576, ZH, 48, "gb18030"),
+    ],
+)
+def test_png_has_the_printer_width(
+    tmp_path: Path, dots: int, profile: str, columns: int, encoding: str
+) -> None:
+    """GIVEN a printer of each paper width and its profile (the columns come from it)
+    WHEN a sale prints THEN the PNG is as wide as the paper, every line as wide as the
+    profile's columns, nothing overflows."""
     sim = start_printer(tmp_path, "--width-dots", str(dots))
     try:
-        Printer(sim.url, columns=columns).print(SALE)
+        Printer(sim.url, profile=profile, encoding=encoding).print(SALE)
         image = Image.open(sim.out / "0001.png")
         assert image.width == dots and image.height > 400
         assert max(len(line) for line in sim.printed()[0].splitlines()) == columns

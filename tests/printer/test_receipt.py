@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from posterm.drivers.printer import PrinterConfigError, Receipt, ReceiptError, Renderer
+from posterm.drivers.printer import PrinterConfigError, Receipt, ReceiptError
+from posterm.drivers.printer import Renderer as _Renderer
 from posterm.drivers.printer import receipt as layouts
 from posterm.hwsim.printer.page import Line, Page
 from posterm.hwsim.printer.parser import EscPosParser
@@ -17,6 +18,15 @@ from posterm.hwsim.printer.parser import EscPosParser
 HEADER = ("Café Beispiel", "Hauptstraße 1", "10115 Berlin")
 PT = ("VISA", "PAN 476173******0119", "APPROVED")
 WIDTH_DOTS = {32: 384, 42: 512, 48: 576}
+# a printer profile for each paper width: python-escpos's database, posterm's additions
+PROFILES = {32: "posterm-58mm", 42: "default", 48: "TM-T20II"}
+CHINESE = "posterm-gb18030-80mm"
+
+
+def Renderer(columns: int = 42, encoding: str = "cp858") -> _Renderer:
+    """The renderer for a printer of that width (a Chinese-mode profile for GB18030)."""
+    profile = CHINESE if encoding == "gb18030" else PROFILES.get(columns, "default")
+    return _Renderer(columns, encoding, profile)
 
 
 def printed(data: bytes, columns: int = 42) -> Page:
@@ -258,7 +268,7 @@ def test_bad_receipts_are_refused_with_the_reason(data: Any, message: str) -> No
         Receipt.from_dict(data)
 
 
-@pytest.mark.parametrize(("columns", "encoding"), [(40, "cp858"), (42, "utf-8"), (0, "cp437")])
+@pytest.mark.parametrize(("columns", "encoding"), [(43, "cp858"), (42, "utf-8"), (0, "cp437")])
 def test_bad_width_or_encoding_is_refused(columns: int, encoding: str) -> None:
     with pytest.raises(PrinterConfigError):
-        Renderer(columns, encoding)
+        _Renderer(columns, encoding)
