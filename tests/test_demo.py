@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from posterm.host.alerts import names
+
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
 BIN = Path(sys.executable).parent
@@ -170,7 +172,8 @@ def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
     assert len(alerts) == 1
     detail = json.loads(alerts[0][0])
     assert detail["amount"] == "12.50" and len(detail["txns"]) == 2
-    assert "kind=double_charge" in stdout.split("$ posterm-host alerts --open", 1)[1]
+    listed = stdout.split("$ posterm-host alerts --open", 1)[1]
+    assert names.name("double_charge") in listed and "12.50" in listed
 
     # the back office stored every event of the journal exactly once, all acknowledged
     seqs = [r[0] for r in rows(journal, "SELECT seq FROM outbox ORDER BY seq")]

@@ -8,6 +8,8 @@ import socket
 
 import pytest
 
+from posterm.protocol import clitext
+from posterm.protocol.clitext import EX_DATAERR
 from tests.support.rig import Rig
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
@@ -36,7 +38,7 @@ def test_bad_sale_amounts(rig: Rig, amount: str, why: str) -> None:
     rig.start()
     before = _snapshot(rig)
     code, error = rig.cli("sale", amount)
-    assert code == 1 and error["code"] == "bad_amount" and why in error["error"]
+    assert code == EX_DATAERR and error["code"] == "bad_amount" and why in error["error"]
     assert _snapshot(rig) == before
 
 
@@ -76,7 +78,7 @@ def test_every_bad_request_changes_nothing(rig: Rig) -> None:
     ]
     for args, want in cases:
         code, error = rig.cli(*args)
-        assert (code, error.get("code")) == (1, want), (args, error)
+        assert (code, error.get("code")) == (clitext.exit_code(want), want), (args, error)
     assert _snapshot(rig) == before
     assert rig.cli("status")[1]["state"] == "ready"
 

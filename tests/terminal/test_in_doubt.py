@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from posterm.protocol.clitext import EX_DATAERR
 from tests.support import money_rules
 from tests.support.rig import Rig, make_rig
 
@@ -55,7 +56,7 @@ def test_repeat_receipt_refused_never_writes_off_a_kept_payment(tmp_path: Path, 
         assert rig.txns()[0]["state"] == "approved_unconfirmed"
         # The operator checked the PT's own journal: charged.
         code, bad = rig.cli("resolve", txn_id, "charged", "--by", "  ")
-        assert code == 1 and bad["code"] == "bad_request"
+        assert code == EX_DATAERR and bad["code"] == "bad_request"
         code, view = rig.cli("resolve", txn_id, "charged", "--by", "alice")
         assert code == 0 and view["state"] == "approved"
         rig.wait_state("ready")
