@@ -52,8 +52,10 @@ function fillWord(span, a) {
   span.replaceChildren(...parts);
 }
 
+// "warning: Receipt not printed on pos-a (…) since <time>": the kind's friendly name
 function fillWhat(span, a) {
-  span.replaceChildren(document.createTextNode(`${a.severity}: ${a.kind} on ${a.terminal}` +
+  span.dataset.kind = a.kind;
+  span.replaceChildren(document.createTextNode(`${a.severity}: ${a.name} on ${a.terminal}` +
     (a.subject ? ` (${a.subject})` : "") + " since "), timeEl(a.raised_at));
 }
 
