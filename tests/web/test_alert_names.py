@@ -69,7 +69,7 @@ def test_alerts_show_friendly_names_not_internal_kinds(
     console = Console()
     _, page = login(browser, host, "olga", console)
     served = page.request.get("/").text()
-    assert "Day close does not match on pos-b" in served and "reconcile_mismatch" not in (
+    assert "Day close does not match on " in served and "reconcile_mismatch" not in (
         served.replace('data-kind="reconcile_mismatch"', "")
     )
     alerts = page.locator("#alerts")
@@ -100,4 +100,69 @@ def test_alerts_show_friendly_names_not_internal_kinds(
     said = " | ".join(mine.all_inner_texts())
     assert "Payment in doubt" in said and "Possible double charge" in said, said
     assert "in_doubt" not in said and "double_charge" not in said, said
+    assert console.errors == []
+
+
+def test_every_alert_links_to_its_terminal_and_its_transactions(
+    tmp_path: Path, host: WebHost, browser: Any
+) -> None:
+    """GIVEN open alerts: pos-a's sale D1 in doubt, pos-b's day close (no transaction)
+    WHEN an operator opens the fleet page, it polls, and a double charge of S1 and S2 is
+    raised on pos-a while it is open
+    THEN every alert links to its terminal's page, and to each transaction it names as
+    (terminal, txn) in the receipt lookup, as served and as kept live (one without a
+    transaction keeps its subject); following the links opens pos-a's D1 and pos-b's page;
+    pos-a's page links its alerts' transactions too."""
+    console = Console()
+    _, page = login(browser, host, "olga", console)
+    alerts = page.locator("#alerts")
+    doubt = alerts.locator('.what[data-kind="in_doubt"]')
+    expect(doubt).to_contain_text("Payment in doubt on pos-a (D1)", timeout=WAIT_MS)
+    served = page.request.get("/").text()
+    assert '<a class="terminal-link" href="/terminals/pos-a">pos-a</a> (<a class="txn-link"' in (
+        served
+    )
+    assert 'href="/receipts?terminal=pos-a&amp;txn=D1">D1</a>)' in served
+    table = page.locator("#fleet")
+    polled = int(table.get_attribute("data-polled") or "0")
+    add_alert(
+        tmp_path / "host.db",
+        "a-double",
+        "double_charge",
+        "pos-a",
+        "S1+S2",
+        detail={"txns": ["S1", "S2"], "amount": "20.00", "currency": "EUR"},
+    )
+    double = alerts.locator('.what[data-kind="double_charge"]')
+    expect(double).to_contain_text("Possible double charge on pos-a (S1, S2)", timeout=WAIT_MS)
+    expect(table).not_to_have_attribute("data-polled", str(polled))  # redrawn by alerts.js
+
+    def hrefs(what: Any) -> list[str | None]:
+        return [a.get_attribute("href") for a in what.locator("a").all()]
+
+    assert hrefs(double) == [
+        "/terminals/pos-a",
+        "/receipts?terminal=pos-a&txn=S1",
+        "/receipts?terminal=pos-a&txn=S2",
+    ]
+    assert hrefs(doubt) == ["/terminals/pos-a", "/receipts?terminal=pos-a&txn=D1"]
+    recon = alerts.locator('.what[data-kind="reconcile_mismatch"]')
+    assert hrefs(recon) == ["/terminals/pos-b"]
+    expect(recon).to_contain_text("on pos-b (batch 7) since")
+
+    doubt.locator("a.txn-link").click()
+    page.wait_for_url("**/receipts?terminal=pos-a&txn=D1")
+    expect(page.locator(".txn")).to_have_count(1)
+    expect(page.locator('.txn[data-terminal="pos-a"][data-txn="D1"]')).to_be_visible()
+    page.go_back()
+    alerts.locator('.what[data-kind="reconcile_mismatch"] a.terminal-link').click()
+    page.wait_for_url("**/terminals/pos-b")
+    expect(page.locator("h1")).to_contain_text("pos-b")
+
+    page.goto("/terminals/pos-a")
+    links = page.locator('.alert[data-kind="double_charge"] a.txn-link')
+    assert [a.get_attribute("href") for a in links.all()] == [
+        "/receipts?terminal=pos-a&txn=S1",
+        "/receipts?terminal=pos-a&txn=S2",
+    ]
     assert console.errors == []
