@@ -41,13 +41,36 @@ def host(tmp_path: Path, broker: Broker) -> Iterator[WebHost]:
     ):
         money = {"kind": "sale", "amount": amount, "currency": "EUR", "masked_pan": pan}
         ev(tid, "sale.approved", at, txn_id="S1", **money)
-        ev(tid, "receipt.printed", at, receipt_id=1, txn_id="S1", copy="customer",
-           mark="original", lines=[f"{tid.upper()} SALE"])  # fmt: skip
-    ev("pos-b", "sale.approved", "11:00:00", txn_id="B7", kind="sale", amount="12.50",
-       currency="EUR", masked_pan=PAN)  # fmt: skip
+        ev(
+            tid,
+            "receipt.printed",
+            at,
+            receipt_id=1,
+            txn_id="S1",
+            copy="customer",
+            mark="original",
+            lines=[f"{tid.upper()} SALE"],
+        )
+    ev(
+        "pos-b",
+        "sale.approved",
+        "11:00:00",
+        txn_id="B7",
+        kind="sale",
+        amount="12.50",
+        currency="EUR",
+        masked_pan=PAN,
+    )
     for n in range(MANY):
-        ev("pos-z", "sale.approved", f"12:{n // 60:02d}:{n % 60:02d}", txn_id=f"Z{n}",
-           kind="sale", amount="1.00", currency="EUR")  # fmt: skip
+        ev(
+            "pos-z",
+            "sale.approved",
+            f"12:{n // 60:02d}:{n % 60:02d}",
+            txn_id=f"Z{n}",
+            kind="sale",
+            amount="1.00",
+            currency="EUR",
+        )
     store.close()
     h.start()
     yield h
