@@ -253,6 +253,7 @@ def find(
         terminal=terminal,
         since=_slack(start, -_ZONES),
         until=_slack(end, _ZONES),
+        pan_ends=digits,
     )
     out = []
     outcomes = _outcomes_of(e for e in events if e["type"] in (*TXN_EVENTS, "refund.failed"))

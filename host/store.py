@@ -478,11 +478,13 @@ class Store:
         terminal: str | None = None,
         since: str | None = None,
         until: str | None = None,
+        pan_ends: str | None = None,
     ) -> list[dict[str, Any]]:
         """In one query, by terminal then seq: every event of the `outcomes` and `related`
         types (receipt events: the customer copy only) of each (terminal, txn_id) with an
-        outcome event of `terminal` (all: None) between `since` and `until`, and the
-        `voids` events of `terminal` since `since`: the receipt lookup's rows."""
+        outcome event of `terminal` (all: None) between `since` and `until` (and with a
+        masked PAN ending in `pan_ends`, or none stored), and the `voids` events of
+        `terminal` since `since`: the receipt lookup's rows."""
         where, args = [f"type IN ({', '.join('?' for _ in outcomes)})"], list(outcomes)
         void_where, void_args = [f"type IN ({', '.join('?' for _ in voids)})"], list(voids)
         for clause, value in (("terminal = ?", terminal), ("occurred_at >= ?", since)):
@@ -494,6 +496,9 @@ class Store:
         if until is not None:
             where.append("occurred_at <= ?")
             args.append(until)
+        if pan_ends is not None:  # rows stored before masked_pan was taken out: NULL
+            where.append("(masked_pan LIKE ? OR masked_pan IS NULL)")
+            args.append(f"%{pan_ends}")
         kinds = (*outcomes, *related)
         sql = (
             "SELECT envelope FROM events WHERE"

@@ -310,16 +310,23 @@ def test_find_across_the_fleet_without_naming_a_terminal(store: Store) -> None:
         if t["txn_id"] == "S1"
     }
     assert receipts == {"pos-a": LINES, "pos-c": ["POS-C SALE"]}
-    queries: list[str] = []
+    queries: list[list[Any]] = []
     real = store._all
 
     def counted(sql: str, args: Any = ()) -> Any:
-        queries.append(sql)
-        return real(sql, args)
+        rows = real(sql, args)
+        queries.append(rows)
+        return rows
 
     store._all = counted  # type: ignore[method-assign]
     assert keys(last4="1234", since="2026-11-20T00:00:00Z") == [("pos-c", "S1"), ("pos-a", "S2")]
     assert len(queries) == 1
+    # a card's search reads only that card's transactions, not every one of the fleet
+    read = {
+        (e["terminal"], e["data"]["txn_id"])
+        for e in map(json.loads, (r["envelope"] for r in queries[0]))
+    }
+    assert read == {("pos-c", "S1"), ("pos-a", "S2")}, read
 
 
 def test_a_fleet_search_needs_a_criterion_and_shows_the_newest_first_n(store: Store) -> None:
