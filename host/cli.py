@@ -146,8 +146,15 @@ def add_lookup_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("receipts", help="transactions and their customer receipts")
     what = p.add_subparsers(dest="receipts", required=True)
-    p = what.add_parser("find", help="a terminal's sales, refunds and voids that match")
-    p.add_argument("--terminal", required=True)
+    p = what.add_parser(
+        "find",
+        help="sales, refunds and voids that match, of one terminal or of every terminal",
+    )
+    p.add_argument(
+        "--terminal",
+        help="only this terminal's (without it: every terminal's, and an amount, --last4"
+        " or a time range is required)",
+    )
     p.add_argument("--amount", help="decimal, e.g. 12.50")
     p.add_argument("--last4", help="the card number's last four digits")
     p.add_argument("--from", dest="since", metavar="ISO", help="ISO 8601 time (UTC if no zone)")
@@ -414,7 +421,7 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
             rows = lookup.refunds(store, pending=args.pending)
             data: Any = lookup.refund_stats(rows) if args.stats else rows
         elif args.receipts == "find":
-            data = lookup.find(
+            newest, note = lookup.search(
                 store,
                 args.terminal,
                 amount=args.amount,
@@ -422,6 +429,9 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
                 since=args.since,
                 until=args.until,
             )
+            data = newest[::-1]  # oldest first, as before a limit
+            if note:
+                print(f"posterm-host: {note}", file=sys.stderr)
         else:
             data = lookup.show(store, args.txn, args.terminal)
     except lookup.LookupFailed as exc:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import math
 import re
 import statistics
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -182,9 +183,15 @@ def receipt_of(store: Store, terminal: str, txn_id: str) -> dict[str, Any]:
     """The customer receipt of a terminal's transaction: the last printed or recovered
     one, else the last pending one (NOT PRINTED YET), else none. Only that terminal's
     receipt events count (another may have used the same txn_id)."""
-    events = store.events(
-        terminal=terminal, kind="receipt", txn_id=txn_id, customer_copy=True, limit=None
+    return _receipt(
+        store.events(
+            terminal=terminal, kind="receipt", txn_id=txn_id, customer_copy=True, limit=None
+        )
     )
+
+
+def _receipt(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """`receipt_of` out of a transaction's customer-copy receipt events, in seq order."""
     shown = [e for e in events if e["type"] in SHOWN_RECEIPTS]
     pending = [e for e in events if e["type"] == "receipt.pending"]
     if not shown and not pending:
@@ -204,31 +211,62 @@ def receipt_of(store: Store, terminal: str, txn_id: str) -> dict[str, Any]:
     return out
 
 
+FIND_LIMIT = 200  # the most matches a search shows (the newest): more, narrow the search
+RECEIPTS = (*SHOWN_RECEIPTS, "receipt.pending")
+VOIDS = ("void.completed", "void.in_doubt")
+IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
+_ZONES = timedelta(days=1)  # the SQL prefilter's slack for terminals' zone offsets
+
+
 def find(
     store: Store,
-    terminal: str,
+    terminal: str | None,
     *,
     amount: str | None = None,
     last4: str | None = None,
     since: str | None = None,
     until: str | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The sales, refunds and voids of a terminal that match, with their receipts."""
+    """The sales, refunds and voids that match, with their receipts, oldest first: of one
+    terminal, or of the whole fleet (`terminal` None: then at least one of amount, last 4
+    or a time range is required). Each carries its terminal (a txn_id is unique only per
+    terminal). With `limit`: the newest `limit` of them. One SQL query (`txn_events`);
+    the store is asked whether a named terminal exists only when nothing matched."""
     want = parse_amount(amount) if amount is not None else None
     digits = parse_last4(last4) if last4 is not None else None
     start = parse_time(since, "--from") if since is not None else None
     end = parse_time(until, "--to") if until is not None else None
     if start and end and start > end:
         raise LookupFailed(ErrorCode.BAD_REQUEST, "--from is after --to", 2)
-    if not store.knows_terminal(terminal):
-        raise LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {terminal} in the store")
+    if terminal is None and want is None and digits is None and not (start or end):
+        raise LookupFailed(
+            ErrorCode.BAD_REQUEST,
+            "a search of every terminal needs an amount, the last 4 digits or a time range"
+            " (--amount, --last4, --from/--to), or name the terminal",
+            2,
+        )
+    events = store.txn_events(
+        (*TXN_EVENTS, "refund.failed"),
+        (*IN_DOUBT, *RECEIPTS),
+        VOIDS,
+        terminal=terminal,
+        since=_slack(start, -_ZONES),
+        until=_slack(end, _ZONES),
+        pan_ends=digits,
+    )
     out = []
-    voids = _voids(store, terminal)
-    doubts = {
-        e["data"].get("txn_id"): e["seq"]
-        for e in store.events(types=IN_DOUBT, terminal=terminal, limit=None)
-    }
-    for first, last in _outcomes(store, terminal=terminal).values():
+    outcomes = _outcomes_of(e for e in events if e["type"] in (*TXN_EVENTS, "refund.failed"))
+    voids = _voids_of(e for e in events if e["type"] in VOIDS)
+    doubts: dict[tuple[str, str], int] = {}
+    receipts: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for env in events:
+        key = (str(env["terminal"]), str(env["data"].get("txn_id")))
+        if env["type"] in IN_DOUBT:
+            doubts[key] = env["seq"]
+        elif env["type"] in RECEIPTS:
+            receipts.setdefault(key, []).append(env)
+    for key, (first, last) in outcomes.items():
         if not _charged(last):
             continue  # no money moved
         data = first["data"]  # what was asked, when: the time the customer knows
@@ -243,11 +281,32 @@ def find(
             {
                 **_txn(first),
                 "event": last["type"],
-                **_standing(last, doubts.get(data["txn_id"]), voids.get(data["txn_id"], [])),
-                "receipt": receipt_of(store, terminal, data["txn_id"]),
+                **_standing(last, doubts.get(key), voids.get(key, [])),
+                "receipt": _receipt(receipts.get(key, [])),
             }
         )
-    return out
+    if not out and terminal is not None and not store.knows_terminal(terminal):
+        raise LookupFailed(ErrorCode.UNKNOWN_TERMINAL, f"no terminal {terminal} in the store")
+    out.sort(key=lambda t: (_at(t["occurred_at"]), t["terminal"]))
+    return out[-limit:] if limit is not None and len(out) > limit else out
+
+
+def search(
+    store: Store, terminal: str | None, *, limit: int | None = None, **criteria: str | None
+) -> tuple[list[dict[str, Any]], str | None]:
+    """`find`'s newest `limit` (FIND_LIMIT) matches, newest first, and a note when more
+    matched."""
+    limit = FIND_LIMIT if limit is None else limit
+    found = find(store, terminal, limit=limit + 1, **criteria)[::-1]
+    if len(found) <= limit:
+        return found, None
+    return found[:limit], f"first {limit} shown (the newest): narrow the search"
+
+
+def _slack(moment: datetime | None, by: timedelta) -> str | None:
+    """A bound for the SQL prefilter, widened by `by`: the terminals' `occurred_at` are
+    compared as text, and a terminal may tell its time in another zone."""
+    return None if moment is None else (moment + by).astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
 
 
 def _outcomes(
@@ -257,8 +316,14 @@ def _outcomes(
     order first told: an approval is told at its commit, and a crash before the PT's
     completion is followed by recovery's word (kept, or not charged: `sale.recovered`,
     `refund.failed`, `void.completed`)."""
+    return _outcomes_of(store.events(types=(*TXN_EVENTS, "refund.failed"), limit=None, **where))
+
+
+def _outcomes_of(
+    events: Iterable[dict[str, Any]],
+) -> dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]]:
     found: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
-    for env in store.events(types=(*TXN_EVENTS, "refund.failed"), limit=None, **where):
+    for env in events:
         txn_id = env["data"].get("txn_id")
         if isinstance(txn_id, str):
             key = (str(env["terminal"]), txn_id)
@@ -320,22 +385,23 @@ def show(store: Store, txn_id: str, terminal: str | None = None) -> dict[str, An
     }
 
 
-IN_DOUBT = ("sale.in_doubt", "void.in_doubt", "refund.in_doubt")
-
-
 def _voids(store: Store, terminal: str) -> dict[str, list[dict[str, Any]]]:
     """ref_txn -> the latest event of each void of it (`void.completed` or `.in_doubt`)."""
-    latest: dict[str, dict[str, Any]] = {}
-    for env in store.events(
-        types=("void.completed", "void.in_doubt"), terminal=terminal, limit=None
-    ):
+    found = _voids_of(store.events(types=VOIDS, terminal=terminal, limit=None))
+    return {ref: voids for (_, ref), voids in found.items()}
+
+
+def _voids_of(events: Iterable[dict[str, Any]]) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(terminal, ref_txn) -> the latest event of each void of it, from void events."""
+    latest: dict[tuple[str, str], dict[str, Any]] = {}
+    for env in events:
         if isinstance(env["data"].get("txn_id"), str):
-            latest[env["data"]["txn_id"]] = env
-    out: dict[str, list[dict[str, Any]]] = {}
+            latest[(str(env["terminal"]), env["data"]["txn_id"])] = env
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for env in latest.values():
         ref = env["data"].get("ref_txn")
         if isinstance(ref, str):
-            out.setdefault(ref, []).append(env)
+            out.setdefault((str(env["terminal"]), ref), []).append(env)
     return out
 
 

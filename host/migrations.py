@@ -335,6 +335,11 @@ MIGRATIONS: list[Statements] = [
         "ALTER TABLE telemetry_history ADD COLUMN disk_free_bytes BIGINT",
         "ALTER TABLE telemetry_history ADD COLUMN clock_synchronized INTEGER",
     ],
+    # (issue 21, wt-search) the fleet-wide receipt search (host/lookup.py `find` without a
+    # terminal) reads the outcome events of a time range by type and occurred_at
+    [
+        "CREATE INDEX IF NOT EXISTS events_type_occurred ON events (type, occurred_at)",
+    ],
 ]
 
 

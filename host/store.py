@@ -469,6 +469,47 @@ class Store:
             sql += f" LIMIT {int(limit)}"
         return [json.loads(r["envelope"]) for r in self._all(sql, args)]
 
+    def txn_events(
+        self,
+        outcomes: Sequence[str],
+        related: Sequence[str],
+        voids: Sequence[str],
+        *,
+        terminal: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        pan_ends: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """In one query, by terminal then seq: every event of the `outcomes` and `related`
+        types (receipt events: the customer copy only) of each (terminal, txn_id) with an
+        outcome event of `terminal` (all: None) between `since` and `until` (and with a
+        masked PAN ending in `pan_ends`, or none stored), and the `voids` events of
+        `terminal` since `since`: the receipt lookup's rows."""
+        where, args = [f"type IN ({', '.join('?' for _ in outcomes)})"], list(outcomes)
+        void_where, void_args = [f"type IN ({', '.join('?' for _ in voids)})"], list(voids)
+        for clause, value in (("terminal = ?", terminal), ("occurred_at >= ?", since)):
+            if value is not None:
+                where.append(clause)
+                args.append(value)
+                void_where.append(clause)
+                void_args.append(value)
+        if until is not None:
+            where.append("occurred_at <= ?")
+            args.append(until)
+        if pan_ends is not None:  # rows stored before masked_pan was taken out: NULL
+            where.append("(masked_pan LIKE ? OR masked_pan IS NULL)")
+            args.append(f"%{pan_ends}")
+        kinds = (*outcomes, *related)
+        sql = (
+            "SELECT envelope FROM events WHERE"
+            f" (type IN ({', '.join('?' for _ in kinds)})"
+            " AND (type NOT LIKE 'receipt.%' OR copy = 'customer')"
+            " AND (terminal, txn_id) IN"
+            f" (SELECT terminal, txn_id FROM events WHERE {' AND '.join(where)}))"
+            f" OR ({' AND '.join(void_where)}) ORDER BY terminal, seq"
+        )
+        return [json.loads(r["envelope"]) for r in self._all(sql, [*kinds, *args, *void_args])]
+
     def telemetry_history(self, tid: str, since: str) -> list[dict[str, Any]]:
         """The terminal's telemetry rows (`host/history.py`) since a time, oldest first."""
         return self._all(

@@ -116,8 +116,19 @@ def severity(kind: str) -> str:
     return levels[min(rules.SEVERITY.get(kind, len(levels) - 1), len(levels) - 1)]
 
 
+def txns(detail: Any) -> list[str]:
+    """The transactions (of the alert's terminal) an alert's detail names: its `txn_id`
+    (in doubt, receipt pending) or its `txns` (a double charge)."""
+    if not isinstance(detail, dict):
+        return []
+    many = detail.get("txns")
+    named: list[Any] = many if isinstance(many, list) else [detail.get("txn_id")]
+    return [t for t in named if isinstance(t, str) and t]
+
+
 def shown(row: dict[str, Any], now: str | None = None) -> dict[str, Any]:
-    """An `alerts` row as listed: its detail parsed, its severity, friendly name, since
+    """An `alerts` row as listed: its detail parsed, its severity, friendly name, the
+    transactions it names (`txns`), since
     (when its condition began: the detail's `since`, else when it was raised) and whether
     it is muted now."""
     detail = json.loads(row["detail"])
@@ -126,6 +137,7 @@ def shown(row: dict[str, Any], now: str | None = None) -> dict[str, Any]:
         **row,
         "severity": severity(row["kind"]),
         "name": names.name(row["kind"]),
+        "txns": txns(detail),
         "since": since if isinstance(since, str) else row["raised_at"],
         "muted": muted(row, now or now_rfc3339()),
         "detail": detail,

@@ -67,17 +67,15 @@ def routes(web: Web) -> list[Route]:
 
     def receipts(request: Request) -> dict[str, Any]:
         q = request.query_params
-        if "terminal" not in q:
-            raise lookup.LookupFailed(ErrorCode.BAD_REQUEST, "terminal is required", 2)
-        found = lookup.find(
+        newest, note = lookup.search(
             web.store,
-            q["terminal"],
+            q.get("terminal") or None,
             amount=q.get("amount"),
             last4=q.get("last4"),
             since=q.get("from"),
             until=q.get("to"),
         )
-        return {"transactions": found}
+        return {"transactions": newest[::-1], "note": note}
 
     def receipt(request: Request) -> dict[str, Any]:
         return lookup.show(web.store, request.path_params["txn"], request.path_params["tid"])

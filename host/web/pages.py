@@ -3,7 +3,7 @@ refunds, receipts, audit. The fleet screen refreshes itself from `/api/fleet`.""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -14,11 +14,27 @@ from posterm.host import history, lookup, reconcile
 from posterm.host.public import records as public_records
 from posterm.host.web import audit, auth, data, export, fleetview, terminalplots
 from posterm.host.web.app import Web, login_required
-from posterm.protocol.errorcodes import ErrorCode
 
 EVENTS_SHOWN = 50
 TXNS_SHOWN = 30  # the newest of the last TXN_HOURS (older ones: the receipt lookup)
 TXN_HOURS = 48
+
+
+class _Criteria(TypedDict):
+    amount: str | None
+    last4: str | None
+    since: str | None
+    until: str | None
+
+
+def _criteria(q: Any) -> _Criteria:
+    """The receipt search's criteria out of a query string (empty: not given)."""
+    return {
+        "amount": q.get("amount") or None,
+        "last4": q.get("last4") or None,
+        "since": q.get("from") or None,
+        "until": q.get("to") or None,
+    }
 
 
 def routes(web: Web) -> list[Route]:
@@ -130,24 +146,20 @@ def routes(web: Web) -> list[Route]:
         )
 
     def receipts(request: Request) -> Response:
+        """The receipt lookup: a transaction by (terminal, txn), or a search of one
+        terminal or of every terminal (terminal empty: any) by amount, card and time."""
         if web.user(request) is None:
             return login_required(request)
         q = request.query_params
         form = {k: q.get(k, "") for k in ("terminal", "from", "to", "amount", "last4", "txn")}
         found: list[dict[str, Any]] = []
-        error = None
+        error = note = None
+        searched = any(k in q for k in form)
         try:
             if form["txn"]:
                 found = [lookup.show(web.store, form["txn"], form["terminal"] or None)]
-            elif form["terminal"]:
-                found = lookup.find(
-                    web.store,
-                    form["terminal"],
-                    amount=form["amount"] or None,
-                    last4=form["last4"] or None,
-                    since=form["from"] or None,
-                    until=form["to"] or None,
-                )[::-1]
+            elif searched:
+                found, note = lookup.search(web.store, form["terminal"] or None, **_criteria(q))
         except lookup.LookupFailed as exc:
             error = exc.message
         terminals = [t["terminal"] for t in data.fleet(web.store, web.config)]
@@ -158,32 +170,24 @@ def routes(web: Web) -> list[Route]:
                 "form": form,
                 "found": found,
                 "error": error,
+                "note": note,
                 "terminals": terminals,
-                "searched": bool(form["terminal"] or form["txn"]),
+                "searched": searched,
             },
         )
 
     def receipts_csv(request: Request) -> Response:
-        """The receipt lookup's transactions of one terminal as CSV (same parameters)."""
+        """The receipt lookup's transactions as CSV (same parameters; every match, of one
+        terminal or of every terminal)."""
         if web.user(request) is None:
             return login_required(request)
-        q = request.query_params
-        tid = q.get("terminal", "")
+        tid = request.query_params.get("terminal") or None
         try:
-            if not tid:
-                raise lookup.LookupFailed(ErrorCode.BAD_REQUEST, "terminal is required", 2)
-            found = lookup.find(
-                web.store,
-                tid,
-                amount=q.get("amount") or None,
-                last4=q.get("last4") or None,
-                since=q.get("from") or None,
-                until=q.get("to") or None,
-            )
+            found = lookup.find(web.store, tid, **_criteria(request.query_params))
         except lookup.LookupFailed as exc:
             status = 400 if exc.status == 2 else 404
             return PlainTextResponse(exc.message + "\n", status)
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in tid)
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in tid or "fleet")
         return Response(
             export.transactions_csv(found),
             media_type="text/csv; charset=utf-8",

@@ -4,6 +4,7 @@ store filled with real envelopes; one run through a real postermd, Mosquitto and
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -259,6 +260,113 @@ def test_find_by_terminal_amount_card_and_time(store: Store) -> None:
     }
 
 
+def test_find_across_the_fleet_without_naming_a_terminal(store: Store) -> None:
+    """GIVEN pos-a and pos-b's transactions, and pos-c using pos-a's txn id S1 for its own
+    sale with its own receipt
+    WHEN `find` is asked with no terminal, by card, amount or time range
+    THEN it answers from every terminal, oldest first, each result naming its terminal and
+    carrying its own terminal's receipt (never the other S1's), in one SQL query."""
+    ev = Events(store)
+    ev.seq = {"pos-c": 0}
+    ev(
+        "pos-c",
+        "sale.approved",
+        "10:30:00",
+        txn_id="S1",
+        kind="sale",
+        amount="12.50",
+        currency="EUR",
+        masked_pan="520000******1234",
+    )
+    ev(
+        "pos-c",
+        "receipt.printed",
+        "10:30:02",
+        receipt_id=1,
+        txn_id="S1",
+        copy="customer",
+        mark="original",
+        lines=["POS-C SALE"],
+    )
+
+    def keys(**kw: Any) -> list[tuple[str, str]]:
+        return [(t["terminal"], t["txn_id"]) for t in lookup.find(store, None, **kw)]
+
+    assert keys(last4="0119") == [
+        ("pos-b", "S9"),
+        ("pos-a", "S1"),
+        ("pos-a", "R1"),
+        ("pos-a", "R2"),
+    ]
+    assert keys(amount="12.50") == [("pos-c", "S1"), ("pos-a", "S2")]
+    assert keys(since="2026-11-20T10:20:00Z", until="2026-11-20T11:00:00Z") == [
+        ("pos-c", "S1"),
+        ("pos-a", "S2"),
+    ]
+    assert keys(until="2026-11-20T09:30:00+00:00") == [("pos-b", "S9")]
+    receipts = {
+        t["terminal"]: t["receipt"]["lines"]
+        for t in lookup.find(store, None, since="2026-11-20T10:00:00Z")
+        if t["txn_id"] == "S1"
+    }
+    assert receipts == {"pos-a": LINES, "pos-c": ["POS-C SALE"]}
+    queries: list[list[Any]] = []
+    real = store._all
+
+    def counted(sql: str, args: Any = ()) -> Any:
+        rows = real(sql, args)
+        queries.append(rows)
+        return rows
+
+    store._all = counted  # type: ignore[method-assign]
+    assert keys(last4="1234", since="2026-11-20T00:00:00Z") == [("pos-c", "S1"), ("pos-a", "S2")]
+    assert len(queries) == 1
+    # a card's search reads only that card's transactions, not every one of the fleet
+    read = {
+        (e["terminal"], e["data"]["txn_id"])
+        for e in map(json.loads, (r["envelope"] for r in queries[0]))
+    }
+    assert read == {("pos-c", "S1"), ("pos-a", "S2")}, read
+
+
+def test_a_fleet_search_needs_a_criterion_and_shows_the_newest_first_n(store: Store) -> None:
+    """GIVEN the fleet's transactions
+    WHEN searched with no terminal and no amount, card or time range
+    THEN refused as bad input (status 2), so "every receipt of the fleet" is no accident;
+    WHEN more match than the limit THEN the newest N are shown, newest first, with a note
+    to narrow the search; with fewer, no note."""
+    with pytest.raises(lookup.LookupFailed) as err:
+        lookup.find(store, None)
+    assert (err.value.code, err.value.status) == ("bad_request", 2)
+    assert "narrow" not in str(lookup.search(store, None, last4="0119"))
+    found, note = lookup.search(store, None, limit=2, last4="0119")
+    assert [(t["terminal"], t["txn_id"]) for t in found] == [("pos-a", "R2"), ("pos-a", "R1")]
+    assert note == "first 2 shown (the newest): narrow the search"
+    assert lookup.search(store, None, limit=4, last4="0119")[1] is None
+
+
+def test_the_fleet_search_by_time_reads_an_index(tmp_path: Path) -> None:
+    """GIVEN a SQLite store WHEN the fleet is searched by a time range THEN SQLite's plan
+    for the one query reads the outcome events through an index on (type, occurred_at),
+    not every outcome event ever stored."""
+    s = Store(f"sqlite://{tmp_path / 'host.db'}")
+    seen: list[tuple[str, Any]] = []
+    real = s._all
+
+    def spy(sql: str, args: Any = ()) -> Any:
+        seen.append((sql, args))
+        return real(sql, args)
+
+    s._all = spy  # type: ignore[method-assign]
+    try:
+        lookup.find(s, None, since="2026-11-20T10:00:00Z", until="2026-11-20T11:00:00Z")
+        ((sql, args),) = seen
+        plan = " ".join(r["detail"] for r in s.db.rows("EXPLAIN QUERY PLAN " + sql, args))
+        assert "(type=? AND occurred_at>? AND occurred_at<?)" in plan
+    finally:
+        s.close()
+
+
 def test_find_shows_a_transaction_once_as_its_latest_outcome_tells_it(tmp_path: Path) -> None:
     """GIVEN approvals told at their commit (approved_unconfirmed) and then recovery's word:
     a sale and a void kept, a sale, a refund and a void not kept by the PT THEN `find` shows
@@ -409,7 +517,11 @@ def test_bad_input_and_unknown_things(
 
 
 def test_cli_exit_codes_and_json(
-    store: Store, store_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    store: Store,
+    store_url: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = tmp_path / "host.toml"
     config.write_text(
@@ -425,6 +537,22 @@ def test_cli_exit_codes_and_json(
     assert run("receipts", "find", "--terminal", "pos-nobody", "--json")[0] == 65
     assert run("receipts", "find", "--terminal", "pos-a", "--last4", "12")[0] == 65
     assert run("receipts", "find", "--terminal", "pos-a", "--from", "x", "--json")[0] == 65
+    code, out = run("receipts", "find", "--json")  # the whole fleet's: not by accident
+    assert code == 65 and '"code": "bad_request"' in out and "--last4" in out
+    code, out = run("receipts", "find", "--last4", "0119", "--json")
+    assert code == 0 and [(t["terminal"], t["txn_id"]) for t in json.loads(out)] == [
+        ("pos-b", "S9"),
+        ("pos-a", "S1"),
+        ("pos-a", "R1"),
+        ("pos-a", "R2"),
+    ]
+    code, out = run("receipts", "find", "--amount", "100")
+    assert code == 0 and "TERMINAL" in out and "pos-b" in out and "S9" in out
+    monkeypatch.setattr(lookup, "FIND_LIMIT", 2)
+    code = cli.main(["--config", str(config), "receipts", "find", "--last4", "0119", "--json"])
+    printed = capsys.readouterr()
+    assert [t["txn_id"] for t in json.loads(printed.out)] == ["R1", "R2"]  # the newest two
+    assert "first 2 shown (the newest): narrow the search" in printed.err
     code, out = run("receipts", "show", "S2")
     assert code == 0 and "NOT PRINTED YET" in out and "| SALE" in out
     code, out = run("refunds", "--pending")

@@ -42,7 +42,7 @@ def test_one_operator_acknowledges_and_another_sees_it(
     _, otto = login(browser, host, "otto", console)
     mine = olga.locator(f'#alerts .alert[data-alert="{ALERT}"]')
     theirs = otto.locator(f'#alerts .alert[data-alert="{ALERT}"]')
-    expect(mine).to_contain_text("reconcile_mismatch on pos-a")
+    expect(mine).to_contain_text("Day close does not match on pos-a")
     expect(theirs.locator(".word")).to_have_text("")
 
     held: list[Any] = []

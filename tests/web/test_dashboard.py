@@ -45,7 +45,7 @@ def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     rig.stop()  # a clean stop publishes the terminal's offline status
     expect(row).to_have_attribute("data-state", "offline", timeout=WAIT_MS)
     expect(page.locator("#alerts .alert")).to_contain_text(
-        f"terminal_offline on {TID}", timeout=WAIT_MS
+        f"Terminal offline on {TID}", timeout=WAIT_MS
     )
     offline = context.request.post(
         f"/api/terminals/{TID}/eod",

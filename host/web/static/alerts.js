@@ -52,9 +52,33 @@ function fillWord(span, a) {
   span.replaceChildren(...parts);
 }
 
+function link(cls, href, text) {
+  const a = document.createElement("a");
+  a.className = cls;
+  a.href = href;
+  a.textContent = text;
+  return a;
+}
+
+// "warning: Receipt not printed on pos-a (S1) since <time>": the kind's friendly name, a
+// link to the terminal's page and one to each transaction it names (as _alert_links.html)
 function fillWhat(span, a) {
-  span.replaceChildren(document.createTextNode(`${a.severity}: ${a.kind} on ${a.terminal}` +
-    (a.subject ? ` (${a.subject})` : "") + " since "), timeEl(a.raised_at));
+  span.dataset.kind = a.kind;
+  const parts = [document.createTextNode(`${a.severity}: ${a.name} on `),
+    link("terminal-link", `/terminals/${encodeURIComponent(a.terminal)}`, a.terminal)];
+  const txns = a.txns || [];
+  if (txns.length) {
+    parts.push(document.createTextNode(" ("));
+    txns.forEach((txn, i) => {
+      const query = new URLSearchParams({terminal: a.terminal, txn});
+      parts.push(link("txn-link", `/receipts?${query}`, txn));
+      parts.push(document.createTextNode(i < txns.length - 1 ? ", " : ")"));
+    });
+  } else if (a.subject) {
+    parts.push(document.createTextNode(` (${a.subject})`));
+  }
+  parts.push(document.createTextNode(" since "), timeEl(a.raised_at));
+  span.replaceChildren(...parts);
 }
 
 function markWord(box, a) {
