@@ -215,7 +215,7 @@ def test_postgresql_stopped_while_events_flow_kills_nothing_and_loses_nothing(
         try:
             for tid in fleet.tids:
                 fleet.emit(tid, 5)
-            wait_for(lambda: host.logged("store failed"), "the host to see the store fail")
+            wait_for(lambda: host.logged("store failed"), "the host to see the store fail", 90)
             acked = fleet.acked
             assert host.proc is not None and host.proc.poll() is None
         finally:
