@@ -188,7 +188,7 @@ def host_views(rig: Rig, host: Host) -> list[str]:
         or (t["state"] == "voided" and t["kind"] == "sale")
     }
     out: list[str] = []
-    code, found = host.cli("receipts", "find", "--terminal", TID, "--json")
+    code, found = host.cli("receipts", "find", "--terminal", TID, "--limit", "1000000", "--json")
     if code != 0 or not isinstance(found, list):
         return [f"posterm-host receipts find failed: {found}"]
     shown: set[str] = set()

@@ -133,6 +133,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _find_limit(value: str) -> int:
+    if not value.isdigit() or not 1 <= int(value) <= 1_000_000:
+        raise argparse.ArgumentTypeError("a whole number, 1-1000000")
+    return int(value)
+
+
 def _instance(value: str) -> str:
     if not topics.TID.fullmatch(value):
         raise argparse.ArgumentTypeError("1-32 of A-Z a-z 0-9 _ -")
@@ -159,6 +165,12 @@ def add_lookup_parsers(sub: Any) -> None:
     p.add_argument("--last4", help="the card number's last four digits")
     p.add_argument("--from", dest="since", metavar="ISO", help="ISO 8601 time (UTC if no zone)")
     p.add_argument("--to", dest="until", metavar="ISO", help="ISO 8601 time (UTC if no zone)")
+    p.add_argument(
+        "--limit",
+        type=_find_limit,
+        default=lookup.FIND_LIMIT,
+        help=f"show the newest N matches (default {lookup.FIND_LIMIT}; 1-1000000)",
+    )
     p.add_argument("--json", action="store_true")
     p = what.add_parser("show", help="a transaction and the text of its customer receipt")
     p.add_argument("txn")
@@ -428,6 +440,7 @@ def _lookup(store: Store, args: argparse.Namespace) -> int:
                 last4=args.last4,
                 since=args.since,
                 until=args.until,
+                limit=args.limit,
             )
             data = newest[::-1]  # oldest first, as before a limit
             if note:

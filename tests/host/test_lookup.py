@@ -553,6 +553,19 @@ def test_cli_exit_codes_and_json(
     printed = capsys.readouterr()
     assert [t["txn_id"] for t in json.loads(printed.out)] == ["R1", "R2"]  # the newest two
     assert "first 2 shown (the newest): narrow the search" in printed.err
+    code = cli.main(
+        ["--config", str(config), "receipts", "find", "--last4", "0119", "--limit", "3", "--json"]
+    )
+    printed = capsys.readouterr()
+    shown = [t["txn_id"] for t in json.loads(printed.out)]
+    assert code == 0 and shown == ["S1", "R1", "R2"] and "first 3 shown" in printed.err
+    for bad in ("0", "-1", "x", "1000001"):
+        with pytest.raises(SystemExit) as exited:
+            cli.main(
+                ["--config", str(config), "receipts", "find", "--last4", "0119", "--limit", bad]
+            )
+        assert exited.value.code == 64
+    capsys.readouterr()
     code, out = run("receipts", "show", "S2")
     assert code == 0 and "NOT PRINTED YET" in out and "| SALE" in out
     code, out = run("refunds", "--pending")
