@@ -145,8 +145,12 @@ def smoke(deb: Path, work: Path, sales: int) -> dict[str, Any]:
     return report
 
 
+_TERMINATED: list[int] = []  # the signal that stopped the run, if one did
+
+
 def _stopped(signum: int, frame: object) -> None:
     say("pi-smoke: stopped by SIGTERM; cleaning up")
+    _TERMINATED.append(signum)
     sys.exit(128 + signum)
 
 
@@ -192,6 +196,9 @@ def main(argv: list[str]) -> int:
     try:
         report = smoke(deb, work, args.sales)
     except (pi_root.PiRootError, SmokeError, SaleRunError, subprocess.TimeoutExpired) as exc:
+        if _TERMINATED:  # a clean-up slowed by a loaded machine failed after SIGTERM: stopped
+            say(f"pi-smoke: stopped by SIGTERM (clean-up said: {exc})")
+            return 128 + _TERMINATED[0]
         say(f"pi-smoke: FAILED: {exc}")
         return 1
     report["total_s"] = round(time.monotonic() - started, 1)
