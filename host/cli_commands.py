@@ -46,7 +46,7 @@ def command(config: HostConfig, store: Store, args: argparse.Namespace) -> int:
         if isinstance(loaded, int):
             return loaded
         key = loaded
-    return _send_command(config, store, tid, name, cmd_args, key=key, as_json=args.json)
+    return send(config, store, tid, name, cmd_args, key=key, as_json=args.json)
 
 
 def signing_key(config: HostConfig, as_json: bool) -> Ed25519PrivateKey | int:
@@ -70,22 +70,9 @@ def send(
     key: Ed25519PrivateKey | None,
     as_json: bool,
 ) -> int:
-    """Send one command to `tid` and print its reply (another CLI module's command)."""
-    return _send_command(config, store, tid, name, cmd_args, key=key, as_json=as_json)
-
-
-def _send_command(
-    config: HostConfig,
-    store: Store,
-    tid: str,
-    name: str,
-    cmd_args: dict[str, Any],
-    *,
-    key: Ed25519PrivateKey | None,
-    as_json: bool,
-) -> int:
-    """Send a command that expires when the wait for its reply ends (a terminal that gets
-    it later refuses it), and print the reply; exit 1 when there was none or it refused."""
+    """Send a command (this module's or another CLI module's) that expires when the wait
+    for its reply ends (a terminal that gets it later refuses it), and print the reply;
+    exit 1 when there was none or it refused."""
     envelope = expiry.build(tid, name, cmd_args, key=key, wait_s=config.reply_timeout_s)
     store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
     reply = send_and_wait(config, tid, envelope)
