@@ -23,7 +23,6 @@ DEFAULT_DIR = Path("/etc/posterm")
 DEFAULT_PT = "serial:///dev/posterm-pt?baud=9600"
 DEFAULT_PRINTER = "serial:///dev/posterm-printer?baud=115200"
 SERVICE_GROUP = "posterm"
-TIMEOUT_S = 30.0
 
 
 class EnrolFailed(Exception):
@@ -179,31 +178,13 @@ def _key_and_csr() -> tuple[bytes, str]:
 
 
 def _post(url: str, body: dict[str, str]) -> dict[str, Any]:
-    import urllib.error  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    """certfiles.post (the renewal's request), its refusal as the enrolment's."""
+    from posterm.daemon.sync import certfiles  # noqa: PLC0415 (cryptography: heavy)
 
-    request = urllib.request.Request(
-        url,
-        data=json.dumps(body).encode(),
-        headers={"content-type": "application/json"},
-        method="POST",
-    )
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            answer = json.loads(response.read())
-    except urllib.error.HTTPError as exc:
-        try:
-            error = json.loads(exc.read()).get("error") or exc.reason
-        except (ValueError, AttributeError):
-            error = exc.reason
-        raise EnrolFailed(f"refused by {url} ({exc.code}): {error}") from None
-    except (urllib.error.URLError, OSError) as exc:
-        raise EnrolFailed(f"{url}: {getattr(exc, 'reason', exc)}") from None
-    except ValueError:
-        raise EnrolFailed(f"{url}: the answer is not JSON") from None
-    if not isinstance(answer, dict) or answer.get("ok") is not True:
-        raise EnrolFailed(f"{url}: an unexpected answer")
-    return answer
+        return certfiles.post(url, body)
+    except certfiles.RenewError as exc:
+        raise EnrolFailed(str(exc)) from None
 
 
 def _config_text(
