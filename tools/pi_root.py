@@ -14,11 +14,12 @@ import fcntl
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 ARCH = "arm64"  # Debian's name; the kernel's and qemu's is aarch64
@@ -171,7 +172,40 @@ def chrooted(root: Path) -> Iterator[Path]:
         os.symlink("/proc/self/fd", dev / "fd")
         yield root
     finally:
+        _stop_inside(root)
         _unmount(mounted)
+
+
+def _inside(root: Path) -> list[int]:
+    """The processes whose root directory is `root` (or under it): what runs in the chroot."""
+    pids = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            seen = Path(os.readlink(proc / "root"))
+        except OSError:  # gone meanwhile, or a kernel thread
+            continue
+        if seen == root or root in seen.parents:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _stop_inside(root: Path, grace: float = 30) -> None:
+    """Stop what still runs in the chroot (a run stopped by a signal while it started a
+    process can leave one that nobody waits for): SIGTERM, then SIGKILL after `grace`
+    seconds; its mounts could not be removed while it ran."""
+    deadline = time.monotonic() + grace
+    signum = signal.SIGTERM
+    while pids := _inside(root):
+        if time.monotonic() > deadline + grace:  # unkillable: the unmount will say so
+            return
+        if time.monotonic() > deadline:
+            signum = signal.SIGKILL
+        for pid in pids:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signum)
+            with suppress(ChildProcessError):  # reaped when it is our child
+                os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.05)
 
 
 def _unmount(mounted: list[Path]) -> None:

@@ -151,6 +151,7 @@ def sell(
     wait for every receipt, stop it; return what it answered and the figures."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTIFY_", "WATCHDOG_"))}
     started = time.monotonic()
+    # a SIGTERM inside Popen can leave a postermd nobody waits for: pi_root stops it
     with postermd.log.open("wb") as log:
         daemon = subprocess.Popen(postermd.argv, stdout=log, stderr=log, env=env)
     try:

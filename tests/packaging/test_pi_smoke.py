@@ -119,6 +119,52 @@ def test_a_stopped_smoke_leaves_nothing_running_or_mounted(arm_deb: Path, tmp_pa
     assert list(Path("/dev/shm").glob(f"pi-smoke.{smoke.pid}.*")) == []
 
 
+FORGOTTEN = """
+import subprocess, sys
+from pathlib import Path
+from tools import pi_root
+pi_root.ensure_emulation(lambda text: None)
+base = pi_root.ensure_root(lambda text: None)
+with pi_root.scratch_root(base, Path(sys.argv[1])) as root:
+    shell = "echo in; exec sleep 600"
+    inside = subprocess.Popen(
+        ["chroot", str(root), "/bin/sh", "-c", shell],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert inside.stdout is not None and inside.stdout.readline() == b"in\\n"
+    # nobody waits for it
+    print(root, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_a_process_left_running_in_the_root_is_stopped_before_the_unmount(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a process started in the scratch root that nobody waits for (what a SIGTERM
+    inside Popen leaves) WHEN the root is left THEN that process is stopped, the overlay
+    unmounted and its directory removed, instead of 'still has mounts; left in place'."""
+    need(*TOOLS)
+    proc = run(
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        sys.executable,
+        "-c",
+        FORGOTTEN,
+        str(tmp_path),
+        cwd=ROOT,
+        timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = Path(proc.stdout.strip())
+    assert not root.parent.exists()
+    running = (_read(cmdline) for cmdline in Path("/proc").glob("[0-9]*/cmdline"))
+    assert [c for c in running if b"sleep\x00600\x00" in c] == []
+
+
 def _read(path: Path) -> bytes:
     try:
         return path.read_bytes()
