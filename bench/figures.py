@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from bench.runs import Spread
+
 PREFIX = "@figure "
 
 
@@ -17,9 +19,11 @@ def figure(
     baseline: float | None = None,
     baseline_name: str = "",
     target: str = "",
+    spread: Spread | None = None,
 ) -> None:
-    """`target` is the issue's goal in words ("ratio >= 0.5", "<= 50 MB")."""
-    data = {
+    """`target` is the issue's goal in words ("ratio >= 0.5", "<= 50 MB"); `spread` the
+    ratio's over interleaved runs (bench/runs.py), shown in the table beside it."""
+    data: dict[str, object] = {
         "name": name,
         "value": value,
         "unit": unit,
@@ -27,6 +31,9 @@ def figure(
         "baseline_name": baseline_name,
         "target": target,
     }
+    if spread is not None:
+        data["ratio"] = spread.median  # the median of the rounds' ratios
+        data["spread"] = [spread.low, spread.high, spread.rounds]
     print(PREFIX + json.dumps(data), flush=True)
 
 

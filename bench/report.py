@@ -148,12 +148,19 @@ def _python_start() -> float:
     return time.perf_counter() - start
 
 
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith(("model name", "Model")):  # x86; a Pi says "Model"
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     head = f"{'figure':44} {'value':>12} {'unit':11} {'baseline':>12} {'ratio':>6}  target"
     lines = [head, "-" * len(head)]
     for row in rows:
         base = row.get("baseline")
-        ratio = f"{row['value'] / base:6.2f}" if base else f"{'':6}"
+        ratio = f"{row.get('ratio') or row['value'] / base:6.2f}" if base else f"{'':6}"
         shown = f"{base:12,.3f}" if base is not None else f"{'':12}"
         lines.append(
             f"{row['name'][:44]:44} {row['value']:12,.3f} {row['unit'][:11]:11} "
@@ -161,6 +168,9 @@ def table(rows: list[dict[str, Any]]) -> str:
         )
         if base is not None and row.get("baseline_name"):
             lines.append(f"{'':44} {'':12} {'':11} ^ {row['baseline_name']}")
+        if spread := row.get("spread"):
+            low, high, rounds = spread
+            lines.append(f"{'':44} {'':12} {'':11} ratio {low:.2f}-{high:.2f} over {rounds} runs")
     return "\n".join(lines)
 
 
@@ -175,8 +185,9 @@ def main() -> int:
         rows += idle_postermd(args.idle_seconds)
     print()
     print(
-        f"posterm benchmarks on {platform.node()}: {platform.machine()}, {os.cpu_count()} cores,"
-        f" Python {platform.python_version()}, {platform.platform()}"
+        f"posterm benchmarks, {time.strftime('%Y-%m-%d %H:%M %Z')}, on {platform.node()}: "
+        f"{cpu_model()}, {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.platform()}"
     )
     print(table(rows))
     return failed
