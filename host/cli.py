@@ -32,7 +32,6 @@ from posterm.host import cli_output as out
 from posterm.host.alerts import engine as alert_engine
 from posterm.host.cli_alerts import add_parsers as add_alert_parsers
 from posterm.host.cli_alerts import run as alert_action
-from posterm.host.cli_output import quiet_on_broken_pipe
 from posterm.host.cli_output import show as _print
 from posterm.host.config import HostConfig, HostConfigError, load, parse_bind
 from posterm.host.delivery.process import ROLES, role_problem, run_sender
@@ -40,7 +39,7 @@ from posterm.host.enrol import cli as enrol_cli
 from posterm.host.public import cli as public_cli
 from posterm.host.service import HostService, process_name
 from posterm.host.store import Store, StoreError
-from posterm.protocol.clitext import EX_DATAERR, EX_USAGE, Parser, table
+from posterm.protocol.clitext import EX_DATAERR, EX_USAGE, Parser, quiet_on_broken_pipe, table
 from posterm.protocol.mqtt import commands, topics
 
 DEFAULT_CONFIG = Path("/etc/posterm/posterm-host.toml")  # where the package installs it

@@ -6,9 +6,8 @@ a reader that goes away (`| head`) ends it quietly (141)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from posterm.protocol.clitext import cell, exit_code, fields, table
@@ -150,22 +149,3 @@ def reply_text(tid: str, name: str, reply: dict[str, Any]) -> str:
     if isinstance(result, dict) and result:
         return f"{tid}: {name} done\n" + "\n".join("  " + x for x in fields(result).splitlines())
     return f"{tid}: {name} done" + ("" if result in (None, "", {}) else f": {cell(result)}")
-
-
-EX_PIPE = 141  # 128 + SIGPIPE: what a shell tool killed by the closed pipe would return
-
-
-def quiet_on_broken_pipe(run: Callable[[], int]) -> int:
-    """`run()`'s exit code; EX_PIPE, and nothing on stderr, when stdout's reader has gone.
-    stdout is flushed inside the guard (also on SystemExit: `--help`), then pointed at
-    /dev/null so the interpreter's own flush at exit is silent."""
-    try:
-        try:
-            return run()
-        finally:
-            sys.stdout.flush()
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
-        return EX_PIPE

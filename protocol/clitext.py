@@ -10,8 +10,9 @@ transaction). Each CLI's own codes (3: no postermd; 2: unusable config) are in i
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NoReturn
 
 from posterm.protocol.errorcodes import ErrorCode
@@ -20,6 +21,7 @@ EX_OK = 0
 EX_FAILED = 1
 EX_USAGE = 64
 EX_DATAERR = 65
+EX_PIPE = 141  # 128 + SIGPIPE: what a shell tool killed by the closed pipe would return
 
 # refusals that say the input was wrong (65), not that the operation was refused (1)
 INPUT_CODES = frozenset(
@@ -98,3 +100,22 @@ def last4(masked_pan: str | None) -> str | None:
         return None
     tail = masked_pan[-4:]
     return f"..{tail}" if tail.isdigit() else None
+
+
+def quiet_on_broken_pipe(run: Callable[[], int]) -> int:
+    """`run()`'s exit code; EX_PIPE, and nothing on stderr, when stdout's reader has gone
+    (`posterm journal | head`): no traceback.
+
+    stdout is flushed here (also on SystemExit, e.g. `--help`) so the error surfaces inside
+    the guard, then pointed at /dev/null so the interpreter's own flush at exit is silent.
+    """
+    try:
+        try:
+            return run()
+        finally:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return EX_PIPE

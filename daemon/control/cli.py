@@ -15,8 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from posterm.daemon.control import cli_debug, cli_enroll, cli_printer, cli_terminal, cli_zvt
-from posterm.daemon.control.pipes import quiet_on_broken_pipe
-from posterm.protocol.clitext import Parser
+from posterm.protocol.clitext import Parser, quiet_on_broken_pipe
 
 
 def build_parser() -> argparse.ArgumentParser:
