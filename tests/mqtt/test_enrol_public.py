@@ -8,7 +8,6 @@ host's public listener serves that link's page once the refund's events arrived.
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,6 @@ from tests.mqtt.conftest import TERMINALS
 from tests.mqtt.test_enrol_tls import running_fleet_host
 from tests.support.broker import free_port, wait_for
 from tests.support.rig import make_rig
-from tests.support.sim import BIN
 from tests.terminal.test_refund_qr import vouchers
 
 pytestmark = pytest.mark.slow  # Mosquitto, posterm-host, postermd, the simulators
@@ -54,26 +52,10 @@ def test_an_enrolled_terminal_s_voucher_links_to_the_host_s_status_page(tmp_path
     )
     tid = TERMINALS[0]  # a terminal make-dynsec.py's rules let in
     with running_fleet_host(tmp_path, public, before=(("public", "init"),)) as host:
-        made = host.cli("enroll", "new", "--terminal", tid, "--json")
-        assert made.returncode == 0, made.stderr
         (tmp_path / "pi").mkdir()
         rig = make_rig(tmp_path / "pi", link="tcp")  # writes pi/posterm.toml: PT and printer
         try:
-            done = subprocess.run(
-                [
-                    str(BIN / "posterm"),
-                    "enroll",
-                    host.url,
-                    json.loads(made.stdout)["code"],
-                    "--config-dir",
-                    str(tmp_path / "pi"),
-                ],
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
-            assert done.returncode == 0, done.stderr
+            host.enroll(tid, tmp_path / "pi")
             written = load_config(rig.config)
             assert written.terminal.id == tid
             assert written.refund_link is not None and written.refund_link.url == base

@@ -15,7 +15,6 @@ from tests.mqtt.conftest import TERMINALS, mosquitto_binary
 from tests.mqtt.test_enrol_tls import FleetHost, fleet_host
 from tests.support.broker import accepts, wait_for
 from tests.support.rig import make_rig
-from tests.support.sim import BIN
 
 pytestmark = pytest.mark.slow  # Mosquitto, posterm-host, postermd, the simulators
 
@@ -36,27 +35,11 @@ def test_a_due_certificate_is_renewed_and_the_terminal_reconnects_with_it(
     the OLD certificate revoked at the broker it still connects and its sale arrives: it
     uses the new one."""
     tid = TERMINALS[0]
-    made = fleet_host.cli("enroll", "new", "--terminal", tid, "--json")
-    assert made.returncode == 0, made.stderr
     pi = tmp_path / "pi"
     pi.mkdir()
     rig = make_rig(pi, link="tcp")
     try:
-        done = subprocess.run(
-            [
-                str(BIN / "posterm"),
-                "enroll",
-                fleet_host.url,
-                json.loads(made.stdout)["code"],
-                "--config-dir",
-                str(pi),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        fleet_host.enroll(tid, pi)
         text = rig.config.read_text()
         assert f'renew_url = "{fleet_host.url}"' in text
         rig.config.write_text(text.replace("[mqtt]\n", "[mqtt]\nrenew_before_days = 400\n"))

@@ -16,7 +16,6 @@ from tests.mqtt.conftest import TERMINALS, mosquitto_binary
 from tests.mqtt.peer import Peer
 from tests.mqtt.test_enrol_tls import FleetHost, fleet_host
 from tests.support.broker import accepts, wait_for
-from tests.support.sim import BIN
 
 pytestmark = pytest.mark.slow  # Mosquitto, posterm-host, posterm enroll
 
@@ -34,23 +33,8 @@ def test_revoke_disconnects_the_terminal_and_refuses_it_without_a_broker_restart
     process throughout."""
     dirs = {}
     for tid in TERMINALS:
-        made = fleet_host.cli("enroll", "new", "--terminal", tid, "--json")
         dirs[tid] = tmp_path / tid
-        done = subprocess.run(
-            [
-                str(BIN / "posterm"),
-                "enroll",
-                fleet_host.url,
-                json.loads(made.stdout)["code"],
-                "--config-dir",
-                str(dirs[tid]),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        fleet_host.enroll(tid, dirs[tid])
     broker = fleet_host.broker
     broker_crl = broker.log.parent / "crl.pem"  # where Mosquitto reads it
     shutil.copy(tmp_path / "ca" / "crl.pem", broker_crl)

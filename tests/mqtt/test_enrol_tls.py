@@ -52,6 +52,16 @@ class FleetHost:
             check=False,
         )
 
+    def enroll(self, tid: str, config_dir: Path, *options: str) -> None:
+        """`posterm-host enroll new --terminal TID OPTIONS`, then the Pi's `posterm enroll
+        URL CODE --config-dir DIR` with its code; both must succeed."""
+        made = self.cli("enroll", "new", "--terminal", tid, *options, "--json")
+        assert made.returncode == 0, made.stderr
+        code = json.loads(made.stdout)["code"]
+        argv = [str(BIN / "posterm"), "enroll", self.url, code, "--config-dir", str(config_dir)]
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+
 
 def host_toml(tmp: Path, mqtt: str) -> str:
     return (
@@ -161,27 +171,10 @@ def test_an_enrolled_terminal_connects_over_tls_and_its_sale_arrives(
     with the enrolled certificate (the host sees it online) and a sale's events are in the
     host's store."""
     tid = TERMINALS[0]  # a terminal make-dynsec.py's rules let in
-    made = fleet_host.cli("enroll", "new", "--terminal", tid, "--site", "hq1", "--json")
-    assert made.returncode == 0, made.stderr
-    code = json.loads(made.stdout)["code"]
     (tmp_path / "pi").mkdir()
     rig = make_rig(tmp_path / "pi", link="tcp")  # writes pi/posterm.toml: PT and printer
     try:
-        done = subprocess.run(
-            [
-                str(BIN / "posterm"),
-                "enroll",
-                fleet_host.url,
-                code,
-                "--config-dir",
-                str(tmp_path / "pi"),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        fleet_host.enroll(tid, tmp_path / "pi", "--site", "hq1")
         assert f'id = "{tid}"' in rig.config.read_text()
         rig.start()
         code_, sale = rig.cli("sale", "12.50")

@@ -32,26 +32,11 @@ def test_a_rotated_key_reaches_the_terminal_and_both_keys_sign_for_the_window(
     the new key (its eod is run), a command signed with the old key is still run, and one
     signed by a key the host never had is refused as bad_signature."""
     tid = TERMINALS[0]
-    made = fleet_host.cli("enroll", "new", "--terminal", tid, "--json")
     pi = tmp_path / "pi"
     pi.mkdir()
     rig = make_rig(pi, link="tcp")
     try:
-        done = subprocess.run(
-            [
-                str(BIN / "posterm"),
-                "enroll",
-                fleet_host.url,
-                json.loads(made.stdout)["code"],
-                "--config-dir",
-                str(pi),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
+        fleet_host.enroll(tid, pi)
         rig.start()
         wait_for(
             lambda: (
