@@ -9,7 +9,8 @@ the middle of a receipt, the refill and the RECOVERED receipt; the PT link dropp
 the debit and its recovery; a partial refund above the approval limit approved from the
 back office; a void; a likely double charge and its alert; end of day; then the back
 office's fleet table, the lookup of a recovered receipt, the day's reconciliation, and
-where the receipts' PNGs are. `--interactive` then leaves the rig running until Ctrl-C.
+where the receipts' PNGs are. `--interactive` then leaves the rig running until Ctrl-C
+(`--interactive --no-tour`: the rig alone, at once).
 """
 
 from __future__ import annotations
@@ -54,7 +55,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="after the tour, leave the rig running until Ctrl-C",
     )
+    parser.add_argument(
+        "--no-tour",
+        action="store_true",
+        help="with --interactive: start the rig and leave it running, without the tour",
+    )
     args = parser.parse_args(argv)
+    if args.no_tour and not args.interactive:
+        parser.error("--no-tour is for --interactive (without both, nothing would run)")
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
     signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # unwinds too
@@ -63,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ExitStack() as stack:  # stops what it started, the last first, also on an error
         try:
             rig = start_rig(stack)
-            tour(rig)
+            if not args.no_tour:
+                tour(rig)
         except TourFailed as exc:
             print(f"\nTHE TOUR FAILED: {exc}", flush=True)
             return 1

@@ -25,6 +25,7 @@ from typing import Any
 import pytest
 
 from posterm.host.alerts import names
+from posterm.hwsim import demo
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
@@ -199,9 +200,12 @@ def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
 
 
 def test_interactive_leaves_the_rig_running_until_ctrl_c(tmp_path: Path) -> None:
+    """GIVEN `make demo ARGS='--interactive --no-tour'` (the tour itself is the test above)
+    WHEN its rig is up THEN the terminal, its panel and the back office answer, and Ctrl-C
+    stops the demo and every process it started."""
     env = demo_env()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "posterm.hwsim.demo", "--interactive"],
+        [sys.executable, "-m", "posterm.hwsim.demo", "--interactive", "--no-tour"],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -254,3 +258,12 @@ def test_interactive_leaves_the_rig_running_until_ctrl_c(tmp_path: Path) -> None
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_no_tour_without_interactive_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """GIVEN `make demo ARGS=--no-tour` (no tour and nothing left running: nothing to do)
+    WHEN it starts THEN it exits 2 saying --no-tour is for --interactive, starting nothing."""
+    with pytest.raises(SystemExit) as ended:
+        demo.main(["--no-tour"])
+    assert ended.value.code == 2
+    assert "--no-tour is for --interactive" in capsys.readouterr().err
