@@ -14,7 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from posterm.host import expiry, lookup
+from posterm.host import crash, expiry, lookup
 from posterm.host.cli_output import fail as _fail
 from posterm.host.cli_output import reply_text
 from posterm.host.config import HostConfig
@@ -75,6 +75,7 @@ def send(
     exit 1 when there was none or it refused."""
     envelope = expiry.build(tid, name, cmd_args, key=key, wait_s=config.reply_timeout_s)
     store.sent_command(envelope["cmd_id"], tid, name)  # only `tid`'s reply counts
+    crash.crashpoint("command.recorded")
     reply = send_and_wait(config, tid, envelope)
     if reply is None:
         why = expiry.unanswered(tid, envelope, config.reply_timeout_s)
@@ -126,7 +127,11 @@ def send_and_wait(config: HostConfig, tid: str, envelope: dict[str, Any]) -> dic
             got.append(reply)
             done.set()
 
+    def on_publish(c: Any, u: Any, mid: int, reason: Any, p: Any) -> None:
+        crash.crashpoint("command.published")  # the broker has it: the terminal will run it
+
     client.on_connect, client.on_subscribe, client.on_message = on_connect, on_subscribe, on_message
+    client.on_publish = on_publish
     host, port = broker_address(config)
     try:
         client.connect(host, port, keepalive=30)

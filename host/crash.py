@@ -2,9 +2,11 @@
 `posterm-host run` SIGKILL itself at those named steps (`after_commit`: a batch is
 committed, its acks are not sent yet; `notify.sent`: refund messages handed to the mail
 server or SMS gateway, not yet recorded as sent; `notify.recorded`: recorded sent and the
-contacts deleted, their old pages not yet out of the WAL), so tests can prove exactly-once (and the
-documented at-least-once) across real process deaths. Unset (production), every call is a
-set lookup that finds nothing.
+contacts deleted, their old pages not yet out of the WAL), and a command-sending CLI such
+as `posterm-host resolve` too (`command.recorded`: the command stored, not yet published;
+`command.published`: the broker acknowledged it, its reply not yet read), so tests can
+prove exactly-once (and the documented at-least-once) across real process deaths. Unset
+(production), every call is a set lookup that finds nothing.
 
 (The terminal's own is `posterm.daemon.crash`; the host imports only `posterm.protocol`.)
 """

@@ -5,7 +5,10 @@ closes the day on every terminal of a site at once, with each one's progress."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sqlite3
+import subprocess
 
 import pytest
 
@@ -14,6 +17,7 @@ from tests.support import money_rules
 from tests.support.broker import Broker, wait_for
 from tests.support.fleet import Fleet
 from tests.support.rig import Rig
+from tests.support.sim import BIN
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
@@ -181,3 +185,46 @@ def test_eod_for_a_site_closes_every_terminal_of_it_and_tells_each_ones_progress
         assert code == 0 and one["ok"] and one["result"]["kind"] == "eod", one
     finally:
         silent.close()
+
+
+def _resolve_killed_at(host: Host, step: str, txn_id: str) -> subprocess.CompletedProcess[str]:
+    resolve = ["resolve", TID, txn_id, "charged", "--by", "alice", "--json"]
+    return subprocess.run(
+        [str(BIN / "posterm-host"), "--config", str(host.config), *resolve],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "POSTERM_HOST_CRASH_AT": step},
+    )
+
+
+@pytest.mark.parametrize("step", ["command.recorded", "command.published"])
+def test_a_host_resolve_killed_at_each_step_settles_the_sale_once(
+    rig: Rig, host: Host, step: str
+) -> None:
+    """GIVEN a sale in doubt, the PT's journal saying it was charged WHEN `posterm-host
+    resolve TID TXN charged` is SIGKILLed at `step` (command stored but not published; or
+    published, its reply not read) and the operator runs it again THEN the sale is settled
+    once: killed before publishing, the terminal is still in doubt and the second resolve
+    settles it; killed after, the terminal settles it anyway and the second resolve is
+    refused as not_in_doubt. Either way: one approved sale, one booking, one RECOVERED
+    receipt, the money rules hold."""
+    txn_id = in_doubt_sale(rig, "25.00")
+    wait_for(lambda: unacked(rig) == 0, "the in-doubt sale at the host")
+    killed = _resolve_killed_at(host, step, txn_id)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    if step == "command.recorded":
+        assert [t["state"] for t in rig.txns()] == ["approved_unconfirmed"]
+        code, reply = host.cli("resolve", TID, txn_id, "charged", "--by", "alice", "--json")
+        assert code == 0 and reply["result"]["state"] == "approved", reply
+    else:
+        wait_for(lambda: [t["state"] for t in rig.txns()] == ["approved"], "settled anyway")
+        code, again = host.cli("resolve", TID, txn_id, "charged", "--by", "alice", "--json")
+        assert code == 1 and again["code"] == "not_in_doubt", again
+    rig.wait_state("ready")
+    assert [t["state"] for t in rig.txns()] == ["approved"]
+    assert [e["state"] for e in rig.ledger()] == ["booked"]
+    (receipt,) = money_rules.receipts_for(rig, txn_id)
+    assert "** RECOVERED **" in receipt
+    money_rules.check(rig)
