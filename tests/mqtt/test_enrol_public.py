@@ -53,7 +53,7 @@ def test_an_enrolled_terminal_s_voucher_links_to_the_host_s_status_page(tmp_path
     tid = TERMINALS[0]  # a terminal make-dynsec.py's rules let in
     with running_fleet_host(tmp_path, public, before=(("public", "init"),)) as host:
         (tmp_path / "pi").mkdir()
-        rig = make_rig(tmp_path / "pi", link="tcp")  # writes pi/posterm.toml: PT and printer
+        rig = make_rig(tmp_path / "pi", link="tcp", png=True)  # pi/posterm.toml; QR in PNG
         try:
             host.enroll(tid, tmp_path / "pi")
             written = load_config(rig.config)

@@ -233,9 +233,13 @@ def make_rig(
     extra_config: str = "",
     boot_slip: bool = False,
     stop_timeout_s: float = 60,
+    png: bool = False,
 ) -> Rig:
+    """A PT and a printer simulator and a postermd configured for them (not started). The
+    printer draws no PNG unless `png` (a test that reads the paper's image asks for it):
+    drawing was most of the simulator's time per receipt, in every test that prints."""
     pt = start_pt(tmp, "--ack-timeout", "3", *pt_args)
-    printer = start_printer(tmp, *printer_args)
+    printer = start_printer(tmp, *printer_args, *(() if png else ("--no-png",)))
     pt_url = pt.serial_url if link == "serial" else pt.tcp_url
     socket_path = tmp / "control.sock"
     journal = tmp / "journal.db"

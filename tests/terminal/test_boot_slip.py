@@ -34,7 +34,7 @@ def wait_pages(rig: Rig, count: int, timeout: float = 60) -> list[str]:
 
 
 def test_boot_slip_with_the_host_page_as_qr_code(tmp_path: Path) -> None:
-    rig = make_rig(tmp_path, boot_slip=True, extra_config=MQTT)
+    rig = make_rig(tmp_path, boot_slip=True, extra_config=MQTT, png=True)
     try:
         rig.start()
         (page,) = wait_pages(rig, 1)
@@ -56,7 +56,7 @@ def test_boot_slip_with_the_host_page_as_qr_code(tmp_path: Path) -> None:
 
 
 def test_boot_slip_of_a_terminal_without_host(tmp_path: Path) -> None:
-    rig = make_rig(tmp_path, boot_slip=True)
+    rig = make_rig(tmp_path, boot_slip=True, png=True)
     try:
         rig.start()
         (page,) = wait_pages(rig, 1)

@@ -33,7 +33,8 @@ def link_rig(tmp_path: Path) -> Rig:
     key = tmp_path / "refund-link.key"
     key.write_text(refundlink.terminal_key(MASTER, TID).hex() + "\n", encoding="ascii")
     os.chmod(key, 0o640)
-    return make_rig(tmp_path, extra_config=f'\n[refund_link]\nurl = "{BASE}"\nkey_file = "{key}"\n')
+    link = f'\n[refund_link]\nurl = "{BASE}"\nkey_file = "{key}"\n'
+    return make_rig(tmp_path, extra_config=link, png=True)  # the vouchers' QR: in the PNG
 
 
 def vouchers(rig: Rig) -> list[tuple[str, str]]:
