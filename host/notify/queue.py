@@ -56,33 +56,59 @@ def take_contacts(
 def on_new(
     tx: Tx, envelopes: list[dict[str, Any]], contacts: dict[str, dict[str, str]], now: str
 ) -> int:
-    """For the newly stored events: keep contacts, queue the notifications of the refunds
-    whose outcome is now final. Returns how many were queued (to wake the sender).
+    """For the newly stored events: queue the notifications of the refunds whose outcome is
+    now final, keep the contacts of those not final yet. Returns how many were queued (to
+    wake a sender in this process).
 
     Each refund the batch tells of is looked at once, after the whole batch is stored (its
-    request, outcome and voucher often come in one batch), and only those with a contact:
-    one query finds them for the batch (most receipts are a sale's, with none)."""
-    touched: dict[tuple[str, str], None] = {}  # (txn_id, terminal), in the batch's order
+    request, outcome and voucher often come in one batch), and only those with a contact.
+    The cost is per batch, not per refund: one query for the contacts kept by earlier
+    batches (of refunds whose request is not in this one), one for the told events of the
+    refunds with a contact, then one INSERT of all their notifications; a contact is
+    written to `contacts` only when its refund is not final yet. Nothing is rendered here:
+    the sender renders each message (host/notify/sender.py)."""
+    fresh: dict[tuple[str, str], str] = {}  # (txn_id, terminal) -> a contact of this batch
+    touched: dict[tuple[str, str], None] = {}  # in the batch's order
     for env in envelopes:
         txn_id = env["data"].get("txn_id")
         if not isinstance(txn_id, str):
             continue
+        key = (txn_id, str(env["terminal"]))
         if env["type"] == "refund.requested" and str(env["event_id"]) in contacts:
-            tx.execute(
-                "INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
-                " (?, ?, ?, ?) ON CONFLICT (terminal, txn_id) DO NOTHING",
-                (txn_id, env["terminal"], json.dumps(contacts[str(env["event_id"])]), now),
-            )
+            fresh.setdefault(key, json.dumps(contacts[str(env["event_id"])]))
         elif env["type"] not in OUTCOME_EVENTS and env["type"] not in RECEIPTS:
             continue
-        touched[(txn_id, str(env["terminal"]))] = None
-    known = _contacts_of(tx, sorted({txn_id for txn_id, _ in touched}))
-    queued = 0
-    for txn_id, terminal in touched:
-        who = known.get((txn_id, terminal))
-        if who is not None:  # else no contact (yet, or any more): queued when it arrives
-            queued += _queue(tx, terminal, txn_id, who, now)
-    return queued
+        touched[key] = None
+    kept = _contacts_of(tx, sorted({txn_id for txn_id, t in touched if (txn_id, t) not in fresh}))
+    who = {key: fresh.get(key) or kept.get(key) for key in touched}
+    told = _told(tx, sorted({txn_id for (txn_id, _), c in who.items() if c is not None}))
+    rows: list[tuple[Any, ...]] = []
+    waiting: list[tuple[str, str, str, str]] = []
+    for key, contact_json in who.items():
+        if contact_json is None:
+            continue  # no contact (yet, or any more): queued when it arrives
+        row = _row(key, contact_json, told.get(key, []), now)
+        if row is not None:
+            rows.append(row)
+        elif key in fresh:  # not final yet: kept until its outcome is
+            waiting.append((key[0], key[1], contact_json, now))
+    if waiting:
+        tx.execute_many(
+            "INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
+            " (?, ?, ?, ?) ON CONFLICT (terminal, txn_id) DO NOTHING",
+            waiting,
+        )
+    if rows:
+        tx.execute_many(
+            "INSERT INTO notifications (notification_id, txn_id, terminal, channel, contact,"
+            " lang, facts, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?,"
+            " 'queued', ?, ?) ON CONFLICT (terminal, txn_id) DO NOTHING",
+            rows,
+        )
+    gone = [(r[1], r[2]) for r in rows if (r[1], r[2]) in kept]
+    if gone:
+        tx.execute_many("DELETE FROM contacts WHERE txn_id = ? AND terminal = ?", gone)
+    return len(rows)
 
 
 def _contacts_of(tx: Tx, txn_ids: list[str], chunk: int = 500) -> dict[tuple[str, str], str]:
@@ -98,8 +124,36 @@ def _contacts_of(tx: Tx, txn_ids: list[str], chunk: int = 500) -> dict[tuple[str
     return found
 
 
+_TOLD = ", ".join(f"'{t}'" for t in ("refund.requested", *OUTCOME_EVENTS, *RECEIPTS))
+
+
+def _told(
+    tx: Tx, txn_ids: list[str], chunk: int = 500
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """(txn_id, terminal) -> the stored request, outcome and receipt events of `txn_ids`,
+    in their terminal's order (this batch's are stored already)."""
+    found: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for i in range(0, len(txn_ids), chunk):
+        part = txn_ids[i : i + chunk]
+        marks = ", ".join("?" for _ in part)
+        for row in tx.rows(
+            f"SELECT txn_id, terminal, envelope FROM events WHERE txn_id IN ({marks}) AND"
+            f" type IN ({_TOLD}) ORDER BY terminal, seq",
+            part,
+        ):
+            key = (str(row["txn_id"]), str(row["terminal"]))
+            found.setdefault(key, []).append(json.loads(row["envelope"]))
+    return found
+
+
 def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, Any]] | None:
-    """The refund's outcome once it is final, with the event that tells it; None before.
+    """The refund's outcome once it is final, with the event that tells it; None before
+    (see `decide`)."""
+    return decide(_told(tx, [txn_id]).get((txn_id, terminal), []))
+
+
+def decide(told: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """The outcome told by a refund's events (in seq order) once it is final; None before.
 
     `refund.failed` and `refund.rejected` are final. `refund.completed` is sent when the
     PT's approval is committed, before its completion (state `approved_unconfirmed`): a
@@ -107,13 +161,6 @@ def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, An
     the `refund.completed`. So it is final when recovery found it kept (state `approved`)
     or once one of its receipts is told (the terminal issues them only after the PT's
     completion): the customer never hears "refunded" of money that did not move."""
-    types = ", ".join(f"'{t}'" for t in (*OUTCOME_EVENTS, *RECEIPTS))
-    rows = tx.rows(
-        f"SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND type IN"
-        f" ({types}) ORDER BY seq",
-        (terminal, txn_id),
-    )
-    told = [json.loads(r["envelope"]) for r in rows]
     ends = [e for e in told if e["type"] in ("refund.failed", "refund.rejected")]
     if ends:
         return OUTCOME_EVENTS[ends[-1]["type"]], ends[-1]
@@ -124,21 +171,20 @@ def final_outcome(tx: Tx, terminal: str, txn_id: str) -> tuple[str, dict[str, An
     return ("completed", done[-1]) if done and confirmed else None
 
 
-def _queue(tx: Tx, terminal: str, txn_id: str, contact_json: str, now: str) -> int:
-    final = final_outcome(tx, terminal, txn_id)
+def _row(
+    key: tuple[str, str], contact_json: str, told: list[dict[str, Any]], now: str
+) -> tuple[Any, ...] | None:
+    """The notification row of a refund whose outcome is final (None: not final yet)."""
+    final = decide(told)
     if final is None:
-        return 0  # queued when the outcome is final
+        return None
     name, outcome = final
+    txn_id, terminal = key
     data = outcome["data"]
-    who = json.loads(contact_json)
     asked: dict[str, Any] = {}
     if not all(data.get(k) for k in ("amount", "currency", "reason")):  # else the request's
-        request = tx.rows(
-            "SELECT envelope FROM events WHERE terminal = ? AND txn_id = ? AND"
-            " type = 'refund.requested' ORDER BY seq LIMIT 1",
-            (terminal, txn_id),
-        )
-        asked = json.loads(request[0]["envelope"])["data"] if request else {}
+        requests = [e for e in told if e["type"] == "refund.requested"]
+        asked = requests[0]["data"] if requests else {}
     facts = {
         "outcome": name,
         "at": outcome["occurred_at"],
@@ -148,25 +194,19 @@ def _queue(tx: Tx, terminal: str, txn_id: str, contact_json: str, now: str) -> i
         "card": data.get("masked_pan") or "",
         "reference": txn_id,
     }
+    who = json.loads(contact_json)
     channel = "email" if "email" in who else "sms"
-    count = tx.execute(
-        "INSERT INTO notifications (notification_id, txn_id, terminal, channel, contact, lang,"
-        " facts, state, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)"
-        " ON CONFLICT (terminal, txn_id) DO NOTHING",
-        (
-            str(uuid.uuid4()),
-            txn_id,
-            terminal,
-            channel,
-            who[channel if channel == "email" else "phone"],
-            who.get("lang", ""),
-            json.dumps(facts),
-            now,
-            now,
-        ),
+    return (
+        str(uuid.uuid4()),
+        txn_id,
+        terminal,
+        channel,
+        who[channel if channel == "email" else "phone"],
+        who.get("lang", ""),
+        json.dumps(facts),
+        now,
+        now,
     )
-    tx.execute("DELETE FROM contacts WHERE txn_id = ? AND terminal = ?", (txn_id, terminal))
-    return count
 
 
 def forget_old(tx: Tx, now: datetime, keep_days: int) -> int:
