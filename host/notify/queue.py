@@ -81,7 +81,11 @@ def on_new(
         touched[key] = None
     kept = _contacts_of(tx, sorted({txn_id for txn_id, t in touched if (txn_id, t) not in fresh}))
     who = {key: fresh.get(key) or kept.get(key) for key in touched}
-    told = _told(tx, sorted({txn_id for (txn_id, _), c in who.items() if c is not None}))
+    told = _told(
+        tx,
+        sorted({txn_id for (txn_id, _), c in who.items() if c is not None}),
+        {str(env["event_id"]): env for env in envelopes},
+    )
     rows: list[tuple[Any, ...]] = []
     waiting: list[tuple[str, str, str, str]] = []
     for key, contact_json in who.items():
@@ -128,21 +132,40 @@ _TOLD = ", ".join(f"'{t}'" for t in ("refund.requested", *OUTCOME_EVENTS, *RECEI
 
 
 def _told(
-    tx: Tx, txn_ids: list[str], chunk: int = 500
+    tx: Tx, txn_ids: list[str], batch: dict[str, dict[str, Any]] | None = None, chunk: int = 500
 ) -> dict[tuple[str, str], list[dict[str, Any]]]:
     """(txn_id, terminal) -> the stored request, outcome and receipt events of `txn_ids`,
-    in their terminal's order (this batch's are stored already)."""
+    in their terminal's order. `batch` (event_id -> envelope): the events just stored,
+    taken as they are (only the envelopes of earlier batches are read and parsed)."""
+    batch = batch or {}
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for i in range(0, len(txn_ids), chunk):
         part = txn_ids[i : i + chunk]
         marks = ", ".join("?" for _ in part)
-        for row in tx.rows(
-            f"SELECT txn_id, terminal, envelope FROM events WHERE txn_id IN ({marks}) AND"
+        rows = tx.rows(
+            f"SELECT event_id, txn_id, terminal FROM events WHERE txn_id IN ({marks}) AND"
             f" type IN ({_TOLD}) ORDER BY terminal, seq",
             part,
-        ):
+        )
+        earlier = [str(r["event_id"]) for r in rows if str(r["event_id"]) not in batch]
+        read = _envelopes(tx, earlier)
+        for row in rows:
+            event_id = str(row["event_id"])
             key = (str(row["txn_id"]), str(row["terminal"]))
-            found.setdefault(key, []).append(json.loads(row["envelope"]))
+            found.setdefault(key, []).append(batch.get(event_id) or read[event_id])
+    return found
+
+
+def _envelopes(tx: Tx, event_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """event_id -> its stored envelope."""
+    found: dict[str, dict[str, Any]] = {}
+    for i in range(0, len(event_ids), 500):
+        part = event_ids[i : i + 500]
+        marks = ", ".join("?" for _ in part)
+        for row in tx.rows(
+            f"SELECT event_id, envelope FROM events WHERE event_id IN ({marks})", part
+        ):
+            found[str(row["event_id"])] = json.loads(row["envelope"])
     return found
 
 
