@@ -8,6 +8,7 @@ server that never answers holds up no event."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import subprocess
 from collections import Counter
@@ -184,6 +185,30 @@ def test_a_mail_server_that_never_answers_holds_up_no_event(
             store_url, "SELECT state, COUNT(*) AS n FROM notifications GROUP BY state"
         ) == [{"state": "queued", "n": 100}]
         assert sender.poll() is None
+    finally:
+        _stop(sender)
+        _stop(ingest)
+
+
+def _nice(pid: int) -> int:
+    """A process's nice value (/proc/PID/stat, field 19)."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return int(stat.rsplit(")", 1)[1].split()[16])
+
+
+def test_the_sender_process_yields_the_cpu_to_ingest(
+    tmp_path: Path, broker: Broker, smtp: SmtpServer
+) -> None:
+    """GIVEN `run --role ingest` and `run --role sender` started alike WHEN both run THEN
+    the sender runs SENDER_NICE (10) below the ingest's priority, the ingest's unchanged."""
+    config = _config(tmp_path, broker.url, f"sqlite://{tmp_path / 'host.db'}", smtp.url)
+    ingest = _run(tmp_path, config, "--role", "ingest")
+    sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
+    try:
+        log = tmp_path / "host--role-sender---instance-sender.log"
+        wait_for(lambda: log.exists() and "sending from" in log.read_text(), "the sender up")
+        assert _nice(sender.pid) - _nice(ingest.pid) == 10
+        assert _nice(ingest.pid) == os.nice(0)
     finally:
         _stop(sender)
         _stop(ingest)
