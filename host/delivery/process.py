@@ -51,10 +51,19 @@ def role_problem(role: str | None, http: object, metrics: object) -> str | None:
     return None
 
 
+def _yield_cpu() -> None:
+    """At least SENDER_NICE (a unit's Nice= may have set it already)."""
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) < SENDER_NICE:
+            os.setpriority(os.PRIO_PROCESS, 0, SENDER_NICE)
+    except OSError as exc:  # a sandbox without setpriority: sent at the ingest's priority
+        log.warning("delivery: cannot lower this process's priority: %s", exc)
+
+
 def run_sender(config: HostConfig, store: Store, owner: str) -> int:
     """`run --role sender`: deliver until SIGTERM or SIGINT; the exit code."""
     sender = Sender(store, outboxes(config, store), owner=owner)
-    os.nice(SENDER_NICE)
+    _yield_cpu()
 
     def stop(*_: Any) -> None:
         sender.stopping.set()
