@@ -13,6 +13,7 @@ Run: .venv/bin/python bench/bench_notify.py [--refunds N] [--rounds 5]
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
-from bench.runs import Sample, interleave  # noqa: E402
+from bench.runs import Sample, Spread, interleave  # noqa: E402
 from posterm.host.alerts.engine import Alerter  # noqa: E402
 from posterm.host.alerts.rules import Limits  # noqa: E402
 from posterm.host.notify.queue import take_contacts  # noqa: E402
@@ -37,7 +38,8 @@ from tests.support.broker import free_port, wait_for  # noqa: E402
 BATCH = 500  # as posterm-host run stores them
 BIN = Path(sys.executable).parent
 RUN_S = 6.0  # seconds of bare ingest per run, when --refunds is not given
-DRAIN_S = 5.0  # after the burst, the sender's rate is counted this much longer
+DRAIN_S = 10.0  # after the burst, the sender's rate is counted this much longer
+CPU: list[float] = []  # each ingest's CPU seconds, in the order they ran
 
 
 def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
@@ -88,16 +90,18 @@ def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
 
 
 def ingest(events: list[dict[str, Any]], hooks: IngestHooks | None, store: Store) -> float:
-    """Seconds to ingest `events` as `posterm-host run --role ingest` does."""
+    """Seconds to ingest `events` as `posterm-host run --role ingest` does (and the CPU
+    seconds this process spent on it, into CPU)."""
     limits = Limits(refunds_per_day=10**6, refund_minor_per_day=10**12)  # a planned burst
     alerter = Alerter(store, limits, new_event_hooks=(hooks.on_new,) if hooks else ())
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(events), BATCH):
         batch = events[i : i + BATCH]
         contacts, _ = take_contacts(batch)
         if hooks is not None:
             hooks.prepare(contacts)
         alerter.ingest(batch)
+    CPU.append(time.process_time() - cpu)
     return time.perf_counter() - start
 
 
@@ -132,6 +136,7 @@ class Arms:
         self.tmp, self.refunds, self.smtp_port = tmp, refunds, smtp_port
         self.runs = 0
         self.mails: list[Sample] = []
+        self.cpu: dict[str, list[float]] = {"ours": [], "bare": []}  # per round
 
     def _db(self) -> Path:
         self.runs += 1
@@ -141,7 +146,9 @@ class Arms:
         events = refund_events(self.refunds, False)
         store = Store(f"sqlite://{self._db()}")
         try:
-            return Sample(len(events), ingest(events, None, store))
+            sample = Sample(len(events), ingest(events, None, store))
+            self.cpu["bare"].append(CPU[-1])
+            return sample
         finally:
             store.close()
 
@@ -170,6 +177,7 @@ class Arms:
             )
             start = time.perf_counter()
             seconds = ingest(events, IngestHooks(None), store)
+            self.cpu["ours"].append(CPU[-1])
             time.sleep(DRAIN_S)  # the sender goes on draining (a rate, not a test)
             self.mails.append(Sample(_sent(store), time.perf_counter() - start))
             return Sample(len(events), seconds)
@@ -202,6 +210,7 @@ def main() -> None:
             arms = Arms(tmp, args.refunds or 1000, port)
             if args.refunds is None:  # a warm-up run sizes the burst for this machine now
                 rate = arms.bare().rate
+                arms.cpu["bare"].clear()
                 arms.refunds = args.refunds = max(1000, int(rate * RUN_S / 3))
             runs: dict[str, Callable[[], Sample]] = {"ours": arms.ours, "bare": arms.bare}
             result = interleave(runs, rounds=args.rounds)
@@ -210,7 +219,11 @@ def main() -> None:
             smtp.wait(10)
     ratio = result.ratio("ours", "bare")
     ours, bare = result.rate("ours"), result.rate("bare")
-    mails = sorted(s.rate for s in arms.mails)[len(arms.mails) // 2]
+    mails = statistics.median(s.rate for s in arms.mails)
+    # the ingest process's own CPU per event, bare over ours, round by round: what the
+    # hook costs, apart from the CPU the other processes of a loaded machine take from it
+    per_round = [b / o for o, b in zip(arms.cpu["ours"], arms.cpu["bare"], strict=True)]
+    cpu = Spread(statistics.median(per_round), min(per_round), max(per_round), len(per_round))
     print(
         f"notify: {3 * args.refunds:,} refund events ({args.refunds:,} refunds with an e-mail)"
         f" into SQLite per run, batches of {BATCH}, {args.rounds} interleaved rounds"
@@ -232,6 +245,18 @@ def main() -> None:
         baseline_name="same ingest, no notifications",
         target="ratio >= 0.9",
         spread=ratio,
+    )
+    print(
+        f"notify: the ingest process's CPU per event, without notifications over with them:"
+        f" {cpu} (its wall-clock ratio also carries the CPU the sender process and the"
+        f" machine's other load take from it)"
+    )
+    figure(
+        "notify: ingest CPU per event, bare / with notifications",
+        cpu.median,
+        "ratio",
+        target="ratio >= 0.9",
+        spread=cpu,
     )
     figure("notify: e-mails delivered by the sender process", mails, "mails/s")
 
