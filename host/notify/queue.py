@@ -67,7 +67,7 @@ def on_new(
     refunds with a contact, then one INSERT of all their notifications; a contact is
     written to `contacts` only when its refund is not final yet. Nothing is rendered here:
     the sender renders each message (host/notify/sender.py)."""
-    fresh: dict[tuple[str, str], str] = {}  # (txn_id, terminal) -> a contact of this batch
+    fresh: dict[tuple[str, str], dict[str, str]] = {}  # (txn_id, terminal) -> its contact
     touched: dict[tuple[str, str], None] = {}  # in the batch's order
     for env in envelopes:
         txn_id = env["data"].get("txn_id")
@@ -75,12 +75,12 @@ def on_new(
             continue
         key = (txn_id, str(env["terminal"]))
         if env["type"] == "refund.requested" and str(env["event_id"]) in contacts:
-            fresh.setdefault(key, json.dumps(contacts[str(env["event_id"])]))
+            fresh.setdefault(key, contacts[str(env["event_id"])])
         elif env["type"] not in OUTCOME_EVENTS and env["type"] not in RECEIPTS:
             continue
         touched[key] = None
     kept = _contacts_of(tx, sorted({txn_id for txn_id, t in touched if (txn_id, t) not in fresh}))
-    who = {key: fresh.get(key) or kept.get(key) for key in touched}
+    who = {key: fresh.get(key) or _loaded(kept.get(key)) for key in touched}
     told = _told(
         tx,
         sorted({txn_id for (txn_id, _), c in who.items() if c is not None}),
@@ -88,14 +88,14 @@ def on_new(
     )
     rows: list[tuple[Any, ...]] = []
     waiting: list[tuple[str, str, str, str]] = []
-    for key, contact_json in who.items():
-        if contact_json is None:
+    for key, person in who.items():
+        if person is None:
             continue  # no contact (yet, or any more): queued when it arrives
-        row = _row(key, contact_json, told.get(key, []), now)
+        row = _row(key, person, told.get(key, []), now)
         if row is not None:
             rows.append(row)
         elif key in fresh:  # not final yet: kept until its outcome is
-            waiting.append((key[0], key[1], contact_json, now))
+            waiting.append((key[0], key[1], json.dumps(person), now))
     if waiting:
         tx.execute_many(
             "INSERT INTO contacts (txn_id, terminal, contact, received_at) VALUES"
@@ -113,6 +113,10 @@ def on_new(
     if gone:
         tx.execute_many("DELETE FROM contacts WHERE txn_id = ? AND terminal = ?", gone)
     return len(rows)
+
+
+def _loaded(contact_json: str | None) -> dict[str, str] | None:
+    return None if contact_json is None else dict(json.loads(contact_json))
 
 
 def _contacts_of(tx: Tx, txn_ids: list[str], chunk: int = 500) -> dict[tuple[str, str], str]:
@@ -143,13 +147,13 @@ def _told(
         part = txn_ids[i : i + chunk]
         marks = ", ".join("?" for _ in part)
         rows = tx.rows(
-            f"SELECT event_id, txn_id, terminal FROM events WHERE txn_id IN ({marks}) AND"
-            f" type IN ({_TOLD}) ORDER BY terminal, seq",
+            f"SELECT event_id, txn_id, terminal, seq FROM events WHERE txn_id IN ({marks})"
+            f" AND type IN ({_TOLD})",
             part,
         )
         earlier = [str(r["event_id"]) for r in rows if str(r["event_id"]) not in batch]
         read = _envelopes(tx, earlier)
-        for row in rows:
+        for row in sorted(rows, key=lambda r: int(r["seq"])):  # each terminal's order
             event_id = str(row["event_id"])
             key = (str(row["txn_id"]), str(row["terminal"]))
             found.setdefault(key, []).append(batch.get(event_id) or read[event_id])
@@ -195,7 +199,7 @@ def decide(told: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
 
 
 def _row(
-    key: tuple[str, str], contact_json: str, told: list[dict[str, Any]], now: str
+    key: tuple[str, str], who: dict[str, str], told: list[dict[str, Any]], now: str
 ) -> tuple[Any, ...] | None:
     """The notification row of a refund whose outcome is final (None: not final yet)."""
     final = decide(told)
@@ -217,7 +221,6 @@ def _row(
         "card": data.get("masked_pan") or "",
         "reference": txn_id,
     }
-    who = json.loads(contact_json)
     channel = "email" if "email" in who else "sms"
     return (
         str(uuid.uuid4()),
