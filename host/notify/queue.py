@@ -63,8 +63,10 @@ def on_new(
     Each refund the batch tells of is looked at once, after the whole batch is stored (its
     request, outcome and voucher often come in one batch), and only those with a contact.
     The cost is per batch, not per refund: one query for the contacts kept by earlier
-    batches (of refunds whose request is not in this one), one for the told events of the
-    refunds with a contact, then one INSERT of all their notifications; a contact is
+    batches (of refunds whose request is not in this one), one for whether any refund
+    completed within the batch ended otherwise before (see `_decided_here`), one for the
+    told events of the other refunds with a contact, then one INSERT of all their
+    notifications; a contact is
     written to `contacts` only when its refund is not final yet. Nothing is rendered here:
     the sender renders each message (host/notify/sender.py)."""
     fresh: dict[tuple[str, str], dict[str, str]] = {}  # (txn_id, terminal) -> its contact
@@ -81,10 +83,13 @@ def on_new(
         touched[key] = None
     kept = _contacts_of(tx, sorted({txn_id for txn_id, t in touched if (txn_id, t) not in fresh}))
     who = {key: fresh.get(key) or _loaded(kept.get(key)) for key in touched}
-    told = _told(
-        tx,
-        sorted({txn_id for (txn_id, _), c in who.items() if c is not None}),
-        {str(env["event_id"]): env for env in envelopes},
+    told = _decided_here(tx, envelopes, fresh)
+    told.update(
+        _told(
+            tx,
+            sorted({key[0] for key, c in who.items() if c is not None and key not in told}),
+            {str(env["event_id"]): env for env in envelopes},
+        )
     )
     rows: list[tuple[Any, ...]] = []
     waiting: list[tuple[str, str, str, str]] = []
@@ -115,6 +120,42 @@ def on_new(
     return len(rows)
 
 
+_ENDS = ("refund.failed", "refund.rejected")
+
+
+def _decided_here(
+    tx: Tx, envelopes: list[dict[str, Any]], fresh: dict[tuple[str, str], dict[str, str]]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The refunds whose request (with a contact) and completed outcome are both in this
+    batch, with their events of the batch: the common burst, decided without reading the
+    events back. Only a `refund.failed` or `refund.rejected` stored before (a terminal's
+    events out of order) could change that outcome: one query looks for those, and such a
+    refund is left to `_told`."""
+    here: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for env in envelopes:
+        txn_id = env["data"].get("txn_id")
+        key = (txn_id if isinstance(txn_id, str) else "", str(env["terminal"]))
+        if key in fresh and env["type"] in TOLD_TYPES:
+            here.setdefault(key, []).append(env)
+    for key, events in list(here.items()):
+        events.sort(key=lambda e: int(e["seq"]))
+        final = decide(events)
+        if final is None or final[0] != "completed":
+            del here[key]
+    txn_ids = sorted({txn_id for txn_id, _ in here})
+    marks_ends = ", ".join(f"'{t}'" for t in _ENDS)
+    for i in range(0, len(txn_ids), 500):
+        part = txn_ids[i : i + 500]
+        marks = ", ".join("?" for _ in part)
+        for row in tx.rows(
+            f"SELECT txn_id, terminal FROM events WHERE txn_id IN ({marks}) AND type IN"
+            f" ({marks_ends})",
+            part,
+        ):
+            here.pop((str(row["txn_id"]), str(row["terminal"])), None)
+    return here
+
+
 def _loaded(contact_json: str | None) -> dict[str, str] | None:
     return None if contact_json is None else dict(json.loads(contact_json))
 
@@ -132,7 +173,8 @@ def _contacts_of(tx: Tx, txn_ids: list[str], chunk: int = 500) -> dict[tuple[str
     return found
 
 
-_TOLD = ", ".join(f"'{t}'" for t in ("refund.requested", *OUTCOME_EVENTS, *RECEIPTS))
+TOLD_TYPES = frozenset(("refund.requested", *OUTCOME_EVENTS, *RECEIPTS))
+_TOLD = ", ".join(f"'{t}'" for t in sorted(TOLD_TYPES))
 
 
 def _told(

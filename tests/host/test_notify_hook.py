@@ -95,3 +95,27 @@ def test_a_refund_split_over_batches_keeps_its_contact_until_final(tmp_path: Pat
         assert store.db.rows("SELECT state FROM notifications")[0]["state"] == "queued"
     finally:
         store.close()
+
+
+def test_a_failure_stored_before_its_batch_outweighs_the_batch_s_completion(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a refund's `refund.failed` stored first (its terminal's events out of order)
+    WHEN a batch then brings its request (with an address), a completion and a voucher
+    THEN the one notification queued tells the failure, as the refund's whole story does."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    try:
+        events, contacts = _burst(2)
+        money = {"txn_id": "R0", "amount": "12.50", "currency": "EUR", "reason": "other"}
+        failed = envelope("pos-a", 100, "refund.failed", {**money, "state": "not_charged"})
+        store.ingest([failed])
+        store.ingest(events)
+        with store.db.tx() as tx:
+            assert queue.on_new(tx, events, contacts, now_rfc3339()) == 2
+        rows = store.db.rows("SELECT txn_id, facts FROM notifications ORDER BY txn_id")
+        assert [(r["txn_id"], json.loads(r["facts"])["outcome"]) for r in rows] == [
+            ("R0", "failed"),
+            ("R1", "completed"),
+        ]
+    finally:
+        store.close()
