@@ -186,7 +186,8 @@ def test_a_mail_server_that_never_answers_holds_up_no_event(
         ) == [{"state": "queued", "n": 100}]
         assert sender.poll() is None
     finally:
-        _stop(sender)
+        sender.kill()  # blocked reading the silent server (up to its timeout_s)
+        sender.wait(10)
         _stop(ingest)
 
 
