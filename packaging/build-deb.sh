@@ -158,6 +158,7 @@ stage_posterm_host() {
     PKG_NAME=posterm-host
     local examples=/usr/share/doc/posterm-host/examples
     put 0644 systemd/posterm-host.service /lib/systemd/system/posterm-host.service
+    put 0644 systemd/posterm-host-sender.service /lib/systemd/system/posterm-host-sender.service
     put 0644 systemd/posterm-host.sysusers /usr/lib/sysusers.d/posterm-host.conf
     put 0644 systemd/posterm-host.tmpfiles /usr/lib/tmpfiles.d/posterm-host.conf
     # a conffile; 0640 root:posterm-host through tmpfiles.d in postinst

@@ -43,10 +43,11 @@ PACKAGES=(posterm posterm-host)
 live_systemd() { [ -z "$R" ] && [ -d /run/systemd/system ]; }
 live_udev() { [ -z "$R" ] && [ -d /run/udev ] && command -v udevadm >/dev/null; }
 systemctl_() { systemctl ${R:+--root="$R"} "$@"; }
-UNITS=(posterm.service posterm-host.service)
+UNITS=(posterm.service posterm-host.service posterm-host-sender.service)
 FILES=(  # source in the checkout -> installed path (both always replaced)
     "systemd/posterm.service:/etc/systemd/system/posterm.service"
     "systemd/posterm-host.service:/etc/systemd/system/posterm-host.service"
+    "systemd/posterm-host-sender.service:/etc/systemd/system/posterm-host-sender.service"
     "systemd/posterm.sysusers:/etc/sysusers.d/posterm.conf"
     "systemd/posterm-host.sysusers:/etc/sysusers.d/posterm-host.conf"
     "systemd/posterm.tmpfiles:/etc/tmpfiles.d/posterm.conf"

@@ -1,11 +1,13 @@
 """Which outboxes a `posterm-host run` process sends, and `run --role sender`: the delivery
 sender alone, in a process of its own (no MQTT; its only link is the database), so sending
-never competes with ingest for the GIL. `--role ingest` runs no sender; no role runs both
+never competes with ingest for the GIL, and at a lower priority (SENDER_NICE), so it
+takes only the CPU the ingest leaves. `--role ingest` runs no sender; no role runs both
 in one process (the demo, a small install)."""
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 from typing import Any
 
@@ -19,6 +21,9 @@ from posterm.host.store import Store
 
 log = logging.getLogger("posterm.host.delivery")
 ROLES = ("ingest", "sender")  # no role: both
+# `run --role sender` yields the CPU to ingest: on a host busy storing a burst, deliveries
+# drain behind it (as the in-process sender's pause does), never slowing the acks
+SENDER_NICE = 10
 
 
 def outboxes(config: HostConfig, store: Store) -> tuple[Outbox, ...]:
@@ -46,9 +51,19 @@ def role_problem(role: str | None, http: object, metrics: object) -> str | None:
     return None
 
 
+def _yield_cpu() -> None:
+    """At least SENDER_NICE (a unit's Nice= may have set it already)."""
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) < SENDER_NICE:
+            os.setpriority(os.PRIO_PROCESS, 0, SENDER_NICE)
+    except OSError as exc:  # a sandbox without setpriority: sent at the ingest's priority
+        log.warning("delivery: cannot lower this process's priority: %s", exc)
+
+
 def run_sender(config: HostConfig, store: Store, owner: str) -> int:
     """`run --role sender`: deliver until SIGTERM or SIGINT; the exit code."""
     sender = Sender(store, outboxes(config, store), owner=owner)
+    _yield_cpu()
 
     def stop(*_: Any) -> None:
         sender.stopping.set()

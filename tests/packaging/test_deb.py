@@ -48,6 +48,8 @@ CONFFILES = {
     "posterm-host": {"/etc/posterm/posterm-host.toml"},
 }
 UNIT = {"posterm": "posterm.service", "posterm-host": "posterm-host.service"}
+# units a package ships beside its own, pulled in by it (posterm-host.service: Wants=)
+PULLED_IN = {"posterm": (), "posterm-host": ("posterm-host-sender.service",)}
 
 
 @pytest.fixture
@@ -197,10 +199,13 @@ def test_each_package_ships_its_unit_binaries_and_system_files(
         f"/usr/bin/{name}",
     ):
         assert path in listing, path
-    assert [u for u in listing if u.startswith("/lib/systemd/system/")] == [
-        "/lib/systemd/system/",
-        f"/lib/systemd/system/{service}",
-    ]
+    assert sorted(u for u in listing if u.startswith("/lib/systemd/system/")) == sorted(
+        [
+            "/lib/systemd/system/",
+            f"/lib/systemd/system/{service}",
+            *(f"/lib/systemd/system/{u}" for u in PULLED_IN[name]),
+        ]
+    )
 
 
 def _files(deb: Path, names: set[str]) -> dict[str, bytes]:

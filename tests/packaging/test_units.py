@@ -24,6 +24,7 @@ from tests.packaging.support import (
 
 POSTERMD = SYSTEMD / "posterm.service"
 HOST = SYSTEMD / "posterm-host.service"
+SENDER = SYSTEMD / "posterm-host-sender.service"  # pulled in by HOST, of its package
 
 
 @pytest.mark.slow
@@ -31,7 +32,7 @@ def test_systemd_analyze_verify_says_nothing(tmp_path: Path) -> None:
     """GIVEN both units in a root with their ExecStart binaries (stand-ins here; the deb
     test verifies the installed ones) WHEN systemd-analyze verifies them THEN not a word."""
     need("systemd-analyze")
-    for name in UNITS:
+    for name in (*UNITS, SENDER.name):
         unit_dir = tmp_path / "lib/systemd/system"
         unit_dir.mkdir(parents=True, exist_ok=True)
         (unit_dir / name).write_text((SYSTEMD / name).read_text())
@@ -39,11 +40,11 @@ def test_systemd_analyze_verify_says_nothing(tmp_path: Path) -> None:
         binary.parent.mkdir(parents=True, exist_ok=True)
         binary.write_text("#!/bin/sh\n")
         binary.chmod(0o755)
-    proc = verify_units(tmp_path, Path("/lib/systemd/system"))
+    proc = verify_units(tmp_path, Path("/lib/systemd/system"), (*UNITS, SENDER.name))
     assert (proc.returncode, proc.stdout + proc.stderr) == (0, "")
 
 
-@pytest.mark.parametrize("name", UNITS)
+@pytest.mark.parametrize("name", (*UNITS, SENDER.name))
 @pytest.mark.slow
 def test_security_exposure_is_2_or_better(name: str) -> None:
     """GIVEN a unit WHEN systemd-analyze rates its sandbox offline THEN the exposure is at
@@ -66,6 +67,22 @@ def test_postermd_runs_as_notify_service_with_watchdog_and_its_groups() -> None:
     allowed = " ".join(unit_values(POSTERMD, "DeviceAllow"))
     for device in ("char-ttyUSB", "char-ttyACM", "char-ttyAMA", "char-gpiochip", "char-usb_device"):
         assert device in allowed
+
+
+def test_posterm_host_ingests_and_its_sender_unit_sends_in_a_process_of_its_own() -> None:
+    """GIVEN posterm-host.service and posterm-host-sender.service THEN the first runs the
+    ingest alone and pulls in the second, which runs `run --role sender` after it, stops
+    and restarts with it (PartOf=), as its user and in the same sandbox, at nice 10 (its
+    seccomp filter forbids setpriority, so the unit sets it)."""
+    host, sender = unit(HOST), unit(SENDER)
+    assert host["Service"]["ExecStart"].endswith(" run --role ingest")
+    assert "posterm-host-sender.service" in host["Unit"]["Wants"].split()
+    assert sender["Service"]["ExecStart"].endswith(" run --role sender --instance sender")
+    assert sender["Unit"]["PartOf"] == "posterm-host.service"
+    assert "posterm-host.service" in sender["Unit"]["After"].split()
+    assert sender["Service"]["Nice"] == "10" and "Install" not in sender
+    same = {k: v for k, v in host["Service"].items() if k != "ExecStart"}
+    assert {k: v for k, v in sender["Service"].items() if k not in ("ExecStart", "Nice")} == same
 
 
 def test_posterm_host_is_simple_and_needs_no_device_group() -> None:
