@@ -18,7 +18,8 @@ from posterm.hwsim.printer.server import PrinterServer
 SIM_LIBRARIES = {"PIL": "Pillow", "qrcode": "qrcode"}
 
 EPILOG = """Each cut writes OUT/NNNN.txt (the text; a QR code shows as [QR: content]) and
-OUT/NNNN.png (the paper at the printer's dot width), and a line in OUT/index.jsonl.
+OUT/NNNN.png (the paper at the printer's dot width; not with --no-png, whose "png" is null),
+and a line in OUT/index.jsonl.
 Answers DLE EOT 1/2/3/4 on arrival like an Epson TM-T20/T88, GS r 1 in turn.
 
 Faults at start: --near-end, --paper-out-after-lines N (mid-receipt: the printer stops
@@ -83,6 +84,12 @@ def register(sub: Any) -> None:
         metavar="N",
         help="print at most N bytes a second (default 0: no limit)",
     )
+    p.add_argument(
+        "--no-png",
+        action="store_true",
+        help="write each receipt's text only, not its PNG (drawing it takes tens of ms "
+        "a receipt before the job's GS r is answered: benchmarks of the terminal use this)",
+    )
     p.set_defaults(run=run_printer)
 
     c = sub.add_parser(
@@ -117,7 +124,7 @@ def run_printer(args: argparse.Namespace) -> int:
         )
         return 2
     try:
-        paper = PaperOut(args.out, args.width_dots)
+        paper = PaperOut(args.out, args.width_dots, png=not args.no_png)
     except OSError as exc:
         print(f"posterm-sim printer: cannot write to {args.out}: {exc}", file=sys.stderr)
         return 2

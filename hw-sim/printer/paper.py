@@ -1,7 +1,9 @@
 """What comes out of the simulated printer: NNNN.txt, NNNN.png and index.jsonl per cut.
 
 The PNG is the paper at the printer's dot width. A receipt cut short by the paper running
-out is written too, marked truncated."""
+out is written too, marked truncated. Drawing the PNG is most of the simulator's time per
+receipt (tens of ms, before it answers the job's GS r); `png=False` (`--no-png`) writes the
+text only, for benchmarks that measure the terminal and not the simulator's drawing."""
 
 from __future__ import annotations
 
@@ -73,9 +75,10 @@ def cjk_font_available() -> bool:
 class PaperOut:
     """Writes pages; thread-safe (one printer, several connections)."""
 
-    def __init__(self, out: Path, width_dots: int = 576) -> None:
+    def __init__(self, out: Path, width_dots: int = 576, *, png: bool = True) -> None:
         self.out = out
         self.width = width_dots
+        self.png = png
         self.out.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         existing = sorted(self.out.glob("[0-9][0-9][0-9][0-9].txt"))
@@ -87,11 +90,12 @@ class PaperOut:
             n = self._n
             text = page.text() + ("\n[PAPER OUT: receipt truncated]" if truncated else "")
             (self.out / f"{n:04d}.txt").write_text(text + "\n", encoding="utf-8")
-            self._png(page, self.out / f"{n:04d}.png")
+            if self.png:
+                self._png(page, self.out / f"{n:04d}.png")
             entry = {
                 "n": n,
                 "txt": f"{n:04d}.txt",
-                "png": f"{n:04d}.png",
+                "png": f"{n:04d}.png" if self.png else None,
                 "lines": len(page.lines),
                 "width_dots": self.width,
                 "overflow": page.overflow,

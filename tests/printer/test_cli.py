@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from posterm.hwsim.printer.demo import print_demo_receipt
-from tests.support.sim import BIN, PrinterSim
+from tests.support.sim import BIN, PrinterSim, start_printer
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
@@ -165,10 +165,26 @@ def test_simulator_help_documents_flags_and_control_channel() -> None:
         "--cover-open",
         "--offline",
         "--bytes-per-second",
+        "--no-png",
         "JSON object per line",
         "refill",
     ):
         assert flag in helptext
+
+
+def test_simulator_with_no_png_writes_the_text_only(tmp_path: Path) -> None:
+    """GIVEN the printer simulator started with --no-png (benchmarks: no drawing)
+    WHEN a test receipt is printed and cut
+    THEN its text and index line are written, its PNG is not (the index says null)."""
+    sim = start_printer(tmp_path, "--no-png")
+    try:
+        assert posterm_printer(sim.url, "test").returncode == 0
+        assert "Euro sign" in sim.printed()[-1]
+        index = [json.loads(line) for line in (sim.out / "index.jsonl").read_text().splitlines()]
+        assert [entry["png"] for entry in index] == [None]
+        assert list(sim.out.glob("*.png")) == []
+    finally:
+        sim.stop()
 
 
 def test_demo_receipt_is_printed_and_its_png_returned(tmp_path: Path) -> None:
