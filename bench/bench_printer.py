@@ -2,16 +2,16 @@
 
 The driver renders, asks DLE EOT, sends, waits for the cut (GS r 1) and asks DLE EOT
 again; bare python-escpos prints the same receipt with its own API and no checks; both
-into the same printer simulator process, rounds interleaved. Prints the figures and the
-ratio (target >= 0.8).
+into the same printer simulator process, rounds interleaved (bench/runs.py: 5 rounds,
+each arm >= 5 s a round). Prints the figures and the ratio, the median of the rounds'
+ratios with its spread (target >= 0.8).
 
-Run: .venv/bin/python bench/bench_printer.py
+Run: .venv/bin/python bench/bench_printer.py (about 2 minutes)
 """
 
 from __future__ import annotations
 
 import socket
-import statistics
 import sys
 import tempfile
 import threading
@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT))
 from escpos.printer import Network  # noqa: E402
 
 from bench.figures import figure  # noqa: E402
+from bench.runs import MIN_SECONDS, Sample, interleave  # noqa: E402
+from bench.timed import per_second  # noqa: E402
 from posterm.drivers.printer import Printer, Renderer  # noqa: E402
 from posterm.drivers.printer import receipt as layouts  # noqa: E402
 from tests.support.sim import PrinterSim, start_printer  # noqa: E402
@@ -38,7 +40,7 @@ RECEIPT = layouts.sale(
     txn_id="TBENCH00001",
     footer=("Thank you!",),
 )
-ROUNDS, COUNT = 3, 100
+BATCH = 10  # receipts sent before the clock waits for the printer to have cut them
 
 
 def bare(printer: Network) -> None:
@@ -80,6 +82,20 @@ def timed(sim: PrinterSim, job: Callable[[], None], count: int) -> float:
     while sim.ctl("status")["cuts"] < base + count:
         time.sleep(0.001)
     return count / (time.perf_counter() - start)
+
+
+def arm(sim: PrinterSim, job: Callable[[], None]) -> Callable[[], Sample]:
+    """One interleaved run: batches of receipts, each batch cut before the next, until
+    MIN_SECONDS have passed."""
+
+    def run() -> Sample:
+        done, start = 0, time.perf_counter()
+        while time.perf_counter() - start < MIN_SECONDS:
+            timed(sim, job, BATCH)
+            done += BATCH
+        return Sample(done, time.perf_counter() - start)
+
+    return run
 
 
 class NullPrinter:
@@ -157,31 +173,34 @@ def main() -> int:
             raw.open()
             timed(sim, lambda: driver.print(RECEIPT), 10)  # warm up both
             timed(sim, lambda: bare(raw), 10)
-            ours, theirs = [], []
-            for _ in range(ROUNDS):
-                ours.append(timed(sim, lambda: driver.print(RECEIPT), COUNT))
-                theirs.append(timed(sim, lambda: bare(raw), COUNT))
+            runs = interleave(
+                {
+                    "driver": arm(sim, lambda: driver.print(RECEIPT)),
+                    "bare": arm(sim, lambda: bare(raw)),
+                }
+            )
             raw.close()
             driver.close()
         finally:
             sim.stop()
-    mine, bare_rate = statistics.median(ours), statistics.median(theirs)
-    ratio = mine / bare_rate
+    mine, bare_rate = runs.rate("driver"), runs.rate("bare")
+    ratio = runs.ratio("driver", "bare")
     print(f"printer: render only {render_rate():,.0f} receipts/s (Receipt -> ESC/POS bytes)")
     print(
-        f"printer: driver {mine:,.1f} receipts/s (render, DLE EOT before, send, wait for "
-        f"the cut, DLE EOT after; median of {ROUNDS} x {COUNT})"
+        f"printer: driver {per_second(mine)} receipts (render, DLE EOT before, send, wait for "
+        f"the cut, DLE EOT after)"
     )
-    print(f"printer: bare python-escpos {bare_rate:,.1f} receipts/s (same receipt, no checks)")
-    verdict = "MET" if ratio >= 0.8 else "NOT MET"
-    print(f"printer: ratio driver/bare = {ratio:.2f} (target >= 0.80 -> {verdict})")
+    print(f"printer: bare python-escpos {per_second(bare_rate)} receipts (same receipt, no checks)")
+    verdict = "MET" if ratio.median >= 0.8 else "NOT MET"
+    print(f"printer: ratio driver/bare = {ratio} (target >= 0.80 -> {verdict})")
     figure(
         "printer: receipts/s",
-        mine,
+        mine.median,
         "receipts/s",
-        baseline=bare_rate,
+        baseline=bare_rate.median,
         baseline_name="bare python-escpos",
         target="ratio >= 0.80",
+        spread=ratio,
     )
     fast, fast_bare = null_printer_rates()
     print(

@@ -5,10 +5,11 @@ it, `json.loads` alone, and next to what the host did before the schemas (its
 run here: an event only, and it checked the envelope, never the data).
 
 Messages as postermd sends them: a `sale.approved`, a `receipt.printed` with 40 receipt
-lines, a telemetry. Seven interleaved rounds of at least 1 s of work each; the median
-per-message time of each and its spread.
+lines, a telemetry. Interleaved (bench/runs.py): 5 rounds, each arm >= 5 s of work a
+round; the median per-message time of each, and each ratio the median of the rounds' own
+ratios with its spread.
 
-Run: .venv/bin/python bench/bench_wire.py
+Run: .venv/bin/python bench/bench_wire.py (about 3 minutes)
 """
 
 from __future__ import annotations
@@ -16,10 +17,8 @@ from __future__ import annotations
 import ast
 import json
 import re
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,13 +26,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
+from bench.runs import Interleaved, interleave  # noqa: E402
+from bench.timed import timed  # noqa: E402
 from posterm.protocol.mqtt import commands, wire  # noqa: E402
 from posterm.protocol.mqtt.events import EVENT_TYPES, UUID7, envelope  # noqa: E402
 from tests.support.fleet import receipt_data, sale_data  # noqa: E402
 
 TID = "pos-bench"
-ROUNDS = 7
-ROUND_S = 1.0
+BATCH = 2000
 
 
 def messages() -> dict[str, tuple[bytes, Callable[[bytes], object]]]:
@@ -108,60 +108,49 @@ def old_check() -> Callable[[bytes], object] | None:
     return before
 
 
-def per_message(fn: Callable[[bytes], object], payload: bytes) -> float:
-    """Microseconds per call, over at least ROUND_S of calls."""
-    n, spent = 0, 0.0
-    batch = 2000
-    while spent < ROUND_S:
-        start = time.perf_counter()
-        for _ in range(batch):
-            fn(payload)
-        spent += time.perf_counter() - start
-        n += batch
-    return spent / n * 1e6
+def per_message(runs: Interleaved, arm: str) -> float:
+    """Microseconds per call: the median of the arm's rounds."""
+    return 1e6 / runs.rate(arm).median
 
 
 def main() -> None:
     for name, (payload, schema) in messages().items():
         schema(payload)  # fits: it would raise otherwise
-        plain: list[float] = []
-        checked: list[float] = []
-        for _ in range(ROUNDS):  # interleaved: a busy moment hits both alike
-            plain.append(per_message(json.loads, payload))
-            checked.append(per_message(schema, payload))
-        ratios = [c / p for c, p in zip(checked, plain, strict=True)]
+        arms = {
+            "json": timed(lambda p=payload: json.loads(p), batch=BATCH),
+            "schema": timed(lambda p=payload, f=schema: f(p), batch=BATCH),
+        }
+        before = old_check() if name != "telemetry" else None
+        if before is not None:
+            arms["before"] = timed(lambda p=payload, f=before: f(p), batch=BATCH)
+        print(f"{name}:")
+        runs = interleave(arms)  # a busy moment hits every arm alike
+        plain, checked = per_message(runs, "json"), per_message(runs, "schema")
+        ratio = runs.ratio("json", "schema")  # schema µs / json µs
         print(
-            f"{name}: {len(payload)} bytes; json.loads {statistics.median(plain):.2f} µs, "
-            f"schema {statistics.median(checked):.2f} µs; ratio median "
-            f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}-{max(ratios):.2f})"
+            f"{name}: {len(payload)} bytes; json.loads {plain:.2f} µs, "
+            f"schema {checked:.2f} µs; ratio {ratio}"
         )
         figure(
             f"wire schema decode+check, {name}",
-            statistics.median(checked),
+            checked,
             "µs/msg",
-            baseline=statistics.median(plain),
+            baseline=plain,
             baseline_name="json.loads alone",
+            spread=ratio,
         )
-        before = old_check() if name != "telemetry" else None
         if before is not None:
-            old: list[float] = []
-            new: list[float] = []
-            for _ in range(ROUNDS):
-                old.append(per_message(before, payload))
-                new.append(per_message(schema, payload))
-            ratios = [n / o for n, o in zip(new, old, strict=True)]
-            print(
-                f"{name}: before the schemas ({BEFORE}) {statistics.median(old):.2f} µs, "
-                f"schema {statistics.median(new):.2f} µs; ratio median "
-                f"{statistics.median(ratios):.2f} (spread {min(ratios):.2f}-{max(ratios):.2f})"
-            )
+            old = per_message(runs, "before")
+            ratio = runs.ratio("before", "schema")  # schema µs / before µs
+            print(f"{name}: before the schemas ({BEFORE}) {old:.2f} µs, ratio {ratio}")
             figure(
                 f"wire schema vs the host before it, {name}",
-                statistics.median(new),
+                checked,
                 "µs/msg",
-                baseline=statistics.median(old),
+                baseline=old,
                 baseline_name=f"json + valid_event ({BEFORE})",
                 target="ratio <= 1.0 (issue 19: no slower)",
+                spread=ratio,
             )
 
 

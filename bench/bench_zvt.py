@@ -1,10 +1,11 @@
 """ZVT figures: 04 0F messages encoded+decoded per second, and sale round trips per second
 over a real pty against the PT simulator with no simulated delay.
 
-Each figure is compared with a baseline measured in the same run:
+Each figure is compared with a baseline measured in the same run, interleaved
+(bench/runs.py: 5 rounds, each arm >= 5 s a round; the ratio is the median of the rounds'):
 - codec: against the stdlib's C-accelerated json round trip of the same fields;
 - sales: against a bare 80 00 00 command/ack exchange (status enquiry) over the same pty.
-Run: .venv/bin/python bench/bench_zvt.py
+Run: .venv/bin/python bench/bench_zvt.py (about 2 minutes)
 """
 
 from __future__ import annotations
@@ -12,13 +13,14 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
+from bench.runs import interleave  # noqa: E402
+from bench.timed import per_second, timed  # noqa: E402
 from posterm.drivers.zvt.client import PaymentTerminal  # noqa: E402
 from posterm.protocol.zvt import apdu, messages  # noqa: E402
 from posterm.protocol.zvt import pt_messages as pm  # noqa: E402
@@ -45,15 +47,6 @@ TYPICAL_040F = pm.StatusInformation(
 )
 
 
-def _rate(fn: object, seconds: float = 2.0) -> float:
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        for _ in range(100):
-            fn()  # type: ignore[operator]
-        count += 100
-    return count / elapsed
-
-
 def bench_codec() -> None:
     raw = TYPICAL_040F.to_apdu().encode()
 
@@ -66,54 +59,57 @@ def bench_codec() -> None:
     def baseline() -> None:
         json.loads(json.dumps(fields))
 
-    codec = _rate(roundtrip)
-    floor = _rate(baseline)
-    print(f"codec: {codec:,.0f} typical 04 0F ({len(raw)} bytes) encoded+decoded per second")
+    runs = interleave({"codec": timed(roundtrip, batch=100), "json": timed(baseline, batch=100)})
+    codec, floor = runs.rate("codec"), runs.rate("json")
+    ratio = runs.ratio("codec", "json")
+    print(f"codec: {per_second(codec, 0)} typical 04 0F ({len(raw)} bytes) encoded+decoded")
     print(
-        f"codec: baseline stdlib json round trip of the same fields {floor:,.0f}/s;"
-        f" the ZVT codec runs at {codec / floor:.2f}x of it"
+        f"codec: baseline stdlib json round trip of the same fields {per_second(floor, 0)};"
+        f" the ZVT codec runs at {ratio}x of it"
     )
-    print(f"codec: target >= 20,000/s -> {'MET' if codec >= 20000 else 'NOT MET'}")
+    print(f"codec: target >= 20,000/s -> {'MET' if codec.median >= 20000 else 'NOT MET'}")
     figure(
         "zvt: 04 0F encode+decode",
-        codec,
+        codec.median,
         "/s",
-        baseline=floor,
+        baseline=floor.median,
         baseline_name="stdlib json round trip",
         target=">= 20,000/s",
+        spread=ratio,
     )
 
 
-def bench_sales(seconds: float = 3.0) -> None:
+def bench_sales() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sim = start_pt(Path(tmp), tcp=False)
         try:
             assert sim.serial_url is not None
             with PaymentTerminal(sim.serial_url) as pt:
                 pt.register()
-                sales = _timed(lambda: pt.authorize(1000), seconds)
-                enquiries = _timed(pt.status_enquiry, seconds)
+                runs = interleave(
+                    {
+                        "sales": timed(lambda: pt.authorize(1000)),
+                        "enquiries": timed(pt.status_enquiry),
+                    }
+                )
         finally:
             sim.stop()
-    print(f"pty: {sales:,.1f} sale round trips per second (register once, then 06 01 ... 06 0F)")
-    print(f"pty: baseline status enquiry {enquiries:,.1f}/s; a sale costs {enquiries / sales:.2f}x")
-    print(f"pty: target >= 50 sales/s -> {'MET' if sales >= 50 else 'NOT MET'}")
+    sales, enquiries = runs.rate("sales"), runs.rate("enquiries")
+    ratio = runs.ratio("sales", "enquiries")
+    print(f"pty: {per_second(sales)} sale round trips (register once, then 06 01 ... 06 0F)")
+    print(
+        f"pty: baseline status enquiry {per_second(enquiries)}; a sale runs at {ratio} of its rate"
+    )
+    print(f"pty: target >= 50 sales/s -> {'MET' if sales.median >= 50 else 'NOT MET'}")
     figure(
         "zvt: sale round trips over a pty",
-        sales,
+        sales.median,
         "sales/s",
-        baseline=enquiries,
+        baseline=enquiries.median,
         baseline_name="status enquiries",
         target=">= 50/s",
+        spread=ratio,
     )
-
-
-def _timed(fn: object, seconds: float) -> float:
-    count, start = 0, time.perf_counter()
-    while (elapsed := time.perf_counter() - start) < seconds:
-        fn()  # type: ignore[operator]
-        count += 1
-    return count / elapsed
 
 
 if __name__ == "__main__":

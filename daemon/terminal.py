@@ -88,7 +88,8 @@ class Terminal:
         raised = mode in FAULT_MODES and self._fault is None
         cleared = mode == Mode.READY and self._fault is not None
         try:
-            with self.journal.transaction() as tx:
+            # a plain transition is synced by the next durable write (a fault's event not)
+            with self.journal.transaction(durable=raised or cleared) as tx:
                 tx.record_mode(str(old), str(mode), reason)
                 if raised:
                     tx.emit("fault.raised", {"state": str(mode), "reason": reason})

@@ -56,10 +56,11 @@ def now() -> str:
 class Tx:
     """The writes of one SQLite transaction; valid only inside its `with` block."""
 
-    def __init__(self, journal: Journal, db: sqlite3.Connection) -> None:
+    def __init__(self, journal: Journal, db: sqlite3.Connection, durable: bool = True) -> None:
         self._journal = journal
         self._db = db
         self.open = True
+        self.durable = durable
 
     def _run(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
         if not self.open:
@@ -238,6 +239,8 @@ class Tx:
     def emit(self, type_: str, data: dict[str, Any]) -> dict[str, Any]:
         """Queue an event in the outbox in this transaction; `seq` is gapless per terminal.
         Returns the envelope (docs/mqtt.md)."""
+        if not self.durable:  # the relay could send it before a power cut loses it
+            raise JournalError(f"a {type_} event needs a durable transaction")
         check_no_card_data(f"a {type_} event", data)
         seq = int(self.kv_get(SEQ_KEY) or 0) + 1
         try:
@@ -374,18 +377,30 @@ class Journal(JournalReads):
         return self._db
 
     @contextmanager
-    def transaction(self) -> Iterator[Tx]:
+    def transaction(self, *, durable: bool = True) -> Iterator[Tx]:
         """BEGIN IMMEDIATE … COMMIT around the writes of the block; ROLLBACK on any
-        exception (re-raised; SQLite errors as JournalError). Transactions do not nest."""
+        exception (re-raised; SQLite errors as JournalError). Transactions do not nest.
+
+        `durable=False`: the commit is not fsync'ed itself (WAL, synchronous=NORMAL); the
+        WAL is append-only, so the next durable commit's fsync (or a checkpoint) makes it
+        durable with everything before it. A power cut can only lose such commits at the
+        tail, as if the process had stopped just before them: for writes whose loss the
+        money rules allow (a mode record, an approval that a durable write follows before
+        anything is printed), never for a write that must be on disk before the PT, the
+        printer or the host hears of it."""
         with self._lock:
             db = self._conn()
             if self._tx is not None:
                 raise JournalError("journal transactions do not nest")
             try:
+                if not durable:
+                    db.execute("PRAGMA synchronous=NORMAL")
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
+                with suppress(sqlite3.Error):
+                    db.execute("PRAGMA synchronous=FULL")
                 raise JournalIOError(f"cannot begin a transaction: {exc}") from exc
-            tx = self._tx = Tx(self, db)
+            tx = self._tx = Tx(self, db, durable)
             try:
                 yield tx
                 db.execute("COMMIT")
@@ -398,6 +413,9 @@ class Journal(JournalReads):
                 raise
             finally:
                 tx.open = False
+                if not durable:
+                    with suppress(sqlite3.Error):
+                        db.execute("PRAGMA synchronous=FULL")
                 self._tx = None
 
     def _all(self, sql: str, args: Iterable[Any] = ()) -> list[sqlite3.Row]:
