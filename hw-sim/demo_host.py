@@ -25,6 +25,7 @@ from posterm.protocol.mqtt.url import parse_mqtt_url
 ENV_URL = "POSTERM_DEMO_MQTT"  # mqtt://HOST:PORT of a broker to use instead of amqtt
 WEB_USER, WEB_PASSWORD = "demo", "demo"  # the dashboard's operator in the demo
 WEB_PORT = 8080  # when free, else any free port
+ENV_WEB_PORT = "POSTERM_DEMO_WEB_PORT"  # the dashboard's port instead (two demos at once)
 BIN = Path(sys.executable).parent
 
 
@@ -92,6 +93,8 @@ def start(stack: ExitStack, out: Path) -> Host:
 
 
 def _web_port() -> int:
+    if port := os.environ.get(ENV_WEB_PORT):
+        return int(port)
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", WEB_PORT))

@@ -41,7 +41,10 @@ def free_port() -> int:
 
 def demo_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "POSTERM_DEMO_MQTT"}  # amqtt, embedded
-    env["POSTERM_SIM_PANEL"] = f"tcp://127.0.0.1:{free_port()}"  # not the default: in parallel
+    # not the defaults: two demos run at once under xdist (8080 free when one looked, taken
+    # when its posterm-host bound it: the other demo's)
+    env["POSTERM_SIM_PANEL"] = f"tcp://127.0.0.1:{free_port()}"
+    env["POSTERM_DEMO_WEB_PORT"] = str(free_port())
     return env
 
 
