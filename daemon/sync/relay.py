@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -47,6 +48,9 @@ ACK_WAIT_SECONDS = 30.0
 # PUBACKed events are marked sent in one fsync'ed journal transaction: at once when nothing
 # is in flight any more, and under load at most this late (not one commit per round)
 SENT_FLUSH_SECONDS = 0.5
+# unacknowledged events read from the journal in one query, then published as the in-flight
+# window has room (not one query per round for the few the window took)
+READ_BATCH = 500
 
 
 class Relay:
@@ -81,6 +85,8 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name="mqtt-relay", daemon=True)
         self._inflight: dict[int, str] = {}  # mid -> event_id
         self._published_up_to = 0  # highest seq published on this connection
+        # read ahead from the outbox, above `_published_up_to`: (seq, event_id, payload)
+        self._queue: deque[tuple[int, str, bytes]] = deque()
         self._caught_up_at: float | None = None  # when the last unsent event went out
         self._resend_from: int | None = None
         self._pending: list[PendingCommand] = []
@@ -205,6 +211,7 @@ class Relay:
         self.backoff.succeeded()
         self._inflight.clear()
         self._published_up_to = 0  # everything unacknowledged goes again, oldest first
+        self._queue.clear()
         self._next_telemetry = 0.0
         self._set_state("connected")
         self.link.subscribe([topics.terminal(self.tid, "cmd"), topics.terminal(self.tid, "ack")])
@@ -253,23 +260,30 @@ class Relay:
         room = self.config.inflight - len(self._inflight)
         if room <= 0:
             return
-        if self._resend_from is not None:
-            batch = self.journal.outbox_since(self._resend_from, room)
-            self._resend_from = batch[-1].seq + 1 if len(batch) == room else None
+        if self._resend_from is not None:  # the host's `resend`: acknowledged ones too
+            batch = self.journal.outbox_wire(self._resend_from - 1, room, acked_too=True)
+            self._resend_from = batch[-1][0] + 1 if len(batch) == room else None
+            self._queue.clear()  # read again above what the resend reaches
         else:
-            batch = self.journal.outbox_pending(room, after_seq=self._published_up_to)
-            if not batch and not self._inflight:
+            if not self._queue:
+                self._queue.extend(
+                    self.journal.outbox_wire(self._published_up_to, max(READ_BATCH, room))
+                )
+            if not self._queue and not self._inflight:
                 self._wait_for_acks()
                 return
+            take = min(room, len(self._queue))
+            batch = [self._queue.popleft() for _ in range(take)]
         self._caught_up_at = None
         topic = topics.terminal(self.tid, "events")
-        for event in batch:
-            mid = self.link.publish(topic, event.envelope)
+        publish, inflight = self.link.publish_bytes, self._inflight
+        for seq, event_id, payload in batch:
+            mid = publish(topic, payload)
             if mid is None:
                 self._failed("paho did not take the message")
                 return
-            self._inflight[mid] = event.event_id
-            self._published_up_to = max(self._published_up_to, event.seq)
+            inflight[mid] = event_id
+            self._published_up_to = max(self._published_up_to, seq)
 
     def _wait_for_acks(self) -> None:
         """All published; if the host has not acknowledged some for ACK_WAIT_SECONDS,
@@ -287,6 +301,7 @@ class Relay:
                     ACK_WAIT_SECONDS,
                 )
                 self._published_up_to = 0
+                self._queue.clear()
 
     def _mark_sent(self) -> None:
         self.journal.outbox_mark_sent(self._sent)

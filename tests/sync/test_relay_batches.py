@@ -1,0 +1,133 @@
+"""The outbox relay's drain in batches, in process against a real Mosquitto: it reads the
+next unacknowledged events in one query, not one query per round, and marks a flush of
+PUBACKed events sent in a few UPDATEs, not one per event — the host still gets every
+event once, in seq order, as the bytes the journal holds."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from posterm.daemon.config import MqttSection
+from posterm.daemon.journal.store import Journal
+from posterm.daemon.states import Mode
+from posterm.daemon.sync.relay import Relay
+from posterm.protocol.mqtt import topics
+from tests.support.broker import Broker, TestHost, wait_for
+
+pytestmark = pytest.mark.slow  # Mosquitto is a process (tests/support/tiers.py)
+
+TID = "pos-batch"
+EVENTS = 1200
+WINDOW = 20
+OUTBOX_READ = re.compile(r"FROM outbox WHERE .*seq > ")  # the relay's reads, not telemetry's
+
+
+class StandInTerminal:
+    """What the relay reads of a `Terminal`: `status()` for telemetry, `mode` and `owner`
+    for commands (none are sent here)."""
+
+    def __init__(self) -> None:
+        self.mode = SimpleNamespace(mode=Mode.READY, reason="ready")
+        self.owner = SimpleNamespace(submit=self._submit)
+
+    def _submit(self, fn: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        future.set_result(fn())
+        return future
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "terminal": TID,
+            "state": str(Mode.READY),
+            "reason": "ready",
+            "selling": True,
+            "printer": "ready, paper ok",
+            "pending_receipts": 0,
+            "in_doubt": 0,
+            "awaiting_approval": [],
+        }
+
+
+def queued_journal(path: Path) -> Journal:
+    journal = Journal(path, TID)
+    for first in range(1, EVENTS + 1, 400):
+        with journal.transaction() as tx:
+            for n in range(first, min(first + 400, EVENTS + 1)):
+                tx.emit("fault.raised", {"state": "pt_down", "reason": f"no answer {n}"})
+    return journal
+
+
+def subscribed_host(broker: Broker) -> TestHost:
+    """A host whose subscriptions are in place: it got its own probe on telemetry."""
+    host = TestHost(broker, auto_ack=False)
+    probe = topics.terminal("probe", "telemetry")
+
+    def probed() -> bool:
+        if not host.telemetry:
+            host.client.publish(probe, b'{"probe":true}', qos=1)
+        return bool(host.telemetry)
+
+    wait_for(probed, "the host subscribed")
+    return host
+
+
+def unsent(path: Path) -> int:
+    db = sqlite3.connect(path)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_a_drain_reads_the_outbox_in_batches_and_marks_sent_in_few_updates(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """GIVEN 1200 queued events and an in-flight window of 20
+    WHEN the relay drains them to Mosquitto
+    THEN the host gets each once, in seq order, as the journal's envelopes; every one is
+    marked sent; the relay read the outbox in a handful of queries (not one per round of
+    20) and marked the events sent in a handful of UPDATEs (not one per event)."""
+    path = tmp_path / "journal.db"
+    journal = queued_journal(path)
+    envelopes = {e["event_id"]: e for e in journal.outbox(limit=EVENTS)}
+    statements: list[str] = []
+    lock = threading.Lock()
+
+    def traced(sql: str) -> None:
+        with lock:
+            statements.append(sql)
+
+    journal._conn().set_trace_callback(traced)
+    host = subscribed_host(broker)
+    relay = Relay(
+        MqttSection(url=broker.url, inflight=WINDOW),
+        journal,
+        StandInTerminal(),  # type: ignore[arg-type]
+        host_key=None,
+        version="test",
+    )
+    try:
+        relay.start()
+        wait_for(lambda: unsent(path) == 0, "every event marked sent", timeout=60)
+        relay.stop()
+        with lock:
+            reads = sum(1 for s in statements if OUTBOX_READ.search(s))
+            updates = sum(1 for s in statements if s.startswith("UPDATE outbox SET sent_at"))
+        wait_for(lambda: len(host.events) >= EVENTS, "every event at the host")
+        assert [e["seq"] for e in host.events] == list(range(1, EVENTS + 1))
+        assert {e["event_id"]: e for e in host.events} == envelopes
+        # the old relay: ~EVENTS / WINDOW reads and EVENTS updates
+        assert 1 <= reads <= 15, reads
+        assert 1 <= updates <= 15, updates
+    finally:
+        relay.stop()
+        journal.close()
+        host.close()
