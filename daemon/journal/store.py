@@ -420,6 +420,7 @@ class Journal(JournalReads):
                     f" WHERE event_id IN ({','.join('?' * len(chunk))})",
                     (sent_at, *chunk),
                 )
+            crashpoint("journal.mark_sent")  # the batch's UPDATEs run, its COMMIT not yet
 
     def command_seen(self, cmd_id: str) -> tuple[str, str | None] | None:
         """(name, its reply as JSON text or None while it runs) of a command seen before."""

@@ -1,11 +1,13 @@
 """The outbox relay's drain in batches, in process against a real Mosquitto: it reads the
 next unacknowledged events in one query, not one query per round, and marks a flush of
 PUBACKed events sent in a few UPDATEs, not one per event — the host still gets every
-event once, in seq order, as the bytes the journal holds."""
+event once, in seq order, as the bytes the journal holds; a SIGKILL inside a mark-sent
+batch leaves none of it marked, and every event goes again."""
 
 from __future__ import annotations
 
 import re
+import signal
 import sqlite3
 import threading
 from concurrent.futures import Future
@@ -21,6 +23,7 @@ from posterm.daemon.states import Mode
 from posterm.daemon.sync.relay import Relay
 from posterm.protocol.mqtt import topics
 from tests.support.broker import Broker, TestHost, wait_for
+from tests.sync.test_relay import assert_gapless, mqtt_rig, outbox
 
 pytestmark = pytest.mark.slow  # Mosquitto is a process (tests/support/tiers.py)
 
@@ -130,4 +133,33 @@ def test_a_drain_reads_the_outbox_in_batches_and_marks_sent_in_few_updates(
     finally:
         relay.stop()
         journal.close()
+        host.close()
+
+
+def test_a_kill_inside_a_mark_sent_batch_marks_none_and_all_go_again(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """GIVEN 30 sales queued while the broker is down, and postermd set to die by SIGKILL
+    inside its first mark-sent transaction (the batch's UPDATE run, its COMMIT not)
+    WHEN the broker comes back and the relay drains, PUBACKs arrive and it flushes
+    THEN postermd dies there and not one event is marked sent (the batch is all or
+    nothing); after a restart every event reaches the host, gapless, and is marked sent."""
+    host = TestHost(broker, auto_ack=False)
+    broker.stop()
+    rig = mqtt_rig(tmp_path, broker)
+    try:
+        rig.start(crash_at="journal.mark_sent")
+        for i in range(30):
+            assert rig.request(cmd="sale", amount=f"{2 + i}.00")["ok"]
+        broker.start()
+        assert rig.wait_exit(60) == -signal.SIGKILL
+        assert "crash point journal.mark_sent" in rig.logs[-1].read_text()
+        queued = outbox(rig)
+        assert queued and all(e["sent_at"] is None for e in queued)
+        rig.start()
+        wait_for(lambda: all(e["sent_at"] for e in outbox(rig)), "all marked sent")
+        wait_for(lambda: len(host.unique_events()) == len(queued), "all at the host")
+        assert_gapless(host, rig)
+    finally:
+        rig.close()
         host.close()
