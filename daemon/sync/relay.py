@@ -7,6 +7,11 @@ host has not acknowledged is published again, oldest first; the host drops dupli
 `event_id`. Birth and will carry a session number that grows with every connection, so a
 late will of an old connection never marks a newer one offline. Telemetry goes out every
 `mqtt.telemetry_s`. Nothing is published from inside a paho callback.
+
+The drain is batched: the next READ_BATCH unacknowledged events come from the journal in
+one query, as the bytes to publish, and the PUBACKed ones are marked sent in one
+transaction per flush (SENT_FLUSH_SECONDS). paho's socket work runs on this thread inside
+`Link.step`; its callbacks only record what happened.
 """
 
 from __future__ import annotations
