@@ -10,8 +10,9 @@ late will of an old connection never marks a newer one offline. Telemetry goes o
 
 The drain is batched: the next READ_BATCH unacknowledged events come from the journal in
 one query, as the bytes to publish, and the PUBACKed ones are marked sent in one
-transaction per flush (SENT_FLUSH_SECONDS). paho's socket work runs on this thread inside
-`Link.step`; its callbacks only record what happened.
+transaction per flush (SENT_FLUSH_SECONDS) by the sent-marker's thread (marker.py). This
+thread drives paho's socket (`Link.step`; the callbacks only record what happened) and
+never waits on a commit of its own for marking sent.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.sync.commands import CommandHandler, PendingCommand
 from posterm.daemon.sync.link import Link, LinkError, LinkEvent
+from posterm.daemon.sync.marker import SentMarker
 from posterm.daemon.sync.renewal import Renewer
 from posterm.daemon.sync.telemetry import telemetry
 from posterm.daemon.terminal import Terminal
@@ -95,7 +97,8 @@ class Relay:
         self._caught_up_at: float | None = None  # when the last unsent event went out
         self._resend_from: int | None = None
         self._pending: list[PendingCommand] = []
-        self._sent: list[str] = []
+        self._sent: list[str] = []  # PUBACKed, not yet handed to the marker
+        self.marker = SentMarker(journal)  # commits them off this thread
         self._sent_since = 0.0  # when the oldest PUBACK in `_sent` came
         self._next_telemetry = 0.0
         self._connack_by = 0.0
@@ -146,6 +149,7 @@ class Relay:
                 self._failed("relay error")
                 self._stop.wait(1.0)
         self._goodbye()
+        self.marker.close()  # what was PUBACKed is committed as sent before we end
 
     def _round(self) -> None:
         if self._reconnect.is_set():
@@ -309,7 +313,7 @@ class Relay:
                 self._queue.clear()
 
     def _mark_sent(self) -> None:
-        self.journal.outbox_mark_sent(self._sent)
+        self.marker.mark(self._sent)  # its commit (an fsync) never holds up the socket
         self._sent = []
 
     # -- messages from the host -------------------------------------------------------------
@@ -376,10 +380,7 @@ class Relay:
     # -- clean shutdown --------------------------------------------------------------------
     def _goodbye(self) -> None:
         if self._sent:
-            try:
-                self._mark_sent()
-            except JournalError as exc:
-                log.error("mqtt: journal: %s", exc)
+            self._mark_sent()
         if self.state == "connected":
             mid = self.link.publish(
                 topics.terminal(self.tid, "status"), self._status(online=False), retain=True

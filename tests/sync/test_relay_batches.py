@@ -1,7 +1,8 @@
 """The outbox relay's drain in batches, in process against a real Mosquitto: it reads the
 next unacknowledged events in one query, not one query per round, and marks a flush of
 PUBACKed events sent in a few UPDATEs, not one per event — the host still gets every
-event once, in seq order, as the bytes the journal holds; a SIGKILL inside a mark-sent
+event once, in seq order, as the bytes the journal holds, and a slow commit does not
+hold up the socket's thread; a SIGKILL inside a mark-sent
 batch leaves none of it marked, and every event goes again."""
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pytest
 from posterm.daemon.config import MqttSection
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.states import Mode
+from posterm.daemon.sync import relay as relay_module
 from posterm.daemon.sync.relay import Relay
 from posterm.protocol.mqtt import topics
 from tests.support.broker import Broker, TestHost, wait_for
@@ -131,6 +133,48 @@ def test_a_drain_reads_the_outbox_in_batches_and_marks_sent_in_few_updates(
         assert 1 <= reads <= 15, reads
         assert 1 <= updates <= 15, updates
     finally:
+        relay.stop()
+        journal.close()
+        host.close()
+
+
+def test_the_relay_publishes_on_while_a_mark_sent_commit_hangs(
+    tmp_path: Path, broker: Broker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN 1200 queued events and a journal whose mark-sent commit hangs (a slow fsync)
+    WHEN the relay drains them
+    THEN every event still reaches the host (the socket's thread never waits on that
+    commit); once the commit goes through, every event is marked sent."""
+    path = tmp_path / "journal.db"
+    journal = queued_journal(path)
+    release = threading.Event()
+    hung = threading.Event()
+    mark_sent = journal.outbox_mark_sent
+
+    def slow_mark_sent(event_ids: Any) -> None:
+        hung.set()
+        release.wait(60)
+        mark_sent(event_ids)
+
+    journal.outbox_mark_sent = slow_mark_sent  # type: ignore[method-assign]
+    monkeypatch.setattr(relay_module, "SENT_FLUSH_SECONDS", 0.0)  # a flush every round
+    host = subscribed_host(broker)
+    relay = Relay(
+        MqttSection(url=broker.url, inflight=WINDOW),
+        journal,
+        StandInTerminal(),  # type: ignore[arg-type]
+        host_key=None,
+        version="test",
+    )
+    try:
+        relay.start()
+        wait_for(hung.is_set, "a mark-sent commit under way")
+        wait_for(lambda: len(host.unique_events()) == EVENTS, "every event at the host")
+        assert unsent(path) == EVENTS  # none marked while the commit hangs
+        release.set()
+        wait_for(lambda: unsent(path) == 0, "every event marked sent")
+    finally:
+        release.set()
         relay.stop()
         journal.close()
         host.close()
