@@ -1,8 +1,8 @@
-"""The outbox relay: a drain of 10,000 queued events to Mosquitto on loopback, until the
+"""The outbox relay: a drain of 50,000 queued events to Mosquitto on loopback, until the
 last PUBACK (every event marked sent in the journal), against a bare paho QoS 1 publish
 loop with the same in-flight window on the same broker in the same run.
 
-The relay is the real `Relay` on a real journal (a copy of one file with the 10,000 events
+The relay is the real `Relay` on a real journal (a copy of one file with the 50,000 events
 emitted before the clock starts), without a `Terminal`: a stand-in answers the little the
 relay reads of it (`status()` for telemetry, `mode` and `owner` for commands, which no one
 sends here). No host is subscribed: the broker PUBACKs and drops.
@@ -11,8 +11,10 @@ The baseline is as fair as it gets: the same paho 2 client settings as `Link` (c
 v2, MQTT 3.1.1, clean_session false, `max_inflight_messages_set(window)`, unlimited queue),
 driven the same way (one thread calling `loop(STEP_SECONDS)` and publishing while fewer
 than `window` are unacknowledged), the same topic and the same payload bytes — only the
-journal (read, JSON, marking sent) and the relay's bookkeeping are missing. Both clocks run
-from CONNACK to the last PUBACK; rounds alternate between the arms; medians are printed.
+journal (read, marking sent) and the relay's bookkeeping are missing. Both clocks run
+from CONNACK to the last PUBACK. Five interleaved rounds per window (bench/runs.py), each
+run several seconds of work; the ratio is the median of the rounds' own ratios, with its
+spread.
 
 Run: .venv/bin/python bench/bench_sync.py
 """
@@ -40,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
+from bench.runs import Sample, interleave  # noqa: E402
 from posterm.daemon.config import MqttSection  # noqa: E402
 from posterm.daemon.journal.store import Journal  # noqa: E402
 from posterm.daemon.states import Mode  # noqa: E402
@@ -48,9 +51,9 @@ from posterm.daemon.sync.relay import Relay  # noqa: E402
 from posterm.protocol.mqtt import topics  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
 
-EVENTS = 10_000
+EVENTS = 50_000  # >= 5 s of work per run, the bare loop included
 WINDOWS = (20, 100)  # 20 is the default `mqtt.inflight`
-ROUNDS = 5  # per arm and window, alternating
+ROUNDS = 5  # per arm and window, interleaved
 TID = "bench-pos"
 TARGET_RATE, TARGET_RATIO = 1_000.0, 0.7
 
@@ -112,8 +115,8 @@ def make_journal(path: Path) -> list[bytes]:
     return [json.dumps(e, separators=(",", ":"), ensure_ascii=False).encode() for e in envelopes]
 
 
-def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> float:
-    """Events per second of the real relay, CONNACK to the last event marked sent."""
+def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> Sample:
+    """The real relay's drain, CONNACK to the last event marked sent."""
     path = work / f"journal-{time.monotonic_ns()}.db"
     shutil.copyfile(template, path)
     journal = Journal(path, TID)
@@ -153,11 +156,11 @@ def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> floa
     journal.close()
     path.unlink()
     assert unsent == 0, f"{unsent} events not marked sent"
-    return EVENTS / (clock["end"] - clock["start"])
+    return Sample(EVENTS, clock["end"] - clock["start"])
 
 
-def bare_drain(payloads: list[bytes], broker: Broker, window: int) -> float:
-    """Events per second of a bare paho QoS 1 loop, CONNACK to the last PUBACK."""
+def bare_drain(payloads: list[bytes], broker: Broker, window: int) -> Sample:
+    """A bare paho QoS 1 loop's drain, CONNACK to the last PUBACK."""
     client = mqtt.Client(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id="bench-bare",
@@ -198,7 +201,7 @@ def bare_drain(payloads: list[bytes], broker: Broker, window: int) -> float:
     elapsed = time.perf_counter() - start
     client.disconnect()
     client.loop(0.1)
-    return len(payloads) / elapsed
+    return Sample(len(payloads), elapsed)
 
 
 def drain() -> None:
@@ -214,48 +217,47 @@ def drain() -> None:
         broker.tmp.mkdir()
         broker.start()
         try:
-            bare_drain(payloads[:500], broker, WINDOWS[0])  # warm up both
-            relay_drain(template, work, broker, WINDOWS[0])
+            bare_drain(payloads[:2_000], broker, WINDOWS[0])  # warm up the broker
             for window in WINDOWS:
-                ours, bare = [], []
-                for i in range(ROUNDS):
-                    for arm in ("relay", "bare") if i % 2 == 0 else ("bare", "relay"):
-                        if arm == "relay":
-                            ours.append(relay_drain(template, work, broker, window))
-                        else:
-                            bare.append(bare_drain(payloads, broker, window))
-                rows.append((window, statistics.median(ours), statistics.median(bare), ours, bare))
+                print(f"sync: window {window}, {ROUNDS} interleaved rounds")
+                result = interleave(
+                    {
+                        "relay": lambda w=window: relay_drain(template, work, broker, w),
+                        "bare": lambda w=window: bare_drain(payloads, broker, w),
+                    },
+                    rounds=ROUNDS,
+                )
+                rows.append((window, result))
         finally:
             broker.stop()
     size = statistics.median(len(p) for p in payloads)
     print(
         f"sync: drain of {EVENTS:,} queued sale.approved events ({size:.0f} B each) to "
-        f"Mosquitto on loopback, CONNACK to the last PUBACK, median of {ROUNDS} rounds"
+        f"Mosquitto on loopback, CONNACK to the last PUBACK, {ROUNDS} interleaved rounds"
     )
-    print(
-        f"sync: {'window':>6} {'relay ev/s':>11} {'bare ev/s':>10} {'ratio':>6}   rounds "
-        "(relay | bare)"
-    )
-    for window, ours, bare, all_ours, all_bare in rows:
-        each = " ".join(f"{x:,.0f}" for x in all_ours) + " | "
-        each += " ".join(f"{x:,.0f}" for x in all_bare)
-        print(f"sync: {window:>6} {ours:>11,.0f} {bare:>10,.0f} {ours / bare:>6.2f}   {each}")
-    window, ours, bare, _, _ = rows[0]
+    print(f"sync: {'window':>6} {'relay ev/s':>28} {'bare ev/s':>28} {'ratio':>24}")
+    for window, result in rows:
+        relay, bare = result.rate("relay"), result.rate("bare")
+        ratio = result.ratio("relay", "bare")
+        print(f"sync: {window:>6} {relay!s:>28} {bare!s:>28} {ratio!s:>24}")
+    window, result = rows[0]
+    ours, ratio = result.rate("relay").median, result.ratio("relay", "bare")
     figure(
         f"sync: outbox drain (window {window})",
         ours,
         "events/s",
-        baseline=bare,
+        baseline=result.rate("bare").median,
         baseline_name="bare paho publish loop",
         target=f">= {TARGET_RATE:,.0f}/s, ratio >= {TARGET_RATIO}",
+        spread=ratio,
     )
     print(
         f"sync: target >= {TARGET_RATE:,.0f} events/s at the default window {window} -> "
         f"{'MET' if ours >= TARGET_RATE else 'NOT MET'} ({ours:,.0f}/s)"
     )
     print(
-        f"sync: target >= {TARGET_RATIO} of the bare loop -> "
-        f"{'MET' if ours / bare >= TARGET_RATIO else 'NOT MET'} ({ours / bare:.2f})"
+        f"sync: target >= {TARGET_RATIO} of the bare loop (median of {ratio.rounds} rounds' "
+        f"ratios) -> {'MET' if ratio.median >= TARGET_RATIO else 'NOT MET'} ({ratio})"
     )
 
 

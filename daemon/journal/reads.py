@@ -172,6 +172,21 @@ class JournalReads(ABC):
         rows = self._all("SELECT * FROM outbox WHERE seq >= ? ORDER BY seq LIMIT ?", (seq, limit))
         return [event_row(r) for r in rows]
 
+    def outbox_wire(
+        self, after_seq: int, limit: int, *, acked_too: bool = False
+    ) -> list[tuple[int, str, bytes]]:
+        """The next `limit` events above `after_seq` (unacknowledged ones, or all with
+        `acked_too`), lowest seq first, as the relay publishes them: (seq, event_id, the
+        envelope as compact JSON bytes). SQLite's json() minifies the stored text: the
+        same bytes as a parse and a compact re-encode, without either per event."""
+        unacked = "" if acked_too else "acked_at IS NULL AND "
+        rows = self._all(
+            f"SELECT seq, event_id, json(envelope) FROM outbox WHERE {unacked}seq > ?"
+            " ORDER BY seq LIMIT ?",
+            (after_seq, limit),
+        )
+        return [(int(r[0]), str(r[1]), str(r[2]).encode("utf-8")) for r in rows]
+
     def outbox(self, *, pending_only: bool = True, limit: int = 1000) -> list[dict[str, Any]]:
         """The envelopes themselves (pending, or all), lowest seq first."""
         events_ = self.outbox_pending(limit) if pending_only else self.outbox_since(1, limit)

@@ -44,6 +44,7 @@ log = logging.getLogger("posterm.journal")
 SEQ_KEY = "outbox_seq"  # the last outbox seq handed out; written only by `Tx.emit`
 OWNER_KEY = "terminal_id"  # the terminal this journal belongs to (seq is per terminal)
 BUSY_TIMEOUT_MS = 5000
+MARK_SENT_CHUNK = 500  # event ids per UPDATE when the relay marks PUBACKed events sent
 PERSONAL = "notify"  # the event data key of a customer's contact (protocol/contact.py)
 TERMINAL_ID = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
@@ -428,12 +429,16 @@ class Journal(JournalReads):
     def outbox_mark_sent(self, event_ids: Iterable[str]) -> None:
         """The broker PUBACKed these: sent, still in the outbox until the host acks."""
         ids = list(event_ids)
-        with self.transaction() as tx:
-            for event_id in ids:
+        sent_at = now()
+        with self.transaction() as tx:  # one UPDATE per MARK_SENT_CHUNK ids, one commit
+            for first in range(0, len(ids), MARK_SENT_CHUNK):
+                chunk = ids[first : first + MARK_SENT_CHUNK]
                 tx.execute(
-                    "UPDATE outbox SET sent_at = COALESCE(sent_at, ?) WHERE event_id = ?",
-                    (now(), event_id),
+                    "UPDATE outbox SET sent_at = COALESCE(sent_at, ?)"
+                    f" WHERE event_id IN ({','.join('?' * len(chunk))})",
+                    (sent_at, *chunk),
                 )
+            crashpoint("journal.mark_sent")  # the batch's UPDATEs run, its COMMIT not yet
 
     def command_seen(self, cmd_id: str) -> tuple[str, str | None] | None:
         """(name, its reply as JSON text or None while it runs) of a command seen before."""

@@ -25,7 +25,7 @@ class LinkError(Exception):
     """The broker cannot be reached, or refused the connection."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkEvent:
     """What paho reported: connected / disconnected / puback / message."""
 
@@ -101,10 +101,16 @@ class Link:
         self, topic: str, payload: dict[str, Any], *, qos: int = 1, retain: bool = False
     ) -> int | None:
         """Hand a message to paho; its mid (for the PUBACK), or None if it was not taken."""
+        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+        return self.publish_bytes(topic, data.encode("utf-8"), qos=qos, retain=retain)
+
+    def publish_bytes(
+        self, topic: str, data: bytes, *, qos: int = 1, retain: bool = False
+    ) -> int | None:
+        """`publish` of a payload already encoded (an outbox event as the journal holds it)."""
         if self.client is None:
             return None
-        data = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-        info = self.client.publish(topic, data.encode("utf-8"), qos=qos, retain=retain)
+        info = self.client.publish(topic, data, qos=qos, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return None
         return int(info.mid)

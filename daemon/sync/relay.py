@@ -7,6 +7,12 @@ host has not acknowledged is published again, oldest first; the host drops dupli
 `event_id`. Birth and will carry a session number that grows with every connection, so a
 late will of an old connection never marks a newer one offline. Telemetry goes out every
 `mqtt.telemetry_s`. Nothing is published from inside a paho callback.
+
+The drain is batched: the next READ_BATCH unacknowledged events come from the journal in
+one query, as the bytes to publish, and the PUBACKed ones are marked sent in one
+transaction per flush (SENT_FLUSH_SECONDS) by the sent-marker's thread (marker.py). This
+thread drives paho's socket (`Link.step`; the callbacks only record what happened) and
+never waits on a commit of its own for marking sent.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,6 +33,7 @@ from posterm.daemon.journal.errors import JournalError
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.sync.commands import CommandHandler, PendingCommand
 from posterm.daemon.sync.link import Link, LinkError, LinkEvent
+from posterm.daemon.sync.marker import SentMarker
 from posterm.daemon.sync.renewal import Renewer
 from posterm.daemon.sync.telemetry import telemetry
 from posterm.daemon.terminal import Terminal
@@ -47,6 +55,9 @@ ACK_WAIT_SECONDS = 30.0
 # PUBACKed events are marked sent in one fsync'ed journal transaction: at once when nothing
 # is in flight any more, and under load at most this late (not one commit per round)
 SENT_FLUSH_SECONDS = 0.5
+# unacknowledged events read from the journal in one query, then published as the in-flight
+# window has room (not one query per round for the few the window took)
+READ_BATCH = 500
 
 
 class Relay:
@@ -81,10 +92,13 @@ class Relay:
         self._thread = threading.Thread(target=self._run, name="mqtt-relay", daemon=True)
         self._inflight: dict[int, str] = {}  # mid -> event_id
         self._published_up_to = 0  # highest seq published on this connection
+        # read ahead from the outbox, above `_published_up_to`: (seq, event_id, payload)
+        self._queue: deque[tuple[int, str, bytes]] = deque()
         self._caught_up_at: float | None = None  # when the last unsent event went out
         self._resend_from: int | None = None
         self._pending: list[PendingCommand] = []
-        self._sent: list[str] = []
+        self._sent: list[str] = []  # PUBACKed, not yet handed to the marker
+        self.marker = SentMarker(journal)  # commits them off this thread
         self._sent_since = 0.0  # when the oldest PUBACK in `_sent` came
         self._next_telemetry = 0.0
         self._connack_by = 0.0
@@ -135,6 +149,7 @@ class Relay:
                 self._failed("relay error")
                 self._stop.wait(1.0)
         self._goodbye()
+        self.marker.close()  # what was PUBACKed is committed as sent before we end
 
     def _round(self) -> None:
         if self._reconnect.is_set():
@@ -205,6 +220,7 @@ class Relay:
         self.backoff.succeeded()
         self._inflight.clear()
         self._published_up_to = 0  # everything unacknowledged goes again, oldest first
+        self._queue.clear()
         self._next_telemetry = 0.0
         self._set_state("connected")
         self.link.subscribe([topics.terminal(self.tid, "cmd"), topics.terminal(self.tid, "ack")])
@@ -253,23 +269,30 @@ class Relay:
         room = self.config.inflight - len(self._inflight)
         if room <= 0:
             return
-        if self._resend_from is not None:
-            batch = self.journal.outbox_since(self._resend_from, room)
-            self._resend_from = batch[-1].seq + 1 if len(batch) == room else None
+        if self._resend_from is not None:  # the host's `resend`: acknowledged ones too
+            batch = self.journal.outbox_wire(self._resend_from - 1, room, acked_too=True)
+            self._resend_from = batch[-1][0] + 1 if len(batch) == room else None
+            self._queue.clear()  # read again above what the resend reaches
         else:
-            batch = self.journal.outbox_pending(room, after_seq=self._published_up_to)
-            if not batch and not self._inflight:
+            if not self._queue:
+                self._queue.extend(
+                    self.journal.outbox_wire(self._published_up_to, max(READ_BATCH, room))
+                )
+            if not self._queue and not self._inflight:
                 self._wait_for_acks()
                 return
+            take = min(room, len(self._queue))
+            batch = [self._queue.popleft() for _ in range(take)]
         self._caught_up_at = None
         topic = topics.terminal(self.tid, "events")
-        for event in batch:
-            mid = self.link.publish(topic, event.envelope)
+        publish, inflight = self.link.publish_bytes, self._inflight
+        for seq, event_id, payload in batch:
+            mid = publish(topic, payload)
             if mid is None:
                 self._failed("paho did not take the message")
                 return
-            self._inflight[mid] = event.event_id
-            self._published_up_to = max(self._published_up_to, event.seq)
+            inflight[mid] = event_id
+            self._published_up_to = max(self._published_up_to, seq)
 
     def _wait_for_acks(self) -> None:
         """All published; if the host has not acknowledged some for ACK_WAIT_SECONDS,
@@ -287,9 +310,10 @@ class Relay:
                     ACK_WAIT_SECONDS,
                 )
                 self._published_up_to = 0
+                self._queue.clear()
 
     def _mark_sent(self) -> None:
-        self.journal.outbox_mark_sent(self._sent)
+        self.marker.mark(self._sent)  # its commit (an fsync) never holds up the socket
         self._sent = []
 
     # -- messages from the host -------------------------------------------------------------
@@ -356,10 +380,7 @@ class Relay:
     # -- clean shutdown --------------------------------------------------------------------
     def _goodbye(self) -> None:
         if self._sent:
-            try:
-                self._mark_sent()
-            except JournalError as exc:
-                log.error("mqtt: journal: %s", exc)
+            self._mark_sent()
         if self.state == "connected":
             mid = self.link.publish(
                 topics.terminal(self.tid, "status"), self._status(online=False), retain=True

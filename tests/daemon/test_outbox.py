@@ -3,6 +3,7 @@ across rollbacks, threads and restarts, drained only by acknowledgement."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -161,3 +162,26 @@ def test_a_contact_kept_in_the_wal_by_a_reader_leaves_it_once_the_reader_is_gone
     reader.close()
     journal.finish_scrub(now=True)
     assert not journal.scrub_due and not on_disk()
+
+
+def test_the_relay_reads_events_as_the_bytes_it_publishes(journal: Journal) -> None:
+    """GIVEN events whose data holds quotes, backslashes, non-ASCII letters and U+2028
+    WHEN the relay's read (`outbox_wire`) takes them, pending only or acknowledged too
+    THEN each comes as (seq, event_id, the compact JSON of its envelope) in seq order,
+    byte for byte what encoding the parsed envelope compactly gives."""
+    reason = 'Zählerstand "€" \\ \u2028 💳'
+    with journal.transaction() as tx:
+        for n in range(1, 6):
+            tx.emit("fault.raised", {"state": "pt_down", "reason": f"{reason} {n}"})
+    events_ = journal.outbox_pending()
+    journal.outbox_ack([events_[1].event_id])
+
+    def compact(envelope: dict[str, Any]) -> bytes:
+        return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False).encode()
+
+    wire = journal.outbox_wire(0, 100)
+    assert wire == [(e.seq, e.event_id, compact(e.envelope)) for e in journal.outbox_pending()]
+    assert [seq for seq, _, _ in wire] == [1, 3, 4, 5]
+    assert [seq for seq, _, _ in journal.outbox_wire(1, 2)] == [3, 4]
+    everything = journal.outbox_wire(1, 100, acked_too=True)
+    assert everything == [(e.seq, e.event_id, compact(e.envelope)) for e in events_[1:]]
