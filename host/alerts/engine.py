@@ -87,9 +87,10 @@ class Alerter:
         )
         doubles = reads.open_alerts(tx, ("double_charge",), clearing)
         for env in envelopes:
-            self._staged_queued += enqueue(
-                tx, self.webhooks, env["type"], env["event_id"], shareable(env), at=now
-            )
+            if self.webhooks:  # (the shareable copy only for a webhook)
+                self._staged_queued += enqueue(
+                    tx, self.webhooks, env["type"], env["event_id"], shareable(env), at=now
+                )
             if rules.approved_sale(env):
                 found = rules.double_charge(
                     env,

@@ -90,10 +90,13 @@ def sales_near(
         dialect,
         NEAR_KEYS,
         keys,
-        "SELECT k.sale AS sale, e.envelope AS envelope, e.occurred_at AS occurred_at FROM k"
-        " CROSS JOIN events e WHERE e.terminal = k.terminal AND e.masked_pan = k.pan AND"
-        " e.occurred_at >= k.low AND e.occurred_at <= k.high AND e.event_id <> k.sale AND"
-        f" e.type IN {SALES} AND (e.amount_minor = k.amount OR e.amount_minor IS NULL)",
+        " UNION ALL ".join(  # each half one index range per key (events_card_amount)
+            "SELECT k.sale AS sale, e.envelope AS envelope, e.occurred_at AS occurred_at"
+            " FROM k CROSS JOIN events e WHERE e.terminal = k.terminal AND e.masked_pan ="
+            f" k.pan AND {amount} AND e.occurred_at >= k.low AND e.occurred_at <= k.high"
+            f" AND e.event_id <> k.sale AND e.type IN {SALES}"
+            for amount in ("e.amount_minor = k.amount", "e.amount_minor IS NULL")
+        ),
     )
     out: dict[str, list[dict[str, Any]]] = {}
     for row in sorted(rows, key=lambda r: str(r["occurred_at"]), reverse=True):
