@@ -22,6 +22,11 @@ batch of the host's own mean batch size in that phase (events / distinct receive
 what the database alone does with the same commits. For context also the
 same loop committing every event (a naive ingest).
 
+The throughput and the backlog are each run 5 times interleaved with their bare loop
+(bench/runs.py, the order rotated every round, each run >= 5 s of work): each ratio is the
+median of the rounds' own ratios, with its spread. The CPU split is measured over one
+throughput run before the rounds.
+
 Run: .venv/bin/python bench/bench_host.py [--quick]
 """
 
@@ -42,6 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
+from bench.runs import MIN_SECONDS, ROUNDS, Interleaved, Sample, interleave  # noqa: E402
 from posterm.host.store import Store  # noqa: E402
 from posterm.protocol.mqtt.events import envelope, now_rfc3339  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
@@ -55,7 +61,7 @@ BURST = 4  # events per terminal per burst
 SATURATE_EVENTS = 40_000
 WINDOW = 5_000  # unacked events at most, in the throughput phase
 HELD_RATE = 2_000  # events/s offered in the held phase
-HELD_S = 30.0
+HELD_S = 20.0
 WINDOW_S = 5.0  # the lag's lowest point per window: a host that keeps up comes back down
 TARGET_RATE, TARGET_RATIO = 2_000.0, 0.5
 INSERT = (
@@ -91,12 +97,13 @@ def cpu_s(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def saturate(fleet: Fleet, events: int) -> tuple[float, int]:
-    """Events/s from the first publish to the last ack; the highest lag seen."""
+def saturate(fleet: Fleet, events: int, min_s: float = 0.0) -> tuple[float, int]:
+    """Events/s from the first publish to the last ack (at least `events`, and publishing
+    for at least `min_s`); the highest lag seen."""
     start = time.perf_counter()
     base = fleet.published
     tids, i, top = fleet.tids, 0, 0
-    while fleet.published - base < events:
+    while fleet.published - base < events or time.perf_counter() - start < min_s:
         lag = fleet.unacked()
         top = max(top, lag)
         if lag >= WINDOW:
@@ -135,10 +142,11 @@ def held(fleet: Fleet, rate: float, seconds: float) -> dict[str, Any]:
     stop = time.perf_counter()
     wait_for(lambda: fleet.unacked() == 0, "every event acked after the load", 600)
     half = samples[len(samples) // 2 :]
-    windows = [
-        min(lag for at, lag in samples if w <= at < w + WINDOW_S)
+    lows = (  # a window without a sample (the fleet's loop held up longer): none
+        min((lag for at, lag in samples if w <= at < w + WINDOW_S), default=None)
         for w in range(0, int(seconds), int(WINDOW_S))
-    ]
+    )
+    windows = [low for low in lows if low is not None]
     return {
         "offered": offered,
         "drain_s": time.perf_counter() - stop,
@@ -213,6 +221,11 @@ def rows_for(count: int, tag: str) -> list[tuple[Any, ...]]:
 
 def bare_insert(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> float:
     """Rows per second of a bare executemany loop, one transaction per `batch` rows."""
+    return bare_sample(store_url, rows, batch).rate
+
+
+def bare_sample(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> Sample:
+    """`bare_insert`'s run: the rows inserted and the seconds it took."""
     Store(store_url).close()  # the schema
     start = time.perf_counter()
     if store_url.startswith("sqlite"):
@@ -235,7 +248,12 @@ def bare_insert(store_url: str, rows: list[tuple[Any, ...]], batch: int) -> floa
                 with conn.transaction(), conn.cursor() as cur:
                     cur.executemany(INSERT.replace("?", "%s"), rows[i : i + batch])
             elapsed = time.perf_counter() - start
-    return len(rows) / elapsed
+    return Sample(len(rows), elapsed)
+
+
+def _mean_batch(before: tuple[int, int], after: tuple[int, int]) -> int:
+    """The host's mean batch between two `host_batches` readings."""
+    return max(1, round((after[0] - before[0]) / max(1, after[1] - before[1])))
 
 
 def one_database(
@@ -247,7 +265,12 @@ def one_database(
     broker: Broker,
     saturate_events: int,
     held_s: float,
+    rounds: int = ROUNDS,
+    min_s: float = MIN_SECONDS,
 ) -> dict[str, Any]:
+    """The three phases on one database; the throughput and the backlog each as `rounds`
+    interleaved runs (bench/runs.py) against the bare insert loop with the host's own mean
+    batch of the latest run, each run >= `min_s` of work."""
     host = HostProcess(work, broker, f"bench-{kind}", store_url)
     fleet = Fleet(
         broker.port,
@@ -255,6 +278,28 @@ def one_database(
         connections=CONNECTIONS,
         name=f"bench-{kind}",
     )
+    state = {"batch": 1, "drain_batch": 1, "top": 0}
+    pool: list[tuple[Any, ...]] = rows_for(saturate_events, "bare")
+
+    def bare(which: str) -> Sample:
+        url = fresh_url()
+        try:
+            sample = bare_sample(url, pool, state[which])
+        finally:
+            if url.startswith("sqlite"):
+                for end in ("", "-wal", "-shm"):
+                    Path(url.removeprefix("sqlite://") + end).unlink(missing_ok=True)
+        if sample.seconds < min_s:  # the machine got faster: enough rows for the next run
+            pool.extend(rows_for(round(sample.rate * min_s * 1.5) - len(pool), f"m{len(pool)}"))
+        return sample
+
+    def live() -> Sample:
+        before, base, start = host_batches(store_url), fleet.published, time.perf_counter()
+        _, top = saturate(fleet, saturate_events // 4, min_s)
+        state["top"] = max(state["top"], top)
+        state["batch"] = _mean_batch(before, host_batches(store_url))
+        return Sample(fleet.published - base, time.perf_counter() - start)
+
     try:
         fleet.birth()
         fleet.telemetry()
@@ -267,73 +312,92 @@ def one_database(
         }
         cpu0 = {k: cpu_s(p) for k, p in pids.items()}
         loop0 = cpu_s(host.proc.pid, host.proc.pid)  # its main thread: the ingest loop
-        rate, top = saturate(fleet, saturate_events)
+        saturate(fleet, saturate_events)
         cpu = {k: (cpu_s(p) - cpu0[k]) / saturate_events * 1e6 for k, p in pids.items()}
         cpu["host's ingest loop"] = (cpu_s(host.proc.pid, host.proc.pid) - loop0) / (
             saturate_events / 1e6
         )
-        after = host_batches(store_url)
+        state["batch"] = _mean_batch(before, host_batches(store_url))
+        # enough rows for the bare loop's runs to last min_s too
+        calibrate = bare("batch")
+        if calibrate.seconds < min_s:
+            more = round(calibrate.rate * min_s * 1.3) - len(pool)
+            pool.extend(rows_for(more, "more"))
+        print(f"host[{kind}]: ingest vs bare insert loop, {rounds} interleaved rounds")
+        throughput = interleave({"ingest": live, "bare": bare_batch(bare)}, rounds, min_s)
         hold = held(fleet, HELD_RATE, held_s)
         alive = host.proc.poll() is None
         host.stop()  # its session stays at the broker (clean_session false)
-        before_drain = host_batches(store_url)
-        restarted: list[HostProcess] = []
-        drain = backlog(
-            fleet,
-            saturate_events // 2,
-            lambda: restarted.append(HostProcess(work, broker, f"bench-{kind}", store_url)),
-        )
-        after_drain = host_batches(store_url)
-        host = restarted[0]
+        state["drain_events"] = saturate_events // 2
+
+        def drained() -> Sample:
+            before, events = host_batches(store_url), state["drain_events"]
+            restarted: list[HostProcess] = []
+            rate = backlog(
+                fleet,
+                events,
+                lambda: restarted.append(HostProcess(work, broker, f"bench-{kind}", store_url)),
+            )
+            restarted[0].stop()
+            state["drain_batch"] = _mean_batch(before, host_batches(store_url))
+            if events / rate < min_s:  # the next backlog long enough
+                state["drain_events"] = round(rate * min_s * 1.3)
+            return Sample(events, events / rate)  # first ack to last
+
+        print(f"host[{kind}]: backlog vs bare insert loop, {rounds} interleaved rounds")
+        drain = interleave({"backlog": drained, "bare": bare_drain(bare)}, rounds, min_s)
     finally:
         fleet.close()
         host.stop()
-    drain_batch = max(
-        1, round((after_drain[0] - before_drain[0]) / max(1, after_drain[1] - before_drain[1]))
-    )
-    mean_batch = max(1, round((after[0] - before[0]) / max(1, after[1] - before[1])))
-    rows = rows_for(saturate_events, "bare")
-    bare = bare_insert(fresh_url(), rows, mean_batch)
-    bare_drain = bare_insert(fresh_url(), rows, drain_batch)
-    naive = bare_insert(fresh_url(), rows[:2_000], 1)
+    naive = bare_insert(fresh_url(), pool[:2_000], 1)
     return {
         "kind": kind,
-        "rate": rate,
-        "top_lag": top,
-        "mean_batch": mean_batch,
-        "bare": bare,
+        "throughput": throughput,
+        "top_lag": state["top"],
+        "mean_batch": state["batch"],
         "naive": naive,
         "held": hold,
         "alive": alive,
         "cpu": cpu,
         "drain": drain,
-        "drain_batch": drain_batch,
-        "bare_drain": bare_drain,
-        "drain_events": saturate_events // 2,
+        "drain_batch": state["drain_batch"],
+        "drain_events": state["drain_events"],
     }
+
+
+def bare_batch(bare: Any) -> Any:
+    return lambda: bare("batch")
+
+
+def bare_drain(bare: Any) -> Any:
+    return lambda: bare("drain_batch")
 
 
 def report(r: dict[str, Any]) -> None:
     k, h = f"host[{r['kind']}]", r["held"]
+    live: Interleaved = r["throughput"]
+    drain: Interleaved = r["drain"]
+    rate, bare = live.rate("ingest"), live.rate("bare")
+    ratio, drain_ratio = live.ratio("ingest", "bare"), drain.ratio("backlog", "bare")
     print(
-        f"{k}: throughput {r['rate']:,.0f} events/s (1,000 terminals, bursts of {BURST}, "
+        f"{k}: throughput {rate} events/s (1,000 terminals, bursts of {BURST}, "
         f"<= {WINDOW:,} unacked; highest lag {r['top_lag']:,}; host's mean batch "
         f"{r['mean_batch']} events)"
     )
     print(
-        f"{k}: bare insert loop, batches of {r['mean_batch']}: {r['bare']:,.0f} rows/s -> "
-        f"ratio {r['rate'] / r['bare']:.2f}; committing every row: {r['naive']:,.0f} rows/s "
-        f"-> ratio {r['rate'] / r['naive']:.2f}"
+        f"{k}: bare insert loop, batches of {r['mean_batch']}: {bare} rows/s -> "
+        f"ratio {ratio}; committing every row: {r['naive']:,.0f} rows/s "
+        f"-> ratio {rate.median / r['naive']:.2f}"
     )
     minima = h["window_minima"]
     # a host too slow never catches up: the lowest lag of each window climbs by the
     # deficit times the window (>= 1 s of load over the run); one that keeps up comes back
     grows = minima[-1] - minima[0] > HELD_RATE and minima == sorted(minima)
     print(
-        f"{k}: backlog of {r['drain_events']:,} events queued while it was down: "
-        f"{r['drain']:,.0f} events/s, first ack to last (mean batch {r['drain_batch']}); "
-        f"bare insert loop, batches of {r['drain_batch']}: {r['bare_drain']:,.0f} rows/s -> "
-        f"ratio {r['drain'] / r['bare_drain']:.2f}"
+        f"{k}: backlogs of up to {r['drain_events']:,} events queued while it was down: "
+        f"{drain.rate('backlog')} events/s, first ack to last (mean batch "
+        f"{r['drain_batch']}); bare insert loop, batches of {r['drain_batch']}: "
+        f"{drain.rate('bare')} rows/s -> ratio {drain_ratio}"
     )
     cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
     print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
@@ -353,23 +417,25 @@ def report(r: dict[str, Any]) -> None:
     short = f"host {'pg' if r['kind'] == 'postgresql' else r['kind']}"  # the table's 44 columns
     figure(
         f"{short}: ingest, 1,000 terminals live",
-        r["rate"],
+        rate.median,
         "events/s",
-        baseline=r["bare"],
+        baseline=bare.median,
         baseline_name=f"bare insert loop, batches of {r['mean_batch']}",
         target=target,
+        spread=ratio,
     )
     figure(
         f"{short}: ingest of a backlog",
-        r["drain"],
+        drain.rate("backlog").median,
         "events/s",
-        baseline=r["bare_drain"],
+        baseline=drain.rate("bare").median,
         baseline_name=f"bare insert loop, batches of {r['drain_batch']}",
         target=target,
+        spread=drain_ratio,
     )
     figure(
         f"{short}: 1,000 terminals live, vs naive",
-        r["rate"],
+        rate.median,
         "events/s",
         baseline=r["naive"],
         baseline_name="bare insert loop, a commit per row",
@@ -385,12 +451,12 @@ def report(r: dict[str, Any]) -> None:
     if r["kind"] == "sqlite":
         print(
             f"{k}: target >= {TARGET_RATE:,.0f} events/s -> "
-            f"{'MET' if r['rate'] >= TARGET_RATE else 'NOT MET'}"
+            f"{'MET' if rate.median >= TARGET_RATE else 'NOT MET'}"
         )
-    ratio = r["rate"] / r["bare"]
     print(
-        f"{k}: target >= {TARGET_RATIO} of the bare loop (same batches) -> "
-        f"{'MET' if ratio >= TARGET_RATIO else 'NOT MET'} ({ratio:.2f})"
+        f"{k}: target >= {TARGET_RATIO} of the bare loop (same batches; median of "
+        f"{ratio.rounds} interleaved runs) -> "
+        f"{'MET' if ratio.median >= TARGET_RATIO else 'NOT MET'} ({ratio})"
     )
     print(
         f"{k}: target 1,000 terminals at {HELD_RATE:,}/s held without growing lag -> "
@@ -401,6 +467,7 @@ def report(r: dict[str, Any]) -> None:
 def main() -> None:
     quick = "--quick" in sys.argv
     events, seconds = (10_000, 10.0) if quick else (SATURATE_EVENTS, HELD_S)
+    min_s = 1.0 if quick else MIN_SECONDS
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         broker = Broker(work / "broker")
@@ -423,6 +490,7 @@ def main() -> None:
                     broker=broker,
                     saturate_events=events,
                     held_s=seconds,
+                    min_s=min_s,
                 )
             )
             report(results[-1])
@@ -441,6 +509,7 @@ def main() -> None:
                             broker=broker,
                             saturate_events=events,
                             held_s=seconds,
+                            min_s=min_s,
                         )
                     )
                     report(results[-1])

@@ -259,9 +259,12 @@ class Store:
             )
             seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
             life = {r["terminal"]: int(r["life"]) for r in found}
-            after = " OR ".join(["(terminal = ? AND seq > ? AND life = ?)"] * len(tids))
+            keys = ", ".join(["(?, ?, ?)"] * len(tids))  # one (terminal, seq) range each
             beyond = db.rows(
-                f"SELECT DISTINCT terminal, seq FROM events WHERE {after} ORDER BY terminal, seq",
+                f"WITH k (terminal, after, life) AS (VALUES {keys}) SELECT DISTINCT"
+                " k.terminal AS terminal, e.seq AS seq FROM k CROSS JOIN events e WHERE"
+                " e.terminal = k.terminal AND e.seq > k.after AND e.life = k.life"
+                " ORDER BY k.terminal, e.seq",
                 [v for tid in tids for v in (tid, seqs[tid], life[tid])],
             )
         contiguous, gaps = dict(seqs), {}

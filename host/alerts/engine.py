@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from posterm.host import quarantine
-from posterm.host.alerts import acks, health, modes, rules
+from posterm.host.alerts import acks, health, modes, reads, rules
 from posterm.host.alerts.rules import Finding, Limits
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
@@ -74,48 +74,71 @@ class Alerter:
         return done
 
     def _on_new(self, tx: Tx, envelopes: list[dict[str, Any]]) -> None:
+        """The event rules over a batch's new events; their reads are one statement each
+        for the whole batch (`host/alerts/reads.py`), not one per event."""
         now = self.now()
         for hook in self.new_event_hooks:
             hook(tx, envelopes, now)
+        dialect = self.store.db.dialect
+        sales = [env for env in envelopes if rules.approved_sale(env)]
+        near = reads.sales_near(tx, dialect, sales, self.limits.double_charge_s)
+        clearing = sorted(
+            {str(e["terminal"]) for e in envelopes if e["type"] in rules.CLEARS_DOUBLE_CHARGE}
+        )
+        doubles = reads.open_alerts(tx, ("double_charge",), clearing)
         for env in envelopes:
-            self._staged_queued += enqueue(
-                tx, self.webhooks, env["type"], env["event_id"], shareable(env), at=now
-            )
+            if self.webhooks:  # (the shareable copy only for a webhook)
+                self._staged_queued += enqueue(
+                    tx, self.webhooks, env["type"], env["event_id"], shareable(env), at=now
+                )
             if rules.approved_sale(env):
                 found = rules.double_charge(
-                    env, self._charged_twice(tx, env), self.limits.double_charge_s
+                    env,
+                    self._charged_twice(tx, env, near.get(env["event_id"], [])),
+                    self.limits.double_charge_s,
                 )
                 if found is not None:
                     self._raise(tx, found, now)
+                    if env["terminal"] in doubles:  # raised in this batch: cleared by it too
+                        doubles[env["terminal"]] = self._open(tx, "double_charge", env["terminal"])
             if env["type"] in rules.CLEARS_DOUBLE_CHARGE:
-                self._clear_double_charges(tx, env, now)
-            if env["type"] in ("refund.completed", "refund.failed"):
-                day = str(env["occurred_at"])[:10]
-                rows = tx.rows(
-                    "SELECT envelope FROM events WHERE terminal = ? AND type IN"
-                    " ('refund.completed', 'refund.failed') AND occurred_at >= ?"
-                    " AND occurred_at < ? ORDER BY seq",
-                    (env["terminal"], day, day + "T99"),
-                )
-                done = rules.refunds_done([json.loads(r["envelope"]) for r in rows])
-                findings = rules.refund_day(env["terminal"], day, done, self.limits)
-                for found in findings:
-                    self._raise(tx, found, now)
-                if env["type"] == "refund.failed":  # back under a limit: its alert clears
-                    still = {(f.kind, f.subject) for f in findings}
-                    for kind in ("refunds_count", "refunds_amount"):
-                        for row in self._open(tx, kind, env["terminal"]):
-                            if (
-                                str(row["subject"]).startswith(day)
-                                and (kind, row["subject"]) not in still
-                            ):
-                                self._clear(tx, row, now)
+                self._clear_double_charges(tx, env, now, doubles[env["terminal"]])
+        self._refund_days(tx, envelopes, now)
 
-    def _clear_double_charges(self, tx: Tx, env: dict[str, Any], now: str) -> None:
-        """The terminal's open double charges whose card is no longer charged more than one
-        sale, net (a confirmed void or refund of one of the sales, in full or in parts, or
-        recovery finding one not kept), clear."""
-        for row in self._open(tx, "double_charge", env["terminal"]):
+    def _refund_days(self, tx: Tx, envelopes: list[dict[str, Any]], now: str) -> None:
+        """The per-day refund limits of each (terminal, UTC day) a new refund outcome falls
+        on, over all of that day's refunds stored (this batch's included); a refund.failed
+        bringing the day back under a limit clears its alert."""
+        failed: dict[tuple[str, str], bool] = {}
+        for env in envelopes:
+            if env["type"] in ("refund.completed", "refund.failed"):
+                key = (str(env["terminal"]), str(env["occurred_at"])[:10])
+                failed[key] = failed.get(key, False) or env["type"] == "refund.failed"
+        if not failed:
+            return
+        days = reads.refund_days(tx, self.store.db.dialect, sorted(failed))
+        kinds = ("refunds_count", "refunds_amount")
+        opened = reads.open_alerts(tx, kinds, sorted({t for (t, _), f in failed.items() if f}))
+        for (tid, day), told in sorted(days.items()):
+            findings = rules.refund_day(tid, day, rules.refunds_done(told), self.limits)
+            for found in findings:
+                self._raise(tx, found, now)
+            if failed[(tid, day)]:  # back under a limit: its alert clears
+                still = {(f.kind, f.subject) for f in findings}
+                for row in opened[tid]:
+                    if (
+                        str(row["subject"]).startswith(day)
+                        and (row["kind"], row["subject"]) not in still
+                    ):
+                        self._clear(tx, row, now)
+
+    def _clear_double_charges(
+        self, tx: Tx, env: dict[str, Any], now: str, open_rows: list[Any]
+    ) -> None:
+        """The terminal's open double charges (`open_rows`) whose card is no longer charged
+        more than one sale, net (a confirmed void or refund of one of the sales, in full or
+        in parts, or recovery finding one not kept), clear."""
+        for row in list(open_rows):
             detail = json.loads(row["detail"])
             amount = rules.minor(detail)
             if amount is None or not isinstance(detail.get("txns"), list):
@@ -123,16 +146,19 @@ class Alerter:
             since = min(str(at) for at in detail.get("occurred_at") or [now])
             if self._net(tx, env["terminal"], detail["txns"], amount, since) <= amount:
                 self._clear(tx, row, now)
+                open_rows.remove(row)
 
-    def _charged_twice(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
-        """The approved sales near `sale` (same card and amount) with which the card is
-        still charged more than once, net: a sale voided or refunded before the second one
-        came is no double charge."""
+    def _charged_twice(
+        self, tx: Tx, sale: dict[str, Any], near: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The approved sales `near` `sale` (same card and amount: `reads.sales_near`) with
+        which the card is still charged more than once, net: a sale voided or refunded
+        before the second one came is no double charge."""
         amount = rules.minor(sale["data"])
         if amount is None:
             return []
         out = []
-        for other in self._sales_near(tx, sale):
+        for other in self._kept(tx, sale, near):
             since = min(str(other["occurred_at"]), str(sale["occurred_at"]))
             txns = [str(other["data"].get("txn_id")), str(sale["data"].get("txn_id"))]
             if self._net(tx, sale["terminal"], txns, amount, since) > amount:
@@ -169,23 +195,10 @@ class Alerter:
             ]
         return rules.net_charged(amount, txns, told, receipted)
 
-    def _sales_near(self, tx: Tx, sale: dict[str, Any]) -> list[dict[str, Any]]:
-        at, window = str(sale["occurred_at"]), self.limits.double_charge_s
-        try:
-            low, high = rules.later(at, -window), rules.later(at, window)
-        except ValueError:
-            return []
-        pan, amount = sale["data"].get("masked_pan"), rules.minor(sale["data"])
-        if not isinstance(pan, str) or amount is None:
-            return []
-        rows = tx.rows(
-            "SELECT envelope FROM events WHERE terminal = ? AND type IN"
-            " ('sale.approved', 'sale.recovered') AND occurred_at >= ?"
-            " AND occurred_at <= ? AND masked_pan = ? AND (amount_minor = ? OR"
-            " amount_minor IS NULL) ORDER BY occurred_at DESC",
-            (sale["terminal"], low, high, pan, amount),
-        )
-        near = [e for e in map(json.loads, (r["envelope"] for r in rows)) if rules.alike(sale, e)]
+    def _kept(
+        self, tx: Tx, sale: dict[str, Any], near: list[dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """`near` less the sales recovery found not kept by the PT."""
         if not near:  # most sales: no other of that card and amount near it
             return []
         # a sale recovery found not kept by the PT moved no money (its event has no PAN)

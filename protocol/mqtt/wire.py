@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, Union, get_args
 
 import msgspec
 from msgspec import Meta, Struct
@@ -199,6 +199,23 @@ class Envelope(_Strict):
     data: msgspec.Raw
 
 
+class _Event(_Strict, tag_field="type"):
+    """The envelope as the host decodes it: one Struct per event type (tagged by `type`)
+    whose `data` is that type's schema, so envelope and data are checked in one pass."""
+
+    v: Literal[1]
+    event_id: EventId
+    terminal: Tid
+    seq: Annotated[int, Meta(ge=1, le=MAX_SEQ)]
+    occurred_at: Stamp
+
+
+_EVENTS = tuple(
+    msgspec.defstruct(f"Event_{t.replace('.', '_')}", [("data", DATA[t])], bases=(_Event,), tag=t)
+    for t in get_args(EventType)
+)
+
+
 class Telemetry(_Strict):
     """What a terminal reports every `telemetry_s` (daemon/sync/telemetry.py)."""
 
@@ -299,7 +316,7 @@ class Ack(_Strict):
     event_ids: Annotated[list[EventId], Meta(min_length=1, max_length=1000)]
 
 
-_ENVELOPE = msgspec.json.Decoder(Envelope)
+_EVENT: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Union[_EVENTS])  # noqa: UP007
 _ACK = msgspec.json.Decoder(Ack)
 Decoders = dict[str, msgspec.json.Decoder[Any]]
 _DATA: Decoders = {name: msgspec.json.Decoder(kind) for name, kind in DATA.items()}
@@ -336,11 +353,11 @@ def _why(exc: Exception) -> str:
 
 def decode_event(payload: bytes, terminal: str) -> dict[str, Any]:
     """An event message as plain JSON (dicts), checked against the envelope and its
-    type's data schema; the envelope's terminal must be the topic's."""
+    type's data schema in one pass (`_Event`'s tagged union); the envelope's terminal must
+    be the topic's."""
     _size(payload, "events")
     try:
-        env = _ENVELOPE.decode(payload)
-        _DATA[env.type].decode(env.data)
+        env = _EVENT.decode(payload)
     except msgspec.MsgspecError as exc:
         raise WireError(f"event {_why(exc)}") from None
     if env.terminal != terminal:

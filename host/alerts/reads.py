@@ -1,0 +1,148 @@
+"""The event rules' reads for one ingested batch, one statement each whatever the batch's
+size (`host/alerts/engine.py`): the approved sales near each new sale (same terminal, card
+and amount: a likely double charge), the refunds of each (terminal, UTC day) a new refund
+falls on, the open alerts of some kinds on some terminals.
+
+Each read takes its keys as a table (`WITH k AS (VALUES …)` on SQLite, `unnest` of arrays
+on PostgreSQL: a handful of parameters, one prepared statement) driving an index lookup
+per key, so a batch of 500 events costs one round trip, not 500."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from posterm.host.alerts.rules import alike, minor
+from posterm.host.db import Row, Tx
+
+CHUNK = 400  # keys per SQLite statement (6 values each: far under its 32,766 parameters)
+SALES = "('sale.approved', 'sale.recovered')"
+REFUNDS = "('refund.completed', 'refund.failed')"
+NEAR_KEYS = (
+    ("sale", "text"),
+    ("terminal", "text"),
+    ("pan", "text"),
+    ("low", "text"),
+    ("high", "text"),
+    ("amount", "bigint"),
+)
+
+
+def _keyed(
+    tx: Tx, dialect: str, columns: Sequence[tuple[str, str]], keys: list[tuple[Any, ...]], body: str
+) -> list[Row]:
+    """`body` (a query that reads `k`) run over `keys` as the table `k(columns)`;
+    `columns`: (name, PostgreSQL array type)."""
+    names = ", ".join(name for name, _ in columns)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
+        return tx.rows(
+            f"WITH k ({names}) AS (SELECT * FROM unnest({arrays})) {body}",
+            [list(column) for column in zip(*keys, strict=True)],
+        )
+    out: list[Row] = []
+    row = f"({', '.join('?' for _ in columns)})"
+    for i in range(0, len(keys), CHUNK):
+        chunk = keys[i : i + CHUNK]
+        out.extend(
+            tx.rows(
+                f"WITH k ({names}) AS (VALUES {', '.join([row] * len(chunk))}) {body}",
+                [v for key in chunk for v in key],
+            )
+        )
+    return out
+
+
+def window(at: str, s: float) -> tuple[str, str] | None:
+    """`at` less and plus `s` seconds, as the events' occurred_at are written (None: `at`
+    is no time)."""
+    try:
+        moment = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return tuple(  # type: ignore[return-value]
+        (moment + timedelta(seconds=d)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for d in (-s, s)
+    )
+
+
+def sales_near(
+    tx: Tx, dialect: str, sales: list[dict[str, Any]], window_s: float
+) -> dict[str, list[dict[str, Any]]]:
+    """For each approved sale of `sales` with a masked PAN and an amount, by its event_id:
+    the other approved sales of its terminal, card and amount (or no amount column) told
+    within `window_s` of it (by `occurred_at`), newest first, that `rules.alike` takes."""
+    keys: list[tuple[Any, ...]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for sale in sales:
+        pan, amount = sale["data"].get("masked_pan"), minor(sale["data"])
+        span = window(str(sale["occurred_at"]), window_s)
+        if not isinstance(pan, str) or amount is None or span is None:
+            continue
+        by_id[str(sale["event_id"])] = sale
+        keys.append((str(sale["event_id"]), sale["terminal"], pan, *span, amount))
+    if not keys:
+        return {}
+    rows = _keyed(
+        tx,
+        dialect,
+        NEAR_KEYS,
+        keys,
+        " UNION ALL ".join(  # each half one index range per key (events_card_amount)
+            "SELECT k.sale AS sale, e.envelope AS envelope, e.occurred_at AS occurred_at"
+            " FROM k CROSS JOIN events e WHERE e.terminal = k.terminal AND e.masked_pan ="
+            f" k.pan AND {amount} AND e.occurred_at >= k.low AND e.occurred_at <= k.high"
+            f" AND e.event_id <> k.sale AND e.type IN {SALES}"
+            for amount in ("e.amount_minor = k.amount", "e.amount_minor IS NULL")
+        ),
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: str(r["occurred_at"]), reverse=True):
+        sale = by_id[str(row["sale"])]
+        other = json.loads(row["envelope"])
+        if alike(sale, other):
+            out.setdefault(str(row["sale"]), []).append(other)
+    return out
+
+
+def refund_days(
+    tx: Tx, dialect: str, days: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """The refund.completed and refund.failed events of each (terminal, UTC day), in seq
+    order."""
+    if not days:
+        return {}
+    rows = _keyed(
+        tx,
+        dialect,
+        [("terminal", "text"), ("day", "text"), ("before", "text")],
+        [(tid, day, day + "T99") for tid, day in days],
+        "SELECT k.terminal AS terminal, k.day AS day, e.envelope AS envelope FROM k"
+        f" CROSS JOIN events e WHERE e.terminal = k.terminal AND e.type IN {REFUNDS}"
+        " AND e.occurred_at >= k.day AND e.occurred_at < k.before ORDER BY k.terminal,"
+        " k.day, e.seq",
+    )
+    out: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in days}
+    for row in rows:
+        out[(str(row["terminal"]), str(row["day"]))].append(json.loads(row["envelope"]))
+    return out
+
+
+def open_alerts(tx: Tx, kinds: Sequence[str], terminals: Sequence[str]) -> dict[str, list[Row]]:
+    """The open alerts of `kinds` on `terminals`, by terminal."""
+    out: dict[str, list[Row]] = {tid: [] for tid in terminals}
+    if not terminals:
+        return out
+    for i in range(0, len(terminals), CHUNK):
+        chunk = list(terminals[i : i + CHUNK])
+        rows = tx.rows(
+            f"SELECT * FROM alerts WHERE cleared_at IS NULL AND kind IN"
+            f" ({', '.join('?' for _ in kinds)}) AND terminal IN"
+            f" ({', '.join('?' for _ in chunk)})",
+            [*kinds, *chunk],
+        )
+        for row in rows:
+            out[str(row["terminal"])].append(row)
+    return out
