@@ -29,10 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
-from concurrent.futures import Future
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import paho.mqtt.client as mqtt
@@ -45,42 +42,17 @@ from bench.figures import figure  # noqa: E402
 from bench.runs import Sample, interleave  # noqa: E402
 from posterm.daemon.config import MqttSection  # noqa: E402
 from posterm.daemon.journal.store import Journal  # noqa: E402
-from posterm.daemon.states import Mode  # noqa: E402
 from posterm.daemon.sync import relay as relay_module  # noqa: E402
 from posterm.daemon.sync.relay import Relay  # noqa: E402
 from posterm.protocol.mqtt import topics  # noqa: E402
 from tests.support.broker import Broker  # noqa: E402
+from tests.support.standin import StandInTerminal  # noqa: E402
 
 EVENTS = 50_000  # >= 5 s of work per run, the bare loop included
 WINDOWS = (20, 100)  # 20 is the default `mqtt.inflight`
 ROUNDS = 5  # per arm and window, interleaved
 TID = "bench-pos"
 TARGET_RATE, TARGET_RATIO = 1_000.0, 0.7
-
-
-class StandInTerminal:
-    """What the relay reads of a `Terminal` (telemetry and commands) and nothing more."""
-
-    def __init__(self) -> None:
-        self.mode = SimpleNamespace(mode=Mode.READY, reason="ready")
-        self.owner = SimpleNamespace(submit=self._submit)
-
-    def _submit(self, fn: Callable[[], Any]) -> Future[Any]:
-        future: Future[Any] = Future()
-        future.set_result(fn())
-        return future
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "terminal": TID,
-            "state": str(Mode.READY),
-            "reason": "ready",
-            "selling": True,
-            "printer": "ready, paper ok",
-            "pending_receipts": 0,
-            "in_doubt": 0,
-            "awaiting_approval": [],
-        }
 
 
 def sale_data(n: int) -> dict[str, Any]:
@@ -141,7 +113,7 @@ def relay_drain(template: Path, work: Path, broker: Broker, window: int) -> Samp
     relay = Relay(
         MqttSection(url=broker.url, inflight=window),
         journal,
-        StandInTerminal(),
+        StandInTerminal(TID),
         host_key=None,
         version="bench",  # type: ignore[arg-type]
         on_link=on_link,

@@ -87,8 +87,9 @@ def _config(tmp: Path, mqtt_url: str, store_url: str, hook: Receiver, smtp: Smtp
     return config
 
 
-def _run(tmp: Path, config: Path, *args: str) -> subprocess.Popen[str]:
-    log = (tmp / f"host{'-'.join(args)}.log").open("w")
+def run_host(tmp: Path, config: Path, *args: str) -> subprocess.Popen[str]:
+    """`posterm-host run ARGS` in the background, its log appended to (a restart too)."""
+    log = (tmp / f"host{'-'.join(args)}.log").open("a")
     return subprocess.Popen(
         [str(BIN / "posterm-host"), "--config", str(config), "run", *args],
         stdout=log,
@@ -97,7 +98,7 @@ def _run(tmp: Path, config: Path, *args: str) -> subprocess.Popen[str]:
     )
 
 
-def _stop(proc: subprocess.Popen[str]) -> int:
+def stop_host(proc: subprocess.Popen[str]) -> int:
     if proc.poll() is None:
         proc.terminate()
     return proc.wait(10)
@@ -129,7 +130,7 @@ def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
     never connected to the receiver or the mail server; both stop on SIGTERM with 0."""
     hook, smtp = Receiver(fail=0), SmtpServer().start()
     config = _config(tmp_path, broker.url, store_url, hook, smtp)
-    ingest = _run(tmp_path, config, "--role", "ingest")
+    ingest = run_host(tmp_path, config, "--role", "ingest")
     sender = None
     try:
         refund = {"txn_id": "R1", "kind": "refund", "amount": "12.00", "currency": "EUR"}
@@ -160,7 +161,7 @@ def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
             "webhook_deliveries": [("pending", "None")],
             "notifications": [("queued", "None")],
         }
-        sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
+        sender = run_host(tmp_path, config, "--role", "sender", "--instance", "sender")
         wait_for(lambda: hook.accepted and smtp.mailbox.messages, "the webhook and the mail")
         wait_for(
             lambda: (
@@ -175,11 +176,11 @@ def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
         (posted,) = hook.accepted
         assert json.loads(posted["body"])["data"]["event_id"] == events[0]["event_id"]
         assert smtp.mailbox.recipients == [[ADDRESS]]
-        assert _stop(sender) == 0 and _stop(ingest) == 0
+        assert stop_host(sender) == 0 and stop_host(ingest) == 0
     finally:
         for proc in (ingest, sender):
             if proc is not None:
-                _stop(proc)
+                stop_host(proc)
         hook.close()
         smtp.stop()
 

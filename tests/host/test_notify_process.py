@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,10 +19,9 @@ import pytest
 
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
-from tests.host.test_delivery_roles import TID, Terminal
+from tests.host.test_delivery_roles import TID, Terminal, run_host, stop_host
 from tests.host.test_delivery_roles import terminal as terminal  # noqa: PLC0414 (fixture)
 from tests.support.broker import Broker, wait_for
-from tests.support.sim import BIN
 from tests.support.smtp import Mailbox, SmtpServer
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
@@ -55,22 +53,6 @@ def _config(tmp: Path, mqtt_url: str, store_url: str, smtp_url: str) -> Path:
         f'from = "refunds@shop.example"\nfirst_retry_s = 0.2\nmax_retry_s = 0.5\n'
     )
     return config
-
-
-def _run(tmp: Path, config: Path, *args: str) -> subprocess.Popen[str]:
-    log = (tmp / f"host{'-'.join(args)}.log").open("a")
-    return subprocess.Popen(
-        [str(BIN / "posterm-host"), "--config", str(config), "run", *args],
-        stdout=log,
-        stderr=log,
-        text=True,
-    )
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-    proc.wait(10)
 
 
 def _refunds(first: int, count: int) -> list[dict[str, Any]]:
@@ -109,8 +91,8 @@ def test_the_sender_killed_mid_burst_loses_nothing_and_ingest_goes_on(
     reached the mail server (by its Message-ID), and a message went twice only if the killed
     process had claimed it (handed over, not yet recorded: at least once, as documented)."""
     config = _config(tmp_path, broker.url, store_url, smtp.url)
-    ingest = _run(tmp_path, config, "--role", "ingest")
-    sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
+    ingest = run_host(tmp_path, config, "--role", "ingest")
+    sender = run_host(tmp_path, config, "--role", "sender", "--instance", "sender")
     try:
         wait_for(lambda: terminal.host_online, "the ingest process online")
         first = _refunds(0, 60)
@@ -133,7 +115,7 @@ def test_the_sender_killed_mid_burst_loses_nothing_and_ingest_goes_on(
         terminal.send(second)
         wait_for(lambda: terminal.acked >= _ids(second), "the second burst acked, no sender")
         assert len(smtp.mailbox.messages) == mailed
-        sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
+        sender = run_host(tmp_path, config, "--role", "sender", "--instance", "sender")
         wait_for(
             lambda: (
                 _rows(store_url, "SELECT COUNT(*) AS n FROM notifications WHERE state = 'sent'")
@@ -153,8 +135,8 @@ def test_the_sender_killed_mid_burst_loses_nothing_and_ingest_goes_on(
             f"kunde{i}@example.org" for i in range(90)
         }
     finally:
-        _stop(sender)
-        _stop(ingest)
+        stop_host(sender)
+        stop_host(ingest)
 
 
 @pytest.fixture
@@ -174,8 +156,8 @@ def test_a_mail_server_that_never_answers_holds_up_no_event(
     acks every event and queues every notification, none sent."""
     store_url = f"sqlite://{tmp_path / 'host.db'}"
     config = _config(tmp_path, broker.url, store_url, silent_smtp)
-    ingest = _run(tmp_path, config, "--role", "ingest")
-    sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
+    ingest = run_host(tmp_path, config, "--role", "ingest")
+    sender = run_host(tmp_path, config, "--role", "sender", "--instance", "sender")
     try:
         wait_for(lambda: terminal.host_online, "the ingest process online")
         events = _refunds(0, 100)
@@ -188,7 +170,7 @@ def test_a_mail_server_that_never_answers_holds_up_no_event(
     finally:
         sender.kill()  # blocked reading the silent server (up to its timeout_s)
         sender.wait(10)
-        _stop(ingest)
+        stop_host(ingest)
 
 
 def _nice(pid: int) -> int:
@@ -203,13 +185,13 @@ def test_the_sender_process_yields_the_cpu_to_ingest(
     """GIVEN `run --role ingest` and `run --role sender` started alike WHEN both run THEN
     the sender runs at nice SENDER_NICE (10) or lower priority, the ingest's unchanged."""
     config = _config(tmp_path, broker.url, f"sqlite://{tmp_path / 'host.db'}", smtp.url)
-    ingest = _run(tmp_path, config, "--role", "ingest")
-    sender = _run(tmp_path, config, "--role", "sender", "--instance", "sender")
+    ingest = run_host(tmp_path, config, "--role", "ingest")
+    sender = run_host(tmp_path, config, "--role", "sender", "--instance", "sender")
     try:
         log = tmp_path / "host--role-sender---instance-sender.log"
         wait_for(lambda: log.exists() and "sending from" in log.read_text(), "the sender up")
         assert _nice(sender.pid) == max(10, os.getpriority(os.PRIO_PROCESS, 0))
         assert _nice(ingest.pid) == os.getpriority(os.PRIO_PROCESS, 0)
     finally:
-        _stop(sender)
-        _stop(ingest)
+        stop_host(sender)
+        stop_host(ingest)

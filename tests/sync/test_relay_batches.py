@@ -11,20 +11,18 @@ import re
 import signal
 import sqlite3
 import threading
-from concurrent.futures import Future
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from posterm.daemon.config import MqttSection
 from posterm.daemon.journal.store import Journal
-from posterm.daemon.states import Mode
 from posterm.daemon.sync import relay as relay_module
 from posterm.daemon.sync.relay import Relay
 from posterm.protocol.mqtt import topics
 from tests.support.broker import Broker, TestHost, wait_for
+from tests.support.standin import StandInTerminal
 from tests.sync.test_relay import assert_gapless, mqtt_rig, outbox
 
 pytestmark = pytest.mark.slow  # Mosquitto is a process (tests/support/tiers.py)
@@ -33,32 +31,6 @@ TID = "pos-batch"
 EVENTS = 1200
 WINDOW = 20
 OUTBOX_READ = re.compile(r"FROM outbox WHERE .*seq > ")  # the relay's reads, not telemetry's
-
-
-class StandInTerminal:
-    """What the relay reads of a `Terminal`: `status()` for telemetry, `mode` and `owner`
-    for commands (none are sent here)."""
-
-    def __init__(self) -> None:
-        self.mode = SimpleNamespace(mode=Mode.READY, reason="ready")
-        self.owner = SimpleNamespace(submit=self._submit)
-
-    def _submit(self, fn: Any) -> Future[Any]:
-        future: Future[Any] = Future()
-        future.set_result(fn())
-        return future
-
-    def status(self) -> dict[str, Any]:
-        return {
-            "terminal": TID,
-            "state": str(Mode.READY),
-            "reason": "ready",
-            "selling": True,
-            "printer": "ready, paper ok",
-            "pending_receipts": 0,
-            "in_doubt": 0,
-            "awaiting_approval": [],
-        }
 
 
 def queued_journal(path: Path) -> Journal:
@@ -115,7 +87,7 @@ def test_a_drain_reads_the_outbox_in_batches_and_marks_sent_in_few_updates(
     relay = Relay(
         MqttSection(url=broker.url, inflight=WINDOW),
         journal,
-        StandInTerminal(),  # type: ignore[arg-type]
+        StandInTerminal(TID),  # type: ignore[arg-type]
         host_key=None,
         version="test",
     )
@@ -162,7 +134,7 @@ def test_the_relay_publishes_on_while_a_mark_sent_commit_hangs(
     relay = Relay(
         MqttSection(url=broker.url, inflight=WINDOW),
         journal,
-        StandInTerminal(),  # type: ignore[arg-type]
+        StandInTerminal(TID),  # type: ignore[arg-type]
         host_key=None,
         version="test",
     )
