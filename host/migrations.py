@@ -348,6 +348,15 @@ MIGRATIONS: list[Statements] = [
         "CREATE INDEX IF NOT EXISTS events_card_amount"
         " ON events (terminal, masked_pan, amount_minor, occurred_at)",
     ],
+    # (issue 23, wt-tick) leases: which of the processes sharing the database runs the
+    # time-based alert rules (host/alerts/lease.py): its holder, until when
+    [
+        """CREATE TABLE IF NOT EXISTS leases (
+            name TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            expires_at TEXT NOT NULL
+        )""",
+    ],
 ]
 
 

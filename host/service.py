@@ -156,6 +156,7 @@ class HostService:
             stale_after_s=config.stale_after_s,
             webhooks=config.webhooks,
             new_event_hooks=(self.notify.on_new,),
+            holder=name,  # processes sharing the database: one runs the time-based rules
         )
         self.alerts_topic = topics.host(config.host_id, "alerts")
 

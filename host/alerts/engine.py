@@ -5,33 +5,36 @@ the messages for `posterm/v1/host/{host_id}/alerts` over once they are committed
 
 - Event rules and the webhooks of new events run inside the ingest's own transaction
   (`Store.ingest(on_new=…)`): an event is never stored without them.
-- Time-based rules run from `tick()` every `[alerts] interval_s`, reading the fleet's rows,
-  the seq gaps and the unresolved in-doubt and pending-receipt events, then one short
-  transaction raising and clearing what changed.
+- Time-based rules run from `tick()` every `[alerts] interval_s` (stretched when they take
+  long: `host/alerts/schedule.py`), in one of the processes sharing the database (the
+  holder of a lease: `host/alerts/lease.py`), reading the fleet's rows, the seq gaps and
+  the unresolved in-doubt and pending-receipt events, then one short transaction raising
+  and clearing what changed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from posterm.host import quarantine
 from posterm.host.alerts import acks, health, modes, reads, rules
+from posterm.host.alerts.lease import Lease
+from posterm.host.alerts.listing import count, listing, muted_counts, open_counts, severity, utc_now
 from posterm.host.alerts.rules import Finding, Limits
+from posterm.host.alerts.schedule import Schedule
 from posterm.host.db import DatabaseError, Tx
 from posterm.host.quarantine import Bad
 from posterm.host.store import Ingested, Store, StoreError
 from posterm.host.webhooks import Webhook, enqueue, shareable
 from posterm.protocol.mqtt.events import not_charged, rfc3339, uuid7
 
+__all__ = ["Alerter", "count", "listing", "muted_counts", "open_counts", "severity", "utc_now"]
 log = logging.getLogger("posterm.host")
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class Alerter:
@@ -44,9 +47,13 @@ class Alerter:
         webhooks: tuple[Webhook, ...] = (),
         clock: Callable[[], datetime] = utc_now,
         new_event_hooks: tuple[Callable[[Tx, list[dict[str, Any]], str], None], ...] = (),
+        holder: str | None = None,
+        timer: Callable[[], float] = time.monotonic,
     ) -> None:
         """`new_event_hooks`: more writers of what follows from new events, in the same
-        transaction (the refund notifications' queue)."""
+        transaction (the refund notifications' queue). `holder`: this process's name, to
+        run the time-based rules only while it holds their lease (None: always runs them,
+        one process alone on its database). `timer`: how long a tick takes."""
         self.store, self.limits, self.stale_after_s = store, limits, stale_after_s
         self.new_event_hooks = new_event_hooks
         self.webhooks, self.clock = webhooks, clock
@@ -54,7 +61,9 @@ class Alerter:
         self.queued = 0  # webhook deliveries written since the last look (wakes the sender)
         self._staged: list[dict[str, Any]] = []
         self._staged_queued = 0
-        self._next_tick = ""
+        self.schedule = Schedule(limits.interval_s)
+        self.lease = None if holder is None else Lease(store.db, holder)
+        self.timer = timer
 
     def now(self) -> str:
         return rfc3339(self.clock())
@@ -248,12 +257,23 @@ class Alerter:
 
     # -- the timer --------------------------------------------------------------------------
     def tick(self, *, force: bool = False) -> bool:
-        """Run the time-based rules if `interval_s` has passed (or `force`); True if it ran."""
+        """Run the time-based rules if their time has come (`Schedule`, or `force`) and this
+        process holds their lease (if it has one); True if they ran."""
         now = self.now()
-        if not force and now < self._next_tick:
+        if not force and not self.schedule.due(now):
             return False
-        self._next_tick = rules.later(now, self.limits.interval_s)
+        started = self.timer()
         try:
+            return self._tick(now)
+        finally:
+            self.schedule.ran(now, self.timer() - started)
+
+    def _tick(self, now: str) -> bool:
+        try:
+            if self.lease is not None:  # held a few runs ahead: a dead holder is replaced
+                until = rules.later(now, 3 * self.schedule.delay_s + self.limits.interval_s)
+                if not self.lease.hold(now, until):
+                    return False  # another process runs them
             fleet = self.store.fleet(now, self.stale_after_s)
             gaps = [
                 {"terminal": t["terminal"], "missing": t["gap_at"], "since": t["gap_since"]}
@@ -418,73 +438,3 @@ class Alerter:
         """The committed messages not yet published (the caller publishes them)."""
         out, self.outbox = self.outbox, []
         return out
-
-
-def open_counts(store: Store, now: str | None = None) -> dict[str, int]:
-    """Open alerts by kind (every kind, 0 included), not counting those muted at `now`."""
-    return _counts(store, "(muted_until IS NULL OR muted_until <= ?)", now)
-
-
-def muted_counts(store: Store, now: str | None = None) -> dict[str, int]:
-    """Open alerts muted at `now`, by kind (every kind, 0 included)."""
-    return _counts(store, "muted_until > ?", now)
-
-
-def _counts(store: Store, muted: str, now: str | None) -> dict[str, int]:
-    counts = dict.fromkeys(rules.KINDS, 0)
-    for row in store.db.rows(
-        f"SELECT kind, COUNT(*) AS n FROM alerts WHERE cleared_at IS NULL AND {muted}"
-        " GROUP BY kind",
-        (now or rfc3339(utc_now()),),
-    ):
-        counts[row["kind"]] = int(row["n"])
-    return counts
-
-
-def _where(open_only: bool, terminal: str | None) -> tuple[str, list[Any]]:
-    where, args = ["1 = 1"], []
-    if open_only:
-        where.append("cleared_at IS NULL")
-    if terminal is not None:
-        where.append("terminal = ?")
-        args.append(terminal)
-    return " AND ".join(where), args
-
-
-def listing(
-    store: Store,
-    *,
-    open_only: bool = False,
-    terminal: str | None = None,
-    limit: int | None = None,
-    offset: int = 0,
-    now: str | None = None,
-) -> list[dict[str, Any]]:
-    """Alerts worst first (`alerts.SEVERITY`, named in `severity`), then newest first, for
-    `posterm-host alerts`, `fleet` and the dashboard: all of them, or a page of `limit`
-    from `offset` (`count` says how many there are in all)."""
-    where, args = _where(open_only, terminal)
-    rank = " ".join(f"WHEN '{kind}' THEN {n}" for kind, n in rules.SEVERITY.items())
-    page = "" if limit is None else f" LIMIT {int(limit)} OFFSET {int(offset)}"
-    try:
-        rows = store.db.rows(
-            f"SELECT * FROM alerts WHERE {where} ORDER BY CASE kind {rank} ELSE"
-            f" {len(rules.SEVERITY_NAMES) - 1} END, raised_at DESC, alert_id DESC{page}",
-            args,
-        )
-    except DatabaseError as exc:
-        raise StoreError(str(exc)) from exc
-    return [acks.shown(r, now) for r in rows]  # muted: as of `now` (else the clock's)
-
-
-def count(store: Store, *, open_only: bool = False, terminal: str | None = None) -> int:
-    """How many alerts `listing` has in all (to say how many more than a page shows)."""
-    where, args = _where(open_only, terminal)
-    try:
-        rows = store.db.rows(f"SELECT COUNT(*) AS n FROM alerts WHERE {where}", args)
-    except DatabaseError as exc:
-        raise StoreError(str(exc)) from exc
-    return int(rows[0]["n"])
-
-
-severity = acks.severity
