@@ -357,6 +357,13 @@ MIGRATIONS: list[Statements] = [
             expires_at TEXT NOT NULL
         )""",
     ],
+    # (issue 23, wt-tick) each terminal's last approved sale, kept at ingest (Store.ingest)
+    # instead of a subquery per terminal in Store.fleet; filled from the events stored
+    [
+        "ALTER TABLE terminals ADD COLUMN last_sale_at TEXT",
+        "UPDATE terminals SET last_sale_at = (SELECT MAX(e.occurred_at) FROM events e"
+        " WHERE e.terminal = terminals.terminal AND e.type = 'sale.approved')",
+    ],
 ]
 
 

@@ -212,6 +212,7 @@ class Store:
                 target.setdefault(env["terminal"], []).append(event_id)
             gaps = self._advance(db, sorted(new))
             fresh = [env for event_id, env in unique if event_id in stored]
+            self._last_sales(db, fresh)
             if on_new is not None and fresh:
                 on_new(db, sorted(fresh, key=lambda e: (str(e["terminal"]), int(e["seq"]))))
         return Ingested(new, known, gaps)
@@ -286,6 +287,31 @@ class Store:
         elif moved:
             db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
         return gaps
+
+    def _last_sales(self, db: Tx, fresh: list[dict[str, Any]]) -> None:
+        """Each terminal's `last_sale_at` (the latest occurred_at of its approved sales),
+        moved on by the batch's new `sale.approved` events: one statement per batch."""
+        last: dict[str, str] = {}
+        for env in fresh:
+            if env["type"] == "sale.approved":
+                tid, at = str(env["terminal"]), str(env["occurred_at"])
+                last[tid] = max(at, last.get(tid, at))
+        if not last:
+            return
+        moved = sorted(last.items())
+        keep = "(terminals.last_sale_at IS NULL OR terminals.last_sale_at < m.at)"
+        if self.db.dialect == "postgresql":
+            db.execute(
+                "UPDATE terminals SET last_sale_at = m.at FROM unnest(?::text[], ?::text[])"
+                f" AS m(terminal, at) WHERE terminals.terminal = m.terminal AND {keep}",
+                [list(c) for c in zip(*moved, strict=True)],
+            )
+        else:
+            db.execute_many(
+                "UPDATE terminals SET last_sale_at = ? WHERE terminal = ?"
+                " AND (last_sale_at IS NULL OR last_sale_at < ?)",
+                [(at, tid, at) for tid, at in moved],
+            )
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
@@ -427,10 +453,8 @@ class Store:
                 stale_after_s,
                 in_doubt_txns=doubts.get(row["terminal"]),
             )
-            for row in self._all(  # the last sale: one index lookup per terminal
-                "SELECT t.*, (SELECT MAX(e.occurred_at) FROM events e WHERE e.terminal ="
-                " t.terminal AND e.type = 'sale.approved') AS last_sale_at FROM terminals t"
-                " ORDER BY t.terminal"
+            for row in self._all(  # last_sale_at: kept at ingest (`_last_sales`)
+                "SELECT t.* FROM terminals t ORDER BY t.terminal"
             )
         ]
 
