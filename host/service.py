@@ -222,7 +222,9 @@ class HostService:
             self.client.loop_stop()
 
     def _round(self) -> None:
-        if self.alerter.tick():  # the time-based alert rules, every [alerts] interval_s
+        turns = self.alerter.turns
+        self.alerter.tick()  # the time-based alert rules, every [alerts] interval_s
+        if self.alerter.turns != turns:  # (run here or by another process: mutes end)
             self._alerts_out(ticked=True)
         try:
             first = self.inbox.get(timeout=0.2)

@@ -63,6 +63,7 @@ class Alerter:
         self._staged_queued = 0
         self.schedule = Schedule(limits.interval_s)
         self.lease = None if holder is None else Lease(store.db, holder)
+        self.turns = 0  # times the rules' time came, run here or by the lease's holder
         self.timer = timer
 
     def now(self) -> str:
@@ -262,6 +263,7 @@ class Alerter:
         now = self.now()
         if not force and not self.schedule.due(now):
             return False
+        self.turns += 1
         started = self.timer()
         try:
             return self._tick(now)

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from posterm.host.alerts.engine import Alerter, listing
 from posterm.host.alerts.rules import Limits
+from posterm.host.config import load
+from posterm.host.metrics import Metrics
+from posterm.host.service import HostService
 from posterm.host.store import Store
 from tests.host.test_alerts import Clock
 
@@ -133,3 +137,48 @@ def test_a_slow_tick_puts_the_next_further_off_and_says_so_once(
         assert any("every 1.0 s again" in r.getMessage() for r in caplog.records)
     finally:
         store.close()
+
+
+def test_a_process_not_holding_the_lease_still_updates_its_alert_metric(
+    tmp_path: Path, store_url: str
+) -> None:
+    """GIVEN two shared host processes (instances 1 and 2) on one database, each with its
+    metrics, and an alert open in the database
+    WHEN each goes round its loop once (the rules' time has come for both)
+    THEN only one runs the rules, but both metrics count the open alert (a mute set or
+    ending elsewhere shows in every process, as before the lease)."""
+    config = tmp_path / "host.toml"
+    config.write_text(
+        '[host]\nid = "hq"\n[mqtt]\nurl = "mqtt://127.0.0.1:1"\nshare_group = "g"\n'
+        f'[store]\nurl = "{store_url}"\n'
+    )
+    services = []
+    for instance in ("1", "2"):
+        store = Store(store_url)
+        svc = HostService(load(config), store, Metrics(store), instance=instance, sends=False)
+        svc.client.publish = lambda *a, **kw: None  # type: ignore[method-assign]
+        services.append(svc)
+    try:
+        with services[0].store.db.tx() as tx:
+            tx.execute(
+                "INSERT INTO alerts (alert_id, kind, terminal, subject, raised_at, detail)"
+                " VALUES ('a-1', 'reconcile_mismatch', 'pos-a', 'batch 1',"
+                " '2026-12-04T10:00:00.000Z', '{}')"
+            )
+        ran = []
+        for svc in services:
+            turns = svc.alerter.turns
+            svc._round()
+            ran.append(svc.alerter.turns > turns)
+        assert ran == [True, True]
+        shown = [
+            svc.metrics.registry.get_sample_value(
+                "posterm_alerts_open", {"kind": "reconcile_mismatch"}
+            )
+            for svc in services
+            if svc.metrics is not None
+        ]
+        assert shown == [1.0, 1.0]
+    finally:
+        for svc in services:
+            svc.store.close()
