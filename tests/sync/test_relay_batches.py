@@ -33,6 +33,17 @@ WINDOW = 20
 OUTBOX_READ = re.compile(r"FROM outbox WHERE .*seq > ")  # the relay's reads, not telemetry's
 
 
+def standalone_relay(broker: Broker, journal: Journal) -> Relay:
+    """A relay on `journal` alone: postermd's other parts are a stand-in."""
+    return Relay(
+        MqttSection(url=broker.url, inflight=WINDOW),
+        journal,
+        StandInTerminal(TID),  # type: ignore[arg-type]
+        host_key=None,
+        version="test",
+    )
+
+
 def queued_journal(path: Path) -> Journal:
     journal = Journal(path, TID)
     for first in range(1, EVENTS + 1, 400):
@@ -84,13 +95,7 @@ def test_a_drain_reads_the_outbox_in_batches_and_marks_sent_in_few_updates(
 
     journal._conn().set_trace_callback(traced)
     host = subscribed_host(broker)
-    relay = Relay(
-        MqttSection(url=broker.url, inflight=WINDOW),
-        journal,
-        StandInTerminal(TID),  # type: ignore[arg-type]
-        host_key=None,
-        version="test",
-    )
+    relay = standalone_relay(broker, journal)
     try:
         relay.start()
         wait_for(lambda: unsent(path) == 0, "every event marked sent", timeout=60)
@@ -131,13 +136,7 @@ def test_the_relay_publishes_on_while_a_mark_sent_commit_hangs(
     journal.outbox_mark_sent = slow_mark_sent  # type: ignore[method-assign]
     monkeypatch.setattr(relay_module, "SENT_FLUSH_SECONDS", 0.0)  # a flush every round
     host = subscribed_host(broker)
-    relay = Relay(
-        MqttSection(url=broker.url, inflight=WINDOW),
-        journal,
-        StandInTerminal(TID),  # type: ignore[arg-type]
-        host_key=None,
-        version="test",
-    )
+    relay = standalone_relay(broker, journal)
     try:
         relay.start()
         wait_for(hung.is_set, "a mark-sent commit under way")
