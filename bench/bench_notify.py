@@ -42,12 +42,18 @@ DRAIN_S = 10.0  # after the burst, the sender's rate is counted this much longer
 CPU: list[float] = []  # each ingest's CPU seconds, in the order they ran
 
 
+PER_TERMINAL = 20  # refunds per terminal in a burst: a busy day's, not thousands
+
+
 def refund_events(count: int, with_contact: bool) -> list[dict[str, Any]]:
-    out, seq = [], 0
+    """`count` refunds spread over the fleet, PER_TERMINAL each, each terminal's seq gapless
+    from 1 (a terminal with thousands of refunds a day would time the per-day rule's read
+    of that day, which grows with it, not the notifications)."""
+    out: list[dict[str, Any]] = []
     for i in range(count):
-        tid = f"pos-{i % 50:04d}"
+        tid = f"pos-{i // PER_TERMINAL:05d}"
         txn = f"R{i:06d}"
-        seq += 1
+        seq = 3 * (i % PER_TERMINAL) + 1
         data: dict[str, Any] = {
             "txn_id": txn,
             "kind": "refund",
