@@ -93,8 +93,10 @@ def start(stack: ExitStack, out: Path) -> Host:
 
 
 def _web_port() -> int:
-    if port := os.environ.get(ENV_WEB_PORT):
-        return int(port)
+    if (named := os.environ.get(ENV_WEB_PORT)) is not None:
+        if not named.isdigit() or not 0 < int(named) < 65536:
+            raise SystemExit(f"make demo: {ENV_WEB_PORT} is a port (1-65535), not {named!r}")
+        return int(named)
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", WEB_PORT))

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from posterm.host.alerts import names
-from posterm.hwsim import demo
+from posterm.hwsim import demo, demo_host
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
 
@@ -270,3 +270,14 @@ def test_no_tour_without_interactive_is_a_usage_error(capsys: pytest.CaptureFixt
         demo.main(["--no-tour"])
     assert ended.value.code == 2
     assert "--no-tour is for --interactive" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bad", ["", "http", "0", "70000", "-1"])
+def test_a_bad_dashboard_port_is_refused_with_its_name(
+    bad: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN POSTERM_DEMO_WEB_PORT that is not a port WHEN the demo picks its dashboard's
+    port THEN it stops saying which variable and value, starting nothing."""
+    monkeypatch.setenv("POSTERM_DEMO_WEB_PORT", bad)
+    with pytest.raises(SystemExit, match="POSTERM_DEMO_WEB_PORT is a port"):
+        demo_host._web_port()
