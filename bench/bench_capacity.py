@@ -40,8 +40,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_host import BIN, CONNECTIONS, cpu_s  # noqa: E402
+from bench.bench_host import CONNECTIONS  # noqa: E402
 from bench.figures import figure  # noqa: E402
+from bench.host_load import BIN, cpu_s  # noqa: E402
 from bench.lag import DEFINITION, LIMIT_S, SETTLE_S, keeps_up, lag_s  # noqa: E402
 from tests.support.broker import Broker, wait_for  # noqa: E402
 from tests.support.fleet import Fleet  # noqa: E402
