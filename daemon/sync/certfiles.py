@@ -159,12 +159,39 @@ def _checked(
     return cert
 
 
-def _install(pair: Pair, key_pem: bytes, cert_pem: bytes) -> None:
+def fall_back(pair: Pair, now: dt.datetime) -> x509.Certificate:
+    """The pair the last renewal replaced (*.old) put back in place, the one in place kept
+    as *.refused: for a broker that refuses the renewed certificate. The certificate now
+    in place; RenewError (nothing changed) when there is no old pair, it is not valid now,
+    or it is the one in place already."""
+    old_key, old_cert = pair.side(pair.key, ".old"), pair.side(pair.cert, ".old")
+    cert = load_cert(old_cert)
+    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+        raise RenewError(f"{old_cert}: the certificate before the renewal is not valid now")
+    if _public_der(cert.public_key()) == _public_der(load_cert(pair.cert).public_key()):
+        raise RenewError(f"{pair.cert}: the certificate before the renewal is in place already")
+    try:
+        key_pem = old_key.read_bytes()
+        key = serialization.load_pem_private_key(key_pem, None)
+    except (OSError, ValueError) as exc:
+        raise RenewError(f"{old_key}: cannot be read: {exc}") from None
+    if _public_der(key.public_key()) != _public_der(cert.public_key()):
+        raise RenewError(f"{old_key}: not the key of {old_cert}")
+    write(pair.side(pair.key, ".refused"), pair.key.read_bytes())
+    write(pair.side(pair.cert, ".refused"), pair.cert.read_bytes())
+    _install(pair, key_pem, old_cert.read_bytes(), keep_old=False)
+    return cert
+
+
+def _install(pair: Pair, key_pem: bytes, cert_pem: bytes, *, keep_old: bool = True) -> None:
+    """The pair put in place through *.new files, key first (`repair` finishes or undoes
+    a cut between the renames); the pair it replaces kept as *.old with `keep_old`."""
     new_key, new_cert = pair.side(pair.key, ".new"), pair.side(pair.cert, ".new")
     write(new_key, key_pem)
     write(new_cert, cert_pem)
-    write(pair.side(pair.key, ".old"), pair.key.read_bytes())
-    write(pair.side(pair.cert, ".old"), pair.cert.read_bytes())
+    if keep_old:
+        write(pair.side(pair.key, ".old"), pair.key.read_bytes())
+        write(pair.side(pair.cert, ".old"), pair.cert.read_bytes())
     os.replace(new_key, pair.key)
     os.replace(new_cert, pair.cert)
     _sync_dir(pair.cert.parent)

@@ -22,7 +22,12 @@ log = logging.getLogger("posterm.mqtt")
 
 
 class LinkError(Exception):
-    """The broker cannot be reached, or refused the connection."""
+    """The broker cannot be reached, or refused the connection (`refused`: its TLS
+    handshake did, the client certificate say)."""
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +85,10 @@ class Link:
         self.client = client
         try:
             client.connect(self.host, self.port, keepalive=self.config.keepalive_s)
-        except (OSError, ssl.SSLError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             self.close()
-            raise LinkError(f"{self.host}:{self.port}: {exc}") from exc
+            refused = isinstance(exc, ssl.SSLError)
+            raise LinkError(f"{self.host}:{self.port}: {exc}", refused=refused) from exc
 
     def step(self, timeout: float) -> list[LinkEvent]:
         """Run paho for up to `timeout` s; what happened meanwhile."""

@@ -156,7 +156,7 @@ class Relay:
             self._reconnect.clear()
             if self.state != "disconnected":
                 self._goodbye()  # the offline status, DISCONNECT: no stale will
-                self.backoff.succeeded()
+            self.backoff.succeeded()  # new files: the next connection goes at once
         if self.state == "disconnected":
             if not self.backoff.due():
                 self._stop.wait(min(0.5, self.backoff.retry_in() or 0.5))
@@ -195,6 +195,8 @@ class Relay:
             self.link.open(topics.terminal(self.tid, "status"), self._status(online=False))
         except LinkError as exc:
             self._failed(str(exc))
+            if exc.refused:
+                self._refused(str(exc))
             return
         self._connack_by = time.monotonic() + CONNACK_SECONDS
 
@@ -202,10 +204,14 @@ class Relay:
         if link_event.kind == "connected":
             if not link_event.ok:
                 self._failed(f"the broker refused the connection: {link_event.reason}")
+                self._refused(link_event.reason)
                 return
             self._connected()
         elif link_event.kind == "disconnected":
-            if self.state != "disconnected":
+            if self.state == "connecting":  # before CONNACK: TLS 1.3 refuses a client here
+                self._failed(f"connection closed before CONNACK: {link_event.reason}")
+                self._refused(link_event.reason)
+            elif self.state != "disconnected":
                 self._failed(f"connection lost: {link_event.reason}")
         elif link_event.kind == "puback":
             event_id = self._inflight.pop(link_event.mid, None)
@@ -216,8 +222,16 @@ class Relay:
         elif link_event.kind == "message":
             self._message(link_event.topic, link_event.payload)
 
+    def _refused(self, why: str) -> None:
+        """The broker refused this connection: the renewer counts it against a renewed
+        certificate (and puts the old one back after a few)."""
+        if self.renewer is not None:
+            self.renewer.link_refused(why)
+
     def _connected(self) -> None:
         self.backoff.succeeded()
+        if self.renewer is not None:
+            self.renewer.link_up()
         self._inflight.clear()
         self._published_up_to = 0  # everything unacknowledged goes again, oldest first
         self._queue.clear()

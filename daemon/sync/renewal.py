@@ -3,13 +3,17 @@
 lifetime) are left asks `[mqtt] renew_url` for a new one (certfiles.renew). An unreachable
 back office is asked again with back-off (daemon/backoff.py, capped at an hour); a refusal is
 logged and asked again at the next check. After a renewal the relay reconnects with the
-new files."""
+new files; if the broker refuses the renewed certificate FALL_BACK_AFTER times in a row
+before it ever took it, the pair before the renewal (*.old, while still valid) is put back
+(certfiles.fall_back) and the relay reconnects with it: a terminal is not left offline by
+a certificate its broker does not take. Every file is written on this thread."""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from posterm.daemon.backoff import Backoff
@@ -20,6 +24,7 @@ log = logging.getLogger("posterm.mqtt")
 
 CHECK_SECONDS = 3600.0  # how often the certificate's remaining life is looked at
 RETRY_CAP_SECONDS = 3600.0
+FALL_BACK_AFTER = 3  # refused connections in a row with a renewed certificate: the old one
 
 
 class Renewer:
@@ -40,6 +45,12 @@ class Renewer:
         self.clock = clock
         self.backoff = Backoff("renew", initial=5.0, cap=RETRY_CAP_SECONDS, jitter=5.0)
         self._stop = threading.Event()
+        self._wake = threading.Event()  # stop, or a fall back asked by the relay
+        self._lock = threading.Lock()
+        self._on_probation = False  # renewed, not yet taken by the broker
+        self._refusals = 0
+        self._fall_back_asked: str | None = None  # why, until this thread has done it
+        self._hold_until = 0.0  # after a fall back: no renewal before (monotonic)
         self._thread = threading.Thread(target=self._run, name="cert-renewal", daemon=True)
 
     def start(self) -> None:
@@ -50,12 +61,67 @@ class Renewer:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread.is_alive():
             self._thread.join(certfiles.TIMEOUT_S + 2.0)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._stop.wait(self.check())
+            self._wake.wait(self.check())
+            self._wake.clear()
+            self.fall_back_if_asked()
+
+    # -- from the relay thread ---------------------------------------------------------
+    def link_up(self) -> None:
+        """The broker took the certificate in place."""
+        with self._lock:
+            if self._on_probation:
+                log.info("renew: the broker takes the new certificate")
+            self._on_probation, self._refusals = False, 0
+
+    def link_refused(self, why: str) -> None:
+        """The broker refused a connection (its TLS handshake or CONNACK): after
+        FALL_BACK_AFTER in a row since a renewal, this thread puts the old pair back."""
+        with self._lock:
+            if not self._on_probation:
+                return
+            self._refusals += 1
+            if self._refusals < FALL_BACK_AFTER:
+                return
+            self._on_probation, self._refusals = False, 0
+            self._fall_back_asked = why
+        self._wake.set()
+
+    # -- the renewal thread ------------------------------------------------------------
+    def fall_back_if_asked(self) -> bool:
+        """Put the pair before the renewal back if the relay asked; True if it was."""
+        with self._lock:
+            why, self._fall_back_asked = self._fall_back_asked, None
+        if why is None:
+            return False
+        self._hold_until = time.monotonic() + CHECK_SECONDS  # not renewed again at once
+        try:
+            cert = certfiles.fall_back(self.pair, self.clock())
+        except certfiles.RenewError as exc:
+            log.error(
+                "renew: the broker refuses the renewed certificate (%s); no certificate to"
+                " go back to: %s",
+                why,
+                exc.message,
+            )
+            return False
+        log.error(
+            "renew: the broker refused the renewed certificate %d times (%s): back on the"
+            " one before it, %s, valid until %s (the refused one kept as *.refused);"
+            " renewing again in %.0f s",
+            FALL_BACK_AFTER,
+            why,
+            format(cert.serial_number, "x"),
+            f"{cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z",
+            CHECK_SECONDS,
+        )
+        self.on_renewed(f"back on certificate {format(cert.serial_number, 'x')}")
+        return True
 
     def check(self) -> float:
         """Renew if due; the seconds until the next check."""
@@ -68,6 +134,8 @@ class Renewer:
             return CHECK_SECONDS
         if left > 0:
             return min(left, CHECK_SECONDS)
+        if time.monotonic() < self._hold_until:  # fell back: the broker refused the last
+            return self._hold_until - time.monotonic()
         if not self.backoff.due():
             return self.backoff.retry_in() or 1.0
         try:
@@ -89,5 +157,7 @@ class Renewer:
                 "renew: the new certificate is due at once: renew_before_days is longer"
                 " than the certificates the back office gives"
             )
+        with self._lock:
+            self._on_probation, self._refusals = True, 0
         self.on_renewed(f"new client certificate {serial}")
         return CHECK_SECONDS

@@ -1,5 +1,6 @@
 """postermd renews its client certificate by itself, against a real `posterm-host run
---http`, and reconnects to a real Mosquitto with the new one."""
+--http`, and reconnects to a real Mosquitto with the new one; or, when the broker refuses
+the new one, with the one before it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from posterm.host.enrol import ca
 from tests.mqtt.conftest import TERMINALS, mosquitto_binary
 from tests.mqtt.test_enrol_tls import FleetHost, fleet_host
 from tests.support.broker import accepts, wait_for
-from tests.support.rig import make_rig
+from tests.support.rig import Rig, make_rig
 
 pytestmark = pytest.mark.slow  # Mosquitto, posterm-host, postermd, the simulators
 
@@ -65,24 +66,76 @@ def test_a_due_certificate_is_renewed_and_the_terminal_reconnects_with_it(
         wait_for(reconnected, "postermd to reconnect after the renewal")
 
         # the old certificate revoked at the broker: only the new one gets in
-        fleet = ca.load(tmp_path / "ca")
-        crl = ca.write_crl(fleet, tmp_path / "ca", [first])
-        broker = fleet_host.broker
-        conf = broker.log.parent / "posterm.conf"
-        conf.write_text(conf.read_text() + f"crlfile {crl}\n")
-        broker.proc.terminate()
-        broker.proc.wait(10)
-        broker.proc = subprocess.Popen(
-            [mosquitto_binary(), "-c", str(conf)], cwd=conf.parent, stderr=subprocess.DEVNULL
+        stop_broker(fleet_host)
+        start_broker_revoking(fleet_host, tmp_path / "ca", [first])
+        sale_arrives(fleet_host, rig, tid)
+    finally:
+        rig.close()
+
+
+def stop_broker(host: FleetHost) -> None:
+    assert host.broker.proc is not None
+    host.broker.proc.terminate()
+    host.broker.proc.wait(10)
+
+
+def start_broker_revoking(host: FleetHost, ca_dir: Path, serials: list[str]) -> None:
+    """The fleet's Mosquitto started again with a CRL of `serials` (hex)."""
+    crl = ca.write_crl(ca.load(ca_dir), ca_dir, serials)
+    broker = host.broker
+    conf = broker.log.parent / "posterm.conf"
+    conf.write_text(conf.read_text() + f"crlfile {crl}\n")
+    broker.proc = subprocess.Popen(
+        [mosquitto_binary(), "-c", str(conf)], cwd=conf.parent, stderr=subprocess.DEVNULL
+    )
+    wait_for(lambda: accepts(broker.proc, broker.port, broker.log), "mosquitto again")
+
+
+def sale_arrives(host: FleetHost, rig: Rig, tid: str) -> None:
+    """A sale on the terminal; its events reach the host (over the broker)."""
+    code, sale = rig.cli("sale", "7.30")
+    assert code == 0, sale
+
+    def arrived() -> list[str]:
+        out = host.cli("events", "--terminal", tid, "--json")
+        return [e["type"] for e in json.loads(out.stdout or "[]")]
+
+    wait_for(lambda: "sale.approved" in arrived(), "the sale's events at the host")
+
+
+def test_a_renewed_certificate_the_broker_refuses_gives_way_to_the_old_one(
+    tmp_path: Path, fleet_host: FleetHost
+) -> None:
+    """GIVEN an enrolled terminal whose certificate is due, and the broker down while
+    postermd renews it WHEN the broker comes back refusing the renewed certificate (its
+    serial in the CRL) THEN after a few refused handshakes postermd puts the certificate
+    before the renewal back (the refused one kept as *.refused), says so in its log, and
+    reconnects with it: its sale reaches the host. The terminal is not left offline."""
+    tid = TERMINALS[0]
+    pi = tmp_path / "pi"
+    pi.mkdir()
+    rig = make_rig(pi, link="tcp")
+    try:
+        fleet_host.enroll(tid, pi)
+        rig.config.write_text(
+            rig.config.read_text().replace("[mqtt]\n", "[mqtt]\nrenew_before_days = 400\n")
         )
-        wait_for(lambda: accepts(broker.proc, broker.port, broker.log), "mosquitto again")
-        code, sale = rig.cli("sale", "7.30")
-        assert code == 0, sale
+        cert_file = pi / "mqtt" / f"{tid}.pem"
+        first = serial_of(cert_file)
+        stop_broker(fleet_host)
+        rig.start()
+        wait_for(lambda: serial_of(cert_file) != first, "the renewed certificate on the Pi")
+        renewed = serial_of(cert_file)
+        start_broker_revoking(fleet_host, tmp_path / "ca", [renewed])
 
-        def arrived() -> list[str]:
-            out = fleet_host.cli("events", "--terminal", tid, "--json")
-            return [e["type"] for e in json.loads(out.stdout or "[]")]
+        def fell_back() -> bool:
+            log = rig.logs[-1].read_text()
+            at = log.find("refused the renewed certificate")
+            return at >= 0 and "mqtt: connected to" in log[at:]
 
-        wait_for(lambda: "sale.approved" in arrived(), "the sale's events at the host")
+        wait_for(fell_back, "postermd back on the old certificate and connected", 60)
+        assert serial_of(cert_file) == first
+        assert serial_of(pi / "mqtt" / f"{tid}.pem.refused") == renewed
+        sale_arrives(fleet_host, rig, tid)
     finally:
         rig.close()

@@ -1,0 +1,182 @@
+"""A renewed certificate the broker refuses: the pair before the renewal (*.old) goes back
+in place (certfiles.fall_back), but only after FALL_BACK_AFTER refusals in a row since the
+renewal, never on a refusal of a certificate the broker took before, and never with an old
+certificate that is no longer valid. The renewal against a stand-in back office (an HTTP
+server here signing the CSR); against a real posterm-host and Mosquitto:
+tests/mqtt/test_enrol_renewal.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from posterm.daemon.config import MqttSection
+from posterm.daemon.sync import certfiles
+from posterm.daemon.sync.renewal import FALL_BACK_AFTER, Renewer
+from tests.daemon.test_cert_renewal import cert_for, key_pem, pair_in
+
+NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
+CA_KEY = ec.generate_private_key(ec.SECP256R1())
+CA_NAME = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "stand-in fleet CA")])
+
+
+class BackOffice(BaseHTTPRequestHandler):
+    """POST /api/renew: the CSR's key certified for pos-a for a year (a stand-in for
+    posterm-host's renewal, which checks the old certificate's signature too)."""
+
+    asked = 0
+
+    def do_POST(self) -> None:
+        type(self).asked += 1
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        csr = x509.load_pem_x509_csr(body["csr"].encode())
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pos-a")]))
+            .issuer_name(CA_NAME)
+            .public_key(csr.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(NOW - dt.timedelta(hours=1))
+            .not_valid_after(NOW + dt.timedelta(days=365))
+            .sign(CA_KEY, hashes.SHA256())
+        )
+        pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+        answer = json.dumps({"ok": True, "client_cert": pem}).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def back_office() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BackOffice)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    BackOffice.asked = 0
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def renewed(tmp_path: Path, url: str) -> tuple[Renewer, list[str], dict[str, bytes]]:
+    """A due 30-day certificate renewed by the renewer; (it, what it told the relay, the
+    files before the renewal)."""
+    pair = pair_in(tmp_path, days=30, start=NOW - dt.timedelta(days=25))
+    before = files(tmp_path)
+    told: list[str] = []
+    config = MqttSection(
+        url="mqtts://127.0.0.1:8883", cert_file=pair.cert, key_file=pair.key, renew_url=url
+    )
+    renewer = Renewer(config, "pos-a", told.append)
+    renewer.check()
+    assert told and told[0].startswith("new client certificate"), told
+    return renewer, told, before
+
+
+def test_the_broker_refusing_the_renewed_certificate_puts_the_old_one_back(
+    tmp_path: Path, back_office: str
+) -> None:
+    """GIVEN a certificate just renewed (the old pair kept as *.old) WHEN the broker
+    refuses FALL_BACK_AFTER connections in a row THEN the renewal thread puts the old key
+    and certificate back in place, keeps the refused pair as *.refused, tells the relay to
+    reconnect, and does not renew again at once (its next check waits an hour)."""
+    renewer, told, before = renewed(tmp_path, back_office)
+    refused = files(tmp_path)
+    assert refused["pos-a.pem"] != before["pos-a.pem"]
+    for _ in range(FALL_BACK_AFTER - 1):
+        renewer.link_refused("certificate revoked")
+    assert not renewer.fall_back_if_asked()  # not yet
+    renewer.link_refused("certificate revoked")
+    assert renewer.fall_back_if_asked()
+    after = files(tmp_path)
+    assert (after["pos-a.key"], after["pos-a.pem"]) == (before["pos-a.key"], before["pos-a.pem"])
+    assert (after["pos-a.key.refused"], after["pos-a.pem.refused"]) == (
+        refused["pos-a.key"],
+        refused["pos-a.pem"],
+    )
+    assert not any(name.endswith(".new") for name in after)
+    assert told[-1].startswith("back on certificate")
+    asked = BackOffice.asked
+    assert renewer.check() > 3000  # the old one is due, but not renewed again at once
+    assert BackOffice.asked == asked and files(tmp_path) == after
+
+
+def test_refusals_of_a_certificate_the_broker_took_change_nothing(
+    tmp_path: Path, back_office: str
+) -> None:
+    """GIVEN a renewed certificate the broker took once (link_up) WHEN it refuses later,
+    many times (a broker restarting, a revoked terminal) THEN no file changes: only a
+    renewal not yet taken is put back. AND without any renewal, refusals change nothing."""
+    renewer, told, _ = renewed(tmp_path, back_office)
+    renewer.link_refused("x")
+    renewer.link_up()
+    taken = files(tmp_path)
+    for _ in range(FALL_BACK_AFTER * 2):
+        renewer.link_refused("certificate revoked")
+    assert not renewer.fall_back_if_asked()
+    assert files(tmp_path) == taken and len(told) == 1
+
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    pair = pair_in(fresh, days=30, start=NOW)
+    config = MqttSection(
+        url="mqtts://127.0.0.1:8883", cert_file=pair.cert, key_file=pair.key, renew_url=back_office
+    )
+    idle = Renewer(config, "pos-a", told.append)
+    before = files(fresh)
+    for _ in range(FALL_BACK_AFTER * 2):
+        idle.link_refused("certificate revoked")
+    assert not idle.fall_back_if_asked() and files(fresh) == before
+
+
+def test_an_old_certificate_no_longer_valid_is_not_put_back(tmp_path: Path) -> None:
+    """GIVEN a pair in place and an *.old pair that expired yesterday WHEN fall_back is
+    asked THEN RenewError names the old certificate and no file changes; AND with no *.old
+    pair at all, likewise."""
+    pair = pair_in(tmp_path, days=30, start=NOW)
+    old = ec.generate_private_key(ec.SECP256R1())
+    pair.side(pair.key, ".old").write_bytes(key_pem(old))
+    pair.side(pair.cert, ".old").write_bytes(cert_for(old, NOW - dt.timedelta(days=31), 30))
+    before = files(tmp_path)
+    with pytest.raises(certfiles.RenewError, match="not valid now"):
+        certfiles.fall_back(pair, NOW)
+    assert files(tmp_path) == before
+    for name in ("pos-a.key.old", "pos-a.pem.old"):
+        (tmp_path / name).unlink()
+    with pytest.raises(certfiles.RenewError, match="cannot be read"):
+        certfiles.fall_back(pair, NOW)
+    assert sorted(files(tmp_path)) == ["pos-a.key", "pos-a.pem"]
+
+
+def test_an_old_key_that_is_not_the_old_certificates_is_not_put_back(tmp_path: Path) -> None:
+    """GIVEN an *.old certificate beside an *.old key of another pair WHEN fall_back is
+    asked THEN it is refused and nothing changes (never a key without its certificate)."""
+    pair = pair_in(tmp_path, days=30, start=NOW)
+    one, other = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    pair.side(pair.key, ".old").write_bytes(key_pem(other))
+    pair.side(pair.cert, ".old").write_bytes(cert_for(one, NOW, 30))
+    before = files(tmp_path)
+    with pytest.raises(certfiles.RenewError, match="not the key of"):
+        certfiles.fall_back(pair, NOW)
+    assert files(tmp_path) == before
