@@ -10,9 +10,10 @@ late will of an old connection never marks a newer one offline. Telemetry goes o
 
 The drain is batched: the next READ_BATCH unacknowledged events come from the journal in
 one query, as the bytes to publish, and the PUBACKed ones are marked sent in one
-transaction per flush (SENT_FLUSH_SECONDS) by the sent-marker's thread (marker.py). This
-thread drives paho's socket (`Link.step`; the callbacks only record what happened) and
-never waits on a commit of its own for marking sent.
+transaction per flush (SENT_FLUSH_SECONDS) by the sent-marker's thread (marker.py), which
+also commits the host's acks. This thread drives paho's socket (`Link.step`; the callbacks
+only record what happened) and never waits on a commit of its own for marking sent or for
+an ack.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ class Relay:
         self._resend_from: int | None = None
         self._pending: list[PendingCommand] = []
         self._sent: list[str] = []  # PUBACKed, not yet handed to the marker
-        self.marker = SentMarker(journal)  # commits them off this thread
+        self.marker = SentMarker(journal)  # commits them, and the host's acks, off this thread
         self._sent_since = 0.0  # when the oldest PUBACK in `_sent` came
         self._next_telemetry = 0.0
         self._connack_by = 0.0
@@ -343,8 +344,7 @@ class Relay:
             except schema.AckError as exc:
                 log.warning("mqtt: ack ignored: %s", exc)
                 return
-            done = self.journal.outbox_ack(ids)
-            log.debug("mqtt: host acknowledged %d event(s)", done)
+            self.marker.ack(ids)  # committed on the marker's thread, as marking sent
         elif leaf == "cmd":
             self._command(payload)
 

@@ -100,14 +100,16 @@ class Printer:
             return st.UNKNOWN
 
     def _query_status(self) -> st.PrinterStatus:
-        """The status; `PrinterGone`/`PrinterTimeout` when the device cannot be reached."""
-        link = self._open()
+        """The status; `PrinterGone`/`PrinterTimeout` when the device cannot be reached
+        (`last_status` then unknown, not the last answer's)."""
         try:
+            link = self._open()
             link.drain()
             link.write(STATUS_QUERY)
             answer = self._read_status(link)
         except PrinterError:
             self.close()
+            self.last_status = st.UNKNOWN
             raise
         if answer is None:
             self._log_once("printer: status unknown: no valid answer to DLE EOT")

@@ -70,6 +70,7 @@ class SimPrinter:
         self.cuts = 0
         self.lost_bytes = 0
         self.stops = 0  # times the printer stopped: a job it was in is lost
+        self.status_requests = 0  # DLE EOT n received (a driver's status query asks 3)
 
     def parser(self) -> EscPosParser:
         return EscPosParser(self._line, self._cut, self._sensor, self.paper.width)
@@ -97,6 +98,7 @@ class SimPrinter:
     def realtime(self, n: int) -> bytes | None:
         """The answer to DLE EOT n, on arrival (None: a switched-off printer is silent)."""
         with self.lock:
+            self.status_requests += 1
             if self.offline:
                 return None
             answers = st.encode(
@@ -189,4 +191,5 @@ class SimPrinter:
             "lines_left": self.lines_left,
             "cuts": self.cuts,
             "lost_bytes": self.lost_bytes,
+            "status_requests": self.status_requests,
         }

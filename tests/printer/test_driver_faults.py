@@ -143,6 +143,30 @@ def test_the_printer_goes_away_and_comes_back(tmp_path: Path) -> None:
         again.stop()
 
 
+@pytest.mark.slow
+def test_a_status_query_that_cannot_reach_the_printer_leaves_the_status_unknown(
+    tmp_path: Path,
+) -> None:
+    """GIVEN a printer that printed (its last status: ready), then closed, then gone
+    WHEN the next job's status query before the job cannot reach it
+    THEN the job fails with PrinterGone and `last_status` is unknown, not the stale ready
+    (the terminal shows it, and no longer asks a status of its own before a job)."""
+    sim = start_printer(tmp_path)
+    printer = Printer(sim.url, timeout=2)
+    try:
+        printer.print(RECEIPT)
+        assert printer.last_status.ready
+        printer.close()
+        sim.stop()
+        with pytest.raises(PrinterGone):
+            printer.print(RECEIPT)
+        assert printer.last_status == st.UNKNOWN
+    finally:
+        printer.close()
+        if sim.proc.poll() is None:
+            sim.stop()
+
+
 @pytest.mark.parametrize(
     "url",
     [
