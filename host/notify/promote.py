@@ -18,13 +18,15 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+import msgspec
+
 from posterm.host.db import Row
 from posterm.host.notify.queue import OUTCOME_EVENTS, RECEIPTS, ROWS, TOLD_TYPES
 from posterm.host.store import Store
 
-_TOLD = ", ".join(f"'{t}'" for t in sorted(TOLD_TYPES))
 # at most this many contacts per call, then more calls while a whole lot was looked at
 LOOKS = 10
+_decode = msgspec.json.Decoder(dict[str, Any]).decode  # a stored envelope: a JSON object
 
 
 class Reads(Protocol):
@@ -97,14 +99,17 @@ def told_events(db: Reads, txn_ids: list[str]) -> dict[tuple[str, str], list[dic
     found: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for i in range(0, len(txn_ids), ROWS):
         part = txn_ids[i : i + ROWS]
+        # by txn_id alone, the types picked here: with `type IN (…)` SQLite takes the
+        # type's index and reads every told event of the fleet
         rows = db.rows(
-            f"SELECT txn_id, terminal, seq, envelope FROM events WHERE txn_id IN"
-            f" ({', '.join('?' for _ in part)}) AND type IN ({_TOLD})",
+            "SELECT txn_id, terminal, seq, type, envelope FROM events WHERE txn_id IN"
+            f" ({', '.join('?' for _ in part)})",
             part,
         )
-        for row in sorted(rows, key=lambda r: int(r["seq"])):  # each terminal's order
+        told = [r for r in rows if r["type"] in TOLD_TYPES]
+        for row in sorted(told, key=lambda r: int(r["seq"])):  # each terminal's order
             key = (str(row["txn_id"]), str(row["terminal"]))
-            found.setdefault(key, []).append(json.loads(row["envelope"]))
+            found.setdefault(key, []).append(_decode(row["envelope"]))
     return found
 
 
