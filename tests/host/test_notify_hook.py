@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from posterm.host import db
 from posterm.host.db import Row, Tx
 from posterm.host.notify import promote as promote_module
 from posterm.host.notify import queue
@@ -176,5 +177,40 @@ def test_news_arriving_while_the_sender_looks_is_looked_at_again(
         assert _count(store, "SELECT COUNT(*) AS n FROM contacts WHERE news > 0") == 1
         assert promote(store, now_rfc3339()) == 1
         assert _count(store, "SELECT COUNT(*) AS n FROM notifications") == 1
+    finally:
+        store.close()
+
+
+def test_a_sender_dying_mid_move_leaves_the_contact_marked_and_tells_once(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a final refund's contact marked WHEN the sender's move breaks off after it
+    deleted the contact, before its notification row is written (a process dying there)
+    THEN nothing of it stayed: the contact is still there and marked, no row; AND WHEN the
+    sender looks again THEN one notification is queued and the contact is gone."""
+    store = Store(store_url)
+    try:
+        events, contacts = _burst(1)
+        store.ingest(events)
+        with store.db.tx() as tx:
+            queue.on_new(tx, events, contacts, now_rfc3339())
+        for tx_class in (db._SqliteTx, db._PgTx):
+            execute = tx_class.execute
+
+            def dying(self: Any, sql: str, args: Sequence[Any] = (), execute: Any = execute) -> int:
+                if sql.startswith("INSERT INTO notifications"):
+                    raise SystemExit("killed between the two statements")
+                return int(execute(self, sql, args))
+
+            monkeypatch.setattr(tx_class, "execute", dying)
+        with pytest.raises(SystemExit):
+            promote(store, now_rfc3339())
+        monkeypatch.undo()
+        assert _count(store, "SELECT COUNT(*) AS n FROM contacts WHERE news > 0") == 1
+        assert _count(store, "SELECT COUNT(*) AS n FROM notifications") == 0
+        assert promote(store, now_rfc3339()) == 1
+        assert promote(store, now_rfc3339()) == 0
+        assert _count(store, "SELECT COUNT(*) AS n FROM notifications") == 1
+        assert _count(store, "SELECT COUNT(*) AS n FROM contacts") == 0
     finally:
         store.close()
