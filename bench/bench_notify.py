@@ -1,11 +1,12 @@
 """Refund notifications under a burst: a merchant refunding a whole event, each refund
 with the customer's e-mail. Ingest of their events into SQLite with the notification hook
-(one INSERT into the delivery queue per batch of refunds now final) while the delivery
-sender runs in a process of its own (`posterm-host run --role sender`, as in production)
-draining to a local SMTP server (aiosmtpd) -- against the same ingest without
-notifications. Interleaved rounds (bench/runs.py): the ratio is the median of the rounds'
-ratios with its spread (target >= 0.9), each run >= 5 s of ingest; then the e-mails per
-second the sender process delivered while the burst was ingested.
+(the batch's contacts kept in one INSERT; the sender decides and queues the
+notifications) while the delivery sender runs in a process of its own (`posterm-host run
+--role sender`, as in production) draining to a local SMTP server (aiosmtpd) -- against
+the same ingest without notifications. Interleaved rounds (bench/runs.py): the ratio is
+the median of the rounds' ratios with its spread (target >= 0.9), each run >= 5 s of
+ingest; then the e-mails per second the sender process delivered while the burst was
+ingested.
 
 Run: .venv/bin/python bench/bench_notify.py [--refunds N] [--rounds 5]
 """

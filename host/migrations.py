@@ -364,6 +364,11 @@ MIGRATIONS: list[Statements] = [
         "UPDATE terminals SET last_sale_at = (SELECT MAX(e.occurred_at) FROM events e"
         " WHERE e.terminal = terminals.terminal AND e.type = 'sale.approved')",
     ],
+    # (issue 23, wt-notify2) the ingest only keeps a refund's contact and counts up its
+    # `news` when the refund's outcome or receipt arrives; the sender process looks at the
+    # contacts with news and queues the notifications of those now final
+    # (host/notify/promote.py). Contacts kept before: looked at once (news 1)
+    ["ALTER TABLE contacts ADD COLUMN news INTEGER NOT NULL DEFAULT 1"],
 ]
 
 

@@ -1,7 +1,9 @@
 """Refund notifications as one outbox of the delivery queue (host/delivery/): the rows of
 `notifications`, sent by e-mail or SMS (host/notify/channels.py), the contact forgotten
-once delivered and, hourly, when older than `keep_days`. `Notifier` is the delivery
-sender with this outbox, and the ingest's hooks that queue the notifications."""
+once delivered and, hourly, when older than `keep_days`. Before each claim the refunds
+now final get their rows (host/notify/promote.py), here in the sender, out of the
+ingest's transaction. `Notifier` is the delivery sender with this outbox, and the
+ingest's hooks that keep the contacts."""
 
 from __future__ import annotations
 
@@ -17,9 +19,11 @@ from posterm.host.delivery.outbox import ChannelError, Retries, Session
 from posterm.host.delivery.sender import Sender, utc_now
 from posterm.host.notify import queue
 from posterm.host.notify.config import NotifyConfig
+from posterm.host.notify.promote import promote
 from posterm.host.notify.templates import FactsError, Refund, render
 from posterm.host.public.keys import Links
 from posterm.host.store import Store
+from posterm.protocol.mqtt.events import rfc3339
 
 LEASE_S = 120.0  # a claimed row is another process's to send again only after this
 FORGET_EVERY_S = 3600.0  # contacts older than keep_days are looked for this often
@@ -35,15 +39,25 @@ class Notifications:
     batch = 200
     lease_s = LEASE_S
 
-    def __init__(self, store: Store, config: NotifyConfig, links: Links | None = None) -> None:
-        """`links`: the refund status page's ([public]), whose link goes in each message."""
-        self.store, self.config, self.links = store, config, links
+    def __init__(
+        self,
+        store: Store,
+        config: NotifyConfig,
+        links: Links | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        """`links`: the refund status page's ([public]), whose link goes in each message;
+        `clock`: the sender's (a new row is due from its now)."""
+        self.store, self.config, self.links, self.clock = store, config, links, clock
         self._next_forget = 0.0
         # contacts forgotten, their old pages maybe still in a WAL (at start: a process
         # killed between forgetting and truncating left them there)
         self._scrub_due = True
 
     def due(self) -> tuple[str, list[Any]]:
+        """Every queued row is due at its time; first the rows of the refunds whose
+        outcome the ingest has told since (their contacts marked)."""
+        promote(self.store, rfc3339(self.clock()))
         return "", []
 
     def channel(self, row: Row) -> str:
@@ -127,7 +141,7 @@ class Notifier(Sender):
         owner: str = "",
         links: Links | None = None,
     ) -> None:
-        super().__init__(store, (Notifications(store, config, links),), clock, owner)
+        super().__init__(store, (Notifications(store, config, links, clock),), clock, owner)
         self.hooks = IngestHooks(self)
 
     def prepare(self, contacts: dict[str, dict[str, str]]) -> None:
@@ -138,9 +152,10 @@ class Notifier(Sender):
 
 
 class IngestHooks:
-    """At ingest (its thread, inside its transaction): the contacts taken out of a batch,
-    then the notifications of the refunds now final; `sender` (one in this process, if
-    any) is woken and paced behind ingest."""
+    """At ingest (its thread, inside its transaction): the contacts taken out of a batch
+    kept, and those of the refunds it tells more of marked; `sender` (one in this
+    process, if any) is woken to queue the notifications of those now final, and paced
+    behind ingest."""
 
     def __init__(self, sender: Sender | None = None) -> None:
         self.sender = sender

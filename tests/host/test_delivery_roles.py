@@ -119,15 +119,25 @@ def _claims(store_url: str) -> dict[str, list[tuple[str, str]]]:
         store.close()
 
 
+def _marked_contacts(store_url: str) -> int:
+    """How many kept contacts the ingest marked for the sender to look at."""
+    store = Store(store_url)
+    try:
+        return int(store.db.rows("SELECT COUNT(*) AS n FROM contacts WHERE news > 0")[0]["n"])
+    finally:
+        store.close()
+
+
 def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
     tmp_path: Path, broker: Broker, terminal: Terminal, store_url: str
 ) -> None:
     """GIVEN `run --role ingest` alone on a store, with a webhook and [notify]
     WHEN a terminal sends a sale and a refund with the customer's address
-    THEN the ingest process stores and acks them and queues a webhook and an e-mail,
-    sending neither; AND WHEN `run --role sender --instance sender` starts on the same store
-    THEN it delivers both (each row's claim is the sender process's), the ingest process
-    never connected to the receiver or the mail server; both stop on SIGTERM with 0."""
+    THEN the ingest process stores and acks them, queues a webhook and keeps the refund's
+    contact marked for the sender, sending nothing; AND WHEN `run --role sender
+    --instance sender` starts on the same store THEN it queues the e-mail and delivers
+    both (each row's claim is the sender process's), the ingest process never connected
+    to the receiver or the mail server; both stop on SIGTERM with 0."""
     hook, smtp = Receiver(fail=0), SmtpServer().start()
     config = _config(tmp_path, broker.url, store_url, hook, smtp)
     ingest = run_host(tmp_path, config, "--role", "ingest")
@@ -157,10 +167,11 @@ def test_an_event_ingested_by_one_process_is_delivered_by_the_other(
         wait_for(lambda: terminal.host_online, "the ingest process online")
         terminal.send(events)
         wait_for(lambda: terminal.acked >= {e["event_id"] for e in events}, "the events acked")
-        assert _claims(store_url) == {
+        assert _claims(store_url) == {  # the refund's contact kept, its row the sender's
             "webhook_deliveries": [("pending", "None")],
-            "notifications": [("queued", "None")],
+            "notifications": [],
         }
+        assert _marked_contacts(store_url) == 1
         sender = run_host(tmp_path, config, "--role", "sender", "--instance", "sender")
         wait_for(lambda: hook.accepted and smtp.mailbox.messages, "the webhook and the mail")
         wait_for(

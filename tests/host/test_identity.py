@@ -18,6 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import cli, lookup
 from posterm.host.notify import queue
+from posterm.host.notify.promote import promote
 from posterm.host.store import Store
 from posterm.protocol.mqtt import commands, topics
 from posterm.protocol.mqtt.events import envelope, now_rfc3339
@@ -226,6 +227,7 @@ def test_two_terminals_refunds_of_one_id_each_keep_their_contact_and_notificatio
                     tx, envs, c, now_rfc3339()
                 ),
             )
+        assert promote(s, now_rfc3339()) == 2  # the sender's, once final
         rows = s.db.rows("SELECT terminal, txn_id, contact FROM notifications ORDER BY terminal")
         assert [(r["terminal"], r["txn_id"], r["contact"]) for r in rows] == [
             ("pos-a", "R5", "anna@example.org"),

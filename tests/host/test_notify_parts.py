@@ -15,6 +15,7 @@ import pytest
 from posterm.host.notify import queue
 from posterm.host.notify.channels import ChannelError, SmsGateway, Smtp
 from posterm.host.notify.config import NotifyConfigError, parse
+from posterm.host.notify.promote import promote
 from posterm.host.notify.sender import Notifier
 from posterm.host.notify.templates import FactsError, Refund, render
 from posterm.host.store import Store
@@ -185,9 +186,11 @@ def test_the_customer_hears_the_refund_s_final_outcome_only(
     contacts = {str(request["event_id"]): {"email": "kunde@example.org"}}
 
     def arrive(env: dict[str, Any]) -> int:
+        """Ingest one event; how many notifications the sender then queues."""
         store.ingest([env])
         with store.db.tx() as tx:
-            return queue.on_new(tx, [env], contacts, now_rfc3339())
+            queue.on_new(tx, [env], contacts, now_rfc3339())
+        return promote(store, now_rfc3339())
 
     try:
         assert arrive(request) == 0

@@ -14,6 +14,7 @@ import pytest
 from posterm.host.notify import queue
 from posterm.host.notify.channels import ChannelError
 from posterm.host.notify.config import NotifyConfig, NotifyConfigError, parse
+from posterm.host.notify.promote import promote
 from posterm.host.notify.sender import Notifier
 from posterm.host.notify.templates import render
 from posterm.host.store import Store
@@ -52,6 +53,7 @@ def queued_refund(store: Store) -> None:
         store.ingest([env])
         with store.db.tx() as tx:
             queue.on_new(tx, [env], contacts, now_rfc3339())
+    assert promote(store, now_rfc3339()) == 1  # the sender's first step
     assert store.db.rows("SELECT state FROM notifications")[0]["state"] == "queued"
 
 
