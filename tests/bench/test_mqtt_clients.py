@@ -48,14 +48,15 @@ def test_remaining_length_is_the_specs_variable_byte_integer() -> None:
 
 def test_packets_are_mqtt_311_bytes() -> None:
     """GIVEN a client id, a topic, a payload and a packet id WHEN encoded THEN CONNECT is
-    level 4 with clean session and PUBLISH is QoS 1 with the id after the topic; a packet id
-    of 0 is refused."""
+    level 4 with clean session, PUBLISH is QoS 1 with the id after the topic, or QoS 0
+    without an id; a packet id of 0 is refused."""
     assert connect_packet("p1", keepalive=60) == bytes.fromhex(
         "10 0e 0004 4d515454 04 02 003c 0002 7031"
     )
     assert publish_packet("a/b", b"hi", 1) == bytes.fromhex("32 09 0003 612f62 0001 6869")
     big = publish_packet("a/b", b"x" * 200, 0xFFFF)
     assert big[:3] == b"\x32\xcf\x01" and big[8:10] == b"\xff\xff"  # 207 bytes follow
+    assert publish_packet("a/b", b"hi", None) == bytes.fromhex("30 07 0003 612f62 6869")
     with pytest.raises(ValueError, match="packet id"):
         publish_packet("a/b", b"hi", 0)
 
@@ -81,18 +82,22 @@ def test_verdict_needs_every_round_over_the_bar() -> None:
 
 def test_inbox_hands_over_and_stamps_the_last_message() -> None:
     """GIVEN an inbox for 2 messages WHEN 2 arrive THEN both are queued as (topic, bytes),
-    it is done, and the end is stamped once."""
+    it is done, the first message's stamp stays and the last one's is taken."""
     inbox = Inbox(2)
     inbox.put("posterm/v1/pos-0001/events", bytearray(b"{}"))
     assert not inbox.done.is_set() and inbox.end == (0.0, 0.0)
+    first = inbox.first
+    assert first != (0.0, 0.0)
     inbox.put("posterm/v1/pos-0002/events", b"{}")
-    assert inbox.done.is_set() and inbox.end != (0.0, 0.0)
+    assert inbox.done.is_set() and inbox.end != (0.0, 0.0) and inbox.first == first
     assert inbox.queue.get_nowait() == ("posterm/v1/pos-0001/events", b"{}")
 
 
 def test_subscriber_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) -> None:
-    """GIVEN an unknown library or a count that is not a number WHEN the subscriber starts
-    THEN it exits 2 with its usage, connecting to nothing."""
-    assert main(["mosquitto-clients", "1883", "c", "10", "host.toml"]) == 2
-    assert main(["paho", "1883", "c", "many", "host.toml"]) == 2
+    """GIVEN an unknown library, a count that is not a number, an unknown mode or a missing
+    one WHEN the subscriber starts THEN it exits 2 with its usage, connecting to nothing."""
+    assert main(["mosquitto-clients", "1883", "c", "10", "host.toml", "live"]) == 2
+    assert main(["paho", "1883", "c", "many", "host.toml", "live"]) == 2
+    assert main(["paho", "1883", "c", "10", "host.toml", "qos2"]) == 2
+    assert main(["paho", "1883", "c", "10", "host.toml"]) == 2
     assert "LIBRARY is one of" in capsys.readouterr().err
