@@ -55,7 +55,7 @@ class Inbox:
         self.end = (0.0, 0.0)  # and at the last
         self.last_at = 0.0
 
-    def put(self, topic: str, payload: bytes) -> None:
+    def put(self, topic: str, payload: bytes | bytearray) -> None:
         self.queue.put((topic, bytes(payload)))
         self.taken += 1
         self.last_at = time.perf_counter()
