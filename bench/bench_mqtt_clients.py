@@ -212,7 +212,7 @@ class Arm:
         return Sample(messages, seconds)
 
 
-MODES = {"backlog": "QoS 1 backlog", "live": "QoS 0 live stream"}
+MODES = {"backlog": "QoS 1 backlog", "live": "QoS 0 live"}  # figure names <= 44 characters
 
 
 def main() -> None:
