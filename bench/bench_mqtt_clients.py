@@ -47,7 +47,7 @@ import paho.mqtt.client as mqtt  # noqa: E402
 from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 
 from bench.figures import figure  # noqa: E402
-from bench.mqtt_preload import preload, stream  # noqa: E402
+from bench.mqtt_preload import forget, preload, stream  # noqa: E402
 from bench.mqtt_subscribers import LIBRARIES  # noqa: E402
 from bench.runs import MIN_SECONDS, ROUNDS, Sample, Spread, interleave  # noqa: E402
 from posterm.protocol.mqtt import topics  # noqa: E402
@@ -191,6 +191,7 @@ class Arm:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            forget(broker.port, client_id)
 
     def calibrate(self) -> float:
         first = self.cycle(CALIBRATE)

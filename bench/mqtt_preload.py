@@ -105,3 +105,13 @@ def stream(port: int, client_id: str, messages: list[tuple[str, bytes]], count: 
         if (reply := _read_exactly(sock, 2)) != PINGRESP:
             raise PreloadError(f"expected PINGRESP, read {reply.hex()}")
         sock.sendall(DISCONNECT)
+
+
+def forget(port: int, client_id: str) -> None:
+    """End `client_id`'s persistent session: a CONNECT with clean session discards it (and
+    its subscriptions, which would otherwise take a copy of every later backlog)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
+        sock.sendall(connect_packet(client_id))
+        if (reply := _read_exactly(sock, 4)) != CONNACK_OK:
+            raise PreloadError(f"CONNACK {reply.hex()}")
+        sock.sendall(DISCONNECT)

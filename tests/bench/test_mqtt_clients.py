@@ -5,11 +5,20 @@ arithmetic and the verdict. No broker: the bench itself runs under `make bench`.
 from __future__ import annotations
 
 import json
+import socket
+import threading
 
 import pytest
 
 from bench.bench_mqtt_clients import cpu_us, event_payloads, messages_for, verdict
-from bench.mqtt_preload import connect_packet, publish_packet, remaining_length
+from bench.mqtt_preload import (
+    CONNACK_OK,
+    DISCONNECT,
+    connect_packet,
+    forget,
+    publish_packet,
+    remaining_length,
+)
 from bench.mqtt_subscribers import Inbox, main
 from bench.runs import Spread
 from posterm.protocol.mqtt import topics, wire
@@ -101,3 +110,28 @@ def test_subscriber_refuses_bad_arguments(capsys: pytest.CaptureFixture[str]) ->
     assert main(["paho", "1883", "c", "10", "host.toml", "qos2"]) == 2
     assert main(["paho", "1883", "c", "10", "host.toml"]) == 2
     assert "LIBRARY is one of" in capsys.readouterr().err
+
+
+def test_forget_sends_a_clean_session_connect_then_disconnect() -> None:
+    """GIVEN a listener that answers CONNACK (a thread, no broker) WHEN a bench session is
+    forgotten THEN it read a clean-session CONNECT of that client id, then a DISCONNECT (so
+    the broker drops the session and its subscription: later backlogs are not copied to
+    it)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    read = bytearray()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            read.extend(conn.recv(1024))
+            conn.sendall(CONNACK_OK)
+            while chunk := conn.recv(1024):
+                read.extend(chunk)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    with server:
+        forget(server.getsockname()[1], "bench-paho-7")
+        thread.join(10)
+    assert bytes(read) == connect_packet("bench-paho-7") + DISCONNECT
+    assert read[9] & 0x02  # the connect flags: clean session
