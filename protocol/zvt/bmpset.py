@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import operator
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from posterm.protocol.zvt import bmp
@@ -25,9 +27,21 @@ class _Layout:
     fields: tuple[tuple[str, int], ...]  # (field name, BMP number), in declaration order
     by_number: dict[int, str]  # BMP number -> field name
     has_other: bool  # whether the class keeps unnamed BMPs in `other`
+    values: Callable[[Any], tuple[Any, ...]]  # a message -> its BMP fields' values, in order
+    encoders: tuple[bmp.Encoder, ...]  # each field's BMP encoder, in the same order
 
 
 _LAYOUTS: dict[type, _Layout] = {}
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """One C call for all the fields (attrgetter returns a bare value for one name)."""
+    if len(names) == 1:
+        name = names[0]
+        return lambda message: (getattr(message, name),)
+    if not names:
+        return lambda message: ()
+    return operator.attrgetter(*names)
 
 
 def _layout(cls: type) -> _Layout:
@@ -43,6 +57,8 @@ def _layout(cls: type) -> _Layout:
             fields=fields,
             by_number={number: name for name, number in fields},
             has_other=any(f.name == "other" for f in dataclasses.fields(cls)),
+            values=_getter(tuple(name for name, _ in fields)),
+            encoders=tuple(bmp.encoder(number) for _, number in fields),
         )
         _LAYOUTS[cls] = layout
     return layout
@@ -51,14 +67,15 @@ def _layout(cls: type) -> _Layout:
 def encode(message: Any) -> bytes:
     """The BMP-tagged fields of `message`, in declaration order, absent ones skipped;
     then its `other` BMPs (raw pass-through), if it has that field."""
-    out = bytearray()
-    for name, number in _layout(type(message)).fields:
-        value = getattr(message, name)
-        if value is not None:
-            out += bmp.encode_one(number, value)
-    for number, value in getattr(message, "other", ()):
-        out += bmp.encode_one(number, value)
-    return bytes(out)
+    layout = _layout(type(message))
+    parts = [
+        write(value)
+        for write, value in zip(layout.encoders, layout.values(message), strict=True)
+        if value is not None
+    ]
+    if layout.has_other:
+        parts += [bmp.encode_one(number, value) for number, value in message.other]
+    return b"".join(parts)
 
 
 def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
@@ -68,14 +85,15 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
     an error otherwise; the same BMP twice is an error.
     """
     layout = _layout(cls)
-    values: dict[str, Any] = dict(fixed)
+    by_number = layout.by_number
+    values: dict[str, Any] = fixed
     other: list[tuple[int, bmp.Value]] = []
     seen: set[int] = set()
     for number, value in bmp.decode_all(data, offset):
         if number in seen:
             raise ZvtDecodeError(f"BMP {number:02X} appears twice")
         seen.add(number)
-        name = layout.by_number.get(number)
+        name = by_number.get(number)
         if name is not None:
             values[name] = value
         elif layout.has_other:
