@@ -19,6 +19,7 @@ from posterm.protocol.zvt.bmpspecs import NO_NUMBER, SPECS, TEXT_ENCODING, TRACK
 from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtEncodeError
 
 __all__ = [  # the BMP table's names, re-exported: callers know them as bmp.SPECS, bmp.Kind ...
+    "DECODERS",
     "NO_NUMBER",
     "SPECS",
     "TEXT_ENCODING",
@@ -160,25 +161,44 @@ def _make_decoder(spec: BmpSpec) -> Decoder:
 def _make_bcd_decoder(spec: BmpSpec, truncated: str) -> Decoder:
     """Fixed packed BCD, as int (FF.. is NO_NUMBER for BCD_OR_NONE) or digit string: the
     commonest fields (amount, trace, date, time), so one call each, no helper."""
-    size, as_int = spec.length, spec.kind is not Kind.BCD_STR
-    none = b"\xff" * size if spec.kind is Kind.BCD_OR_NONE else None
+    size = spec.length
 
-    def fixed_bcd(data: bytes, offset: int) -> tuple[Value | None, int]:
+    def bcd_int(data: bytes, offset: int) -> tuple[Value | None, int]:
         end = offset + size
+        text = data[offset:end].hex()
         if end > len(data):
             raise ZvtDecodeError(truncated)
-        raw = data[offset:end]
-        if raw == none:
+        if text.isdigit():
+            return int(text), end
+        raise ZvtDecodeError(f"not packed BCD: {text}")
+
+    def bcd_str(data: bytes, offset: int) -> tuple[Value | None, int]:
+        end = offset + size
+        text = data[offset:end].hex()
+        if end > len(data):
+            raise ZvtDecodeError(truncated)
+        if text.isdigit():
+            return text, end
+        raise ZvtDecodeError(f"not packed BCD: {text}")
+
+    none = "ff" * size
+
+    def bcd_or_none(data: bytes, offset: int) -> tuple[Value | None, int]:
+        end = offset + size
+        text = data[offset:end].hex()
+        if end > len(data):
+            raise ZvtDecodeError(truncated)
+        if text.isdigit():
+            return int(text), end
+        if text == none:
             return NO_NUMBER, end
-        text = raw.hex()
-        if not text.isdigit():
-            raise ZvtDecodeError(f"not packed BCD: {text}")
-        return (int(text) if as_int else text), end
+        raise ZvtDecodeError(f"not packed BCD: {text}")
 
-    return fixed_bcd
+    return {Kind.BCD_INT: bcd_int, Kind.BCD_STR: bcd_str, Kind.BCD_OR_NONE: bcd_or_none}[spec.kind]
 
 
-_DECODERS: dict[int, Decoder] = {number: _make_decoder(s) for number, s in SPECS.items()}
+# BMP number -> its decoder: (data, offset after the BMP byte) -> (value or None, end)
+DECODERS: dict[int, Decoder] = {number: _make_decoder(s) for number, s in SPECS.items()}
 
 
 def decode_value(spec: BmpSpec, data: bytes, offset: int) -> tuple[Value | None, int]:
@@ -186,7 +206,7 @@ def decode_value(spec: BmpSpec, data: bytes, offset: int) -> tuple[Value | None,
 
     Returns (value, new offset); value is None for dropped track data.
     """
-    decoder = _DECODERS.get(spec.number) if SPECS.get(spec.number) == spec else None
+    decoder = DECODERS.get(spec.number) if SPECS.get(spec.number) == spec else None
     return (decoder or _make_decoder(spec))(bytes(data), offset)
 
 
@@ -196,7 +216,7 @@ def decode_all(data: bytes, offset: int = 0) -> list[tuple[int, Value]]:
         data = bytes(data)
     out: list[tuple[int, Value]] = []
     size = len(data)
-    decoders = _DECODERS
+    decoders = DECODERS
     while offset < size:
         number = data[offset]
         decoder = decoders.get(number)
@@ -235,20 +255,7 @@ def _make_encoder(spec: BmpSpec, head: bytes) -> Encoder:
 
         return one_byte
     if kind in (Kind.BCD_INT, Kind.BCD_OR_NONE):
-        none = head + b"\xff" * size if kind is Kind.BCD_OR_NONE else None
-
-        width, limit = size * 2, 10 ** (size * 2)
-
-        def bcd_int(value: Value) -> bytes:
-            if none is not None and value == NO_NUMBER:
-                return none
-            if type(value) is int and 0 <= value < limit:  # bool and the rest: checked below
-                return head + bytes.fromhex(f"{value:0{width}d}")
-            if not isinstance(value, int):
-                raise ZvtEncodeError(f"BMP {number:02X} takes an int")
-            return head + bcd.encode(value, size)
-
-        return bcd_int
+        return _make_bcd_encoder(spec, head)
     if kind is Kind.BCD_STR:
 
         def bcd_str(value: Value) -> bytes:
@@ -294,6 +301,29 @@ def _make_encoder(spec: BmpSpec, head: bytes) -> Encoder:
 
         return tlv_container
     return _make_var_encoder(spec, head)
+
+
+def _make_bcd_encoder(spec: BmpSpec, head: bytes) -> Encoder:
+    """Fixed packed BCD from an int (NO_NUMBER is FF.. for BCD_OR_NONE): a plain int in
+    range is written inline; anything else goes the long way, which refuses it."""
+    size, number = spec.length, spec.number
+    width, limit = size * 2, 10 ** (size * 2)
+
+    def bcd_int(value: Value) -> bytes:
+        if type(value) is int and 0 <= value < limit:  # not bool: checked below
+            return head + bytes.fromhex(f"{value:0{width}d}")
+        if not isinstance(value, int):
+            raise ZvtEncodeError(f"BMP {number:02X} takes an int")
+        return head + bcd.encode(value, size)
+
+    if spec.kind is not Kind.BCD_OR_NONE:
+        return bcd_int
+    none = head + b"\xff" * size
+
+    def bcd_or_none(value: Value) -> bytes:
+        return none if value == NO_NUMBER else bcd_int(value)
+
+    return bcd_or_none
 
 
 def _make_var_encoder(spec: BmpSpec, head: bytes) -> Encoder:

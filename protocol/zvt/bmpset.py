@@ -29,6 +29,7 @@ class _Layout:
     has_other: bool  # whether the class keeps unnamed BMPs in `other`
     values: Callable[[Any], tuple[Any, ...]]  # a message -> its BMP fields' values, in order
     encoders: tuple[bmp.Encoder, ...]  # each field's BMP encoder, in the same order
+    defaults: dict[str, Any] | None  # every field's default, when `_build` may fill them in
 
 
 _LAYOUTS: dict[type, _Layout] = {}
@@ -42,6 +43,32 @@ def _getter(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
     if not names:
         return lambda message: ()
     return operator.attrgetter(*names)
+
+
+def _plain_defaults(cls: type) -> dict[str, Any] | None:
+    """Every field's default if `cls` is a plain dataclass: each field in `__init__` with a
+    plain default, no `__post_init__`, no `__slots__`; else None."""
+    if hasattr(cls, "__post_init__") or any("__slots__" in vars(c) for c in cls.__mro__):
+        return None
+    defaults: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if not f.init or f.default is dataclasses.MISSING:
+            return None
+        defaults[f.name] = f.default
+    return defaults
+
+
+def _build(cls: type[T], layout: _Layout, values: dict[str, Any]) -> T:
+    """`cls(**values)`. A frozen dataclass's `__init__` sets each of its fields through
+    `object.__setattr__`, 26 calls for a 04 0F: for a plain one (`_plain_defaults`), the
+    instance's dict is filled in one go instead; the object is the same (==, hash)."""
+    if layout.defaults is None:
+        return cls(**values)
+    message = object.__new__(cls)
+    state = message.__dict__
+    state.update(layout.defaults)
+    state.update(values)
+    return message
 
 
 def _layout(cls: type) -> _Layout:
@@ -59,6 +86,7 @@ def _layout(cls: type) -> _Layout:
             has_other=any(f.name == "other" for f in dataclasses.fields(cls)),
             values=_getter(tuple(name for name, _ in fields)),
             encoders=tuple(bmp.encoder(number) for _, number in fields),
+            defaults=_plain_defaults(cls),
         )
         _LAYOUTS[cls] = layout
     return layout
@@ -85,21 +113,37 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
     an error otherwise; the same BMP twice is an error.
     """
     layout = _layout(cls)
-    by_number = layout.by_number
-    values: dict[str, Any] = fixed
+    by_number, has_other, decoders = layout.by_number, layout.has_other, bmp.DECODERS
+    found: dict[str, Any] = {}
     other: list[tuple[int, bmp.Value]] = []
-    seen: set[int] = set()
-    for number, value in bmp.decode_all(data, offset):
-        if number in seen:
-            raise ZvtDecodeError(f"BMP {number:02X} appears twice")
-        seen.add(number)
+    seen: set[int] = set()  # the BMPs that went to `other`
+    refused: str | None = None  # the first BMP twice or not allowed, said once all decoded
+    if not isinstance(data, bytes):
+        data = bytes(data)
+    size = len(data)
+    # bmp.decode_all's loop, with the placing of each value folded in (one pass, no list)
+    while offset < size:
+        number = data[offset]
+        decoder = decoders.get(number)
+        if decoder is None:
+            raise ZvtDecodeError(f"unknown BMP {number:02X} at offset {offset}")
+        value, offset = decoder(data, offset + 1)
         name = by_number.get(number)
-        if name is not None:
-            values[name] = value
-        elif layout.has_other:
+        if name is not None and name not in found and value is not None:
+            found[name] = value
+        elif value is None or refused is not None:  # track data, or already refused
+            pass
+        elif name is not None or number in seen:
+            refused = f"BMP {number:02X} appears twice"
+        elif has_other:
+            seen.add(number)
             other.append((number, value))
         else:
-            raise ZvtDecodeError(f"BMP {number:02X} is not allowed in {cls.__name__}")
+            refused = f"BMP {number:02X} is not allowed in {cls.__name__}"
+    if refused is not None:  # as before: a malformed BMP anywhere is reported first
+        raise ZvtDecodeError(refused)
+    values: dict[str, Any] = fixed
+    values.update(found)
     if layout.has_other:
         values["other"] = tuple(other)
-    return cls(**values)
+    return _build(cls, layout, values)
