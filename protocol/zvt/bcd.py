@@ -48,6 +48,11 @@ VAR_LENGTHS: dict[int, dict[bytes, int]] = {
 }
 
 
+def var_prefixes(ndigits: int) -> tuple[bytes, ...]:
+    """Every LLVAR (2) or LLLVAR (3) prefix, indexed by the length it announces."""
+    return _PREFIXES[ndigits]
+
+
 def encode_var_length(length: int, ndigits: int) -> bytes:
     """The LLVAR (2 digits) or LLLVAR (3 digits) length prefix: each digit as an Fx byte."""
     if not 0 <= length < 10**ndigits:

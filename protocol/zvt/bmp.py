@@ -134,6 +134,15 @@ def _make_decoder(spec: BmpSpec) -> Decoder:
         return _make_bcd_decoder(spec, truncated)
     convert = _CONVERTERS[kind]
     ndigits = _VAR_DIGITS.get(kind)
+    if ndigits is None and kind is Kind.RAW:  # a slice of bytes is the value: no call
+
+        def fixed_raw(data: bytes, offset: int) -> tuple[Value | None, int]:
+            end = offset + size
+            if end > len(data):
+                raise ZvtDecodeError(truncated)
+            return data[offset:end], end
+
+        return fixed_raw
     if ndigits is None:
 
         def fixed(data: bytes, offset: int) -> tuple[Value | None, int]:
@@ -311,7 +320,7 @@ def _make_bcd_encoder(spec: BmpSpec, head: bytes) -> Encoder:
 
     def bcd_int(value: Value) -> bytes:
         if type(value) is int and 0 <= value < limit:  # not bool: checked below
-            return head + bytes.fromhex(f"{value:0{width}d}")
+            return head + bytes.fromhex(str(value).rjust(width, "0"))
         if not isinstance(value, int):
             raise ZvtEncodeError(f"BMP {number:02X} takes an int")
         return head + bcd.encode(value, size)
@@ -330,6 +339,8 @@ def _make_var_encoder(spec: BmpSpec, head: bytes) -> Encoder:
     """LLVAR/LLLVAR fields (text, bytes, BCD digits, PAN, track data)."""
     kind, number, ndigits = spec.kind, spec.number, _VAR_DIGITS[spec.kind]
     nul = b"\x00" if number == 0x8B else b""  # the card name goes NUL-terminated
+    prefixes = bcd.var_prefixes(ndigits)
+    top = len(prefixes)
 
     def variable(value: Value) -> bytes:
         if kind is Kind.PAN:
@@ -342,7 +353,10 @@ def _make_var_encoder(spec: BmpSpec, head: bytes) -> Encoder:
             raw = bytes.fromhex(value)
         else:
             raw = _as_bytes(value) + nul
-        return head + bcd.encode_var_length(len(raw), ndigits) + raw
+        size = len(raw)
+        if size < top:
+            return head + prefixes[size] + raw
+        return head + bcd.encode_var_length(size, ndigits) + raw  # refuses it, saying why
 
     return variable
 

@@ -30,6 +30,7 @@ class _Layout:
     values: Callable[[Any], tuple[Any, ...]]  # a message -> its BMP fields' values, in order
     encoders: tuple[bmp.Encoder, ...]  # each field's BMP encoder, in the same order
     defaults: dict[str, Any] | None  # every field's default, when `_build` may fill them in
+    readers: dict[int, tuple[bmp.Decoder, str | None]]  # every BMP: its decoder, its field
 
 
 _LAYOUTS: dict[type, _Layout] = {}
@@ -80,13 +81,15 @@ def _layout(cls: type) -> _Layout:
         fields = tuple(
             (f.name, f.metadata["bmp"]) for f in dataclasses.fields(cls) if "bmp" in f.metadata
         )
+        by_number = {number: name for name, number in fields}
         layout = _Layout(
             fields=fields,
-            by_number={number: name for name, number in fields},
+            by_number=by_number,
             has_other=any(f.name == "other" for f in dataclasses.fields(cls)),
             values=_getter(tuple(name for name, _ in fields)),
             encoders=tuple(bmp.encoder(number) for _, number in fields),
             defaults=_plain_defaults(cls),
+            readers={n: (read, by_number.get(n)) for n, read in bmp.DECODERS.items()},
         )
         _LAYOUTS[cls] = layout
     return layout
@@ -113,7 +116,7 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
     an error otherwise; the same BMP twice is an error.
     """
     layout = _layout(cls)
-    by_number, has_other, decoders = layout.by_number, layout.has_other, bmp.DECODERS
+    has_other, readers = layout.has_other, layout.readers
     found: dict[str, Any] = {}
     other: list[tuple[int, bmp.Value]] = []
     seen: set[int] = set()  # the BMPs that went to `other`
@@ -124,11 +127,11 @@ def decode(cls: type[T], data: bytes, offset: int = 0, **fixed: Any) -> T:
     # bmp.decode_all's loop, with the placing of each value folded in (one pass, no list)
     while offset < size:
         number = data[offset]
-        decoder = decoders.get(number)
-        if decoder is None:
+        reader = readers.get(number)
+        if reader is None:
             raise ZvtDecodeError(f"unknown BMP {number:02X} at offset {offset}")
+        decoder, name = reader
         value, offset = decoder(data, offset + 1)
-        name = by_number.get(number)
         if name is not None and name not in found and value is not None:
             found[name] = value
         elif value is None or refused is not None:  # track data, or already refused
