@@ -96,7 +96,6 @@ _VAR_DIGITS = {
 _CONVERTERS: dict[Kind, Callable[[bytes], Value | None]] = {
     Kind.TRACK_LL: _drop,
     Kind.TRACK_LLL: _drop,
-    Kind.ASCII: lambda raw: _text(raw).rstrip(" "),
     Kind.LL_TEXT: _text,
     Kind.LLL_TEXT: _text,
     Kind.PAN: _decode_pan,
@@ -132,6 +131,17 @@ def _make_decoder(spec: BmpSpec) -> Decoder:
         return one_byte
     if kind in (Kind.BCD_INT, Kind.BCD_STR, Kind.BCD_OR_NONE):
         return _make_bcd_decoder(spec, truncated)
+    if kind is Kind.ASCII:  # fixed text, blank-padded: VU number
+
+        def fixed_text(data: bytes, offset: int) -> tuple[Value | None, int]:
+            end = offset + size
+            if end > len(data):
+                raise ZvtDecodeError(truncated)
+            raw = data[offset:end].split(b"\x00", 1)[0]
+            text = raw.decode("ascii") if raw.isascii() else raw.decode(TEXT_ENCODING)
+            return text.rstrip(" "), end
+
+        return fixed_text
     convert = _CONVERTERS[kind]
     ndigits = _VAR_DIGITS.get(kind)
     if ndigits is None and kind is Kind.RAW:  # a slice of bytes is the value: no call

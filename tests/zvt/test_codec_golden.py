@@ -10,7 +10,7 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from posterm.protocol.zvt import bmp, bmpset, messages
+from posterm.protocol.zvt import bmp, bmpset, messages, tlv
 from posterm.protocol.zvt.errors import ZvtError
 from tests.fuzz.profiles import fuzz
 from tests.zvt import reference_codec as ref
@@ -117,3 +117,12 @@ def test_every_message_decodes_like_the_reference(message: Any, tail: bytes) -> 
 def test_every_message_survives_the_wire(message: Any) -> None:
     """GIVEN any message WHEN its APDU goes through decode THEN the same message."""
     assert messages.decode(messages.encode(message)) == message
+
+
+@fuzz(2)
+@given(s.tlvs.map(tlv.encode) | st.binary(max_size=120))
+@example(raw=bytes.fromhex("1F070102250A070548454C4C4F070131"))  # a 06 D3 print block
+@example(raw=bytes.fromhex("3F2002010100"))  # a constructed two-byte tag
+def test_tlv_decoder_reads_what_the_reference_read(raw: bytes) -> None:
+    """GIVEN TLV bytes, valid or not WHEN decoded THEN the same objects or the same error."""
+    assert outcome(tlv.decode, raw) == outcome(ref.tlv_decode, raw)
