@@ -5,6 +5,8 @@ Each figure is compared with a baseline measured in the same run, interleaved
 (bench/runs.py: 5 rounds, each arm >= 5 s a round; the ratio is the median of the rounds'):
 - codec: against the stdlib's C-accelerated json round trip of the same fields;
 - sales: against a bare 80 00 00 command/ack exchange (status enquiry) over the same pty.
+Between the two, the microseconds of each part of the codec (BMPs, APDU header, CRC,
+framing, frame parsing) are printed, for profiling: absolute, so noisy on a busy machine.
 Run: .venv/bin/python bench/bench_zvt.py (about 2 minutes)
 """
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.figures import figure  # noqa: E402
 from bench.runs import interleave  # noqa: E402
-from bench.timed import per_second, timed  # noqa: E402
+from bench.timed import per_second, run_for, timed  # noqa: E402
 from posterm.drivers.zvt.client import PaymentTerminal  # noqa: E402
-from posterm.protocol.zvt import apdu, messages  # noqa: E402
+from posterm.protocol.zvt import apdu, bmpset, framing, messages  # noqa: E402
 from posterm.protocol.zvt import pt_messages as pm  # noqa: E402
 from tests.support.sim import start_pt  # noqa: E402
 
@@ -79,6 +82,25 @@ def bench_codec() -> None:
     )
 
 
+def codec_parts() -> None:
+    """Where a round trip's microseconds go, part by part (best of 3 half-second runs each:
+    absolute and noisy on a busy machine, for profiling, not a figure)."""
+    raw = messages.encode(TYPICAL_040F).encode()
+    unit, frame = apdu.decode(raw), framing.encode_frame(raw)
+    parts: dict[str, Callable[[], object]] = {
+        "encode: the BMPs": lambda: bmpset.encode(TYPICAL_040F),
+        "encode: the APDU header": unit.encode,
+        "decode: the APDU header": lambda: apdu.decode(raw),
+        "decode: the BMPs into the message": lambda: messages.decode(unit),
+        "serial: CRC-16/KERMIT": lambda: framing.frame_crc(raw),
+        "serial: framing (CRC + DLE stuffing)": lambda: framing.encode_frame(raw),
+        "serial: parsing the frame": lambda: framing.FrameParser().feed(frame, 0.0),
+    }
+    for name, fn in parts.items():
+        best = max(run_for(fn, 0.5, 100).rate for _ in range(3))
+        print(f"codec part: {name}: {1e6 / best:.2f} us")
+
+
 def bench_sales() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         sim = start_pt(Path(tmp), tcp=False)
@@ -114,4 +136,5 @@ def bench_sales() -> None:
 
 if __name__ == "__main__":
     bench_codec()
+    codec_parts()
     bench_sales()

@@ -37,16 +37,37 @@ def decode(data: bytes) -> int:
     return int(digits(data)) if data else 0
 
 
+def _var_prefix(length: int, ndigits: int) -> bytes:
+    return bytes(0xF0 | int(d) for d in str(length).rjust(ndigits, "0"))
+
+
+# Every LLVAR and LLLVAR prefix, worked out once: the BMP codecs look them up per field.
+_PREFIXES = {n: tuple(_var_prefix(i, n) for i in range(10**n)) for n in (2, 3)}
+VAR_LENGTHS: dict[int, dict[bytes, int]] = {
+    n: {prefix: i for i, prefix in enumerate(table)} for n, table in _PREFIXES.items()
+}
+
+
+def var_prefixes(ndigits: int) -> tuple[bytes, ...]:
+    """Every LLVAR (2) or LLLVAR (3) prefix, indexed by the length it announces."""
+    return _PREFIXES[ndigits]
+
+
 def encode_var_length(length: int, ndigits: int) -> bytes:
     """The LLVAR (2 digits) or LLLVAR (3 digits) length prefix: each digit as an Fx byte."""
     if not 0 <= length < 10**ndigits:
         raise ZvtEncodeError(f"variable field of {length} bytes exceeds {ndigits} length digits")
-    return bytes(0xF0 | int(d) for d in str(length).rjust(ndigits, "0"))
+    table = _PREFIXES.get(ndigits)
+    return table[length] if table is not None else _var_prefix(length, ndigits)
 
 
 def decode_var_length(data: bytes, offset: int, ndigits: int) -> int:
     """Read an LLVAR/LLLVAR length at `offset`; every byte must be F0..F9."""
     raw = data[offset : offset + ndigits]
+    known = VAR_LENGTHS.get(ndigits)
+    length = known.get(bytes(raw)) if known is not None else None
+    if length is not None:
+        return length
     if len(raw) < ndigits:
         raise ZvtDecodeError("truncated variable-length prefix")
     length = 0

@@ -4,134 +4,40 @@ Track data (BMPs 23, 24, 2D) and the chip's EF_ID (BMP A7, which holds the card 
 spec page 116) are consumed and dropped on arrival: they never become a value. A PAN is
 always returned masked (at most first 6 / last 4 digits visible).
 
-The formats follow the BMP summary of the ZVT spec (PA00P015 rev. 13.08, chapter 13): a
-decoder must know every BMP's length, because an unknown one hides the rest of the APDU.
+Every BMP's wire format is in `bmpspecs`; this module builds one encoder and one decoder
+per BMP number from it, once, so a message's fields cost a dict lookup and one call each
+(the codec is on the path of every sale: bench/bench_zvt.py).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
-from dataclasses import dataclass
-from enum import Enum
 
 from posterm.protocol.zvt import bcd, tlv
+from posterm.protocol.zvt.bmpspecs import NO_NUMBER, SPECS, TEXT_ENCODING, TRACK_BMPS, BmpSpec, Kind
 from posterm.protocol.zvt.errors import ZvtDecodeError, ZvtEncodeError
 
-TEXT_ENCODING = "cp437"
-
-
-class Kind(Enum):
-    BYTE = "byte"  # one byte -> int
-    BCD_INT = "bcd_int"  # fixed BCD -> int
-    BCD_OR_NONE = "bcd_or_none"  # fixed BCD -> int; all FF bytes ("no number") -> NO_NUMBER
-    BCD_STR = "bcd_str"  # fixed BCD -> digit string (dates, times, terminal id, password)
-    ASCII = "ascii"  # fixed text -> str
-    RAW = "raw"  # fixed bytes -> bytes
-    UINT = "uint"  # fixed big-endian binary integer -> int
-    LL_TEXT = "ll_text"  # LLVAR text -> str (NUL-terminated allowed)
-    LLL_TEXT = "lll_text"  # LLLVAR text -> str
-    LL_RAW = "ll_raw"
-    LLL_RAW = "lll_raw"
-    LL_BCD = "ll_bcd"  # LLVAR packed BCD -> digit string
-    PAN = "pan"  # LLVAR BCD with E (masked) and F (pad) nibbles -> masked str
-    TRACK_LL = "track_ll"  # dropped
-    TRACK_LLL = "track_lll"  # dropped
-    TLV = "tlv"  # BER length + TLV objects -> tuple[Tlv, ...]
-
-
-@dataclass(frozen=True)
-class BmpSpec:
-    number: int
-    name: str
-    kind: Kind
-    length: int = 0  # fixed length, for fixed kinds
-
-
-_SPECS = [
-    BmpSpec(0x01, "timeout", Kind.BYTE, 1),
-    BmpSpec(0x02, "max_status_infos", Kind.BYTE, 1),
-    BmpSpec(0x03, "service_byte", Kind.BYTE, 1),
-    BmpSpec(0x04, "amount", Kind.BCD_INT, 6),
-    BmpSpec(0x05, "pump_no", Kind.BYTE, 1),
-    BmpSpec(0x06, "tlv", Kind.TLV),
-    BmpSpec(0x0B, "trace", Kind.BCD_INT, 3),
-    BmpSpec(0x0C, "time", Kind.BCD_STR, 3),
-    BmpSpec(0x0D, "date", Kind.BCD_STR, 2),
-    BmpSpec(0x0E, "expiry", Kind.BCD_STR, 2),
-    BmpSpec(0x17, "card_seq_no", Kind.BCD_INT, 2),
-    BmpSpec(0x19, "payment_type", Kind.BYTE, 1),
-    BmpSpec(0x22, "pan", Kind.PAN),
-    BmpSpec(0x23, "track2", Kind.TRACK_LL),
-    BmpSpec(0x24, "track3", Kind.TRACK_LLL),
-    BmpSpec(0x27, "result_code", Kind.BYTE, 1),
-    BmpSpec(0x29, "terminal_id", Kind.BCD_STR, 4),
-    BmpSpec(0x2A, "vu_number", Kind.ASCII, 15),
-    BmpSpec(0x2D, "track1", Kind.TRACK_LL),
-    BmpSpec(0x2E, "sync_chip_data", Kind.LLL_RAW),
-    BmpSpec(0x37, "original_trace", Kind.BCD_INT, 3),
-    BmpSpec(0x3A, "cvv", Kind.BCD_INT, 2),
-    BmpSpec(0x3B, "aid", Kind.RAW, 8),
-    BmpSpec(0x3C, "additional_text", Kind.LLL_TEXT),
-    BmpSpec(0x3D, "password", Kind.BCD_STR, 3),
-    BmpSpec(0x49, "currency", Kind.BCD_INT, 2),
-    BmpSpec(0x4C, "blocked_goods_groups", Kind.LL_BCD),  # product codes, 3 BCD bytes each
-    BmpSpec(0x60, "totals", Kind.LLL_RAW),
-    BmpSpec(0x70, "image_id", Kind.UINT, 4),
-    BmpSpec(0x71, "image_size", Kind.UINT, 4),
-    BmpSpec(0x72, "image_mime", Kind.BYTE, 1),
-    BmpSpec(0x73, "image_encoding", Kind.BYTE, 1),
-    BmpSpec(0x74, "chunk_count", Kind.BYTE, 1),
-    BmpSpec(0x75, "chunk_index", Kind.BYTE, 1),
-    BmpSpec(0x87, "receipt_no", Kind.BCD_OR_NONE, 2),
-    BmpSpec(0x88, "turnover_no", Kind.BCD_INT, 3),
-    BmpSpec(0x8A, "card_type", Kind.BYTE, 1),
-    BmpSpec(0x8B, "card_name", Kind.LL_TEXT),
-    BmpSpec(0x8C, "network_card_type", Kind.BYTE, 1),
-    BmpSpec(0x92, "additional_data", Kind.LLL_RAW),
-    BmpSpec(0x9A, "geldkarte_data", Kind.LLL_RAW),
-    BmpSpec(0xA0, "host_result_code", Kind.BYTE, 1),
-    BmpSpec(0xA7, "chip_data", Kind.TRACK_LL),  # EF_ID: bytes 5-9 are the card number
-    BmpSpec(0xAA, "date_full", Kind.BCD_STR, 3),
-    BmpSpec(0xAF, "emv_print_data", Kind.LLL_RAW),
-    BmpSpec(0xBA, "aid_parameter", Kind.RAW, 5),
-    BmpSpec(0xD0, "algorithm_key", Kind.BYTE, 1),
-    BmpSpec(0xD1, "card_offset_pin", Kind.LL_RAW),
-    BmpSpec(0xD2, "direction", Kind.BYTE, 1),
-    BmpSpec(0xD3, "key_position", Kind.BYTE, 1),
-    BmpSpec(0xE0, "input_min_length", Kind.BYTE, 1),
-    BmpSpec(0xE1, "text2_line1", Kind.LL_TEXT),
-    BmpSpec(0xE2, "text2_line2", Kind.LL_TEXT),
-    BmpSpec(0xE3, "text2_line3", Kind.LL_TEXT),
-    BmpSpec(0xE4, "text2_line4", Kind.LL_TEXT),
-    BmpSpec(0xE5, "text2_line5", Kind.LL_TEXT),
-    BmpSpec(0xE6, "text2_line6", Kind.LL_TEXT),
-    BmpSpec(0xE7, "text2_line7", Kind.LL_TEXT),
-    BmpSpec(0xE8, "text2_line8", Kind.LL_TEXT),
-    BmpSpec(0xE9, "input_max_length", Kind.BYTE, 1),
-    BmpSpec(0xEA, "echo", Kind.BYTE, 1),
-    BmpSpec(0xEB, "mac", Kind.RAW, 8),
-    BmpSpec(0xF0, "display_duration", Kind.BYTE, 1),
-    BmpSpec(0xF1, "text1_line1", Kind.LL_TEXT),
-    BmpSpec(0xF2, "text1_line2", Kind.LL_TEXT),
-    BmpSpec(0xF3, "text1_line3", Kind.LL_TEXT),
-    BmpSpec(0xF4, "text1_line4", Kind.LL_TEXT),
-    BmpSpec(0xF5, "text1_line5", Kind.LL_TEXT),
-    BmpSpec(0xF6, "text1_line6", Kind.LL_TEXT),
-    BmpSpec(0xF7, "text1_line7", Kind.LL_TEXT),
-    BmpSpec(0xF8, "text1_line8", Kind.LL_TEXT),
-    BmpSpec(0xF9, "beep_tones", Kind.BYTE, 1),
-    BmpSpec(0xFA, "card_reader_activation", Kind.BYTE, 1),
-    BmpSpec(0xFB, "confirmation", Kind.BYTE, 1),
-    BmpSpec(0xFC, "dialog_control", Kind.BYTE, 1),
-    BmpSpec(0xFD, "display_device", Kind.BYTE, 1),
+__all__ = [  # the BMP table's names, re-exported: callers know them as bmp.SPECS, bmp.Kind ...
+    "DECODERS",
+    "NO_NUMBER",
+    "SPECS",
+    "TEXT_ENCODING",
+    "TRACK_BMPS",
+    "BmpSpec",
+    "Kind",
+    "Value",
+    "decode_all",
+    "decode_value",
+    "encode_one",
+    "encode_value",
+    "encoder",
+    "mask_pan",
 ]
-SPECS: dict[int, BmpSpec] = {s.number: s for s in _SPECS}
-TRACK_BMPS = frozenset(n for n, s in SPECS.items() if s.kind in (Kind.TRACK_LL, Kind.TRACK_LLL))
 
 Value = int | str | bytes | tuple[tlv.Tlv, ...]
-
-# A receipt number of FF FF: the PT has none to give (e.g. 06 1E after an abort).
-NO_NUMBER = 0xFFFF
+Decoder = Callable[[bytes, int], tuple[Value | None, int]]
+Encoder = Callable[[Value], bytes]
 
 
 def mask_pan(pan: str) -> str:
@@ -140,32 +46,26 @@ def mask_pan(pan: str) -> str:
     A PAN too short to hide at least 3 digits between those shows only its last 4.
     """
     n = len(pan)
-    keep_head = 6 if n - 10 >= 3 else 0
-    return "".join(ch if i < keep_head or i >= n - 4 else "*" for i, ch in enumerate(pan))
+    head = 6 if n - 10 >= 3 else 0
+    tail = max(head, n - 4)
+    return pan[:head] + "*" * (tail - head) + pan[tail:]
 
 
-def _decode_bcd_or_none(raw: bytes) -> int:
-    if raw and raw == b"\xff" * len(raw):
-        return NO_NUMBER
-    return bcd.decode(raw)
+# The nibbles of a PAN, in `bytes.hex()` form: digits and E (a masked digit) are kept,
+# D (separator from track-style data, never kept) and F (padding) end it, A-C are errors.
+_PAN_HEAD = re.compile("[0-9e]*")
 
 
 def _decode_pan(raw: bytes) -> str:
-    out = []
-    for nibble in raw.hex().upper():
-        if nibble in "DF":  # F pads; D separates the PAN from track-style data: never kept
-            break
-        if nibble == "E":
-            out.append("*")
-        elif nibble.isdigit():
-            out.append(nibble)
-        else:
-            raise ZvtDecodeError(f"bad PAN nibble {nibble}")
-    return mask_pan("".join(out))
+    text = raw.hex()
+    end = _PAN_HEAD.match(text).end()  # type: ignore[union-attr]  # `*` always matches
+    if end < len(text) and text[end] in "abc":
+        raise ZvtDecodeError(f"bad PAN nibble {text[end].upper()}")
+    return mask_pan(text[:end].replace("e", "*"))
 
 
 def _encode_pan(pan: str) -> bytes:
-    if not pan or any(c not in "0123456789*" for c in pan):
+    if not pan or pan.strip("0123456789*"):
         raise ZvtEncodeError("a PAN is digits and '*' for masked digits")
     nibbles = pan.replace("*", "E")
     if len(nibbles) % 2:
@@ -174,7 +74,13 @@ def _encode_pan(pan: str) -> bytes:
 
 
 def _text(raw: bytes) -> str:
-    return raw.split(b"\x00", 1)[0].decode(TEXT_ENCODING)
+    raw = raw.split(b"\x00", 1)[0]
+    # cp437 and ASCII agree on 00-7F; the ASCII codec is C, cp437's a Python charmap
+    return raw.decode("ascii") if raw.isascii() else raw.decode(TEXT_ENCODING)
+
+
+def _drop(raw: bytes) -> None:
+    return None
 
 
 _VAR_DIGITS = {
@@ -187,14 +93,9 @@ _VAR_DIGITS = {
     Kind.TRACK_LLL: 3,
     Kind.LL_BCD: 2,
 }
-_DECODERS: dict[Kind, Callable[[bytes], Value | None]] = {
-    Kind.TRACK_LL: lambda raw: None,
-    Kind.TRACK_LLL: lambda raw: None,
-    Kind.BYTE: lambda raw: raw[0],
-    Kind.BCD_INT: bcd.decode,
-    Kind.BCD_OR_NONE: _decode_bcd_or_none,
-    Kind.BCD_STR: bcd.digits,
-    Kind.ASCII: lambda raw: _text(raw).rstrip(" "),
+_CONVERTERS: dict[Kind, Callable[[bytes], Value | None]] = {
+    Kind.TRACK_LL: _drop,
+    Kind.TRACK_LLL: _drop,
     Kind.LL_TEXT: _text,
     Kind.LLL_TEXT: _text,
     Kind.PAN: _decode_pan,
@@ -206,113 +107,150 @@ _DECODERS: dict[Kind, Callable[[bytes], Value | None]] = {
 }
 
 
+def _decode_tlv(data: bytes, offset: int) -> tuple[Value | None, int]:
+    length, start = tlv.decode_length(data, offset)
+    end = start + length
+    if end > len(data):
+        raise ZvtDecodeError(f"BMP 06 length {length} overruns the APDU")
+    return tlv.decode(data[start:end]), end
+
+
+def _make_decoder(spec: BmpSpec) -> Decoder:
+    """The decoder of `spec`'s value: (data, offset after the BMP byte) -> (value, end)."""
+    kind, size = spec.kind, spec.length
+    truncated = f"BMP {spec.number:02X} ({spec.name}) truncated"
+    if kind is Kind.TLV:
+        return _decode_tlv
+    if kind is Kind.BYTE:
+
+        def one_byte(data: bytes, offset: int) -> tuple[Value | None, int]:
+            if offset >= len(data):
+                raise ZvtDecodeError(truncated)
+            return data[offset], offset + 1
+
+        return one_byte
+    if kind in (Kind.BCD_INT, Kind.BCD_STR, Kind.BCD_OR_NONE):
+        return _make_bcd_decoder(spec, truncated)
+    if kind is Kind.ASCII:  # fixed text, blank-padded: VU number
+
+        def fixed_text(data: bytes, offset: int) -> tuple[Value | None, int]:
+            end = offset + size
+            if end > len(data):
+                raise ZvtDecodeError(truncated)
+            raw = data[offset:end].split(b"\x00", 1)[0]
+            text = raw.decode("ascii") if raw.isascii() else raw.decode(TEXT_ENCODING)
+            return text.rstrip(" "), end
+
+        return fixed_text
+    convert = _CONVERTERS[kind]
+    ndigits = _VAR_DIGITS.get(kind)
+    if ndigits is None and kind is Kind.RAW:  # a slice of bytes is the value: no call
+
+        def fixed_raw(data: bytes, offset: int) -> tuple[Value | None, int]:
+            end = offset + size
+            if end > len(data):
+                raise ZvtDecodeError(truncated)
+            return data[offset:end], end
+
+        return fixed_raw
+    if ndigits is None:
+
+        def fixed(data: bytes, offset: int) -> tuple[Value | None, int]:
+            end = offset + size
+            if end > len(data):
+                raise ZvtDecodeError(truncated)
+            return convert(data[offset:end]), end
+
+        return fixed
+    lengths = bcd.VAR_LENGTHS[ndigits]
+
+    def variable(data: bytes, offset: int) -> tuple[Value | None, int]:
+        start = offset + ndigits
+        length = lengths.get(data[offset:start])
+        if length is None:  # not F0..F9 digits, or cut: says which
+            length = bcd.decode_var_length(data, offset, ndigits)
+        end = start + length
+        if end > len(data):
+            raise ZvtDecodeError(truncated)
+        return convert(data[start:end]), end
+
+    return variable
+
+
+def _make_bcd_decoder(spec: BmpSpec, truncated: str) -> Decoder:
+    """Fixed packed BCD, as int (FF.. is NO_NUMBER for BCD_OR_NONE) or digit string: the
+    commonest fields (amount, trace, date, time), so one call each, no helper."""
+    size = spec.length
+
+    def bcd_int(data: bytes, offset: int) -> tuple[Value | None, int]:
+        end = offset + size
+        text = data[offset:end].hex()
+        if end > len(data):
+            raise ZvtDecodeError(truncated)
+        if text.isdigit():
+            return int(text), end
+        raise ZvtDecodeError(f"not packed BCD: {text}")
+
+    def bcd_str(data: bytes, offset: int) -> tuple[Value | None, int]:
+        end = offset + size
+        text = data[offset:end].hex()
+        if end > len(data):
+            raise ZvtDecodeError(truncated)
+        if text.isdigit():
+            return text, end
+        raise ZvtDecodeError(f"not packed BCD: {text}")
+
+    none = "ff" * size
+
+    def bcd_or_none(data: bytes, offset: int) -> tuple[Value | None, int]:
+        end = offset + size
+        text = data[offset:end].hex()
+        if end > len(data):
+            raise ZvtDecodeError(truncated)
+        if text.isdigit():
+            return int(text), end
+        if text == none:
+            return NO_NUMBER, end
+        raise ZvtDecodeError(f"not packed BCD: {text}")
+
+    return {Kind.BCD_INT: bcd_int, Kind.BCD_STR: bcd_str, Kind.BCD_OR_NONE: bcd_or_none}[spec.kind]
+
+
+# BMP number -> its decoder: (data, offset after the BMP byte) -> (value or None, end)
+DECODERS: dict[int, Decoder] = {number: _make_decoder(s) for number, s in SPECS.items()}
+
+
 def decode_value(spec: BmpSpec, data: bytes, offset: int) -> tuple[Value | None, int]:
     """Decode the value of `spec` at `offset` (just after the BMP byte).
 
     Returns (value, new offset); value is None for dropped track data.
     """
-    kind = spec.kind
-    if kind is Kind.TLV:
-        length, start = tlv.decode_length(data, offset)
-        end = start + length
-        if end > len(data):
-            raise ZvtDecodeError(f"BMP 06 length {length} overruns the APDU")
-        return tlv.decode(data[start:end]), end
-    ndigits = _VAR_DIGITS.get(kind)
-    if ndigits is None:
-        start, length = offset, spec.length
-    else:
-        start, length = offset + ndigits, bcd.decode_var_length(data, offset, ndigits)
-    end = start + length
-    if end > len(data):
-        raise ZvtDecodeError(f"BMP {spec.number:02X} ({spec.name}) truncated")
-    return _DECODERS[kind](data[start:end]), end
+    decoder = DECODERS.get(spec.number) if SPECS.get(spec.number) == spec else None
+    return (decoder or _make_decoder(spec))(bytes(data), offset)
 
 
-def _encode_byte(spec: BmpSpec, value: Value) -> bytes:
-    if not isinstance(value, int) or not 0 <= value <= 0xFF:
-        raise ZvtEncodeError(f"BMP {spec.number:02X} takes one byte, got {value!r}")
-    return bytes((value,))
-
-
-def _encode_bcd_int(spec: BmpSpec, value: Value) -> bytes:
-    if not isinstance(value, int):
-        raise ZvtEncodeError(f"BMP {spec.number:02X} takes an int")
-    return bcd.encode(value, spec.length)
-
-
-def _encode_bcd_or_none(spec: BmpSpec, value: Value) -> bytes:
-    if value == NO_NUMBER:
-        return b"\xff" * spec.length
-    return _encode_bcd_int(spec, value)
-
-
-def _encode_bcd_str(spec: BmpSpec, value: Value) -> bytes:
-    if not isinstance(value, str) or len(value) != spec.length * 2:
-        raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length * 2} digits")
-    return bcd.encode_digits(value, spec.length)
-
-
-def _encode_ascii(spec: BmpSpec, value: Value) -> bytes:
-    raw = _as_bytes(value)
-    if len(raw) > spec.length:
-        raise ZvtEncodeError(f"BMP {spec.number:02X} takes at most {spec.length} characters")
-    return raw.ljust(spec.length, b" ")
-
-
-def _encode_raw(spec: BmpSpec, value: Value) -> bytes:
-    if not isinstance(value, bytes) or len(value) != spec.length:
-        raise ZvtEncodeError(f"BMP {spec.number:02X} takes {spec.length} bytes")
-    return value
-
-
-def _encode_uint(spec: BmpSpec, value: Value) -> bytes:
-    if not isinstance(value, int) or not 0 <= value < 1 << (8 * spec.length):
-        raise ZvtEncodeError(f"BMP {spec.number:02X} takes a {spec.length}-byte unsigned int")
-    return value.to_bytes(spec.length, "big")
-
-
-def _encode_tlv(spec: BmpSpec, value: Value) -> bytes:
-    if not isinstance(value, tuple):
-        raise ZvtEncodeError("BMP 06 takes a tuple of Tlv")
-    body = tlv.encode(value)
-    return tlv.encode_length(len(body)) + body
-
-
-def _encode_var(spec: BmpSpec, value: Value) -> bytes:
-    if spec.kind is Kind.PAN:
-        if not isinstance(value, str):
-            raise ZvtEncodeError("BMP 22 takes a str")
-        raw = _encode_pan(value)
-    elif spec.kind is Kind.LL_BCD:
-        if not isinstance(value, str) or len(value) % 2 or value.strip("0123456789"):
-            raise ZvtEncodeError(f"BMP {spec.number:02X} takes an even number of digits")
-        raw = bytes.fromhex(value)
-    else:
-        raw = _as_bytes(value)
-        if spec.number == 0x8B:
-            raw += b"\x00"
-    return bcd.encode_var_length(len(raw), _VAR_DIGITS[spec.kind]) + raw
-
-
-_ENCODERS: dict[Kind, Callable[[BmpSpec, Value], bytes]] = {
-    Kind.TLV: _encode_tlv,
-    Kind.BYTE: _encode_byte,
-    Kind.BCD_INT: _encode_bcd_int,
-    Kind.BCD_OR_NONE: _encode_bcd_or_none,
-    Kind.BCD_STR: _encode_bcd_str,
-    Kind.ASCII: _encode_ascii,
-    Kind.RAW: _encode_raw,
-    Kind.UINT: _encode_uint,
-}
-
-
-def encode_value(spec: BmpSpec, value: Value) -> bytes:
-    return _ENCODERS.get(spec.kind, _encode_var)(spec, value)
+def decode_all(data: bytes, offset: int = 0) -> list[tuple[int, Value]]:
+    """Decode BMPs from `offset` to the end of `data`. Track data is dropped."""
+    if not isinstance(data, bytes):  # a bytearray slice would not hash as a length prefix
+        data = bytes(data)
+    out: list[tuple[int, Value]] = []
+    size = len(data)
+    decoders = DECODERS
+    while offset < size:
+        number = data[offset]
+        decoder = decoders.get(number)
+        if decoder is None:
+            raise ZvtDecodeError(f"unknown BMP {number:02X} at offset {offset}")
+        value, offset = decoder(data, offset + 1)
+        if value is not None:
+            out.append((number, value))
+    return out
 
 
 def _as_bytes(value: Value) -> bytes:
     if isinstance(value, str):
+        if value.isascii():  # cp437 and ASCII agree on 00-7F
+            return value.encode("ascii")
         try:
             return value.encode(TEXT_ENCODING)
         except UnicodeEncodeError as exc:
@@ -322,22 +260,133 @@ def _as_bytes(value: Value) -> bytes:
     raise ZvtEncodeError(f"expected text or bytes, got {type(value).__name__}")
 
 
-def decode_all(data: bytes, offset: int = 0) -> list[tuple[int, Value]]:
-    """Decode BMPs from `offset` to the end of `data`. Track data is dropped."""
-    out: list[tuple[int, Value]] = []
-    while offset < len(data):
-        number = data[offset]
-        spec = SPECS.get(number)
-        if spec is None:
-            raise ZvtDecodeError(f"unknown BMP {number:02X} at offset {offset}")
-        value, offset = decode_value(spec, data, offset + 1)
-        if value is not None:
-            out.append((number, value))
-    return out
+def _make_encoder(spec: BmpSpec, head: bytes) -> Encoder:
+    """The encoder of `spec`'s values, each result prefixed with `head` (the BMP byte for
+    `encode_one`, nothing for `encode_value`)."""
+    kind, size, number = spec.kind, spec.length, spec.number
+    if kind is Kind.BYTE:
+        table = [head + bytes((b,)) for b in range(256)]
+
+        def one_byte(value: Value) -> bytes:
+            if not isinstance(value, int) or not 0 <= value <= 0xFF:
+                raise ZvtEncodeError(f"BMP {number:02X} takes one byte, got {value!r}")
+            return table[value]
+
+        return one_byte
+    if kind in (Kind.BCD_INT, Kind.BCD_OR_NONE):
+        return _make_bcd_encoder(spec, head)
+    if kind is Kind.BCD_STR:
+
+        def bcd_str(value: Value) -> bytes:
+            if not isinstance(value, str) or len(value) != size * 2:
+                raise ZvtEncodeError(f"BMP {number:02X} takes {size * 2} digits")
+            if value.isascii() and value.isdigit():
+                return head + bytes.fromhex(value)
+            return head + bcd.encode_digits(value, size)  # refuses it, saying why
+
+        return bcd_str
+    if kind is Kind.ASCII:
+
+        def ascii_text(value: Value) -> bytes:
+            raw = _as_bytes(value)
+            if len(raw) > size:
+                raise ZvtEncodeError(f"BMP {number:02X} takes at most {size} characters")
+            return head + raw.ljust(size, b" ")
+
+        return ascii_text
+    if kind is Kind.RAW:
+
+        def raw_bytes(value: Value) -> bytes:
+            if not isinstance(value, bytes) or len(value) != size:
+                raise ZvtEncodeError(f"BMP {number:02X} takes {size} bytes")
+            return head + value
+
+        return raw_bytes
+    if kind is Kind.UINT:
+
+        def uint(value: Value) -> bytes:
+            if not isinstance(value, int) or not 0 <= value < 1 << (8 * size):
+                raise ZvtEncodeError(f"BMP {number:02X} takes a {size}-byte unsigned int")
+            return head + value.to_bytes(size, "big")
+
+        return uint
+    if kind is Kind.TLV:
+
+        def tlv_container(value: Value) -> bytes:
+            if not isinstance(value, tuple):
+                raise ZvtEncodeError("BMP 06 takes a tuple of Tlv")
+            body = tlv.encode(value)
+            return head + tlv.encode_length(len(body)) + body
+
+        return tlv_container
+    return _make_var_encoder(spec, head)
+
+
+def _make_bcd_encoder(spec: BmpSpec, head: bytes) -> Encoder:
+    """Fixed packed BCD from an int (NO_NUMBER is FF.. for BCD_OR_NONE): a plain int in
+    range is written inline; anything else goes the long way, which refuses it."""
+    size, number = spec.length, spec.number
+    width, limit = size * 2, 10 ** (size * 2)
+
+    def bcd_int(value: Value) -> bytes:
+        if type(value) is int and 0 <= value < limit:  # not bool: checked below
+            return head + bytes.fromhex(str(value).rjust(width, "0"))
+        if not isinstance(value, int):
+            raise ZvtEncodeError(f"BMP {number:02X} takes an int")
+        return head + bcd.encode(value, size)
+
+    if spec.kind is not Kind.BCD_OR_NONE:
+        return bcd_int
+    none = head + b"\xff" * size
+
+    def bcd_or_none(value: Value) -> bytes:
+        return none if value == NO_NUMBER else bcd_int(value)
+
+    return bcd_or_none
+
+
+def _make_var_encoder(spec: BmpSpec, head: bytes) -> Encoder:
+    """LLVAR/LLLVAR fields (text, bytes, BCD digits, PAN, track data)."""
+    kind, number, ndigits = spec.kind, spec.number, _VAR_DIGITS[spec.kind]
+    nul = b"\x00" if number == 0x8B else b""  # the card name goes NUL-terminated
+    prefixes = bcd.var_prefixes(ndigits)
+    top = len(prefixes)
+
+    def variable(value: Value) -> bytes:
+        if kind is Kind.PAN:
+            if not isinstance(value, str):
+                raise ZvtEncodeError("BMP 22 takes a str")
+            raw = _encode_pan(value)
+        elif kind is Kind.LL_BCD:
+            if not isinstance(value, str) or len(value) % 2 or value.strip("0123456789"):
+                raise ZvtEncodeError(f"BMP {number:02X} takes an even number of digits")
+            raw = bytes.fromhex(value)
+        else:
+            raw = _as_bytes(value) + nul
+        size = len(raw)
+        if size < top:
+            return head + prefixes[size] + raw
+        return head + bcd.encode_var_length(size, ndigits) + raw  # refuses it, saying why
+
+    return variable
+
+
+_VALUE_ENCODERS: dict[int, Encoder] = {n: _make_encoder(s, b"") for n, s in SPECS.items()}
+_ENCODERS: dict[int, Encoder] = {n: _make_encoder(s, bytes((n,))) for n, s in SPECS.items()}
+
+
+def encode_value(spec: BmpSpec, value: Value) -> bytes:
+    encoder = _VALUE_ENCODERS.get(spec.number) if SPECS.get(spec.number) == spec else None
+    return (encoder or _make_encoder(spec, b""))(value)
+
+
+def encoder(number: int) -> Encoder:
+    """The function writing BMP `number` (its byte, then the value): `encode_one` bound."""
+    found = _ENCODERS.get(number)
+    if found is None:
+        raise ZvtEncodeError(f"unknown BMP {number:02X}")
+    return found
 
 
 def encode_one(number: int, value: Value) -> bytes:
-    spec = SPECS.get(number)
-    if spec is None:
-        raise ZvtEncodeError(f"unknown BMP {number:02X}")
-    return bytes([number]) + encode_value(spec, value)
+    return encoder(number)(value)

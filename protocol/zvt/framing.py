@@ -8,6 +8,7 @@ pyserial's `inter_byte_timeout` does not work on Linux's default serial class.
 
 from __future__ import annotations
 
+import binascii
 from dataclasses import dataclass
 from enum import Enum, auto
 
@@ -18,38 +19,31 @@ T1_SECONDS = 0.2
 MAX_APDU = 0xFFFF + 5
 
 
-def _make_table() -> list[int]:
-    table = []
-    for byte in range(256):
-        crc = byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-        table.append(crc)
-    return table
+# Each byte with its bits in reverse order. CRC-16/KERMIT is CRC-16/XMODEM (binascii's
+# C crc_hqx: polynomial 0x1021, not reflected) of the bit-reversed bytes, bit-reversed.
+_REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 
 
-_TABLE = _make_table()
+def _reverse16(value: int) -> int:
+    return (_REVERSED[value & 0xFF] << 8) | _REVERSED[value >> 8]
 
 
 def crc16_kermit(data: bytes, crc: int = 0) -> int:
     """CRC-16/KERMIT: reflected polynomial 0x1021 (0x8408), init 0, no final xor."""
-    for byte in data:
-        crc = (crc >> 8) ^ _TABLE[(crc ^ byte) & 0xFF]
-    return crc
+    return _reverse16(binascii.crc_hqx(bytes(data).translate(_REVERSED), _reverse16(crc)))
 
 
 def frame_crc(apdu: bytes) -> int:
     """The CRC a frame carries: over the unstuffed APDU plus the ETX byte."""
-    return crc16_kermit(bytes([ETX]), crc16_kermit(apdu))
+    return crc16_kermit(bytes(apdu) + _ETX)
+
+
+_START, _ETX, _END = bytes([DLE, STX]), bytes([ETX]), bytes([DLE, ETX])
 
 
 def encode_frame(apdu: bytes) -> bytes:
     crc = frame_crc(apdu)
-    return (
-        bytes([DLE, STX])
-        + apdu.replace(b"\x10", b"\x10\x10")
-        + bytes([DLE, ETX, crc & 0xFF, crc >> 8])
-    )
+    return _START + apdu.replace(b"\x10", b"\x10\x10") + _END + bytes((crc & 0xFF, crc >> 8))
 
 
 @dataclass(frozen=True)
@@ -122,11 +116,31 @@ class FrameParser:
     def feed(self, data: bytes, now: float) -> list[Event]:
         events = self.check_timeout(now)
         self._last = now
-        for byte in data:
-            event = self._step(byte)
+        if not isinstance(data, bytes | bytearray):
+            data = bytes(data)
+        i, size = 0, len(data)
+        while i < size:
+            if self._state is _State.DATA and data[i] != DLE:
+                i = self._take_data(data, i, events)
+                continue
+            event = self._step(data[i])
+            i += 1
             if event is not None:
                 events.append(event)
         return events
+
+    def _take_data(self, data: bytes | bytearray, i: int, events: list[Event]) -> int:
+        """Inside a frame, the bytes up to the next DLE in one slice (`_step` would take them
+        one by one, to the same effect); returns where the next byte is."""
+        end = data.find(DLE, i)
+        if end < 0:
+            end = len(data)
+        take = max(self._max - len(self._buf), 0) + 1  # the byte that would overflow
+        if end - i >= take:
+            events.append(self._fault(f"frame longer than {self._max} bytes"))
+            return i + take
+        self._buf += data[i:end]
+        return end
 
     def _step(self, byte: int) -> Event | None:
         state = self._state

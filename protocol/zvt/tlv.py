@@ -94,13 +94,14 @@ def decode(data: bytes, depth: int = 0) -> tuple[Tlv, ...]:
     items: list[Tlv] = []
     offset = 0
     while offset < len(data):
+        constructed = data[offset] & 0x20  # the tag's first byte says (tag_is_constructed)
         tag, offset = _decode_tag(data, offset)
         length, offset = decode_length(data, offset)
         end = offset + length
         if end > len(data):
             raise ZvtDecodeError(f"TLV {tag:X} length {length} overruns its container")
         value = bytes(data[offset:end])
-        if tag_is_constructed(tag):
+        if constructed:
             items.append(Tlv(tag, children=decode(value, depth + 1)))
         else:
             items.append(Tlv(tag, value=value))

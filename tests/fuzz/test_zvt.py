@@ -222,34 +222,12 @@ def test_tlv_roundtrip(items: tuple[tlv.Tlv, ...]) -> None:
     assert tlv.decode(tlv.encode(items)) == items
 
 
-def _bmp_values(spec: bmp.BmpSpec) -> st.SearchStrategy[Any]:
-    kind, n = spec.kind, spec.length
-    no_nul = s.text.map(lambda t: t.replace("\x00", ""))
-    strategies: dict[bmp.Kind, st.SearchStrategy[Any]] = {
-        bmp.Kind.BYTE: s.byte,
-        bmp.Kind.BCD_INT: s.bcd_int(n),
-        bmp.Kind.BCD_OR_NONE: s.bcd_int(n) | st.just(bmp.NO_NUMBER),
-        bmp.Kind.BCD_STR: s.digits(n * 2),
-        bmp.Kind.ASCII: no_nul.map(lambda t: t[:n].rstrip(" ")),
-        bmp.Kind.RAW: st.binary(min_size=n, max_size=n),
-        bmp.Kind.UINT: st.integers(0, (1 << (8 * n)) - 1),
-        bmp.Kind.LL_TEXT: no_nul,
-        bmp.Kind.LLL_TEXT: no_nul,
-        bmp.Kind.LL_RAW: st.binary(max_size=99),
-        bmp.Kind.LLL_RAW: st.binary(max_size=999),
-        bmp.Kind.LL_BCD: st.text("0123456789", max_size=60).filter(lambda d: len(d) % 2 == 0),
-        bmp.Kind.PAN: s.masked_pan,
-        bmp.Kind.TLV: s.tlvs,
-    }
-    return strategies[kind]
-
-
 VALUED_BMPS = [spec for spec in bmp.SPECS.values() if spec.number not in bmp.TRACK_BMPS]
 
 
 @fuzz()
 @given(
-    st.sampled_from(VALUED_BMPS).flatmap(lambda spec: st.tuples(st.just(spec), _bmp_values(spec)))
+    st.sampled_from(VALUED_BMPS).flatmap(lambda spec: st.tuples(st.just(spec), s.bmp_value(spec)))
 )
 @example(case=(bmp.SPECS[0x4C], ""))  # found: the empty LLVAR BCD 4C F0 F0 did not decode
 def test_every_bmp_roundtrips(case: tuple[bmp.BmpSpec, Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
+from posterm.protocol.zvt import bmp
 from posterm.protocol.zvt import commands as c
 from posterm.protocol.zvt import pt_messages as p
 from posterm.protocol.zvt.tlv import Tlv
@@ -146,3 +147,26 @@ PT_MESSAGES = [
 STATUS_ENQUIRY_COMPLETION = st.builds(
     p.StatusEnquiryCompletion, sw_version=maybe(text), terminal_status=byte, tlv=maybe(tlvs)
 )
+
+
+def bmp_value(spec: bmp.BmpSpec) -> st.SearchStrategy:  # type: ignore[type-arg]
+    """Any value BMP `spec` can carry (its encoder takes it, its decoder gives it back)."""
+    kind, n = spec.kind, spec.length
+    no_nul = text.map(lambda t: t.replace("\x00", ""))
+    strategies: dict[bmp.Kind, st.SearchStrategy] = {  # type: ignore[type-arg]
+        bmp.Kind.BYTE: byte,
+        bmp.Kind.BCD_INT: bcd_int(n),
+        bmp.Kind.BCD_OR_NONE: bcd_int(n) | st.just(bmp.NO_NUMBER),
+        bmp.Kind.BCD_STR: digits(n * 2),
+        bmp.Kind.ASCII: no_nul.map(lambda t: t[:n].rstrip(" ")),
+        bmp.Kind.RAW: st.binary(min_size=n, max_size=n),
+        bmp.Kind.UINT: st.integers(0, (1 << (8 * n)) - 1),
+        bmp.Kind.LL_TEXT: no_nul,
+        bmp.Kind.LLL_TEXT: no_nul,
+        bmp.Kind.LL_RAW: st.binary(max_size=99),
+        bmp.Kind.LLL_RAW: st.binary(max_size=999),
+        bmp.Kind.LL_BCD: st.text("0123456789", max_size=60).filter(lambda d: len(d) % 2 == 0),
+        bmp.Kind.PAN: masked_pan,
+        bmp.Kind.TLV: tlvs,
+    }
+    return strategies[kind]
