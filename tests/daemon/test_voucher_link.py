@@ -33,9 +33,9 @@ REQUESTED = datetime.fromtimestamp(REQUESTED_S, UTC).strftime("%Y-%m-%dT%H:%M:%S
 
 @pytest.fixture
 def journal_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The journal stamps every row at REQUESTED: a link minted from the time of printing
+    """The journal stamps every row (`Tx`) at REQUESTED: a link minted from the time of printing
     (not the refund's) would show."""
-    monkeypatch.setattr("posterm.daemon.journal.store.now", lambda: REQUESTED)
+    monkeypatch.setattr("posterm.daemon.journal.tx.now", lambda: REQUESTED)
 
 
 def _config(tmp_path: Path, link: bool) -> Config:
@@ -112,7 +112,7 @@ def test_a_voucher_issued_again_carries_the_same_link(
         first = _qr(ctx.printer, 2)
         ctx.printer.printed.clear()
         later = datetime.now(UTC).strftime("%Y-%m-%dT23:59:59.000Z")  # later: the same link
-        monkeypatch.setattr("posterm.daemon.journal.store.now", lambda: later)
+        monkeypatch.setattr("posterm.daemon.journal.tx.now", lambda: later)
         receipts.issue(ctx, back["txn_id"], mark=receipts.RECOVERED)
         copy, mark, _ = ctx.printer.printed[0]
         assert (copy, mark) == ("customer", "recovered") and _qr(ctx.printer, 0) == first
