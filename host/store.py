@@ -15,8 +15,10 @@ from typing import Any
 
 from posterm.host import fleet as fleet_state
 from posterm.host import history, lives, migrations
+from posterm.host import telemetry as telemetry_rows
 from posterm.host.alerts.rules import IN_DOUBT, RESOLVES, minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
+from posterm.host.telemetry import Seen
 from posterm.protocol.mqtt.events import now_rfc3339
 
 _IN_DOUBT = ", ".join(f"'{t}'" for t in IN_DOUBT)  # the fleet's unresolved operations
@@ -95,6 +97,7 @@ class Store:
         wait on each other in a circle (a status here, events there)."""
         with self._tx() as tx:
             self._local.tx = tx
+            self._local.telemetry = []  # saw_telemetry's messages, written at the end
             try:
                 if terminals and self.db.dialect == "postgresql":
                     tids = sorted(set(terminals))
@@ -109,8 +112,10 @@ class Store:
                         [tids],
                     )
                 yield
+                telemetry_rows.write(tx, self.db.dialect, self._local.telemetry)
             finally:
                 self._local.tx = None
+                self._local.telemetry = None
 
     def transaction(self) -> AbstractContextManager[Tx]:
         """The transaction of batch() when inside one, else a transaction of its own."""
@@ -358,21 +363,16 @@ class Store:
         return True
 
     def saw_telemetry(self, tid: str, telemetry: dict[str, Any], at: str | None = None) -> None:
-        now = at or now_rfc3339()
+        """A terminal's telemetry: its latest (mode and printer state with since when) and
+        a history row. Inside batch(), kept and written with the batch's other telemetry
+        in a few statements at its end (`host/telemetry.py`), in its one commit."""
+        seen = Seen(tid, telemetry, at or now_rfc3339())
+        staged = getattr(self._local, "telemetry", None)
+        if staged is not None:
+            staged.append(seen)
+            return
         with self._tx() as db:
-            _known_terminal(db, tid)
-            mode = telemetry.get("mode")
-            mode = mode[:64] if isinstance(mode, str) else None
-            printer = fleet_state.printer_state(telemetry.get("printer"))
-            db.execute(  # *_since: when the telemetry's mode (its printer's state) changed
-                "UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?, mode = ?,"
-                " mode_since = CASE WHEN COALESCE(mode, '') = COALESCE(?, '') AND mode_since"
-                " IS NOT NULL THEN mode_since ELSE ? END, printer_state = ?, printer_since ="
-                " CASE WHEN COALESCE(printer_state, '') = ? AND printer_since IS NOT NULL"
-                " THEN printer_since ELSE ? END WHERE terminal = ?",
-                (json.dumps(telemetry), now, now, mode, mode, now, printer, printer, now, tid),
-            )
-            history.record(db, tid, telemetry, now)
+            telemetry_rows.write(db, self.db.dialect, [seen])
 
     def sent_command(self, cmd_id: str, tid: str, name: str) -> None:
         """Keep the terminal a command goes to, before it is published: only that
