@@ -433,20 +433,23 @@ class HostService:
         (shared: another process may have committed the missing events meanwhile); again
         every RESEND_AFTER_S while it stays."""
         now = time.monotonic()
-        for tid, (gap, since) in list(self._gaps.items()):
-            if now - since < self._grace:
-                continue
-            if self._grace:
-                try:
-                    current = self.store.gap(tid)
-                except StoreError:
-                    continue  # the store is failing: the next batch will say
-                if current != gap:
-                    if current is None:
-                        del self._gaps[tid]
-                    else:
-                        self._gaps[tid] = (current, now)
-                    continue
+        due = [(tid, gap) for tid, (gap, since) in self._gaps.items() if now - since >= self._grace]
+        if self._grace and due:  # one query for all of them (issue 23), not one each
+            try:
+                current = self.store.gaps([tid for tid, _ in due])
+            except StoreError:
+                return  # the store is failing: the next batch will say
+            still = []
+            for tid, gap in due:
+                now_gap = current.get(tid)
+                if now_gap is None:
+                    del self._gaps[tid]
+                elif now_gap != gap:
+                    self._gaps[tid] = (now_gap, now)
+                else:
+                    still.append((tid, gap))
+            due = still
+        for tid, gap in due:
             asked = self._resend_asked.get(tid)
             if asked is not None and asked[0] == gap and now - asked[1] < RESEND_AFTER_S:
                 continue

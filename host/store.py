@@ -36,6 +36,7 @@ class StoreError(Exception):
         self.transient = transient
 
 
+GAP_CHUNK = 5000  # terminals per SQLite gap query (under its 32766 variables)
 INSERT_ROWS = 80  # rows per SQLite INSERT statement (12 values each: under its old 999)
 EVENT_COLUMNS = (
     "event_id",
@@ -320,17 +321,32 @@ class Store:
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
-        rows = self._all(
-            "SELECT t.contiguous_seq AS c, MAX(e.seq) AS h FROM terminals t JOIN"
-            " events e ON e.terminal = t.terminal AND e.life = t.life WHERE"
-            " t.terminal = ?"
-            " GROUP BY t.contiguous_seq",
-            (tid,),
+        return self.gaps([tid]).get(tid)
+
+    def gaps(self, tids: Sequence[str]) -> dict[str, int]:
+        """The first missing seq of each of these terminals that has a later one stored in
+        its life: one query (per GAP_CHUNK terminals on SQLite), each terminal an index
+        range ((terminal, seq) > its contiguous seq)."""
+        wanted = sorted(set(tids))
+        later = (
+            "EXISTS (SELECT 1 FROM events e WHERE e.terminal = t.terminal AND e.life = t.life"
+            " AND e.seq > t.contiguous_seq)"
         )
-        if not rows or rows[0]["h"] is None:
-            return None
-        contiguous, highest = int(rows[0]["c"]), int(rows[0]["h"])
-        return contiguous + 1 if highest > contiguous else None
+        rows: list[Row] = []
+        if self.db.dialect == "postgresql" and wanted:
+            rows = self._all(
+                "SELECT t.terminal AS terminal, t.contiguous_seq AS c FROM terminals t"
+                f" WHERE t.terminal = ANY(?) AND {later}",
+                [wanted],
+            )
+        for i in range(0, len(wanted) if self.db.dialect == "sqlite" else 0, GAP_CHUNK):
+            chunk = wanted[i : i + GAP_CHUNK]
+            rows += self._all(
+                "SELECT t.terminal AS terminal, t.contiguous_seq AS c FROM terminals t"
+                f" WHERE t.terminal IN ({', '.join('?' for _ in chunk)}) AND {later}",
+                chunk,
+            )
+        return {str(r["terminal"]): int(r["c"]) + 1 for r in rows}
 
     # -- the fleet --------------------------------------------------------------------------
     def saw_status(self, tid: str, status: dict[str, Any], at: str | None = None) -> bool:

@@ -1,18 +1,24 @@
 """Issue 23 (capacity on PostgreSQL): a batch's telemetry is written in a fixed few
-statements whatever the number of messages, with the rows one message at a time left, on
-SQLite and PostgreSQL."""
+statements whatever the number of messages, with the rows one message at a time left; and
+the shared host's gap checks are one query for all the terminals whose grace has passed,
+on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from posterm.host import history
 from posterm.host.store import Store
+from posterm.protocol.mqtt import topics
+from posterm.protocol.mqtt.events import envelope
+from tests.host.test_service import resends, service
+from tests.support.fleet import txn_data
 
 QUIET = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
@@ -135,3 +141,41 @@ def test_a_batch_leaves_the_rows_one_message_at_a_time_left(store_url: str) -> N
         ]
     finally:
         store.close()
+
+
+def test_the_gap_checks_are_one_query_for_1_or_200_terminals(
+    tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a shared host that stored seq 1 and 3 of 1 terminal, and of 200 others (seq 2
+    went to another process) WHEN the grace has passed and it checks the gaps THEN one
+    query each time, and a resend of seq 2 for every terminal; AND WHEN another process
+    then commits seq 2 of half of them THEN the next check (one query) asks nothing and
+    forgets those, and the gaps still there are asked again only after RESEND_AFTER_S."""
+    svc = service(tmp_path, store_url, share_group="posterm")
+
+    def check(tids: list[str]) -> int:
+        for tid in tids:
+            for seq in (1, 3):
+                env = envelope(tid, seq, "sale.approved", txn_data(f"T{seq}"))
+                svc.inbox.put((topics.terminal(tid, "events"), json.dumps(env).encode()))
+        svc._round()
+        assert set(tids) <= set(svc._gaps)
+        svc._gaps = {t: (g, s - 5) for t, (g, s) in svc._gaps.items()}  # the grace is over
+        with statements(svc.store, monkeypatch) as seen:
+            svc._ask_gaps()
+        return len(seen)
+
+    try:
+        assert check(["pos-solo"]) == 1
+        many = [f"pos-{n:03d}" for n in range(200)]
+        assert check(many) == 1
+        assert resends(svc) == [2] * 201
+        other = Store(store_url)
+        other.ingest([envelope(t, 2, "sale.approved", txn_data("T2")) for t in many[:100]])
+        other.close()
+        with statements(svc.store, monkeypatch) as seen:
+            svc._ask_gaps()
+        assert len(seen) == 1 and resends(svc) == [2] * 201
+        assert sorted(svc._gaps) == sorted(["pos-solo", *many[100:]])
+    finally:
+        svc.store.close()
