@@ -90,29 +90,48 @@ class Store:
         self.db.close()
 
     @contextmanager
-    def batch(self, terminals: Sequence[str] = ()) -> Iterator[None]:
+    def batch(
+        self, terminals: Sequence[str] = (), *, skip_locked: bool = False
+    ) -> Iterator[frozenset[str]]:
         """Everything this thread asks of the store inside the block runs in one
         transaction: one commit (one fsync) for a batch of events, statuses, telemetry and
         replies; all of it or none. `terminals`: every terminal the block touches, whose
         rows are created and locked first, in terminal order, so two host processes never
-        wait on each other in a circle (a status here, events there)."""
+        wait on each other in a circle (a status here, events there).
+
+        Yields the terminals locked for the block: all of them, but with `skip_locked`
+        (PostgreSQL) only those no other transaction holds now (`FOR UPDATE SKIP
+        LOCKED`): the caller leaves the others' messages for a later batch instead of
+        waiting for another host process's commit (issue 23)."""
         with self._tx() as tx:
             self._local.tx = tx
             self._local.telemetry = []  # saw_telemetry's messages, written at the end
             try:
+                locked = frozenset(terminals)
                 if terminals and self.db.dialect == "postgresql":
                     tids = sorted(set(terminals))
-                    tx.execute(
-                        "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-                        " ON CONFLICT (terminal) DO NOTHING",
-                        [tids],
+                    known = {  # a plain read: never waits for another's lock
+                        r["terminal"]
+                        for r in tx.rows(
+                            "SELECT terminal FROM terminals WHERE terminal = ANY(?)", [tids]
+                        )
+                    }
+                    if len(known) < len(tids):
+                        tx.execute(
+                            "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                            " ON CONFLICT (terminal) DO NOTHING",
+                            [[t for t in tids if t not in known]],
+                        )
+                    skip = " SKIP LOCKED" if skip_locked else ""
+                    locked = frozenset(
+                        r["terminal"]
+                        for r in tx.rows(
+                            "SELECT terminal FROM terminals WHERE terminal = ANY(?)"
+                            f" ORDER BY terminal FOR UPDATE{skip}",
+                            [tids],
+                        )
                     )
-                    tx.rows(
-                        "SELECT terminal FROM terminals WHERE terminal = ANY(?)"
-                        " ORDER BY terminal FOR UPDATE",
-                        [tids],
-                    )
-                yield
+                yield locked
                 telemetry_rows.write(tx, self.db.dialect, self._local.telemetry)
             finally:
                 self._local.tx = None
