@@ -132,7 +132,9 @@ class Store:
                         )
                     )
                 yield locked
-                telemetry_rows.write(tx, self.db.dialect, self._local.telemetry)
+                telemetry_rows.write(
+                    tx, self.db.dialect, self._local.telemetry, frozenset(terminals)
+                )
             finally:
                 self._local.tx = None
                 self._local.telemetry = None

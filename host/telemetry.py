@@ -95,42 +95,61 @@ _SET = (
     " m.printer_kept AND COALESCE(terminals.printer_state, '') = m.printer AND"
     " terminals.printer_since IS NOT NULL THEN terminals.printer_since ELSE m.printer_from END"
 )
-_M = "m(terminal, telemetry, at, mode, mode_from, mode_kept, printer, printer_from, printer_kept)"
+_FIELDS = (
+    "terminal text",
+    "telemetry text",
+    "at text",
+    "mode text",
+    "mode_from text",
+    "mode_kept bool",
+    "printer text",
+    "printer_from text",
+    "printer_kept bool",
+)
+_M = f"m({', '.join(f.split(' ')[0] for f in _FIELDS)})"
 
 
-def write(tx: Tx, dialect: str, seen: Sequence[Seen]) -> None:
-    """Write the messages `seen` (in the order received) inside `tx`: four statements on
-    PostgreSQL (arrays through `unnest`), four per CHUNK terminals on SQLite."""
+def write(tx: Tx, dialect: str, seen: Sequence[Seen], known: frozenset[str] = frozenset()) -> None:
+    """Write the messages `seen` (in the order received) inside `tx`. PostgreSQL: one
+    data-modifying statement (the latest rows, the history rows, the pruning; JSON record
+    sets as its three parameters), after one INSERT of the terminals not in `known` (the
+    rows batch() created; a statement's parts do not see each other's new rows). SQLite:
+    four statements per CHUNK terminals."""
     if not seen:
         return
     rows = latest(seen)
     if dialect == "postgresql":
-        tx.execute(
-            "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-            " ON CONFLICT (terminal) DO NOTHING",
-            [[r.tid for r in rows]],
-        )
-        tx.execute(
-            f"UPDATE terminals SET {_SET} FROM unnest(?::text[], ?::text[], ?::text[],"
-            f" ?::text[], ?::text[], ?::bool[], ?::text[], ?::text[], ?::bool[]) AS {_M}"
-            " WHERE terminals.terminal = m.terminal",
-            [list(column) for column in zip(*(_values(r) for r in rows), strict=True)],
-        )
-    else:
-        for i in range(0, len(rows), CHUNK):
-            chunk = rows[i : i + CHUNK]
+        new = [r.tid for r in rows if r.tid not in known]
+        if new:
             tx.execute(
-                f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(chunk))}"
+                "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
                 " ON CONFLICT (terminal) DO NOTHING",
-                [r.tid for r in chunk],
+                [new],
             )
-            marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
-            tx.execute(
-                f"WITH {_M} AS (VALUES {marks}) UPDATE terminals SET {_SET} FROM m"
-                " WHERE terminals.terminal = m.terminal",
-                [v for r in chunk for v in _values(r)],
-            )
-    history.record_many(tx, dialect, [(s.tid, s.telemetry, s.at) for s in seen])
+        parts, args = history.pg_parts([(s.tid, s.telemetry, s.at) for s in seen])
+        fields = [f.split(" ")[0] for f in _FIELDS]
+        latest_json = json.dumps([dict(zip(fields, _values(r), strict=True)) for r in rows])
+        tx.execute(
+            f"WITH m AS (SELECT * FROM jsonb_to_recordset(?::jsonb) AS m({', '.join(_FIELDS)})),"
+            f" latest AS (UPDATE terminals SET {_SET} FROM m WHERE terminals.terminal ="
+            f" m.terminal), {', '.join(parts)} SELECT 1",
+            [latest_json, *args],
+        )
+        return
+    for i in range(0, len(rows), CHUNK):
+        chunk = rows[i : i + CHUNK]
+        tx.execute(
+            f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(chunk))}"
+            " ON CONFLICT (terminal) DO NOTHING",
+            [r.tid for r in chunk],
+        )
+        marks = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(chunk))
+        tx.execute(
+            f"WITH {_M} AS (VALUES {marks}) UPDATE terminals SET {_SET} FROM m"
+            " WHERE terminals.terminal = m.terminal",
+            [v for r in chunk for v in _values(r)],
+        )
+    history.record_many(tx, [(s.tid, s.telemetry, s.at) for s in seen])
 
 
 def _values(r: _Latest) -> tuple[Any, ...]:
