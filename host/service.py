@@ -385,7 +385,8 @@ class HostService:
         staged = len(self.alerter.outbox)
         try:
             # one commit for its events, statuses, telemetry, replies and refused messages
-            with self.store.batch(_terminals(batch), skip_locked=self._skip_locked()) as mine:
+            skip = self._skip_locked() and not any(t.endswith("/status") for t, _ in batch)
+            with self.store.batch(_terminals(batch), skip_locked=skip) as mine:
                 now: list[tuple[str, bytes]] = []
                 later: list[tuple[str, bytes]] = []  # held by another process: next round
                 for message in batch:
@@ -413,7 +414,9 @@ class HostService:
     def _skip_locked(self) -> bool:
         """Shared: a batch takes only the terminals no other process holds now, and leaves
         the others' messages for the next round (`Store.batch`); after SKIP_ROUNDS rounds
-        in a row that left some, one waits for the locks (nothing is left for ever)."""
+        in a row that left some, one waits for the locks (nothing is left for ever). Not
+        for a batch with statuses (`_store`): every process gets every retained status,
+        in the same order, so skipping would only make them take turns more often."""
         return bool(self.config.share_group) and self._skips < SKIP_ROUNDS
 
     def _message(

@@ -97,3 +97,27 @@ def test_after_skip_rounds_in_a_row_a_shared_host_waits_for_the_lock(
     finally:
         other.close()
         svc.store.close()
+
+
+def test_a_batch_with_a_status_waits_for_the_lock(tmp_path: Path, pg_url: str) -> None:
+    """GIVEN pos-x held by another process WHEN this process's batch brings pos-x's
+    retained status (every process gets every status, in the same order: skipping them
+    would only make the processes take turns) THEN the round waits for the lock (seen in
+    pg_stat_activity) and stores the status once the other commits."""
+    svc = service(tmp_path, pg_url, share_group="posterm")
+    other = Store(pg_url)
+    with other.batch(["pos-x"]):
+        pass
+    try:
+        status = {"online": True, "session": 3}
+        svc.inbox.put((topics.terminal("pos-x", "status"), json.dumps(status).encode()))
+        with other.batch(["pos-x"]):
+            thread = _round(svc)
+            wait_for(lambda: _waits_for_a_lock(other), "this process waiting for pos-x")
+        thread.join(30)
+        assert not thread.is_alive()
+        (row,) = svc.store._all("SELECT session, online FROM terminals WHERE terminal = 'pos-x'")
+        assert (row["session"], row["online"]) == (3, 1)
+    finally:
+        other.close()
+        svc.store.close()
