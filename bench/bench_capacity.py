@@ -21,7 +21,8 @@ shown as a share of the machine, the load generator's (this process) included: i
 the same cores and bounds what can be shown here; a trial where it could not offer 95 % of
 the peak's rate says so and counts as not kept up.
 
-Run: .venv/bin/python bench/bench_capacity.py [--quick]
+Run: .venv/bin/python bench/bench_capacity.py [--quick] [--only SETUP[,SETUP]] (SETUP:
+sqlite, pg1, pg3, pg2; pg2 starts between pg1's and pg3's figures, or at 2,500 without them)
 """
 
 from __future__ import annotations
@@ -333,8 +334,26 @@ def conclude(setup: Setup) -> None:
         print(f"capacity[{setup.name}]: target >= {setup.target:,} terminals -> {met}")
 
 
+SETUPS = ("sqlite", "pg1", "pg3", "pg2")
+
+
+def _only(argv: list[str]) -> set[str]:
+    """The setups `--only a,b` names (all of them without it); an unknown name stops."""
+    if "--help" in argv or "-h" in argv:
+        print(__doc__)
+        raise SystemExit(0)
+    if "--only" not in argv:
+        return set(SETUPS)
+    at = argv.index("--only") + 1
+    names = set(argv[at].split(",")) if at < len(argv) else set()
+    if not names or not names <= set(SETUPS):
+        raise SystemExit(f"--only: a comma-separated list of {', '.join(SETUPS)}")
+    return names
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
+    only = _only(sys.argv)
     seconds = 10.0 if quick else OFFER_S
     print(
         f"capacity: peak per terminal: a sale every {SALE_EVERY_S:.0f} s of {SALE_EVENTS}"
@@ -358,8 +377,11 @@ def main() -> None:
             trials,
             5_000,
         )
-        run_setup(sqlite, work, None, seconds)
-        conclude(sqlite)
+        if "sqlite" in only:
+            run_setup(sqlite, work, None, seconds)
+            conclude(sqlite)
+        if not only & {"pg1", "pg2", "pg3"}:
+            return
         try:
             cluster = start_cluster(durable=True)
         except BaseException as exc:  # pytest's skip outside pytest
@@ -380,15 +402,20 @@ def main() -> None:
                     10_000,
                 ),
             ]
-            for setup in setups:
-                run_setup(setup, work, cluster, seconds)
-                conclude(setup)
+            for setup, key in zip(setups, ("pg1", "pg3"), strict=True):
+                if key in only:
+                    run_setup(setup, work, cluster, seconds)
+                    conclude(setup)
+            if "pg2" not in only:
+                return
             two = Setup(
                 "postgresql, 2 processes (--instance 1..2)",
                 "pg 2 procs",
                 cluster.create_database,
                 2,
-                max(STEP, (_best(setups[0]) + _best(setups[1])) // 2 // STEP * STEP),
+                max(STEP, (_best(setups[0]) + _best(setups[1])) // 2 // STEP * STEP)
+                if setups[0].runs and setups[1].runs
+                else 2_500,
                 2,
             )
             run_setup(two, work, cluster, seconds)

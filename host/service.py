@@ -55,6 +55,7 @@ ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 t
 RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
 COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
 GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
+SKIP_ROUNDS = 3  # shared: rounds in a row that may leave messages of terminals held elsewhere
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
@@ -106,6 +107,14 @@ def _terminals(batch: list[tuple[str, bytes]]) -> list[str]:
     return sorted(tids)
 
 
+def _terminal(topic: str) -> str | None:
+    """The terminal a message's topic names (None: not a terminal's topic)."""
+    try:
+        return topics.split(topic)[0]
+    except topics.TopicError:
+        return None
+
+
 def process_name(host_id: str, instance: str | None) -> str:
     """The name of one `posterm-host run` process: the host id, or `{id}-{instance}`."""
     return f"{host_id}-{instance}" if instance else host_id
@@ -143,6 +152,8 @@ class HostService:
         self._resend_asked: dict[str, tuple[int, float]] = {}
         self._gaps: dict[str, tuple[int, float]] = {}  # tid -> (first missing seq, seen since)
         self._grace = GAP_GRACE_S if config.share_group else 0.0
+        self._later: list[tuple[str, bytes]] = []  # messages of terminals held elsewhere
+        self._skips = 0  # rounds in a row that left some (`_skip_locked`)
         self._store_error: str | None = None
         self.stopping = threading.Event()
         self.sender = Sender(store, outboxes(config, store), owner=name) if sends else None
@@ -226,12 +237,14 @@ class HostService:
         self.alerter.tick()  # the time-based alert rules, every [alerts] interval_s
         if self.alerter.turns != turns:  # (run here or by another process: mutes end)
             self._alerts_out(ticked=True)
-        try:
-            first = self.inbox.get(timeout=0.2)
-        except queue.Empty:
-            self._ask_gaps()
-            return
-        batch = [first]
+        batch, self._later = self._later, []  # left by the last batch (held elsewhere)
+        self._skips = self._skips + 1 if batch else 0
+        if not batch:
+            try:
+                batch = [self.inbox.get(timeout=0.2)]
+            except queue.Empty:
+                self._ask_gaps()
+                return
         while len(batch) < BATCH:
             try:
                 batch.append(self.inbox.get_nowait())
@@ -372,8 +385,14 @@ class HostService:
         staged = len(self.alerter.outbox)
         try:
             # one commit for its events, statuses, telemetry, replies and refused messages
-            with self.store.batch(_terminals(batch)):
-                for topic, payload in batch:
+            skip = self._skip_locked() and not any(t.endswith("/status") for t, _ in batch)
+            with self.store.batch(_terminals(batch), skip_locked=skip) as mine:
+                now: list[tuple[str, bytes]] = []
+                later: list[tuple[str, bytes]] = []  # held by another process: next round
+                for message in batch:
+                    tid = _terminal(message[0])
+                    (later if tid is not None and tid not in mine else now).append(message)
+                for topic, payload in now:
                     self._message(topic, payload, events, texts, refused)
                 if refused:
                     self.alerter.quarantined(refused)
@@ -389,7 +408,16 @@ class HostService:
             del self.alerter.outbox[staged:]  # rolled back: nothing of it is published
             raise
         self._ack_refused(refused)
+        self._later.extend(later)  # committed: the rest waits for the next round
         return done, events
+
+    def _skip_locked(self) -> bool:
+        """Shared: a batch takes only the terminals no other process holds now, and leaves
+        the others' messages for the next round (`Store.batch`); after SKIP_ROUNDS rounds
+        in a row that left some, one waits for the locks (nothing is left for ever). Not
+        for a batch with statuses (`_store`): every process gets every retained status,
+        in the same order, so skipping would only make them take turns more often."""
+        return bool(self.config.share_group) and self._skips < SKIP_ROUNDS
 
     def _message(
         self,
@@ -433,20 +461,23 @@ class HostService:
         (shared: another process may have committed the missing events meanwhile); again
         every RESEND_AFTER_S while it stays."""
         now = time.monotonic()
-        for tid, (gap, since) in list(self._gaps.items()):
-            if now - since < self._grace:
-                continue
-            if self._grace:
-                try:
-                    current = self.store.gap(tid)
-                except StoreError:
-                    continue  # the store is failing: the next batch will say
-                if current != gap:
-                    if current is None:
-                        del self._gaps[tid]
-                    else:
-                        self._gaps[tid] = (current, now)
-                    continue
+        due = [(tid, gap) for tid, (gap, since) in self._gaps.items() if now - since >= self._grace]
+        if self._grace and due:  # one query for all of them (issue 23), not one each
+            try:
+                current = self.store.gaps([tid for tid, _ in due])
+            except StoreError:
+                return  # the store is failing: the next batch will say
+            still = []
+            for tid, gap in due:
+                now_gap = current.get(tid)
+                if now_gap is None:
+                    del self._gaps[tid]
+                elif now_gap != gap:
+                    self._gaps[tid] = (now_gap, now)
+                else:
+                    still.append((tid, gap))
+            due = still
+        for tid, gap in due:
             asked = self._resend_asked.get(tid)
             if asked is not None and asked[0] == gap and now - asked[1] < RESEND_AFTER_S:
                 continue

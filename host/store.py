@@ -13,12 +13,13 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from posterm.host import fleet as fleet_state
-from posterm.host import history, lives, migrations
+from posterm.host import lives, migrations
+from posterm.host import telemetry as telemetry_rows
 from posterm.host.alerts.rules import minor
-from posterm.host.db import Database, DatabaseError, Tx, connect
+from posterm.host.db import Database, DatabaseError, Row, Tx, connect
 from posterm.host.store_error import StoreError
 from posterm.host.store_reads import StoreReads
+from posterm.host.telemetry import Seen
 from posterm.protocol.mqtt.events import now_rfc3339
 
 __all__ = ["EVENT_COLUMNS", "INSERT_ROWS", "Ingested", "Store", "StoreError"]
@@ -26,6 +27,7 @@ __all__ = ["EVENT_COLUMNS", "INSERT_ROWS", "Ingested", "Store", "StoreError"]
 log = logging.getLogger("posterm.host")
 
 
+GAP_CHUNK = 5000  # terminals per SQLite gap query (under its 32766 variables)
 INSERT_ROWS = 80  # rows per SQLite INSERT statement (12 values each: under its old 999)
 EVENT_COLUMNS = (
     "event_id",
@@ -79,30 +81,54 @@ class Store(StoreReads):
         self.db.close()
 
     @contextmanager
-    def batch(self, terminals: Sequence[str] = ()) -> Iterator[None]:
+    def batch(
+        self, terminals: Sequence[str] = (), *, skip_locked: bool = False
+    ) -> Iterator[frozenset[str]]:
         """Everything this thread asks of the store inside the block runs in one
         transaction: one commit (one fsync) for a batch of events, statuses, telemetry and
         replies; all of it or none. `terminals`: every terminal the block touches, whose
         rows are created and locked first, in terminal order, so two host processes never
-        wait on each other in a circle (a status here, events there)."""
+        wait on each other in a circle (a status here, events there).
+
+        Yields the terminals locked for the block: all of them, but with `skip_locked`
+        (PostgreSQL) only those no other transaction holds now (`FOR UPDATE SKIP
+        LOCKED`): the caller leaves the others' messages for a later batch instead of
+        waiting for another host process's commit (issue 23)."""
         with self._tx() as tx:
             self._local.tx = tx
+            self._local.telemetry = []  # saw_telemetry's messages, written at the end
             try:
+                locked = frozenset(terminals)
                 if terminals and self.db.dialect == "postgresql":
                     tids = sorted(set(terminals))
-                    tx.execute(
-                        "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-                        " ON CONFLICT (terminal) DO NOTHING",
-                        [tids],
+                    known = {  # a plain read: never waits for another's lock
+                        r["terminal"]
+                        for r in tx.rows(
+                            "SELECT terminal FROM terminals WHERE terminal = ANY(?)", [tids]
+                        )
+                    }
+                    if len(known) < len(tids):
+                        tx.execute(
+                            "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
+                            " ON CONFLICT (terminal) DO NOTHING",
+                            [[t for t in tids if t not in known]],
+                        )
+                    skip = " SKIP LOCKED" if skip_locked else ""
+                    locked = frozenset(
+                        r["terminal"]
+                        for r in tx.rows(
+                            "SELECT terminal FROM terminals WHERE terminal = ANY(?)"
+                            f" ORDER BY terminal FOR UPDATE{skip}",
+                            [tids],
+                        )
                     )
-                    tx.rows(
-                        "SELECT terminal FROM terminals WHERE terminal = ANY(?)"
-                        " ORDER BY terminal FOR UPDATE",
-                        [tids],
-                    )
-                yield
+                yield locked
+                telemetry_rows.write(
+                    tx, self.db.dialect, self._local.telemetry, frozenset(terminals)
+                )
             finally:
                 self._local.tx = None
+                self._local.telemetry = None
 
     def transaction(self) -> AbstractContextManager[Tx]:
         """The transaction of batch() when inside one, else a transaction of its own."""
@@ -300,17 +326,32 @@ class Store(StoreReads):
 
     def gap(self, tid: str) -> int | None:
         """The first missing seq of a terminal, if a later one has arrived."""
-        rows = self._all(
-            "SELECT t.contiguous_seq AS c, MAX(e.seq) AS h FROM terminals t JOIN"
-            " events e ON e.terminal = t.terminal AND e.life = t.life WHERE"
-            " t.terminal = ?"
-            " GROUP BY t.contiguous_seq",
-            (tid,),
+        return self.gaps([tid]).get(tid)
+
+    def gaps(self, tids: Sequence[str]) -> dict[str, int]:
+        """The first missing seq of each of these terminals that has a later one stored in
+        its life: one query (per GAP_CHUNK terminals on SQLite), each terminal an index
+        range ((terminal, seq) > its contiguous seq)."""
+        wanted = sorted(set(tids))
+        later = (
+            "EXISTS (SELECT 1 FROM events e WHERE e.terminal = t.terminal AND e.life = t.life"
+            " AND e.seq > t.contiguous_seq)"
         )
-        if not rows or rows[0]["h"] is None:
-            return None
-        contiguous, highest = int(rows[0]["c"]), int(rows[0]["h"])
-        return contiguous + 1 if highest > contiguous else None
+        rows: list[Row] = []
+        if self.db.dialect == "postgresql" and wanted:
+            rows = self._all(
+                "SELECT t.terminal AS terminal, t.contiguous_seq AS c FROM terminals t"
+                f" WHERE t.terminal = ANY(?) AND {later}",
+                [wanted],
+            )
+        for i in range(0, len(wanted) if self.db.dialect == "sqlite" else 0, GAP_CHUNK):
+            chunk = wanted[i : i + GAP_CHUNK]
+            rows += self._all(
+                "SELECT t.terminal AS terminal, t.contiguous_seq AS c FROM terminals t"
+                f" WHERE t.terminal IN ({', '.join('?' for _ in chunk)}) AND {later}",
+                chunk,
+            )
+        return {str(r["terminal"]): int(r["c"]) + 1 for r in rows}
 
     # -- the fleet --------------------------------------------------------------------------
     def saw_status(self, tid: str, status: dict[str, Any], at: str | None = None) -> bool:
@@ -343,21 +384,16 @@ class Store(StoreReads):
         return True
 
     def saw_telemetry(self, tid: str, telemetry: dict[str, Any], at: str | None = None) -> None:
-        now = at or now_rfc3339()
+        """A terminal's telemetry: its latest (mode and printer state with since when) and
+        a history row. Inside batch(), kept and written with the batch's other telemetry
+        in a few statements at its end (`host/telemetry.py`), in its one commit."""
+        seen = Seen(tid, telemetry, at or now_rfc3339())
+        staged = getattr(self._local, "telemetry", None)
+        if staged is not None:
+            staged.append(seen)
+            return
         with self._tx() as db:
-            _known_terminal(db, tid)
-            mode = telemetry.get("mode")
-            mode = mode[:64] if isinstance(mode, str) else None
-            printer = fleet_state.printer_state(telemetry.get("printer"))
-            db.execute(  # *_since: when the telemetry's mode (its printer's state) changed
-                "UPDATE terminals SET telemetry = ?, telemetry_at = ?, last_seen = ?, mode = ?,"
-                " mode_since = CASE WHEN COALESCE(mode, '') = COALESCE(?, '') AND mode_since"
-                " IS NOT NULL THEN mode_since ELSE ? END, printer_state = ?, printer_since ="
-                " CASE WHEN COALESCE(printer_state, '') = ? AND printer_since IS NOT NULL"
-                " THEN printer_since ELSE ? END WHERE terminal = ?",
-                (json.dumps(telemetry), now, now, mode, mode, now, printer, printer, now, tid),
-            )
-            history.record(db, tid, telemetry, now)
+            telemetry_rows.write(db, self.db.dialect, [seen])
 
     def sent_command(self, cmd_id: str, tid: str, name: str) -> None:
         """Keep the terminal a command goes to, before it is published: only that
