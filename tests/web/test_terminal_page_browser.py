@@ -145,8 +145,11 @@ def test_times_show_in_the_operators_zone_with_their_age(web_host: WebHost, brow
     ticks = page.locator("svg.plot").first.locator("text.tick")
     assert ticks.count() >= 2
     for tick in ticks.all():
-        at = datetime.fromisoformat(tick.get_attribute("data-at") or "")
-        assert tick.text_content() == at.astimezone(berlin).strftime("%H:%M")
+        at = datetime.fromisoformat(tick.get_attribute("data-at") or "").astimezone(berlin)
+        clock = at.strftime("%H:%M")
+        if " " in (tick.get_attribute("data-utc") or ""):  # a UTC day's first tick: its date
+            clock = f"{at:%b} {at.day}, {clock}"
+        assert tick.text_content() == clock
 
     page.goto("/audit")
     expect(page.locator("#audit tbody tr").first.locator("time").first).to_contain_text(zone_now)
