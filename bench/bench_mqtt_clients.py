@@ -11,7 +11,7 @@ last message, and its CPU µs per message (getrusage, every thread). Then a live
 same envelopes at QoS 0 (no PUBACK: the receive path alone), published once the subscriber
 is connected, timed from its first message to its last.
 
-Arms: paho-mqtt as the host builds it (`posterm.host.service.make_client` from a host
+Arms: paho-mqtt as the host builds it (`posterm.host.mqtt_client.make_client` from a host
 config, its network thread), gmqtt (asyncio, pure Python) and amqtt's client (already a
 dependency: the demo broker). Interleaved rounds (bench/runs.py, the order rotated each
 round, each run >= 5 s of draining: several preload-and-drain cycles when one backlog is

@@ -81,7 +81,8 @@ class Inbox:
 def drain_paho(port: int, client_id: str, inbox: Inbox, config_path: str) -> None:
     """posterm-host's client: `make_client` from its config, its network thread."""
     from posterm.host.config import load  # noqa: PLC0415
-    from posterm.host.service import ACK_WINDOW, make_client  # noqa: PLC0415
+    from posterm.host.mqtt_client import make_client  # noqa: PLC0415
+    from posterm.host.service import ACK_WINDOW  # noqa: PLC0415
 
     client = make_client(load(config_path), client_id, clean=False)
     client.max_inflight_messages_set(ACK_WINDOW)

@@ -11,7 +11,7 @@ import threading
 from typing import Any
 
 from posterm.host.config import HostConfig
-from posterm.host.service import broker_address, make_client
+from posterm.host.mqtt_client import broker_address, make_client
 from posterm.protocol.mqtt import topics, wire
 
 SUBSCRIBE_S = 10.0

@@ -18,7 +18,7 @@ from posterm.host import crash, expiry, lookup
 from posterm.host.cli_output import fail as _fail
 from posterm.host.cli_output import reply_text
 from posterm.host.config import HostConfig
-from posterm.host.service import broker_address, make_client
+from posterm.host.mqtt_client import broker_address, make_client
 from posterm.host.store import Store
 from posterm.protocol.clitext import exit_code
 from posterm.protocol.errorcodes import ErrorCode

@@ -1,6 +1,6 @@
 """`posterm-host run`: ingest every terminal's events exactly once and acknowledge them
 only after the commit; keep the fleet's status, telemetry and command replies; ask a
-terminal to `resend` when its `seq` has a gap.
+terminal to `resend` when its `seq` has a gap (host/gaps.py).
 
 paho's network thread only queues what arrives; this loop (one thread) owns the store
 and publishes the acks, the resend requests and the host's own retained status.
@@ -23,14 +23,10 @@ import contextlib
 import json
 import logging
 import queue
-import ssl
 import threading
-import time
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import tenacity
-from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host import quarantine
 from posterm.host.alerts.engine import Alerter, muted_counts, open_counts
@@ -38,7 +34,9 @@ from posterm.host.config import HostConfig
 from posterm.host.crash import crashpoint
 from posterm.host.delivery.process import outboxes
 from posterm.host.delivery.sender import Sender
+from posterm.host.gaps import Gaps
 from posterm.host.metrics import Metrics
+from posterm.host.mqtt_client import broker_address, make_client
 from posterm.host.notify.queue import take_contacts
 from posterm.host.notify.sender import IngestHooks
 from posterm.host.notify.untold import UntoldHooks
@@ -46,40 +44,13 @@ from posterm.host.store import Ingested, Store, StoreError
 from posterm.protocol import backoff
 from posterm.protocol.mqtt import commands, topics, wire
 from posterm.protocol.mqtt.events import now_rfc3339
-from posterm.protocol.mqtt.url import parse_mqtt_url
 
 log = logging.getLogger("posterm.host")
 
 BATCH = 500  # events per store transaction (and per ack message, per terminal)
 ACK_WINDOW = 200  # acks and commands awaiting their PUBACK (paho's default 20 throttles acks)
-RESEND_AFTER_S = 5.0  # a gap still open this long after the last request: ask again
 COMMAND = "$command/"  # in the inbox: a command another thread hands over (`send`)
-GAP_GRACE_S = 1.0  # shared: a gap still there this long is asked back (not another's batch)
 SKIP_ROUNDS = 3  # shared: rounds in a row that may leave messages of terminals held elsewhere
-
-
-def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
-    client = mqtt.Client(
-        callback_api_version=CallbackAPIVersion.VERSION2,
-        client_id=client_id,
-        clean_session=clean,
-        protocol=mqtt.MQTTv311,
-    )
-    if config.mqtt_username is not None:
-        client.username_pw_set(config.mqtt_username)
-    if parse_mqtt_url(config.mqtt_url).tls:
-        client.tls_set(
-            ca_certs=str(config.ca_file) if config.ca_file else None,
-            certfile=str(config.cert_file) if config.cert_file else None,
-            keyfile=str(config.key_file) if config.key_file else None,
-            tls_version=ssl.PROTOCOL_TLS_CLIENT,
-        )
-    return client
-
-
-def broker_address(config: HostConfig) -> tuple[str, int]:
-    broker = parse_mqtt_url(config.mqtt_url)
-    return broker.host, broker.port
 
 
 def new_events(events: list[dict[str, Any]], done: Ingested) -> list[dict[str, Any]]:
@@ -149,9 +120,7 @@ class HostService:
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(1, 30)
         self.client.max_inflight_messages_set(ACK_WINDOW)
-        self._resend_asked: dict[str, tuple[int, float]] = {}
-        self._gaps: dict[str, tuple[int, float]] = {}  # tid -> (first missing seq, seen since)
-        self._grace = GAP_GRACE_S if config.share_group else 0.0
+        self.gaps = Gaps(store, self._publish_qos1, shared=bool(config.share_group))
         self._later: list[tuple[str, bytes]] = []  # messages of terminals held elsewhere
         self._skips = 0  # rounds in a row that left some (`_skip_locked`)
         self._store_error: str | None = None
@@ -195,6 +164,9 @@ class HostService:
         self.inbox.put((message.topic, bytes(message.payload)))
 
     # -- any thread (the dashboard's): hand a command over to the loop, the one publisher ----
+    def _publish_qos1(self, topic: str, payload: str) -> None:
+        self.client.publish(topic, payload, qos=1)
+
     def send(self, tid: str, envelope: dict[str, Any]) -> None:
         """Publish a command to a terminal from the loop's thread; its reply arrives in the
         store's replies (`Store.reply(cmd_id)`)."""
@@ -243,7 +215,7 @@ class HostService:
             try:
                 batch = [self.inbox.get(timeout=0.2)]
             except queue.Empty:
-                self._ask_gaps()
+                self.gaps.ask()
                 return
         while len(batch) < BATCH:
             try:
@@ -316,14 +288,8 @@ class HostService:
                 self.client.publish(
                     topics.terminal(tid, "ack"), json.dumps(commands.ack(chunk)), qos=1
                 )
-        now = time.monotonic()
-        for tid in done.new:
-            gap = done.gaps.get(tid)
-            if gap is None:
-                self._gaps.pop(tid, None)
-            elif self._gaps.get(tid, (None, 0.0))[0] != gap:
-                self._gaps[tid] = (gap, now)
-        self._ask_gaps()
+        self.gaps.seen(done)
+        self.gaps.ask()
         if self.metrics is not None:
             self.metrics.ingested(new_events(events, done))
 
@@ -455,36 +421,6 @@ class HostService:
                 self.metrics.telemetry(tid, data)
         elif leaf == "reply":
             self.store.saw_reply(tid, data)
-
-    def _ask_gaps(self) -> None:
-        """Ask `resend` for each gap seen `_grace` ago and still there in the database
-        (shared: another process may have committed the missing events meanwhile); again
-        every RESEND_AFTER_S while it stays."""
-        now = time.monotonic()
-        due = [(tid, gap) for tid, (gap, since) in self._gaps.items() if now - since >= self._grace]
-        if self._grace and due:  # one query for all of them (issue 23), not one each
-            try:
-                current = self.store.gaps([tid for tid, _ in due])
-            except StoreError:
-                return  # the store is failing: the next batch will say
-            still = []
-            for tid, gap in due:
-                now_gap = current.get(tid)
-                if now_gap is None:
-                    del self._gaps[tid]
-                elif now_gap != gap:
-                    self._gaps[tid] = (now_gap, now)
-                else:
-                    still.append((tid, gap))
-            due = still
-        for tid, gap in due:
-            asked = self._resend_asked.get(tid)
-            if asked is not None and asked[0] == gap and now - asked[1] < RESEND_AFTER_S:
-                continue
-            self._resend_asked[tid] = (gap, now)
-            log.warning("host: %s: seq %d missing, asking for a resend", tid, gap)
-            envelope = commands.build(tid, "resend", {"from_seq": gap})
-            self.client.publish(topics.terminal(tid, "cmd"), json.dumps(envelope), qos=1)
 
 
 def _store_wait(state: tenacity.RetryCallState) -> float:

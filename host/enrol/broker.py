@@ -16,7 +16,7 @@ from pathlib import Path
 from posterm.host.config import HostConfig
 from posterm.host.enrol import EnrolError
 from posterm.host.enrol.ca import write_file
-from posterm.host.service import broker_address, make_client
+from posterm.host.mqtt_client import broker_address, make_client
 from posterm.protocol.errorcodes import ErrorCode
 
 RELOAD_TIMEOUT_S = 30.0

@@ -10,8 +10,8 @@ import pytest
 from posterm.daemon import config as daemon_config
 from posterm.daemon.sync.link import Link
 from posterm.host import config as host_config
+from posterm.host.mqtt_client import broker_address
 from posterm.host.notify.config import NotifyConfigError, parse
-from posterm.host.service import broker_address
 from posterm.protocol import config as kit
 
 DAEMON = """[terminal]\nid = "pos-1"\n[payment]\nurl = "tcp://127.0.0.1:20007"

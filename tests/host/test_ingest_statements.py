@@ -159,10 +159,10 @@ def test_the_gap_checks_are_one_query_for_1_or_200_terminals(
                 env = envelope(tid, seq, "sale.approved", txn_data(f"T{seq}"))
                 svc.inbox.put((topics.terminal(tid, "events"), json.dumps(env).encode()))
         svc._round()
-        assert set(tids) <= set(svc._gaps)
-        svc._gaps = {t: (g, s - 5) for t, (g, s) in svc._gaps.items()}  # the grace is over
+        assert set(tids) <= set(svc.gaps.open)
+        svc.gaps.open = {t: (g, s - 5) for t, (g, s) in svc.gaps.open.items()}  # the grace is over
         with statements(svc.store, monkeypatch) as seen:
-            svc._ask_gaps()
+            svc.gaps.ask()
         return len(seen)
 
     try:
@@ -174,8 +174,8 @@ def test_the_gap_checks_are_one_query_for_1_or_200_terminals(
         other.ingest([envelope(t, 2, "sale.approved", txn_data("T2")) for t in many[:100]])
         other.close()
         with statements(svc.store, monkeypatch) as seen:
-            svc._ask_gaps()
+            svc.gaps.ask()
         assert len(seen) == 1 and resends(svc) == [2] * 201
-        assert sorted(svc._gaps) == sorted(["pos-solo", *many[100:]])
+        assert sorted(svc.gaps.open) == sorted(["pos-solo", *many[100:]])
     finally:
         svc.store.close()

@@ -116,14 +116,14 @@ def test_a_shared_process_asks_a_gap_back_only_if_it_stays(tmp_path: Path, store
     assert resends(svc) == []  # seen, not asked yet
     other = Store(store_url)
     other.ingest([evs[1]])  # the other process commits seq 2
-    svc._gaps = {t: (g, s - 5) for t, (g, s) in svc._gaps.items()}  # the grace is over
+    svc.gaps.open = {t: (g, s - 5) for t, (g, s) in svc.gaps.open.items()}  # the grace is over
     svc._round()
-    assert resends(svc) == [] and svc._gaps == {}
+    assert resends(svc) == [] and svc.gaps.open == {}
     for n in (4,):  # seq 5; seq 4 lost with a process that died
         svc.inbox.put((EVENTS, json.dumps(evs[n]).encode()))
     svc._round()
     assert resends(svc) == []
-    svc._gaps = {t: (g, s - 5) for t, (g, s) in svc._gaps.items()}
+    svc.gaps.open = {t: (g, s - 5) for t, (g, s) in svc.gaps.open.items()}
     svc._round()
     assert resends(svc) == [4]
     other.close()
