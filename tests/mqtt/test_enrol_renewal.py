@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,57 +22,97 @@ from tests.support.rig import Rig, make_rig
 pytestmark = pytest.mark.slow  # Mosquitto, posterm-host, postermd, the simulators
 
 __all__ = ["fleet_host"]  # the fixture, shared with test_enrol_tls
+TID = TERMINALS[0]
 
 
 def serial_of(path: Path) -> str:
     return format(x509.load_pem_x509_certificate(path.read_bytes()).serial_number, "x")
 
 
-def test_a_due_certificate_is_renewed_and_the_terminal_reconnects_with_it(
-    tmp_path: Path, fleet_host: FleetHost
-) -> None:
-    """GIVEN a terminal enrolled with `posterm enroll` (365-day certificate) whose config
-    says to renew 400 days before expiry (so it is due now) WHEN postermd runs THEN it
-    asks the host for a new certificate: the host's enrolment names the new serial, the
-    cert file on the Pi holds it (the old pair kept as *.old), postermd reconnects; and with
-    the OLD certificate revoked at the broker it still connects and its sale arrives: it
-    uses the new one."""
-    tid = TERMINALS[0]
+@dataclass
+class Due:
+    """A terminal enrolled with `posterm enroll` (365-day certificate) whose config says
+    to renew 400 days before expiry: due as soon as postermd starts."""
+
+    rig: Rig
+    mqtt: Path  # the Pi's certificate folder
+    cert_file: Path
+    first: str  # the enrolment certificate's serial
+
+
+@pytest.fixture
+def due(tmp_path: Path, fleet_host: FleetHost) -> Iterator[Due]:
     pi = tmp_path / "pi"
     pi.mkdir()
     rig = make_rig(pi, link="tcp")
     try:
-        fleet_host.enroll(tid, pi)
+        fleet_host.enroll(TID, pi)
         text = rig.config.read_text()
         assert f'renew_url = "{fleet_host.url}"' in text
         rig.config.write_text(text.replace("[mqtt]\n", "[mqtt]\nrenew_before_days = 400\n"))
-        cert_file = pi / "mqtt" / f"{tid}.pem"
-        first = serial_of(cert_file)
-
-        def host_serial() -> str:
-            listed = json.loads(fleet_host.cli("enroll", "list", "--json").stdout)
-            return str(next(r["cert_serial"] for r in listed if r["terminal"] == tid))
-
-        assert host_serial() == first
-        rig.start()
-        wait_for(lambda: host_serial() != first, "the host to issue a renewed certificate")
-        renewed = host_serial()
-        wait_for(lambda: serial_of(cert_file) == renewed, "the new certificate on the Pi")
-        assert serial_of(pi / "mqtt" / f"{tid}.pem.old") == first
-
-        def reconnected() -> bool:
-            log = rig.logs[-1].read_text()
-            at = log.find(f"renew: new certificate {renewed}")
-            return at >= 0 and "mqtt: connected to" in log[at:]
-
-        wait_for(reconnected, "postermd to reconnect after the renewal")
-
-        # the old certificate revoked at the broker: only the new one gets in
-        stop_broker(fleet_host)
-        start_broker_revoking(fleet_host, tmp_path / "ca", [first])
-        sale_arrives(fleet_host, rig, tid)
+        cert_file = pi / "mqtt" / f"{TID}.pem"
+        yield Due(rig, pi / "mqtt", cert_file, serial_of(cert_file))
     finally:
         rig.close()
+
+
+def connected_after(rig: Rig, line: str) -> bool:
+    """postermd's log has `line`, and a connection to the broker after it."""
+    log = rig.logs[-1].read_text()
+    at = log.find(line)
+    return at >= 0 and "mqtt: connected to" in log[at:]
+
+
+def test_a_due_certificate_is_renewed_and_the_terminal_reconnects_with_it(
+    tmp_path: Path, fleet_host: FleetHost, due: Due
+) -> None:
+    """GIVEN a terminal whose certificate is due WHEN postermd runs THEN it asks the host
+    for a new certificate: the host's enrolment names the new serial, the cert file on the
+    Pi holds it (the old pair kept as *.old), postermd reconnects; and with the OLD
+    certificate revoked at the broker it still connects and its sale arrives: it uses the
+    new one."""
+
+    def host_serial() -> str:
+        listed = json.loads(fleet_host.cli("enroll", "list", "--json").stdout)
+        return str(next(r["cert_serial"] for r in listed if r["terminal"] == TID))
+
+    assert host_serial() == due.first
+    due.rig.start()
+    wait_for(lambda: host_serial() != due.first, "the host to issue a renewed certificate")
+    renewed = host_serial()
+    wait_for(lambda: serial_of(due.cert_file) == renewed, "the new certificate on the Pi")
+    assert serial_of(due.mqtt / f"{TID}.pem.old") == due.first
+    wait_for(
+        lambda: connected_after(due.rig, f"renew: new certificate {renewed}"),
+        "postermd to reconnect after the renewal",
+    )
+    # the old certificate revoked at the broker: only the new one gets in
+    stop_broker(fleet_host)
+    start_broker_revoking(fleet_host, tmp_path / "ca", [due.first])
+    sale_arrives(fleet_host, due.rig, TID)
+
+
+def test_a_renewed_certificate_the_broker_refuses_gives_way_to_the_old_one(
+    tmp_path: Path, fleet_host: FleetHost, due: Due
+) -> None:
+    """GIVEN a terminal whose certificate is due, and the broker down while postermd
+    renews it WHEN the broker comes back refusing the renewed certificate (its serial in
+    the CRL) THEN after a few refused handshakes postermd puts the certificate before the
+    renewal back (the refused one kept as *.refused), says so in its log, and reconnects
+    with it: its sale reaches the host. The terminal is not left offline."""
+    stop_broker(fleet_host)
+    due.rig.start()
+    wait_for(lambda: serial_of(due.cert_file) != due.first, "the renewed certificate on the Pi")
+    renewed = serial_of(due.cert_file)
+    start_broker_revoking(fleet_host, tmp_path / "ca", [renewed])
+    wait_for(
+        lambda: connected_after(due.rig, "refused the renewed certificate"),
+        "postermd back on the old certificate and connected",
+        60,
+    )
+    assert serial_of(due.cert_file) == due.first
+    assert serial_of(due.mqtt / f"{TID}.pem.refused") == renewed
+    sale_arrives(fleet_host, due.rig, TID)
 
 
 def stop_broker(host: FleetHost) -> None:
@@ -101,41 +143,3 @@ def sale_arrives(host: FleetHost, rig: Rig, tid: str) -> None:
         return [e["type"] for e in json.loads(out.stdout or "[]")]
 
     wait_for(lambda: "sale.approved" in arrived(), "the sale's events at the host")
-
-
-def test_a_renewed_certificate_the_broker_refuses_gives_way_to_the_old_one(
-    tmp_path: Path, fleet_host: FleetHost
-) -> None:
-    """GIVEN an enrolled terminal whose certificate is due, and the broker down while
-    postermd renews it WHEN the broker comes back refusing the renewed certificate (its
-    serial in the CRL) THEN after a few refused handshakes postermd puts the certificate
-    before the renewal back (the refused one kept as *.refused), says so in its log, and
-    reconnects with it: its sale reaches the host. The terminal is not left offline."""
-    tid = TERMINALS[0]
-    pi = tmp_path / "pi"
-    pi.mkdir()
-    rig = make_rig(pi, link="tcp")
-    try:
-        fleet_host.enroll(tid, pi)
-        rig.config.write_text(
-            rig.config.read_text().replace("[mqtt]\n", "[mqtt]\nrenew_before_days = 400\n")
-        )
-        cert_file = pi / "mqtt" / f"{tid}.pem"
-        first = serial_of(cert_file)
-        stop_broker(fleet_host)
-        rig.start()
-        wait_for(lambda: serial_of(cert_file) != first, "the renewed certificate on the Pi")
-        renewed = serial_of(cert_file)
-        start_broker_revoking(fleet_host, tmp_path / "ca", [renewed])
-
-        def fell_back() -> bool:
-            log = rig.logs[-1].read_text()
-            at = log.find("refused the renewed certificate")
-            return at >= 0 and "mqtt: connected to" in log[at:]
-
-        wait_for(fell_back, "postermd back on the old certificate and connected", 60)
-        assert serial_of(cert_file) == first
-        assert serial_of(pi / "mqtt" / f"{tid}.pem.refused") == renewed
-        sale_arrives(fleet_host, rig, tid)
-    finally:
-        rig.close()
