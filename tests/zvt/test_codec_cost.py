@@ -4,6 +4,7 @@ message, deterministic on any machine; and the shortcut bmpset takes to build a 
 from __future__ import annotations
 
 import dataclasses
+import gc
 import sys
 from collections.abc import Callable
 from types import FrameType
@@ -39,22 +40,40 @@ TYPICAL = pm.StatusInformation(
 BMPS = 17
 
 
-def python_calls(fn: Callable[[], object]) -> int:
-    """How many Python functions `fn` runs (C functions are not counted)."""
+class Calls(int):
+    """A count of Python calls that names them when it shows in an assertion."""
+
+    names: list[str]
+
+    def __repr__(self) -> str:
+        return f"{int(self)}: {', '.join(self.names)}"
+
+
+def python_calls(fn: Callable[[], object]) -> Calls:
+    """How many Python functions `fn` runs (C functions are not counted). The garbage
+    collector is off meanwhile: a collection would run other objects' finalizers (left by
+    earlier tests in the same process) inside the count."""
     fn()  # first use builds the layouts: not what a message costs
-    calls = 0
+    names: list[str] = []
 
     def count(frame: FrameType, event: str, arg: Any) -> None:
-        nonlocal calls
-        calls += event == "call"
+        if event == "call":
+            code = frame.f_code
+            names.append(f"{code.co_filename.rsplit('/', 1)[-1]}:{code.co_name}")
 
     before = sys.getprofile()  # put back whatever profiler was there
+    was_enabled = gc.isenabled()
+    gc.disable()
     sys.setprofile(count)
     try:
         fn()
     finally:
         sys.setprofile(before)
-    return calls - 1  # fn itself
+        if was_enabled:
+            gc.enable()
+    calls = Calls(len(names) - 1)  # fn itself
+    calls.names = names[1:]
+    return calls
 
 
 def python_lines(fn: Callable[[], object]) -> int:
@@ -68,11 +87,15 @@ def python_lines(fn: Callable[[], object]) -> int:
         return trace
 
     before = sys.gettrace()  # a coverage tracer, a debugger: put it back
+    was_enabled = gc.isenabled()
+    gc.disable()  # no finalizers of other objects inside the count
     sys.settrace(trace)
     try:
         fn()
     finally:
         sys.settrace(before)
+        if was_enabled:
+            gc.enable()
     return lines
 
 
