@@ -26,28 +26,8 @@ from bench.runs import interleave  # noqa: E402
 from bench.timed import per_second, run_for, timed  # noqa: E402
 from posterm.drivers.zvt.client import PaymentTerminal  # noqa: E402
 from posterm.protocol.zvt import apdu, bmpset, framing, messages  # noqa: E402
-from posterm.protocol.zvt import pt_messages as pm  # noqa: E402
 from tests.support.sim import start_pt  # noqa: E402
-
-TYPICAL_040F = pm.StatusInformation(
-    result_code=0,
-    amount=1250,
-    currency=978,
-    trace=123,
-    time="123456",
-    date="1122",
-    expiry="2812",
-    card_seq_no=1,
-    payment_type=0x40,
-    pan="476173******0119",
-    terminal_id="29001234",
-    vu_number="VU-POSTERM-0001",
-    aid=bytes.fromhex("A000000003101000"),
-    receipt_no=42,
-    turnover_no=4242,
-    card_type=0x0A,
-    card_name="VISA",
-)
+from tests.zvt.strategies import TYPICAL_040F  # noqa: E402
 
 
 def bench_codec() -> None:

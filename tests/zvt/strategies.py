@@ -170,3 +170,26 @@ def bmp_value(spec: bmp.BmpSpec) -> st.SearchStrategy:  # type: ignore[type-arg]
         bmp.Kind.TLV: tlvs,
     }
     return strategies[kind]
+
+
+# a typical 04 0F: 17 BMPs (amount, PAN, card name, VU number ...); bench/bench_zvt.py's
+# codec figure and tests/zvt/test_codec_cost.py's counts are of this message
+TYPICAL_040F = p.StatusInformation(
+    result_code=0,
+    amount=1250,
+    currency=978,
+    trace=123,
+    time="123456",
+    date="1122",
+    expiry="2812",
+    card_seq_no=1,
+    payment_type=0x40,
+    pan="476173******0119",
+    terminal_id="29001234",
+    vu_number="VU-POSTERM-0001",
+    aid=bytes.fromhex("A000000003101000"),
+    receipt_no=42,
+    turnover_no=4242,
+    card_type=0x0A,
+    card_name="VISA",
+)

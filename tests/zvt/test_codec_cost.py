@@ -13,30 +13,11 @@ from typing import Any, ClassVar
 import pytest
 
 from posterm.protocol.zvt import apdu, bmpset, framing, messages
-from posterm.protocol.zvt import pt_messages as pm
 from posterm.protocol.zvt.bmpset import bmp_field
 from posterm.protocol.zvt.errors import ZvtDecodeError
+from tests.zvt.strategies import TYPICAL_040F
 
-# bench/bench_zvt.py's typical 04 0F: 17 BMPs (amount, PAN, card name, VU number ...)
-TYPICAL = pm.StatusInformation(
-    result_code=0,
-    amount=1250,
-    currency=978,
-    trace=123,
-    time="123456",
-    date="1122",
-    expiry="2812",
-    card_seq_no=1,
-    payment_type=0x40,
-    pan="476173******0119",
-    terminal_id="29001234",
-    vu_number="VU-POSTERM-0001",
-    aid=bytes.fromhex("A000000003101000"),
-    receipt_no=42,
-    turnover_no=4242,
-    card_type=0x0A,
-    card_name="VISA",
-)
+TYPICAL = TYPICAL_040F
 BMPS = 17
 
 
