@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="?",
         const="",
         type=_http_address,
-        help="serve the dashboard on HOST:PORT (no value: [web] bind)",
+        help="serve the dashboard on HOST:PORT (port 0: one the kernel picks, logged; "
+        "no value: [web] bind)",
     )
     sub.add_parser(
         "hash-password",
@@ -282,7 +283,7 @@ def _run(
             return 2
         bind = http or config.web.bind
         try:
-            web = WebServer(config, store, service, parse_bind(bind))
+            web = WebServer(config, store, service, parse_bind(bind, any_port=bool(http)))
         except (OSError, WebAuthError) as exc:
             print(f"posterm-host: --http {bind}: {exc}", file=sys.stderr)
             if public is not None:
@@ -357,7 +358,7 @@ def _fleet(config: HostConfig, store: Store, as_json: bool) -> None:
 def _http_address(text: str) -> str:
     if text:
         try:
-            parse_bind(text)
+            parse_bind(text, any_port=True)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
     return text

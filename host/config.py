@@ -30,11 +30,12 @@ DEFAULT_STORE = "sqlite:///var/lib/posterm-host/host.db"
 Tid = Annotated[str, text(TID.pattern, "1-32 of A-Z a-z 0-9 _ -", 32)]
 
 
-def parse_bind(text: str) -> tuple[str, int]:
-    """HOST:PORT (an IPv6 host in brackets); ValueError says what is wrong."""
+def parse_bind(text: str, *, any_port: bool = False) -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets); ValueError says what is wrong. `any_port`
+    also takes port 0: a port the kernel picks, which the server logs once bound."""
     host, sep, port = text.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not sep or not host or not port.isdigit() or not int(not any_port) <= int(port) <= 65535:
         raise ValueError(f"HOST:PORT, e.g. {DEFAULT_BIND}, not {text!r}")
     return host, int(port)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import socket
 import sqlite3
@@ -80,11 +81,14 @@ def start(stack: ExitStack, out: Path) -> Host:
             f'[web]\ncookie_secure = false\n[[web.users]]\nname = "{WEB_USER}"\n'
             f'password_hash = "{digest}"\nrole = "operator"\n'
         )
-    port = _web_port()
-    host.start("--http", f"127.0.0.1:{port}")
+    start_of_run = host.log.stat().st_size if host.log.exists() else 0
+    host.start("--http", f"127.0.0.1:{_web_port()}")
     stack.callback(host.stop)
-    _wait_listening(host, port)
-    host.url = f"http://127.0.0.1:{port}/"
+    url = announced(host.log, start_of_run, r"dashboard on (http://\S+)", host.alive, 30)
+    if url is None:
+        raise RuntimeError(f"posterm-host --http did not listen: see {host.log}")
+    _wait_listening(host, int(url.rstrip("/").rsplit(":", 1)[1]))
+    host.url = url
     print(
         f"  back office: posterm-host run --http, pid {host.pid}, store {host.db}, key "
         f"{host.key}, dashboard {host.url}"
@@ -93,16 +97,35 @@ def start(stack: ExitStack, out: Path) -> Host:
 
 
 def _web_port() -> int:
+    """$POSTERM_DEMO_WEB_PORT, else 8080 when free, else 0: posterm-host binds a port the
+    kernel picks and announces it (a port probed free here and bound there later could be
+    taken in between, by a simulator binding port 0 for instance)."""
     if (named := os.environ.get(ENV_WEB_PORT)) is not None:
-        if not named.isdigit() or not 0 < int(named) < 65536:
-            raise SystemExit(f"make demo: {ENV_WEB_PORT} is a port (1-65535), not {named!r}")
+        if not named.isdigit() or not 0 <= int(named) < 65536:
+            raise SystemExit(f"make demo: {ENV_WEB_PORT} is a port (0-65535), not {named!r}")
         return int(named)
     with socket.socket() as sock:
         try:
             sock.bind(("127.0.0.1", WEB_PORT))
         except OSError:
-            sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+            return 0
+        return WEB_PORT
+
+
+def announced(
+    log: Path, offset: int, pattern: str, alive: Callable[[], bool], seconds: float
+) -> str | None:
+    """The first group of `pattern` in what a process wrote to `log` past `offset` (the
+    address it bound, say), waiting up to `seconds` while `alive()`; None if it never says."""
+    deadline = time.monotonic() + seconds
+    while True:
+        with log.open("rb") as f:
+            f.seek(offset)
+            if m := re.search(pattern, f.read().decode(errors="replace")):
+                return m.group(1)
+        if not alive() or time.monotonic() > deadline:
+            return None
+        time.sleep(0.05)
 
 
 def _wait_listening(host: Host, port: int, seconds: float = 30) -> None:

@@ -218,7 +218,8 @@ class Rig:
 
 def panel_address() -> str:
     """$POSTERM_SIM_PANEL if set, else `posterm-sim panel`'s default address when it is
-    free (so `posterm-sim panel press supervisor` needs no --control), else a free port."""
+    free (so `posterm-sim panel press supervisor` needs no --control), else port 0: the
+    panel binds a port the kernel picks and postermd's log says which."""
     if os.environ.get(panel_pins.ENV_ADDR):
         return os.environ[panel_pins.ENV_ADDR]
     host, port = control.hostport(panel_pins.DEFAULT_ADDR)
@@ -226,7 +227,7 @@ def panel_address() -> str:
         with socket.socket() as s:
             s.bind((host, port))
     except OSError:
-        return f"tcp://127.0.0.1:{demo_host.free_port()}"
+        return "tcp://127.0.0.1:0"
     return panel_pins.DEFAULT_ADDR
 
 
@@ -266,9 +267,8 @@ def start_rig(stack: ExitStack) -> Rig:
             host_key=host.public_key,
         )
     )
-    panel = panel_address()
     env = {k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"}
-    env.update(panel_pins.environment(panel))
+    env.update(panel_pins.environment(panel_address()))
     daemon = subprocess.Popen(
         [str(BIN / "postermd"), "--config", str(OUT / "posterm.toml")],
         stderr=(OUT / "postermd.log").open("w"),
@@ -276,6 +276,15 @@ def start_rig(stack: ExitStack) -> Rig:
         start_new_session=True,
     )
     stack.callback(stop_process, daemon, 15)
+    panel = demo_host.announced(
+        OUT / "postermd.log",
+        0,
+        r"simulated panel pins: control on (tcp://\S+)",
+        lambda: daemon.poll() is None,
+        30,
+    )
+    must(panel is not None, "postermd's simulated panel never said where it listens")
+    assert panel is not None
     print(
         f"  postermd, pid {daemon.pid}, trusts {host.public_key}; its GPIO panel on "
         f"simulated pins, pressed through {panel}"

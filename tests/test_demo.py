@@ -33,18 +33,13 @@ BIN = Path(sys.executable).parent
 TID = "demo-0001"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def demo_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "POSTERM_DEMO_MQTT"}  # amqtt, embedded
     # not the defaults: two demos run at once under xdist (8080 free when one looked, taken
-    # when its posterm-host bound it: the other demo's)
-    env["POSTERM_SIM_PANEL"] = f"tcp://127.0.0.1:{free_port()}"
-    env["POSTERM_DEMO_WEB_PORT"] = str(free_port())
+    # when its posterm-host bound it: the other demo's). Port 0, not a port probed free
+    # here: a simulator binding port 0 in between was once handed the same one
+    env["POSTERM_SIM_PANEL"] = "tcp://127.0.0.1:0"
+    env["POSTERM_DEMO_WEB_PORT"] = "0"
     return env
 
 
@@ -233,8 +228,10 @@ def test_interactive_leaves_the_rig_running_until_ctrl_c(tmp_path: Path) -> None
             check=False,
         )
         assert status.returncode == 0 and json.loads(status.stdout)["state"] == "ready"
+        panel = re.search(r"pressed through (tcp://\S+)", stdout)
+        assert panel, stdout[-3000:]
         leds = subprocess.run(
-            [str(BIN / "posterm-sim"), "panel", "leds"],
+            [str(BIN / "posterm-sim"), "panel", "--control", panel.group(1), "leds"],
             env=env,
             capture_output=True,
             text=True,
@@ -272,7 +269,7 @@ def test_no_tour_without_interactive_is_a_usage_error(capsys: pytest.CaptureFixt
     assert "--no-tour is for --interactive" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("bad", ["", "http", "0", "70000", "-1"])
+@pytest.mark.parametrize("bad", ["", "http", "70000", "-1"])
 def test_a_bad_dashboard_port_is_refused_with_its_name(
     bad: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

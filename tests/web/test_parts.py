@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from argon2 import PasswordHasher
 
-from posterm.host.config import HostConfigError, load
+from posterm.host.config import HostConfigError, load, parse_bind
 from posterm.host.store import Store
 from posterm.host.web import plots
 from posterm.host.web.app import create_app
@@ -162,3 +162,18 @@ def test_login_attempts_are_counted_per_client_and_per_client_and_name() -> None
     throttle.succeeded("c2", "vic", ok)
     taken = [throttle.attempt("c2", n) is not None for n in ("vic", "x", "y")]
     assert taken == [True, True, False]  # c2: olga's, vic's and x's; the success not counted
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1:0", "127.0.0.1:65536", "127.0.0.1:x", "8080"])
+def test_a_configured_bind_takes_ports_1_to_65535(text: str) -> None:
+    """GIVEN [web] bind with port 0 or a bad port WHEN read THEN it is refused: port 0 (a
+    port the kernel picks) is for `run --http` alone, which logs the port it bound."""
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_bind(text)
+
+
+def test_run_http_takes_port_0() -> None:
+    assert parse_bind("127.0.0.1:0", any_port=True) == ("127.0.0.1", 0)
+    assert parse_bind("[::1]:8080", any_port=True) == ("::1", 8080)
+    with pytest.raises(ValueError, match="HOST:PORT"):
+        parse_bind("127.0.0.1:65536", any_port=True)
