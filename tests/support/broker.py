@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import pwd
+import re
 import shutil
 import socket
 import subprocess
@@ -60,6 +61,7 @@ class Broker:
     tmp: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen[bytes] | None = None
+    started: bool = False  # once started, a restart keeps the port (clients know it)
 
     @property
     def url(self) -> str:
@@ -77,9 +79,29 @@ class Broker:
             f"persistence_location {self.tmp}/\nmax_queued_messages 100000\n"
             "max_inflight_messages 100\n"
         )
-        log = (self.tmp / "mosquitto.log").open("a")
-        self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=log)
+        log_path = self.tmp / "mosquitto.log"
+        offset = log_path.stat().st_size if log_path.exists() else 0
+        with log_path.open("a") as log:
+            self.proc = subprocess.Popen([MOSQUITTO, "-c", str(conf)], stdout=log, stderr=log)
+        # "running", said by this start (a connect alone could reach another process that
+        # took the port probed free, before this Mosquitto fails to bind it)
+        wait_for(lambda: self._running(offset), "mosquitto to listen")
+        if self.proc.poll() is not None and not self.started and "in use" in self._log(offset):
+            self.port = free_port()  # taken between the probe and the bind: another port
+            return self.start()
         wait_for(self._accepts, "mosquitto to listen")
+        self.started = True
+
+    def _log(self, offset: int) -> str:
+        with (self.tmp / "mosquitto.log").open("rb") as f:
+            f.seek(offset)
+            return f.read().decode(errors="replace")
+
+    def _running(self, offset: int) -> bool:
+        """Mosquitto says it runs, or it exited (`_accepts` then raises with its log)."""
+        assert self.proc is not None
+        running = re.search(r"mosquitto version \S+ running", self._log(offset))
+        return running is not None or self.proc.poll() is not None
 
     def _accepts(self) -> bool:
         return accepts(self.proc, self.port, self.tmp / "mosquitto.log")
