@@ -209,6 +209,9 @@ class MqttSection(Section, frozen=True):
     host_public_key: AbsPath | None = None
     retention_days: Annotated[int, between(1, 3650, " days")] | None = None
     inflight: Annotated[int, between(1, 1000)] = 20
+    # events sent and not acknowledged this long, with nothing else to send, go again (the
+    # host may have lost them: its broker session, say)
+    ack_wait_s: Annotated[float, seconds(1, 3600)] = 30.0
     # the back office's page of this terminal ("{terminal}" becomes its id): a QR code on
     # the boot slip
     page_url: Annotated[str, text(r"https?://[!-~]+", "an http:// or https:// URL")] | None = None

@@ -52,7 +52,6 @@ STEP_SECONDS = 0.05  # paho's loop per round: how quickly the relay notices new 
 CONNACK_SECONDS = 10.0
 # Everything published and PUBACKed, yet some events unacknowledged this long: the host
 # may never have got them (its broker session was lost), so they go again, oldest first.
-ACK_WAIT_SECONDS = 30.0
 # PUBACKed events are marked sent in one fsync'ed journal transaction: at once when nothing
 # is in flight any more, and under load at most this late (not one commit per round)
 SENT_FLUSH_SECONDS = 0.5
@@ -310,19 +309,19 @@ class Relay:
             self._published_up_to = max(self._published_up_to, seq)
 
     def _wait_for_acks(self) -> None:
-        """All published; if the host has not acknowledged some for ACK_WAIT_SECONDS,
+        """All published; if the host has not acknowledged some for [mqtt] ack_wait_s,
         publish every unacknowledged event again (the host drops duplicates)."""
         now = time.monotonic()
         if self._caught_up_at is None:
             self._caught_up_at = now
-        elif now - self._caught_up_at >= ACK_WAIT_SECONDS:
+        elif now - self._caught_up_at >= self.config.ack_wait_s:
             self._caught_up_at = None
             waiting = self.journal.outbox_depth()
             if waiting:
                 log.warning(
                     "mqtt: %d event(s) unacknowledged for %.0f s: sending them again",
                     waiting,
-                    ACK_WAIT_SECONDS,
+                    self.config.ack_wait_s,
                 )
                 self._published_up_to = 0
                 self._queue.clear()

@@ -113,9 +113,14 @@ class Broker:
         self.proc = None
 
 
+LEAVES = ("events", "status", "telemetry", "reply")  # what TestHost subscribes to
+
+
 class TestHost:
     """Subscribes to every terminal's events, status, telemetry and replies; acks events
-    (when `auto_ack`), sends commands. Its own paho thread; persistent session."""
+    (when `auto_ack`), sends commands. Its own paho thread; persistent session. Returned
+    once the broker granted its subscriptions (SUBACK): a test that stops the broker next
+    finds them in the session, and nothing published after is lost to it."""
 
     __test__ = False
 
@@ -132,15 +137,17 @@ class TestHost:
             clean_session=False,
             protocol=mqtt.MQTTv311,
         )
+        self.subscribed = threading.Event()
         self.client.on_connect = self._on_connect
+        self.client.on_subscribe = lambda *args: self.subscribed.set()
         self.client.on_message = self._on_message
         self.client.reconnect_delay_set(0.1, 1)
         self.client.connect_async("127.0.0.1", broker.port, keepalive=10)
         self.client.loop_start()
+        wait_for(self.subscribed.is_set, f"{client_id} subscribed")
 
     def _on_connect(self, client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
-        for leaf in ("events", "status", "telemetry", "reply"):
-            client.subscribe(topics.all_terminals(leaf), qos=1)
+        client.subscribe([(topics.all_terminals(leaf), 1) for leaf in LEAVES])
 
     def _on_message(self, client: Any, userdata: Any, message: Any) -> None:
         data = json.loads(message.payload)

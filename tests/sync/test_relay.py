@@ -166,17 +166,17 @@ def test_without_a_broker_the_terminal_sells_and_says_the_link_is_down(tmp_path:
 
 def test_events_the_host_never_acked_go_again(tmp_path: Path, broker: Broker) -> None:
     """GIVEN a host that got the events but never acknowledged them (say its broker
-    session was lost) WHEN the relay has waited ACK_WAIT_SECONDS with nothing else to send
+    session was lost) WHEN the relay has waited [mqtt] ack_wait_s with nothing else to send
     THEN it publishes every unacknowledged event again, and the acks drain the outbox."""
     host = TestHost(broker, auto_ack=False)
-    rig = mqtt_rig(tmp_path, broker)
+    rig = mqtt_rig(tmp_path, broker, ack_wait_s="2")
     try:
         rig.start()
         assert rig.cli("sale", "9.00")[0] == 0
         total = len(rig.events())
         wait_for(lambda: len(host.unique_events()) == total, "the first delivery")
         first = len(host.events)
-        wait_for(lambda: len(host.events) >= first + total, "the second delivery", timeout=90)
+        wait_for(lambda: len(host.events) >= first + total, "the second delivery")
         for event in list(host.unique_events().values()):
             host.ack(TID, [event["event_id"]])
         wait_for(lambda: unacked(rig) == 0, "the outbox drained")

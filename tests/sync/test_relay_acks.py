@@ -21,7 +21,6 @@ from tests.sync.test_relay_batches import (
     EVENTS,
     queued_journal,
     standalone_relay,
-    subscribed_host,
 )
 
 pytestmark = pytest.mark.slow  # Mosquitto and postermd are processes (tests/support/tiers.py)
@@ -58,7 +57,7 @@ def test_the_relay_publishes_on_while_an_ack_commit_hangs(tmp_path: Path, broker
         return outbox_ack(event_ids)
 
     journal.outbox_ack = slow_outbox_ack  # type: ignore[method-assign]
-    host = subscribed_host(broker)
+    host = TestHost(broker, auto_ack=False)
     host.auto_ack = True
     relay = standalone_relay(broker, journal)
     try:

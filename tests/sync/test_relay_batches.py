@@ -20,7 +20,6 @@ from posterm.daemon.config import MqttSection
 from posterm.daemon.journal.store import Journal
 from posterm.daemon.sync import relay as relay_module
 from posterm.daemon.sync.relay import Relay
-from posterm.protocol.mqtt import topics
 from tests.support.broker import Broker, TestHost, wait_for
 from tests.support.standin import StandInTerminal
 from tests.sync.test_relay import assert_gapless, mqtt_rig, outbox
@@ -53,20 +52,6 @@ def queued_journal(path: Path) -> Journal:
     return journal
 
 
-def subscribed_host(broker: Broker) -> TestHost:
-    """A host whose subscriptions are in place: it got its own probe on telemetry."""
-    host = TestHost(broker, auto_ack=False)
-    probe = topics.terminal("probe", "telemetry")
-
-    def probed() -> bool:
-        if not host.telemetry:
-            host.client.publish(probe, b'{"probe":true}', qos=1)
-        return bool(host.telemetry)
-
-    wait_for(probed, "the host subscribed")
-    return host
-
-
 def unsent(path: Path) -> int:
     db = sqlite3.connect(path)
     try:
@@ -94,7 +79,7 @@ def test_a_drain_reads_the_outbox_in_batches_and_marks_sent_in_few_updates(
             statements.append(sql)
 
     journal._conn().set_trace_callback(traced)
-    host = subscribed_host(broker)
+    host = TestHost(broker, auto_ack=False)
     relay = standalone_relay(broker, journal)
     try:
         relay.start()
@@ -135,7 +120,7 @@ def test_the_relay_publishes_on_while_a_mark_sent_commit_hangs(
 
     journal.outbox_mark_sent = slow_mark_sent  # type: ignore[method-assign]
     monkeypatch.setattr(relay_module, "SENT_FLUSH_SECONDS", 0.0)  # a flush every round
-    host = subscribed_host(broker)
+    host = TestHost(broker, auto_ack=False)
     relay = standalone_relay(broker, journal)
     try:
         relay.start()
