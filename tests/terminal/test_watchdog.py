@@ -218,4 +218,5 @@ def test_a_hung_owner_stops_the_pings(tmp_path: Path, listener: NotifyListener) 
         if sale is not None:
             sale.kill()
             sale.wait(10)
+        rig.kill()  # as systemd would: a SIGTERM waits for the hung owner until it times out
         rig.close()
