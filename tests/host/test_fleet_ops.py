@@ -149,7 +149,7 @@ def test_eod_for_a_site_closes_every_terminal_of_it_and_tells_each_ones_progress
         assert commands_sent(host) == before
 
         host.config.write_text(
-            host.config.read_text().replace("reply_timeout_s = 20", "reply_timeout_s = 8")
+            host.config.read_text().replace("reply_timeout_s = 20", "reply_timeout_s = 5")
         )
         code, out = host.cli("eod", "--site", "north")
         assert code == 1, out
@@ -160,7 +160,7 @@ def test_eod_for_a_site_closes_every_terminal_of_it_and_tells_each_ones_progress
         (done,) = [line for line in lines if line.startswith(f"{TID}: done")]
         assert "batch net 12.00 EUR" in done
         (mute,) = [line for line in lines if line.startswith("pos-mute: no reply")]
-        assert "did not answer within 8 s" in mute
+        assert "did not answer within 5 s" in mute
         assert lines[-1] == "site north: 1 of 3 terminals closed their day"
         assert not any("pos-south" in line for line in lines)
         assert commands_sent(host) == before + 2  # the real one and the silent one

@@ -170,6 +170,9 @@ def test_an_approval_from_the_cli_reaches_the_terminal_and_runs_once(rig: Rig, h
     assert [e["state"] for e in rig.ledger() if e["kind"] == "refund"] == ["booked"]
     code, unknown = host.cli("approve", "TNOSUCH", "--json")
     assert code == 65 and unknown["code"] == "unknown_txn"
+    host.config.write_text(  # nobody answers: wait 2 s for that, not the fixture's 20
+        host.config.read_text().replace("reply_timeout_s = 20", "reply_timeout_s = 2")
+    )
     code, offline = host.cli("ping", "pos-nobody", "--json")
     assert code == 1 and offline["code"] == "no_reply"
 
