@@ -27,6 +27,9 @@ from posterm.protocol.mqtt.events import rfc3339
 
 LEASE_S = 120.0  # a claimed row is another process's to send again only after this
 FORGET_EVERY_S = 3600.0  # contacts older than keep_days are looked for this often
+# the WAL truncated (the contacts' old pages out of it) at most this often while rows are
+# sent: each truncation holds the ingest's commits up and makes its WAL grow again
+SCRUB_EVERY_S = 5.0
 
 __all__ = ["LEASE_S", "Notifications", "Notifier", "utc_now"]
 
@@ -53,6 +56,7 @@ class Notifications:
         # contacts forgotten, their old pages maybe still in a WAL (at start: a process
         # killed between forgetting and truncating left them there)
         self._scrub_due = True
+        self._next_scrub = 0.0  # time.monotonic(): a burst's sends truncate every few s
 
     def due(self) -> tuple[str, list[Any]]:
         """Every queued row is due at its time; first the rows of the refunds whose
@@ -80,12 +84,14 @@ class Notifications:
                 if queue.forget_old(tx, now, self.config.keep_days):
                     self._scrub_due = True
             self._next_forget = now.timestamp() + FORGET_EVERY_S
-        if self._scrub_due:
+        if self._scrub_due and time.monotonic() >= self._next_scrub:
             self._scrub_due = not self.store.db.scrub()
+            self._next_scrub = time.monotonic() + SCRUB_EVERY_S
 
     def recorded(self, sent: int) -> None:
-        # the contacts forgotten: their old pages out of the WAL now (or at the next tick)
-        self._scrub_due = not self.store.db.scrub()
+        # the contacts forgotten: their old pages out of the WAL at the next tick (a send
+        # alone: the next round; a burst's: every SCRUB_EVERY_S)
+        self._scrub_due = True
 
     def message(self, row: Row) -> Any:
         """The rendered message; a row whose facts cannot be rendered fails alone (a later
