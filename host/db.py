@@ -56,6 +56,8 @@ class Database(Protocol):
 
     def scrub(self) -> bool: ...  # see SqliteDatabase.scrub
 
+    def others_wrote(self) -> bool: ...  # see SqliteDatabase.others_wrote
+
     def close(self) -> None: ...
 
 
@@ -107,6 +109,18 @@ class SqliteDatabase:
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(f"{path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._version = 0  # PRAGMA data_version when others_wrote last looked
+
+    def others_wrote(self) -> bool:
+        """Whether another connection (another process's: the ingest's, say) committed to
+        the file since the last call: SQLite's data_version, one cheap read."""
+        with self._lock:
+            try:
+                version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return False
+        changed, self._version = version != self._version, version
+        return changed
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
@@ -253,6 +267,10 @@ class PostgresDatabase:
         """Nothing to do here: PostgreSQL's dead rows go with (auto)vacuum, its WAL with
         its checkpoints and archive policy (the operator's)."""
         return True
+
+    def others_wrote(self) -> bool:
+        """Not asked of PostgreSQL: its writers do not hold each other up on one file."""
+        return False
 
     def close(self) -> None:
         self._conn.close()

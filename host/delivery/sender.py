@@ -27,9 +27,10 @@ from posterm.protocol.mqtt.events import rfc3339
 
 log = logging.getLogger("posterm.host.delivery")
 RENEW_EVERY = 4  # a claim's lease is renewed each time a quarter of it has passed
-# ingest first (one process doing both): while events arrived within BUSY_S, the sender
-# pauses PAUSE_S before each row, so a burst is stored at full speed and its deliveries
-# drain behind (at most 1 / PAUSE_S a second while ingest stays busy)
+# ingest first: while events arrived within BUSY_S (stored by this process's ingest, or
+# committed to the SQLite file by another process: `run --role sender` beside `--role
+# ingest`), the sender pauses PAUSE_S before each row, so a burst is stored at full speed
+# and its deliveries drain behind (at most 1 / PAUSE_S a second while ingest stays busy)
 BUSY_S, PAUSE_S = 0.5, 0.05
 IDLE_S = 0.5  # nothing due: look again after this (or when woken)
 
@@ -145,6 +146,12 @@ class Sender:
             self._record(outbox, results)
         return len(mine)
 
+    def _ingest_busy(self) -> bool:
+        """Events stored within BUSY_S: by this process, or by another into the same file."""
+        if self.store.db.others_wrote():
+            self.ingest_at = time.monotonic()
+        return time.monotonic() - self.ingest_at < BUSY_S
+
     def _still_mine(self, outbox: Outbox, row: Row) -> bool:
         """Renew the claim's lease when a quarter of it has passed since the last time;
         whether the row is still this claim's (not taken by another process after a lapse)."""
@@ -166,7 +173,7 @@ class Sender:
                 for row in rows:
                     if self.stopping.is_set():
                         break
-                    if time.monotonic() - self.ingest_at < BUSY_S:
+                    if self._ingest_busy():
                         self.stopping.wait(PAUSE_S)
                     if not self._still_mine(outbox, row):
                         done.add(str(row[key]))
