@@ -4,14 +4,22 @@ is sent by the new sender after the upgrade, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from posterm.host import migrations, webhooks
 from posterm.host.db import connect
 from posterm.host.delivery.backoff import delay
+from posterm.host.delivery.sender import BUSY_S
 from posterm.host.store import Store
 
 CLAIMS = "ALTER TABLE webhook_deliveries ADD COLUMN claim TEXT"
+INSERT = (
+    "INSERT INTO webhook_deliveries (delivery_id, url, kind, body, state, attempts, created_at,"
+    " next_attempt_at) VALUES (?, 'https://h.example/x', 'sale.approved', '{}', 'sent', 1,"
+    " '2026-11-29T10:00:00Z', '2026-11-29T10:00:00Z')"
+)
 
 
 def test_the_back_off_doubles_from_the_first_retry_up_to_its_cap() -> None:
@@ -53,4 +61,27 @@ def test_a_webhook_queued_before_the_upgrade_is_sent_after_it(
         assert (row["state"], row["attempts"], row["last_error"]) == ("sent", 1, None)
         assert sender.run_due() == 0
     finally:
+        store.close()
+
+
+def test_a_sender_beside_another_process_s_ingest_is_paced_behind_it(tmp_path: Path) -> None:
+    """GIVEN a sender (`run --role sender`) and another connection to the same SQLite file
+    (the ingest process's) WHEN the other commits THEN the sender counts ingest busy (it
+    pauses before each row) for BUSY_S, and not for its own commits or a quiet file."""
+    url = f"sqlite://{tmp_path / 'host.db'}"
+    store, ingest = Store(url), connect(url)
+    try:
+        sender = webhooks.Sender(store, (), post=lambda h, i, b: None)
+        sender._ingest_busy()  # the first look only learns the file's version
+        sender.ingest_at = 0.0
+        with store.db.tx() as tx:  # its own commit
+            tx.execute(INSERT, ("d-1",))
+        assert not sender._ingest_busy()
+        with ingest.tx() as tx:
+            tx.execute(INSERT, ("d-2",))
+        assert sender._ingest_busy()
+        sender.ingest_at -= BUSY_S  # BUSY_S later, nothing committed meanwhile
+        assert not sender._ingest_busy()
+    finally:
+        ingest.close()
         store.close()
