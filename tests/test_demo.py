@@ -78,6 +78,7 @@ def started_pids(stdout: str) -> list[int]:
     return [int(p) for p in re.findall(r"pid (\d+)", stdout)]
 
 
+@pytest.mark.long
 def test_the_tour_runs_and_its_claims_hold(tmp_path: Path) -> None:
     began = time.monotonic()
     proc = subprocess.run(

@@ -117,6 +117,7 @@ def test_the_host_views_check_finds_what_the_back_office_would_see_wrong() -> No
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_two_minutes_of_chaos_break_no_money_rule_and_leak_no_card_data(tmp_path: Path) -> None:
     """GIVEN the whole rig and faults about every 4 s WHEN the driver sells, refunds and
     voids for two minutes THEN every figure of the table is 0 after the rig settles (the

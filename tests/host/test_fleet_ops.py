@@ -114,6 +114,7 @@ def fleet_states(host: Host) -> dict[str, str]:
     return {row["terminal"]: row["state"] for row in fleet}
 
 
+@pytest.mark.long
 def test_eod_for_a_site_closes_every_terminal_of_it_and_tells_each_ones_progress(
     rig: Rig, host: Host, broker: Broker
 ) -> None:

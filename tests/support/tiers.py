@@ -9,6 +9,10 @@ test and the command, so a forgotten marker is found the first time the test run
 than by a fast tier that slowly stops being fast. Teardown is not guarded: a session
 fixture (a PostgreSQL cluster) may be torn down after whichever test ran last.
 
+Tests marked `long` (15 s or more: the two-minute soak, say) are collected first: xdist
+hands tests out in the collected order, so a long one starts while the other worker still
+has short ones to run, rather than at the end with the other worker idle beside it.
+
 tests/conftest.py loads this module as a plugin.
 """
 
@@ -84,6 +88,10 @@ def _run_guarded(item: pytest.Item) -> Generator[None, Any, Any]:
             pytrace=False,
         )
     return result
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: long first
 
 
 @pytest.hookimpl(wrapper=True)

@@ -83,6 +83,7 @@ def test_events_leave_the_outbox_only_when_the_host_acked_them(
         host.close()
 
 
+@pytest.mark.long
 def test_sales_through_three_broker_restarts_lose_nothing(tmp_path: Path, broker: Broker) -> None:
     """GIVEN 500 sales while the broker is stopped and restarted three times THEN an
     independent subscriber sees every event, seq is gapless after dedupe by event_id,

@@ -159,6 +159,7 @@ def _gaps(points: list[float]) -> list[float]:
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_a_sale_slower_than_watchdogsec_keeps_the_pings_coming(
     tmp_path: Path, listener: NotifyListener
 ) -> None:

@@ -23,6 +23,7 @@ def pending_at_host(page: Any, txn: str) -> bool:
     return any(r["txn_id"] == txn for r in refunds)
 
 
+@pytest.mark.long
 def test_operator_sees_the_fleet_live_and_an_approval_runs_once(
     rig: Rig, web_host: WebHost, browser: Any
 ) -> None:

@@ -66,6 +66,7 @@ def no_sideways_scroll(page: Any) -> int:
     return int(page.evaluate("document.documentElement.scrollWidth"))
 
 
+@pytest.mark.long
 def test_500_terminals_first_screen_on_a_laptop_and_a_phone(
     rig: Rig, web_host: WebHost, browser: Any, fleet: Telemetry
 ) -> None:

@@ -128,6 +128,7 @@ def shoot(page: Any, name: str) -> None:
     assert sideways(page) <= 0, f"{name}: the page scrolls sideways"
 
 
+@pytest.mark.long
 def test_the_customers_page_follows_the_refund_to_the_closing_by_itself(
     rig: Rig, public: Public, browser: Any
 ) -> None:
