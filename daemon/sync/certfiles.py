@@ -103,13 +103,14 @@ def renew(url: str, pair: Pair, terminal: str | None = None) -> x509.Certificate
     current certificate to `url`/api/renew; the checked answer put in place. The new
     certificate; RenewError (nothing changed) otherwise."""
     repair(pair)
+    signer = _signer(pair)
     try:
-        old_key = serialization.load_pem_private_key(pair.key.read_bytes(), None)
-        old_cert = pair.cert.read_text(encoding="utf-8")
+        old_key = serialization.load_pem_private_key(signer.key.read_bytes(), None)
+        old_cert = signer.cert.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
-        raise RenewError(f"{pair.key}, {pair.cert}: cannot be read: {exc}") from None
+        raise RenewError(f"{signer.key}, {signer.cert}: cannot be read: {exc}") from None
     if not isinstance(old_key, ec.EllipticCurvePrivateKey):
-        raise RenewError(f"{pair.key}: not an EC key (enrol again)")
+        raise RenewError(f"{signer.key}: not an EC key (enrol again)")
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "posterm renewal")])
     csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(key, hashes.SHA256())
@@ -127,7 +128,31 @@ def renew(url: str, pair: Pair, terminal: str | None = None) -> x509.Certificate
         serialization.NoEncryption(),
     )
     _install(pair, key_pem, pem.encode())
+    if signer != pair:  # renewed: the refused pair is nobody's certificate any more
+        for path in (signer.key, signer.cert):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
     return cert
+
+
+def _signer(pair: Pair) -> Pair:
+    """The pair a renewal is asked with: the one in place, but after a fall-back the one
+    the broker refused (*.refused) while it is still valid and whole: the back office
+    renewed to it and takes only it (the one in place is a serial it has moved past)."""
+    refused = Pair(pair.side(pair.key, ".refused"), pair.side(pair.cert, ".refused"), pair.ca)
+    if not (refused.key.exists() and refused.cert.exists()):
+        return pair
+    try:
+        cert = load_cert(refused.cert)
+        key = serialization.load_pem_private_key(refused.key.read_bytes(), None)
+    except (RenewError, OSError, ValueError):
+        return pair
+    now = dt.datetime.now(dt.UTC)
+    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
+        return pair
+    if _public_der(key.public_key()) != _public_der(cert.public_key()):
+        return pair
+    return refused
 
 
 def cn(cert: x509.Certificate) -> str:

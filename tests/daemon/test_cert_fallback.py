@@ -35,10 +35,12 @@ class BackOffice(BaseHTTPRequestHandler):
     posterm-host's renewal, which checks the old certificate's signature too)."""
 
     asked = 0
+    signed_with: list[str] = []  # the certificate each renewal was asked with
 
     def do_POST(self) -> None:
         type(self).asked += 1
         body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        type(self).signed_with.append(body["cert"])
         csr = x509.load_pem_x509_csr(body["csr"].encode())
         cert = (
             x509.CertificateBuilder()
@@ -67,7 +69,7 @@ def back_office() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), BackOffice)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    BackOffice.asked = 0
+    BackOffice.asked, BackOffice.signed_with = 0, []
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
@@ -120,6 +122,37 @@ def test_the_broker_refusing_the_renewed_certificate_puts_the_old_one_back(
     asked = BackOffice.asked
     assert renewer.check() > 3000  # the old one is due, but not renewed again at once
     assert BackOffice.asked == asked and files(tmp_path) == after
+
+
+def test_a_renewal_after_a_fall_back_is_asked_with_the_refused_certificate(
+    tmp_path: Path, back_office: str
+) -> None:
+    """GIVEN a renewed certificate the broker refused, the one before it back in place
+    WHEN the terminal renews again THEN it asks with the refused certificate, signed with
+    its key (posterm-host moved the enrolment to that serial and renews only from it: the
+    one in place would be refused for ever), and once renewed the refused pair is gone;
+    a refused pair no longer valid is not used."""
+    renewer, _, _ = renewed(tmp_path, back_office)
+    for _ in range(FALL_BACK_AFTER):
+        renewer.link_refused("certificate revoked")
+    assert renewer.fall_back_if_asked()
+    refused = files(tmp_path)["pos-a.pem.refused"].decode()
+    pair = certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
+    certfiles.renew(back_office, pair, "pos-a")
+    assert BackOffice.signed_with[-1] == refused
+    assert not any(name.endswith(".refused") for name in files(tmp_path))
+
+    stale = tmp_path / "stale"
+    stale.mkdir()
+    pair = pair_in(stale)
+    expired = ec.generate_private_key(ec.SECP256R1())
+    (stale / "pos-a.key.refused").write_bytes(key_pem(expired))
+    (stale / "pos-a.pem.refused").write_bytes(
+        cert_for(expired, NOW - dt.timedelta(days=40), 30)
+    )
+    in_place = pair.cert.read_text()
+    certfiles.renew(back_office, pair, "pos-a")
+    assert BackOffice.signed_with[-1] == in_place
 
 
 def test_refusals_of_a_certificate_the_broker_took_change_nothing(
