@@ -147,9 +147,7 @@ def test_a_renewal_after_a_fall_back_is_asked_with_the_refused_certificate(
     pair = pair_in(stale)
     expired = ec.generate_private_key(ec.SECP256R1())
     (stale / "pos-a.key.refused").write_bytes(key_pem(expired))
-    (stale / "pos-a.pem.refused").write_bytes(
-        cert_for(expired, NOW - dt.timedelta(days=40), 30)
-    )
+    (stale / "pos-a.pem.refused").write_bytes(cert_for(expired, NOW - dt.timedelta(days=40), 30))
     in_place = pair.cert.read_text()
     certfiles.renew(back_office, pair, "pos-a")
     assert BackOffice.signed_with[-1] == in_place
