@@ -14,6 +14,7 @@ first, then the events, so an event committed after them marks the contact again
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -24,6 +25,7 @@ from posterm.host.db import Row
 from posterm.host.notify.queue import OUTCOME_EVENTS, RECEIPTS, ROWS, TOLD_TYPES
 from posterm.host.store import Store
 
+log = logging.getLogger("posterm.host.notify")
 # at most this many contacts per call, then more calls while a whole lot was looked at
 LOOKS = 10
 _decode = msgspec.json.Decoder(dict[str, Any]).decode  # a stored envelope: a JSON object
@@ -61,7 +63,14 @@ def _promote(store: Store, now: str, limit: int) -> tuple[int, int]:
     waiting: list[tuple[str, str, int]] = []
     for r in marked:
         tid, txn_id = str(r["terminal"]), str(r["txn_id"])
-        row = _row((txn_id, tid), dict(json.loads(r["contact"])), told.get((txn_id, tid), []), now)
+        try:
+            who = dict(json.loads(r["contact"]))
+            row = _row((txn_id, tid), who, told.get((txn_id, tid), []), now)
+        except (KeyError, TypeError, ValueError) as exc:  # one refund never stops the others
+            log.error(
+                "notify: %s %s: cannot be told (%s: %s)", tid, txn_id, type(exc).__name__, exc
+            )
+            row = None  # looked at: again only when more of it arrives
         if row is None:
             waiting.append((tid, txn_id, int(r["news"])))
         else:
@@ -109,7 +118,12 @@ def told_events(db: Reads, txn_ids: list[str]) -> dict[tuple[str, str], list[dic
         told = [r for r in rows if r["type"] in TOLD_TYPES]
         for row in sorted(told, key=lambda r: int(r["seq"])):  # each terminal's order
             key = (str(row["txn_id"]), str(row["terminal"]))
-            found.setdefault(key, []).append(_decode(row["envelope"]))
+            try:
+                found.setdefault(key, []).append(_decode(row["envelope"]))
+            except msgspec.DecodeError as exc:  # checked at ingest: a damaged row, left out
+                log.error(
+                    "notify: %s %s seq %s: stored event unreadable: %s", *key, row["seq"], exc
+                )
     return found
 
 

@@ -214,3 +214,25 @@ def test_a_sender_dying_mid_move_leaves_the_contact_marked_and_tells_once(
         assert _count(store, "SELECT COUNT(*) AS n FROM contacts") == 0
     finally:
         store.close()
+
+
+def test_a_refund_that_cannot_be_told_never_holds_the_others_up(tmp_path: Path) -> None:
+    """GIVEN two final refunds with addresses, one whose kept contact is damaged (not
+    JSON) and whose stored voucher cannot be read WHEN the sender promotes THEN the other
+    is queued, the damaged one is not (logged, no longer marked), and nothing raises."""
+    store = Store(f"sqlite://{tmp_path / 'host.db'}")
+    try:
+        events, contacts = _burst(2)
+        store.ingest(events)
+        with store.db.tx() as tx:
+            queue.on_new(tx, events, contacts, now_rfc3339())
+            tx.execute("UPDATE contacts SET contact = 'not json' WHERE txn_id = 'R0'")
+            tx.execute(
+                "UPDATE events SET envelope = '{\"type\": ' WHERE txn_id = 'R0'"
+                " AND type = 'receipt.printed'"
+            )
+        assert promote(store, now_rfc3339()) == 1
+        assert store.db.rows("SELECT txn_id FROM notifications") == [{"txn_id": "R1"}]
+        assert store.db.rows("SELECT txn_id, news FROM contacts") == [{"txn_id": "R0", "news": 0}]
+    finally:
+        store.close()
