@@ -68,10 +68,13 @@ class SentMarker:
                     self._queue.put(None)  # end after these commits
                     break
                 batch[more[0]].extend(more[1])
-            if batch[SENT]:
-                self._write_sent(batch[SENT])
-            if batch[ACKED]:
-                self._write_acked(batch[ACKED])
+            try:
+                if batch[SENT]:
+                    self._write_sent(batch[SENT])
+                if batch[ACKED]:
+                    self._write_acked(batch[ACKED])
+            except Exception:  # a bug: this batch is lost (sent again), the thread is not
+                log.exception("mqtt: committing %d mark(s) failed", sum(map(len, batch.values())))
 
     def _write_sent(self, ids: list[str]) -> None:
         try:
