@@ -19,7 +19,6 @@ not acked and is tried again with back-off until it is stored.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import queue
@@ -69,21 +68,17 @@ def _transient(exc: BaseException) -> bool:
     return isinstance(exc, StoreError) and exc.transient
 
 
-def _terminals(batch: list[tuple[str, bytes]]) -> list[str]:
-    """The terminals a batch's messages come from (their topics)."""
-    tids = set()
-    for topic, _ in batch:
-        with contextlib.suppress(topics.TopicError):
-            tids.add(topics.split(topic)[0])
-    return sorted(tids)
-
-
 def _terminal(topic: str) -> str | None:
     """The terminal a message's topic names (None: not a terminal's topic)."""
     try:
         return topics.split(topic)[0]
     except topics.TopicError:
         return None
+
+
+def _terminals(batch: list[tuple[str, bytes]]) -> list[str]:
+    """The terminals a batch's messages come from (their topics)."""
+    return sorted({tid for topic, _ in batch if (tid := _terminal(topic)) is not None})
 
 
 def process_name(host_id: str, instance: str | None) -> str:
