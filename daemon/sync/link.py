@@ -87,7 +87,11 @@ class Link:
             client.connect(self.host, self.port, keepalive=self.config.keepalive_s)
         except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
             self.close()
-            refused = isinstance(exc, ssl.SSLError)
+            # the broker breaking the handshake off (this terminal's certificate, say); not
+            # the broker's own certificate failing this terminal's check
+            refused = isinstance(exc, ssl.SSLError) and not isinstance(
+                exc, ssl.SSLCertVerificationError
+            )
             raise LinkError(f"{self.host}:{self.port}: {exc}", refused=refused) from exc
 
     def step(self, timeout: float) -> list[LinkEvent]:
