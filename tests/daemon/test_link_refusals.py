@@ -6,8 +6,6 @@ server in this process."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import socket
 import ssl
 import threading
@@ -15,46 +13,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from posterm.daemon.config import MqttSection
 from posterm.daemon.sync.link import Link, LinkError
-
-NOW = dt.datetime.now(dt.UTC)
-
-
-def _self_signed(tmp: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for 127.0.0.1 and its key: (cert file, key file)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - dt.timedelta(hours=1))
-        .not_valid_after(NOW + dt.timedelta(days=30))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = tmp / f"{name}.pem", tmp / f"{name}.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_file, key_file
+from posterm.host.enrol import ca
 
 
 class TlsServer:
@@ -91,7 +53,17 @@ class TlsServer:
 
 @pytest.fixture
 def certs(tmp_path: Path) -> dict[str, tuple[Path, Path]]:
-    return {name: _self_signed(tmp_path, name) for name in ("broker", "stranger", "terminal")}
+    """Two CAs (the fleet's, a stranger's: `*_ca`, their certificate twice), the broker's
+    pair for 127.0.0.1 and the terminal's, both from the fleet CA: (cert, key) each."""
+    out: dict[str, tuple[Path, Path]] = {}
+    for name in ("fleet", "stranger"):
+        ca.init(tmp_path / name)
+        out[f"{name}_ca"] = (tmp_path / name / ca.CERT_NAME,) * 2
+    fleet = ca.load(tmp_path / "fleet")
+    for name, host in (("broker", "127.0.0.1"), ("terminal", "pos-a")):
+        key, cert = ca.write_pair(tmp_path, name, *fleet.server_cert([host]))
+        out[name] = (cert, key)
+    return out
 
 
 @pytest.fixture
@@ -117,7 +89,7 @@ def test_a_broker_whose_own_certificate_fails_the_check_is_not_a_refusal(
     """GIVEN a broker presenting a certificate the terminal's CA file did not sign WHEN the
     link opens THEN it fails, but not as a refusal of the terminal's certificate."""
     servers.append(TlsServer(*certs["broker"], client_ca=None))
-    failed = _open(servers[0].port, certs["stranger"][0], certs["terminal"])
+    failed = _open(servers[0].port, certs["stranger_ca"][0], certs["terminal"])
     assert "certificate verify failed" in str(failed) and not failed.refused
 
 
@@ -126,6 +98,6 @@ def test_a_broker_breaking_the_handshake_off_is_a_refusal(
 ) -> None:
     """GIVEN a broker the terminal trusts that takes client certificates of another CA
     only WHEN the link opens with the terminal's THEN it is a refusal."""
-    servers.append(TlsServer(*certs["broker"], client_ca=certs["stranger"][0]))
-    failed = _open(servers[0].port, certs["broker"][0], certs["terminal"])
+    servers.append(TlsServer(*certs["broker"], client_ca=certs["stranger_ca"][0]))
+    failed = _open(servers[0].port, certs["fleet_ca"][0], certs["terminal"])
     assert failed.refused, failed
