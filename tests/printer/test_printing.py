@@ -20,6 +20,7 @@ from posterm.drivers.printer import (
 )
 from posterm.drivers.printer import receipt as layouts
 from posterm.drivers.printer.render import Renderer
+from tests.support.broker import wait_for
 from tests.support.sim import PrinterSim, start_printer
 
 pytestmark = pytest.mark.slow  # every test here starts a process (tests/support/tiers.py)
@@ -235,9 +236,12 @@ def test_random_bytes_never_crash_the_simulator(psim: PrinterSim) -> None:
     _blast(psim.url, blobs)
     for action in ("refill", "cover-close", "recover", "online"):
         psim.ctl(action)
-    # still alive and printing correctly; the wait is generous because the simulator may
-    # still be rendering the 60 pages of garbage on a loaded machine (seen under xdist)
-    Printer(psim.url, timeout=20, job_timeout=60).print(SALE)
+    # still alive and printing correctly, once it has worked through the 60 pages of
+    # garbage: on a loaded machine that takes longer than a status answer may (2 s), so
+    # wait until one comes (the simulator answers in the order the bytes came)
+    printer = Printer(psim.url, timeout=20, job_timeout=60)
+    wait_for(lambda: printer.status().known, "the simulator through the garbage", timeout=120)
+    printer.print(SALE)
     assert "[QR: TQR0001]" in psim.printed()[-1]
     assert psim.proc.poll() is None
 
