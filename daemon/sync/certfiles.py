@@ -129,30 +129,53 @@ def renew(url: str, pair: Pair, terminal: str | None = None) -> x509.Certificate
     )
     _install(pair, key_pem, pem.encode())
     if signer != pair:  # renewed: the refused pair is nobody's certificate any more
-        for path in (signer.key, signer.cert):
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
+        _forget(signer)
     return cert
 
 
 def _signer(pair: Pair) -> Pair:
     """The pair a renewal is asked with: the one in place, but after a fall-back the one
-    the broker refused (*.refused) while it is still valid and whole: the back office
-    renewed to it and takes only it (the one in place is a serial it has moved past)."""
+    the broker refused (*.refused) while it is usable and newer than the one in place:
+    the back office renewed to it and takes only it (the one in place is a serial it has
+    moved past). One older than the pair in place is a renewal's leftover (a process
+    killed before it was removed): removed now."""
     refused = Pair(pair.side(pair.key, ".refused"), pair.side(pair.cert, ".refused"), pair.ca)
     if not (refused.key.exists() and refused.cert.exists()):
         return pair
     try:
-        cert = load_cert(refused.cert)
-        key = serialization.load_pem_private_key(refused.key.read_bytes(), None)
-    except (RenewError, OSError, ValueError):
-        return pair
-    now = dt.datetime.now(dt.UTC)
+        _, cert = _usable(refused, dt.datetime.now(dt.UTC))
+    except RenewError:
+        return pair  # expired or damaged: of no use to anyone
+    try:
+        in_place = load_cert(pair.cert)
+    except RenewError:
+        return refused
+    if cert.not_valid_before_utc > in_place.not_valid_before_utc:
+        return refused
+    _forget(refused)
+    return pair
+
+
+def _forget(pair: Pair) -> None:
+    for path in (pair.key, pair.cert):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _usable(pair: Pair, now: dt.datetime) -> tuple[bytes, x509.Certificate]:
+    """A pair's key (PEM) and certificate, checked: readable, the certificate valid at
+    `now`, the key its key; RenewError says what is wrong."""
+    cert = load_cert(pair.cert)
     if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
-        return pair
+        raise RenewError(f"{pair.cert}: not valid now")
+    try:
+        key_pem = pair.key.read_bytes()
+        key = serialization.load_pem_private_key(key_pem, None)
+    except (OSError, ValueError) as exc:
+        raise RenewError(f"{pair.key}: cannot be read: {exc}") from None
     if _public_der(key.public_key()) != _public_der(cert.public_key()):
-        return pair
-    return refused
+        raise RenewError(f"{pair.key}: not the key of {pair.cert}")
+    return key_pem, cert
 
 
 def cn(cert: x509.Certificate) -> str:
@@ -189,22 +212,16 @@ def fall_back(pair: Pair, now: dt.datetime) -> x509.Certificate:
     as *.refused: for a broker that refuses the renewed certificate. The certificate now
     in place; RenewError (nothing changed) when there is no old pair, it is not valid now,
     or it is the one in place already."""
-    old_key, old_cert = pair.side(pair.key, ".old"), pair.side(pair.cert, ".old")
-    cert = load_cert(old_cert)
-    if not cert.not_valid_before_utc <= now < cert.not_valid_after_utc:
-        raise RenewError(f"{old_cert}: the certificate before the renewal is not valid now")
+    old = Pair(pair.side(pair.key, ".old"), pair.side(pair.cert, ".old"), pair.ca)
+    try:
+        key_pem, cert = _usable(old, now)
+    except RenewError as exc:
+        raise RenewError(f"the pair before the renewal: {exc.message}") from None
     if _public_der(cert.public_key()) == _public_der(load_cert(pair.cert).public_key()):
         raise RenewError(f"{pair.cert}: the certificate before the renewal is in place already")
-    try:
-        key_pem = old_key.read_bytes()
-        key = serialization.load_pem_private_key(key_pem, None)
-    except (OSError, ValueError) as exc:
-        raise RenewError(f"{old_key}: cannot be read: {exc}") from None
-    if _public_der(key.public_key()) != _public_der(cert.public_key()):
-        raise RenewError(f"{old_key}: not the key of {old_cert}")
     write(pair.side(pair.key, ".refused"), pair.key.read_bytes())
     write(pair.side(pair.cert, ".refused"), pair.cert.read_bytes())
-    _install(pair, key_pem, old_cert.read_bytes(), keep_old=False)
+    _install(pair, key_pem, old.cert.read_bytes(), keep_old=False)
     return cert
 
 

@@ -153,6 +153,34 @@ def test_a_renewal_after_a_fall_back_is_asked_with_the_refused_certificate(
     assert BackOffice.signed_with[-1] == in_place
 
 
+def test_a_refused_pair_left_by_a_killed_renewal_is_not_asked_with(
+    tmp_path: Path, back_office: str
+) -> None:
+    """GIVEN a renewal from the refused pair that put its new pair in place but was killed
+    before it removed the refused one WHEN the terminal renews again THEN it asks with the
+    pair in place (the refused one is older: the back office has moved past it) and the
+    leftover goes; AND a damaged refused pair is not asked with either."""
+    renewer, _, _ = renewed(tmp_path, back_office)
+    for _ in range(FALL_BACK_AFTER):
+        renewer.link_refused("certificate revoked")
+    assert renewer.fall_back_if_asked()
+    leftover = {n: b for n, b in files(tmp_path).items() if n.endswith(".refused")}
+    pair = certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
+    certfiles.renew(back_office, pair, "pos-a")
+    for name, data in leftover.items():  # as a kill before their removal leaves them
+        (tmp_path / name).write_bytes(data)
+    in_place = pair.cert.read_text()
+    certfiles.renew(back_office, pair, "pos-a")
+    assert BackOffice.signed_with[-1] == in_place
+    assert not any(name.endswith(".refused") for name in files(tmp_path))
+
+    (tmp_path / "pos-a.key.refused").write_bytes(b"not a key")
+    (tmp_path / "pos-a.pem.refused").write_bytes(leftover["pos-a.pem.refused"])
+    in_place = pair.cert.read_text()
+    certfiles.renew(back_office, pair, "pos-a")
+    assert BackOffice.signed_with[-1] == in_place
+
+
 def test_refusals_of_a_certificate_the_broker_took_change_nothing(
     tmp_path: Path, back_office: str
 ) -> None:
