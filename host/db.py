@@ -109,16 +109,21 @@ class SqliteDatabase:
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(f"{path}: {exc}") from exc
         self._lock = threading.Lock()
-        self._version = 0  # PRAGMA data_version when others_wrote last looked
+        self._version = 0
+        self._version = self._data_version()  # when others_wrote last looked
+
+    def _data_version(self) -> int:
+        """SQLite's count of the commits other connections made to the file (one read)."""
+        with self._lock:
+            try:
+                return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return self._version
 
     def others_wrote(self) -> bool:
         """Whether another connection (another process's: the ingest's, say) committed to
-        the file since the last call: SQLite's data_version, one cheap read."""
-        with self._lock:
-            try:
-                version = int(self._db.execute("PRAGMA data_version").fetchone()[0])
-            except sqlite3.Error:
-                return False
+        the file since the last call."""
+        version = self._data_version()
         changed, self._version = version != self._version, version
         return changed
 

@@ -147,10 +147,16 @@ class Sender:
         return len(mine)
 
     def _ingest_busy(self) -> bool:
-        """Events stored within BUSY_S: by this process, or by another into the same file."""
+        """Events stored within BUSY_S: by this process (its hooks set `ingest_at`), or by
+        another into the same file (asked only when this process's ingest is quiet: the
+        question takes the connection's lock, which its ingest holds while it writes)."""
+        now = time.monotonic()
+        if now - self.ingest_at < BUSY_S:
+            return True
         if self.store.db.others_wrote():
-            self.ingest_at = time.monotonic()
-        return time.monotonic() - self.ingest_at < BUSY_S
+            self.ingest_at = now
+            return True
+        return False
 
     def _still_mine(self, outbox: Outbox, row: Row) -> bool:
         """Renew the claim's lease when a quarter of it has passed since the last time;

@@ -4,6 +4,7 @@ is sent by the new sender after the upgrade, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -64,16 +65,19 @@ def test_a_webhook_queued_before_the_upgrade_is_sent_after_it(
         store.close()
 
 
-def test_a_sender_beside_another_process_s_ingest_is_paced_behind_it(tmp_path: Path) -> None:
+def test_a_sender_beside_another_process_s_ingest_is_paced_behind_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """GIVEN a sender (`run --role sender`) and another connection to the same SQLite file
     (the ingest process's) WHEN the other commits THEN the sender counts ingest busy (it
-    pauses before each row) for BUSY_S, and not for its own commits or a quiet file."""
+    pauses before each row) for BUSY_S, and not for its own commits or a quiet file; AND
+    while its own process's ingest is busy it does not ask the file (the connection's lock
+    is the ingest's then)."""
     url = f"sqlite://{tmp_path / 'host.db'}"
     store, ingest = Store(url), connect(url)
     try:
         sender = webhooks.Sender(store, (), post=lambda h, i, b: None)
-        sender._ingest_busy()  # the first look only learns the file's version
-        sender.ingest_at = 0.0
+        assert not sender._ingest_busy()  # nothing written since the store opened
         with store.db.tx() as tx:  # its own commit
             tx.execute(INSERT, ("d-1",))
         assert not sender._ingest_busy()
@@ -82,6 +86,10 @@ def test_a_sender_beside_another_process_s_ingest_is_paced_behind_it(tmp_path: P
         assert sender._ingest_busy()
         sender.ingest_at -= BUSY_S  # BUSY_S later, nothing committed meanwhile
         assert not sender._ingest_busy()
+        asked: list[bool] = []
+        monkeypatch.setattr(store.db, "others_wrote", lambda: asked.append(True) or False)
+        sender.ingest_at = time.monotonic()  # its own ingest's hook: a batch stored now
+        assert sender._ingest_busy() and not asked
     finally:
         ingest.close()
         store.close()
