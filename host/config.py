@@ -35,7 +35,8 @@ def parse_bind(text: str, *, any_port: bool = False) -> tuple[str, int]:
     also takes port 0: a port the kernel picks, which the server logs once bound."""
     host, sep, port = text.rpartition(":")
     host = host.removeprefix("[").removesuffix("]")
-    if not sep or not host or not port.isdigit() or not int(not any_port) <= int(port) <= 65535:
+    lowest = 0 if any_port else 1
+    if not sep or not host or not port.isdigit() or not lowest <= int(port) <= 65535:
         raise ValueError(f"HOST:PORT, e.g. {DEFAULT_BIND}, not {text!r}")
     return host, int(port)
 

@@ -19,6 +19,7 @@ from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from posterm.hwsim.procs import stop as stop_process
 from posterm.protocol.mqtt.url import parse_mqtt_url
@@ -87,7 +88,7 @@ def start(stack: ExitStack, out: Path) -> Host:
     url = announced(host.log, start_of_run, r"dashboard on (http://\S+)", host.alive, 30)
     if url is None:
         raise RuntimeError(f"posterm-host --http did not listen: see {host.log}")
-    _wait_listening(host, int(url.rstrip("/").rsplit(":", 1)[1]))
+    _wait_listening(host, urlsplit(url).port or 0)
     host.url = url
     print(
         f"  back office: posterm-host run --http, pid {host.pid}, store {host.db}, key "
@@ -117,15 +118,17 @@ def announced(
 ) -> str | None:
     """The first group of `pattern` in what a process wrote to `log` past `offset` (the
     address it bound, say), waiting up to `seconds` while `alive()`; None if it never says."""
-    deadline = time.monotonic() + seconds
-    while True:
+    found: list[str] = []
+
+    def said() -> bool:
         with log.open("rb") as f:
             f.seek(offset)
             if m := re.search(pattern, f.read().decode(errors="replace")):
-                return m.group(1)
-        if not alive() or time.monotonic() > deadline:
-            return None
-        time.sleep(0.05)
+                found.append(m.group(1))
+        return bool(found) or not alive()
+
+    poll(said, seconds, 0.05)
+    return found[0] if found else None
 
 
 def _wait_listening(host: Host, port: int, seconds: float = 30) -> None:

@@ -15,9 +15,8 @@ import pytest
 from posterm.protocol.zvt import apdu, bmpset, framing, messages
 from posterm.protocol.zvt.bmpset import bmp_field
 from posterm.protocol.zvt.errors import ZvtDecodeError
-from tests.zvt.strategies import TYPICAL_040F
+from tests.zvt.strategies import TYPICAL_040F as TYPICAL
 
-TYPICAL = TYPICAL_040F
 BMPS = 17
 
 
