@@ -205,6 +205,8 @@ BAD = [
     ("mqtt", "keepalive_s = 7", "mqtt.url", "required key"),
     ("mqtt", 'url = "mqtt://b"\nkeepalive_s = 1', "mqtt.keepalive_s", "out of range"),
     ("mqtt", 'url = "mqtt://b"\ninflight = 0', "mqtt.inflight", "out of range"),
+    ("mqtt", 'url = "mqtt://b"\nack_wait_s = 0.5', "mqtt.ack_wait_s", "out of range"),
+    ("mqtt", 'url = "mqtt://b"\nack_wait_s = "30"', "mqtt.ack_wait_s", "seconds 1-3600"),
     ("mqtt", 'url = "mqtt://b"\nretention_days = 0', "mqtt.retention_days", "out of range"),
     (
         "mqtt",
