@@ -124,6 +124,26 @@ def test_the_broker_refusing_the_renewed_certificate_puts_the_old_one_back(
     assert BackOffice.asked == asked and files(tmp_path) == after
 
 
+def fallen_back(tmp_path: Path, url: str) -> certfiles.Pair:
+    """A renewed certificate the broker refused FALL_BACK_AFTER times: the one before it
+    back in place, the refused pair beside it. The pair in place."""
+    renewer, _, _ = renewed(tmp_path, url)
+    for _ in range(FALL_BACK_AFTER):
+        renewer.link_refused("certificate revoked")
+    assert renewer.fall_back_if_asked()
+    return certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
+
+
+def asked_with_the_pair_in_place(url: str, pair: certfiles.Pair, key: bytes, cert: bytes) -> bool:
+    """With this refused pair (*.refused) beside `pair`, whether a renewal asks with the
+    pair in place."""
+    pair.side(pair.key, ".refused").write_bytes(key)
+    pair.side(pair.cert, ".refused").write_bytes(cert)
+    in_place = pair.cert.read_text()
+    certfiles.renew(url, pair, "pos-a")
+    return BackOffice.signed_with[-1] == in_place
+
+
 def test_a_renewal_after_a_fall_back_is_asked_with_the_refused_certificate(
     tmp_path: Path, back_office: str
 ) -> None:
@@ -132,25 +152,17 @@ def test_a_renewal_after_a_fall_back_is_asked_with_the_refused_certificate(
     its key (posterm-host moved the enrolment to that serial and renews only from it: the
     one in place would be refused for ever), and once renewed the refused pair is gone;
     a refused pair no longer valid is not used."""
-    renewer, _, _ = renewed(tmp_path, back_office)
-    for _ in range(FALL_BACK_AFTER):
-        renewer.link_refused("certificate revoked")
-    assert renewer.fall_back_if_asked()
+    pair = fallen_back(tmp_path, back_office)
     refused = files(tmp_path)["pos-a.pem.refused"].decode()
-    pair = certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
     certfiles.renew(back_office, pair, "pos-a")
     assert BackOffice.signed_with[-1] == refused
     assert not any(name.endswith(".refused") for name in files(tmp_path))
 
     stale = tmp_path / "stale"
     stale.mkdir()
-    pair = pair_in(stale)
     expired = ec.generate_private_key(ec.SECP256R1())
-    (stale / "pos-a.key.refused").write_bytes(key_pem(expired))
-    (stale / "pos-a.pem.refused").write_bytes(cert_for(expired, NOW - dt.timedelta(days=40), 30))
-    in_place = pair.cert.read_text()
-    certfiles.renew(back_office, pair, "pos-a")
-    assert BackOffice.signed_with[-1] == in_place
+    old = cert_for(expired, NOW - dt.timedelta(days=40), 30)
+    assert asked_with_the_pair_in_place(back_office, pair_in(stale), key_pem(expired), old)
 
 
 def test_a_refused_pair_left_by_a_killed_renewal_is_not_asked_with(
@@ -160,25 +172,13 @@ def test_a_refused_pair_left_by_a_killed_renewal_is_not_asked_with(
     before it removed the refused one WHEN the terminal renews again THEN it asks with the
     pair in place (the refused one is older: the back office has moved past it) and the
     leftover goes; AND a damaged refused pair is not asked with either."""
-    renewer, _, _ = renewed(tmp_path, back_office)
-    for _ in range(FALL_BACK_AFTER):
-        renewer.link_refused("certificate revoked")
-    assert renewer.fall_back_if_asked()
+    pair = fallen_back(tmp_path, back_office)
     leftover = {n: b for n, b in files(tmp_path).items() if n.endswith(".refused")}
-    pair = certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
     certfiles.renew(back_office, pair, "pos-a")
-    for name, data in leftover.items():  # as a kill before their removal leaves them
-        (tmp_path / name).write_bytes(data)
-    in_place = pair.cert.read_text()
-    certfiles.renew(back_office, pair, "pos-a")
-    assert BackOffice.signed_with[-1] == in_place
+    key, cert = leftover["pos-a.key.refused"], leftover["pos-a.pem.refused"]
+    assert asked_with_the_pair_in_place(back_office, pair, key, cert)  # as a kill left them
     assert not any(name.endswith(".refused") for name in files(tmp_path))
-
-    (tmp_path / "pos-a.key.refused").write_bytes(b"not a key")
-    (tmp_path / "pos-a.pem.refused").write_bytes(leftover["pos-a.pem.refused"])
-    in_place = pair.cert.read_text()
-    certfiles.renew(back_office, pair, "pos-a")
-    assert BackOffice.signed_with[-1] == in_place
+    assert asked_with_the_pair_in_place(back_office, pair, b"not a key", cert)
 
 
 def test_refusals_of_a_certificate_the_broker_took_change_nothing(
