@@ -270,6 +270,9 @@ def report(
     for name, arm in arms.items():
         if name == "paho":
             continue
+        if name == "paho-stock":
+            buffered(qos, arms, ratio("paho", name))
+            continue
         r = ratio(name, "paho")
         paho_us = arms["paho"].cpu_us
         cpu = spread_of([p / o for p, o in zip(paho_us, arm.cpu_us, strict=True)])
@@ -303,6 +306,22 @@ def report(
         )
     else:
         print(f"{what}: no library's gap over paho is large and shown: the project keeps paho.")
+
+
+def buffered(qos: str, arms: dict[str, Arm], rate: Spread) -> None:
+    """posterm-host's paho (buffered reads, host/mqtt_reads.py) against paho as it comes."""
+    cpu = spread_of(
+        [s / b for s, b in zip(arms["paho-stock"].cpu_us, arms["paho"].cpu_us, strict=True)]
+    )
+    print(f"{qos}, posterm's buffered reads / stock paho, rate: {rate}.")
+    print(f"{qos}, stock paho / posterm's buffered reads, CPU per message: {cpu}.")
+    figure(
+        f"mqtt clients: paho buffered / stock, {qos} rate",
+        rate.median,
+        "ratio",
+        spread=rate,
+    )
+    figure(f"mqtt clients: paho stock / buffered, {qos} CPU", cpu.median, "ratio", spread=cpu)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-LIBRARIES = ("paho", "gmqtt", "amqtt")
+LIBRARIES = ("paho", "paho-stock", "gmqtt", "amqtt")
 MODES = ("backlog", "live")
 TIMEOUT_S = 300.0  # a run that has not had every message by then is broken
 IDLE_S = 10.0  # nor one that had nothing for this long after its first message
@@ -79,12 +79,33 @@ class Inbox:
 
 
 def drain_paho(port: int, client_id: str, inbox: Inbox, config_path: str) -> None:
-    """posterm-host's client: `make_client` from its config, its network thread."""
+    """posterm-host's client: `make_client` from its config (paho with buffered reads,
+    host/mqtt_reads.py), its network thread."""
     from posterm.host.config import load  # noqa: PLC0415
     from posterm.host.mqtt_client import make_client  # noqa: PLC0415
+
+    drain_paho_client(make_client(load(config_path), client_id, clean=False), port, inbox)
+
+
+def drain_paho_stock(port: int, client_id: str, inbox: Inbox, config_path: str) -> None:
+    """paho-mqtt as it comes (no buffered reads), otherwise as the host's: the baseline of
+    posterm's buffered reads."""
+    import paho.mqtt.client as mqtt  # noqa: PLC0415
+    from paho.mqtt.enums import CallbackAPIVersion  # noqa: PLC0415
+
+    client = mqtt.Client(
+        callback_api_version=CallbackAPIVersion.VERSION2,
+        client_id=client_id,
+        clean_session=False,
+        protocol=mqtt.MQTTv311,
+    )
+    drain_paho_client(client, port, inbox)
+
+
+def drain_paho_client(client: Any, port: int, inbox: Inbox) -> None:
+    """A paho client as the host runs it: its in-flight window, its network thread."""
     from posterm.host.service import ACK_WINDOW  # noqa: PLC0415
 
-    client = make_client(load(config_path), client_id, clean=False)
     client.max_inflight_messages_set(ACK_WINDOW)
 
     def on_message(client: Any, userdata: Any, message: Any) -> None:
@@ -148,6 +169,7 @@ def drain_amqtt(port: int, client_id: str, inbox: Inbox, config_path: str) -> No
 
 DRAINS: dict[str, Callable[[int, str, Inbox, str], None]] = {
     "paho": drain_paho,
+    "paho-stock": drain_paho_stock,
     "gmqtt": drain_gmqtt,
     "amqtt": drain_amqtt,
 }

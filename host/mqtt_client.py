@@ -1,6 +1,6 @@
 """posterm-host's MQTT client as every part of the host makes it (the ingest loop, the CLI's
-commands, enrolment's broker check, bulk replies): paho, MQTT 3.1.1, the host's user and
-TLS files from its config; and the broker's address."""
+commands, enrolment's broker check, bulk replies): paho with buffered reads (`mqtt_reads`),
+MQTT 3.1.1, the host's user and TLS files from its config; and the broker's address."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host.config import HostConfig
+from posterm.host.mqtt_reads import BufferedClient
 from posterm.protocol.mqtt.url import parse_mqtt_url
 
 
 def make_client(config: HostConfig, client_id: str, *, clean: bool) -> mqtt.Client:
-    client = mqtt.Client(
+    client = BufferedClient(
         callback_api_version=CallbackAPIVersion.VERSION2,
         client_id=client_id,
         clean_session=clean,
