@@ -20,6 +20,12 @@ from posterm.daemon.config import MqttSection, parse_mqtt_url
 
 log = logging.getLogger("posterm.mqtt")
 
+# CONNACK refusals that are about this terminal's credentials (MQTT 3.1.1 rc 4 and 5: "bad
+# user name or password", "not authorized"; Mosquitto's answer to a certificate its
+# identity rules or dynsec do not take); rc 1-3 (protocol version, client id, server
+# unavailable) say nothing about the certificate
+REFUSING = frozenset({"Bad user name or password", "Not authorized"})
+
 
 class LinkError(Exception):
     """The broker cannot be reached, or refused the connection (`refused`: its TLS
@@ -32,7 +38,8 @@ class LinkError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class LinkEvent:
-    """What paho reported: connected / disconnected / puback / message."""
+    """What paho reported: connected / disconnected / puback / message. `refused`: a
+    CONNACK refusing this terminal's credentials (REFUSING)."""
 
     kind: str
     ok: bool = True
@@ -40,6 +47,7 @@ class LinkEvent:
     topic: str = ""
     payload: bytes = b""
     reason: str = ""
+    refused: bool = False
 
 
 class Link:
@@ -145,7 +153,14 @@ class Link:
     def _on_connect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any
     ) -> None:
-        self.reported.append(LinkEvent("connected", ok=not reason.is_failure, reason=str(reason)))
+        self.reported.append(
+            LinkEvent(
+                "connected",
+                ok=not reason.is_failure,
+                reason=str(reason),
+                refused=reason.is_failure and str(reason) in REFUSING,
+            )
+        )
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason: Any, properties: Any

@@ -204,13 +204,15 @@ class Relay:
         if link_event.kind == "connected":
             if not link_event.ok:
                 self._failed(f"the broker refused the connection: {link_event.reason}")
-                self._refused(link_event.reason)
+                if link_event.refused:  # this terminal's credentials, not the broker's state
+                    self._refused(link_event.reason)
                 return
             self._connected()
         elif link_event.kind == "disconnected":
             if self.state == "connecting":  # before CONNACK: TLS 1.3 refuses a client here
                 self._failed(f"connection closed before CONNACK: {link_event.reason}")
-                self._refused(link_event.reason)
+                if self.link.tls:  # (without TLS no certificate was refused)
+                    self._refused(link_event.reason)
             elif self.state != "disconnected":
                 self._failed(f"connection lost: {link_event.reason}")
         elif link_event.kind == "puback":

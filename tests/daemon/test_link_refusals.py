@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -101,3 +102,55 @@ def test_a_broker_breaking_the_handshake_off_is_a_refusal(
     servers.append(TlsServer(*certs["broker"], client_ca=certs["stranger_ca"][0]))
     failed = _open(servers[0].port, certs["fleet_ca"][0], certs["terminal"])
     assert failed.refused, failed
+
+
+class ConnackServer:
+    """Answers every CONNECT with a CONNACK of return code `rc` (MQTT 3.1.1)."""
+
+    def __init__(self, rc: int) -> None:
+        self.rc = rc
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.sock.getsockname()[1])
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                try:
+                    if conn.recv(1) == b"\x10":  # CONNECT (its rest is not read)
+                        conn.sendall(bytes([0x20, 0x02, 0x00, self.rc]))
+                        conn.recv(1)  # until the client closes
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.mark.parametrize(
+    ("rc", "refused"), [(1, False), (2, False), (3, False), (4, True), (5, True)]
+)
+def test_only_a_connack_refusing_the_credentials_is_a_refusal(rc: int, refused: bool) -> None:
+    """GIVEN a broker answering CONNECT with CONNACK return code `rc` WHEN the link opens
+    THEN its connected event is a failure, a refusal of this terminal's credentials only
+    for rc 4 (bad user name or password) and 5 (not authorized): a broker that is
+    unavailable (3) says nothing about a renewed certificate."""
+    server = ConnackServer(rc)
+    link = Link(MqttSection(url=f"mqtt://127.0.0.1:{server.port}"), "pos-a")
+    try:
+        link.open("posterm/v1/pos-a/status", {"online": False})
+        deadline = time.monotonic() + 30
+        connected = []
+        while not connected and time.monotonic() < deadline:
+            connected = [e for e in link.step(0.2) if e.kind == "connected"]
+        assert connected, "no CONNACK reached the link"
+        assert not connected[0].ok
+        assert connected[0].refused is refused, connected[0]
+    finally:
+        link.close()
+        server.close()
