@@ -104,6 +104,7 @@ class Relay:
         self._connack_by = 0.0
         self._reconnect = threading.Event()  # set by the renewer: new certificate files
         self.renewer: Renewer | None = None
+        self._files = 0  # the generation of the certificate files the connection was opened with
         if config.renew_url is not None:
             self.renewer = Renewer(config, self.tid, self.request_reconnect)
 
@@ -191,6 +192,7 @@ class Relay:
     def _connect(self) -> None:
         self.session = self._next_session()
         self._set_state("connecting")
+        self._files = self.renewer.files if self.renewer is not None else 0  # before reading them
         try:
             self.link.open(topics.terminal(self.tid, "status"), self._status(online=False))
         except LinkError as exc:
@@ -228,12 +230,12 @@ class Relay:
         """The broker refused this connection: the renewer counts it against a renewed
         certificate (and puts the old one back after a few)."""
         if self.renewer is not None:
-            self.renewer.link_refused(why)
+            self.renewer.link_refused(why, self._files)
 
     def _connected(self) -> None:
         self.backoff.succeeded()
         if self.renewer is not None:
-            self.renewer.link_up()
+            self.renewer.link_up(self._files)
         self._inflight.clear()
         self._published_up_to = 0  # everything unacknowledged goes again, oldest first
         self._queue.clear()

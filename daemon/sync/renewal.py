@@ -48,6 +48,7 @@ class Renewer:
         self._wake = threading.Event()  # stop, or a fall back asked by the relay
         self._lock = threading.Lock()
         self._on_probation = False  # renewed, not yet taken by the broker
+        self._files = 0  # the generation of the files in place: +1 at each renewal, fall back
         self._refusals = 0
         self._fall_back_asked: str | None = None  # why, until this thread has done it
         self._hold_until = 0.0  # after a fall back: no renewal before (monotonic)
@@ -72,18 +73,30 @@ class Renewer:
             self.fall_back_if_asked()
 
     # -- from the relay thread ---------------------------------------------------------
-    def link_up(self) -> None:
-        """The broker took the certificate in place."""
+    @property
+    def files(self) -> int:
+        """The generation of the key and certificate files in place, read by the relay
+        before it opens a connection with them (and given back with what the broker said):
+        a connection opened before a renewal neither ends nor counts towards the renewed
+        certificate's probation."""
         with self._lock:
+            return self._files
+
+    def link_up(self, files: int) -> None:
+        """The broker took the certificate of generation `files`."""
+        with self._lock:
+            if files != self._files:  # opened with the files before a renewal or fall back
+                return
             if self._on_probation:
                 log.info("renew: the broker takes the new certificate")
             self._on_probation, self._refusals = False, 0
 
-    def link_refused(self, why: str) -> None:
-        """The broker refused a connection (its TLS handshake or CONNACK): after
-        FALL_BACK_AFTER in a row since a renewal, this thread puts the old pair back."""
+    def link_refused(self, why: str, files: int) -> None:
+        """The broker refused a connection opened with the files of generation `files`
+        (its TLS handshake or CONNACK): after FALL_BACK_AFTER in a row with a renewal's,
+        this thread puts the old pair back."""
         with self._lock:
-            if not self._on_probation:
+            if not self._on_probation or files != self._files:
                 return
             self._refusals += 1
             if self._refusals < FALL_BACK_AFTER:
@@ -110,6 +123,8 @@ class Renewer:
                 exc.message,
             )
             return False
+        with self._lock:
+            self._files += 1
         log.error(
             "renew: the broker refused the renewed certificate %d times (%s): back on the"
             " one before it, %s, valid until %s (the refused one kept as *.refused);"
@@ -159,5 +174,6 @@ class Renewer:
             )
         with self._lock:
             self._on_probation, self._refusals = True, 0
+            self._files += 1
         self.on_renewed(f"new client certificate {serial}")
         return CHECK_SECONDS

@@ -107,9 +107,9 @@ def test_the_broker_refusing_the_renewed_certificate_puts_the_old_one_back(
     refused = files(tmp_path)
     assert refused["pos-a.pem"] != before["pos-a.pem"]
     for _ in range(FALL_BACK_AFTER - 1):
-        renewer.link_refused("certificate revoked")
+        renewer.link_refused("certificate revoked", renewer.files)
     assert not renewer.fall_back_if_asked()  # not yet
-    renewer.link_refused("certificate revoked")
+    renewer.link_refused("certificate revoked", renewer.files)
     assert renewer.fall_back_if_asked()
     after = files(tmp_path)
     assert (after["pos-a.key"], after["pos-a.pem"]) == (before["pos-a.key"], before["pos-a.pem"])
@@ -129,7 +129,7 @@ def fallen_back(tmp_path: Path, url: str) -> certfiles.Pair:
     back in place, the refused pair beside it. The pair in place."""
     renewer, _, _ = renewed(tmp_path, url)
     for _ in range(FALL_BACK_AFTER):
-        renewer.link_refused("certificate revoked")
+        renewer.link_refused("certificate revoked", renewer.files)
     assert renewer.fall_back_if_asked()
     return certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
 
@@ -188,11 +188,11 @@ def test_refusals_of_a_certificate_the_broker_took_change_nothing(
     many times (a broker restarting, a revoked terminal) THEN no file changes: only a
     renewal not yet taken is put back. AND without any renewal, refusals change nothing."""
     renewer, told, _ = renewed(tmp_path, back_office)
-    renewer.link_refused("x")
-    renewer.link_up()
+    renewer.link_refused("x", renewer.files)
+    renewer.link_up(renewer.files)
     taken = files(tmp_path)
     for _ in range(FALL_BACK_AFTER * 2):
-        renewer.link_refused("certificate revoked")
+        renewer.link_refused("certificate revoked", renewer.files)
     assert not renewer.fall_back_if_asked()
     assert files(tmp_path) == taken and len(told) == 1
 
@@ -205,8 +205,32 @@ def test_refusals_of_a_certificate_the_broker_took_change_nothing(
     idle = Renewer(config, "pos-a", told.append)
     before = files(fresh)
     for _ in range(FALL_BACK_AFTER * 2):
-        idle.link_refused("certificate revoked")
+        idle.link_refused("certificate revoked", idle.files)
     assert not idle.fall_back_if_asked() and files(fresh) == before
+
+
+def test_a_connection_opened_before_the_renewal_neither_ends_nor_counts_to_its_probation(
+    tmp_path: Path, back_office: str
+) -> None:
+    """GIVEN a connection the relay opened with the files before a renewal (their
+    generation read then) WHEN its CONNACK, or its refusals, arrive after the renewal
+    THEN the renewed certificate stays on probation: refused FALL_BACK_AFTER times on
+    connections opened with it, the old one is put back."""
+    pair = pair_in(tmp_path, days=30, start=NOW - dt.timedelta(days=25))
+    config = MqttSection(
+        url="mqtts://127.0.0.1:8883", cert_file=pair.cert, key_file=pair.key, renew_url=back_office
+    )
+    renewer = Renewer(config, "pos-a", lambda why: None)
+    opened_before = renewer.files
+    renewer.check()  # renewed
+    assert renewer.files != opened_before
+    renewer.link_up(opened_before)  # the old connection's CONNACK
+    for _ in range(FALL_BACK_AFTER):
+        renewer.link_refused("the old connection", opened_before)
+    assert not renewer.fall_back_if_asked()
+    for _ in range(FALL_BACK_AFTER):
+        renewer.link_refused("certificate revoked", renewer.files)
+    assert renewer.fall_back_if_asked()
 
 
 def test_an_old_certificate_no_longer_valid_is_not_put_back(tmp_path: Path) -> None:
