@@ -31,6 +31,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from posterm.host.alerts.engine import muted_counts, open_counts
+from posterm.host.config import parse_bind
 from posterm.host.fleet import finite
 from posterm.host.store import Store
 
@@ -41,16 +42,15 @@ REFUND_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400,
 
 
 def parse_address(text: str) -> tuple[str, int]:
-    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:9464`) for `--metrics`; as an argparse
-    `type` a bad one is exit 2 with the reason."""
-    host, sep, port = text.rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    """`HOST:PORT` (an IPv6 host in brackets: `[::1]:9464`; port 0: one the kernel picks,
+    logged once bound) for `--metrics`; as an argparse `type` a bad one is exit 2 with the
+    reason."""
+    try:
+        return parse_bind(text, any_port=True)
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464; a port 1-65535)"
-        )
-    return host, int(port)
+            f"{text!r} is not HOST:PORT (e.g. 127.0.0.1:9464; a port 0-65535, 0 the kernel's pick)"
+        ) from exc
 
 
 def version() -> str:
@@ -162,7 +162,8 @@ class Metrics:
     def serve(self, address: tuple[str, int]) -> Any:
         """Start the HTTP server (its own daemon thread); returns the server (`shutdown()`)."""
         server, _thread = start_http_server(address[1], address[0], registry=self.registry)
-        log.info("host: metrics on http://%s:%d/metrics", address[0], address[1])
+        host = f"[{address[0]}]" if ":" in address[0] else address[0]
+        log.info("host: metrics on http://%s:%d/metrics", host, server.server_address[1])
         return server
 
     # -- hooks (the host's loop thread) -------------------------------------------------------

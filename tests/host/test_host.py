@@ -9,6 +9,7 @@ import json
 import re
 import sqlite3
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ class Host:
         )
         self.proc: subprocess.Popen[str] | None = None
         self.logs = 0
+        self.metrics_port = 0  # `run --metrics` (metrics_page)
 
     def cli(self, *args: str) -> tuple[int, Any]:
         proc = subprocess.run(
@@ -65,6 +67,22 @@ class Host:
             stderr=log,
             text=True,
         )
+
+    def metrics_page(self, log: Path) -> str:
+        """The /metrics page of `run --metrics 127.0.0.1:{metrics_port}` writing `log` (""
+        while it is not up). Port 0 at the first start: the one it announces, kept after."""
+        if not self.metrics_port:
+            said = log.read_text(errors="replace") if log.exists() else ""
+            found = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", said)
+            if found is None:
+                return ""
+            self.metrics_port = int(found.group(1))
+        try:
+            url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                return str(resp.read().decode())
+        except OSError:
+            return ""
 
     def kill(self) -> None:
         if self.proc is not None:

@@ -9,7 +9,6 @@ import json
 import os
 import re
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from posterm.host.store import Store
 from tests.host.test_host import Host, unacked
-from tests.support.broker import Broker, free_port, wait_for
+from tests.support.broker import Broker, wait_for
 from tests.support.fleet import Fleet
 from tests.support.postgres import Cluster
 from tests.support.rig import Rig, make_rig, mqtt_section
@@ -41,7 +40,6 @@ class HostProc(Host):
             f'[host]\nid = "hq"\nreply_timeout_s = 20\n[mqtt]\nurl = "{broker.url}"\n{share}'
             f'[store]\nurl = "{store_url}"\n[keys]\nprivate_key = "{self.key}"\n'
         )
-        self.metrics_port = free_port()
 
     def start(self, instance: str | None = None, env: dict[str, str] | None = None) -> None:
         self.logs += 1
@@ -68,12 +66,7 @@ class HostProc(Host):
 
     def ingested(self) -> int:
         """posterm_events_ingested_total of this process (0 while the page is not up)."""
-        try:
-            url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-            with urllib.request.urlopen(url, timeout=2) as resp:
-                page = resp.read().decode()
-        except OSError:
-            return 0
+        page = self.metrics_page(self.log)
         return sum(
             int(float(n))
             for n in re.findall(r"^posterm_events_ingested_total\{[^}]*\} (\S+)$", page, re.M)

@@ -10,11 +10,13 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from posterm.host.web.auth import hash_password
-from tests.support.broker import Broker, accepts, free_port, wait_for
+from posterm.hwsim.demo_host import announced
+from tests.support.broker import Broker, accepts, wait_for
 from tests.support.needs import unavailable
 from tests.support.rig import Rig, trusting_rig
 from tests.support.sim import BIN
@@ -35,8 +37,9 @@ class WebHost:
         self, tmp: Path, broker: Broker, web_extra: str = "", store_url: str | None = None
     ) -> None:
         """`web_extra`: more `[web]` keys, one per line; `store_url`: else SQLite in tmp."""
-        self.tmp, self.port = tmp, free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tmp = tmp
+        self.port = 0  # the kernel picks it at the first start (announced in the log), kept
+        self.url = ""
         self.key = tmp / "keys" / "host.key"
         self.config = tmp / "host.toml"
         users = "".join(
@@ -76,7 +79,17 @@ class WebHost:
             stderr=log,
             text=True,
         )
+        proc = self.proc
+        url = announced(
+            self.tmp / "host.log", 0, r"dashboard on (http://\S+)/", lambda: proc.poll() is None, 60
+        )
+        if url is None:
+            raise AssertionError(f"posterm-host --http did not listen: {self.log()}")
+        self.url, self.port = url, urlsplit(url).port or 0
         wait_for(self._listens, "the dashboard to listen")
+
+    def log(self) -> str:
+        return (self.tmp / "host.log").read_text(errors="replace")
 
     def _listens(self) -> bool:
         return accepts(self.proc, self.port, self.tmp / "host.log")
