@@ -8,7 +8,8 @@ has (up to RECV_BYTES) into a buffer and paho's small reads are served from it, 
 pass of the loop reads every whole packet the buffer holds. paho's own contract for a
 socket it does not make (its websocket wrapper's: `recv`, `send`, `pending`, `fileno`,
 `setblocking`, `close`) is what the wrapper keeps; `pending` tells paho's loop not to wait
-in `select` while bytes are buffered, as it does for TLS.
+in `select` while bytes are buffered, as it does for TLS. And while the loop reads, the
+packets queued meanwhile do not each wake it (`BufferedClient.loop_read`).
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ class BufferedSocket:
         return getattr(self._sock, name)
 
 
+class _Asleep:
+    """Stands for paho's wake-up socket while its loop reads (`BufferedClient.loop_read`)."""
+
+    def send(self, data: bytes) -> int:
+        return len(data)
+
+
+_ASLEEP: Any = _Asleep()
+
+
 class BufferedClient(mqtt.Client):
     """paho's client reading through a BufferedSocket, every buffered packet a pass."""
 
@@ -69,12 +80,21 @@ class BufferedClient(mqtt.Client):
         return BufferedSocket(super()._create_socket())
 
     def loop_read(self, max_packets: int = 1) -> MQTTErrorCode:
-        rc = super().loop_read(max_packets)
-        for _ in range(PASSES):
-            if rc != mqtt.MQTT_ERR_SUCCESS or not self._buffered():
-                break
+        # paho wakes its own loop (a byte to a socket pair) for every packet it queues, the
+        # PUBACKs this loop queues as it reads included: that is a system call per message
+        # and a hand-over of the GIL to the host's other thread. While this thread reads,
+        # its own wake-ups are not needed (its next pass writes whatever is queued: paho's
+        # `want_write`), nor are other threads' (the same check sees their packets).
+        wake, self._sockpairW = self._sockpairW, _ASLEEP if self._sockpairW else None
+        try:
             rc = super().loop_read(max_packets)
-        return rc
+            for _ in range(PASSES):
+                if rc != mqtt.MQTT_ERR_SUCCESS or not self._buffered():
+                    break
+                rc = super().loop_read(max_packets)
+            return rc
+        finally:
+            self._sockpairW = wake
 
     def _buffered(self) -> bool:
         sock = self._sock

@@ -77,9 +77,12 @@ def recv_exact(conn: socket.socket, n: int) -> bytes:
 
 
 @contextmanager
-def broker(stream: bytes, cuts: list[int]) -> Iterator[tuple[int, list[int]]]:
+def broker(
+    stream: bytes, cuts: list[int], published: list[bytes] | None = None
+) -> Iterator[tuple[int, list[int]]]:
     """A one-connection broker: CONNACK, then `stream` sent in pieces cut at `cuts`; yields
-    its port and the packet ids the client PUBACKs (filled as they come)."""
+    its port and the packet ids the client PUBACKs (filled as they come); the client's QoS
+    0 PUBLISHes' payloads go to `published`."""
     server = socket.create_server(("127.0.0.1", 0))
     acked: list[int] = []
 
@@ -99,6 +102,9 @@ def broker(stream: bytes, cuts: list[int]) -> Iterator[tuple[int, list[int]]]:
                     kind, body = read_packet(conn)
                     if kind == 0x40:
                         acked.append(int.from_bytes(body, "big"))
+                    elif kind == 0x30 and published is not None:
+                        topic_len = int.from_bytes(body[:2], "big")
+                        published.append(body[2 + topic_len :])
             except (ConnectionError, OSError):
                 return
 
@@ -138,6 +144,38 @@ def test_every_message_arrives_once_in_order_however_the_bytes_are_cut(seed: int
             assert got == messages
             wait_for(lambda: len(acked) == len(messages), "every PUBACK")
             assert acked == list(range(1, len(messages) + 1))
+        finally:
+            client.disconnect()
+            client.loop_stop()
+
+
+def test_what_is_published_while_the_loop_reads_is_sent() -> None:
+    """GIVEN a stream of messages WHEN the client publishes from its message callback (its
+    network thread, while it reads: paho's wake-up is not used then) and from another
+    thread THEN the broker gets every one of them."""
+    messages = [publish(n + 1, "posterm/pos-0001/events", b"%d" % n) for n in range(300)]
+    published: list[bytes] = []
+    client = BufferedClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id="reads")
+    replies = threading.Event()
+
+    def on_message(client: BufferedClient, userdata: object, message: object) -> None:
+        client.publish("posterm/pos-0001/reply", message.payload)  # type: ignore[attr-defined]
+        if message.mid == len(messages):  # type: ignore[attr-defined]
+            replies.set()
+
+    client.on_message = on_message
+    with broker(b"".join(messages), [], published) as (port, _):
+        client.connect("127.0.0.1", port, keepalive=30)
+        client.loop_start()
+        try:
+            for n in range(50):  # meanwhile, from this thread
+                client.publish("posterm/pos-0001/other", b"t%d" % n)
+            assert replies.wait(WAIT_S)
+            wait_for(lambda: len(published) == 350, "every publish at the broker")
+            assert sorted(p for p in published if not p.startswith(b"t")) == sorted(
+                b"%d" % n for n in range(300)
+            )
+            assert [p for p in published if p.startswith(b"t")] == [b"t%d" % n for n in range(50)]
         finally:
             client.disconnect()
             client.loop_stop()
