@@ -51,13 +51,3 @@ def _remember(db: Tx, tid: str, journal_id: str, life: int, now: str) -> None:
         " (?, ?, ?, ?) ON CONFLICT (terminal, journal_id) DO NOTHING",
         (tid, journal_id, life, now),
     )
-
-
-def current(db: Tx, tids: list[str]) -> dict[str, int]:
-    """The terminals' current life (0 for one not known yet)."""
-    if not tids:
-        return {}
-    marks = ", ".join("?" for _ in tids)
-    rows = db.rows(f"SELECT terminal, life FROM terminals WHERE terminal IN ({marks})", tids)
-    found = {str(r["terminal"]): int(r["life"] or 0) for r in rows}
-    return {tid: found.get(tid, 0) for tid in tids}

@@ -190,8 +190,8 @@ class Store(StoreReads):
             for event_id, env in unique
         ]
         with self._tx() as db:
-            life = lives.current(db, sorted({str(row[1]) for row in rows}))
-            rows_life = [(*row, life[str(row[1])]) for row in rows]  # the terminal's life
+            held = self._terminals(db, sorted({str(row[1]) for row in rows}))
+            rows_life = [(*row, held[str(row[1])][1]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
                 db.execute(
@@ -221,21 +221,18 @@ class Store(StoreReads):
             for event_id, env in unique:
                 target = new if event_id in stored else known
                 target.setdefault(env["terminal"], []).append(event_id)
-            gaps = self._advance(db, sorted(new))
+            gaps = self._advance(db, sorted(new), held)
             fresh = [env for event_id, env in unique if event_id in stored]
             self._last_sales(db, fresh)
             if on_new is not None and fresh:
                 on_new(db, sorted(fresh, key=lambda e: (str(e["terminal"]), int(e["seq"]))))
         return Ingested(new, known, gaps)
 
-    def _advance(self, db: Tx, tids: list[str]) -> dict[str, int]:
-        """Move the terminals' contiguous seq over what is stored, their rows locked in
-        terminal order (another host process advancing one of them waits, then sees this
-        commit); the first missing seq of those with a later one stored.
-
-        The events after each terminal's contiguous seq are read as one index range per
-        terminal ((terminal, seq) > (tid, its seq)): a join on the terminals table lets
-        PostgreSQL scan the whole events table instead."""
+    def _terminals(self, db: Tx, tids: list[str]) -> dict[str, tuple[int, int]]:
+        """The batch's terminals' (contiguous seq, life), their rows created if new and, on
+        PostgreSQL, locked in terminal order (another host process advancing one of them
+        waits, then sees this commit; inside `batch()` this transaction holds them
+        already). One read for both the events' life and `_advance`."""
         if not tids:
             return {}
         if self.db.dialect == "postgresql":
@@ -249,8 +246,32 @@ class Store(StoreReads):
                 " terminal = ANY(?) ORDER BY terminal FOR UPDATE",
                 [tids],
             )
-            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
-            life = {r["terminal"]: int(r["life"]) for r in found}
+        else:
+            db.execute(
+                f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
+                " ON CONFLICT (terminal) DO NOTHING",
+                tids,
+            )
+            found = db.rows(
+                "SELECT terminal, contiguous_seq, life FROM terminals WHERE terminal IN"
+                f" ({', '.join('?' for _ in tids)})",
+                tids,
+            )
+        return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in found}
+
+    def _advance(self, db: Tx, tids: list[str], held: dict[str, tuple[int, int]]) -> dict[str, int]:
+        """Move the terminals' contiguous seq over what is stored (`held`: their contiguous
+        seq and life as `_terminals` read them); the first missing seq of those with a
+        later one stored.
+
+        The events after each terminal's contiguous seq are read as one index range per
+        terminal ((terminal, seq) > (tid, its seq)): a join on the terminals table lets
+        PostgreSQL scan the whole events table instead."""
+        if not tids:
+            return {}
+        seqs = {tid: held[tid][0] for tid in tids}
+        life = {tid: held[tid][1] for tid in tids}
+        if self.db.dialect == "postgresql":
             beyond = db.rows(
                 "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[], ?::int[]) AS"
                 " t(terminal, after, life) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events"
@@ -259,18 +280,6 @@ class Store(StoreReads):
                 [tids, [seqs[t] for t in tids], [life[t] for t in tids]],
             )
         else:
-            db.execute(
-                f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
-                " ON CONFLICT (terminal) DO NOTHING",
-                tids,
-            )
-            marks = ", ".join("?" for _ in tids)
-            found = db.rows(
-                f"SELECT terminal, contiguous_seq, life FROM terminals WHERE terminal IN ({marks})",
-                tids,
-            )
-            seqs = {r["terminal"]: int(r["contiguous_seq"]) for r in found}
-            life = {r["terminal"]: int(r["life"]) for r in found}
             keys = ", ".join(["(?, ?, ?)"] * len(tids))  # one (terminal, seq) range each
             beyond = db.rows(
                 f"WITH k (terminal, after, life) AS (VALUES {keys}) SELECT DISTINCT"
