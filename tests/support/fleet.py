@@ -19,6 +19,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from posterm.host.mqtt_reads import BufferedClient
 from posterm.protocol.mqtt import topics
 from posterm.protocol.mqtt.events import envelope
 
@@ -113,7 +114,10 @@ class Fleet:
         ready = []
         for i in range(connections):
             mine = tids[i::connections]
-            client = mqtt.Client(
+            # posterm-host's paho (buffered reads): the fleet shares the benchmarks' cores
+            # with the host it loads, the less it takes of them the more the host's figures
+            # are the host's
+            client = BufferedClient(
                 callback_api_version=CallbackAPIVersion.VERSION2,
                 client_id=f"{name}-{i}",
                 clean_session=True,
