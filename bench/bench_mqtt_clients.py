@@ -12,8 +12,10 @@ same envelopes at QoS 0 (no PUBACK: the receive path alone), published once the 
 is connected, timed from its first message to its last.
 
 Arms: paho-mqtt as the host builds it (`posterm.host.mqtt_client.make_client` from a host
-config, its network thread), gmqtt (asyncio, pure Python) and amqtt's client (already a
-dependency: the demo broker). Interleaved rounds (bench/runs.py, the order rotated each
+config, its network thread; buffered reads, host/mqtt_reads.py), paho-stock (paho as it
+comes, otherwise the same: the baseline of the buffered reads, reported as their own
+ratio), gmqtt (asyncio, pure Python) and amqtt's client (already a dependency: the demo
+broker). Interleaved rounds (bench/runs.py, the order rotated each
 round, each run >= 5 s of draining: several preload-and-drain cycles when one backlog is
 drained sooner); each ratio other/paho is the median of the rounds' own ratios, with spread.
 
