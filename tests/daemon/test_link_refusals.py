@@ -6,6 +6,7 @@ server in this process."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -20,17 +21,10 @@ from posterm.daemon.sync.link import Link, LinkError
 from posterm.host.enrol import ca
 
 
-class TlsServer:
-    """Accepts TLS 1.2 connections (the refusal of a client certificate then breaks the
-    handshake off, as it does on brokers without TLS 1.3) and then closes them."""
+class Server:
+    """A TCP server on 127.0.0.1 in this process, each connection to `handle` in turn."""
 
-    def __init__(self, cert: Path, key: Path, client_ca: Path | None) -> None:
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.maximum_version = ssl.TLSVersion.TLSv1_2
-        self.context.load_cert_chain(cert, key)
-        if client_ca is not None:
-            self.context.verify_mode = ssl.CERT_REQUIRED
-            self.context.load_verify_locations(client_ca)
+    def __init__(self) -> None:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -42,14 +36,32 @@ class TlsServer:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
-            try:
-                with self.context.wrap_socket(conn, server_side=True):
-                    pass
-            except (ssl.SSLError, OSError):
-                conn.close()
+            with conn, contextlib.suppress(OSError):  # ssl.SSLError too: the client's part
+                self.handle(conn)
+
+    def handle(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
     def close(self) -> None:
         self.sock.close()
+
+
+class TlsServer(Server):
+    """Accepts TLS 1.2 connections (the refusal of a client certificate then breaks the
+    handshake off, as it does on brokers without TLS 1.3) and then closes them."""
+
+    def __init__(self, cert: Path, key: Path, client_ca: Path | None) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.context.load_cert_chain(cert, key)
+        if client_ca is not None:
+            self.context.verify_mode = ssl.CERT_REQUIRED
+            self.context.load_verify_locations(client_ca)
+        super().__init__()
+
+    def handle(self, conn: socket.socket) -> None:
+        with self.context.wrap_socket(conn, server_side=True):
+            pass
 
 
 @pytest.fixture
@@ -104,32 +116,17 @@ def test_a_broker_breaking_the_handshake_off_is_a_refusal(
     assert failed.refused, failed
 
 
-class ConnackServer:
+class ConnackServer(Server):
     """Answers every CONNECT with a CONNACK of return code `rc` (MQTT 3.1.1)."""
 
     def __init__(self, rc: int) -> None:
         self.rc = rc
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.port = int(self.sock.getsockname()[1])
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__()
 
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            with conn:
-                try:
-                    if conn.recv(1) == b"\x10":  # CONNECT (its rest is not read)
-                        conn.sendall(bytes([0x20, 0x02, 0x00, self.rc]))
-                        conn.recv(1)  # until the client closes
-                except OSError:
-                    pass
-
-    def close(self) -> None:
-        self.sock.close()
+    def handle(self, conn: socket.socket) -> None:
+        if conn.recv(1) == b"\x10":  # CONNECT (its rest is not read)
+            conn.sendall(bytes([0x20, 0x02, 0x00, self.rc]))
+            conn.recv(1)  # until the client closes
 
 
 @pytest.mark.parametrize(
