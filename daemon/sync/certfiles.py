@@ -127,6 +127,9 @@ def renew(url: str, pair: Pair, terminal: str | None = None) -> x509.Certificate
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    # on probation until the broker takes it, across restarts (the serial: a marker left
+    # by a renewal that never reached its renames names a certificate not in place)
+    write(probation_file(pair), f"{cert.serial_number:x}\n".encode())
     _install(pair, key_pem, pem.encode())
     if signer != pair:  # renewed: the refused pair is nobody's certificate any more
         _forget(signer)
@@ -207,6 +210,27 @@ def _checked(
     return cert
 
 
+def probation_file(pair: Pair) -> Path:
+    """Beside the certificate: the serial of a renewed certificate the broker has not
+    taken yet."""
+    return pair.side(pair.cert, ".probation")
+
+
+def on_probation(pair: Pair) -> bool:
+    """Whether the certificate in place is a renewal the broker has not taken yet."""
+    try:
+        told = probation_file(pair).read_text(encoding="ascii").strip()
+        return told == f"{load_cert(pair.cert).serial_number:x}"
+    except (OSError, ValueError, RenewError):
+        return False
+
+
+def end_probation(pair: Pair) -> None:
+    """The broker took the certificate in place, or it fell back: no probation."""
+    with contextlib.suppress(FileNotFoundError):
+        probation_file(pair).unlink()
+
+
 def fall_back(pair: Pair, now: dt.datetime) -> x509.Certificate:
     """The pair the last renewal replaced (*.old) put back in place, the one in place kept
     as *.refused: for a broker that refuses the renewed certificate. The certificate now
@@ -222,6 +246,7 @@ def fall_back(pair: Pair, now: dt.datetime) -> x509.Certificate:
     write(pair.side(pair.key, ".refused"), pair.key.read_bytes())
     write(pair.side(pair.cert, ".refused"), pair.cert.read_bytes())
     _install(pair, key_pem, old.cert.read_bytes(), keep_old=False)
+    end_probation(pair)
     return cert
 
 

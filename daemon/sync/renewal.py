@@ -6,7 +6,8 @@ logged and asked again at the next check. After a renewal the relay reconnects w
 new files; if the broker refuses the renewed certificate FALL_BACK_AFTER times in a row
 before it ever took it, the pair before the renewal (*.old, while still valid) is put back
 (certfiles.fall_back) and the relay reconnects with it: a terminal is not left offline by
-a certificate its broker does not take. Every file is written on this thread."""
+a certificate its broker does not take. The probation outlives a restart (the renewed
+serial in `*.probation` until the broker takes it). Every file is written on this thread."""
 
 from __future__ import annotations
 
@@ -47,7 +48,8 @@ class Renewer:
         self._stop = threading.Event()
         self._wake = threading.Event()  # stop, or a fall back asked by the relay
         self._lock = threading.Lock()
-        self._on_probation = False  # renewed, not yet taken by the broker
+        self._on_probation = False  # renewed, not yet taken by the broker (certfiles)
+        self._taken = False  # the broker took a renewal: this thread ends its probation file
         self._files = 0  # the generation of the files in place: +1 at each renewal, fall back
         self._refusals = 0
         self._fall_back_asked: str | None = None  # why, until this thread has done it
@@ -58,6 +60,10 @@ class Renewer:
         done = certfiles.repair(self.pair)  # before the relay's first connection
         if done:
             log.warning("renew: %s (%s)", done, self.pair.cert)
+        if certfiles.on_probation(self.pair):  # renewed before a restart, not yet taken
+            log.info("renew: the renewed certificate in place is on probation")
+            with self._lock:
+                self._on_probation = True
         self._thread.start()
 
     def stop(self) -> None:
@@ -71,6 +77,7 @@ class Renewer:
             self._wake.wait(self.check())
             self._wake.clear()
             self.fall_back_if_asked()
+            self.end_probation_if_taken()
 
     # -- from the relay thread ---------------------------------------------------------
     @property
@@ -89,6 +96,8 @@ class Renewer:
                 return
             if self._on_probation:
                 log.info("renew: the broker takes the new certificate")
+                self._taken = True
+                self._wake.set()
             self._on_probation, self._refusals = False, 0
 
     def link_refused(self, why: str, files: int) -> None:
@@ -106,6 +115,13 @@ class Renewer:
         self._wake.set()
 
     # -- the renewal thread ------------------------------------------------------------
+    def end_probation_if_taken(self) -> None:
+        """Remove the probation file once the broker took the renewed certificate."""
+        with self._lock:
+            taken, self._taken = self._taken, False
+        if taken:
+            certfiles.end_probation(self.pair)
+
     def fall_back_if_asked(self) -> bool:
         """Put the pair before the renewal back if the relay asked; True if it was."""
         with self._lock:

@@ -24,6 +24,7 @@ from posterm.daemon.config import MqttSection
 from posterm.daemon.sync import certfiles
 from posterm.daemon.sync.renewal import FALL_BACK_AFTER, Renewer
 from tests.daemon.test_cert_renewal import cert_for, key_pem, pair_in
+from tests.support.broker import wait_for
 
 NOW = dt.datetime.now(dt.UTC).replace(microsecond=0)
 CA_KEY = ec.generate_private_key(ec.SECP256R1())
@@ -81,16 +82,22 @@ def files(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
+def renewer_config(directory: Path, url: str) -> MqttSection:
+    return MqttSection(
+        url="mqtts://127.0.0.1:8883",
+        cert_file=directory / "pos-a.pem",
+        key_file=directory / "pos-a.key",
+        renew_url=url,
+    )
+
+
 def renewed(tmp_path: Path, url: str) -> tuple[Renewer, list[str], dict[str, bytes]]:
     """A due 30-day certificate renewed by the renewer; (it, what it told the relay, the
     files before the renewal)."""
-    pair = pair_in(tmp_path, days=30, start=NOW - dt.timedelta(days=25))
+    pair_in(tmp_path, days=30, start=NOW - dt.timedelta(days=25))
     before = files(tmp_path)
     told: list[str] = []
-    config = MqttSection(
-        url="mqtts://127.0.0.1:8883", cert_file=pair.cert, key_file=pair.key, renew_url=url
-    )
-    renewer = Renewer(config, "pos-a", told.append)
+    renewer = Renewer(renewer_config(tmp_path, url), "pos-a", told.append)
     renewer.check()
     assert told and told[0].startswith("new client certificate"), told
     return renewer, told, before
@@ -231,6 +238,46 @@ def test_a_connection_opened_before_the_renewal_neither_ends_nor_counts_to_its_p
     for _ in range(FALL_BACK_AFTER):
         renewer.link_refused("certificate revoked", renewer.files)
     assert renewer.fall_back_if_asked()
+
+
+def test_a_restart_keeps_the_probation_until_the_broker_takes_the_certificate(
+    tmp_path: Path, back_office: str
+) -> None:
+    """GIVEN a certificate renewed just before postermd restarted WHEN the broker refuses
+    it FALL_BACK_AFTER times after the restart THEN the old one is put back (the probation
+    outlived the restart); AND once the broker took a renewed certificate, a restart is
+    not on probation (its refusals change nothing)."""
+    renewer, told, before = renewed(tmp_path, back_office)
+    restarted = Renewer(renewer_config(tmp_path, back_office), "pos-a", told.append)
+    restarted.start()
+    try:
+        for _ in range(FALL_BACK_AFTER):
+            restarted.link_refused("certificate revoked", restarted.files)
+        wait_for(lambda: files(tmp_path)["pos-a.pem"] == before["pos-a.pem"], "the fall back")
+    finally:
+        restarted.stop()
+    assert not certfiles.on_probation(
+        certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
+    )
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    renewer, _, _ = renewed(taken, back_office)
+    renewer.start()
+    try:
+        renewer.link_up(renewer.files)
+        wait_for(lambda: "pos-a.pem.probation" not in files(taken), "the probation's end")
+    finally:
+        renewer.stop()
+    again = Renewer(renewer_config(taken, back_office), "pos-a", told.append)
+    again.start()
+    try:
+        in_place = files(taken)
+        for _ in range(FALL_BACK_AFTER * 2):
+            again.link_refused("broker down", again.files)
+        assert not again.fall_back_if_asked() and files(taken) == in_place
+    finally:
+        again.stop()
 
 
 def test_an_old_certificate_no_longer_valid_is_not_put_back(tmp_path: Path) -> None:
