@@ -369,6 +369,26 @@ MIGRATIONS: list[Statements] = [
     # contacts with news and queues the notifications of those now final
     # (host/notify/promote.py). Contacts kept before: looked at once (news 1)
     ["ALTER TABLE contacts ADD COLUMN news INTEGER NOT NULL DEFAULT 1"],
+    # (issue 23) on SQLite, contacts in one B-tree, their key's (WITHOUT ROWID), not a rowid
+    # table beside its key's index: a refund burst writes one page path per contact, not
+    # two (PostgreSQL's tables have no rowid)
+    {
+        "sqlite": [
+            """CREATE TABLE contacts_keyed (
+                terminal TEXT NOT NULL,
+                txn_id TEXT NOT NULL,
+                contact TEXT NOT NULL,
+                received_at TEXT NOT NULL,
+                news INTEGER NOT NULL DEFAULT 1,
+                PRIMARY KEY (terminal, txn_id)
+            ) WITHOUT ROWID""",
+            "INSERT INTO contacts_keyed (terminal, txn_id, contact, received_at, news)"
+            " SELECT terminal, txn_id, contact, received_at, news FROM contacts",
+            "DROP TABLE contacts",
+            "ALTER TABLE contacts_keyed RENAME TO contacts",
+        ],
+        "postgresql": [],
+    },
 ]
 
 
