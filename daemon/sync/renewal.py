@@ -73,8 +73,11 @@ class Renewer:
             self._thread.join(certfiles.TIMEOUT_S + 2.0)
 
     def _run(self) -> None:
-        while not self._stop.is_set():
-            self._wake.wait(self.check())
+        check_at = 0.0  # monotonic: a wake-up (a fall back asked, a probation ended) does
+        while not self._stop.is_set():  # not check sooner (a renewal due at once: hourly)
+            if time.monotonic() >= check_at:
+                check_at = time.monotonic() + self.check()
+            self._wake.wait(max(0.0, check_at - time.monotonic()))
             self._wake.clear()
             self.fall_back_if_asked()
             self.end_probation_if_taken()
