@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from posterm.host import lives, migrations
+from posterm.host import lives, migrations, store_seqs
 from posterm.host import telemetry as telemetry_rows
 from posterm.host.alerts.rules import minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
@@ -190,7 +190,7 @@ class Store(StoreReads):
             for event_id, env in unique
         ]
         with self._tx() as db:
-            held = self._terminals(db, sorted({str(row[1]) for row in rows}))
+            held = store_seqs.held(db, self.db.dialect, sorted({str(row[1]) for row in rows}))
             rows_life = [(*row, held[str(row[1])][1]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
@@ -221,92 +221,12 @@ class Store(StoreReads):
             for event_id, env in unique:
                 target = new if event_id in stored else known
                 target.setdefault(env["terminal"], []).append(event_id)
-            gaps = self._advance(db, sorted(new), held)
+            gaps = store_seqs.advance(db, self.db.dialect, sorted(new), held)
             fresh = [env for event_id, env in unique if event_id in stored]
             self._last_sales(db, fresh)
             if on_new is not None and fresh:
                 on_new(db, sorted(fresh, key=lambda e: (str(e["terminal"]), int(e["seq"]))))
         return Ingested(new, known, gaps)
-
-    def _terminals(self, db: Tx, tids: list[str]) -> dict[str, tuple[int, int]]:
-        """The batch's terminals' (contiguous seq, life), their rows created if new and, on
-        PostgreSQL, locked in terminal order (another host process advancing one of them
-        waits, then sees this commit; inside `batch()` this transaction holds them
-        already). One read for both the events' life and `_advance`."""
-        if not tids:
-            return {}
-        if self.db.dialect == "postgresql":
-            db.execute(
-                "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-                " ON CONFLICT (terminal) DO NOTHING",
-                [tids],
-            )
-            found = db.rows(
-                "SELECT terminal, contiguous_seq, life FROM terminals WHERE"
-                " terminal = ANY(?) ORDER BY terminal FOR UPDATE",
-                [tids],
-            )
-        else:
-            db.execute(
-                f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
-                " ON CONFLICT (terminal) DO NOTHING",
-                tids,
-            )
-            found = db.rows(
-                "SELECT terminal, contiguous_seq, life FROM terminals WHERE terminal IN"
-                f" ({', '.join('?' for _ in tids)})",
-                tids,
-            )
-        return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in found}
-
-    def _advance(self, db: Tx, tids: list[str], held: dict[str, tuple[int, int]]) -> dict[str, int]:
-        """Move the terminals' contiguous seq over what is stored (`held`: their contiguous
-        seq and life as `_terminals` read them); the first missing seq of those with a
-        later one stored.
-
-        The events after each terminal's contiguous seq are read as one index range per
-        terminal ((terminal, seq) > (tid, its seq)): a join on the terminals table lets
-        PostgreSQL scan the whole events table instead."""
-        if not tids:
-            return {}
-        seqs = {tid: held[tid][0] for tid in tids}
-        life = {tid: held[tid][1] for tid in tids}
-        if self.db.dialect == "postgresql":
-            beyond = db.rows(
-                "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[], ?::int[]) AS"
-                " t(terminal, after, life) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events"
-                " WHERE events.terminal = t.terminal AND events.seq > t.after AND events.life"
-                " = t.life) e ORDER BY t.terminal, e.seq",
-                [tids, [seqs[t] for t in tids], [life[t] for t in tids]],
-            )
-        else:
-            keys = ", ".join(["(?, ?, ?)"] * len(tids))  # one (terminal, seq) range each
-            beyond = db.rows(
-                f"WITH k (terminal, after, life) AS (VALUES {keys}) SELECT DISTINCT"
-                " k.terminal AS terminal, e.seq AS seq FROM k CROSS JOIN events e WHERE"
-                " e.terminal = k.terminal AND e.seq > k.after AND e.life = k.life"
-                " ORDER BY k.terminal, e.seq",
-                [v for tid in tids for v in (tid, seqs[tid], life[tid])],
-            )
-        contiguous, gaps = dict(seqs), {}
-        for row in beyond:
-            tid, seq = row["terminal"], int(row["seq"])
-            if tid in gaps:
-                continue
-            if seq == contiguous[tid] + 1:
-                contiguous[tid] = seq
-            else:
-                gaps[tid] = contiguous[tid] + 1
-        moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != seqs[tid]]
-        if moved and self.db.dialect == "postgresql":
-            db.execute(
-                "UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
-                " ?::text[]) AS m(seq, terminal) WHERE terminals.terminal = m.terminal",
-                [list(c) for c in zip(*moved, strict=True)],
-            )
-        elif moved:
-            db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
-        return gaps
 
     def _last_sales(self, db: Tx, fresh: list[dict[str, Any]]) -> None:
         """Each terminal's `last_sale_at` (the latest occurred_at of its approved sales),

@@ -11,7 +11,7 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,8 @@ from posterm.host.enrol import ca
 class Server:
     """A TCP server on 127.0.0.1 in this process, each connection to `handle` in turn."""
 
-    def __init__(self) -> None:
+    def __init__(self, handle: Callable[[socket.socket], None]) -> None:
+        self.handle = handle
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.sock.getsockname()[1])
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -38,9 +39,6 @@ class Server:
                 return
             with conn, contextlib.suppress(OSError):  # ssl.SSLError too: the client's part
                 self.handle(conn)
-
-    def handle(self, conn: socket.socket) -> None:
-        raise NotImplementedError
 
     def close(self) -> None:
         self.sock.close()
@@ -57,9 +55,9 @@ class TlsServer(Server):
         if client_ca is not None:
             self.context.verify_mode = ssl.CERT_REQUIRED
             self.context.load_verify_locations(client_ca)
-        super().__init__()
+        super().__init__(self._handshake)
 
-    def handle(self, conn: socket.socket) -> None:
+    def _handshake(self, conn: socket.socket) -> None:
         with self.context.wrap_socket(conn, server_side=True):
             pass
 
@@ -121,9 +119,9 @@ class ConnackServer(Server):
 
     def __init__(self, rc: int) -> None:
         self.rc = rc
-        super().__init__()
+        super().__init__(self._connack)
 
-    def handle(self, conn: socket.socket) -> None:
+    def _connack(self, conn: socket.socket) -> None:
         if conn.recv(1) == b"\x10":  # CONNECT (its rest is not read)
             conn.sendall(bytes([0x20, 0x02, 0x00, self.rc]))
             conn.recv(1)  # until the client closes
