@@ -310,3 +310,17 @@ def test_an_old_key_that_is_not_the_old_certificates_is_not_put_back(tmp_path: P
     with pytest.raises(certfiles.RenewError, match="not the key of"):
         certfiles.fall_back(pair, NOW)
     assert files(tmp_path) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe not a serial", b"0\n", b"x" * 10_000])
+def test_a_damaged_probation_file_is_no_probation(
+    tmp_path: Path, back_office: str, content: bytes
+) -> None:
+    """GIVEN a renewed certificate whose *.probation file was damaged (empty, not text, a
+    serial that is not the one in place) WHEN postermd asks THEN it is not on probation,
+    and nothing raises."""
+    renewed(tmp_path, back_office)
+    pair = certfiles.Pair(tmp_path / "pos-a.key", tmp_path / "pos-a.pem")
+    assert certfiles.on_probation(pair)
+    certfiles.probation_file(pair).write_bytes(content)
+    assert not certfiles.on_probation(pair)
