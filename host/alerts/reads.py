@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from posterm.host.alerts.rules import alike, minor
@@ -57,15 +58,40 @@ def _keyed(
 
 def window(at: str, s: float) -> tuple[str, str] | None:
     """`at` less and plus `s` seconds, as the events' occurred_at are written (None: `at`
-    is no time)."""
+    is no time, or its window leaves the calendar). Terminals write UTC to the millisecond
+    (`…T10:11:12.345Z`): for those the whole seconds are shifted once per distinct second
+    (`_seconds_window`, cached: a batch's sales share a handful), the fraction kept."""
+    if (
+        len(at) == 24
+        and at[19] == "."
+        and at[23] == "Z"
+        and at[20:23].isdigit()
+        and s == int(s)
+        and (whole := _seconds_window(at[:19], int(s))) is not None
+    ):
+        return whole[0] + at[19:], whole[1] + at[19:]
     try:
-        moment = datetime.fromisoformat(at)
-    except ValueError:
+        return _shifted(datetime.fromisoformat(at), s, "milliseconds")
+    except (ValueError, OverflowError):
         return None
-    return tuple(  # type: ignore[return-value]
-        (moment + timedelta(seconds=d)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@lru_cache(maxsize=4096)
+def _seconds_window(seconds: str, s: int) -> tuple[str, str] | None:
+    """`YYYY-MM-DDTHH:MM:SS` less and plus `s` seconds (None: no such moment, or out of
+    datetime's range)."""
+    try:
+        return _shifted(datetime.fromisoformat(seconds), s, "seconds")
+    except (ValueError, OverflowError):
+        return None
+
+
+def _shifted(moment: datetime, s: float, timespec: str) -> tuple[str, str]:
+    low, high = (
+        (moment + timedelta(seconds=d)).isoformat(timespec=timespec).replace("+00:00", "Z")
         for d in (-s, s)
     )
+    return low, high
 
 
 def sales_near(

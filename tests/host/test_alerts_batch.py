@@ -5,11 +5,15 @@ the rules' reads are a fixed number of statements per batch, not one per event."
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from posterm.host.alerts import reads
 from posterm.host.alerts.engine import Alerter
 from posterm.host.alerts.rules import Limits
 from posterm.host.store import Store
@@ -134,3 +138,49 @@ def test_the_rules_reads_are_a_few_statements_per_batch_whatever_its_size(
 
     assert batch(10, "small") == batch(200, "large")
     b.store.close()
+
+
+def _window_the_long_way(at: str, s: float) -> tuple[str, str]:
+    moment = datetime.fromisoformat(at)
+    low, high = (
+        (moment + timedelta(seconds=d)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        for d in (-s, s)
+    )
+    return low, high
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31), timezones=st.none()
+    ),
+    seconds=st.sampled_from([0, 1, 59, 60, 120, 86_400, 0.5, 90.25]),
+)
+def test_a_sales_window_is_the_moment_less_and_plus_the_seconds(
+    moment: datetime, seconds: float
+) -> None:
+    """GIVEN a sale's occurred_at as terminals write it (UTC, to the millisecond) WHEN the
+    double-charge rule takes its window THEN it is the moment less and plus the seconds, as
+    occurred_at are written, across minutes, days, years and leap days (the whole seconds
+    are shifted once per distinct second and cached: the same figures as the long way)."""
+    at = moment.isoformat(timespec="milliseconds") + "Z"
+    assert reads.window(at, seconds) == _window_the_long_way(at, seconds)
+    assert reads.window(at, seconds) == reads.window(at, seconds)  # from the cache too
+
+
+@pytest.mark.parametrize(
+    "at",
+    ["2026-12-05T10:11:12.345+01:00", "2026-12-05T10:11:12Z", "2026-12-05T10:11:12.3456Z"],
+)
+def test_a_sales_window_of_another_time_format_is_taken_the_long_way(at: str) -> None:
+    """GIVEN an occurred_at with an offset, no fraction or more digits (the wire allows
+    them) THEN its window is still the moment less and plus the seconds."""
+    assert reads.window(at, 120) == _window_the_long_way(at, 120)
+
+
+@pytest.mark.parametrize(
+    "at", ["2026-02-30T10:11:12.345Z", "2026-12-05T25:11:12.345Z", "0001-01-01T00:00:00.500Z"]
+)
+def test_no_window_for_no_moment_or_one_off_the_calendar(at: str) -> None:
+    """GIVEN no real moment, or one whose window leaves datetime's calendar THEN no window
+    (the rule skips the sale's double-charge read) and nothing raises."""
+    assert reads.window(at, 120) is None
