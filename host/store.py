@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from posterm.host import lives, migrations, store_seqs
+from posterm.host import lives, migrations, sql_values, store_seqs
 from posterm.host import telemetry as telemetry_rows
 from posterm.host.alerts.rules import minor
 from posterm.host.db import Database, DatabaseError, Row, Tx, connect
@@ -207,13 +207,16 @@ class Store(StoreReads):
                         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
                     )
                 )
-            for i in range(0, len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS):
-                chunk = rows_life[i : i + INSERT_ROWS]
-                values = ", ".join([f"({', '.join('?' for _ in EVENT_COLUMNS)})"] * len(chunk))
+            one = f"({', '.join('?' for _ in EVENT_COLUMNS)})"
+            for part in sql_values.pieces(
+                len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS
+            ):
+                chunk = rows_life[part]  # a few sizes of statement, each prepared once
                 stored.update(
                     r["event_id"]
                     for r in db.rows(
-                        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES {values}"
+                        f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES"
+                        f" {', '.join([one] * len(chunk))}"
                         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
                         [v for row in chunk for v in row],
                     )
@@ -221,7 +224,9 @@ class Store(StoreReads):
             for event_id, env in unique:
                 target = new if event_id in stored else known
                 target.setdefault(env["terminal"], []).append(event_id)
-            gaps = store_seqs.advance(db, self.db.dialect, sorted(new), held)
+            gaps = store_seqs.advance(
+                db, self.db.dialect, {tid: len(ids) for tid, ids in new.items()}, held
+            )
             fresh = [env for event_id, env in unique if event_id in stored]
             self._last_sales(db, fresh)
             if on_new is not None and fresh:

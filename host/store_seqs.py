@@ -5,7 +5,10 @@ of those with a later one stored (a gap the host asks the terminal to resend).""
 
 from __future__ import annotations
 
-from posterm.host.db import Tx
+from posterm.host import sql_values
+from posterm.host.db import Row, Tx
+
+WINDOW = 64  # seqs read past a terminal's new events at ingest (`advance`)
 
 
 def held(db: Tx, dialect: str, tids: list[str]) -> dict[str, tuple[int, int]]:
@@ -15,6 +18,7 @@ def held(db: Tx, dialect: str, tids: list[str]) -> dict[str, tuple[int, int]]:
     already). One read for both the events' life and `advance`."""
     if not tids:
         return {}
+    found: list[Row] = []
     if dialect == "postgresql":
         db.execute(
             "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
@@ -27,60 +31,54 @@ def held(db: Tx, dialect: str, tids: list[str]) -> dict[str, tuple[int, int]]:
             [tids],
         )
     else:
-        db.execute(
-            f"INSERT INTO terminals (terminal) VALUES {', '.join(['(?)'] * len(tids))}"
-            " ON CONFLICT (terminal) DO NOTHING",
-            tids,
+        db.execute_many(
+            "INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
+            [(tid,) for tid in tids],
         )
-        found = db.rows(
-            "SELECT terminal, contiguous_seq, life FROM terminals WHERE terminal IN"
-            f" ({', '.join('?' for _ in tids)})",
-            tids,
-        )
+        for marks, args in sql_values.padded([(tid,) for tid in tids], 1):
+            found += db.rows(
+                f"WITH k (terminal) AS (VALUES {marks}) SELECT t.terminal AS terminal,"
+                " t.contiguous_seq AS contiguous_seq, t.life AS life FROM k CROSS JOIN"
+                " terminals t WHERE t.terminal = k.terminal",
+                args,
+            )
     return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in found}
 
 
 def advance(
-    db: Tx, dialect: str, tids: list[str], known: dict[str, tuple[int, int]]
+    db: Tx, dialect: str, news: dict[str, int], known: dict[str, tuple[int, int]]
 ) -> dict[str, int]:
-    """Move the terminals' contiguous seq over what is stored (`known`: their contiguous
-    seq and life as `held` read them); the first missing seq of those with a
-    later one stored.
+    """Move the terminals' contiguous seq over what is stored (`news`: the batch's new
+    events per terminal; `known`: their contiguous seq and life as `held` read them); the
+    first missing seq of those with a later one stored.
 
-    The events after each terminal's contiguous seq are read as one index range per
-    terminal ((terminal, seq) > (tid, its seq)): a join on the terminals table lets
-    PostgreSQL scan the whole events table instead."""
-    if not tids:
-        return {}
-    seqs = {tid: known[tid][0] for tid in tids}
-    life = {tid: known[tid][1] for tid in tids}
-    if dialect == "postgresql":
-        beyond = db.rows(
-            "SELECT t.terminal, e.seq FROM unnest(?::text[], ?::bigint[], ?::int[]) AS"
-            " t(terminal, after, life) CROSS JOIN LATERAL (SELECT DISTINCT seq FROM events"
-            " WHERE events.terminal = t.terminal AND events.seq > t.after AND events.life"
-            " = t.life) e ORDER BY t.terminal, e.seq",
-            [tids, [seqs[t] for t in tids], [life[t] for t in tids]],
-        )
-    else:
-        keys = ", ".join(["(?, ?, ?)"] * len(tids))  # one (terminal, seq) range each
-        beyond = db.rows(
-            f"WITH k (terminal, after, life) AS (VALUES {keys}) SELECT DISTINCT"
-            " k.terminal AS terminal, e.seq AS seq FROM k CROSS JOIN events e WHERE"
-            " e.terminal = k.terminal AND e.seq > k.after AND e.life = k.life"
-            " ORDER BY k.terminal, e.seq",
-            [v for tid in tids for v in (tid, seqs[tid], life[tid])],
-        )
-    contiguous, gaps = dict(seqs), {}
-    for row in beyond:
-        tid, seq = row["terminal"], int(row["seq"])
-        if tid in gaps:
-            continue
-        if seq == contiguous[tid] + 1:
-            contiguous[tid] = seq
-        else:
-            gaps[tid] = contiguous[tid] + 1
-    moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != seqs[tid]]
+    What is read is bounded, whatever lies beyond a gap: per terminal the seqs of a window
+    after its contiguous seq (its new events and WINDOW more: one index range,
+    (terminal, seq) > (tid, its seq)) and the first seq after the window. A terminal whose
+    gap never fills costs each batch that window, not every event it sent since; one
+    whose gap just filled moves on by windows twice as wide each statement."""
+    contiguous = {tid: known[tid][0] for tid in news}
+    life = {tid: known[tid][1] for tid in news}
+    wide = {tid: count + WINDOW for tid, count in news.items()}
+    gaps: dict[str, int] = {}
+    pending = sorted(news)
+    while pending:
+        seen, beyond = _window(db, dialect, [(t, contiguous[t], wide[t], life[t]) for t in pending])
+        again = []
+        for tid in pending:
+            upto = contiguous[tid] + wide[tid]
+            run = contiguous[tid]
+            while run + 1 in seen[tid]:
+                run += 1
+            contiguous[tid] = run
+            after = beyond.get(tid)
+            if run == upto and after == upto + 1:  # the whole window and more: read on
+                wide[tid] *= 2
+                again.append(tid)
+            elif after is not None or any(seq > run for seq in seen[tid]):
+                gaps[tid] = run + 1
+        pending = again
+    moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != known[tid][0]]
     if moved and dialect == "postgresql":
         db.execute(
             "UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
@@ -90,3 +88,44 @@ def advance(
     elif moved:
         db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
     return gaps
+
+
+def _window(
+    db: Tx, dialect: str, keys: list[tuple[str, int, int, int]]
+) -> tuple[dict[str, set[int]], dict[str, int]]:
+    """For each (terminal, after, wide, life): its seqs stored in (after, after + wide],
+    and the first one after that (if any); one statement."""
+    seen: dict[str, set[int]] = {tid: set() for tid, _, _, _ in keys}
+    first = (
+        "(SELECT min(e.seq) FROM events e WHERE e.terminal = k.terminal AND e.seq > k.upto"
+        " AND e.life = k.life)"
+    )
+    in_window = (
+        "SELECT k.terminal AS terminal, e.seq AS seq, 0 AS beyond FROM k CROSS JOIN events e"
+        " WHERE e.terminal = k.terminal AND e.seq > k.after AND e.seq <= k.upto"
+        " AND e.life = k.life"
+    )
+    after = f" UNION ALL SELECT k.terminal, {first}, 1 FROM k"
+    rows = [(tid, seq, seq + wide, lf) for tid, seq, wide, lf in keys]
+    found: list[Row] = []
+    if dialect == "postgresql":
+        found = db.rows(
+            "WITH k (terminal, after, upto, life) AS (SELECT * FROM unnest(?::text[],"
+            f" ?::bigint[], ?::bigint[], ?::int[])) {in_window}{after}",
+            [list(c) for c in zip(*rows, strict=True)],
+        )
+    else:
+        for marks, args in sql_values.padded(rows, 4):  # a NULL key: no row
+            found += db.rows(
+                f"WITH k (terminal, after, upto, life) AS (VALUES {marks}) {in_window}{after}",
+                args,
+            )
+    beyond: dict[str, int] = {}
+    for row in found:
+        if row["seq"] is None:
+            continue
+        if row["beyond"]:
+            beyond[str(row["terminal"])] = int(row["seq"])
+        else:
+            seen[str(row["terminal"])].add(int(row["seq"]))
+    return seen, beyond

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
+from posterm.host import sql_values
 from posterm.host.alerts.rules import alike, minor
 from posterm.host.db import Row, Tx
 
@@ -44,15 +45,8 @@ def _keyed(
             [list(column) for column in zip(*keys, strict=True)],
         )
     out: list[Row] = []
-    row = f"({', '.join('?' for _ in columns)})"
-    for i in range(0, len(keys), CHUNK):
-        chunk = keys[i : i + CHUNK]
-        out.extend(
-            tx.rows(
-                f"WITH k ({names}) AS (VALUES {', '.join([row] * len(chunk))}) {body}",
-                [v for key in chunk for v in key],
-            )
-        )
+    for marks, args in sql_values.padded(keys, len(columns)):  # a NULL key matches no row
+        out.extend(tx.rows(f"WITH k ({names}) AS (VALUES {marks}) {body}", args))
     return out
 
 
