@@ -221,12 +221,13 @@ class Store(StoreReads):
                         [v for row in chunk for v in row],
                     )
                 )
+            seqs: dict[str, list[int]] = {}  # of the new events, per terminal
             for event_id, env in unique:
                 target = new if event_id in stored else known
                 target.setdefault(env["terminal"], []).append(event_id)
-            gaps = store_seqs.advance(
-                db, self.db.dialect, {tid: len(ids) for tid, ids in new.items()}, held
-            )
+                if event_id in stored:
+                    seqs.setdefault(env["terminal"], []).append(int(env["seq"]))
+            gaps = store_seqs.advance(db, self.db.dialect, seqs, held)
             fresh = [env for event_id, env in unique if event_id in stored]
             self._last_sales(db, fresh)
             if on_new is not None and fresh:

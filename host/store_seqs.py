@@ -46,20 +46,25 @@ def held(db: Tx, dialect: str, tids: list[str]) -> dict[str, tuple[int, int]]:
 
 
 def advance(
-    db: Tx, dialect: str, news: dict[str, int], known: dict[str, tuple[int, int]]
+    db: Tx, dialect: str, news: dict[str, list[int]], known: dict[str, tuple[int, int]]
 ) -> dict[str, int]:
-    """Move the terminals' contiguous seq over what is stored (`news`: the batch's new
-    events per terminal; `known`: their contiguous seq and life as `held` read them); the
-    first missing seq of those with a later one stored.
+    """Move the terminals' contiguous seq over what is stored (`news`: the seqs of the
+    batch's new events per terminal; `known`: their contiguous seq and life as `held` read
+    them); the first missing seq of those with a later one stored.
 
     What is read is bounded, whatever lies beyond a gap: per terminal the seqs of a window
-    after its contiguous seq (its new events and WINDOW more: one index range,
-    (terminal, seq) > (tid, its seq)) and the first seq after the window. A terminal whose
-    gap never fills costs each batch that window, not every event it sent since; one
-    whose gap just filled moves on by windows twice as wide each statement."""
+    after the run the batch itself continues (its other new events and WINDOW more: one
+    index range, (terminal, seq) > (tid, its seq)) and the first seq after the window. A
+    terminal whose gap never fills costs each batch that window, not every event it sent
+    since; one whose gap just filled moves on by windows twice as wide each statement."""
     contiguous = {tid: known[tid][0] for tid in news}
     life = {tid: known[tid][1] for tid in news}
-    wide = {tid: count + WINDOW for tid, count in news.items()}
+    wide: dict[str, int] = {}
+    for tid, seqs in news.items():
+        mine = set(seqs)  # stored by this batch: no need to read them back
+        while contiguous[tid] + 1 in mine:
+            contiguous[tid] += 1
+        wide[tid] = sum(1 for seq in mine if seq > contiguous[tid]) + WINDOW
     gaps: dict[str, int] = {}
     pending = sorted(news)
     while pending:
