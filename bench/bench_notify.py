@@ -215,10 +215,12 @@ def main() -> None:
         try:
             wait_for(lambda: _listening(port), "the SMTP server")
             arms = Arms(tmp, args.refunds or 1000, port)
-            if args.refunds is None:  # a warm-up run sizes the burst for this machine now
-                rate = arms.bare().rate
+            if args.refunds is None:  # warm-up runs size the burst for this machine now:
+                for _ in range(2):  # a small one, then one of about that size (the first
+                    rate = arms.bare().rate  # ran colder and slower: its runs came out short)
+                    arms.refunds = max(1000, int(rate * RUN_S / 3))
                 arms.cpu["bare"].clear()
-                arms.refunds = args.refunds = max(1000, int(rate * RUN_S / 3))
+                args.refunds = arms.refunds
             runs: dict[str, Callable[[], Sample]] = {"ours": arms.ours, "bare": arms.bare}
             result = interleave(runs, rounds=args.rounds)
         finally:
