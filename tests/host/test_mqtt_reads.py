@@ -78,11 +78,12 @@ def recv_exact(conn: socket.socket, n: int) -> bytes:
 
 @contextmanager
 def broker(
-    stream: bytes, cuts: list[int], published: list[bytes] | None = None
+    stream: bytes, cuts: list[int], published: list[bytes] | None = None, *, close: bool = False
 ) -> Iterator[tuple[int, list[int]]]:
     """A one-connection broker: CONNACK, then `stream` sent in pieces cut at `cuts`; yields
     its port and the packet ids the client PUBACKs (filled as they come); the client's QoS
-    0 PUBLISHes' payloads go to `published`."""
+    0 PUBLISHes' payloads go to `published`. With `close`, it closes the connection once
+    the stream is sent."""
     server = socket.create_server(("127.0.0.1", 0))
     acked: list[int] = []
 
@@ -97,6 +98,8 @@ def broker(
             for cut in [*cuts, len(stream)]:
                 conn.sendall(stream[start:cut])
                 start = cut
+            if close:
+                return
             try:
                 while True:
                     kind, body = read_packet(conn)
@@ -179,3 +182,40 @@ def test_what_is_published_while_the_loop_reads_is_sent() -> None:
         finally:
             client.disconnect()
             client.loop_stop()
+
+
+@pytest.mark.parametrize(
+    ("bad", "what"),
+    [
+        (b"\x32\xff\xff\xff\xff\x01", "a remaining length of five bytes (four at most)"),
+        (b"\x32\xff\xff\xff\x7f" + b"\x00\x05", "a packet of 268 MB that never comes"),
+        (b"\x32\x05\x00\x07abc", "a topic longer than its packet"),
+        (b"\x32\x01\x00", "a PUBLISH too short for its topic's length"),
+        (b"\x32\x04\x00\x02ab", "a QoS 1 PUBLISH without its packet id"),
+    ],
+)
+def test_a_malformed_packet_from_the_broker_ends_the_connection_not_the_client(
+    bad: bytes, what: str
+) -> None:
+    """GIVEN a broker that sends 20 messages, then `what`, and closes WHEN the client
+    reads them through its buffer THEN the 20 arrive, the connection ends (paho's
+    disconnect callback; nothing raised in its thread, nothing waits for bytes that do not
+    come), and the client's network thread goes on (it would connect again): a broker's
+    bytes never stop the host's loop."""
+    messages = [publish(n + 1, "posterm/pos-0001/events", b"%d" % n) for n in range(20)]
+    got: list[bytes] = []
+    gone = threading.Event()
+    client = BufferedClient(callback_api_version=CallbackAPIVersion.VERSION2, client_id="reads")
+    client.on_message = lambda c, u, m: got.append(bytes(m.payload))
+    client.on_disconnect = lambda *args: gone.set()
+    with broker(b"".join(messages) + bad, [], close=True) as (port, _):
+        client.connect("127.0.0.1", port, keepalive=30)
+        client.loop_start()
+        wait_for(lambda: len(got) == 20, "the messages before the malformed bytes")
+        assert got == [b"%d" % n for n in range(20)]
+    try:
+        assert gone.wait(WAIT_S), "the connection was not ended"
+        assert client._thread is not None and client._thread.is_alive()
+    finally:
+        client.disconnect()
+        client.loop_stop()
