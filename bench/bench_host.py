@@ -364,12 +364,12 @@ def main() -> None:
                 n[0] += 1
                 return f"sqlite://{work / f'bare-{n[0]}.db'}"
 
-            if only in (None, "sqlite"):
+            def measure(kind: str, store_url: str, fresh_url: Any) -> None:
                 results.append(
                     one_database(
-                        "sqlite",
-                        f"sqlite://{work / 'host.db'}",
-                        sqlite_url,
+                        kind,
+                        store_url,
+                        fresh_url,
                         work,
                         broker=broker,
                         saturate_events=events,
@@ -378,6 +378,9 @@ def main() -> None:
                     )
                 )
                 report(results[-1])
+
+            if only in (None, "sqlite"):
+                measure("sqlite", f"sqlite://{work / 'host.db'}", sqlite_url)
             try:
                 if only not in (None, "postgresql"):
                     raise RuntimeError("--only sqlite")
@@ -386,19 +389,7 @@ def main() -> None:
                 print(f"host[postgresql]: skipped: {exc}")
             else:
                 try:
-                    results.append(
-                        one_database(
-                            "postgresql",
-                            cluster.create_database(),
-                            cluster.create_database,
-                            work,
-                            broker=broker,
-                            saturate_events=events,
-                            held_s=seconds,
-                            min_s=min_s,
-                        )
-                    )
-                    report(results[-1])
+                    measure("postgresql", cluster.create_database(), cluster.create_database)
                 finally:
                     cluster.close()
         finally:
