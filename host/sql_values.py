@@ -8,12 +8,14 @@ the next of SHAPES (a NULL key equals nothing, so the padding matches no row); i
 which cannot be padded, go in pieces of a power of two rows.
 
 PostgreSQL takes a batch's keys as arrays (`unnest`) in one fixed text and needs none of
-this."""
+this: `keyed` writes either."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from typing import Any
+
+from posterm.host.db import Row, Tx
 
 SHAPES = (4, 16, 64, 256)  # rows of a padded VALUES list; more keys: several statements
 
@@ -30,16 +32,37 @@ def padded(rows: Sequence[Sequence[Any]], width: int) -> Iterator[tuple[str, lis
         yield ", ".join([f"({', '.join(['?'] * width)})"] * size), args
 
 
+def keyed(
+    tx: Tx,
+    dialect: str,
+    columns: Sequence[tuple[str, str]],
+    keys: Sequence[Sequence[Any]],
+    body: str,
+) -> list[Row]:
+    """`body` (a query that reads `k`) run over `keys` as the table `k(columns)`, one
+    statement per SHAPES[-1] keys on SQLite (padded), one on PostgreSQL (`unnest`);
+    `columns`: (name, PostgreSQL array type)."""
+    names = ", ".join(name for name, _ in columns)
+    if dialect == "postgresql":
+        arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
+        return tx.rows(
+            f"WITH k ({names}) AS (SELECT * FROM unnest({arrays})) {body}",
+            [list(column) for column in zip(*keys, strict=True)],
+        )
+    out: list[Row] = []
+    for marks, args in padded(keys, len(columns)):  # a NULL key matches no row
+        out.extend(tx.rows(f"WITH k ({names}) AS (VALUES {marks}) {body}", args))
+    return out
+
+
 def pieces(count: int, most: int) -> Iterator[slice]:
-    """`count` rows cut into slices of `most` rows, then of powers of two (at most
-    log2(most) + 1 sizes of statement, each cached)."""
-    start = 0
-    while count - start >= most:
+    """`count` rows cut into slices of `most` rows, then one slice per power of two in
+    what is left (at most log2(most) + 1 sizes of statement, each cached)."""
+    whole = count - count % most
+    for start in range(0, whole, most):
         yield slice(start, start + most)
-        start += most
-    size = 1 << max(0, (most - 1).bit_length())
-    while start < count:
-        while size > count - start:
-            size >>= 1
-        yield slice(start, start + size)
-        start += size
+    start = whole
+    for bit in reversed(range((count - whole).bit_length())):
+        if (count - whole) >> bit & 1:
+            yield slice(start, start + (1 << bit))
+            start += 1 << bit

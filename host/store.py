@@ -43,6 +43,7 @@ EVENT_COLUMNS = (
     "amount_minor",
     "life",
 )
+_EVENT_ROW = f"({', '.join('?' for _ in EVENT_COLUMNS)})"  # one row's placeholders
 
 
 @dataclass(frozen=True)
@@ -122,6 +123,9 @@ class Store(StoreReads):
                             [tids],
                         )
                     )
+                # the terminals this transaction created and locked (PostgreSQL): ingest
+                # reads them without locking them again
+                self._local.locked = locked if self.db.dialect == "postgresql" else frozenset()
                 yield locked
                 telemetry_rows.write(
                     tx, self.db.dialect, self._local.telemetry, frozenset(terminals)
@@ -129,6 +133,7 @@ class Store(StoreReads):
             finally:
                 self._local.tx = None
                 self._local.telemetry = None
+                self._local.locked = frozenset()
 
     def transaction(self) -> AbstractContextManager[Tx]:
         """The transaction of batch() when inside one, else a transaction of its own."""
@@ -190,7 +195,12 @@ class Store(StoreReads):
             for event_id, env in unique
         ]
         with self._tx() as db:
-            held = store_seqs.held(db, self.db.dialect, sorted({str(row[1]) for row in rows}))
+            held = store_seqs.held(
+                db,
+                self.db.dialect,
+                sorted({str(row[1]) for row in rows}),
+                getattr(self._local, "locked", frozenset()),
+            )
             rows_life = [(*row, held[str(row[1])][1]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
@@ -207,7 +217,6 @@ class Store(StoreReads):
                         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
                     )
                 )
-            one = f"({', '.join('?' for _ in EVENT_COLUMNS)})"
             for part in sql_values.pieces(
                 len(rows) if self.db.dialect == "sqlite" else 0, INSERT_ROWS
             ):
@@ -216,7 +225,7 @@ class Store(StoreReads):
                     r["event_id"]
                     for r in db.rows(
                         f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES"
-                        f" {', '.join([one] * len(chunk))}"
+                        f" {', '.join([_EVENT_ROW] * len(chunk))}"
                         " ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
                         [v for row in chunk for v in row],
                     )

@@ -6,20 +6,23 @@ of those with a later one stored (a gap the host asks the terminal to resend).""
 from __future__ import annotations
 
 from posterm.host import sql_values
-from posterm.host.db import Row, Tx
+from posterm.host.db import Tx
 
 WINDOW = 64  # seqs read past a terminal's new events at ingest (`advance`)
+WINDOW_KEYS = (("terminal", "text"), ("after", "bigint"), ("upto", "bigint"), ("life", "int"))
 
 
-def held(db: Tx, dialect: str, tids: list[str]) -> dict[str, tuple[int, int]]:
+def held(
+    db: Tx, dialect: str, tids: list[str], locked: frozenset[str] = frozenset()
+) -> dict[str, tuple[int, int]]:
     """The batch's terminals' (contiguous seq, life), their rows created if new and, on
     PostgreSQL, locked in terminal order (another host process advancing one of them
-    waits, then sees this commit; inside `batch()` this transaction holds them
-    already). One read for both the events' life and `advance`."""
+    waits, then sees this commit) unless `locked` says this transaction holds them
+    already (`Store.batch` created and locked them). One read for both the events' life
+    and `advance`."""
     if not tids:
         return {}
-    found: list[Row] = []
-    if dialect == "postgresql":
+    if dialect == "postgresql" and not locked.issuperset(tids):
         db.execute(
             "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
             " ON CONFLICT (terminal) DO NOTHING",
@@ -31,17 +34,19 @@ def held(db: Tx, dialect: str, tids: list[str]) -> dict[str, tuple[int, int]]:
             [tids],
         )
     else:
-        db.execute_many(
-            "INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
-            [(tid,) for tid in tids],
-        )
-        for marks, args in sql_values.padded([(tid,) for tid in tids], 1):
-            found += db.rows(
-                f"WITH k (terminal) AS (VALUES {marks}) SELECT t.terminal AS terminal,"
-                " t.contiguous_seq AS contiguous_seq, t.life AS life FROM k CROSS JOIN"
-                " terminals t WHERE t.terminal = k.terminal",
-                args,
+        if dialect == "sqlite":
+            db.execute_many(
+                "INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
+                [(tid,) for tid in tids],
             )
+        found = sql_values.keyed(
+            db,
+            dialect,
+            [("terminal", "text")],
+            [(tid,) for tid in tids],
+            "SELECT t.terminal AS terminal, t.contiguous_seq AS contiguous_seq, t.life AS life"
+            " FROM k CROSS JOIN terminals t WHERE t.terminal = k.terminal",
+        )
     return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in found}
 
 
@@ -111,20 +116,13 @@ def _window(
         " AND e.life = k.life"
     )
     after = f" UNION ALL SELECT k.terminal, {first}, 1 FROM k"
-    rows = [(tid, seq, seq + wide, lf) for tid, seq, wide, lf in keys]
-    found: list[Row] = []
-    if dialect == "postgresql":
-        found = db.rows(
-            "WITH k (terminal, after, upto, life) AS (SELECT * FROM unnest(?::text[],"
-            f" ?::bigint[], ?::bigint[], ?::int[])) {in_window}{after}",
-            [list(c) for c in zip(*rows, strict=True)],
-        )
-    else:
-        for marks, args in sql_values.padded(rows, 4):  # a NULL key: no row
-            found += db.rows(
-                f"WITH k (terminal, after, upto, life) AS (VALUES {marks}) {in_window}{after}",
-                args,
-            )
+    found = sql_values.keyed(
+        db,
+        dialect,
+        WINDOW_KEYS,
+        [(tid, seq, seq + wide, lf) for tid, seq, wide, lf in keys],
+        in_window + after,
+    )
     beyond: dict[str, int] = {}
     for row in found:
         if row["seq"] is None:

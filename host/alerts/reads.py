@@ -32,24 +32,6 @@ NEAR_KEYS = (
 )
 
 
-def _keyed(
-    tx: Tx, dialect: str, columns: Sequence[tuple[str, str]], keys: list[tuple[Any, ...]], body: str
-) -> list[Row]:
-    """`body` (a query that reads `k`) run over `keys` as the table `k(columns)`;
-    `columns`: (name, PostgreSQL array type)."""
-    names = ", ".join(name for name, _ in columns)
-    if dialect == "postgresql":
-        arrays = ", ".join(f"?::{kind}[]" for _, kind in columns)
-        return tx.rows(
-            f"WITH k ({names}) AS (SELECT * FROM unnest({arrays})) {body}",
-            [list(column) for column in zip(*keys, strict=True)],
-        )
-    out: list[Row] = []
-    for marks, args in sql_values.padded(keys, len(columns)):  # a NULL key matches no row
-        out.extend(tx.rows(f"WITH k ({names}) AS (VALUES {marks}) {body}", args))
-    return out
-
-
 def window(at: str, s: float) -> tuple[str, str] | None:
     """`at` less and plus `s` seconds, as the events' occurred_at are written (None: `at`
     is no time, or its window leaves the calendar). Terminals write UTC to the millisecond
@@ -105,7 +87,7 @@ def sales_near(
         keys.append((str(sale["event_id"]), sale["terminal"], pan, *span, amount))
     if not keys:
         return {}
-    rows = _keyed(
+    rows = sql_values.keyed(
         tx,
         dialect,
         NEAR_KEYS,
@@ -134,7 +116,7 @@ def refund_days(
     order."""
     if not days:
         return {}
-    rows = _keyed(
+    rows = sql_values.keyed(
         tx,
         dialect,
         [("terminal", "text"), ("day", "text"), ("before", "text")],

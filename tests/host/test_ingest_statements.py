@@ -179,3 +179,34 @@ def test_the_gap_checks_are_one_query_for_1_or_200_terminals(
         assert sorted(svc.gaps.open) == sorted(["pos-solo", *many[100:]])
     finally:
         svc.store.close()
+
+
+def test_ingest_inside_a_batch_does_not_create_or_lock_its_terminals_again(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN a batch() of 30 terminals (it created their rows and, on PostgreSQL, locked
+    them in terminal order) WHEN its events are ingested in it THEN the terminals table
+    is written once (batch's INSERT on PostgreSQL, ingest's on SQLite) and locked once
+    (PostgreSQL); AND an ingest outside any batch creates and locks them itself."""
+    store = Store(store_url)
+    tids = [f"pos-{n:03d}" for n in range(30)]
+    try:
+        with statements(store, monkeypatch) as seen, store.batch(tids):
+            store.ingest([envelope(tid, 1, "sale.approved", txn_data("T1")) for tid in tids])
+        creates = [s for s in seen if s.lstrip().startswith("INSERT INTO terminals")]
+        locks = [s for s in seen if "FOR UPDATE" in s]
+        if store.db.dialect == "postgresql":
+            assert len(creates) == 1 and len(locks) == 1, (creates, locks)
+        else:  # (SQLite's trace shows an executemany's rows one by one: each terminal once)
+            assert len(creates) == len(set(creates)) == 30 and not locks, (creates, locks)
+        fresh = [f"new-{n:03d}" for n in range(5)]
+        with statements(store, monkeypatch) as seen:
+            done = store.ingest(
+                [envelope(tid, 1, "sale.approved", txn_data("T1")) for tid in fresh]
+            )
+        assert sorted(done.new) == fresh
+        assert any(s.lstrip().startswith("INSERT INTO terminals") for s in seen)
+        assert sum("FOR UPDATE" in s for s in seen) == (store.db.dialect == "postgresql")
+        assert {t["terminal"] for t in store.fleet()} == {*tids, *fresh}
+    finally:
+        store.close()

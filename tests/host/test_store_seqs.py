@@ -18,6 +18,7 @@ from posterm.host import db as dbmod
 from posterm.host import store_seqs
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
+from posterm.protocol.mqtt.wire import MAX_SEQ
 from tests.support.fleet import sale_data
 
 TERMINALS = ("pos-a", "pos-b", "pos-c")
@@ -150,5 +151,20 @@ def test_a_batch_that_continues_its_terminals_run_is_not_read_back(
         read = list(counted)
         assert store.fleet()[0]["contiguous_seq"] == 300
         assert sum(read) <= 10, read
+    finally:
+        store.close()
+
+
+def test_the_largest_seq_the_wire_allows_is_a_gap_and_breaks_nothing(store_url: str) -> None:
+    """GIVEN a terminal's seqs 1 to 3 WHEN a (hostile or broken) terminal sends the
+    largest seq its schema allows, then seq 4 THEN the gap is 4 and then 5, the window's
+    bounds bind as 64-bit integers (no overflow on SQLite or PostgreSQL), and the
+    contiguous seq moves to 4."""
+    store = Store(store_url)
+    try:
+        store.ingest(events("pos-a", [1, 2, 3]))
+        assert store.ingest(events("pos-a", [MAX_SEQ])).gaps == {"pos-a": 4}
+        assert store.ingest(events("pos-a", [4])).gaps == {"pos-a": 5}
+        assert store.fleet()[0]["contiguous_seq"] == 4
     finally:
         store.close()
