@@ -164,7 +164,8 @@ def test_a_host_killed_between_commit_and_ack_stores_nothing_twice(
 ) -> None:
     """GIVEN posterm-host dying right after a commit, before its acks (POSTERM_HOST_CRASH_AT
     =after_commit) WHEN it is started again and postermd (restarted: it resends everything
-    unacked at once) sends the events again THEN they are acked, none stored twice."""
+    unacked at once) sends the events again THEN they are acked, none stored twice, and
+    the terminal's contiguous seq is its last event's with no gap."""
     host = HostProc(tmp_path, broker, store_url)
     assert host.cli("keygen")[0] == 0
     host.start(env={"POSTERM_HOST_CRASH_AT": "after_commit"})
@@ -185,6 +186,14 @@ def test_a_host_killed_between_commit_and_ack_stores_nothing_twice(
         ids = [event_id for event_id, _ in host.stored()]
         assert len(ids) == len(set(ids)) == len(rig.events())
         assert set(committed) <= set(host.stored())
+        store = Store(store_url)  # the terminal's contiguous seq moved over the resent ones
+        try:
+            (terminal,) = store.fleet()
+            top = max(int(e["seq"]) for e in rig.events())
+            assert terminal["contiguous_seq"] == top, terminal
+            assert store.gap(str(terminal["terminal"])) is None
+        finally:
+            store.close()
     finally:
         rig.close()
         host.stop()
