@@ -14,6 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -179,12 +180,18 @@ class SqliteDatabase:
 
 
 _PLACEHOLDER = re.compile(r"\?")
+_ARRAY = re.compile(r"\?(?=::\w+\[\])")  # a placeholder cast to an array type: `?::text[]`
 
 
+@lru_cache(maxsize=1024)
 def _pg(sql: str) -> str:
-    # the store's SQL has no literal '?': every '?' is a placeholder; a literal '%' (LIKE
-    # 'x.%') is doubled, psycopg would take it for one
-    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+    """The store's SQL for psycopg. It has no literal '?': every '?' is a placeholder; a
+    literal '%' (LIKE 'x.%') is doubled, psycopg would take it for one. An array's
+    placeholder (`?::text[]`, a batch's keys) is sent in binary (`%b`): psycopg's text
+    format quotes every element through a regular expression, 3 to 7 times the CPU of the
+    binary one for a batch's keys (issue 23)."""
+    sql = _ARRAY.sub("%b", sql.replace("%", "%%"))
+    return _PLACEHOLDER.sub("%s", sql)
 
 
 class _PgTx:

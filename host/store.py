@@ -105,7 +105,9 @@ class Store(StoreReads):
                     known = {  # a plain read: never waits for another's lock
                         r["terminal"]
                         for r in tx.rows(
-                            "SELECT terminal FROM terminals WHERE terminal = ANY(?)", [tids]
+                            "SELECT terminal FROM terminals WHERE terminal IN"
+                            " (SELECT unnest(?::text[]))",
+                            [tids],
                         )
                     }
                     if len(known) < len(tids):
@@ -118,7 +120,8 @@ class Store(StoreReads):
                     locked = frozenset(
                         r["terminal"]
                         for r in tx.rows(
-                            "SELECT terminal FROM terminals WHERE terminal = ANY(?)"
+                            "SELECT terminal FROM terminals WHERE terminal IN"
+                            " (SELECT unnest(?::text[]))"
                             f" ORDER BY terminal FOR UPDATE{skip}",
                             [tids],
                         )
@@ -285,7 +288,7 @@ class Store(StoreReads):
         if self.db.dialect == "postgresql" and wanted:
             rows = self._all(
                 "SELECT t.terminal AS terminal, t.contiguous_seq AS c FROM terminals t"
-                f" WHERE t.terminal = ANY(?) AND {later}",
+                f" WHERE t.terminal IN (SELECT unnest(?::text[])) AND {later}",
                 [wanted],
             )
         for i in range(0, len(wanted) if self.db.dialect == "sqlite" else 0, GAP_CHUNK):

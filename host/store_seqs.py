@@ -30,7 +30,7 @@ def held(
         )
         found = db.rows(
             "SELECT terminal, contiguous_seq, life FROM terminals WHERE"
-            " terminal = ANY(?) ORDER BY terminal FOR UPDATE",
+            " terminal IN (SELECT unnest(?::text[])) ORDER BY terminal FOR UPDATE",
             [tids],
         )
     else:
@@ -110,10 +110,11 @@ def _window(
         "(SELECT min(e.seq) FROM events e WHERE e.terminal = k.terminal AND e.seq > k.upto"
         " AND e.life = k.life)"
     )
-    in_window = (
-        "SELECT k.terminal AS terminal, e.seq AS seq, 0 AS beyond FROM k CROSS JOIN events e"
-        " WHERE e.terminal = k.terminal AND e.seq > k.after AND e.seq <= k.upto"
-        " AND e.life = k.life"
+    in_window = sql_values.per_key(
+        dialect,
+        "k.terminal AS terminal, e.seq AS seq, 0 AS beyond",
+        "events e",
+        "e.terminal = k.terminal AND e.seq > k.after AND e.seq <= k.upto AND e.life = k.life",
     )
     after = f" UNION ALL SELECT k.terminal, {first}, 1 FROM k"
     found = sql_values.keyed(

@@ -93,10 +93,14 @@ def sales_near(
         NEAR_KEYS,
         keys,
         " UNION ALL ".join(  # each half one index range per key (events_card_amount)
-            "SELECT k.sale AS sale, e.envelope AS envelope, e.occurred_at AS occurred_at"
-            " FROM k CROSS JOIN events e WHERE e.terminal = k.terminal AND e.masked_pan ="
-            f" k.pan AND {amount} AND e.occurred_at >= k.low AND e.occurred_at <= k.high"
-            f" AND e.event_id <> k.sale AND e.type IN {SALES}"
+            sql_values.per_key(
+                dialect,
+                "k.sale AS sale, e.envelope AS envelope, e.occurred_at AS occurred_at",
+                "events e",
+                f"e.terminal = k.terminal AND e.masked_pan = k.pan AND {amount} AND"
+                " e.occurred_at >= k.low AND e.occurred_at <= k.high AND e.event_id <> k.sale"
+                f" AND e.type IN {SALES}",
+            )
             for amount in ("e.amount_minor = k.amount", "e.amount_minor IS NULL")
         ),
     )
@@ -121,10 +125,14 @@ def refund_days(
         dialect,
         [("terminal", "text"), ("day", "text"), ("before", "text")],
         [(tid, day, day + "T99") for tid, day in days],
-        "SELECT k.terminal AS terminal, k.day AS day, e.envelope AS envelope FROM k"
-        f" CROSS JOIN events e WHERE e.terminal = k.terminal AND e.type IN {REFUNDS}"
-        " AND e.occurred_at >= k.day AND e.occurred_at < k.before ORDER BY k.terminal,"
-        " k.day, e.seq",
+        sql_values.per_key(
+            dialect,
+            "k.terminal AS terminal, k.day AS day, e.envelope AS envelope",
+            "events e",
+            f"e.terminal = k.terminal AND e.type IN {REFUNDS} AND e.occurred_at >= k.day"
+            " AND e.occurred_at < k.before",
+        )
+        + " ORDER BY k.terminal, k.day, e.seq",
     )
     out: dict[tuple[str, str], list[dict[str, Any]]] = {key: [] for key in days}
     for row in rows:
