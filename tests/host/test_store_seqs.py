@@ -15,9 +15,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from posterm.host import db as dbmod
+from posterm.host import store_seqs
 from posterm.host.alerts.engine import Alerter
 from posterm.host.alerts.rules import Limits
-from posterm.host import store_seqs
 from posterm.host.store import Store
 from posterm.protocol.mqtt.events import envelope
 from posterm.protocol.mqtt.wire import MAX_SEQ
@@ -204,8 +204,8 @@ def test_ingest_reads_the_events_of_postgresql_only_through_indexes(pg_url: str)
         batch = [
             env
             for t in range(0, 600, 10)
-            for env in events(f"pos-{t:04d}", [101, 102])
-            + [
+            for env in [
+                *events(f"pos-{t:04d}", [101, 102]),
                 envelope(f"pos-{t:04d}", 103, "refund.completed", REFUND),
                 envelope(f"pos-{t:04d}", 104, "sale.approved", sale_data(104)),
             ]
