@@ -95,7 +95,7 @@ class Alerter:
         clearing = sorted(
             {str(e["terminal"]) for e in envelopes if e["type"] in rules.CLEARS_DOUBLE_CHARGE}
         )
-        doubles = reads.open_alerts(tx, ("double_charge",), clearing)
+        doubles = reads.open_alerts(tx, dialect, ("double_charge",), clearing)
         for env in envelopes:
             if self.webhooks:  # (the shareable copy only for a webhook)
                 self._staged_queued += enqueue(
@@ -128,7 +128,9 @@ class Alerter:
             return
         days = reads.refund_days(tx, self.store.db.dialect, sorted(failed))
         kinds = ("refunds_count", "refunds_amount")
-        opened = reads.open_alerts(tx, kinds, sorted({t for (t, _), f in failed.items() if f}))
+        opened = reads.open_alerts(
+            tx, self.store.db.dialect, kinds, sorted({t for (t, _), f in failed.items() if f})
+        )
         for (tid, day), told in sorted(days.items()):
             findings = rules.refund_day(tid, day, rules.refunds_done(told), self.limits)
             for found in findings:

@@ -19,7 +19,6 @@ from posterm.host import sql_values
 from posterm.host.alerts.rules import alike, minor
 from posterm.host.db import Row, Tx
 
-CHUNK = 400  # keys per SQLite statement (6 values each: far under its 32,766 parameters)
 SALES = "('sale.approved', 'sale.recovered')"
 REFUNDS = "('refund.completed', 'refund.failed')"
 NEAR_KEYS = (
@@ -140,19 +139,26 @@ def refund_days(
     return out
 
 
-def open_alerts(tx: Tx, kinds: Sequence[str], terminals: Sequence[str]) -> dict[str, list[Row]]:
-    """The open alerts of `kinds` on `terminals`, by terminal."""
+def open_alerts(
+    tx: Tx, dialect: str, kinds: Sequence[str], terminals: Sequence[str]
+) -> dict[str, list[Row]]:
+    """The open alerts of `kinds` on `terminals`, by terminal: one index lookup per (kind,
+    terminal) (alerts_one_open), in statements of a few shapes (`sql_values.keyed`)."""
     out: dict[str, list[Row]] = {tid: [] for tid in terminals}
     if not terminals:
         return out
-    for i in range(0, len(terminals), CHUNK):
-        chunk = list(terminals[i : i + CHUNK])
-        rows = tx.rows(
-            f"SELECT * FROM alerts WHERE cleared_at IS NULL AND kind IN"
-            f" ({', '.join('?' for _ in kinds)}) AND terminal IN"
-            f" ({', '.join('?' for _ in chunk)})",
-            [*kinds, *chunk],
-        )
-        for row in rows:
-            out[str(row["terminal"])].append(row)
+    rows = sql_values.keyed(
+        tx,
+        dialect,
+        [("kind", "text"), ("terminal", "text")],
+        [(kind, tid) for tid in terminals for kind in kinds],
+        sql_values.per_key(
+            dialect,
+            "a.*",
+            "alerts a",
+            "a.kind = k.kind AND a.terminal = k.terminal AND a.cleared_at IS NULL",
+        ),
+    )
+    for row in rows:
+        out[str(row["terminal"])].append(row)
     return out

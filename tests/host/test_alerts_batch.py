@@ -184,3 +184,48 @@ def test_no_window_for_no_moment_or_one_off_the_calendar(at: str) -> None:
     """GIVEN no real moment, or one whose window leaves datetime's calendar THEN no window
     (the rule skips the sale's double-charge read) and nothing raises."""
     assert reads.window(at, 120) is None
+
+
+@pytest.mark.parametrize("count", [1, 300])
+def test_open_alerts_are_each_terminals_open_ones_of_those_kinds(
+    store_url: str, count: int
+) -> None:
+    """GIVEN alerts of several kinds on `count` terminals (300: more keys than one
+    statement of the largest shape takes), open and cleared WHEN the open alerts of two
+    kinds on every other terminal are read THEN each of those terminals gets exactly its
+    open alerts of those kinds, terminals asked for with none get an empty list, and no
+    other terminal's, kind's or cleared alert comes back."""
+    store = Store(store_url)
+    try:
+        tids = [f"pos-{n:04d}" for n in range(count)]
+        with store.transaction() as tx:
+            tx.execute_many(
+                "INSERT INTO alerts (alert_id, kind, terminal, subject, raised_at, cleared_at,"
+                " detail) VALUES (?, ?, ?, ?, ?, ?, '{}')",
+                [
+                    (f"{tid}-{kind}-{subject}", kind, tid, subject, "2026-12-05T10:00:00Z", cleared)
+                    for n, tid in enumerate(tids)
+                    for kind in ("refunds_count", "refunds_amount", "offline")
+                    for subject, cleared in (
+                        ("2026-12-05", None if n % 3 else "2026-12-05T11:00:00Z"),
+                        ("2026-12-04", "2026-12-04T23:00:00Z"),
+                    )
+                ],
+            )
+        asked = tids[::2] + ["pos-none"]
+        with store.transaction() as tx:
+            found = reads.open_alerts(
+                tx, store.db.dialect, ("refunds_count", "refunds_amount"), asked
+            )
+        assert set(found) == set(asked)
+        for tid, rows in found.items():
+            n = tids.index(tid) if tid in tids else 0
+            want = (
+                set()
+                if tid == "pos-none" or n % 3 == 0
+                else {f"{tid}-refunds_count-2026-12-05", f"{tid}-refunds_amount-2026-12-05"}
+            )
+            assert {r["alert_id"] for r in rows} == want, tid
+            assert all(r["terminal"] == tid and r["cleared_at"] is None for r in rows)
+    finally:
+        store.close()
