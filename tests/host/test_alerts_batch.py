@@ -212,7 +212,7 @@ def test_open_alerts_are_each_terminals_open_ones_of_those_kinds(
                     )
                 ],
             )
-        asked = tids[::2] + ["pos-none"]
+        asked = [*tids[::2], "pos-none"]
         with store.transaction() as tx:
             found = reads.open_alerts(
                 tx, store.db.dialect, ("refunds_count", "refunds_amount"), asked
