@@ -7,8 +7,13 @@ STAMP  := $(VENV)/.installed
 # subpackages that must pass mypy --strict (tools/typecheck.py, run by `make lint`)
 SOURCES := bench daemon drivers host hw-sim protocol tests tools
 TYPED  := posterm.protocol posterm.drivers posterm.daemon posterm.host
-# the tests are independent processes on their own ports and files: one worker per core
+# the tests are independent processes on their own ports and files. The fast tier is CPU
+# work: one worker per core. `make test` waits much of its time on the processes it starts
+# (postermd, posterm-host, Mosquitto, PostgreSQL, a browser): a third worker, and idle
+# workers take tests queued for the others (2 cores, 2026-12-05: 617 s with -n 2, 483 s
+# like this; beside stress-ng --cpu 2, 922 s and 750 s)
 PYTEST_ARGS ?= -n 2
+TEST_ARGS ?= -n 3 --dist worksteal
 
 .PHONY: check test demo lint bench fuzz fuzz-atheris clean deb lock docs pi-smoke
 
@@ -44,7 +49,7 @@ check: $(STAMP) lint
 # the full suite: the fast tier and the slow one (real processes, Mosquitto, PostgreSQL,
 # chromium, the wheel and the .deb)
 test: $(STAMP) lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(TEST_ARGS)
 
 # the fuzzers of tests/fuzz with the `long` hypothesis profile (20,000+ examples per test;
 # `make test` runs them with `ci`, 150); a failure is kept in .hypothesis/ and replayed first
