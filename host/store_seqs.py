@@ -44,8 +44,12 @@ def held(
             dialect,
             [("terminal", "text")],
             [(tid,) for tid in tids],
-            "SELECT t.terminal AS terminal, t.contiguous_seq AS contiguous_seq, t.life AS life"
-            " FROM k CROSS JOIN terminals t WHERE t.terminal = k.terminal",
+            sql_values.per_key(  # an index lookup per terminal, not a join with them all
+                dialect,
+                "t.terminal AS terminal, t.contiguous_seq AS contiguous_seq, t.life AS life",
+                "terminals t",
+                "t.terminal = k.terminal",
+            ),
         )
     return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in found}
 
