@@ -46,6 +46,31 @@ class Tx(Protocol):
 
     def rows(self, sql: str, args: Sequence[Any] = ()) -> list[Row]: ...
 
+    def once(self, sql: str) -> None: ...
+
+
+class _Once:
+    """`Tx.once`: statements run once per connection (a temporary table's CREATE, say):
+    what this connection already ran in a committed transaction is not sent again (a
+    round trip a batch on PostgreSQL, issue 23). A new connection starts with none."""
+
+    def __init__(self) -> None:
+        self.done: set[str] = set()  # committed on this connection
+        self.ran: set[str] = set()  # run by the transaction under way
+
+    def want(self, sql: str) -> bool:
+        if sql in self.done or sql in self.ran:
+            return False
+        self.ran.add(sql)
+        return True
+
+    def committed(self) -> None:
+        self.done |= self.ran
+        self.ran = set()
+
+    def rolled_back(self) -> None:
+        self.ran = set()
+
 
 class Database(Protocol):
     dialect: str  # "sqlite" | "postgresql"
@@ -72,8 +97,14 @@ def connect(url: str) -> Database:
 
 
 class _SqliteTx:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, once: _Once | None = None) -> None:
         self._db = db
+        self._once = once or _Once()
+
+    def once(self, sql: str) -> None:
+        """`sql` unless this connection ran it in a committed transaction (`_Once`)."""
+        if self._once.want(sql):
+            self._db.execute(sql)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         return self._db.execute(sql, tuple(args)).rowcount
@@ -115,6 +146,7 @@ class SqliteDatabase:
         except (sqlite3.Error, OSError) as exc:
             raise DatabaseError(f"{path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._once = _Once()
         self._version = 0
         self._version = self._data_version()  # when others_wrote last looked
 
@@ -137,9 +169,11 @@ class SqliteDatabase:
     def tx(self) -> Iterator[Tx]:
         with self._lock:
             try:
+                self._once.rolled_back()  # what a transaction that failed ran
                 self._db.execute("BEGIN IMMEDIATE")
-                yield _SqliteTx(self._db)
+                yield _SqliteTx(self._db, self._once)
                 self._db.execute("COMMIT")
+                self._once.committed()
             except sqlite3.Error as exc:
                 if self._db.in_transaction:
                     self._db.execute("ROLLBACK")
@@ -195,8 +229,14 @@ def _pg(sql: str) -> str:
 
 
 class _PgTx:
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, once: _Once | None = None) -> None:
         self._conn = conn
+        self._once = once or _Once()
+
+    def once(self, sql: str) -> None:
+        """`sql` unless this connection ran it in a committed transaction (`_Once`)."""
+        if self._once.want(sql):
+            self.execute(sql)
 
     def execute(self, sql: str, args: Sequence[Any] = ()) -> int:
         with self._conn.cursor() as cur:
@@ -249,12 +289,14 @@ class PostgresDatabase:
         info = self._conn.info
         self.where = f"postgresql://{info.host}:{info.port}/{info.dbname}"
         self._lock = threading.Lock()
+        self._once = _Once()
 
     def _live(self) -> Any:
         """The connection; a new one when the last broke (the server restarted): the
         statement that found it broken failed, the next one runs on a fresh link."""
         if self._conn.closed:
             self._conn = self._connect()
+            self._once = _Once()  # its temporary tables went with the old one
         return self._conn
 
     @contextmanager
@@ -262,8 +304,10 @@ class PostgresDatabase:
         with self._lock:
             try:
                 conn = self._live()
+                self._once.rolled_back()  # what a transaction that failed ran
                 with conn.transaction():
-                    yield _PgTx(conn)
+                    yield _PgTx(conn, self._once)
+                self._once.committed()
             except self._errors as exc:
                 raise self._error(exc) from exc
 

@@ -100,32 +100,12 @@ class Store(StoreReads):
             self._local.telemetry = []  # saw_telemetry's messages, written at the end
             try:
                 locked = frozenset(terminals)
+                self._local.held = None
                 if terminals and self.db.dialect == "postgresql":
-                    tids = sorted(set(terminals))
-                    known = {  # a plain read: never waits for another's lock
-                        r["terminal"]
-                        for r in tx.rows(
-                            "SELECT terminal FROM terminals WHERE terminal IN"
-                            " (SELECT unnest(?::text[]))",
-                            [tids],
-                        )
-                    }
-                    if len(known) < len(tids):
-                        tx.execute(
-                            "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
-                            " ON CONFLICT (terminal) DO NOTHING",
-                            [[t for t in tids if t not in known]],
-                        )
-                    skip = " SKIP LOCKED" if skip_locked else ""
-                    locked = frozenset(
-                        r["terminal"]
-                        for r in tx.rows(
-                            "SELECT terminal FROM terminals WHERE terminal IN"
-                            " (SELECT unnest(?::text[]))"
-                            f" ORDER BY terminal FOR UPDATE{skip}",
-                            [tids],
-                        )
+                    self._local.held = store_seqs.lock(
+                        tx, sorted(set(terminals)), skip_locked=skip_locked
                     )
+                    locked = frozenset(self._local.held)
                 # the terminals this transaction created and locked (PostgreSQL): ingest
                 # reads them without locking them again
                 self._local.locked = locked if self.db.dialect == "postgresql" else frozenset()
@@ -137,6 +117,7 @@ class Store(StoreReads):
                 self._local.tx = None
                 self._local.telemetry = None
                 self._local.locked = frozenset()
+                self._local.held = None
 
     def transaction(self) -> AbstractContextManager[Tx]:
         """The transaction of batch() when inside one, else a transaction of its own."""
@@ -198,16 +179,19 @@ class Store(StoreReads):
             for event_id, env in unique
         ]
         with self._tx() as db:
-            held = store_seqs.held(
-                db,
-                self.db.dialect,
-                sorted({str(row[1]) for row in rows}),
-                getattr(self._local, "locked", frozenset()),
-            )
+            tids = sorted({str(row[1]) for row in rows})
+            read: store_seqs.Held | None = getattr(self._local, "held", None)
+            if read is not None and read.keys() >= set(tids):  # batch() read them, locking
+                held = {tid: read[tid] for tid in tids}
+            else:
+                held = store_seqs.held(
+                    db, self.db.dialect, tids, getattr(self._local, "locked", frozenset())
+                )
+            self._local.held = None  # advance moves them: read again by a second ingest
             rows_life = [(*row, held[str(row[1])][1]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
-                db.execute(
+                db.once(  # once per connection: emptied by each commit
                     "CREATE TEMP TABLE IF NOT EXISTS incoming_events (LIKE events)"
                     " ON COMMIT DELETE ROWS"
                 )
@@ -239,36 +223,42 @@ class Store(StoreReads):
                 target.setdefault(env["terminal"], []).append(event_id)
                 if event_id in stored:
                     seqs.setdefault(env["terminal"], []).append(int(env["seq"]))
-            gaps = store_seqs.advance(db, self.db.dialect, seqs, held)
+            gaps, moved = store_seqs.advance(db, self.db.dialect, seqs, held)
             fresh = [env for event_id, env in unique if event_id in stored]
-            self._last_sales(db, fresh)
+            self._terminals_moved(db, moved, fresh)
             if on_new is not None and fresh:
                 on_new(db, sorted(fresh, key=lambda e: (str(e["terminal"]), int(e["seq"]))))
         return Ingested(new, known, gaps)
 
-    def _last_sales(self, db: Tx, fresh: list[dict[str, Any]]) -> None:
-        """Each terminal's `last_sale_at` (the latest occurred_at of its approved sales),
-        moved on by the batch's new `sale.approved` events: one statement per batch."""
+    def _terminals_moved(self, db: Tx, seqs: dict[str, int], fresh: list[dict[str, Any]]) -> None:
+        """The batch's terminals' rows moved on: their contiguous seq (`seqs`, from
+        `store_seqs.advance`) and `last_sale_at` (the latest occurred_at of their approved
+        sales), moved by the batch's new `sale.approved` events. On PostgreSQL one
+        statement, one new version of each row (issue 23: a round trip less a batch)."""
         last: dict[str, str] = {}
         for env in fresh:
             if env["type"] == "sale.approved":
                 tid, at = str(env["terminal"]), str(env["occurred_at"])
                 last[tid] = max(at, last.get(tid, at))
-        if not last:
-            return
-        moved = sorted(last.items())
-        keep = "(terminals.last_sale_at IS NULL OR terminals.last_sale_at < m.at)"
-        if self.db.dialect == "postgresql":
+        later = "(terminals.last_sale_at IS NULL OR terminals.last_sale_at < m.at)"
+        if self.db.dialect == "postgresql" and (seqs or last):
+            tids = sorted(seqs.keys() | last.keys())
             db.execute(
-                "UPDATE terminals SET last_sale_at = m.at FROM unnest(?::text[], ?::text[])"
-                f" AS m(terminal, at) WHERE terminals.terminal = m.terminal AND {keep}",
-                [list(c) for c in zip(*moved, strict=True)],
+                "UPDATE terminals SET contiguous_seq = COALESCE(m.seq, terminals.contiguous_seq),"
+                f" last_sale_at = CASE WHEN {later} THEN m.at ELSE terminals.last_sale_at END"
+                " FROM unnest(?::text[], ?::bigint[], ?::text[]) AS m(terminal, seq, at)"
+                f" WHERE terminals.terminal = m.terminal AND (m.seq IS NOT NULL OR {later})",
+                [tids, [seqs.get(t) for t in tids], [last.get(t) for t in tids]],
             )
-        else:
+        elif self.db.dialect == "sqlite":
+            db.execute_many(
+                "UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?",
+                [(seq, tid) for tid, seq in sorted(seqs.items())],
+            )
             db.execute_many(
                 "UPDATE terminals SET last_sale_at = ? WHERE terminal = ?"
                 " AND (last_sale_at IS NULL OR last_sale_at < ?)",
-                [(at, tid, at) for tid, at in moved],
+                [(at, tid, at) for tid, at in sorted(last.items())],
             )
 
     def gap(self, tid: str) -> int | None:
@@ -308,6 +298,7 @@ class Store(StoreReads):
         if not isinstance(session, int) or isinstance(session, bool) or not 0 <= session < 2**63:
             return False
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
+        self._local.held = None  # a new life moves it: batch()'s read is not read again
         with self._tx() as db:
             _known_terminal(db, tid)
             row = db.rows(

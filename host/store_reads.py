@@ -72,7 +72,7 @@ class StoreReads:
                 stale_after_s,
                 in_doubt_txns=doubts.get(row["terminal"]),
             )
-            for row in self._all(  # last_sale_at: kept at ingest (`_last_sales`)
+            for row in self._all(  # last_sale_at: kept at ingest (`_terminals_moved`)
                 "SELECT t.* FROM terminals t ORDER BY t.terminal"
             )
         ]

@@ -6,40 +6,75 @@ of those with a later one stored (a gap the host asks the terminal to resend).""
 from __future__ import annotations
 
 from posterm.host import sql_values
-from posterm.host.db import Tx
+from posterm.host.db import Row, Tx
 
 WINDOW = 64  # seqs read past a terminal's new events at ingest (`advance`)
 WINDOW_KEYS = (("terminal", "text"), ("after", "bigint"), ("upto", "bigint"), ("life", "int"))
 
 
-def held(
-    db: Tx, dialect: str, tids: list[str], locked: frozenset[str] = frozenset()
-) -> dict[str, tuple[int, int]]:
-    """The batch's terminals' (contiguous seq, life), their rows created if new and, on
-    PostgreSQL, locked in terminal order (another host process advancing one of them
-    waits, then sees this commit) unless `locked` says this transaction holds them
-    already (`Store.batch` created and locked them). One read for both the events' life
-    and `advance`."""
-    if not tids:
-        return {}
-    if dialect == "postgresql" and not locked.issuperset(tids):
+Held = dict[str, tuple[int, int]]  # a terminal's (contiguous seq, life)
+
+_LOCK = (  # PostgreSQL: the rows locked in terminal order, read with their lock
+    "SELECT terminal, contiguous_seq, life FROM terminals WHERE terminal IN"
+    " (SELECT unnest(?::text[])) ORDER BY terminal FOR UPDATE"
+)
+
+
+def lock(db: Tx, tids: list[str], *, skip_locked: bool = False) -> Held:
+    """PostgreSQL: the terminals' rows (`tids` sorted), created if new and locked in
+    terminal order (another host process advancing one of them waits, then sees this
+    commit); their contiguous seq and life, read with the lock. In one round trip when
+    every terminal is known, as at a fleet's ingest (issue 23).
+
+    With `skip_locked`, only the terminals no other transaction holds now (`SKIP
+    LOCKED`): it never waits; the caller leaves the others for a later batch."""
+    if skip_locked:  # a plain read first: a row another holds is skipped, not missing
+        known = {
+            r["terminal"]
+            for r in db.rows(
+                "SELECT terminal FROM terminals WHERE terminal IN (SELECT unnest(?::text[]))",
+                [tids],
+            )
+        }
+        _create(db, [t for t in tids if t not in known])
+        return _held(db.rows(_LOCK + " SKIP LOCKED", [tids]))
+    found = _held(db.rows(_LOCK, [tids]))
+    missing = [t for t in tids if t not in found]
+    if missing:  # new terminals: created, then locked too
+        _create(db, missing)
+        found.update(_held(db.rows(_LOCK, [missing])))
+    return found
+
+
+def _create(db: Tx, tids: list[str]) -> None:
+    if tids:
         db.execute(
             "INSERT INTO terminals (terminal) SELECT unnest(?::text[])"
             " ON CONFLICT (terminal) DO NOTHING",
             [tids],
         )
-        found = db.rows(
-            "SELECT terminal, contiguous_seq, life FROM terminals WHERE"
-            " terminal IN (SELECT unnest(?::text[])) ORDER BY terminal FOR UPDATE",
-            [tids],
+
+
+def _held(rows: list[Row]) -> Held:
+    return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in rows}
+
+
+def held(db: Tx, dialect: str, tids: list[str], locked: frozenset[str] = frozenset()) -> Held:
+    """The batch's terminals' (contiguous seq, life), their rows created if new and, on
+    PostgreSQL, locked in terminal order (`lock`) unless `locked` says this transaction
+    holds them already (`Store.batch` created and locked them). One read for both the
+    events' life and `advance`."""
+    if not tids:
+        return {}
+    if dialect == "postgresql" and not locked.issuperset(tids):
+        return lock(db, tids)
+    if dialect == "sqlite":
+        db.execute_many(
+            "INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
+            [(tid,) for tid in tids],
         )
-    else:
-        if dialect == "sqlite":
-            db.execute_many(
-                "INSERT INTO terminals (terminal) VALUES (?) ON CONFLICT (terminal) DO NOTHING",
-                [(tid,) for tid in tids],
-            )
-        found = sql_values.keyed(
+    return _held(
+        sql_values.keyed(
             db,
             dialect,
             [("terminal", "text")],
@@ -51,15 +86,17 @@ def held(
                 "t.terminal = k.terminal",
             ),
         )
-    return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in found}
+    )
 
 
 def advance(
-    db: Tx, dialect: str, news: dict[str, list[int]], known: dict[str, tuple[int, int]]
-) -> dict[str, int]:
+    db: Tx, dialect: str, news: dict[str, list[int]], known: Held
+) -> tuple[dict[str, int], dict[str, int]]:
     """Move the terminals' contiguous seq over what is stored (`news`: the seqs of the
     batch's new events per terminal; `known`: their contiguous seq and life as `held` read
-    them); the first missing seq of those with a later one stored.
+    them): the first missing seq of those with a later one stored, and the contiguous seq
+    of those it moved (for the caller to write: `Store.ingest`, one statement with their
+    last sale).
 
     What is read is bounded, whatever lies beyond a gap: per terminal the seqs of a window
     after the run the batch itself continues (its other new events and WINDOW more: one
@@ -92,16 +129,8 @@ def advance(
             elif after is not None or any(seq > run for seq in seen[tid]):
                 gaps[tid] = run + 1
         pending = again
-    moved = [(seq, tid) for tid, seq in sorted(contiguous.items()) if seq != known[tid][0]]
-    if moved and dialect == "postgresql":
-        db.execute(
-            "UPDATE terminals SET contiguous_seq = m.seq FROM unnest(?::bigint[],"
-            " ?::text[]) AS m(seq, terminal) WHERE terminals.terminal = m.terminal",
-            [list(c) for c in zip(*moved, strict=True)],
-        )
-    elif moved:
-        db.execute_many("UPDATE terminals SET contiguous_seq = ? WHERE terminal = ?", moved)
-    return gaps
+    moved = {tid: seq for tid, seq in contiguous.items() if seq != known[tid][0]}
+    return gaps, moved
 
 
 def _window(

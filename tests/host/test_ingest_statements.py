@@ -184,10 +184,13 @@ def test_the_gap_checks_are_one_query_for_1_or_200_terminals(
 def test_ingest_inside_a_batch_does_not_create_or_lock_its_terminals_again(
     store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GIVEN a batch() of 30 terminals (it created their rows and, on PostgreSQL, locked
-    them in terminal order) WHEN its events are ingested in it THEN the terminals table
-    is written once (batch's INSERT on PostgreSQL, ingest's on SQLite) and locked once
-    (PostgreSQL); AND an ingest outside any batch creates and locks them itself."""
+    """GIVEN a batch() of 30 new terminals (it created their rows and, on PostgreSQL,
+    locked them in terminal order) WHEN its events are ingested in it THEN the terminals
+    table is written once (batch's INSERT on PostgreSQL, ingest's on SQLite), and on
+    PostgreSQL read twice, both times locking: the known ones (none), then the rows it
+    created; AND the next batch of the same terminals reads them once, locking them, and
+    its ingest reads them no more (issue 23: a round trip a batch); AND an ingest outside
+    any batch creates and locks them itself."""
     store = Store(store_url)
     tids = [f"pos-{n:03d}" for n in range(30)]
     try:
@@ -196,9 +199,17 @@ def test_ingest_inside_a_batch_does_not_create_or_lock_its_terminals_again(
         creates = [s for s in seen if s.lstrip().startswith("INSERT INTO terminals")]
         locks = [s for s in seen if "FOR UPDATE" in s]
         if store.db.dialect == "postgresql":
-            assert len(creates) == 1 and len(locks) == 1, (creates, locks)
+            assert len(creates) == 1 and len(locks) == 2, (creates, locks)
         else:  # (SQLite's trace shows an executemany's rows one by one: each terminal once)
             assert len(creates) == len(set(creates)) == 30 and not locks, (creates, locks)
+        with statements(store, monkeypatch) as seen, store.batch(tids):
+            store.ingest([envelope(tid, 2, "sale.approved", txn_data("T2")) for tid in tids])
+        reads = [s for s in seen if "FROM terminals" in s]
+        if store.db.dialect == "postgresql":
+            assert len(reads) == 1 and "FOR UPDATE" in reads[0], reads
+            assert not any(s.lstrip().startswith("INSERT INTO terminals") for s in seen)
+        moved = store.db.rows("SELECT terminal, contiguous_seq FROM terminals")
+        assert {r["terminal"]: r["contiguous_seq"] for r in moved} == dict.fromkeys(tids, 2)
         fresh = [f"new-{n:03d}" for n in range(5)]
         with statements(store, monkeypatch) as seen:
             done = store.ingest(
@@ -206,7 +217,47 @@ def test_ingest_inside_a_batch_does_not_create_or_lock_its_terminals_again(
             )
         assert sorted(done.new) == fresh
         assert any(s.lstrip().startswith("INSERT INTO terminals") for s in seen)
-        assert sum("FOR UPDATE" in s for s in seen) == (store.db.dialect == "postgresql")
+        # PostgreSQL: the known ones locked (none), then the ones it created
+        assert sum("FOR UPDATE" in s for s in seen) == 2 * (store.db.dialect == "postgresql")
         assert {t["terminal"] for t in store.fleet()} == {*tids, *fresh}
+    finally:
+        store.close()
+
+
+def test_a_statement_run_once_per_connection_runs_again_after_a_rollback_or_a_new_connection(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GIVEN the host's database WHEN a transaction runs a temporary table's CREATE through
+    `Tx.once` and commits THEN the next transactions do not send it again (their INSERT
+    into it still works); AND a transaction that ran it and rolled back leaves it to the
+    next one (the CREATE went with the rollback); AND on PostgreSQL, a new connection (the
+    last one broke) sends it again."""
+    store = Store(store_url)
+    create = "CREATE TEMP TABLE IF NOT EXISTS scratch_once (n INTEGER)"
+
+    def creates(*, fail: bool = False) -> int:
+        with statements(store, monkeypatch) as seen:
+            try:
+                with store.db.tx() as tx:
+                    tx.once(create)
+                    tx.execute("INSERT INTO scratch_once (n) VALUES (1)")
+                    if fail:
+                        raise RuntimeError("rolled back")
+            except RuntimeError:
+                pass
+        return sum(s.lstrip().startswith("CREATE TEMP") for s in seen)
+
+    try:
+        assert creates(fail=True) == 1
+        assert creates() == 1
+        assert creates() == 0
+        assert creates() == 0
+        if store.db.dialect == "postgresql":
+            store.db._conn.close()  # type: ignore[attr-defined]
+            assert creates() == 1
+            assert creates() == 0
+        # the committed INSERTs since the table was made (on PostgreSQL, the new connection's)
+        kept = store.db.rows("SELECT COUNT(*) AS n FROM scratch_once")[0]["n"]
+        assert kept == (2 if store.db.dialect == "postgresql" else 3)
     finally:
         store.close()

@@ -44,6 +44,10 @@ class Counting:
         self.statements.append(sql)
         return self.tx.rows(sql, args)
 
+    def once(self, sql: str) -> None:
+        self.statements.append(sql)
+        self.tx.once(sql)
+
 
 def _burst(
     count: int, tid: str = "pos-a", first: int = 0
