@@ -41,6 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import args  # noqa: E402
 from bench.bench_host import CONNECTIONS  # noqa: E402
 from bench.figures import figure  # noqa: E402
 from bench.host_load import BIN, cpu_s  # noqa: E402
@@ -337,23 +338,9 @@ def conclude(setup: Setup) -> None:
 SETUPS = ("sqlite", "pg1", "pg3", "pg2")
 
 
-def _only(argv: list[str]) -> set[str]:
-    """The setups `--only a,b` names (all of them without it); an unknown name stops."""
-    if "--help" in argv or "-h" in argv:
-        print(__doc__)
-        raise SystemExit(0)
-    if "--only" not in argv:
-        return set(SETUPS)
-    at = argv.index("--only") + 1
-    names = set(argv[at].split(",")) if at < len(argv) else set()
-    if not names or not names <= set(SETUPS):
-        raise SystemExit(f"--only: a comma-separated list of {', '.join(SETUPS)}")
-    return names
-
-
 def main() -> None:
     quick = "--quick" in sys.argv
-    only = _only(sys.argv)
+    only = args.only(sys.argv, list(SETUPS), __doc__)
     seconds = 10.0 if quick else OFFER_S
     print(
         f"capacity: peak per terminal: a sale every {SALE_EVERY_S:.0f} s of {SALE_EVENTS}"

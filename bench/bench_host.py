@@ -25,6 +25,12 @@ bare loop had a fresh database each run while the host's grew over the rounds: i
 fell round after round, 0.51 to 0.40 in one run.) For context also the same loop
 committing every event into a fresh database (a naive ingest).
 
+Each backlog run also measures the CPU per event of the host process (and of its ingest
+loop), of the database server (PostgreSQL: its processes, and apart the backends of the
+host's connections) and how busy the machine was: one host process's Python threads run
+one at a time, so 1e6 / its CPU µs per event bounds its rate, and that over the bare loop
+its ratio (the backlog's ceiling; issue 23).
+
 The throughput and the backlog are each run 5 times interleaved with their bare loop
 (bench/runs.py, the order rotated every round, each run >= 5 s of work): each ratio is the
 median of the rounds' own ratios, with its spread. The CPU split is measured over one
@@ -38,15 +44,18 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import args  # noqa: E402
 from bench.figures import figure  # noqa: E402
 from bench.host_load import (  # noqa: E402
     BURST,
@@ -57,7 +66,10 @@ from bench.host_load import (  # noqa: E402
     cpu_s,
     held,
     host_batches,
+    machine_jiffies,
     saturate,
+    tree_cpu,
+    used_since,
 )
 from bench.runs import MIN_SECONDS, ROUNDS, Interleaved, Sample, interleave  # noqa: E402
 from posterm.host.store import Store  # noqa: E402
@@ -151,10 +163,12 @@ def one_database(
     held_s: float,
     rounds: int = ROUNDS,
     min_s: float = MIN_SECONDS,
+    server: int | None = None,
 ) -> dict[str, Any]:
     """The three phases on one database; the throughput and the backlog each as `rounds`
     interleaved runs (bench/runs.py) against the bare insert loop with the host's own mean
-    batch of the latest run, each run >= `min_s` of work."""
+    batch of the latest run, each run >= `min_s` of work. `server`: the database server's
+    pid (PostgreSQL's postmaster), whose processes' CPU each backlog run measures."""
     host = HostProcess(work, broker, f"bench-{kind}", store_url)
     fleet = Fleet(
         broker.port,
@@ -163,6 +177,8 @@ def one_database(
         name=f"bench-{kind}",
     )
     state = {"batch": 1, "drain_batch": 1, "top": 0, "rows": saturate_events, "seq": 1}
+    # its connections' backends (not autovacuum's workers) by their process titles
+    database = f"{urlsplit(store_url).path.lstrip('/')} [local]"
 
     def bare(which: str) -> Sample:
         """The bare loop into the host's own database, between the host's runs (it is
@@ -210,13 +226,38 @@ def one_database(
         host.stop()  # its session stays at the broker (clean_session false)
         state["drain_events"] = saturate_events // 2
 
+        drain_cpu: list[dict[str, float]] = []
+
         def drained() -> Sample:
             before, events = host_batches(store_url), state["drain_events"]
             restarted: list[HostProcess] = []
-            rate = backlog(
-                fleet,
-                events,
-                lambda: restarted.append(HostProcess(work, broker, f"bench-{kind}", store_url)),
+            marks: dict[str, Any] = {}
+
+            def restart() -> None:
+                host = HostProcess(work, broker, f"bench-{kind}", store_url)
+                restarted.append(host)
+                pid = host.proc.pid  # up (subscribed): its start-up is not counted
+                marks.update(host=cpu_s(pid), loop=cpu_s(pid, pid), machine=machine_jiffies())
+                marks["server"] = tree_cpu(server) if server else {}
+                marks["backend"] = tree_cpu(server, database) if server else {}
+
+            rate = backlog(fleet, events, restart)
+            pid = restarted[0].proc.pid
+            ticks, idle = machine_jiffies()
+            drain_cpu.append(
+                {
+                    "host": (cpu_s(pid) - marks["host"]) / events * 1e6,
+                    "loop": (cpu_s(pid, pid) - marks["loop"]) / events * 1e6,
+                    "server": used_since(marks["server"], tree_cpu(server)) / events * 1e6
+                    if server
+                    else 0.0,
+                    "backend": used_since(marks["backend"], tree_cpu(server, database))
+                    / events
+                    * 1e6
+                    if server
+                    else 0.0,
+                    "busy": 1 - (idle - marks["machine"][1]) / max(1, ticks - marks["machine"][0]),
+                }
             )
             restarted[0].stop()
             state["drain_batch"] = _mean_batch(before, host_batches(store_url))
@@ -243,6 +284,7 @@ def one_database(
         "drain": drain,
         "drain_batch": state["drain_batch"],
         "drain_events": state["drain_events"],
+        "drain_cpu": drain_cpu,
     }
 
 
@@ -256,6 +298,7 @@ def bare_drain(bare: Any) -> Any:
 
 def report(r: dict[str, Any]) -> None:
     k, h = f"host[{r['kind']}]", r["held"]
+    short = f"host {'pg' if r['kind'] == 'postgresql' else r['kind']}"  # the table's 44 columns
     live: Interleaved = r["throughput"]
     drain: Interleaved = r["drain"]
     rate, bare = live.rate("ingest"), live.rate("bare")
@@ -283,6 +326,7 @@ def report(r: dict[str, Any]) -> None:
     )
     cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
     print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
+    ceiling(r, k, short, drain.rate("bare").median)
     print(
         f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
         f"lowest lag per {WINDOW_S:.0f} s: {' '.join(f'{m:,}' for m in minima)}; "
@@ -296,7 +340,6 @@ def report(r: dict[str, Any]) -> None:
         if r["kind"] == "sqlite"
         else (f"ratio >= {TARGET_RATIO}")
     )
-    short = f"host {'pg' if r['kind'] == 'postgresql' else r['kind']}"  # the table's 44 columns
     figure(
         f"{short}: ingest, 1,000 terminals live",
         rate.median,
@@ -346,9 +389,40 @@ def report(r: dict[str, Any]) -> None:
     )
 
 
+def ceiling(r: dict[str, Any], k: str, short: str, bare: float) -> None:
+    """What one host process could do on a backlog at best, from the CPU its runs took
+    per event: its Python threads (paho's network loop and the ingest loop) run one at a
+    time (the GIL), so it takes no more events a second than 1e6 / its CPU µs per event
+    (a little more: its system calls run without the GIL); and its database connection's
+    server process is one process, 1e6 / its CPU µs. The lower of the two over the bare
+    loop bounds the backlog's ratio (issue 23)."""
+    runs = r["drain_cpu"]
+    if not runs:
+        return
+    med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
+    top = 1e6 / max(med["host"], med["backend"])
+    print(
+        f"{k}: backlog, CPU per event (µs, median of {len(runs)} runs): the host process"
+        f" {med['host']:.0f} (its ingest loop {med['loop']:.0f}, paho's thread and the rest"
+        f" {med['host'] - med['loop']:.0f}); the database server {med['server']:.0f} (the"
+        f" host's connections {med['backend']:.0f}); the machine's {os.cpu_count()} cores"
+        f" {100 * med['busy']:.0f} % busy. One process, its threads one at a time: about"
+        f" {top:,.0f} events/s at most -> about {top / bare:.2f} of the bare loop"
+        f" ({bare:,.0f} rows/s) at most"
+    )
+    figure(
+        f"{short}: backlog's ceiling, one process",
+        top,
+        "events/s",
+        baseline=bare,
+        baseline_name="bare insert loop (median); 1e6 / the host process's CPU µs per event",
+        target="bounds the backlog ratio",
+    )
+
+
 def main() -> None:
     quick = "--quick" in sys.argv
-    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
+    picked = args.only(sys.argv, ["sqlite", "postgresql"], __doc__)
     events, seconds = (10_000, 10.0) if quick else (SATURATE_EVENTS, HELD_S)
     min_s = 1.0 if quick else MIN_SECONDS
     with tempfile.TemporaryDirectory() as tmp:
@@ -364,7 +438,9 @@ def main() -> None:
                 n[0] += 1
                 return f"sqlite://{work / f'bare-{n[0]}.db'}"
 
-            def measure(kind: str, store_url: str, fresh_url: Any) -> None:
+            def measure(
+                kind: str, store_url: str, fresh_url: Any, server: int | None = None
+            ) -> None:
                 results.append(
                     one_database(
                         kind,
@@ -375,21 +451,27 @@ def main() -> None:
                         saturate_events=events,
                         held_s=seconds,
                         min_s=min_s,
+                        server=server,
                     )
                 )
                 report(results[-1])
 
-            if only in (None, "sqlite"):
+            if "sqlite" in picked:
                 measure("sqlite", f"sqlite://{work / 'host.db'}", sqlite_url)
             try:
-                if only not in (None, "postgresql"):
+                if "postgresql" not in picked:
                     raise RuntimeError("--only sqlite")
                 cluster = start_cluster(durable=True)
             except BaseException as exc:  # pytest's skip outside pytest
                 print(f"host[postgresql]: skipped: {exc}")
             else:
                 try:
-                    measure("postgresql", cluster.create_database(), cluster.create_database)
+                    measure(
+                        "postgresql",
+                        cluster.create_database(),
+                        cluster.create_database,
+                        cluster.pid(),
+                    )
                 finally:
                     cluster.close()
         finally:

@@ -49,6 +49,37 @@ def cpu_s(pid: int, thread: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu(root: int, titled: str = "") -> dict[int, float]:
+    """CPU seconds of a process and of each of its children (a PostgreSQL server's
+    postmaster, its backends and workers), by pid; those gone meanwhile are not there.
+    `titled`: only those whose command line (PostgreSQL's process title: a backend's names
+    its database) holds it."""
+    found: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            title = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:  # gone meanwhile
+            continue
+        pid = int(entry.name)
+        if (pid == root or int(fields[1]) == root) and titled in title:
+            found[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def used_since(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds the processes of `after` used since `before` (a new one: all of its)."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+def machine_jiffies() -> tuple[int, int]:
+    """(all, idle) clock ticks of every core since boot (/proc/stat)."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return sum(ticks), ticks[3] + ticks[4]  # idle and iowait
+
+
 def saturate(fleet: Fleet, events: int, min_s: float = 0.0) -> tuple[float, int]:
     """Events/s from the first publish to the last ack (at least `events`, and publishing
     for at least `min_s`); the highest lag seen."""

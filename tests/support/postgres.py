@@ -115,6 +115,10 @@ class Cluster:
     def running(self) -> bool:
         return (self.data / "postmaster.pid").exists()
 
+    def pid(self) -> int:
+        """The postmaster's pid (the benchmarks read its processes' CPU)."""
+        return int((self.data / "postmaster.pid").read_text().split("\n", 1)[0])
+
     def url(self, db: str = "postgres") -> str:
         return f"postgresql://{USER}@/{db}?host={self.dir}&port={self.port}"
 
