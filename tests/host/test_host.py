@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
+from posterm.hwsim.demo_host import announced
 from posterm.protocol.mqtt import topics
 from tests.support.broker import Broker, wait_for
 from tests.support.rig import Rig, trusting_rig
@@ -72,11 +73,12 @@ class Host:
         """The /metrics page of `run --metrics 127.0.0.1:{metrics_port}` writing `log` (""
         while it is not up). Port 0 at the first start: the one it announces, kept after."""
         if not self.metrics_port:
-            said = log.read_text(errors="replace") if log.exists() else ""
-            found = re.search(r"metrics on http://127\.0\.0\.1:(\d+)/metrics", said)
-            if found is None:
+            said = log.exists() and announced(  # one look: the caller polls
+                log, 0, r"metrics on http://127\.0\.0\.1:(\d+)/metrics", lambda: False, 0
+            )
+            if not said:
                 return ""
-            self.metrics_port = int(found.group(1))
+            self.metrics_port = int(said)
         try:
             url = f"http://127.0.0.1:{self.metrics_port}/metrics"
             with urllib.request.urlopen(url, timeout=2) as resp:
