@@ -47,7 +47,7 @@ class Inbox:
     """What the host's `_on_message` does with a message, and a count of them."""
 
     def __init__(self, count: int) -> None:
-        self.queue: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.queue: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()  # as the host's
         self.count = count
         self.taken = 0
         self.done = threading.Event()

@@ -102,7 +102,8 @@ class HostService:
         self.store = store
         self.metrics = metrics
         self.instance = instance
-        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        # put by paho's thread, taken by this one: the C queue, no lock or condition in Python
+        self.inbox: queue.SimpleQueue[tuple[str, bytes]] = queue.SimpleQueue()
         name = process_name(config.host_id, instance)
         self.status_topic = topics.host(name, "status")  # one retained status per process
         # shared: a clean session, so a dead process's share of new events is not parked in
