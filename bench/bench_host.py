@@ -25,11 +25,13 @@ bare loop had a fresh database each run while the host's grew over the rounds: i
 fell round after round, 0.51 to 0.40 in one run.) For context also the same loop
 committing every event into a fresh database (a naive ingest).
 
-Each backlog run also measures the CPU per event of the host process (and of its ingest
-loop), of the database server (PostgreSQL: its processes, and apart the backends of the
-host's connections) and how busy the machine was: one host process's Python threads run
-one at a time, so 1e6 / its CPU µs per event bounds its rate, and that over the bare loop
-its ratio (the backlog's ceiling; issue 23).
+The throughput phase's CPU per event of every process it takes (the host, Mosquitto, the
+fleet, the database server) bounds what the machine's cores allow live: cores * 1e6 /
+their sum (the live ceiling). Each backlog run also measures the CPU per event of the host
+process (and of its ingest loop), of the database server (PostgreSQL: its processes, and
+apart the backends of the host's connections) and how busy the machine was: one host
+process's Python threads run one at a time, so 1e6 / its CPU µs per event bounds its
+rate, and that over the bare loop its ratio (the backlog's ceiling; issue 23).
 
 The throughput and the backlog are each run 5 times interleaved with their bare loop
 (bench/runs.py, the order rotated every round, each run >= 5 s of work): each ratio is the
@@ -212,8 +214,11 @@ def one_database(
         }
         cpu0 = {k: cpu_s(p) for k, p in pids.items()}
         loop0 = cpu_s(host.proc.pid, host.proc.pid)  # its main thread: the ingest loop
+        server0 = tree_cpu(server) if server else {}
         saturate(fleet, saturate_events)
         cpu = {k: (cpu_s(p) - cpu0[k]) / saturate_events * 1e6 for k, p in pids.items()}
+        if server:
+            cpu["database server"] = used_since(server0, tree_cpu(server)) / saturate_events * 1e6
         cpu["host's ingest loop"] = (cpu_s(host.proc.pid, host.proc.pid) - loop0) / (
             saturate_events / 1e6
         )
@@ -326,6 +331,7 @@ def report(r: dict[str, Any]) -> None:
     )
     cpu = ", ".join(f"{k} {v:.0f}" for k, v in r["cpu"].items())
     print(f"{k}: CPU per event in the throughput phase (µs): {cpu}")
+    live_ceiling(r, k, short, bare.median)
     ceiling(r, k, short, drain.rate("bare").median)
     print(
         f"{k}: held load {h['offered']:,.0f} events/s offered for {h['seconds']:.0f} s: "
@@ -386,6 +392,30 @@ def report(r: dict[str, Any]) -> None:
     print(
         f"{k}: target 1,000 terminals at {HELD_RATE:,}/s held without growing lag -> "
         f"{'MET' if not grows and h['offered'] >= 0.95 * HELD_RATE else 'NOT MET'}"
+    )
+
+
+def live_ceiling(r: dict[str, Any], k: str, short: str, bare: float) -> None:
+    """What the live phase could reach on this machine at best: every process it takes (the
+    host, Mosquitto, the fleet playing the terminals, the database server) shares its
+    cores, so events/s <= cores * 1e6 / their CPU µs per event together (the kernel's own
+    work, writing the database's files back, not even counted). Over the bare loop: the
+    live ratio's bound (issue 23)."""
+    parts = {name: us for name, us in r["cpu"].items() if name != "host's ingest loop"}
+    cores = os.cpu_count() or 1
+    top = cores * 1e6 / sum(parts.values())
+    print(
+        f"{k}: live, every process's CPU per event together {sum(parts.values()):.0f} µs on"
+        f" {cores} cores: {top:,.0f} events/s at most -> {top / bare:.2f} of the bare loop"
+        f" ({bare:,.0f} rows/s) at most"
+    )
+    figure(
+        f"{short}: live ceiling, this machine",
+        top,
+        "events/s",
+        baseline=bare,
+        baseline_name="bare insert loop (median); cores * 1e6 / all processes' CPU µs",
+        target="bounds the live ratio",
     )
 
 
