@@ -30,8 +30,9 @@ fleet, the database server) bounds what the machine's cores allow live: cores * 
 their sum (the live ceiling). Each backlog run also measures the CPU per event of the host
 process (and of its ingest loop), of the database server (PostgreSQL: its processes, and
 apart the backends of the host's connections) and how busy the machine was: one host
-process's Python threads run one at a time, so 1e6 / its CPU µs per event bounds its
-rate, and that over the bare loop its ratio (the backlog's ceiling; issue 23).
+process's Python threads run one at a time, so on PostgreSQL 1e6 / its CPU µs per event
+bounds its rate, and that over the bare loop its ratio (the backlog's ceiling; issue 23;
+not on SQLite, whose work runs in the host process without the GIL).
 
 The throughput and the backlog are each run 5 times interleaved with their bare loop
 (bench/runs.py, the order rotated every round, each run >= 5 s of work): each ratio is the
@@ -420,25 +421,31 @@ def live_ceiling(r: dict[str, Any], k: str, short: str, bare: float) -> None:
 
 
 def ceiling(r: dict[str, Any], k: str, short: str, bare: float) -> None:
-    """What one host process could do on a backlog at best, from the CPU its runs took
-    per event: its Python threads (paho's network loop and the ingest loop) run one at a
+    """The backlog runs' CPU per event and, on PostgreSQL, what one host process could do
+    at best: its Python threads (paho's network loop and the ingest loop) run one at a
     time (the GIL), so it takes no more events a second than 1e6 / its CPU µs per event
     (a little more: its system calls run without the GIL); and its database connection's
     server process is one process, 1e6 / its CPU µs. The lower of the two over the bare
-    loop bounds the backlog's ratio (issue 23)."""
+    loop bounds the backlog's ratio (issue 23). Not on SQLite, whose work runs in the host
+    process, much of it without the GIL (the sqlite3 module lets it go while SQLite
+    works): there the host's CPU bounds nothing."""
     runs = r["drain_cpu"]
     if not runs:
         return
     med = {key: statistics.median(run[key] for run in runs) for key in runs[0]}
-    top = 1e6 / max(med["host"], med["backend"])
     print(
         f"{k}: backlog, CPU per event (µs, median of {len(runs)} runs): the host process"
         f" {med['host']:.0f} (its ingest loop {med['loop']:.0f}, paho's thread and the rest"
         f" {med['host'] - med['loop']:.0f}); the database server {med['server']:.0f} (the"
         f" host's connections {med['backend']:.0f}); the machine's {os.cpu_count()} cores"
-        f" {100 * med['busy']:.0f} % busy. One process, its threads one at a time: about"
-        f" {top:,.0f} events/s at most -> about {top / bare:.2f} of the bare loop"
-        f" ({bare:,.0f} rows/s) at most"
+        f" {100 * med['busy']:.0f} % busy"
+    )
+    if r["kind"] != "postgresql":
+        return
+    top = 1e6 / max(med["host"], med["backend"])
+    print(
+        f"{k}: backlog: one process, its threads one at a time: about {top:,.0f} events/s"
+        f" at most -> about {top / bare:.2f} of the bare loop ({bare:,.0f} rows/s) at most"
     )
     figure(
         f"{short}: backlog's ceiling, one process",
