@@ -21,6 +21,7 @@ BIN = Path(sys.executable).parent
 BURST = 4  # events per terminal per burst
 WINDOW = 5_000  # unacked events at most, in the throughput phase
 WINDOW_S = 5.0  # the lag's lowest point per window: a host that keeps up comes back down
+HELD_RATE = 2_000  # events/s offered in bench_host's held phase
 
 
 class HostProcess:
