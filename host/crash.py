@@ -1,5 +1,6 @@
 """Test-only crash points of posterm-host: `POSTERM_HOST_CRASH_AT=step[,step…]` makes
-`posterm-host run` SIGKILL itself at those named steps (`after_commit`: a batch is
+`posterm-host run` SIGKILL itself at those named steps (`before_commit`: a batch's
+statements are all sent, its transaction not committed; `after_commit`: a batch is
 committed, its acks are not sent yet; `notify.sent`: refund messages handed to the mail
 server or SMS gateway, not yet recorded as sent; `notify.recorded`: recorded sent and the
 contacts deleted, their old pages not yet out of the WAL), and a command-sending CLI such

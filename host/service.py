@@ -366,6 +366,7 @@ class HostService:
                         texts.pop(event_id, None)  # the text as received still holds it
                     self.notify.prepare(contacts)
                     done = self.alerter.ingest(events, texts)
+                    crashpoint("before_commit")  # its events' statements sent, no commit
         except BaseException:
             del self.alerter.outbox[staged:]  # rolled back: nothing of it is published
             raise

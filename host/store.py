@@ -99,24 +99,21 @@ class Store(StoreReads):
             self._local.tx = tx
             self._local.telemetry = []  # saw_telemetry's messages, written at the end
             try:
-                locked = frozenset(terminals)
+                # PostgreSQL: the terminals this transaction created and locked, with their
+                # contiguous seq and life as they stand in it (kept so by ingest; a status
+                # drops its terminal's): ingest neither locks nor reads them again
                 self._local.held = None
                 if terminals and self.db.dialect == "postgresql":
                     self._local.held = store_seqs.lock(
                         tx, sorted(set(terminals)), skip_locked=skip_locked
                     )
-                    locked = frozenset(self._local.held)
-                # the terminals this transaction created and locked (PostgreSQL): ingest
-                # reads them without locking them again
-                self._local.locked = locked if self.db.dialect == "postgresql" else frozenset()
-                yield locked
+                yield frozenset(terminals if self._local.held is None else self._local.held)
                 telemetry_rows.write(
                     tx, self.db.dialect, self._local.telemetry, frozenset(terminals)
                 )
             finally:
                 self._local.tx = None
                 self._local.telemetry = None
-                self._local.locked = frozenset()
                 self._local.held = None
 
     def transaction(self) -> AbstractContextManager[Tx]:
@@ -180,14 +177,11 @@ class Store(StoreReads):
         ]
         with self._tx() as db:
             tids = sorted({str(row[1]) for row in rows})
-            read: store_seqs.Held | None = getattr(self._local, "held", None)
-            if read is not None and read.keys() >= set(tids):  # batch() read them, locking
-                held = {tid: read[tid] for tid in tids}
+            locked: store_seqs.Held | None = getattr(self._local, "held", None)
+            if locked is not None and locked.keys() >= set(tids):  # batch() read them
+                held = {tid: locked[tid] for tid in tids}
             else:
-                held = store_seqs.held(
-                    db, self.db.dialect, tids, getattr(self._local, "locked", frozenset())
-                )
-            self._local.held = None  # advance moves them: read again by a second ingest
+                held = store_seqs.held(db, self.db.dialect, tids)
             rows_life = [(*row, held[str(row[1])][1]) for row in rows]  # the terminal's life
             stored: set[str] = set()
             if self.db.dialect == "postgresql":  # COPY into a scratch table, then one INSERT
@@ -224,6 +218,9 @@ class Store(StoreReads):
                 if event_id in stored:
                     seqs.setdefault(env["terminal"], []).append(int(env["seq"]))
             gaps, moved = store_seqs.advance(db, self.db.dialect, seqs, held)
+            if locked is not None:  # as they now stand in this transaction
+                locked.update(held)
+                locked.update((tid, (seq, held[tid][1])) for tid, seq in moved.items())
             fresh = [env for event_id, env in unique if event_id in stored]
             self._terminals_moved(db, moved, fresh)
             if on_new is not None and fresh:
@@ -298,7 +295,9 @@ class Store(StoreReads):
         if not isinstance(session, int) or isinstance(session, bool) or not 0 <= session < 2**63:
             return False
         lock = " FOR UPDATE" if self.db.dialect == "postgresql" else ""
-        self._local.held = None  # a new life moves it: batch()'s read is not read again
+        locked: store_seqs.Held | None = getattr(self._local, "held", None)
+        if locked is not None:  # a new life may move it: ingest reads it again
+            locked.pop(tid, None)
         with self._tx() as db:
             _known_terminal(db, tid)
             row = db.rows(

@@ -59,14 +59,13 @@ def _held(rows: list[Row]) -> Held:
     return {str(r["terminal"]): (int(r["contiguous_seq"]), int(r["life"])) for r in rows}
 
 
-def held(db: Tx, dialect: str, tids: list[str], locked: frozenset[str] = frozenset()) -> Held:
+def held(db: Tx, dialect: str, tids: list[str]) -> Held:
     """The batch's terminals' (contiguous seq, life), their rows created if new and, on
-    PostgreSQL, locked in terminal order (`lock`) unless `locked` says this transaction
-    holds them already (`Store.batch` created and locked them). One read for both the
-    events' life and `advance`."""
+    PostgreSQL, locked in terminal order (`lock`; inside `Store.batch` its own read serves
+    instead). One read for both the events' life and `advance`."""
     if not tids:
         return {}
-    if dialect == "postgresql" and not locked.issuperset(tids):
+    if dialect == "postgresql":
         return lock(db, tids)
     if dialect == "sqlite":
         db.execute_many(

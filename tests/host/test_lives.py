@@ -98,3 +98,31 @@ def test_a_terminal_that_tells_its_journal_for_the_first_time_keeps_its_life(
         2,
         True,
     )
+
+
+def test_a_re_flash_told_in_the_same_batch_as_the_new_lifes_events_gives_them_that_life(
+    store: Store,
+) -> None:
+    """GIVEN a terminal of journal J1 that sent seq 1-5 WHEN one batch (one transaction,
+    its terminal read and, on PostgreSQL, locked at its start) holds its status of a new
+    journal J2, then its new life's seq 1 and 2, then a second ingest of seq 3 THEN those
+    events are stored in life 1, not 0 (the batch's read of the terminal is not trusted
+    after the status), and its contiguous seq is 3 with no gap (nor after the first
+    ingest, as it stands in the same transaction)."""
+    at = rfc3339(T0)
+    assert store.saw_status(TID, {"online": True, "session": 7, "journal_id": "J1"}, at=at)
+    sales(store, 1, 2, 3, 4, 5)
+    with store.batch([TID]):
+        assert store.saw_status(TID, {"online": True, "session": 1, "journal_id": "J2"}, at=at)
+        sales(store, 1, 2)
+        sales(store, 3)
+    lives = store.db.rows(
+        "SELECT seq, life FROM events WHERE terminal = ? ORDER BY life, seq", (TID,)
+    )
+    assert [(r["life"], r["seq"]) for r in lives] == [
+        *((0, n) for n in range(1, 6)),
+        *((1, n) for n in range(1, 4)),
+    ]
+    row = terminal(store, T0)
+    assert (row["life"], row["contiguous_seq"], row["gap_at"]) == (1, 3, None)
+    assert store.gap(TID) is None

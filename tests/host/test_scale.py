@@ -159,16 +159,20 @@ def test_two_hosts_share_the_fleet_and_one_killed_loses_nothing(
         watcher.disconnect()
 
 
-def test_a_host_killed_between_commit_and_ack_stores_nothing_twice(
-    tmp_path: Path, broker: Broker, store_url: str
+@pytest.mark.parametrize("step", ["before_commit", "after_commit"])
+def test_a_host_killed_around_its_commit_stores_nothing_twice_and_loses_nothing(
+    tmp_path: Path, broker: Broker, store_url: str, step: str
 ) -> None:
-    """GIVEN posterm-host dying right after a commit, before its acks (POSTERM_HOST_CRASH_AT
-    =after_commit) WHEN it is started again and postermd (restarted: it resends everything
-    unacked at once) sends the events again THEN they are acked, none stored twice, and
-    the terminal's contiguous seq is its last event's with no gap."""
+    """GIVEN posterm-host dying with a batch's statements sent but not committed
+    (POSTERM_HOST_CRASH_AT=before_commit: its terminals locked, its events inserted, their
+    seq moved), or right after the commit, before its acks (after_commit) WHEN it is
+    started again and postermd (restarted: it resends everything unacked at once) sends
+    the events again THEN nothing of the killed batch was kept before the commit, and
+    everything after it; they are acked, none stored twice, and the terminal's contiguous
+    seq is its last event's with no gap."""
     host = HostProc(tmp_path, broker, store_url)
     assert host.cli("keygen")[0] == 0
-    host.start(env={"POSTERM_HOST_CRASH_AT": "after_commit"})
+    host.start(env={"POSTERM_HOST_CRASH_AT": step})
     extra = mqtt_section(broker, host.key.with_suffix(".pub"))
     rig: Rig = make_rig(tmp_path, link="tcp", extra_config=extra)
     rig.start()
@@ -176,9 +180,10 @@ def test_a_host_killed_between_commit_and_ack_stores_nothing_twice(
         assert rig.cli("sale", "6.00")[0] == 0
         assert host.proc is not None
         assert host.proc.wait(60) == -9  # SIGKILLed by its crash point
-        assert host.logged("crash point after_commit")
+        assert host.logged(f"crash point {step}")
         committed = host.stored()
-        assert committed and unacked(rig) > 0  # in the store, not acked
+        assert unacked(rig) > 0  # not acked
+        assert bool(committed) == (step == "after_commit")  # in the store only if committed
         host.start()
         rig.stop()
         rig.start()
